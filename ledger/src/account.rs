@@ -1,0 +1,142 @@
+//! Accounts: who holds money, in which currency, and whether the balance is materialised.
+
+use crate::{Currency, LedgerError};
+use chrono::Utc;
+use missionlink_entities::missions::account;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use std::fmt;
+
+/// What an account is for. Stored as text in `accounts.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccountKind {
+    /// A user's spendable cash or points.
+    Wallet,
+    /// Won paid out to a user as a streamer.
+    Earnings,
+    /// The outside world: money enters (top-up) and leaves through it. The only account that
+    /// may be negative; its balance is minus everything the system holds.
+    World,
+    /// Platform fees taken from successful missions.
+    Fee,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Wallet => "WALLET",
+            AccountKind::Earnings => "EARNINGS",
+            AccountKind::World => "WORLD",
+            AccountKind::Fee => "FEE",
+        }
+    }
+
+    /// Journal-only accounts keep no balance column: every transfer touching them would
+    /// otherwise update the same hot row and serialise all traffic (BRIEF §5). Their balance
+    /// is the sum of their transfers, computed when needed.
+    pub fn materialised(self) -> bool {
+        !matches!(self, AccountKind::World)
+    }
+}
+
+/// The id of an account: readable and derived from what it is, so that any process can name an
+/// account without looking it up (e.g. `wallet:CASH:<user>`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AccountId {
+    id: String,
+    kind: AccountKind,
+    currency: Currency,
+    owner: Option<String>,
+}
+
+impl AccountId {
+    pub fn wallet(currency: Currency, user_id: &str) -> Self {
+        Self {
+            id: format!("wallet:{currency}:{user_id}"),
+            kind: AccountKind::Wallet,
+            currency,
+            owner: Some(user_id.to_owned()),
+        }
+    }
+
+    pub fn earnings(user_id: &str) -> Self {
+        Self {
+            id: format!("earnings:CASH:{user_id}"),
+            kind: AccountKind::Earnings,
+            currency: Currency::Cash,
+            owner: Some(user_id.to_owned()),
+        }
+    }
+
+    pub fn world(currency: Currency) -> Self {
+        Self {
+            id: format!("world:{currency}"),
+            kind: AccountKind::World,
+            currency,
+            owner: None,
+        }
+    }
+
+    pub fn platform_fee() -> Self {
+        Self {
+            id: "fee:CASH".to_owned(),
+            kind: AccountKind::Fee,
+            currency: Currency::Cash,
+            owner: None,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+
+    pub fn kind(&self) -> AccountKind {
+        self.kind
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// Creates the accounts if they do not exist yet; existing ones are left untouched.
+pub async fn open<C: ConnectionTrait>(db: &C, accounts: &[AccountId]) -> Result<(), LedgerError> {
+    let now = Utc::now();
+    let rows = accounts.iter().map(|a| account::ActiveModel {
+        id: Set(a.id.clone()),
+        kind: Set(a.kind.as_str().to_owned()),
+        owner_id: Set(a.owner.clone()),
+        currency: Set(a.currency.as_str().to_owned()),
+        balance: Set(0),
+        materialised: Set(a.kind.materialised()),
+        created_at: Set(now),
+    });
+    account::Entity::insert_many(rows)
+        .on_conflict_do_nothing()
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The accounts the system itself owns. Created by `missionlink migrate`.
+pub fn system_accounts() -> Vec<AccountId> {
+    vec![
+        AccountId::world(Currency::Cash),
+        AccountId::world(Currency::Points),
+        AccountId::platform_fee(),
+    ]
+}
+
+/// The accounts every user has: cash and points wallets, and streamer earnings.
+pub fn user_accounts(user_id: &str) -> Vec<AccountId> {
+    vec![
+        AccountId::wallet(Currency::Cash, user_id),
+        AccountId::wallet(Currency::Points, user_id),
+        AccountId::earnings(user_id),
+    ]
+}

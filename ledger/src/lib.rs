@@ -1,0 +1,20 @@
+//! The money core of MissionLink: accounts, immutable double-entry transfers, idempotency
+//! records and the audit of the money invariants (BRIEF §4).
+//!
+//! This is the only code that changes a balance. Every movement is one [`Transfer`] with a
+//! deterministic id, applied inside the caller's transaction by [`transfer::apply`]; nothing else
+//! in the workspace writes `accounts.balance` or inserts into `transfers`. It never talks to the
+//! users database, to Temporal or to the network.
+
+pub mod account;
+pub mod audit;
+pub mod error;
+pub mod idempotency;
+pub mod money;
+pub mod transfer;
+pub mod wallet;
+
+pub use account::{AccountId, AccountKind};
+pub use error::LedgerError;
+pub use money::{Amount, Currency};
+pub use transfer::Transfer;

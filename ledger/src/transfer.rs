@@ -1,0 +1,127 @@
+//! Applying one double-entry transfer.
+
+use crate::{AccountId, Amount, LedgerError};
+use chrono::Utc;
+use missionlink_entities::missions::{account, transfer};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult,
+};
+
+/// One movement of `amount` from `debit` to `credit`, both of the same currency.
+#[derive(Clone, Debug)]
+pub struct Transfer {
+    /// Deterministic id of the step that makes this movement (BRIEF §4.5), e.g.
+    /// `topup:<user>:<idempotency key>`. Applying the same id twice moves money once.
+    pub id: String,
+    pub debit: AccountId,
+    pub credit: AccountId,
+    pub amount: Amount,
+    /// What the movement is, for people reading the journal: `TOPUP`, `SIGNUP_GRANT`, ...
+    pub kind: &'static str,
+}
+
+/// Whether [`apply`] moved money now or found the same transfer already applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Now,
+    Already,
+}
+
+/// Applies `t` inside the caller's transaction `db`.
+///
+/// The transfer row is inserted first under its unique id; if a row with that id exists the
+/// call changes nothing and returns [`Applied::Already`] (or an error if the existing row
+/// describes a different movement). Materialised balances are then updated with conditional
+/// updates; on [`LedgerError::InsufficientFunds`] the caller must roll back the transaction.
+pub async fn apply<C: ConnectionTrait>(db: &C, t: &Transfer) -> Result<Applied, LedgerError> {
+    if t.debit.currency() != t.credit.currency() {
+        return Err(LedgerError::Corrupt(format!(
+            "transfer {} mixes {} and {}",
+            t.id,
+            t.debit.currency(),
+            t.credit.currency()
+        )));
+    }
+    let row = transfer::ActiveModel {
+        id: Set(t.id.clone()),
+        debit_account_id: Set(t.debit.as_str().to_owned()),
+        credit_account_id: Set(t.credit.as_str().to_owned()),
+        currency: Set(t.debit.currency().as_str().to_owned()),
+        amount: Set(t.amount.get()),
+        kind: Set(t.kind.to_owned()),
+        created_at: Set(Utc::now()),
+    };
+    // Invariant 5: the primary key on transfers.id makes a retried step a no-op.
+    let inserted = transfer::Entity::insert(row)
+        .on_conflict_do_nothing()
+        .exec_without_returning(db)
+        .await;
+    match inserted {
+        Ok(TryInsertResult::Inserted(1)) => {}
+        Ok(_) => return ensure_same(db, t).await.map(|()| Applied::Already),
+        Err(e) if is_foreign_key_violation(&e) => {
+            return Err(LedgerError::UnknownAccount(format!(
+                "{} or {}",
+                t.debit, t.credit
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if t.debit.kind().materialised() {
+        // Invariant 3: the wallet may not go below zero. The `balance >= amount` condition
+        // refuses the debit here; the accounts_non_negative CHECK constraint backs it up in
+        // the database itself.
+        let debited = account::Entity::update_many()
+            .col_expr(
+                account::Column::Balance,
+                Expr::col(account::Column::Balance).sub(t.amount.get()),
+            )
+            .filter(account::Column::Id.eq(t.debit.as_str()))
+            .filter(account::Column::Balance.gte(t.amount.get()))
+            .exec(db)
+            .await?;
+        if debited.rows_affected != 1 {
+            return Err(LedgerError::InsufficientFunds {
+                account: t.debit.to_string(),
+            });
+        }
+    }
+    if t.credit.kind().materialised() {
+        let credited = account::Entity::update_many()
+            .col_expr(
+                account::Column::Balance,
+                Expr::col(account::Column::Balance).add(t.amount.get()),
+            )
+            .filter(account::Column::Id.eq(t.credit.as_str()))
+            .exec(db)
+            .await?;
+        if credited.rows_affected != 1 {
+            return Err(LedgerError::UnknownAccount(t.credit.to_string()));
+        }
+    }
+    Ok(Applied::Now)
+}
+
+/// A transfer id that already exists must describe the very same movement.
+async fn ensure_same<C: ConnectionTrait>(db: &C, t: &Transfer) -> Result<(), LedgerError> {
+    let existing = transfer::Entity::find_by_id(t.id.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::Corrupt(format!("transfer {} vanished", t.id)))?;
+    let same = existing.debit_account_id == t.debit.as_str()
+        && existing.credit_account_id == t.credit.as_str()
+        && existing.amount == t.amount.get();
+    if same {
+        Ok(())
+    } else {
+        Err(LedgerError::TransferIdConflict(t.id.clone()))
+    }
+}
+
+fn is_foreign_key_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}

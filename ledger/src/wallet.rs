@@ -1,0 +1,114 @@
+//! User-facing money operations: opening a user's accounts, topping up, reading the wallet.
+
+use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::transfer::{self, Transfer};
+use crate::{AccountId, Amount, Currency, LedgerError, account};
+use missionlink_entities::missions::account as account_entity;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+/// Smallest top-up, in won.
+pub const TOP_UP_MIN_WON: i64 = 1_000;
+/// Largest top-up, in won.
+pub const TOP_UP_MAX_WON: i64 = 1_000_000;
+
+/// A user's balances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wallet {
+    /// Spendable won.
+    pub cash_won: i64,
+    /// Game points.
+    pub points: i64,
+    /// Won paid out to the user as a streamer.
+    pub earnings_won: i64,
+}
+
+/// Opens the user's accounts and grants the signup points, once. Safe to call any number of
+/// times: accounts are created if missing and the grant has the deterministic id
+/// `signup:<user>`. Registration calls it after the user row is committed in the users database,
+/// and every login calls it again, so a crash between the two databases heals itself.
+pub async fn open_user(
+    db: &DatabaseConnection,
+    user_id: &str,
+    signup_points: i64,
+) -> Result<(), LedgerError> {
+    let txn = db.begin().await?;
+    account::open(&txn, &account::user_accounts(user_id)).await?;
+    if signup_points > 0 {
+        transfer::apply(
+            &txn,
+            &Transfer {
+                id: format!("signup:{user_id}"),
+                debit: AccountId::world(Currency::Points),
+                credit: AccountId::wallet(Currency::Points, user_id),
+                amount: Amount::new(signup_points)?,
+                kind: "SIGNUP_GRANT",
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Credits `amount_won` from the sandbox payment provider (the outside world) to the user's
+/// cash wallet, at most once per idempotency key. Returns the wallet right after the credit;
+/// a replay returns that same first answer.
+pub async fn top_up(
+    db: &DatabaseConnection,
+    user_id: &str,
+    amount_won: i64,
+    key: &IdempotencyKey,
+) -> Result<Wallet, LedgerError> {
+    let amount = Amount::within(amount_won, TOP_UP_MIN_WON, TOP_UP_MAX_WON)?;
+    let hash = idempotency::request_hash("topUp", &amount.to_string());
+    let txn = db.begin().await?;
+    match idempotency::claim(&txn, user_id, key, "topUp", &hash).await? {
+        Claim::Replay(response) => {
+            txn.rollback().await?;
+            serde_json::from_str(&response)
+                .map_err(|e| LedgerError::Corrupt(format!("stored topUp response: {e}")))
+        }
+        Claim::Fresh => {
+            account::open(&txn, &account::user_accounts(user_id)).await?;
+            transfer::apply(
+                &txn,
+                &Transfer {
+                    id: format!("topup:{user_id}:{}", key.as_str()),
+                    debit: AccountId::world(Currency::Cash),
+                    credit: AccountId::wallet(Currency::Cash, user_id),
+                    amount,
+                    kind: "TOPUP",
+                },
+            )
+            .await?;
+            let wallet = read(&txn, user_id).await?;
+            let response = serde_json::to_string(&wallet)
+                .map_err(|e| LedgerError::Corrupt(format!("encode topUp response: {e}")))?;
+            idempotency::complete(&txn, user_id, key, &response).await?;
+            txn.commit().await?;
+            Ok(wallet)
+        }
+    }
+}
+
+/// The user's current balances (zero for accounts not opened yet).
+pub async fn read<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Wallet, LedgerError> {
+    let ids = account::user_accounts(user_id);
+    let rows = account_entity::Entity::find()
+        .filter(account_entity::Column::Id.is_in(ids.iter().map(|a| a.as_str().to_owned())))
+        .all(db)
+        .await?;
+    let balance_of = |id: &AccountId| {
+        rows.iter()
+            .find(|r| r.id == id.as_str())
+            .map_or(0, |r| r.balance)
+    };
+    Ok(Wallet {
+        cash_won: balance_of(&AccountId::wallet(Currency::Cash, user_id)),
+        points: balance_of(&AccountId::wallet(Currency::Points, user_id)),
+        earnings_won: balance_of(&AccountId::earnings(user_id)),
+    })
+}
