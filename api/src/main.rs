@@ -1,1 +1,147 @@
-fn main() {}
+//! The `missionlink` binary: `migrate`, `serve`, `worker`, `all`, `audit`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use missionlink_api::config::{Config, variables_help};
+use missionlink_api::db::Databases;
+use missionlink_api::http::Server;
+use missionlink_api::state::AppState;
+use missionlink_workflows::worker::{self, WorkerDeps};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "missionlink", version, about = "Mission donations for live streaming", after_help = variables_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply both databases' migrations, then exit.
+    #[command(after_help = variables_help())]
+    Migrate,
+    /// Run the GraphQL/HTTP API only.
+    #[command(after_help = variables_help())]
+    Serve,
+    /// Run the Temporal worker (workflows, activities) only.
+    #[command(after_help = variables_help())]
+    Worker,
+    /// Migrate, then run the API and the worker in one process.
+    #[command(after_help = variables_help())]
+    All,
+    /// Check the money invariants over the whole missions database. Exit 0 = clean, 1 = violation.
+    #[command(after_help = variables_help())]
+    Audit,
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,temporalio_sdk_core=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("missionlink: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("missionlink: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let config = Config::from_env().context("configuration")?;
+    let db = Databases::connect(&config.users_database_url, &config.missions_database_url).await?;
+    match command {
+        Command::Migrate => {
+            db.migrate().await?;
+            println!("migrations applied to both databases");
+        }
+        Command::Audit => return audit(&db).await,
+        Command::Serve => serve(config, db).await?,
+        Command::Worker => {
+            worker::run(
+                &config.temporal,
+                WorkerDeps {
+                    missions_db: db.missions.clone(),
+                },
+                shutdown_signal(),
+            )
+            .await?;
+        }
+        Command::All => {
+            db.migrate().await?;
+            let worker_config = config.temporal.clone();
+            let missions_db = db.missions.clone();
+            let api = tokio::spawn(serve(config, db));
+            let worker = worker::run(
+                &worker_config,
+                WorkerDeps { missions_db },
+                shutdown_signal(),
+            );
+            tokio::select! {
+                result = api => result.context("API task")??,
+                result = worker => result?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: Config, db: Databases) -> anyhow::Result<()> {
+    let addr = config.http_addr;
+    let state = AppState::new(config, db)?;
+    let server = Server::bind(state, addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let bound = server.local_addr()?;
+    tracing::info!("GraphQL API on http://{bound}/graphql");
+    server.run(shutdown_signal()).await
+}
+
+async fn audit(db: &Databases) -> anyhow::Result<ExitCode> {
+    let violations = missionlink_ledger::audit::run(&db.missions).await?;
+    if violations.is_empty() {
+        println!("audit clean: every money invariant holds");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for v in &violations {
+        println!("VIOLATION {v}");
+    }
+    println!("audit failed: {} violation(s)", violations.len());
+    Ok(ExitCode::from(1))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

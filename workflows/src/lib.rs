@@ -1,1 +1,13 @@
-//! placeholder
+//! Temporal workflows, their activities, and the worker that runs them.
+//!
+//! Workflow code here is deterministic: no clock, randomness or I/O outside the SDK's context.
+//! Every side effect happens in an activity, and every activity is idempotent by construction
+//! (read-only, or money moved only through `missionlink-ledger` transfers with deterministic
+//! ids). This crate never serves HTTP and never reads the users database except through
+//! activities that need a recipient's address.
+
+pub mod audit;
+pub mod temporal;
+pub mod worker;
+
+pub use temporal::{TemporalConfig, TemporalHandle};

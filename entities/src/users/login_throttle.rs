@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub bucket: String,
-    pub window_started_at: DateTimeUtc,
+    pub window_started_unix: i64,
     pub failures: i32,
 }
 

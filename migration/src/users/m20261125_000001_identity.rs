@@ -49,7 +49,8 @@ CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
 -- Fixed-window counters of failed logins, shared by every API replica.
 CREATE TABLE login_throttle (
     bucket            TEXT PRIMARY KEY,
-    window_started_at {ts} NOT NULL,
+    -- Unix seconds, so that window arithmetic is plain integer comparison on both backends.
+    window_started_unix BIGINT NOT NULL,
     failures          INTEGER NOT NULL CHECK (failures >= 0)
 );
 "#

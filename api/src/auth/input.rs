@@ -1,0 +1,193 @@
+//! Validated registration input: handlers never see unchecked strings.
+
+use crate::error::ApiError;
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadUserInput(message.into())
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// A lower-cased, plausibly deliverable email address of at most 254 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_CHARS: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let email = raw.trim().to_lowercase();
+        if email.chars().count() > Self::MAX_CHARS {
+            return Err(bad(format!(
+                "email must be at most {} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        let invalid = || bad("email is not a valid address");
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        let local_ok = !local.is_empty()
+            && local.chars().count() <= 64
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c == '@' || c.is_control());
+        if domain_ok && local_ok {
+            Ok(Self(email))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 8 to 128 characters.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let n = raw.chars().count();
+        if (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(bad(format!(
+                "password must be {} to {} characters",
+                Self::MIN_CHARS,
+                Self::MAX_CHARS
+            )))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 3 to 30 ASCII letters, digits or underscores; unique ignoring case.
+#[derive(Clone, Debug)]
+pub struct Handle(String);
+
+impl Handle {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let ok = (3..=30).contains(&raw.len())
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(bad("handle must be 3 to 30 letters, digits or underscores"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The uniqueness key: "Alice" and "alice" are the same handle.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// 1 to 50 characters after trimming, no control characters.
+#[derive(Clone, Debug)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX_CHARS: usize = 50;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let name = raw.trim();
+        let n = name.chars().count();
+        if n == 0 || n > Self::MAX_CHARS || has_control(name) {
+            return Err(bad(format!(
+                "displayName must be 1 to {} printable characters",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The language of a user's emails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locale {
+    Ko,
+    En,
+}
+
+impl Locale {
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        match raw.map(str::trim) {
+            None | Some("ko") => Ok(Locale::Ko),
+            Some("en") => Ok(Locale::En),
+            Some(_) => Err(bad("locale must be \"ko\" or \"en\"")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::Ko => "ko",
+            Locale::En => "en",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse(" Ana@Example.COM ").unwrap().as_str(),
+            "ana@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(10_000))).is_err());
+    }
+
+    #[test]
+    fn handles_are_case_insensitive_keys() {
+        assert_eq!(Handle::parse("Alice_01").unwrap().key(), "alice_01");
+        assert!(Handle::parse("al").is_err());
+        assert!(Handle::parse("al ice").is_err());
+        assert!(Handle::parse(&"a".repeat(31)).is_err());
+    }
+
+    #[test]
+    fn passwords_and_names_are_bounded() {
+        assert!(Password::parse("short").is_err());
+        assert!(Password::parse(&"p".repeat(129)).is_err());
+        assert!(Password::parse("long enough").is_ok());
+        assert!(DisplayName::parse("   ").is_err());
+        assert!(DisplayName::parse(&"n".repeat(51)).is_err());
+        assert_eq!(DisplayName::parse("  민지  ").unwrap().as_str(), "민지");
+        assert!(Locale::parse(Some("fr")).is_err());
+    }
+}

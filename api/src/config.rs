@@ -1,0 +1,361 @@
+//! Configuration from the environment (CONTRACT.md), parsed and validated once at start-up.
+//!
+//! Every value is read through [`Config::from_lookup`], which takes the lookup function as an
+//! argument so that tests build configurations without touching the process environment.
+
+use missionlink_workflows::TemporalConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `dev` or `production`. Production refuses development defaults for secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Dev,
+    Production,
+}
+
+/// How emails leave the system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmailTransport {
+    /// One RFC 5322 `.eml` file per message in `EMAIL_OUTBOX_DIR`.
+    File,
+    /// Amazon SES v2, configured by the AWS SDK's own variables.
+    Ses,
+}
+
+#[derive(Clone, Debug)]
+pub struct EmailConfig {
+    pub transport: EmailTransport,
+    pub outbox_dir: PathBuf,
+    pub from: String,
+}
+
+/// Bounds on missions and pledges (used from the missions issue on).
+#[derive(Clone, Debug)]
+pub struct MissionRules {
+    pub platform_fee_bps: u32,
+    pub min_duration_seconds: i64,
+    pub max_duration_seconds: i64,
+    pub default_accept_seconds: i64,
+    pub pledge_min_won: i64,
+    pub pledge_max_won: i64,
+    pub prediction_window_seconds: i64,
+}
+
+/// Failed-login limits, per email address and per client address, over a fixed window.
+#[derive(Clone, Debug)]
+pub struct LoginThrottle {
+    pub max_failures_per_email: i64,
+    pub max_failures_per_address: i64,
+    pub window_seconds: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub app_env: AppEnv,
+    pub http_addr: SocketAddr,
+    pub users_database_url: String,
+    pub missions_database_url: String,
+    pub temporal: TemporalConfig,
+    /// HS256 signing key of access tokens.
+    pub jwt_secret: Vec<u8>,
+    pub email: EmailConfig,
+    pub otel_endpoint: Option<String>,
+    pub signup_points: i64,
+    pub missions: MissionRules,
+    pub login_throttle: LoginThrottle,
+}
+
+/// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least its 256-bit output size).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// A configuration error, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn err(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// Every variable MissionLink reads, with its default (`None` = no default) and meaning; used
+/// by `--help`.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("HTTP_ADDR", "127.0.0.1:8080", "where the API listens"),
+    (
+        "USERS_DATABASE_URL",
+        "sqlite://data/users.db?mode=rwc",
+        "identity database",
+    ),
+    (
+        "MISSIONS_DATABASE_URL",
+        "sqlite://data/missions.db?mode=rwc",
+        "missions and money database",
+    ),
+    (
+        "TEMPORAL_ADDRESS",
+        "http://127.0.0.1:7233",
+        "Temporal frontend",
+    ),
+    ("TEMPORAL_NAMESPACE", "default", "Temporal namespace"),
+    ("TEMPORAL_TASK_QUEUE", "missions", "Temporal task queue"),
+    (
+        "APP_ENV",
+        "dev",
+        "dev or production; production refuses dev defaults for secrets",
+    ),
+    (
+        "JWT_SECRET",
+        "(generated when APP_ENV=dev)",
+        "access-token signing key, >= 32 bytes",
+    ),
+    ("EMAIL_TRANSPORT", "file", "file or ses"),
+    (
+        "EMAIL_OUTBOX_DIR",
+        "data/outbox",
+        "where file transport writes .eml files",
+    ),
+    (
+        "EMAIL_FROM",
+        "MissionLink <no-reply@missionlink.local>",
+        "sender of every email",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "(unset = no export)",
+        "OTLP traces and metrics",
+    ),
+    (
+        "PLATFORM_FEE_BPS",
+        "0",
+        "fee on successful missions, basis points",
+    ),
+    (
+        "SIGNUP_POINTS",
+        "1000",
+        "game points granted at registration",
+    ),
+    ("MISSION_MIN_DURATION_SECONDS", "60", "shortest mission"),
+    ("MISSION_MAX_DURATION_SECONDS", "604800", "longest mission"),
+    (
+        "MISSION_DEFAULT_ACCEPT_SECONDS",
+        "3600",
+        "accept window when none is given",
+    ),
+    ("PLEDGE_MIN", "1000", "smallest pledge, won"),
+    ("PLEDGE_MAX", "3000000", "largest pledge, won"),
+    (
+        "PREDICTION_WINDOW_SECONDS",
+        "300",
+        "betting window after acceptance",
+    ),
+    (
+        "LOGIN_MAX_FAILURES_PER_EMAIL",
+        "5",
+        "failed logins per email per window",
+    ),
+    (
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        "50",
+        "failed logins per client address per window",
+    ),
+    (
+        "LOGIN_THROTTLE_WINDOW_SECONDS",
+        "900",
+        "login throttle window",
+    ),
+];
+
+/// The `--help` text listing [`VARIABLES`].
+pub fn variables_help() -> String {
+    let mut out = String::from("Environment (a .env file may supply it):\n");
+    for (name, default, meaning) in VARIABLES {
+        out.push_str(&format!("  {name:<32} {meaning} [default: {default}]\n"));
+    }
+    out
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (a variable's value, or `None` when unset).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str, default: &str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let int = |name: &'static str, default: i64, min: i64, max: i64| {
+            let raw = get(name, &default.to_string());
+            let value: i64 = raw
+                .trim()
+                .parse()
+                .map_err(|_| err(name, format!("{raw:?} is not an integer")))?;
+            if (min..=max).contains(&value) {
+                Ok(value)
+            } else {
+                Err(err(name, format!("{value} is outside {min}..={max}")))
+            }
+        };
+
+        let app_env = match get("APP_ENV", "dev").as_str() {
+            "dev" => AppEnv::Dev,
+            "production" => AppEnv::Production,
+            other => {
+                return Err(err(
+                    "APP_ENV",
+                    format!("{other:?} is not dev or production"),
+                ));
+            }
+        };
+        let http_addr = get("HTTP_ADDR", "127.0.0.1:8080");
+        let http_addr = http_addr
+            .parse()
+            .map_err(|_| err("HTTP_ADDR", format!("{http_addr:?} is not host:port")))?;
+
+        let jwt_secret = match lookup("JWT_SECRET").filter(|s| !s.is_empty()) {
+            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => secret.into_bytes(),
+            Some(_) => {
+                return Err(err(
+                    "JWT_SECRET",
+                    format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+                ));
+            }
+            None if app_env == AppEnv::Dev => {
+                tracing::warn!(
+                    "JWT_SECRET is unset: using a random development secret; tokens will not \
+                     survive a restart or work across processes"
+                );
+                let mut secret = vec![0u8; 32];
+                rand::fill(&mut secret[..]);
+                secret
+            }
+            None => return Err(err("JWT_SECRET", "required when APP_ENV=production")),
+        };
+
+        let transport = match get("EMAIL_TRANSPORT", "file").as_str() {
+            "file" => EmailTransport::File,
+            "ses" => EmailTransport::Ses,
+            other => {
+                return Err(err(
+                    "EMAIL_TRANSPORT",
+                    format!("{other:?} is not file or ses"),
+                ));
+            }
+        };
+
+        let missions = MissionRules {
+            platform_fee_bps: u32::try_from(int("PLATFORM_FEE_BPS", 0, 0, 10_000)?)
+                .map_err(|_| err("PLATFORM_FEE_BPS", "out of range"))?,
+            min_duration_seconds: int("MISSION_MIN_DURATION_SECONDS", 60, 1, 31_536_000)?,
+            max_duration_seconds: int("MISSION_MAX_DURATION_SECONDS", 604_800, 1, 31_536_000)?,
+            default_accept_seconds: int("MISSION_DEFAULT_ACCEPT_SECONDS", 3_600, 1, 31_536_000)?,
+            pledge_min_won: int("PLEDGE_MIN", 1_000, 1, i64::from(i32::MAX))?,
+            pledge_max_won: int("PLEDGE_MAX", 3_000_000, 1, i64::from(i32::MAX))?,
+            prediction_window_seconds: int("PREDICTION_WINDOW_SECONDS", 300, 1, 31_536_000)?,
+        };
+        if missions.min_duration_seconds > missions.max_duration_seconds {
+            return Err(err(
+                "MISSION_MIN_DURATION_SECONDS",
+                "must not exceed MISSION_MAX_DURATION_SECONDS",
+            ));
+        }
+        if missions.pledge_min_won > missions.pledge_max_won {
+            return Err(err("PLEDGE_MIN", "must not exceed PLEDGE_MAX"));
+        }
+
+        Ok(Self {
+            app_env,
+            http_addr,
+            users_database_url: get("USERS_DATABASE_URL", "sqlite://data/users.db?mode=rwc"),
+            missions_database_url: get(
+                "MISSIONS_DATABASE_URL",
+                "sqlite://data/missions.db?mode=rwc",
+            ),
+            temporal: TemporalConfig {
+                address: get("TEMPORAL_ADDRESS", "http://127.0.0.1:7233"),
+                namespace: get("TEMPORAL_NAMESPACE", "default"),
+                task_queue: get("TEMPORAL_TASK_QUEUE", "missions"),
+            },
+            jwt_secret,
+            email: EmailConfig {
+                transport,
+                outbox_dir: PathBuf::from(get("EMAIL_OUTBOX_DIR", "data/outbox")),
+                from: get("EMAIL_FROM", "MissionLink <no-reply@missionlink.local>"),
+            },
+            otel_endpoint: lookup("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()),
+            signup_points: int("SIGNUP_POINTS", 1_000, 0, 1_000_000_000)?,
+            missions,
+            login_throttle: LoginThrottle {
+                max_failures_per_email: int("LOGIN_MAX_FAILURES_PER_EMAIL", 5, 1, 1_000_000)?,
+                max_failures_per_address: int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, 1, 1_000_000)?,
+                window_seconds: int("LOGIN_THROTTLE_WINDOW_SECONDS", 900, 1, 86_400)?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.users_database_url, "sqlite://data/users.db?mode=rwc");
+        assert_eq!(
+            c.missions_database_url,
+            "sqlite://data/missions.db?mode=rwc"
+        );
+        assert_eq!(c.temporal.task_queue, "missions");
+        assert_eq!(c.signup_points, 1_000);
+        assert_eq!(c.missions.pledge_max_won, 3_000_000);
+        assert_eq!(c.email.transport, EmailTransport::File);
+        assert_eq!(c.jwt_secret.len(), 32);
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_jwt_secret() {
+        let e = config(&[("APP_ENV", "production")]).unwrap_err();
+        assert_eq!(e.variable, "JWT_SECRET");
+        let ok = config(&[("APP_ENV", "production"), ("JWT_SECRET", &"s".repeat(32))]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn short_secrets_and_bad_numbers_are_named() {
+        assert_eq!(
+            config(&[("JWT_SECRET", "short")]).unwrap_err().variable,
+            "JWT_SECRET"
+        );
+        assert_eq!(
+            config(&[("PLATFORM_FEE_BPS", "10001")])
+                .unwrap_err()
+                .variable,
+            "PLATFORM_FEE_BPS"
+        );
+        assert_eq!(
+            config(&[("PLEDGE_MIN", "ten")]).unwrap_err().variable,
+            "PLEDGE_MIN"
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! The API's one error type and its mapping to GraphQL errors with `extensions.code`.
+//!
+//! Every variant but `Internal` is the client's to see. `Internal` is logged with a reference id
+//! and the client sees only that id: no SQL, no stack, no internal message.
+
+use async_graphql::ErrorExtensions;
+use missionlink_ledger::LedgerError;
+
+/// Deliberately not `Display`: async-graphql turns any `Display` error into a GraphQL error
+/// without a code, so an `ApiError` can only reach a client through the `From` below.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No valid access token, wrong credentials, or a dead refresh token.
+    Unauthenticated(String),
+    /// Authenticated, but not allowed to do this.
+    Forbidden(String),
+    /// The input is malformed or out of bounds; nothing was changed.
+    BadUserInput(String),
+    NotFound(String),
+    InsufficientFunds(String),
+    /// The object is not in a state that allows this.
+    InvalidState(String),
+    IdempotencyKeyReused,
+    RateLimited(String),
+    /// A failure that is ours, not the client's; never shown to the client.
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+impl ApiError {
+    /// The `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::InsufficientFunds(_) => "INSUFFICIENT_FUNDS",
+            ApiError::InvalidState(_) => "INVALID_STATE",
+            ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::RateLimited(_) => "RATE_LIMITED",
+            ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The message a client sees. For `Internal` only a generic text; see the `From` below.
+    pub fn client_message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated(m)
+            | ApiError::Forbidden(m)
+            | ApiError::BadUserInput(m)
+            | ApiError::NotFound(m)
+            | ApiError::InsufficientFunds(m)
+            | ApiError::InvalidState(m)
+            | ApiError::RateLimited(m) => m.clone(),
+            ApiError::IdempotencyKeyReused => {
+                "this idempotencyKey was already used for a different request".into()
+            }
+            ApiError::Internal(_) => "internal error".into(),
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::InvalidAmount(m) | LedgerError::InvalidIdempotencyKey(m) => {
+                ApiError::BadUserInput(m)
+            }
+            LedgerError::InsufficientFunds { .. } => {
+                ApiError::InsufficientFunds("your wallet does not cover this amount".into())
+            }
+            LedgerError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            other => ApiError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ApiError::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        let code = e.code();
+        let message = match &e {
+            ApiError::Internal(inner) => {
+                let reference = uuid::Uuid::new_v4();
+                tracing::error!(%reference, error = ?inner, "internal error");
+                format!("internal error (reference {reference})")
+            }
+            other => other.client_message(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+/// Result of domain functions called by resolvers.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Result of a resolver. `?` on an [`ApiResult`] converts through the `From` above, keeping the
+/// code.
+pub type GqlResult<T> = async_graphql::Result<T>;

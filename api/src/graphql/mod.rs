@@ -1,0 +1,68 @@
+//! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
+//! the result.
+
+mod mutation;
+mod query;
+mod types;
+
+use crate::auth::AccessClaims;
+use crate::error::ApiError;
+use crate::state::AppState;
+use async_graphql::{Context, EmptySubscription, Schema};
+use std::net::IpAddr;
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 10;
+/// Most expensive query accepted (each field costs 1 unless it says otherwise).
+pub const MAX_COMPLEXITY: usize = 200;
+
+pub fn build_schema(state: AppState) -> AppSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .extension(state.metrics.graphql_extension())
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .data(state)
+        .finish()
+}
+
+/// The schema in SDL, as served. `api/schema.graphql` holds the committed copy that frontends
+/// read; a test fails when the two differ.
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Who is calling, from the `Authorization` header.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    Anonymous,
+    User(AccessClaims),
+    /// A token was sent but is invalid or expired; the reason is returned to the client when
+    /// an operation needs authentication.
+    Invalid(String),
+}
+
+/// The client's network address, for per-address throttling.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
+
+pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+/// The authenticated caller, or `UNAUTHENTICATED`.
+pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, ApiError> {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller::User(claims)) => Ok(claims),
+        Some(Caller::Invalid(why)) => Err(ApiError::Unauthenticated(why.clone())),
+        _ => Err(ApiError::Unauthenticated(
+            "sign in first: send Authorization: Bearer <accessToken>".into(),
+        )),
+    }
+}

@@ -1,0 +1,82 @@
+use super::types::{AuthPayload, Wallet};
+use super::{ClientAddr, caller, state};
+use crate::auth::Role;
+use crate::auth::service::Registration;
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{Context, InputObject, Object};
+use missionlink_ledger::idempotency::IdempotencyKey;
+use missionlink_ledger::wallet;
+use std::net::{IpAddr, Ipv4Addr};
+
+pub struct Mutation;
+
+#[derive(InputObject)]
+pub struct RegisterInput {
+    pub email: String,
+    pub password: String,
+    pub handle: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    /// "ko" or "en"; the language of this user's emails.
+    pub locale: Option<String>,
+}
+
+#[Object]
+impl Mutation {
+    /// Creates an account and signs in. Grants the signup points.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
+        let session = state(ctx)
+            .auth
+            .register(Registration {
+                email: input.email,
+                password: input.password,
+                handle: input.handle,
+                display_name: input.display_name,
+                role: input.role,
+                locale: input.locale,
+            })
+            .await?;
+        Ok(session.try_into()?)
+    }
+
+    /// Signs in. Repeated failures for one email or one address are throttled.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> GqlResult<AuthPayload> {
+        let client = ctx
+            .data_opt::<ClientAddr>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0);
+        let session = state(ctx).auth.login(&email, &password, client).await?;
+        Ok(session.try_into()?)
+    }
+
+    /// Exchanges a refresh token for a new session; the old token stops working.
+    async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<AuthPayload> {
+        let session = state(ctx).auth.refresh(&refresh_token).await?;
+        Ok(session.try_into()?)
+    }
+
+    /// Adds won to the wallet from the sandbox payment provider (1,000 to 1,000,000 won).
+    /// Idempotent per `idempotencyKey`.
+    async fn top_up(
+        &self,
+        ctx: &Context<'_>,
+        amount: i32,
+        idempotency_key: String,
+    ) -> GqlResult<Wallet> {
+        let claims = caller(ctx)?;
+        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
+        let wallet = wallet::top_up(
+            &state(ctx).db.missions,
+            &claims.sub,
+            i64::from(amount),
+            &key,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(Wallet::try_from(wallet)?)
+    }
+}

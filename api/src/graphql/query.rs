@@ -1,0 +1,26 @@
+use super::types::{User, Wallet};
+use super::{caller, state};
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{Context, Object};
+use missionlink_ledger::wallet;
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> GqlResult<User> {
+        let claims = caller(ctx)?;
+        let user = state(ctx).auth.user(&claims.sub).await?;
+        Ok(User::try_from(user)?)
+    }
+
+    /// The signed-in user's balances.
+    async fn wallet(&self, ctx: &Context<'_>) -> GqlResult<Wallet> {
+        let claims = caller(ctx)?;
+        let wallet = wallet::read(&state(ctx).db.missions, &claims.sub)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Wallet::try_from(wallet)?)
+    }
+}

@@ -1,0 +1,84 @@
+//! GraphQL object types and their conversions from domain values.
+
+use crate::auth::{Role, Session};
+use crate::error::ApiError;
+use async_graphql::{ID, SimpleObject};
+use missionlink_entities::users::user;
+use missionlink_ledger::wallet;
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct User {
+    pub id: ID,
+    pub handle: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl TryFrom<user::Model> for User {
+    type Error = ApiError;
+
+    fn try_from(u: user::Model) -> Result<Self, ApiError> {
+        let role = Role::parse(&u.role).ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "user {} has unknown role {:?}",
+                u.id,
+                u.role
+            ))
+        })?;
+        Ok(Self {
+            id: ID(u.id),
+            handle: u.handle,
+            display_name: u.display_name,
+            role,
+        })
+    }
+}
+
+/// A user's balances. GraphQL `Int` is 32-bit: a balance beyond it is reported as an error,
+/// never truncated.
+#[derive(SimpleObject, Clone, Copy, Debug)]
+pub struct Wallet {
+    /// Spendable won.
+    pub cash: i32,
+    /// Game points, never convertible to cash.
+    pub points: i32,
+    /// Won paid out to this user as a streamer.
+    pub earnings: i32,
+}
+
+pub(crate) fn graphql_int(value: i64, what: &str) -> Result<i32, ApiError> {
+    i32::try_from(value).map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!("{what} {value} does not fit a GraphQL Int"))
+    })
+}
+
+impl TryFrom<wallet::Wallet> for Wallet {
+    type Error = ApiError;
+
+    fn try_from(w: wallet::Wallet) -> Result<Self, ApiError> {
+        Ok(Self {
+            cash: graphql_int(w.cash_won, "cash balance")?,
+            points: graphql_int(w.points, "points balance")?,
+            earnings: graphql_int(w.earnings_won, "earnings balance")?,
+        })
+    }
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct AuthPayload {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user: User,
+}
+
+impl TryFrom<Session> for AuthPayload {
+    type Error = ApiError;
+
+    fn try_from(s: Session) -> Result<Self, ApiError> {
+        Ok(Self {
+            access_token: s.access_token,
+            refresh_token: s.refresh_token,
+            user: s.user.try_into()?,
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! The HTTP server: GraphQL, GraphiQL, subscriptions, health, readiness and metrics.
+
+use crate::graphql::{AppSchema, Caller, ClientAddr, build_schema};
+use crate::state::AppState;
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{ErrorExtensions, Value};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+struct HttpState {
+    app: AppState,
+    schema: AppSchema,
+}
+
+pub fn router(app: AppState) -> Router {
+    let schema = build_schema(app.clone());
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route_service("/graphql/ws", GraphQLSubscription::new(schema.clone()))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(HttpState { app, schema })
+}
+
+/// A bound, not yet running server. Binding first lets tests use port 0 and learn the port.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Server {
+    pub async fn bind(app: AppState, addr: SocketAddr) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            listener,
+            router: router(app),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        Ok(())
+    }
+}
+
+async fn graphql(
+    State(s): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let caller = caller_from_headers(&s.app, &headers);
+    let request = request
+        .into_inner()
+        .data(caller)
+        .data(ClientAddr(peer.ip()));
+    let mut response = s.schema.execute(request).await;
+    // Parse, validation and limit errors come from async-graphql without a code: they are
+    // all the client's malformed input.
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            let coded = async_graphql::Error::new(error.message.clone())
+                .extend_with(|_, e| e.set("code", Value::from("BAD_USER_INPUT")));
+            error.extensions = coded.extensions;
+        }
+    }
+    response.into()
+}
+
+fn caller_from_headers(app: &AppState, headers: &HeaderMap) -> Caller {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Caller::Anonymous;
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match token {
+        Some(token) => match app.auth.keys.verify_access(token) {
+            Ok(claims) => Caller::User(claims),
+            Err(e) => Caller::Invalid(e.client_message()),
+        },
+        None => Caller::Invalid("Authorization header must be 'Bearer <accessToken>'".into()),
+    }
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("MissionLink GraphiQL")
+            .finish(),
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// 200 only when both databases and Temporal answer; otherwise 503 naming what is down.
+async fn readyz(State(s): State<HttpState>) -> Response {
+    let (db, temporal) = tokio::join!(s.app.db.ping(), s.app.temporal.ping());
+    let mut problems = Vec::new();
+    if let Err(e) = db {
+        problems.push(format!("{e:#}"));
+    }
+    if let Err(e) = temporal {
+        problems.push(format!("temporal: {e:#}"));
+    }
+    if problems.is_empty() {
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready" })),
+        )
+            .into_response()
+    } else {
+        tracing::warn!(?problems, "not ready");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "problems": problems })),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.app.metrics.render(),
+    )
+}

@@ -1,0 +1,51 @@
+//! What every request handler can reach.
+
+use crate::auth::{AuthService, TokenKeys};
+use crate::config::Config;
+use crate::db::Databases;
+use crate::metrics::Metrics;
+use missionlink_workflows::TemporalHandle;
+use std::sync::Arc;
+
+/// Shared, immutable application state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: Databases,
+    pub auth: AuthService,
+    pub temporal: TemporalHandle,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Databases) -> anyhow::Result<Self> {
+        let auth = AuthService {
+            users_db: db.users.clone(),
+            missions_db: db.missions.clone(),
+            keys: TokenKeys::new(&config.jwt_secret),
+            signup_points: config.signup_points,
+            throttle: config.login_throttle.clone(),
+        };
+        let temporal = TemporalHandle::new(
+            config.temporal.clone(),
+            format!("missionlink-api@{}", std::process::id()),
+        );
+        Ok(Self(Arc::new(Inner {
+            metrics: Metrics::new()?,
+            config,
+            db,
+            auth,
+            temporal,
+        })))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,140 @@
+//! `missionlink audit` and the database's own guards on the ledger.
+
+use crate::support::TestApp;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use std::process::Output;
+
+async fn run_audit(app: &TestApp) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
+        .arg("audit")
+        .env_clear()
+        .envs(app.binary_env())
+        .output()
+        .await
+        .expect("run missionlink audit")
+}
+
+async fn busy_app() -> TestApp {
+    let app = TestApp::spawn().await;
+    let users: Vec<_> =
+        futures::future::join_all((0..10).map(|i| app.register_owned(format!("busy{i}")))).await;
+    let app_ref = &app;
+    let top_ups = users
+        .iter()
+        .flat_map(|u| (0..5).map(move |k| (u, k)))
+        .map(|(u, k)| async move { app_ref.top_up(u, 1_000 * (k + 1), &format!("t{k}")).await });
+    for r in futures::future::join_all(top_ups).await {
+        r.data("topUp");
+    }
+    app
+}
+
+#[tokio::test]
+async fn the_audit_passes_on_a_busy_ledger() {
+    let app = busy_app().await;
+    let out = run_audit(&app).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "audit failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("audit clean"), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_audit_fails_and_names_the_account_when_a_balance_is_corrupted() {
+    let app = busy_app().await;
+    let victim = app.register("victim").await;
+    app.top_up(&victim, 10_000, "real").await.data("topUp");
+    // Someone edits a balance behind the ledger's back: money appears from nowhere.
+    let account = format!("wallet:CASH:{}", victim.user_id);
+    app.db
+        .missions
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("UPDATE accounts SET balance = balance + 500 WHERE id = '{account}'"),
+        ))
+        .await
+        .expect("corrupt");
+    let out = run_audit(&app).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let violations: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("VIOLATION"))
+        .collect();
+    assert!(violations.iter().any(|l| l.contains(&account)), "{stdout}");
+    assert!(
+        violations.iter().any(|l| l.contains("CASH")),
+        "the currency no longer balances: {stdout}"
+    );
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_negative_wallet_even_from_raw_sql() {
+    let app = TestApp::spawn().await;
+    let viewer = app.register("floor").await;
+    let r = app
+        .db
+        .missions
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "UPDATE accounts SET balance = -1 WHERE id = 'wallet:CASH:{}'",
+                viewer.user_id
+            ),
+        ))
+        .await;
+    assert!(r.is_err(), "a wallet went below zero");
+}
+
+#[tokio::test]
+async fn transfers_cannot_be_edited_or_deleted() {
+    let app = TestApp::spawn().await;
+    let viewer = app.register("immutable").await;
+    app.top_up(&viewer, 5_000, "k").await.data("topUp");
+    for sql in [
+        "UPDATE transfers SET amount = amount + 1",
+        "DELETE FROM transfers",
+    ] {
+        let r = app
+            .db
+            .missions
+            .execute_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+            .await;
+        assert!(r.is_err(), "{sql} succeeded");
+    }
+}
+
+#[tokio::test]
+async fn transfer_ids_are_unique_so_a_retried_transfer_cannot_land_twice() {
+    let app = TestApp::spawn().await;
+    let viewer = app.register("unique").await;
+    app.top_up(&viewer, 5_000, "k").await.data("topUp");
+    let copy = "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at)
+        SELECT id, debit_account_id, credit_account_id, currency, amount, kind, created_at FROM transfers LIMIT 1";
+    let r = app
+        .db
+        .missions
+        .execute_raw(Statement::from_string(DbBackend::Postgres, copy.to_owned()))
+        .await;
+    assert!(r.is_err(), "a duplicate transfer id was accepted");
+}
+
+#[tokio::test]
+async fn points_can_never_move_into_a_cash_account() {
+    let app = TestApp::spawn().await;
+    let viewer = app.register("gambler").await;
+    let sql = format!(
+        "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at)
+         VALUES ('sneaky', 'wallet:POINTS:{u}', 'wallet:CASH:{u}', 'CASH', 100, 'TOP_UP', now())",
+        u = viewer.user_id
+    );
+    let r = app
+        .db
+        .missions
+        .execute_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await;
+    assert!(r.is_err(), "a points account took part in a cash transfer");
+}

@@ -1,0 +1,12 @@
+//! MissionLink's integration tests: one test binary, each test with its own fresh databases,
+//! the real server on port 0, and the real Temporal dev server where a test needs Temporal.
+//! `scripts/test` starts what they need and exports `TEST_*` variables.
+
+mod audit;
+mod auth;
+mod input;
+mod limits;
+mod ops;
+mod schema;
+mod support;
+mod wallet;

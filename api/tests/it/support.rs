@@ -1,0 +1,335 @@
+//! The test harness: fresh databases, a running app, and a GraphQL client.
+
+use missionlink_api::config::Config;
+use missionlink_api::db::Databases;
+use missionlink_api::http::Server;
+use missionlink_api::state::AppState;
+use sea_orm::{ConnectionTrait, Database, EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use tokio::sync::oneshot;
+
+/// Secret the test apps sign tokens with.
+pub const TEST_JWT_SECRET: &str = "integration-tests-secret-0123456789abcdef";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// The Temporal dev server `scripts/test` started.
+pub fn temporal_address() -> String {
+    std::env::var("TEST_TEMPORAL_ADDRESS")
+        .expect("TEST_TEMPORAL_ADDRESS is not set: run the tests with scripts/test")
+}
+
+/// A users and a missions database of this test's own, removed when dropped.
+pub struct TestDatabases {
+    pub users_url: String,
+    pub missions_url: String,
+    postgres_names: Vec<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabases {
+    /// Two fresh, empty Postgres databases.
+    pub async fn postgres() -> Self {
+        let admin = Database::connect(format!("{}/postgres", postgres_admin_url()))
+            .await
+            .expect("connect to the test Postgres");
+        let stem = format!("ml_test_{}", uuid::Uuid::new_v4().simple());
+        let names = vec![format!("{stem}_users"), format!("{stem}_missions")];
+        for name in &names {
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+        }
+        admin.close().await.ok();
+        Self {
+            users_url: format!("{}/{}", postgres_admin_url(), names[0]),
+            missions_url: format!("{}/{}", postgres_admin_url(), names[1]),
+            postgres_names: names,
+            _dir: None,
+        }
+    }
+
+    /// Two fresh SQLite files in a temporary directory, as `missionlink` uses by default.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = |name: &str| format!("sqlite://{}/{name}.db?mode=rwc", dir.path().display());
+        Self {
+            users_url: url("users"),
+            missions_url: url("missions"),
+            postgres_names: Vec::new(),
+            _dir: Some(dir),
+        }
+    }
+}
+
+impl Drop for TestDatabases {
+    fn drop(&mut self) {
+        if self.postgres_names.is_empty() {
+            return;
+        }
+        let names = std::mem::take(&mut self.postgres_names);
+        // Drop runs inside the test's runtime; a separate thread with its own runtime may block.
+        let dropper = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let admin = Database::connect(format!("{}/postgres", postgres_admin_url())).await?;
+                for name in names {
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await?;
+                }
+                admin.close().await
+            })
+            .map_err(std::io::Error::other)
+        });
+        if let Ok(Err(e)) = dropper.join() {
+            eprintln!("could not drop test databases: {e}");
+        }
+    }
+}
+
+/// A running MissionLink API on a loopback port, with its own databases.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Databases,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub dbs: TestDatabases,
+}
+
+impl TestApp {
+    /// On fresh Postgres databases with the default configuration.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(TestDatabases::postgres().await, &[]).await
+    }
+
+    /// On `dbs`, with `overrides` on top of the test configuration.
+    pub async fn spawn_with(dbs: TestDatabases, overrides: &[(&str, &str)]) -> Self {
+        let config = test_config(&dbs, overrides);
+        let db = Databases::connect(&config.users_database_url, &config.missions_database_url)
+            .await
+            .expect("connect");
+        db.migrate().await.expect("migrate");
+        let state = AppState::new(config, db.clone()).expect("state");
+        let server = Server::bind(state, "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let addr = server.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(server.run(async {
+            rx.await.ok();
+        }));
+        Self {
+            addr,
+            db,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            server: Some(server),
+            dbs,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Posts one GraphQL operation, optionally with a bearer token.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST /graphql");
+        assert!(response.status().is_success(), "HTTP {}", response.status());
+        Gql(response.json().await.expect("JSON body"))
+    }
+
+    /// Registers a viewer named `handle` and returns their session.
+    pub async fn register(&self, handle: &str) -> Session {
+        self.register_as(handle, "VIEWER").await
+    }
+
+    pub async fn register_owned(&self, handle: String) -> Session {
+        self.register(&handle).await
+    }
+
+    pub async fn register_as(&self, handle: &str, role: &str) -> Session {
+        let email = format!("{handle}@example.com");
+        let r = self
+            .gql(
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) {
+                    accessToken refreshToken user { id handle role } } }",
+                json!({ "input": { "email": email, "password": PASSWORD, "handle": handle, "role": role } }),
+            )
+            .await
+            .data("register");
+        Session {
+            user_id: r["user"]["id"].as_str().expect("id").to_owned(),
+            access: r["accessToken"].as_str().expect("accessToken").to_owned(),
+            refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
+            email,
+        }
+    }
+
+    pub async fn top_up(&self, who: &Session, amount: i64, key: &str) -> Gql {
+        self.gql(
+            Some(&who.access),
+            "mutation($a: Int!, $k: String!) { topUp(amount: $a, idempotencyKey: $k) { cash points earnings } }",
+            json!({ "a": amount, "k": key }),
+        )
+        .await
+    }
+
+    pub async fn wallet(&self, who: &Session) -> Value {
+        self.gql(
+            Some(&who.access),
+            "{ wallet { cash points earnings } }",
+            json!({}),
+        )
+        .await
+        .data("wallet")
+    }
+
+    /// Every row of every table of both databases, in a stable order: equal snapshots mean
+    /// nothing changed.
+    pub async fn snapshot(&self) -> String {
+        use missionlink_entities::missions::{account, idempotency_key, transfer};
+        use missionlink_entities::users::{login_throttle, refresh_token, user};
+        let u = &self.db.users;
+        let m = &self.db.missions;
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            user::Entity::find()
+                .order_by_asc(user::Column::Id)
+                .all(u)
+                .await
+                .expect("users"),
+            refresh_token::Entity::find()
+                .order_by_asc(refresh_token::Column::Id)
+                .all(u)
+                .await
+                .expect("refresh tokens"),
+            login_throttle::Entity::find()
+                .order_by_asc(login_throttle::Column::Bucket)
+                .all(u)
+                .await
+                .expect("throttle"),
+            account::Entity::find()
+                .order_by_asc(account::Column::Id)
+                .all(m)
+                .await
+                .expect("accounts"),
+            transfer::Entity::find()
+                .order_by_asc(transfer::Column::Id)
+                .all(m)
+                .await
+                .expect("transfers"),
+            idempotency_key::Entity::find()
+                .order_by_asc(idempotency_key::Column::UserId)
+                .order_by_asc(idempotency_key::Column::Key)
+                .all(m)
+                .await
+                .expect("idempotency keys"),
+        )
+    }
+
+    /// Environment for running the `missionlink` binary against this app's databases.
+    pub fn binary_env(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("USERS_DATABASE_URL".into(), self.dbs.users_url.clone()),
+            (
+                "MISSIONS_DATABASE_URL".into(),
+                self.dbs.missions_url.clone(),
+            ),
+            ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ])
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).ok();
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// The configuration of a test app: its databases, a fixed JWT secret, port 0, and a Temporal
+/// address that answers only if the test asks for the real one.
+pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("USERS_DATABASE_URL".into(), dbs.users_url.clone()),
+        ("MISSIONS_DATABASE_URL".into(), dbs.missions_url.clone()),
+        ("HTTP_ADDR".into(), "127.0.0.1:0".into()),
+        ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+        ("TEMPORAL_ADDRESS".into(), "http://127.0.0.1:9".into()),
+        (
+            "TEMPORAL_TASK_QUEUE".into(),
+            format!("test-{}", uuid::Uuid::new_v4().simple()),
+        ),
+    ]);
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration")
+}
+
+/// A registered user's session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: String,
+    pub access: String,
+    pub refresh: String,
+    pub email: String,
+}
+
+/// A GraphQL response body.
+#[derive(Debug)]
+pub struct Gql(pub Value);
+
+impl Gql {
+    /// `data.<field>`, failing the test if the operation returned errors.
+    pub fn data(&self, field: &str) -> Value {
+        assert!(
+            self.0.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.0
+        );
+        self.0["data"][field].clone()
+    }
+
+    /// `errors[0].extensions.code`, failing the test if the operation succeeded.
+    pub fn code(&self) -> String {
+        self.0["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error with a code, got {}", self.0))
+            .to_owned()
+    }
+
+    pub fn message(&self) -> String {
+        self.0["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}

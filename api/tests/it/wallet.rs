@@ -1,0 +1,90 @@
+//! `topUp` and `wallet`: the sandbox payment provider credits at once, exactly once per key.
+
+use crate::support::TestApp;
+use serde_json::json;
+
+#[tokio::test]
+async fn replaying_a_top_up_returns_the_first_answer_and_credits_once() {
+    let app = TestApp::spawn().await;
+    let viewer = app.register("replay").await;
+    let first = app.top_up(&viewer, 30_000, "order-1").await.data("topUp");
+    let again = app.top_up(&viewer, 30_000, "order-1").await.data("topUp");
+    assert_eq!(first, again);
+    assert_eq!(app.wallet(&viewer).await["cash"], 30_000);
+
+    // A later, different top-up moves the balance; replaying the first still answers what it
+    // answered then, not the current balance.
+    app.top_up(&viewer, 5_000, "order-2").await.data("topUp");
+    assert_eq!(
+        app.top_up(&viewer, 30_000, "order-1").await.data("topUp"),
+        first
+    );
+    assert_eq!(app.wallet(&viewer).await["cash"], 35_000);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_amount_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let viewer = app.register("reuse").await;
+    app.top_up(&viewer, 10_000, "k").await.data("topUp");
+    let before = app.snapshot().await;
+    let r = app.top_up(&viewer, 20_000, "k").await;
+    assert_eq!(r.code(), "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(app.wallet(&viewer).await["cash"], 10_000);
+}
+
+#[tokio::test]
+async fn idempotency_keys_belong_to_their_user() {
+    let app = TestApp::spawn().await;
+    let a = app.register("alice").await;
+    let b = app.register("bob").await;
+    app.top_up(&a, 10_000, "same-key").await.data("topUp");
+    app.top_up(&b, 20_000, "same-key").await.data("topUp");
+    assert_eq!(app.wallet(&a).await["cash"], 10_000);
+    assert_eq!(app.wallet(&b).await["cash"], 20_000);
+}
+
+async fn twenty_concurrent_calls_with_one_key_credit_once(app: &TestApp) {
+    let viewer = app.register("racer").await;
+    let calls = (0..20).map(|_| app.top_up(&viewer, 7_000, "double-click"));
+    let answers = futures::future::join_all(calls).await;
+    for a in &answers {
+        assert_eq!(
+            a.data("topUp")["cash"],
+            7_000,
+            "every caller sees the one credit"
+        );
+    }
+    assert_eq!(app.wallet(&viewer).await["cash"], 7_000);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_top_ups_with_one_key_credit_once_on_postgres() {
+    let app = TestApp::spawn().await;
+    twenty_concurrent_calls_with_one_key_credit_once(&app).await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_top_ups_with_one_key_credit_once_on_sqlite() {
+    let app = TestApp::spawn_with(crate::support::TestDatabases::sqlite(), &[]).await;
+    twenty_concurrent_calls_with_one_key_credit_once(&app).await;
+}
+
+#[tokio::test]
+async fn concurrent_top_ups_with_distinct_keys_all_land() {
+    let app = TestApp::spawn().await;
+    let viewer = app.register("many").await;
+    let calls = (0..30).map(|i| {
+        let viewer = viewer.clone();
+        let app = &app;
+        async move { app.top_up(&viewer, 1_000, &format!("k{i}")).await }
+    });
+    for a in futures::future::join_all(calls).await {
+        a.data("topUp");
+    }
+    assert_eq!(
+        app.wallet(&viewer).await,
+        json!({ "cash": 30_000, "points": 1000, "earnings": 0 })
+    );
+}

@@ -1,0 +1,66 @@
+# Shared helpers for scripts/run and scripts/test. Source it; do not execute it.
+# Everything here installs into the project (./.venv, ./data) or $HOME/.cache, never system-wide
+# except Debian packages through apt-get.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/missionlink-target}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Creates the project venv and installs scripts/requirements.txt into it, once per change of that file.
+ensure_venv() {
+  local stamp="$VENV/.requirements.sha256"
+  local want
+  want="$(sha256sum "$ROOT/scripts/requirements.txt" | cut -d' ' -f1)"
+  if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return
+  fi
+  log "installing Python tools into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
+  echo "$want" >"$stamp"
+}
+
+# Prints a TCP port on loopback that nothing listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until host:port accepts TCP connections, at most $3 seconds (default 60).
+wait_for_port() {
+  local host="$1" port="$2" limit="${3:-60}" i
+  for ((i = 0; i < limit * 10; i++)); do
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "nothing answered on $host:$port after ${limit}s"
+  return 1
+}
+
+# Starts `temporal server start-dev` in the background.
+# Args: frontend port, UI port, database file, log file. Sets TEMPORAL_PID.
+start_temporal() {
+  local port="$1" ui_port="$2" db_file="$3" log_file="$4"
+  mkdir -p "$(dirname "$db_file")" "$(dirname "$log_file")"
+  "$VENV/bin/temporal" server start-dev \
+    --ip 127.0.0.1 --port "$port" --ui-port "$ui_port" \
+    --db-filename "$db_file" --log-level warn \
+    >"$log_file" 2>&1 &
+  TEMPORAL_PID=$!
+  wait_for_port 127.0.0.1 "$port" 120 || { cat "$log_file" >&2; return 1; }
+}
+
+# Starts the machine's PostgreSQL cluster if it is not running (it normally is).
+ensure_postgres() {
+  if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then return; fi
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  local i
+  for ((i = 0; i < 100; i++)); do
+    pg_isready -h 127.0.0.1 -p 5432 -q && return
+    sleep 0.2
+  done
+  log "PostgreSQL did not come up"
+  return 1
+}
