@@ -299,3 +299,66 @@ async fn one_address_trying_many_emails_is_rate_limited() {
         .await;
     assert_eq!(r.code(), "RATE_LIMITED");
 }
+
+/// Registration writes the users database, then the missions database. If the process dies in
+/// between, the user exists without a wallet; their next sign-in opens it, granting the signup
+/// points exactly once however often they sign in.
+#[tokio::test]
+async fn a_user_whose_wallet_was_never_opened_gets_it_at_the_next_login_once() {
+    use missionlink_entities::users::user;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    let app = TestApp::spawn().await;
+    let id = uuid::Uuid::now_v7().to_string();
+    user::Model {
+        id: id.clone(),
+        email: "halfway@example.com".into(),
+        handle: "halfway".into(),
+        handle_key: "halfway".into(),
+        display_name: "halfway".into(),
+        role: "VIEWER".into(),
+        locale: "en".into(),
+        password_hash: missionlink_api::auth::password::hash(PASSWORD.into())
+            .await
+            .expect("hash"),
+        created_at: chrono::Utc::now(),
+    }
+    .into_active_model()
+    .insert(&app.db.users)
+    .await
+    .expect("insert user only");
+
+    for _ in 0..3 {
+        let login = app
+            .gql(
+                None,
+                LOGIN,
+                json!({ "e": "halfway@example.com", "p": PASSWORD }),
+            )
+            .await
+            .data("login");
+        let access = login["accessToken"].as_str().expect("token");
+        let wallet = app
+            .gql(Some(access), "{ wallet { cash points } }", json!({}))
+            .await
+            .data("wallet");
+        assert_eq!(wallet, json!({ "cash": 0, "points": 1000 }));
+    }
+    let me = app
+        .gql(Some(&app_login(&app).await), ME, json!({}))
+        .await
+        .data("me");
+    assert_eq!(me["id"], id.as_str());
+}
+
+async fn app_login(app: &TestApp) -> String {
+    app.gql(
+        None,
+        LOGIN,
+        json!({ "e": "halfway@example.com", "p": PASSWORD }),
+    )
+    .await
+    .data("login")["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
