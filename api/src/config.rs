@@ -28,6 +28,8 @@ pub struct EmailConfig {
     pub transport: EmailTransport,
     pub outbox_dir: PathBuf,
     pub from: String,
+    /// SES sending rate limit (your account's quota).
+    pub max_per_second: u32,
 }
 
 /// Bounds on missions and pledges (used from the missions issue on).
@@ -40,6 +42,20 @@ pub struct MissionRules {
     pub pledge_min_won: i64,
     pub pledge_max_won: i64,
     pub prediction_window_seconds: i64,
+    pub settlement_page_size: u64,
+}
+
+impl MissionRules {
+    /// The bounds the ledger enforces on missions and pledges.
+    pub fn ledger(&self) -> missionlink_ledger::mission::MissionRules {
+        missionlink_ledger::mission::MissionRules {
+            min_duration_seconds: self.min_duration_seconds,
+            max_duration_seconds: self.max_duration_seconds,
+            default_accept_seconds: self.default_accept_seconds,
+            pledge_min_won: self.pledge_min_won,
+            pledge_max_won: self.pledge_max_won,
+        }
+    }
 }
 
 /// Failed-login limits, per email address and per client address, over a fixed window.
@@ -156,6 +172,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "betting window after acceptance",
     ),
     (
+        "EMAIL_MAX_PER_SECOND",
+        "14",
+        "SES messages per second (your SES quota); file transport is not limited",
+    ),
+    (
+        "SETTLEMENT_PAGE_SIZE",
+        "500",
+        "pledges settled per database transaction",
+    ),
+    (
         "LOGIN_MAX_FAILURES_PER_EMAIL",
         "5",
         "failed logins per email per window",
@@ -262,6 +288,8 @@ impl Config {
             pledge_min_won: int("PLEDGE_MIN", 1_000, 1, i64::from(i32::MAX))?,
             pledge_max_won: int("PLEDGE_MAX", 3_000_000, 1, i64::from(i32::MAX))?,
             prediction_window_seconds: int("PREDICTION_WINDOW_SECONDS", 300, 1, 31_536_000)?,
+            settlement_page_size: u64::try_from(int("SETTLEMENT_PAGE_SIZE", 500, 1, 10_000)?)
+                .map_err(|_| err("SETTLEMENT_PAGE_SIZE", "out of range"))?,
         };
         if missions.min_duration_seconds > missions.max_duration_seconds {
             return Err(err(
@@ -291,6 +319,8 @@ impl Config {
                 transport,
                 outbox_dir: PathBuf::from(get("EMAIL_OUTBOX_DIR", "data/outbox")),
                 from: get("EMAIL_FROM", "MissionLink <no-reply@missionlink.local>"),
+                max_per_second: u32::try_from(int("EMAIL_MAX_PER_SECOND", 14, 1, 100_000)?)
+                    .map_err(|_| err("EMAIL_MAX_PER_SECOND", "out of range"))?,
             },
             otel_endpoint: lookup("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()),
             signup_points: int("SIGNUP_POINTS", 1_000, 0, 1_000_000_000)?,

@@ -2,12 +2,15 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use missionlink_api::config::{Config, variables_help};
+use missionlink_api::config::{Config, EmailTransport, variables_help};
 use missionlink_api::db::Databases;
 use missionlink_api::http::Server;
 use missionlink_api::state::AppState;
+use missionlink_workflows::email::Mailer;
+use missionlink_workflows::mission::SettlementSettings;
 use missionlink_workflows::worker::{self, WorkerDeps};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(name = "missionlink", version, about = "Mission donations for live streaming", after_help = variables_help())]
@@ -72,25 +75,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Audit => return audit(&db).await,
         Command::Serve => serve(config, db).await?,
         Command::Worker => {
-            worker::run(
-                &config.temporal,
-                WorkerDeps {
-                    missions_db: db.missions.clone(),
-                },
-                shutdown_signal(),
-            )
-            .await?;
+            let deps = worker_deps(&config, &db).await;
+            worker::run(&config.temporal, deps, shutdown_signal()).await?;
         }
         Command::All => {
             db.migrate().await?;
             let worker_config = config.temporal.clone();
-            let missions_db = db.missions.clone();
+            let deps = worker_deps(&config, &db).await;
             let api = tokio::spawn(serve(config, db));
-            let worker = worker::run(
-                &worker_config,
-                WorkerDeps { missions_db },
-                shutdown_signal(),
-            );
+            let worker = worker::run(&worker_config, deps, shutdown_signal());
             tokio::select! {
                 result = api => result.context("API task")??,
                 result = worker => result?,
@@ -98,6 +91,23 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn worker_deps(config: &Config, db: &Databases) -> WorkerDeps {
+    let mailer = match config.email.transport {
+        EmailTransport::File => Mailer::file(&config.email.outbox_dir, &config.email.from),
+        EmailTransport::Ses => Mailer::ses(&config.email.from, config.email.max_per_second).await,
+    };
+    WorkerDeps {
+        missions_db: db.missions.clone(),
+        users_db: db.users.clone(),
+        mailer: Arc::new(mailer),
+        settlement: SettlementSettings {
+            fee_bps: config.missions.platform_fee_bps,
+            page_size: config.missions.settlement_page_size,
+            email_page_size: 500,
+        },
+    }
 }
 
 async fn serve(config: Config, db: Databases) -> anyhow::Result<()> {

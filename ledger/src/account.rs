@@ -18,6 +18,9 @@ pub enum AccountKind {
     World,
     /// Platform fees taken from successful missions.
     Fee,
+    /// A mission's pledges while they are held. Journal-only: thousands of pledges a second to
+    /// one mission must not queue on one row (BRIEF §5).
+    Escrow,
 }
 
 impl AccountKind {
@@ -27,6 +30,7 @@ impl AccountKind {
             AccountKind::Earnings => "EARNINGS",
             AccountKind::World => "WORLD",
             AccountKind::Fee => "FEE",
+            AccountKind::Escrow => "ESCROW",
         }
     }
 
@@ -34,7 +38,7 @@ impl AccountKind {
     /// otherwise update the same hot row and serialise all traffic (BRIEF §5). Their balance
     /// is the sum of their transfers, computed when needed.
     pub fn materialised(self) -> bool {
-        !matches!(self, AccountKind::World)
+        !matches!(self, AccountKind::World | AccountKind::Escrow)
     }
 }
 
@@ -73,6 +77,16 @@ impl AccountId {
             kind: AccountKind::World,
             currency,
             owner: None,
+        }
+    }
+
+    /// The escrow of a mission's held pledges.
+    pub fn escrow(mission_id: &str) -> Self {
+        Self {
+            id: format!("escrow:CASH:{mission_id}"),
+            kind: AccountKind::Escrow,
+            currency: Currency::Cash,
+            owner: Some(mission_id.to_owned()),
         }
     }
 

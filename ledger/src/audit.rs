@@ -41,6 +41,23 @@ struct BadTransfer {
     id: String,
 }
 
+#[derive(FromQueryResult)]
+struct MissionHeld {
+    id: String,
+    held: i64,
+}
+
+#[derive(FromQueryResult)]
+struct BadPledge {
+    id: String,
+    mission_id: String,
+    status: String,
+    amount: i64,
+    held: i64,
+    paid: i64,
+    refunded: i64,
+}
+
 /// Checks invariants 2 (double entry) and 3 (no negative wallet); returns every violation.
 pub async fn run<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
     let backend = db.get_database_backend();
@@ -116,6 +133,9 @@ pub async fn run<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErr
             .checked_add(effective)
             .ok_or_else(|| LedgerError::Corrupt(format!("{currency} balances overflow i64")))?;
     }
+    violations.extend(escrow_matches_held_pledges(db, &journal).await?);
+    violations.extend(pledges_settled_exactly_once(db).await?);
+
     for (currency, total) in totals {
         if total != 0 {
             violations.push(Violation {
@@ -127,4 +147,73 @@ pub async fn run<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErr
         }
     }
     Ok(violations)
+}
+
+/// Invariant 6: a mission's escrow holds exactly its HELD pledges — so after settlement, when
+/// none is held, exactly zero.
+async fn escrow_matches_held_pledges<C: ConnectionTrait>(
+    db: &C,
+    journal: &HashMap<String, i64>,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = MissionHeld::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        r#"SELECT m.id AS id, CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) AS held
+           FROM missions m LEFT JOIN pledges p ON p.mission_id = m.id AND p.status = 'HELD'
+           GROUP BY m.id"#,
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|m| {
+            let escrow = crate::AccountId::escrow(&m.id);
+            let balance = journal.get(escrow.as_str()).copied().unwrap_or(0);
+            (balance != m.held).then(|| Violation {
+                check: "escrow",
+                detail: format!(
+                    "mission {} escrow holds {balance} won but its held pledges sum to {}",
+                    m.id, m.held
+                ),
+            })
+        })
+        .collect())
+}
+
+/// Invariant 6: every pledge was held by its own transfer, and left escrow exactly once, as its
+/// status says: PAID to the streamer and fee account, or REFUNDED to its backer, never both;
+/// and no pledge of a settled mission is still HELD.
+async fn pledges_settled_exactly_once<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = BadPledge::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        r#"SELECT * FROM (
+             SELECT p.id AS id, p.mission_id AS mission_id, p.status AS status, p.amount AS amount,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
+                 WHERE t.id = 'pledge:' || p.mission_id || ':' || p.id), 0) AS BIGINT) AS held,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
+                 WHERE t.id IN ('payout:' || p.mission_id || ':' || p.id,
+                                'fee:' || p.mission_id || ':' || p.id)), 0) AS BIGINT) AS paid,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
+                 WHERE t.id = 'refund:' || p.mission_id || ':' || p.id), 0) AS BIGINT) AS refunded,
+               m.settled_at AS settled_at
+             FROM pledges p JOIN missions m ON m.id = p.mission_id
+           ) x
+           WHERE NOT (x.held = x.amount AND (
+                   (x.status = 'HELD' AND x.paid = 0 AND x.refunded = 0 AND x.settled_at IS NULL)
+                OR (x.status = 'PAID' AND x.paid = x.amount AND x.refunded = 0)
+                OR (x.status = 'REFUNDED' AND x.refunded = x.amount AND x.paid = 0)))"#,
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|p| Violation {
+            check: "pledge_settlement",
+            detail: format!(
+                "pledge {} of mission {} is {} for {} won but was held {}, paid {}, refunded {}",
+                p.id, p.mission_id, p.status, p.amount, p.held, p.paid, p.refunded
+            ),
+        })
+        .collect())
 }

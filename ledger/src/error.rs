@@ -22,6 +22,18 @@ pub enum LedgerError {
     /// A transfer id was reused for a different movement: a bug in the caller.
     #[error("transfer {0} already exists with different contents")]
     TransferIdConflict(String),
+    /// The input is malformed or out of bounds.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The named object does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may not do this to this object.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The object's state does not allow this now.
+    #[error("{0}")]
+    InvalidState(String),
     /// Stored data contradicts the ledger's own rules.
     #[error("ledger data is inconsistent: {0}")]
     Corrupt(String),

@@ -8,8 +8,10 @@
 
 pub mod account;
 pub mod audit;
+pub mod changes;
 pub mod error;
 pub mod idempotency;
+pub mod mission;
 pub mod money;
 pub mod transfer;
 pub mod wallet;

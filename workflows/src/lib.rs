@@ -7,6 +7,9 @@
 //! activities that need a recipient's address.
 
 pub mod audit;
+pub mod email;
+pub mod mission;
+pub mod outbox;
 pub mod temporal;
 pub mod worker;
 

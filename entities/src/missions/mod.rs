@@ -1,5 +1,9 @@
 //! Tables of the missions (money) database.
 
 pub mod account;
+pub mod email_delivery;
 pub mod idempotency_key;
+pub mod mission;
+pub mod pledge;
 pub mod transfer;
+pub mod workflow_outbox;

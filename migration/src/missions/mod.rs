@@ -3,12 +3,16 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_ledger;
+mod m20261125_000002_missions;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_ledger::Migration)]
+        vec![
+            Box::new(m20261125_000001_ledger::Migration),
+            Box::new(m20261125_000002_missions::Migration),
+        ]
     }
 }

@@ -1,0 +1,21 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "email_deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub mission_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub recipient_id: String,
+    /// `BACKER` or `STREAMER`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub role: String,
+    pub address: String,
+    pub subject: String,
+    pub sent_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "missions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub streamer_id: String,
+    pub creator_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// `PENDING`, `ACTIVE`, `SUCCEEDED`, `FAILED`, `EXPIRED` or `REJECTED`.
+    pub status: String,
+    pub duration_seconds: i64,
+    pub accept_by: DateTimeUtc,
+    pub accepted_at: Option<DateTimeUtc>,
+    pub deadline: Option<DateTimeUtc>,
+    /// When the mission stopped taking pledges (its terminal transition).
+    pub closed_at: Option<DateTimeUtc>,
+    pub reject_reason: Option<String>,
+    pub settled_at: Option<DateTimeUtc>,
+    pub notified_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,319 @@
+//! Composing and sending the emails of a settled mission: one per backer (their pledges summed,
+//! in their locale) and one summary to the streamer.
+//!
+//! Transports: `file` writes one RFC 5322 `.eml` file per message (named after the mission, the
+//! role and the recipient, so a retry rewrites the same file instead of adding one); `ses`
+//! sends through Amazon SES v2, no faster than the configured rate.
+
+use anyhow::Context;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use missionlink_ledger::mission::MissionStatus;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// One message to one recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    /// Stable identity of the message (`<mission>-<role>-<recipient>`), used as the file name
+    /// and the Message-ID, so a retried send does not create a second file.
+    pub key: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// How messages leave.
+pub enum Transport {
+    File { dir: PathBuf },
+    Ses { client: aws_sdk_sesv2::Client },
+}
+
+/// A transport, the sender address, and a limit on messages per second (SES only).
+pub struct Mailer {
+    transport: Transport,
+    from: String,
+    min_interval: Option<Duration>,
+    next_slot: Mutex<Instant>,
+}
+
+impl Mailer {
+    /// Writes `.eml` files into `dir`.
+    pub fn file(dir: impl Into<PathBuf>, from: impl Into<String>) -> Self {
+        Self::new(Transport::File { dir: dir.into() }, from.into(), None)
+    }
+
+    /// Sends through SES v2 with the AWS SDK's own configuration (region, credentials,
+    /// `AWS_ENDPOINT_URL_SESV2`), at most `max_per_second` messages a second.
+    pub async fn ses(from: impl Into<String>, max_per_second: u32) -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let client = aws_sdk_sesv2::Client::new(&config);
+        let interval = Duration::from_secs(1) / max_per_second.max(1);
+        Self::new(Transport::Ses { client }, from.into(), Some(interval))
+    }
+
+    fn new(transport: Transport, from: String, min_interval: Option<Duration>) -> Self {
+        Self {
+            transport,
+            from,
+            min_interval,
+            next_slot: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for the rate limit, then sends.
+    pub async fn send(&self, email: &Email) -> anyhow::Result<()> {
+        if let Some(interval) = self.min_interval {
+            let wait_until = {
+                let mut slot = self.next_slot.lock().await;
+                let at = (*slot).max(Instant::now());
+                *slot = at + interval;
+                at
+            };
+            tokio::time::sleep_until(wait_until).await;
+        }
+        match &self.transport {
+            Transport::File { dir } => write_eml(dir, &self.from, email).await,
+            Transport::Ses { client } => send_ses(client, &self.from, email).await,
+        }
+    }
+}
+
+async fn write_eml(dir: &std::path::Path, from: &str, email: &Email) -> anyhow::Result<()> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let final_path = dir.join(format!("{}.eml", email.key));
+    let temp_path = dir.join(format!(".{}.eml.tmp", email.key));
+    tokio::fs::write(&temp_path, rfc5322(from, email))
+        .await
+        .with_context(|| format!("writing {}", temp_path.display()))?;
+    // Rename is atomic: a reader never sees half a message.
+    tokio::fs::rename(&temp_path, &final_path)
+        .await
+        .with_context(|| format!("renaming to {}", final_path.display()))?;
+    Ok(())
+}
+
+async fn send_ses(client: &aws_sdk_sesv2::Client, from: &str, email: &Email) -> anyhow::Result<()> {
+    let utf8 = |data: &str| {
+        Content::builder()
+            .data(data)
+            .charset("UTF-8")
+            .build()
+            .context("building SES content")
+    };
+    let message = Message::builder()
+        .subject(utf8(&email.subject)?)
+        .body(Body::builder().text(utf8(&email.text)?).build())
+        .build();
+    client
+        .send_email()
+        .from_email_address(from)
+        .destination(Destination::builder().to_addresses(&email.to).build())
+        .content(EmailContent::builder().simple(message).build())
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "SES SendEmail to {}: {}",
+                email.to,
+                aws_sdk_sesv2::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok(())
+}
+
+/// The message as an RFC 5322 document with one `text/plain` UTF-8 part. Non-ASCII header
+/// text is RFC 2047-encoded.
+pub fn rfc5322(from: &str, email: &Email) -> String {
+    let date = chrono::Utc::now().to_rfc2822();
+    let body = STANDARD.encode(email.text.as_bytes());
+    let mut wrapped = String::with_capacity(body.len() + body.len() / 76 * 2);
+    for chunk in body.as_bytes().chunks(76) {
+        wrapped.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        wrapped.push_str("\r\n");
+    }
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{key}@missionlink>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{wrapped}",
+        from = encode_header(from),
+        to = email.to,
+        subject = encode_header(&email.subject),
+        key = email.key,
+    )
+}
+
+/// RFC 2047 `B` encoding for header text that is not plain ASCII.
+fn encode_header(text: &str) -> String {
+    if text.is_ascii() && !text.contains(['\r', '\n']) {
+        return text.to_owned();
+    }
+    format!("=?UTF-8?B?{}?=", STANDARD.encode(text.as_bytes()))
+}
+
+/// `1234567` → `1,234,567`.
+pub fn won(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if amount < 0 { format!("-{out}") } else { out }
+}
+
+/// The language of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locale {
+    Ko,
+    En,
+}
+
+impl Locale {
+    pub fn parse(s: &str) -> Self {
+        if s == "en" { Locale::En } else { Locale::Ko }
+    }
+}
+
+/// What a mission's emails talk about.
+#[derive(Clone, Debug)]
+pub struct MissionFacts {
+    pub mission_id: String,
+    pub title: String,
+    pub streamer_name: String,
+    pub status: MissionStatus,
+}
+
+/// The message to one backer: the outcome and what happened to their `amount_won`.
+pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> (String, String) {
+    let (t, s, a) = (&facts.title, &facts.streamer_name, won(amount_won));
+    let paid = facts.status == MissionStatus::Succeeded;
+    match locale {
+        Locale::En => {
+            let outcome = match facts.status {
+                MissionStatus::Succeeded => "succeeded",
+                MissionStatus::Failed => "failed",
+                MissionStatus::Rejected => "was declined",
+                _ => "expired",
+            };
+            let money = if paid {
+                format!("Your pledge of {a} won was paid to {s}.")
+            } else {
+                format!("Your pledge of {a} won was refunded to your MissionLink wallet.")
+            };
+            (
+                format!("[MissionLink] \"{t}\" {outcome}"),
+                format!(
+                    "Hello,\n\nThe mission \"{t}\" for {s} {outcome}.\n{money}\n\nThank you for backing it.\nMissionLink\n"
+                ),
+            )
+        }
+        Locale::Ko => {
+            let (outcome, sentence) = match facts.status {
+                MissionStatus::Succeeded => ("성공", "성공했습니다"),
+                MissionStatus::Failed => ("실패", "실패했습니다"),
+                MissionStatus::Rejected => ("거절", "거절되었습니다"),
+                _ => ("만료", "만료되었습니다"),
+            };
+            let money = if paid {
+                format!("후원하신 {a}원이 {s}님에게 지급되었습니다.")
+            } else {
+                format!("후원하신 {a}원이 MissionLink 지갑으로 환불되었습니다.")
+            };
+            (
+                format!("[MissionLink] \"{t}\" 미션 {outcome}"),
+                format!(
+                    "안녕하세요.\n\n{s}님의 미션 \"{t}\"이(가) {sentence}.\n{money}\n\n후원해 주셔서 감사합니다.\nMissionLink\n"
+                ),
+            )
+        }
+    }
+}
+
+/// The streamer's summary.
+pub fn streamer_message(
+    facts: &MissionFacts,
+    locale: Locale,
+    backers: i64,
+    paid_won: i64,
+    fee_won: i64,
+    refunded_won: i64,
+) -> (String, String) {
+    let t = &facts.title;
+    match locale {
+        Locale::En => {
+            let money = if facts.status == MissionStatus::Succeeded {
+                format!(
+                    "You received {} won (platform fee {} won).",
+                    won(paid_won),
+                    won(fee_won)
+                )
+            } else {
+                format!(
+                    "All pledges, {} won, were refunded to their backers.",
+                    won(refunded_won)
+                )
+            };
+            (
+                format!("[MissionLink] Summary of \"{t}\": {}", facts.status),
+                format!(
+                    "Hello {},\n\nYour mission \"{t}\" ended: {}.\nBackers: {backers}.\n{money}\n\nMissionLink\n",
+                    facts.streamer_name, facts.status
+                ),
+            )
+        }
+        Locale::Ko => {
+            let money = if facts.status == MissionStatus::Succeeded {
+                format!(
+                    "{}원을 받으셨습니다 (플랫폼 수수료 {}원).",
+                    won(paid_won),
+                    won(fee_won)
+                )
+            } else {
+                format!(
+                    "후원금 {}원은 모두 후원자에게 환불되었습니다.",
+                    won(refunded_won)
+                )
+            };
+            (
+                format!("[MissionLink] \"{t}\" 미션 결과: {}", facts.status),
+                format!(
+                    "{}님, 안녕하세요.\n\n미션 \"{t}\"이(가) 종료되었습니다: {}.\n후원자 수: {backers}명.\n{money}\n\nMissionLink\n",
+                    facts.streamer_name, facts.status
+                ),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_get_thousands_separators() {
+        assert_eq!(won(0), "0");
+        assert_eq!(won(1_000), "1,000");
+        assert_eq!(won(30_000), "30,000");
+        assert_eq!(won(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn non_ascii_subjects_are_rfc2047_encoded_and_the_body_is_text_plain() {
+        let email = Email {
+            key: "m-backer-u".into(),
+            to: "a@example.com".into(),
+            subject: "[MissionLink] \"보스\" 미션 성공".into(),
+            text: "후원하신 1,000원".into(),
+        };
+        let raw = rfc5322("MissionLink <no-reply@missionlink.local>", &email);
+        assert!(raw.contains("Subject: =?UTF-8?B?"));
+        assert!(raw.contains("To: a@example.com\r\n"));
+        assert!(raw.contains("Content-Type: text/plain; charset=UTF-8"));
+    }
+}

@@ -1,0 +1,460 @@
+//! The `Mission` workflow: one per mission, id `mission-<mission id>`.
+//!
+//! It owns time and settlement. It waits for the streamer against the accept window, then for
+//! the verdict against the deadline, then settles every pledge and sends the emails. The
+//! mission's status lives in the missions database, where each transition is one conditional
+//! update (see `missionlink_ledger::mission`); the API's `statusChanged` signal only wakes the
+//! workflow up, and a timer that fires asks the database to expire the mission *if it is still*
+//! waiting. So a lost signal delays nothing beyond the timer, and a signal racing a timer cannot
+//! produce two outcomes.
+//!
+//! Workflow code is deterministic: time comes from `ctx.workflow_time()`, everything else from
+//! activities.
+
+use crate::email::{Email, Locale, Mailer, MissionFacts, backer_message, streamer_message};
+use missionlink_entities::missions::email_delivery;
+use missionlink_entities::users::user;
+use missionlink_ledger::changes;
+use missionlink_ledger::mission::{self, MissionStatus};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+use temporalio_macros::{activities, workflow, workflow_methods};
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::{
+    ActivityOptions, CancellableFuture, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
+};
+
+/// What starts a mission's workflow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionInput {
+    pub mission_id: String,
+}
+
+/// The mission as the workflow needs it: status and the two moments it waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionSnapshot {
+    pub status: MissionStatus,
+    pub accept_by_unix_ms: i64,
+    pub deadline_unix_ms: Option<i64>,
+}
+
+/// Asks the database to expire the mission if it is still `from`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpireInput {
+    pub mission_id: String,
+    pub from: MissionStatus,
+}
+
+/// What settlement did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementSummary {
+    pub pledges: u64,
+    pub amount_won: i64,
+}
+
+/// What the email step did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSummary {
+    pub sent: u64,
+    pub already_sent: u64,
+}
+
+/// The workflow's result, readable in the Temporal UI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionResult {
+    pub status: MissionStatus,
+    pub settlement: SettlementSummary,
+    pub emails: EmailSummary,
+}
+
+/// Settlement and email tuning.
+#[derive(Clone, Debug)]
+pub struct SettlementSettings {
+    pub fee_bps: u32,
+    /// Pledges settled per database transaction.
+    pub page_size: u64,
+    /// Backers whose emails are prepared per page.
+    pub email_page_size: u64,
+}
+
+/// Where the workflow is, for the `phase` query.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Phase {
+    #[default]
+    Starting,
+    AwaitingAcceptance,
+    InProgress,
+    Settling,
+    Notifying,
+    Done,
+}
+
+fn to_unix_ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn activity_error(e: impl std::fmt::Display) -> ActivityError {
+    ActivityError::from(anyhow::anyhow!("{e}"))
+}
+
+/// Activities of the mission workflow. Each is idempotent: status changes are conditional
+/// updates, money moves only through transfers with deterministic ids, and an email is recorded
+/// per (mission, recipient) once sent.
+pub struct MissionActivities {
+    pub missions_db: DatabaseConnection,
+    pub users_db: DatabaseConnection,
+    pub mailer: Arc<Mailer>,
+    pub settings: SettlementSettings,
+}
+
+fn snapshot(
+    m: &missionlink_entities::missions::mission::Model,
+) -> Result<MissionSnapshot, ActivityError> {
+    Ok(MissionSnapshot {
+        status: MissionStatus::parse(&m.status).map_err(activity_error)?,
+        accept_by_unix_ms: to_unix_ms(m.accept_by),
+        deadline_unix_ms: m.deadline.map(to_unix_ms),
+    })
+}
+
+#[activities]
+impl MissionActivities {
+    /// Reads the mission's status and deadlines.
+    #[activity(name = "LoadMission")]
+    pub async fn load_mission(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<MissionSnapshot, ActivityError> {
+        let m = mission::find(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?;
+        snapshot(&m)
+    }
+
+    /// Expires the mission if it is still waiting; returns it as it is now.
+    #[activity(name = "ExpireMission")]
+    pub async fn expire_mission(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ExpireInput,
+    ) -> Result<MissionSnapshot, ActivityError> {
+        let m = mission::expire(&self.missions_db, &input.mission_id, input.from)
+            .await
+            .map_err(activity_error)?;
+        changes::announce(&self.missions_db, &input.mission_id).await;
+        snapshot(&m)
+    }
+
+    /// Pays or refunds every held pledge, a page per transaction, heartbeating the running
+    /// total; then sets `settledAt`. A retry (after a crash or a lost heartbeat) continues with
+    /// the pledges still held.
+    #[activity(name = "SettlePledges")]
+    pub async fn settle_pledges(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<SettlementSummary, ActivityError> {
+        let mut summary: SettlementSummary = ctx
+            .heartbeat_details()
+            .deserialize()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        loop {
+            let page = mission::settle_page(
+                &self.missions_db,
+                &mission_id,
+                self.settings.page_size,
+                self.settings.fee_bps,
+            )
+            .await
+            .map_err(activity_error)?;
+            if page.pledges == 0 {
+                break;
+            }
+            summary.pledges += page.pledges;
+            summary.amount_won = summary.amount_won.saturating_add(page.amount_won);
+            ctx.record_heartbeat(summary)
+                .await
+                .map_err(activity_error)?;
+        }
+        let m = mission::mark_settled(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?;
+        if m.settled_at.is_none() {
+            return Err(activity_error(format!(
+                "mission {mission_id} still has held pledges"
+            )));
+        }
+        changes::announce(&self.missions_db, &mission_id).await;
+        Ok(summary)
+    }
+
+    /// Sends each backer their message and the streamer a summary, skipping whoever has one
+    /// recorded already.
+    #[activity(name = "SendMissionEmails")]
+    pub async fn send_mission_emails(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<EmailSummary, ActivityError> {
+        let m = mission::find(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?;
+        let status = MissionStatus::parse(&m.status).map_err(activity_error)?;
+        let streamer = user::Entity::find_by_id(m.streamer_id.clone())
+            .one(&self.users_db)
+            .await
+            .map_err(activity_error)?
+            .ok_or_else(|| activity_error(format!("streamer {} not found", m.streamer_id)))?;
+        let facts = MissionFacts {
+            mission_id: mission_id.clone(),
+            title: m.title.clone(),
+            streamer_name: streamer.display_name.clone(),
+            status,
+        };
+        let mut summary = EmailSummary::default();
+        let mut after: Option<String> = ctx.heartbeat_details().deserialize().ok().flatten();
+        let mut backers = 0_i64;
+        loop {
+            let page = mission::backers_page(
+                &self.missions_db,
+                &mission_id,
+                after.as_deref(),
+                self.settings.email_page_size,
+            )
+            .await
+            .map_err(activity_error)?;
+            let Some(last) = page.last() else { break };
+            let last = last.backer_id.clone();
+            let ids: Vec<String> = page.iter().map(|b| b.backer_id.clone()).collect();
+            let done = self.delivered(&mission_id, "BACKER", &ids).await?;
+            let users: HashMap<String, user::Model> = user::Entity::find()
+                .filter(user::Column::Id.is_in(ids.clone()))
+                .all(&self.users_db)
+                .await
+                .map_err(activity_error)?
+                .into_iter()
+                .map(|u| (u.id.clone(), u))
+                .collect();
+            for b in &page {
+                backers += 1;
+                if done.contains(&b.backer_id) {
+                    summary.already_sent += 1;
+                    continue;
+                }
+                let Some(u) = users.get(&b.backer_id) else {
+                    tracing::warn!(backer = %b.backer_id, "backer has no user record; no email");
+                    continue;
+                };
+                let (subject, text) = backer_message(&facts, Locale::parse(&u.locale), b.total_won);
+                self.deliver(&mission_id, "BACKER", u, subject, text)
+                    .await?;
+                summary.sent += 1;
+            }
+            after = Some(last);
+            ctx.record_heartbeat(after.clone())
+                .await
+                .map_err(activity_error)?;
+        }
+        if self
+            .delivered(&mission_id, "STREAMER", std::slice::from_ref(&streamer.id))
+            .await?
+            .is_empty()
+        {
+            let out = mission::outflows(&self.missions_db, &mission_id)
+                .await
+                .map_err(activity_error)?;
+            let (subject, text) = streamer_message(
+                &facts,
+                Locale::parse(&streamer.locale),
+                backers,
+                out.paid_won,
+                out.fee_won,
+                out.refunded_won,
+            );
+            self.deliver(&mission_id, "STREAMER", &streamer, subject, text)
+                .await?;
+            summary.sent += 1;
+        } else {
+            summary.already_sent += 1;
+        }
+        mission::mark_notified(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?;
+        Ok(summary)
+    }
+}
+
+impl MissionActivities {
+    async fn delivered(
+        &self,
+        mission_id: &str,
+        role: &str,
+        ids: &[String],
+    ) -> Result<HashSet<String>, ActivityError> {
+        Ok(email_delivery::Entity::find()
+            .filter(email_delivery::Column::MissionId.eq(mission_id))
+            .filter(email_delivery::Column::Role.eq(role))
+            .filter(email_delivery::Column::RecipientId.is_in(ids.to_vec()))
+            .all(&self.missions_db)
+            .await
+            .map_err(activity_error)?
+            .into_iter()
+            .map(|d| d.recipient_id)
+            .collect())
+    }
+
+    /// Sends, then records. A crash between the two resends this one message on retry: email
+    /// is at-least-once, and the record keeps it to one per completed attempt.
+    async fn deliver(
+        &self,
+        mission_id: &str,
+        role: &str,
+        to: &user::Model,
+        subject: String,
+        text: String,
+    ) -> Result<(), ActivityError> {
+        let email = Email {
+            key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
+            to: to.email.clone(),
+            subject: subject.clone(),
+            text,
+        };
+        self.mailer.send(&email).await.map_err(activity_error)?;
+        email_delivery::Entity::insert(email_delivery::ActiveModel {
+            mission_id: sea_orm::Set(mission_id.to_owned()),
+            recipient_id: sea_orm::Set(to.id.clone()),
+            role: sea_orm::Set(role.to_owned()),
+            address: sea_orm::Set(to.email.clone()),
+            subject: sea_orm::Set(subject),
+            sent_at: sea_orm::Set(chrono::Utc::now()),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(&self.missions_db)
+        .await
+        .map_err(activity_error)?;
+        Ok(())
+    }
+}
+
+/// The workflow's state: its phase and how many `statusChanged` signals arrived.
+#[workflow]
+#[derive(Default)]
+pub struct MissionWorkflow {
+    phase: Phase,
+    signals: u64,
+}
+
+fn quick() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30)).build()
+}
+
+fn long_running() -> ActivityOptions {
+    // No overall limit on a 100,000-pledge settlement, but a worker that stops heartbeating for
+    // 30 s is presumed dead and the activity is retried elsewhere, resuming where it stopped.
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(24 * 3600))
+        .heartbeat_timeout(Duration::from_secs(30))
+        .build()
+}
+
+#[workflow_methods]
+impl MissionWorkflow {
+    #[run(name = "Mission")]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: MissionInput,
+    ) -> WorkflowResult<MissionResult> {
+        let id = input.mission_id;
+        let mut snap = ctx
+            .execute_activity(MissionActivities::load_mission, id.clone(), quick())
+            .await?;
+        loop {
+            let (phase, until_ms) = match snap.status {
+                MissionStatus::Pending => (Phase::AwaitingAcceptance, snap.accept_by_unix_ms),
+                MissionStatus::Active => (
+                    Phase::InProgress,
+                    snap.deadline_unix_ms.unwrap_or(snap.accept_by_unix_ms),
+                ),
+                _ => break,
+            };
+            ctx.state_mut(|s| s.phase = phase);
+            let signals_seen = ctx.state(|s| s.signals);
+            let now_ms = ctx
+                .workflow_time()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            let wait =
+                Duration::from_millis(u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0));
+            let timer_fired = if wait.is_zero() {
+                true
+            } else {
+                let mut timer = Box::pin(ctx.timer(wait));
+                let fired = temporalio_sdk::workflows::select! {
+                    _ = &mut timer => true,
+                    _ = ctx.wait_condition(|s: &Self| s.signals != signals_seen) => false,
+                };
+                if !fired {
+                    // The streamer acted first: the timer must not linger in the history.
+                    timer.cancel();
+                }
+                fired
+            };
+            snap = if timer_fired {
+                ctx.execute_activity(
+                    MissionActivities::expire_mission,
+                    ExpireInput {
+                        mission_id: id.clone(),
+                        from: snap.status,
+                    },
+                    quick(),
+                )
+                .await?
+            } else {
+                ctx.execute_activity(MissionActivities::load_mission, id.clone(), quick())
+                    .await?
+            };
+        }
+        ctx.state_mut(|s| s.phase = Phase::Settling);
+        let settlement = ctx
+            .execute_activity(
+                MissionActivities::settle_pledges,
+                id.clone(),
+                long_running(),
+            )
+            .await?;
+        ctx.state_mut(|s| s.phase = Phase::Notifying);
+        let emails = ctx
+            .execute_activity(
+                MissionActivities::send_mission_emails,
+                id.clone(),
+                long_running(),
+            )
+            .await?;
+        ctx.state_mut(|s| s.phase = Phase::Done);
+        Ok(MissionResult {
+            status: snap.status,
+            settlement,
+            emails,
+        })
+    }
+
+    /// The API changed the mission's status (accepted, rejected, decided): re-read it.
+    #[signal(name = "statusChanged")]
+    pub fn status_changed(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _status: String) {
+        self.signals += 1;
+    }
+
+    /// Where the workflow is: `AWAITING_ACCEPTANCE`, `IN_PROGRESS`, `SETTLING`, `NOTIFYING`,
+    /// `DONE`.
+    #[query(name = "phase")]
+    pub fn phase(&self, _ctx: &WorkflowContextView) -> Phase {
+        self.phase
+    }
+}

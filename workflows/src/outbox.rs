@@ -1,0 +1,188 @@
+//! Delivering the workflow outbox: starting a mission's workflow and telling it about status
+//! changes. The API calls [`deliver`] right after its commit (the fast path); the worker's
+//! relay calls [`relay_once`] every few seconds for whatever the fast path did not finish
+//! (the API crashed, Temporal was briefly down). Both are idempotent.
+
+use crate::mission::{MissionInput, MissionWorkflow};
+use chrono::Utc;
+use missionlink_entities::missions::workflow_outbox;
+use missionlink_ledger::mission::workflow_id;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use std::future::Future;
+use std::time::Duration;
+use temporalio_client::errors::{WorkflowInteractionError, WorkflowStartError};
+use temporalio_client::{
+    Client, WorkflowIdReusePolicy, WorkflowSignalOptions, WorkflowStartOptions,
+};
+
+/// How long an outbox entry may wait for the fast path before the relay takes it.
+pub const RELAY_GRACE: Duration = Duration::from_secs(3);
+/// How often the relay looks.
+pub const RELAY_INTERVAL: Duration = Duration::from_secs(2);
+/// Entries handled per relay pass.
+pub const RELAY_BATCH: u64 = 200;
+
+/// Starts the mission's workflow; an already started one counts as success. A closed
+/// workflow is never started again (`RejectDuplicate`).
+pub async fn start(client: &Client, task_queue: &str, mission_id: &str) -> anyhow::Result<()> {
+    let options = WorkflowStartOptions::new(task_queue.to_owned(), workflow_id(mission_id))
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .build();
+    let input = MissionInput {
+        mission_id: mission_id.to_owned(),
+    };
+    match client
+        .start_workflow(MissionWorkflow::run, input, options)
+        .await
+    {
+        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Tells the workflow the mission's status changed. A workflow that already finished needs no
+/// telling (it finished because it read a closed status), so "not found" counts as delivered.
+pub async fn signal(client: &Client, mission_id: &str, status: &str) -> anyhow::Result<()> {
+    let sent = client
+        .get_workflow_handle::<MissionWorkflow>(workflow_id(mission_id))
+        .signal(
+            MissionWorkflow::status_changed,
+            status.to_owned(),
+            WorkflowSignalOptions::default(),
+        )
+        .await;
+    match sent {
+        Ok(()) | Err(WorkflowInteractionError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Delivers what the outbox holds for one mission: the start if not done, then the pending
+/// signal if any. Clears each once delivered.
+pub async fn deliver(
+    db: &DatabaseConnection,
+    client: &Client,
+    task_queue: &str,
+    mission_id: &str,
+) -> anyhow::Result<()> {
+    let Some(entry) = workflow_outbox::Entity::find_by_id(mission_id.to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let result = deliver_entry(db, client, task_queue, &entry).await;
+    if let Err(e) = &result {
+        workflow_outbox::Entity::update_many()
+            .col_expr(
+                workflow_outbox::Column::Attempts,
+                Expr::col(workflow_outbox::Column::Attempts).add(1),
+            )
+            .col_expr(
+                workflow_outbox::Column::LastError,
+                Expr::value(format!("{e:#}")),
+            )
+            .filter(workflow_outbox::Column::MissionId.eq(mission_id))
+            .exec(db)
+            .await?;
+    }
+    result
+}
+
+async fn deliver_entry(
+    db: &DatabaseConnection,
+    client: &Client,
+    task_queue: &str,
+    entry: &workflow_outbox::Model,
+) -> anyhow::Result<()> {
+    let id = &entry.mission_id;
+    if entry.started_at.is_none() {
+        start(client, task_queue, id).await?;
+        workflow_outbox::Entity::update_many()
+            .col_expr(workflow_outbox::Column::StartedAt, Expr::value(Utc::now()))
+            .filter(workflow_outbox::Column::MissionId.eq(id))
+            .filter(workflow_outbox::Column::StartedAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    if let (Some(status), Some(requested_at)) = (&entry.pending_signal, entry.signal_requested_at) {
+        signal(client, id, status).await?;
+        // Cleared only if no newer change was requested meanwhile.
+        workflow_outbox::Entity::update_many()
+            .col_expr(
+                workflow_outbox::Column::PendingSignal,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                workflow_outbox::Column::SignalRequestedAt,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .filter(workflow_outbox::Column::MissionId.eq(id))
+            .filter(workflow_outbox::Column::SignalRequestedAt.eq(requested_at))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One relay pass: delivers every entry the fast path left for longer than [`RELAY_GRACE`].
+/// Returns how many entries it delivered.
+pub async fn relay_once(
+    db: &DatabaseConnection,
+    client: &Client,
+    task_queue: &str,
+) -> anyhow::Result<usize> {
+    let cutoff = Utc::now() - chrono::Duration::from_std(RELAY_GRACE)?;
+    let due = workflow_outbox::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(workflow_outbox::Column::StartedAt.is_null())
+                        .add(workflow_outbox::Column::CreatedAt.lt(cutoff)),
+                )
+                .add(workflow_outbox::Column::SignalRequestedAt.lt(cutoff)),
+        )
+        .order_by_asc(workflow_outbox::Column::CreatedAt)
+        .limit(RELAY_BATCH)
+        .all(db)
+        .await?;
+    let mut delivered = 0;
+    for entry in &due {
+        match deliver(db, client, task_queue, &entry.mission_id).await {
+            Ok(()) => delivered += 1,
+            Err(e) => {
+                tracing::warn!(mission_id = %entry.mission_id, error = %format!("{e:#}"), "outbox relay")
+            }
+        }
+    }
+    if delivered > 0 {
+        tracing::info!(delivered, "outbox relay delivered entries the API had not");
+    }
+    Ok(delivered)
+}
+
+/// Runs [`relay_once`] every [`RELAY_INTERVAL`] until `shutdown` resolves.
+pub async fn run_relay(
+    db: DatabaseConnection,
+    client: Client,
+    task_queue: String,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(RELAY_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {
+                if let Err(e) = relay_once(&db, &client, &task_queue).await {
+                    tracing::warn!(error = %format!("{e:#}"), "outbox relay pass failed");
+                }
+            }
+        }
+    }
+}
