@@ -69,9 +69,12 @@ impl ApiError {
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         match e {
-            LedgerError::InvalidAmount(m) | LedgerError::InvalidIdempotencyKey(m) => {
-                ApiError::BadUserInput(m)
-            }
+            LedgerError::InvalidAmount(m)
+            | LedgerError::InvalidIdempotencyKey(m)
+            | LedgerError::InvalidInput(m) => ApiError::BadUserInput(m),
+            LedgerError::NotFound(m) => ApiError::NotFound(m),
+            LedgerError::Forbidden(m) => ApiError::Forbidden(m),
+            LedgerError::InvalidState(m) => ApiError::InvalidState(m),
             LedgerError::InsufficientFunds { .. } => {
                 ApiError::InsufficientFunds("your wallet does not cover this amount".into())
             }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod feed;
 pub mod graphql;
 pub mod http;
 pub mod metrics;

@@ -3,6 +3,7 @@
 use crate::auth::{AuthService, TokenKeys};
 use crate::config::Config;
 use crate::db::Databases;
+use crate::feed::MissionFeed;
 use crate::metrics::Metrics;
 use missionlink_workflows::TemporalHandle;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub struct Inner {
     pub auth: AuthService,
     pub temporal: TemporalHandle,
     pub metrics: Metrics,
+    /// Live mission changes for `missionChanged`.
+    pub feed: MissionFeed,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
         );
         Ok(Self(Arc::new(Inner {
             metrics: Metrics::new()?,
+            feed: MissionFeed::start(db.missions.clone()),
             config,
             db,
             auth,

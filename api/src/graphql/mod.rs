@@ -1,6 +1,7 @@
 //! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
 //! the result.
 
+mod mission;
 mod mutation;
 mod query;
 mod types;
@@ -8,13 +9,21 @@ mod types;
 use crate::auth::AccessClaims;
 use crate::error::ApiError;
 use crate::state::AppState;
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, MergedObject, Schema};
 use std::net::IpAddr;
 
-pub use mutation::Mutation;
-pub use query::Query;
+pub use mission::{MissionSubscription, UserLoader};
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Every query: identity and wallet, then missions.
+#[derive(MergedObject, Default)]
+pub struct Query(query::IdentityQuery, mission::MissionQuery);
+
+/// Every mutation: identity and wallet, then missions.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::IdentityMutation, mission::MissionMutation);
+
+pub type AppSchema = Schema<Query, Mutation, MissionSubscription>;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 10;
@@ -22,18 +31,25 @@ pub const MAX_DEPTH: usize = 10;
 pub const MAX_COMPLEXITY: usize = 200;
 
 pub fn build_schema(state: AppState) -> AppSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), MissionSubscription)
         .extension(state.metrics.graphql_extension())
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        // Without a cache: it batches the loads of one moment, it never serves stale users.
+        .data(user_loader(&state))
         .data(state)
         .finish()
+}
+
+/// A loader of users that batches the `streamer`, `creator` and `backer` fields resolved together.
+pub fn user_loader(state: &AppState) -> DataLoader<UserLoader> {
+    DataLoader::new(UserLoader(state.db.users.clone()), tokio::spawn)
 }
 
 /// The schema in SDL, as served. `api/schema.graphql` holds the committed copy that frontends
 /// read; a test fails when the two differ.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), MissionSubscription)
         .finish()
         .sdl()
 }

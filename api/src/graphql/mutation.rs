@@ -8,7 +8,8 @@ use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::wallet;
 use std::net::{IpAddr, Ipv4Addr};
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct IdentityMutation;
 
 #[derive(InputObject)]
 pub struct RegisterInput {
@@ -22,7 +23,7 @@ pub struct RegisterInput {
 }
 
 #[Object]
-impl Mutation {
+impl IdentityMutation {
     /// Creates an account and signs in. Grants the signup points.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let session = state(ctx)

@@ -4,10 +4,11 @@ use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, Object};
 use missionlink_ledger::wallet;
 
-pub struct Query;
+#[derive(Default)]
+pub struct IdentityQuery;
 
 #[Object]
-impl Query {
+impl IdentityQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> GqlResult<User> {
         let claims = caller(ctx)?;
