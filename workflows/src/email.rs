@@ -50,7 +50,16 @@ impl Mailer {
     /// `AWS_ENDPOINT_URL_SESV2`), at most `max_per_second` messages a second.
     pub async fn ses(from: impl Into<String>, max_per_second: u32) -> Self {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = aws_sdk_sesv2::Client::new(&config);
+        Self::ses_with(&config, from, max_per_second)
+    }
+
+    /// Sends through SES v2 with an explicit AWS configuration.
+    pub fn ses_with(
+        config: &aws_config::SdkConfig,
+        from: impl Into<String>,
+        max_per_second: u32,
+    ) -> Self {
+        let client = aws_sdk_sesv2::Client::new(config);
         let interval = Duration::from_secs(1) / max_per_second.max(1);
         Self::new(Transport::Ses { client }, from.into(), Some(interval))
     }

@@ -99,11 +99,54 @@ impl Drop for TestDatabases {
     }
 }
 
+/// A Temporal worker running in this test process on the app's task queue, with emails
+/// written as files into its own directory.
+pub struct TestWorker {
+    pub outbox: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestWorker {
+    /// Every `.eml` file written so far, as text.
+    pub fn emails(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(self.outbox.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.path().extension().is_some_and(|e| e == "eml") {
+                out.push(std::fs::read_to_string(entry.path()).expect("read eml"));
+            }
+        }
+        out
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).ok();
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(20), task).await;
+        }
+    }
+}
+
+impl Drop for TestWorker {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            tx.send(()).ok();
+        }
+    }
+}
+
 /// A running MissionLink API on a loopback port, with its own databases.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Databases,
     pub http: reqwest::Client,
+    pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub dbs: TestDatabases,
@@ -122,7 +165,7 @@ impl TestApp {
             .await
             .expect("connect");
         db.migrate().await.expect("migrate");
-        let state = AppState::new(config, db.clone()).expect("state");
+        let state = AppState::new(config.clone(), db.clone()).expect("state");
         let server = Server::bind(state, "127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind");
@@ -134,11 +177,162 @@ impl TestApp {
         Self {
             addr,
             db,
+            config,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
             server: Some(server),
             dbs,
         }
+    }
+
+    /// On fresh Postgres databases, talking to the real Temporal dev server, with `overrides`.
+    pub async fn with_temporal(overrides: &[(&str, &str)]) -> Self {
+        let mut all = vec![("TEMPORAL_ADDRESS", temporal_address())];
+        all.extend(overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Self::spawn_with(TestDatabases::postgres().await, &all).await
+    }
+
+    /// Starts a worker in this process on this app's databases and task queue.
+    pub async fn start_worker(&self) -> TestWorker {
+        let outbox = tempfile::tempdir().expect("outbox dir");
+        let mailer = missionlink_workflows::email::Mailer::file(
+            outbox.path(),
+            "MissionLink <no-reply@missionlink.local>",
+        );
+        self.start_worker_with(outbox, mailer).await
+    }
+
+    pub async fn start_worker_with(
+        &self,
+        outbox: tempfile::TempDir,
+        mailer: missionlink_workflows::email::Mailer,
+    ) -> TestWorker {
+        let settlement = missionlink_workflows::mission::SettlementSettings {
+            fee_bps: self.config.missions.platform_fee_bps,
+            page_size: self.config.missions.settlement_page_size,
+            email_page_size: 100,
+        };
+        let temporal = self.config.temporal.clone();
+        let (users_url, missions_url) = (self.dbs.users_url.clone(), self.dbs.missions_url.clone());
+        let (tx, rx) = oneshot::channel();
+        // The SDK's worker future is not Send: it gets a thread and a runtime of its own, with
+        // its own database pools.
+        let thread = std::thread::spawn(move || -> anyhow::Result<()> {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let db = Databases::connect(&users_url, &missions_url).await?;
+                let deps = missionlink_workflows::worker::WorkerDeps {
+                    missions_db: db.missions.clone(),
+                    users_db: db.users.clone(),
+                    mailer: std::sync::Arc::new(mailer),
+                    settlement,
+                };
+                missionlink_workflows::worker::run(&temporal, deps, async {
+                    rx.await.ok();
+                })
+                .await
+            })
+        });
+        let task = tokio::task::spawn_blocking(move || {
+            thread
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("worker thread panicked")))
+        });
+        TestWorker {
+            outbox,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// The mission's fields a test usually checks.
+    pub async fn mission(&self, id: &str) -> Value {
+        self.gql(
+            None,
+            "query($id: ID!) { mission(id: $id) { id title status totalPledged backerCount acceptBy deadline settledAt
+               streamer { id handle } creator { id }
+               pledges(first: 100) { nodes { id amount status backer { id } } hasNextPage endCursor } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .data("mission")
+    }
+
+    /// Polls the mission until `done` holds, at most `seconds`.
+    pub async fn wait_for_mission(
+        &self,
+        id: &str,
+        seconds: u64,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let m = self.mission(id).await;
+            if done(&m) {
+                return m;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "mission never reached the expected state: {m}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn create_mission(
+        &self,
+        who: &Session,
+        streamer_id: &str,
+        amount: i64,
+        extra: Value,
+    ) -> Gql {
+        let mut input = json!({
+            "streamerId": streamer_id,
+            "title": "Beat the boss without healing",
+            "amount": amount,
+            "durationSeconds": 3600,
+        });
+        if let (Some(input), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                input.insert(k.clone(), v.clone());
+            }
+        }
+        self.gql(
+            Some(&who.access),
+            "mutation($input: CreateMissionInput!, $k: String!) { createMission(input: $input, idempotencyKey: $k) {
+               id status totalPledged backerCount acceptBy deadline settledAt } }",
+            json!({ "input": input, "k": uuid::Uuid::new_v4().to_string() }),
+        )
+        .await
+    }
+
+    pub async fn contribute(&self, who: &Session, mission_id: &str, amount: i64, key: &str) -> Gql {
+        self.gql(
+            Some(&who.access),
+            "mutation($m: ID!, $a: Int!, $k: String!) { contribute(missionId: $m, amount: $a, idempotencyKey: $k) {
+               id amount status backer { id } } }",
+            json!({ "m": mission_id, "a": amount, "k": key }),
+        )
+        .await
+    }
+
+    /// `acceptMission`, `rejectMission` or `decideMission` (with `outcome`).
+    pub async fn act(&self, who: &Session, action: &str, mission_id: &str) -> Gql {
+        let (field, extra) = match action {
+            "SUCCESS" | "FAILURE" => ("decideMission", format!(", outcome: {action}")),
+            "reject" => ("rejectMission", ", reason: \"not today\"".to_owned()),
+            _ => ("acceptMission", String::new()),
+        };
+        self.gql(
+            Some(&who.access),
+            &format!("mutation($m: ID!) {{ {field}(missionId: $m{extra}) {{ id status deadline settledAt }} }}"),
+            json!({ "m": mission_id }),
+        )
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {
