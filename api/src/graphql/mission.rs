@@ -457,7 +457,7 @@ async fn act(ctx: &Context<'_>, mission_id: &ID, action: StreamerAction) -> GqlR
 #[derive(Default)]
 pub struct MissionSubscription;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl MissionSubscription {
     /// The new state of any mission of this streamer, whenever it changes (coalesced: at most a
     /// few updates a second per mission).
