@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod input;
 mod limits;
+mod live;
 mod missions;
 mod ops;
 mod schema;

@@ -56,6 +56,16 @@ impl TestDatabases {
         }
     }
 
+    /// The same databases, without ownership: dropping the copy removes nothing.
+    pub fn shared(&self) -> Self {
+        Self {
+            users_url: self.users_url.clone(),
+            missions_url: self.missions_url.clone(),
+            postgres_names: Vec::new(),
+            _dir: None,
+        }
+    }
+
     /// Two fresh SQLite files in a temporary directory, as `missionlink` uses by default.
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
