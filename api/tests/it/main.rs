@@ -9,6 +9,7 @@ mod limits;
 mod live;
 mod missions;
 mod ops;
+mod recovery;
 mod schema;
 mod support;
 mod wallet;

@@ -223,7 +223,9 @@ impl TestApp {
             page_size: self.config.missions.settlement_page_size,
             email_page_size: 100,
         };
-        let temporal = self.config.temporal.clone();
+        // The worker always reaches the real Temporal, even when this app's API is configured not to.
+        let mut temporal = self.config.temporal.clone();
+        temporal.address = temporal_address();
         let (users_url, missions_url) = (self.dbs.users_url.clone(), self.dbs.missions_url.clone());
         let (tx, rx) = oneshot::channel();
         // The SDK's worker future is not Send: it gets a thread and a runtime of its own, with
