@@ -244,6 +244,19 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
     }
 }
 
+fn status_word(status: MissionStatus, locale: Locale) -> &'static str {
+    match (locale, status) {
+        (Locale::En, MissionStatus::Succeeded) => "succeeded",
+        (Locale::En, MissionStatus::Failed) => "failed",
+        (Locale::En, MissionStatus::Rejected) => "declined",
+        (Locale::En, _) => "expired",
+        (Locale::Ko, MissionStatus::Succeeded) => "성공",
+        (Locale::Ko, MissionStatus::Failed) => "실패",
+        (Locale::Ko, MissionStatus::Rejected) => "거절",
+        (Locale::Ko, _) => "만료",
+    }
+}
+
 /// The streamer's summary.
 pub fn streamer_message(
     facts: &MissionFacts,
@@ -269,10 +282,14 @@ pub fn streamer_message(
                 )
             };
             (
-                format!("[MissionLink] Summary of \"{t}\": {}", facts.status),
+                format!(
+                    "[MissionLink] Summary of \"{t}\": {}",
+                    status_word(facts.status, locale)
+                ),
                 format!(
                     "Hello {},\n\nYour mission \"{t}\" ended: {}.\nBackers: {backers}.\n{money}\n\nMissionLink\n",
-                    facts.streamer_name, facts.status
+                    facts.streamer_name,
+                    status_word(facts.status, locale)
                 ),
             )
         }
@@ -290,10 +307,14 @@ pub fn streamer_message(
                 )
             };
             (
-                format!("[MissionLink] \"{t}\" 미션 결과: {}", facts.status),
+                format!(
+                    "[MissionLink] \"{t}\" 미션 결과: {}",
+                    status_word(facts.status, locale)
+                ),
                 format!(
                     "{}님, 안녕하세요.\n\n미션 \"{t}\"이(가) 종료되었습니다: {}.\n후원자 수: {backers}명.\n{money}\n\nMissionLink\n",
-                    facts.streamer_name, facts.status
+                    facts.streamer_name,
+                    status_word(facts.status, locale)
                 ),
             )
         }

@@ -11,5 +11,6 @@ mod missions;
 mod ops;
 mod recovery;
 mod schema;
+mod ses;
 mod support;
 mod wallet;
