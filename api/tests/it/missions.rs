@@ -122,6 +122,9 @@ async fn a_successful_mission_pays_the_streamer_less_the_fee_and_emails_everyone
     let streamer_body = body_of(emails_to(&emails, "streamer@example.com")[0]);
     assert!(streamer_body.contains("16,575"), "{streamer_body}");
     audit_is_clean(&app).await;
+    if std::env::var_os("RECORD_WORKFLOW_HISTORY").is_some() {
+        record_history(&app, &id).await;
+    }
     worker.stop().await;
 }
 
@@ -488,4 +491,30 @@ async fn missions_page_by_streamer_and_status() {
         .gql(None, "{ missions(first: 1000) { hasNextPage } }", json!({}))
         .await;
     assert_eq!(bad.code(), "BAD_USER_INPUT");
+}
+
+/// Waits for the mission's workflow to finish and stores its history as the replay fixture.
+async fn record_history(app: &TestApp, mission_id: &str) {
+    let client = missionlink_workflows::temporal::connect(
+        &missionlink_workflows::TemporalConfig {
+            address: crate::support::temporal_address(),
+            ..app.config.temporal.clone()
+        },
+        "recorder",
+    )
+    .await
+    .expect("client");
+    client
+        .get_workflow_handle::<missionlink_workflows::mission::MissionWorkflow>(
+            missionlink_ledger::mission::workflow_id(mission_id),
+        )
+        .get_result(temporalio_client::WorkflowGetResultOptions::default())
+        .await
+        .expect("workflow result");
+    let history = missionlink_workflows::mission::recorded_history(&client, mission_id)
+        .await
+        .expect("history");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workflows/tests/fixtures/mission-succeeded.binpb");
+    std::fs::write(&path, history).expect("write fixture");
 }

@@ -1,0 +1,65 @@
+//! Recorded mission histories replay against today's workflow code, so a change that would
+//! break missions already running in production fails the build.
+//!
+//! Fixtures are recorded by the end-to-end success test:
+//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it successful_mission`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[tokio::test]
+async fn a_recorded_successful_mission_replays_on_the_current_workflow_code() {
+    missionlink_workflows::mission::replay(&fixture("mission-succeeded.binpb"))
+        .await
+        .expect("the Mission workflow is no longer deterministic against its recorded history");
+}
+
+/// A stand-in for a careless edit: it starts with a timer where the real workflow starts with
+/// an activity.
+#[workflow]
+#[derive(Default)]
+struct AlteredMission;
+
+#[workflow_methods]
+impl AlteredMission {
+    #[run(name = "Mission")]
+    async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        _input: missionlink_workflows::mission::MissionInput,
+    ) -> WorkflowResult<()> {
+        ctx.timer(Duration::from_secs(1)).await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_replay_check_catches_a_non_deterministic_change() {
+    use prost::Message;
+    use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+    let history = temporalio_common::protos::temporal::api::history::v1::History::decode(
+        fixture("mission-succeeded.binpb").as_slice(),
+    )
+    .expect("decode");
+    let mut options = WorkflowReplayerOptions::new().build();
+    options
+        .register_workflow::<AlteredMission>()
+        .expect("register");
+    let result = WorkflowReplayer::new(options)
+        .expect("replayer")
+        .replay_workflow(history.into())
+        .await;
+    let error = format!(
+        "{:?}",
+        result.expect_err("an incompatible workflow replayed cleanly")
+    );
+    assert!(error.to_lowercase().contains("nondetermin"), "{error}");
+}
