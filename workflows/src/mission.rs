@@ -221,7 +221,6 @@ impl MissionActivities {
         };
         let mut summary = EmailSummary::default();
         let mut after: Option<String> = ctx.heartbeat_details().deserialize().ok().flatten();
-        let mut backers = 0_i64;
         loop {
             let page = mission::backers_page(
                 &self.missions_db,
@@ -244,7 +243,6 @@ impl MissionActivities {
                 .map(|u| (u.id.clone(), u))
                 .collect();
             for b in &page {
-                backers += 1;
                 if done.contains(&b.backer_id) {
                     summary.already_sent += 1;
                     continue;
@@ -271,6 +269,10 @@ impl MissionActivities {
             let out = mission::outflows(&self.missions_db, &mission_id)
                 .await
                 .map_err(activity_error)?;
+            let backers = mission::totals(&self.missions_db, &mission_id)
+                .await
+                .map_err(activity_error)?
+                .backers;
             let (subject, text) = streamer_message(
                 &facts,
                 Locale::parse(&streamer.locale),
