@@ -374,6 +374,9 @@ impl MissionWorkflow {
         input: MissionInput,
     ) -> WorkflowResult<MissionResult> {
         let id = input.mission_id;
+        // Signals counted *before* each read of the mission: one that arrives while the read is
+        // in flight must still wake the wait that follows.
+        let mut signals_seen = ctx.state(|s| s.signals);
         let mut snap = ctx
             .execute_activity(MissionActivities::load_mission, id.clone(), quick())
             .await?;
@@ -387,7 +390,6 @@ impl MissionWorkflow {
                 _ => break,
             };
             ctx.state_mut(|s| s.phase = phase);
-            let signals_seen = ctx.state(|s| s.signals);
             let now_ms = ctx
                 .workflow_time()
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -408,6 +410,7 @@ impl MissionWorkflow {
                 }
                 fired
             };
+            signals_seen = ctx.state(|s| s.signals);
             snap = if timer_fired {
                 ctx.execute_activity(
                     MissionActivities::expire_mission,
