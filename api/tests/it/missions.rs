@@ -1,6 +1,6 @@
 //! Missions end to end through GraphQL, with the real Temporal dev server and a worker.
 
-use crate::support::{Session, TestApp};
+use crate::support::{Mail, Session, TestApp};
 use serde_json::{Value, json};
 
 fn settled(m: &Value) -> bool {
@@ -30,29 +30,6 @@ async fn audit_is_clean(app: &TestApp) {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-}
-
-fn emails_to<'a>(emails: &'a [String], address: &str) -> Vec<&'a String> {
-    emails
-        .iter()
-        .filter(|e| e.contains(&format!("To: {address}\r\n")))
-        .collect()
-}
-
-fn body_of(eml: &str) -> String {
-    use base64::Engine;
-    let body: String = eml
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .expect("base64"),
-    )
-    .expect("utf8")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,24 +80,28 @@ async fn a_successful_mission_pays_the_streamer_less_the_fee_and_emails_everyone
     assert_eq!(app.wallet(&alice).await["cash"], 90_000);
     assert_eq!(app.wallet(&bob).await["cash"], 93_000);
 
-    // Emails: one per backer (Bob's two pledges summed) and one summary to the streamer.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while worker.emails().len() < 3 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let emails = worker.emails();
-    assert_eq!(emails.len(), 3, "{emails:#?}");
-    let to_bob = emails_to(&emails, "bob@example.com");
-    assert_eq!(to_bob.len(), 1);
-    let bob_body = body_of(to_bob[0]);
-    assert!(bob_body.contains("7,000"), "{bob_body}");
+    // Emails (read back from SES): one per backer, Bob's two pledges summed, in their locale
+    // (Korean by default), and one summary to the streamer.
+    let title = m["title"].as_str().expect("title");
+    let mail = worker.wait_for_mail(title, 3).await;
+    assert_eq!(mail.len(), 3, "{mail:#?}");
+    let to = |addr: &str| -> Vec<&Mail> { mail.iter().filter(|m| m.to == addr).collect() };
+    let bob_mail = to("bob@example.com");
+    assert_eq!(bob_mail.len(), 1, "{mail:#?}");
+    assert!(bob_mail[0].subject.contains("성공"), "{:?}", bob_mail[0]);
     assert!(
-        bob_body.contains("Beat the boss without healing"),
-        "{bob_body}"
+        bob_mail[0].body.contains("7,000원") && bob_mail[0].body.contains("지급"),
+        "{:?}",
+        bob_mail[0]
     );
-    assert_eq!(emails_to(&emails, "streamer@example.com").len(), 1);
-    let streamer_body = body_of(emails_to(&emails, "streamer@example.com")[0]);
-    assert!(streamer_body.contains("16,575"), "{streamer_body}");
+    assert!(to("alice@example.com")[0].body.contains("10,000원"));
+    let summary = to("streamer@example.com");
+    assert_eq!(summary.len(), 1);
+    assert!(
+        summary[0].body.contains("16,575원") && summary[0].body.contains("425원"),
+        "{:?}",
+        summary[0]
+    );
     audit_is_clean(&app).await;
     if std::env::var_os("RECORD_WORKFLOW_HISTORY").is_some() {
         record_history(&app, &id).await;
@@ -177,17 +158,30 @@ async fn refunded_path(action: &str, overrides: &[(&str, &str)], extra: Value) {
     assert_eq!(app.wallet(&alice).await["cash"], 100_000);
     assert_eq!(app.wallet(&bob).await["cash"], 100_000);
     assert_eq!(app.wallet(&streamer).await["earnings"], 0);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while worker.emails().len() < 3 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let emails = worker.emails();
-    let to_bob = emails_to(&emails, "bob@example.com");
-    assert_eq!(to_bob.len(), 1, "{emails:#?}");
-    assert!(body_of(to_bob[0]).contains("4,000"));
+    let mail = worker
+        .wait_for_mail(m["title"].as_str().expect("title"), 3)
+        .await;
+    assert_eq!(mail.len(), 3, "{mail:#?}");
+    let bob_mail: Vec<&Mail> = mail.iter().filter(|m| m.to == "bob@example.com").collect();
+    assert_eq!(bob_mail.len(), 1, "{mail:#?}");
+    let word = match expected {
+        "FAILED" => "실패",
+        "REJECTED" => "거절",
+        _ => "만료",
+    };
+    assert!(bob_mail[0].subject.contains(word), "{:?}", bob_mail[0]);
     assert!(
-        to_bob[0].contains("Subject: =?UTF-8?B?"),
-        "Korean subject, RFC 2047-encoded"
+        bob_mail[0].body.contains("4,000원") && bob_mail[0].body.contains("환불"),
+        "{:?}",
+        bob_mail[0]
+    );
+    assert!(
+        mail.iter()
+            .any(|m| m.to == "alice@example.com" && m.body.contains("10,000원"))
+    );
+    assert!(
+        mail.iter()
+            .any(|m| m.to == "streamer@example.com" && m.body.contains("14,000원"))
     );
     audit_is_clean(&app).await;
     worker.stop().await;

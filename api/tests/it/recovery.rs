@@ -44,12 +44,21 @@ async fn the_relay_starts_and_signals_workflows_the_api_could_not() {
     );
     assert_eq!(entry.pending_signal.as_deref(), Some("SUCCEEDED"));
 
-    let worker = app.start_worker().await;
+    let worker = app.start_file_worker().await;
     let m = app
         .wait_for_mission(&id, 60, |m| !m["settledAt"].is_null())
         .await;
     assert_eq!(m["status"], "SUCCEEDED");
     assert_eq!(app.wallet(&streamer).await["earnings"], 8_000);
+    // The file transport: one RFC 5322 message per recipient, To and an encoded Subject.
+    let mail = worker
+        .wait_for_mail(m["title"].as_str().expect("title"), 2)
+        .await;
+    assert_eq!(mail.len(), 2, "{mail:#?}");
+    assert!(
+        mail.iter()
+            .any(|m| m.to == "relayfan@example.com" && m.body.contains("8,000원"))
+    );
     let entry = workflow_outbox::Entity::find_by_id(id.clone())
         .one(&app.db.missions)
         .await

@@ -109,28 +109,136 @@ impl Drop for TestDatabases {
     }
 }
 
-/// A Temporal worker running in this test process on the app's task queue, with emails
-/// written as files into its own directory.
+/// Where a test worker's emails end up.
+pub enum Mailbox {
+    /// `.eml` files in the worker's `outbox` directory.
+    Files,
+    /// moto's SES v2 (started by scripts/test), shared by every test of the run.
+    Moto,
+}
+
+/// One email as its recipient would see it.
+#[derive(Clone, Debug)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+pub const SES_SENDER: &str = "no-reply@missionlink.local";
+
+pub fn ses_endpoint() -> String {
+    std::env::var("TEST_SES_ENDPOINT")
+        .expect("TEST_SES_ENDPOINT is not set: run the tests with scripts/test")
+}
+
+/// AWS configuration pointing at moto, with the sender verified there.
+pub async fn moto_ses_config() -> aws_config::SdkConfig {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(ses_endpoint())
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let client = aws_sdk_sesv2::Client::new(&config);
+    for identity in [SES_SENDER, "missionlink.local"] {
+        client
+            .create_email_identity()
+            .email_identity(identity)
+            .send()
+            .await
+            .expect("verify the sender in moto");
+    }
+    config
+}
+
+/// Every message moto accepted in this run.
+pub async fn moto_messages() -> Vec<Mail> {
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", ses_endpoint()))
+        .await
+        .expect("moto data")
+        .json()
+        .await
+        .expect("json");
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| Mail {
+            to: m["destinations"]["ToAddresses"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            subject: m["subject"].as_str().unwrap_or_default().to_owned(),
+            body: m["body"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+/// Reads an `.eml` file the file transport wrote: `To`, the decoded `Subject` and body.
+pub fn parse_eml(raw: &str) -> Mail {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (head, body) = raw.split_once("\r\n\r\n").expect("headers and body");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let subject = header("Subject");
+    let subject = match subject
+        .strip_prefix("=?UTF-8?B?")
+        .and_then(|s| s.strip_suffix("?="))
+    {
+        Some(encoded) => String::from_utf8(b64.decode(encoded).expect("rfc2047")).expect("utf8"),
+        None => subject,
+    };
+    let body: String = body.split_whitespace().collect();
+    Mail {
+        to: header("To"),
+        subject,
+        body: String::from_utf8(b64.decode(body).expect("base64 body")).expect("utf8"),
+    }
+}
+
+/// A Temporal worker running in this test process on the app's task queue.
 pub struct TestWorker {
     pub outbox: tempfile::TempDir,
+    mailbox: Mailbox,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestWorker {
-    /// Every `.eml` file written so far, as text.
-    pub fn emails(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(self.outbox.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if entry.path().extension().is_some_and(|e| e == "eml") {
-                out.push(std::fs::read_to_string(entry.path()).expect("read eml"));
+    /// The emails about the mission titled `title` (every subject carries the title).
+    pub async fn mail_about(&self, title: &str) -> Vec<Mail> {
+        let all = match self.mailbox {
+            Mailbox::Moto => moto_messages().await,
+            Mailbox::Files => std::fs::read_dir(self.outbox.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .map(|e| parse_eml(&std::fs::read_to_string(e.path()).expect("read eml")))
+                .collect(),
+        };
+        all.into_iter()
+            .filter(|m| m.subject.contains(title))
+            .collect()
+    }
+
+    /// Waits until `n` emails about `title` went out (at most 30 s) and returns them all.
+    pub async fn wait_for_mail(&self, title: &str, n: usize) -> Vec<Mail> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let mail = self.mail_about(title).await;
+            if mail.len() >= n || tokio::time::Instant::now() > deadline {
+                return mail;
             }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        out
     }
 
     pub async fn stop(mut self) {
@@ -203,19 +311,32 @@ impl TestApp {
         Self::spawn_with(TestDatabases::postgres().await, &all).await
     }
 
-    /// Starts a worker in this process on this app's databases and task queue.
+    /// Starts a worker in this process on this app's databases and task queue, sending email
+    /// through SES v2 (moto).
     pub async fn start_worker(&self) -> TestWorker {
+        let mailer = missionlink_workflows::email::Mailer::ses_with(
+            &moto_ses_config().await,
+            format!("MissionLink <{SES_SENDER}>"),
+            100,
+        );
+        let dir = tempfile::tempdir().expect("dir");
+        self.start_worker_with(dir, Mailbox::Moto, mailer).await
+    }
+
+    /// Like [`Self::start_worker`], writing `.eml` files instead.
+    pub async fn start_file_worker(&self) -> TestWorker {
         let outbox = tempfile::tempdir().expect("outbox dir");
         let mailer = missionlink_workflows::email::Mailer::file(
             outbox.path(),
-            "MissionLink <no-reply@missionlink.local>",
+            format!("MissionLink <{SES_SENDER}>"),
         );
-        self.start_worker_with(outbox, mailer).await
+        self.start_worker_with(outbox, Mailbox::Files, mailer).await
     }
 
     pub async fn start_worker_with(
         &self,
         outbox: tempfile::TempDir,
+        mailbox: Mailbox,
         mailer: missionlink_workflows::email::Mailer,
     ) -> TestWorker {
         let settlement = missionlink_workflows::mission::SettlementSettings {
@@ -256,6 +377,7 @@ impl TestApp {
         });
         TestWorker {
             outbox,
+            mailbox,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -304,7 +426,8 @@ impl TestApp {
     ) -> Gql {
         let mut input = json!({
             "streamerId": streamer_id,
-            "title": "Beat the boss without healing",
+            // Unique per mission: emails are told apart by the title in their subject.
+            "title": format!("Beat the boss without healing #{}", &uuid::Uuid::new_v4().simple().to_string()[..6]),
             "amount": amount,
             "durationSeconds": 3600,
         });
