@@ -175,14 +175,10 @@ impl Mission {
             .all(&state(ctx).db.missions)
             .await
             .map_err(ApiError::from)?;
-        let (rows, has_next_page) = split_page(rows, limit);
-        let nodes = rows
-            .into_iter()
-            .map(Pledge::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
+        let (nodes, end_cursor, has_next_page) = page(rows, limit, |p: &Pledge| p.id.to_string())?;
         Ok(PledgeConnection {
-            end_cursor: nodes.last().map(|p| p.id.to_string()),
             nodes,
+            end_cursor,
             has_next_page,
         })
     }
@@ -245,11 +241,22 @@ fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
     Ok(u64::from(first.unsigned_abs()))
 }
 
-fn split_page<T>(mut rows: Vec<T>, limit: u64) -> (Vec<T>, bool) {
+/// Turns up to `limit + 1` fetched rows into a page: its nodes, the cursor after the last one,
+/// and whether more follow.
+fn page<M, T: TryFrom<M, Error = ApiError>>(
+    mut rows: Vec<M>,
+    limit: u64,
+    cursor_of: impl Fn(&T) -> String,
+) -> Result<(Vec<T>, Option<String>, bool), ApiError> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > limit;
+    let has_next_page = rows.len() > limit;
     rows.truncate(limit);
-    (rows, more)
+    let nodes = rows
+        .into_iter()
+        .map(T::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let end_cursor = nodes.last().map(cursor_of);
+    Ok((nodes, end_cursor, has_next_page))
 }
 
 #[derive(InputObject)]
@@ -309,14 +316,10 @@ impl MissionQuery {
             .all(&state(ctx).db.missions)
             .await
             .map_err(ApiError::from)?;
-        let (rows, has_next_page) = split_page(rows, limit);
-        let nodes = rows
-            .into_iter()
-            .map(Mission::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
+        let (nodes, end_cursor, has_next_page) = page(rows, limit, |m: &Mission| m.id.to_string())?;
         Ok(MissionConnection {
-            end_cursor: nodes.last().map(|m| m.id.to_string()),
             nodes,
+            end_cursor,
             has_next_page,
         })
     }

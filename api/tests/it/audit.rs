@@ -2,17 +2,6 @@
 
 use crate::support::TestApp;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use std::process::Output;
-
-async fn run_audit(app: &TestApp) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-        .arg("audit")
-        .env_clear()
-        .envs(app.binary_env())
-        .output()
-        .await
-        .expect("run missionlink audit")
-}
 
 async fn busy_app() -> TestApp {
     let app = TestApp::spawn().await;
@@ -32,7 +21,7 @@ async fn busy_app() -> TestApp {
 #[tokio::test]
 async fn the_audit_passes_on_a_busy_ledger() {
     let app = busy_app().await;
-    let out = run_audit(&app).await;
+    let out = app.audit().await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -57,7 +46,7 @@ async fn the_audit_fails_and_names_the_account_when_a_balance_is_corrupted() {
         ))
         .await
         .expect("corrupt");
-    let out = run_audit(&app).await;
+    let out = app.audit().await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let violations: Vec<&str> = stdout

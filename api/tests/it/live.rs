@@ -122,13 +122,7 @@ async fn a_subscriber_hears_only_its_streamers_missions() {
     app.create_mission(&fan, &theirs.user_id, 5_000, json!({}))
         .await
         .data("createMission");
-    let id = app
-        .create_mission(&fan, &mine.user_id, 6_000, json!({}))
-        .await
-        .data("createMission")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = app.new_mission(&fan, &mine.user_id, 6_000).await;
     let first = wait_for(&mut ws, |_| true).await;
     assert_eq!(
         first["id"],

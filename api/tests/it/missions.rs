@@ -17,21 +17,6 @@ async fn cast(app: &TestApp) -> (Session, Session, Session) {
     (streamer, alice, bob)
 }
 
-async fn audit_is_clean(app: &TestApp) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-        .arg("audit")
-        .env_clear()
-        .envs(app.binary_env())
-        .output()
-        .await
-        .expect("audit");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_successful_mission_pays_the_streamer_less_the_fee_and_emails_everyone() {
     let app = TestApp::with_temporal(&[("PLATFORM_FEE_BPS", "250")]).await;
@@ -102,7 +87,7 @@ async fn a_successful_mission_pays_the_streamer_less_the_fee_and_emails_everyone
         "{:?}",
         summary[0]
     );
-    audit_is_clean(&app).await;
+    app.assert_audit_clean().await;
     if std::env::var_os("RECORD_WORKFLOW_HISTORY").is_some() {
         record_history(&app, &id).await;
     }
@@ -183,7 +168,7 @@ async fn refunded_path(action: &str, overrides: &[(&str, &str)], extra: Value) {
         mail.iter()
             .any(|m| m.to == "streamer@example.com" && m.body.contains("14,000원"))
     );
-    audit_is_clean(&app).await;
+    app.assert_audit_clean().await;
     worker.stop().await;
 }
 
@@ -217,13 +202,7 @@ async fn only_the_missions_streamer_may_accept_reject_or_decide() {
     let app = TestApp::spawn().await;
     let (streamer, alice, bob) = cast(&app).await;
     let other = app.register_as("otherstreamer", "STREAMER").await;
-    let id = app
-        .create_mission(&alice, &streamer.user_id, 10_000, json!({}))
-        .await
-        .data("createMission")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = app.new_mission(&alice, &streamer.user_id, 10_000).await;
     let before = app.snapshot().await;
     for who in [&alice, &bob, &other] {
         for action in ["accept", "reject", "SUCCESS"] {
@@ -338,13 +317,7 @@ async fn mission_input_is_validated_and_nothing_changes_on_refusal() {
 async fn a_contribution_replays_by_key_and_refuses_a_changed_request() {
     let app = TestApp::spawn().await;
     let (streamer, alice, bob) = cast(&app).await;
-    let id = app
-        .create_mission(&alice, &streamer.user_id, 10_000, json!({}))
-        .await
-        .data("createMission")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = app.new_mission(&alice, &streamer.user_id, 10_000).await;
     let first = app
         .contribute(&bob, &id, 3_000, "same")
         .await
@@ -366,13 +339,7 @@ async fn a_contribution_replays_by_key_and_refuses_a_changed_request() {
 async fn fifty_racing_pledges_from_a_wallet_that_covers_ten_hold_exactly_ten() {
     let app = TestApp::spawn().await;
     let (streamer, alice, _) = cast(&app).await;
-    let id = app
-        .create_mission(&alice, &streamer.user_id, 10_000, json!({}))
-        .await
-        .data("createMission")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = app.new_mission(&alice, &streamer.user_id, 10_000).await;
     let racer = app.register("racer").await;
     app.top_up(&racer, 10_000, "t").await.data("topUp");
     let app_ref = &app;
@@ -394,7 +361,7 @@ async fn fifty_racing_pledges_from_a_wallet_that_covers_ten_hold_exactly_ten() {
     }
     assert_eq!(app.wallet(&racer).await["cash"], 0);
     assert_eq!(app.mission(&id).await["totalPledged"], 20_000);
-    audit_is_clean(&app).await;
+    app.assert_audit_clean().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,13 +369,7 @@ async fn pledges_racing_the_verdict_are_either_settled_or_refused() {
     let app = TestApp::with_temporal(&[]).await;
     let worker = app.start_worker().await;
     let (streamer, alice, bob) = cast(&app).await;
-    let id = app
-        .create_mission(&alice, &streamer.user_id, 10_000, json!({}))
-        .await
-        .data("createMission")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = app.new_mission(&alice, &streamer.user_id, 10_000).await;
     app.act(&streamer, "accept", &id)
         .await
         .data("acceptMission");
@@ -441,7 +402,7 @@ async fn pledges_racing_the_verdict_are_either_settled_or_refused() {
         "every accepted pledge was paid"
     );
     assert_eq!(app.wallet(&bob).await["cash"], 100_000 - (total - 10_000));
-    audit_is_clean(&app).await;
+    app.assert_audit_clean().await;
     worker.stop().await;
 }
 

@@ -8,7 +8,6 @@ use missionlink_ledger::mission;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
 };
-use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -20,13 +19,7 @@ async fn the_relay_starts_and_signals_workflows_the_api_could_not() {
     let streamer = app.register_as("relayed", "STREAMER").await;
     let fan = app.register("relayfan").await;
     app.top_up(&fan, 50_000, "t").await.data("topUp");
-    let id = app
-        .create_mission(&fan, &streamer.user_id, 8_000, json!({}))
-        .await
-        .data("createMission")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = app.new_mission(&fan, &streamer.user_id, 8_000).await;
     app.act(&streamer, "accept", &id)
         .await
         .data("acceptMission");
@@ -105,13 +98,7 @@ async fn killing_the_worker_mid_settlement_neither_pays_twice_nor_skips() {
     let streamer = app.register_as("crashy", "STREAMER").await;
     let creator = app.register("creator").await;
     app.top_up(&creator, 10_000, "t").await.data("topUp");
-    let id = app
-        .create_mission(&creator, &streamer.user_id, 1_000, json!({}))
-        .await
-        .data("createMission")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = app.new_mission(&creator, &streamer.user_id, 1_000).await;
 
     // Seed backers straight through the domain code (registration through HTTP would spend most
     // of the test hashing passwords).
@@ -211,18 +198,7 @@ async fn killing_the_worker_mid_settlement_neither_pays_twice_nor_skips() {
     worker.start_kill().ok();
     worker.wait().await.ok();
 
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-        .arg("audit")
-        .env_clear()
-        .envs(app.binary_env())
-        .output()
-        .await
-        .expect("audit");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    app.assert_audit_clean().await;
 
     // And the audit notices a pledge that claims to be held on a settled mission.
     app.db
@@ -233,13 +209,7 @@ async fn killing_the_worker_mid_settlement_neither_pays_twice_nor_skips() {
         ))
         .await
         .expect("corrupt");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-        .arg("audit")
-        .env_clear()
-        .envs(app.binary_env())
-        .output()
-        .await
-        .expect("audit");
+    let out = app.audit().await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("pledge_settlement"), "{stdout}");

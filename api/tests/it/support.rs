@@ -445,6 +445,16 @@ impl TestApp {
         .await
     }
 
+    /// Creates a mission with default settings and returns its id.
+    pub async fn new_mission(&self, who: &Session, streamer_id: &str, amount: i64) -> String {
+        self.create_mission(who, streamer_id, amount, json!({}))
+            .await
+            .data("createMission")["id"]
+            .as_str()
+            .expect("mission id")
+            .to_owned()
+    }
+
     pub async fn contribute(&self, who: &Session, mission_id: &str, amount: i64, key: &str) -> Gql {
         self.gql(
             Some(&who.access),
@@ -576,6 +586,28 @@ impl TestApp {
                 .await
                 .expect("idempotency keys"),
         )
+    }
+
+    /// Runs `missionlink audit` on this app's databases.
+    pub async fn audit(&self) -> std::process::Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
+            .arg("audit")
+            .env_clear()
+            .envs(self.binary_env())
+            .output()
+            .await
+            .expect("run missionlink audit")
+    }
+
+    /// Fails the test unless `missionlink audit` finds every invariant intact.
+    pub async fn assert_audit_clean(&self) {
+        let out = self.audit().await;
+        assert!(
+            out.status.success(),
+            "audit failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Environment for running the `missionlink` binary against this app's databases.
