@@ -54,6 +54,7 @@ impl MissionRules {
             default_accept_seconds: self.default_accept_seconds,
             pledge_min_won: self.pledge_min_won,
             pledge_max_won: self.pledge_max_won,
+            prediction_window_seconds: self.prediction_window_seconds,
         }
     }
 }

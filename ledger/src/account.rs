@@ -21,6 +21,8 @@ pub enum AccountKind {
     /// A mission's pledges while they are held. Journal-only: thousands of pledges a second to
     /// one mission must not queue on one row (BRIEF §5).
     Escrow,
+    /// A prediction's pool of staked points. Journal-only, like escrow.
+    Pool,
 }
 
 impl AccountKind {
@@ -31,6 +33,7 @@ impl AccountKind {
             AccountKind::World => "WORLD",
             AccountKind::Fee => "FEE",
             AccountKind::Escrow => "ESCROW",
+            AccountKind::Pool => "POOL",
         }
     }
 
@@ -38,7 +41,10 @@ impl AccountKind {
     /// otherwise update the same hot row and serialise all traffic (BRIEF §5). Their balance
     /// is the sum of their transfers, computed when needed.
     pub fn materialised(self) -> bool {
-        !matches!(self, AccountKind::World | AccountKind::Escrow)
+        !matches!(
+            self,
+            AccountKind::World | AccountKind::Escrow | AccountKind::Pool
+        )
     }
 }
 
@@ -86,6 +92,16 @@ impl AccountId {
             id: format!("escrow:CASH:{mission_id}"),
             kind: AccountKind::Escrow,
             currency: Currency::Cash,
+            owner: Some(mission_id.to_owned()),
+        }
+    }
+
+    /// The pool of a mission's prediction (points only).
+    pub fn pool(mission_id: &str) -> Self {
+        Self {
+            id: format!("pool:POINTS:{mission_id}"),
+            kind: AccountKind::Pool,
+            currency: Currency::Points,
             owner: Some(mission_id.to_owned()),
         }
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod idempotency;
 pub mod mission;
 pub mod money;
+pub mod prediction;
 pub mod transfer;
 pub mod wallet;
 

@@ -121,6 +121,8 @@ pub struct MissionRules {
     pub default_accept_seconds: i64,
     pub pledge_min_won: i64,
     pub pledge_max_won: i64,
+    /// Betting stays open this long after acceptance (never past the deadline).
+    pub prediction_window_seconds: i64,
 }
 
 /// The longest accept window a creator may ask for.
@@ -425,6 +427,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// Returns the mission after the change.
 pub async fn act(
     db: &DatabaseConnection,
+    rules: &MissionRules,
     mission_id: &str,
     streamer_id: &str,
     action: &StreamerAction,
@@ -436,10 +439,10 @@ pub async fn act(
         ));
     }
     let now = Utc::now();
+    let deadline = now + Duration::seconds(m.duration_seconds);
     let mut update = mission::Entity::update_many().filter(mission::Column::Id.eq(mission_id));
     let (from, to) = match action {
         StreamerAction::Accept => {
-            let deadline = now + Duration::seconds(m.duration_seconds);
             update = update
                 .col_expr(mission::Column::AcceptedAt, Expr::value(now))
                 .col_expr(mission::Column::Deadline, Expr::value(deadline))
@@ -478,6 +481,11 @@ pub async fn act(
         .filter(mission::Column::Status.eq(from.as_str()))
         .exec(&txn)
         .await?;
+    if changed.rows_affected == 1 && to == MissionStatus::Active {
+        // Acceptance opens the prediction game on this mission.
+        let lock_at = crate::prediction::lock_at(now, deadline, rules.prediction_window_seconds);
+        crate::prediction::open(&txn, mission_id, lock_at, now).await?;
+    }
     if changed.rows_affected == 1 {
         // The workflow must hear of it; the outbox keeps that promise if the API dies now.
         workflow_outbox::Entity::update_many()

@@ -12,10 +12,11 @@
 //! activities.
 
 use crate::email::{Email, Locale, Mailer, MissionFacts, backer_message, streamer_message};
-use missionlink_entities::missions::email_delivery;
+use missionlink_entities::missions::{email_delivery, prediction as prediction_row};
 use missionlink_entities::users::user;
 use missionlink_ledger::changes;
 use missionlink_ledger::mission::{self, MissionStatus};
+use missionlink_ledger::prediction::{self, PredictionSettlement, PredictionStatus};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -34,13 +35,24 @@ pub struct MissionInput {
     pub mission_id: String,
 }
 
-/// The mission as the workflow needs it: status and the two moments it waits for.
+/// The mission as the workflow needs it: status and the moments it waits for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissionSnapshot {
     pub status: MissionStatus,
     pub accept_by_unix_ms: i64,
     pub deadline_unix_ms: Option<i64>,
+    /// When betting closes, once the mission was accepted. (Absent from histories recorded
+    /// before the prediction game, hence the defaults.)
+    #[serde(default)]
+    pub prediction_lock_unix_ms: Option<i64>,
+    /// Whether betting is still open.
+    #[serde(default)]
+    pub prediction_open: bool,
 }
+
+/// The workflow change that added the prediction game; histories without its marker replay
+/// the code paths from before it.
+pub const PREDICTION_PATCH: &str = "prediction-game";
 
 /// Asks the database to expire the mission if it is still `from`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +81,9 @@ pub struct MissionResult {
     pub status: MissionStatus,
     pub settlement: SettlementSummary,
     pub emails: EmailSummary,
+    /// The prediction game's settlement, if the mission was accepted.
+    #[serde(default)]
+    pub prediction: Option<PredictionSettlement>,
 }
 
 /// Settlement and email tuning.
@@ -112,13 +127,20 @@ pub struct MissionActivities {
     pub settings: SettlementSettings,
 }
 
-fn snapshot(
+async fn snapshot(
+    db: &DatabaseConnection,
     m: &missionlink_entities::missions::mission::Model,
 ) -> Result<MissionSnapshot, ActivityError> {
+    let prediction = prediction_row::Entity::find_by_id(m.id.clone())
+        .one(db)
+        .await
+        .map_err(activity_error)?;
     Ok(MissionSnapshot {
         status: MissionStatus::parse(&m.status).map_err(activity_error)?,
         accept_by_unix_ms: to_unix_ms(m.accept_by),
         deadline_unix_ms: m.deadline.map(to_unix_ms),
+        prediction_lock_unix_ms: prediction.as_ref().map(|p| to_unix_ms(p.lock_at)),
+        prediction_open: prediction.is_some_and(|p| p.status == PredictionStatus::Open.as_str()),
     })
 }
 
@@ -134,7 +156,70 @@ impl MissionActivities {
         let m = mission::find(&self.missions_db, &mission_id)
             .await
             .map_err(activity_error)?;
-        snapshot(&m)
+        snapshot(&self.missions_db, &m).await
+    }
+
+    /// Closes betting on the mission's prediction (its lock time came); returns the mission.
+    #[activity(name = "LockPrediction")]
+    pub async fn lock_prediction(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<MissionSnapshot, ActivityError> {
+        prediction::lock(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?;
+        changes::announce(&self.missions_db, &mission_id).await;
+        let m = mission::find(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?;
+        snapshot(&self.missions_db, &m).await
+    }
+
+    /// Pays the prediction's pool out parimutuel (or refunds it), a page of bets per
+    /// transaction, heartbeating; a retry continues with the bets not yet paid.
+    #[activity(name = "SettlePrediction")]
+    pub async fn settle_prediction(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<Option<PredictionSettlement>, ActivityError> {
+        prediction::lock(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?;
+        let Some(plan) = prediction::plan(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?
+        else {
+            return Ok(None);
+        };
+        let mut summary: PredictionSettlement = ctx
+            .heartbeat_details()
+            .deserialize()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let page_size = usize::try_from(self.settings.page_size)
+            .unwrap_or(usize::MAX)
+            .max(1);
+        for page in plan.pending.chunks(page_size) {
+            let done =
+                prediction::apply_payouts(&self.missions_db, &mission_id, plan.refunded, page)
+                    .await
+                    .map_err(activity_error)?;
+            summary.bets += done.bets;
+            summary.points_paid = summary.points_paid.saturating_add(done.points_paid);
+            ctx.record_heartbeat(summary)
+                .await
+                .map_err(activity_error)?;
+        }
+        summary.refunded = plan.refunded;
+        prediction::finish(&self.missions_db, &mission_id, plan.refunded)
+            .await
+            .map_err(activity_error)?;
+        let settled = Some(summary);
+        changes::announce(&self.missions_db, &mission_id).await;
+        Ok(settled)
     }
 
     /// Expires the mission if it is still waiting; returns it as it is now.
@@ -148,7 +233,7 @@ impl MissionActivities {
             .await
             .map_err(activity_error)?;
         changes::announce(&self.missions_db, &input.mission_id).await;
-        snapshot(&m)
+        snapshot(&self.missions_db, &m).await
     }
 
     /// Pays or refunds every held pledge, a page per transaction, heartbeating the running
@@ -381,12 +466,24 @@ impl MissionWorkflow {
             .execute_activity(MissionActivities::load_mission, id.clone(), quick())
             .await?;
         loop {
-            let (phase, until_ms) = match snap.status {
-                MissionStatus::Pending => (Phase::AwaitingAcceptance, snap.accept_by_unix_ms),
-                MissionStatus::Active => (
-                    Phase::InProgress,
-                    snap.deadline_unix_ms.unwrap_or(snap.accept_by_unix_ms),
-                ),
+            let (phase, until_ms, lock_first) = match snap.status {
+                MissionStatus::Pending => {
+                    (Phase::AwaitingAcceptance, snap.accept_by_unix_ms, false)
+                }
+                MissionStatus::Active => {
+                    let deadline = snap.deadline_unix_ms.unwrap_or(snap.accept_by_unix_ms);
+                    match snap.prediction_lock_unix_ms {
+                        // Betting closes before the deadline: that is the next moment to wait for.
+                        Some(lock)
+                            if snap.prediction_open
+                                && lock < deadline
+                                && ctx.patched(PREDICTION_PATCH) =>
+                        {
+                            (Phase::InProgress, lock, true)
+                        }
+                        _ => (Phase::InProgress, deadline, false),
+                    }
+                }
                 _ => break,
             };
             ctx.state_mut(|s| s.phase = phase);
@@ -411,7 +508,10 @@ impl MissionWorkflow {
                 fired
             };
             signals_seen = ctx.state(|s| s.signals);
-            snap = if timer_fired {
+            snap = if timer_fired && lock_first {
+                ctx.execute_activity(MissionActivities::lock_prediction, id.clone(), quick())
+                    .await?
+            } else if timer_fired {
                 ctx.execute_activity(
                     MissionActivities::expire_mission,
                     ExpireInput {
@@ -434,6 +534,16 @@ impl MissionWorkflow {
                 long_running(),
             )
             .await?;
+        let prediction = if ctx.patched(PREDICTION_PATCH) {
+            ctx.execute_activity(
+                MissionActivities::settle_prediction,
+                id.clone(),
+                long_running(),
+            )
+            .await?
+        } else {
+            None
+        };
         ctx.state_mut(|s| s.phase = Phase::Notifying);
         let emails = ctx
             .execute_activity(
@@ -447,6 +557,7 @@ impl MissionWorkflow {
             status: snap.status,
             settlement,
             emails,
+            prediction,
         })
     }
 

@@ -450,9 +450,15 @@ impl MissionMutation {
 async fn act(ctx: &Context<'_>, mission_id: &ID, action: StreamerAction) -> GqlResult<Mission> {
     let claims = caller(ctx)?;
     let app = state(ctx);
-    let m = domain::act(&app.db.missions, mission_id.as_str(), &claims.sub, &action)
-        .await
-        .map_err(ApiError::from)?;
+    let m = domain::act(
+        &app.db.missions,
+        &app.config.missions.ledger(),
+        mission_id.as_str(),
+        &claims.sub,
+        &action,
+    )
+    .await
+    .map_err(ApiError::from)?;
     after_commit(app, &m.id);
     Ok(Mission::try_from(m)?)
 }

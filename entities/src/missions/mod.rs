@@ -1,9 +1,11 @@
 //! Tables of the missions (money) database.
 
 pub mod account;
+pub mod bet;
 pub mod email_delivery;
 pub mod idempotency_key;
 pub mod mission;
 pub mod pledge;
+pub mod prediction;
 pub mod transfer;
 pub mod workflow_outbox;

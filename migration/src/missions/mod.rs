@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_ledger;
 mod m20261125_000002_missions;
+mod m20261125_000003_predictions;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_ledger::Migration),
             Box::new(m20261125_000002_missions::Migration),
+            Box::new(m20261125_000003_predictions::Migration),
         ]
     }
 }
