@@ -48,6 +48,15 @@ struct MissionHeld {
 }
 
 #[derive(FromQueryResult)]
+struct PredictionRow {
+    mission_id: String,
+    status: String,
+    staked: i64,
+    paid: i64,
+    bad_bets: i64,
+}
+
+#[derive(FromQueryResult)]
 struct BadPledge {
     id: String,
     mission_id: String,
@@ -135,6 +144,7 @@ pub async fn run<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErr
     }
     violations.extend(escrow_matches_held_pledges(db, &journal).await?);
     violations.extend(pledges_settled_exactly_once(db).await?);
+    violations.extend(prediction_pools(db, &journal).await?);
 
     for (currency, total) in totals {
         if total != 0 {
@@ -216,4 +226,61 @@ async fn pledges_settled_exactly_once<C: ConnectionTrait>(
             ),
         })
         .collect())
+}
+
+/// Invariant 7: a prediction's pool holds exactly its stakes until settlement and exactly zero
+/// after it; every bet's recorded payout was transferred, and the payouts sum to the pool.
+async fn prediction_pools<C: ConnectionTrait>(
+    db: &C,
+    journal: &HashMap<String, i64>,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = PredictionRow::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        r#"SELECT p.mission_id AS mission_id, p.status AS status,
+             CAST(COALESCE((SELECT SUM(b.points) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS staked,
+             CAST(COALESCE((SELECT SUM(b.payout) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS paid,
+             CAST((SELECT COUNT(*) FROM bets b WHERE b.mission_id = p.mission_id AND (
+                 (p.status IN ('SETTLED', 'REFUNDED') AND b.payout IS NULL)
+                 OR COALESCE(b.payout, 0) <> COALESCE((SELECT SUM(t.amount) FROM transfers t
+                      WHERE t.id = 'betpayout:' || b.mission_id || ':' || b.id), 0)
+             )) AS BIGINT) AS bad_bets
+           FROM predictions p"#,
+    ))
+    .all(db)
+    .await?;
+    let mut violations = Vec::new();
+    for p in rows {
+        let pool = crate::AccountId::pool(&p.mission_id);
+        let balance = journal.get(pool.as_str()).copied().unwrap_or(0);
+        let settled = p.status == "SETTLED" || p.status == "REFUNDED";
+        let expected = if settled { 0 } else { p.staked - p.paid };
+        if balance != expected {
+            violations.push(Violation {
+                check: "prediction_pool",
+                detail: format!(
+                    "prediction of mission {} is {} and its pool holds {balance} points, expected {expected}",
+                    p.mission_id, p.status
+                ),
+            });
+        }
+        if settled && p.paid != p.staked {
+            violations.push(Violation {
+                check: "prediction_pool",
+                detail: format!(
+                    "prediction of mission {} paid out {} of a {}-point pool",
+                    p.mission_id, p.paid, p.staked
+                ),
+            });
+        }
+        if p.bad_bets > 0 {
+            violations.push(Violation {
+                check: "prediction_pool",
+                detail: format!(
+                    "prediction of mission {}: {} bet(s) whose payout does not match its transfer",
+                    p.mission_id, p.bad_bets
+                ),
+            });
+        }
+    }
+    Ok(violations)
 }

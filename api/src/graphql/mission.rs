@@ -153,6 +153,14 @@ impl Mission {
         Ok(graphql_int(t.backers, "backerCount")?)
     }
 
+    /// The prediction game on this mission; opens when the streamer accepts.
+    async fn prediction(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::prediction::Prediction>> {
+        super::prediction::of_mission(ctx, &self.id).await
+    }
+
     /// Pledges, oldest first.
     #[graphql(
         complexity = "first.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"

@@ -3,6 +3,7 @@
 
 mod mission;
 mod mutation;
+mod prediction;
 mod query;
 mod types;
 
@@ -21,7 +22,11 @@ pub struct Query(query::IdentityQuery, mission::MissionQuery);
 
 /// Every mutation: identity and wallet, then missions.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::IdentityMutation, mission::MissionMutation);
+pub struct Mutation(
+    mutation::IdentityMutation,
+    mission::MissionMutation,
+    prediction::PredictionMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, MissionSubscription>;
 

@@ -9,6 +9,7 @@ mod limits;
 mod live;
 mod missions;
 mod ops;
+mod predictions;
 mod recovery;
 mod schema;
 mod ses;

@@ -100,15 +100,8 @@ fn coordinates(sdl: &str) -> std::collections::BTreeSet<String> {
     out
 }
 
-/// The prediction game arrives with its own issue; everything else of the contract is served.
-fn is_prediction_game(coordinate: &str) -> bool {
-    ["Prediction", "Bet", "placeBet", "prediction:"]
-        .iter()
-        .any(|p| coordinate.contains(p))
-}
-
 #[test]
-fn every_element_of_the_frontend_contract_outside_the_prediction_game_is_served() {
+fn every_element_of_the_frontend_contract_is_served() {
     let contract = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/contract.graphql"),
     )
@@ -116,7 +109,7 @@ fn every_element_of_the_frontend_contract_outside_the_prediction_game_is_served(
     let served = coordinates(&missionlink_api::graphql::sdl());
     let missing: Vec<String> = coordinates(&contract)
         .into_iter()
-        .filter(|c| !is_prediction_game(c) && !served.contains(c))
+        .filter(|c| !served.contains(c))
         .collect();
     assert!(missing.is_empty(), "the served schema lacks: {missing:#?}");
 }

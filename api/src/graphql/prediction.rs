@@ -1,0 +1,149 @@
+//! The prediction game in GraphQL: `Mission.prediction`, `Prediction`, `Bet`, `placeBet`.
+
+use super::mission::Outcome;
+use super::types::graphql_int;
+use super::{Caller, caller, state};
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::{bet, prediction};
+use missionlink_ledger::changes;
+use missionlink_ledger::idempotency::IdempotencyKey;
+use missionlink_ledger::prediction as domain;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::prediction::PredictionStatus")]
+pub enum PredictionStatus {
+    Open,
+    Locked,
+    Settled,
+    Refunded,
+}
+
+/// Points staked on a mission's outcome; opens when the streamer accepts.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Prediction {
+    pub status: PredictionStatus,
+    /// When betting closes.
+    pub lock_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub mission_id: String,
+}
+
+impl TryFrom<prediction::Model> for Prediction {
+    type Error = ApiError;
+
+    fn try_from(p: prediction::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            status: domain::PredictionStatus::parse(&p.status)?.into(),
+            lock_at: p.lock_at,
+            mission_id: p.mission_id,
+        })
+    }
+}
+
+/// The mission's prediction, if it was accepted.
+pub(crate) async fn of_mission(
+    ctx: &Context<'_>,
+    mission_id: &str,
+) -> GqlResult<Option<Prediction>> {
+    let found = prediction::Entity::find_by_id(mission_id.to_owned())
+        .one(&state(ctx).db.missions)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(found.map(Prediction::try_from).transpose()?)
+}
+
+#[ComplexObject]
+impl Prediction {
+    /// Points staked on SUCCESS so far.
+    async fn success_points(&self, ctx: &Context<'_>) -> GqlResult<i32> {
+        let pools = domain::pools(&state(ctx).db.missions, &self.mission_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(graphql_int(pools.success_points, "successPoints")?)
+    }
+
+    /// Points staked on FAILURE so far.
+    async fn failure_points(&self, ctx: &Context<'_>) -> GqlResult<i32> {
+        let pools = domain::pools(&state(ctx).db.missions, &self.mission_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(graphql_int(pools.failure_points, "failurePoints")?)
+    }
+
+    /// The caller's bet, if they are signed in and placed one.
+    async fn my_bet(&self, ctx: &Context<'_>) -> GqlResult<Option<Bet>> {
+        let Some(Caller::User(claims)) = ctx.data_opt::<Caller>() else {
+            return Ok(None);
+        };
+        let found = bet::Entity::find()
+            .filter(bet::Column::MissionId.eq(&self.mission_id))
+            .filter(bet::Column::BettorId.eq(&claims.sub))
+            .one(&state(ctx).db.missions)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(found.map(Bet::try_from).transpose()?)
+    }
+}
+
+/// A user's stake on one side of a prediction.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Bet {
+    pub id: ID,
+    pub outcome: Outcome,
+    pub points: i32,
+    /// Set once settled: points credited back (0 for a losing bet).
+    pub payout: Option<i32>,
+}
+
+impl TryFrom<bet::Model> for Bet {
+    type Error = ApiError;
+
+    fn try_from(b: bet::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: ID(b.id),
+            outcome: missionlink_ledger::mission::Outcome::parse(&b.outcome)?.into(),
+            points: graphql_int(b.points, "bet points")?,
+            payout: b.payout.map(|p| graphql_int(p, "bet payout")).transpose()?,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct PredictionMutation;
+
+#[Object]
+impl PredictionMutation {
+    /// Stakes game points on the mission's outcome while betting is open: one side per user,
+    /// 1 to 250,000 points in all; adding to the same side is allowed. Idempotent per key.
+    async fn place_bet(
+        &self,
+        ctx: &Context<'_>,
+        mission_id: ID,
+        outcome: Outcome,
+        points: i32,
+        idempotency_key: String,
+    ) -> GqlResult<Bet> {
+        let claims = caller(ctx)?;
+        let app = state(ctx);
+        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
+        let b = domain::place_bet(
+            &app.db.missions,
+            mission_id.as_str(),
+            &claims.sub,
+            outcome.into(),
+            i64::from(points),
+            &key,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        // Pool totals changed: subscribers hear of it (coalesced by the feed).
+        let db = app.db.missions.clone();
+        let id = b.mission_id.clone();
+        tokio::spawn(async move { changes::announce(&db, &id).await });
+        Ok(Bet::try_from(b)?)
+    }
+}
