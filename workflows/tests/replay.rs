@@ -16,11 +16,23 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Every recorded history: `mission-succeeded.binpb` is the current code's own recording;
+/// older ones stay, so missions started before a change keep replaying after it.
 #[tokio::test]
-async fn a_recorded_successful_mission_replays_on_the_current_workflow_code() {
-    missionlink_workflows::mission::replay(&fixture("mission-succeeded.binpb"))
-        .await
-        .expect("the Mission workflow is no longer deterministic against its recorded history");
+async fn every_recorded_mission_replays_on_the_current_workflow_code() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "binpb") {
+            let history = std::fs::read(&path).expect("read fixture");
+            missionlink_workflows::mission::replay(&history)
+                .await
+                .unwrap_or_else(|e| panic!("{} no longer replays: {e:#}", path.display()));
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 2, "expected the recorded histories in {}", dir.display());
 }
 
 /// A stand-in for a careless edit: it starts with a timer where the real workflow starts with
@@ -46,7 +58,7 @@ async fn the_replay_check_catches_a_non_deterministic_change() {
     use prost::Message;
     use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
     let history = temporalio_common::protos::temporal::api::history::v1::History::decode(
-        fixture("mission-succeeded.binpb").as_slice(),
+        fixture("mission-succeeded-before-predictions.binpb").as_slice(),
     )
     .expect("decode");
     let mut options = WorkflowReplayerOptions::new().build();
