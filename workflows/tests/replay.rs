@@ -32,7 +32,11 @@ async fn every_recorded_mission_replays_on_the_current_workflow_code() {
             replayed += 1;
         }
     }
-    assert!(replayed >= 2, "expected the recorded histories in {}", dir.display());
+    assert!(
+        replayed >= 2,
+        "expected the recorded histories in {}",
+        dir.display()
+    );
 }
 
 /// A stand-in for a careless edit: it starts with a timer where the real workflow starts with
