@@ -70,6 +70,12 @@ pub struct LoginThrottle {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub app_env: AppEnv,
+    /// How often the worker audits the ledger.
+    pub audit_interval_seconds: u64,
+    /// Where a standalone worker serves `/metrics`.
+    pub worker_metrics_addr: SocketAddr,
+    /// Where the worker serves the Temporal SDK's metrics, if anywhere.
+    pub temporal_metrics_addr: Option<SocketAddr>,
     pub http_addr: SocketAddr,
     pub users_database_url: String,
     pub missions_database_url: String,
@@ -176,6 +182,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "EMAIL_MAX_PER_SECOND",
         "14",
         "SES messages per second (your SES quota); file transport is not limited",
+    ),
+    (
+        "AUDIT_INTERVAL_SECONDS",
+        "300",
+        "how often the worker audits the ledger into metrics",
+    ),
+    (
+        "WORKER_METRICS_ADDR",
+        "127.0.0.1:9464",
+        "where `missionlink worker` serves /metrics",
+    ),
+    (
+        "TEMPORAL_METRICS_ADDR",
+        "(unset = off)",
+        "where the worker serves the Temporal SDK's own metrics",
     ),
     (
         "SETTLEMENT_PAGE_SIZE",
@@ -302,8 +323,25 @@ impl Config {
             return Err(err("PLEDGE_MIN", "must not exceed PLEDGE_MAX"));
         }
 
+        let addr = |name: &'static str, raw: String| -> Result<SocketAddr, ConfigError> {
+            raw.parse()
+                .map_err(|_| err(name, format!("{raw:?} is not host:port")))
+        };
+        let worker_metrics_addr = addr(
+            "WORKER_METRICS_ADDR",
+            get("WORKER_METRICS_ADDR", "127.0.0.1:9464"),
+        )?;
+        let temporal_metrics_addr =
+            match lookup("TEMPORAL_METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
+                Some(raw) => Some(addr("TEMPORAL_METRICS_ADDR", raw)?),
+                None => None,
+            };
         Ok(Self {
             app_env,
+            audit_interval_seconds: u64::try_from(int("AUDIT_INTERVAL_SECONDS", 300, 1, 86_400)?)
+                .map_err(|_| err("AUDIT_INTERVAL_SECONDS", "out of range"))?,
+            worker_metrics_addr,
+            temporal_metrics_addr,
             http_addr,
             users_database_url: get("USERS_DATABASE_URL", "sqlite://data/users.db?mode=rwc"),
             missions_database_url: get(

@@ -32,6 +32,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn(crate::metrics::count_responses))
         // Refuses larger bodies with 413 before any of it is parsed, whatever the extractor.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .with_state(HttpState { app, schema })
@@ -159,8 +160,10 @@ async fn readyz(State(s): State<HttpState>) -> Response {
 }
 
 async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
+    let m = missionlink_telemetry::metrics();
+    m.refresh(&s.app.db.users, &s.app.db.missions).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.app.metrics.render(),
+        m.render(),
     )
 }

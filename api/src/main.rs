@@ -76,7 +76,20 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(config, db).await?,
         Command::Worker => {
             let deps = worker_deps(&config, &db).await;
+            // The API serves this registry in `serve` and `all`; a standalone worker serves it here.
+            let serve_metrics = missionlink_telemetry::metrics::serve(
+                config.worker_metrics_addr,
+                db.users.clone(),
+                db.missions.clone(),
+                shutdown_signal(),
+            );
+            let metrics = tokio::spawn(async move {
+                if let Err(e) = serve_metrics.await {
+                    tracing::error!(error = %format!("{e:#}"), "worker metrics endpoint failed");
+                }
+            });
             worker::run(&config.temporal, deps, shutdown_signal()).await?;
+            metrics.abort();
         }
         Command::All => {
             db.migrate().await?;
@@ -99,6 +112,8 @@ async fn worker_deps(config: &Config, db: &Databases) -> WorkerDeps {
         EmailTransport::Ses => Mailer::ses(&config.email.from, config.email.max_per_second).await,
     };
     WorkerDeps {
+        audit_interval: std::time::Duration::from_secs(config.audit_interval_seconds),
+        sdk_metrics_addr: config.temporal_metrics_addr,
         missions_db: db.missions.clone(),
         users_db: db.users.clone(),
         mailer: Arc::new(mailer),

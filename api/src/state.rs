@@ -4,7 +4,6 @@ use crate::auth::{AuthService, TokenKeys};
 use crate::config::Config;
 use crate::db::Databases;
 use crate::feed::MissionFeed;
-use crate::metrics::Metrics;
 use missionlink_workflows::TemporalHandle;
 use std::sync::Arc;
 
@@ -17,7 +16,6 @@ pub struct Inner {
     pub db: Databases,
     pub auth: AuthService,
     pub temporal: TemporalHandle,
-    pub metrics: Metrics,
     /// Live mission changes for `missionChanged`.
     pub feed: MissionFeed,
 }
@@ -36,7 +34,6 @@ impl AppState {
             format!("missionlink-api@{}", std::process::id()),
         );
         Ok(Self(Arc::new(Inner {
-            metrics: Metrics::new()?,
             feed: MissionFeed::start(db.missions.clone()),
             config,
             db,

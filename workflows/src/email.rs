@@ -84,10 +84,16 @@ impl Mailer {
             };
             tokio::time::sleep_until(wait_until).await;
         }
-        match &self.transport {
-            Transport::File { dir } => write_eml(dir, &self.from, email).await,
-            Transport::Ses { client } => send_ses(client, &self.from, email).await,
+        let (name, result) = match &self.transport {
+            Transport::File { dir } => ("file", write_eml(dir, &self.from, email).await),
+            Transport::Ses { client } => ("ses", send_ses(client, &self.from, email).await),
+        };
+        let metrics = missionlink_telemetry::metrics();
+        match &result {
+            Ok(()) => metrics.email_sent(name),
+            Err(_) => metrics.email_failed(name),
         }
+        result
     }
 }
 

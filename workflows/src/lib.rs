@@ -7,6 +7,7 @@
 //! activities that need a recipient's address.
 
 pub mod audit;
+pub mod audit_loop;
 pub mod email;
 pub mod mission;
 pub mod outbox;

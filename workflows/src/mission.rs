@@ -245,40 +245,20 @@ impl MissionActivities {
         ctx: ActivityContext,
         mission_id: String,
     ) -> Result<SettlementSummary, ActivityError> {
-        let mut summary: SettlementSummary = ctx
-            .heartbeat_details()
-            .deserialize()
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        loop {
-            let page = mission::settle_page(
-                &self.missions_db,
-                &mission_id,
-                self.settings.page_size,
-                self.settings.fee_bps,
-            )
-            .await
-            .map_err(activity_error)?;
-            if page.pledges == 0 {
-                break;
+        let started = std::time::Instant::now();
+        let result = self.settle_all(&ctx, &mission_id).await;
+        match &result {
+            Ok(_) => {
+                let status = mission::find(&self.missions_db, &mission_id)
+                    .await
+                    .map(|m| m.status)
+                    .unwrap_or_default();
+                missionlink_telemetry::metrics()
+                    .mission_settled(&status, started.elapsed().as_secs_f64());
             }
-            summary.pledges += page.pledges;
-            summary.amount_won = summary.amount_won.saturating_add(page.amount_won);
-            ctx.record_heartbeat(summary)
-                .await
-                .map_err(activity_error)?;
+            Err(_) => missionlink_telemetry::metrics().settlement_failed(),
         }
-        let m = mission::mark_settled(&self.missions_db, &mission_id)
-            .await
-            .map_err(activity_error)?;
-        if m.settled_at.is_none() {
-            return Err(activity_error(format!(
-                "mission {mission_id} still has held pledges"
-            )));
-        }
-        changes::announce(&self.missions_db, &mission_id).await;
-        Ok(summary)
+        result
     }
 
     /// Sends each backer their message and the streamer a summary, skipping whoever has one
@@ -380,6 +360,49 @@ impl MissionActivities {
 }
 
 impl MissionActivities {
+    /// The body of `SettlePledges`: pages until nothing is held, then `settledAt`.
+    async fn settle_all(
+        &self,
+        ctx: &ActivityContext,
+        mission_id: &str,
+    ) -> Result<SettlementSummary, ActivityError> {
+        let mission_id = mission_id.to_owned();
+        let mut summary: SettlementSummary = ctx
+            .heartbeat_details()
+            .deserialize()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        loop {
+            let page = mission::settle_page(
+                &self.missions_db,
+                &mission_id,
+                self.settings.page_size,
+                self.settings.fee_bps,
+            )
+            .await
+            .map_err(activity_error)?;
+            if page.pledges == 0 {
+                break;
+            }
+            summary.pledges += page.pledges;
+            summary.amount_won = summary.amount_won.saturating_add(page.amount_won);
+            ctx.record_heartbeat(summary)
+                .await
+                .map_err(activity_error)?;
+        }
+        let m = mission::mark_settled(&self.missions_db, &mission_id)
+            .await
+            .map_err(activity_error)?;
+        if m.settled_at.is_none() {
+            return Err(activity_error(format!(
+                "mission {mission_id} still has held pledges"
+            )));
+        }
+        changes::announce(&self.missions_db, &mission_id).await;
+        Ok(summary)
+    }
+
     async fn delivered(
         &self,
         mission_id: &str,

@@ -14,6 +14,11 @@ use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 /// What the worker's activities need.
 pub struct WorkerDeps {
     pub missions_db: DatabaseConnection,
+    /// How often the worker audits the ledger (metrics `missionlink_audit_*`).
+    pub audit_interval: std::time::Duration,
+    /// Where the Temporal SDK's own metrics (`temporal_*`: polls, task latencies, activity
+    /// failures and retries) are served for Prometheus; `None` = not exported.
+    pub sdk_metrics_addr: Option<std::net::SocketAddr>,
     pub users_db: DatabaseConnection,
     pub mailer: Arc<Mailer>,
     pub settlement: SettlementSettings,
@@ -26,7 +31,7 @@ pub async fn run(
     deps: WorkerDeps,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let runtime = Runtime::from_current_tokio(runtime_options(deps.sdk_metrics_addr)?)?;
     let identity = format!("missionlink-worker@{}", std::process::id());
     let client = connect(config, &identity).await?;
     let options = WorkerOptions::new(config.task_queue.clone())
@@ -45,14 +50,20 @@ pub async fn run(
     let mut worker = Worker::new(&runtime, client.clone(), options)?;
     let stop = worker.shutdown_handle();
     tracing::info!(task_queue = %config.task_queue, "Temporal worker started");
-    let (relay_stop, relay_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        rx.wait_for(|stop| *stop).await.ok();
+    };
     let relay = tokio::spawn(outbox::run_relay(
-        deps.missions_db,
+        deps.missions_db.clone(),
         client,
         config.task_queue.clone(),
-        async {
-            relay_stopped.await.ok();
-        },
+        stopped(relay_stopped.clone()),
+    ));
+    let audits = tokio::spawn(crate::audit_loop::run(
+        deps.missions_db,
+        deps.audit_interval,
+        stopped(relay_stopped),
     ));
     let run = worker.run();
     tokio::pin!(run);
@@ -64,8 +75,37 @@ pub async fn run(
             run.await
         }
     };
-    relay_stop.send(()).ok();
+    relay_stop.send(true).ok();
     relay.await.ok();
+    audits.await.ok();
     result?;
     Ok(())
+}
+
+/// Runtime options: with the SDK's Prometheus exporter on `metrics_addr`, if given.
+fn runtime_options(
+    metrics_addr: Option<std::net::SocketAddr>,
+) -> anyhow::Result<temporalio_sdk::runtime::RuntimeOptions> {
+    use temporalio_common::telemetry::{
+        PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter,
+    };
+    let Some(addr) = metrics_addr else {
+        return Ok(Default::default());
+    };
+    let exporter = start_prometheus_metric_exporter(
+        PrometheusExporterOptions::builder()
+            .socket_addr(addr)
+            .counters_total_suffix(true)
+            .unit_suffix(true)
+            .use_seconds_for_durations(true)
+            .build(),
+    )?;
+    tracing::info!(addr = %exporter.bound_addr, "Temporal SDK metrics on /metrics");
+    let meter: std::sync::Arc<dyn temporalio_common::telemetry::metrics::CoreMeter> =
+        exporter.meter;
+    let telemetry = TelemetryOptions::builder().metrics(meter).build();
+    temporalio_sdk::runtime::RuntimeOptions::builder()
+        .telemetry_options(telemetry)
+        .build()
+        .map_err(|e| anyhow::anyhow!("runtime options: {e}"))
 }

@@ -398,6 +398,9 @@ impl MissionMutation {
             .await
             .map_err(ApiError::from)?;
         after_commit(app, &m.id);
+        let metrics = missionlink_telemetry::metrics();
+        metrics.mission_created();
+        metrics.pledge(new.amount_won);
         Ok(Mission::try_from(m)?)
     }
 
@@ -422,6 +425,7 @@ impl MissionMutation {
         )
         .await
         .map_err(ApiError::from)?;
+        missionlink_telemetry::metrics().pledge(p.amount);
         // A pledge does not concern the workflow (BRIEF §5); only live subscribers hear of it.
         let db = app.db.missions.clone();
         let id = p.mission_id.clone();

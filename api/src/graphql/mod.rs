@@ -38,7 +38,7 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 
 pub fn build_schema(state: AppState) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), MissionSubscription)
-        .extension(state.metrics.graphql_extension())
+        .extension(crate::metrics::GraphqlMetrics)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         // Without a cache: it batches the loads of one moment, it never serves stale users.

@@ -140,6 +140,7 @@ impl PredictionMutation {
         )
         .await
         .map_err(ApiError::from)?;
+        missionlink_telemetry::metrics().bet(i64::from(points));
         // Pool totals changed: subscribers hear of it (coalesced by the feed).
         let db = app.db.missions.clone();
         let id = b.mission_id.clone();

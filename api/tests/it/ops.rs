@@ -74,14 +74,14 @@ async fn metrics_count_graphql_operations_by_field_and_code() {
     assert!(
         text.lines()
             .any(|l| l.starts_with("missionlink_graphql_requests_total")
-                && l.contains("field=\"register\"")
+                && l.contains("operation=\"register\"")
                 && l.contains("code=\"OK\"")),
         "{text}"
     );
     assert!(
         text.lines()
             .any(|l| l.starts_with("missionlink_graphql_requests_total")
-                && l.contains("field=\"me\"")
+                && l.contains("operation=\"me\"")
                 && l.contains("code=\"UNAUTHENTICATED\"")),
         "{text}"
     );

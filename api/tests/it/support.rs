@@ -359,6 +359,8 @@ impl TestApp {
             rt.block_on(async move {
                 let db = Databases::connect(&users_url, &missions_url).await?;
                 let deps = missionlink_workflows::worker::WorkerDeps {
+                    audit_interval: std::time::Duration::from_secs(300),
+                    sdk_metrics_addr: None,
                     missions_db: db.missions.clone(),
                     users_db: db.users.clone(),
                     mailer: std::sync::Arc::new(mailer),
@@ -620,6 +622,7 @@ impl TestApp {
             ),
             ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
             ("RUST_LOG".into(), "warn".into()),
+            ("WORKER_METRICS_ADDR".into(), "127.0.0.1:0".into()),
         ])
     }
 }
