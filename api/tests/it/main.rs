@@ -4,10 +4,12 @@
 
 mod audit;
 mod auth;
+mod deployment;
 mod input;
 mod limits;
 mod live;
 mod missions;
+mod monitoring;
 mod ops;
 mod predictions;
 mod recovery;

@@ -339,6 +339,18 @@ impl TestApp {
         mailbox: Mailbox,
         mailer: missionlink_workflows::email::Mailer,
     ) -> TestWorker {
+        self.start_worker_exporting(outbox, mailbox, mailer, None)
+            .await
+    }
+
+    /// Like [`Self::start_worker_with`], with the Temporal SDK's metrics served on `sdk_metrics`.
+    pub async fn start_worker_exporting(
+        &self,
+        outbox: tempfile::TempDir,
+        mailbox: Mailbox,
+        mailer: missionlink_workflows::email::Mailer,
+        sdk_metrics: Option<std::net::SocketAddr>,
+    ) -> TestWorker {
         let settlement = missionlink_workflows::mission::SettlementSettings {
             fee_bps: self.config.missions.platform_fee_bps,
             page_size: self.config.missions.settlement_page_size,
@@ -360,7 +372,7 @@ impl TestApp {
                 let db = Databases::connect(&users_url, &missions_url).await?;
                 let deps = missionlink_workflows::worker::WorkerDeps {
                     audit_interval: std::time::Duration::from_secs(300),
-                    sdk_metrics_addr: None,
+                    sdk_metrics_addr: sdk_metrics,
                     missions_db: db.missions.clone(),
                     users_db: db.users.clone(),
                     mailer: std::sync::Arc::new(mailer),

