@@ -41,17 +41,21 @@ enum Command {
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,temporalio_sdk_core=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("missionlink: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Inside the runtime: the OTLP exporter's HTTP client wants one at build time.
+    let tracing = runtime.block_on(async {
+        missionlink_telemetry::tracing::init("info,sqlx=warn,temporalio_sdk_core=warn")
+    });
+    let _tracing = match tracing {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("missionlink: cannot set up logging and tracing: {e:#}");
             return ExitCode::FAILURE;
         }
     };

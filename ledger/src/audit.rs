@@ -3,7 +3,10 @@
 //! It recomputes every balance from the journal of transfers and compares. It only reads.
 
 use crate::{AccountKind, Currency, LedgerError};
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, FromQueryResult, IsolationLevel, Statement,
+    TransactionTrait,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -68,7 +71,23 @@ struct BadPledge {
 }
 
 /// Checks invariants 2 (double entry) and 3 (no negative wallet); returns every violation.
-pub async fn run<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
+///
+/// Every query reads the same snapshot (a read-only REPEATABLE READ transaction on Postgres,
+/// a read transaction on SQLite's WAL), so a transfer committing while the audit runs can never
+/// look like money appearing or vanishing.
+pub async fn run(db: &DatabaseConnection) -> Result<Vec<Violation>, LedgerError> {
+    let txn = db
+        .begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let violations = run_in(&txn).await?;
+    txn.rollback().await?;
+    Ok(violations)
+}
+
+async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
     let backend = db.get_database_backend();
     let mut violations = Vec::new();
 

@@ -5,5 +5,6 @@
 //! This crate must never decide anything: it counts and measures what other crates did.
 
 pub mod metrics;
+pub mod tracing;
 
 pub use metrics::{Metrics, metrics};

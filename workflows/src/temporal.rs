@@ -31,9 +31,13 @@ pub async fn connect(config: &TemporalConfig, identity: &str) -> anyhow::Result<
         .await
         .map_err(|_| anyhow::anyhow!("Temporal at {} did not answer", config.address))?
         .map_err(|e| anyhow::anyhow!("cannot connect to Temporal at {}: {e}", config.address))?;
+    // The OpenTelemetry plugin carries the caller's trace context into the workflow (and from
+    // there into activities) in a Temporal header; without an exporter it costs nothing.
     let client = Client::new(
         connection,
-        ClientOptions::new(config.namespace.clone()).build(),
+        ClientOptions::new(config.namespace.clone())
+            .plugin(temporalio_sdk::opentelemetry::OpenTelemetryPlugin::builder().build())
+            .build(),
     )?;
     Ok(client)
 }
