@@ -1,5 +1,6 @@
-//! Instrumentation of the API's requests, feeding `missionlink_telemetry`'s registry (which
-//! owns every metric): GraphQL operations by outcome code, and HTTP responses by status class.
+//! Instrumentation of the API's requests: a trace span per GraphQL operation, and metrics fed
+//! into `missionlink_telemetry`'s registry (which owns every metric): GraphQL operations by
+//! outcome code, and HTTP responses by status class.
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
@@ -11,6 +12,7 @@ use axum::response::Response;
 use missionlink_telemetry::metrics;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// Times each root field (`register`, `topUp`, ...). Labels come from the schema's own field
 /// names, never from client input, so their number is bounded.
@@ -38,7 +40,14 @@ impl Extension for GraphqlMetricsExtension {
         }
         let field = info.name.to_owned();
         let started = Instant::now();
-        let result = next.run(ctx, info).await;
+        // One span per operation: the root of the request's trace (database calls and the
+        // workflow it starts hang below it).
+        let span = tracing::info_span!(
+            "graphql",
+            otel.name = %format!("graphql {field}"),
+            graphql.operation = %field,
+        );
+        let result = next.run(ctx, info).instrument(span).await;
         let code = match &result {
             Ok(_) => "OK".to_owned(),
             Err(e) => e

@@ -211,6 +211,7 @@ struct PledgedResponse {
 
 /// Creates a mission with the creator's first pledge held in its escrow and a "start workflow"
 /// outbox record, in one transaction. Idempotent per `(creator, key)`.
+#[tracing::instrument(name = "db.create_mission", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
     rules: &MissionRules,
@@ -290,6 +291,7 @@ pub async fn create(
 /// transition waits for in-flight pledges to commit and later pledges see the new status. On
 /// SQLite the idempotency claim is the transaction's first write, which serialises it with
 /// every other writer. Either way a pledge is committed before the mission closes or refused.
+#[tracing::instrument(name = "db.contribute", skip_all)]
 pub async fn contribute(
     db: &DatabaseConnection,
     rules: &MissionRules,
@@ -425,6 +427,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// Applies the streamer's action: only the mission's streamer may; only from the right status.
 /// Returns the mission after the change.
+#[tracing::instrument(name = "db.streamer_action", skip_all)]
 pub async fn act(
     db: &DatabaseConnection,
     rules: &MissionRules,
@@ -518,6 +521,7 @@ pub async fn act(
 /// Expires the mission if it is still `from` (PENDING when the accept window passed, ACTIVE
 /// when the deadline passed). The workflow's timer decides the moment. Returns the mission as
 /// it is afterwards, expired or not (a streamer's action may have won the race).
+#[tracing::instrument(name = "db.expire_mission", skip_all)]
 pub async fn expire(
     db: &DatabaseConnection,
     mission_id: &str,
@@ -554,6 +558,7 @@ pub struct SettledPage {
 /// otherwise back to its backer. Each movement's id names the mission, the step and the pledge,
 /// and each pledge leaves HELD in the same transaction, so a retried or concurrent page can
 /// neither pay twice nor skip one. Returns what this page settled; zero pledges means done.
+#[tracing::instrument(name = "db.settle_page", skip_all)]
 pub async fn settle_page(
     db: &DatabaseConnection,
     mission_id: &str,
@@ -666,6 +671,7 @@ pub async fn settle_page(
 
 /// Marks the mission settled once no pledge is HELD. Returns the mission; `settled_at` stays
 /// unset if a pledge is still held.
+#[tracing::instrument(name = "db.mark_settled", skip_all)]
 pub async fn mark_settled(
     db: &DatabaseConnection,
     mission_id: &str,

@@ -115,6 +115,7 @@ struct BetResponse {
 /// [`MAX_POINTS_PER_USER`] in all (`InvalidInput`); within the POINTS wallet
 /// (`InsufficientFunds`). Like a pledge, the bet holds the mission row `FOR SHARE` (Postgres) so
 /// that a verdict waits for it and settlement sees it.
+#[tracing::instrument(name = "db.place_bet", skip_all)]
 pub async fn place_bet(
     db: &DatabaseConnection,
     mission_id: &str,
@@ -315,6 +316,7 @@ pub struct SettlementPlan {
 /// at once (they are frozen: betting closed before the verdict) and deterministic, so a retry
 /// computes the same figures; `pending` holds the bets whose payout is not applied yet.
 /// `None` when the mission has no prediction (it was never accepted).
+#[tracing::instrument(name = "db.plan_prediction", skip_all)]
 pub async fn plan(
     db: &DatabaseConnection,
     mission_id: &str,
@@ -363,6 +365,7 @@ pub async fn plan(
 /// Applies one page of a [`plan`] in one transaction: the transfer `betpayout:<mission>:<bet>`
 /// from the pool to the bettor's POINTS wallet (when the payout is above zero) and the bet's
 /// `payout`, together, so a retried page can neither pay twice nor skip a bet.
+#[tracing::instrument(name = "db.apply_bet_payouts", skip_all)]
 pub async fn apply_payouts(
     db: &DatabaseConnection,
     mission_id: &str,

@@ -29,6 +29,7 @@ pub struct Wallet {
 /// times: accounts are created if missing and the grant has the deterministic id
 /// `signup:<user>`. Registration calls it after the user row is committed in the users database,
 /// and every login calls it again, so a crash between the two databases heals itself.
+#[tracing::instrument(name = "db.open_user", skip_all)]
 pub async fn open_user(
     db: &DatabaseConnection,
     user_id: &str,
@@ -56,6 +57,7 @@ pub async fn open_user(
 /// Credits `amount_won` from the sandbox payment provider (the outside world) to the user's
 /// cash wallet, at most once per idempotency key. Returns the wallet right after the credit;
 /// a replay returns that same first answer.
+#[tracing::instrument(name = "db.top_up", skip_all)]
 pub async fn top_up(
     db: &DatabaseConnection,
     user_id: &str,

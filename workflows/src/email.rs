@@ -97,6 +97,7 @@ impl Mailer {
     }
 }
 
+#[tracing::instrument(name = "email.write_eml", skip_all)]
 async fn write_eml(dir: &std::path::Path, from: &str, email: &Email) -> anyhow::Result<()> {
     tokio::fs::create_dir_all(dir)
         .await
@@ -113,6 +114,7 @@ async fn write_eml(dir: &std::path::Path, from: &str, email: &Email) -> anyhow::
     Ok(())
 }
 
+#[tracing::instrument(name = "ses.SendEmail", skip_all, fields(otel.kind = "client"))]
 async fn send_ses(client: &aws_sdk_sesv2::Client, from: &str, email: &Email) -> anyhow::Result<()> {
     let utf8 = |data: &str| {
         Content::builder()

@@ -16,4 +16,5 @@ mod recovery;
 mod schema;
 mod ses;
 mod support;
+mod traces;
 mod wallet;
