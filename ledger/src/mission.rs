@@ -286,11 +286,11 @@ pub async fn create(
 
 /// Adds a pledge to an open mission. Idempotent per `(backer, key)`.
 ///
-/// Race with a closing transition: on Postgres the pledge takes a `FOR SHARE` lock on the
-/// mission row before checking its status, and every transition updates that row, so a
-/// transition waits for in-flight pledges to commit and later pledges see the new status. On
-/// SQLite the idempotency claim is the transaction's first write, which serialises it with
-/// every other writer. Either way a pledge is committed before the mission closes or refused.
+/// Race with a closing transition: on Postgres the pledge holds the mission's [`gate`] shared
+/// before checking its status, and every transition takes it exclusive, so a transition waits
+/// for in-flight pledges to commit and later pledges see the new status. On SQLite the
+/// idempotency claim is the transaction's first write, which serialises it with every other
+/// writer. Either way a pledge is committed before the mission closes or refused.
 #[tracing::instrument(name = "db.contribute", skip_all)]
 pub async fn contribute(
     db: &DatabaseConnection,
@@ -354,16 +354,42 @@ fn ensure_open(m: &mission::Model, now: DateTime<Utc>) -> Result<(), LedgerError
     }
 }
 
-/// The mission row, locked against transitions until the transaction ends (Postgres).
-async fn lock_shared(
+/// The mission's gate (Postgres): a transaction-scoped advisory lock on the mission, held
+/// *shared* by pledges and bets and *exclusive* by status transitions. A transition therefore
+/// waits for the pledges in flight to commit, and a pledge that starts after the transition
+/// reads the new status. Advisory locks live in the lock manager only: thousands of concurrent
+/// pledges to one mission share the gate without writing the mission row (a `FOR SHARE` row
+/// lock would rewrite the row's lockers on every pledge). On SQLite the single writer already
+/// serialises everything, and this is a no-op.
+pub(crate) async fn gate<C: ConnectionTrait>(
+    txn: &C,
+    mission_id: &str,
+    exclusive: bool,
+) -> Result<(), LedgerError> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let sql = if exclusive {
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text AS locked"
+    } else {
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text AS locked"
+    };
+    txn.query_one_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        sql,
+        [format!("mission:{mission_id}").into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The mission, behind its gate held shared until the transaction ends.
+pub(crate) async fn lock_shared(
     txn: &DatabaseTransaction,
     mission_id: &str,
 ) -> Result<mission::Model, LedgerError> {
-    let mut query = mission::Entity::find_by_id(mission_id.to_owned());
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        query = query.lock(LockType::Share);
-    }
-    query
+    gate(txn, mission_id, false).await?;
+    mission::Entity::find_by_id(mission_id.to_owned())
         .one(txn)
         .await?
         .ok_or_else(|| LedgerError::NotFound("no such mission".into()))
@@ -479,6 +505,7 @@ pub async fn act(
         }
     };
     let txn = db.begin().await?;
+    gate(&txn, mission_id, true).await?;
     let changed = update
         .col_expr(mission::Column::Status, Expr::value(to.as_str()))
         .filter(mission::Column::Status.eq(from.as_str()))
@@ -527,6 +554,8 @@ pub async fn expire(
     mission_id: &str,
     from: MissionStatus,
 ) -> Result<mission::Model, LedgerError> {
+    let txn = db.begin().await?;
+    gate(&txn, mission_id, true).await?;
     mission::Entity::update_many()
         .col_expr(
             mission::Column::Status,
@@ -535,8 +564,9 @@ pub async fn expire(
         .col_expr(mission::Column::ClosedAt, Expr::value(Utc::now()))
         .filter(mission::Column::Id.eq(mission_id))
         .filter(mission::Column::Status.eq(from.as_str()))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     find(db, mission_id).await
 }
 

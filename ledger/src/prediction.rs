@@ -10,12 +10,12 @@ use crate::mission::{MissionStatus, Outcome};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, account};
 use chrono::{DateTime, Duration, Utc};
-use missionlink_entities::missions::{bet, mission, prediction};
-use sea_orm::sea_query::{Expr, ExprTrait, LockType};
+use missionlink_entities::missions::{bet, prediction};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait, TryInsertResult,
+    DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement,
+    TransactionTrait, TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +113,7 @@ struct BetResponse {
 /// Rules: only while the prediction is OPEN and before its lock (`INVALID_STATE`); not the
 /// mission's streamer (`FORBIDDEN`); one side per user (`InvalidInput`); at most
 /// [`MAX_POINTS_PER_USER`] in all (`InvalidInput`); within the POINTS wallet
-/// (`InsufficientFunds`). Like a pledge, the bet holds the mission row `FOR SHARE` (Postgres) so
+/// (`InsufficientFunds`). Like a pledge, the bet holds the mission's gate shared (Postgres), so
 /// that a verdict waits for it and settlement sees it.
 #[tracing::instrument(name = "db.place_bet", skip_all)]
 pub async fn place_bet(
@@ -139,14 +139,7 @@ pub async fn place_bet(
             .await?
             .ok_or_else(|| LedgerError::Corrupt("replayed bet vanished".into()));
     }
-    let mut query = mission::Entity::find_by_id(mission_id.to_owned());
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        query = query.lock(LockType::Share);
-    }
-    let m = query
-        .one(&txn)
-        .await?
-        .ok_or_else(|| LedgerError::NotFound("no such mission".into()))?;
+    let m = crate::mission::lock_shared(&txn, mission_id).await?;
     if m.streamer_id == bettor_id {
         return Err(LedgerError::Forbidden(
             "a streamer cannot bet on their own mission".into(),

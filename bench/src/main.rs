@@ -1,0 +1,386 @@
+//! The load generator and seeder behind `bench/run`. Subcommands:
+//!
+//! - `setup API CLIENTS MISSIONS OUT`: registers a streamer, one viewer per client (each with
+//!   enough cash), and MISSIONS missions proposed to the streamer; writes the tokens and ids.
+//! - `pledges API SETUP CLIENTS SECONDS MISSIONS`: CLIENTS concurrent clients send real
+//!   `contribute` mutations for SECONDS, round-robin over the first MISSIONS missions; prints one
+//!   JSON line with the count, the rate and the latency percentiles.
+//! - `seed USERS_DB MISSIONS_DB API BACKERS OUT`: a mission with BACKERS pledges from BACKERS
+//!   backers, seeded straight through the ledger code; writes the mission and the streamer's
+//!   token.
+//! - `settle API SEEDED OUTBOX EXPECTED_EMAILS`: decides the seeded mission SUCCESS and prints
+//!   the seconds until `settledAt` and until every email file exists.
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "bench-password-123";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| -> anyhow::Result<&str> {
+        args.get(i)
+            .map(String::as_str)
+            .with_context(|| format!("argument {i} missing; see the crate docs"))
+    };
+    match arg(0)? {
+        "setup" => setup(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, arg(4)?).await,
+        "pledges" => {
+            pledges(
+                arg(1)?,
+                arg(2)?,
+                arg(3)?.parse()?,
+                arg(4)?.parse()?,
+                arg(5)?.parse()?,
+            )
+            .await
+        }
+        "seed" => seed(arg(1)?, arg(2)?, arg(3)?, arg(4)?.parse()?, arg(5)?).await,
+        "settle" => settle(arg(1)?, arg(2)?, arg(3)?, arg(4)?.parse()?).await,
+        other => bail!("unknown subcommand {other:?}"),
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Api {
+    fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(1024)
+                .build()
+                .expect("http client"),
+            url: format!("{base}/graphql"),
+        }
+    }
+
+    async fn gql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let body: Value = request.send().await?.json().await?;
+        if let Some(errors) = body.get("errors") {
+            bail!("GraphQL error: {errors}");
+        }
+        Ok(body["data"].clone())
+    }
+
+    async fn register(&self, handle: &str, role: &str) -> anyhow::Result<(String, String)> {
+        let d = self
+            .gql(
+                None,
+                "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }",
+                json!({ "i": { "email": format!("{handle}@bench.local"), "password": PASSWORD, "handle": handle, "role": role } }),
+            )
+            .await?;
+        Ok((
+            d["register"]["accessToken"]
+                .as_str()
+                .context("token")?
+                .to_owned(),
+            d["register"]["user"]["id"]
+                .as_str()
+                .context("id")?
+                .to_owned(),
+        ))
+    }
+}
+
+async fn setup(api: &str, clients: usize, missions: usize, out: &str) -> anyhow::Result<()> {
+    let api = Arc::new(Api::new(api));
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let (_, streamer_id) = api.register(&format!("streamer_{run}"), "STREAMER").await?;
+    let (creator, _) = api.register(&format!("creator_{run}"), "VIEWER").await?;
+    for k in 0..10 {
+        api.gql(
+            Some(&creator),
+            "mutation($k: String!) { topUp(amount: 1000000, idempotencyKey: $k) { cash } }",
+            json!({ "k": format!("t{k}") }),
+        )
+        .await?;
+    }
+    let mut mission_ids = Vec::with_capacity(missions);
+    for i in 0..missions {
+        let d = api
+            .gql(
+                Some(&creator),
+                "mutation($i: CreateMissionInput!, $k: String!) { createMission(input: $i, idempotencyKey: $k) { id } }",
+                json!({ "i": { "streamerId": streamer_id, "title": format!("Bench mission {i}"), "amount": 1000, "durationSeconds": 3600 }, "k": format!("m{i}") }),
+            )
+            .await?;
+        mission_ids.push(d["createMission"]["id"].as_str().context("id")?.to_owned());
+    }
+    let tokens = futures::future::try_join_all((0..clients).map(|c| {
+        let api = api.clone();
+        async move {
+            let (token, _) = api.register(&format!("viewer_{run}_{c}"), "VIEWER").await?;
+            for k in 0..10 {
+                api.gql(
+                    Some(&token),
+                    "mutation($k: String!) { topUp(amount: 1000000, idempotencyKey: $k) { cash } }",
+                    json!({ "k": format!("t{k}") }),
+                )
+                .await?;
+            }
+            anyhow::Ok(token)
+        }
+    }))
+    .await?;
+    std::fs::write(
+        out,
+        serde_json::to_string(&json!({ "tokens": tokens, "missions": mission_ids }))?,
+    )?;
+    Ok(())
+}
+
+async fn pledges(
+    api: &str,
+    setup: &str,
+    clients: usize,
+    seconds: u64,
+    missions: usize,
+) -> anyhow::Result<()> {
+    let setup: Value = serde_json::from_str(&std::fs::read_to_string(setup)?)?;
+    let tokens: Vec<String> = serde_json::from_value(setup["tokens"].clone())?;
+    let all: Vec<String> = serde_json::from_value(setup["missions"].clone())?;
+    let targets: Arc<Vec<String>> = Arc::new(all.into_iter().take(missions).collect());
+    if tokens.len() < clients || targets.len() < missions {
+        bail!(
+            "setup has {} tokens and {} missions",
+            tokens.len(),
+            targets.len()
+        );
+    }
+    let api = Arc::new(Api::new(api));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let workers = (0..clients).map(|c| {
+        let (api, stop, targets, token) = (api.clone(), stop.clone(), targets.clone(), tokens[c].clone());
+        tokio::spawn(async move {
+            let mut latencies_us: Vec<u64> = Vec::new();
+            let mut errors = 0_u64;
+            let mut n = 0_usize;
+            while !stop.load(Ordering::Relaxed) {
+                let mission = &targets[(c + n * clients) % targets.len()];
+                let key = uuid::Uuid::new_v4().to_string();
+                let t = Instant::now();
+                let r = api
+                    .gql(
+                        Some(&token),
+                        "mutation($m: ID!, $k: String!) { contribute(missionId: $m, amount: 1000, idempotencyKey: $k) { id } }",
+                        json!({ "m": mission, "k": key }),
+                    )
+                    .await;
+                match r {
+                    Ok(_) => latencies_us.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)),
+                    Err(_) => errors += 1,
+                }
+                n += 1;
+            }
+            (latencies_us, errors)
+        })
+    });
+    let handles: Vec<_> = workers.collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for h in handles {
+        let (l, e) = h.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    // Nearest-rank percentile, `permille` of 1000.
+    let pct = |permille: usize| -> f64 {
+        let Some(last) = latencies.len().checked_sub(1) else {
+            return 0.0;
+        };
+        let us = latencies[last * permille / 1000];
+        Duration::from_micros(us).as_secs_f64() * 1000.0
+    };
+    let count = f64::from(u32::try_from(latencies.len()).unwrap_or(u32::MAX));
+    println!(
+        "{}",
+        json!({
+            "pledges": latencies.len(),
+            "errors": errors,
+            "per_s": count / elapsed,
+            "p50_ms": pct(500),
+            "p99_ms": pct(990),
+        })
+    );
+    Ok(())
+}
+
+async fn seed(
+    users_db: &str,
+    missions_db: &str,
+    api: &str,
+    backers: usize,
+    out: &str,
+) -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let api = Api::new(api);
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let (streamer, streamer_id) = api
+        .register(&format!("bigstreamer_{run}"), "STREAMER")
+        .await?;
+    let (creator, _) = api.register(&format!("bigcreator_{run}"), "VIEWER").await?;
+    api.gql(
+        Some(&creator),
+        "mutation { topUp(amount: 10000, idempotencyKey: \"t\") { cash } }",
+        json!({}),
+    )
+    .await?;
+    let d = api
+        .gql(
+            Some(&creator),
+            "mutation($i: CreateMissionInput!) { createMission(input: $i, idempotencyKey: \"big\") { id } }",
+            json!({ "i": { "streamerId": streamer_id, "title": "The 100k mission", "amount": 1000, "durationSeconds": 3600 } }),
+        )
+        .await?;
+    let mission = d["createMission"]["id"].as_str().context("id")?.to_owned();
+    api.gql(
+        Some(&streamer),
+        "mutation($m: ID!) { acceptMission(missionId: $m) { status } }",
+        json!({ "m": mission }),
+    )
+    .await?;
+
+    let users = Database::connect(users_db).await?;
+    let missions = Database::connect(missions_db).await?;
+    // Backers' user rows in bulk (they need an address for their email); their password hash is
+    // never used.
+    let ids: Vec<String> = (0..backers)
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    for (chunk_no, chunk) in ids.chunks(1_000).enumerate() {
+        let values: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let n = chunk_no * 1_000 + i;
+                format!("('{id}', 'backer{n}_{run}@bench.local', 'backer{n}_{run}', 'backer{n}_{run}', 'backer {n}', 'VIEWER', 'en', 'x', now())")
+            })
+            .collect();
+        users
+            .execute_raw(Statement::from_string(
+                users.get_database_backend(),
+                format!("INSERT INTO users (id, email, handle, handle_key, display_name, role, locale, password_hash, created_at) VALUES {}", values.join(",")),
+            ))
+            .await?;
+    }
+    let rules = missionlink_ledger::mission::MissionRules {
+        min_duration_seconds: 60,
+        max_duration_seconds: 604_800,
+        default_accept_seconds: 3_600,
+        pledge_min_won: 1_000,
+        pledge_max_won: 3_000_000,
+        prediction_window_seconds: 300,
+    };
+    let key = missionlink_ledger::idempotency::IdempotencyKey::parse("seed")?;
+    let started = Instant::now();
+    futures::stream::iter(ids.iter())
+        .map(|id| {
+            let (missions, rules, key, mission) = (&missions, &rules, &key, &mission);
+            async move {
+                missionlink_ledger::wallet::open_user(missions, id, 0).await?;
+                missionlink_ledger::wallet::top_up(missions, id, 1_000, key).await?;
+                missionlink_ledger::mission::contribute(missions, rules, mission, id, 1_000, key)
+                    .await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await?;
+    eprintln!(
+        "seeded {backers} pledges in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    std::fs::write(
+        out,
+        serde_json::to_string(&json!({ "mission": mission, "streamer": streamer }))?,
+    )?;
+    Ok(())
+}
+
+use futures::{StreamExt, TryStreamExt};
+
+async fn settle(
+    api: &str,
+    seeded: &str,
+    outbox: &str,
+    expected_emails: usize,
+) -> anyhow::Result<()> {
+    let seeded: Value = serde_json::from_str(&std::fs::read_to_string(seeded)?)?;
+    let (mission, streamer) = (
+        seeded["mission"].as_str().context("mission")?,
+        seeded["streamer"].as_str().context("streamer")?,
+    );
+    let api = Api::new(api);
+    let started = Instant::now();
+    api.gql(
+        Some(streamer),
+        "mutation($m: ID!) { decideMission(missionId: $m, outcome: SUCCESS) { status } }",
+        json!({ "m": mission }),
+    )
+    .await?;
+    let settled_s = loop {
+        let d = api
+            .gql(
+                None,
+                "query($m: ID!) { mission(id: $m) { settledAt } }",
+                json!({ "m": mission }),
+            )
+            .await?;
+        if !d["mission"]["settledAt"].is_null() {
+            break started.elapsed().as_secs_f64();
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("not settled after 600 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let emails_s = loop {
+        let n = std::fs::read_dir(outbox)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                })
+                .count()
+            })
+            .unwrap_or(0);
+        if n >= expected_emails {
+            break started.elapsed().as_secs_f64();
+        }
+        if started.elapsed() > Duration::from_secs(900) {
+            bail!("only {n} of {expected_emails} emails after 900 s");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    println!(
+        "{}",
+        json!({ "settled_s": settled_s, "emails_s": emails_s })
+    );
+    Ok(())
+}
