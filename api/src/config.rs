@@ -43,6 +43,10 @@ pub struct MissionRules {
     pub pledge_max_won: i64,
     pub prediction_window_seconds: i64,
     pub settlement_page_size: u64,
+    /// Most pledges committed together.
+    pub pledge_batch_max: usize,
+    /// Batches committing in parallel.
+    pub pledge_batch_workers: usize,
 }
 
 impl MissionRules {
@@ -199,6 +203,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "where the worker serves the Temporal SDK's own metrics",
     ),
     (
+        "PLEDGE_BATCH_MAX",
+        "256",
+        "most pledges committed together (group commit)",
+    ),
+    (
+        "PLEDGE_BATCH_WORKERS",
+        "4",
+        "pledge batches committing in parallel",
+    ),
+    (
         "SETTLEMENT_PAGE_SIZE",
         "500",
         "pledges settled per database transaction",
@@ -312,6 +326,10 @@ impl Config {
             prediction_window_seconds: int("PREDICTION_WINDOW_SECONDS", 300, 1, 31_536_000)?,
             settlement_page_size: u64::try_from(int("SETTLEMENT_PAGE_SIZE", 500, 1, 10_000)?)
                 .map_err(|_| err("SETTLEMENT_PAGE_SIZE", "out of range"))?,
+            pledge_batch_max: usize::try_from(int("PLEDGE_BATCH_MAX", 256, 1, 10_000)?)
+                .map_err(|_| err("PLEDGE_BATCH_MAX", "out of range"))?,
+            pledge_batch_workers: usize::try_from(int("PLEDGE_BATCH_WORKERS", 4, 1, 64)?)
+                .map_err(|_| err("PLEDGE_BATCH_WORKERS", "out of range"))?,
         };
         if missions.min_duration_seconds > missions.max_duration_seconds {
             return Err(err(

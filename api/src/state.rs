@@ -18,6 +18,8 @@ pub struct Inner {
     pub temporal: TemporalHandle,
     /// Live mission changes for `missionChanged`.
     pub feed: MissionFeed,
+    /// Group commit for `contribute`.
+    pub pledges: missionlink_ledger::batch::PledgeBatcher,
 }
 
 impl AppState {
@@ -35,6 +37,12 @@ impl AppState {
         );
         Ok(Self(Arc::new(Inner {
             feed: MissionFeed::start(db.missions.clone()),
+            pledges: missionlink_ledger::batch::PledgeBatcher::start(
+                db.missions.clone(),
+                config.missions.ledger(),
+                config.missions.pledge_batch_workers,
+                config.missions.pledge_batch_max,
+            ),
             config,
             db,
             auth,

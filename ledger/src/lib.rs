@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod batch;
 pub mod changes;
 pub mod error;
 pub mod idempotency;

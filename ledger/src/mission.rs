@@ -300,21 +300,36 @@ pub async fn contribute(
     amount_won: i64,
     key: &IdempotencyKey,
 ) -> Result<pledge::Model, LedgerError> {
+    let txn = db.begin().await?;
+    let p = contribute_in(&txn, rules, mission_id, backer_id, amount_won, key).await?;
+    txn.commit().await?;
+    Ok(p)
+}
+
+/// The body of [`contribute`] inside the caller's transaction (or savepoint): the batcher runs
+/// many of these in one commit. Writes nothing when it fails; on a replay it writes nothing and
+/// returns the first pledge.
+pub async fn contribute_in(
+    txn: &DatabaseTransaction,
+    rules: &MissionRules,
+    mission_id: &str,
+    backer_id: &str,
+    amount_won: i64,
+    key: &IdempotencyKey,
+) -> Result<pledge::Model, LedgerError> {
     let amount = Amount::within(amount_won, rules.pledge_min_won, rules.pledge_max_won)?;
     let canonical = serde_json::json!([mission_id, amount.get()]).to_string();
     let hash = idempotency::request_hash("contribute", &canonical);
-    let txn = db.begin().await?;
     if let Claim::Replay(response) =
-        idempotency::claim(&txn, backer_id, key, "contribute", &hash).await?
+        idempotency::claim(txn, backer_id, key, "contribute", &hash).await?
     {
-        txn.rollback().await?;
         let r: PledgedResponse = decode(&response)?;
         return pledge::Entity::find_by_id(r.pledge_id)
-            .one(db)
+            .one(txn)
             .await?
             .ok_or_else(|| LedgerError::Corrupt("replayed pledge vanished".into()));
     }
-    let m = lock_shared(&txn, mission_id).await?;
+    let m = lock_shared(txn, mission_id).await?;
     if m.streamer_id == backer_id {
         return Err(LedgerError::Forbidden(
             "a streamer cannot pledge to their own mission".into(),
@@ -322,9 +337,9 @@ pub async fn contribute(
     }
     let now = Utc::now();
     ensure_open(&m, now)?;
-    let p = hold(&txn, &m, backer_id, amount, now).await?;
+    let p = hold(txn, &m, backer_id, amount, now).await?;
     idempotency::complete(
-        &txn,
+        txn,
         backer_id,
         key,
         &encode(&PledgedResponse {
@@ -332,7 +347,6 @@ pub async fn contribute(
         })?,
     )
     .await?;
-    txn.commit().await?;
     Ok(p)
 }
 

@@ -421,16 +421,12 @@ impl MissionMutation {
         let claims = caller(ctx)?;
         let app = state(ctx);
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
-        let p = domain::contribute(
-            &app.db.missions,
-            &app.config.missions.ledger(),
-            mission_id.as_str(),
-            &claims.sub,
-            i64::from(amount),
-            &key,
-        )
-        .await
-        .map_err(ApiError::from)?;
+        // Group commit: this pledge shares its commit with the others arriving now.
+        let p = app
+            .pledges
+            .contribute(mission_id.as_str(), &claims.sub, i64::from(amount), &key)
+            .await
+            .map_err(ApiError::from)?;
         missionlink_telemetry::metrics().pledge(p.amount);
         // A pledge does not concern the workflow (BRIEF §5); only live subscribers hear of it.
         let db = app.db.missions.clone();

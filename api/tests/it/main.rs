@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod batching;
 mod deployment;
 mod input;
 mod limits;
