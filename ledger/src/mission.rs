@@ -641,48 +641,39 @@ pub async fn settle_page(
         },
         SettledPage::default(),
     );
+    // The page's movements, applied together: one multi-row insert and one balance update per
+    // credited account, instead of a round trip per pledge.
+    let mut transfers = Vec::with_capacity(held.len() * 2);
     for p in &held {
         let amount = Amount::new(p.amount)?;
         if to_status == PledgeStatus::Paid {
             let fee = fee_of(amount, fee_bps)?;
             if p.amount > fee {
-                transfer::apply(
-                    &txn,
-                    &Transfer {
-                        id: format!("payout:{mission_id}:{}", p.id),
-                        debit: escrow.clone(),
-                        credit: AccountId::earnings(&m.streamer_id),
-                        amount: Amount::new(p.amount - fee)?,
-                        kind: "PAYOUT",
-                    },
-                )
-                .await?;
+                transfers.push(Transfer {
+                    id: format!("payout:{mission_id}:{}", p.id),
+                    debit: escrow.clone(),
+                    credit: AccountId::earnings(&m.streamer_id),
+                    amount: Amount::new(p.amount - fee)?,
+                    kind: "PAYOUT",
+                });
             }
             if fee > 0 {
-                transfer::apply(
-                    &txn,
-                    &Transfer {
-                        id: format!("fee:{mission_id}:{}", p.id),
-                        debit: escrow.clone(),
-                        credit: AccountId::platform_fee(),
-                        amount: Amount::new(fee)?,
-                        kind: "FEE",
-                    },
-                )
-                .await?;
+                transfers.push(Transfer {
+                    id: format!("fee:{mission_id}:{}", p.id),
+                    debit: escrow.clone(),
+                    credit: AccountId::platform_fee(),
+                    amount: Amount::new(fee)?,
+                    kind: "FEE",
+                });
             }
         } else {
-            transfer::apply(
-                &txn,
-                &Transfer {
-                    id: format!("refund:{mission_id}:{}", p.id),
-                    debit: escrow.clone(),
-                    credit: AccountId::wallet(Currency::Cash, &p.backer_id),
-                    amount,
-                    kind: "REFUND",
-                },
-            )
-            .await?;
+            transfers.push(Transfer {
+                id: format!("refund:{mission_id}:{}", p.id),
+                debit: escrow.clone(),
+                credit: AccountId::wallet(Currency::Cash, &p.backer_id),
+                amount,
+                kind: "REFUND",
+            });
         }
         page.pledges += 1;
         page.amount_won = page
@@ -690,6 +681,7 @@ pub async fn settle_page(
             .checked_add(p.amount)
             .ok_or_else(|| LedgerError::InvalidAmount("settled amount overflows".into()))?;
     }
+    transfer::apply_new_batch(&txn, &transfers).await?;
     if !held.is_empty() {
         let ids: Vec<String> = held.iter().map(|p| p.id.clone()).collect();
         let flipped = pledge::Entity::update_many()

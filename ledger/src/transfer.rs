@@ -125,3 +125,71 @@ fn is_foreign_key_violation(e: &sea_orm::DbErr) -> bool {
         Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
     )
 }
+
+/// Most rows per multi-row insert (7 bound values each: well under every backend's limit).
+const INSERT_CHUNK: usize = 1_000;
+
+/// Applies transfers that must all be new, inside the caller's transaction: one multi-row
+/// insert per chunk and one balance update per distinct materialised account. Any id that
+/// already exists fails the whole call (the caller rolls back and retries), so this is for
+/// steps whose idempotency is decided elsewhere in the same transaction — settlement pages,
+/// where each pledge leaves HELD together with its transfers. Debited accounts must be
+/// journal-only (escrow, pools): their balance is not materialised, so there is nothing to
+/// check or update on that side.
+pub async fn apply_new_batch<C: ConnectionTrait>(
+    db: &C,
+    transfers: &[Transfer],
+) -> Result<(), LedgerError> {
+    use std::collections::BTreeMap;
+    let now = Utc::now();
+    let mut credits: BTreeMap<&str, i64> = BTreeMap::new();
+    for t in transfers {
+        if t.debit.currency() != t.credit.currency() {
+            return Err(LedgerError::Corrupt(format!(
+                "transfer {} mixes currencies",
+                t.id
+            )));
+        }
+        if t.debit.kind().materialised() {
+            return Err(LedgerError::Corrupt(format!(
+                "transfer {}: batched transfers debit journal-only accounts only",
+                t.id
+            )));
+        }
+        if t.credit.kind().materialised() {
+            let sum = credits.entry(t.credit.as_str()).or_insert(0);
+            *sum = sum
+                .checked_add(t.amount.get())
+                .ok_or_else(|| LedgerError::InvalidAmount("batch credit overflows".into()))?;
+        }
+    }
+    for chunk in transfers.chunks(INSERT_CHUNK) {
+        let rows = chunk.iter().map(|t| transfer::ActiveModel {
+            id: Set(t.id.clone()),
+            debit_account_id: Set(t.debit.as_str().to_owned()),
+            credit_account_id: Set(t.credit.as_str().to_owned()),
+            currency: Set(t.debit.currency().as_str().to_owned()),
+            amount: Set(t.amount.get()),
+            kind: Set(t.kind.to_owned()),
+            created_at: Set(now),
+        });
+        // Invariant 5: a duplicate id is a unique violation here, never a second movement.
+        transfer::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    for (account_id, amount) in credits {
+        let credited = account::Entity::update_many()
+            .col_expr(
+                account::Column::Balance,
+                Expr::col(account::Column::Balance).add(amount),
+            )
+            .filter(account::Column::Id.eq(account_id))
+            .exec(db)
+            .await?;
+        if credited.rows_affected != 1 {
+            return Err(LedgerError::UnknownAccount(account_id.to_owned()));
+        }
+    }
+    Ok(())
+}

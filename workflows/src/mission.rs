@@ -299,6 +299,7 @@ impl MissionActivities {
             let last = last.backer_id.clone();
             let ids: Vec<String> = page.iter().map(|b| b.backer_id.clone()).collect();
             let done = self.delivered(&mission_id, "BACKER", &ids).await?;
+            let mut sent = Vec::with_capacity(page.len());
             let users: HashMap<String, user::Model> = user::Entity::find()
                 .filter(user::Column::Id.is_in(ids.clone()))
                 .all(&self.users_db)
@@ -317,10 +318,10 @@ impl MissionActivities {
                     continue;
                 };
                 let (subject, text) = backer_message(&facts, Locale::parse(&u.locale), b.total_won);
-                self.deliver(&mission_id, "BACKER", u, subject, text)
-                    .await?;
+                sent.push(self.send(&mission_id, "BACKER", u, subject, text).await?);
                 summary.sent += 1;
             }
+            self.record(std::mem::take(&mut sent)).await?;
             after = Some(last);
             ctx.record_heartbeat(after.clone())
                 .await
@@ -346,8 +347,10 @@ impl MissionActivities {
                 out.fee_won,
                 out.refunded_won,
             );
-            self.deliver(&mission_id, "STREAMER", &streamer, subject, text)
+            let record = self
+                .send(&mission_id, "STREAMER", &streamer, subject, text)
                 .await?;
+            self.record(vec![record]).await?;
             summary.sent += 1;
         } else {
             summary.already_sent += 1;
@@ -421,16 +424,15 @@ impl MissionActivities {
             .collect())
     }
 
-    /// Sends, then records. A crash between the two resends this one message on retry: email
-    /// is at-least-once, and the record keeps it to one per completed attempt.
-    async fn deliver(
+    /// Sends one message and returns its delivery record, to be stored with its page's.
+    async fn send(
         &self,
         mission_id: &str,
         role: &str,
         to: &user::Model,
         subject: String,
         text: String,
-    ) -> Result<(), ActivityError> {
+    ) -> Result<email_delivery::ActiveModel, ActivityError> {
         let email = Email {
             key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
             to: to.email.clone(),
@@ -438,7 +440,7 @@ impl MissionActivities {
             text,
         };
         self.mailer.send(&email).await.map_err(activity_error)?;
-        email_delivery::Entity::insert(email_delivery::ActiveModel {
+        Ok(email_delivery::ActiveModel {
             mission_id: sea_orm::Set(mission_id.to_owned()),
             recipient_id: sea_orm::Set(to.id.clone()),
             role: sea_orm::Set(role.to_owned()),
@@ -446,10 +448,20 @@ impl MissionActivities {
             subject: sea_orm::Set(subject),
             sent_at: sea_orm::Set(chrono::Utc::now()),
         })
-        .on_conflict_do_nothing()
-        .exec_without_returning(&self.missions_db)
-        .await
-        .map_err(activity_error)?;
+    }
+
+    /// Records sent messages, one statement for a page. A crash between the sends and this
+    /// record resends that page on retry: email is at least once (the file transport rewrites
+    /// the same files), and the record keeps it to one per completed page.
+    async fn record(&self, sent: Vec<email_delivery::ActiveModel>) -> Result<(), ActivityError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        email_delivery::Entity::insert_many(sent)
+            .on_conflict_do_nothing()
+            .exec_without_returning(&self.missions_db)
+            .await
+            .map_err(activity_error)?;
         Ok(())
     }
 }
