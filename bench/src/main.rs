@@ -296,16 +296,20 @@ async fn seed(
         pledge_max_won: 3_000_000,
         prediction_window_seconds: 300,
     };
-    let key = missionlink_ledger::idempotency::IdempotencyKey::parse("seed")?;
+    let top_up_key = missionlink_ledger::idempotency::IdempotencyKey::parse("seed-top-up")?;
+    let pledge_key = missionlink_ledger::idempotency::IdempotencyKey::parse("seed-pledge")?;
     let started = Instant::now();
     futures::stream::iter(ids.iter())
         .map(|id| {
-            let (missions, rules, key, mission) = (&missions, &rules, &key, &mission);
+            let (missions, rules, mission) = (&missions, &rules, &mission);
+            let (top_up_key, pledge_key) = (&top_up_key, &pledge_key);
             async move {
                 missionlink_ledger::wallet::open_user(missions, id, 0).await?;
-                missionlink_ledger::wallet::top_up(missions, id, 1_000, key).await?;
-                missionlink_ledger::mission::contribute(missions, rules, mission, id, 1_000, key)
-                    .await?;
+                missionlink_ledger::wallet::top_up(missions, id, 1_000, top_up_key).await?;
+                missionlink_ledger::mission::contribute(
+                    missions, rules, mission, id, 1_000, pledge_key,
+                )
+                .await?;
                 anyhow::Ok(())
             }
         })
