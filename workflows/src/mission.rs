@@ -12,6 +12,7 @@
 //! activities.
 
 use crate::email::{Email, Locale, Mailer, MissionFacts, backer_message, streamer_message};
+use futures::StreamExt;
 use missionlink_entities::missions::{email_delivery, prediction as prediction_row};
 use missionlink_entities::users::user;
 use missionlink_ledger::changes;
@@ -308,6 +309,7 @@ impl MissionActivities {
                 .into_iter()
                 .map(|u| (u.id.clone(), u))
                 .collect();
+            let mut outgoing = Vec::with_capacity(page.len());
             for b in &page {
                 if done.contains(&b.backer_id) {
                     summary.already_sent += 1;
@@ -318,7 +320,20 @@ impl MissionActivities {
                     continue;
                 };
                 let (subject, text) = backer_message(&facts, Locale::parse(&u.locale), b.total_won);
-                sent.push(self.send(&mission_id, "BACKER", u, subject, text).await?);
+                outgoing.push((u.clone(), subject, text));
+            }
+            // A page's messages go out concurrently (the mailer's rate limit still spaces SES
+            // sends); the page is recorded once all of them went.
+            let (this, mission) = (&self, &mission_id);
+            let results: Vec<_> = futures::stream::iter(outgoing)
+                .map(|(u, subject, text)| async move {
+                    this.send(mission, "BACKER", &u, subject, text).await
+                })
+                .buffer_unordered(SEND_CONCURRENCY)
+                .collect()
+                .await;
+            for r in results {
+                sent.push(r?);
                 summary.sent += 1;
             }
             self.record(std::mem::take(&mut sent)).await?;
@@ -473,6 +488,9 @@ pub struct MissionWorkflow {
     phase: Phase,
     signals: u64,
 }
+
+/// Messages of one page in flight at once.
+const SEND_CONCURRENCY: usize = 32;
 
 fn quick() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30)).build()
