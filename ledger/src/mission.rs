@@ -760,11 +760,7 @@ pub async fn outflows<C: ConnectionTrait>(
            CAST(COALESCE(SUM(CASE WHEN kind = 'FEE' THEN amount ELSE 0 END), 0) AS BIGINT) AS fee_won, \
            CAST(COALESCE(SUM(CASE WHEN kind = 'REFUND' THEN amount ELSE 0 END), 0) AS BIGINT) AS refunded_won \
          FROM transfers WHERE debit_account_id = {}",
-        if backend == DatabaseBackend::Postgres {
-            "$1"
-        } else {
-            "?"
-        }
+        crate::param(backend, 1)
     );
     let escrow = AccountId::escrow(mission_id);
     Ok(Outflows::find_by_statement(Statement::from_sql_and_values(
@@ -787,19 +783,14 @@ pub struct Totals {
 /// Sums the mission's pledges (every status: a settled mission still shows what was pledged).
 pub async fn totals<C: ConnectionTrait>(db: &C, mission_id: &str) -> Result<Totals, LedgerError> {
     let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => {
-            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total_won, \
-             CAST(COUNT(DISTINCT backer_id) AS BIGINT) AS backers FROM pledges WHERE mission_id = $1"
-        }
-        _ => {
-            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total_won, \
-             CAST(COUNT(DISTINCT backer_id) AS BIGINT) AS backers FROM pledges WHERE mission_id = ?"
-        }
-    };
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total_won, \
+         CAST(COUNT(DISTINCT backer_id) AS BIGINT) AS backers FROM pledges WHERE mission_id = {}",
+        crate::param(backend, 1)
+    );
     Ok(Totals::find_by_statement(Statement::from_sql_and_values(
         backend,
-        sql,
+        &sql,
         [mission_id.into()],
     ))
     .one(db)
@@ -822,10 +813,7 @@ pub async fn backers_page<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<BackerTotal>, LedgerError> {
     let backend = db.get_database_backend();
-    let p = |i: usize| match backend {
-        DatabaseBackend::Postgres => format!("${i}"),
-        _ => "?".to_owned(),
-    };
+    let p = |i: usize| crate::param(backend, i);
     let sql = format!(
         "SELECT backer_id, CAST(SUM(amount) AS BIGINT) AS total_won FROM pledges \
          WHERE mission_id = {} AND backer_id > {} GROUP BY backer_id ORDER BY backer_id LIMIT {}",

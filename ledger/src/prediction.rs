@@ -13,9 +13,9 @@ use chrono::{DateTime, Duration, Utc};
 use missionlink_entities::missions::{bet, prediction};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement,
-    TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement, TransactionTrait,
+    TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 
@@ -438,11 +438,7 @@ pub async fn pools<C: ConnectionTrait>(db: &C, mission_id: &str) -> Result<Pools
            CAST(COALESCE(SUM(CASE WHEN outcome = 'SUCCESS' THEN points ELSE 0 END), 0) AS BIGINT) AS success_points, \
            CAST(COALESCE(SUM(CASE WHEN outcome = 'FAILURE' THEN points ELSE 0 END), 0) AS BIGINT) AS failure_points \
          FROM bets WHERE mission_id = {}",
-        if backend == DatabaseBackend::Postgres {
-            "$1"
-        } else {
-            "?"
-        }
+        crate::param(backend, 1)
     );
     Ok(Pools::find_by_statement(Statement::from_sql_and_values(
         backend,
