@@ -87,7 +87,6 @@ pub struct Config {
     /// HS256 signing key of access tokens.
     pub jwt_secret: Vec<u8>,
     pub email: EmailConfig,
-    pub otel_endpoint: Option<String>,
     pub signup_points: i64,
     pub missions: MissionRules,
     pub login_throttle: LoginThrottle,
@@ -379,7 +378,6 @@ impl Config {
                 max_per_second: u32::try_from(int("EMAIL_MAX_PER_SECOND", 14, 1, 100_000)?)
                     .map_err(|_| err("EMAIL_MAX_PER_SECOND", "out of range"))?,
             },
-            otel_endpoint: lookup("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()),
             signup_points: int("SIGNUP_POINTS", 1_000, 0, 1_000_000_000)?,
             missions,
             login_throttle: LoginThrottle {
