@@ -105,6 +105,9 @@ pub struct Mission {
     pub streamer_id: String,
     #[graphql(skip)]
     pub creator_id: String,
+    /// `totalPledged` and `backerCount` come from one query, read once per object.
+    #[graphql(skip)]
+    pub totals: Arc<tokio::sync::OnceCell<domain::Totals>>,
 }
 
 impl TryFrom<mission::Model> for Mission {
@@ -123,7 +126,18 @@ impl TryFrom<mission::Model> for Mission {
             reject_reason: m.reject_reason,
             streamer_id: m.streamer_id,
             creator_id: m.creator_id,
+            totals: Arc::default(),
         })
+    }
+}
+
+impl Mission {
+    async fn totals(&self, ctx: &Context<'_>) -> Result<domain::Totals, ApiError> {
+        let totals = self
+            .totals
+            .get_or_try_init(|| domain::totals(&state(ctx).db.missions, &self.id))
+            .await?;
+        Ok(*totals)
     }
 }
 
@@ -139,17 +153,13 @@ impl Mission {
 
     /// Won pledged so far, every pledge counted once.
     async fn total_pledged(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        let t = domain::totals(&state(ctx).db.missions, &self.id)
-            .await
-            .map_err(ApiError::from)?;
+        let t = self.totals(ctx).await?;
         Ok(graphql_int(t.total_won, "totalPledged")?)
     }
 
     /// Distinct backers, the creator included.
     async fn backer_count(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        let t = domain::totals(&state(ctx).db.missions, &self.id)
-            .await
-            .map_err(ApiError::from)?;
+        let t = self.totals(ctx).await?;
         Ok(graphql_int(t.backers, "backerCount")?)
     }
 

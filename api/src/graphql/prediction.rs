@@ -30,6 +30,9 @@ pub struct Prediction {
     pub lock_at: DateTime<Utc>,
     #[graphql(skip)]
     pub mission_id: String,
+    /// `successPoints` and `failurePoints` come from one query, read once per object.
+    #[graphql(skip)]
+    pub pools: std::sync::Arc<tokio::sync::OnceCell<domain::Pools>>,
 }
 
 impl TryFrom<prediction::Model> for Prediction {
@@ -40,6 +43,7 @@ impl TryFrom<prediction::Model> for Prediction {
             status: domain::PredictionStatus::parse(&p.status)?.into(),
             lock_at: p.lock_at,
             mission_id: p.mission_id,
+            pools: Default::default(),
         })
     }
 }
@@ -56,22 +60,32 @@ pub(crate) async fn of_mission(
     Ok(found.map(Prediction::try_from).transpose()?)
 }
 
+impl Prediction {
+    async fn pools(&self, ctx: &Context<'_>) -> Result<domain::Pools, ApiError> {
+        let pools = self
+            .pools
+            .get_or_try_init(|| domain::pools(&state(ctx).db.missions, &self.mission_id))
+            .await?;
+        Ok(*pools)
+    }
+}
+
 #[ComplexObject]
 impl Prediction {
     /// Points staked on SUCCESS so far.
     async fn success_points(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        let pools = domain::pools(&state(ctx).db.missions, &self.mission_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(graphql_int(pools.success_points, "successPoints")?)
+        Ok(graphql_int(
+            self.pools(ctx).await?.success_points,
+            "successPoints",
+        )?)
     }
 
     /// Points staked on FAILURE so far.
     async fn failure_points(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        let pools = domain::pools(&state(ctx).db.missions, &self.mission_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(graphql_int(pools.failure_points, "failurePoints")?)
+        Ok(graphql_int(
+            self.pools(ctx).await?.failure_points,
+            "failurePoints",
+        )?)
     }
 
     /// The caller's bet, if they are signed in and placed one.
