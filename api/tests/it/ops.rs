@@ -2,7 +2,6 @@
 
 use crate::support::{TestApp, TestDatabases, temporal_address};
 use serde_json::json;
-use std::process::Stdio;
 use std::time::Duration;
 
 #[tokio::test]
@@ -151,17 +150,8 @@ async fn the_worker_runs_the_ledger_audit_workflow_from_temporal() {
     let app = TestApp::spawn().await;
     let viewer = app.register("audited").await;
     app.top_up(&viewer, 12_000, "k").await.data("topUp");
-    let queue = format!("test-worker-{}", uuid::Uuid::new_v4().simple());
-    let mut worker = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-        .arg("worker")
-        .env_clear()
-        .envs(app.binary_env())
-        .env("TEMPORAL_ADDRESS", temporal_address())
-        .env("TEMPORAL_TASK_QUEUE", &queue)
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn worker");
+    let queue = app.config.temporal.task_queue.clone();
+    let mut worker = app.spawn_worker_process(&[]);
 
     let config = missionlink_workflows::TemporalConfig {
         address: temporal_address(),

@@ -1,12 +1,11 @@
 //! The prediction game end to end: bets through GraphQL, settled by the mission's workflow.
 
-use crate::support::{Gql, Session, TestApp, temporal_address};
+use crate::support::{Gql, Session, TestApp};
 use missionlink_entities::missions::bet;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::mission::Outcome;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use std::process::Stdio;
 use std::time::Duration;
 
 async fn bet(
@@ -363,22 +362,11 @@ async fn a_bet_beyond_the_points_wallet_is_insufficient_funds() {
 }
 
 fn spawn_worker(app: &TestApp) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-        .arg("worker")
-        .env_clear()
-        .envs(app.binary_env())
-        .env("TEMPORAL_ADDRESS", temporal_address())
-        .env("TEMPORAL_TASK_QUEUE", &app.config.temporal.task_queue)
-        .env("SETTLEMENT_PAGE_SIZE", "5")
-        .env(
-            "EMAIL_OUTBOX_DIR",
-            std::env::temp_dir().join(format!("ml-outbox-{}", uuid::Uuid::new_v4())),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn worker")
+    let outbox = std::env::temp_dir().join(format!("ml-outbox-{}", uuid::Uuid::new_v4()));
+    app.spawn_worker_process(&[
+        ("SETTLEMENT_PAGE_SIZE", "5"),
+        ("EMAIL_OUTBOX_DIR", outbox.to_str().expect("utf-8 path")),
+    ])
 }
 
 async fn paid_bets(app: &TestApp, mission: &str) -> u64 {

@@ -1,6 +1,6 @@
 //! Nothing acknowledged is stranded: the outbox relay and crash-safe settlement.
 
-use crate::support::{PASSWORD, TestApp, temporal_address};
+use crate::support::{PASSWORD, TestApp};
 use futures::StreamExt;
 use missionlink_entities::missions::{pledge, workflow_outbox};
 use missionlink_ledger::idempotency::IdempotencyKey;
@@ -8,7 +8,6 @@ use missionlink_ledger::mission;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
 };
-use std::process::Stdio;
 use std::time::Duration;
 
 /// The API cannot reach Temporal at all: every mutation still commits with its outbox entry,
@@ -65,20 +64,12 @@ const BACKERS: usize = 200;
 const PLEDGES_EACH: usize = 10;
 
 fn spawn_worker(app: &TestApp, outbox: &std::path::Path) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-        .arg("worker")
-        .env_clear()
-        .envs(app.binary_env())
-        .env("TEMPORAL_ADDRESS", temporal_address())
-        .env("TEMPORAL_TASK_QUEUE", &app.config.temporal.task_queue)
-        .env("PLATFORM_FEE_BPS", "100")
-        .env("SETTLEMENT_PAGE_SIZE", "20")
-        .env("EMAIL_OUTBOX_DIR", outbox)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn worker")
+    let outbox = outbox.to_str().expect("utf-8 path");
+    app.spawn_worker_process(&[
+        ("PLATFORM_FEE_BPS", "100"),
+        ("SETTLEMENT_PAGE_SIZE", "20"),
+        ("EMAIL_OUTBOX_DIR", outbox),
+    ])
 }
 
 async fn count(app: &TestApp, id: &str, status: &str) -> u64 {

@@ -602,6 +602,23 @@ impl TestApp {
         )
     }
 
+    /// Starts `missionlink worker` as a process of its own on this app's databases and task
+    /// queue, against the real Temporal, with `env` on top; killed when dropped.
+    pub fn spawn_worker_process(&self, env: &[(&str, &str)]) -> tokio::process::Child {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
+            .arg("worker")
+            .env_clear()
+            .envs(self.binary_env())
+            .env("TEMPORAL_ADDRESS", temporal_address())
+            .env("TEMPORAL_TASK_QUEUE", &self.config.temporal.task_queue)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn missionlink worker")
+    }
+
     /// Runs `missionlink audit` on this app's databases.
     pub async fn audit(&self) -> std::process::Output {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
