@@ -15,23 +15,40 @@
 //! Every pledge still holds the mission's gate shared, so a transition waits for a batch in
 //! flight exactly as it waits for a single pledge.
 
-use crate::LedgerError;
-use crate::idempotency::IdempotencyKey;
-use crate::mission::{MissionRules, contribute_in};
-use missionlink_entities::missions::pledge;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::mission::{
+    CONTRIBUTE, MissionRules, PledgeStatus, contribute_in, ensure_pledgeable, gate_shared_many,
+    hold_transfer, new_pledge, pledge_request, pledged_response, replayed_pledge,
+};
+use crate::{AccountId, Amount, Currency, LedgerError, changes};
+use chrono::Utc;
+use missionlink_entities::missions::{mission, pledge};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, Statement, TransactionTrait,
+};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Pledges waiting for a worker before callers are pushed back.
 const QUEUE: usize = 16_384;
 
+/// One `contribute` call.
+#[derive(Clone, Debug)]
+pub struct PledgeRequest {
+    pub mission_id: String,
+    pub backer_id: String,
+    pub amount_won: i64,
+    pub key: IdempotencyKey,
+}
+
+/// What a pledge request gets: the pledge (new or replayed) or why it was refused.
+pub type Answer = Result<pledge::Model, LedgerError>;
+
 struct Job {
-    mission_id: String,
-    backer_id: String,
-    amount_won: i64,
-    key: IdempotencyKey,
-    reply: oneshot::Sender<Result<pledge::Model, LedgerError>>,
+    request: PledgeRequest,
+    reply: oneshot::Sender<Answer>,
 }
 
 /// A handle to the batching workers; cheap to clone.
@@ -74,10 +91,12 @@ impl PledgeBatcher {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Job {
-                mission_id: mission_id.to_owned(),
-                backer_id: backer_id.to_owned(),
-                amount_won,
-                key: key.clone(),
+                request: PledgeRequest {
+                    mission_id: mission_id.to_owned(),
+                    backer_id: backer_id.to_owned(),
+                    amount_won,
+                    key: key.clone(),
+                },
                 reply,
             })
             .await
@@ -113,28 +132,80 @@ async fn work(
     }
 }
 
-async fn run_batch(db: &DatabaseConnection, rules: &MissionRules, mut jobs: Vec<Job>) {
+async fn run_batch(db: &DatabaseConnection, rules: &MissionRules, jobs: Vec<Job>) {
+    let (requests, replies): (Vec<_>, Vec<_>) =
+        jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
+    let answers = commit(db, rules, &requests).await;
+    for (reply, answer) in replies.into_iter().zip(answers) {
+        let _ = reply.send(answer);
+    }
+}
+
+/// Commits a batch of pledges together and answers each, in the order given. Every answer is
+/// final: `Ok` pledges are committed, refused ones left nothing. Exposed for tests that need
+/// one batch exactly; the API goes through [`PledgeBatcher`].
+pub async fn commit(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    requests: &[PledgeRequest],
+) -> Vec<Answer> {
     // One lock order for every batch (by backer, whose wallet row each pledge updates), so two
     // batches never wait on each other in a cycle.
-    jobs.sort_by(|a, b| a.backer_id.cmp(&b.backer_id));
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&requests[a], &requests[b]);
+        (&a.backer_id, a.key.as_str()).cmp(&(&b.backer_id, b.key.as_str()))
+    });
+    let sorted: Vec<&PledgeRequest> = order.iter().map(|&i| &requests[i]).collect();
+    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
+    let answers = if postgres {
+        match commit_set(db, rules, &sorted).await {
+            Ok(answers) => answers,
+            Err(e) => {
+                // Nothing of the batch stayed. Run it again pledge by pledge, so that whatever
+                // failed fails alone (the idempotency keys make the second run safe even if the
+                // first commit's outcome was lost).
+                tracing::warn!(error = %e, size = sorted.len(), "set-based pledge batch failed; retrying pledge by pledge");
+                commit_each(db, rules, &sorted).await
+            }
+        }
+    } else {
+        commit_each(db, rules, &sorted).await
+    };
+    if !postgres {
+        // On Postgres the batch's transaction carried the announcements (NOTIFY on commit).
+        let changed: BTreeSet<&str> = sorted
+            .iter()
+            .zip(&answers)
+            .filter(|(_, a)| a.is_ok())
+            .map(|(r, _)| r.mission_id.as_str())
+            .collect();
+        for mission_id in changed {
+            changes::announce(db, mission_id).await;
+        }
+    }
+    let mut in_order: Vec<Option<Answer>> = requests.iter().map(|_| None).collect();
+    for (i, answer) in order.into_iter().zip(answers) {
+        in_order[i] = Some(answer);
+    }
+    in_order.into_iter().flatten().collect()
+}
+
+/// The batch pledge by pledge, each in its own savepoint of one transaction: any backend, and
+/// any failure stays with its pledge. Answers are final (committed or refused).
+async fn commit_each(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    jobs: &[&PledgeRequest],
+) -> Vec<Answer> {
     let txn = match db.begin().await {
         Ok(txn) => txn,
-        Err(e) => {
-            let message = e.to_string();
-            for job in jobs {
-                let _ = job
-                    .reply
-                    .send(Err(LedgerError::Database(sea_orm::DbErr::Custom(
-                        message.clone(),
-                    ))));
-            }
-            return;
-        }
+        Err(e) => return jobs.iter().map(|_| Err(failed(&e))).collect(),
     };
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in &jobs {
-        // Each pledge in its own savepoint: a refusal rolls back that pledge only.
-        let result = match txn.begin().await {
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut changed = BTreeSet::new();
+    for job in jobs {
+        let answer = match txn.begin().await {
             Ok(savepoint) => {
                 match contribute_in(
                     &savepoint,
@@ -159,26 +230,315 @@ async fn run_batch(db: &DatabaseConnection, rules: &MissionRules, mut jobs: Vec<
             }
             Err(e) => Err(e.into()),
         };
-        results.push(result);
-    }
-    match txn.commit().await {
-        Ok(()) => {
-            for (job, result) in jobs.into_iter().zip(results) {
-                let _ = job.reply.send(result);
-            }
+        if answer.is_ok() {
+            changed.insert(job.mission_id.as_str());
         }
-        Err(e) => {
-            // Nothing of this batch stayed: every caller hears so, none is told it pledged.
-            let message = e.to_string();
-            for (job, result) in jobs.into_iter().zip(results) {
-                let answer = match result {
-                    Ok(_) => Err(LedgerError::Database(sea_orm::DbErr::Custom(
-                        message.clone(),
-                    ))),
-                    refused => refused,
-                };
-                let _ = job.reply.send(answer);
-            }
+        answers.push(answer);
+    }
+    let committed = async {
+        changes::announce_in(&txn, changed).await?;
+        txn.commit().await
+    };
+    match committed.await {
+        Ok(()) => answers,
+        // Nothing of this batch stayed: every caller hears so, none is told it pledged.
+        Err(e) => answers
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(_) => Err(failed(&e)),
+                refused => refused,
+            })
+            .collect(),
+    }
+}
+
+/// The error every pledge of a failed transaction hears.
+fn failed(e: &sea_orm::DbErr) -> LedgerError {
+    LedgerError::Database(sea_orm::DbErr::Custom(e.to_string()))
+}
+
+/// A pledge of the batch, checked and ready for the set-based statements.
+struct Item<'a> {
+    at: usize,
+    job: &'a PledgeRequest,
+    amount: Amount,
+    hash: String,
+    pledge: pledge::Model,
+}
+
+/// The whole batch in one transaction with a handful of statements whatever its size
+/// (Postgres). `Err` means nothing of the batch stayed.
+#[tracing::instrument(name = "db.pledge_batch", skip_all, fields(size = jobs.len()))]
+async fn commit_set(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    jobs: &[&PledgeRequest],
+) -> Result<Vec<Answer>, LedgerError> {
+    let mut answers: Vec<Option<Answer>> = jobs.iter().map(|_| None).collect();
+    let mut items = Vec::with_capacity(jobs.len());
+    let created = Utc::now();
+    for (at, job) in jobs.iter().enumerate() {
+        match pledge_request(rules, &job.mission_id, job.amount_won) {
+            Ok((amount, hash)) => items.push(Item {
+                at,
+                job,
+                amount,
+                hash,
+                pledge: new_pledge(&job.mission_id, &job.backer_id, amount, created),
+            }),
+            Err(e) => answers[at] = Some(Err(e)),
         }
     }
+    let txn = db.begin().await?;
+    let mut missions: HashMap<String, Option<mission::Model>> = HashMap::new();
+    // Rounds in which no backer pledges twice: a backer's second pledge in the batch (or a
+    // replay of its first key) comes in the next round and sees the first one's effects.
+    for round in rounds(items) {
+        pledge_round(&txn, round, &mut missions, &mut answers).await?;
+    }
+    let changed = answers
+        .iter()
+        .zip(jobs)
+        .filter(|(a, _)| matches!(a, Some(Ok(_))))
+        .map(|(_, job)| job.mission_id.as_str())
+        .collect::<BTreeSet<_>>();
+    changes::announce_in(&txn, changed).await?;
+    txn.commit().await?;
+    answers
+        .into_iter()
+        .map(|a| {
+            a.ok_or_else(|| LedgerError::Corrupt("a pledge of the batch went unanswered".into()))
+        })
+        .collect()
+}
+
+/// Splits items (sorted by backer) into rounds holding each backer at most once.
+fn rounds(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
+    let mut rounds: Vec<Vec<Item<'_>>> = Vec::new();
+    let mut previous: Option<&str> = None;
+    let mut nth = 0;
+    for item in items {
+        nth = if previous == Some(item.job.backer_id.as_str()) {
+            nth + 1
+        } else {
+            0
+        };
+        previous = Some(item.job.backer_id.as_str());
+        if rounds.len() <= nth {
+            rounds.push(Vec::new());
+        }
+        rounds[nth].push(item);
+    }
+    rounds
+}
+
+/// Binds rows as one JSON array parameter, read back with `jsonb_to_recordset`: one statement
+/// text whatever the number of rows, so the prepared statement is reused.
+fn rows(rows: Vec<serde_json::Value>) -> sea_orm::Value {
+    serde_json::Value::Array(rows).to_string().into()
+}
+
+fn raw(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
+}
+
+async fn pledge_round(
+    txn: &DatabaseTransaction,
+    round: Vec<Item<'_>>,
+    missions: &mut HashMap<String, Option<mission::Model>>,
+    answers: &mut [Option<Answer>],
+) -> Result<(), LedgerError> {
+    // 1. Claim every key, answer included: a pledge refused below gives its claim back.
+    let claims = round
+        .iter()
+        .map(|i| {
+            Ok(serde_json::json!({
+                "user_id": i.job.backer_id,
+                "key": i.job.key.as_str(),
+                "request_hash": i.hash,
+                "response": pledged_response(&i.pledge.id)?,
+            }))
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    let claimed: HashSet<(String, String)> = txn
+        .query_all_raw(raw(
+            "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, response, created_at) \
+             SELECT c.user_id, c.key, $2, c.request_hash, c.response, $3 \
+             FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, key text, request_hash text, response text) \
+             ON CONFLICT DO NOTHING RETURNING user_id, key",
+            vec![rows(claims), CONTRIBUTE.into(), Utc::now().into()],
+        ))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String>("", "user_id")?, r.try_get::<String>("", "key")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let mut fresh = Vec::with_capacity(round.len());
+    for item in round {
+        if claimed.contains(&(item.job.backer_id.clone(), item.job.key.as_str().to_owned())) {
+            fresh.push(item);
+            continue;
+        }
+        // Claimed before (an earlier batch or round): the same request replays its answer.
+        let answer = match idempotency::existing(
+            txn,
+            &item.job.backer_id,
+            &item.job.key,
+            CONTRIBUTE,
+            &item.hash,
+        )
+        .await
+        {
+            Ok(Claim::Replay(response)) => replayed_pledge(txn, &response).await,
+            Ok(Claim::Fresh) => Err(LedgerError::Corrupt(
+                "an existing claim read as fresh".into(),
+            )),
+            Err(e) => Err(e),
+        };
+        answers[item.at] = Some(answer);
+    }
+
+    // 2. Each mission behind its gate (shared, held to commit), read once per batch: while
+    // the gate is held its status cannot change.
+    let mut unread: Vec<&str> = fresh
+        .iter()
+        .map(|i| i.job.mission_id.as_str())
+        .filter(|id| !missions.contains_key(*id))
+        .collect();
+    unread.sort_unstable();
+    unread.dedup();
+    gate_shared_many(txn, &unread).await?;
+    if !unread.is_empty() {
+        let found = mission::Entity::find()
+            .filter(mission::Column::Id.is_in(unread.iter().copied()))
+            .all(txn)
+            .await?;
+        for id in &unread {
+            missions.insert((*id).to_owned(), None);
+        }
+        for m in found {
+            missions.insert(m.id.clone(), Some(m));
+        }
+    }
+    let now = Utc::now();
+    let mut refused = Vec::new();
+    let mut payable = Vec::with_capacity(fresh.len());
+    for item in fresh {
+        let allowed = match missions.get(&item.job.mission_id) {
+            Some(Some(m)) => ensure_pledgeable(m, &item.job.backer_id, now),
+            _ => Err(LedgerError::NotFound("no such mission".into())),
+        };
+        match allowed {
+            Ok(()) => payable.push(item),
+            Err(e) => refused.push((item, e)),
+        }
+    }
+
+    // 3. Debit the wallets: locked in id order first (one order for every batch), then one
+    // conditional update; a wallet short of the amount is not debited.
+    let wallets: Vec<String> = payable
+        .iter()
+        .map(|i| {
+            AccountId::wallet(Currency::Cash, &i.job.backer_id)
+                .as_str()
+                .to_owned()
+        })
+        .collect();
+    let mut debited = HashSet::new();
+    let mut existing = HashSet::new();
+    if !payable.is_empty() {
+        existing = txn
+            .query_all_raw(raw(
+                "SELECT id FROM accounts WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+                 ORDER BY id FOR UPDATE",
+                vec![serde_json::Value::from(wallets.clone()).to_string().into()],
+            ))
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String>("", "id"))
+            .collect::<Result<_, _>>()?;
+        let debits = payable
+            .iter()
+            .zip(&wallets)
+            .map(|(i, w)| serde_json::json!({ "id": w, "amount": i.amount.get() }))
+            .collect();
+        debited = txn
+            .query_all_raw(raw(
+                "UPDATE accounts AS a SET balance = a.balance - d.amount \
+                 FROM jsonb_to_recordset($1::jsonb) AS d(id text, amount bigint) \
+                 WHERE a.id = d.id AND a.balance >= d.amount RETURNING a.id",
+                vec![rows(debits)],
+            ))
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String>("", "id"))
+            .collect::<Result<HashSet<_>, _>>()?;
+    }
+    let mut held = Vec::with_capacity(payable.len());
+    for (item, wallet) in payable.into_iter().zip(wallets) {
+        if debited.contains(&wallet) {
+            held.push(item);
+        } else if existing.contains(&wallet) {
+            refused.push((item, LedgerError::InsufficientFunds { account: wallet }));
+        } else {
+            refused.push((item, LedgerError::UnknownAccount(wallet)));
+        }
+    }
+
+    // 4. The pledges and their transfers into escrow, one insert each.
+    if !held.is_empty() {
+        let pledges = held
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "id": i.pledge.id, "mission_id": i.pledge.mission_id,
+                    "backer_id": i.pledge.backer_id, "amount": i.pledge.amount,
+                })
+            })
+            .collect();
+        txn.execute_raw(raw(
+            "INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, settled_at) \
+             SELECT p.id, p.mission_id, p.backer_id, p.amount, $2, $3, NULL \
+             FROM jsonb_to_recordset($1::jsonb) AS p(id text, mission_id text, backer_id text, amount bigint)",
+            vec![rows(pledges), PledgeStatus::Held.as_str().into(), held[0].pledge.created_at.into()],
+        ))
+        .await?;
+        let transfers = held
+            .iter()
+            .map(|i| {
+                let t = hold_transfer(&i.pledge, i.amount);
+                serde_json::json!({
+                    "id": t.id, "debit": t.debit.as_str(), "credit": t.credit.as_str(),
+                    "currency": t.debit.currency().as_str(), "amount": t.amount.get(), "kind": t.kind,
+                })
+            })
+            .collect();
+        txn.execute_raw(raw(
+            "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
+             SELECT t.id, t.debit, t.credit, t.currency, t.amount, t.kind, $2 \
+             FROM jsonb_to_recordset($1::jsonb) AS t(id text, debit text, credit text, currency text, amount bigint, kind text)",
+            vec![rows(transfers), held[0].pledge.created_at.into()],
+        ))
+        .await?;
+    }
+
+    // 5. Refused pledges give their claims back: nothing of them stays.
+    if !refused.is_empty() {
+        let keys = refused
+            .iter()
+            .map(|(i, _)| serde_json::json!({ "user_id": i.job.backer_id, "key": i.job.key.as_str() }))
+            .collect();
+        txn.execute_raw(raw(
+            "DELETE FROM idempotency_keys AS k USING jsonb_to_recordset($1::jsonb) AS d(user_id text, key text) \
+             WHERE k.user_id = d.user_id AND k.key = d.key",
+            vec![rows(keys)],
+        ))
+        .await?;
+    }
+    for item in held {
+        answers[item.at] = Some(Ok(item.pledge));
+    }
+    for (item, e) in refused {
+        answers[item.at] = Some(Err(e));
+    }
+    Ok(())
 }

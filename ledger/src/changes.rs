@@ -43,3 +43,30 @@ pub async fn announce(db: &DatabaseConnection, mission_id: &str) {
         }
     }
 }
+
+/// Announces, inside the transaction `txn` that changes them, that these missions changed
+/// (Postgres: NOTIFY is delivered when the transaction commits, and not at all if it rolls
+/// back; identical notifications of one transaction are sent once). Elsewhere nothing: call
+/// [`announce`] after the commit.
+pub async fn announce_in<'a, C: ConnectionTrait>(
+    txn: &C,
+    mission_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), sea_orm::DbErr> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let ids: Vec<&str> = mission_ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    txn.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_notify($1, m) FROM jsonb_array_elements_text($2::jsonb) AS g(m)",
+        [
+            CHANNEL.into(),
+            serde_json::Value::from(ids).to_string().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}

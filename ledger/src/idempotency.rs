@@ -83,6 +83,18 @@ pub async fn claim<C: ConnectionTrait>(
     if matches!(inserted, TryInsertResult::Inserted(1)) {
         return Ok(Claim::Fresh);
     }
+    existing(db, user_id, key, operation, request_hash).await
+}
+
+/// The committed claim of `(user_id, key)`, seen by a request that could not claim it: a replay
+/// of the same request, or [`LedgerError::IdempotencyKeyReused`] for a different one.
+pub async fn existing<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    key: &IdempotencyKey,
+    operation: &str,
+    request_hash: &str,
+) -> Result<Claim, LedgerError> {
     let existing =
         idempotency_key::Entity::find_by_id((user_id.to_owned(), key.as_str().to_owned()))
             .one(db)

@@ -317,37 +317,94 @@ pub async fn contribute_in(
     amount_won: i64,
     key: &IdempotencyKey,
 ) -> Result<pledge::Model, LedgerError> {
-    let amount = Amount::within(amount_won, rules.pledge_min_won, rules.pledge_max_won)?;
-    let canonical = serde_json::json!([mission_id, amount.get()]).to_string();
-    let hash = idempotency::request_hash("contribute", &canonical);
+    let (amount, hash) = pledge_request(rules, mission_id, amount_won)?;
     if let Claim::Replay(response) =
-        idempotency::claim(txn, backer_id, key, "contribute", &hash).await?
+        idempotency::claim(txn, backer_id, key, CONTRIBUTE, &hash).await?
     {
-        let r: PledgedResponse = decode(&response)?;
-        return pledge::Entity::find_by_id(r.pledge_id)
-            .one(txn)
-            .await?
-            .ok_or_else(|| LedgerError::Corrupt("replayed pledge vanished".into()));
+        return replayed_pledge(txn, &response).await;
     }
     let m = lock_shared(txn, mission_id).await?;
+    let now = Utc::now();
+    ensure_pledgeable(&m, backer_id, now)?;
+    let p = hold(txn, &m, backer_id, amount, now).await?;
+    idempotency::complete(txn, backer_id, key, &pledged_response(&p.id)?).await?;
+    Ok(p)
+}
+
+/// The idempotency operation name of a pledge.
+pub(crate) const CONTRIBUTE: &str = "contribute";
+
+/// A pledge request checked against the rules: its amount and its idempotency fingerprint.
+pub(crate) fn pledge_request(
+    rules: &MissionRules,
+    mission_id: &str,
+    amount_won: i64,
+) -> Result<(Amount, String), LedgerError> {
+    let amount = Amount::within(amount_won, rules.pledge_min_won, rules.pledge_max_won)?;
+    let canonical = serde_json::json!([mission_id, amount.get()]).to_string();
+    Ok((amount, idempotency::request_hash(CONTRIBUTE, &canonical)))
+}
+
+/// The stored answer of a pledge, for replays of its idempotency key.
+pub(crate) fn pledged_response(pledge_id: &str) -> Result<String, LedgerError> {
+    encode(&PledgedResponse {
+        pledge_id: pledge_id.to_owned(),
+    })
+}
+
+/// The pledge a stored answer names.
+pub(crate) async fn replayed_pledge<C: ConnectionTrait>(
+    db: &C,
+    response: &str,
+) -> Result<pledge::Model, LedgerError> {
+    let r: PledgedResponse = decode(response)?;
+    pledge::Entity::find_by_id(r.pledge_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::Corrupt("replayed pledge vanished".into()))
+}
+
+/// Whether `backer_id` may pledge to `m` at `now`: not its streamer, and the mission open.
+pub(crate) fn ensure_pledgeable(
+    m: &mission::Model,
+    backer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
     if m.streamer_id == backer_id {
         return Err(LedgerError::Forbidden(
             "a streamer cannot pledge to their own mission".into(),
         ));
     }
-    let now = Utc::now();
-    ensure_open(&m, now)?;
-    let p = hold(txn, &m, backer_id, amount, now).await?;
-    idempotency::complete(
-        txn,
-        backer_id,
-        key,
-        &encode(&PledgedResponse {
-            pledge_id: p.id.clone(),
-        })?,
-    )
-    .await?;
-    Ok(p)
+    ensure_open(m, now)
+}
+
+/// A new HELD pledge (not yet stored).
+pub(crate) fn new_pledge(
+    mission_id: &str,
+    backer_id: &str,
+    amount: Amount,
+    now: DateTime<Utc>,
+) -> pledge::Model {
+    pledge::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        mission_id: mission_id.to_owned(),
+        backer_id: backer_id.to_owned(),
+        amount: amount.get(),
+        status: PledgeStatus::Held.as_str().to_owned(),
+        created_at: now,
+        settled_at: None,
+    }
+}
+
+/// The transfer that holds pledge `p` in its mission's escrow.
+pub(crate) fn hold_transfer(p: &pledge::Model, amount: Amount) -> Transfer {
+    Transfer {
+        id: format!("pledge:{}:{}", p.mission_id, p.id),
+        debit: AccountId::wallet(Currency::Cash, &p.backer_id),
+        credit: AccountId::escrow(&p.mission_id),
+        amount,
+        kind: "PLEDGE",
+    }
 }
 
 /// Whether `m` takes pledges at `now`: PENDING within its accept window, or ACTIVE before its
@@ -391,7 +448,32 @@ pub(crate) async fn gate<C: ConnectionTrait>(
     txn.query_one_raw(Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
         sql,
-        [format!("mission:{mission_id}").into()],
+        [gate_key(mission_id).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+fn gate_key(mission_id: &str) -> String {
+    format!("mission:{mission_id}")
+}
+
+/// [`gate`] held shared on several missions with one statement (Postgres), in the order given:
+/// callers pass them sorted, so two batches never wait on each other in a cycle.
+pub(crate) async fn gate_shared_many<C: ConnectionTrait>(
+    txn: &C,
+    mission_ids: &[&str],
+) -> Result<(), LedgerError> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres || mission_ids.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = mission_ids.iter().map(|id| gate_key(id)).collect();
+    txn.query_all_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        // A function scan yields (and locks) the keys in array order.
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended(k, 0))::text AS locked \
+         FROM jsonb_array_elements_text($1::jsonb) AS g(k)",
+        [serde_json::Value::from(keys).to_string().into()],
     ))
     .await?;
     Ok(())
@@ -417,29 +499,11 @@ async fn hold(
     amount: Amount,
     now: DateTime<Utc>,
 ) -> Result<pledge::Model, LedgerError> {
-    let p = pledge::Model {
-        id: uuid::Uuid::now_v7().to_string(),
-        mission_id: m.id.clone(),
-        backer_id: backer_id.to_owned(),
-        amount: amount.get(),
-        status: PledgeStatus::Held.as_str().to_owned(),
-        created_at: now,
-        settled_at: None,
-    };
+    let p = new_pledge(&m.id, backer_id, amount, now);
     pledge::Entity::insert(pledge::ActiveModel::from(p.clone()))
         .exec_without_returning(txn)
         .await?;
-    transfer::apply(
-        txn,
-        &Transfer {
-            id: format!("pledge:{}:{}", m.id, p.id),
-            debit: AccountId::wallet(Currency::Cash, backer_id),
-            credit: AccountId::escrow(&m.id),
-            amount,
-            kind: "PLEDGE",
-        },
-    )
-    .await?;
+    transfer::apply(txn, &hold_transfer(&p, amount)).await?;
     Ok(p)
 }
 

@@ -438,10 +438,8 @@ impl MissionMutation {
             .await
             .map_err(ApiError::from)?;
         missionlink_telemetry::metrics().pledge(p.amount);
-        // A pledge does not concern the workflow (BRIEF §5); only live subscribers hear of it.
-        let db = app.db.missions.clone();
-        let id = p.mission_id.clone();
-        tokio::spawn(async move { changes::announce(&db, &id).await });
+        // A pledge does not concern the workflow (BRIEF §5); the batcher announced it to live
+        // subscribers with its commit.
         Ok(Pledge::try_from(p)?)
     }
 

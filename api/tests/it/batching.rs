@@ -1,7 +1,7 @@
 //! Group commit keeps every rule of BRIEF §4: pledges share commits, but an acknowledged pledge
 //! is always committed, a refused one leaves nothing, and idempotency holds inside a batch.
 
-use crate::support::{Session, TEST_JWT_SECRET, TestApp};
+use crate::support::{Session, TEST_JWT_SECRET, TestApp, TestDatabases};
 use missionlink_entities::missions::pledge;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -57,6 +57,137 @@ async fn replays_of_one_key_inside_one_batch_pledge_once() {
         app.mission(&mission).await["totalPledged"],
         1_000 + 5_000 + 3_000 + 5 * 1_000
     );
+    app.assert_audit_clean().await;
+}
+
+/// One batch holding every kind of answer at once: new pledges, a backer's second pledge, a
+/// replay, a reused key, too little money, an unknown mission, the streamer's own mission, a
+/// closed mission and a bad amount. Each gets its own answer, in the order asked, on Postgres
+/// (the set-based batch) and on SQLite (pledge by pledge); the refused leave nothing behind —
+/// not even their idempotency keys, which work once the reason is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_batch_answers_every_pledge_on_its_own() {
+    for dbs in [TestDatabases::postgres().await, TestDatabases::sqlite()] {
+        one_batch_of_every_kind(TestApp::spawn_with(dbs, &[]).await).await;
+    }
+}
+
+async fn one_batch_of_every_kind(app: TestApp) {
+    use missionlink_ledger::LedgerError;
+    use missionlink_ledger::batch::{self, PledgeRequest};
+    use missionlink_ledger::idempotency::IdempotencyKey;
+    let streamer = app.register_as("host", "STREAMER").await;
+    let (a, b, c) = (
+        app.register("anna").await,
+        app.register("bob").await,
+        app.register("cyd").await,
+    );
+    app.top_up(&a, 50_000, "t").await.data("topUp");
+    app.top_up(&b, 1_000, "t").await.data("topUp");
+    app.top_up(&c, 50_000, "t").await.data("topUp");
+    app.top_up(&streamer, 50_000, "t").await.data("topUp");
+    let mission = app.new_mission(&c, &streamer.user_id, 1_000).await;
+    let closed = app.new_mission(&c, &streamer.user_id, 1_000).await;
+    app.act(&streamer, "reject", &closed)
+        .await
+        .data("rejectMission");
+    let earlier = app
+        .contribute(&c, &mission, 2_000, "c-earlier")
+        .await
+        .data("contribute");
+
+    let ask = |who: &Session, mission: &str, amount: i64, key: &str| PledgeRequest {
+        mission_id: mission.to_owned(),
+        backer_id: who.user_id.clone(),
+        amount_won: amount,
+        key: IdempotencyKey::parse(key).expect("key"),
+    };
+    let requests = vec![
+        ask(&a, &mission, 1_000, "a1"),
+        ask(&b, &mission, 2_000, "b1"),
+        ask(&a, &mission, 2_000, "a2"),
+        ask(&c, &mission, 2_000, "c-earlier"),
+        ask(&c, &mission, 3_000, "c-earlier"),
+        ask(&a, "no-such-mission", 1_000, "a3"),
+        ask(&streamer, &mission, 1_000, "s1"),
+        ask(&c, &closed, 1_000, "c2"),
+        ask(&a, &mission, 1, "a4"),
+        ask(&a, &mission, 1_000, "a1"),
+    ];
+    let rules = app.config.missions.ledger();
+    let answers = batch::commit(&app.db.missions, &rules, &requests).await;
+    assert_eq!(answers.len(), requests.len());
+    let id = |i: usize| {
+        answers[i]
+            .as_ref()
+            .map(|p| p.id.clone())
+            .unwrap_or_else(|e| panic!("request {i} refused: {e}"))
+    };
+    let first = id(0);
+    assert_ne!(
+        id(2),
+        first,
+        "a backer's second pledge is a pledge of its own"
+    );
+    assert_eq!(id(9), first, "the replay of a1 answers a1's pledge");
+    assert_eq!(
+        id(3),
+        earlier["id"].as_str().expect("id"),
+        "a replay of an earlier batch's key"
+    );
+    assert!(
+        matches!(answers[1], Err(LedgerError::InsufficientFunds { .. })),
+        "{:?}",
+        answers[1]
+    );
+    assert!(
+        matches!(answers[4], Err(LedgerError::IdempotencyKeyReused)),
+        "{:?}",
+        answers[4]
+    );
+    assert!(
+        matches!(answers[5], Err(LedgerError::NotFound(_))),
+        "{:?}",
+        answers[5]
+    );
+    assert!(
+        matches!(answers[6], Err(LedgerError::Forbidden(_))),
+        "{:?}",
+        answers[6]
+    );
+    assert!(
+        matches!(answers[7], Err(LedgerError::InvalidState(_))),
+        "{:?}",
+        answers[7]
+    );
+    assert!(
+        matches!(answers[8], Err(LedgerError::InvalidAmount(_))),
+        "{:?}",
+        answers[8]
+    );
+
+    assert_eq!(app.wallet(&a).await["cash"], 50_000 - 3_000);
+    assert_eq!(
+        app.wallet(&b).await["cash"],
+        1_000,
+        "a refused pledge takes nothing"
+    );
+    assert_eq!(app.wallet(&c).await["cash"], 50_000 - 1_000 - 1_000 - 2_000);
+    assert_eq!(app.wallet(&streamer).await["cash"], 50_000);
+    assert_eq!(
+        app.mission(&mission).await["totalPledged"],
+        1_000 + 2_000 + 1_000 + 2_000
+    );
+    app.assert_audit_clean().await;
+
+    // The refused keys were given back: once the reason is gone, the same key pledges.
+    app.top_up(&b, 1_000, "t2").await.data("topUp");
+    let retried = app
+        .contribute(&b, &mission, 2_000, "b1")
+        .await
+        .data("contribute");
+    assert_eq!(retried["amount"], 2_000);
+    assert_eq!(app.wallet(&b).await["cash"], 0);
     app.assert_audit_clean().await;
 }
 
