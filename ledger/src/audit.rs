@@ -7,7 +7,7 @@ use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, FromQueryResult, IsolationLevel, Statement,
     TransactionTrait,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One broken invariant.
@@ -24,19 +24,16 @@ impl fmt::Display for Violation {
     }
 }
 
+/// An account that breaks a balance rule, or (`id` None) the total of one currency.
 #[derive(FromQueryResult)]
-struct AccountRow {
-    id: String,
-    kind: String,
+struct BalanceRow {
+    id: Option<String>,
+    kind: Option<String>,
     currency: String,
-    balance: i64,
-    materialised: bool,
-}
-
-#[derive(FromQueryResult)]
-struct JournalRow {
-    account_id: String,
-    journal: i64,
+    balance: Option<i64>,
+    materialised: Option<bool>,
+    journal: Option<i64>,
+    effective: i64,
 }
 
 #[derive(FromQueryResult)]
@@ -48,12 +45,14 @@ struct BadTransfer {
 struct MissionHeld {
     id: String,
     held: i64,
+    escrow: i64,
 }
 
 #[derive(FromQueryResult)]
 struct PredictionRow {
     mission_id: String,
     status: String,
+    pool: i64,
     staked: i64,
     paid: i64,
     bad_bets: i64,
@@ -110,60 +109,59 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
         ),
     }));
 
-    let journal: HashMap<String, i64> = JournalRow::find_by_statement(Statement::from_string(
+    // Balances: each account's journal (credits - debits) beside its stored balance, compared
+    // in the database, which returns only the accounts that break a rule and one total per
+    // currency — the audit's memory does not grow with the number of accounts.
+    let rows = BalanceRow::find_by_statement(Statement::from_string(
         backend,
-        r#"SELECT account_id, CAST(SUM(delta) AS BIGINT) AS journal FROM (
-             SELECT credit_account_id AS account_id, amount AS delta FROM transfers
-             UNION ALL
-             SELECT debit_account_id AS account_id, -amount AS delta FROM transfers
-           ) j GROUP BY account_id"#,
-    ))
-    .all(db)
-    .await?
-    .into_iter()
-    .map(|r| (r.account_id, r.journal))
-    .collect();
-
-    let accounts = AccountRow::find_by_statement(Statement::from_string(
-        backend,
-        "SELECT id, kind, currency, balance, materialised FROM accounts ORDER BY id",
+        r#"WITH j AS (
+             SELECT account_id, SUM(delta) AS journal FROM (
+               SELECT credit_account_id AS account_id, amount AS delta FROM transfers
+               UNION ALL
+               SELECT debit_account_id AS account_id, -amount AS delta FROM transfers
+             ) d GROUP BY account_id
+           ), a AS (
+             SELECT a.id, a.kind, a.currency, a.balance, a.materialised,
+                    CAST(COALESCE(j.journal, 0) AS BIGINT) AS journal,
+                    CAST(CASE WHEN a.materialised THEN a.balance ELSE COALESCE(j.journal, 0) END
+                         AS BIGINT) AS effective
+             FROM accounts a LEFT JOIN j ON j.account_id = a.id
+           )
+           SELECT id, kind, currency, balance, materialised, journal, effective FROM a
+           WHERE (materialised AND balance <> journal) OR (kind <> 'WORLD' AND effective < 0)
+           UNION ALL
+           SELECT NULL, NULL, currency, NULL, NULL, NULL, CAST(SUM(effective) AS BIGINT)
+           FROM a GROUP BY currency"#,
     ))
     .all(db)
     .await?;
 
     let mut totals: BTreeMap<Currency, i64> = Currency::ALL.iter().map(|c| (*c, 0)).collect();
-    for a in &accounts {
-        let from_journal = journal.get(&a.id).copied().unwrap_or(0);
-        // The balance the system acts on: the column where materialised, else the journal.
-        let effective = if a.materialised {
-            a.balance
-        } else {
-            from_journal
+    for a in rows {
+        let Some(id) = a.id else {
+            totals.insert(Currency::parse(&a.currency)?, a.effective);
+            continue;
         };
-        if a.materialised && a.balance != from_journal {
+        let balance = a.balance.unwrap_or(0);
+        let journal = a.journal.unwrap_or(0);
+        if a.materialised == Some(true) && balance != journal {
             violations.push(Violation {
                 check: "materialised_balance",
                 detail: format!(
-                    "account {} stores balance {} but its transfers sum to {}",
-                    a.id, a.balance, from_journal
+                    "account {id} stores balance {balance} but its transfers sum to {journal}"
                 ),
             });
         }
-        if a.kind != AccountKind::World.as_str() && effective < 0 {
+        if a.kind.as_deref() != Some(AccountKind::World.as_str()) && a.effective < 0 {
             violations.push(Violation {
                 check: "non_negative",
-                detail: format!("account {} has negative balance {}", a.id, effective),
+                detail: format!("account {id} has negative balance {}", a.effective),
             });
         }
-        let currency = Currency::parse(&a.currency)?;
-        let total = totals.entry(currency).or_insert(0);
-        *total = total
-            .checked_add(effective)
-            .ok_or_else(|| LedgerError::Corrupt(format!("{currency} balances overflow i64")))?;
     }
-    violations.extend(escrow_matches_held_pledges(db, &journal).await?);
+    violations.extend(escrow_matches_held_pledges(db).await?);
     violations.extend(pledges_settled_exactly_once(db).await?);
-    violations.extend(prediction_pools(db, &journal).await?);
+    violations.extend(prediction_pools(db).await?);
 
     for (currency, total) in totals {
         if total != 0 {
@@ -182,28 +180,32 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
 /// none is held, exactly zero.
 async fn escrow_matches_held_pledges<C: ConnectionTrait>(
     db: &C,
-    journal: &HashMap<String, i64>,
 ) -> Result<Vec<Violation>, LedgerError> {
     let rows = MissionHeld::find_by_statement(Statement::from_string(
         db.get_database_backend(),
-        r#"SELECT m.id AS id, CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) AS held
-           FROM missions m LEFT JOIN pledges p ON p.mission_id = m.id AND p.status = 'HELD'
-           GROUP BY m.id"#,
+        r#"SELECT id, held, escrow FROM (
+             SELECT m.id AS id,
+               CAST(COALESCE((SELECT SUM(p.amount) FROM pledges p
+                 WHERE p.mission_id = m.id AND p.status = 'HELD'), 0) AS BIGINT) AS held,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM accounts e
+                 JOIN transfers t ON t.credit_account_id = e.id
+                 WHERE e.kind = 'ESCROW' AND e.owner_id = m.id), 0)
+                 - COALESCE((SELECT SUM(t.amount) FROM accounts e
+                 JOIN transfers t ON t.debit_account_id = e.id
+                 WHERE e.kind = 'ESCROW' AND e.owner_id = m.id), 0) AS BIGINT) AS escrow
+             FROM missions m
+           ) x WHERE held <> escrow"#,
     ))
     .all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|m| {
-            let escrow = crate::AccountId::escrow(&m.id);
-            let balance = journal.get(escrow.as_str()).copied().unwrap_or(0);
-            (balance != m.held).then(|| Violation {
-                check: "escrow",
-                detail: format!(
-                    "mission {} escrow holds {balance} won but its held pledges sum to {}",
-                    m.id, m.held
-                ),
-            })
+        .map(|m| Violation {
+            check: "escrow",
+            detail: format!(
+                "mission {} escrow holds {} won but its held pledges sum to {}",
+                m.id, m.escrow, m.held
+            ),
         })
         .collect())
 }
@@ -249,13 +251,16 @@ async fn pledges_settled_exactly_once<C: ConnectionTrait>(
 
 /// Invariant 7: a prediction's pool holds exactly its stakes until settlement and exactly zero
 /// after it; every bet's recorded payout was transferred, and the payouts sum to the pool.
-async fn prediction_pools<C: ConnectionTrait>(
-    db: &C,
-    journal: &HashMap<String, i64>,
-) -> Result<Vec<Violation>, LedgerError> {
+async fn prediction_pools<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
     let rows = PredictionRow::find_by_statement(Statement::from_string(
         db.get_database_backend(),
         r#"SELECT p.mission_id AS mission_id, p.status AS status,
+             CAST(COALESCE((SELECT SUM(t.amount) FROM accounts a
+                 JOIN transfers t ON t.credit_account_id = a.id
+                 WHERE a.kind = 'POOL' AND a.owner_id = p.mission_id), 0)
+               - COALESCE((SELECT SUM(t.amount) FROM accounts a
+                 JOIN transfers t ON t.debit_account_id = a.id
+                 WHERE a.kind = 'POOL' AND a.owner_id = p.mission_id), 0) AS BIGINT) AS pool,
              CAST(COALESCE((SELECT SUM(b.points) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS staked,
              CAST(COALESCE((SELECT SUM(b.payout) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS paid,
              CAST((SELECT COUNT(*) FROM bets b WHERE b.mission_id = p.mission_id AND (
@@ -269,8 +274,7 @@ async fn prediction_pools<C: ConnectionTrait>(
     .await?;
     let mut violations = Vec::new();
     for p in rows {
-        let pool = crate::AccountId::pool(&p.mission_id);
-        let balance = journal.get(pool.as_str()).copied().unwrap_or(0);
+        let balance = p.pool;
         let settled = p.status == "SETTLED" || p.status == "REFUNDED";
         let expected = if settled { 0 } else { p.staked - p.paid };
         if balance != expected {
