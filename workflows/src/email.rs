@@ -95,6 +95,76 @@ impl Mailer {
         }
         result
     }
+
+    /// Sends a page of messages and answers each, in order. Files are written by one blocking
+    /// task for the whole page (a hop to the blocking pool per message would cost more than the
+    /// write); SES messages go out [`SES_CONCURRENCY`] at a time, within the rate limit.
+    pub async fn send_all(&self, emails: Vec<Email>) -> Vec<anyhow::Result<()>> {
+        use futures::StreamExt;
+        let (name, results) = match &self.transport {
+            Transport::File { dir } => {
+                let (dir, from) = (dir.clone(), self.from.clone());
+                let n = emails.len();
+                let results = tokio::task::spawn_blocking(move || write_page(&dir, &from, &emails))
+                    .await
+                    .unwrap_or_else(|e| {
+                        (0..n)
+                            .map(|_| Err(anyhow::anyhow!("writing emails panicked: {e}")))
+                            .collect()
+                    });
+                ("file", results)
+            }
+            Transport::Ses { .. } => {
+                let results = futures::stream::iter(emails)
+                    .map(|email| async move { self.send(&email).await })
+                    .buffered(SES_CONCURRENCY)
+                    .collect()
+                    .await;
+                // `send` counted each message itself.
+                return results;
+            }
+        };
+        let metrics = missionlink_telemetry::metrics();
+        for result in &results {
+            match result {
+                Ok(()) => metrics.email_sent(name),
+                Err(_) => metrics.email_failed(name),
+            }
+        }
+        results
+    }
+}
+
+/// SES requests of one page in flight at once.
+pub const SES_CONCURRENCY: usize = 32;
+
+#[tracing::instrument(name = "email.write_page", skip_all, fields(messages = emails.len()))]
+fn write_page(dir: &std::path::Path, from: &str, emails: &[Email]) -> Vec<anyhow::Result<()>> {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        let message = format!("creating {}: {e}", dir.display());
+        return emails
+            .iter()
+            .map(|_| Err(anyhow::anyhow!(message.clone())))
+            .collect();
+    }
+    emails
+        .iter()
+        .map(|email| {
+            let (final_path, temp_path) = eml_paths(dir, email);
+            std::fs::write(&temp_path, rfc5322(from, email))
+                .with_context(|| format!("writing {}", temp_path.display()))?;
+            // Rename is atomic: a reader never sees half a message.
+            std::fs::rename(&temp_path, &final_path)
+                .with_context(|| format!("renaming to {}", final_path.display()))
+        })
+        .collect()
+}
+
+fn eml_paths(dir: &std::path::Path, email: &Email) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{}.eml", email.key)),
+        dir.join(format!(".{}.eml.tmp", email.key)),
+    )
 }
 
 #[tracing::instrument(name = "email.write_eml", skip_all)]
@@ -102,8 +172,7 @@ async fn write_eml(dir: &std::path::Path, from: &str, email: &Email) -> anyhow::
     tokio::fs::create_dir_all(dir)
         .await
         .with_context(|| format!("creating {}", dir.display()))?;
-    let final_path = dir.join(format!("{}.eml", email.key));
-    let temp_path = dir.join(format!(".{}.eml.tmp", email.key));
+    let (final_path, temp_path) = eml_paths(dir, email);
     tokio::fs::write(&temp_path, rfc5322(from, email))
         .await
         .with_context(|| format!("writing {}", temp_path.display()))?;

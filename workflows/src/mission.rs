@@ -12,7 +12,6 @@
 //! activities.
 
 use crate::email::{Email, Locale, Mailer, MissionFacts, backer_message, streamer_message};
-use futures::StreamExt;
 use missionlink_entities::missions::{email_delivery, prediction as prediction_row};
 use missionlink_entities::users::user;
 use missionlink_ledger::changes;
@@ -320,23 +319,25 @@ impl MissionActivities {
                     continue;
                 };
                 let (subject, text) = backer_message(&facts, Locale::parse(&u.locale), b.total_won);
-                outgoing.push((u.clone(), subject, text));
+                outgoing.push(message(&mission_id, "BACKER", u, subject, text));
             }
-            // A page's messages go out concurrently (the mailer's rate limit still spaces SES
-            // sends); the page is recorded once all of them went.
-            let (this, mission) = (&self, &mission_id);
-            let results: Vec<_> = futures::stream::iter(outgoing)
-                .map(|(u, subject, text)| async move {
-                    this.send(mission, "BACKER", &u, subject, text).await
-                })
-                .buffer_unordered(SEND_CONCURRENCY)
-                .collect()
-                .await;
-            for r in results {
-                sent.push(r?);
-                summary.sent += 1;
+            // The page goes out at once; what went is recorded even if some did not, so a retry
+            // resends only the rest.
+            let (emails, records): (Vec<_>, Vec<_>) = outgoing.into_iter().unzip();
+            let mut failure = None;
+            for (result, record) in self.mailer.send_all(emails).await.into_iter().zip(records) {
+                match result {
+                    Ok(()) => {
+                        sent.push(record);
+                        summary.sent += 1;
+                    }
+                    Err(e) => failure = failure.or(Some(e)),
+                }
             }
             self.record(std::mem::take(&mut sent)).await?;
+            if let Some(e) = failure {
+                return Err(activity_error(e));
+            }
             after = Some(last);
             ctx.record_heartbeat(after.clone())
                 .await
@@ -448,21 +449,9 @@ impl MissionActivities {
         subject: String,
         text: String,
     ) -> Result<email_delivery::ActiveModel, ActivityError> {
-        let email = Email {
-            key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
-            to: to.email.clone(),
-            subject: subject.clone(),
-            text,
-        };
+        let (email, record) = message(mission_id, role, to, subject, text);
         self.mailer.send(&email).await.map_err(activity_error)?;
-        Ok(email_delivery::ActiveModel {
-            mission_id: sea_orm::Set(mission_id.to_owned()),
-            recipient_id: sea_orm::Set(to.id.clone()),
-            role: sea_orm::Set(role.to_owned()),
-            address: sea_orm::Set(to.email.clone()),
-            subject: sea_orm::Set(subject),
-            sent_at: sea_orm::Set(chrono::Utc::now()),
-        })
+        Ok(record)
     }
 
     /// Records sent messages, one statement for a page. A crash between the sends and this
@@ -489,8 +478,30 @@ pub struct MissionWorkflow {
     signals: u64,
 }
 
-/// Messages of one page in flight at once.
-const SEND_CONCURRENCY: usize = 32;
+/// A message to `to` and the delivery record to store once it went.
+fn message(
+    mission_id: &str,
+    role: &str,
+    to: &user::Model,
+    subject: String,
+    text: String,
+) -> (Email, email_delivery::ActiveModel) {
+    let email = Email {
+        key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
+        to: to.email.clone(),
+        subject: subject.clone(),
+        text,
+    };
+    let record = email_delivery::ActiveModel {
+        mission_id: sea_orm::Set(mission_id.to_owned()),
+        recipient_id: sea_orm::Set(to.id.clone()),
+        role: sea_orm::Set(role.to_owned()),
+        address: sea_orm::Set(to.email.clone()),
+        subject: sea_orm::Set(subject),
+        sent_at: sea_orm::Set(chrono::Utc::now()),
+    };
+    (email, record)
+}
 
 fn quick() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30)).build()
