@@ -296,13 +296,7 @@ async fn commit_set(
     for round in rounds(items) {
         pledge_round(&txn, round, &mut missions, &mut answers).await?;
     }
-    let changed = answers
-        .iter()
-        .zip(jobs)
-        .filter(|(a, _)| matches!(a, Some(Ok(_))))
-        .map(|(_, job)| job.mission_id.as_str())
-        .collect::<BTreeSet<_>>();
-    changes::announce_in(&txn, changed).await?;
+    // Each round announced its missions in its own statement.
     txn.commit().await?;
     answers
         .into_iter()
@@ -433,8 +427,8 @@ async fn pledge_round(
         }
     }
 
-    // 3. Debit the wallets: locked in id order first (one order for every batch), then one
-    // conditional update; a wallet short of the amount is not debited.
+    // 3. Lock the wallets in id order: one order for every batch, so two batches never wait
+    // on each other in a cycle.
     let wallets: Vec<String> = payable
         .iter()
         .map(|i| {
@@ -456,17 +450,51 @@ async fn pledge_round(
             .iter()
             .map(|r| r.try_get::<String>("", "id"))
             .collect::<Result<_, _>>()?;
-        let debits = payable
+        // 4. One statement does the rest: debit each wallet that covers its pledge (the
+        // conditional update), insert those pledges and their transfers into escrow, and
+        // announce each changed mission (NOTIFY, delivered on commit). The inserts read the
+        // debit's RETURNING, so a pledge exists exactly when its wallet was debited.
+        let rows_in = payable
             .iter()
             .zip(&wallets)
-            .map(|(i, w)| serde_json::json!({ "id": w, "amount": i.amount.get() }))
+            .map(|(i, wallet)| {
+                let t = hold_transfer(&i.pledge, i.amount);
+                serde_json::json!({
+                    "wallet": wallet, "amount": i.amount.get(),
+                    "pledge_id": i.pledge.id, "mission_id": i.pledge.mission_id,
+                    "backer_id": i.pledge.backer_id, "transfer_id": t.id,
+                    "escrow": t.credit.as_str(), "currency": t.debit.currency().as_str(),
+                    "kind": t.kind,
+                })
+            })
             .collect();
         debited = txn
             .query_all_raw(raw(
-                "UPDATE accounts AS a SET balance = a.balance - d.amount \
-                 FROM jsonb_to_recordset($1::jsonb) AS d(id text, amount bigint) \
-                 WHERE a.id = d.id AND a.balance >= d.amount RETURNING a.id",
-                vec![rows(debits)],
+                "WITH d AS ( \
+                   SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(wallet text, amount bigint, \
+                     pledge_id text, mission_id text, backer_id text, transfer_id text, escrow text, \
+                     currency text, kind text) \
+                 ), debited AS ( \
+                   UPDATE accounts AS a SET balance = a.balance - d.amount FROM d \
+                   WHERE a.id = d.wallet AND a.balance >= d.amount RETURNING a.id \
+                 ), pledged AS ( \
+                   INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, settled_at) \
+                   SELECT d.pledge_id, d.mission_id, d.backer_id, d.amount, $2, $3, NULL \
+                   FROM d JOIN debited ON debited.id = d.wallet RETURNING mission_id \
+                 ), moved AS ( \
+                   INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
+                   SELECT d.transfer_id, d.wallet, d.escrow, d.currency, d.amount, d.kind, $3 \
+                   FROM d JOIN debited ON debited.id = d.wallet \
+                 ), announced AS ( \
+                   SELECT pg_notify($4, m) FROM (SELECT DISTINCT mission_id AS m FROM pledged) x \
+                 ) \
+                 SELECT id, (SELECT count(*) FROM announced) AS announced FROM debited",
+                vec![
+                    rows(rows_in),
+                    PledgeStatus::Held.as_str().into(),
+                    payable[0].pledge.created_at.into(),
+                    changes::CHANNEL.into(),
+                ],
             ))
             .await?
             .iter()
@@ -482,43 +510,6 @@ async fn pledge_round(
         } else {
             refused.push((item, LedgerError::UnknownAccount(wallet)));
         }
-    }
-
-    // 4. The pledges and their transfers into escrow, one insert each.
-    if !held.is_empty() {
-        let pledges = held
-            .iter()
-            .map(|i| {
-                serde_json::json!({
-                    "id": i.pledge.id, "mission_id": i.pledge.mission_id,
-                    "backer_id": i.pledge.backer_id, "amount": i.pledge.amount,
-                })
-            })
-            .collect();
-        txn.execute_raw(raw(
-            "INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, settled_at) \
-             SELECT p.id, p.mission_id, p.backer_id, p.amount, $2, $3, NULL \
-             FROM jsonb_to_recordset($1::jsonb) AS p(id text, mission_id text, backer_id text, amount bigint)",
-            vec![rows(pledges), PledgeStatus::Held.as_str().into(), held[0].pledge.created_at.into()],
-        ))
-        .await?;
-        let transfers = held
-            .iter()
-            .map(|i| {
-                let t = hold_transfer(&i.pledge, i.amount);
-                serde_json::json!({
-                    "id": t.id, "debit": t.debit.as_str(), "credit": t.credit.as_str(),
-                    "currency": t.debit.currency().as_str(), "amount": t.amount.get(), "kind": t.kind,
-                })
-            })
-            .collect();
-        txn.execute_raw(raw(
-            "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
-             SELECT t.id, t.debit, t.credit, t.currency, t.amount, t.kind, $2 \
-             FROM jsonb_to_recordset($1::jsonb) AS t(id text, debit text, credit text, currency text, amount bigint, kind text)",
-            vec![rows(transfers), held[0].pledge.created_at.into()],
-        ))
-        .await?;
     }
 
     // 5. Refused pledges give their claims back: nothing of them stays.
