@@ -298,7 +298,9 @@ impl MissionActivities {
             let Some(last) = page.last() else { break };
             let last = last.backer_id.clone();
             let ids: Vec<String> = page.iter().map(|b| b.backer_id.clone()).collect();
-            let done = self.delivered(&mission_id, "BACKER", &ids).await?;
+            let done = self
+                .delivered_between(&mission_id, after.as_deref(), &last)
+                .await?;
             let mut sent = Vec::with_capacity(page.len());
             let users: HashMap<String, user::Model> = user::Entity::find()
                 .filter(user::Column::Id.is_in(ids.clone()))
@@ -420,6 +422,28 @@ impl MissionActivities {
         }
         changes::announce(&self.missions_db, &mission_id).await;
         Ok(summary)
+    }
+
+    /// Backers of the mission whose email is recorded, among ids in `(after, last]` — the
+    /// page just read. A range scan of the primary key, where a 500-value `IN` list made the
+    /// planner filter every delivery of the mission against the list, page after page.
+    async fn delivered_between(
+        &self,
+        mission_id: &str,
+        after: Option<&str>,
+        last: &str,
+    ) -> Result<HashSet<String>, ActivityError> {
+        Ok(email_delivery::Entity::find()
+            .filter(email_delivery::Column::MissionId.eq(mission_id))
+            .filter(email_delivery::Column::RecipientId.gt(after.unwrap_or("")))
+            .filter(email_delivery::Column::RecipientId.lte(last))
+            .filter(email_delivery::Column::Role.eq("BACKER"))
+            .all(&self.missions_db)
+            .await
+            .map_err(activity_error)?
+            .into_iter()
+            .map(|d| d.recipient_id)
+            .collect())
     }
 
     async fn delivered(
