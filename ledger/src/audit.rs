@@ -183,18 +183,24 @@ async fn escrow_matches_held_pledges<C: ConnectionTrait>(
 ) -> Result<Vec<Violation>, LedgerError> {
     let rows = MissionHeld::find_by_statement(Statement::from_string(
         db.get_database_backend(),
-        r#"SELECT id, held, escrow FROM (
-             SELECT m.id AS id,
-               CAST(COALESCE((SELECT SUM(p.amount) FROM pledges p
-                 WHERE p.mission_id = m.id AND p.status = 'HELD'), 0) AS BIGINT) AS held,
-               CAST(COALESCE((SELECT SUM(t.amount) FROM accounts e
-                 JOIN transfers t ON t.credit_account_id = e.id
-                 WHERE e.kind = 'ESCROW' AND e.owner_id = m.id), 0)
-                 - COALESCE((SELECT SUM(t.amount) FROM accounts e
-                 JOIN transfers t ON t.debit_account_id = e.id
-                 WHERE e.kind = 'ESCROW' AND e.owner_id = m.id), 0) AS BIGINT) AS escrow
-             FROM missions m
-           ) x WHERE held <> escrow"#,
+        r#"WITH escrow AS (
+             SELECT e.owner_id AS mission_id, SUM(j.delta) AS balance
+             FROM accounts e JOIN (
+               SELECT credit_account_id AS account_id, amount AS delta FROM transfers
+               UNION ALL
+               SELECT debit_account_id AS account_id, -amount AS delta FROM transfers
+             ) j ON j.account_id = e.id
+             WHERE e.kind = 'ESCROW' GROUP BY e.owner_id
+           ), held AS (
+             SELECT mission_id, SUM(amount) AS held FROM pledges
+             WHERE status = 'HELD' GROUP BY mission_id
+           )
+           SELECT m.id AS id, CAST(COALESCE(h.held, 0) AS BIGINT) AS held,
+                  CAST(COALESCE(e.balance, 0) AS BIGINT) AS escrow
+           FROM missions m
+           LEFT JOIN held h ON h.mission_id = m.id
+           LEFT JOIN escrow e ON e.mission_id = m.id
+           WHERE COALESCE(h.held, 0) <> COALESCE(e.balance, 0)"#,
     ))
     .all(db)
     .await?;
@@ -254,13 +260,17 @@ async fn pledges_settled_exactly_once<C: ConnectionTrait>(
 async fn prediction_pools<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
     let rows = PredictionRow::find_by_statement(Statement::from_string(
         db.get_database_backend(),
-        r#"SELECT p.mission_id AS mission_id, p.status AS status,
-             CAST(COALESCE((SELECT SUM(t.amount) FROM accounts a
-                 JOIN transfers t ON t.credit_account_id = a.id
-                 WHERE a.kind = 'POOL' AND a.owner_id = p.mission_id), 0)
-               - COALESCE((SELECT SUM(t.amount) FROM accounts a
-                 JOIN transfers t ON t.debit_account_id = a.id
-                 WHERE a.kind = 'POOL' AND a.owner_id = p.mission_id), 0) AS BIGINT) AS pool,
+        r#"WITH pool AS (
+             SELECT a.owner_id AS mission_id, SUM(j.delta) AS balance
+             FROM accounts a JOIN (
+               SELECT credit_account_id AS account_id, amount AS delta FROM transfers
+               UNION ALL
+               SELECT debit_account_id AS account_id, -amount AS delta FROM transfers
+             ) j ON j.account_id = a.id
+             WHERE a.kind = 'POOL' GROUP BY a.owner_id
+           )
+           SELECT p.mission_id AS mission_id, p.status AS status,
+             CAST(COALESCE(pool.balance, 0) AS BIGINT) AS pool,
              CAST(COALESCE((SELECT SUM(b.points) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS staked,
              CAST(COALESCE((SELECT SUM(b.payout) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS paid,
              CAST((SELECT COUNT(*) FROM bets b WHERE b.mission_id = p.mission_id AND (
@@ -268,7 +278,7 @@ async fn prediction_pools<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, 
                  OR COALESCE(b.payout, 0) <> COALESCE((SELECT SUM(t.amount) FROM transfers t
                       WHERE t.id = 'betpayout:' || b.mission_id || ':' || b.id), 0)
              )) AS BIGINT) AS bad_bets
-           FROM predictions p"#,
+           FROM predictions p LEFT JOIN pool ON pool.mission_id = p.mission_id"#,
     ))
     .all(db)
     .await?;
