@@ -296,24 +296,64 @@ async fn seed(
         pledge_max_won: 3_000_000,
         prediction_window_seconds: 300,
     };
-    let top_up_key = missionlink_ledger::idempotency::IdempotencyKey::parse("seed-top-up")?;
-    let pledge_key = missionlink_ledger::idempotency::IdempotencyKey::parse("seed-pledge")?;
     let started = Instant::now();
-    futures::stream::iter(ids.iter())
-        .map(|id| {
-            let (missions, rules, mission) = (&missions, &rules, &mission);
-            let (top_up_key, pledge_key) = (&top_up_key, &pledge_key);
+    // Wallets and top-ups in bulk: per chunk of backers, one transaction opens their accounts
+    // and moves 1,000 won from the outside world into each wallet (a journal-only debit, so
+    // the ledger's batched transfer applies).
+    use missionlink_ledger::{AccountId, Amount, Currency, account, transfer};
+    use sea_orm::TransactionTrait;
+    futures::stream::iter(ids.chunks(1_000))
+        .map(|chunk| {
+            let missions = &missions;
             async move {
-                missionlink_ledger::wallet::open_user(missions, id, 0).await?;
-                missionlink_ledger::wallet::top_up(missions, id, 1_000, top_up_key).await?;
-                missionlink_ledger::mission::contribute(
-                    missions, rules, mission, id, 1_000, pledge_key,
-                )
-                .await?;
+                let txn = missions.begin().await?;
+                let accounts: Vec<AccountId> = chunk
+                    .iter()
+                    .flat_map(|id| account::user_accounts(id))
+                    .collect();
+                account::open(&txn, &accounts).await?;
+                let top_ups = chunk
+                    .iter()
+                    .map(|id| {
+                        Ok(transfer::Transfer {
+                            id: format!("topup:{id}:seed"),
+                            debit: AccountId::world(Currency::Cash),
+                            credit: AccountId::wallet(Currency::Cash, id),
+                            amount: Amount::new(1_000)?,
+                            kind: "TOPUP",
+                        })
+                    })
+                    .collect::<Result<Vec<_>, missionlink_ledger::LedgerError>>()?;
+                transfer::apply_new_batch(&txn, &top_ups).await?;
+                txn.commit().await?;
                 anyhow::Ok(())
             }
         })
-        .buffer_unordered(32)
+        .buffer_unordered(2)
+        .try_collect::<Vec<()>>()
+        .await?;
+    // The pledges through the API's own group commit, a batch of 500 at a time.
+    let pledge_key = missionlink_ledger::idempotency::IdempotencyKey::parse("seed-pledge")?;
+    futures::stream::iter(ids.chunks(500))
+        .map(|chunk| {
+            let (missions, rules, mission, pledge_key) = (&missions, &rules, &mission, &pledge_key);
+            async move {
+                let requests: Vec<_> = chunk
+                    .iter()
+                    .map(|id| missionlink_ledger::batch::PledgeRequest {
+                        mission_id: mission.clone(),
+                        backer_id: id.clone(),
+                        amount_won: 1_000,
+                        key: pledge_key.clone(),
+                    })
+                    .collect();
+                for answer in missionlink_ledger::batch::commit(missions, rules, &requests).await {
+                    answer?;
+                }
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(2)
         .try_collect::<Vec<()>>()
         .await?;
     eprintln!(
