@@ -655,10 +655,12 @@ pub fn fee_of(amount: Amount, fee_bps: u32) -> Result<i64, LedgerError> {
 }
 
 /// What one settlement page did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettledPage {
     pub pledges: u64,
     pub amount_won: i64,
+    /// The page's last pledge: the next page starts after it.
+    pub last_pledge_id: Option<String>,
 }
 
 /// Settles up to `page_size` HELD pledges of a closed mission in one transaction: on SUCCEEDED
@@ -667,9 +669,15 @@ pub struct SettledPage {
 /// and each pledge leaves HELD in the same transaction, so a retried or concurrent page can
 /// neither pay twice nor skip one. Returns what this page settled; zero pledges means done.
 #[tracing::instrument(name = "db.settle_page", skip_all)]
+///
+/// `after` (the previous page's last pledge) starts the scan past the pledges this caller
+/// already settled, so page after page does not wade through their superseded index entries.
+/// A pledge skipped because another settler held it is still caught: settling ends only when
+/// [`mark_settled`] finds none HELD, and a retry starts from the beginning.
 pub async fn settle_page(
     db: &DatabaseConnection,
     mission_id: &str,
+    after: Option<&str>,
     page_size: u64,
     fee_bps: u32,
 ) -> Result<SettledPage, LedgerError> {
@@ -686,6 +694,9 @@ pub async fn settle_page(
         .filter(pledge::Column::Status.eq(PledgeStatus::Held.as_str()))
         .order_by_asc(pledge::Column::Id)
         .limit(page_size);
+    if let Some(after) = after {
+        query = query.filter(pledge::Column::Id.gt(after));
+    }
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         // Two workers settling the same mission (a retry racing a slow first attempt) take
         // different pledges instead of waiting on each other.
@@ -746,6 +757,7 @@ pub async fn settle_page(
             .ok_or_else(|| LedgerError::InvalidAmount("settled amount overflows".into()))?;
     }
     transfer::apply_new_batch(&txn, &transfers).await?;
+    page.last_pledge_id = held.last().map(|p| p.id.clone());
     if !held.is_empty() {
         let ids: Vec<String> = held.iter().map(|p| p.id.clone()).collect();
         let flipped = pledge::Entity::update_many()

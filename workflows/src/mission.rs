@@ -286,64 +286,21 @@ impl MissionActivities {
         };
         let mut summary = EmailSummary::default();
         let mut after: Option<String> = ctx.heartbeat_details().deserialize().ok().flatten();
-        loop {
-            let page = mission::backers_page(
-                &self.missions_db,
-                &mission_id,
-                after.as_deref(),
-                self.settings.email_page_size,
-            )
-            .await
-            .map_err(activity_error)?;
-            let Some(last) = page.last() else { break };
-            let last = last.backer_id.clone();
-            let ids: Vec<String> = page.iter().map(|b| b.backer_id.clone()).collect();
-            let done = self
-                .delivered_between(&mission_id, after.as_deref(), &last)
-                .await?;
-            let mut sent = Vec::with_capacity(page.len());
-            let users: HashMap<String, user::Model> = user::Entity::find()
-                .filter(user::Column::Id.is_in(ids.clone()))
-                .all(&self.users_db)
-                .await
-                .map_err(activity_error)?
-                .into_iter()
-                .map(|u| (u.id.clone(), u))
-                .collect();
-            let mut outgoing = Vec::with_capacity(page.len());
-            for b in &page {
-                if done.contains(&b.backer_id) {
-                    summary.already_sent += 1;
-                    continue;
-                }
-                let Some(u) = users.get(&b.backer_id) else {
-                    tracing::warn!(backer = %b.backer_id, "backer has no user record; no email");
-                    continue;
-                };
-                let (subject, text) = backer_message(&facts, Locale::parse(&u.locale), b.total_won);
-                outgoing.push(message(&mission_id, "BACKER", u, subject, text));
-            }
-            // The page goes out at once; what went is recorded even if some did not, so a retry
-            // resends only the rest.
-            let (emails, records): (Vec<_>, Vec<_>) = outgoing.into_iter().unzip();
-            let mut failure = None;
-            for (result, record) in self.mailer.send_all(emails).await.into_iter().zip(records) {
-                match result {
-                    Ok(()) => {
-                        sent.push(record);
-                        summary.sent += 1;
-                    }
-                    Err(e) => failure = failure.or(Some(e)),
-                }
-            }
-            self.record(std::mem::take(&mut sent)).await?;
-            if let Some(e) = failure {
-                return Err(activity_error(e));
-            }
-            after = Some(last);
+        // Pages overlap: the next page is read from the databases while this one is written
+        // out. Progress (the heartbeat) still moves one completed page at a time.
+        let mut loaded = self.email_page(&facts, after.as_deref()).await?;
+        while let Some(page) = loaded {
+            summary.already_sent += page.already_sent;
+            let (sent, next) = tokio::join!(
+                self.send_email_page(page.outgoing),
+                self.email_page(&facts, Some(&page.last))
+            );
+            summary.sent += sent?;
+            after = Some(page.last);
             ctx.record_heartbeat(after.clone())
                 .await
                 .map_err(activity_error)?;
+            loaded = next?;
         }
         if self
             .delivered(&mission_id, "STREAMER", std::slice::from_ref(&streamer.id))
@@ -380,7 +337,95 @@ impl MissionActivities {
     }
 }
 
+/// One page of backers' emails, ready to go.
+struct EmailPage {
+    outgoing: Vec<(Email, email_delivery::ActiveModel)>,
+    already_sent: u64,
+    /// The page's last backer: the next page starts after it.
+    last: String,
+}
+
 impl MissionActivities {
+    /// The page of backers after `after`: their sums, minus those already emailed, composed in
+    /// each one's locale. `None` once every backer is past.
+    async fn email_page(
+        &self,
+        facts: &MissionFacts,
+        after: Option<&str>,
+    ) -> Result<Option<EmailPage>, ActivityError> {
+        let page = mission::backers_page(
+            &self.missions_db,
+            &facts.mission_id,
+            after,
+            self.settings.email_page_size,
+        )
+        .await
+        .map_err(activity_error)?;
+        let Some(last) = page.last().map(|b| b.backer_id.clone()) else {
+            return Ok(None);
+        };
+        let done = self
+            .delivered_between(&facts.mission_id, after, &last)
+            .await?;
+        let ids: Vec<String> = page
+            .iter()
+            .filter(|b| !done.contains(&b.backer_id))
+            .map(|b| b.backer_id.clone())
+            .collect();
+        let users: HashMap<String, user::Model> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            user::Entity::find()
+                .filter(user::Column::Id.is_in(ids))
+                .all(&self.users_db)
+                .await
+                .map_err(activity_error)?
+                .into_iter()
+                .map(|u| (u.id.clone(), u))
+                .collect()
+        };
+        let mut outgoing = Vec::with_capacity(page.len());
+        for b in &page {
+            if done.contains(&b.backer_id) {
+                continue;
+            }
+            let Some(u) = users.get(&b.backer_id) else {
+                tracing::warn!(backer = %b.backer_id, "backer has no user record; no email");
+                continue;
+            };
+            let (subject, text) = backer_message(facts, Locale::parse(&u.locale), b.total_won);
+            outgoing.push(message(&facts.mission_id, "BACKER", u, subject, text));
+        }
+        Ok(Some(EmailPage {
+            outgoing,
+            already_sent: u64::try_from(done.len()).unwrap_or(u64::MAX),
+            last,
+        }))
+    }
+
+    /// Sends a page and records what went — even if part of it failed, so a retry resends only
+    /// the rest. Returns how many went.
+    async fn send_email_page(
+        &self,
+        outgoing: Vec<(Email, email_delivery::ActiveModel)>,
+    ) -> Result<u64, ActivityError> {
+        let (emails, records): (Vec<_>, Vec<_>) = outgoing.into_iter().unzip();
+        let mut sent = Vec::with_capacity(records.len());
+        let mut failure = None;
+        for (result, record) in self.mailer.send_all(emails).await.into_iter().zip(records) {
+            match result {
+                Ok(()) => sent.push(record),
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        let n = u64::try_from(sent.len()).unwrap_or(u64::MAX);
+        self.record(sent).await?;
+        match failure {
+            Some(e) => Err(activity_error(e)),
+            None => Ok(n),
+        }
+    }
+
     /// The body of `SettlePledges`: pages until nothing is held, then `settledAt`.
     async fn settle_all(
         &self,
@@ -394,10 +439,12 @@ impl MissionActivities {
             .ok()
             .flatten()
             .unwrap_or_default();
+        let mut after: Option<String> = None;
         loop {
             let page = mission::settle_page(
                 &self.missions_db,
                 &mission_id,
+                after.as_deref(),
                 self.settings.page_size,
                 self.settings.fee_bps,
             )
@@ -408,6 +455,7 @@ impl MissionActivities {
             }
             summary.pledges += page.pledges;
             summary.amount_won = summary.amount_won.saturating_add(page.amount_won);
+            after = page.last_pledge_id;
             ctx.record_heartbeat(summary)
                 .await
                 .map_err(activity_error)?;
