@@ -332,6 +332,14 @@ fn rows(rows: Vec<serde_json::Value>) -> sea_orm::Value {
     serde_json::Value::Array(rows).to_string().into()
 }
 
+/// The number of rows of a JSON parameter, bound as `LIMIT $n` on the rows it expands to. The
+/// limit changes nothing but the planner's estimate: it otherwise assumes a function returns
+/// 100 rows and joins them by scanning the whole table (accounts, idempotency keys) instead of
+/// looking each up in its index.
+fn count(n: usize) -> sea_orm::Value {
+    i64::try_from(n).unwrap_or(i64::MAX).into()
+}
+
 fn raw(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
 }
@@ -442,9 +450,13 @@ async fn pledge_round(
     if !payable.is_empty() {
         existing = txn
             .query_all_raw(raw(
-                "SELECT id FROM accounts WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+                "SELECT id FROM accounts \
+                 WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb) LIMIT $2) \
                  ORDER BY id FOR UPDATE",
-                vec![serde_json::Value::from(wallets.clone()).to_string().into()],
+                vec![
+                    serde_json::Value::from(wallets.clone()).to_string().into(),
+                    count(wallets.len()),
+                ],
             ))
             .await?
             .iter()
@@ -473,7 +485,7 @@ async fn pledge_round(
                 "WITH d AS ( \
                    SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(wallet text, amount bigint, \
                      pledge_id text, mission_id text, backer_id text, transfer_id text, escrow text, \
-                     currency text, kind text) \
+                     currency text, kind text) LIMIT $5 \
                  ), debited AS ( \
                    UPDATE accounts AS a SET balance = a.balance - d.amount FROM d \
                    WHERE a.id = d.wallet AND a.balance >= d.amount RETURNING a.id \
@@ -494,6 +506,7 @@ async fn pledge_round(
                     PledgeStatus::Held.as_str().into(),
                     payable[0].pledge.created_at.into(),
                     changes::CHANNEL.into(),
+                    count(payable.len()),
                 ],
             ))
             .await?
@@ -519,9 +532,10 @@ async fn pledge_round(
             .map(|(i, _)| serde_json::json!({ "user_id": i.job.backer_id, "key": i.job.key.as_str() }))
             .collect();
         txn.execute_raw(raw(
-            "DELETE FROM idempotency_keys AS k USING jsonb_to_recordset($1::jsonb) AS d(user_id text, key text) \
+            "DELETE FROM idempotency_keys AS k \
+             USING (SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(user_id text, key text) LIMIT $2) AS d \
              WHERE k.user_id = d.user_id AND k.key = d.key",
-            vec![rows(keys)],
+            vec![rows(keys), count(refused.len())],
         ))
         .await?;
     }
