@@ -69,6 +69,21 @@ struct BadPledge {
     refunded: i64,
 }
 
+/// Every transfer as two signed movements: its amount into the credit account and out of the
+/// debit account. Summed per account, the journal balance.
+const MOVEMENTS: &str = "SELECT credit_account_id AS account_id, amount AS delta FROM transfers \
+     UNION ALL SELECT debit_account_id AS account_id, -amount AS delta FROM transfers";
+
+/// The journal balance of every account of `kind` (escrows, pools), by owner (the mission): one
+/// pass over the journal for all of them, not a sum per mission.
+fn owners_balances(kind: &str) -> String {
+    format!(
+        "SELECT a.owner_id AS mission_id, SUM(j.delta) AS balance \
+         FROM accounts a JOIN ({MOVEMENTS}) j ON j.account_id = a.id \
+         WHERE a.kind = '{kind}' GROUP BY a.owner_id"
+    )
+}
+
 /// Checks invariants 2 (double entry) and 3 (no negative wallet); returns every violation.
 ///
 /// Every query reads the same snapshot (a read-only REPEATABLE READ transaction on Postgres,
@@ -114,12 +129,9 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
     // currency — the audit's memory does not grow with the number of accounts.
     let rows = BalanceRow::find_by_statement(Statement::from_string(
         backend,
-        r#"WITH j AS (
-             SELECT account_id, SUM(delta) AS journal FROM (
-               SELECT credit_account_id AS account_id, amount AS delta FROM transfers
-               UNION ALL
-               SELECT debit_account_id AS account_id, -amount AS delta FROM transfers
-             ) d GROUP BY account_id
+        format!(
+            r#"WITH j AS (
+             SELECT account_id, SUM(delta) AS journal FROM ({MOVEMENTS}) d GROUP BY account_id
            ), a AS (
              SELECT a.id, a.kind, a.currency, a.balance, a.materialised,
                     CAST(COALESCE(j.journal, 0) AS BIGINT) AS journal,
@@ -131,7 +143,8 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
            WHERE (materialised AND balance <> journal) OR (kind <> 'WORLD' AND effective < 0)
            UNION ALL
            SELECT NULL, NULL, currency, NULL, NULL, NULL, CAST(SUM(effective) AS BIGINT)
-           FROM a GROUP BY currency"#,
+           FROM a GROUP BY currency"#
+        ),
     ))
     .all(db)
     .await?;
@@ -183,15 +196,8 @@ async fn escrow_matches_held_pledges<C: ConnectionTrait>(
 ) -> Result<Vec<Violation>, LedgerError> {
     let rows = MissionHeld::find_by_statement(Statement::from_string(
         db.get_database_backend(),
-        r#"WITH escrow AS (
-             SELECT e.owner_id AS mission_id, SUM(j.delta) AS balance
-             FROM accounts e JOIN (
-               SELECT credit_account_id AS account_id, amount AS delta FROM transfers
-               UNION ALL
-               SELECT debit_account_id AS account_id, -amount AS delta FROM transfers
-             ) j ON j.account_id = e.id
-             WHERE e.kind = 'ESCROW' GROUP BY e.owner_id
-           ), held AS (
+        format!(
+            r#"WITH escrow AS ({escrows}), held AS (
              SELECT mission_id, SUM(amount) AS held FROM pledges
              WHERE status = 'HELD' GROUP BY mission_id
            )
@@ -201,6 +207,8 @@ async fn escrow_matches_held_pledges<C: ConnectionTrait>(
            LEFT JOIN held h ON h.mission_id = m.id
            LEFT JOIN escrow e ON e.mission_id = m.id
            WHERE COALESCE(h.held, 0) <> COALESCE(e.balance, 0)"#,
+            escrows = owners_balances("ESCROW")
+        ),
     ))
     .all(db)
     .await?;
@@ -260,15 +268,8 @@ async fn pledges_settled_exactly_once<C: ConnectionTrait>(
 async fn prediction_pools<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
     let rows = PredictionRow::find_by_statement(Statement::from_string(
         db.get_database_backend(),
-        r#"WITH pool AS (
-             SELECT a.owner_id AS mission_id, SUM(j.delta) AS balance
-             FROM accounts a JOIN (
-               SELECT credit_account_id AS account_id, amount AS delta FROM transfers
-               UNION ALL
-               SELECT debit_account_id AS account_id, -amount AS delta FROM transfers
-             ) j ON j.account_id = a.id
-             WHERE a.kind = 'POOL' GROUP BY a.owner_id
-           )
+        format!(
+            r#"WITH pool AS ({pools})
            SELECT p.mission_id AS mission_id, p.status AS status,
              CAST(COALESCE(pool.balance, 0) AS BIGINT) AS pool,
              CAST(COALESCE((SELECT SUM(b.points) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS staked,
@@ -279,6 +280,8 @@ async fn prediction_pools<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, 
                       WHERE t.id = 'betpayout:' || b.mission_id || ':' || b.id), 0)
              )) AS BIGINT) AS bad_bets
            FROM predictions p LEFT JOIN pool ON pool.mission_id = p.mission_id"#,
+            pools = owners_balances("POOL")
+        ),
     ))
     .all(db)
     .await?;

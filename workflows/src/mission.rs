@@ -17,7 +17,7 @@ use missionlink_entities::users::user;
 use missionlink_ledger::changes;
 use missionlink_ledger::mission::{self, MissionStatus};
 use missionlink_ledger::prediction::{self, PredictionSettlement, PredictionStatus};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -303,7 +303,11 @@ impl MissionActivities {
             loaded = next?;
         }
         if self
-            .delivered(&mission_id, "STREAMER", std::slice::from_ref(&streamer.id))
+            .delivered(
+                &mission_id,
+                "STREAMER",
+                Condition::all().add(email_delivery::Column::RecipientId.eq(streamer.id.as_str())),
+            )
             .await?
             .is_empty()
         {
@@ -364,8 +368,13 @@ impl MissionActivities {
         let Some(last) = page.last().map(|b| b.backer_id.clone()) else {
             return Ok(None);
         };
+        // The page's ids are exactly those in (after, last]: a range scan of the primary key,
+        // where a 500-value IN list made the planner filter every delivery of the mission.
+        let page_ids = Condition::all()
+            .add(email_delivery::Column::RecipientId.gt(after.unwrap_or("")))
+            .add(email_delivery::Column::RecipientId.lte(last.as_str()));
         let done = self
-            .delivered_between(&facts.mission_id, after, &last)
+            .delivered(&facts.mission_id, "BACKER", page_ids)
             .await?;
         let ids: Vec<String> = page
             .iter()
@@ -472,38 +481,18 @@ impl MissionActivities {
         Ok(summary)
     }
 
-    /// Backers of the mission whose email is recorded, among ids in `(after, last]` — the
-    /// page just read. A range scan of the primary key, where a 500-value `IN` list made the
-    /// planner filter every delivery of the mission against the list, page after page.
-    async fn delivered_between(
-        &self,
-        mission_id: &str,
-        after: Option<&str>,
-        last: &str,
-    ) -> Result<HashSet<String>, ActivityError> {
-        Ok(email_delivery::Entity::find()
-            .filter(email_delivery::Column::MissionId.eq(mission_id))
-            .filter(email_delivery::Column::RecipientId.gt(after.unwrap_or("")))
-            .filter(email_delivery::Column::RecipientId.lte(last))
-            .filter(email_delivery::Column::Role.eq("BACKER"))
-            .all(&self.missions_db)
-            .await
-            .map_err(activity_error)?
-            .into_iter()
-            .map(|d| d.recipient_id)
-            .collect())
-    }
-
+    /// Recipients of the mission in `role` whose email is recorded, among those `recipients`
+    /// selects.
     async fn delivered(
         &self,
         mission_id: &str,
         role: &str,
-        ids: &[String],
+        recipients: Condition,
     ) -> Result<HashSet<String>, ActivityError> {
         Ok(email_delivery::Entity::find()
             .filter(email_delivery::Column::MissionId.eq(mission_id))
+            .filter(recipients)
             .filter(email_delivery::Column::Role.eq(role))
-            .filter(email_delivery::Column::RecipientId.is_in(ids.to_vec()))
             .all(&self.missions_db)
             .await
             .map_err(activity_error)?
