@@ -1,7 +1,7 @@
 //! Applying one double-entry transfer.
 
 use crate::{AccountId, Amount, LedgerError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{account, transfer};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -35,23 +35,7 @@ pub enum Applied {
 /// describes a different movement). Materialised balances are then updated with conditional
 /// updates; on [`LedgerError::InsufficientFunds`] the caller must roll back the transaction.
 pub async fn apply<C: ConnectionTrait>(db: &C, t: &Transfer) -> Result<Applied, LedgerError> {
-    if t.debit.currency() != t.credit.currency() {
-        return Err(LedgerError::Corrupt(format!(
-            "transfer {} mixes {} and {}",
-            t.id,
-            t.debit.currency(),
-            t.credit.currency()
-        )));
-    }
-    let row = transfer::ActiveModel {
-        id: Set(t.id.clone()),
-        debit_account_id: Set(t.debit.as_str().to_owned()),
-        credit_account_id: Set(t.credit.as_str().to_owned()),
-        currency: Set(t.debit.currency().as_str().to_owned()),
-        amount: Set(t.amount.get()),
-        kind: Set(t.kind.to_owned()),
-        created_at: Set(Utc::now()),
-    };
+    let row = row(t, Utc::now())?;
     // Invariant 5: the primary key on transfers.id makes a retried step a no-op.
     let inserted = transfer::Entity::insert(row)
         .on_conflict_do_nothing()
@@ -88,19 +72,50 @@ pub async fn apply<C: ConnectionTrait>(db: &C, t: &Transfer) -> Result<Applied, 
         }
     }
     if t.credit.kind().materialised() {
-        let credited = account::Entity::update_many()
-            .col_expr(
-                account::Column::Balance,
-                Expr::col(account::Column::Balance).add(t.amount.get()),
-            )
-            .filter(account::Column::Id.eq(t.credit.as_str()))
-            .exec(db)
-            .await?;
-        if credited.rows_affected != 1 {
-            return Err(LedgerError::UnknownAccount(t.credit.to_string()));
-        }
+        credit(db, t.credit.as_str(), t.amount.get()).await?;
     }
     Ok(Applied::Now)
+}
+
+/// The journal row of `t`, once its two accounts are known to share a currency.
+fn row(t: &Transfer, now: DateTime<Utc>) -> Result<transfer::ActiveModel, LedgerError> {
+    if t.debit.currency() != t.credit.currency() {
+        return Err(LedgerError::Corrupt(format!(
+            "transfer {} mixes {} and {}",
+            t.id,
+            t.debit.currency(),
+            t.credit.currency()
+        )));
+    }
+    Ok(transfer::ActiveModel {
+        id: Set(t.id.clone()),
+        debit_account_id: Set(t.debit.as_str().to_owned()),
+        credit_account_id: Set(t.credit.as_str().to_owned()),
+        currency: Set(t.debit.currency().as_str().to_owned()),
+        amount: Set(t.amount.get()),
+        kind: Set(t.kind.to_owned()),
+        created_at: Set(now),
+    })
+}
+
+/// Adds `amount` to a materialised account's balance.
+async fn credit<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    amount: i64,
+) -> Result<(), LedgerError> {
+    let credited = account::Entity::update_many()
+        .col_expr(
+            account::Column::Balance,
+            Expr::col(account::Column::Balance).add(amount),
+        )
+        .filter(account::Column::Id.eq(account_id))
+        .exec(db)
+        .await?;
+    if credited.rows_affected != 1 {
+        return Err(LedgerError::UnknownAccount(account_id.to_owned()));
+    }
+    Ok(())
 }
 
 /// A transfer id that already exists must describe the very same movement.
@@ -143,13 +158,9 @@ pub async fn apply_new_batch<C: ConnectionTrait>(
     use std::collections::BTreeMap;
     let now = Utc::now();
     let mut credits: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut rows = Vec::with_capacity(transfers.len());
     for t in transfers {
-        if t.debit.currency() != t.credit.currency() {
-            return Err(LedgerError::Corrupt(format!(
-                "transfer {} mixes currencies",
-                t.id
-            )));
-        }
+        rows.push(row(t, now)?);
         if t.debit.kind().materialised() {
             return Err(LedgerError::Corrupt(format!(
                 "transfer {}: batched transfers debit journal-only accounts only",
@@ -163,33 +174,15 @@ pub async fn apply_new_batch<C: ConnectionTrait>(
                 .ok_or_else(|| LedgerError::InvalidAmount("batch credit overflows".into()))?;
         }
     }
-    for chunk in transfers.chunks(INSERT_CHUNK) {
-        let rows = chunk.iter().map(|t| transfer::ActiveModel {
-            id: Set(t.id.clone()),
-            debit_account_id: Set(t.debit.as_str().to_owned()),
-            credit_account_id: Set(t.credit.as_str().to_owned()),
-            currency: Set(t.debit.currency().as_str().to_owned()),
-            amount: Set(t.amount.get()),
-            kind: Set(t.kind.to_owned()),
-            created_at: Set(now),
-        });
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
         // Invariant 5: a duplicate id is a unique violation here, never a second movement.
-        transfer::Entity::insert_many(rows)
+        transfer::Entity::insert_many(rows.by_ref().take(INSERT_CHUNK))
             .exec_without_returning(db)
             .await?;
     }
     for (account_id, amount) in credits {
-        let credited = account::Entity::update_many()
-            .col_expr(
-                account::Column::Balance,
-                Expr::col(account::Column::Balance).add(amount),
-            )
-            .filter(account::Column::Id.eq(account_id))
-            .exec(db)
-            .await?;
-        if credited.rows_affected != 1 {
-            return Err(LedgerError::UnknownAccount(account_id.to_owned()));
-        }
+        credit(db, account_id, amount).await?;
     }
     Ok(())
 }
