@@ -85,14 +85,13 @@ impl Mailer {
             tokio::time::sleep_until(wait_until).await;
         }
         let (name, result) = match &self.transport {
-            Transport::File { dir } => ("file", write_eml(dir, &self.from, email).await),
+            Transport::File { dir } => {
+                let written = write_files(dir, &self.from, vec![email.clone()]).await;
+                ("file", written.into_iter().next().unwrap_or(Ok(())))
+            }
             Transport::Ses { client } => ("ses", send_ses(client, &self.from, email).await),
         };
-        let metrics = missionlink_telemetry::metrics();
-        match &result {
-            Ok(()) => metrics.email_sent(name),
-            Err(_) => metrics.email_failed(name),
-        }
+        count(name, &result);
         result
     }
 
@@ -101,38 +100,51 @@ impl Mailer {
     /// write); SES messages go out [`SES_CONCURRENCY`] at a time, within the rate limit.
     pub async fn send_all(&self, emails: Vec<Email>) -> Vec<anyhow::Result<()>> {
         use futures::StreamExt;
-        let (name, results) = match &self.transport {
+        match &self.transport {
             Transport::File { dir } => {
-                let (dir, from) = (dir.clone(), self.from.clone());
-                let n = emails.len();
-                let results = tokio::task::spawn_blocking(move || write_page(&dir, &from, &emails))
-                    .await
-                    .unwrap_or_else(|e| {
-                        (0..n)
-                            .map(|_| Err(anyhow::anyhow!("writing emails panicked: {e}")))
-                            .collect()
-                    });
-                ("file", results)
+                let results = write_files(dir, &self.from, emails).await;
+                for result in &results {
+                    count("file", result);
+                }
+                results
             }
+            // `send` spaces and counts each message itself.
             Transport::Ses { .. } => {
-                let results = futures::stream::iter(emails)
+                futures::stream::iter(emails)
                     .map(|email| async move { self.send(&email).await })
                     .buffered(SES_CONCURRENCY)
                     .collect()
-                    .await;
-                // `send` counted each message itself.
-                return results;
-            }
-        };
-        let metrics = missionlink_telemetry::metrics();
-        for result in &results {
-            match result {
-                Ok(()) => metrics.email_sent(name),
-                Err(_) => metrics.email_failed(name),
+                    .await
             }
         }
-        results
     }
+}
+
+/// One message's outcome in the `missionlink_emails_*` metrics.
+fn count(transport: &str, result: &anyhow::Result<()>) {
+    let metrics = missionlink_telemetry::metrics();
+    match result {
+        Ok(()) => metrics.email_sent(transport),
+        Err(_) => metrics.email_failed(transport),
+    }
+}
+
+/// Writes the messages' files on the blocking pool, one task for them all.
+async fn write_files(
+    dir: &std::path::Path,
+    from: &str,
+    emails: Vec<Email>,
+) -> Vec<anyhow::Result<()>> {
+    let (dir, from, n) = (dir.to_owned(), from.to_owned(), emails.len());
+    // The blocking thread's span joins the caller's trace.
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(|| write_page(&dir, &from, &emails)))
+        .await
+        .unwrap_or_else(|e| {
+            (0..n)
+                .map(|_| Err(anyhow::anyhow!("writing emails panicked: {e}")))
+                .collect()
+        })
 }
 
 /// SES requests of one page in flight at once.
@@ -150,7 +162,8 @@ fn write_page(dir: &std::path::Path, from: &str, emails: &[Email]) -> Vec<anyhow
     emails
         .iter()
         .map(|email| {
-            let (final_path, temp_path) = eml_paths(dir, email);
+            let final_path = dir.join(format!("{}.eml", email.key));
+            let temp_path = dir.join(format!(".{}.eml.tmp", email.key));
             std::fs::write(&temp_path, rfc5322(from, email))
                 .with_context(|| format!("writing {}", temp_path.display()))?;
             // Rename is atomic: a reader never sees half a message.
@@ -158,29 +171,6 @@ fn write_page(dir: &std::path::Path, from: &str, emails: &[Email]) -> Vec<anyhow
                 .with_context(|| format!("renaming to {}", final_path.display()))
         })
         .collect()
-}
-
-fn eml_paths(dir: &std::path::Path, email: &Email) -> (PathBuf, PathBuf) {
-    (
-        dir.join(format!("{}.eml", email.key)),
-        dir.join(format!(".{}.eml.tmp", email.key)),
-    )
-}
-
-#[tracing::instrument(name = "email.write_eml", skip_all)]
-async fn write_eml(dir: &std::path::Path, from: &str, email: &Email) -> anyhow::Result<()> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .with_context(|| format!("creating {}", dir.display()))?;
-    let (final_path, temp_path) = eml_paths(dir, email);
-    tokio::fs::write(&temp_path, rfc5322(from, email))
-        .await
-        .with_context(|| format!("writing {}", temp_path.display()))?;
-    // Rename is atomic: a reader never sees half a message.
-    tokio::fs::rename(&temp_path, &final_path)
-        .await
-        .with_context(|| format!("renaming to {}", final_path.display()))?;
-    Ok(())
 }
 
 #[tracing::instrument(name = "ses.SendEmail", skip_all, fields(otel.kind = "client"))]
