@@ -157,8 +157,7 @@ pub async fn commit(
         (&a.backer_id, a.key.as_str()).cmp(&(&b.backer_id, b.key.as_str()))
     });
     let sorted: Vec<&PledgeRequest> = order.iter().map(|&i| &requests[i]).collect();
-    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
-    let answers = if postgres {
+    let answers = if db.get_database_backend() == DatabaseBackend::Postgres {
         match commit_set(db, rules, &sorted).await {
             Ok(answers) => answers,
             Err(e) => {
@@ -172,18 +171,6 @@ pub async fn commit(
     } else {
         commit_each(db, rules, &sorted).await
     };
-    if !postgres {
-        // On Postgres the batch's transaction carried the announcements (NOTIFY on commit).
-        let changed: BTreeSet<&str> = sorted
-            .iter()
-            .zip(&answers)
-            .filter(|(_, a)| a.is_ok())
-            .map(|(r, _)| r.mission_id.as_str())
-            .collect();
-        for mission_id in changed {
-            changes::announce(db, mission_id).await;
-        }
-    }
     let mut in_order: Vec<Option<Answer>> = requests.iter().map(|_| None).collect();
     for (i, answer) in order.into_iter().zip(answers) {
         in_order[i] = Some(answer);
@@ -236,11 +223,19 @@ async fn commit_each(
         answers.push(answer);
     }
     let committed = async {
-        changes::announce_in(&txn, changed).await?;
+        changes::announce_in(&txn, changed.iter().copied()).await?;
         txn.commit().await
     };
     match committed.await {
-        Ok(()) => answers,
+        Ok(()) => {
+            if db.get_database_backend() != DatabaseBackend::Postgres {
+                // Only Postgres announces inside the transaction (NOTIFY on commit).
+                for mission_id in changed {
+                    changes::announce(db, mission_id).await;
+                }
+            }
+            answers
+        }
         // Nothing of this batch stayed: every caller hears so, none is told it pledged.
         Err(e) => answers
             .into_iter()

@@ -668,12 +668,12 @@ pub struct SettledPage {
 /// otherwise back to its backer. Each movement's id names the mission, the step and the pledge,
 /// and each pledge leaves HELD in the same transaction, so a retried or concurrent page can
 /// neither pay twice nor skip one. Returns what this page settled; zero pledges means done.
-#[tracing::instrument(name = "db.settle_page", skip_all)]
 ///
 /// `after` (the previous page's last pledge) starts the scan past the pledges this caller
 /// already settled, so page after page does not wade through their superseded index entries.
 /// A pledge skipped because another settler held it is still caught: settling ends only when
 /// [`mark_settled`] finds none HELD, and a retry starts from the beginning.
+#[tracing::instrument(name = "db.settle_page", skip_all)]
 pub async fn settle_page(
     db: &DatabaseConnection,
     mission_id: &str,
