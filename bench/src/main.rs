@@ -100,6 +100,19 @@ impl Api {
                 .to_owned(),
         ))
     }
+
+    /// Ten million won into the wallet (ten top-ups at the largest amount allowed).
+    async fn fund(&self, token: &str) -> anyhow::Result<()> {
+        for k in 0..10 {
+            self.gql(
+                Some(token),
+                "mutation($k: String!) { topUp(amount: 1000000, idempotencyKey: $k) { cash } }",
+                json!({ "k": format!("t{k}") }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 async fn setup(api: &str, clients: usize, missions: usize, out: &str) -> anyhow::Result<()> {
@@ -107,14 +120,7 @@ async fn setup(api: &str, clients: usize, missions: usize, out: &str) -> anyhow:
     let run = &uuid::Uuid::new_v4().simple().to_string()[..6];
     let (_, streamer_id) = api.register(&format!("streamer_{run}"), "STREAMER").await?;
     let (creator, _) = api.register(&format!("creator_{run}"), "VIEWER").await?;
-    for k in 0..10 {
-        api.gql(
-            Some(&creator),
-            "mutation($k: String!) { topUp(amount: 1000000, idempotencyKey: $k) { cash } }",
-            json!({ "k": format!("t{k}") }),
-        )
-        .await?;
-    }
+    api.fund(&creator).await?;
     let mut mission_ids = Vec::with_capacity(missions);
     for i in 0..missions {
         let d = api
@@ -130,14 +136,7 @@ async fn setup(api: &str, clients: usize, missions: usize, out: &str) -> anyhow:
         let api = api.clone();
         async move {
             let (token, _) = api.register(&format!("viewer_{run}_{c}"), "VIEWER").await?;
-            for k in 0..10 {
-                api.gql(
-                    Some(&token),
-                    "mutation($k: String!) { topUp(amount: 1000000, idempotencyKey: $k) { cash } }",
-                    json!({ "k": format!("t{k}") }),
-                )
-                .await?;
-            }
+            api.fund(&token).await?;
             anyhow::Ok(token)
         }
     }))

@@ -1,7 +1,7 @@
 //! Group commit keeps every rule of BRIEF §4: pledges share commits, but an acknowledged pledge
 //! is always committed, a refused one leaves nothing, and idempotency holds inside a batch.
 
-use crate::support::{Session, TEST_JWT_SECRET, TestApp, TestDatabases};
+use crate::support::{Session, TEST_JWT_SECRET, TestApp, TestDatabases, free_port};
 use missionlink_entities::missions::pledge;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -206,10 +206,7 @@ async fn killing_the_api_mid_batch_loses_no_acknowledged_pledge() {
     let mission = app.new_mission(&fans[0], &streamer.user_id, 1_000).await;
 
     // A second API process on the same databases, the one that dies.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = free_port();
     let mut victim = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
         .arg("serve")
         .env_clear()

@@ -2,7 +2,7 @@
 //! expression is valid, every panel returns data, and no expression names a metric the code
 //! does not export.
 
-use crate::support::{Mailbox, SES_SENDER, TestApp};
+use crate::support::{Mailbox, SES_SENDER, TestApp, free_port};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -10,13 +10,6 @@ use std::time::Duration;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 /// Every `expr` of every panel of every dashboard, with the panel's title.

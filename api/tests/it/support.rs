@@ -20,6 +20,14 @@ fn postgres_admin_url() -> String {
 }
 
 /// The Temporal dev server `scripts/test` started.
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 pub fn temporal_address() -> String {
     std::env::var("TEST_TEMPORAL_ADDRESS")
         .expect("TEST_TEMPORAL_ADDRESS is not set: run the tests with scripts/test")

@@ -3,7 +3,7 @@
 //! parent links from the GraphQL operation into the workflow and its activities.
 
 use crate::support::{
-    PASSWORD, SES_SENDER, TEST_JWT_SECRET, TestDatabases, moto_ses_config, ses_endpoint,
+    PASSWORD, SES_SENDER, TEST_JWT_SECRET, TestDatabases, free_port, moto_ses_config, ses_endpoint,
     temporal_address,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -106,10 +106,7 @@ async fn one_trace_follows_a_mission_from_the_request_into_its_workflow_and_acti
     let (otlp, spans) = receiver().await;
     moto_ses_config().await; // verifies the sender in moto
     let dbs = TestDatabases::postgres().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
         .arg("all")
