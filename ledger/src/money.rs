@@ -38,6 +38,11 @@ impl fmt::Display for Currency {
     }
 }
 
+/// The most a wallet may hold, and the largest figure the API reports exactly: 2^53 − 1, the
+/// largest integer a JSON number carries exactly in every client. A top-up that would pass it
+/// is refused before it commits.
+pub const MAX_BALANCE: i64 = 9_007_199_254_740_991;
+
 /// A strictly positive quantity of one currency's unit (won or points).
 ///
 /// Transfers move an `Amount`; a zero or negative movement cannot be expressed. Arithmetic is

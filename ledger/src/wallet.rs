@@ -2,6 +2,7 @@
 
 use crate::idempotency::{self, Claim, IdempotencyKey};
 use crate::transfer::{self, Transfer};
+use crate::money::MAX_BALANCE;
 use crate::{AccountId, Amount, Currency, LedgerError, account};
 use missionlink_entities::missions::account as account_entity;
 use sea_orm::{
@@ -87,6 +88,12 @@ pub async fn top_up(
             )
             .await?;
             let wallet = read(&txn, user_id).await?;
+            if wallet.cash_won > MAX_BALANCE {
+                txn.rollback().await?;
+                return Err(LedgerError::InvalidAmount(format!(
+                    "a wallet holds at most {MAX_BALANCE} won; this top-up would pass it"
+                )));
+            }
             let response = serde_json::to_string(&wallet)
                 .map_err(|e| LedgerError::Corrupt(format!("encode topUp response: {e}")))?;
             idempotency::complete(&txn, user_id, key, &response).await?;

@@ -1,5 +1,6 @@
 //! Missions and pledges in GraphQL: types, queries, mutations and the subscription.
 
+use super::money::Won;
 use super::types::{User, graphql_int};
 use super::{caller, state};
 use crate::error::{ApiError, GqlResult};
@@ -152,9 +153,9 @@ impl Mission {
     }
 
     /// Won pledged so far, every pledge counted once.
-    async fn total_pledged(&self, ctx: &Context<'_>) -> GqlResult<i32> {
+    async fn total_pledged(&self, ctx: &Context<'_>) -> GqlResult<Won> {
         let t = self.totals(ctx).await?;
-        Ok(graphql_int(t.total_won, "totalPledged")?)
+        Ok(Won::of(t.total_won, "totalPledged")?)
     }
 
     /// Distinct backers, the creator included.
@@ -207,7 +208,7 @@ impl Mission {
 #[graphql(complex)]
 pub struct Pledge {
     pub id: ID,
-    pub amount: i32,
+    pub amount: Won,
     pub status: PledgeStatus,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
@@ -220,7 +221,7 @@ impl TryFrom<pledge::Model> for Pledge {
     fn try_from(p: pledge::Model) -> Result<Self, ApiError> {
         Ok(Self {
             id: ID(p.id),
-            amount: graphql_int(p.amount, "pledge amount")?,
+            amount: Won::of(p.amount, "pledge amount")?,
             status: domain::PledgeStatus::parse(&p.status)?.into(),
             created_at: p.created_at,
             backer_id: p.backer_id,

@@ -2,6 +2,7 @@
 //! the result.
 
 mod mission;
+pub mod money;
 mod mutation;
 mod prediction;
 mod query;

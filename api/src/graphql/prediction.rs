@@ -1,7 +1,7 @@
 //! The prediction game in GraphQL: `Mission.prediction`, `Prediction`, `Bet`, `placeBet`.
 
 use super::mission::Outcome;
-use super::types::graphql_int;
+use super::money::Points;
 use super::{Caller, caller, state};
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
@@ -73,16 +73,16 @@ impl Prediction {
 #[ComplexObject]
 impl Prediction {
     /// Points staked on SUCCESS so far.
-    async fn success_points(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        Ok(graphql_int(
+    async fn success_points(&self, ctx: &Context<'_>) -> GqlResult<Points> {
+        Ok(Points::of(
             self.pools(ctx).await?.success_points,
             "successPoints",
         )?)
     }
 
     /// Points staked on FAILURE so far.
-    async fn failure_points(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        Ok(graphql_int(
+    async fn failure_points(&self, ctx: &Context<'_>) -> GqlResult<Points> {
+        Ok(Points::of(
             self.pools(ctx).await?.failure_points,
             "failurePoints",
         )?)
@@ -108,9 +108,9 @@ impl Prediction {
 pub struct Bet {
     pub id: ID,
     pub outcome: Outcome,
-    pub points: i32,
+    pub points: Points,
     /// Set once settled: points credited back (0 for a losing bet).
-    pub payout: Option<i32>,
+    pub payout: Option<Points>,
 }
 
 impl TryFrom<bet::Model> for Bet {
@@ -120,8 +120,8 @@ impl TryFrom<bet::Model> for Bet {
         Ok(Self {
             id: ID(b.id),
             outcome: missionlink_ledger::mission::Outcome::parse(&b.outcome)?.into(),
-            points: graphql_int(b.points, "bet points")?,
-            payout: b.payout.map(|p| graphql_int(p, "bet payout")).transpose()?,
+            points: Points::of(b.points, "bet points")?,
+            payout: b.payout.map(|p| Points::of(p, "bet payout")).transpose()?,
         })
     }
 }

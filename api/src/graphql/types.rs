@@ -1,5 +1,6 @@
 //! GraphQL object types and their conversions from domain values.
 
+use super::money::{Points, Won};
 use crate::auth::{Role, Session};
 use crate::error::ApiError;
 use async_graphql::{ID, SimpleObject};
@@ -34,18 +35,18 @@ impl TryFrom<user::Model> for User {
     }
 }
 
-/// A user's balances. GraphQL `Int` is 32-bit: a balance beyond it is reported as an error,
-/// never truncated.
+/// A user's balances.
 #[derive(SimpleObject, Clone, Copy, Debug)]
 pub struct Wallet {
     /// Spendable won.
-    pub cash: i32,
+    pub cash: Won,
     /// Game points, never convertible to cash.
-    pub points: i32,
+    pub points: Points,
     /// Won paid out to this user as a streamer.
-    pub earnings: i32,
+    pub earnings: Won,
 }
 
+/// A count as a GraphQL `Int`; one beyond 2^31 − 1 is an error, never truncated.
 pub(crate) fn graphql_int(value: i64, what: &str) -> Result<i32, ApiError> {
     i32::try_from(value).map_err(|_| {
         ApiError::Internal(anyhow::anyhow!("{what} {value} does not fit a GraphQL Int"))
@@ -57,9 +58,9 @@ impl TryFrom<wallet::Wallet> for Wallet {
 
     fn try_from(w: wallet::Wallet) -> Result<Self, ApiError> {
         Ok(Self {
-            cash: graphql_int(w.cash_won, "cash balance")?,
-            points: graphql_int(w.points, "points balance")?,
-            earnings: graphql_int(w.earnings_won, "earnings balance")?,
+            cash: Won::of(w.cash_won, "cash balance")?,
+            points: Points::of(w.points, "points balance")?,
+            earnings: Won::of(w.earnings_won, "earnings balance")?,
         })
     }
 }

@@ -88,3 +88,65 @@ async fn concurrent_top_ups_with_distinct_keys_all_land() {
         json!({ "cash": 30_000, "points": 1000, "earnings": 0 })
     );
 }
+
+/// Moves `amount` from the outside world into `credit` directly through the ledger: what years
+/// of top-ups or payouts would add up to.
+async fn credit_directly(app: &TestApp, credit: missionlink_ledger::AccountId, amount: i64) {
+    use missionlink_ledger::{AccountId, Amount, Currency, transfer};
+    use sea_orm::TransactionTrait;
+    let txn = app.db.missions.begin().await.expect("begin");
+    transfer::apply(
+        &txn,
+        &transfer::Transfer {
+            id: format!("topup:years-of-{}", uuid::Uuid::new_v4()),
+            debit: AccountId::world(Currency::Cash),
+            credit,
+            amount: Amount::new(amount).expect("amount"),
+            kind: "TOPUP",
+        },
+    )
+    .await
+    .expect("credit");
+    txn.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn balances_and_earnings_beyond_two_to_the_31_read_back_exactly() {
+    use missionlink_ledger::{AccountId, Currency};
+    let app = TestApp::spawn().await;
+    let streamer = app.register_as("bigearner", "STREAMER").await;
+    // One top-up short of 2^31 - 1 won, then the top-up that used to commit and then break
+    // every read of the wallet.
+    credit_directly(
+        &app,
+        AccountId::wallet(Currency::Cash, &streamer.user_id),
+        2_147_000_000,
+    )
+    .await;
+    credit_directly(&app, AccountId::earnings(&streamer.user_id), 5_000_000_000).await;
+    let after = app.top_up(&streamer, 1_000_000, "big").await.data("topUp");
+    assert_eq!(after["cash"], 2_148_000_000_i64);
+    let wallet = app.wallet(&streamer).await;
+    assert_eq!(wallet["cash"], 2_148_000_000_i64);
+    assert_eq!(wallet["earnings"], 5_000_000_000_i64);
+}
+
+#[tokio::test]
+async fn a_top_up_that_would_make_the_balance_unreadable_is_refused_before_it_commits() {
+    use missionlink_ledger::{AccountId, Currency};
+    let app = TestApp::spawn().await;
+    let viewer = app.register("nearthetop").await;
+    let max = missionlink_ledger::money::MAX_BALANCE;
+    credit_directly(
+        &app,
+        AccountId::wallet(Currency::Cash, &viewer.user_id),
+        max - 500,
+    )
+    .await;
+    let before = app.snapshot().await;
+    let refused = app.top_up(&viewer, 1_000, "over").await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT", "{:?}", refused.0);
+    assert!(refused.message().contains("at most"), "{:?}", refused.0);
+    assert_eq!(app.snapshot().await, before, "nothing committed");
+    assert_eq!(app.wallet(&viewer).await["cash"], max - 500);
+}
