@@ -30,6 +30,10 @@ pub struct EmailConfig {
     pub from: String,
     /// SES sending rate limit (your account's quota).
     pub max_per_second: u32,
+    /// Backers' emails prepared per page (capped further by the rate, see `delivery`).
+    pub page_size: u64,
+    /// Longest wait for one SES request.
+    pub send_timeout_seconds: u64,
 }
 
 /// Bounds on missions and pledges (used from the missions issue on).
@@ -185,6 +189,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "EMAIL_MAX_PER_SECOND",
         "14",
         "SES messages per second (your SES quota); file transport is not limited",
+    ),
+    (
+        "EMAIL_PAGE_SIZE",
+        "500",
+        "backers' emails prepared per page (SES: at most what the rate sends in 15 s)",
+    ),
+    (
+        "EMAIL_SEND_TIMEOUT_SECONDS",
+        "120",
+        "longest wait for one SES request before a later attempt retries it",
     ),
     (
         "AUDIT_INTERVAL_SECONDS",
@@ -377,6 +391,10 @@ impl Config {
                 from: get("EMAIL_FROM", "MissionLink <no-reply@missionlink.local>"),
                 max_per_second: u32::try_from(int("EMAIL_MAX_PER_SECOND", 14, 1, 100_000)?)
                     .map_err(|_| err("EMAIL_MAX_PER_SECOND", "out of range"))?,
+                page_size: u64::try_from(int("EMAIL_PAGE_SIZE", 500, 1, 10_000)?)
+                    .map_err(|_| err("EMAIL_PAGE_SIZE", "out of range"))?,
+                send_timeout_seconds: u64::try_from(int("EMAIL_SEND_TIMEOUT_SECONDS", 120, 1, 3_600)?)
+                    .map_err(|_| err("EMAIL_SEND_TIMEOUT_SECONDS", "out of range"))?,
             },
             signup_points: int("SIGNUP_POINTS", 1_000, 0, 1_000_000_000)?,
             missions,

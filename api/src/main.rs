@@ -113,7 +113,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 async fn worker_deps(config: &Config, db: &Databases) -> WorkerDeps {
     let mailer = match config.email.transport {
         EmailTransport::File => Mailer::file(&config.email.outbox_dir, &config.email.from),
-        EmailTransport::Ses => Mailer::ses(&config.email.from, config.email.max_per_second).await,
+        EmailTransport::Ses => Mailer::ses(&config.email.from, config.email.max_per_second)
+            .await
+            .with_send_timeout(std::time::Duration::from_secs(
+                config.email.send_timeout_seconds,
+            )),
     };
     WorkerDeps {
         audit_interval: std::time::Duration::from_secs(config.audit_interval_seconds),
@@ -124,7 +128,7 @@ async fn worker_deps(config: &Config, db: &Databases) -> WorkerDeps {
         settlement: SettlementSettings {
             fee_bps: config.missions.platform_fee_bps,
             page_size: config.missions.settlement_page_size,
-            email_page_size: 500,
+            email_page_size: config.email.page_size,
         },
     }
 }

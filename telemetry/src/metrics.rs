@@ -27,6 +27,7 @@ pub struct Metrics {
     settlement_failures_total: IntCounter,
     emails_sent_total: IntCounterVec,
     emails_failed_total: IntCounterVec,
+    emails_rejected_total: IntCounterVec,
     escrow_held_won: IntGauge,
     outbox_pending: IntGauge,
     outbox_lag_seconds: IntGauge,
@@ -156,6 +157,12 @@ impl Metrics {
                 "Email sends that failed (retried), by transport",
                 &["transport"],
             )?,
+            emails_rejected_total: counter_vec(
+                &r,
+                "emails_rejected_total",
+                "Emails refused for good (the recipient's address), recorded as failed and never retried, by transport",
+                &["transport"],
+            )?,
             escrow_held_won: gauge(
                 &r,
                 "escrow_held_won",
@@ -194,6 +201,7 @@ impl Metrics {
         for transport in ["file", "ses"] {
             self.emails_sent_total.with_label_values(&[transport]);
             self.emails_failed_total.with_label_values(&[transport]);
+            self.emails_rejected_total.with_label_values(&[transport]);
         }
         for status in ["SUCCEEDED", "FAILED", "EXPIRED", "REJECTED"] {
             self.missions_settled_total.with_label_values(&[status]);
@@ -264,6 +272,12 @@ impl Metrics {
 
     pub fn email_sent(&self, transport: &str) {
         self.emails_sent_total.with_label_values(&[transport]).inc();
+    }
+
+    pub fn email_rejected(&self, transport: &str) {
+        self.emails_rejected_total
+            .with_label_values(&[transport])
+            .inc();
     }
 
     pub fn email_failed(&self, transport: &str) {

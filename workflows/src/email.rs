@@ -26,6 +26,31 @@ pub struct Email {
     pub text: String,
 }
 
+/// Whether `address` is a single deliverable address by RFC 5322's `addr-spec` grammar (no
+/// display name, no list, no domain literal, a domain with a dot). Registration refuses what
+/// fails this, and the mailer never sends to it: `a,b@x.com` is two recipients to a mail server.
+pub fn deliverable(address: &str) -> bool {
+    use email_address::{EmailAddress, Options};
+    let options = Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text();
+    EmailAddress::parse_with_options(address, options).is_ok()
+}
+
+/// Why a message did not go.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The recipient's address is refused for good (it does not parse, or the provider rejected
+    /// it): retrying cannot help, the delivery is recorded as failed.
+    #[error("recipient refused: {0}")]
+    Rejected(String),
+    /// Anything else (the provider down, throttling, a timeout, a full disk): a later attempt
+    /// may succeed.
+    #[error("{0:#}")]
+    Transient(anyhow::Error),
+}
+
 /// How messages leave.
 pub enum Transport {
     File { dir: PathBuf },
@@ -38,7 +63,12 @@ pub struct Mailer {
     from: String,
     min_interval: Option<Duration>,
     next_slot: Mutex<Instant>,
+    send_timeout: Duration,
 }
+
+/// How long one SES request may take before it counts as failed (and is retried by a later
+/// attempt), unless the configuration says otherwise.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Mailer {
     /// Writes `.eml` files into `dir`.
@@ -70,11 +100,39 @@ impl Mailer {
             from,
             min_interval,
             next_slot: Mutex::new(Instant::now()),
+            send_timeout: DEFAULT_SEND_TIMEOUT,
+        }
+    }
+
+    /// The same mailer, giving up on one SES request after `timeout`.
+    pub fn with_send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = timeout;
+        self
+    }
+
+    /// The least time between two sends; `None` = not limited (files).
+    pub fn send_interval(&self) -> Option<Duration> {
+        self.min_interval
+    }
+
+    fn transport_name(&self) -> &'static str {
+        match self.transport {
+            Transport::File { .. } => "file",
+            Transport::Ses { .. } => "ses",
         }
     }
 
     /// Waits for the rate limit, then sends.
-    pub async fn send(&self, email: &Email) -> anyhow::Result<()> {
+    pub async fn send(&self, email: &Email) -> Result<(), SendError> {
+        let result = self.send_uncounted(email).await;
+        count(self.transport_name(), &result);
+        result
+    }
+
+    async fn send_uncounted(&self, email: &Email) -> Result<(), SendError> {
+        if !deliverable(&email.to) {
+            return Err(SendError::Rejected("not a single valid address".into()));
+        }
         if let Some(interval) = self.min_interval {
             let wait_until = {
                 let mut slot = self.next_slot.lock().await;
@@ -84,48 +142,76 @@ impl Mailer {
             };
             tokio::time::sleep_until(wait_until).await;
         }
-        let (name, result) = match &self.transport {
-            Transport::File { dir } => {
-                let written = write_files(dir, &self.from, vec![email.clone()]).await;
-                ("file", written.into_iter().next().unwrap_or(Ok(())))
+        match &self.transport {
+            Transport::File { dir } => write_files(dir, &self.from, vec![email.clone()])
+                .await
+                .into_iter()
+                .next()
+                .unwrap_or(Ok(())),
+            Transport::Ses { client } => {
+                tokio::time::timeout(self.send_timeout, send_ses(client, &self.from, email))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(SendError::Transient(anyhow::anyhow!(
+                            "SES did not answer within {:?}",
+                            self.send_timeout
+                        )))
+                    })
             }
-            Transport::Ses { client } => ("ses", send_ses(client, &self.from, email).await),
-        };
-        count(name, &result);
-        result
+        }
     }
 
-    /// Sends a page of messages and answers each, in order. Files are written by one blocking
-    /// task for the whole page (a hop to the blocking pool per message would cost more than the
-    /// write); SES messages go out [`SES_CONCURRENCY`] at a time, within the rate limit.
-    pub async fn send_all(&self, emails: Vec<Email>) -> Vec<anyhow::Result<()>> {
+    /// Sends the messages and yields each one's outcome, by its index in `emails`, as soon as
+    /// it is known. Files are written by one blocking task for the whole batch (a hop to the
+    /// blocking pool per message would cost more than the write); SES messages go out
+    /// [`SES_CONCURRENCY`] at a time, within the rate limit, and no new one starts once
+    /// `go_on` answers false (those already in flight finish).
+    pub fn deliver<'a>(
+        &'a self,
+        emails: Vec<Email>,
+        go_on: impl Fn() -> bool + Send + 'a,
+    ) -> futures::stream::BoxStream<'a, (usize, Result<(), SendError>)> {
         use futures::StreamExt;
         match &self.transport {
             Transport::File { dir } => {
-                let results = write_files(dir, &self.from, emails).await;
-                for result in &results {
-                    count("file", result);
-                }
-                results
+                // Undeliverable addresses are answered without a file.
+                let (valid, invalid): (Vec<_>, Vec<_>) = emails
+                    .into_iter()
+                    .enumerate()
+                    .partition(|(_, e)| deliverable(&e.to));
+                let refused = invalid.into_iter().map(|(i, _)| {
+                    let result = Err(SendError::Rejected("not a single valid address".into()));
+                    count("file", &result);
+                    (i, result)
+                });
+                let written = futures::stream::once(async move {
+                    let (indexes, emails): (Vec<_>, Vec<_>) = valid.into_iter().unzip();
+                    let results = write_files(dir, &self.from, emails).await;
+                    indexes.into_iter().zip(results).map(|(i, result)| {
+                        count("file", &result);
+                        (i, result)
+                    })
+                })
+                .flat_map(futures::stream::iter);
+                futures::stream::iter(refused).chain(written).boxed()
             }
             // `send` spaces and counts each message itself.
-            Transport::Ses { .. } => {
-                futures::stream::iter(emails)
-                    .map(|email| async move { self.send(&email).await })
-                    .buffered(SES_CONCURRENCY)
-                    .collect()
-                    .await
-            }
+            Transport::Ses { .. } => futures::stream::iter(emails.into_iter().enumerate())
+                .take_while(move |_| std::future::ready(go_on()))
+                .map(move |(i, email)| async move { (i, self.send(&email).await) })
+                .buffer_unordered(SES_CONCURRENCY)
+                .boxed(),
         }
     }
 }
 
 /// One message's outcome in the `missionlink_emails_*` metrics.
-fn count(transport: &str, result: &anyhow::Result<()>) {
+fn count(transport: &str, result: &Result<(), SendError>) {
     let metrics = missionlink_telemetry::metrics();
     match result {
         Ok(()) => metrics.email_sent(transport),
-        Err(_) => metrics.email_failed(transport),
+        Err(SendError::Rejected(_)) => metrics.email_rejected(transport),
+        Err(SendError::Transient(_)) => metrics.email_failed(transport),
     }
 }
 
@@ -134,7 +220,7 @@ async fn write_files(
     dir: &std::path::Path,
     from: &str,
     emails: Vec<Email>,
-) -> Vec<anyhow::Result<()>> {
+) -> Vec<Result<(), SendError>> {
     let (dir, from, n) = (dir.to_owned(), from.to_owned(), emails.len());
     // The blocking thread's span joins the caller's trace.
     let span = tracing::Span::current();
@@ -142,21 +228,25 @@ async fn write_files(
         .await
         .unwrap_or_else(|e| {
             (0..n)
-                .map(|_| Err(anyhow::anyhow!("writing emails panicked: {e}")))
+                .map(|_| {
+                    Err(SendError::Transient(anyhow::anyhow!(
+                        "writing emails panicked: {e}"
+                    )))
+                })
                 .collect()
         })
 }
 
-/// SES requests of one page in flight at once.
+/// SES requests in flight at once.
 pub const SES_CONCURRENCY: usize = 32;
 
 #[tracing::instrument(name = "email.write_page", skip_all, fields(messages = emails.len()))]
-fn write_page(dir: &std::path::Path, from: &str, emails: &[Email]) -> Vec<anyhow::Result<()>> {
+fn write_page(dir: &std::path::Path, from: &str, emails: &[Email]) -> Vec<Result<(), SendError>> {
     if let Err(e) = std::fs::create_dir_all(dir) {
         let message = format!("creating {}: {e}", dir.display());
         return emails
             .iter()
-            .map(|_| Err(anyhow::anyhow!(message.clone())))
+            .map(|_| Err(SendError::Transient(anyhow::anyhow!(message.clone()))))
             .collect();
     }
     emails
@@ -165,42 +255,67 @@ fn write_page(dir: &std::path::Path, from: &str, emails: &[Email]) -> Vec<anyhow
             let final_path = dir.join(format!("{}.eml", email.key));
             let temp_path = dir.join(format!(".{}.eml.tmp", email.key));
             std::fs::write(&temp_path, rfc5322(from, email))
-                .with_context(|| format!("writing {}", temp_path.display()))?;
-            // Rename is atomic: a reader never sees half a message.
-            std::fs::rename(&temp_path, &final_path)
-                .with_context(|| format!("renaming to {}", final_path.display()))
+                .with_context(|| format!("writing {}", temp_path.display()))
+                // Rename is atomic: a reader never sees half a message.
+                .and_then(|()| {
+                    std::fs::rename(&temp_path, &final_path)
+                        .with_context(|| format!("renaming to {}", final_path.display()))
+                })
+                .map_err(SendError::Transient)
         })
         .collect()
 }
 
 #[tracing::instrument(name = "ses.SendEmail", skip_all, fields(otel.kind = "client"))]
-async fn send_ses(client: &aws_sdk_sesv2::Client, from: &str, email: &Email) -> anyhow::Result<()> {
+async fn send_ses(
+    client: &aws_sdk_sesv2::Client,
+    from: &str,
+    email: &Email,
+) -> Result<(), SendError> {
+    use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata};
     let utf8 = |data: &str| {
         Content::builder()
             .data(data)
             .charset("UTF-8")
             .build()
             .context("building SES content")
+            .map_err(SendError::Transient)
     };
     let message = Message::builder()
         .subject(utf8(&email.subject)?)
         .body(Body::builder().text(utf8(&email.text)?).build())
         .build();
-    client
+    let sent = client
         .send_email()
         .from_email_address(from)
         .destination(Destination::builder().to_addresses(&email.to).build())
         .content(EmailContent::builder().simple(message).build())
         .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "SES SendEmail to {}: {}",
-                email.to,
-                aws_sdk_sesv2::error::DisplayErrorContext(e)
-            )
-        })?;
-    Ok(())
+        .await;
+    let Err(e) = sent else { return Ok(()) };
+    let code = e.code().unwrap_or_default().to_owned();
+    let text = e.message().unwrap_or_default().to_owned();
+    if recipient_refused(&code, &text, &email.to) {
+        return Err(SendError::Rejected(format!("SES {code}: {text}")));
+    }
+    Err(SendError::Transient(anyhow::anyhow!(
+        "SES SendEmail: {}",
+        DisplayErrorContext(e)
+    )))
+}
+
+/// Whether an SES error refuses this one recipient for good. SES answers a malformed request
+/// (here: the address; everything else in it is ours and constant) with `BadRequestException`
+/// (moto: `InvalidParameterValue`), and a recipient it will not deliver to (an unverified one
+/// in the sandbox, a suppressed one) with `MessageRejected` naming it. A `MessageRejected` that
+/// does not name the recipient is about the sender or the account: every message would fail,
+/// so it is not one recipient's fault and stays retryable (and alerts).
+pub fn recipient_refused(code: &str, message: &str, recipient: &str) -> bool {
+    match code {
+        "BadRequestException" | "InvalidParameterValue" => true,
+        "MessageRejected" => message.to_lowercase().contains(&recipient.to_lowercase()),
+        _ => false,
+    }
 }
 
 /// The message as an RFC 5322 document with one `text/plain` UTF-8 part. Non-ASCII header
@@ -391,6 +506,44 @@ pub fn streamer_message(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_single_plain_addresses_are_deliverable() {
+        assert!(deliverable("minji@example.com"));
+        assert!(deliverable("first.last+tag@mail.example.co.kr"));
+        for bad in [
+            "a,b@example.com",
+            "a@example.com,b@example.com",
+            "a;b@example.com",
+            "Minji <minji@example.com>",
+            "minji@localhost",
+            "minji@[127.0.0.1]",
+            "minji@",
+            "@example.com",
+            "min ji@example.com",
+            "minji@example.com\r\nBcc: x@example.com",
+        ] {
+            assert!(!deliverable(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_rejection_of_the_recipient_is_permanent() {
+        assert!(recipient_refused("InvalidParameterValue", "Missing domain", "a@x.io"));
+        assert!(recipient_refused("BadRequestException", "Illegal address", "a@x.io"));
+        assert!(recipient_refused(
+            "MessageRejected",
+            "Email address is not verified: A@x.io",
+            "a@x.io"
+        ));
+        assert!(!recipient_refused(
+            "MessageRejected",
+            "Email address not verified no-reply@missionlink.local",
+            "a@x.io"
+        ));
+        assert!(!recipient_refused("TooManyRequestsException", "slow down", "a@x.io"));
+        assert!(!recipient_refused("", "", "a@x.io"));
+    }
 
     #[test]
     fn amounts_get_thousands_separators() {

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod audit_loop;
+pub mod delivery;
 pub mod email;
 pub mod mission;
 pub mod outbox;

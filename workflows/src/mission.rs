@@ -11,15 +11,15 @@
 //! Workflow code is deterministic: time comes from `ctx.workflow_time()`, everything else from
 //! activities.
 
-use crate::email::{Email, Locale, Mailer, MissionFacts, backer_message, streamer_message};
-use missionlink_entities::missions::{email_delivery, prediction as prediction_row};
-use missionlink_entities::users::user;
+use crate::delivery::{self, EmailStep};
+pub use crate::delivery::EmailSummary;
+use crate::email::Mailer;
+use missionlink_entities::missions::prediction as prediction_row;
 use missionlink_ledger::changes;
 use missionlink_ledger::mission::{self, MissionStatus};
 use missionlink_ledger::prediction::{self, PredictionSettlement, PredictionStatus};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 use temporalio_macros::{activities, workflow, workflow_methods};
@@ -66,13 +66,6 @@ pub struct ExpireInput {
 pub struct SettlementSummary {
     pub pledges: u64,
     pub amount_won: i64,
-}
-
-/// What the email step did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EmailSummary {
-    pub sent: u64,
-    pub already_sent: u64,
 }
 
 /// The workflow's result, readable in the Temporal UI.
@@ -262,179 +255,25 @@ impl MissionActivities {
     }
 
     /// Sends each backer their message and the streamer a summary, skipping whoever has one
-    /// recorded already.
+    /// recorded already (see [`crate::delivery`]).
     #[activity(name = "SendMissionEmails")]
     pub async fn send_mission_emails(
         self: Arc<Self>,
         ctx: ActivityContext,
         mission_id: String,
     ) -> Result<EmailSummary, ActivityError> {
-        let m = mission::find(&self.missions_db, &mission_id)
-            .await
-            .map_err(activity_error)?;
-        let status = MissionStatus::parse(&m.status).map_err(activity_error)?;
-        let streamer = user::Entity::find_by_id(m.streamer_id.clone())
-            .one(&self.users_db)
-            .await
-            .map_err(activity_error)?
-            .ok_or_else(|| activity_error(format!("streamer {} not found", m.streamer_id)))?;
-        let facts = MissionFacts {
-            mission_id: mission_id.clone(),
-            title: m.title.clone(),
-            streamer_name: streamer.display_name.clone(),
-            status,
-        };
-        let mut summary = EmailSummary::default();
-        let mut after: Option<String> = ctx.heartbeat_details().deserialize().ok().flatten();
-        // Pages overlap: the next page is read from the databases while this one is written
-        // out. Progress (the heartbeat) still moves one completed page at a time.
-        let mut loaded = self.email_page(&facts, after.as_deref()).await?;
-        while let Some(page) = loaded {
-            summary.already_sent += page.already_sent;
-            let (sent, next) = tokio::join!(
-                self.send_email_page(page.outgoing),
-                self.email_page(&facts, Some(&page.last))
-            );
-            summary.sent += sent?;
-            after = Some(page.last);
-            ctx.record_heartbeat(after.clone())
-                .await
-                .map_err(activity_error)?;
-            loaded = next?;
+        EmailStep {
+            missions_db: &self.missions_db,
+            users_db: &self.users_db,
+            mailer: &self.mailer,
+            page_size: delivery::page_size(self.settings.email_page_size, &self.mailer),
         }
-        if self
-            .delivered(
-                &mission_id,
-                "STREAMER",
-                Condition::all().add(email_delivery::Column::RecipientId.eq(streamer.id.as_str())),
-            )
-            .await?
-            .is_empty()
-        {
-            let out = mission::outflows(&self.missions_db, &mission_id)
-                .await
-                .map_err(activity_error)?;
-            let backers = mission::totals(&self.missions_db, &mission_id)
-                .await
-                .map_err(activity_error)?
-                .backers;
-            let (subject, text) = streamer_message(
-                &facts,
-                Locale::parse(&streamer.locale),
-                backers,
-                out.paid_won,
-                out.fee_won,
-                out.refunded_won,
-            );
-            let record = self
-                .send(&mission_id, "STREAMER", &streamer, subject, text)
-                .await?;
-            self.record(vec![record]).await?;
-            summary.sent += 1;
-        } else {
-            summary.already_sent += 1;
-        }
-        mission::mark_notified(&self.missions_db, &mission_id)
-            .await
-            .map_err(activity_error)?;
-        Ok(summary)
+        .run(&ctx, &mission_id)
+        .await
     }
-}
-
-/// One page of backers' emails, ready to go.
-struct EmailPage {
-    outgoing: Vec<(Email, email_delivery::ActiveModel)>,
-    already_sent: u64,
-    /// The page's last backer: the next page starts after it.
-    last: String,
 }
 
 impl MissionActivities {
-    /// The page of backers after `after`: their sums, minus those already emailed, composed in
-    /// each one's locale. `None` once every backer is past.
-    async fn email_page(
-        &self,
-        facts: &MissionFacts,
-        after: Option<&str>,
-    ) -> Result<Option<EmailPage>, ActivityError> {
-        let page = mission::backers_page(
-            &self.missions_db,
-            &facts.mission_id,
-            after,
-            self.settings.email_page_size,
-        )
-        .await
-        .map_err(activity_error)?;
-        let Some(last) = page.last().map(|b| b.backer_id.clone()) else {
-            return Ok(None);
-        };
-        // The page's ids are exactly those in (after, last]: a range scan of the primary key,
-        // where a 500-value IN list made the planner filter every delivery of the mission.
-        let page_ids = Condition::all()
-            .add(email_delivery::Column::RecipientId.gt(after.unwrap_or("")))
-            .add(email_delivery::Column::RecipientId.lte(last.as_str()));
-        let done = self
-            .delivered(&facts.mission_id, "BACKER", page_ids)
-            .await?;
-        let ids: Vec<String> = page
-            .iter()
-            .filter(|b| !done.contains(&b.backer_id))
-            .map(|b| b.backer_id.clone())
-            .collect();
-        let users: HashMap<String, user::Model> = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            user::Entity::find()
-                .filter(user::Column::Id.is_in(ids))
-                .all(&self.users_db)
-                .await
-                .map_err(activity_error)?
-                .into_iter()
-                .map(|u| (u.id.clone(), u))
-                .collect()
-        };
-        let mut outgoing = Vec::with_capacity(page.len());
-        for b in &page {
-            if done.contains(&b.backer_id) {
-                continue;
-            }
-            let Some(u) = users.get(&b.backer_id) else {
-                tracing::warn!(backer = %b.backer_id, "backer has no user record; no email");
-                continue;
-            };
-            let (subject, text) = backer_message(facts, Locale::parse(&u.locale), b.total_won);
-            outgoing.push(message(&facts.mission_id, "BACKER", u, subject, text));
-        }
-        Ok(Some(EmailPage {
-            outgoing,
-            already_sent: u64::try_from(done.len()).unwrap_or(u64::MAX),
-            last,
-        }))
-    }
-
-    /// Sends a page and records what went — even if part of it failed, so a retry resends only
-    /// the rest. Returns how many went.
-    async fn send_email_page(
-        &self,
-        outgoing: Vec<(Email, email_delivery::ActiveModel)>,
-    ) -> Result<u64, ActivityError> {
-        let (emails, records): (Vec<_>, Vec<_>) = outgoing.into_iter().unzip();
-        let mut sent = Vec::with_capacity(records.len());
-        let mut failure = None;
-        for (result, record) in self.mailer.send_all(emails).await.into_iter().zip(records) {
-            match result {
-                Ok(()) => sent.push(record),
-                Err(e) => failure = failure.or(Some(e)),
-            }
-        }
-        let n = u64::try_from(sent.len()).unwrap_or(u64::MAX);
-        self.record(sent).await?;
-        match failure {
-            Some(e) => Err(activity_error(e)),
-            None => Ok(n),
-        }
-    }
-
     /// The body of `SettlePledges`: pages until nothing is held, then `settledAt`.
     async fn settle_all(
         &self,
@@ -481,54 +320,6 @@ impl MissionActivities {
         Ok(summary)
     }
 
-    /// Recipients of the mission in `role` whose email is recorded, among those `recipients`
-    /// selects.
-    async fn delivered(
-        &self,
-        mission_id: &str,
-        role: &str,
-        recipients: Condition,
-    ) -> Result<HashSet<String>, ActivityError> {
-        Ok(email_delivery::Entity::find()
-            .filter(email_delivery::Column::MissionId.eq(mission_id))
-            .filter(recipients)
-            .filter(email_delivery::Column::Role.eq(role))
-            .all(&self.missions_db)
-            .await
-            .map_err(activity_error)?
-            .into_iter()
-            .map(|d| d.recipient_id)
-            .collect())
-    }
-
-    /// Sends one message and returns its delivery record, to be stored with its page's.
-    async fn send(
-        &self,
-        mission_id: &str,
-        role: &str,
-        to: &user::Model,
-        subject: String,
-        text: String,
-    ) -> Result<email_delivery::ActiveModel, ActivityError> {
-        let (email, record) = message(mission_id, role, to, subject, text);
-        self.mailer.send(&email).await.map_err(activity_error)?;
-        Ok(record)
-    }
-
-    /// Records sent messages, one statement for a page. A crash between the sends and this
-    /// record resends that page on retry: email is at least once (the file transport rewrites
-    /// the same files), and the record keeps it to one per completed page.
-    async fn record(&self, sent: Vec<email_delivery::ActiveModel>) -> Result<(), ActivityError> {
-        if sent.is_empty() {
-            return Ok(());
-        }
-        email_delivery::Entity::insert_many(sent)
-            .on_conflict_do_nothing()
-            .exec_without_returning(&self.missions_db)
-            .await
-            .map_err(activity_error)?;
-        Ok(())
-    }
 }
 
 /// The workflow's state: its phase and how many `statusChanged` signals arrived.
@@ -539,31 +330,6 @@ pub struct MissionWorkflow {
     signals: u64,
 }
 
-/// A message to `to` and the delivery record to store once it went.
-fn message(
-    mission_id: &str,
-    role: &str,
-    to: &user::Model,
-    subject: String,
-    text: String,
-) -> (Email, email_delivery::ActiveModel) {
-    let email = Email {
-        key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
-        to: to.email.clone(),
-        subject: subject.clone(),
-        text,
-    };
-    let record = email_delivery::ActiveModel {
-        mission_id: sea_orm::Set(mission_id.to_owned()),
-        recipient_id: sea_orm::Set(to.id.clone()),
-        role: sea_orm::Set(role.to_owned()),
-        address: sea_orm::Set(to.email.clone()),
-        subject: sea_orm::Set(subject),
-        sent_at: sea_orm::Set(chrono::Utc::now()),
-    };
-    (email, record)
-}
-
 fn quick() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30)).build()
 }
@@ -572,7 +338,7 @@ fn long_running() -> ActivityOptions {
     // No overall limit on a 100,000-pledge settlement, but a worker that stops heartbeating for
     // 30 s is presumed dead and the activity is retried elsewhere, resuming where it stopped.
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(24 * 3600))
-        .heartbeat_timeout(Duration::from_secs(30))
+        .heartbeat_timeout(delivery::HEARTBEAT_TIMEOUT)
         .build()
 }
 

@@ -10,7 +10,9 @@ fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
-/// A lower-cased, plausibly deliverable email address of at most 254 characters.
+/// A lower-cased, single deliverable address of at most 254 characters: RFC 5322's
+/// `addr-spec` (see `missionlink_workflows::email::deliverable`), so `a,b@x.com`, a display name
+/// or a list never registers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -25,23 +27,10 @@ impl Email {
                 Self::MAX_CHARS
             )));
         }
-        let invalid = || bad("email is not a valid address");
-        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-        let local_ok = !local.is_empty()
-            && local.chars().count() <= 64
-            && !local
-                .chars()
-                .any(|c| c.is_whitespace() || c == '@' || c.is_control());
-        if domain_ok && local_ok {
+        if missionlink_workflows::email::deliverable(&email) {
             Ok(Self(email))
         } else {
-            Err(invalid())
+            Err(bad("email is not a valid address"))
         }
     }
 
@@ -166,6 +155,11 @@ mod tests {
             "ana@example",
             "a b@example.com",
             "a@b@c.com",
+            "a,b@example.com",
+            "a;b@example.com",
+            "a@example.com, b@example.com",
+            "Ana <ana@example.com>",
+            "ana@[127.0.0.1]",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }

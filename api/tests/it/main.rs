@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod batching;
 mod deployment;
+mod email_delivery;
 mod input;
 mod limits;
 mod live;

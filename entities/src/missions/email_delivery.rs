@@ -12,7 +12,12 @@ pub struct Model {
     pub role: String,
     pub address: String,
     pub subject: String,
+    /// When it was sent (or refused).
     pub sent_at: DateTimeUtc,
+    /// `SENT`, or `FAILED` when the address was refused for good (never retried).
+    pub status: String,
+    /// The transport's reason for a `FAILED` delivery.
+    pub error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_ledger;
 mod m20261125_000002_missions;
 mod m20261125_000003_predictions;
+mod m20261126_000004_email_outcomes;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_ledger::Migration),
             Box::new(m20261125_000002_missions::Migration),
             Box::new(m20261125_000003_predictions::Migration),
+            Box::new(m20261126_000004_email_outcomes::Migration),
         ]
     }
 }

@@ -1,0 +1,447 @@
+//! The email step of a finished mission (`SendMissionEmails`): each backer's message, then the
+//! streamer's summary, each sent once.
+//!
+//! Exactly once, except for a crash, and then at most the sends in flight are repeated:
+//! - a delivery is recorded in `email_deliveries` as soon as its send succeeded (what completed
+//!   together is recorded together, at most [`RECORD_GROUP`] rows a statement), and no new send
+//!   starts while a record is being written;
+//! - recording is retried here, in the process, for up to [`RECORD_RETRY_FOR`] (the database
+//!   restarting, the pool waiting), instead of failing the attempt, whose retry would resend;
+//! - the activity heartbeats every [`HEARTBEAT_EVERY`] whatever is in flight (a page at the SES
+//!   rate, a stalled SES request, a record being retried), so Temporal never starts a second
+//!   attempt beside a first one that is alive; the heartbeat's cursor moves past a page only once
+//!   all of it is recorded;
+//! - a page holds at most what the send rate gets through in half the heartbeat timeout.
+//!
+//! A recipient refused for good (an address that does not parse, or one SES rejects) is recorded
+//! as `FAILED` with the reason and counted (`missionlink_emails_rejected_total`, alerted on); it
+//! never fails the step and is never retried. Any other failure ends the attempt once its page is
+//! recorded; the retry skips every recorded recipient, so it sends only what is missing.
+
+use crate::email::{
+    Email, Locale, Mailer, MissionFacts, SendError, backer_message, streamer_message,
+};
+use futures::{FutureExt, StreamExt};
+use missionlink_entities::missions::email_delivery;
+use missionlink_entities::users::user;
+use missionlink_ledger::mission::{self, MissionStatus};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+/// Temporal presumes an attempt dead after this long without a heartbeat and starts another.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a running email step heartbeats, whatever it is waiting for.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+/// Most delivery rows written by one statement.
+pub const RECORD_GROUP: usize = 100;
+/// How long recording a delivery is retried in the process before the attempt gives up (and
+/// its retry resends the unrecorded messages).
+pub const RECORD_RETRY_FOR: Duration = Duration::from_secs(600);
+
+/// What the email step did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSummary {
+    pub sent: u64,
+    pub already_sent: u64,
+    /// Recipients refused for good (recorded as failed). Absent from older histories.
+    #[serde(default)]
+    pub failed: u64,
+}
+
+/// Backers per page: `configured`, but no more than the mailer sends in half the heartbeat
+/// timeout, so a page is done (and its cursor heartbeated) well within it.
+pub fn page_size(configured: u64, mailer: &Mailer) -> u64 {
+    let configured = configured.max(1);
+    match mailer.send_interval() {
+        Some(interval) if !interval.is_zero() => {
+            let sends = (HEARTBEAT_TIMEOUT / 2).as_nanos() / interval.as_nanos();
+            configured.min(u64::try_from(sends).unwrap_or(u64::MAX).max(1))
+        }
+        _ => configured,
+    }
+}
+
+/// What the email step needs.
+pub struct EmailStep<'a> {
+    pub missions_db: &'a DatabaseConnection,
+    pub users_db: &'a DatabaseConnection,
+    pub mailer: &'a Mailer,
+    pub page_size: u64,
+}
+
+impl EmailStep<'_> {
+    /// Sends every backer's message and the streamer's summary that are not recorded yet,
+    /// heartbeating throughout; resumes after the page in the last heartbeat.
+    pub async fn run(
+        &self,
+        ctx: &ActivityContext,
+        mission_id: &str,
+    ) -> Result<EmailSummary, ActivityError> {
+        let resumed: Option<String> = ctx.heartbeat_details().deserialize().ok().flatten();
+        let cursor = std::sync::Mutex::new(resumed);
+        with_heartbeats(ctx, &cursor, self.send_all(ctx, mission_id, &cursor)).await
+    }
+
+    async fn send_all(
+        &self,
+        ctx: &ActivityContext,
+        mission_id: &str,
+        cursor: &std::sync::Mutex<Option<String>>,
+    ) -> Result<EmailSummary, ActivityError> {
+        let m = mission::find(self.missions_db, mission_id)
+            .await
+            .map_err(retryable)?;
+        let status = MissionStatus::parse(&m.status).map_err(retryable)?;
+        let streamer = user::Entity::find_by_id(m.streamer_id.clone())
+            .one(self.users_db)
+            .await
+            .map_err(retryable)?;
+        let facts = MissionFacts {
+            mission_id: mission_id.to_owned(),
+            title: m.title.clone(),
+            streamer_name: streamer
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), |s| s.display_name.clone()),
+            status,
+        };
+        let mut summary = EmailSummary::default();
+        let after = lock(cursor).clone();
+        // Pages overlap: the next page is read from the databases while this one goes out.
+        let mut loaded = self.backer_page(&facts, after.as_deref()).await?;
+        while let Some(page) = loaded {
+            summary.already_sent += page.already_sent;
+            let (outcome, next) = tokio::join!(
+                self.send_and_record(ctx, page.outgoing),
+                self.backer_page(&facts, Some(&page.last))
+            );
+            outcome?.add_to(&mut summary)?;
+            *lock(cursor) = Some(page.last);
+            loaded = next?;
+        }
+        match streamer {
+            Some(streamer) => self.streamer_summary(ctx, &facts, &streamer, &mut summary).await?,
+            None => tracing::warn!(streamer = %m.streamer_id, "streamer has no user record; no summary"),
+        }
+        mission::mark_notified(self.missions_db, mission_id)
+            .await
+            .map_err(retryable)?;
+        Ok(summary)
+    }
+
+    async fn streamer_summary(
+        &self,
+        ctx: &ActivityContext,
+        facts: &MissionFacts,
+        streamer: &user::Model,
+        summary: &mut EmailSummary,
+    ) -> Result<(), ActivityError> {
+        let recipient = Condition::all().add(email_delivery::Column::RecipientId.eq(&streamer.id));
+        if !self
+            .delivered(&facts.mission_id, "STREAMER", recipient)
+            .await?
+            .is_empty()
+        {
+            summary.already_sent += 1;
+            return Ok(());
+        }
+        let out = mission::outflows(self.missions_db, &facts.mission_id)
+            .await
+            .map_err(retryable)?;
+        let backers = mission::totals(self.missions_db, &facts.mission_id)
+            .await
+            .map_err(retryable)?
+            .backers;
+        let (subject, text) = streamer_message(
+            facts,
+            Locale::parse(&streamer.locale),
+            backers,
+            out.paid_won,
+            out.fee_won,
+            out.refunded_won,
+        );
+        let outgoing = vec![message(&facts.mission_id, "STREAMER", streamer, subject, text)];
+        self.send_and_record(ctx, outgoing)
+            .await?
+            .add_to(summary)
+    }
+
+    /// The page of backers after `after`: their sums, minus those already emailed, composed in
+    /// each one's locale. `None` once every backer is past.
+    async fn backer_page(
+        &self,
+        facts: &MissionFacts,
+        after: Option<&str>,
+    ) -> Result<Option<BackerPage>, ActivityError> {
+        let page = mission::backers_page(self.missions_db, &facts.mission_id, after, self.page_size)
+            .await
+            .map_err(retryable)?;
+        let Some(last) = page.last().map(|b| b.backer_id.clone()) else {
+            return Ok(None);
+        };
+        // The page's ids are exactly those in (after, last]: a range scan of the primary key,
+        // where a long IN list made the planner filter every delivery of the mission.
+        let page_ids = Condition::all()
+            .add(email_delivery::Column::RecipientId.gt(after.unwrap_or("")))
+            .add(email_delivery::Column::RecipientId.lte(last.as_str()));
+        let done = self.delivered(&facts.mission_id, "BACKER", page_ids).await?;
+        let ids: Vec<String> = page
+            .iter()
+            .filter(|b| !done.contains(&b.backer_id))
+            .map(|b| b.backer_id.clone())
+            .collect();
+        let users: HashMap<String, user::Model> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            user::Entity::find()
+                .filter(user::Column::Id.is_in(ids))
+                .all(self.users_db)
+                .await
+                .map_err(retryable)?
+                .into_iter()
+                .map(|u| (u.id.clone(), u))
+                .collect()
+        };
+        let mut outgoing = Vec::with_capacity(page.len());
+        for b in &page {
+            if done.contains(&b.backer_id) {
+                continue;
+            }
+            let Some(u) = users.get(&b.backer_id) else {
+                tracing::warn!(backer = %b.backer_id, "backer has no user record; no email");
+                continue;
+            };
+            let (subject, text) = backer_message(facts, Locale::parse(&u.locale), b.total_won);
+            outgoing.push(message(&facts.mission_id, "BACKER", u, subject, text));
+        }
+        Ok(Some(BackerPage {
+            outgoing,
+            already_sent: u64::try_from(done.len()).map_err(retryable)?,
+            last,
+        }))
+    }
+
+    /// Sends the messages and records each outcome as soon as it is known (see the module
+    /// comment). Stops starting sends once the attempt is cancelled.
+    async fn send_and_record(
+        &self,
+        ctx: &ActivityContext,
+        outgoing: Vec<Outgoing>,
+    ) -> Result<Outcome, ActivityError> {
+        let (emails, mut records): (Vec<Email>, Vec<Option<email_delivery::ActiveModel>>) =
+            outgoing
+                .into_iter()
+                .map(|o| (o.email, Some(o.record)))
+                .unzip();
+        let mut outcome = Outcome::default();
+        let mut pending = Vec::new();
+        let mut results = self.mailer.deliver(emails, || !ctx.is_cancelled());
+        loop {
+            // Take whatever has completed; before waiting for more, record what has.
+            let next = match results.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    self.record(&mut pending).await?;
+                    results.next().await
+                }
+            };
+            let Some((i, result)) = next else { break };
+            let mut record = records
+                .get_mut(i)
+                .and_then(Option::take)
+                .ok_or_else(|| non_retryable("the mailer answered for a message it was not given"))?;
+            match result {
+                Ok(()) => outcome.sent += 1,
+                Err(SendError::Rejected(why)) => {
+                    tracing::warn!(reason = %why, "recipient refused for good; recorded as failed");
+                    record.status = sea_orm::Set("FAILED".into());
+                    record.error = sea_orm::Set(Some(why));
+                    outcome.failed += 1;
+                }
+                Err(SendError::Transient(e)) => {
+                    tracing::warn!(error = %format!("{e:#}"), "email not sent; a retry will send it");
+                    outcome.retry = outcome.retry.or(Some(e));
+                    continue;
+                }
+            }
+            pending.push(record);
+            if pending.len() >= RECORD_GROUP {
+                self.record(&mut pending).await?;
+            }
+        }
+        self.record(&mut pending).await?;
+        if ctx.is_cancelled() && records.iter().any(Option::is_some) {
+            return Err(retryable("the attempt was cancelled before every message went"));
+        }
+        Ok(outcome)
+    }
+
+    /// Records `pending` deliveries, retrying in the process for up to [`RECORD_RETRY_FOR`].
+    async fn record(
+        &self,
+        pending: &mut Vec<email_delivery::ActiveModel>,
+    ) -> Result<(), ActivityError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let written = email_delivery::Entity::insert_many(pending.clone())
+                .on_conflict_do_nothing()
+                .exec_without_returning(self.missions_db)
+                .await;
+            match written {
+                Ok(_) => {
+                    pending.clear();
+                    return Ok(());
+                }
+                Err(e) if started.elapsed() < RECORD_RETRY_FOR => {
+                    tracing::warn!(error = %e, deliveries = pending.len(), "recording deliveries failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(retryable(format!("recording deliveries: {e}"))),
+            }
+        }
+    }
+
+    /// Recipients of the mission in `role` whose delivery is recorded (sent or failed for good),
+    /// among those `recipients` selects.
+    async fn delivered(
+        &self,
+        mission_id: &str,
+        role: &str,
+        recipients: Condition,
+    ) -> Result<HashSet<String>, ActivityError> {
+        Ok(email_delivery::Entity::find()
+            .filter(email_delivery::Column::MissionId.eq(mission_id))
+            .filter(recipients)
+            .filter(email_delivery::Column::Role.eq(role))
+            .all(self.missions_db)
+            .await
+            .map_err(retryable)?
+            .into_iter()
+            .map(|d| d.recipient_id)
+            .collect())
+    }
+}
+
+/// Runs `work`, heartbeating the cursor every [`HEARTBEAT_EVERY`] until it is done.
+async fn with_heartbeats<T>(
+    ctx: &ActivityContext,
+    cursor: &std::sync::Mutex<Option<String>>,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::pin!(work);
+    let mut beat = tokio::time::interval(HEARTBEAT_EVERY);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = beat.tick() => {
+                let at = lock(cursor).clone();
+                if let Err(e) = ctx.record_heartbeat(at).await {
+                    tracing::warn!(error = %e, "heartbeat not recorded");
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One page of backers' messages, ready to go.
+struct BackerPage {
+    outgoing: Vec<Outgoing>,
+    already_sent: u64,
+    /// The page's last backer: the next page starts after it.
+    last: String,
+}
+
+/// A message and the delivery row that records it.
+struct Outgoing {
+    email: Email,
+    record: email_delivery::ActiveModel,
+}
+
+/// What sending a group of messages did.
+#[derive(Default)]
+struct Outcome {
+    sent: u64,
+    failed: u64,
+    /// The first failure that a later attempt may get past.
+    retry: Option<anyhow::Error>,
+}
+
+impl Outcome {
+    /// Adds the counts to `summary`, or fails the attempt (retryable) if a message is left.
+    fn add_to(self, summary: &mut EmailSummary) -> Result<(), ActivityError> {
+        if let Some(e) = self.retry {
+            return Err(retryable(format!("{e:#}")));
+        }
+        summary.sent += self.sent;
+        summary.failed += self.failed;
+        Ok(())
+    }
+}
+
+/// A message to `to` and the delivery record to store once it went.
+fn message(
+    mission_id: &str,
+    role: &str,
+    to: &user::Model,
+    subject: String,
+    text: String,
+) -> Outgoing {
+    let email = Email {
+        key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
+        to: to.email.clone(),
+        subject: subject.clone(),
+        text,
+    };
+    let record = email_delivery::ActiveModel {
+        mission_id: sea_orm::Set(mission_id.to_owned()),
+        recipient_id: sea_orm::Set(to.id.clone()),
+        role: sea_orm::Set(role.to_owned()),
+        address: sea_orm::Set(to.email.clone()),
+        subject: sea_orm::Set(subject),
+        sent_at: sea_orm::Set(chrono::Utc::now()),
+        status: sea_orm::Set("SENT".into()),
+        error: sea_orm::Set(None),
+    };
+    Outgoing { email, record }
+}
+
+/// An error a later attempt may get past.
+fn retryable(e: impl std::fmt::Display) -> ActivityError {
+    ActivityError::from(anyhow::anyhow!("{e}"))
+}
+
+/// An error no retry can fix: a bug. Fails the activity at once.
+fn non_retryable(e: impl std::fmt::Display) -> ActivityError {
+    ActivityError::application(temporalio_sdk::ApplicationFailure::non_retryable(
+        anyhow::anyhow!("{e}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ses_page_is_what_the_rate_sends_in_half_the_heartbeat_timeout() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let ses = |rate| Mailer::ses_with(&config, "MissionLink <a@b.io>", rate);
+        // 14 a second (SES's default quota) for 15 s.
+        assert_eq!(page_size(500, &ses(14)), 210);
+        assert_eq!(page_size(500, &ses(1_000)), 500);
+        assert_eq!(page_size(500, &ses(100_000)), 500);
+        assert_eq!(page_size(500, &Mailer::file("outbox", "a@b.io")), 500);
+    }
+}
