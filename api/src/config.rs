@@ -393,8 +393,13 @@ impl Config {
                     .map_err(|_| err("EMAIL_MAX_PER_SECOND", "out of range"))?,
                 page_size: u64::try_from(int("EMAIL_PAGE_SIZE", 500, 1, 10_000)?)
                     .map_err(|_| err("EMAIL_PAGE_SIZE", "out of range"))?,
-                send_timeout_seconds: u64::try_from(int("EMAIL_SEND_TIMEOUT_SECONDS", 120, 1, 3_600)?)
-                    .map_err(|_| err("EMAIL_SEND_TIMEOUT_SECONDS", "out of range"))?,
+                send_timeout_seconds: u64::try_from(int(
+                    "EMAIL_SEND_TIMEOUT_SECONDS",
+                    120,
+                    1,
+                    3_600,
+                )?)
+                .map_err(|_| err("EMAIL_SEND_TIMEOUT_SECONDS", "out of range"))?,
             },
             signup_points: int("SIGNUP_POINTS", 1_000, 0, 1_000_000_000)?,
             missions,

@@ -1,8 +1,8 @@
 //! User-facing money operations: opening a user's accounts, topping up, reading the wallet.
 
 use crate::idempotency::{self, Claim, IdempotencyKey};
-use crate::transfer::{self, Transfer};
 use crate::money::MAX_BALANCE;
+use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, account};
 use missionlink_entities::missions::account as account_entity;
 use sea_orm::{

@@ -122,8 +122,13 @@ impl EmailStep<'_> {
             loaded = next?;
         }
         match streamer {
-            Some(streamer) => self.streamer_summary(ctx, &facts, &streamer, &mut summary).await?,
-            None => tracing::warn!(streamer = %m.streamer_id, "streamer has no user record; no summary"),
+            Some(streamer) => {
+                self.streamer_summary(ctx, &facts, &streamer, &mut summary)
+                    .await?
+            }
+            None => {
+                tracing::warn!(streamer = %m.streamer_id, "streamer has no user record; no summary")
+            }
         }
         mission::mark_notified(self.missions_db, mission_id)
             .await
@@ -162,10 +167,14 @@ impl EmailStep<'_> {
             out.fee_won,
             out.refunded_won,
         );
-        let outgoing = vec![message(&facts.mission_id, "STREAMER", streamer, subject, text)];
-        self.send_and_record(ctx, outgoing)
-            .await?
-            .add_to(summary)
+        let outgoing = vec![message(
+            &facts.mission_id,
+            "STREAMER",
+            streamer,
+            subject,
+            text,
+        )];
+        self.send_and_record(ctx, outgoing).await?.add_to(summary)
     }
 
     /// The page of backers after `after`: their sums, minus those already emailed, composed in
@@ -175,9 +184,10 @@ impl EmailStep<'_> {
         facts: &MissionFacts,
         after: Option<&str>,
     ) -> Result<Option<BackerPage>, ActivityError> {
-        let page = mission::backers_page(self.missions_db, &facts.mission_id, after, self.page_size)
-            .await
-            .map_err(retryable)?;
+        let page =
+            mission::backers_page(self.missions_db, &facts.mission_id, after, self.page_size)
+                .await
+                .map_err(retryable)?;
         let Some(last) = page.last().map(|b| b.backer_id.clone()) else {
             return Ok(None);
         };
@@ -186,7 +196,9 @@ impl EmailStep<'_> {
         let page_ids = Condition::all()
             .add(email_delivery::Column::RecipientId.gt(after.unwrap_or("")))
             .add(email_delivery::Column::RecipientId.lte(last.as_str()));
-        let done = self.delivered(&facts.mission_id, "BACKER", page_ids).await?;
+        let done = self
+            .delivered(&facts.mission_id, "BACKER", page_ids)
+            .await?;
         let ids: Vec<String> = page
             .iter()
             .filter(|b| !done.contains(&b.backer_id))
@@ -248,10 +260,9 @@ impl EmailStep<'_> {
                 }
             };
             let Some((i, result)) = next else { break };
-            let mut record = records
-                .get_mut(i)
-                .and_then(Option::take)
-                .ok_or_else(|| non_retryable("the mailer answered for a message it was not given"))?;
+            let mut record = records.get_mut(i).and_then(Option::take).ok_or_else(|| {
+                non_retryable("the mailer answered for a message it was not given")
+            })?;
             match result {
                 Ok(()) => outcome.sent += 1,
                 Err(SendError::Rejected(why)) => {
@@ -273,7 +284,9 @@ impl EmailStep<'_> {
         }
         self.record(&mut pending).await?;
         if ctx.is_cancelled() && records.iter().any(Option::is_some) {
-            return Err(retryable("the attempt was cancelled before every message went"));
+            return Err(retryable(
+                "the attempt was cancelled before every message went",
+            ));
         }
         Ok(outcome)
     }

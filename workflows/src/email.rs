@@ -529,8 +529,16 @@ mod tests {
 
     #[test]
     fn only_a_rejection_of_the_recipient_is_permanent() {
-        assert!(recipient_refused("InvalidParameterValue", "Missing domain", "a@x.io"));
-        assert!(recipient_refused("BadRequestException", "Illegal address", "a@x.io"));
+        assert!(recipient_refused(
+            "InvalidParameterValue",
+            "Missing domain",
+            "a@x.io"
+        ));
+        assert!(recipient_refused(
+            "BadRequestException",
+            "Illegal address",
+            "a@x.io"
+        ));
         assert!(recipient_refused(
             "MessageRejected",
             "Email address is not verified: A@x.io",
@@ -541,7 +549,11 @@ mod tests {
             "Email address not verified no-reply@missionlink.local",
             "a@x.io"
         ));
-        assert!(!recipient_refused("TooManyRequestsException", "slow down", "a@x.io"));
+        assert!(!recipient_refused(
+            "TooManyRequestsException",
+            "slow down",
+            "a@x.io"
+        ));
         assert!(!recipient_refused("", "", "a@x.io"));
     }
 

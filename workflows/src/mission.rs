@@ -11,8 +11,8 @@
 //! Workflow code is deterministic: time comes from `ctx.workflow_time()`, everything else from
 //! activities.
 
-use crate::delivery::{self, EmailStep};
 pub use crate::delivery::EmailSummary;
+use crate::delivery::{self, EmailStep};
 use crate::email::Mailer;
 use missionlink_entities::missions::prediction as prediction_row;
 use missionlink_ledger::changes;
@@ -319,7 +319,6 @@ impl MissionActivities {
         changes::announce(&self.missions_db, &mission_id).await;
         Ok(summary)
     }
-
 }
 
 /// The workflow's state: its phase and how many `statusChanged` signals arrived.

@@ -4,8 +4,7 @@
 //! deliveries are recorded, SES stalling, and addresses that can never be delivered to.
 
 use crate::support::{
-    Fault, FaultProxy, SES_SENDER, TestApp, free_port, moto_messages, moto_ses_config,
-    ses_endpoint,
+    Fault, FaultProxy, SES_SENDER, TestApp, free_port, moto_messages, moto_ses_config, ses_endpoint,
 };
 use missionlink_entities::missions::{email_delivery, mission};
 use missionlink_workflows::email::SES_CONCURRENCY;
@@ -34,13 +33,20 @@ async fn failed_mission(app: &TestApp, addresses: &[String]) -> Mission {
     app.top_up(&creator, 10_000, "t").await.data("topUp");
     let title = format!("Email exactly once #{run}");
     let id = app
-        .create_mission(&creator, &streamer.user_id, 1_000, json!({ "title": title }))
+        .create_mission(
+            &creator,
+            &streamer.user_id,
+            1_000,
+            json!({ "title": title }),
+        )
         .await
         .data("createMission")["id"]
         .as_str()
         .expect("id")
         .to_owned();
-    app.act(&streamer, "accept", &id).await.data("acceptMission");
+    app.act(&streamer, "accept", &id)
+        .await
+        .data("acceptMission");
     seed_backers(app, &id, addresses).await;
     app.act(&streamer, "FAILURE", &id)
         .await
@@ -88,7 +94,10 @@ async fn seed_backers(app: &TestApp, mission_id: &str, addresses: &[String]) {
             .expect("seed users");
     }
     let txn = app.db.missions.begin().await.expect("begin");
-    let accounts: Vec<AccountId> = ids.iter().flat_map(|id| account::user_accounts(id)).collect();
+    let accounts: Vec<AccountId> = ids
+        .iter()
+        .flat_map(|id| account::user_accounts(id))
+        .collect();
     account::open(&txn, &accounts).await.expect("accounts");
     let top_ups: Vec<transfer::Transfer> = ids
         .iter()
@@ -116,8 +125,7 @@ async fn seed_backers(app: &TestApp, mission_id: &str, addresses: &[String]) {
                 key: key.clone(),
             })
             .collect();
-        for answer in missionlink_ledger::batch::commit(&app.db.missions, &rules, &requests).await
-        {
+        for answer in missionlink_ledger::batch::commit(&app.db.missions, &rules, &requests).await {
             answer.expect("pledge");
         }
     }
@@ -197,7 +205,11 @@ async fn wait_notified(app: &TestApp, mission_id: &str, seconds: u64) {
 fn assert_exactly_once(m: &Mission, got: &HashMap<String, usize>) {
     let twice: Vec<_> = got.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "sent more than once: {twice:?}");
-    let missing: Vec<_> = m.recipients.iter().filter(|r| !got.contains_key(*r)).collect();
+    let missing: Vec<_> = m
+        .recipients
+        .iter()
+        .filter(|r| !got.contains_key(*r))
+        .collect();
     assert!(missing.is_empty(), "never sent: {missing:?}");
     assert_eq!(got.len(), m.recipients.len());
 }
@@ -231,7 +243,11 @@ async fn a_worker_killed_mid_page_resends_at_most_the_sends_in_flight() {
     let _second = ses_worker(&app, &ses_endpoint(), &app.dbs.missions_url, metrics_addr()).await;
     wait_notified(&app, &m.id, 180).await;
     let got = received(&m.title).await;
-    let missing: Vec<_> = m.recipients.iter().filter(|r| !got.contains_key(*r)).collect();
+    let missing: Vec<_> = m
+        .recipients
+        .iter()
+        .filter(|r| !got.contains_key(*r))
+        .collect();
     assert!(missing.is_empty(), "never sent: {missing:?}");
     let repeated: usize = got.values().map(|n| n - 1).sum();
     assert!(
@@ -298,10 +314,17 @@ async fn undeliverable_addresses_are_recorded_as_failed_and_never_block_the_rest
     wait_notified(&app, &m.id, 120).await;
 
     let got = received(&m.title).await;
-    for good in m.recipients.iter().filter(|r| **r != list && **r != refused) {
+    for good in m
+        .recipients
+        .iter()
+        .filter(|r| **r != list && **r != refused)
+    {
         assert_eq!(got.get(good), Some(&1), "{good}: {got:?}");
     }
-    assert!(!got.keys().any(|to| to.contains(run) && to.contains(',')), "{got:?}");
+    assert!(
+        !got.keys().any(|to| to.contains(run) && to.contains(',')),
+        "{got:?}"
+    );
     let failed = email_delivery::Entity::find()
         .filter(email_delivery::Column::MissionId.eq(&m.id))
         .filter(email_delivery::Column::Status.eq("FAILED"))
@@ -329,4 +352,39 @@ async fn undeliverable_addresses_are_recorded_as_failed_and_never_block_the_rest
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_transport_never_addresses_a_list() {
+    let app = TestApp::with_temporal(&[]).await;
+    let worker = app.start_file_worker().await;
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let list = format!("x{run},y@example.com");
+    let mut backers = addresses(&format!("file{run}_"), 2);
+    backers.push(list.clone());
+    let m = failed_mission(&app, &backers).await;
+    wait_notified(&app, &m.id, 60).await;
+    let mail = worker.mail_about(&m.title).await;
+    let mut to: Vec<_> = mail.iter().map(|m| m.to.clone()).collect();
+    to.sort();
+    let mut expected: Vec<_> = m
+        .recipients
+        .iter()
+        .filter(|r| **r != list)
+        .cloned()
+        .collect();
+    expected.sort();
+    assert_eq!(
+        to, expected,
+        "one file per deliverable recipient, none for the list"
+    );
+    let failed = email_delivery::Entity::find()
+        .filter(email_delivery::Column::MissionId.eq(&m.id))
+        .filter(email_delivery::Column::Status.eq("FAILED"))
+        .all(&app.db.missions)
+        .await
+        .expect("deliveries");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].address, list);
+    worker.stop().await;
 }

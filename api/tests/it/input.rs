@@ -68,10 +68,22 @@ async fn malformed_or_oversized_registrations_are_refused() {
         ("malformed email", registration("not-an-email", "fine")),
         ("email without domain dot", registration("a@b", "fine")),
         // Two recipients to a mail server, which SES refuses and a file would address to both.
-        ("a list with a comma", registration("a,b@example.com", "fine")),
-        ("a list with a semicolon", registration("a;b@example.com", "fine")),
-        ("two addresses", registration("a@example.com, b@example.com", "fine")),
-        ("a display name", registration("Ana <ana@example.com>", "fine")),
+        (
+            "a list with a comma",
+            registration("a,b@example.com", "fine"),
+        ),
+        (
+            "a list with a semicolon",
+            registration("a;b@example.com", "fine"),
+        ),
+        (
+            "two addresses",
+            registration("a@example.com, b@example.com", "fine"),
+        ),
+        (
+            "a display name",
+            registration("Ana <ana@example.com>", "fine"),
+        ),
         ("a domain literal", registration("ana@[127.0.0.1]", "fine")),
         (
             "10 KB email",
