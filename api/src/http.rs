@@ -4,7 +4,7 @@ use crate::graphql::{AppSchema, Caller, ClientAddr, build_schema};
 use crate::state::AppState;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensions, Value};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use async_graphql_axum::{GraphQLResponse, GraphQLSubscription};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -14,6 +14,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
+
+mod request;
+
+use request::JsonGraphqlRequest;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -77,13 +81,10 @@ async fn graphql(
     State(s): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    JsonGraphqlRequest(request): JsonGraphqlRequest,
+) -> Response {
     let caller = caller_from_headers(&s.app, &headers);
-    let request = request
-        .into_inner()
-        .data(caller)
-        .data(ClientAddr(peer.ip()));
+    let request = request.data(caller).data(ClientAddr(peer.ip()));
     let mut response = s.schema.execute(request).await;
     // Parse, validation and limit errors come from async-graphql without a code: they are
     // all the client's malformed input.
@@ -98,7 +99,7 @@ async fn graphql(
             error.extensions = coded.extensions;
         }
     }
-    response.into()
+    request::negotiate(&headers, GraphQLResponse::from(response).into_response())
 }
 
 fn caller_from_headers(app: &AppState, headers: &HeaderMap) -> Caller {
@@ -133,15 +134,26 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 only when both databases and Temporal answer; otherwise 503 naming what is down.
+/// 200 only when both databases and Temporal answer; otherwise 503 naming what is down, by
+/// name only: the errors themselves (addresses, library messages) are logged, never served.
 async fn readyz(State(s): State<HttpState>) -> Response {
-    let (db, temporal) = tokio::join!(s.app.db.ping(), s.app.temporal.ping());
+    let (users, missions, temporal) = tokio::join!(
+        s.app.db.users.ping(),
+        s.app.db.missions.ping(),
+        s.app.temporal.ping()
+    );
     let mut problems = Vec::new();
-    if let Err(e) = db {
-        problems.push(format!("{e:#}"));
+    if let Err(e) = users {
+        tracing::warn!(error = %e, "not ready: users database");
+        problems.push("users database");
+    }
+    if let Err(e) = missions {
+        tracing::warn!(error = %e, "not ready: missions database");
+        problems.push("missions database");
     }
     if let Err(e) = temporal {
-        problems.push(format!("temporal: {e:#}"));
+        tracing::warn!(error = format!("{e:#}"), "not ready: temporal");
+        problems.push("temporal");
     }
     if problems.is_empty() {
         (
@@ -150,7 +162,6 @@ async fn readyz(State(s): State<HttpState>) -> Response {
         )
             .into_response()
     } else {
-        tracing::warn!(?problems, "not ready");
         (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({ "status": "unavailable", "problems": problems })),

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod batching;
+mod boundary;
 mod deployment;
 mod input;
 mod limits;
