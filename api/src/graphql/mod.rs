@@ -5,6 +5,7 @@ mod mission;
 mod mutation;
 mod prediction;
 mod query;
+mod text;
 mod types;
 
 use crate::auth::AccessClaims;
@@ -39,6 +40,7 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 pub fn build_schema(state: AppState) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), MissionSubscription)
         .extension(crate::metrics::GraphqlMetrics)
+        .extension(text::StorableTextOnly)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         // Without a cache: it batches the loads of one moment, it never serves stale users.

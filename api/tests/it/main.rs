@@ -18,5 +18,6 @@ mod recovery;
 mod schema;
 mod ses;
 mod support;
+mod text;
 mod traces;
 mod wallet;
