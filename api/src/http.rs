@@ -4,7 +4,7 @@ use crate::graphql::{AppSchema, Caller, ClientAddr, build_schema};
 use crate::state::AppState;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensions, Value};
-use async_graphql_axum::{GraphQLResponse, GraphQLSubscription};
+use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
 mod request;
+mod ws;
 
 use request::JsonGraphqlRequest;
 
@@ -26,20 +27,25 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 struct HttpState {
     app: AppState,
     schema: AppSchema,
+    sockets: ws::OpenSockets,
 }
 
 pub fn router(app: AppState) -> Router {
     let schema = build_schema(app.clone());
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
-        .route_service("/graphql/ws", GraphQLSubscription::new(schema.clone()))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(axum::middleware::from_fn(crate::metrics::count_responses))
         // Refuses larger bodies with 413 before any of it is parsed, whatever the extractor.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .with_state(HttpState { app, schema })
+        .with_state(HttpState {
+            app,
+            schema,
+            sockets: ws::OpenSockets::default(),
+        })
 }
 
 /// A bound, not yet running server. Binding first lets tests use port 0 and learn the port.
@@ -103,15 +109,15 @@ async fn graphql(
 }
 
 fn caller_from_headers(app: &AppState, headers: &HeaderMap) -> Caller {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Caller::Anonymous;
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match token {
+    match headers.get(header::AUTHORIZATION) {
+        None => Caller::Anonymous,
+        Some(value) => caller_from_authorization(app, value.to_str().unwrap_or_default()),
+    }
+}
+
+/// The caller an `Authorization` value (`Bearer <accessToken>`) names, over HTTP or websocket.
+fn caller_from_authorization(app: &AppState, value: &str) -> Caller {
+    match value.strip_prefix("Bearer ").map(str::trim) {
         Some(token) => match app.auth.keys.verify_access(token) {
             Ok(claims) => Caller::User(claims),
             Err(e) => Caller::Invalid(e.client_message()),

@@ -21,3 +21,4 @@ mod support;
 mod text;
 mod traces;
 mod wallet;
+mod websocket;
