@@ -75,6 +75,17 @@ pub struct LoginThrottle {
     pub window_seconds: i64,
 }
 
+/// Limits of `/graphql/ws`.
+#[derive(Clone, Debug)]
+pub struct WebsocketLimits {
+    /// Operations one socket may have running at once.
+    pub max_subscriptions_per_socket: usize,
+    /// Sockets one client address may hold open at once (per API process).
+    pub max_sockets_per_address: usize,
+    /// How long a socket may stay open without a `connection_init`.
+    pub init_timeout_seconds: u64,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub app_env: AppEnv,
@@ -94,6 +105,7 @@ pub struct Config {
     pub signup_points: i64,
     pub missions: MissionRules,
     pub login_throttle: LoginThrottle,
+    pub websocket: WebsocketLimits,
 }
 
 /// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least its 256-bit output size).
@@ -244,6 +256,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "LOGIN_THROTTLE_WINDOW_SECONDS",
         "900",
         "login throttle window",
+    ),
+    (
+        "WS_MAX_SUBSCRIPTIONS_PER_SOCKET",
+        "20",
+        "operations one websocket may run at once; more get an `error` message",
+    ),
+    (
+        "WS_MAX_SOCKETS_PER_ADDRESS",
+        "20",
+        "websockets one client address may hold open (per API process); more get HTTP 429",
+    ),
+    (
+        "WS_INIT_TIMEOUT_SECONDS",
+        "10",
+        "a websocket without connection_init by then is closed with 4408",
     ),
 ];
 
@@ -407,6 +434,24 @@ impl Config {
                 max_failures_per_email: int("LOGIN_MAX_FAILURES_PER_EMAIL", 5, 1, 1_000_000)?,
                 max_failures_per_address: int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, 1, 1_000_000)?,
                 window_seconds: int("LOGIN_THROTTLE_WINDOW_SECONDS", 900, 1, 86_400)?,
+            },
+            websocket: WebsocketLimits {
+                max_subscriptions_per_socket: usize::try_from(int(
+                    "WS_MAX_SUBSCRIPTIONS_PER_SOCKET",
+                    20,
+                    1,
+                    10_000,
+                )?)
+                .map_err(|_| err("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", "out of range"))?,
+                max_sockets_per_address: usize::try_from(int(
+                    "WS_MAX_SOCKETS_PER_ADDRESS",
+                    20,
+                    1,
+                    1_000_000,
+                )?)
+                .map_err(|_| err("WS_MAX_SOCKETS_PER_ADDRESS", "out of range"))?,
+                init_timeout_seconds: u64::try_from(int("WS_INIT_TIMEOUT_SECONDS", 10, 1, 3_600)?)
+                    .map_err(|_| err("WS_INIT_TIMEOUT_SECONDS", "out of range"))?,
             },
         })
     }

@@ -30,13 +30,6 @@ impl Databases {
             .context("opening system accounts")?;
         Ok(())
     }
-
-    /// Whether both databases answer.
-    pub async fn ping(&self) -> anyhow::Result<()> {
-        self.users.ping().await.context("users database")?;
-        self.missions.ping().await.context("missions database")?;
-        Ok(())
-    }
 }
 
 /// Opens a pool. For SQLite, creates the file's directory, and uses WAL with a busy timeout so

@@ -4,7 +4,7 @@ use crate::graphql::{AppSchema, Caller, ClientAddr, build_schema};
 use crate::state::AppState;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensions, Value};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -15,6 +15,11 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
+mod request;
+mod ws;
+
+use request::JsonGraphqlRequest;
+
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -22,20 +27,25 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 struct HttpState {
     app: AppState,
     schema: AppSchema,
+    sockets: ws::OpenSockets,
 }
 
 pub fn router(app: AppState) -> Router {
     let schema = build_schema(app.clone());
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
-        .route_service("/graphql/ws", GraphQLSubscription::new(schema.clone()))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(axum::middleware::from_fn(crate::metrics::count_responses))
         // Refuses larger bodies with 413 before any of it is parsed, whatever the extractor.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .with_state(HttpState { app, schema })
+        .with_state(HttpState {
+            app,
+            schema,
+            sockets: ws::OpenSockets::default(),
+        })
 }
 
 /// A bound, not yet running server. Binding first lets tests use port 0 and learn the port.
@@ -77,13 +87,10 @@ async fn graphql(
     State(s): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    JsonGraphqlRequest(request): JsonGraphqlRequest,
+) -> Response {
     let caller = caller_from_headers(&s.app, &headers);
-    let request = request
-        .into_inner()
-        .data(caller)
-        .data(ClientAddr(peer.ip()));
+    let request = request.data(caller).data(ClientAddr(peer.ip()));
     let mut response = s.schema.execute(request).await;
     // Parse, validation and limit errors come from async-graphql without a code: they are
     // all the client's malformed input.
@@ -98,19 +105,19 @@ async fn graphql(
             error.extensions = coded.extensions;
         }
     }
-    response.into()
+    request::negotiate(&headers, GraphQLResponse::from(response).into_response())
 }
 
 fn caller_from_headers(app: &AppState, headers: &HeaderMap) -> Caller {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Caller::Anonymous;
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match token {
+    match headers.get(header::AUTHORIZATION) {
+        None => Caller::Anonymous,
+        Some(value) => caller_from_authorization(app, value.to_str().unwrap_or_default()),
+    }
+}
+
+/// The caller an `Authorization` value (`Bearer <accessToken>`) names, over HTTP or websocket.
+fn caller_from_authorization(app: &AppState, value: &str) -> Caller {
+    match value.strip_prefix("Bearer ").map(str::trim) {
         Some(token) => match app.auth.keys.verify_access(token) {
             Ok(claims) => Caller::User(claims),
             Err(e) => Caller::Invalid(e.client_message()),
@@ -133,15 +140,26 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// 200 only when both databases and Temporal answer; otherwise 503 naming what is down.
+/// 200 only when both databases and Temporal answer; otherwise 503 naming what is down, by
+/// name only: the errors themselves (addresses, library messages) are logged, never served.
 async fn readyz(State(s): State<HttpState>) -> Response {
-    let (db, temporal) = tokio::join!(s.app.db.ping(), s.app.temporal.ping());
+    let (users, missions, temporal) = tokio::join!(
+        s.app.db.users.ping(),
+        s.app.db.missions.ping(),
+        s.app.temporal.ping()
+    );
     let mut problems = Vec::new();
-    if let Err(e) = db {
-        problems.push(format!("{e:#}"));
+    if let Err(e) = users {
+        tracing::warn!(error = %e, "not ready: users database");
+        problems.push("users database");
+    }
+    if let Err(e) = missions {
+        tracing::warn!(error = %e, "not ready: missions database");
+        problems.push("missions database");
     }
     if let Err(e) = temporal {
-        problems.push(format!("temporal: {e:#}"));
+        tracing::warn!(error = format!("{e:#}"), "not ready: temporal");
+        problems.push("temporal");
     }
     if problems.is_empty() {
         (
@@ -150,7 +168,6 @@ async fn readyz(State(s): State<HttpState>) -> Response {
         )
             .into_response()
     } else {
-        tracing::warn!(?problems, "not ready");
         (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({ "status": "unavailable", "problems": problems })),

@@ -6,6 +6,7 @@ pub mod money;
 mod mutation;
 mod prediction;
 mod query;
+mod text;
 mod types;
 
 use crate::auth::AccessClaims;
@@ -40,6 +41,7 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 pub fn build_schema(state: AppState) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), MissionSubscription)
         .extension(crate::metrics::GraphqlMetrics)
+        .extension(text::StorableTextOnly)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         // Without a cache: it batches the loads of one moment, it never serves stale users.

@@ -161,3 +161,37 @@ fn promtool_accepts_the_prometheus_configuration_and_the_alert_rules() {
     let out = validate(&promtool, &["check", "rules", "dashboards/alerts.yml"]);
     assert!(out.contains("SUCCESS: 6 rules found"), "{out}");
 }
+
+/// The Ingress publishes only the GraphQL endpoint (a Prefix, so `/graphql/ws` too); readiness,
+/// liveness and metrics stay inside the cluster.
+#[test]
+fn the_ingress_exposes_only_graphql() {
+    let ingress =
+        std::fs::read_to_string(root().join("deploy/base/api-ingress.yaml")).expect("ingress");
+    let lines: Vec<&str> = ingress
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    let paths: Vec<(&str, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let path = l.strip_prefix("- path:")?.trim();
+            let kind = lines
+                .get(i + 1)
+                .and_then(|next| next.strip_prefix("pathType:"))
+                .map_or("", str::trim);
+            Some((path, kind))
+        })
+        .collect();
+    assert_eq!(paths, [("/graphql", "Prefix")], "{ingress}");
+    for private in ["/readyz", "/healthz", "/metrics"] {
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("- path:") && l.contains(private)),
+            "{private} is public"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod batching;
+mod boundary;
 mod deployment;
 mod email_delivery;
 mod input;
@@ -18,5 +19,7 @@ mod recovery;
 mod schema;
 mod ses;
 mod support;
+mod text;
 mod traces;
 mod wallet;
+mod websocket;

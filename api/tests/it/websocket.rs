@@ -1,0 +1,258 @@
+//! The limits of `/graphql/ws` (graphql-transport-ws): message size, operations per socket,
+//! sockets per address, the `connection_init` deadline, and who a socket acts as.
+
+use crate::support::{TestApp, TestDatabases};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp) -> Result<Socket, tungstenite::Error> {
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+async fn send(ws: &mut Socket, message: Value) {
+    ws.send(Message::text(message.to_string()))
+        .await
+        .expect("send");
+}
+
+/// A socket past `connection_init` with `payload`, acknowledged.
+async fn initialised(app: &TestApp, payload: Value) -> Socket {
+    let mut ws = connect(app).await.expect("connect");
+    send(
+        &mut ws,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    let ack = next(&mut ws).await;
+    assert!(
+        matches!(&ack, Event::Json(v) if v["type"] == "connection_ack"),
+        "{ack:?}"
+    );
+    ws
+}
+
+#[derive(Debug)]
+enum Event {
+    Json(Value),
+    /// The server closed the socket, with this code if it sent one.
+    Closed(Option<u16>),
+}
+
+/// The next message, or how the socket ended; fails the test after 15 s of silence.
+async fn next(ws: &mut Socket) -> Event {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("a message within 15 s");
+        match msg {
+            Some(Ok(Message::Text(text))) => {
+                return Event::Json(serde_json::from_str(&text).expect("json"));
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return Event::Closed(frame.map(|f| u16::from(f.code)));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return Event::Closed(None),
+        }
+    }
+}
+
+/// The next message about operation `id` (others are skipped), or how the socket ended.
+async fn next_for(ws: &mut Socket, id: &str) -> Event {
+    loop {
+        match next(ws).await {
+            Event::Json(v) if v["id"] != id => {}
+            event => return event,
+        }
+    }
+}
+
+fn subscribe(id: &str, query: &str) -> Value {
+    json!({ "id": id, "type": "subscribe", "payload": { "query": query } })
+}
+
+const LONG_LIVED: &str =
+    "subscription { missionChanged(streamerId: \"00000000-0000-0000-0000-000000000000\") { id } }";
+
+#[tokio::test]
+async fn a_message_larger_than_the_body_limit_is_refused_unread() {
+    let app = TestApp::spawn().await;
+    let mut ws = initialised(&app, json!({})).await;
+    // Just under the limit runs.
+    let padding = "#".repeat(60 * 1024);
+    send(
+        &mut ws,
+        subscribe("small", &format!("{{ __typename }}\n{padding}")),
+    )
+    .await;
+    let answer = next(&mut ws).await;
+    assert!(
+        matches!(&answer, Event::Json(v) if v["type"] == "next" && v["payload"]["data"]["__typename"] == "Query"),
+        "{answer:?}"
+    );
+    assert!(matches!(next(&mut ws).await, Event::Json(v) if v["type"] == "complete"));
+
+    let padding = "#".repeat(1024 * 1024);
+    let big = subscribe("big", &format!("{{ __typename }}\n{padding}"));
+    // The server may close while the client is still writing.
+    ws.send(Message::text(big.to_string())).await.ok();
+    let answer = next(&mut ws).await;
+    assert!(
+        matches!(answer, Event::Closed(None | Some(1009))),
+        "a 1 MB message was answered: {answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_socket_runs_at_most_the_configured_number_of_operations() {
+    let app = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", "2")],
+    )
+    .await;
+    let mut ws = initialised(&app, json!({})).await;
+    send(&mut ws, subscribe("1", LONG_LIVED)).await;
+    send(&mut ws, subscribe("2", LONG_LIVED)).await;
+    // One more, even a query that would answer at once, is refused and not run.
+    send(&mut ws, subscribe("3", "{ __typename }")).await;
+    let answer = next_for(&mut ws, "3").await;
+    let Event::Json(error) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["id"], "3", "{error}");
+    assert_eq!(
+        error["payload"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{error}"
+    );
+
+    // Completing one makes room.
+    send(&mut ws, json!({ "id": "1", "type": "complete" })).await;
+    send(&mut ws, subscribe("4", "{ __typename }")).await;
+    let answer = next_for(&mut ws, "4").await;
+    assert!(
+        matches!(&answer, Event::Json(v) if v["type"] == "next"),
+        "{answer:?}"
+    );
+    // An operation that completes by itself gives its place back too.
+    assert!(matches!(next_for(&mut ws, "4").await, Event::Json(v) if v["type"] == "complete"));
+    send(&mut ws, subscribe("5", "{ __typename }")).await;
+    let answer = next_for(&mut ws, "5").await;
+    assert!(
+        matches!(&answer, Event::Json(v) if v["type"] == "next" && v["id"] == "5"),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_address_holds_at_most_the_configured_number_of_sockets() {
+    let app = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[("WS_MAX_SOCKETS_PER_ADDRESS", "2")],
+    )
+    .await;
+    let first = connect(&app).await.expect("first");
+    let _second = connect(&app).await.expect("second");
+    match connect(&app).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("a third socket was not refused with 429: {other:?}"),
+    }
+    // Closing one gives its place back.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match connect(&app).await {
+            Ok(_) => break,
+            Err(e) => assert!(tokio::time::Instant::now() < deadline, "{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_socket_that_never_initialises_is_closed_with_4408() {
+    let app = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[("WS_INIT_TIMEOUT_SECONDS", "1")],
+    )
+    .await;
+    let mut idle = connect(&app).await.expect("connect");
+    let started = std::time::Instant::now();
+    let answer = next(&mut idle).await;
+    assert!(matches!(answer, Event::Closed(Some(4408))), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A socket that initialised in time stays open past the deadline.
+    let mut ws = initialised(&app, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    send(&mut ws, subscribe("1", "{ __typename }")).await;
+    assert!(matches!(next(&mut ws).await, Event::Json(v) if v["type"] == "next"));
+}
+
+#[tokio::test]
+async fn connection_init_decides_who_the_socket_acts_as() {
+    let app = TestApp::spawn().await;
+    let fan = app.register("wsfan").await;
+    let me = "{ me { id } }";
+
+    // A bad token, under either spelling of the key, closes the socket with 4403.
+    for payload in [
+        json!({ "Authorization": "Bearer not-a-token" }),
+        json!({ "authorization": format!("Bearer {}x", fan.access) }),
+        json!({ "Authorization": fan.access }),
+    ] {
+        let mut ws = connect(&app).await.expect("connect");
+        send(
+            &mut ws,
+            json!({ "type": "connection_init", "payload": payload }),
+        )
+        .await;
+        let answer = next(&mut ws).await;
+        assert!(
+            matches!(answer, Event::Closed(Some(4403))),
+            "{payload}: {answer:?}"
+        );
+    }
+
+    // A valid token: every operation runs as that user.
+    for key in ["Authorization", "authorization"] {
+        let mut ws = initialised(&app, json!({ key: format!("Bearer {}", fan.access) })).await;
+        send(&mut ws, subscribe("1", me)).await;
+        let answer = next(&mut ws).await;
+        let Event::Json(v) = answer else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(
+            v["payload"]["data"]["me"]["id"],
+            fan.user_id.as_str(),
+            "{v}"
+        );
+    }
+
+    // No token: anonymous, allowed, and not anyone in particular.
+    let mut ws = initialised(&app, json!({})).await;
+    send(&mut ws, subscribe("1", me)).await;
+    let answer = next(&mut ws).await;
+    let Event::Json(v) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(
+        v["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{v}"
+    );
+}
