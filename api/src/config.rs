@@ -95,6 +95,14 @@ pub struct Config {
 /// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least its 256-bit output size).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+impl Config {
+    /// Whether `topUp`, the sandbox payment provider that credits won without taking a payment,
+    /// may run. Never in production, until a real payment provider exists.
+    pub fn sandbox_payments(&self) -> bool {
+        self.app_env == AppEnv::Dev
+    }
+}
+
 /// A configuration error, naming the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -134,7 +142,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "APP_ENV",
         "dev",
-        "dev or production; production refuses dev defaults for secrets",
+        "dev or production; production refuses dev defaults for secrets and refuses topUp \
+         (the sandbox payment provider) with FORBIDDEN",
     ),
     (
         "JWT_SECRET",

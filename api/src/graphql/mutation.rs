@@ -61,7 +61,8 @@ impl IdentityMutation {
     }
 
     /// Adds won to the wallet from the sandbox payment provider (1,000 to 1,000,000 won).
-    /// Idempotent per `idempotencyKey`.
+    /// Idempotent per `idempotencyKey`. Refused with `FORBIDDEN` when the server runs with
+    /// `APP_ENV=production`: the sandbox provider takes no payment.
     async fn top_up(
         &self,
         ctx: &Context<'_>,
@@ -69,6 +70,12 @@ impl IdentityMutation {
         idempotency_key: String,
     ) -> GqlResult<Wallet> {
         let claims = caller(ctx)?;
+        if !state(ctx).config.sandbox_payments() {
+            return Err(ApiError::Forbidden(
+                "topUp is the sandbox payment provider and is disabled in production".into(),
+            )
+            .into());
+        }
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
         let wallet = wallet::top_up(
             &state(ctx).db.missions,
