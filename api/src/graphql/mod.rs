@@ -1,8 +1,10 @@
 //! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
 //! the result.
 
+mod identity;
 mod mission;
 mod mutation;
+pub mod mutation_limits;
 mod prediction;
 mod query;
 mod types;
@@ -39,6 +41,10 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 pub fn build_schema(state: AppState) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), MissionSubscription)
         .extension(crate::metrics::GraphqlMetrics)
+        .extension(identity::IdentityCheck)
+        .extension(mutation_limits::MutationLimits {
+            max_mutations: state.config.max_mutations_per_request,
+        })
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         // Without a cache: it batches the loads of one moment, it never serves stale users.
