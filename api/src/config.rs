@@ -3,6 +3,7 @@
 //! Every value is read through [`Config::from_lookup`], which takes the lookup function as an
 //! argument so that tests build configurations without touching the process environment.
 
+use crate::proxy::TrustedProxies;
 use missionlink_workflows::TemporalConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,6 +87,13 @@ pub struct WebsocketLimits {
     pub init_timeout_seconds: u64,
 }
 
+/// Registrations per client address, over a fixed window.
+#[derive(Clone, Debug)]
+pub struct RegisterThrottle {
+    pub max_per_address: i64,
+    pub window_seconds: i64,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub app_env: AppEnv,
@@ -106,10 +114,25 @@ pub struct Config {
     pub missions: MissionRules,
     pub login_throttle: LoginThrottle,
     pub websocket: WebsocketLimits,
+    pub register_throttle: RegisterThrottle,
+    /// Most top-level mutation fields in one request (of which at most one moves money).
+    pub max_mutations_per_request: usize,
+    /// How long a user found in the users database is believed to exist without asking again.
+    pub user_cache_seconds: u64,
+    /// Load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least its 256-bit output size).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Whether `topUp`, the sandbox payment provider that credits won without taking a payment,
+    /// may run. Never in production, until a real payment provider exists.
+    pub fn sandbox_payments(&self) -> bool {
+        self.app_env == AppEnv::Dev
+    }
+}
 
 /// A configuration error, naming the variable.
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +173,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "APP_ENV",
         "dev",
-        "dev or production; production refuses dev defaults for secrets",
+        "dev or production; production refuses dev defaults for secrets and refuses topUp \
+         (the sandbox payment provider) with FORBIDDEN",
     ),
     (
         "JWT_SECRET",
@@ -271,6 +295,34 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "WS_INIT_TIMEOUT_SECONDS",
         "10",
         "a websocket without connection_init by then is closed with 4408",
+    ),
+    (
+        "REGISTER_MAX_PER_ADDRESS",
+        "10",
+        "registrations per client address per window, counted before any work",
+    ),
+    (
+        "REGISTER_WINDOW_SECONDS",
+        "3600",
+        "registration throttle window",
+    ),
+    (
+        "USER_CACHE_SECONDS",
+        "5",
+        "how long a token's user is known to exist without asking the users database again; \
+         a deleted user stops acting within it",
+    ),
+    (
+        "TRUSTED_PROXIES",
+        "(empty = none)",
+        "comma-separated CIDRs of load balancers in front of the API: when the TCP peer is one, \
+         the client is the right-most X-Forwarded-For address outside them",
+    ),
+    (
+        "MAX_MUTATIONS_PER_REQUEST",
+        "5",
+        "top-level mutation fields per request, of which at most one money mutation \
+         (topUp, createMission, contribute, placeBet); more is BAD_USER_INPUT with nothing run",
     ),
 ];
 
@@ -453,6 +505,21 @@ impl Config {
                 init_timeout_seconds: u64::try_from(int("WS_INIT_TIMEOUT_SECONDS", 10, 1, 3_600)?)
                     .map_err(|_| err("WS_INIT_TIMEOUT_SECONDS", "out of range"))?,
             },
+            user_cache_seconds: u64::try_from(int("USER_CACHE_SECONDS", 5, 0, 300)?)
+                .map_err(|_| err("USER_CACHE_SECONDS", "out of range"))?,
+            trusted_proxies: TrustedProxies::parse(&get("TRUSTED_PROXIES", ""))
+                .map_err(|problem| err("TRUSTED_PROXIES", problem))?,
+            max_mutations_per_request: usize::try_from(int(
+                "MAX_MUTATIONS_PER_REQUEST",
+                5,
+                1,
+                100,
+            )?)
+            .map_err(|_| err("MAX_MUTATIONS_PER_REQUEST", "out of range"))?,
+            register_throttle: RegisterThrottle {
+                max_per_address: int("REGISTER_MAX_PER_ADDRESS", 10, 1, 1_000_000_000)?,
+                window_seconds: int("REGISTER_WINDOW_SECONDS", 3_600, 1, 86_400)?,
+            },
         })
     }
 }
@@ -492,6 +559,14 @@ mod tests {
         assert_eq!(e.variable, "JWT_SECRET");
         let ok = config(&[("APP_ENV", "production"), ("JWT_SECRET", &"s".repeat(32))]);
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_is_named() {
+        let e = config(&[("TRUSTED_PROXIES", "10.0.0.0/16, alb")]).unwrap_err();
+        assert_eq!(e.variable, "TRUSTED_PROXIES");
+        assert!(e.problem.contains("alb"), "{e}");
+        assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/16,fd00::/8")]).is_ok());
     }
 
     #[test]

@@ -90,7 +90,8 @@ async fn graphql(
     JsonGraphqlRequest(request): JsonGraphqlRequest,
 ) -> Response {
     let caller = caller_from_headers(&s.app, &headers);
-    let request = request.data(caller).data(ClientAddr(peer.ip()));
+    let client = s.app.config.trusted_proxies.client(peer.ip(), &headers);
+    let request = request.data(caller).data(ClientAddr(client));
     let mut response = s.schema.execute(request).await;
     // Parse, validation and limit errors come from async-graphql without a code: they are
     // all the client's malformed input.

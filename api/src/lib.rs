@@ -12,4 +12,5 @@ pub mod feed;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod proxy;
 pub mod state;

@@ -1,6 +1,6 @@
 //! What every request handler can reach.
 
-use crate::auth::{AuthService, TokenKeys};
+use crate::auth::{ActiveUsers, AuthService, TokenKeys};
 use crate::config::Config;
 use crate::db::Databases;
 use crate::feed::MissionFeed;
@@ -30,6 +30,11 @@ impl AppState {
             keys: TokenKeys::new(&config.jwt_secret),
             signup_points: config.signup_points,
             throttle: config.login_throttle.clone(),
+            register_throttle: config.register_throttle.clone(),
+            active_users: ActiveUsers::new(
+                db.users.clone(),
+                std::time::Duration::from_secs(config.user_cache_seconds),
+            ),
         };
         let temporal = TemporalHandle::new(
             config.temporal.clone(),

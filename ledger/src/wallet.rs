@@ -1,4 +1,8 @@
 //! User-facing money operations: opening a user's accounts, topping up, reading the wallet.
+//!
+//! Accounts are opened only by [`open_user`], which the API calls for registered users (at
+//! registration and at every login). Nothing else opens a user's accounts: a top-up for an id
+//! without a wallet is refused, and reading one answers zero balances and writes nothing.
 
 use crate::idempotency::{self, Claim, IdempotencyKey};
 use crate::money::MAX_BALANCE;
@@ -57,7 +61,8 @@ pub async fn open_user(
 
 /// Credits `amount_won` from the sandbox payment provider (the outside world) to the user's
 /// cash wallet, at most once per idempotency key. Returns the wallet right after the credit;
-/// a replay returns that same first answer.
+/// a replay returns that same first answer. A user whose accounts were never opened gets
+/// `NotFound`, and nothing is written.
 #[tracing::instrument(name = "db.top_up", skip_all)]
 pub async fn top_up(
     db: &DatabaseConnection,
@@ -75,8 +80,7 @@ pub async fn top_up(
                 .map_err(|e| LedgerError::Corrupt(format!("stored topUp response: {e}")))
         }
         Claim::Fresh => {
-            account::open(&txn, &account::user_accounts(user_id)).await?;
-            transfer::apply(
+            let credited = transfer::apply(
                 &txn,
                 &Transfer {
                     id: format!("topup:{user_id}:{}", key.as_str()),
@@ -86,7 +90,12 @@ pub async fn top_up(
                     kind: "TOPUP",
                 },
             )
-            .await?;
+            .await;
+            // Dropping the transaction rolls back the idempotency claim too.
+            if let Err(LedgerError::UnknownAccount(_)) = credited {
+                return Err(LedgerError::NotFound("this user has no wallet".into()));
+            }
+            credited?;
             let wallet = read(&txn, user_id).await?;
             if wallet.cash_won > MAX_BALANCE {
                 txn.rollback().await?;
@@ -103,7 +112,7 @@ pub async fn top_up(
     }
 }
 
-/// The user's current balances (zero for accounts not opened yet).
+/// The user's current balances (zero for accounts not opened yet). Reads only.
 pub async fn read<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Wallet, LedgerError> {
     let ids = account::user_accounts(user_id);
     let rows = account_entity::Entity::find()

@@ -3,12 +3,14 @@
 //! Everything here lives in the users database, except the one idempotent call that opens a
 //! new user's ledger accounts in the missions database.
 
+pub mod active_users;
 pub mod input;
 pub mod password;
 pub mod service;
 pub mod throttle;
 pub mod tokens;
 
+pub use active_users::ActiveUsers;
 pub use service::{AuthService, Session};
 pub use tokens::{AccessClaims, TokenKeys};
 

@@ -3,7 +3,7 @@
 use super::input::{DisplayName, Email, Handle, Locale, Password};
 use super::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
 use super::{Role, password, throttle};
-use crate::config::LoginThrottle;
+use crate::config::{LoginThrottle, RegisterThrottle};
 use crate::error::{ApiError, ApiResult};
 use anyhow::Context;
 use chrono::{Duration, Utc};
@@ -39,12 +39,17 @@ pub struct AuthService {
     pub keys: TokenKeys,
     pub signup_points: i64,
     pub throttle: LoginThrottle,
+    pub register_throttle: RegisterThrottle,
+    /// Who may act now, for every authenticated request.
+    pub active_users: super::ActiveUsers,
 }
 
 impl AuthService {
     /// Creates the user, then its ledger accounts with the signup points. Validates everything
-    /// before writing anything.
-    pub async fn register(&self, r: Registration) -> ApiResult<Session> {
+    /// before writing anything; each valid attempt counts against the client address's
+    /// registration limit before any work is done, and is given back if it is refused for its
+    /// input (a taken email or handle), so a refusal changes nothing.
+    pub async fn register(&self, r: Registration, client: IpAddr) -> ApiResult<Session> {
         let email = Email::parse(&r.email)?;
         let password = Password::parse(&r.password)?;
         let handle = Handle::parse(&r.handle)?;
@@ -52,12 +57,44 @@ impl AuthService {
             DisplayName::parse(r.display_name.as_deref().unwrap_or(handle.as_str()))?;
         let locale = Locale::parse(r.locale.as_deref())?;
 
-        if self.email_taken(&email).await? {
+        let limit = &self.register_throttle;
+        let bucket = format!("register:{client}");
+        if !throttle::acquire(
+            &self.users_db,
+            &bucket,
+            limit.max_per_address,
+            limit.window_seconds,
+        )
+        .await?
+        {
+            return Err(ApiError::RateLimited(
+                "too many registrations from this address; try again later".into(),
+            ));
+        }
+        let created = self
+            .create(&email, &password, &handle, &display_name, locale, r.role)
+            .await;
+        if let Err(ApiError::BadUserInput(_)) = &created {
+            self.give_back(&[&bucket]).await?;
+        }
+        created
+    }
+
+    async fn create(
+        &self,
+        email: &Email,
+        password: &Password,
+        handle: &Handle,
+        display_name: &DisplayName,
+        locale: Locale,
+        role: Role,
+    ) -> ApiResult<Session> {
+        if self.email_taken(email).await? {
             return Err(ApiError::BadUserInput(
                 "this email is already registered".into(),
             ));
         }
-        if self.handle_taken(&handle).await? {
+        if self.handle_taken(handle).await? {
             return Err(ApiError::BadUserInput(
                 "this handle is already taken".into(),
             ));
@@ -70,7 +107,7 @@ impl AuthService {
             handle: handle.as_str().to_owned(),
             handle_key: handle.key(),
             display_name: display_name.as_str().to_owned(),
-            role: r.role.as_str().to_owned(),
+            role: role.as_str().to_owned(),
             locale: locale.as_str().to_owned(),
             password_hash,
             created_at: Utc::now(),
@@ -97,7 +134,6 @@ impl AuthService {
         // so a failure here heals on the user's next sign-in.
         wallet::open_user(&self.missions_db, &user.id, self.signup_points).await?;
 
-        let role = r.role;
         Ok(Session {
             access_token: self.keys.issue_access(&user.id, role)?,
             refresh_token,
@@ -128,14 +164,19 @@ impl AuthService {
                 self.throttle.max_failures_per_address,
             ),
         ];
+        // Each attempt is counted before the password is checked, so guesses sent at once
+        // cannot all be verified; a success gives its attempt back below.
+        let mut counted: Vec<&str> = Vec::with_capacity(buckets.len());
         for (bucket, max) in &buckets {
-            if throttle::is_blocked(&self.users_db, bucket, *max, self.throttle.window_seconds)
+            if !throttle::acquire(&self.users_db, bucket, *max, self.throttle.window_seconds)
                 .await?
             {
+                self.give_back(&counted).await?;
                 return Err(ApiError::RateLimited(
                     "too many failed logins; try again later".into(),
                 ));
             }
+            counted.push(bucket);
         }
 
         let found = user::Entity::find()
@@ -147,16 +188,12 @@ impl AuthService {
             found.as_ref().map(|u| u.password_hash.clone()),
         )
         .await?;
+        // A failure stays counted in every bucket.
         let user = match found {
             Some(user) if ok => user,
-            _ => {
-                for (bucket, _) in &buckets {
-                    throttle::record_failure(&self.users_db, bucket, self.throttle.window_seconds)
-                        .await?;
-                }
-                return Err(invalid());
-            }
+            _ => return Err(invalid()),
         };
+        self.give_back(&counted).await?;
 
         wallet::open_user(&self.missions_db, &user.id, self.signup_points).await?;
         let refresh_token = self
@@ -217,6 +254,14 @@ impl AuthService {
         let next = self.issue_refresh(&txn, &user.id, &token.family_id).await?;
         txn.commit().await?;
         self.session(user, next)
+    }
+
+    /// Gives back the attempts counted on `buckets`.
+    async fn give_back(&self, buckets: &[&str]) -> ApiResult<()> {
+        for bucket in buckets {
+            throttle::release(&self.users_db, bucket).await?;
+        }
+        Ok(())
     }
 
     /// The user with this id.

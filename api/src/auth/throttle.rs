@@ -1,50 +1,64 @@
-//! Failed-login throttling, shared by all API replicas through the users database.
+//! Fixed-window attempt counters, shared by all API replicas through the users database (table
+//! `login_throttle`): failed logins per email (`email:<address>`) and per client address
+//! (`addr:<ip>`), registrations per client address (`register:<ip>`).
 //!
-//! Fixed windows per bucket (`email:<address>`, `addr:<ip>`): once a bucket has reached its
-//! limit of failures in the current window, every login on it is refused with `RATE_LIMITED`
-//! until the window ends, even with the right password.
+//! An attempt is counted *before* the work it guards, by one atomic upsert that also refuses it
+//! once the window's limit is reached. Checking first and recording after the work would let
+//! attempts sent at once all pass the check before any of them is recorded. A login that turns
+//! out to succeed gives its attempt back ([`release`]), so only failures stay counted.
 
 use chrono::Utc;
-use missionlink_entities::users::login_throttle;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-/// Whether `bucket` has `max_failures` or more failures in the window that is still running.
-pub async fn is_blocked<C: ConnectionTrait>(
+/// Counts one attempt on `bucket` and says whether it may go ahead: `false` once `max` attempts
+/// were already counted in the window that is still running (the refused attempt is then not
+/// counted). A new window starts when the old one has ended.
+pub async fn acquire<C: ConnectionTrait>(
     db: &C,
     bucket: &str,
-    max_failures: i64,
+    max: i64,
     window_seconds: i64,
 ) -> Result<bool, sea_orm::DbErr> {
     let now = Utc::now().timestamp();
-    let row = login_throttle::Entity::find()
-        .filter(login_throttle::Column::Bucket.eq(bucket))
-        .one(db)
-        .await?;
-    Ok(row.is_some_and(|r| {
-        r.window_started_unix > now - window_seconds && i64::from(r.failures) >= max_failures
-    }))
-}
-
-/// Counts one failure on `bucket`: a new window starts when the old one has ended.
-pub async fn record_failure<C: ConnectionTrait>(
-    db: &C,
-    bucket: &str,
-    window_seconds: i64,
-) -> Result<(), sea_orm::DbErr> {
-    let now = Utc::now().timestamp();
     let backend = db.get_database_backend();
-    // One atomic upsert, so concurrent failures from several replicas all count.
+    // One statement: the row lock (Postgres) or the write lock (SQLite) orders concurrent
+    // attempts, and each sees the count the previous one left. When the `WHERE` refuses, nothing
+    // is updated and nothing is returned.
     let sql = r#"
 INSERT INTO login_throttle (bucket, window_started_unix, failures) VALUES ($1, $2, 1)
 ON CONFLICT (bucket) DO UPDATE SET
     failures = CASE WHEN login_throttle.window_started_unix <= $3
                     THEN 1 ELSE login_throttle.failures + 1 END,
     window_started_unix = CASE WHEN login_throttle.window_started_unix <= $3
-                    THEN $2 ELSE login_throttle.window_started_unix END"#;
+                    THEN $2 ELSE login_throttle.window_started_unix END
+WHERE login_throttle.window_started_unix <= $3 OR login_throttle.failures < $4
+RETURNING failures"#;
+    let counted = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            positional(backend, sql),
+            [
+                bucket.into(),
+                now.into(),
+                (now - window_seconds).into(),
+                max.into(),
+            ],
+        ))
+        .await?;
+    Ok(counted.is_some())
+}
+
+/// Gives back one attempt counted by [`acquire`] on `bucket` (a login that succeeded, or one
+/// refused by another bucket before any work).
+pub async fn release<C: ConnectionTrait>(db: &C, bucket: &str) -> Result<(), sea_orm::DbErr> {
+    let backend = db.get_database_backend();
     db.execute_raw(Statement::from_sql_and_values(
         backend,
-        positional(backend, sql),
-        [bucket.into(), now.into(), (now - window_seconds).into()],
+        positional(
+            backend,
+            "UPDATE login_throttle SET failures = failures - 1 WHERE bucket = $1 AND failures > 0",
+        ),
+        [bucket.into()],
     ))
     .await?;
     Ok(())

@@ -3,6 +3,7 @@
 use super::money::Won;
 use super::types::{User, graphql_int};
 use super::{caller, state};
+use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -70,16 +71,31 @@ impl Loader<String> for UserLoader {
     }
 }
 
-async fn load_user(ctx: &Context<'_>, id: &str) -> Result<User, ApiError> {
+/// The user `id`, or — if that user's row is gone — a placeholder with the same id: a mission
+/// or pledge stays readable (its user fields are non-null) after its user is deleted.
+async fn load_user(ctx: &Context<'_>, id: &str, role: Role) -> Result<User, ApiError> {
     let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
     let found = loader
         .load_one(id.to_owned())
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading user {id}: {e}")))?
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("user {id} is referenced but missing"))
-        })?;
-    User::try_from(found)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading user {id}: {e}")))?;
+    match found {
+        Some(user) => User::try_from(user),
+        None => Ok(deleted_user(id, role)),
+    }
+}
+
+/// Handle of the placeholder shown for a user who no longer exists; no real handle can be it
+/// (handles are letters, digits and underscores).
+pub const DELETED_USER_HANDLE: &str = "deleted-user";
+
+fn deleted_user(id: &str, role: Role) -> User {
+    User {
+        id: ID(id.to_owned()),
+        handle: DELETED_USER_HANDLE.to_owned(),
+        display_name: "Deleted user".to_owned(),
+        role,
+    }
 }
 
 fn status(raw: &str) -> Result<domain::MissionStatus, ApiError> {
@@ -145,11 +161,11 @@ impl Mission {
 #[ComplexObject]
 impl Mission {
     async fn streamer(&self, ctx: &Context<'_>) -> GqlResult<User> {
-        Ok(load_user(ctx, &self.streamer_id).await?)
+        Ok(load_user(ctx, &self.streamer_id, Role::Streamer).await?)
     }
 
     async fn creator(&self, ctx: &Context<'_>) -> GqlResult<User> {
-        Ok(load_user(ctx, &self.creator_id).await?)
+        Ok(load_user(ctx, &self.creator_id, Role::Viewer).await?)
     }
 
     /// Won pledged so far, every pledge counted once.
@@ -232,7 +248,7 @@ impl TryFrom<pledge::Model> for Pledge {
 #[ComplexObject]
 impl Pledge {
     async fn backer(&self, ctx: &Context<'_>) -> GqlResult<User> {
-        Ok(load_user(ctx, &self.backer_id).await?)
+        Ok(load_user(ctx, &self.backer_id, Role::Viewer).await?)
     }
 }
 

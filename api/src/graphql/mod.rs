@@ -1,9 +1,11 @@
 //! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
 //! the result.
 
+mod identity;
 mod mission;
 pub mod money;
 mod mutation;
+pub mod mutation_limits;
 mod prediction;
 mod query;
 mod text;
@@ -42,6 +44,10 @@ pub fn build_schema(state: AppState) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), MissionSubscription)
         .extension(crate::metrics::GraphqlMetrics)
         .extension(text::StorableTextOnly)
+        .extension(identity::IdentityCheck)
+        .extension(mutation_limits::MutationLimits {
+            max_mutations: state.config.max_mutations_per_request,
+        })
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         // Without a cache: it batches the loads of one moment, it never serves stale users.

@@ -24,18 +24,20 @@ pub struct RegisterInput {
 
 #[Object]
 impl IdentityMutation {
-    /// Creates an account and signs in. Grants the signup points.
+    /// Creates an account and signs in. Grants the signup points. Registrations per client
+    /// address are throttled (`RATE_LIMITED`).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
+        let registration = Registration {
+            email: input.email,
+            password: input.password,
+            handle: input.handle,
+            display_name: input.display_name,
+            role: input.role,
+            locale: input.locale,
+        };
         let session = state(ctx)
             .auth
-            .register(Registration {
-                email: input.email,
-                password: input.password,
-                handle: input.handle,
-                display_name: input.display_name,
-                role: input.role,
-                locale: input.locale,
-            })
+            .register(registration, client_addr(ctx))
             .await?;
         Ok(session.try_into()?)
     }
@@ -47,10 +49,10 @@ impl IdentityMutation {
         email: String,
         password: String,
     ) -> GqlResult<AuthPayload> {
-        let client = ctx
-            .data_opt::<ClientAddr>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0);
-        let session = state(ctx).auth.login(&email, &password, client).await?;
+        let session = state(ctx)
+            .auth
+            .login(&email, &password, client_addr(ctx))
+            .await?;
         Ok(session.try_into()?)
     }
 
@@ -61,7 +63,8 @@ impl IdentityMutation {
     }
 
     /// Adds won to the wallet from the sandbox payment provider (1,000 to 1,000,000 won).
-    /// Idempotent per `idempotencyKey`.
+    /// Idempotent per `idempotencyKey`. Refused with `FORBIDDEN` when the server runs with
+    /// `APP_ENV=production`: the sandbox provider takes no payment.
     async fn top_up(
         &self,
         ctx: &Context<'_>,
@@ -69,6 +72,12 @@ impl IdentityMutation {
         idempotency_key: String,
     ) -> GqlResult<Wallet> {
         let claims = caller(ctx)?;
+        if !state(ctx).config.sandbox_payments() {
+            return Err(ApiError::Forbidden(
+                "topUp is the sandbox payment provider and is disabled in production".into(),
+            )
+            .into());
+        }
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
         let wallet = wallet::top_up(
             &state(ctx).db.missions,
@@ -80,4 +89,11 @@ impl IdentityMutation {
         .map_err(ApiError::from)?;
         Ok(Wallet::try_from(wallet)?)
     }
+}
+
+/// The client's address for per-address throttles. A request without one (the websocket) shares
+/// the unspecified address's buckets: stricter, never looser.
+fn client_addr(ctx: &Context<'_>) -> IpAddr {
+    ctx.data_opt::<ClientAddr>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0)
 }

@@ -88,7 +88,9 @@ pub(super) async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let limits = s.app.config.websocket.clone();
-    let Some(slot) = s.sockets.admit(peer.ip(), limits.max_sockets_per_address) else {
+    // Behind a load balancer, the client named by `X-Forwarded-For` (see `TRUSTED_PROXIES`).
+    let client = s.app.config.trusted_proxies.client(peer.ip(), &headers);
+    let Some(slot) = s.sockets.admit(client, limits.max_sockets_per_address) else {
         let body = json!({ "errors": [{
             "message": "too many open websockets from your address: close one first",
             "extensions": { "code": "RATE_LIMITED" },
@@ -100,7 +102,7 @@ pub(super) async fn upgrade(
     let legacy = chosen == WebSocketProtocols::SubscriptionsTransportWS;
     let socket = Socket {
         s,
-        client: ClientAddr(peer.ip()),
+        client: ClientAddr(client),
         protocol,
         legacy,
         max_subscriptions: limits.max_subscriptions_per_socket,

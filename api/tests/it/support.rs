@@ -688,6 +688,8 @@ pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
             "TEMPORAL_TASK_QUEUE".into(),
             format!("test-{}", uuid::Uuid::new_v4().simple()),
         ),
+        // Every test registers its cast from 127.0.0.1; tests of the limit set their own.
+        ("REGISTER_MAX_PER_ADDRESS".into(), "1000000".into()),
     ]);
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());

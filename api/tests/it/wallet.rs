@@ -150,3 +150,21 @@ async fn a_top_up_that_would_make_the_balance_unreadable_is_refused_before_it_co
     assert_eq!(app.snapshot().await, before, "nothing committed");
     assert_eq!(app.wallet(&viewer).await["cash"], max - 500);
 }
+
+/// `topUp` is the sandbox payment provider: it credits won without taking a payment, so a
+/// production server refuses it and credits nothing.
+#[tokio::test]
+async fn top_up_is_refused_in_production_and_credits_nothing() {
+    let app = TestApp::spawn_with(
+        crate::support::TestDatabases::postgres().await,
+        &[("APP_ENV", "production")],
+    )
+    .await;
+    let viewer = app.register("prod").await;
+    let before = app.snapshot().await;
+    let r = app.top_up(&viewer, 1_000_000, "free-money").await;
+    assert_eq!(r.code(), "FORBIDDEN", "{}", r.0);
+    assert!(r.message().contains("production"), "{}", r.0);
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(app.wallet(&viewer).await["cash"], 0);
+}

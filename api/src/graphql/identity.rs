@@ -1,0 +1,54 @@
+//! Every authenticated request proves its user exists: before anything runs, the caller named by
+//! a valid token is looked up in the users database (through `ActiveUsers`' short-lived cache).
+//! An unknown user becomes `Caller::Invalid`, so every operation that needs a user answers
+//! `UNAUTHENTICATED`, exactly as for an expired token. A schema extension, so it holds for every
+//! transport: a caller put in the request's data (HTTP) or the socket's session data (websocket).
+
+use super::Caller;
+use crate::state::AppState;
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+};
+use async_graphql::{Request, ServerResult};
+use std::any::TypeId;
+use std::sync::Arc;
+
+/// The schema extension resolving the caller once per request.
+pub struct IdentityCheck;
+
+impl ExtensionFactory for IdentityCheck {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(IdentityCheck)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for IdentityCheck {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // The request's own data comes first, as resolvers see it.
+        let caller = request
+            .data
+            .get(&TypeId::of::<Caller>())
+            .or_else(|| ctx.session_data.get(&TypeId::of::<Caller>()))
+            .and_then(|c| c.downcast_ref::<Caller>());
+        if let (Some(Caller::User(claims)), Some(state)) = (caller, ctx.data_opt::<AppState>()) {
+            let known = state
+                .auth
+                .active_users
+                .get(&claims.sub)
+                .await
+                .map_err(|e| async_graphql::Error::from(e).into_server_error(Default::default()))?;
+            if known.is_none() {
+                request.data.insert(Caller::Invalid(
+                    "this account no longer exists; sign in again".into(),
+                ));
+            }
+        }
+        next.run(ctx, request).await
+    }
+}
