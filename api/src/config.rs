@@ -142,6 +142,18 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// `EMAIL_FROM`, if it is one address (with an optional display name).
+fn sender(from: String) -> Result<String, ConfigError> {
+    if missionlink_workflows::email::valid_sender(&from) {
+        Ok(from)
+    } else {
+        Err(err(
+            "EMAIL_FROM",
+            format!("{from:?} is not one address such as `MissionLink <no-reply@example.com>`"),
+        ))
+    }
+}
+
 fn err(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
@@ -467,7 +479,10 @@ impl Config {
             email: EmailConfig {
                 transport,
                 outbox_dir: PathBuf::from(get("EMAIL_OUTBOX_DIR", "data/outbox")),
-                from: get("EMAIL_FROM", "MissionLink <no-reply@missionlink.local>"),
+                from: sender(get(
+                    "EMAIL_FROM",
+                    "MissionLink <no-reply@missionlink.local>",
+                ))?,
                 max_per_second: u32::try_from(int("EMAIL_MAX_PER_SECOND", 14, 1, 100_000)?)
                     .map_err(|_| err("EMAIL_MAX_PER_SECOND", "out of range"))?,
                 page_size: u64::try_from(int("EMAIL_PAGE_SIZE", 500, 1, 10_000)?)

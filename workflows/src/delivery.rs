@@ -236,7 +236,7 @@ impl EmailStep<'_> {
     }
 
     /// Sends the messages and records each outcome as soon as it is known (see the module
-    /// comment). Stops starting sends once the attempt is cancelled.
+    /// comment). Once the attempt is cancelled nothing more is sent; what was sent is recorded.
     async fn send_and_record(
         &self,
         ctx: &ActivityContext,
@@ -276,6 +276,12 @@ impl EmailStep<'_> {
                     outcome.retry = outcome.retry.or(Some(e));
                     continue;
                 }
+                Err(SendError::Cancelled) => {
+                    outcome.retry = outcome
+                        .retry
+                        .or_else(|| Some(anyhow::anyhow!("the attempt was cancelled")));
+                    continue;
+                }
             }
             pending.push(record);
             if pending.len() >= RECORD_GROUP {
@@ -283,11 +289,6 @@ impl EmailStep<'_> {
             }
         }
         self.record(&mut pending).await?;
-        if ctx.is_cancelled() && records.iter().any(Option::is_some) {
-            return Err(retryable(
-                "the attempt was cancelled before every message went",
-            ));
-        }
         Ok(outcome)
     }
 

@@ -49,6 +49,9 @@ pub enum SendError {
     /// may succeed.
     #[error("{0:#}")]
     Transient(anyhow::Error),
+    /// Not sent: the attempt was cancelled while the message waited for its turn.
+    #[error("not sent: the attempt was cancelled")]
+    Cancelled,
 }
 
 /// How messages leave.
@@ -124,12 +127,25 @@ impl Mailer {
 
     /// Waits for the rate limit, then sends.
     pub async fn send(&self, email: &Email) -> Result<(), SendError> {
-        let result = self.send_uncounted(email).await;
+        self.send_unless_stopped(email, &|| true).await
+    }
+
+    /// Waits for the rate limit, then sends unless `go_on` answers false by then.
+    async fn send_unless_stopped(
+        &self,
+        email: &Email,
+        go_on: &(dyn Fn() -> bool + Sync),
+    ) -> Result<(), SendError> {
+        let result = self.send_uncounted(email, go_on).await;
         count(self.transport_name(), &result);
         result
     }
 
-    async fn send_uncounted(&self, email: &Email) -> Result<(), SendError> {
+    async fn send_uncounted(
+        &self,
+        email: &Email,
+        go_on: &(dyn Fn() -> bool + Sync),
+    ) -> Result<(), SendError> {
         if !deliverable(&email.to) {
             return Err(SendError::Rejected("not a single valid address".into()));
         }
@@ -141,6 +157,9 @@ impl Mailer {
                 at
             };
             tokio::time::sleep_until(wait_until).await;
+        }
+        if !go_on() {
+            return Err(SendError::Cancelled);
         }
         match &self.transport {
             Transport::File { dir } => write_files(dir, &self.from, vec![email.clone()])
@@ -164,12 +183,12 @@ impl Mailer {
     /// Sends the messages and yields each one's outcome, by its index in `emails`, as soon as
     /// it is known. Files are written by one blocking task for the whole batch (a hop to the
     /// blocking pool per message would cost more than the write); SES messages go out
-    /// [`SES_CONCURRENCY`] at a time, within the rate limit, and no new one starts once
-    /// `go_on` answers false (those already in flight finish).
+    /// [`SES_CONCURRENCY`] at a time, within the rate limit, and none is sent once `go_on`
+    /// answers false (those already sent are answered; the rest answer `Cancelled`).
     pub fn deliver<'a>(
         &'a self,
         emails: Vec<Email>,
-        go_on: impl Fn() -> bool + Send + 'a,
+        go_on: impl Fn() -> bool + Send + Sync + 'a,
     ) -> futures::stream::BoxStream<'a, (usize, Result<(), SendError>)> {
         use futures::StreamExt;
         match &self.transport {
@@ -195,12 +214,17 @@ impl Mailer {
                 .flat_map(futures::stream::iter);
                 futures::stream::iter(refused).chain(written).boxed()
             }
-            // `send` spaces and counts each message itself.
-            Transport::Ses { .. } => futures::stream::iter(emails.into_iter().enumerate())
-                .take_while(move |_| std::future::ready(go_on()))
-                .map(move |(i, email)| async move { (i, self.send(&email).await) })
-                .buffer_unordered(SES_CONCURRENCY)
-                .boxed(),
+            // Each send spaces and counts itself.
+            Transport::Ses { .. } => {
+                let go_on = std::sync::Arc::new(go_on);
+                futures::stream::iter(emails.into_iter().enumerate())
+                    .map(move |(i, email)| {
+                        let go_on = go_on.clone();
+                        async move { (i, self.send_unless_stopped(&email, &*go_on).await) }
+                    })
+                    .buffer_unordered(SES_CONCURRENCY)
+                    .boxed()
+            }
         }
     }
 }
@@ -212,6 +236,7 @@ fn count(transport: &str, result: &Result<(), SendError>) {
         Ok(()) => metrics.email_sent(transport),
         Err(SendError::Rejected(_)) => metrics.email_rejected(transport),
         Err(SendError::Transient(_)) => metrics.email_failed(transport),
+        Err(SendError::Cancelled) => {}
     }
 }
 
@@ -305,17 +330,33 @@ async fn send_ses(
 }
 
 /// Whether an SES error refuses this one recipient for good. SES answers a malformed request
-/// (here: the address; everything else in it is ours and constant) with `BadRequestException`
-/// (moto: `InvalidParameterValue`), and a recipient it will not deliver to (an unverified one
-/// in the sandbox, a suppressed one) with `MessageRejected` naming it. A `MessageRejected` that
-/// does not name the recipient is about the sender or the account: every message would fail,
-/// so it is not one recipient's fault and stays retryable (and alerts).
+/// with `BadRequestException` (moto: `InvalidParameterValue`): everything else in our request is
+/// ours and checked (the sender at start-up, see [`valid_sender`]), so that is the address. A
+/// recipient it will not deliver to (an unverified one in the sandbox, a suppressed one) gets
+/// `MessageRejected` naming it, as a whole address. A `MessageRejected` that does not name the
+/// recipient is about the sender or the account: every message would fail, so it is not one
+/// recipient's fault and stays retryable (and alerts).
 pub fn recipient_refused(code: &str, message: &str, recipient: &str) -> bool {
     match code {
         "BadRequestException" | "InvalidParameterValue" => true,
-        "MessageRejected" => message.to_lowercase().contains(&recipient.to_lowercase()),
+        "MessageRejected" => message
+            .split(|c: char| c.is_whitespace() || ",;:<>\"'()[]".contains(c))
+            .map(|word| word.trim_end_matches('.'))
+            .any(|word| word.eq_ignore_ascii_case(recipient)),
         _ => false,
     }
+}
+
+/// Whether `from` is a usable sender: one address, optionally with a display name
+/// (`MissionLink <no-reply@example.com>`). Checked at start-up, so that SES refusing a request
+/// is never about our own sender.
+pub fn valid_sender(from: &str) -> bool {
+    use email_address::{EmailAddress, Options};
+    let options = Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .with_display_text();
+    EmailAddress::parse_with_options(from, options).is_ok()
 }
 
 /// The message as an RFC 5322 document with one `text/plain` UTF-8 part. Non-ASCII header
@@ -525,6 +566,14 @@ mod tests {
         ] {
             assert!(!deliverable(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_sender_is_one_address_with_an_optional_name() {
+        assert!(valid_sender("MissionLink <no-reply@missionlink.local>"));
+        assert!(valid_sender("no-reply@missionlink.local"));
+        assert!(!valid_sender("MissionLink"));
+        assert!(!valid_sender("a@x.io, b@x.io"));
     }
 
     #[test]

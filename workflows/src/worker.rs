@@ -11,6 +11,11 @@ use std::future::Future;
 use std::sync::Arc;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
+/// On shutdown (SIGTERM), how long running activities may go on before they are cancelled: a
+/// cancelled email step sends nothing more and records what it sent, so a rollout's later kill
+/// finds nothing unrecorded. Kept well under Kubernetes' 30 s termination grace.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What the worker's activities need.
 pub struct WorkerDeps {
     pub missions_db: DatabaseConnection,
@@ -35,6 +40,7 @@ pub async fn run(
     let identity = format!("missionlink-worker@{}", std::process::id());
     let client = connect(config, &identity).await?;
     let options = WorkerOptions::new(config.task_queue.clone())
+        .graceful_shutdown_period(SHUTDOWN_GRACE)
         .register_workflow::<LedgerAuditWorkflow>()?
         .register_workflow::<MissionWorkflow>()?
         .register_activities(LedgerActivities {

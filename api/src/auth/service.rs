@@ -59,23 +59,23 @@ impl AuthService {
 
         let limit = &self.register_throttle;
         let bucket = format!("register:{client}");
-        if !throttle::acquire(
+        let Some(attempt) = throttle::acquire(
             &self.users_db,
             &bucket,
             limit.max_per_address,
             limit.window_seconds,
         )
         .await?
-        {
+        else {
             return Err(ApiError::RateLimited(
                 "too many registrations from this address; try again later".into(),
             ));
-        }
+        };
         let created = self
             .create(&email, &password, &handle, &display_name, locale, r.role)
             .await;
         if let Err(ApiError::BadUserInput(_)) = &created {
-            self.give_back(&[&bucket]).await?;
+            self.give_back(&[attempt]).await?;
         }
         created
     }
@@ -166,17 +166,18 @@ impl AuthService {
         ];
         // Each attempt is counted before the password is checked, so guesses sent at once
         // cannot all be verified; a success gives its attempt back below.
-        let mut counted: Vec<&str> = Vec::with_capacity(buckets.len());
+        let mut counted = Vec::with_capacity(buckets.len());
         for (bucket, max) in &buckets {
-            if !throttle::acquire(&self.users_db, bucket, *max, self.throttle.window_seconds)
-                .await?
-            {
+            let Some(attempt) =
+                throttle::acquire(&self.users_db, bucket, *max, self.throttle.window_seconds)
+                    .await?
+            else {
                 self.give_back(&counted).await?;
                 return Err(ApiError::RateLimited(
                     "too many failed logins; try again later".into(),
                 ));
-            }
-            counted.push(bucket);
+            };
+            counted.push(attempt);
         }
 
         let found = user::Entity::find()
@@ -256,10 +257,10 @@ impl AuthService {
         self.session(user, next)
     }
 
-    /// Gives back the attempts counted on `buckets`.
-    async fn give_back(&self, buckets: &[&str]) -> ApiResult<()> {
-        for bucket in buckets {
-            throttle::release(&self.users_db, bucket).await?;
+    /// Gives back the attempts counted.
+    async fn give_back(&self, attempts: &[throttle::Attempt]) -> ApiResult<()> {
+        for attempt in attempts {
+            throttle::release(&self.users_db, attempt).await?;
         }
         Ok(())
     }

@@ -10,7 +10,14 @@
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-/// Counts one attempt on `bucket` and says whether it may go ahead: `false` once `max` attempts
+/// One attempt counted on a bucket, in the window it was counted in.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    bucket: String,
+    window_started_unix: i64,
+}
+
+/// Counts one attempt on `bucket` and returns it if it may go ahead: `None` once `max` attempts
 /// were already counted in the window that is still running (the refused attempt is then not
 /// counted). A new window starts when the old one has ended.
 pub async fn acquire<C: ConnectionTrait>(
@@ -18,7 +25,7 @@ pub async fn acquire<C: ConnectionTrait>(
     bucket: &str,
     max: i64,
     window_seconds: i64,
-) -> Result<bool, sea_orm::DbErr> {
+) -> Result<Option<Attempt>, sea_orm::DbErr> {
     let now = Utc::now().timestamp();
     let backend = db.get_database_backend();
     // One statement: the row lock (Postgres) or the write lock (SQLite) orders concurrent
@@ -32,7 +39,7 @@ ON CONFLICT (bucket) DO UPDATE SET
     window_started_unix = CASE WHEN login_throttle.window_started_unix <= $3
                     THEN $2 ELSE login_throttle.window_started_unix END
 WHERE login_throttle.window_started_unix <= $3 OR login_throttle.failures < $4
-RETURNING failures"#;
+RETURNING window_started_unix"#;
     let counted = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
@@ -45,20 +52,33 @@ RETURNING failures"#;
             ],
         ))
         .await?;
-    Ok(counted.is_some())
+    counted
+        .map(|row| {
+            Ok(Attempt {
+                bucket: bucket.to_owned(),
+                window_started_unix: row.try_get("", "window_started_unix")?,
+            })
+        })
+        .transpose()
 }
 
 /// Gives back one attempt counted by [`acquire`] on `bucket` (a login that succeeded, or one
 /// refused by another bucket before any work).
-pub async fn release<C: ConnectionTrait>(db: &C, bucket: &str) -> Result<(), sea_orm::DbErr> {
+/// Only within the window it was counted in: had a new window started meanwhile, giving it
+/// back there would cancel an attempt of the new window.
+pub async fn release<C: ConnectionTrait>(db: &C, attempt: &Attempt) -> Result<(), sea_orm::DbErr> {
     let backend = db.get_database_backend();
     db.execute_raw(Statement::from_sql_and_values(
         backend,
         positional(
             backend,
-            "UPDATE login_throttle SET failures = failures - 1 WHERE bucket = $1 AND failures > 0",
+            "UPDATE login_throttle SET failures = failures - 1 \
+             WHERE bucket = $1 AND window_started_unix = $2 AND failures > 0",
         ),
-        [bucket.into()],
+        [
+            attempt.bucket.as_str().into(),
+            attempt.window_started_unix.into(),
+        ],
     ))
     .await?;
     Ok(())

@@ -1,5 +1,6 @@
-//! Every authenticated request proves its user exists: before anything runs, the caller named by
-//! a valid token is looked up in the users database (through `ActiveUsers`' short-lived cache).
+//! Every authenticated request proves its token is still valid and its user exists: before
+//! anything runs, an expired token becomes `Caller::Invalid` (a websocket checked its token once,
+//! at `connection_init`, and may outlive it), and the caller named by a valid token is looked up in the users database (through `ActiveUsers`' short-lived cache).
 //! An unknown user becomes `Caller::Invalid`, so every operation that needs a user answers
 //! `UNAUTHENTICATED`, exactly as for an expired token. A schema extension, so it holds for every
 //! transport: a caller put in the request's data (HTTP) or the socket's session data (websocket).
@@ -37,6 +38,12 @@ impl Extension for IdentityCheck {
             .or_else(|| ctx.session_data.get(&TypeId::of::<Caller>()))
             .and_then(|c| c.downcast_ref::<Caller>());
         if let (Some(Caller::User(claims)), Some(state)) = (caller, ctx.data_opt::<AppState>()) {
+            if claims.exp <= chrono::Utc::now().timestamp() {
+                request.data.insert(Caller::Invalid(
+                    "access token expired: refresh it and reconnect".into(),
+                ));
+                return next.run(ctx, request).await;
+            }
             let known = state
                 .auth
                 .active_users

@@ -91,8 +91,9 @@ impl IdentityMutation {
     }
 }
 
-/// The client's address for per-address throttles. A request without one (the websocket) shares
-/// the unspecified address's buckets: stricter, never looser.
+/// The client's address for per-address throttles (HTTP and the websocket both provide it; see
+/// `proxy.rs`). A request without one shares the unspecified address's buckets: stricter, never
+/// looser.
 fn client_addr(ctx: &Context<'_>) -> IpAddr {
     ctx.data_opt::<ClientAddr>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0)

@@ -6,7 +6,6 @@
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{ErrorExtensions, Pos, Positioned, ServerError, ServerResult, Variables};
-use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// The mutations that move money or points. Aliases would otherwise let one request place any
@@ -46,29 +45,34 @@ impl Extension for MutationLimitsExtension {
 }
 
 /// Refuses the document if any of its mutation operations selects too many root fields or more
-/// than one money mutation. Fields are counted as they execute, once per response key (alias or
-/// name: equal keys merge into one execution), through fragments; `@skip`/`@include` are not
-/// evaluated (counting a skipped field is stricter, never looser).
+/// than one money mutation. Every occurrence of a field counts, through inline fragments and
+/// each spread of a named fragment: async-graphql executes a repeated response key once per
+/// occurrence, it does not merge root mutation fields. `@skip`/`@include` are not evaluated
+/// (counting a skipped field is stricter, never looser). The walk stops at the first field past
+/// the limit, and a document that needs more than [`WALK_BUDGET`] steps to count (fragments
+/// spreading fragments) is refused too.
 fn check(document: &ExecutableDocument, max_mutations: usize) -> ServerResult<()> {
     for (_, operation) in document.operations.iter() {
         if operation.node.ty != OperationType::Mutation {
             continue;
         }
-        let mut fields = BTreeMap::new();
-        root_fields(
+        let mut walk = Walk {
             document,
-            &operation.node.selection_set,
-            &mut HashSet::new(),
-            &mut fields,
-        );
-        if fields.len() > max_mutations {
+            cap: max_mutations,
+            budget: WALK_BUDGET,
+            path: Vec::new(),
+            fields: Vec::new(),
+        };
+        walk.root_fields(&operation.node.selection_set);
+        if walk.fields.len() > max_mutations || walk.budget == 0 {
             return Err(refuse(
                 format!("at most {max_mutations} mutations per request"),
                 operation.pos,
             ));
         }
-        let money = fields
-            .values()
+        let money = walk
+            .fields
+            .iter()
             .filter(|name| MONEY_MUTATIONS.contains(name))
             .count();
         if money > 1 {
@@ -84,33 +88,48 @@ fn check(document: &ExecutableDocument, max_mutations: usize) -> ServerResult<()
     Ok(())
 }
 
-/// The fields `set` selects at its own level, through fragments: response key → field name.
-/// Each named fragment is expanded once (spreading it again selects the same keys), so the walk
-/// is bounded by the document's size, cycles included.
-fn root_fields<'a>(
+/// Most selections visited to count one operation's root fields.
+pub const WALK_BUDGET: usize = 1_000;
+
+/// Counting the root fields of one mutation operation.
+struct Walk<'a> {
     document: &'a ExecutableDocument,
-    set: &'a Positioned<SelectionSet>,
-    expanded: &mut HashSet<&'a str>,
-    out: &mut BTreeMap<&'a str, &'a str>,
-) {
-    for item in &set.node.items {
-        match &item.node {
-            Selection::Field(field) => {
-                let name = field.node.name.node.as_str();
-                if !name.starts_with("__") {
-                    let key = field.node.alias.as_ref().map_or(name, |a| a.node.as_str());
-                    out.insert(key, name);
+    /// Stop once more than this many fields are found: the request is refused anyway.
+    cap: usize,
+    /// Selections still allowed to visit; 0 = gave up (refused).
+    budget: usize,
+    /// The named fragments being expanded, to step over a cycle (which validation refuses).
+    path: Vec<&'a str>,
+    /// Every root field selected, by field name, one entry per occurrence.
+    fields: Vec<&'a str>,
+}
+
+impl<'a> Walk<'a> {
+    fn root_fields(&mut self, set: &'a Positioned<SelectionSet>) {
+        for item in &set.node.items {
+            if self.fields.len() > self.cap || self.budget == 0 {
+                return;
+            }
+            self.budget -= 1;
+            match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if !name.starts_with("__") {
+                        self.fields.push(name);
+                    }
                 }
-            }
-            Selection::InlineFragment(fragment) => {
-                root_fields(document, &fragment.node.selection_set, expanded, out);
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = spread.node.fragment_name.node.as_str();
-                if let Some(fragment) = document.fragments.get(name)
-                    && expanded.insert(name)
-                {
-                    root_fields(document, &fragment.node.selection_set, expanded, out);
+                Selection::InlineFragment(fragment) => {
+                    self.root_fields(&fragment.node.selection_set);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if let Some(fragment) = self.document.fragments.get(name)
+                        && !self.path.contains(&name)
+                    {
+                        self.path.push(name);
+                        self.root_fields(&fragment.node.selection_set);
+                        self.path.pop();
+                    }
                 }
             }
         }
@@ -167,13 +186,44 @@ mod tests {
         );
         // A cycle of fragments (invalid, refused later by validation) does not hang the walk.
         assert!(verdict("mutation { ...A } fragment A on Mutation { ...A ...A ...A }").is_ok());
-        // The same response key twice is one execution.
+        // The same response key twice executes twice: both count, in fragments too.
         assert!(
             verdict(
                 "mutation { t: topUp(amount: 1, idempotencyKey: \"a\") { cash }
-                     t: topUp(amount: 1, idempotencyKey: \"a\") { points } }"
+                     t: topUp(amount: 1, idempotencyKey: \"b\") { points } }"
             )
-            .is_ok()
+            .unwrap_err()
+            .contains("money mutation")
+        );
+        assert!(
+            verdict(
+                "mutation { t: topUp(amount: 1, idempotencyKey: \"a\") { cash }
+                     ... on Mutation { t: topUp(amount: 1, idempotencyKey: \"b\") { cash } } }"
+            )
+            .unwrap_err()
+            .contains("money mutation")
+        );
+        assert!(
+            verdict(
+                "mutation { ...F ...F } fragment F on Mutation { t: topUp(amount: 1, idempotencyKey: \"a\") { cash } }"
+            )
+            .unwrap_err()
+            .contains("money mutation")
+        );
+        // Fragments doubling each other would take 2^20 steps to count: refused, quickly.
+        let mut doubling = String::from("mutation { ...F0 }");
+        for i in 0..20 {
+            doubling.push_str(&format!(
+                " fragment F{i} on Mutation {{ ...F{} ...F{} }}",
+                i + 1,
+                i + 1
+            ));
+        }
+        doubling.push_str(" fragment F20 on Mutation { __typename }");
+        assert!(
+            verdict(&doubling)
+                .unwrap_err()
+                .contains("at most 3 mutations")
         );
     }
 }

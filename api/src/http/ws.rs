@@ -2,7 +2,7 @@
 //! spoken by async-graphql's [`GraphQLWebSocket`], inside the limits a socket must keep:
 //!
 //! - a message is at most [`MAX_BODY_BYTES`], like an HTTP body; a larger one closes the socket
-//!   (1009, by the websocket layer) before any of it is parsed;
+//!   (the websocket layer drops the connection) before any of it is parsed;
 //! - a client address holds at most `WS_MAX_SOCKETS_PER_ADDRESS` sockets; the next upgrade is
 //!   refused with HTTP 429;
 //! - a socket runs at most `WS_MAX_SUBSCRIPTIONS_PER_SOCKET` operations; the next `subscribe` gets
@@ -40,6 +40,8 @@ use std::time::Duration;
 const INIT_TIMEOUT: u16 = 4408;
 /// graphql-ws: `connection_init` carried credentials that are not valid.
 const FORBIDDEN: u16 = 4403;
+/// Refusals waiting to be written to a socket; past that, further refusals are dropped.
+const REFUSALS_QUEUED: usize = 16;
 
 /// Open sockets per client address, in this process.
 #[derive(Clone, Default)]
@@ -160,7 +162,10 @@ impl Socket {
         let session = Arc::new(Session::default());
         // async-graphql's messages, with backpressure, and the gate's own refusals.
         let (graphql_tx, graphql_rx) = futures::channel::mpsc::channel::<Message>(16);
-        let (refusal_tx, refusal_rx) = futures::channel::mpsc::unbounded::<Message>();
+        // Bounded: a client that floods refused subscribes without reading the answers gets no
+        // more answers (the refused operations do not run either way), never unbounded memory.
+        let (mut refusal_tx, refusal_rx) =
+            futures::channel::mpsc::channel::<Message>(REFUSALS_QUEUED);
 
         let gate = session.clone();
         let (max, legacy) = (self.max_subscriptions, self.legacy);
@@ -171,7 +176,7 @@ impl Socket {
             };
             let pass = refusal.is_none();
             if let Some(refusal) = refusal {
-                refusal_tx.unbounded_send(refusal).ok();
+                refusal_tx.try_send(refusal).ok();
             }
             std::future::ready(pass)
         });

@@ -2,23 +2,12 @@
 //! was never registered, or whose user was deleted, moves no money and opens nothing; and reads
 //! never fail because a user they mention is gone.
 
-use crate::support::{Gql, TEST_JWT_SECRET, TestApp, TestDatabases};
+use crate::support::{Gql, TestApp, TestDatabases, signed_token};
 use missionlink_entities::missions::mission;
 use missionlink_entities::users::{refresh_token, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use std::time::Duration;
-
-/// An access token the server itself would accept, for any user id.
-fn token_for(user_id: &str, role: &str) -> String {
-    let now = chrono::Utc::now().timestamp();
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({ "sub": user_id, "role": role, "iat": now, "exp": now + 600 }),
-        &jsonwebtoken::EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()),
-    )
-    .expect("sign")
-}
 
 async fn top_up(app: &TestApp, token: &str, key: &str) -> Gql {
     app.gql(
@@ -52,7 +41,7 @@ async fn missions_rows(app: &TestApp) -> u64 {
 
 async fn a_phantom_token_is_unauthenticated_and_changes_nothing(app: TestApp) {
     let streamer = app.register_as("phantomstreamer", "STREAMER").await;
-    let phantom = token_for(&uuid::Uuid::now_v7().to_string(), "VIEWER");
+    let phantom = signed_token(&uuid::Uuid::now_v7().to_string(), "VIEWER", 600);
     let before = app.snapshot().await;
 
     for (what, r) in [

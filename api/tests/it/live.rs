@@ -1,32 +1,16 @@
 //! `missionChanged` over graphql-transport-ws.
 
-use crate::support::{TestApp, TestDatabases};
+use crate::support::{TestApp, TestDatabases, ws_open};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = crate::support::WsSocket;
 
 /// Opens a subscription to `missionChanged(streamerId)` on `app`.
 async fn subscribe(app: &TestApp, streamer_id: &str) -> Socket {
-    let mut request = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    ws.send(Message::text(
-        json!({ "type": "connection_init" }).to_string(),
-    ))
-    .await
-    .expect("init");
+    let mut ws = ws_open(app).await;
     let ack = next_json(&mut ws).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
     let subscribe = json!({

@@ -2,12 +2,11 @@
 //! mutation; otherwise the whole request is refused before anything runs, over HTTP and over the
 //! websocket alike.
 
-use crate::support::{PASSWORD, TestApp};
+use crate::support::{PASSWORD, TestApp, ws_open};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn assert_refused_whole(r: &Value, why: &str) {
     assert_eq!(
@@ -86,21 +85,7 @@ async fn the_caps_hold_over_the_websocket_too() {
     let app = TestApp::spawn().await;
     let viewer = app.register("socket").await;
     let before = app.snapshot().await;
-    let mut request = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    ws.send(Message::text(
-        json!({ "type": "connection_init" }).to_string(),
-    ))
-    .await
-    .expect("init");
+    let mut ws = ws_open(&app).await;
     let _ack = next_json(&mut ws).await;
     ws.send(Message::text(
         json!({ "id": "1", "type": "subscribe", "payload": { "query": logins(6) } }).to_string(),

@@ -827,3 +827,46 @@ impl Drop for FaultProxy {
         self.task.abort();
     }
 }
+
+/// An access token signed with the tests' secret, as the server itself would issue it, for any
+/// user id, valid for `seconds` from now.
+pub fn signed_token(user_id: &str, role: &str, seconds: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({ "sub": user_id, "role": role, "iat": now, "exp": now + seconds }),
+        &jsonwebtoken::EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()),
+    )
+    .expect("sign")
+}
+
+/// A websocket to an app's `/graphql/ws`, speaking graphql-transport-ws.
+pub type WsSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/graphql/ws` on `app` with the graphql-transport-ws subprotocol.
+pub async fn ws_connect(app: &TestApp) -> Result<WsSocket, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// A socket that has sent an anonymous `connection_init` (its acknowledgement not read yet).
+pub async fn ws_open(app: &TestApp) -> WsSocket {
+    use futures::SinkExt;
+    let mut ws = ws_connect(app).await.expect("connect");
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        json!({ "type": "connection_init" }).to_string(),
+    ))
+    .await
+    .expect("init");
+    ws
+}

@@ -1,14 +1,13 @@
 //! Text the databases cannot store (NUL) is refused at the boundary, over HTTP and websocket:
 //! `BAD_USER_INPUT` for the whole request, nothing run, nothing logged as an error.
 
-use crate::support::{PASSWORD, TestApp};
+use crate::support::{PASSWORD, TestApp, ws_open};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Counts events logged at error level while installed.
@@ -120,21 +119,7 @@ async fn nul_in_any_string_is_refused_before_anything_runs_on_postgres() {
     );
 
     // Over the websocket too.
-    let mut request = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    ws.send(Message::text(
-        json!({ "type": "connection_init" }).to_string(),
-    ))
-    .await
-    .expect("init");
+    let mut ws = ws_open(&app).await;
     for (id, (_, query, variables)) in cases.iter().enumerate().take(6) {
         let id = id.to_string();
         let subscribe = json!({

@@ -1,27 +1,16 @@
 //! The limits of `/graphql/ws` (graphql-transport-ws): message size, operations per socket,
 //! sockets per address, the `connection_init` deadline, and who a socket acts as.
 
-use crate::support::{TestApp, TestDatabases};
+use crate::support::{TestApp, TestDatabases, signed_token, ws_connect};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = crate::support::WsSocket;
 
 async fn connect(app: &TestApp) -> Result<Socket, tungstenite::Error> {
-    let mut request = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(ws, _)| ws)
+    ws_connect(app).await
 }
 
 async fn send(ws: &mut Socket, message: Value) {
@@ -255,4 +244,44 @@ async fn connection_init_decides_who_the_socket_acts_as() {
         v["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
         "{v}"
     );
+}
+
+#[tokio::test]
+async fn a_socket_stops_acting_as_its_user_when_the_token_expires() {
+    let app = TestApp::spawn().await;
+    let fan = app.register("wsexpiry").await;
+    let token = signed_token(&fan.user_id, "VIEWER", 2);
+    let mut ws = initialised(&app, json!({ "Authorization": format!("Bearer {token}") })).await;
+    send(&mut ws, subscribe("1", "{ me { id } }")).await;
+    let Event::Json(v) = next(&mut ws).await else {
+        panic!("no answer")
+    };
+    assert_eq!(
+        v["payload"]["data"]["me"]["id"],
+        fan.user_id.as_str(),
+        "{v}"
+    );
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = app.snapshot().await;
+    send(
+        &mut ws,
+        subscribe(
+            "2",
+            "mutation { topUp(amount: 1000, idempotencyKey: \"late\") { cash } }",
+        ),
+    )
+    .await;
+    let answer = loop {
+        match next(&mut ws).await {
+            Event::Json(v) if v["id"] == "2" && v["type"] == "next" => break v,
+            Event::Json(_) => continue, // the first operation's `complete`
+            closed => panic!("{closed:?}"),
+        }
+    };
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+    assert_eq!(app.snapshot().await, before, "nothing ran");
 }
