@@ -1,7 +1,7 @@
 //! `missionChanged` over graphql-transport-ws.
 
-use crate::support::{TestApp, TestDatabases, ws_open};
-use futures::{SinkExt, StreamExt};
+use crate::support::{TestApp, TestDatabases, ws_next_json, ws_open};
+use futures::SinkExt;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -11,7 +11,7 @@ type Socket = crate::support::WsSocket;
 /// Opens a subscription to `missionChanged(streamerId)` on `app`.
 async fn subscribe(app: &TestApp, streamer_id: &str) -> Socket {
     let mut ws = ws_open(app).await;
-    let ack = next_json(&mut ws).await;
+    let ack = ws_next_json(&mut ws).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
     let subscribe = json!({
         "id": "1",
@@ -29,23 +29,10 @@ async fn subscribe(app: &TestApp, streamer_id: &str) -> Socket {
     ws
 }
 
-async fn next_json(ws: &mut Socket) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(15), ws.next())
-            .await
-            .expect("a message within 15 s")
-            .expect("socket open")
-            .expect("message");
-        if let Message::Text(text) = msg {
-            return serde_json::from_str(&text).expect("json");
-        }
-    }
-}
-
 /// Reads updates until one satisfies `want`.
 async fn wait_for(ws: &mut Socket, want: impl Fn(&Value) -> bool) -> Value {
     loop {
-        let msg = next_json(ws).await;
+        let msg = ws_next_json(ws).await;
         assert_eq!(msg["type"], "next", "{msg}");
         let mission = msg["payload"]["data"]["missionChanged"].clone();
         if want(&mission) {

@@ -2,10 +2,9 @@
 //! mutation; otherwise the whole request is refused before anything runs, over HTTP and over the
 //! websocket alike.
 
-use crate::support::{PASSWORD, TestApp, ws_open};
-use futures::{SinkExt, StreamExt};
+use crate::support::{PASSWORD, TestApp, ws_next_json, ws_open};
+use futures::SinkExt;
 use serde_json::{Value, json};
-use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 fn assert_refused_whole(r: &Value, why: &str) {
@@ -86,13 +85,13 @@ async fn the_caps_hold_over_the_websocket_too() {
     let viewer = app.register("socket").await;
     let before = app.snapshot().await;
     let mut ws = ws_open(&app).await;
-    let _ack = next_json(&mut ws).await;
+    let _ack = ws_next_json(&mut ws).await;
     ws.send(Message::text(
         json!({ "id": "1", "type": "subscribe", "payload": { "query": logins(6) } }).to_string(),
     ))
     .await
     .expect("subscribe");
-    let msg = next_json(&mut ws).await;
+    let msg = ws_next_json(&mut ws).await;
     let errors = if msg["type"] == "error" {
         msg["payload"].clone()
     } else {
@@ -111,21 +110,4 @@ async fn the_caps_hold_over_the_websocket_too() {
     )
     .await
     .data("login");
-}
-
-async fn next_json(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(15), ws.next())
-            .await
-            .expect("a message within 15 s")
-            .expect("socket open")
-            .expect("message");
-        if let Message::Text(text) = msg {
-            return serde_json::from_str(&text).expect("json");
-        }
-    }
 }

@@ -870,3 +870,19 @@ pub async fn ws_open(app: &TestApp) -> WsSocket {
     .expect("init");
     ws
 }
+
+/// The socket's next text message as JSON (pings and the like skipped); fails the test after
+/// 15 s of silence.
+pub async fn ws_next_json(ws: &mut WsSocket) -> Value {
+    use futures::StreamExt;
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(15), ws.next())
+            .await
+            .expect("a message within 15 s")
+            .expect("socket open")
+            .expect("message");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
+            return serde_json::from_str(&text).expect("json");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! What the emails of a settled mission say, in the recipient's locale (`ko` or `en`): one per
+//! backer (their pledges summed) and a summary for the streamer.
+
+use missionlink_ledger::mission::MissionStatus;
+
+/// `1234567` → `1,234,567`.
+pub fn won(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if amount < 0 { format!("-{out}") } else { out }
+}
+
+/// The language of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locale {
+    Ko,
+    En,
+}
+
+impl Locale {
+    pub fn parse(s: &str) -> Self {
+        if s == "en" { Locale::En } else { Locale::Ko }
+    }
+}
+
+/// What a mission's emails talk about.
+#[derive(Clone, Debug)]
+pub struct MissionFacts {
+    pub mission_id: String,
+    pub title: String,
+    pub streamer_name: String,
+    pub status: MissionStatus,
+}
+
+/// The message to one backer: the outcome and what happened to their `amount_won`.
+pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> (String, String) {
+    let (t, s, a) = (&facts.title, &facts.streamer_name, won(amount_won));
+    let paid = facts.status == MissionStatus::Succeeded;
+    match locale {
+        Locale::En => {
+            let outcome = match facts.status {
+                MissionStatus::Succeeded => "succeeded",
+                MissionStatus::Failed => "failed",
+                MissionStatus::Rejected => "was declined",
+                _ => "expired",
+            };
+            let money = if paid {
+                format!("Your pledge of {a} won was paid to {s}.")
+            } else {
+                format!("Your pledge of {a} won was refunded to your MissionLink wallet.")
+            };
+            (
+                format!("[MissionLink] \"{t}\" {outcome}"),
+                format!(
+                    "Hello,\n\nThe mission \"{t}\" for {s} {outcome}.\n{money}\n\nThank you for backing it.\nMissionLink\n"
+                ),
+            )
+        }
+        Locale::Ko => {
+            let (outcome, sentence) = match facts.status {
+                MissionStatus::Succeeded => ("성공", "성공했습니다"),
+                MissionStatus::Failed => ("실패", "실패했습니다"),
+                MissionStatus::Rejected => ("거절", "거절되었습니다"),
+                _ => ("만료", "만료되었습니다"),
+            };
+            let money = if paid {
+                format!("후원하신 {a}원이 {s}님에게 지급되었습니다.")
+            } else {
+                format!("후원하신 {a}원이 MissionLink 지갑으로 환불되었습니다.")
+            };
+            (
+                format!("[MissionLink] \"{t}\" 미션 {outcome}"),
+                format!(
+                    "안녕하세요.\n\n{s}님의 미션 \"{t}\"이(가) {sentence}.\n{money}\n\n후원해 주셔서 감사합니다.\nMissionLink\n"
+                ),
+            )
+        }
+    }
+}
+
+fn status_word(status: MissionStatus, locale: Locale) -> &'static str {
+    match (locale, status) {
+        (Locale::En, MissionStatus::Succeeded) => "succeeded",
+        (Locale::En, MissionStatus::Failed) => "failed",
+        (Locale::En, MissionStatus::Rejected) => "declined",
+        (Locale::En, _) => "expired",
+        (Locale::Ko, MissionStatus::Succeeded) => "성공",
+        (Locale::Ko, MissionStatus::Failed) => "실패",
+        (Locale::Ko, MissionStatus::Rejected) => "거절",
+        (Locale::Ko, _) => "만료",
+    }
+}
+
+/// The streamer's summary.
+pub fn streamer_message(
+    facts: &MissionFacts,
+    locale: Locale,
+    backers: i64,
+    paid_won: i64,
+    fee_won: i64,
+    refunded_won: i64,
+) -> (String, String) {
+    let t = &facts.title;
+    match locale {
+        Locale::En => {
+            let money = if facts.status == MissionStatus::Succeeded {
+                format!(
+                    "You received {} won (platform fee {} won).",
+                    won(paid_won),
+                    won(fee_won)
+                )
+            } else {
+                format!(
+                    "All pledges, {} won, were refunded to their backers.",
+                    won(refunded_won)
+                )
+            };
+            (
+                format!(
+                    "[MissionLink] Summary of \"{t}\": {}",
+                    status_word(facts.status, locale)
+                ),
+                format!(
+                    "Hello {},\n\nYour mission \"{t}\" ended: {}.\nBackers: {backers}.\n{money}\n\nMissionLink\n",
+                    facts.streamer_name,
+                    status_word(facts.status, locale)
+                ),
+            )
+        }
+        Locale::Ko => {
+            let money = if facts.status == MissionStatus::Succeeded {
+                format!(
+                    "{}원을 받으셨습니다 (플랫폼 수수료 {}원).",
+                    won(paid_won),
+                    won(fee_won)
+                )
+            } else {
+                format!(
+                    "후원금 {}원은 모두 후원자에게 환불되었습니다.",
+                    won(refunded_won)
+                )
+            };
+            (
+                format!(
+                    "[MissionLink] \"{t}\" 미션 결과: {}",
+                    status_word(facts.status, locale)
+                ),
+                format!(
+                    "{}님, 안녕하세요.\n\n미션 \"{t}\"이(가) 종료되었습니다: {}.\n후원자 수: {backers}명.\n{money}\n\nMissionLink\n",
+                    facts.streamer_name,
+                    status_word(facts.status, locale)
+                ),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_get_thousands_separators() {
+        assert_eq!(won(0), "0");
+        assert_eq!(won(1_000), "1,000");
+        assert_eq!(won(30_000), "30,000");
+        assert_eq!(won(1_234_567), "1,234,567");
+    }
+}
