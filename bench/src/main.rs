@@ -320,7 +320,7 @@ async fn seed(
                             debit: AccountId::world(Currency::Cash),
                             credit: AccountId::wallet(Currency::Cash, id),
                             amount: Amount::new(1_000)?,
-                            kind: "TOPUP",
+                            kind: missionlink_ledger::status::TransferKind::Topup,
                         })
                     })
                     .collect::<Result<Vec<_>, missionlink_ledger::LedgerError>>()?;

@@ -1,52 +1,11 @@
 //! Accounts: who holds money, in which currency, and whether the balance is materialised.
 
+use crate::status::AccountKind;
 use crate::{Currency, LedgerError};
 use chrono::Utc;
 use missionlink_entities::missions::account;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use std::fmt;
-
-/// What an account is for. Stored as text in `accounts.kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AccountKind {
-    /// A user's spendable cash or points.
-    Wallet,
-    /// Won paid out to a user as a streamer.
-    Earnings,
-    /// The outside world: money enters (top-up) and leaves through it. The only account that
-    /// may be negative; its balance is minus everything the system holds.
-    World,
-    /// Platform fees taken from successful missions.
-    Fee,
-    /// A mission's pledges while they are held. Journal-only: thousands of pledges a second to
-    /// one mission must not queue on one row (BRIEF §5).
-    Escrow,
-    /// A prediction's pool of staked points. Journal-only, like escrow.
-    Pool,
-}
-
-impl AccountKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountKind::Wallet => "WALLET",
-            AccountKind::Earnings => "EARNINGS",
-            AccountKind::World => "WORLD",
-            AccountKind::Fee => "FEE",
-            AccountKind::Escrow => "ESCROW",
-            AccountKind::Pool => "POOL",
-        }
-    }
-
-    /// Journal-only accounts keep no balance column: every transfer touching them would
-    /// otherwise update the same hot row and serialise all traffic (BRIEF §5). Their balance
-    /// is the sum of their transfers, computed when needed.
-    pub fn materialised(self) -> bool {
-        !matches!(
-            self,
-            AccountKind::World | AccountKind::Escrow | AccountKind::Pool
-        )
-    }
-}
 
 /// The id of an account: readable and derived from what it is, so that any process can name an
 /// account without looking it up (e.g. `wallet:CASH:<user>`).
@@ -139,7 +98,7 @@ pub async fn open<C: ConnectionTrait>(db: &C, accounts: &[AccountId]) -> Result<
     let now = Utc::now();
     let rows = accounts.iter().map(|a| account::ActiveModel {
         id: Set(a.id.clone()),
-        kind: Set(a.kind.as_str().to_owned()),
+        kind: Set(a.kind),
         owner_id: Set(a.owner.clone()),
         currency: Set(a.currency.as_str().to_owned()),
         balance: Set(0),

@@ -2,7 +2,8 @@
 //!
 //! It recomputes every balance from the journal of transfers and compares. It only reads.
 
-use crate::{AccountKind, Currency, LedgerError};
+use crate::status::{AccountKind, PledgeStatus, PredictionStatus};
+use crate::{Currency, LedgerError};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, FromQueryResult, IsolationLevel, Statement,
     TransactionTrait,
@@ -28,7 +29,7 @@ impl fmt::Display for Violation {
 #[derive(FromQueryResult)]
 struct BalanceRow {
     id: Option<String>,
-    kind: Option<String>,
+    kind: Option<AccountKind>,
     currency: String,
     balance: Option<i64>,
     materialised: Option<bool>,
@@ -51,7 +52,7 @@ struct MissionHeld {
 #[derive(FromQueryResult)]
 struct PredictionRow {
     mission_id: String,
-    status: String,
+    status: PredictionStatus,
     pool: i64,
     staked: i64,
     paid: i64,
@@ -62,7 +63,7 @@ struct PredictionRow {
 struct BadPledge {
     id: String,
     mission_id: String,
-    status: String,
+    status: PledgeStatus,
     amount: i64,
     held: i64,
     paid: i64,
@@ -76,7 +77,7 @@ const MOVEMENTS: &str = "SELECT credit_account_id AS account_id, amount AS delta
 
 /// The journal balance of every account of `kind` (escrows, pools), by owner (the mission): one
 /// pass over the journal for all of them, not a sum per mission.
-fn owners_balances(kind: &str) -> String {
+fn owners_balances(kind: AccountKind) -> String {
     format!(
         "SELECT a.owner_id AS mission_id, SUM(j.delta) AS balance \
          FROM accounts a JOIN ({MOVEMENTS}) j ON j.account_id = a.id \
@@ -140,10 +141,11 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
              FROM accounts a LEFT JOIN j ON j.account_id = a.id
            )
            SELECT id, kind, currency, balance, materialised, journal, effective FROM a
-           WHERE (materialised AND balance <> journal) OR (kind <> 'WORLD' AND effective < 0)
+           WHERE (materialised AND balance <> journal) OR (kind <> '{world}' AND effective < 0)
            UNION ALL
            SELECT NULL, NULL, currency, NULL, NULL, NULL, CAST(SUM(effective) AS BIGINT)
-           FROM a GROUP BY currency"#
+           FROM a GROUP BY currency"#,
+            world = AccountKind::World
         ),
     ))
     .all(db)
@@ -165,7 +167,7 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
                 ),
             });
         }
-        if a.kind.as_deref() != Some(AccountKind::World.as_str()) && a.effective < 0 {
+        if a.kind != Some(AccountKind::World) && a.effective < 0 {
             violations.push(Violation {
                 check: "non_negative",
                 detail: format!("account {id} has negative balance {}", a.effective),
@@ -199,7 +201,7 @@ async fn escrow_matches_held_pledges<C: ConnectionTrait>(
         format!(
             r#"WITH escrow AS ({escrows}), held AS (
              SELECT mission_id, SUM(amount) AS held FROM pledges
-             WHERE status = 'HELD' GROUP BY mission_id
+             WHERE status = '{held}' GROUP BY mission_id
            )
            SELECT m.id AS id, CAST(COALESCE(h.held, 0) AS BIGINT) AS held,
                   CAST(COALESCE(e.balance, 0) AS BIGINT) AS escrow
@@ -207,7 +209,8 @@ async fn escrow_matches_held_pledges<C: ConnectionTrait>(
            LEFT JOIN held h ON h.mission_id = m.id
            LEFT JOIN escrow e ON e.mission_id = m.id
            WHERE COALESCE(h.held, 0) <> COALESCE(e.balance, 0)"#,
-            escrows = owners_balances("ESCROW")
+            escrows = owners_balances(AccountKind::Escrow),
+            held = PledgeStatus::Held
         ),
     ))
     .all(db)
@@ -232,7 +235,8 @@ async fn pledges_settled_exactly_once<C: ConnectionTrait>(
 ) -> Result<Vec<Violation>, LedgerError> {
     let rows = BadPledge::find_by_statement(Statement::from_string(
         db.get_database_backend(),
-        r#"SELECT * FROM (
+        format!(
+            r#"SELECT * FROM (
              SELECT p.id AS id, p.mission_id AS mission_id, p.status AS status, p.amount AS amount,
                CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
                  WHERE t.id = 'pledge:' || p.mission_id || ':' || p.id), 0) AS BIGINT) AS held,
@@ -245,9 +249,13 @@ async fn pledges_settled_exactly_once<C: ConnectionTrait>(
              FROM pledges p JOIN missions m ON m.id = p.mission_id
            ) x
            WHERE NOT (x.held = x.amount AND (
-                   (x.status = 'HELD' AND x.paid = 0 AND x.refunded = 0 AND x.settled_at IS NULL)
-                OR (x.status = 'PAID' AND x.paid = x.amount AND x.refunded = 0)
-                OR (x.status = 'REFUNDED' AND x.refunded = x.amount AND x.paid = 0)))"#,
+                   (x.status = '{held}' AND x.paid = 0 AND x.refunded = 0 AND x.settled_at IS NULL)
+                OR (x.status = '{paid}' AND x.paid = x.amount AND x.refunded = 0)
+                OR (x.status = '{refunded}' AND x.refunded = x.amount AND x.paid = 0)))"#,
+            held = PledgeStatus::Held,
+            paid = PledgeStatus::Paid,
+            refunded = PledgeStatus::Refunded,
+        ),
     ))
     .all(db)
     .await?;
@@ -275,12 +283,14 @@ async fn prediction_pools<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, 
              CAST(COALESCE((SELECT SUM(b.points) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS staked,
              CAST(COALESCE((SELECT SUM(b.payout) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS paid,
              CAST((SELECT COUNT(*) FROM bets b WHERE b.mission_id = p.mission_id AND (
-                 (p.status IN ('SETTLED', 'REFUNDED') AND b.payout IS NULL)
+                 (p.status IN ('{settled}', '{refunded}') AND b.payout IS NULL)
                  OR COALESCE(b.payout, 0) <> COALESCE((SELECT SUM(t.amount) FROM transfers t
                       WHERE t.id = 'betpayout:' || b.mission_id || ':' || b.id), 0)
              )) AS BIGINT) AS bad_bets
            FROM predictions p LEFT JOIN pool ON pool.mission_id = p.mission_id"#,
-            pools = owners_balances("POOL")
+            pools = owners_balances(AccountKind::Pool),
+            settled = PredictionStatus::Settled,
+            refunded = PredictionStatus::Refunded,
         ),
     ))
     .all(db)
@@ -288,7 +298,10 @@ async fn prediction_pools<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, 
     let mut violations = Vec::new();
     for p in rows {
         let balance = p.pool;
-        let settled = p.status == "SETTLED" || p.status == "REFUNDED";
+        let settled = matches!(
+            p.status,
+            PredictionStatus::Settled | PredictionStatus::Refunded
+        );
         let expected = if settled { 0 } else { p.staked - p.paid };
         if balance != expected {
             violations.push(Violation {

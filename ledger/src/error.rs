@@ -37,6 +37,35 @@ pub enum LedgerError {
     /// Stored data contradicts the ledger's own rules.
     #[error("ledger data is inconsistent: {0}")]
     Corrupt(String),
+    /// Another process changed what this step was changing; nothing of it stayed, and running
+    /// it again continues from what the other did.
+    #[error("{0}")]
+    Contended(String),
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+impl LedgerError {
+    /// Whether running the same step again can succeed without anyone fixing anything: the
+    /// database was unreachable or a concurrent writer got in the way. Everything else (a
+    /// transfer id reused for another movement, corrupt data, a state the step cannot act on,
+    /// bad input) fails the same way every time, and must be seen rather than retried.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LedgerError::Contended(_) => true,
+            // A constraint violation is the data refusing the step: retrying changes nothing.
+            LedgerError::Database(e) => e.sql_err().is_none(),
+            LedgerError::InvalidAmount(_)
+            | LedgerError::InsufficientFunds { .. }
+            | LedgerError::IdempotencyKeyReused
+            | LedgerError::InvalidIdempotencyKey(_)
+            | LedgerError::UnknownAccount(_)
+            | LedgerError::TransferIdConflict(_)
+            | LedgerError::InvalidInput(_)
+            | LedgerError::NotFound(_)
+            | LedgerError::Forbidden(_)
+            | LedgerError::InvalidState(_)
+            | LedgerError::Corrupt(_) => false,
+        }
+    }
 }

@@ -126,6 +126,16 @@ pub async fn complete<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A response as stored in its claim (JSON).
+pub(crate) fn encode_response<T: serde::Serialize>(value: &T) -> Result<String, LedgerError> {
+    serde_json::to_string(value).map_err(|e| LedgerError::Corrupt(format!("encode response: {e}")))
+}
+
+/// A stored response read back.
+pub(crate) fn decode_response<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, LedgerError> {
+    serde_json::from_str(raw).map_err(|e| LedgerError::Corrupt(format!("stored response: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

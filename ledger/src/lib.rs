@@ -18,9 +18,13 @@ pub mod prediction;
 pub mod transfer;
 pub mod wallet;
 
-pub use account::{AccountId, AccountKind};
+/// The statuses, outcomes and kinds stored in the missions database, shared by every crate.
+pub use missionlink_entities::missions::status;
+
+pub use account::AccountId;
 pub use error::LedgerError;
 pub use money::{Amount, Currency};
+pub use status::AccountKind;
 pub use transfer::Transfer;
 
 /// The `i`-th bound parameter in `backend`'s SQL (`$1` on Postgres, `?` on SQLite), for the few

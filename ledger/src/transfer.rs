@@ -1,5 +1,6 @@
 //! Applying one double-entry transfer.
 
+use crate::status::TransferKind;
 use crate::{AccountId, Amount, LedgerError};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{account, transfer};
@@ -17,8 +18,8 @@ pub struct Transfer {
     pub debit: AccountId,
     pub credit: AccountId,
     pub amount: Amount,
-    /// What the movement is, for people reading the journal: `TOPUP`, `SIGNUP_GRANT`, ...
-    pub kind: &'static str,
+    /// What the movement is, for people reading the journal.
+    pub kind: TransferKind,
 }
 
 /// Whether [`apply`] moved money now or found the same transfer already applied.
@@ -93,7 +94,7 @@ fn row(t: &Transfer, now: DateTime<Utc>) -> Result<transfer::ActiveModel, Ledger
         credit_account_id: Set(t.credit.as_str().to_owned()),
         currency: Set(t.debit.currency().as_str().to_owned()),
         amount: Set(t.amount.get()),
-        kind: Set(t.kind.to_owned()),
+        kind: Set(t.kind),
         created_at: Set(now),
     })
 }

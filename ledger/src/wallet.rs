@@ -6,6 +6,7 @@
 
 use crate::idempotency::{self, Claim, IdempotencyKey};
 use crate::money::MAX_BALANCE;
+use crate::status::TransferKind;
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, account};
 use missionlink_entities::missions::account as account_entity;
@@ -50,7 +51,7 @@ pub async fn open_user(
                 debit: AccountId::world(Currency::Points),
                 credit: AccountId::wallet(Currency::Points, user_id),
                 amount: Amount::new(signup_points)?,
-                kind: "SIGNUP_GRANT",
+                kind: TransferKind::SignupGrant,
             },
         )
         .await?;
@@ -87,7 +88,7 @@ pub async fn top_up(
                     debit: AccountId::world(Currency::Cash),
                     credit: AccountId::wallet(Currency::Cash, user_id),
                     amount,
-                    kind: "TOPUP",
+                    kind: TransferKind::Topup,
                 },
             )
             .await;

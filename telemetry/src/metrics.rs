@@ -3,6 +3,7 @@
 //! Label values come from code (operation names, codes, statuses), never from client input,
 //! so the number of series is bounded.
 
+use missionlink_entities::missions::status::PledgeStatus;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -28,6 +29,7 @@ pub struct Metrics {
     emails_sent_total: IntCounterVec,
     emails_failed_total: IntCounterVec,
     emails_rejected_total: IntCounterVec,
+    activities_failed_for_good_total: IntCounterVec,
     escrow_held_won: IntGauge,
     outbox_pending: IntGauge,
     outbox_lag_seconds: IntGauge,
@@ -163,6 +165,12 @@ impl Metrics {
                 "Emails refused for good (the recipient's address), recorded as failed and never retried, by transport",
                 &["transport"],
             )?,
+            activities_failed_for_good_total: counter_vec(
+                &r,
+                "activities_failed_for_good_total",
+                "Mission workflow activities that failed with an error no retry can fix (corrupt data, a reused transfer id, an impossible state), by activity; each leaves its mission's workflow failed",
+                &["activity"],
+            )?,
             escrow_held_won: gauge(
                 &r,
                 "escrow_held_won",
@@ -286,6 +294,21 @@ impl Metrics {
             .inc();
     }
 
+    /// An activity failed for good (not retried).
+    pub fn activity_failed_for_good(&self, activity: &str) {
+        self.activities_failed_for_good_total
+            .with_label_values(&[activity])
+            .inc();
+    }
+
+    /// Creates the failure series of these activities at zero, so an alert sees the first one.
+    pub fn zero_activity_failures(&self, activities: &[&str]) {
+        for activity in activities {
+            self.activities_failed_for_good_total
+                .with_label_values(&[activity]);
+        }
+    }
+
     pub fn audit_finished(&self, violations: usize) {
         self.audit_violations
             .set(i64::try_from(violations).unwrap_or(i64::MAX));
@@ -337,10 +360,11 @@ async fn read_state(db: &DatabaseConnection) -> Result<State, sea_orm::DbErr> {
     };
     let sql = format!(
         "SELECT \
-           CAST((SELECT COALESCE(SUM(amount), 0) FROM pledges WHERE status = 'HELD') AS BIGINT) AS escrow_held_won, \
+           CAST((SELECT COALESCE(SUM(amount), 0) FROM pledges WHERE status = '{held}') AS BIGINT) AS escrow_held_won, \
            CAST(COUNT(*) AS BIGINT) AS outbox_pending, \
            {age} AS outbox_lag_seconds \
-         FROM workflow_outbox WHERE started_at IS NULL OR signal_requested_at IS NOT NULL"
+         FROM workflow_outbox WHERE started_at IS NULL OR signal_requested_at IS NOT NULL",
+        held = PledgeStatus::Held
     );
     Ok(
         State::find_by_statement(Statement::from_string(backend, sql))

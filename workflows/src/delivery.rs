@@ -21,12 +21,14 @@
 use crate::email::{
     Email, Locale, Mailer, MissionFacts, SendError, backer_message, streamer_message,
 };
+use crate::failure::{non_retryable, retryable};
+use crate::mission::EmailSummary;
 use futures::{FutureExt, StreamExt};
 use missionlink_entities::missions::email_delivery;
 use missionlink_entities::users::user;
-use missionlink_ledger::mission::{self, MissionStatus};
+use missionlink_ledger::mission;
+use missionlink_ledger::status::DeliveryStatus;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -40,16 +42,6 @@ pub const RECORD_GROUP: usize = 100;
 /// How long recording a delivery is retried in the process before the attempt gives up (and
 /// its retry resends the unrecorded messages).
 pub const RECORD_RETRY_FOR: Duration = Duration::from_secs(600);
-
-/// What the email step did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EmailSummary {
-    pub sent: u64,
-    pub already_sent: u64,
-    /// Recipients refused for good (recorded as failed). Absent from older histories.
-    #[serde(default)]
-    pub failed: u64,
-}
 
 /// Backers per page: `configured`, but no more than the mailer sends in half the heartbeat
 /// timeout, so a page is done (and its cursor heartbeated) well within it.
@@ -94,7 +86,7 @@ impl EmailStep<'_> {
         let m = mission::find(self.missions_db, mission_id)
             .await
             .map_err(retryable)?;
-        let status = MissionStatus::parse(&m.status).map_err(retryable)?;
+        let status = m.status;
         let streamer = user::Entity::find_by_id(m.streamer_id.clone())
             .one(self.users_db)
             .await
@@ -261,13 +253,17 @@ impl EmailStep<'_> {
             };
             let Some((i, result)) = next else { break };
             let mut record = records.get_mut(i).and_then(Option::take).ok_or_else(|| {
-                non_retryable("the mailer answered for a message it was not given")
+                non_retryable(
+                    "SendMissionEmails",
+                    "Bug",
+                    "the mailer answered for a message it was not given",
+                )
             })?;
             match result {
                 Ok(()) => outcome.sent += 1,
                 Err(SendError::Rejected(why)) => {
                     tracing::warn!(reason = %why, "recipient refused for good; recorded as failed");
-                    record.status = sea_orm::Set("FAILED".into());
+                    record.status = sea_orm::Set(DeliveryStatus::Failed);
                     record.error = sea_orm::Set(Some(why));
                     outcome.failed += 1;
                 }
@@ -424,22 +420,10 @@ fn message(
         address: sea_orm::Set(to.email.clone()),
         subject: sea_orm::Set(subject),
         sent_at: sea_orm::Set(chrono::Utc::now()),
-        status: sea_orm::Set("SENT".into()),
+        status: sea_orm::Set(DeliveryStatus::Sent),
         error: sea_orm::Set(None),
     };
     Outgoing { email, record }
-}
-
-/// An error a later attempt may get past.
-fn retryable(e: impl std::fmt::Display) -> ActivityError {
-    ActivityError::from(anyhow::anyhow!("{e}"))
-}
-
-/// An error no retry can fix: a bug. Fails the activity at once.
-fn non_retryable(e: impl std::fmt::Display) -> ActivityError {
-    ActivityError::application(temporalio_sdk::ApplicationFailure::non_retryable(
-        anyhow::anyhow!("{e}"),
-    ))
 }
 
 #[cfg(test)]

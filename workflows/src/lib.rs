@@ -10,6 +10,7 @@ pub mod audit;
 pub mod audit_loop;
 pub mod delivery;
 pub mod email;
+pub mod failure;
 pub mod mission;
 pub mod outbox;
 pub mod temporal;

@@ -3,7 +3,7 @@
 
 use crate::audit::{LedgerActivities, LedgerAuditWorkflow};
 use crate::email::Mailer;
-use crate::mission::{MissionActivities, MissionWorkflow, SettlementSettings};
+use crate::mission::{ACTIVITY_NAMES, MissionActivities, MissionWorkflow, SettlementSettings};
 use crate::outbox;
 use crate::temporal::{TemporalConfig, connect};
 use sea_orm::DatabaseConnection;
@@ -37,6 +37,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(runtime_options(deps.sdk_metrics_addr)?)?;
+    missionlink_telemetry::metrics().zero_activity_failures(&ACTIVITY_NAMES);
     let identity = format!("missionlink-worker@{}", std::process::id());
     let client = connect(config, &identity).await?;
     let options = WorkerOptions::new(config.task_queue.clone())

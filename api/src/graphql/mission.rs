@@ -1,15 +1,14 @@
 //! Missions and pledges in GraphQL: types, queries, mutations and the subscription.
 
 use super::money::Won;
+pub use super::status::{MissionStatus, Outcome, PledgeStatus};
 use super::types::{User, graphql_int};
 use super::{caller, state};
 use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription,
-};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use missionlink_entities::missions::{mission, pledge};
@@ -17,6 +16,7 @@ use missionlink_entities::users::user;
 use missionlink_ledger::changes;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::mission::{self as domain, NewMission, StreamerAction};
+use missionlink_ledger::status::MissionStatus as LedgerMissionStatus;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,32 +25,6 @@ use std::sync::Arc;
 pub const MAX_PAGE: i32 = 100;
 /// Page size when `first` is not given.
 pub const DEFAULT_PAGE: i32 = 20;
-
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "missionlink_ledger::mission::MissionStatus")]
-pub enum MissionStatus {
-    Pending,
-    Active,
-    Succeeded,
-    Failed,
-    Expired,
-    Rejected,
-}
-
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "missionlink_ledger::mission::PledgeStatus")]
-pub enum PledgeStatus {
-    Held,
-    Paid,
-    Refunded,
-}
-
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "missionlink_ledger::mission::Outcome")]
-pub enum Outcome {
-    Success,
-    Failure,
-}
 
 /// Loads users from the users database by id, batched per request.
 pub struct UserLoader(pub DatabaseConnection);
@@ -98,10 +72,6 @@ fn deleted_user(id: &str, role: Role) -> User {
     }
 }
 
-fn status(raw: &str) -> Result<domain::MissionStatus, ApiError> {
-    Ok(domain::MissionStatus::parse(raw)?)
-}
-
 /// A mission.
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(complex)]
@@ -132,7 +102,7 @@ impl TryFrom<mission::Model> for Mission {
 
     fn try_from(m: mission::Model) -> Result<Self, ApiError> {
         Ok(Self {
-            status: status(&m.status)?.into(),
+            status: m.status.into(),
             id: ID(m.id),
             title: m.title,
             description: m.description,
@@ -238,7 +208,7 @@ impl TryFrom<pledge::Model> for Pledge {
         Ok(Self {
             id: ID(p.id),
             amount: Won::of(p.amount, "pledge amount")?,
-            status: domain::PledgeStatus::parse(&p.status)?.into(),
+            status: p.status.into(),
             created_at: p.created_at,
             backer_id: p.backer_id,
         })
@@ -341,8 +311,7 @@ impl MissionQuery {
             query = query.filter(mission::Column::StreamerId.eq(streamer.to_string()));
         }
         if let Some(status) = status {
-            query = query
-                .filter(mission::Column::Status.eq(domain::MissionStatus::from(status).as_str()));
+            query = query.filter(mission::Column::Status.eq(LedgerMissionStatus::from(status)));
         }
         if let Some(after) = after {
             query = query.filter(mission::Column::Id.lt(after));

@@ -8,6 +8,7 @@ mod mutation;
 pub mod mutation_limits;
 mod prediction;
 mod query;
+mod status;
 mod text;
 mod types;
 

@@ -1,25 +1,16 @@
 //! The prediction game in GraphQL: `Mission.prediction`, `Prediction`, `Bet`, `placeBet`.
 
-use super::mission::Outcome;
 use super::money::Points;
+use super::status::{Outcome, PredictionStatus};
 use super::{Caller, caller, state};
 use crate::error::{ApiError, GqlResult};
-use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{bet, prediction};
 use missionlink_ledger::changes;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::prediction as domain;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "missionlink_ledger::prediction::PredictionStatus")]
-pub enum PredictionStatus {
-    Open,
-    Locked,
-    Settled,
-    Refunded,
-}
 
 /// Points staked on a mission's outcome; opens when the streamer accepts.
 #[derive(SimpleObject, Clone, Debug)]
@@ -40,7 +31,7 @@ impl TryFrom<prediction::Model> for Prediction {
 
     fn try_from(p: prediction::Model) -> Result<Self, ApiError> {
         Ok(Self {
-            status: domain::PredictionStatus::parse(&p.status)?.into(),
+            status: p.status.into(),
             lock_at: p.lock_at,
             mission_id: p.mission_id,
             pools: Default::default(),
@@ -119,7 +110,7 @@ impl TryFrom<bet::Model> for Bet {
     fn try_from(b: bet::Model) -> Result<Self, ApiError> {
         Ok(Self {
             id: ID(b.id),
-            outcome: missionlink_ledger::mission::Outcome::parse(&b.outcome)?.into(),
+            outcome: b.outcome.into(),
             points: Points::of(b.points, "bet points")?,
             payout: b.payout.map(|p| Points::of(p, "bet payout")).transpose()?,
         })

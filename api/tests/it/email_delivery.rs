@@ -106,7 +106,7 @@ async fn seed_backers(app: &TestApp, mission_id: &str, addresses: &[String]) {
             debit: AccountId::world(Currency::Cash),
             credit: AccountId::wallet(Currency::Cash, id),
             amount: Amount::new(1_000).expect("amount"),
-            kind: "TOPUP",
+            kind: missionlink_ledger::status::TransferKind::Topup,
         })
         .collect();
     transfer::apply_new_batch(&txn, &top_ups)

@@ -3,7 +3,7 @@
 use crate::support::{Gql, Session, TestApp};
 use missionlink_entities::missions::bet;
 use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::mission::Outcome;
+use missionlink_ledger::status::Outcome;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -458,7 +458,7 @@ async fn killing_the_worker_mid_payout_of_a_thousand_bets_pays_each_once() {
     assert_eq!(paid, pool, "the payouts are exactly the pool");
     assert!(
         bets.iter()
-            .filter(|b| b.outcome == "FAILURE")
+            .filter(|b| b.outcome == Outcome::Failure)
             .all(|b| b.payout == Some(0))
     );
     app.assert_audit_clean().await;

@@ -3,8 +3,8 @@
 use crate::support::{PASSWORD, TestApp};
 use futures::StreamExt;
 use missionlink_entities::missions::{pledge, workflow_outbox};
+use missionlink_ledger::batch::{self, PledgeRequest};
 use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::mission;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
 };
@@ -114,9 +114,16 @@ async fn killing_the_worker_mid_settlement_neither_pays_twice_nor_skips() {
             missionlink_ledger::wallet::open_user(&app.db.missions, &user_id, 0).await.expect("open");
             let key = IdempotencyKey::parse("seed").expect("key");
             missionlink_ledger::wallet::top_up(&app.db.missions, &user_id, 20_000, &key).await.expect("top up");
-            for p in 0..PLEDGES_EACH {
-                let key = IdempotencyKey::parse(&format!("p{p}")).expect("key");
-                mission::contribute(&app.db.missions, &rules, &id, &user_id, 1_000, &key).await.expect("pledge");
+            let pledges: Vec<PledgeRequest> = (0..PLEDGES_EACH)
+                .map(|p| PledgeRequest {
+                    mission_id: id.clone(),
+                    backer_id: user_id.clone(),
+                    amount_won: 1_000,
+                    key: IdempotencyKey::parse(&format!("p{p}")).expect("key"),
+                })
+                .collect();
+            for answer in batch::commit(&app.db.missions, &rules, &pledges).await {
+                answer.expect("pledge");
             }
         }
     });

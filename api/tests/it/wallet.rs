@@ -102,7 +102,7 @@ async fn credit_directly(app: &TestApp, credit: missionlink_ledger::AccountId, a
             debit: AccountId::world(Currency::Cash),
             credit,
             amount: Amount::new(amount).expect("amount"),
-            kind: "TOPUP",
+            kind: missionlink_ledger::status::TransferKind::Topup,
         },
     )
     .await

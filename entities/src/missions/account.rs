@@ -1,3 +1,4 @@
+use super::status::AccountKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,8 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    /// `WALLET`, `EARNINGS`, `WORLD`, `FEE`, `ESCROW` or `POOL`.
-    pub kind: String,
+    pub kind: AccountKind,
     pub owner_id: Option<String>,
     /// `CASH` or `POINTS`.
     pub currency: String,

@@ -1,3 +1,4 @@
+use super::status::Outcome;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,8 +8,7 @@ pub struct Model {
     pub id: String,
     pub mission_id: String,
     pub bettor_id: String,
-    /// `SUCCESS` or `FAILURE`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub points: i64,
     pub payout: Option<i64>,
     pub created_at: DateTimeUtc,

@@ -1,3 +1,4 @@
+use super::status::DeliveryStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,7 +16,7 @@ pub struct Model {
     /// When it was sent (or refused).
     pub sent_at: DateTimeUtc,
     /// `SENT`, or `FAILED` when the address was refused for good (never retried).
-    pub status: String,
+    pub status: DeliveryStatus,
     /// The transport's reason for a `FAILED` delivery.
     pub error: Option<String>,
 }

@@ -1,3 +1,4 @@
+use super::status::MissionStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,8 +10,7 @@ pub struct Model {
     pub creator_id: String,
     pub title: String,
     pub description: Option<String>,
-    /// `PENDING`, `ACTIVE`, `SUCCEEDED`, `FAILED`, `EXPIRED` or `REJECTED`.
-    pub status: String,
+    pub status: MissionStatus,
     pub duration_seconds: i64,
     pub accept_by: DateTimeUtc,
     pub accepted_at: Option<DateTimeUtc>,

@@ -7,5 +7,6 @@ pub mod idempotency_key;
 pub mod mission;
 pub mod pledge;
 pub mod prediction;
+pub mod status;
 pub mod transfer;
 pub mod workflow_outbox;

@@ -1,3 +1,4 @@
+use super::status::PledgeStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,8 +9,7 @@ pub struct Model {
     pub mission_id: String,
     pub backer_id: String,
     pub amount: i64,
-    /// `HELD`, `PAID` or `REFUNDED`.
-    pub status: String,
+    pub status: PledgeStatus,
     pub created_at: DateTimeUtc,
     pub settled_at: Option<DateTimeUtc>,
 }

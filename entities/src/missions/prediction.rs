@@ -1,3 +1,4 @@
+use super::status::PredictionStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,8 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub mission_id: String,
-    /// `OPEN`, `LOCKED`, `SETTLED` or `REFUNDED`.
-    pub status: String,
+    pub status: PredictionStatus,
     pub lock_at: DateTimeUtc,
     pub settled_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

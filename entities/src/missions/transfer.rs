@@ -1,3 +1,4 @@
+use super::status::TransferKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub credit_account_id: String,
     pub currency: String,
     pub amount: i64,
-    pub kind: String,
+    pub kind: TransferKind,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,7 +1,7 @@
 //! What the emails of a settled mission say, in the recipient's locale (`ko` or `en`): one per
 //! backer (their pledges summed) and a summary for the streamer.
 
-use missionlink_ledger::mission::MissionStatus;
+use missionlink_ledger::status::MissionStatus;
 
 /// `1234567` → `1,234,567`.
 pub fn won(amount: i64) -> String {

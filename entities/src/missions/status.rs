@@ -1,0 +1,187 @@
+//! The closed sets of values stored as text in the missions database: statuses, outcomes and
+//! kinds. Each column holding one is typed with its enum (a SeaORM active enum), so no code
+//! parses a status by hand, and SQL written as text takes its literals from [`as_str`]
+//! (e.g. `PledgeStatus::Held.as_str()`). The migrations' CHECK constraints list the same values;
+//! `missionlink-ledger`'s tests insert every variant to prove the two agree.
+//!
+//! These are the database's names. Temporal payloads and the GraphQL schema have their own
+//! types, converted at their edges, so renaming a variant here changes neither.
+//!
+//! [`as_str`]: MissionStatus::as_str
+
+use sea_orm::entity::prelude::*;
+use std::fmt;
+
+/// Declares a text-valued enum: its SeaORM mapping, `as_str`, `ALL` and `Display`, from one
+/// list of `Variant = "TEXT"` pairs.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        pub enum $name {
+            $( $(#[$vmeta])* #[sea_orm(string_value = $text)] $variant ),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The value as stored.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Where a mission is in its life (BRIEF §3): `missions.status`.
+    pub enum MissionStatus {
+        Pending = "PENDING",
+        Active = "ACTIVE",
+        Succeeded = "SUCCEEDED",
+        Failed = "FAILED",
+        Expired = "EXPIRED",
+        Rejected = "REJECTED",
+    }
+}
+
+impl MissionStatus {
+    /// A terminal status: no more pledges, and settlement may run.
+    pub const fn is_closed(self) -> bool {
+        !matches!(self, MissionStatus::Pending | MissionStatus::Active)
+    }
+}
+
+text_enum! {
+    /// What happened to a pledge: `pledges.status`.
+    pub enum PledgeStatus {
+        Held = "HELD",
+        Paid = "PAID",
+        Refunded = "REFUNDED",
+    }
+}
+
+text_enum! {
+    /// The streamer's verdict, and the side a bet is on: `bets.outcome`.
+    pub enum Outcome {
+        Success = "SUCCESS",
+        Failure = "FAILURE",
+    }
+}
+
+text_enum! {
+    /// Where a mission's prediction game is: `predictions.status`.
+    pub enum PredictionStatus {
+        Open = "OPEN",
+        Locked = "LOCKED",
+        Settled = "SETTLED",
+        Refunded = "REFUNDED",
+    }
+}
+
+text_enum! {
+    /// Why money moved: `transfers.kind`.
+    pub enum TransferKind {
+        /// A new user's starting points.
+        SignupGrant = "SIGNUP_GRANT",
+        /// Cash in from the outside world.
+        Topup = "TOPUP",
+        /// A backer's cash into a mission's escrow.
+        Pledge = "PLEDGE",
+        /// Escrow to the streamer's earnings (success, less the fee).
+        Payout = "PAYOUT",
+        /// Escrow to the platform's fee account (success).
+        Fee = "FEE",
+        /// Escrow back to a backer (failure, rejection, expiry).
+        Refund = "REFUND",
+        /// A bettor's points into a prediction's pool.
+        Bet = "BET",
+        /// Pool to a winning bettor.
+        BetPayout = "BET_PAYOUT",
+        /// Pool back to a bettor when there is no winner.
+        BetRefund = "BET_REFUND",
+    }
+}
+
+text_enum! {
+    /// What an account is for: `accounts.kind`.
+    pub enum AccountKind {
+        /// A user's spendable cash or points.
+        Wallet = "WALLET",
+        /// Won paid out to a user as a streamer.
+        Earnings = "EARNINGS",
+        /// The outside world: money enters (top-up) and leaves through it. The only account
+        /// that may be negative; its balance is minus everything the system holds.
+        World = "WORLD",
+        /// Platform fees taken from successful missions.
+        Fee = "FEE",
+        /// A mission's pledges while they are held. Journal-only: thousands of pledges a
+        /// second to one mission must not queue on one row (BRIEF §5).
+        Escrow = "ESCROW",
+        /// A prediction's pool of staked points. Journal-only, like escrow.
+        Pool = "POOL",
+    }
+}
+
+impl AccountKind {
+    /// Journal-only accounts keep no balance column: every transfer touching them would
+    /// otherwise update the same hot row and serialise all traffic (BRIEF §5). Their balance is
+    /// the sum of their transfers, computed when needed. The database ties `materialised` to
+    /// the kind with a CHECK.
+    pub const fn materialised(self) -> bool {
+        !matches!(
+            self,
+            AccountKind::World | AccountKind::Escrow | AccountKind::Pool
+        )
+    }
+}
+
+text_enum! {
+    /// How an email delivery ended: `email_deliveries.status`.
+    pub enum DeliveryStatus {
+        Sent = "SENT",
+        /// The address was refused for good (never retried).
+        Failed = "FAILED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ActiveEnum;
+
+    fn agrees<E: ActiveEnum<Value = String> + Copy + fmt::Display>(all: &[E]) {
+        for v in all {
+            assert_eq!(v.to_value(), v.to_string());
+            assert!(E::try_from_value(&v.to_string()).is_ok());
+        }
+        assert_eq!(E::iter().count(), all.len());
+    }
+
+    #[test]
+    fn as_str_is_the_stored_value() {
+        agrees(MissionStatus::ALL);
+        agrees(PledgeStatus::ALL);
+        agrees(Outcome::ALL);
+        agrees(PredictionStatus::ALL);
+        agrees(TransferKind::ALL);
+        agrees(AccountKind::ALL);
+        agrees(DeliveryStatus::ALL);
+        assert!(MissionStatus::try_from_value(&"pending".to_owned()).is_err());
+    }
+}

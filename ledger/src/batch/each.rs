@@ -1,0 +1,83 @@
+//! The batch pledge by pledge, each in its own savepoint of one transaction: any backend, and
+//! any failure stays with its pledge.
+
+use super::pledge::pledge_in;
+use super::{Answer, PledgeRequest};
+use crate::mission::MissionRules;
+use crate::{LedgerError, changes};
+use sea_orm::{DatabaseBackend, DatabaseConnection, TransactionTrait};
+use std::collections::BTreeSet;
+
+/// The batch pledge by pledge, each in its own savepoint of one transaction: any backend, and
+/// any failure stays with its pledge. Answers are final (committed or refused).
+pub(super) async fn commit_each(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    jobs: &[&PledgeRequest],
+) -> Vec<Answer> {
+    let txn = match db.begin().await {
+        Ok(txn) => txn,
+        Err(e) => return jobs.iter().map(|_| Err(failed(&e))).collect(),
+    };
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut changed = BTreeSet::new();
+    for job in jobs {
+        let answer = match txn.begin().await {
+            Ok(savepoint) => {
+                match pledge_in(
+                    &savepoint,
+                    rules,
+                    &job.mission_id,
+                    &job.backer_id,
+                    job.amount_won,
+                    &job.key,
+                )
+                .await
+                {
+                    Ok(p) => savepoint
+                        .commit()
+                        .await
+                        .map(|()| p)
+                        .map_err(LedgerError::from),
+                    Err(e) => {
+                        let _ = savepoint.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+            Err(e) => Err(e.into()),
+        };
+        if answer.is_ok() {
+            changed.insert(job.mission_id.as_str());
+        }
+        answers.push(answer);
+    }
+    let committed = async {
+        changes::announce_in(&txn, changed.iter().copied()).await?;
+        txn.commit().await
+    };
+    match committed.await {
+        Ok(()) => {
+            if db.get_database_backend() != DatabaseBackend::Postgres {
+                // Only Postgres announces inside the transaction (NOTIFY on commit).
+                for mission_id in changed {
+                    changes::announce(db, mission_id).await;
+                }
+            }
+            answers
+        }
+        // Nothing of this batch stayed: every caller hears so, none is told it pledged.
+        Err(e) => answers
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(_) => Err(failed(&e)),
+                refused => refused,
+            })
+            .collect(),
+    }
+}
+
+/// The error every pledge of a failed transaction hears.
+pub(super) fn failed(e: &sea_orm::DbErr) -> LedgerError {
+    LedgerError::Database(sea_orm::DbErr::Custom(e.to_string()))
+}

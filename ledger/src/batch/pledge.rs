@@ -1,0 +1,159 @@
+//! One pledge: its checks, its rows and its idempotency answer. The batcher's two paths use
+//! these, pledge by pledge ([`super::each`]) or set-based ([`super::set`]), and a mission's
+//! creation holds its first pledge with [`hold`].
+
+use crate::idempotency::{self, Claim, IdempotencyKey, decode_response, encode_response};
+use crate::mission::MissionRules;
+use crate::mission::gate::lock_shared;
+use crate::status::{MissionStatus, PledgeStatus, TransferKind};
+use crate::transfer::{self, Transfer};
+use crate::{AccountId, Amount, Currency, LedgerError};
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::{mission, pledge};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
+use serde::{Deserialize, Serialize};
+
+/// The idempotency operation name of a pledge.
+pub(crate) const CONTRIBUTE: &str = "contribute";
+
+#[derive(Serialize, Deserialize)]
+struct PledgedResponse {
+    pledge_id: String,
+}
+
+/// One pledge inside the caller's transaction (or savepoint). Writes nothing when it fails; on
+/// a replay it writes nothing and returns the first pledge.
+///
+/// Race with a closing transition: on Postgres the pledge holds the mission's gate shared
+/// before checking its status, and every transition takes it exclusive, so a transition waits
+/// for in-flight pledges to commit and later pledges see the new status. On SQLite the
+/// idempotency claim is the transaction's first write, which serialises it with every other
+/// writer. Either way a pledge is committed before the mission closes or refused.
+pub(crate) async fn pledge_in(
+    txn: &DatabaseTransaction,
+    rules: &MissionRules,
+    mission_id: &str,
+    backer_id: &str,
+    amount_won: i64,
+    key: &IdempotencyKey,
+) -> Result<pledge::Model, LedgerError> {
+    let (amount, hash) = pledge_request(rules, mission_id, amount_won)?;
+    if let Claim::Replay(response) =
+        idempotency::claim(txn, backer_id, key, CONTRIBUTE, &hash).await?
+    {
+        return replayed_pledge(txn, &response).await;
+    }
+    let m = lock_shared(txn, mission_id).await?;
+    let now = Utc::now();
+    ensure_pledgeable(&m, backer_id, now)?;
+    let p = hold(txn, &m, backer_id, amount, now).await?;
+    idempotency::complete(txn, backer_id, key, &pledged_response(&p.id)?).await?;
+    Ok(p)
+}
+
+/// A pledge request checked against the rules: its amount and its idempotency fingerprint.
+pub(crate) fn pledge_request(
+    rules: &MissionRules,
+    mission_id: &str,
+    amount_won: i64,
+) -> Result<(Amount, String), LedgerError> {
+    let amount = Amount::within(amount_won, rules.pledge_min_won, rules.pledge_max_won)?;
+    let canonical = serde_json::json!([mission_id, amount.get()]).to_string();
+    Ok((amount, idempotency::request_hash(CONTRIBUTE, &canonical)))
+}
+
+/// The stored answer of a pledge, for replays of its idempotency key.
+pub(crate) fn pledged_response(pledge_id: &str) -> Result<String, LedgerError> {
+    encode_response(&PledgedResponse {
+        pledge_id: pledge_id.to_owned(),
+    })
+}
+
+/// The pledge a stored answer names.
+pub(crate) async fn replayed_pledge<C: ConnectionTrait>(
+    db: &C,
+    response: &str,
+) -> Result<pledge::Model, LedgerError> {
+    let r: PledgedResponse = decode_response(response)?;
+    pledge::Entity::find_by_id(r.pledge_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::Corrupt("replayed pledge vanished".into()))
+}
+
+/// Whether `backer_id` may pledge to `m` at `now`: not its streamer, and the mission open.
+pub(crate) fn ensure_pledgeable(
+    m: &mission::Model,
+    backer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    if m.streamer_id == backer_id {
+        return Err(LedgerError::Forbidden(
+            "a streamer cannot pledge to their own mission".into(),
+        ));
+    }
+    ensure_open(m, now)
+}
+
+/// Whether `m` takes pledges at `now`: PENDING within its accept window, or ACTIVE before its
+/// deadline.
+fn ensure_open(m: &mission::Model, now: DateTime<Utc>) -> Result<(), LedgerError> {
+    let open = match m.status {
+        MissionStatus::Pending => now < m.accept_by,
+        MissionStatus::Active => m.deadline.is_some_and(|d| now < d),
+        _ => false,
+    };
+    if open {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidState(format!(
+            "mission is {} and no longer takes pledges",
+            m.status
+        )))
+    }
+}
+
+/// A new HELD pledge (not yet stored).
+pub(crate) fn new_pledge(
+    mission_id: &str,
+    backer_id: &str,
+    amount: Amount,
+    now: DateTime<Utc>,
+) -> pledge::Model {
+    pledge::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        mission_id: mission_id.to_owned(),
+        backer_id: backer_id.to_owned(),
+        amount: amount.get(),
+        status: PledgeStatus::Held,
+        created_at: now,
+        settled_at: None,
+    }
+}
+
+/// The transfer that holds pledge `p` in its mission's escrow.
+pub(crate) fn hold_transfer(p: &pledge::Model, amount: Amount) -> Transfer {
+    Transfer {
+        id: format!("pledge:{}:{}", p.mission_id, p.id),
+        debit: AccountId::wallet(Currency::Cash, &p.backer_id),
+        credit: AccountId::escrow(&p.mission_id),
+        amount,
+        kind: TransferKind::Pledge,
+    }
+}
+
+/// Inserts a HELD pledge and moves its amount from the backer's wallet into the escrow.
+pub(crate) async fn hold(
+    txn: &DatabaseTransaction,
+    m: &mission::Model,
+    backer_id: &str,
+    amount: Amount,
+    now: DateTime<Utc>,
+) -> Result<pledge::Model, LedgerError> {
+    let p = new_pledge(&m.id, backer_id, amount, now);
+    pledge::Entity::insert(pledge::ActiveModel::from(p.clone()))
+        .exec_without_returning(txn)
+        .await?;
+    transfer::apply(txn, &hold_transfer(&p, amount)).await?;
+    Ok(p)
+}

@@ -1,0 +1,361 @@
+//! The whole batch in one transaction with a handful of statements whatever its size
+//! (Postgres): claim every key, read the missions behind their gates, debit the wallets and
+//! hold the pledges in one statement, give refused pledges' claims back.
+
+use super::pledge::{
+    CONTRIBUTE, ensure_pledgeable, hold_transfer, new_pledge, pledge_request, pledged_response,
+    replayed_pledge,
+};
+use super::{Answer, PledgeRequest};
+use crate::idempotency::{self, Claim};
+use crate::mission::MissionRules;
+use crate::mission::gate::gate_shared_many;
+use crate::status::PledgeStatus;
+use crate::{AccountId, Amount, Currency, LedgerError, changes};
+use chrono::Utc;
+use missionlink_entities::missions::{mission, pledge};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, Statement, TransactionTrait,
+};
+use std::collections::{HashMap, HashSet};
+
+/// A pledge refused in a round, with its reason.
+type Refused<'a> = (Item<'a>, LedgerError);
+
+/// A pledge of the batch, checked and ready for the set-based statements.
+struct Item<'a> {
+    at: usize,
+    job: &'a PledgeRequest,
+    amount: Amount,
+    hash: String,
+    pledge: pledge::Model,
+}
+
+/// The whole batch in one transaction with a handful of statements whatever its size
+/// (Postgres). `Err` means nothing of the batch stayed.
+#[tracing::instrument(name = "db.pledge_batch", skip_all, fields(size = jobs.len()))]
+pub(super) async fn commit_set(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    jobs: &[&PledgeRequest],
+) -> Result<Vec<Answer>, LedgerError> {
+    let mut answers: Vec<Option<Answer>> = jobs.iter().map(|_| None).collect();
+    let mut items = Vec::with_capacity(jobs.len());
+    let created = Utc::now();
+    for (at, job) in jobs.iter().enumerate() {
+        match pledge_request(rules, &job.mission_id, job.amount_won) {
+            Ok((amount, hash)) => items.push(Item {
+                at,
+                job,
+                amount,
+                hash,
+                pledge: new_pledge(&job.mission_id, &job.backer_id, amount, created),
+            }),
+            Err(e) => answers[at] = Some(Err(e)),
+        }
+    }
+    let txn = db.begin().await?;
+    let mut missions: HashMap<String, Option<mission::Model>> = HashMap::new();
+    // Rounds in which no backer pledges twice: a backer's second pledge in the batch (or a
+    // replay of its first key) comes in the next round and sees the first one's effects.
+    for round in rounds(items) {
+        pledge_round(&txn, round, &mut missions, &mut answers).await?;
+    }
+    // Every round answers each of its items; a pledge left unanswered would commit without
+    // its caller hearing of it.
+    assert!(
+        answers.iter().all(Option::is_some),
+        "a pledge of the batch went unanswered"
+    );
+    // Each round announced its missions in its own statement.
+    txn.commit().await?;
+    Ok(answers
+        .into_iter()
+        .map(|a| a.expect("checked above"))
+        .collect())
+}
+
+/// Splits items (sorted by backer) into rounds holding each backer at most once.
+fn rounds(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
+    let mut rounds: Vec<Vec<Item<'_>>> = Vec::new();
+    let mut previous: Option<&str> = None;
+    let mut nth = 0;
+    for item in items {
+        nth = if previous == Some(item.job.backer_id.as_str()) {
+            nth + 1
+        } else {
+            0
+        };
+        previous = Some(item.job.backer_id.as_str());
+        if rounds.len() <= nth {
+            rounds.push(Vec::new());
+        }
+        rounds[nth].push(item);
+    }
+    rounds
+}
+
+/// Binds rows as one JSON array parameter, read back with `jsonb_to_recordset`: one statement
+/// text whatever the number of rows, so the prepared statement is reused.
+fn rows(rows: Vec<serde_json::Value>) -> sea_orm::Value {
+    serde_json::Value::Array(rows).to_string().into()
+}
+
+/// The number of rows of a JSON parameter, bound as `LIMIT $n` on the rows it expands to. The
+/// limit changes nothing but the planner's estimate: it otherwise assumes a function returns
+/// 100 rows and joins them by scanning the whole table (accounts, idempotency keys) instead of
+/// looking each up in its index.
+fn count(n: usize) -> sea_orm::Value {
+    i64::try_from(n)
+        .expect("a batch holds fewer than 2^63 pledges")
+        .into()
+}
+
+fn raw(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
+}
+
+/// One round of a batch (no backer twice): claim the keys, check the missions, debit the
+/// wallets and hold the pledges, give refused pledges' claims back; every item ends answered.
+async fn pledge_round(
+    txn: &DatabaseTransaction,
+    round: Vec<Item<'_>>,
+    missions: &mut HashMap<String, Option<mission::Model>>,
+    answers: &mut [Option<Answer>],
+) -> Result<(), LedgerError> {
+    let fresh = claim_keys(txn, round, answers).await?;
+    read_missions(txn, &fresh, missions).await?;
+    let now = Utc::now();
+    let mut refused = Vec::new();
+    let mut payable = Vec::with_capacity(fresh.len());
+    for item in fresh {
+        let allowed = match missions.get(&item.job.mission_id) {
+            Some(Some(m)) => ensure_pledgeable(m, &item.job.backer_id, now),
+            _ => Err(LedgerError::NotFound("no such mission".into())),
+        };
+        match allowed {
+            Ok(()) => payable.push(item),
+            Err(e) => refused.push((item, e)),
+        }
+    }
+    let (held, unfunded) = debit_and_hold(txn, payable).await?;
+    refused.extend(unfunded);
+    release_claims(txn, &refused).await?;
+    for item in held {
+        answers[item.at] = Some(Ok(item.pledge));
+    }
+    for (item, e) in refused {
+        answers[item.at] = Some(Err(e));
+    }
+    Ok(())
+}
+
+/// Claims every key of the round with its answer already stored (a pledge refused later gives
+/// its claim back). Items whose key was claimed before (an earlier batch or round) are
+/// answered here with the replay; the fresh ones are returned.
+async fn claim_keys<'a>(
+    txn: &DatabaseTransaction,
+    round: Vec<Item<'a>>,
+    answers: &mut [Option<Answer>],
+) -> Result<Vec<Item<'a>>, LedgerError> {
+    let claims = round
+        .iter()
+        .map(|i| {
+            Ok(serde_json::json!({
+                "user_id": i.job.backer_id,
+                "key": i.job.key.as_str(),
+                "request_hash": i.hash,
+                "response": pledged_response(&i.pledge.id)?,
+            }))
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    let claimed: HashSet<(String, String)> = txn
+        .query_all_raw(raw(
+            "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, response, created_at) \
+             SELECT c.user_id, c.key, $2, c.request_hash, c.response, $3 \
+             FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, key text, request_hash text, response text) \
+             ON CONFLICT DO NOTHING RETURNING user_id, key",
+            vec![rows(claims), CONTRIBUTE.into(), Utc::now().into()],
+        ))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String>("", "user_id")?, r.try_get::<String>("", "key")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let mut fresh = Vec::with_capacity(round.len());
+    for item in round {
+        if claimed.contains(&(item.job.backer_id.clone(), item.job.key.as_str().to_owned())) {
+            fresh.push(item);
+            continue;
+        }
+        // Claimed before: the same request replays its answer.
+        let answer = match idempotency::existing(
+            txn,
+            &item.job.backer_id,
+            &item.job.key,
+            CONTRIBUTE,
+            &item.hash,
+        )
+        .await
+        {
+            Ok(Claim::Replay(response)) => replayed_pledge(txn, &response).await,
+            Ok(Claim::Fresh) => Err(LedgerError::Corrupt(
+                "an existing claim read as fresh".into(),
+            )),
+            Err(e) => Err(e),
+        };
+        answers[item.at] = Some(answer);
+    }
+    Ok(fresh)
+}
+
+/// Takes the gate of each mission the items pledge to (shared, held to commit) and reads it,
+/// once per batch: while the gate is held its status cannot change. A mission that does not
+/// exist is remembered as `None`.
+async fn read_missions(
+    txn: &DatabaseTransaction,
+    items: &[Item<'_>],
+    missions: &mut HashMap<String, Option<mission::Model>>,
+) -> Result<(), LedgerError> {
+    let mut unread: Vec<&str> = items
+        .iter()
+        .map(|i| i.job.mission_id.as_str())
+        .filter(|id| !missions.contains_key(*id))
+        .collect();
+    unread.sort_unstable();
+    unread.dedup();
+    if unread.is_empty() {
+        return Ok(());
+    }
+    gate_shared_many(txn, &unread).await?;
+    let found = mission::Entity::find()
+        .filter(mission::Column::Id.is_in(unread.iter().copied()))
+        .all(txn)
+        .await?;
+    for id in &unread {
+        missions.insert((*id).to_owned(), None);
+    }
+    for m in found {
+        missions.insert(m.id.clone(), Some(m));
+    }
+    Ok(())
+}
+
+/// Locks the payable items' wallets, then in one statement debits each wallet that covers its
+/// pledge (the conditional update), inserts those pledges and their transfers into escrow, and
+/// announces each changed mission (NOTIFY, delivered on commit). The inserts read the debit's
+/// RETURNING, so a pledge exists exactly when its wallet was debited. Returns the held items
+/// and the refused ones with their reason (funds, or no such wallet).
+async fn debit_and_hold<'a>(
+    txn: &DatabaseTransaction,
+    payable: Vec<Item<'a>>,
+) -> Result<(Vec<Item<'a>>, Vec<Refused<'a>>), LedgerError> {
+    if payable.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let wallets: Vec<String> = payable
+        .iter()
+        .map(|i| {
+            AccountId::wallet(Currency::Cash, &i.job.backer_id)
+                .as_str()
+                .to_owned()
+        })
+        .collect();
+    // In id order: one order for every batch, so two batches never wait on each other in a
+    // cycle.
+    let existing: HashSet<String> = txn
+        .query_all_raw(raw(
+            "SELECT id FROM accounts \
+             WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb) LIMIT $2) \
+             ORDER BY id FOR UPDATE",
+            vec![
+                serde_json::Value::from(wallets.clone()).to_string().into(),
+                count(wallets.len()),
+            ],
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String>("", "id"))
+        .collect::<Result<_, _>>()?;
+    let rows_in = payable
+        .iter()
+        .zip(&wallets)
+        .map(|(i, wallet)| {
+            let t = hold_transfer(&i.pledge, i.amount);
+            serde_json::json!({
+                "wallet": wallet, "amount": i.amount.get(),
+                "pledge_id": i.pledge.id, "mission_id": i.pledge.mission_id,
+                "backer_id": i.pledge.backer_id, "transfer_id": t.id,
+                "escrow": t.credit.as_str(), "currency": t.debit.currency().as_str(),
+                "kind": t.kind.as_str(),
+            })
+        })
+        .collect();
+    let debited: HashSet<String> = txn
+        .query_all_raw(raw(
+            "WITH d AS ( \
+               SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(wallet text, amount bigint, \
+                 pledge_id text, mission_id text, backer_id text, transfer_id text, escrow text, \
+                 currency text, kind text) LIMIT $5 \
+             ), debited AS ( \
+               UPDATE accounts AS a SET balance = a.balance - d.amount FROM d \
+               WHERE a.id = d.wallet AND a.balance >= d.amount RETURNING a.id \
+             ), pledged AS ( \
+               INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, settled_at) \
+               SELECT d.pledge_id, d.mission_id, d.backer_id, d.amount, $2, $3, NULL \
+               FROM d JOIN debited ON debited.id = d.wallet RETURNING mission_id \
+             ), moved AS ( \
+               INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
+               SELECT d.transfer_id, d.wallet, d.escrow, d.currency, d.amount, d.kind, $3 \
+               FROM d JOIN debited ON debited.id = d.wallet \
+             ), announced AS ( \
+               SELECT pg_notify($4, m) FROM (SELECT DISTINCT mission_id AS m FROM pledged) x \
+             ) \
+             SELECT id, (SELECT count(*) FROM announced) AS announced FROM debited",
+            vec![
+                rows(rows_in),
+                PledgeStatus::Held.as_str().into(),
+                payable[0].pledge.created_at.into(),
+                changes::CHANNEL.into(),
+                count(payable.len()),
+            ],
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String>("", "id"))
+        .collect::<Result<_, _>>()?;
+    let mut held = Vec::with_capacity(payable.len());
+    let mut refused = Vec::new();
+    for (item, wallet) in payable.into_iter().zip(wallets) {
+        if debited.contains(&wallet) {
+            held.push(item);
+        } else if existing.contains(&wallet) {
+            refused.push((item, LedgerError::InsufficientFunds { account: wallet }));
+        } else {
+            refused.push((item, LedgerError::UnknownAccount(wallet)));
+        }
+    }
+    Ok((held, refused))
+}
+
+/// Refused pledges give their claims back: nothing of them stays.
+async fn release_claims(
+    txn: &DatabaseTransaction,
+    refused: &[Refused<'_>],
+) -> Result<(), LedgerError> {
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let keys = refused
+        .iter()
+        .map(|(i, _)| serde_json::json!({ "user_id": i.job.backer_id, "key": i.job.key.as_str() }))
+        .collect();
+    txn.execute_raw(raw(
+        "DELETE FROM idempotency_keys AS k \
+         USING (SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(user_id text, key text) LIMIT $2) AS d \
+         WHERE k.user_id = d.user_id AND k.key = d.key",
+        vec![rows(keys), count(refused.len())],
+    ))
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! A new mission: the row, its escrow, the creator's first pledge and the outbox record that
+//! starts its workflow, in one transaction.
+
+use super::read::find;
+use super::rules::{MissionRules, NewMission};
+use crate::batch::pledge::hold;
+use crate::idempotency::{self, Claim, IdempotencyKey, decode_response, encode_response};
+use crate::status::MissionStatus;
+use crate::{AccountId, LedgerError, account};
+use chrono::{Duration, Utc};
+use missionlink_entities::missions::{mission, workflow_outbox};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use serde::{Deserialize, Serialize};
+
+/// The idempotency operation name of a mission's creation.
+const CREATE_MISSION: &str = "createMission";
+
+#[derive(Serialize, Deserialize)]
+struct CreatedResponse {
+    mission_id: String,
+}
+
+/// Creates a mission with the creator's first pledge held in its escrow and a "start workflow"
+/// outbox record, in one transaction. Idempotent per `(creator, key)`.
+#[tracing::instrument(name = "db.create_mission", skip_all)]
+pub async fn create(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    new: &NewMission,
+    key: &IdempotencyKey,
+) -> Result<mission::Model, LedgerError> {
+    let valid = new.validate(rules)?;
+    let canonical = serde_json::json!([
+        new.streamer_id,
+        valid.title,
+        valid.description,
+        valid.amount.get(),
+        new.duration_seconds,
+        valid.accept_seconds
+    ])
+    .to_string();
+    let hash = idempotency::request_hash(CREATE_MISSION, &canonical);
+    let txn = db.begin().await?;
+    if let Claim::Replay(response) =
+        idempotency::claim(&txn, &new.creator_id, key, CREATE_MISSION, &hash).await?
+    {
+        txn.rollback().await?;
+        let r: CreatedResponse = decode_response(&response)?;
+        return find(db, &r.mission_id).await;
+    }
+    let now = Utc::now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = mission::Model {
+        id: id.clone(),
+        streamer_id: new.streamer_id.clone(),
+        creator_id: new.creator_id.clone(),
+        title: valid.title,
+        description: valid.description,
+        status: MissionStatus::Pending,
+        duration_seconds: new.duration_seconds,
+        accept_by: now + Duration::seconds(valid.accept_seconds),
+        accepted_at: None,
+        deadline: None,
+        closed_at: None,
+        reject_reason: None,
+        settled_at: None,
+        notified_at: None,
+        created_at: now,
+    };
+    mission::Entity::insert(mission::ActiveModel::from(row.clone()))
+        .exec_without_returning(&txn)
+        .await?;
+    account::open(&txn, &[AccountId::escrow(&id)]).await?;
+    hold(&txn, &row, &new.creator_id, valid.amount, now).await?;
+    // BRIEF §6: the intent to start the workflow commits with the money it will settle.
+    workflow_outbox::Entity::insert(workflow_outbox::ActiveModel {
+        mission_id: Set(id.clone()),
+        created_at: Set(now),
+        started_at: Set(None),
+        pending_signal: Set(None),
+        signal_requested_at: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    idempotency::complete(
+        &txn,
+        &new.creator_id,
+        key,
+        &encode_response(&CreatedResponse { mission_id: id })?,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}

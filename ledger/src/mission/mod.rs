@@ -1,0 +1,23 @@
+//! Missions: their rules, creation with the first pledge, the gate that orders pledges against
+//! transitions, the streamer's transitions and expiry, settlement, and the read models.
+//!
+//! The mission row's `status` is the truth every process agrees on. Each transition is one
+//! conditional `UPDATE ... WHERE status = <expected>`, so of two racing transitions (an accept
+//! and the accept window's expiry, a verdict and the deadline) exactly one wins and the other
+//! sees the winner. The workflow drives time (timers) and settlement; it reads this state
+//! rather than keeping its own. Pledges after the first go through [`crate::batch`].
+
+mod create;
+pub(crate) mod gate;
+mod read;
+mod rules;
+mod settlement;
+mod transition;
+
+pub use create::create;
+pub use read::{BackerTotal, Outflows, Totals, backers_page, find, outflows, totals, workflow_id};
+pub use rules::{
+    MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, MissionRules, NewMission,
+};
+pub use settlement::{SettledPage, fee_of, mark_notified, mark_settled, settle_page};
+pub use transition::{MAX_REASON_CHARS, StreamerAction, act, expire};

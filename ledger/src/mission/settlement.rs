@@ -1,0 +1,205 @@
+//! Settlement of a closed mission: every held pledge paid to the streamer (less the fee) or
+//! refunded to its backer, a page per transaction, then `settledAt` and `notifiedAt`.
+
+use super::read::find;
+use crate::status::{MissionStatus, PledgeStatus, TransferKind};
+use crate::transfer::{self, Transfer};
+use crate::{AccountId, Amount, Currency, LedgerError};
+use chrono::Utc;
+use missionlink_entities::missions::{mission, pledge};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+/// Platform fee of one pledge: `floor(amount × bps ÷ 10,000)`.
+pub fn fee_of(amount: Amount, fee_bps: u32) -> Result<i64, LedgerError> {
+    let fee = i128::from(amount.get()) * i128::from(fee_bps) / 10_000;
+    i64::try_from(fee).map_err(|_| LedgerError::InvalidAmount("fee overflows".into()))
+}
+
+/// What one settlement page did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettledPage {
+    pub pledges: u64,
+    pub amount_won: i64,
+    /// The page's last pledge: the next page starts after it.
+    pub last_pledge_id: Option<String>,
+}
+
+/// The movements that settle pledge `p` of `m`: on SUCCEEDED its amount less the fee to the
+/// streamer's earnings and the fee to the platform; otherwise all of it back to its backer.
+/// Each id names the mission, the step and the pledge.
+fn movements(
+    m: &mission::Model,
+    paid: bool,
+    p: &pledge::Model,
+    fee_bps: u32,
+) -> Result<Vec<Transfer>, LedgerError> {
+    let escrow = AccountId::escrow(&m.id);
+    let amount = Amount::new(p.amount)?;
+    if !paid {
+        return Ok(vec![Transfer {
+            id: format!("refund:{}:{}", m.id, p.id),
+            debit: escrow,
+            credit: AccountId::wallet(Currency::Cash, &p.backer_id),
+            amount,
+            kind: TransferKind::Refund,
+        }]);
+    }
+    let fee = fee_of(amount, fee_bps)?;
+    let mut moves = Vec::with_capacity(2);
+    if p.amount > fee {
+        moves.push(Transfer {
+            id: format!("payout:{}:{}", m.id, p.id),
+            debit: escrow.clone(),
+            credit: AccountId::earnings(&m.streamer_id),
+            amount: Amount::new(p.amount - fee)?,
+            kind: TransferKind::Payout,
+        });
+    }
+    if fee > 0 {
+        moves.push(Transfer {
+            id: format!("fee:{}:{}", m.id, p.id),
+            debit: escrow,
+            credit: AccountId::platform_fee(),
+            amount: Amount::new(fee)?,
+            kind: TransferKind::Fee,
+        });
+    }
+    Ok(moves)
+}
+
+/// Settles up to `page_size` HELD pledges of a closed mission in one transaction: on SUCCEEDED
+/// each pledge goes to the streamer's earnings less its fee (to the platform fee account);
+/// otherwise back to its backer. Each movement's id names the mission, the step and the pledge,
+/// and each pledge leaves HELD in the same transaction, so a retried or concurrent page can
+/// neither pay twice nor skip one. Returns what this page settled; zero pledges means done.
+///
+/// `after` (the previous page's last pledge) starts the scan past the pledges this caller
+/// already settled, so page after page does not wade through their superseded index entries.
+/// A pledge skipped because another settler held it is still caught: settling ends only when
+/// [`mark_settled`] finds none HELD, and a retry starts from the beginning.
+#[tracing::instrument(name = "db.settle_page", skip_all)]
+pub async fn settle_page(
+    db: &DatabaseConnection,
+    mission_id: &str,
+    after: Option<&str>,
+    page_size: u64,
+    fee_bps: u32,
+) -> Result<SettledPage, LedgerError> {
+    let txn = db.begin().await?;
+    let m = find(&txn, mission_id).await?;
+    if !m.status.is_closed() {
+        return Err(LedgerError::InvalidState(format!(
+            "mission {mission_id} is {}; only a closed mission is settled",
+            m.status
+        )));
+    }
+    let mut query = pledge::Entity::find()
+        .filter(pledge::Column::MissionId.eq(mission_id))
+        .filter(pledge::Column::Status.eq(PledgeStatus::Held))
+        .order_by_asc(pledge::Column::Id)
+        .limit(page_size);
+    if let Some(after) = after {
+        query = query.filter(pledge::Column::Id.gt(after));
+    }
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // Two workers settling the same mission (a retry racing a slow first attempt) take
+        // different pledges instead of waiting on each other.
+        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let held = query.all(&txn).await?;
+    let paid = m.status == MissionStatus::Succeeded;
+    let to_status = if paid {
+        PledgeStatus::Paid
+    } else {
+        PledgeStatus::Refunded
+    };
+    let mut page = SettledPage::default();
+    // The page's movements, applied together: one multi-row insert and one balance update per
+    // credited account, instead of a round trip per pledge.
+    let mut transfers = Vec::with_capacity(held.len() * 2);
+    for p in &held {
+        transfers.extend(movements(&m, paid, p, fee_bps)?);
+        page.pledges += 1;
+        page.amount_won = page
+            .amount_won
+            .checked_add(p.amount)
+            .ok_or_else(|| LedgerError::Corrupt("settled amount overflows".into()))?;
+    }
+    transfer::apply_new_batch(&txn, &transfers).await?;
+    page.last_pledge_id = held.last().map(|p| p.id.clone());
+    if !held.is_empty() {
+        let ids: Vec<String> = held.iter().map(|p| p.id.clone()).collect();
+        let flipped = pledge::Entity::update_many()
+            .col_expr(pledge::Column::Status, Expr::value(to_status))
+            .col_expr(pledge::Column::SettledAt, Expr::value(Utc::now()))
+            .filter(pledge::Column::Id.is_in(ids))
+            .filter(pledge::Column::Status.eq(PledgeStatus::Held))
+            .exec(&txn)
+            .await?;
+        if flipped.rows_affected != page.pledges {
+            // Someone else settled part of this page between our read and write: roll back
+            // and let the caller retry; the transfer ids make the retry exact.
+            return Err(LedgerError::Contended(format!(
+                "settling mission {mission_id}: {} of {} pledges changed under us",
+                page.pledges - flipped.rows_affected,
+                page.pledges
+            )));
+        }
+    }
+    txn.commit().await?;
+    Ok(page)
+}
+
+/// Marks the mission settled once no pledge is HELD. Returns the mission; `settled_at` stays
+/// unset if a pledge is still held.
+#[tracing::instrument(name = "db.mark_settled", skip_all)]
+pub async fn mark_settled(
+    db: &DatabaseConnection,
+    mission_id: &str,
+) -> Result<mission::Model, LedgerError> {
+    let still_held = pledge::Entity::find()
+        .filter(pledge::Column::MissionId.eq(mission_id))
+        .filter(pledge::Column::Status.eq(PledgeStatus::Held))
+        .limit(1)
+        .all(db)
+        .await?;
+    if still_held.is_empty() {
+        mission::Entity::update_many()
+            .col_expr(mission::Column::SettledAt, Expr::value(Utc::now()))
+            .filter(mission::Column::Id.eq(mission_id))
+            .filter(mission::Column::SettledAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    find(db, mission_id).await
+}
+
+/// Marks the mission's emails as all sent.
+pub async fn mark_notified(db: &DatabaseConnection, mission_id: &str) -> Result<(), LedgerError> {
+    mission::Entity::update_many()
+        .col_expr(mission::Column::NotifiedAt, Expr::value(Utc::now()))
+        .filter(mission::Column::Id.eq(mission_id))
+        .filter(mission::Column::NotifiedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fee_is_floored_per_pledge() {
+        let a = |v| Amount::new(v).expect("amount");
+        assert_eq!(fee_of(a(1_000), 250).expect("fee"), 25);
+        assert_eq!(fee_of(a(1_039), 250).expect("fee"), 25);
+        assert_eq!(fee_of(a(3_000_000), 0).expect("fee"), 0);
+        assert_eq!(fee_of(a(1_000), 10_000).expect("fee"), 1_000);
+    }
+}

@@ -1,0 +1,159 @@
+//! The streamer's transitions (accept, reject, decide) and expiry. Each is one conditional
+//! update behind the mission's gate held exclusive, so of two racing transitions exactly one
+//! wins, and a transition waits for the pledges in flight.
+
+use super::gate::gate_exclusive;
+use super::read::find;
+use super::rules::{MissionRules, invalid};
+use crate::LedgerError;
+use crate::status::{MissionStatus, Outcome};
+use chrono::{Duration, Utc};
+use missionlink_entities::missions::{mission, workflow_outbox};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+
+/// A streamer's transition of their own mission.
+#[derive(Clone, Debug)]
+pub enum StreamerAction {
+    Accept,
+    Reject { reason: Option<String> },
+    Decide(Outcome),
+}
+
+/// Longest rejection reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Applies the streamer's action: only the mission's streamer may; only from the right status.
+/// Returns the mission after the change.
+#[tracing::instrument(name = "db.streamer_action", skip_all)]
+pub async fn act(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    mission_id: &str,
+    streamer_id: &str,
+    action: &StreamerAction,
+) -> Result<mission::Model, LedgerError> {
+    let m = find(db, mission_id).await?;
+    if m.streamer_id != streamer_id {
+        return Err(LedgerError::Forbidden(
+            "only the mission's streamer may do this".into(),
+        ));
+    }
+    let now = Utc::now();
+    let deadline = now + Duration::seconds(m.duration_seconds);
+    let mut update = mission::Entity::update_many().filter(mission::Column::Id.eq(mission_id));
+    let (from, to) = match action {
+        StreamerAction::Accept => {
+            update = update
+                .col_expr(mission::Column::AcceptedAt, Expr::value(now))
+                .col_expr(mission::Column::Deadline, Expr::value(deadline))
+                .filter(mission::Column::AcceptBy.gt(now));
+            (MissionStatus::Pending, MissionStatus::Active)
+        }
+        StreamerAction::Reject { reason } => {
+            let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+            if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+                return Err(invalid(format!(
+                    "reason must be at most {MAX_REASON_CHARS} characters"
+                )));
+            }
+            update = update
+                .col_expr(
+                    mission::Column::RejectReason,
+                    Expr::value(reason.map(str::to_owned)),
+                )
+                .col_expr(mission::Column::ClosedAt, Expr::value(now));
+            (MissionStatus::Pending, MissionStatus::Rejected)
+        }
+        StreamerAction::Decide(outcome) => {
+            update = update
+                .col_expr(mission::Column::ClosedAt, Expr::value(now))
+                .filter(mission::Column::Deadline.gt(now));
+            let to = match outcome {
+                Outcome::Success => MissionStatus::Succeeded,
+                Outcome::Failure => MissionStatus::Failed,
+            };
+            (MissionStatus::Active, to)
+        }
+    };
+    let txn = db.begin().await?;
+    gate_exclusive(&txn, mission_id).await?;
+    let changed = update
+        .col_expr(mission::Column::Status, Expr::value(to))
+        .filter(mission::Column::Status.eq(from))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 1 && to == MissionStatus::Active {
+        // Acceptance opens the prediction game on this mission.
+        let lock_at = crate::prediction::lock_at(now, deadline, rules.prediction_window_seconds);
+        crate::prediction::open(&txn, mission_id, lock_at, now).await?;
+    }
+    if changed.rows_affected == 1 {
+        // The workflow must hear of it; the outbox keeps that promise if the API dies now.
+        workflow_outbox::Entity::update_many()
+            .col_expr(
+                workflow_outbox::Column::PendingSignal,
+                Expr::value(to.as_str()),
+            )
+            .col_expr(workflow_outbox::Column::SignalRequestedAt, Expr::value(now))
+            .filter(workflow_outbox::Column::MissionId.eq(mission_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    let after = find(db, mission_id).await?;
+    if changed.rows_affected == 1 {
+        Ok(after)
+    } else {
+        Err(LedgerError::InvalidState(format!(
+            "mission is {}, this needs it {from}{}",
+            after.status,
+            if from == MissionStatus::Pending {
+                " within its accept window"
+            } else {
+                " before its deadline"
+            }
+        )))
+    }
+}
+
+/// Expires the mission if it is still `from` and its moment has passed by this process's
+/// clock: PENDING once `accept_by` passed, ACTIVE once its deadline passed. The workflow's
+/// timer says when to ask; this checks the time itself, so an early or stray call changes
+/// nothing. Returns the mission as it is afterwards, expired or not (a streamer's action may
+/// have won the race). An ACTIVE mission without a deadline is corrupt, never expired.
+#[tracing::instrument(name = "db.expire_mission", skip_all)]
+pub async fn expire(
+    db: &DatabaseConnection,
+    mission_id: &str,
+    from: MissionStatus,
+) -> Result<mission::Model, LedgerError> {
+    let now = Utc::now();
+    let mut update = mission::Entity::update_many()
+        .col_expr(mission::Column::Status, Expr::value(MissionStatus::Expired))
+        .col_expr(mission::Column::ClosedAt, Expr::value(now))
+        .filter(mission::Column::Id.eq(mission_id))
+        .filter(mission::Column::Status.eq(from));
+    update = match from {
+        MissionStatus::Pending => update.filter(mission::Column::AcceptBy.lte(now)),
+        MissionStatus::Active => {
+            let m = find(db, mission_id).await?;
+            if m.status == MissionStatus::Active && m.deadline.is_none() {
+                return Err(LedgerError::Corrupt(format!(
+                    "mission {mission_id} is ACTIVE without a deadline"
+                )));
+            }
+            update.filter(mission::Column::Deadline.lte(now))
+        }
+        closed => {
+            return Err(LedgerError::InvalidState(format!(
+                "a {closed} mission does not expire"
+            )));
+        }
+    };
+    let txn = db.begin().await?;
+    gate_exclusive(&txn, mission_id).await?;
+    update.exec(&txn).await?;
+    txn.commit().await?;
+    find(db, mission_id).await
+}

@@ -1,0 +1,296 @@
+//! The mission workflow's activities. Each is idempotent: status changes are conditional
+//! updates, money moves only through transfers with deterministic ids, and an email is recorded
+//! per (mission, recipient) once sent. Each classifies its errors (see [`crate::failure`]).
+
+use super::payload::{
+    EmailSummary, ExpireInput, MissionSnapshot, PredictionSummary, SettlementSummary,
+};
+use crate::delivery::{self, EmailStep};
+use crate::email::Mailer;
+use crate::failure;
+use missionlink_entities::missions::{mission as mission_row, prediction as prediction_row};
+use missionlink_ledger::status::{MissionStatus, PredictionStatus};
+use missionlink_ledger::{LedgerError, changes, mission, prediction};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use std::sync::Arc;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+/// Every activity's name, for the failure metric's series.
+pub const ACTIVITY_NAMES: [&str; 6] = [
+    "LoadMission",
+    "LockPrediction",
+    "SettlePrediction",
+    "ExpireMission",
+    "SettlePledges",
+    "SendMissionEmails",
+];
+
+/// How far ahead of this process's clock a timer may fire (the Temporal server's clock runs a
+/// little ahead): `ExpireMission` waits up to this long for the moment to pass here, rather
+/// than finding it not yet due and sending the workflow round again.
+pub const EXPIRY_CLOCK_SLACK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Settlement and email tuning.
+#[derive(Clone, Debug)]
+pub struct SettlementSettings {
+    pub fee_bps: u32,
+    /// Pledges (and bets) settled per database transaction.
+    pub page_size: u64,
+    /// Backers whose emails are prepared per page.
+    pub email_page_size: u64,
+}
+
+/// The activities' shared resources.
+pub struct MissionActivities {
+    pub missions_db: DatabaseConnection,
+    pub users_db: DatabaseConnection,
+    pub mailer: Arc<Mailer>,
+    pub settings: SettlementSettings,
+}
+
+fn to_unix_ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// The mission as the workflow sees it. An ACTIVE mission without a deadline is corrupt: the
+/// workflow would have nothing to wait for.
+async fn snapshot(
+    activity: &str,
+    db: &DatabaseConnection,
+    m: &mission_row::Model,
+) -> Result<MissionSnapshot, ActivityError> {
+    if m.status == MissionStatus::Active && m.deadline.is_none() {
+        return Err(failure::ledger(
+            activity,
+            LedgerError::Corrupt(format!("mission {} is ACTIVE without a deadline", m.id)),
+        ));
+    }
+    let prediction = prediction_row::Entity::find_by_id(m.id.clone())
+        .one(db)
+        .await
+        .map_err(failure::retryable)?;
+    Ok(MissionSnapshot {
+        status: m.status.into(),
+        accept_by_unix_ms: to_unix_ms(m.accept_by),
+        deadline_unix_ms: m.deadline.map(to_unix_ms),
+        prediction_lock_unix_ms: prediction.as_ref().map(|p| to_unix_ms(p.lock_at)),
+        prediction_open: prediction.is_some_and(|p| p.status == PredictionStatus::Open),
+    })
+}
+
+#[activities]
+impl MissionActivities {
+    /// Reads the mission's status and deadlines.
+    #[activity(name = "LoadMission")]
+    pub async fn load_mission(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<MissionSnapshot, ActivityError> {
+        let fail = |e| failure::ledger("LoadMission", e);
+        let m = mission::find(&self.missions_db, &mission_id)
+            .await
+            .map_err(fail)?;
+        snapshot("LoadMission", &self.missions_db, &m).await
+    }
+
+    /// Closes betting on the mission's prediction (its lock time came); returns the mission.
+    #[activity(name = "LockPrediction")]
+    pub async fn lock_prediction(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<MissionSnapshot, ActivityError> {
+        let fail = |e| failure::ledger("LockPrediction", e);
+        prediction::lock(&self.missions_db, &mission_id)
+            .await
+            .map_err(fail)?;
+        changes::announce(&self.missions_db, &mission_id).await;
+        let m = mission::find(&self.missions_db, &mission_id)
+            .await
+            .map_err(fail)?;
+        snapshot("LockPrediction", &self.missions_db, &m).await
+    }
+
+    /// Pays the prediction's pool out parimutuel (or refunds it), a page of bets per
+    /// transaction, heartbeating; a retry continues with the bets not yet paid.
+    #[activity(name = "SettlePrediction")]
+    pub async fn settle_prediction(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<Option<PredictionSummary>, ActivityError> {
+        let fail = |e| failure::ledger("SettlePrediction", e);
+        prediction::lock(&self.missions_db, &mission_id)
+            .await
+            .map_err(fail)?;
+        let Some(plan) = prediction::plan(&self.missions_db, &mission_id)
+            .await
+            .map_err(fail)?
+        else {
+            return Ok(None);
+        };
+        let mut summary: PredictionSummary = ctx
+            .heartbeat_details()
+            .deserialize()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = prediction::settle_page(
+                &self.missions_db,
+                &mission_id,
+                &plan,
+                after.as_deref(),
+                self.settings.page_size,
+            )
+            .await
+            .map_err(fail)?;
+            if page.bets == 0 {
+                break;
+            }
+            summary.bets += page.bets;
+            summary.points_paid = summary
+                .points_paid
+                .checked_add(page.points_paid)
+                .ok_or_else(|| fail(LedgerError::Corrupt("points paid overflow".into())))?;
+            after = page.last_bet_id;
+            ctx.record_heartbeat(summary)
+                .await
+                .map_err(failure::retryable)?;
+        }
+        summary.refunded = plan.refunded();
+        prediction::finish(&self.missions_db, &mission_id, &plan)
+            .await
+            .map_err(fail)?;
+        changes::announce(&self.missions_db, &mission_id).await;
+        Ok(Some(summary))
+    }
+
+    /// Expires the mission if it is still waiting and its moment has passed; returns it as it
+    /// is now.
+    #[activity(name = "ExpireMission")]
+    pub async fn expire_mission(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ExpireInput,
+    ) -> Result<MissionSnapshot, ActivityError> {
+        let fail = |e| failure::ledger("ExpireMission", e);
+        let from = MissionStatus::from(input.from);
+        let m = mission::find(&self.missions_db, &input.mission_id)
+            .await
+            .map_err(fail)?;
+        let due = match from {
+            MissionStatus::Pending => Some(m.accept_by),
+            _ => m.deadline,
+        };
+        if let Some(early) = due
+            .and_then(|due| (due - chrono::Utc::now()).to_std().ok())
+            .filter(|early| *early <= EXPIRY_CLOCK_SLACK)
+        {
+            tokio::time::sleep(early).await;
+        }
+        let m = mission::expire(&self.missions_db, &input.mission_id, from)
+            .await
+            .map_err(fail)?;
+        changes::announce(&self.missions_db, &input.mission_id).await;
+        snapshot("ExpireMission", &self.missions_db, &m).await
+    }
+
+    /// Pays or refunds every held pledge, a page per transaction, heartbeating the running
+    /// total; then sets `settledAt`. A retry (after a crash or a lost heartbeat) continues with
+    /// the pledges still held.
+    #[activity(name = "SettlePledges")]
+    pub async fn settle_pledges(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<SettlementSummary, ActivityError> {
+        let started = std::time::Instant::now();
+        let result = self.settle_all(&ctx, &mission_id).await;
+        match &result {
+            Ok(_) => {
+                let status = mission::find(&self.missions_db, &mission_id)
+                    .await
+                    .map(|m| m.status.as_str())
+                    .unwrap_or_default();
+                missionlink_telemetry::metrics()
+                    .mission_settled(status, started.elapsed().as_secs_f64());
+            }
+            Err(_) => missionlink_telemetry::metrics().settlement_failed(),
+        }
+        result
+    }
+
+    /// Sends each backer their message and the streamer a summary, skipping whoever has one
+    /// recorded already (see [`crate::delivery`]).
+    #[activity(name = "SendMissionEmails")]
+    pub async fn send_mission_emails(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<EmailSummary, ActivityError> {
+        EmailStep {
+            missions_db: &self.missions_db,
+            users_db: &self.users_db,
+            mailer: &self.mailer,
+            page_size: delivery::page_size(self.settings.email_page_size, &self.mailer),
+        }
+        .run(&ctx, &mission_id)
+        .await
+    }
+}
+
+impl MissionActivities {
+    /// The body of `SettlePledges`: pages until nothing is held, then `settledAt`.
+    async fn settle_all(
+        &self,
+        ctx: &ActivityContext,
+        mission_id: &str,
+    ) -> Result<SettlementSummary, ActivityError> {
+        let fail = |e| failure::ledger("SettlePledges", e);
+        let mut summary: SettlementSummary = ctx
+            .heartbeat_details()
+            .deserialize()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = mission::settle_page(
+                &self.missions_db,
+                mission_id,
+                after.as_deref(),
+                self.settings.page_size,
+                self.settings.fee_bps,
+            )
+            .await
+            .map_err(fail)?;
+            if page.pledges == 0 {
+                break;
+            }
+            summary.pledges += page.pledges;
+            summary.amount_won = summary
+                .amount_won
+                .checked_add(page.amount_won)
+                .ok_or_else(|| fail(LedgerError::Corrupt("settled won overflow".into())))?;
+            after = page.last_pledge_id;
+            ctx.record_heartbeat(summary)
+                .await
+                .map_err(failure::retryable)?;
+        }
+        let m = mission::mark_settled(&self.missions_db, mission_id)
+            .await
+            .map_err(fail)?;
+        if m.settled_at.is_none() {
+            // Another settler holds the rest; the retry finishes them.
+            return Err(failure::retryable(format!(
+                "mission {mission_id} still has held pledges"
+            )));
+        }
+        changes::announce(&self.missions_db, mission_id).await;
+        Ok(summary)
+    }
+}

@@ -1,0 +1,196 @@
+//! What the mission workflow writes into Temporal histories: its input, its activities' inputs
+//! and results, its query answer and its result. These types belong to this crate, with their
+//! serde names fixed here, so a rename in the ledger or the database cannot change a recorded
+//! payload; the replay fixtures and the tests below pin their serialized form.
+
+use missionlink_ledger::status::MissionStatus;
+use serde::{Deserialize, Serialize};
+
+/// What starts a mission's workflow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionInput {
+    pub mission_id: String,
+}
+
+/// A mission's status as the workflow records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MissionState {
+    Pending,
+    Active,
+    Succeeded,
+    Failed,
+    Expired,
+    Rejected,
+}
+
+impl From<MissionStatus> for MissionState {
+    fn from(s: MissionStatus) -> Self {
+        match s {
+            MissionStatus::Pending => MissionState::Pending,
+            MissionStatus::Active => MissionState::Active,
+            MissionStatus::Succeeded => MissionState::Succeeded,
+            MissionStatus::Failed => MissionState::Failed,
+            MissionStatus::Expired => MissionState::Expired,
+            MissionStatus::Rejected => MissionState::Rejected,
+        }
+    }
+}
+
+impl From<MissionState> for MissionStatus {
+    fn from(s: MissionState) -> Self {
+        match s {
+            MissionState::Pending => MissionStatus::Pending,
+            MissionState::Active => MissionStatus::Active,
+            MissionState::Succeeded => MissionStatus::Succeeded,
+            MissionState::Failed => MissionStatus::Failed,
+            MissionState::Expired => MissionStatus::Expired,
+            MissionState::Rejected => MissionStatus::Rejected,
+        }
+    }
+}
+
+/// The mission as the workflow needs it: status and the moments it waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionSnapshot {
+    pub status: MissionState,
+    pub accept_by_unix_ms: i64,
+    pub deadline_unix_ms: Option<i64>,
+    /// When betting closes, once the mission was accepted. (Absent from histories recorded
+    /// before the prediction game, hence the defaults.)
+    #[serde(default)]
+    pub prediction_lock_unix_ms: Option<i64>,
+    /// Whether betting is still open.
+    #[serde(default)]
+    pub prediction_open: bool,
+}
+
+/// Asks the database to expire the mission if it is still `from`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpireInput {
+    pub mission_id: String,
+    pub from: MissionState,
+}
+
+/// What settlement did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementSummary {
+    pub pledges: u64,
+    pub amount_won: i64,
+}
+
+/// What settling the prediction game did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PredictionSummary {
+    pub bets: u64,
+    pub points_paid: i64,
+    pub refunded: bool,
+}
+
+/// What the email step did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSummary {
+    pub sent: u64,
+    pub already_sent: u64,
+    /// Recipients refused for good (recorded as failed). Absent from older histories.
+    #[serde(default)]
+    pub failed: u64,
+}
+
+/// The workflow's result, readable in the Temporal UI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionResult {
+    pub status: MissionState,
+    pub settlement: SettlementSummary,
+    pub emails: EmailSummary,
+    /// The prediction game's settlement, if the mission was accepted.
+    #[serde(default)]
+    pub prediction: Option<PredictionSummary>,
+}
+
+/// Where the workflow is, for the `phase` query.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Phase {
+    #[default]
+    Starting,
+    AwaitingAcceptance,
+    InProgress,
+    Settling,
+    Notifying,
+    Done,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn recorded_payloads_keep_their_form() {
+        let snapshot = MissionSnapshot {
+            status: MissionState::Active,
+            accept_by_unix_ms: 1,
+            deadline_unix_ms: Some(2),
+            prediction_lock_unix_ms: Some(3),
+            prediction_open: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&snapshot).expect("json"),
+            json!({"status": "ACTIVE", "accept_by_unix_ms": 1, "deadline_unix_ms": 2,
+                   "prediction_lock_unix_ms": 3, "prediction_open": true})
+        );
+        let old: MissionSnapshot = serde_json::from_value(
+            json!({"status": "PENDING", "accept_by_unix_ms": 1, "deadline_unix_ms": null}),
+        )
+        .expect("a snapshot from before the prediction game");
+        assert_eq!(old.status, MissionState::Pending);
+        assert_eq!(
+            serde_json::to_value(ExpireInput {
+                mission_id: "m".into(),
+                from: MissionState::Pending
+            })
+            .expect("json"),
+            json!({"mission_id": "m", "from": "PENDING"})
+        );
+        let result = MissionResult {
+            status: MissionState::Succeeded,
+            settlement: SettlementSummary {
+                pledges: 2,
+                amount_won: 3_000,
+            },
+            emails: EmailSummary {
+                sent: 3,
+                already_sent: 0,
+                failed: 0,
+            },
+            prediction: Some(PredictionSummary {
+                bets: 1,
+                points_paid: 10,
+                refunded: false,
+            }),
+        };
+        assert_eq!(
+            serde_json::to_value(&result).expect("json"),
+            json!({"status": "SUCCEEDED",
+                   "settlement": {"pledges": 2, "amount_won": 3000},
+                   "emails": {"sent": 3, "already_sent": 0, "failed": 0},
+                   "prediction": {"bets": 1, "points_paid": 10, "refunded": false}})
+        );
+        assert_eq!(
+            serde_json::to_value(Phase::AwaitingAcceptance).expect("json"),
+            json!("AWAITING_ACCEPTANCE")
+        );
+    }
+
+    #[test]
+    fn every_status_maps_both_ways() {
+        for s in MissionStatus::ALL {
+            assert_eq!(MissionStatus::from(MissionState::from(*s)), *s);
+            assert_eq!(
+                serde_json::to_value(MissionState::from(*s)).expect("json"),
+                json!(s.as_str())
+            );
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The `Mission` workflow: one per mission, id `mission-<mission id>`.
+//!
+//! Workflow code is deterministic: time comes from `ctx.workflow_time()`, everything else from
+//! activities.
+
+use super::activities::MissionActivities;
+use super::payload::{ExpireInput, MissionInput, MissionResult, MissionState, Phase};
+use crate::delivery;
+use std::time::{Duration, UNIX_EPOCH};
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    ActivityOptions, ApplicationFailure, CancellableFuture, SyncWorkflowContext, WorkflowContext,
+    WorkflowContextView, WorkflowResult,
+};
+
+/// The workflow change that added the prediction game; histories without its marker replay
+/// the code paths from before it.
+pub const PREDICTION_PATCH: &str = "prediction-game";
+
+/// The workflow's state: its phase and how many `statusChanged` signals arrived.
+#[workflow]
+#[derive(Default)]
+pub struct MissionWorkflow {
+    phase: Phase,
+    signals: u64,
+}
+
+/// Retries of an activity whose error a later attempt may get past: from 1 s, doubling, at
+/// most a minute apart, without limit — a database or SES outage only delays a mission.
+/// Errors no retry can fix are raised non-retryable by the activities themselves and end the
+/// activity at once.
+fn retries() -> RetryPolicy {
+    RetryPolicy::builder()
+        .initial_interval(Duration::from_secs(1))
+        .backoff_coefficient(2.0)
+        .maximum_interval(Duration::from_secs(60))
+        .build()
+}
+
+fn quick() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(retries())
+        .build()
+}
+
+fn long_running() -> ActivityOptions {
+    // No overall limit on a 100,000-pledge settlement, but a worker that stops heartbeating for
+    // 30 s is presumed dead and the activity is retried elsewhere, resuming where it stopped.
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(24 * 3600))
+        .heartbeat_timeout(delivery::HEARTBEAT_TIMEOUT)
+        .retry_policy(retries())
+        .build()
+}
+
+#[workflow_methods]
+impl MissionWorkflow {
+    /// Waits for the streamer against the accept window, then for the verdict against the
+    /// deadline, then settles every pledge and the prediction game and sends the emails.
+    #[run(name = "Mission")]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: MissionInput,
+    ) -> WorkflowResult<MissionResult> {
+        let id = input.mission_id;
+        // Signals counted *before* each read of the mission: one that arrives while the read is
+        // in flight must still wake the wait that follows.
+        let mut signals_seen = ctx.state(|s| s.signals);
+        let mut snap = ctx
+            .execute_activity(MissionActivities::load_mission, id.clone(), quick())
+            .await?;
+        loop {
+            let (phase, until_ms, lock_first) = match snap.status {
+                MissionState::Pending => (Phase::AwaitingAcceptance, snap.accept_by_unix_ms, false),
+                MissionState::Active => {
+                    let Some(deadline) = snap.deadline_unix_ms else {
+                        // `LoadMission` refuses such a mission; never expire one for it.
+                        return Err(ApplicationFailure::non_retryable(anyhow::anyhow!(
+                            "mission {id} is ACTIVE without a deadline"
+                        ))
+                        .into());
+                    };
+                    match snap.prediction_lock_unix_ms {
+                        // Betting closes before the deadline: that is the next moment to wait for.
+                        Some(lock)
+                            if snap.prediction_open
+                                && lock < deadline
+                                && ctx.patched(PREDICTION_PATCH) =>
+                        {
+                            (Phase::InProgress, lock, true)
+                        }
+                        _ => (Phase::InProgress, deadline, false),
+                    }
+                }
+                _ => break,
+            };
+            ctx.state_mut(|s| s.phase = phase);
+            let now_ms = ctx
+                .workflow_time()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            let wait =
+                Duration::from_millis(u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0));
+            let timer_fired = if wait.is_zero() {
+                true
+            } else {
+                let mut timer = Box::pin(ctx.timer(wait));
+                let fired = temporalio_sdk::workflows::select! {
+                    _ = &mut timer => true,
+                    _ = ctx.wait_condition(|s: &Self| s.signals != signals_seen) => false,
+                };
+                if !fired {
+                    // The streamer acted first: the timer must not linger in the history.
+                    timer.cancel();
+                }
+                fired
+            };
+            signals_seen = ctx.state(|s| s.signals);
+            snap = if timer_fired && lock_first {
+                ctx.execute_activity(MissionActivities::lock_prediction, id.clone(), quick())
+                    .await?
+            } else if timer_fired {
+                ctx.execute_activity(
+                    MissionActivities::expire_mission,
+                    ExpireInput {
+                        mission_id: id.clone(),
+                        from: snap.status,
+                    },
+                    quick(),
+                )
+                .await?
+            } else {
+                ctx.execute_activity(MissionActivities::load_mission, id.clone(), quick())
+                    .await?
+            };
+        }
+        ctx.state_mut(|s| s.phase = Phase::Settling);
+        let settlement = ctx
+            .execute_activity(
+                MissionActivities::settle_pledges,
+                id.clone(),
+                long_running(),
+            )
+            .await?;
+        let prediction = if ctx.patched(PREDICTION_PATCH) {
+            ctx.execute_activity(
+                MissionActivities::settle_prediction,
+                id.clone(),
+                long_running(),
+            )
+            .await?
+        } else {
+            None
+        };
+        ctx.state_mut(|s| s.phase = Phase::Notifying);
+        let emails = ctx
+            .execute_activity(
+                MissionActivities::send_mission_emails,
+                id.clone(),
+                long_running(),
+            )
+            .await?;
+        ctx.state_mut(|s| s.phase = Phase::Done);
+        Ok(MissionResult {
+            status: snap.status,
+            settlement,
+            emails,
+            prediction,
+        })
+    }
+
+    /// The API changed the mission's status (accepted, rejected, decided): re-read it.
+    #[signal(name = "statusChanged")]
+    pub fn status_changed(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _status: String) {
+        self.signals += 1;
+    }
+
+    /// Where the workflow is: `AWAITING_ACCEPTANCE`, `IN_PROGRESS`, `SETTLING`, `NOTIFYING`,
+    /// `DONE`.
+    #[query(name = "phase")]
+    pub fn phase(&self, _ctx: &WorkflowContextView) -> Phase {
+        self.phase
+    }
+}
