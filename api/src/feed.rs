@@ -19,6 +19,12 @@ pub const COALESCE_WINDOW: Duration = Duration::from_millis(200);
 const SUBSCRIBER_BUFFER: usize = 1_024;
 /// Most missions read per window; more wait for the next one.
 const MAX_PER_WINDOW: usize = 1_000;
+/// Announcements passed from the listener to the publisher not yet taken.
+const ID_QUEUE: usize = 4_096;
+/// Most distinct changed missions waiting for a window. Beyond it the publisher stops taking
+/// announcements, the queue fills and the listener waits (Postgres keeps the notifications), so
+/// memory stays bounded and nothing is dropped.
+const MAX_PENDING: usize = 100_000;
 
 /// A handle to subscribe to mission changes.
 #[derive(Clone)]
@@ -31,7 +37,7 @@ impl MissionFeed {
     /// background. Must run inside a Tokio runtime.
     pub fn start(db: DatabaseConnection) -> Self {
         let (sender, _) = broadcast::channel(SUBSCRIBER_BUFFER);
-        let (ids_tx, ids_rx) = mpsc::unbounded_channel::<String>();
+        let (ids_tx, ids_rx) = mpsc::channel::<String>(ID_QUEUE);
         match db.get_database_backend() {
             DatabaseBackend::Postgres => {
                 tokio::spawn(listen_postgres(db.clone(), ids_tx));
@@ -49,7 +55,7 @@ impl MissionFeed {
     }
 }
 
-async fn listen_postgres(db: DatabaseConnection, ids: mpsc::UnboundedSender<String>) {
+async fn listen_postgres(db: DatabaseConnection, ids: mpsc::Sender<String>) {
     let pool = db.get_postgres_connection_pool().clone();
     loop {
         let result: Result<(), sea_orm::sqlx::Error> = async {
@@ -57,7 +63,7 @@ async fn listen_postgres(db: DatabaseConnection, ids: mpsc::UnboundedSender<Stri
             listener.listen(changes::CHANNEL).await?;
             loop {
                 let n = listener.recv().await?;
-                if ids.send(n.payload().to_owned()).is_err() {
+                if ids.send(n.payload().to_owned()).await.is_err() {
                     return Ok(());
                 }
             }
@@ -73,12 +79,12 @@ async fn listen_postgres(db: DatabaseConnection, ids: mpsc::UnboundedSender<Stri
     }
 }
 
-async fn listen_local(ids: mpsc::UnboundedSender<String>) {
+async fn listen_local(ids: mpsc::Sender<String>) {
     let mut rx = changes::local().subscribe();
     loop {
         match rx.recv().await {
             Ok(id) => {
-                if ids.send(id).is_err() {
+                if ids.send(id).await.is_err() {
                     return;
                 }
             }
@@ -92,14 +98,14 @@ async fn listen_local(ids: mpsc::UnboundedSender<String>) {
 
 async fn publish(
     db: DatabaseConnection,
-    mut ids: mpsc::UnboundedReceiver<String>,
+    mut ids: mpsc::Receiver<String>,
     sender: broadcast::Sender<mission::Model>,
 ) {
     let mut pending: HashSet<String> = HashSet::new();
     let mut tick = tokio::time::interval(COALESCE_WINDOW);
     loop {
         tokio::select! {
-            id = ids.recv() => match id {
+            id = ids.recv(), if pending.len() < MAX_PENDING => match id {
                 Some(id) => { pending.insert(id); }
                 None => return,
             },

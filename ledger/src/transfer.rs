@@ -175,12 +175,24 @@ pub async fn apply_new_batch<C: ConnectionTrait>(
                 .ok_or_else(|| LedgerError::InvalidAmount("batch credit overflows".into()))?;
         }
     }
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
+    for (chunk, models) in transfers
+        .chunks(INSERT_CHUNK)
+        .zip(rows.chunks(INSERT_CHUNK))
+    {
         // Invariant 5: a duplicate id is a unique violation here, never a second movement.
-        transfer::Entity::insert_many(rows.by_ref().take(INSERT_CHUNK))
+        transfer::Entity::insert_many(models.iter().cloned())
             .exec_without_returning(db)
-            .await?;
+            .await
+            .map_err(|e| match e.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    LedgerError::TransferIdConflict(match chunk {
+                        [one] => one.id.clone(),
+                        [first, .., last] => format!("one of {} … {}", first.id, last.id),
+                        [] => String::new(),
+                    })
+                }
+                _ => e.into(),
+            })?;
     }
     for (account_id, amount) in credits {
         credit(db, account_id, amount).await?;

@@ -159,7 +159,7 @@ fn promtool_accepts_the_prometheus_configuration_and_the_alert_rules() {
     let out = validate(&promtool, &["check", "config", "dashboards/prometheus.yml"]);
     assert!(out.contains("SUCCESS"), "{out}");
     let out = validate(&promtool, &["check", "rules", "dashboards/alerts.yml"]);
-    assert!(out.contains("SUCCESS: 7 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
 }
 
 /// The Ingress publishes only the GraphQL endpoint (a Prefix, so `/graphql/ws` too); readiness,

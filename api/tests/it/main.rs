@@ -2,6 +2,7 @@
 //! the real server on port 0, and the real Temporal dev server where a test needs Temporal.
 //! `scripts/test` starts what they need and exports `TEST_*` variables.
 
+mod activity_failures;
 mod audit;
 mod auth;
 mod batching;
@@ -10,6 +11,7 @@ mod deployment;
 mod email_delivery;
 mod identity;
 mod input;
+mod ledger_core;
 mod limits;
 mod live;
 mod missions;

@@ -92,7 +92,7 @@ async fn metrics_count_graphql_operations_by_field_and_code() {
 
 #[tokio::test]
 async fn migrate_applies_to_both_databases_and_is_idempotent() {
-    let dbs = TestDatabases::postgres().await;
+    let dbs = TestDatabases::postgres_empty().await;
     for _ in 0..2 {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
             .arg("migrate")

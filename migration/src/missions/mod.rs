@@ -6,6 +6,7 @@ mod m20261125_000001_ledger;
 mod m20261125_000002_missions;
 mod m20261125_000003_predictions;
 mod m20261126_000004_email_outcomes;
+mod m20261126_000005_kind_checks;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_missions::Migration),
             Box::new(m20261125_000003_predictions::Migration),
             Box::new(m20261126_000004_email_outcomes::Migration),
+            Box::new(m20261126_000005_kind_checks::Migration),
         ]
     }
 }
