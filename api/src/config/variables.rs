@@ -1,0 +1,188 @@
+//! The table of every environment variable MissionLink reads, with its default and meaning:
+//! the `--help` text of every subcommand.
+
+/// Every variable MissionLink reads, with its default (`None` = no default) and meaning; used
+/// by `--help`.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("HTTP_ADDR", "127.0.0.1:8080", "where the API listens"),
+    (
+        "USERS_DATABASE_URL",
+        "sqlite://data/users.db?mode=rwc",
+        "identity database",
+    ),
+    (
+        "MISSIONS_DATABASE_URL",
+        "sqlite://data/missions.db?mode=rwc",
+        "missions and money database",
+    ),
+    (
+        "TEMPORAL_ADDRESS",
+        "http://127.0.0.1:7233",
+        "Temporal frontend",
+    ),
+    ("TEMPORAL_NAMESPACE", "default", "Temporal namespace"),
+    ("TEMPORAL_TASK_QUEUE", "missions", "Temporal task queue"),
+    (
+        "APP_ENV",
+        "dev",
+        "dev or production; production refuses dev defaults for secrets and refuses topUp \
+         (the sandbox payment provider) with FORBIDDEN",
+    ),
+    (
+        "JWT_SECRET",
+        "(generated when APP_ENV=dev)",
+        "access-token signing key, >= 32 bytes",
+    ),
+    ("EMAIL_TRANSPORT", "file", "file or ses"),
+    (
+        "EMAIL_OUTBOX_DIR",
+        "data/outbox",
+        "where file transport writes .eml files",
+    ),
+    (
+        "EMAIL_FROM",
+        "MissionLink <no-reply@missionlink.local>",
+        "sender of every email",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "(unset = no export)",
+        "OTLP traces and metrics",
+    ),
+    (
+        "PLATFORM_FEE_BPS",
+        "0",
+        "fee on successful missions, basis points",
+    ),
+    (
+        "SIGNUP_POINTS",
+        "1000",
+        "game points granted at registration",
+    ),
+    ("MISSION_MIN_DURATION_SECONDS", "60", "shortest mission"),
+    ("MISSION_MAX_DURATION_SECONDS", "604800", "longest mission"),
+    (
+        "MISSION_DEFAULT_ACCEPT_SECONDS",
+        "3600",
+        "accept window when none is given",
+    ),
+    ("PLEDGE_MIN", "1000", "smallest pledge, won"),
+    ("PLEDGE_MAX", "3000000", "largest pledge, won"),
+    (
+        "PREDICTION_WINDOW_SECONDS",
+        "300",
+        "betting window after acceptance",
+    ),
+    (
+        "EMAIL_MAX_PER_SECOND",
+        "14",
+        "SES messages per second (your SES quota); file transport is not limited",
+    ),
+    (
+        "EMAIL_PAGE_SIZE",
+        "500",
+        "backers' emails prepared per page (SES: at most what the rate sends in 15 s)",
+    ),
+    (
+        "EMAIL_SEND_TIMEOUT_SECONDS",
+        "120",
+        "longest wait for one SES request before a later attempt retries it",
+    ),
+    (
+        "AUDIT_INTERVAL_SECONDS",
+        "300",
+        "how often the worker audits the ledger into metrics",
+    ),
+    (
+        "WORKER_METRICS_ADDR",
+        "127.0.0.1:9464",
+        "where `missionlink worker` serves /metrics",
+    ),
+    (
+        "TEMPORAL_METRICS_ADDR",
+        "(unset = off)",
+        "where the worker serves the Temporal SDK's own metrics",
+    ),
+    (
+        "PLEDGE_BATCH_MAX",
+        "256",
+        "most pledges committed together (group commit)",
+    ),
+    (
+        "PLEDGE_BATCH_WORKERS",
+        "4",
+        "pledge batches committing in parallel",
+    ),
+    (
+        "SETTLEMENT_PAGE_SIZE",
+        "500",
+        "pledges settled per database transaction",
+    ),
+    (
+        "LOGIN_MAX_FAILURES_PER_EMAIL",
+        "5",
+        "failed logins per email per window",
+    ),
+    (
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        "50",
+        "failed logins per client address per window",
+    ),
+    (
+        "LOGIN_THROTTLE_WINDOW_SECONDS",
+        "900",
+        "login throttle window",
+    ),
+    (
+        "WS_MAX_SUBSCRIPTIONS_PER_SOCKET",
+        "20",
+        "operations one websocket may run at once; more get an `error` message",
+    ),
+    (
+        "WS_MAX_SOCKETS_PER_ADDRESS",
+        "20",
+        "websockets one client address may hold open (per API process); more get HTTP 429",
+    ),
+    (
+        "WS_INIT_TIMEOUT_SECONDS",
+        "10",
+        "a websocket without connection_init by then is closed with 4408",
+    ),
+    (
+        "REGISTER_MAX_PER_ADDRESS",
+        "10",
+        "registrations per client address per window, counted before any work",
+    ),
+    (
+        "REGISTER_WINDOW_SECONDS",
+        "3600",
+        "registration throttle window",
+    ),
+    (
+        "USER_CACHE_SECONDS",
+        "5",
+        "how long a token's user is known to exist without asking the users database again; \
+         a deleted user stops acting within it",
+    ),
+    (
+        "TRUSTED_PROXIES",
+        "(empty = none)",
+        "comma-separated CIDRs of load balancers in front of the API: when the TCP peer is one, \
+         the client is the right-most X-Forwarded-For address outside them",
+    ),
+    (
+        "MAX_MUTATIONS_PER_REQUEST",
+        "5",
+        "top-level mutation fields per request, of which at most one money mutation \
+         (topUp, createMission, contribute, placeBet); more is BAD_USER_INPUT with nothing run",
+    ),
+];
+
+/// The `--help` text listing [`VARIABLES`].
+pub fn variables_help() -> String {
+    let mut out = String::from("Environment (a .env file may supply it):\n");
+    for (name, default, meaning) in VARIABLES {
+        out.push_str(&format!("  {name:<32} {meaning} [default: {default}]\n"));
+    }
+    out
+}
