@@ -1,6 +1,7 @@
 //! The ledger's error type.
 
-use sea_orm::DbErr;
+use sea_orm::sqlx::error::ErrorKind;
+use sea_orm::{DbErr, RuntimeErr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -53,8 +54,7 @@ impl LedgerError {
     pub fn is_retryable(&self) -> bool {
         match self {
             LedgerError::Contended(_) => true,
-            // A constraint violation is the data refusing the step: retrying changes nothing.
-            LedgerError::Database(e) => e.sql_err().is_none(),
+            LedgerError::Database(e) => !permanent(e),
             LedgerError::InvalidAmount(_)
             | LedgerError::InsufficientFunds { .. }
             | LedgerError::IdempotencyKeyReused
@@ -67,5 +67,46 @@ impl LedgerError {
             | LedgerError::InvalidState(_)
             | LedgerError::Corrupt(_) => false,
         }
+    }
+}
+
+/// Whether a database error is the data or the statement refusing the step — a constraint, a
+/// value out of range, a row that does not decode, a bug in the SQL — and so the same on every
+/// attempt. Anything else (the connection, the pool, a deadlock, a serialization failure, a
+/// busy SQLite file, an error not recognised) may pass on a later attempt.
+fn permanent(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            match s.as_ref() {
+                Sqlx::Database(d) => {
+                    d.kind() != ErrorKind::Other
+                        // SQLSTATE classes 22 (data exception) and 42 (syntax or access rule),
+                        // and 23 (integrity) where the driver did not map it to a kind.
+                        || d.code().is_some_and(|c| {
+                            c.len() == 5 && ["22", "23", "42"].iter().any(|class| c.starts_with(class))
+                        })
+                }
+                Sqlx::TypeNotFound { .. }
+                | Sqlx::ColumnIndexOutOfBounds { .. }
+                | Sqlx::ColumnNotFound(_)
+                | Sqlx::ColumnDecode { .. }
+                | Sqlx::Encode(_)
+                | Sqlx::Decode(_)
+                | Sqlx::InvalidArgument(_) => true,
+                _ => false,
+            }
+        }
+        DbErr::Type(_)
+        | DbErr::Json(_)
+        | DbErr::RecordNotFound(_)
+        | DbErr::AttrNotSet(_)
+        | DbErr::ConvertFromU64(_)
+        | DbErr::UnpackInsertId
+        | DbErr::UpdateGetPrimaryKey
+        | DbErr::RecordNotInserted
+        | DbErr::RecordNotUpdated
+        | DbErr::TryIntoErr { .. } => true,
+        _ => false,
     }
 }

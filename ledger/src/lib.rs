@@ -11,10 +11,13 @@ pub mod audit;
 pub mod batch;
 pub mod changes;
 pub mod error;
+mod gate;
 pub mod idempotency;
 pub mod mission;
 pub mod money;
 pub mod prediction;
+pub mod rules;
+mod sql;
 pub mod transfer;
 pub mod wallet;
 
@@ -26,12 +29,3 @@ pub use error::LedgerError;
 pub use money::{Amount, Currency};
 pub use status::AccountKind;
 pub use transfer::Transfer;
-
-/// The `i`-th bound parameter in `backend`'s SQL (`$1` on Postgres, `?` on SQLite), for the few
-/// aggregate queries written as SQL.
-pub(crate) fn param(backend: sea_orm::DatabaseBackend, i: usize) -> String {
-    match backend {
-        sea_orm::DatabaseBackend::Postgres => format!("${i}"),
-        _ => "?".to_owned(),
-    }
-}

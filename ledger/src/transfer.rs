@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{account, transfer};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    Statement, TryInsertResult,
 };
 
 /// One movement of `amount` from `debit` to `credit`, both of the same currency.
@@ -194,8 +195,62 @@ pub async fn apply_new_batch<C: ConnectionTrait>(
                 _ => e.into(),
             })?;
     }
-    for (account_id, amount) in credits {
-        credit(db, account_id, amount).await?;
+    credit_all(db, &credits).await
+}
+
+/// Adds each amount to its materialised account. On Postgres the rows are locked in id order
+/// (one order for every caller, so two settlements crediting the same wallets never wait on
+/// each other in a cycle) and updated by one statement, whatever their number; elsewhere one
+/// update per account.
+async fn credit_all<C: ConnectionTrait>(
+    db: &C,
+    credits: &std::collections::BTreeMap<&str, i64>,
+) -> Result<(), LedgerError> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        for (account_id, amount) in credits {
+            credit(db, account_id, *amount).await?;
+        }
+        return Ok(());
+    }
+    if credits.is_empty() {
+        return Ok(());
+    }
+    let rows = serde_json::Value::Array(
+        credits
+            .iter()
+            .map(|(id, amount)| serde_json::json!({ "id": id, "amount": amount }))
+            .collect(),
+    )
+    .to_string();
+    let n = i64::try_from(credits.len()).expect("fewer than 2^63 accounts");
+    // `LIMIT $2` only tells the planner how many rows the JSON holds (see `batch/set.rs`).
+    let each =
+        "(SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(id text, amount bigint) LIMIT $2)";
+    let values = || -> Vec<sea_orm::Value> { vec![rows.clone().into(), n.into()] };
+    db.query_all_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        format!(
+            "SELECT a.id FROM accounts a JOIN {each} d ON d.id = a.id ORDER BY a.id FOR UPDATE OF a"
+        ),
+        values(),
+    ))
+    .await?;
+    let credited = db
+        .execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            format!(
+                "UPDATE accounts AS a SET balance = a.balance + d.amount FROM {each} AS d \
+                 WHERE a.id = d.id"
+            ),
+            values(),
+        ))
+        .await?;
+    if credited.rows_affected() != u64::try_from(credits.len()).expect("fits") {
+        return Err(LedgerError::UnknownAccount(format!(
+            "one of the {} accounts credited from {}",
+            credits.len(),
+            credits.keys().next().copied().unwrap_or_default()
+        )));
     }
     Ok(())
 }

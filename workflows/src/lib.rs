@@ -8,7 +8,6 @@
 
 pub mod audit;
 pub mod audit_loop;
-pub mod delivery;
 pub mod email;
 pub mod failure;
 pub mod mission;

@@ -1,8 +1,10 @@
 //! Registration, login and refresh: the identity rules, callable without HTTP.
 
+use super::active_users::ActiveUsers;
 use super::input::{DisplayName, Email, Handle, Locale, Password};
+use super::role::Role;
 use super::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
-use super::{Role, password, throttle};
+use super::{password, throttle};
 use crate::config::{LoginThrottle, RegisterThrottle};
 use crate::error::{ApiError, ApiResult};
 use anyhow::Context;
@@ -41,7 +43,7 @@ pub struct AuthService {
     pub throttle: LoginThrottle,
     pub register_throttle: RegisterThrottle,
     /// Who may act now, for every authenticated request.
-    pub active_users: super::ActiveUsers,
+    pub active_users: ActiveUsers,
 }
 
 impl AuthService {

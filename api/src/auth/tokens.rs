@@ -1,6 +1,6 @@
 //! Access tokens (HS256 JWTs, 15 minutes) and opaque refresh tokens.
 
-use super::Role;
+use super::role::Role;
 use crate::error::ApiError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -5,7 +5,7 @@
 //! `UNAUTHENTICATED`, exactly as for an expired token. A schema extension, so it holds for every
 //! transport: a caller put in the request's data (HTTP) or the socket's session data (websocket).
 
-use super::Caller;
+use super::context::Caller;
 use crate::state::AppState;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,

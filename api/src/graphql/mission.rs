@@ -1,9 +1,9 @@
 //! Missions and pledges in GraphQL: types, queries, mutations and the subscription.
 
+use super::context::{caller, state};
 use super::money::Won;
 pub use super::status::{MissionStatus, Outcome, PledgeStatus};
 use super::types::{User, graphql_int};
-use super::{caller, state};
 use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;

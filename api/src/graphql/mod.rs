@@ -1,6 +1,7 @@
 //! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
 //! the result.
 
+mod context;
 mod identity;
 mod mission;
 pub mod money;
@@ -12,13 +13,11 @@ mod status;
 mod text;
 mod types;
 
-use crate::auth::AccessClaims;
-use crate::error::ApiError;
 use crate::state::AppState;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, MergedObject, Schema};
-use std::net::IpAddr;
+use async_graphql::{MergedObject, Schema};
 
+pub use context::{Caller, ClientAddr};
 pub use mission::{MissionSubscription, UserLoader};
 
 /// Every query: identity and wallet, then missions.
@@ -68,33 +67,4 @@ pub fn sdl() -> String {
     Schema::build(Query::default(), Mutation::default(), MissionSubscription)
         .finish()
         .sdl()
-}
-
-/// Who is calling, from the `Authorization` header.
-#[derive(Clone, Debug)]
-pub enum Caller {
-    Anonymous,
-    User(AccessClaims),
-    /// A token was sent but is invalid or expired; the reason is returned to the client when
-    /// an operation needs authentication.
-    Invalid(String),
-}
-
-/// The client's network address, for per-address throttling.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddr(pub IpAddr);
-
-pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
-    ctx.data_unchecked::<AppState>()
-}
-
-/// The authenticated caller, or `UNAUTHENTICATED`.
-pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, ApiError> {
-    match ctx.data_opt::<Caller>() {
-        Some(Caller::User(claims)) => Ok(claims),
-        Some(Caller::Invalid(why)) => Err(ApiError::Unauthenticated(why.clone())),
-        _ => Err(ApiError::Unauthenticated(
-            "sign in first: send Authorization: Bearer <accessToken>".into(),
-        )),
-    }
 }

@@ -1,5 +1,5 @@
+use super::context::{ClientAddr, caller, state};
 use super::types::{AuthPayload, Wallet};
-use super::{ClientAddr, caller, state};
 use crate::auth::Role;
 use crate::auth::service::Registration;
 use crate::error::{ApiError, GqlResult};

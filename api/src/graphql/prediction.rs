@@ -1,8 +1,8 @@
 //! The prediction game in GraphQL: `Mission.prediction`, `Prediction`, `Bet`, `placeBet`.
 
+use super::context::{Caller, caller, state};
 use super::money::Points;
 use super::status::{Outcome, PredictionStatus};
-use super::{Caller, caller, state};
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -1,5 +1,5 @@
+use super::context::{caller, state};
 use super::types::{User, Wallet};
-use super::{caller, state};
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, Object};
 use missionlink_ledger::wallet;

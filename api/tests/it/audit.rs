@@ -117,7 +117,7 @@ async fn points_can_never_move_into_a_cash_account() {
     let viewer = app.register("gambler").await;
     let sql = format!(
         "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at)
-         VALUES ('sneaky', 'wallet:POINTS:{u}', 'wallet:CASH:{u}', 'CASH', 100, 'TOP_UP', now())",
+         VALUES ('sneaky', 'wallet:POINTS:{u}', 'wallet:CASH:{u}', 'CASH', 100, 'TOPUP', now())",
         u = viewer.user_id
     );
     let r = app

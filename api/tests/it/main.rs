@@ -18,6 +18,7 @@ mod missions;
 mod monitoring;
 mod mutation_caps;
 mod ops;
+mod prediction_scale;
 mod predictions;
 mod recovery;
 mod schema;

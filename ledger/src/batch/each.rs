@@ -1,9 +1,8 @@
 //! The batch pledge by pledge, each in its own savepoint of one transaction: any backend, and
 //! any failure stays with its pledge.
 
-use super::pledge::pledge_in;
-use super::{Answer, PledgeRequest};
-use crate::mission::MissionRules;
+use super::pledge::{Answer, PledgeRequest, pledge_in};
+use crate::rules::MissionRules;
 use crate::{LedgerError, changes};
 use sea_orm::{DatabaseBackend, DatabaseConnection, TransactionTrait};
 use std::collections::BTreeSet;

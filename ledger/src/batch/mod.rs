@@ -19,28 +19,17 @@ mod each;
 pub(crate) mod pledge;
 mod set;
 
+pub use pledge::{Answer, PledgeRequest};
+
 use crate::LedgerError;
 use crate::idempotency::IdempotencyKey;
-use crate::mission::MissionRules;
-use missionlink_entities::missions::pledge as pledge_row;
+use crate::rules::MissionRules;
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Pledges waiting for a worker before callers are pushed back.
 const QUEUE: usize = 16_384;
-
-/// One `contribute` call.
-#[derive(Clone, Debug)]
-pub struct PledgeRequest {
-    pub mission_id: String,
-    pub backer_id: String,
-    pub amount_won: i64,
-    pub key: IdempotencyKey,
-}
-
-/// What a pledge request gets: the pledge (new or replayed) or why it was refused.
-pub type Answer = Result<pledge_row::Model, LedgerError>;
 
 struct Job {
     request: PledgeRequest,
@@ -83,7 +72,7 @@ impl PledgeBatcher {
         backer_id: &str,
         amount_won: i64,
         key: &IdempotencyKey,
-    ) -> Result<pledge_row::Model, LedgerError> {
+    ) -> Result<missionlink_entities::missions::pledge::Model, LedgerError> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Job {

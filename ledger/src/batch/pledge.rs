@@ -2,9 +2,9 @@
 //! these, pledge by pledge ([`super::each`]) or set-based ([`super::set`]), and a mission's
 //! creation holds its first pledge with [`hold`].
 
+use crate::gate::lock_shared;
 use crate::idempotency::{self, Claim, IdempotencyKey, decode_response, encode_response};
-use crate::mission::MissionRules;
-use crate::mission::gate::lock_shared;
+use crate::rules::MissionRules;
 use crate::status::{MissionStatus, PledgeStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
@@ -12,6 +12,18 @@ use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{mission, pledge};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
 use serde::{Deserialize, Serialize};
+
+/// One `contribute` call.
+#[derive(Clone, Debug)]
+pub struct PledgeRequest {
+    pub mission_id: String,
+    pub backer_id: String,
+    pub amount_won: i64,
+    pub key: IdempotencyKey,
+}
+
+/// What a pledge request gets: the pledge (new or replayed) or why it was refused.
+pub type Answer = Result<pledge::Model, LedgerError>;
 
 /// The idempotency operation name of a pledge.
 pub(crate) const CONTRIBUTE: &str = "contribute";

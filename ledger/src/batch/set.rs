@@ -3,13 +3,12 @@
 //! hold the pledges in one statement, give refused pledges' claims back.
 
 use super::pledge::{
-    CONTRIBUTE, ensure_pledgeable, hold_transfer, new_pledge, pledge_request, pledged_response,
-    replayed_pledge,
+    Answer, CONTRIBUTE, PledgeRequest, ensure_pledgeable, hold_transfer, new_pledge,
+    pledge_request, pledged_response, replayed_pledge,
 };
-use super::{Answer, PledgeRequest};
+use crate::gate::gate_shared_many;
 use crate::idempotency::{self, Claim};
-use crate::mission::MissionRules;
-use crate::mission::gate::gate_shared_many;
+use crate::rules::MissionRules;
 use crate::status::PledgeStatus;
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;

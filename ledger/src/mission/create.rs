@@ -2,9 +2,9 @@
 //! starts its workflow, in one transaction.
 
 use super::read::find;
-use super::rules::{MissionRules, NewMission};
 use crate::batch::pledge::hold;
 use crate::idempotency::{self, Claim, IdempotencyKey, decode_response, encode_response};
+use crate::rules::{MissionRules, NewMission};
 use crate::status::MissionStatus;
 use crate::{AccountId, LedgerError, account};
 use chrono::{Duration, Utc};

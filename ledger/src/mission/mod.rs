@@ -1,5 +1,6 @@
-//! Missions: their rules, creation with the first pledge, the gate that orders pledges against
-//! transitions, the streamer's transitions and expiry, settlement, and the read models.
+//! Missions: creation with the first pledge, the streamer's transitions and expiry,
+//! settlement, and the read models. What a mission may be is [`crate::rules`]; the gate that
+//! orders pledges and bets against transitions is `crate::gate`.
 //!
 //! The mission row's `status` is the truth every process agrees on. Each transition is one
 //! conditional `UPDATE ... WHERE status = <expected>`, so of two racing transitions (an accept
@@ -8,16 +9,14 @@
 //! rather than keeping its own. Pledges after the first go through [`crate::batch`].
 
 mod create;
-pub(crate) mod gate;
 mod read;
-mod rules;
 mod settlement;
 mod transition;
 
-pub use create::create;
-pub use read::{BackerTotal, Outflows, Totals, backers_page, find, outflows, totals, workflow_id};
-pub use rules::{
+pub use crate::rules::{
     MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, MissionRules, NewMission,
 };
+pub use create::create;
+pub use read::{BackerTotal, Outflows, Totals, backers_page, find, outflows, totals, workflow_id};
 pub use settlement::{SettledPage, fee_of, mark_notified, mark_settled, settle_page};
 pub use transition::{MAX_REASON_CHARS, StreamerAction, act, expire};

@@ -47,7 +47,7 @@ pub async fn outflows<C: ConnectionTrait>(
         sum_of(TransferKind::Payout),
         sum_of(TransferKind::Fee),
         sum_of(TransferKind::Refund),
-        crate::param(backend, 1)
+        crate::sql::param(backend, 1)
     );
     let escrow = AccountId::escrow(mission_id);
     Ok(Outflows::find_by_statement(Statement::from_sql_and_values(
@@ -73,7 +73,7 @@ pub async fn totals<C: ConnectionTrait>(db: &C, mission_id: &str) -> Result<Tota
     let sql = format!(
         "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total_won, \
          CAST(COUNT(DISTINCT backer_id) AS BIGINT) AS backers FROM pledges WHERE mission_id = {}",
-        crate::param(backend, 1)
+        crate::sql::param(backend, 1)
     );
     Ok(Totals::find_by_statement(Statement::from_sql_and_values(
         backend,
@@ -100,7 +100,7 @@ pub async fn backers_page<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<BackerTotal>, LedgerError> {
     let backend = db.get_database_backend();
-    let p = |i: usize| crate::param(backend, i);
+    let p = |i: usize| crate::sql::param(backend, i);
     let sql = format!(
         "SELECT backer_id, CAST(SUM(amount) AS BIGINT) AS total_won FROM pledges \
          WHERE mission_id = {} AND backer_id > {} GROUP BY backer_id ORDER BY backer_id LIMIT {}",

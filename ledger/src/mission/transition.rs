@@ -2,10 +2,11 @@
 //! update behind the mission's gate held exclusive, so of two racing transitions exactly one
 //! wins, and a transition waits for the pledges in flight.
 
-use super::gate::gate_exclusive;
 use super::read::find;
-use super::rules::{MissionRules, invalid};
 use crate::LedgerError;
+use crate::gate::gate_exclusive;
+use crate::prediction::game::{lock_at, open as open_prediction};
+use crate::rules::{MissionRules, invalid};
 use crate::status::{MissionStatus, Outcome};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
@@ -85,8 +86,8 @@ pub async fn act(
         .await?;
     if changed.rows_affected == 1 && to == MissionStatus::Active {
         // Acceptance opens the prediction game on this mission.
-        let lock_at = crate::prediction::lock_at(now, deadline, rules.prediction_window_seconds);
-        crate::prediction::open(&txn, mission_id, lock_at, now).await?;
+        let lock_at = lock_at(now, deadline, rules.prediction_window_seconds);
+        open_prediction(&txn, mission_id, lock_at, now).await?;
     }
     if changed.rows_affected == 1 {
         // The workflow must hear of it; the outbox keeps that promise if the API dies now.

@@ -1,9 +1,9 @@
 //! Placing a bet: points from the bettor's POINTS wallet into the prediction's pool, one side
 //! per bettor, within the per-user limit, idempotent per `(bettor, key)`.
 
-use super::MAX_POINTS_PER_USER;
+use super::game::MAX_POINTS_PER_USER;
+use crate::gate::lock_shared;
 use crate::idempotency::{self, Claim, IdempotencyKey, decode_response, encode_response};
-use crate::mission::gate::lock_shared;
 use crate::status::{MissionStatus, Outcome, PredictionStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};

@@ -9,7 +9,7 @@
 //! database (the pool, the winning pool and the last winner who gets a leftover point), from
 //! which any bet's payout follows on its own, so bets are paid page by page in bounded memory.
 
-use super::MAX_POINTS_PER_USER;
+use super::game::MAX_POINTS_PER_USER;
 use crate::LedgerError;
 use crate::status::Outcome;
 

@@ -2,14 +2,13 @@
 //! [`settle_page`] pays a page of bets per transaction from them, so a prediction of any size
 //! settles in memory bounded by the page; [`finish`] marks it SETTLED or REFUNDED.
 
+use super::game::pools;
 use super::payout::{Shares, ensure_settleable};
-use super::pools;
-use crate::mission::find;
 use crate::status::{MissionStatus, Outcome, PredictionStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
-use missionlink_entities::missions::{bet, prediction};
+use missionlink_entities::missions::{bet, mission, prediction};
 use sea_orm::sea_query::{CaseStatement, Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
@@ -65,7 +64,10 @@ pub async fn plan(
     {
         return Ok(None);
     }
-    let m = find(db, mission_id).await?;
+    let m = mission::Entity::find_by_id(mission_id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound("no such mission".into()))?;
     let winner = match m.status {
         MissionStatus::Succeeded => Some(Outcome::Success),
         MissionStatus::Failed => Some(Outcome::Failure),
@@ -81,7 +83,6 @@ pub async fn plan(
         .success_points
         .checked_add(sides.failure_points)
         .ok_or_else(|| LedgerError::InvalidAmount("prediction pool overflows".into()))?;
-    ensure_settleable(pool)?;
     let winning = match winner {
         Some(Outcome::Success) => sides.success_points,
         Some(Outcome::Failure) => sides.failure_points,
@@ -92,8 +93,9 @@ pub async fn plan(
             shares: Shares::refund(),
         }));
     };
+    ensure_settleable(pool)?;
     let backend = db.get_database_backend();
-    let p = |i: usize| crate::param(backend, i);
+    let p = |i: usize| crate::sql::param(backend, i);
     let values = || -> Vec<sea_orm::Value> {
         vec![
             pool.into(),
@@ -136,11 +138,17 @@ pub async fn plan(
             format!(
                 "SELECT id, CAST((points * {}) % {} AS BIGINT) AS remainder \
                  FROM bets WHERE mission_id = {} AND outcome = {} \
-                 ORDER BY remainder DESC, id ASC LIMIT 1 OFFSET {}",
+                 ORDER BY remainder DESC, id{} ASC LIMIT 1 OFFSET {}",
                 p(1),
                 p(2),
                 p(3),
                 p(4),
+                // Ids in byte order, as `Shares::payout` compares them.
+                if backend == DatabaseBackend::Postgres {
+                    " COLLATE \"C\""
+                } else {
+                    ""
+                },
                 p(5)
             ),
             ranked_values,

@@ -5,9 +5,9 @@
 use super::payload::{
     EmailSummary, ExpireInput, MissionSnapshot, PredictionSummary, SettlementSummary,
 };
-use crate::delivery::{self, EmailStep};
 use crate::email::Mailer;
 use crate::failure;
+use crate::mission::delivery::{self, EmailStep};
 use missionlink_entities::missions::{mission as mission_row, prediction as prediction_row};
 use missionlink_ledger::status::{MissionStatus, PredictionStatus};
 use missionlink_ledger::{LedgerError, changes, mission, prediction};
@@ -27,8 +27,9 @@ pub const ACTIVITY_NAMES: [&str; 6] = [
 ];
 
 /// How far ahead of this process's clock a timer may fire (the Temporal server's clock runs a
-/// little ahead): `ExpireMission` waits up to this long for the moment to pass here, rather
-/// than finding it not yet due and sending the workflow round again.
+/// little ahead): `ExpireMission` waits up to this long for the moment to pass here; beyond it,
+/// it fails retryably and Temporal retries it with backoff, rather than answering "not yet"
+/// and sending the workflow round again.
 pub const EXPIRY_CLOCK_SLACK: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Settlement and email tuning.
@@ -186,10 +187,16 @@ impl MissionActivities {
             MissionStatus::Pending => Some(m.accept_by),
             _ => m.deadline,
         };
-        if let Some(early) = due
-            .and_then(|due| (due - chrono::Utc::now()).to_std().ok())
-            .filter(|early| *early <= EXPIRY_CLOCK_SLACK)
-        {
+        if let Some(early) = due.and_then(|due| (due - chrono::Utc::now()).to_std().ok()) {
+            if early > EXPIRY_CLOCK_SLACK {
+                // This worker's clock is far behind the server's: retried with backoff (no
+                // history events) until the moment has passed here too.
+                return Err(failure::retryable(format!(
+                    "mission {} is due in {} s by this worker's clock",
+                    input.mission_id,
+                    early.as_secs()
+                )));
+            }
             tokio::time::sleep(early).await;
         }
         let m = mission::expire(&self.missions_db, &input.mission_id, from)
@@ -225,7 +232,7 @@ impl MissionActivities {
     }
 
     /// Sends each backer their message and the streamer a summary, skipping whoever has one
-    /// recorded already (see [`crate::delivery`]).
+    /// recorded already (see [`crate::mission::delivery`]).
     #[activity(name = "SendMissionEmails")]
     pub async fn send_mission_emails(
         self: Arc<Self>,

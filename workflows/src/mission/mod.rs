@@ -1,6 +1,6 @@
 //! The `Mission` workflow, laid out as the Temporal SDK's examples are: the workflow
 //! ([`workflow`]), its activities ([`activities`]), the payloads written into histories
-//! ([`payload`]) and the replay helper ([`replay`]); the email step is [`crate::delivery`].
+//! ([`payload`]) and the replay helper ([`replay`]); the email step is [`crate::mission::delivery`].
 //!
 //! The workflow owns time and settlement. It waits for the streamer against the accept window,
 //! then for the verdict against the deadline, then settles every pledge and sends the emails.
@@ -11,6 +11,7 @@
 //! signal racing a timer cannot produce two outcomes.
 
 pub mod activities;
+pub mod delivery;
 pub mod payload;
 pub mod replay;
 pub mod workflow;

@@ -5,7 +5,7 @@
 
 use super::activities::MissionActivities;
 use super::payload::{ExpireInput, MissionInput, MissionResult, MissionState, Phase};
-use crate::delivery;
+use crate::mission::delivery;
 use std::time::{Duration, UNIX_EPOCH};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};

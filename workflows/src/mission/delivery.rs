@@ -22,7 +22,7 @@ use crate::email::{
     Email, Locale, Mailer, MissionFacts, SendError, backer_message, streamer_message,
 };
 use crate::failure::{non_retryable, retryable};
-use crate::mission::EmailSummary;
+use crate::mission::payload::EmailSummary;
 use futures::{FutureExt, StreamExt};
 use missionlink_entities::missions::email_delivery;
 use missionlink_entities::users::user;

@@ -1,4 +1,5 @@
-//! What a mission may be: the configured bounds and the validation of a new mission.
+//! What a mission and a pledge may be: the configured bounds and the validation of a new
+//! mission.
 
 use crate::{Amount, LedgerError};
 

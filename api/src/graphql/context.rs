@@ -1,0 +1,37 @@
+//! What every resolver reads from the request's context: the caller, the client's address and
+//! the application state.
+
+use crate::auth::AccessClaims;
+use crate::error::ApiError;
+use crate::state::AppState;
+use async_graphql::Context;
+use std::net::IpAddr;
+
+/// Who is calling, from the `Authorization` header.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    Anonymous,
+    User(AccessClaims),
+    /// A token was sent but is invalid or expired; the reason is returned to the client when
+    /// an operation needs authentication.
+    Invalid(String),
+}
+
+/// The client's network address, for per-address throttling.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
+
+pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+/// The authenticated caller, or `UNAUTHENTICATED`.
+pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, ApiError> {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller::User(claims)) => Ok(claims),
+        Some(Caller::Invalid(why)) => Err(ApiError::Unauthenticated(why.clone())),
+        _ => Err(ApiError::Unauthenticated(
+            "sign in first: send Authorization: Bearer <accessToken>".into(),
+        )),
+    }
+}
