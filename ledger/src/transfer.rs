@@ -146,9 +146,9 @@ fn is_foreign_key_violation(e: &sea_orm::DbErr) -> bool {
 /// Most rows per multi-row insert (7 bound values each: well under every backend's limit).
 const INSERT_CHUNK: usize = 1_000;
 
-/// Applies transfers that must all be new, inside the caller's transaction: one multi-row
-/// insert per chunk and one balance update per distinct materialised account. Any id that
-/// already exists fails the whole call (the caller rolls back and retries), so this is for
+/// Applies transfers that must all be new, inside the caller's transaction: one insert per
+/// chunk and one balance update for the credited accounts (one per account on SQLite). Any id
+/// that already exists fails the whole call with `TransferIdConflict`, so this is for
 /// steps whose idempotency is decided elsewhere in the same transaction — settlement pages,
 /// where each pledge leaves HELD together with its transfers. Debited accounts must be
 /// journal-only (escrow, pools): their balance is not materialised, so there is nothing to
@@ -181,8 +181,7 @@ pub async fn apply_new_batch<C: ConnectionTrait>(
         .zip(rows.chunks(INSERT_CHUNK))
     {
         // Invariant 5: a duplicate id is a unique violation here, never a second movement.
-        transfer::Entity::insert_many(models.iter().cloned())
-            .exec_without_returning(db)
+        insert_new(db, chunk, models, now)
             .await
             .map_err(|e| match e.sql_err() {
                 Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
@@ -196,6 +195,46 @@ pub async fn apply_new_batch<C: ConnectionTrait>(
             })?;
     }
     credit_all(db, &credits).await
+}
+
+/// Inserts a chunk of new transfers: on Postgres as one JSON parameter read with
+/// `jsonb_to_recordset` (one short statement whatever the number of rows), elsewhere as a
+/// multi-row insert.
+async fn insert_new<C: ConnectionTrait>(
+    db: &C,
+    chunk: &[Transfer],
+    models: &[transfer::ActiveModel],
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return transfer::Entity::insert_many(models.iter().cloned())
+            .exec_without_returning(db)
+            .await
+            .map(|_| ());
+    }
+    let rows = serde_json::Value::Array(
+        chunk
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id, "debit": t.debit.as_str(), "credit": t.credit.as_str(),
+                    "currency": t.debit.currency().as_str(), "amount": t.amount.get(),
+                    "kind": t.kind.as_str(),
+                })
+            })
+            .collect(),
+    )
+    .to_string();
+    db.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
+         SELECT d.id, d.debit, d.credit, d.currency, d.amount, d.kind, $2 \
+         FROM jsonb_to_recordset($1::jsonb) AS d(id text, debit text, credit text, currency text, \
+           amount bigint, kind text)",
+        [rows.into(), now.into()],
+    ))
+    .await
+    .map(|_| ())
 }
 
 /// Adds each amount to its materialised account. On Postgres the rows are locked in id order

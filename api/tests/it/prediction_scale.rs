@@ -111,7 +111,10 @@ async fn a_million_bets_settle_with_bounded_worker_memory() {
         .await
         .expect("analyze");
 
-    eprintln!("seeded {BETS} bets in {:.1} s", seeding.elapsed().as_secs_f64());
+    eprintln!(
+        "seeded {BETS} bets in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
     let before = peak_kb(pid);
     let settling = std::time::Instant::now();
     app.act(&streamer, "SUCCESS", &id)

@@ -9,7 +9,7 @@ use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
 use missionlink_entities::missions::{bet, mission, prediction};
-use sea_orm::sea_query::{CaseStatement, Expr, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
     FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
@@ -197,7 +197,7 @@ pub async fn settle_page(
         ..PredictionPage::default()
     };
     let mut transfers = Vec::with_capacity(bets.len());
-    let mut payouts = CaseStatement::new();
+    let mut payouts = Vec::with_capacity(bets.len());
     for b in &bets {
         let payout = plan.shares.payout(b.outcome, b.points, &b.id);
         if payout > 0 {
@@ -209,7 +209,7 @@ pub async fn settle_page(
                 kind,
             });
         }
-        payouts = payouts.case(bet::Column::Id.eq(b.id.as_str()), Expr::value(payout));
+        payouts.push((b.id.as_str(), payout));
         page.bets += 1;
         page.points_paid = page
             .points_paid
@@ -220,21 +220,57 @@ pub async fn settle_page(
         return Ok(page);
     }
     transfer::apply_new_batch(&txn, &transfers).await?;
-    let set = bet::Entity::update_many()
-        .col_expr(bet::Column::Payout, payouts.into())
-        .filter(bet::Column::Id.is_in(bets.iter().map(|b| b.id.as_str())))
-        .filter(bet::Column::Payout.is_null())
-        .exec(&txn)
-        .await?;
-    if set.rows_affected != page.bets {
+    let set = record_payouts(&txn, &payouts).await?;
+    if set != page.bets {
         return Err(LedgerError::Contended(format!(
             "settling the prediction of mission {mission_id}: {} of {} bets were paid concurrently",
-            page.bets - set.rows_affected,
+            page.bets - set,
             page.bets
         )));
     }
     txn.commit().await?;
     Ok(page)
+}
+
+/// Sets each bet's `payout` if it has none yet; returns how many were set. On Postgres one
+/// statement with the page as one JSON parameter; elsewhere one update per bet.
+async fn record_payouts<C: ConnectionTrait>(
+    txn: &C,
+    payouts: &[(&str, i64)],
+) -> Result<u64, LedgerError> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        let rows = serde_json::Value::Array(
+            payouts
+                .iter()
+                .map(|(id, payout)| serde_json::json!({ "id": id, "payout": payout }))
+                .collect(),
+        )
+        .to_string();
+        let n = i64::try_from(payouts.len()).expect("a page fits in i64");
+        // `LIMIT $2` tells the planner how many rows the JSON holds (see `batch/set.rs`).
+        let set = txn
+            .execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "UPDATE bets AS b SET payout = d.payout \
+                 FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(id text, payout bigint) \
+                       LIMIT $2) AS d \
+                 WHERE b.id = d.id AND b.payout IS NULL",
+                [rows.into(), n.into()],
+            ))
+            .await?;
+        return Ok(set.rows_affected());
+    }
+    let mut set = 0;
+    for (id, payout) in payouts {
+        set += bet::Entity::update_many()
+            .col_expr(bet::Column::Payout, Expr::value(*payout))
+            .filter(bet::Column::Id.eq(*id))
+            .filter(bet::Column::Payout.is_null())
+            .exec(txn)
+            .await?
+            .rows_affected;
+    }
+    Ok(set)
 }
 
 /// Marks the prediction SETTLED (or REFUNDED) once every payout is applied; refuses while a
