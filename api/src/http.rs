@@ -32,7 +32,8 @@ struct HttpState {
 
 pub fn router(app: AppState) -> Router {
     let schema = build_schema(app.clone());
-    Router::new()
+    let cors = app.config.cors_allowed_origins.layer();
+    let router = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
@@ -45,7 +46,12 @@ pub fn router(app: AppState) -> Router {
             app,
             schema,
             sockets: ws::OpenSockets::default(),
-        })
+        });
+    // Outermost, so that it answers preflights before anything else looks at them.
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 /// A bound, not yet running server. Binding first lets tests use port 0 and learn the port.

@@ -7,6 +7,7 @@ mod variables;
 
 pub use variables::{VARIABLES, variables_help};
 
+use crate::cors::AllowedOrigins;
 use crate::proxy::TrustedProxies;
 use missionlink_workflows::TemporalConfig;
 use std::net::SocketAddr;
@@ -125,6 +126,8 @@ pub struct Config {
     pub user_cache_seconds: u64,
     /// Load balancers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// `CORS_ALLOWED_ORIGINS`: browser origins allowed to call the API (none by default).
+    pub cors_allowed_origins: AllowedOrigins,
 }
 
 /// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least its 256-bit output size).
@@ -342,6 +345,8 @@ impl Config {
                 .map_err(|_| err("USER_CACHE_SECONDS", "out of range"))?,
             trusted_proxies: TrustedProxies::parse(&get("TRUSTED_PROXIES", ""))
                 .map_err(|problem| err("TRUSTED_PROXIES", problem))?,
+            cors_allowed_origins: AllowedOrigins::parse(&get("CORS_ALLOWED_ORIGINS", ""))
+                .map_err(|problem| err("CORS_ALLOWED_ORIGINS", problem))?,
             max_mutations_per_request: usize::try_from(int(
                 "MAX_MUTATIONS_PER_REQUEST",
                 5,
@@ -396,6 +401,8 @@ mod tests {
 
     #[test]
     fn a_bad_trusted_proxy_is_named() {
+        let e = config(&[("CORS_ALLOWED_ORIGINS", "*")]).unwrap_err();
+        assert_eq!(e.variable, "CORS_ALLOWED_ORIGINS");
         let e = config(&[("TRUSTED_PROXIES", "10.0.0.0/16, alb")]).unwrap_err();
         assert_eq!(e.variable, "TRUSTED_PROXIES");
         assert!(e.problem.contains("alb"), "{e}");

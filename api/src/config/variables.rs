@@ -171,6 +171,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
          the client is the right-most X-Forwarded-For address outside them",
     ),
     (
+        "CORS_ALLOWED_ORIGINS",
+        "(empty = none)",
+        "comma-separated browser origins (scheme://host[:port], exact; `*` is refused) allowed \
+         to call the API from another site; never with credentials",
+    ),
+    (
         "MAX_MUTATIONS_PER_REQUEST",
         "5",
         "top-level mutation fields per request, of which at most one money mutation \
