@@ -195,3 +195,18 @@ fn the_ingress_exposes_only_graphql() {
         );
     }
 }
+
+/// The image build never receives local state: `COPY . .` would otherwise send `data/` (SQLite
+/// files with password hashes), `.env`, `.venv` and `target/` into the build context.
+#[test]
+fn the_docker_build_context_leaves_local_state_out() {
+    let ignore = std::fs::read_to_string(root().join(".dockerignore")).expect(".dockerignore");
+    let entries: Vec<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for needed in [".git", "target", "data", ".venv", ".env", "**/*.db"] {
+        assert!(entries.contains(&needed), ".dockerignore lacks {needed}");
+    }
+}

@@ -41,9 +41,23 @@ pub struct TestDatabases {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// How this run's test databases are named: `TEST_DB_PREFIX` (scripts/test sets one per run, and
+/// drops that run's databases when it ends), else `ml_test`.
+fn db_prefix() -> String {
+    let prefix = std::env::var("TEST_DB_PREFIX").unwrap_or_else(|_| "ml_test".to_owned());
+    assert!(
+        !prefix.is_empty()
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "TEST_DB_PREFIX must be lowercase letters, digits and _: {prefix:?}"
+    );
+    prefix
+}
+
 /// The two template databases of this test process, migrated once: each test's databases are
 /// copies (`CREATE DATABASE ... TEMPLATE`), which is much faster than migrating two databases
-/// per test. Named `ml_test_tpl_*`, so scripts/test's clean-up removes them with the rest.
+/// per test. Named under [`db_prefix`] like the rest, so scripts/test's clean-up removes them.
 async fn templates() -> &'static [String; 2] {
     static TEMPLATES: tokio::sync::OnceCell<[String; 2]> = tokio::sync::OnceCell::const_new();
     TEMPLATES
@@ -67,7 +81,7 @@ async fn migrated_templates() -> [String; 2] {
     let admin = Database::connect(format!("{}/postgres", postgres_admin_url()))
         .await
         .expect("connect to the test Postgres");
-    let stem = format!("ml_test_tpl_{}", uuid::Uuid::new_v4().simple());
+    let stem = format!("{}_tpl_{}", db_prefix(), uuid::Uuid::new_v4().simple());
     let names = [format!("{stem}_users"), format!("{stem}_missions")];
     for name in &names {
         admin
@@ -104,7 +118,7 @@ impl TestDatabases {
         let admin = Database::connect(format!("{}/postgres", postgres_admin_url()))
             .await
             .expect("connect to the test Postgres");
-        let stem = format!("ml_test_{}", uuid::Uuid::new_v4().simple());
+        let stem = format!("{}_{}", db_prefix(), uuid::Uuid::new_v4().simple());
         let names = vec![format!("{stem}_users"), format!("{stem}_missions")];
         {
             let _one_at_a_time = COPYING.lock().await;
