@@ -40,6 +40,33 @@ impl IdempotencyKey {
     }
 }
 
+/// What an idempotent operation answered: a new effect, or the first answer again for a
+/// replay. Callers count and announce only new effects: a replay is not activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect<T> {
+    New(T),
+    Replayed(T),
+}
+
+impl<T> Effect<T> {
+    /// Whether this call made the effect (not a replay of it).
+    pub fn is_new(&self) -> bool {
+        matches!(self, Effect::New(_))
+    }
+
+    pub fn get(&self) -> &T {
+        match self {
+            Effect::New(v) | Effect::Replayed(v) => v,
+        }
+    }
+
+    pub fn into_inner(self) -> T {
+        match self {
+            Effect::New(v) | Effect::Replayed(v) => v,
+        }
+    }
+}
+
 /// What the claim found.
 #[derive(Debug)]
 pub enum Claim {

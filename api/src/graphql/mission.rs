@@ -396,14 +396,17 @@ impl MissionMutation {
             duration_seconds: i64::from(input.duration_seconds),
             accept_within_seconds: input.accept_within_seconds.map(i64::from),
         };
-        let m = domain::create(&app.db.missions, &app.config.missions.ledger(), &new, &key)
+        let created = domain::create(&app.db.missions, &app.config.missions.ledger(), &new, &key)
             .await
             .map_err(ApiError::from)?;
-        after_commit(app, &m.id);
-        let metrics = missionlink_telemetry::metrics();
-        metrics.mission_created();
-        metrics.pledge(new.amount_won);
-        Ok(Mission::try_from(m)?)
+        // A replay answers the first mission again; it is not new activity.
+        if created.is_new() {
+            after_commit(app, &created.get().id);
+            let metrics = missionlink_telemetry::metrics();
+            metrics.mission_created();
+            metrics.pledge(new.amount_won);
+        }
+        Ok(Mission::try_from(created.into_inner())?)
     }
 
     /// Adds the caller's pledge to an open mission. Not for the mission's own streamer.
@@ -418,15 +421,17 @@ impl MissionMutation {
         let app = state(ctx);
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
         // Group commit: this pledge shares its commit with the others arriving now.
-        let p = app
+        let pledged = app
             .pledges
             .contribute(mission_id.as_str(), &claims.sub, i64::from(amount), &key)
             .await
             .map_err(ApiError::from)?;
-        missionlink_telemetry::metrics().pledge(p.amount);
-        // A pledge does not concern the workflow (BRIEF §5); the batcher announced it to live
-        // subscribers with its commit.
-        Ok(Pledge::try_from(p)?)
+        if pledged.is_new() {
+            missionlink_telemetry::metrics().pledge(pledged.get().amount);
+        }
+        // A pledge does not concern the workflow (BRIEF §5); the batcher announced a new one to
+        // live subscribers with its commit (a replay, not at all).
+        Ok(Pledge::try_from(pledged.into_inner())?)
     }
 
     /// The streamer takes the mission on; its deadline starts now.

@@ -135,7 +135,7 @@ impl PredictionMutation {
         let claims = caller(ctx)?;
         let app = state(ctx);
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
-        let b = domain::place_bet(
+        let placed = domain::place_bet(
             &app.db.missions,
             mission_id.as_str(),
             &claims.sub,
@@ -145,11 +145,13 @@ impl PredictionMutation {
         )
         .await
         .map_err(ApiError::from)?;
-        missionlink_telemetry::metrics().bet(i64::from(points));
-        // Pool totals changed: subscribers hear of it (coalesced by the feed).
-        let db = app.db.missions.clone();
-        let id = b.mission_id.clone();
-        tokio::spawn(async move { changes::announce(&db, &id).await });
-        Ok(Bet::try_from(b)?)
+        if placed.is_new() {
+            missionlink_telemetry::metrics().bet(i64::from(points));
+            // Pool totals changed: subscribers hear of it (coalesced by the feed).
+            let db = app.db.missions.clone();
+            let id = placed.get().mission_id.clone();
+            tokio::spawn(async move { changes::announce(&db, &id).await });
+        }
+        Ok(Bet::try_from(placed.into_inner())?)
     }
 }

@@ -120,7 +120,7 @@ async fn one_batch_of_every_kind(app: TestApp) {
     let id = |i: usize| {
         answers[i]
             .as_ref()
-            .map(|p| p.id.clone())
+            .map(|p| p.get().id.clone())
             .unwrap_or_else(|e| panic!("request {i} refused: {e}"))
     };
     let first = id(0);

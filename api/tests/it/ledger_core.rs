@@ -67,6 +67,7 @@ async fn new_mission(db: &Databases, creator: &str, streamer: &str, won: i64) ->
     )
     .await
     .expect("create")
+    .into_inner()
     .id
 }
 
@@ -104,7 +105,12 @@ async fn a_batch_answers_each_request_with_its_own_outcome_in_order() {
         ];
         let answers = batch::commit(&db.missions, &rules(), &requests).await;
         assert_eq!(answers.len(), requests.len());
-        let ok = |i: usize| answers[i].as_ref().expect("pledged").clone();
+        let ok = |i: usize| answers[i].as_ref().expect("pledged").get().clone();
+        assert!(answers[0].as_ref().is_ok_and(|p| p.is_new()));
+        assert!(
+            answers[5].as_ref().is_ok_and(|p| !p.is_new()),
+            "a replay is not a new pledge"
+        );
         assert_eq!(
             (ok(0).backer_id.as_str(), ok(0).amount),
             (poor.as_str(), 1_000)

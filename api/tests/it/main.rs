@@ -22,6 +22,7 @@ mod ops;
 mod prediction_scale;
 mod predictions;
 mod recovery;
+mod replays;
 mod schema;
 mod ses;
 mod support;

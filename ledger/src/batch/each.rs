@@ -46,7 +46,8 @@ pub(super) async fn commit_each(
             }
             Err(e) => Err(e.into()),
         };
-        if answer.is_ok() {
+        // Only new pledges change a mission; a replay is not announced.
+        if answer.as_ref().is_ok_and(|effect| effect.is_new()) {
             changed.insert(job.mission_id.as_str());
         }
         answers.push(answer);

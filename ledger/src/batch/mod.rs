@@ -72,7 +72,7 @@ impl PledgeBatcher {
         backer_id: &str,
         amount_won: i64,
         key: &IdempotencyKey,
-    ) -> Result<missionlink_entities::missions::pledge::Model, LedgerError> {
+    ) -> Answer {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Job {

@@ -3,7 +3,7 @@
 //! creation holds its first pledge with [`hold`].
 
 use crate::gate::lock_shared;
-use crate::idempotency::{self, Claim, IdempotencyKey, decode_response, encode_response};
+use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::rules::MissionRules;
 use crate::status::{MissionStatus, PledgeStatus, TransferKind};
 use crate::transfer::{self, Transfer};
@@ -23,7 +23,7 @@ pub struct PledgeRequest {
 }
 
 /// What a pledge request gets: the pledge (new or replayed) or why it was refused.
-pub type Answer = Result<pledge::Model, LedgerError>;
+pub type Answer = Result<Effect<pledge::Model>, LedgerError>;
 
 /// The idempotency operation name of a pledge.
 pub(crate) const CONTRIBUTE: &str = "contribute";
@@ -48,19 +48,19 @@ pub(crate) async fn pledge_in(
     backer_id: &str,
     amount_won: i64,
     key: &IdempotencyKey,
-) -> Result<pledge::Model, LedgerError> {
+) -> Answer {
     let (amount, hash) = pledge_request(rules, mission_id, amount_won)?;
     if let Claim::Replay(response) =
         idempotency::claim(txn, backer_id, key, CONTRIBUTE, &hash).await?
     {
-        return replayed_pledge(txn, &response).await;
+        return replayed_pledge(txn, &response).await.map(Effect::Replayed);
     }
     let m = lock_shared(txn, mission_id).await?;
     let now = Utc::now();
     ensure_pledgeable(&m, backer_id, now)?;
     let p = hold(txn, &m, backer_id, amount, now).await?;
     idempotency::complete(txn, backer_id, key, &pledged_response(&p.id)?).await?;
-    Ok(p)
+    Ok(Effect::New(p))
 }
 
 /// A pledge request checked against the rules: its amount and its idempotency fingerprint.

@@ -7,7 +7,7 @@ use super::pledge::{
     pledge_request, pledged_response, replayed_pledge,
 };
 use crate::gate::gate_shared_many;
-use crate::idempotency::{self, Claim};
+use crate::idempotency::{self, Claim, Effect};
 use crate::rules::MissionRules;
 use crate::status::PledgeStatus;
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
@@ -142,7 +142,7 @@ async fn pledge_round(
     refused.extend(unfunded);
     release_claims(txn, &refused).await?;
     for item in held {
-        answers[item.at] = Some(Ok(item.pledge));
+        answers[item.at] = Some(Ok(Effect::New(item.pledge)));
     }
     for (item, e) in refused {
         answers[item.at] = Some(Err(e));
@@ -197,7 +197,9 @@ async fn claim_keys<'a>(
         )
         .await
         {
-            Ok(Claim::Replay(response)) => replayed_pledge(txn, &response).await,
+            Ok(Claim::Replay(response)) => {
+                replayed_pledge(txn, &response).await.map(Effect::Replayed)
+            }
             Ok(Claim::Fresh) => Err(LedgerError::Corrupt(
                 "an existing claim read as fresh".into(),
             )),

@@ -3,7 +3,7 @@
 
 use super::read::find;
 use crate::batch::pledge::hold;
-use crate::idempotency::{self, Claim, IdempotencyKey, decode_response, encode_response};
+use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::rules::{MissionRules, NewMission};
 use crate::status::MissionStatus;
 use crate::{AccountId, LedgerError, account};
@@ -21,14 +21,15 @@ struct CreatedResponse {
 }
 
 /// Creates a mission with the creator's first pledge held in its escrow and a "start workflow"
-/// outbox record, in one transaction. Idempotent per `(creator, key)`.
+/// outbox record, in one transaction. Idempotent per `(creator, key)`: a replay answers the
+/// mission it created.
 #[tracing::instrument(name = "db.create_mission", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
     rules: &MissionRules,
     new: &NewMission,
     key: &IdempotencyKey,
-) -> Result<mission::Model, LedgerError> {
+) -> Result<Effect<mission::Model>, LedgerError> {
     let valid = new.validate(rules)?;
     let canonical = serde_json::json!([
         new.streamer_id,
@@ -46,7 +47,7 @@ pub async fn create(
     {
         txn.rollback().await?;
         let r: CreatedResponse = decode_response(&response)?;
-        return find(db, &r.mission_id).await;
+        return find(db, &r.mission_id).await.map(Effect::Replayed);
     }
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
@@ -92,5 +93,5 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(Effect::New(row))
 }

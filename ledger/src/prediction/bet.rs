@@ -3,7 +3,7 @@
 
 use super::game::MAX_POINTS_PER_USER;
 use crate::gate::lock_shared;
-use crate::idempotency::{self, Claim, IdempotencyKey, decode_response, encode_response};
+use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::status::{MissionStatus, Outcome, PredictionStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
@@ -39,7 +39,7 @@ pub async fn place_bet(
     outcome: Outcome,
     points: i64,
     key: &IdempotencyKey,
-) -> Result<bet::Model, LedgerError> {
+) -> Result<Effect<bet::Model>, LedgerError> {
     let amount = Amount::within(points, 1, MAX_POINTS_PER_USER)?;
     let canonical = serde_json::json!([mission_id, outcome.as_str(), amount.get()]).to_string();
     let hash = idempotency::request_hash(PLACE_BET, &canonical);
@@ -52,6 +52,7 @@ pub async fn place_bet(
         return bet::Entity::find_by_id(r.bet_id)
             .one(db)
             .await?
+            .map(Effect::Replayed)
             .ok_or_else(|| LedgerError::Corrupt("replayed bet vanished".into()));
     }
     let m = lock_shared(&txn, mission_id).await?;
@@ -137,5 +138,5 @@ pub async fn place_bet(
     })?;
     idempotency::complete(&txn, bettor_id, key, &response).await?;
     txn.commit().await?;
-    Ok(current)
+    Ok(Effect::New(current))
 }
