@@ -2,6 +2,7 @@
 //! the result.
 
 mod context;
+mod depth;
 mod identity;
 mod mission;
 pub mod money;
@@ -18,6 +19,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{MergedObject, Schema};
 
 pub use context::{Caller, ClientAddr};
+pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use mission::{MissionSubscription, UserLoader};
 
 /// Every query: identity and wallet, then missions.
@@ -34,8 +36,6 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, MissionSubscription>;
 
-/// Deepest query accepted.
-pub const MAX_DEPTH: usize = 10;
 /// Most expensive query accepted: each field costs 1, a page of `first` items costs `first`
 /// times its selection (a mission with a full page of 100 pledges fits).
 pub const MAX_COMPLEXITY: usize = 1_000;
@@ -48,7 +48,9 @@ pub fn build_schema(state: AppState) -> AppSchema {
         .extension(mutation_limits::MutationLimits {
             max_mutations: state.config.max_mutations_per_request,
         })
-        .limit_depth(MAX_DEPTH)
+        .extension(depth::DepthLimit)
+        // Introspection's bound for every query; `DepthLimit` holds the rest to `MAX_DEPTH`.
+        .limit_depth(MAX_INTROSPECTION_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         // Without a cache: it batches the loads of one moment, it never serves stale users.
         .data(user_loader(&state))

@@ -12,6 +12,7 @@ mod deployment;
 mod email_delivery;
 mod identity;
 mod input;
+mod introspection;
 mod ledger_core;
 mod limits;
 mod live;
