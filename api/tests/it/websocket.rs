@@ -285,3 +285,55 @@ async fn a_socket_stops_acting_as_its_user_when_the_token_expires() {
     );
     assert_eq!(app.snapshot().await, before, "nothing ran");
 }
+
+/// `missionChanged` resolves caller-specific fields as the socket's user: the bettor sees their
+/// own bet on each update, an anonymous socket sees none.
+#[tokio::test]
+async fn mission_changed_shows_the_socket_user_their_own_bet() {
+    let app = TestApp::spawn().await;
+    let streamer = app.register_as("wsbet_streamer", "STREAMER").await;
+    let fan = app.register("wsbet_fan").await;
+    app.top_up(&fan, 50_000, "t").await.data("topUp");
+    let id = app.new_mission(&fan, &streamer.user_id, 5_000).await;
+    app.act(&streamer, "accept", &id)
+        .await
+        .data("acceptMission");
+    app.gql(
+        Some(&fan.access),
+        "mutation($m: ID!) { placeBet(missionId: $m, outcome: SUCCESS, points: 300, idempotencyKey: \"b\") { id } }",
+        json!({ "m": id }),
+    )
+    .await
+    .data("placeBet");
+
+    let query = format!(
+        "subscription {{ missionChanged(streamerId: \"{}\") {{ id prediction {{ myBet {{ points outcome }} }} }} }}",
+        streamer.user_id
+    );
+    let mut as_fan = initialised(
+        &app,
+        json!({ "Authorization": format!("Bearer {}", fan.access) }),
+    )
+    .await;
+    send(&mut as_fan, subscribe("1", &query)).await;
+    let mut anonymous = initialised(&app, json!({})).await;
+    send(&mut anonymous, subscribe("1", &query)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    app.contribute(&fan, &id, 1_000, "more")
+        .await
+        .data("contribute");
+    for (ws, expected) in [
+        (&mut as_fan, json!({ "points": 300, "outcome": "SUCCESS" })),
+        (&mut anonymous, Value::Null),
+    ] {
+        let Event::Json(v) = next_for(ws, "1").await else {
+            panic!("no update")
+        };
+        assert!(v["payload"]["errors"].is_null(), "{v}");
+        assert_eq!(
+            v["payload"]["data"]["missionChanged"]["prediction"]["myBet"], expected,
+            "{v}"
+        );
+    }
+}
