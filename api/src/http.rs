@@ -1,6 +1,6 @@
 //! The HTTP server: GraphQL, GraphiQL, subscriptions, health, readiness and metrics.
 
-use crate::graphql::{AppSchema, Caller, ClientAddr, build_schema};
+use crate::graphql::{AppSchema, Caller, ClientAddr, ViaGet, build_schema};
 use crate::state::AppState;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensions, Value};
@@ -34,7 +34,7 @@ pub fn router(app: AppState) -> Router {
     let schema = build_schema(app.clone());
     let cors = app.config.cors_allowed_origins.layer();
     let router = Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql))
         .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -95,8 +95,55 @@ async fn graphql(
     headers: HeaderMap,
     JsonGraphqlRequest(request): JsonGraphqlRequest,
 ) -> Response {
-    let caller = caller_from_headers(&s.app, &headers);
-    let client = s.app.config.trusted_proxies.client(peer.ip(), &headers);
+    let response = execute(&s, peer, &headers, request).await;
+    request::negotiate(&headers, GraphQLResponse::from(response).into_response())
+}
+
+/// `GET /graphql`: with a `query` (or a persisted query's `extensions`) in the query string, a
+/// query operation, executed (a mutation or subscription is refused with 405); without, the
+/// GraphiQL page for a browser.
+async fn graphql_get(
+    State(s): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let Some(params) = uri.query().filter(|q| request::names_an_operation(q)) else {
+        return graphiql().await.into_response();
+    };
+    match async_graphql::http::parse_query_string(params) {
+        Ok(request) => {
+            let response = execute(&s, peer, &headers, request.data(ViaGet)).await;
+            let write = response.errors.iter().any(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .is_some_and(|c| *c == Value::from(crate::graphql::WRITE_OVER_GET))
+            });
+            let mut answer =
+                request::negotiate(&headers, GraphQLResponse::from(response).into_response());
+            if write {
+                // GraphQL over HTTP: a mutation sent with GET is 405, naming the method to use.
+                *answer.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                answer
+                    .headers_mut()
+                    .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            }
+            answer
+        }
+        Err(e) => request::Refusal::from(e).into_response(),
+    }
+}
+
+/// Runs one GraphQL request as the caller its headers name.
+async fn execute(
+    s: &HttpState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let caller = caller_from_headers(&s.app, headers);
+    let client = s.app.config.trusted_proxies.client(peer.ip(), headers);
     let request = request.data(caller).data(ClientAddr(client));
     let mut response = s.schema.execute(request).await;
     // Parse, validation and limit errors come from async-graphql without a code: they are
@@ -112,7 +159,7 @@ async fn graphql(
             error.extensions = coded.extensions;
         }
     }
-    request::negotiate(&headers, GraphQLResponse::from(response).into_response())
+    response
 }
 
 fn caller_from_headers(app: &AppState, headers: &HeaderMap) -> Caller {

@@ -126,6 +126,8 @@ pub struct Config {
     pub user_cache_seconds: u64,
     /// Load balancers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// `PERSISTED_QUERIES`: how many persisted queries (by hash) the API remembers.
+    pub persisted_queries: usize,
     /// `CORS_ALLOWED_ORIGINS`: browser origins allowed to call the API (none by default).
     pub cors_allowed_origins: AllowedOrigins,
 }
@@ -345,6 +347,8 @@ impl Config {
                 .map_err(|_| err("USER_CACHE_SECONDS", "out of range"))?,
             trusted_proxies: TrustedProxies::parse(&get("TRUSTED_PROXIES", ""))
                 .map_err(|problem| err("TRUSTED_PROXIES", problem))?,
+            persisted_queries: usize::try_from(int("PERSISTED_QUERIES", 1_000, 1, 100_000)?)
+                .map_err(|_| err("PERSISTED_QUERIES", "out of range"))?,
             cors_allowed_origins: AllowedOrigins::parse(&get("CORS_ALLOWED_ORIGINS", ""))
                 .map_err(|problem| err("CORS_ALLOWED_ORIGINS", problem))?,
             max_mutations_per_request: usize::try_from(int(

@@ -171,6 +171,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
          the client is the right-most X-Forwarded-For address outside them",
     ),
     (
+        "PERSISTED_QUERIES",
+        "1000",
+        "automatic persisted queries (Apollo APQ) remembered by hash, most recent first",
+    ),
+    (
         "CORS_ALLOWED_ORIGINS",
         "(empty = none)",
         "comma-separated browser origins (scheme://host[:port], exact; `*` is refused) allowed \

@@ -12,15 +12,21 @@ mod prediction;
 mod query;
 mod status;
 mod text;
+mod transport;
 mod types;
 
 use crate::state::AppState;
 use async_graphql::dataloader::DataLoader;
+use async_graphql::extensions::Analyzer;
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::{MergedObject, Schema};
 
 pub use context::{Caller, ClientAddr};
 pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use mission::{MissionSubscription, UserLoader};
+pub use transport::{ViaGet, WRITE_OVER_GET};
 
 /// Every query: identity and wallet, then missions.
 #[derive(MergedObject, Default)]
@@ -49,6 +55,14 @@ pub fn build_schema(state: AppState) -> AppSchema {
             max_mutations: state.config.max_mutations_per_request,
         })
         .extension(depth::DepthLimit)
+        .extension(transport::QueriesOnlyOverGet)
+        // Apollo's automatic persisted queries: a client sends a query's SHA-256 instead of its
+        // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept).
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+            state.config.persisted_queries,
+        )))
+        // Each answer reports its operation's cost: `extensions.analyzer { complexity depth }`.
+        .extension(Analyzer)
         // Introspection's bound for every query; `DepthLimit` holds the rest to `MAX_DEPTH`.
         .limit_depth(MAX_INTROSPECTION_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)

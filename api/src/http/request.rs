@@ -31,12 +31,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonGraphqlRequest {
         let request = GraphQLRequest::<Refusal>::from_request(req, state)
             .await?
             .into_inner();
-        // `query` defaults to empty when absent: `{"nope": 1}` is no request either.
-        if request.query.trim().is_empty() {
+        // `query` defaults to empty when absent: `{"nope": 1}` is no request either, unless it
+        // names a persisted query by its hash.
+        if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
             return Err(Refusal::NotAGraphqlRequest);
         }
         Ok(Self(request))
     }
+}
+
+/// Whether a `GET /graphql` query string carries a GraphQL request (a `query`, or the
+/// `extensions` of a persisted query) rather than asking for the GraphiQL page.
+pub fn names_an_operation(query_string: &str) -> bool {
+    query_string
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .any(|name| name == "query" || name == "extensions")
 }
 
 /// Whether the body is declared `application/json` (parameters such as `charset` allowed).
