@@ -8,17 +8,19 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/missionlink-target}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# Creates the project venv and installs scripts/requirements.txt into it, once per change of that file.
+# Creates the project venv and installs scripts/requirements-$1.txt into it (`run`: what running
+# needs; `test`: that and the test tools), once per change of that file.
 ensure_venv() {
-  local stamp="$VENV/.requirements.sha256"
+  local requirements="$ROOT/scripts/requirements-$1.txt"
+  local stamp="$VENV/.requirements-$1.sha256"
   local want
-  want="$(sha256sum "$ROOT/scripts/requirements.txt" | cut -d' ' -f1)"
+  want="$(cat "$requirements" "$ROOT/scripts/requirements-run.txt" | sha256sum | cut -d' ' -f1)"
   if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     return
   fi
-  log "installing Python tools into $VENV"
+  log "installing Python tools ($1) into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
   echo "$want" >"$stamp"
 }
 
