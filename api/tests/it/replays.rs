@@ -94,6 +94,26 @@ impl Serve {
     }
 }
 
+/// Reads and drops whatever arrives within `settle`: updates of earlier changes still on their
+/// way (announcements are asynchronous and coalesced).
+async fn drain(ws: &mut crate::support::WsSocket, settle: Duration) {
+    let until = tokio::time::Instant::now() + settle;
+    while let Ok(Some(_)) = tokio::time::timeout_at(until, ws.next()).await {}
+}
+
+/// Waits (at most 30 s) for an update whose mission satisfies `want`, skipping others.
+async fn wait_for(ws: &mut crate::support::WsSocket, want: impl Fn(&Value) -> bool) {
+    let until = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let msg = tokio::time::timeout_at(until, ws_next_json(ws))
+            .await
+            .expect("the update arrived");
+        if msg["type"] == "next" && want(&msg["payload"]["data"]["missionChanged"]) {
+            return;
+        }
+    }
+}
+
 /// Fails if a `missionChanged` update arrives within `quiet`.
 async fn assert_quiet(ws: &mut crate::support::WsSocket, quiet: Duration) {
     let until = tokio::time::Instant::now() + quiet;
@@ -144,42 +164,35 @@ async fn a_replayed_mutation_counts_nothing_and_announces_nothing() {
     ))
     .await
     .expect("subscribe");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    drain(&mut ws, Duration::from_millis(1_500)).await;
 
     let contribute = "mutation($m: ID!, $k: String!) {
         contribute(missionId: $m, amount: 4000, idempotencyKey: $k) { id } }";
     let pledged = serve
         .gql(&bob.access, contribute, json!({ "m": id, "k": "p1" }))
         .await;
-    let update = ws_next_json(&mut ws).await;
-    assert_eq!(
-        update["payload"]["data"]["missionChanged"]["totalPledged"], 14_000,
-        "{update}"
-    );
-    assert_quiet(&mut ws, Duration::from_millis(800)).await;
+    wait_for(&mut ws, |m| m["totalPledged"] == 14_000).await;
+    drain(&mut ws, Duration::from_millis(1_500)).await;
     let replayed = serve
         .gql(&bob.access, contribute, json!({ "m": id, "k": "p1" }))
         .await;
     assert_eq!(replayed, pledged, "a replay answers the first pledge");
-    assert_quiet(&mut ws, Duration::from_millis(1_500)).await;
+    assert_quiet(&mut ws, Duration::from_millis(2_000)).await;
     assert_eq!(serve.counters().await, [1, 2, 14_000, 0, 0]);
 
     app.act(&streamer, "accept", &id)
         .await
         .data("acceptMission");
-    let _accepted = ws_next_json(&mut ws).await;
-    assert_quiet(&mut ws, Duration::from_millis(800)).await;
     let bet = "mutation($m: ID!, $k: String!) {
         placeBet(missionId: $m, outcome: SUCCESS, points: 100, idempotencyKey: $k) { id } }";
     let placed = serve
         .gql(&bob.access, bet, json!({ "m": id, "k": "b1" }))
         .await;
-    let _pools = ws_next_json(&mut ws).await;
-    assert_quiet(&mut ws, Duration::from_millis(800)).await;
+    drain(&mut ws, Duration::from_millis(2_000)).await;
     let replayed = serve
         .gql(&bob.access, bet, json!({ "m": id, "k": "b1" }))
         .await;
     assert_eq!(replayed, placed, "a replay answers the first bet");
-    assert_quiet(&mut ws, Duration::from_millis(1_500)).await;
+    assert_quiet(&mut ws, Duration::from_millis(2_000)).await;
     assert_eq!(serve.counters().await, [1, 2, 14_000, 1, 100]);
 }
