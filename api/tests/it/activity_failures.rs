@@ -51,19 +51,28 @@ async fn a_transfer_id_conflict_fails_settlement_at_once_and_visibly() {
     let handle = client.get_workflow_handle::<missionlink_workflows::mission::MissionWorkflow>(
         missionlink_ledger::mission::workflow_id(&id),
     );
-    let result = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
-        handle.get_result(temporalio_client::WorkflowGetResultOptions::default()),
-    )
-    .await
-    .expect("the workflow ends within a minute instead of retrying");
-    assert!(result.is_err(), "the workflow failed: {result:?}");
-
-    let events = handle
-        .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
-        .into_events()
-        .await
-        .expect("history");
+    // The workflow may not have started yet when the streamer's rejection returns (its start
+    // goes through the outbox): wait for its history to end, failed, within a minute.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let events = loop {
+        let events = handle
+            .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
+            .into_events()
+            .await
+            .unwrap_or_default();
+        if events
+            .iter()
+            .any(|e| e.event_type() == EventType::WorkflowExecutionFailed)
+        {
+            break events;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the workflow did not fail within a minute (retrying instead?): {} events",
+            events.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
     let settle_attempts = events
         .iter()
         .filter_map(|e| match &e.attributes {
@@ -85,11 +94,6 @@ async fn a_transfer_id_conflict_fails_settlement_at_once_and_visibly() {
     assert_eq!(info.r#type, "TransferIdConflict");
     assert!(failure.message.contains("refund:"), "{}", failure.message);
     assert_eq!(settle_attempts, Some(1), "no activity was retried");
-    assert!(
-        events
-            .iter()
-            .any(|e| e.event_type() == EventType::WorkflowExecutionFailed)
-    );
     // The pledge stays held in escrow: nothing moved.
     let held = app
         .db
