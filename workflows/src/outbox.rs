@@ -18,8 +18,6 @@ use temporalio_client::{
     Client, WorkflowIdReusePolicy, WorkflowSignalOptions, WorkflowStartOptions,
 };
 
-/// How long an outbox entry may wait for the fast path before the relay takes it.
-pub const RELAY_GRACE: Duration = Duration::from_secs(3);
 /// How often the relay looks.
 pub const RELAY_INTERVAL: Duration = Duration::from_secs(2);
 /// Entries handled per relay pass.
@@ -128,14 +126,15 @@ async fn deliver_entry(
     Ok(())
 }
 
-/// One relay pass: delivers every entry the fast path left for longer than [`RELAY_GRACE`].
+/// One relay pass: delivers every entry the fast path left for longer than `grace`.
 /// Returns how many entries it delivered.
 pub async fn relay_once(
     db: &DatabaseConnection,
     client: &Client,
     task_queue: &str,
+    grace: Duration,
 ) -> anyhow::Result<usize> {
-    let cutoff = Utc::now() - chrono::Duration::from_std(RELAY_GRACE)?;
+    let cutoff = Utc::now() - chrono::Duration::from_std(grace)?;
     let due = workflow_outbox::Entity::find()
         .filter(
             Condition::any()
@@ -170,6 +169,7 @@ pub async fn run_relay(
     db: DatabaseConnection,
     client: Client,
     task_queue: String,
+    grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -179,7 +179,7 @@ pub async fn run_relay(
         tokio::select! {
             () = &mut shutdown => return,
             _ = tick.tick() => {
-                if let Err(e) = relay_once(&db, &client, &task_queue).await {
+                if let Err(e) = relay_once(&db, &client, &task_queue, grace).await {
                     tracing::warn!(error = %format!("{e:#}"), "outbox relay pass failed");
                 }
             }

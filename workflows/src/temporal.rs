@@ -14,6 +14,9 @@ pub struct TemporalConfig {
     pub namespace: String,
     /// `TEMPORAL_TASK_QUEUE`.
     pub task_queue: String,
+    /// `OUTBOX_RELAY_GRACE_SECONDS`: how long a workflow start or signal may wait for the API's
+    /// fast path before the worker's relay delivers it.
+    pub outbox_relay_grace: Duration,
 }
 
 /// How long one connection attempt may take before Temporal counts as unreachable.

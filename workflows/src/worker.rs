@@ -65,6 +65,7 @@ pub async fn run(
         deps.missions_db.clone(),
         client,
         config.task_queue.clone(),
+        config.outbox_relay_grace,
         stopped(relay_stopped.clone()),
     ));
     let audits = tokio::spawn(crate::audit_loop::run(

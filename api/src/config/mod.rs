@@ -297,6 +297,10 @@ impl Config {
                 address: get("TEMPORAL_ADDRESS", "http://127.0.0.1:7233"),
                 namespace: get("TEMPORAL_NAMESPACE", "default"),
                 task_queue: get("TEMPORAL_TASK_QUEUE", "missions"),
+                outbox_relay_grace: std::time::Duration::from_secs(
+                    u64::try_from(int("OUTBOX_RELAY_GRACE_SECONDS", 3, 1, 3_600)?)
+                        .map_err(|_| err("OUTBOX_RELAY_GRACE_SECONDS", "out of range"))?,
+                ),
             },
             jwt_secret,
             email: EmailConfig {

@@ -23,6 +23,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("TEMPORAL_NAMESPACE", "default", "Temporal namespace"),
     ("TEMPORAL_TASK_QUEUE", "missions", "Temporal task queue"),
     (
+        "OUTBOX_RELAY_GRACE_SECONDS",
+        "3",
+        "how long a workflow start or signal waits for the API's fast path before the worker's \
+         outbox relay delivers it",
+    ),
+    (
         "APP_ENV",
         "dev",
         "dev or production; production refuses dev defaults for secrets and refuses topUp \

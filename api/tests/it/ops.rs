@@ -157,6 +157,7 @@ async fn the_worker_runs_the_ledger_audit_workflow_from_temporal() {
         address: temporal_address(),
         namespace: "default".into(),
         task_queue: queue.clone(),
+        outbox_relay_grace: std::time::Duration::from_secs(3),
     };
     let client = missionlink_workflows::temporal::connect(&config, "test")
         .await

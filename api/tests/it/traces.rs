@@ -8,6 +8,7 @@ use crate::support::{
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -131,6 +132,9 @@ async fn one_trace_follows_a_mission_from_the_request_into_its_workflow_and_acti
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
         .env("OTEL_SERVICE_NAME", "missionlink-test")
         .env("RUST_LOG", "warn")
+        // The trace shows the API's fast path starting the workflow: however slow a loaded
+        // machine makes it, the worker's relay must not get there first.
+        .env("OUTBOX_RELAY_GRACE_SECONDS", "120")
         .kill_on_drop(true)
         .spawn()
         .expect("start missionlink all");
@@ -171,6 +175,33 @@ async fn one_trace_follows_a_mission_from_the_request_into_its_workflow_and_acti
         .as_str()
         .expect("id")
         .to_owned();
+    // The creation's fast path starts the workflow after the response: let it, before the
+    // acceptance's own delivery (which would start a workflow not started yet) races it.
+    let missions = sea_orm::Database::connect(&dbs.missions_url)
+        .await
+        .expect("missions db");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let started = missions
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT started_at IS NOT NULL AS started FROM workflow_outbox WHERE mission_id = $1",
+                [id.clone().into()],
+            ))
+            .await
+            .expect("outbox")
+            .and_then(|r| r.try_get::<bool>("", "started").ok())
+            .unwrap_or(false);
+        if started {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the creation's fast path never started the workflow"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    missions.close().await.ok();
     gql(
         &http,
         &addr,
