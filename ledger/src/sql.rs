@@ -8,3 +8,21 @@ pub(crate) fn param(backend: sea_orm::DatabaseBackend, i: usize) -> String {
         _ => "?".to_owned(),
     }
 }
+
+/// Binds rows as one JSON array parameter, read back with `jsonb_to_recordset` (Postgres): one
+/// statement text whatever the number of rows, so the prepared statement is reused.
+pub(crate) fn json_rows(rows: impl IntoIterator<Item = serde_json::Value>) -> sea_orm::Value {
+    serde_json::Value::Array(rows.into_iter().collect())
+        .to_string()
+        .into()
+}
+
+/// The number of rows of a JSON parameter, bound as `LIMIT $n` on the rows it expands to. The
+/// limit changes nothing but the planner's estimate: it otherwise assumes a function returns
+/// 100 rows and joins them by scanning the whole table (accounts, idempotency keys, bets)
+/// instead of looking each up in its index.
+pub(crate) fn row_count(n: usize) -> sea_orm::Value {
+    i64::try_from(n)
+        .expect("fewer than 2^63 rows in one statement")
+        .into()
+}

@@ -1,5 +1,6 @@
 //! Applying one double-entry transfer.
 
+use crate::sql::{json_rows, row_count};
 use crate::status::TransferKind;
 use crate::{AccountId, Amount, LedgerError};
 use chrono::{DateTime, Utc};
@@ -212,26 +213,20 @@ async fn insert_new<C: ConnectionTrait>(
             .await
             .map(|_| ());
     }
-    let rows = serde_json::Value::Array(
-        chunk
-            .iter()
-            .map(|t| {
-                serde_json::json!({
-                    "id": t.id, "debit": t.debit.as_str(), "credit": t.credit.as_str(),
-                    "currency": t.debit.currency().as_str(), "amount": t.amount.get(),
-                    "kind": t.kind.as_str(),
-                })
-            })
-            .collect(),
-    )
-    .to_string();
+    let rows = json_rows(chunk.iter().map(|t| {
+        serde_json::json!({
+            "id": t.id, "debit": t.debit.as_str(), "credit": t.credit.as_str(),
+            "currency": t.debit.currency().as_str(), "amount": t.amount.get(),
+            "kind": t.kind.as_str(),
+        })
+    }));
     db.execute_raw(Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
         "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
          SELECT d.id, d.debit, d.credit, d.currency, d.amount, d.kind, $2 \
          FROM jsonb_to_recordset($1::jsonb) AS d(id text, debit text, credit text, currency text, \
            amount bigint, kind text)",
-        [rows.into(), now.into()],
+        [rows, now.into()],
     ))
     .await
     .map(|_| ())
@@ -254,18 +249,15 @@ async fn credit_all<C: ConnectionTrait>(
     if credits.is_empty() {
         return Ok(());
     }
-    let rows = serde_json::Value::Array(
+    let rows = json_rows(
         credits
             .iter()
-            .map(|(id, amount)| serde_json::json!({ "id": id, "amount": amount }))
-            .collect(),
-    )
-    .to_string();
-    let n = i64::try_from(credits.len()).expect("fewer than 2^63 accounts");
-    // `LIMIT $2` only tells the planner how many rows the JSON holds (see `batch/set.rs`).
+            .map(|(id, amount)| serde_json::json!({ "id": id, "amount": amount })),
+    );
+    // `LIMIT $2` only tells the planner how many rows the JSON holds (see `sql::row_count`).
     let each =
         "(SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(id text, amount bigint) LIMIT $2)";
-    let values = || -> Vec<sea_orm::Value> { vec![rows.clone().into(), n.into()] };
+    let values = || -> Vec<sea_orm::Value> { vec![rows.clone(), row_count(credits.len())] };
     db.query_all_raw(Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
         format!(

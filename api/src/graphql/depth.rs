@@ -5,9 +5,10 @@
 //! is set to the larger bound for everything; this extension holds everything outside
 //! introspection to the smaller one, on the parsed document, before validation.
 
+use super::mutation_limits::refuse;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensions, Pos, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Positioned, ServerResult, Variables};
 use std::sync::Arc;
 
 /// Deepest query accepted outside introspection.
@@ -100,12 +101,6 @@ impl<'a> Walk<'a> {
         }
         deepest
     }
-}
-
-fn refuse(message: &str, pos: Pos) -> ServerError {
-    async_graphql::Error::new(message)
-        .extend_with(|_, e| e.set("code", "BAD_USER_INPUT"))
-        .into_server_error(pos)
 }
 
 #[cfg(test)]

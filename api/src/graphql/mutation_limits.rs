@@ -136,7 +136,8 @@ impl<'a> Walk<'a> {
     }
 }
 
-fn refuse(message: String, pos: Pos) -> ServerError {
+/// A request refused at parse time as the client's malformed input (`BAD_USER_INPUT`).
+pub(super) fn refuse(message: impl Into<String>, pos: Pos) -> ServerError {
     async_graphql::Error::new(message)
         .extend_with(|_, e| e.set("code", "BAD_USER_INPUT"))
         .into_server_error(pos)

@@ -9,6 +9,7 @@ use super::pledge::{
 use crate::gate::gate_shared_many;
 use crate::idempotency::{self, Claim, Effect};
 use crate::rules::MissionRules;
+use crate::sql::{json_rows, row_count};
 use crate::status::PledgeStatus;
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;
@@ -95,22 +96,6 @@ fn rounds(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
     rounds
 }
 
-/// Binds rows as one JSON array parameter, read back with `jsonb_to_recordset`: one statement
-/// text whatever the number of rows, so the prepared statement is reused.
-fn rows(rows: Vec<serde_json::Value>) -> sea_orm::Value {
-    serde_json::Value::Array(rows).to_string().into()
-}
-
-/// The number of rows of a JSON parameter, bound as `LIMIT $n` on the rows it expands to. The
-/// limit changes nothing but the planner's estimate: it otherwise assumes a function returns
-/// 100 rows and joins them by scanning the whole table (accounts, idempotency keys) instead of
-/// looking each up in its index.
-fn count(n: usize) -> sea_orm::Value {
-    i64::try_from(n)
-        .expect("a batch holds fewer than 2^63 pledges")
-        .into()
-}
-
 fn raw(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
 }
@@ -175,7 +160,7 @@ async fn claim_keys<'a>(
              SELECT c.user_id, c.key, $2, c.request_hash, c.response, $3 \
              FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, key text, request_hash text, response text) \
              ON CONFLICT DO NOTHING RETURNING user_id, key",
-            vec![rows(claims), CONTRIBUTE.into(), Utc::now().into()],
+            vec![json_rows(claims), CONTRIBUTE.into(), Utc::now().into()],
         ))
         .await?
         .iter()
@@ -271,14 +256,14 @@ async fn debit_and_hold<'a>(
              ORDER BY id FOR UPDATE",
             vec![
                 serde_json::Value::from(wallets.clone()).to_string().into(),
-                count(wallets.len()),
+                row_count(wallets.len()),
             ],
         ))
         .await?
         .iter()
         .map(|r| r.try_get::<String>("", "id"))
         .collect::<Result<_, _>>()?;
-    let rows_in = payable
+    let rows_in: Vec<serde_json::Value> = payable
         .iter()
         .zip(&wallets)
         .map(|(i, wallet)| {
@@ -314,11 +299,11 @@ async fn debit_and_hold<'a>(
              ) \
              SELECT id, (SELECT count(*) FROM announced) AS announced FROM debited",
             vec![
-                rows(rows_in),
+                json_rows(rows_in),
                 PledgeStatus::Held.as_str().into(),
                 payable[0].pledge.created_at.into(),
                 changes::CHANNEL.into(),
-                count(payable.len()),
+                row_count(payable.len()),
             ],
         ))
         .await?
@@ -347,7 +332,7 @@ async fn release_claims(
     if refused.is_empty() {
         return Ok(());
     }
-    let keys = refused
+    let keys: Vec<serde_json::Value> = refused
         .iter()
         .map(|(i, _)| serde_json::json!({ "user_id": i.job.backer_id, "key": i.job.key.as_str() }))
         .collect();
@@ -355,7 +340,7 @@ async fn release_claims(
         "DELETE FROM idempotency_keys AS k \
          USING (SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(user_id text, key text) LIMIT $2) AS d \
          WHERE k.user_id = d.user_id AND k.key = d.key",
-        vec![rows(keys), count(refused.len())],
+        vec![json_rows(keys), row_count(refused.len())],
     ))
     .await?;
     Ok(())

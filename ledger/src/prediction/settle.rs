@@ -4,6 +4,7 @@
 
 use super::game::pools;
 use super::payout::{Shares, ensure_settleable};
+use crate::sql::{json_rows, row_count};
 use crate::status::{MissionStatus, Outcome, PredictionStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
@@ -239,15 +240,12 @@ async fn record_payouts<C: ConnectionTrait>(
     payouts: &[(&str, i64)],
 ) -> Result<u64, LedgerError> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
-        let rows = serde_json::Value::Array(
+        let rows = json_rows(
             payouts
                 .iter()
-                .map(|(id, payout)| serde_json::json!({ "id": id, "payout": payout }))
-                .collect(),
-        )
-        .to_string();
-        let n = i64::try_from(payouts.len()).expect("a page fits in i64");
-        // `LIMIT $2` tells the planner how many rows the JSON holds (see `batch/set.rs`).
+                .map(|(id, payout)| serde_json::json!({ "id": id, "payout": payout })),
+        );
+        // `LIMIT $2` tells the planner how many rows the JSON holds (see `sql::row_count`).
         let set = txn
             .execute_raw(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
@@ -255,7 +253,7 @@ async fn record_payouts<C: ConnectionTrait>(
                  FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(id text, payout bigint) \
                        LIMIT $2) AS d \
                  WHERE b.id = d.id AND b.payout IS NULL",
-                [rows.into(), n.into()],
+                [rows, row_count(payouts.len())],
             ))
             .await?;
         return Ok(set.rows_affected());
