@@ -13,6 +13,7 @@ pub mod changes;
 pub mod error;
 mod gate;
 pub mod idempotency;
+pub mod listing;
 pub mod mission;
 pub mod money;
 pub mod prediction;

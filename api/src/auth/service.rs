@@ -275,6 +275,16 @@ impl AuthService {
             .ok_or_else(|| ApiError::NotFound("no such user".into()))
     }
 
+    /// The user with this handle (case-insensitive), if any; a malformed handle is
+    /// `BAD_USER_INPUT`.
+    pub async fn user_by_handle(&self, handle: &str) -> ApiResult<Option<user::Model>> {
+        let handle = Handle::parse(handle)?;
+        Ok(user::Entity::find()
+            .filter(user::Column::HandleKey.eq(handle.key()))
+            .one(&self.users_db)
+            .await?)
+    }
+
     fn session(&self, user: user::Model, refresh_token: String) -> ApiResult<Session> {
         let role = Role::parse(&user.role)
             .with_context(|| format!("user {} has unknown role {:?}", user.id, user.role))?;

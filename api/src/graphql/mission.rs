@@ -1,76 +1,25 @@
-//! Missions and pledges in GraphQL: types, queries, mutations and the subscription.
+//! Missions and pledges in GraphQL: their types, the `mission` and `missions` queries and the
+//! `missionChanged` subscription. The mutations are in `mission_mutation`.
 
-use super::context::{caller, state};
+use super::connection::{DEFAULT_PAGE, List, MAX_PAGE, PageArgs, list};
+use super::context::state;
+use super::loaders::{load_mission, load_user};
 use super::money::Won;
 pub use super::status::{MissionStatus, Outcome, PledgeStatus};
-use super::types::{User, graphql_int};
+use super::types::graphql_int;
+use super::user::User;
 use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
-use crate::state::AppState;
-use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription,
+};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use missionlink_entities::missions::{mission, pledge};
-use missionlink_entities::users::user;
-use missionlink_ledger::changes;
-use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::mission::{self as domain, NewMission, StreamerAction};
-use missionlink_ledger::status::MissionStatus as LedgerMissionStatus;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::HashMap;
+use missionlink_ledger::mission::list::{self as lists, MissionFilter, MissionSort};
+use missionlink_ledger::mission::{self as domain};
+use sea_orm::EntityTrait;
 use std::sync::Arc;
-
-/// Largest page of `missions` or `pledges`.
-pub const MAX_PAGE: i32 = 100;
-/// Page size when `first` is not given.
-pub const DEFAULT_PAGE: i32 = 20;
-
-/// Loads users from the users database by id, batched per request.
-pub struct UserLoader(pub DatabaseConnection);
-
-impl Loader<String> for UserLoader {
-    type Value = user::Model;
-    type Error = Arc<sea_orm::DbErr>;
-
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, user::Model>, Self::Error> {
-        Ok(user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.to_vec()))
-            .all(&self.0)
-            .await
-            .map_err(Arc::new)?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect())
-    }
-}
-
-/// The user `id`, or — if that user's row is gone — a placeholder with the same id: a mission
-/// or pledge stays readable (its user fields are non-null) after its user is deleted.
-async fn load_user(ctx: &Context<'_>, id: &str, role: Role) -> Result<User, ApiError> {
-    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-    let found = loader
-        .load_one(id.to_owned())
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading user {id}: {e}")))?;
-    match found {
-        Some(user) => User::try_from(user),
-        None => Ok(deleted_user(id, role)),
-    }
-}
-
-/// Handle of the placeholder shown for a user who no longer exists; no real handle can be it
-/// (handles are letters, digits and underscores).
-pub const DELETED_USER_HANDLE: &str = "deleted-user";
-
-fn deleted_user(id: &str, role: Role) -> User {
-    User {
-        id: ID(id.to_owned()),
-        handle: DELETED_USER_HANDLE.to_owned(),
-        display_name: "Deleted user".to_owned(),
-        role,
-    }
-}
 
 /// A mission.
 #[derive(SimpleObject, Clone, Debug)]
@@ -160,32 +109,30 @@ impl Mission {
 
     /// Pledges, oldest first.
     #[graphql(
-        complexity = "first.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
+        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
     )]
     async fn pledges(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> GqlResult<PledgeConnection> {
-        let limit = page_size(first)?;
-        let mut query = pledge::Entity::find()
-            .filter(pledge::Column::MissionId.eq(self.id.as_str()))
-            .order_by_asc(pledge::Column::Id)
-            .limit(limit + 1);
-        if let Some(after) = after {
-            query = query.filter(pledge::Column::Id.gt(after));
-        }
-        let rows = query
-            .all(&state(ctx).db.missions)
-            .await
-            .map_err(ApiError::from)?;
-        let (nodes, end_cursor, has_next_page) = page(rows, limit, |p: &Pledge| p.id.to_string())?;
-        Ok(PledgeConnection {
-            nodes,
-            end_cursor,
-            has_next_page,
-        })
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Pledge>> {
+        let select = lists::pledges(Some(self.id.as_str()), None, None);
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(list(
+            &state(ctx).db.missions,
+            select,
+            &lists::pledge_order(false),
+            &args,
+        )
+        .await?)
     }
 }
 
@@ -199,6 +146,8 @@ pub struct Pledge {
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub backer_id: String,
+    #[graphql(skip)]
+    pub mission_id: String,
 }
 
 impl TryFrom<pledge::Model> for Pledge {
@@ -211,6 +160,7 @@ impl TryFrom<pledge::Model> for Pledge {
             status: p.status.into(),
             created_at: p.created_at,
             backer_id: p.backer_id,
+            mission_id: p.mission_id,
         })
     }
 }
@@ -220,61 +170,72 @@ impl Pledge {
     async fn backer(&self, ctx: &Context<'_>) -> GqlResult<User> {
         Ok(load_user(ctx, &self.backer_id, Role::Viewer).await?)
     }
-}
 
-#[derive(SimpleObject, Clone, Debug)]
-pub struct PledgeConnection {
-    pub nodes: Vec<Pledge>,
-    pub end_cursor: Option<String>,
-    pub has_next_page: bool,
-}
-
-#[derive(SimpleObject, Clone, Debug)]
-pub struct MissionConnection {
-    pub nodes: Vec<Mission>,
-    pub end_cursor: Option<String>,
-    pub has_next_page: bool,
-}
-
-fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
-    let first = first.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&first) {
-        return Err(ApiError::BadUserInput(format!(
-            "first must be between 1 and {MAX_PAGE}"
-        )));
+    /// The mission this pledge backs.
+    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Mission> {
+        Ok(load_mission(ctx, &self.mission_id).await?)
     }
-    Ok(u64::from(first.unsigned_abs()))
 }
 
-/// Turns up to `limit + 1` fetched rows into a page: its nodes, the cursor after the last one,
-/// and whether more follow.
-fn page<M, T: TryFrom<M, Error = ApiError>>(
-    mut rows: Vec<M>,
-    limit: u64,
-    cursor_of: impl Fn(&T) -> String,
-) -> Result<(Vec<T>, Option<String>, bool), ApiError> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let has_next_page = rows.len() > limit;
-    rows.truncate(limit);
-    let nodes = rows
-        .into_iter()
-        .map(T::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    let end_cursor = nodes.last().map(cursor_of);
-    Ok((nodes, end_cursor, has_next_page))
+/// What `missions` are sorted by; ties are broken by id.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MissionOrderField {
+    /// When the mission was proposed.
+    CreatedAt,
+    /// The next time limit: the accept window while PENDING, the deadline once accepted.
+    Deadline,
+    /// `totalPledged`.
+    TotalPledged,
 }
 
-#[derive(InputObject)]
-pub struct CreateMissionInput {
-    pub streamer_id: ID,
-    pub title: String,
-    pub description: Option<String>,
-    /// The creator's own first pledge, won.
-    pub amount: i32,
-    /// Time to complete, counted from acceptance.
-    pub duration_seconds: i32,
-    /// Accept window; the configured default when omitted.
-    pub accept_within_seconds: Option<i32>,
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+/// An order of `missions`; newest first (`CREATED_AT`, `DESC`) when not given.
+#[derive(InputObject, Clone, Copy, Debug)]
+pub struct MissionOrder {
+    pub field: MissionOrderField,
+    pub direction: OrderDirection,
+}
+
+/// A page of the missions `filter` selects, further filtered by `status` or `statuses` (not
+/// both), in `order_by`.
+pub(crate) async fn missions_page(
+    ctx: &Context<'_>,
+    mut filter: MissionFilter,
+    status: Option<MissionStatus>,
+    statuses: Option<Vec<MissionStatus>>,
+    order_by: Option<MissionOrder>,
+    args: &PageArgs,
+) -> GqlResult<List<Mission>> {
+    filter.statuses = match (status, statuses) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadUserInput("give status or statuses, not both".into()).into());
+        }
+        (Some(one), None) => vec![one.into()],
+        (None, Some(any)) => any.into_iter().map(Into::into).collect(),
+        (None, None) => Vec::new(),
+    };
+    let order = order_by.unwrap_or(MissionOrder {
+        field: MissionOrderField::CreatedAt,
+        direction: OrderDirection::Desc,
+    });
+    let sort = match order.field {
+        MissionOrderField::CreatedAt => MissionSort::Created,
+        MissionOrderField::Deadline => MissionSort::Deadline,
+        MissionOrderField::TotalPledged => MissionSort::Total,
+    };
+    let order = lists::mission_order(sort, order.direction == OrderDirection::Desc);
+    Ok(list(
+        &state(ctx).db.missions,
+        lists::missions(&filter),
+        &order,
+        args,
+    )
+    .await?)
 }
 
 #[derive(Default)]
@@ -291,189 +252,36 @@ impl MissionQuery {
         Ok(found.map(Mission::try_from).transpose()?)
     }
 
-    /// Missions, newest first, optionally of one streamer and in one status.
+    /// Missions, newest first unless `orderBy` says otherwise, optionally of one streamer and
+    /// in one `status` or any of `statuses`.
     #[graphql(
-        complexity = "first.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
+        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn missions(
         &self,
         ctx: &Context<'_>,
         streamer_id: Option<ID>,
         status: Option<MissionStatus>,
+        statuses: Option<Vec<MissionStatus>>,
+        order_by: Option<MissionOrder>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> GqlResult<MissionConnection> {
-        let limit = page_size(first)?;
-        let mut query = mission::Entity::find()
-            .order_by_desc(mission::Column::Id)
-            .limit(limit + 1);
-        if let Some(streamer) = streamer_id {
-            query = query.filter(mission::Column::StreamerId.eq(streamer.to_string()));
-        }
-        if let Some(status) = status {
-            query = query.filter(mission::Column::Status.eq(LedgerMissionStatus::from(status)));
-        }
-        if let Some(after) = after {
-            query = query.filter(mission::Column::Id.lt(after));
-        }
-        let rows = query
-            .all(&state(ctx).db.missions)
-            .await
-            .map_err(ApiError::from)?;
-        let (nodes, end_cursor, has_next_page) = page(rows, limit, |m: &Mission| m.id.to_string())?;
-        Ok(MissionConnection {
-            nodes,
-            end_cursor,
-            has_next_page,
-        })
-    }
-}
-
-/// After a commit: announce the change, and hand the workflow its outbox entry right away
-/// (in the background; the relay covers a failure).
-fn after_commit(app: &AppState, mission_id: &str) {
-    use opentelemetry::trace::FutureExt as _;
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    let app = app.clone();
-    let id = mission_id.to_owned();
-    // The delivery runs after the response, but in the request's trace: the workflow it starts
-    // or signals joins that trace through the Temporal header.
-    let trace = tracing::Span::current().context();
-    let deliver = async move {
-        changes::announce(&app.db.missions, &id).await;
-        let delivered = async {
-            let client = app.temporal.client().await?;
-            missionlink_workflows::outbox::deliver(
-                &app.db.missions,
-                &client,
-                &app.temporal.config().task_queue,
-                &id,
-            )
-            .await
-        }
-        .await;
-        if let Err(e) = delivered {
-            tracing::warn!(mission_id = %id, error = %format!("{e:#}"), "workflow outbox left for the relay");
-        }
-    };
-    tokio::spawn(deliver.with_context(trace));
-}
-
-#[derive(Default)]
-pub struct MissionMutation;
-
-#[Object]
-impl MissionMutation {
-    /// Proposes a mission to a streamer with the caller's first pledge, held in escrow at once.
-    async fn create_mission(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateMissionInput,
-        idempotency_key: String,
-    ) -> GqlResult<Mission> {
-        let claims = caller(ctx)?;
-        let app = state(ctx);
-        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
-        let streamer = app
-            .auth
-            .user(input.streamer_id.as_str())
-            .await
-            .map_err(|_| {
-                ApiError::BadUserInput("streamerId does not name a registered streamer".into())
-            })?;
-        if streamer.role != "STREAMER" {
-            return Err(ApiError::BadUserInput(
-                "streamerId does not name a registered streamer".into(),
-            )
-            .into());
-        }
-        let new = NewMission {
-            creator_id: claims.sub.clone(),
-            streamer_id: streamer.id,
-            title: input.title,
-            description: input.description,
-            amount_won: i64::from(input.amount),
-            duration_seconds: i64::from(input.duration_seconds),
-            accept_within_seconds: input.accept_within_seconds.map(i64::from),
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Mission>> {
+        let filter = MissionFilter {
+            streamer_id: streamer_id.map(|s| s.to_string()),
+            ..MissionFilter::default()
         };
-        let created = domain::create(&app.db.missions, &app.config.missions.ledger(), &new, &key)
-            .await
-            .map_err(ApiError::from)?;
-        // A replay answers the first mission again; it is not new activity.
-        if created.is_new() {
-            after_commit(app, &created.get().id);
-            let metrics = missionlink_telemetry::metrics();
-            metrics.mission_created();
-            metrics.pledge(new.amount_won);
-        }
-        Ok(Mission::try_from(created.into_inner())?)
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        missions_page(ctx, filter, status, statuses, order_by, &args).await
     }
-
-    /// Adds the caller's pledge to an open mission. Not for the mission's own streamer.
-    async fn contribute(
-        &self,
-        ctx: &Context<'_>,
-        mission_id: ID,
-        amount: i32,
-        idempotency_key: String,
-    ) -> GqlResult<Pledge> {
-        let claims = caller(ctx)?;
-        let app = state(ctx);
-        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
-        // Group commit: this pledge shares its commit with the others arriving now.
-        let pledged = app
-            .pledges
-            .contribute(mission_id.as_str(), &claims.sub, i64::from(amount), &key)
-            .await
-            .map_err(ApiError::from)?;
-        if pledged.is_new() {
-            missionlink_telemetry::metrics().pledge(pledged.get().amount);
-        }
-        // A pledge does not concern the workflow (BRIEF §5); the batcher announced a new one to
-        // live subscribers with its commit (a replay, not at all).
-        Ok(Pledge::try_from(pledged.into_inner())?)
-    }
-
-    /// The streamer takes the mission on; its deadline starts now.
-    async fn accept_mission(&self, ctx: &Context<'_>, mission_id: ID) -> GqlResult<Mission> {
-        act(ctx, &mission_id, StreamerAction::Accept).await
-    }
-
-    /// The streamer declines; every backer is refunded.
-    async fn reject_mission(
-        &self,
-        ctx: &Context<'_>,
-        mission_id: ID,
-        reason: Option<String>,
-    ) -> GqlResult<Mission> {
-        act(ctx, &mission_id, StreamerAction::Reject { reason }).await
-    }
-
-    /// The streamer's final verdict: SUCCESS pays them, FAILURE refunds every backer.
-    async fn decide_mission(
-        &self,
-        ctx: &Context<'_>,
-        mission_id: ID,
-        outcome: Outcome,
-    ) -> GqlResult<Mission> {
-        act(ctx, &mission_id, StreamerAction::Decide(outcome.into())).await
-    }
-}
-
-async fn act(ctx: &Context<'_>, mission_id: &ID, action: StreamerAction) -> GqlResult<Mission> {
-    let claims = caller(ctx)?;
-    let app = state(ctx);
-    let m = domain::act(
-        &app.db.missions,
-        &app.config.missions.ledger(),
-        mission_id.as_str(),
-        &claims.sub,
-        &action,
-    )
-    .await
-    .map_err(ApiError::from)?;
-    after_commit(app, &m.id);
-    Ok(Mission::try_from(m)?)
 }
 
 #[derive(Default)]

@@ -1,22 +1,26 @@
 //! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
 //! the result.
 
+mod connection;
 mod context;
 mod depth;
 mod identity;
+mod loaders;
 mod mission;
+mod mission_mutation;
 pub mod money;
 mod mutation;
 pub mod mutation_limits;
+mod node;
 mod prediction;
 mod query;
 mod status;
 mod text;
 mod transport;
 mod types;
+mod user;
 
 use crate::state::AppState;
-use async_graphql::dataloader::DataLoader;
 use async_graphql::extensions::Analyzer;
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
@@ -25,18 +29,24 @@ use async_graphql::{MergedObject, Schema};
 
 pub use context::{Caller, ClientAddr};
 pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
-pub use mission::{MissionSubscription, UserLoader};
+pub use loaders::{MissionLoader, UserLoader};
+pub use mission::MissionSubscription;
 pub use transport::{ViaGet, WRITE_OVER_GET};
 
 /// Every query: identity and wallet, then missions.
 #[derive(MergedObject, Default)]
-pub struct Query(query::IdentityQuery, mission::MissionQuery);
+pub struct Query(
+    query::IdentityQuery,
+    user::UserQuery,
+    mission::MissionQuery,
+    node::NodeQuery,
+);
 
 /// Every mutation: identity and wallet, then missions.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::IdentityMutation,
-    mission::MissionMutation,
+    mission_mutation::MissionMutation,
     prediction::PredictionMutation,
 );
 
@@ -47,6 +57,7 @@ pub type AppSchema = Schema<Query, Mutation, MissionSubscription>;
 pub const MAX_COMPLEXITY: usize = 1_000;
 
 pub fn build_schema(state: AppState) -> AppSchema {
+    let (users, missions) = loaders::loaders(&state);
     Schema::build(Query::default(), Mutation::default(), MissionSubscription)
         .extension(crate::metrics::GraphqlMetrics)
         .extension(text::StorableTextOnly)
@@ -66,15 +77,11 @@ pub fn build_schema(state: AppState) -> AppSchema {
         // Introspection's bound for every query; `DepthLimit` holds the rest to `MAX_DEPTH`.
         .limit_depth(MAX_INTROSPECTION_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        // Without a cache: it batches the loads of one moment, it never serves stale users.
-        .data(user_loader(&state))
+        // Without caches: they batch the loads of one moment, they never serve stale rows.
+        .data(users)
+        .data(missions)
         .data(state)
         .finish()
-}
-
-/// A loader of users that batches the `streamer`, `creator` and `backer` fields resolved together.
-pub fn user_loader(state: &AppState) -> DataLoader<UserLoader> {
-    DataLoader::new(UserLoader(state.db.users.clone()), tokio::spawn)
 }
 
 /// The schema in SDL, as served. `api/schema.graphql` holds the committed copy that frontends

@@ -96,12 +96,24 @@ impl Prediction {
 
 /// A user's stake on one side of a prediction.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct Bet {
     pub id: ID,
     pub outcome: Outcome,
     pub points: Points,
     /// Set once settled: points credited back (0 for a losing bet).
     pub payout: Option<Points>,
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub mission_id: String,
+}
+
+#[ComplexObject]
+impl Bet {
+    /// The mission whose outcome this bet is on.
+    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<super::mission::Mission> {
+        Ok(super::loaders::load_mission(ctx, &self.mission_id).await?)
+    }
 }
 
 impl TryFrom<bet::Model> for Bet {
@@ -113,6 +125,8 @@ impl TryFrom<bet::Model> for Bet {
             outcome: b.outcome.into(),
             points: Points::of(b.points, "bet points")?,
             payout: b.payout.map(|p| Points::of(p, "bet payout")).transpose()?,
+            created_at: b.created_at,
+            mission_id: b.mission_id,
         })
     }
 }

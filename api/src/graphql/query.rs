@@ -1,5 +1,6 @@
 use super::context::{caller, state};
-use super::types::{User, Wallet};
+use super::types::Wallet;
+use super::user::User;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, Object};
 use missionlink_ledger::wallet;

@@ -1,39 +1,11 @@
 //! GraphQL object types and their conversions from domain values.
 
 use super::money::{Points, Won};
-use crate::auth::{Role, Session};
+use super::user::User;
+use crate::auth::Session;
 use crate::error::ApiError;
-use async_graphql::{ID, SimpleObject};
-use missionlink_entities::users::user;
+use async_graphql::SimpleObject;
 use missionlink_ledger::wallet;
-
-#[derive(SimpleObject, Clone, Debug)]
-pub struct User {
-    pub id: ID,
-    pub handle: String,
-    pub display_name: String,
-    pub role: Role,
-}
-
-impl TryFrom<user::Model> for User {
-    type Error = ApiError;
-
-    fn try_from(u: user::Model) -> Result<Self, ApiError> {
-        let role = Role::parse(&u.role).ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!(
-                "user {} has unknown role {:?}",
-                u.id,
-                u.role
-            ))
-        })?;
-        Ok(Self {
-            id: ID(u.id),
-            handle: u.handle,
-            display_name: u.display_name,
-            role,
-        })
-    }
-}
 
 /// A user's balances.
 #[derive(SimpleObject, Clone, Copy, Debug)]

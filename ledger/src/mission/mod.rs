@@ -9,6 +9,7 @@
 //! rather than keeping its own. Pledges after the first go through [`crate::batch`].
 
 mod create;
+pub mod list;
 mod read;
 mod settlement;
 mod transition;

@@ -7,6 +7,7 @@ mod m20261125_000002_missions;
 mod m20261125_000003_predictions;
 mod m20261126_000004_email_outcomes;
 mod m20261126_000005_kind_checks;
+mod m20261126_000006_list_indexes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_predictions::Migration),
             Box::new(m20261126_000004_email_outcomes::Migration),
             Box::new(m20261126_000005_kind_checks::Migration),
+            Box::new(m20261126_000006_list_indexes::Migration),
         ]
     }
 }

@@ -1,0 +1,172 @@
+//! The mission mutations: `createMission`, `contribute` and the streamer's `acceptMission`,
+//! `rejectMission` and `decideMission`. After each commit the change is announced to
+//! subscribers and the mission's workflow is handed its outbox entry.
+
+use super::context::{caller, state};
+use super::mission::{Mission, Outcome, Pledge};
+use crate::error::{ApiError, GqlResult};
+use crate::state::AppState;
+use async_graphql::{Context, ID, InputObject, Object};
+use missionlink_ledger::changes;
+use missionlink_ledger::idempotency::IdempotencyKey;
+use missionlink_ledger::mission::{self as domain, NewMission, StreamerAction};
+
+#[derive(InputObject)]
+pub struct CreateMissionInput {
+    pub streamer_id: ID,
+    pub title: String,
+    pub description: Option<String>,
+    /// The creator's own first pledge, won.
+    pub amount: i32,
+    /// Time to complete, counted from acceptance.
+    pub duration_seconds: i32,
+    /// Accept window; the configured default when omitted.
+    pub accept_within_seconds: Option<i32>,
+}
+
+/// After a commit: announce the change, and hand the workflow its outbox entry right away
+/// (in the background; the relay covers a failure).
+fn after_commit(app: &AppState, mission_id: &str) {
+    use opentelemetry::trace::FutureExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let app = app.clone();
+    let id = mission_id.to_owned();
+    // The delivery runs after the response, but in the request's trace: the workflow it starts
+    // or signals joins that trace through the Temporal header.
+    let trace = tracing::Span::current().context();
+    let deliver = async move {
+        changes::announce(&app.db.missions, &id).await;
+        let delivered = async {
+            let client = app.temporal.client().await?;
+            missionlink_workflows::outbox::deliver(
+                &app.db.missions,
+                &client,
+                &app.temporal.config().task_queue,
+                &id,
+            )
+            .await
+        }
+        .await;
+        if let Err(e) = delivered {
+            tracing::warn!(mission_id = %id, error = %format!("{e:#}"), "workflow outbox left for the relay");
+        }
+    };
+    tokio::spawn(deliver.with_context(trace));
+}
+
+#[derive(Default)]
+pub struct MissionMutation;
+
+#[Object]
+impl MissionMutation {
+    /// Proposes a mission to a streamer with the caller's first pledge, held in escrow at once.
+    async fn create_mission(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMissionInput,
+        idempotency_key: String,
+    ) -> GqlResult<Mission> {
+        let claims = caller(ctx)?;
+        let app = state(ctx);
+        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
+        let streamer = app
+            .auth
+            .user(input.streamer_id.as_str())
+            .await
+            .map_err(|_| {
+                ApiError::BadUserInput("streamerId does not name a registered streamer".into())
+            })?;
+        if streamer.role != "STREAMER" {
+            return Err(ApiError::BadUserInput(
+                "streamerId does not name a registered streamer".into(),
+            )
+            .into());
+        }
+        let new = NewMission {
+            creator_id: claims.sub.clone(),
+            streamer_id: streamer.id,
+            title: input.title,
+            description: input.description,
+            amount_won: i64::from(input.amount),
+            duration_seconds: i64::from(input.duration_seconds),
+            accept_within_seconds: input.accept_within_seconds.map(i64::from),
+        };
+        let created = domain::create(&app.db.missions, &app.config.missions.ledger(), &new, &key)
+            .await
+            .map_err(ApiError::from)?;
+        // A replay answers the first mission again; it is not new activity.
+        if created.is_new() {
+            after_commit(app, &created.get().id);
+            let metrics = missionlink_telemetry::metrics();
+            metrics.mission_created();
+            metrics.pledge(new.amount_won);
+        }
+        Ok(Mission::try_from(created.into_inner())?)
+    }
+
+    /// Adds the caller's pledge to an open mission. Not for the mission's own streamer.
+    async fn contribute(
+        &self,
+        ctx: &Context<'_>,
+        mission_id: ID,
+        amount: i32,
+        idempotency_key: String,
+    ) -> GqlResult<Pledge> {
+        let claims = caller(ctx)?;
+        let app = state(ctx);
+        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
+        // Group commit: this pledge shares its commit with the others arriving now.
+        let pledged = app
+            .pledges
+            .contribute(mission_id.as_str(), &claims.sub, i64::from(amount), &key)
+            .await
+            .map_err(ApiError::from)?;
+        if pledged.is_new() {
+            missionlink_telemetry::metrics().pledge(pledged.get().amount);
+        }
+        // A pledge does not concern the workflow (BRIEF §5); the batcher announced a new one to
+        // live subscribers with its commit (a replay, not at all).
+        Ok(Pledge::try_from(pledged.into_inner())?)
+    }
+
+    /// The streamer takes the mission on; its deadline starts now.
+    async fn accept_mission(&self, ctx: &Context<'_>, mission_id: ID) -> GqlResult<Mission> {
+        act(ctx, &mission_id, StreamerAction::Accept).await
+    }
+
+    /// The streamer declines; every backer is refunded.
+    async fn reject_mission(
+        &self,
+        ctx: &Context<'_>,
+        mission_id: ID,
+        reason: Option<String>,
+    ) -> GqlResult<Mission> {
+        act(ctx, &mission_id, StreamerAction::Reject { reason }).await
+    }
+
+    /// The streamer's final verdict: SUCCESS pays them, FAILURE refunds every backer.
+    async fn decide_mission(
+        &self,
+        ctx: &Context<'_>,
+        mission_id: ID,
+        outcome: Outcome,
+    ) -> GqlResult<Mission> {
+        act(ctx, &mission_id, StreamerAction::Decide(outcome.into())).await
+    }
+}
+
+async fn act(ctx: &Context<'_>, mission_id: &ID, action: StreamerAction) -> GqlResult<Mission> {
+    let claims = caller(ctx)?;
+    let app = state(ctx);
+    let m = domain::act(
+        &app.db.missions,
+        &app.config.missions.ledger(),
+        mission_id.as_str(),
+        &claims.sub,
+        &action,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    after_commit(app, &m.id);
+    Ok(Mission::try_from(m)?)
+}

@@ -1,0 +1,59 @@
+//! The Relay `Node` interface and `node(id:)`: any mission, pledge, user or (the caller's own)
+//! bet by its id. Ids are the same UUIDs every other field takes and returns; being time-ordered
+//! UUIDs drawn apart they are unique across types, so no type prefix is needed.
+
+use super::context::{Caller, state};
+use super::mission::{Mission, Pledge};
+use super::prediction::Bet;
+use super::user::User;
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{Context, ID, Interface, Object};
+use missionlink_entities::missions::{bet, mission, pledge};
+use missionlink_entities::users::user;
+use sea_orm::EntityTrait;
+
+/// An object with a globally unique id, refetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(
+    name = "id",
+    ty = "&ID",
+    desc = "The object's id, unique across types."
+))]
+pub enum Node {
+    Mission(Mission),
+    Pledge(Pledge),
+    User(User),
+    Bet(Bet),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// The object with this id, or null. A bet is found only by its own bettor.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
+        let db = &state(ctx).db;
+        let id = id.to_string();
+        let (m, p, b, u) = tokio::join!(
+            mission::Entity::find_by_id(id.clone()).one(&db.missions),
+            pledge::Entity::find_by_id(id.clone()).one(&db.missions),
+            bet::Entity::find_by_id(id.clone()).one(&db.missions),
+            user::Entity::find_by_id(id.clone()).one(&db.users),
+        );
+        if let Some(m) = m.map_err(ApiError::from)? {
+            return Ok(Some(Node::Mission(Mission::try_from(m)?)));
+        }
+        if let Some(p) = p.map_err(ApiError::from)? {
+            return Ok(Some(Node::Pledge(Pledge::try_from(p)?)));
+        }
+        if let Some(u) = u.map_err(ApiError::from)? {
+            return Ok(Some(Node::User(User::try_from(u)?)));
+        }
+        let mine = |b: &bet::Model| matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.sub == b.bettor_id);
+        match b.map_err(ApiError::from)? {
+            Some(b) if mine(&b) => Ok(Some(Node::Bet(Bet::try_from(b)?))),
+            _ => Ok(None),
+        }
+    }
+}

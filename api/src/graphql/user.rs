@@ -1,0 +1,181 @@
+//! Users in GraphQL: `User`, the lists only its own user reads (`me { pledges missions bets }`)
+//! and `user(handle:)`.
+
+use super::connection::{DEFAULT_PAGE, List, MAX_PAGE, PageArgs, list};
+use super::context::{caller, state};
+use super::mission::{Mission, MissionOrder, MissionStatus, Pledge, PledgeStatus, missions_page};
+use super::prediction::Bet;
+use crate::auth::Role;
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
+use missionlink_entities::users::user;
+use missionlink_ledger::mission::list::{self as lists, MissionFilter};
+
+/// A registered user. `pledges`, `missions` and `bets` are read on the signed-in user's own
+/// `User` (`me`); on anyone else's they are `FORBIDDEN`.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct User {
+    pub id: ID,
+    pub handle: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl TryFrom<user::Model> for User {
+    type Error = ApiError;
+
+    fn try_from(u: user::Model) -> Result<Self, ApiError> {
+        let role = Role::parse(&u.role).ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "user {} has unknown role {:?}",
+                u.id,
+                u.role
+            ))
+        })?;
+        Ok(Self {
+            id: ID(u.id),
+            handle: u.handle,
+            display_name: u.display_name,
+            role,
+        })
+    }
+}
+
+/// Which side of a mission a user is on.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MissionRole {
+    /// They proposed it.
+    Creator,
+    /// It was proposed to them.
+    Streamer,
+}
+
+impl User {
+    /// This user's id, if the caller is this user; `FORBIDDEN` otherwise.
+    fn own<'a>(&'a self, ctx: &Context<'_>) -> Result<&'a str, ApiError> {
+        if caller(ctx)?.sub == self.id.as_str() {
+            Ok(self.id.as_str())
+        } else {
+            Err(ApiError::Forbidden(
+                "only your own pledges, missions and bets can be listed: read them on `me`".into(),
+            ))
+        }
+    }
+}
+
+#[ComplexObject]
+impl User {
+    /// Your pledges, newest first, optionally in one status.
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
+    )]
+    async fn pledges(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<PledgeStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Pledge>> {
+        let me = self.own(ctx)?;
+        let select = lists::pledges(None, Some(me), status.map(Into::into));
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(list(
+            &state(ctx).db.missions,
+            select,
+            &lists::pledge_order(true),
+            &args,
+        )
+        .await?)
+    }
+
+    /// Missions you proposed (`as: CREATOR`) or that were proposed to you (`as: STREAMER`; by
+    /// default, STREAMER for a streamer and CREATOR for a viewer), newest first unless
+    /// `orderBy` says otherwise, in one `status` or any of `statuses`.
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn missions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "as")] side: Option<MissionRole>,
+        status: Option<MissionStatus>,
+        statuses: Option<Vec<MissionStatus>>,
+        order_by: Option<MissionOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Mission>> {
+        let me = self.own(ctx)?.to_owned();
+        let side = side.unwrap_or(match self.role {
+            Role::Streamer => MissionRole::Streamer,
+            Role::Viewer => MissionRole::Creator,
+        });
+        let filter = match side {
+            MissionRole::Creator => MissionFilter {
+                creator_id: Some(me),
+                ..MissionFilter::default()
+            },
+            MissionRole::Streamer => MissionFilter {
+                streamer_id: Some(me),
+                ..MissionFilter::default()
+            },
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        missions_page(ctx, filter, status, statuses, order_by, &args).await
+    }
+
+    /// Your bets on predictions, newest first.
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
+    )]
+    async fn bets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Bet>> {
+        let me = self.own(ctx)?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(list(
+            &state(ctx).db.missions,
+            lists::bets(me),
+            &lists::bet_order(true),
+            &args,
+        )
+        .await?)
+    }
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The user with this handle (any letter case), or null: how to find a streamer's id.
+    async fn user(&self, ctx: &Context<'_>, handle: String) -> GqlResult<Option<User>> {
+        let found = state(ctx).auth.user_by_handle(&handle).await?;
+        Ok(found.map(User::try_from).transpose()?)
+    }
+}
