@@ -10,6 +10,7 @@ mod boundary;
 mod cors;
 mod deployment;
 mod email_delivery;
+mod graphiql;
 mod http_get;
 mod identity;
 mod input;
