@@ -59,7 +59,7 @@ try {
   await context.route("**/*", (route) => {
     const url = route.request().url();
     if (isLoopback(url)) {
-      summary.requests.push(url.slice(base.length) || url);
+      summary.requests.push(url.startsWith(base) ? url.slice(base.length) || "/" : url);
       return route.continue();
     }
     summary.blocked.push(url);
