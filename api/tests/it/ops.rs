@@ -23,7 +23,7 @@ async fn healthz_answers_and_graphiql_is_served() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
     assert!(
-        html.contains("graphiql") && html.contains("/graphql/ws"),
+        html.contains("graphql/assets/graphiql.min.js") && html.contains("'/ws'"),
         "{html}"
     );
 }
