@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod feed;
 pub mod graphql;

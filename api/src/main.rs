@@ -36,6 +36,19 @@ enum Command {
     /// Check the money invariants over the whole missions database. Exit 0 = clean, 1 = violation.
     #[command(after_help = variables_help())]
     Audit,
+    /// Seed a running instance through its GraphQL API: a streamer, two viewers with cash and a
+    /// mission in every state; print their handles, ids, tokens and GraphiQL headers.
+    Demo {
+        /// The instance's GraphQL endpoint; by default http://<HTTP_ADDR>/graphql.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// How long to wait for the worker to expire and settle the missions that end.
+        #[arg(long, default_value_t = 120)]
+        wait_seconds: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,15 +83,16 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let config = Config::from_env().context("configuration")?;
-    let db = Databases::connect(&config.users_database_url, &config.missions_database_url).await?;
+    let connect = || Databases::connect(&config.users_database_url, &config.missions_database_url);
     match command {
         Command::Migrate => {
-            db.migrate().await?;
+            connect().await?.migrate().await?;
             println!("migrations applied to both databases");
         }
-        Command::Audit => return audit(&db).await,
-        Command::Serve => serve(config, db).await?,
+        Command::Audit => return audit(&connect().await?).await,
+        Command::Serve => serve(config.clone(), connect().await?).await?,
         Command::Worker => {
+            let db = connect().await?;
             let deps = worker_deps(&config, &db).await;
             // The API serves this registry in `serve` and `all`; a standalone worker serves it here.
             let serve_metrics = missionlink_telemetry::metrics::serve(
@@ -96,14 +110,29 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             metrics.abort();
         }
         Command::All => {
+            let db = connect().await?;
             db.migrate().await?;
-            let worker_config = config.temporal.clone();
             let deps = worker_deps(&config, &db).await;
-            let api = tokio::spawn(serve(config, db));
-            let worker = worker::run(&worker_config, deps, shutdown_signal());
+            let api = tokio::spawn(serve(config.clone(), db));
+            let worker = worker::run(&config.temporal, deps, shutdown_signal());
             tokio::select! {
                 result = api => result.context("API task")??,
                 result = worker => result?,
+            }
+        }
+        // A client of the running instance: no database of its own.
+        Command::Demo {
+            url,
+            json,
+            wait_seconds,
+        } => {
+            let endpoint = url.unwrap_or_else(|| local_endpoint(config.http_addr));
+            let wait = std::time::Duration::from_secs(wait_seconds);
+            let demo = missionlink_api::demo::run(&endpoint, wait).await?;
+            if json {
+                println!("{}", demo.to_json());
+            } else {
+                print!("{}", demo.to_text());
             }
         }
     }
@@ -142,6 +171,20 @@ async fn serve(config: Config, db: Databases) -> anyhow::Result<()> {
     let bound = server.local_addr()?;
     tracing::info!("GraphQL API on http://{bound}/graphql");
     server.run(shutdown_signal()).await
+}
+
+/// The GraphQL endpoint of the API listening on `addr` (on loopback when it listens on every
+/// address).
+fn local_endpoint(addr: std::net::SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    format!(
+        "http://{}/graphql",
+        std::net::SocketAddr::new(host, addr.port())
+    )
 }
 
 async fn audit(db: &Databases) -> anyhow::Result<ExitCode> {

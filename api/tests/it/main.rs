@@ -33,5 +33,6 @@ mod support;
 mod text;
 mod throttle;
 mod traces;
+mod walkthrough;
 mod wallet;
 mod websocket;

@@ -1,0 +1,350 @@
+//! `missionlink demo`: seeds a running instance through its own GraphQL API with a streamer, two
+//! viewers with cash, and a mission in every state (PENDING, ACTIVE with pledges and bets,
+//! SUCCEEDED, FAILED, REJECTED, EXPIRED), then prints who is who and GraphiQL headers to paste.
+//! It goes through the API like any client (nothing is written to a database directly), so the
+//! instance's rules, ledger and workflows make every state; EXPIRED and the settlements need its
+//! worker running (`missionlink all`, as `scripts/run` starts it).
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The password of every demo user (they sign in with `login` once their tokens expire).
+pub const DEMO_PASSWORD: &str = "demo-password-2026";
+
+/// Each demo mission: the state it is brought to, its title and the creator's first pledge.
+const MISSIONS: [(&str, &str, i64); 6] = [
+    ("PENDING", "Speedrun the first level blindfolded", 10_000),
+    ("ACTIVE", "Win three ranked games in a row", 20_000),
+    ("SUCCEEDED", "Sing the chorus in Korean", 15_000),
+    ("FAILED", "Beat the boss without healing", 12_000),
+    ("REJECTED", "Eat a ghost pepper on stream", 5_000),
+    ("EXPIRED", "Answer chat only in haiku", 3_000),
+];
+
+/// One demo user, signed in.
+#[derive(Clone, Debug)]
+pub struct DemoUser {
+    pub id: String,
+    pub handle: String,
+    pub email: String,
+    pub role: &'static str,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// What the demo made.
+#[derive(Debug)]
+pub struct Demo {
+    pub endpoint: String,
+    pub streamer: DemoUser,
+    pub viewer: DemoUser,
+    pub viewer2: DemoUser,
+    /// (status, mission id, title), in [`MISSIONS`] order.
+    pub missions: Vec<(&'static str, String, &'static str)>,
+}
+
+struct Client {
+    http: reqwest::Client,
+    endpoint: String,
+}
+
+impl Client {
+    /// Runs one operation; an answer with `errors` is an error naming its code.
+    async fn gql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .post(&self.endpoint)
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let answer: Value = request
+            .send()
+            .await
+            .with_context(|| format!("no answer from {}: is MissionLink running?", self.endpoint))?
+            .json()
+            .await
+            .context("the answer was not GraphQL JSON")?;
+        if let Some(error) = answer["errors"].get(0) {
+            bail!(
+                "{} ({})",
+                error["message"].as_str().unwrap_or("error"),
+                error["extensions"]["code"].as_str().unwrap_or("no code")
+            );
+        }
+        Ok(answer["data"].clone())
+    }
+
+    async fn register(&self, handle: String, role: &'static str) -> anyhow::Result<DemoUser> {
+        let email = format!("{handle}@example.com");
+        let data = self
+            .gql(
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) {
+                   accessToken refreshToken user { id handle } } }",
+                json!({ "input": { "email": email, "password": DEMO_PASSWORD, "handle": handle,
+                                   "role": role, "locale": "en" } }),
+            )
+            .await
+            .with_context(|| format!("registering {handle}"))?;
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        Ok(DemoUser {
+            id: text(&data["register"]["user"]["id"]),
+            handle,
+            email,
+            role,
+            access_token: text(&data["register"]["accessToken"]),
+            refresh_token: text(&data["register"]["refreshToken"]),
+        })
+    }
+}
+
+/// Seeds the instance answering GraphQL at `endpoint`, waiting at most `wait` for its worker to
+/// expire and settle the missions that end.
+pub async fn run(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
+    let client = Client {
+        http: reqwest::Client::new(),
+        endpoint: endpoint.to_owned(),
+    };
+    // Handles are unique: a run's own suffix lets the demo run again on the same instance.
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
+    let key = |what: &str| format!("demo-{run_id}-{what}");
+    let streamer = client
+        .register(format!("stella_{run_id}"), "STREAMER")
+        .await?;
+    let viewer = client.register(format!("alice_{run_id}"), "VIEWER").await?;
+    let viewer2 = client.register(format!("bob_{run_id}"), "VIEWER").await?;
+    for who in [&viewer, &viewer2] {
+        client
+            .gql(
+                Some(&who.access_token),
+                "mutation($k: String!) { topUp(amount: 200000, idempotencyKey: $k) { cash } }",
+                json!({ "k": key(&format!("topup-{}", who.handle)) }),
+            )
+            .await
+            .with_context(|| format!("topping up {}", who.handle))?;
+    }
+
+    let mut missions = Vec::new();
+    for (status, title, amount) in MISSIONS {
+        let accept_within = if status == "EXPIRED" { 1 } else { 3_600 };
+        let created = client
+            .gql(
+                Some(&viewer.access_token),
+                "mutation($input: CreateMissionInput!, $k: String!) {
+                   createMission(input: $input, idempotencyKey: $k) { id } }",
+                json!({ "k": key(status), "input": {
+                    "streamerId": streamer.id, "title": title, "amount": amount,
+                    "durationSeconds": 3_600, "acceptWithinSeconds": accept_within } }),
+            )
+            .await
+            .with_context(|| format!("creating the {status} mission"))?;
+        let id = created["createMission"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let act = |mutation: &'static str| {
+            let (client, token, id) = (&client, streamer.access_token.clone(), id.clone());
+            async move {
+                client
+                    .gql(Some(&token), mutation, json!({ "m": id }))
+                    .await
+                    .with_context(|| format!("bringing a mission to {status}"))
+            }
+        };
+        const ACCEPT: &str = "mutation($m: ID!) { acceptMission(missionId: $m) { status } }";
+        match status {
+            "PENDING" => {
+                pledge(&client, &viewer2, &id, 5_000, &key("pledge-pending")).await?;
+            }
+            "ACTIVE" => {
+                act(ACCEPT).await?;
+                pledge(&client, &viewer2, &id, 7_000, &key("pledge-active")).await?;
+                bet(&client, &viewer, &id, "SUCCESS", 500, &key("bet-alice")).await?;
+                bet(&client, &viewer2, &id, "FAILURE", 300, &key("bet-bob")).await?;
+            }
+            "SUCCEEDED" | "FAILED" => {
+                act(ACCEPT).await?;
+                let outcome = if status == "SUCCEEDED" {
+                    "SUCCESS"
+                } else {
+                    "FAILURE"
+                };
+                act(if outcome == "SUCCESS" {
+                    "mutation($m: ID!) { decideMission(missionId: $m, outcome: SUCCESS) { status } }"
+                } else {
+                    "mutation($m: ID!) { decideMission(missionId: $m, outcome: FAILURE) { status } }"
+                })
+                .await?;
+            }
+            "REJECTED" => {
+                act("mutation($m: ID!) { rejectMission(missionId: $m, reason: \"not on stream\") { status } }")
+                    .await?;
+            }
+            _ => {}
+        }
+        missions.push((status, id, title));
+    }
+    let demo = Demo {
+        endpoint: endpoint.to_owned(),
+        streamer,
+        viewer,
+        viewer2,
+        missions,
+    };
+    wait_for_endings(&client, &demo, wait).await?;
+    Ok(demo)
+}
+
+async fn pledge(
+    client: &Client,
+    who: &DemoUser,
+    mission: &str,
+    amount: i64,
+    key: &str,
+) -> anyhow::Result<()> {
+    client
+        .gql(
+            Some(&who.access_token),
+            "mutation($m: ID!, $a: Int!, $k: String!) { contribute(missionId: $m, amount: $a, idempotencyKey: $k) { id } }",
+            json!({ "m": mission, "a": amount, "k": key }),
+        )
+        .await
+        .with_context(|| format!("{} pledging", who.handle))?;
+    Ok(())
+}
+
+async fn bet(
+    client: &Client,
+    who: &DemoUser,
+    mission: &str,
+    outcome: &str,
+    points: i64,
+    key: &str,
+) -> anyhow::Result<()> {
+    client
+        .gql(
+            Some(&who.access_token),
+            "mutation($m: ID!, $o: Outcome!, $p: Int!, $k: String!) {
+               placeBet(missionId: $m, outcome: $o, points: $p, idempotencyKey: $k) { id } }",
+            json!({ "m": mission, "o": outcome, "p": points, "k": key }),
+        )
+        .await
+        .with_context(|| format!("{} betting", who.handle))?;
+    Ok(())
+}
+
+/// Waits until the EXPIRED mission has expired and every ended mission is settled (paid or
+/// refunded): the instance's worker does both.
+async fn wait_for_endings(client: &Client, demo: &Demo, wait: Duration) -> anyhow::Result<()> {
+    let ending: Vec<&(&str, String, &str)> = demo
+        .missions
+        .iter()
+        .filter(|(status, _, _)| !matches!(*status, "PENDING" | "ACTIVE"))
+        .collect();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let mut waiting = Vec::new();
+        for (status, id, _) in &ending {
+            let data = client
+                .gql(
+                    None,
+                    "query($m: ID!) { mission(id: $m) { status settledAt } }",
+                    json!({ "m": id }),
+                )
+                .await?;
+            let m = &data["mission"];
+            if m["status"] != *status || m["settledAt"].is_null() {
+                waiting.push(format!(
+                    "{status} ({id}) is {} and {}",
+                    m["status"],
+                    if m["settledAt"].is_null() {
+                        "unsettled"
+                    } else {
+                        "settled"
+                    }
+                ));
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "after {}s still waiting for: {}. Expiry and settlement are the worker's: is `missionlink worker` (or `all`, as scripts/run starts it) running against this instance?",
+                wait.as_secs(),
+                waiting.join("; ")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+impl Demo {
+    fn users(&self) -> [(&'static str, &DemoUser); 3] {
+        [
+            ("streamer", &self.streamer),
+            ("viewer", &self.viewer),
+            ("viewer2", &self.viewer2),
+        ]
+    }
+
+    /// Everything the demo made, as one JSON object (`missionlink demo --json`).
+    pub fn to_json(&self) -> Value {
+        let mut users = serde_json::Map::new();
+        let mut headers = serde_json::Map::new();
+        for (name, u) in self.users() {
+            users.insert(
+                name.into(),
+                json!({ "id": u.id, "handle": u.handle, "email": u.email, "role": u.role,
+                        "accessToken": u.access_token, "refreshToken": u.refresh_token }),
+            );
+            headers.insert(
+                name.into(),
+                json!({ "Authorization": format!("Bearer {}", u.access_token) }),
+            );
+        }
+        let missions: serde_json::Map<String, Value> = self
+            .missions
+            .iter()
+            .map(|(status, id, _)| ((*status).to_owned(), json!(id)))
+            .collect();
+        json!({ "endpoint": self.endpoint, "password": DEMO_PASSWORD, "users": users,
+                "missions": missions, "headers": headers })
+    }
+
+    /// The demo for a person at a terminal.
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "MissionLink demo seeded on {}\n\nUsers (password for each: {DEMO_PASSWORD}):\n",
+            self.endpoint
+        );
+        for (name, u) in self.users() {
+            out += &format!(
+                "  {name:<9} {:<14} {:<9} id {}  email {}\n",
+                u.handle, u.role, u.id, u.email
+            );
+        }
+        out += "\nMissions of the streamer, one in every state:\n";
+        for (status, id, title) in &self.missions {
+            out += &format!("  {status:<10} {id}  {title}\n");
+        }
+        out += "\nGraphiQL headers (paste one into the Headers pane of ";
+        out += &self.endpoint;
+        out += "):\n";
+        for (name, u) in self.users() {
+            out += &format!(
+                "  as {name} ({}):\n  {{\"Authorization\": \"Bearer {}\"}}\n",
+                u.handle, u.access_token
+            );
+        }
+        out += "\nAccess tokens expire after 15 minutes. For a new one, run\n  mutation { refresh(refreshToken: \"<refreshToken>\") { accessToken refreshToken } }\nwith the user's refresh token (`missionlink demo --json` prints them), or log in again with the\nemail and password above.\n";
+        out
+    }
+}
