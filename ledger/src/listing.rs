@@ -120,7 +120,7 @@ where
     query.limit(window.limit.saturating_add(1));
 
     let found = db.query_all(&query).await?;
-    let more_in_reading_direction = found.len() as u64 > window.limit;
+    let more_in_reading_direction = u64::try_from(found.len()).unwrap_or(u64::MAX) > window.limit;
     let mut rows = found
         .iter()
         .take(usize::try_from(window.limit).unwrap_or(usize::MAX))
