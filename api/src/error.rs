@@ -22,6 +22,8 @@ pub enum ApiError {
     InvalidState(String),
     IdempotencyKeyReused,
     RateLimited(String),
+    /// The events after the client's `seq` were pruned: it must reload the current state.
+    EventsExpired(String),
     /// A failure that is ours, not the client's; never shown to the client.
     Internal(anyhow::Error),
 }
@@ -44,6 +46,7 @@ impl ApiError {
             ApiError::InvalidState(_) => "INVALID_STATE",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::RateLimited(_) => "RATE_LIMITED",
+            ApiError::EventsExpired(_) => "EVENTS_EXPIRED",
             ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -57,7 +60,8 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::InsufficientFunds(m)
             | ApiError::InvalidState(m)
-            | ApiError::RateLimited(m) => m.clone(),
+            | ApiError::RateLimited(m)
+            | ApiError::EventsExpired(m) => m.clone(),
             ApiError::IdempotencyKeyReused => {
                 "this idempotencyKey was already used for a different request".into()
             }

@@ -40,7 +40,7 @@ impl MissionFeed {
         let (ids_tx, ids_rx) = mpsc::channel::<String>(ID_QUEUE);
         match db.get_database_backend() {
             DatabaseBackend::Postgres => {
-                tokio::spawn(listen_postgres(db.clone(), ids_tx));
+                tokio::spawn(listen_postgres(db.clone(), changes::CHANNEL, ids_tx));
             }
             _ => {
                 tokio::spawn(listen_local(ids_tx));
@@ -55,12 +55,19 @@ impl MissionFeed {
     }
 }
 
-async fn listen_postgres(db: DatabaseConnection, ids: mpsc::Sender<String>) {
+/// Passes every notification on the Postgres `channel` to `payloads`, reconnecting when the
+/// listening connection is lost, until `payloads` is closed.
+pub(crate) async fn listen_postgres(
+    db: DatabaseConnection,
+    channel: &'static str,
+    payloads: mpsc::Sender<String>,
+) {
+    let ids = payloads;
     let pool = db.get_postgres_connection_pool().clone();
     loop {
         let result: Result<(), sea_orm::sqlx::Error> = async {
             let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await?;
-            listener.listen(changes::CHANNEL).await?;
+            listener.listen(channel).await?;
             loop {
                 let n = listener.recv().await?;
                 if ids.send(n.payload().to_owned()).await.is_err() {
@@ -72,7 +79,7 @@ async fn listen_postgres(db: DatabaseConnection, ids: mpsc::Sender<String>) {
         match result {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(error = %e, "mission feed lost its Postgres listener; reconnecting");
+                tracing::warn!(channel, error = %e, "lost the Postgres listener; reconnecting");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }

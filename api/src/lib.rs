@@ -10,6 +10,7 @@ pub mod cors;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod event_feed;
 pub mod feed;
 pub mod graphql;
 pub mod http;

@@ -150,6 +150,7 @@ async fn worker_deps(config: &Config, db: &Databases) -> WorkerDeps {
     };
     WorkerDeps {
         audit_interval: std::time::Duration::from_secs(config.audit_interval_seconds),
+        event_retention: std::time::Duration::from_secs(config.event_retention_hours * 3600),
         sdk_metrics_addr: config.temporal_metrics_addr,
         missions_db: db.missions.clone(),
         users_db: db.users.clone(),

@@ -3,6 +3,7 @@
 use crate::auth::{ActiveUsers, AuthService, TokenKeys};
 use crate::config::Config;
 use crate::db::Databases;
+use crate::event_feed::EventWakeups;
 use crate::feed::MissionFeed;
 use missionlink_workflows::TemporalHandle;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct Inner {
     pub temporal: TemporalHandle,
     /// Live mission changes for `missionChanged`.
     pub feed: MissionFeed,
+    /// Wake-ups of `missionEvents` subscribers.
+    pub event_wakeups: EventWakeups,
     /// Group commit for `contribute`.
     pub pledges: missionlink_ledger::batch::PledgeBatcher,
 }
@@ -42,6 +45,7 @@ impl AppState {
         );
         Ok(Self(Arc::new(Inner {
             feed: MissionFeed::start(db.missions.clone()),
+            event_wakeups: EventWakeups::start(db.missions.clone()),
             pledges: missionlink_ledger::batch::PledgeBatcher::start(
                 db.missions.clone(),
                 config.missions.ledger(),

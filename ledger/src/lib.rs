@@ -11,6 +11,7 @@ pub mod audit;
 pub mod batch;
 pub mod changes;
 pub mod error;
+pub mod events;
 mod gate;
 pub mod idempotency;
 pub mod listing;

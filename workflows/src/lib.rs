@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod audit_loop;
 pub mod email;
+pub mod event_pruning;
 pub mod failure;
 pub mod mission;
 pub mod outbox;

@@ -21,6 +21,8 @@ pub struct WorkerDeps {
     pub missions_db: DatabaseConnection,
     /// How often the worker audits the ledger (metrics `missionlink_audit_*`).
     pub audit_interval: std::time::Duration,
+    /// How long the streamers' event feeds keep events (`EVENT_RETENTION_HOURS`).
+    pub event_retention: std::time::Duration,
     /// Where the Temporal SDK's own metrics (`temporal_*`: polls, task latencies, activity
     /// failures and retries) are served for Prometheus; `None` = not exported.
     pub sdk_metrics_addr: Option<std::net::SocketAddr>,
@@ -68,6 +70,11 @@ pub async fn run(
         config.outbox_relay_grace,
         stopped(relay_stopped.clone()),
     ));
+    let pruning = tokio::spawn(crate::event_pruning::run(
+        deps.missions_db.clone(),
+        deps.event_retention,
+        stopped(relay_stopped.clone()),
+    ));
     let audits = tokio::spawn(crate::audit_loop::run(
         deps.missions_db,
         deps.audit_interval,
@@ -86,6 +93,7 @@ pub async fn run(
     relay_stop.send(true).ok();
     relay.await.ok();
     audits.await.ok();
+    pruning.await.ok();
     result?;
     Ok(())
 }

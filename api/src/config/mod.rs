@@ -124,6 +124,8 @@ pub struct Config {
     pub max_mutations_per_request: usize,
     /// How long a user found in the users database is believed to exist without asking again.
     pub user_cache_seconds: u64,
+    /// `EVENT_RETENTION_HOURS`: how long a streamer's feed keeps its events.
+    pub event_retention_hours: u64,
     /// Load balancers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
     /// `PERSISTED_QUERIES`: how many persisted queries (by hash) the API remembers.
@@ -349,6 +351,8 @@ impl Config {
             },
             user_cache_seconds: u64::try_from(int("USER_CACHE_SECONDS", 5, 0, 300)?)
                 .map_err(|_| err("USER_CACHE_SECONDS", "out of range"))?,
+            event_retention_hours: u64::try_from(int("EVENT_RETENTION_HOURS", 24, 1, 24 * 90)?)
+                .map_err(|_| err("EVENT_RETENTION_HOURS", "out of range"))?,
             trusted_proxies: TrustedProxies::parse(&get("TRUSTED_PROXIES", ""))
                 .map_err(|problem| err("TRUSTED_PROXIES", problem))?,
             persisted_queries: usize::try_from(int("PERSISTED_QUERIES", 1_000, 1, 100_000)?)

@@ -171,6 +171,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
          a deleted user stops acting within it",
     ),
     (
+        "EVENT_RETENTION_HOURS",
+        "24",
+        "how long a streamer's event feed (missionEvents) keeps events, 1 to 2160; a client \
+         resuming from an older seq gets EVENTS_EXPIRED and reloads the current state",
+    ),
+    (
         "TRUSTED_PROXIES",
         "(empty = none)",
         "comma-separated CIDRs of load balancers in front of the API: when the TCP peer is one, \

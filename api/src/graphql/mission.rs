@@ -287,7 +287,7 @@ impl MissionQuery {
 #[derive(Default)]
 pub struct MissionSubscription;
 
-#[Subscription(name = "Subscription")]
+#[Subscription]
 impl MissionSubscription {
     /// The new state of any mission of this streamer, whenever it changes (coalesced: at most a
     /// few updates a second per mission).

@@ -4,6 +4,7 @@
 mod connection;
 mod context;
 mod depth;
+mod events;
 mod identity;
 mod loaders;
 mod mission;
@@ -25,12 +26,11 @@ use async_graphql::extensions::Analyzer;
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
 };
-use async_graphql::{MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 pub use context::{Caller, ClientAddr};
 pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use loaders::{MissionLoader, UserLoader};
-pub use mission::MissionSubscription;
 pub use transport::{ViaGet, WRITE_OVER_GET};
 
 /// Every query: identity and wallet, then missions.
@@ -40,6 +40,7 @@ pub struct Query(
     user::UserQuery,
     mission::MissionQuery,
     node::NodeQuery,
+    events::EventQuery,
 );
 
 /// Every mutation: identity and wallet, then missions.
@@ -50,7 +51,11 @@ pub struct Mutation(
     prediction::PredictionMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, MissionSubscription>;
+/// Every subscription: mission changes, then the streamers' event feeds.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(mission::MissionSubscription, events::EventSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Most expensive query accepted: each field costs 1, a page of `first` items costs `first`
 /// times its selection (a mission with a full page of 100 pledges fits).
@@ -58,36 +63,44 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 
 pub fn build_schema(state: AppState) -> AppSchema {
     let (users, missions) = loaders::loaders(&state);
-    Schema::build(Query::default(), Mutation::default(), MissionSubscription)
-        .extension(crate::metrics::GraphqlMetrics)
-        .extension(text::StorableTextOnly)
-        .extension(identity::IdentityCheck)
-        .extension(mutation_limits::MutationLimits {
-            max_mutations: state.config.max_mutations_per_request,
-        })
-        .extension(depth::DepthLimit)
-        .extension(transport::QueriesOnlyOverGet)
-        // Apollo's automatic persisted queries: a client sends a query's SHA-256 instead of its
-        // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept).
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
-            state.config.persisted_queries,
-        )))
-        // Each answer reports its operation's cost: `extensions.analyzer { complexity depth }`.
-        .extension(Analyzer)
-        // Introspection's bound for every query; `DepthLimit` holds the rest to `MAX_DEPTH`.
-        .limit_depth(MAX_INTROSPECTION_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        // Without caches: they batch the loads of one moment, they never serve stale rows.
-        .data(users)
-        .data(missions)
-        .data(state)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .extension(crate::metrics::GraphqlMetrics)
+    .extension(text::StorableTextOnly)
+    .extension(identity::IdentityCheck)
+    .extension(mutation_limits::MutationLimits {
+        max_mutations: state.config.max_mutations_per_request,
+    })
+    .extension(depth::DepthLimit)
+    .extension(transport::QueriesOnlyOverGet)
+    // Apollo's automatic persisted queries: a client sends a query's SHA-256 instead of its
+    // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept).
+    .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+        state.config.persisted_queries,
+    )))
+    // Each answer reports its operation's cost: `extensions.analyzer { complexity depth }`.
+    .extension(Analyzer)
+    // Introspection's bound for every query; `DepthLimit` holds the rest to `MAX_DEPTH`.
+    .limit_depth(MAX_INTROSPECTION_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    // Without caches: they batch the loads of one moment, they never serve stale rows.
+    .data(users)
+    .data(missions)
+    .data(state)
+    .finish()
 }
 
 /// The schema in SDL, as served. `api/schema.graphql` holds the committed copy that frontends
 /// read; a test fails when the two differ.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), MissionSubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl()
 }

@@ -11,6 +11,7 @@ mod connections;
 mod cors;
 mod deployment;
 mod email_delivery;
+mod event_feed;
 mod graphiql;
 mod http_get;
 mod identity;

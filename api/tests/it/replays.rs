@@ -3,74 +3,22 @@
 //! The mutations go to a `missionlink serve` process of its own, so its `/metrics` counts only
 //! this test's requests.
 
-use crate::support::{TestApp, free_port, ws_next_json, ws_open};
+use crate::support::{ServeProcess, TestApp, ws_next_json, ws_open};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-struct Serve {
-    base: String,
-    http: reqwest::Client,
-    _process: tokio::process::Child,
-}
+/// The counters a replay must not move.
+struct Counters<'a>(&'a ServeProcess);
 
-impl Serve {
-    async fn start(app: &TestApp) -> Self {
-        let addr = format!("127.0.0.1:{}", free_port());
-        let process = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-            .arg("serve")
-            .env_clear()
-            .envs(app.binary_env())
-            .env("HTTP_ADDR", &addr)
-            // No Temporal: a new mission's workflow start waits in the outbox.
-            .env("TEMPORAL_ADDRESS", "http://127.0.0.1:1")
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start missionlink serve");
-        let http = reqwest::Client::new();
-        let base = format!("http://{addr}");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .map_or(true, |r| !r.status().is_success())
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "serve never came up"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self {
-            base,
-            http,
-            _process: process,
-        }
-    }
-
-    async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
-        let body: Value = self
-            .http
-            .post(format!("{}/graphql", self.base))
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("POST /graphql")
-            .json()
-            .await
-            .expect("json");
-        assert!(body["errors"].is_null(), "{body}");
-        body["data"].clone()
-    }
-
+impl Counters<'_> {
     /// A counter of this process, by its full name.
     async fn counter(&self, name: &str) -> i64 {
         let text = self
+            .0
             .http
-            .get(format!("{}/metrics", self.base))
+            .get(format!("{}/metrics", self.0.base))
             .send()
             .await
             .expect("metrics")
@@ -133,8 +81,8 @@ async fn a_replayed_mutation_counts_nothing_and_announces_nothing() {
     for who in [&alice, &bob] {
         app.top_up(who, 50_000, "t").await.data("topUp");
     }
-    let serve = Serve::start(&app).await;
-    assert_eq!(serve.counters().await, [0; 5]);
+    let serve = ServeProcess::start(&app).await;
+    assert_eq!(Counters(&serve).counters().await, [0; 5]);
 
     let create = "mutation($input: CreateMissionInput!, $k: String!) {
         createMission(input: $input, idempotencyKey: $k) { id } }";
@@ -151,7 +99,7 @@ async fn a_replayed_mutation_counts_nothing_and_announces_nothing() {
         .gql(&alice.access, create, json!({ "input": input, "k": "c1" }))
         .await;
     assert_eq!(again, first, "a replay answers the first mission");
-    assert_eq!(serve.counters().await, [1, 1, 10_000, 0, 0]);
+    assert_eq!(Counters(&serve).counters().await, [1, 1, 10_000, 0, 0]);
 
     // Live subscribers of the streamer's missions (on the other API instance).
     let mut ws = ws_open(&app).await;
@@ -178,7 +126,7 @@ async fn a_replayed_mutation_counts_nothing_and_announces_nothing() {
         .await;
     assert_eq!(replayed, pledged, "a replay answers the first pledge");
     assert_quiet(&mut ws, Duration::from_millis(2_000)).await;
-    assert_eq!(serve.counters().await, [1, 2, 14_000, 0, 0]);
+    assert_eq!(Counters(&serve).counters().await, [1, 2, 14_000, 0, 0]);
 
     app.act(&streamer, "accept", &id)
         .await
@@ -194,5 +142,5 @@ async fn a_replayed_mutation_counts_nothing_and_announces_nothing() {
         .await;
     assert_eq!(replayed, placed, "a replay answers the first bet");
     assert_quiet(&mut ws, Duration::from_millis(2_000)).await;
-    assert_eq!(serve.counters().await, [1, 2, 14_000, 1, 100]);
+    assert_eq!(Counters(&serve).counters().await, [1, 2, 14_000, 1, 100]);
 }

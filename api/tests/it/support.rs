@@ -457,6 +457,7 @@ impl TestApp {
                 let db = Databases::connect(&users_url, &missions_url).await?;
                 let deps = missionlink_workflows::worker::WorkerDeps {
                     audit_interval: std::time::Duration::from_secs(300),
+                    event_retention: std::time::Duration::from_secs(24 * 3600),
                     sdk_metrics_addr: sdk_metrics,
                     missions_db: db.missions.clone(),
                     users_db: db.users.clone(),
@@ -923,8 +924,15 @@ pub type WsSocket =
 
 /// Opens `/graphql/ws` on `app` with the graphql-transport-ws subprotocol.
 pub async fn ws_connect(app: &TestApp) -> Result<WsSocket, tokio_tungstenite::tungstenite::Error> {
+    ws_connect_at(app.addr).await
+}
+
+/// Opens `/graphql/ws` on the API at `addr`.
+pub async fn ws_connect_at(
+    addr: SocketAddr,
+) -> Result<WsSocket, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}/graphql/ws", app.addr)
+    let mut request = format!("ws://{addr}/graphql/ws")
         .into_client_request()
         .expect("request");
     request.headers_mut().insert(
@@ -938,8 +946,13 @@ pub async fn ws_connect(app: &TestApp) -> Result<WsSocket, tokio_tungstenite::tu
 
 /// A socket that has sent an anonymous `connection_init` (its acknowledgement not read yet).
 pub async fn ws_open(app: &TestApp) -> WsSocket {
+    ws_open_at(app.addr).await
+}
+
+/// [`ws_open`] on the API at `addr`.
+pub async fn ws_open_at(addr: SocketAddr) -> WsSocket {
     use futures::SinkExt;
-    let mut ws = ws_connect(app).await.expect("connect");
+    let mut ws = ws_connect_at(addr).await.expect("connect");
     ws.send(tokio_tungstenite::tungstenite::Message::text(
         json!({ "type": "connection_init" }).to_string(),
     ))
@@ -961,5 +974,78 @@ pub async fn ws_next_json(ws: &mut WsSocket) -> Value {
         if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
             return serde_json::from_str(&text).expect("json");
         }
+    }
+}
+
+/// A `missionlink serve` process of its own on `app`'s databases (no Temporal: workflow starts
+/// wait in the outbox), killed when dropped.
+pub struct ServeProcess {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    process: tokio::process::Child,
+}
+
+impl ServeProcess {
+    /// On a free port.
+    pub async fn start(app: &TestApp) -> Self {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        Self::start_at(app, addr).await
+    }
+
+    /// On `addr` (a restart: the same address again).
+    pub async fn start_at(app: &TestApp, addr: SocketAddr) -> Self {
+        let process = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
+            .arg("serve")
+            .env_clear()
+            .envs(app.binary_env())
+            .env("HTTP_ADDR", addr.to_string())
+            .env("TEMPORAL_ADDRESS", "http://127.0.0.1:1")
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start missionlink serve");
+        let http = reqwest::Client::new();
+        let base = format!("http://{addr}");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .map_or(true, |r| !r.status().is_success())
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "serve never came up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Self {
+            addr,
+            base,
+            http,
+            process,
+        }
+    }
+
+    /// Posts one operation as `token`, failing the test on errors; its `data`.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body: Value = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("POST /graphql")
+            .json()
+            .await
+            .expect("json");
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"].clone()
+    }
+
+    /// Kills the process (SIGKILL: no graceful shutdown) and waits for it to be gone.
+    pub async fn kill(mut self) {
+        self.process.kill().await.expect("kill missionlink serve");
     }
 }

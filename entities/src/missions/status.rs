@@ -160,6 +160,26 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What happened to one of a streamer's missions: `mission_events.kind`.
+    pub enum EventKind {
+        /// Proposed, with its creator's first pledge.
+        Created = "CREATED",
+        /// Another pledge was held.
+        Pledged = "PLEDGED",
+        Accepted = "ACCEPTED",
+        Rejected = "REJECTED",
+        /// The streamer's verdict: success.
+        Succeeded = "SUCCEEDED",
+        /// The streamer's verdict: failure.
+        Failed = "FAILED",
+        /// The accept window or the deadline passed without the streamer's answer.
+        Expired = "EXPIRED",
+        /// Every pledge is paid or refunded.
+        Settled = "SETTLED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +202,7 @@ mod tests {
         agrees(TransferKind::ALL);
         agrees(AccountKind::ALL);
         agrees(DeliveryStatus::ALL);
+        agrees(EventKind::ALL);
         assert!(MissionStatus::try_from_value(&"pending".to_owned()).is_err());
     }
 }

@@ -2,7 +2,10 @@
 //! any failure stays with its pledge.
 
 use super::pledge::{Answer, PledgeRequest, pledge_in};
+use crate::events::{self, NewEvent};
+use crate::idempotency::Effect;
 use crate::rules::MissionRules;
+use crate::status::EventKind;
 use crate::{LedgerError, changes};
 use sea_orm::{DatabaseBackend, DatabaseConnection, TransactionTrait};
 use std::collections::BTreeSet;
@@ -52,9 +55,22 @@ pub(super) async fn commit_each(
         }
         answers.push(answer);
     }
+    let held: Vec<NewEvent<'_>> = answers
+        .iter()
+        .filter_map(|a| match a {
+            Ok(Effect::New(p)) => Some(NewEvent {
+                mission_id: &p.mission_id,
+                kind: EventKind::Pledged,
+                pledge_id: Some(&p.id),
+            }),
+            _ => None,
+        })
+        .collect();
     let committed = async {
         changes::announce_in(&txn, changed.iter().copied()).await?;
-        txn.commit().await
+        // Last: the feed's row is locked only for the commit.
+        events::append(&txn, &held).await?;
+        txn.commit().await.map_err(LedgerError::from)
     };
     match committed.await {
         Ok(()) => {
@@ -78,6 +94,6 @@ pub(super) async fn commit_each(
 }
 
 /// The error every pledge of a failed transaction hears.
-pub(super) fn failed(e: &sea_orm::DbErr) -> LedgerError {
+pub(super) fn failed(e: &impl std::fmt::Display) -> LedgerError {
     LedgerError::Database(sea_orm::DbErr::Custom(e.to_string()))
 }

@@ -6,11 +6,12 @@ use super::pledge::{
     Answer, CONTRIBUTE, PledgeRequest, ensure_pledgeable, hold_transfer, new_pledge,
     pledge_request, pledged_response, replayed_pledge,
 };
+use crate::events::{self, NewEvent};
 use crate::gate::gate_shared_many;
 use crate::idempotency::{self, Claim, Effect};
 use crate::rules::MissionRules;
 use crate::sql::{json_rows, row_count};
-use crate::status::PledgeStatus;
+use crate::status::{EventKind, PledgeStatus};
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;
 use missionlink_entities::missions::{mission, pledge};
@@ -68,7 +69,20 @@ pub(super) async fn commit_set(
         answers.iter().all(Option::is_some),
         "a pledge of the batch went unanswered"
     );
-    // Each round announced its missions in its own statement.
+    // Each round announced its missions in its own statement; the feed takes every new pledge
+    // last, so its row is locked only for the commit.
+    let held: Vec<NewEvent<'_>> = answers
+        .iter()
+        .filter_map(|a| match a {
+            Some(Ok(Effect::New(p))) => Some(NewEvent {
+                mission_id: &p.mission_id,
+                kind: EventKind::Pledged,
+                pledge_id: Some(&p.id),
+            }),
+            _ => None,
+        })
+        .collect();
+    events::append(&txn, &held).await?;
     txn.commit().await?;
     Ok(answers
         .into_iter()

@@ -3,9 +3,10 @@
 
 use super::read::find;
 use crate::batch::pledge::hold;
+use crate::events::{self, NewEvent};
 use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::rules::{MissionRules, NewMission};
-use crate::status::MissionStatus;
+use crate::status::{EventKind, MissionStatus};
 use crate::{AccountId, LedgerError, account};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
@@ -72,7 +73,7 @@ pub async fn create(
         .exec_without_returning(&txn)
         .await?;
     account::open(&txn, &[AccountId::escrow(&id)]).await?;
-    hold(&txn, &row, &new.creator_id, valid.amount, now).await?;
+    let first = hold(&txn, &row, &new.creator_id, valid.amount, now).await?;
     // BRIEF §6: the intent to start the workflow commits with the money it will settle.
     workflow_outbox::Entity::insert(workflow_outbox::ActiveModel {
         mission_id: Set(id.clone()),
@@ -90,6 +91,15 @@ pub async fn create(
         &new.creator_id,
         key,
         &encode_response(&CreatedResponse { mission_id: id })?,
+    )
+    .await?;
+    events::append(
+        &txn,
+        &[NewEvent {
+            mission_id: &row.id,
+            kind: EventKind::Created,
+            pledge_id: Some(&first.id),
+        }],
     )
     .await?;
     txn.commit().await?;

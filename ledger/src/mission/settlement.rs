@@ -2,7 +2,8 @@
 //! refunded to its backer, a page per transaction, then `settledAt` and `notifiedAt`.
 
 use super::read::find;
-use crate::status::{MissionStatus, PledgeStatus, TransferKind};
+use crate::events::{self, NewEvent};
+use crate::status::{EventKind, MissionStatus, PledgeStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
@@ -169,12 +170,25 @@ pub async fn mark_settled(
         .all(db)
         .await?;
     if still_held.is_empty() {
-        mission::Entity::update_many()
+        let txn = db.begin().await?;
+        let marked = mission::Entity::update_many()
             .col_expr(mission::Column::SettledAt, Expr::value(Utc::now()))
             .filter(mission::Column::Id.eq(mission_id))
             .filter(mission::Column::SettledAt.is_null())
-            .exec(db)
+            .exec(&txn)
             .await?;
+        if marked.rows_affected == 1 {
+            events::append(
+                &txn,
+                &[NewEvent {
+                    mission_id,
+                    kind: EventKind::Settled,
+                    pledge_id: None,
+                }],
+            )
+            .await?;
+        }
+        txn.commit().await?;
     }
     find(db, mission_id).await
 }

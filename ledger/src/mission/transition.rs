@@ -4,10 +4,11 @@
 
 use super::read::find;
 use crate::LedgerError;
+use crate::events::{self, NewEvent};
 use crate::gate::gate_exclusive;
 use crate::prediction::game::{lock_at, open as open_prediction};
 use crate::rules::{MissionRules, invalid};
-use crate::status::{MissionStatus, Outcome};
+use crate::status::{EventKind, MissionStatus, Outcome};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
 use sea_orm::sea_query::Expr;
@@ -100,6 +101,21 @@ pub async fn act(
             .filter(workflow_outbox::Column::MissionId.eq(mission_id))
             .exec(&txn)
             .await?;
+        let kind = match to {
+            MissionStatus::Active => EventKind::Accepted,
+            MissionStatus::Rejected => EventKind::Rejected,
+            MissionStatus::Succeeded => EventKind::Succeeded,
+            _ => EventKind::Failed,
+        };
+        events::append(
+            &txn,
+            &[NewEvent {
+                mission_id,
+                kind,
+                pledge_id: None,
+            }],
+        )
+        .await?;
     }
     txn.commit().await?;
     let after = find(db, mission_id).await?;
@@ -154,7 +170,17 @@ pub async fn expire(
     };
     let txn = db.begin().await?;
     gate_exclusive(&txn, mission_id).await?;
-    update.exec(&txn).await?;
+    if update.exec(&txn).await?.rows_affected == 1 {
+        events::append(
+            &txn,
+            &[NewEvent {
+                mission_id,
+                kind: EventKind::Expired,
+                pledge_id: None,
+            }],
+        )
+        .await?;
+    }
     txn.commit().await?;
     find(db, mission_id).await
 }

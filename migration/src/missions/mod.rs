@@ -8,6 +8,7 @@ mod m20261125_000003_predictions;
 mod m20261126_000004_email_outcomes;
 mod m20261126_000005_kind_checks;
 mod m20261126_000006_list_indexes;
+mod m20261126_000007_mission_events;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_email_outcomes::Migration),
             Box::new(m20261126_000005_kind_checks::Migration),
             Box::new(m20261126_000006_list_indexes::Migration),
+            Box::new(m20261126_000007_mission_events::Migration),
         ]
     }
 }

@@ -1,0 +1,262 @@
+//! A streamer's event feed in GraphQL: `missionEvents` as a query (a page after a `seq`) and as
+//! a subscription (everything after a `seq`, then live), both read from the database by `seq`
+//! ([`missionlink_ledger::events`]), so neither has gaps or repeats across replicas and
+//! restarts.
+
+use super::context::state;
+use super::loaders::load_mission;
+use super::mission::{Mission, Pledge};
+use super::types::graphql_int;
+use crate::error::{ApiError, GqlResult};
+use crate::event_feed::POLL;
+use crate::state::AppState;
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use missionlink_entities::missions::{mission_event, pledge};
+use missionlink_ledger::events::{self, FeedState, Unreadable};
+use sea_orm::EntityTrait;
+use std::collections::VecDeque;
+
+/// Most events one `missionEvents` query returns (a subscriber reads up to this many at once):
+/// a page with a full selection of each event's mission and pledge stays within
+/// `MAX_COMPLEXITY`.
+pub const MAX_EVENTS_PAGE: i32 = 50;
+/// Page size when `first` is not given.
+pub const DEFAULT_EVENTS_PAGE: i32 = 50;
+
+/// What happened to the mission.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::status::EventKind")]
+pub enum MissionEventKind {
+    /// Proposed, with its creator's first pledge (`pledge`).
+    Created,
+    /// Another pledge (`pledge`).
+    Pledged,
+    Accepted,
+    Rejected,
+    /// The streamer's verdict: success.
+    Succeeded,
+    /// The streamer's verdict: failure.
+    Failed,
+    /// The accept window or the deadline passed without the streamer's answer.
+    Expired,
+    /// Every pledge is paid or refunded.
+    Settled,
+}
+
+/// One entry of a streamer's feed.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct MissionEvent {
+    /// Strictly increasing per streamer, in commit order, never reused: resume after the last
+    /// one seen.
+    pub seq: i32,
+    pub kind: MissionEventKind,
+    /// When it was committed.
+    pub at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub mission_id: String,
+    #[graphql(skip)]
+    pub pledge_id: Option<String>,
+}
+
+impl TryFrom<mission_event::Model> for MissionEvent {
+    type Error = ApiError;
+
+    fn try_from(e: mission_event::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            seq: graphql_int(e.seq, "seq")?,
+            kind: e.kind.into(),
+            at: e.created_at,
+            mission_id: e.mission_id,
+            pledge_id: e.pledge_id,
+        })
+    }
+}
+
+#[ComplexObject]
+impl MissionEvent {
+    /// The mission as it is now (its totals and status when this is read, not when it
+    /// happened): an overlay shows it as is.
+    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Mission> {
+        Ok(load_mission(ctx, &self.mission_id).await?)
+    }
+
+    /// The pledge of a CREATED or PLEDGED event.
+    async fn pledge(&self, ctx: &Context<'_>) -> GqlResult<Option<Pledge>> {
+        let Some(id) = &self.pledge_id else {
+            return Ok(None);
+        };
+        let found = pledge::Entity::find_by_id(id.clone())
+            .one(&state(ctx).db.missions)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(found.map(Pledge::try_from).transpose()?)
+    }
+}
+
+/// A page of a streamer's feed.
+#[derive(SimpleObject)]
+pub struct MissionEventPage {
+    /// Events after `afterSeq`, in `seq` order.
+    pub nodes: Vec<MissionEvent>,
+    /// The streamer's newest `seq` when this was read (0 before any event): load the current
+    /// state, then follow the feed from here.
+    pub last_seq: i32,
+    /// Whether more events follow the last of `nodes`.
+    pub has_more: bool,
+}
+
+/// The feed's state, with `after_seq` checked against it.
+async fn readable(app: &AppState, streamer: &str, after_seq: i64) -> Result<FeedState, ApiError> {
+    let feed = events::state(&app.db.missions, streamer).await?;
+    match events::check_after(feed, after_seq) {
+        Ok(()) => Ok(feed),
+        Err(Unreadable::Pruned { pruned_through }) => Err(ApiError::EventsExpired(format!(
+            "events up to seq {pruned_through} are older than the retention \
+             (EVENT_RETENTION_HOURS): reload the current state and follow from its lastSeq"
+        ))),
+        Err(Unreadable::Ahead { last_seq }) => Err(ApiError::BadUserInput(format!(
+            "afterSeq is beyond this feed's newest seq {last_seq}: reload the current state"
+        ))),
+    }
+}
+
+fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
+    let first = first.unwrap_or(DEFAULT_EVENTS_PAGE);
+    if (1..=MAX_EVENTS_PAGE).contains(&first) {
+        Ok(u64::from(first.unsigned_abs()))
+    } else {
+        Err(ApiError::BadUserInput(format!(
+            "first must be between 1 and {MAX_EVENTS_PAGE}"
+        )))
+    }
+}
+
+#[derive(Default)]
+pub struct EventQuery;
+
+#[Object]
+impl EventQuery {
+    /// The streamer's events after `afterSeq` (0: from the oldest kept), oldest first.
+    /// `EVENTS_EXPIRED` when events after it were already pruned.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_EVENTS_PAGE).clamp(0, MAX_EVENTS_PAGE) as usize * child_complexity"
+    )]
+    async fn mission_events(
+        &self,
+        ctx: &Context<'_>,
+        streamer_id: ID,
+        after_seq: Option<i32>,
+        first: Option<i32>,
+    ) -> GqlResult<MissionEventPage> {
+        let app = state(ctx);
+        let after_seq = after_seq.unwrap_or(0);
+        let limit = page_size(first)?;
+        let feed = readable(app, streamer_id.as_str(), i64::from(after_seq)).await?;
+        let mut rows = events::after(
+            &app.db.missions,
+            streamer_id.as_str(),
+            i64::from(after_seq),
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let has_more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(MissionEventPage {
+            nodes: rows
+                .into_iter()
+                .map(MissionEvent::try_from)
+                .collect::<Result<_, _>>()?,
+            last_seq: graphql_int(feed.last_seq.max(i64::from(after_seq)), "lastSeq")?,
+            has_more,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct EventSubscription;
+
+#[Subscription]
+impl EventSubscription {
+    /// The streamer's events after `afterSeq`, then each new one as it commits, in `seq` order,
+    /// each exactly once (without `afterSeq`: only new ones). Resume after a lost connection
+    /// with the last `seq` received. `EVENTS_EXPIRED` when events after it were already pruned.
+    async fn mission_events(
+        &self,
+        ctx: &Context<'_>,
+        streamer_id: ID,
+        after_seq: Option<i32>,
+    ) -> Result<impl Stream<Item = MissionEvent> + use<>, async_graphql::Error> {
+        let app = state(ctx).clone();
+        let streamer = streamer_id.to_string();
+        let after = match after_seq {
+            Some(seq) => {
+                readable(&app, &streamer, i64::from(seq)).await?;
+                i64::from(seq)
+            }
+            None => {
+                events::state(&app.db.missions, &streamer)
+                    .await
+                    .map_err(ApiError::from)?
+                    .last_seq
+            }
+        };
+        Ok(follow(app, streamer, after))
+    }
+}
+
+/// Every event of `streamer` after `after`, read from the database whenever the feed may have
+/// grown (a wake-up, or every [`POLL`]).
+fn follow(app: AppState, streamer: String, after: i64) -> impl Stream<Item = MissionEvent> {
+    let wake = app.event_wakeups.subscribe();
+    let limit = u64::from(MAX_EVENTS_PAGE.unsigned_abs());
+    let start = (app, streamer, after, VecDeque::new(), wake);
+    futures::stream::unfold(
+        start,
+        move |(app, streamer, mut after, mut ready, mut wake)| async move {
+            loop {
+                if let Some(row) = ready.pop_front() {
+                    let row: mission_event::Model = row;
+                    after = row.seq;
+                    match MissionEvent::try_from(row) {
+                        Ok(event) => return Some((event, (app, streamer, after, ready, wake))),
+                        Err(e) => {
+                            tracing::error!(error = ?e, "a feed event does not convert");
+                            continue;
+                        }
+                    }
+                }
+                match events::after(&app.db.missions, &streamer, after, limit).await {
+                    Ok(rows) if !rows.is_empty() => {
+                        ready.extend(rows);
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read a streamer's feed; retrying")
+                    }
+                }
+                // Nothing new: wait to be told, or poll.
+                let woken = tokio::time::timeout(POLL, async {
+                    loop {
+                        match wake.recv().await {
+                            Ok(w) if w.concerns(&streamer) => return true,
+                            Ok(_) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                return true;
+                            }
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                        }
+                    }
+                })
+                .await;
+                if woken == Ok(false) {
+                    return None;
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,215 @@
+//! The streamers' event feeds: every change of a streamer's missions (created, pledged,
+//! accepted, rejected, decided, expired, settled) is an event appended inside the transaction
+//! that makes the change, numbered by a `seq` that strictly increases per streamer.
+//!
+//! The number comes from the streamer's `streamer_feeds` row, incremented once per commit (not
+//! per pledge: a batch of a hundred pledges takes a hundred numbers in one update) as the
+//! transaction's last write. Its lock is held until the commit, so a later commit gets later
+//! numbers and a reader that has seen `seq` n can never later find an event numbered below n:
+//! reading "everything after n" has no gaps and no repeats, whichever process wrote or reads.
+//! Events older than the retention are pruned; `pruned_through` says up to which `seq`.
+
+use crate::LedgerError;
+use crate::status::EventKind;
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::{mission, mission_event, streamer_feed};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The Postgres notification channel: the payload is the streamer whose feed grew.
+pub const CHANNEL: &str = "mission_events";
+
+/// An event to append.
+#[derive(Clone, Debug)]
+pub struct NewEvent<'a> {
+    pub mission_id: &'a str,
+    pub kind: EventKind,
+    /// The pledge of a CREATED or PLEDGED event.
+    pub pledge_id: Option<&'a str>,
+}
+
+/// Appends `events`, in order, to the feeds of their missions' streamers, inside `txn`. Call it
+/// as the transaction's last write: the feed rows it locks stay locked until the commit. On
+/// Postgres it also notifies [`CHANNEL`] with each streamer (delivered at the commit).
+pub async fn append<C: ConnectionTrait>(
+    txn: &C,
+    events: &[NewEvent<'_>],
+) -> Result<(), LedgerError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mission_ids: BTreeSet<&str> = events.iter().map(|e| e.mission_id).collect();
+    let streamer_of: HashMap<String, String> = mission::Entity::find()
+        .select_only()
+        .columns([mission::Column::Id, mission::Column::StreamerId])
+        .filter(mission::Column::Id.is_in(mission_ids.iter().copied()))
+        .into_tuple::<(String, String)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    // By streamer, in one order for every transaction: no two wait on each other's feed rows.
+    let mut by_streamer: BTreeMap<&str, Vec<&NewEvent<'_>>> = BTreeMap::new();
+    for event in events {
+        let streamer = streamer_of.get(event.mission_id).ok_or_else(|| {
+            LedgerError::Corrupt(format!("event of unknown mission {}", event.mission_id))
+        })?;
+        by_streamer.entry(streamer).or_default().push(event);
+    }
+    let now = Utc::now();
+    for (streamer, events) in &by_streamer {
+        let n = i64::try_from(events.len())
+            .map_err(|_| LedgerError::InvalidInput("too many events in one commit".into()))?;
+        let last = take_seqs(txn, streamer, n).await?;
+        let rows = events
+            .iter()
+            .zip(last - n + 1..)
+            .map(|(e, seq)| mission_event::ActiveModel {
+                streamer_id: Set((*streamer).to_owned()),
+                seq: Set(seq),
+                mission_id: Set(e.mission_id.to_owned()),
+                kind: Set(e.kind),
+                pledge_id: Set(e.pledge_id.map(str::to_owned)),
+                created_at: Set(now),
+            });
+        mission_event::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        let streamers: Vec<&str> = by_streamer.keys().copied().collect();
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_notify($1, s) FROM jsonb_array_elements_text($2::jsonb) AS g(s)",
+            [
+                CHANNEL.into(),
+                serde_json::Value::from(streamers).to_string().into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes the next `n` numbers of `streamer`'s feed, locking its row; the last of them.
+async fn take_seqs<C: ConnectionTrait>(
+    txn: &C,
+    streamer: &str,
+    n: i64,
+) -> Result<i64, LedgerError> {
+    let feed = streamer_feed::ActiveModel {
+        streamer_id: Set(streamer.to_owned()),
+        last_seq: Set(n),
+        pruned_through: Set(0),
+    };
+    let on_conflict = OnConflict::column(streamer_feed::Column::StreamerId)
+        .value(
+            streamer_feed::Column::LastSeq,
+            Expr::col((streamer_feed::Entity, streamer_feed::Column::LastSeq)).add(n),
+        )
+        .to_owned();
+    let row = streamer_feed::Entity::insert(feed)
+        .on_conflict(on_conflict)
+        .exec_with_returning(txn)
+        .await?;
+    Ok(row.last_seq)
+}
+
+/// A streamer's feed as it stands: the last `seq` handed out and how far it was pruned (both 0
+/// for a streamer with no events yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeedState {
+    pub last_seq: i64,
+    pub pruned_through: i64,
+}
+
+pub async fn state<C: ConnectionTrait>(
+    db: &C,
+    streamer_id: &str,
+) -> Result<FeedState, LedgerError> {
+    Ok(streamer_feed::Entity::find_by_id(streamer_id.to_owned())
+        .one(db)
+        .await?
+        .map(|f| FeedState {
+            last_seq: f.last_seq,
+            pruned_through: f.pruned_through,
+        })
+        .unwrap_or_default())
+}
+
+/// Why the events after a `seq` cannot be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Events after it were pruned: the reader must reload the current state.
+    Pruned { pruned_through: i64 },
+    /// No event has that number yet (the feed was reset, or the number was made up).
+    Ahead { last_seq: i64 },
+}
+
+/// Whether the events after `after_seq` can all still be read.
+pub fn check_after(state: FeedState, after_seq: i64) -> Result<(), Unreadable> {
+    if after_seq < state.pruned_through {
+        Err(Unreadable::Pruned {
+            pruned_through: state.pruned_through,
+        })
+    } else if after_seq > state.last_seq {
+        Err(Unreadable::Ahead {
+            last_seq: state.last_seq,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// At most `limit` events of `streamer_id` after `after_seq`, in `seq` order.
+pub async fn after<C: ConnectionTrait>(
+    db: &C,
+    streamer_id: &str,
+    after_seq: i64,
+    limit: u64,
+) -> Result<Vec<mission_event::Model>, LedgerError> {
+    Ok(mission_event::Entity::find()
+        .filter(mission_event::Column::StreamerId.eq(streamer_id))
+        .filter(mission_event::Column::Seq.gt(after_seq))
+        .order_by_asc(mission_event::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Deletes events created before `cutoff`, recording per streamer how far its feed is pruned.
+/// Returns how many were deleted.
+pub async fn prune<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>) -> Result<u64, LedgerError> {
+    // Per streamer, everything up to its newest event older than the cutoff: seqs follow
+    // commits, so nothing numbered below it is younger than the retention by more than the
+    // clock skew between processes.
+    let old: Vec<(String, i64)> = mission_event::Entity::find()
+        .select_only()
+        .column(mission_event::Column::StreamerId)
+        .column_as(mission_event::Column::Seq.max(), "seq")
+        .filter(mission_event::Column::CreatedAt.lt(cutoff))
+        .group_by(mission_event::Column::StreamerId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut deleted = 0;
+    for (streamer, through) in old {
+        streamer_feed::Entity::update_many()
+            .col_expr(streamer_feed::Column::PrunedThrough, Expr::value(through))
+            .filter(streamer_feed::Column::StreamerId.eq(&streamer))
+            .filter(streamer_feed::Column::PrunedThrough.lt(through))
+            .exec(db)
+            .await?;
+        deleted += mission_event::Entity::delete_many()
+            .filter(mission_event::Column::StreamerId.eq(&streamer))
+            .filter(mission_event::Column::Seq.lte(through))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(deleted)
+}
