@@ -1,12 +1,17 @@
 //! Keyset pages of any list of rows: a window (`first`/`after` or `last`/`before`) over the rows
-//! in one total order, the order's sort value then the row id. A page costs one indexed range
-//! read however deep it is (no `OFFSET`), and rows inserted or changed between pages neither
-//! repeat nor vanish from pages still to come in the id order (in an order by a value that
-//! changes, such as a mission's total, a row whose value moved across the cursor can).
+//! in one total order, the order's sort value then the row id, with no `OFFSET`. In an order by
+//! id a page is a range read of an index however deep it is; an order by a computed value
+//! (a mission's next time limit, its total) computes it once per row the filters select, then
+//! sorts. A page with a cursor costs one more query (is anything on the cursor's other side?).
+//! Rows inserted or changed between pages neither repeat nor vanish from pages still to come in
+//! the id order; in an order by a value that changes (a mission's total), a row whose value
+//! moved across the cursor can.
 
 use crate::LedgerError;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Order as SqlOrder, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Condition, Expr, ExprTrait, Order as SqlOrder, Query, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryResult, QueryTrait, Select};
 use serde::{Deserialize, Serialize};
 
@@ -33,9 +38,11 @@ impl From<SortValue> for sea_orm::Value {
     }
 }
 
-/// A row's place in an order: its sort value (none when the order is by id alone) and its id.
+/// A row's place in an order: the order's tag, its sort value (none when the order is by id
+/// alone) and its id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
+    pub order: String,
     pub sort: Option<SortValue>,
     pub id: String,
 }
@@ -43,6 +50,9 @@ pub struct Key {
 /// A total order over a list's rows.
 #[derive(Clone, Debug)]
 pub struct Order {
+    /// Names the list and what it is sorted by: a key is only a place in the order of its tag
+    /// (either direction).
+    pub tag: &'static str,
     /// The sort expression and its kind; `None` orders by id alone.
     pub sort: Option<(Expr, SortKind)>,
     /// The row's unique id: the tie-break.
@@ -74,6 +84,14 @@ pub struct Page<M> {
 
 const KEY_ID: &str = "page_key_id";
 const KEY_SORT: &str = "page_key_sort";
+const LISTED: &str = "listed";
+/// `i64::MAX`: the largest limit both databases take.
+const UNREACHED_LIMIT: u64 = 9_223_372_036_854_775_807;
+
+/// A key column of the derived table.
+fn key_col(name: &'static str) -> Expr {
+    Expr::col((Alias::new(LISTED), Alias::new(name)))
+}
 
 /// Reads the page `window` of the rows `select` filters, in `order`.
 pub async fn page<E, C>(
@@ -87,12 +105,21 @@ where
     E::Model: FromQueryResult,
     C: ConnectionTrait,
 {
-    let mut query = select.into_query();
-    query.expr_as(order.id.clone(), KEY_ID);
+    // The rows with their keys as columns, so the sort value is computed once per row: a limit
+    // (one no list reaches) keeps the database from folding the derived table into the outer
+    // query, which would compute a computed sort value again in every condition. An order by
+    // id alone is folded, and stays an index range read.
+    let mut keyed = select.into_query();
+    keyed.expr_as(order.id.clone(), KEY_ID);
     if let Some((sort, _)) = &order.sort {
-        query.expr_as(sort.clone(), KEY_SORT);
+        keyed.expr_as(sort.clone(), KEY_SORT);
+        keyed.limit(UNREACHED_LIMIT);
     }
-    let filtered = query.clone();
+    let filtered = Query::select()
+        .column(Asterisk)
+        .from_subquery(keyed, LISTED)
+        .to_owned();
+    let mut query = filtered.clone();
     for key in [&window.after, &window.before].into_iter().flatten() {
         if !fits(order, key) {
             return Err(LedgerError::InvalidInput(
@@ -113,10 +140,10 @@ where
     } else {
         SqlOrder::Asc
     };
-    if let Some((sort, _)) = &order.sort {
-        query.order_by_expr(sort.clone(), sql_order.clone());
+    if order.sort.is_some() {
+        query.order_by_expr(key_col(KEY_SORT), sql_order.clone());
     }
-    query.order_by_expr(order.id.clone(), sql_order);
+    query.order_by_expr(key_col(KEY_ID), sql_order);
     query.limit(window.limit.saturating_add(1));
 
     let found = db.query_all(&query).await?;
@@ -184,13 +211,13 @@ fn beyond(order: &Order, key: &Key, later: bool, inclusive: bool) -> Condition {
         (false, false) => e.lt(v),
         (false, true) => e.lte(v),
     };
-    let by_id = cmp(order.id.clone(), key.id.clone().into(), inclusive);
+    let by_id = cmp(key_col(KEY_ID), key.id.clone().into(), inclusive);
     match (&order.sort, &key.sort) {
-        (Some((sort, _)), Some(value)) => Condition::any()
-            .add(cmp(sort.clone(), value.clone().into(), false))
+        (Some(_), Some(value)) => Condition::any()
+            .add(cmp(key_col(KEY_SORT), value.clone().into(), false))
             .add(
                 Condition::all()
-                    .add(sort.clone().eq(sea_orm::Value::from(value.clone())))
+                    .add(key_col(KEY_SORT).eq(sea_orm::Value::from(value.clone())))
                     .add(by_id),
             ),
         // `fits` made sure the key has a sort value exactly when the order has one.
@@ -198,14 +225,16 @@ fn beyond(order: &Order, key: &Key, later: bool, inclusive: bool) -> Condition {
     }
 }
 
-/// Whether `key` is a place in `order` (a sort value of its kind, or none when by id alone).
+/// Whether `key` is a place in `order`: its tag, and a sort value of its kind (or none when by
+/// id alone).
 fn fits(order: &Order, key: &Key) -> bool {
-    matches!(
-        (&order.sort, &key.sort),
-        (None, None)
-            | (Some((_, SortKind::Int)), Some(SortValue::Int(_)))
-            | (Some((_, SortKind::Time)), Some(SortValue::Time(_)))
-    )
+    key.order == order.tag
+        && matches!(
+            (&order.sort, &key.sort),
+            (None, None)
+                | (Some((_, SortKind::Int)), Some(SortValue::Int(_)))
+                | (Some((_, SortKind::Time)), Some(SortValue::Time(_)))
+        )
 }
 
 fn key_of(row: &QueryResult, order: &Order) -> Result<Key, LedgerError> {
@@ -215,5 +244,9 @@ fn key_of(row: &QueryResult, order: &Order) -> Result<Key, LedgerError> {
         Some((_, SortKind::Int)) => Some(SortValue::Int(row.try_get("", KEY_SORT)?)),
         Some((_, SortKind::Time)) => Some(SortValue::Time(row.try_get("", KEY_SORT)?)),
     };
-    Ok(Key { sort, id })
+    Ok(Key {
+        order: order.tag.to_owned(),
+        sort,
+        id,
+    })
 }

@@ -18,6 +18,23 @@ pub const MAX_PAGE: i32 = 100;
 /// Page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE: i32 = 20;
 
+/// What reading a list costs in the schema's complexity: a page of `first` (or `last`) items
+/// costs that many times its selection, plus [`LIST_BASE_COST`] for the read itself, plus
+/// `extra` for an order that computes a value per row.
+pub fn list_cost(first: Option<i32>, last: Option<i32>, child: usize, extra: usize) -> usize {
+    let n = usize::try_from(first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE)).unwrap_or(0);
+    LIST_BASE_COST + extra + n * child
+}
+
+/// The complexity of reading any list, whatever its page size: its queries, a `totalCount`
+/// over the whole filtered list among them (which is charged here, once, rather than per item
+/// of the page like the rest of the selection). So one operation reads at most
+/// `MAX_COMPLEXITY / LIST_BASE_COST` lists.
+pub const LIST_BASE_COST: usize = 20;
+/// The extra complexity of ordering missions by a value computed per row (`DEADLINE`,
+/// `TOTAL_PLEDGED`).
+pub const COMPUTED_ORDER_COST: usize = 50;
+
 /// A list of `T` as a Relay connection, named `<T>Connection` with `<T>Edge` edges.
 pub type List<T> = Connection<Cursor, T, ListFields>;
 

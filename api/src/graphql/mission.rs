@@ -1,7 +1,7 @@
 //! Missions and pledges in GraphQL: their types, the `mission` and `missions` queries and the
 //! `missionChanged` subscription. The mutations are in `mission_mutation`.
 
-use super::connection::{DEFAULT_PAGE, List, MAX_PAGE, PageArgs, list};
+use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list, list_cost};
 use super::context::state;
 use super::loaders::{load_mission, load_user};
 use super::money::Won;
@@ -108,9 +108,7 @@ impl Mission {
     }
 
     /// Pledges, oldest first.
-    #[graphql(
-        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
     async fn pledges(
         &self,
         ctx: &Context<'_>,
@@ -201,6 +199,14 @@ pub struct MissionOrder {
     pub direction: OrderDirection,
 }
 
+/// The extra complexity of reading missions in `order`.
+pub(crate) fn order_cost(order: Option<&MissionOrder>) -> usize {
+    match order.map(|o| o.field) {
+        None | Some(MissionOrderField::CreatedAt) => 0,
+        Some(MissionOrderField::Deadline | MissionOrderField::TotalPledged) => COMPUTED_ORDER_COST,
+    }
+}
+
 /// A page of the missions `filter` selects, further filtered by `status` or `statuses` (not
 /// both), in `order_by`.
 pub(crate) async fn missions_page(
@@ -255,7 +261,7 @@ impl MissionQuery {
     /// Missions, newest first unless `orderBy` says otherwise, optionally of one streamer and
     /// in one `status` or any of `statuses`.
     #[graphql(
-        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
+        complexity = "list_cost(first, last, child_complexity, order_cost(order_by.as_ref()))"
     )]
     #[allow(clippy::too_many_arguments)]
     async fn missions(

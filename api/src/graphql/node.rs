@@ -26,12 +26,16 @@ pub enum Node {
     Bet(Bet),
 }
 
+/// The complexity of `node(id:)` beyond its selection: it looks in four tables.
+pub const NODE_COST: usize = 4;
+
 #[derive(Default)]
 pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
     /// The object with this id, or null. A bet is found only by its own bettor.
+    #[graphql(complexity = "NODE_COST + child_complexity")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
         let db = &state(ctx).db;
         let id = id.to_string();

@@ -1,9 +1,11 @@
 //! Users in GraphQL: `User`, the lists only its own user reads (`me { pledges missions bets }`)
 //! and `user(handle:)`.
 
-use super::connection::{DEFAULT_PAGE, List, MAX_PAGE, PageArgs, list};
+use super::connection::{List, PageArgs, list, list_cost};
 use super::context::{caller, state};
-use super::mission::{Mission, MissionOrder, MissionStatus, Pledge, PledgeStatus, missions_page};
+use super::mission::{
+    Mission, MissionOrder, MissionStatus, Pledge, PledgeStatus, missions_page, order_cost,
+};
 use super::prediction::Bet;
 use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
@@ -67,9 +69,7 @@ impl User {
 #[ComplexObject]
 impl User {
     /// Your pledges, newest first, optionally in one status.
-    #[graphql(
-        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
     async fn pledges(
         &self,
         ctx: &Context<'_>,
@@ -100,7 +100,7 @@ impl User {
     /// default, STREAMER for a streamer and CREATOR for a viewer), newest first unless
     /// `orderBy` says otherwise, in one `status` or any of `statuses`.
     #[graphql(
-        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
+        complexity = "list_cost(first, last, child_complexity, order_cost(order_by.as_ref()))"
     )]
     #[allow(clippy::too_many_arguments)]
     async fn missions(
@@ -140,9 +140,7 @@ impl User {
     }
 
     /// Your bets on predictions, newest first.
-    #[graphql(
-        complexity = "first.or(last).unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
     async fn bets(
         &self,
         ctx: &Context<'_>,

@@ -207,6 +207,15 @@ async fn pages_and_orders(app: &TestApp) {
     assert_eq!(everyone["totalCount"], 6);
 
     // Bad paging input is refused with a code.
+    let pledge_cursor = app
+        .gql(
+            None,
+            "query($m: ID!) { mission(id: $m) { pledges { pageInfo { endCursor } } } }",
+            json!({ "m": m(0) }),
+        )
+        .await
+        .data("mission")["pledges"]["pageInfo"]["endCursor"]
+        .clone();
     let refused = |vars: Value| async move { app.gql(None, PAGE, vars).await };
     for (vars, why) in [
         (json!({ "first": 2, "last": 2 }), "first and last"),
@@ -216,6 +225,10 @@ async fn pages_and_orders(app: &TestApp) {
         (
             json!({ "first": 2, "after": p1["pageInfo"]["endCursor"], "order": by_deadline }),
             "a cursor of another order",
+        ),
+        (
+            json!({ "first": 2, "after": pledge_cursor }),
+            "a cursor of another list",
         ),
     ] {
         assert_eq!(refused(vars).await.code(), "BAD_USER_INPUT", "{why}");
@@ -404,4 +417,28 @@ async fn me_lists_my_pledges_missions_and_bets_and_nobody_else_reads_them() {
         )
         .await;
     assert_eq!(anonymous.code(), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn many_cheap_lists_in_one_operation_are_refused_as_too_complex() {
+    let app = TestApp::spawn().await;
+    let many = |n: usize, order: &str| {
+        let fields: Vec<String> = (0..n)
+            .map(|i| format!("a{i}: missions(first: 1{order}) {{ totalCount }}"))
+            .collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    // Every list costs its reads, however small its page.
+    let ok = app.gql(None, &many(10, ""), json!({})).await;
+    assert_eq!(ok.data("a9")["totalCount"], 0);
+    assert_eq!(
+        app.gql(None, &many(60, ""), json!({})).await.code(),
+        "BAD_USER_INPUT"
+    );
+    // An order computed per row costs more.
+    let by_total = ", orderBy: { field: TOTAL_PLEDGED, direction: DESC }";
+    assert_eq!(
+        app.gql(None, &many(15, by_total), json!({})).await.code(),
+        "BAD_USER_INPUT"
+    );
 }

@@ -43,9 +43,9 @@ pub fn missions(filter: &MissionFilter) -> Select<mission::Entity> {
 }
 
 /// Missions in `sort`, ties broken by id.
-pub fn mission_order(sort: MissionSort, descending: bool) -> Order {
+pub fn mission_order(sort_by: MissionSort, descending: bool) -> Order {
     let col = |c: mission::Column| Expr::col((mission::Entity, c));
-    let sort = match sort {
+    let sort = match sort_by {
         MissionSort::Created => None,
         MissionSort::Deadline => Some((
             Func::coalesce([
@@ -66,6 +66,11 @@ pub fn mission_order(sort: MissionSort, descending: bool) -> Order {
         )),
     };
     Order {
+        tag: match sort_by {
+            MissionSort::Created => "missions:created",
+            MissionSort::Deadline => "missions:deadline",
+            MissionSort::Total => "missions:total",
+        },
         sort,
         id: col(mission::Column::Id),
         descending,
@@ -94,6 +99,7 @@ pub fn pledges(
 /// Pledges by id: creation order.
 pub fn pledge_order(descending: bool) -> Order {
     Order {
+        tag: "pledges:created",
         sort: None,
         id: Expr::col((pledge::Entity, pledge::Column::Id)),
         descending,
@@ -108,6 +114,7 @@ pub fn bets(bettor_id: &str) -> Select<bet::Entity> {
 /// Bets by id: creation order.
 pub fn bet_order(descending: bool) -> Order {
     Order {
+        tag: "bets:created",
         sort: None,
         id: Expr::col((bet::Entity, bet::Column::Id)),
         descending,
