@@ -3,7 +3,9 @@
 //! SUCCEEDED, FAILED, REJECTED, EXPIRED), then prints who is who and GraphiQL headers to paste.
 //! It goes through the API like any client (nothing is written to a database directly), so the
 //! instance's rules, ledger and workflows make every state; EXPIRED and the settlements need its
-//! worker running (`missionlink all`, as `scripts/run` starts it).
+//! worker running (`missionlink all`, as `scripts/run` starts it). The three users are the
+//! same every run (`demo_stella`, `demo_alice`, `demo_bob`: registered the first time, signed
+//! in after); each run adds its own six missions.
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
@@ -11,6 +13,9 @@ use std::time::Duration;
 
 /// The password of every demo user (they sign in with `login` once their tokens expire).
 pub const DEMO_PASSWORD: &str = "demo-password-2026";
+
+/// Longest wait for one answer of the instance.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Each demo mission: the state it is brought to, its title and the creator's first pledge.
 const MISSIONS: [(&str, &str, i64); 6] = [
@@ -81,26 +86,43 @@ impl Client {
         Ok(answer["data"].clone())
     }
 
-    async fn register(&self, handle: String, role: &'static str) -> anyhow::Result<DemoUser> {
+    /// Signs the demo user `handle` in, registering it on the first run (later runs sign in, so
+    /// they take nothing from the per-address registration limit).
+    async fn sign_in(&self, handle: &str, role: &'static str) -> anyhow::Result<DemoUser> {
         let email = format!("{handle}@example.com");
-        let data = self
+        const SESSION: &str = "accessToken refreshToken user { id handle }";
+        let login = self
             .gql(
                 None,
-                "mutation($input: RegisterInput!) { register(input: $input) {
-                   accessToken refreshToken user { id handle } } }",
-                json!({ "input": { "email": email, "password": DEMO_PASSWORD, "handle": handle,
-                                   "role": role, "locale": "en" } }),
+                &format!("mutation($e: String!, $p: String!) {{ login(email: $e, password: $p) {{ {SESSION} }} }}"),
+                json!({ "e": email, "p": DEMO_PASSWORD }),
             )
-            .await
-            .with_context(|| format!("registering {handle}"))?;
+            .await;
+        let (field, data) = match login {
+            Ok(data) => ("login", data),
+            // Not registered yet (any other refusal, such as RATE_LIMITED, is the answer).
+            Err(e) if e.to_string().ends_with("(UNAUTHENTICATED)") => (
+                "register",
+                self.gql(
+                    None,
+                    &format!("mutation($input: RegisterInput!) {{ register(input: $input) {{ {SESSION} }} }}"),
+                    json!({ "input": { "email": email, "password": DEMO_PASSWORD, "handle": handle,
+                                       "role": role, "locale": "en" } }),
+                )
+                .await
+                .with_context(|| format!("registering {handle}"))?,
+            ),
+            Err(e) => return Err(e.context(format!("signing {handle} in"))),
+        };
+        let session = &data[field];
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         Ok(DemoUser {
-            id: text(&data["register"]["user"]["id"]),
-            handle,
+            id: text(&session["user"]["id"]),
+            handle: handle.to_owned(),
             email,
             role,
-            access_token: text(&data["register"]["accessToken"]),
-            refresh_token: text(&data["register"]["refreshToken"]),
+            access_token: text(&session["accessToken"]),
+            refresh_token: text(&session["refreshToken"]),
         })
     }
 }
@@ -109,17 +131,18 @@ impl Client {
 /// expire and settle the missions that end.
 pub async fn run(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
     let client = Client {
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .context("building the HTTP client")?,
         endpoint: endpoint.to_owned(),
     };
-    // Handles are unique: a run's own suffix lets the demo run again on the same instance.
+    // The same three users every run; each run's missions, top-ups and bets are its own.
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
     let key = |what: &str| format!("demo-{run_id}-{what}");
-    let streamer = client
-        .register(format!("stella_{run_id}"), "STREAMER")
-        .await?;
-    let viewer = client.register(format!("alice_{run_id}"), "VIEWER").await?;
-    let viewer2 = client.register(format!("bob_{run_id}"), "VIEWER").await?;
+    let streamer = client.sign_in("demo_stella", "STREAMER").await?;
+    let viewer = client.sign_in("demo_alice", "VIEWER").await?;
+    let viewer2 = client.sign_in("demo_bob", "VIEWER").await?;
     for who in [&viewer, &viewer2] {
         client
             .gql(

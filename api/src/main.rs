@@ -82,6 +82,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    // A client of the running instance: it needs only where the API listens.
+    if let Command::Demo {
+        url,
+        json,
+        wait_seconds,
+    } = command
+    {
+        return demo(url, json, wait_seconds).await;
+    }
     let config = Config::from_env().context("configuration")?;
     let connect = || Databases::connect(&config.users_database_url, &config.missions_database_url);
     match command {
@@ -120,21 +129,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 result = worker => result?,
             }
         }
-        // A client of the running instance: no database of its own.
-        Command::Demo {
-            url,
-            json,
-            wait_seconds,
-        } => {
-            let endpoint = url.unwrap_or_else(|| local_endpoint(config.http_addr));
-            let wait = std::time::Duration::from_secs(wait_seconds);
-            let demo = missionlink_api::demo::run(&endpoint, wait).await?;
-            if json {
-                println!("{}", demo.to_json());
-            } else {
-                print!("{}", demo.to_text());
-            }
-        }
+        Command::Demo { .. } => unreachable!("handled before the configuration is read"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -172,6 +167,28 @@ async fn serve(config: Config, db: Databases) -> anyhow::Result<()> {
     let bound = server.local_addr()?;
     tracing::info!("GraphQL API on http://{bound}/graphql");
     server.run(shutdown_signal()).await
+}
+
+/// `missionlink demo`: seeds the instance at `url` (by default the one `HTTP_ADDR` names).
+async fn demo(url: Option<String>, json: bool, wait_seconds: u64) -> anyhow::Result<ExitCode> {
+    let endpoint = match url {
+        Some(url) => url,
+        None => {
+            let raw = std::env::var("HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+            let addr = raw
+                .parse()
+                .with_context(|| format!("HTTP_ADDR {raw:?} is not host:port"))?;
+            local_endpoint(addr)
+        }
+    };
+    let wait = std::time::Duration::from_secs(wait_seconds);
+    let demo = missionlink_api::demo::run(&endpoint, wait).await?;
+    if json {
+        println!("{}", demo.to_json());
+    } else {
+        print!("{}", demo.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The GraphQL endpoint of the API listening on `addr` (on loopback when it listens on every
