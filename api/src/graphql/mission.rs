@@ -222,7 +222,13 @@ pub(crate) async fn missions_page(
             return Err(ApiError::BadUserInput("give status or statuses, not both".into()).into());
         }
         (Some(one), None) => vec![one.into()],
-        (None, Some(any)) => any.into_iter().map(Into::into).collect(),
+        // Each status once; an empty list is any status.
+        (None, Some(any)) => any
+            .into_iter()
+            .map(Into::into)
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect(),
         (None, None) => Vec::new(),
     };
     let order = order_by.unwrap_or(MissionOrder {
@@ -259,7 +265,7 @@ impl MissionQuery {
     }
 
     /// Missions, newest first unless `orderBy` says otherwise, optionally of one streamer and
-    /// in one `status` or any of `statuses`.
+    /// in one `status` or any of `statuses` (not both; an empty list is any status).
     #[graphql(
         complexity = "list_cost(first, last, child_complexity, order_cost(order_by.as_ref()))"
     )]

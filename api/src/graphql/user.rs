@@ -13,8 +13,9 @@ use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
 use missionlink_entities::users::user;
 use missionlink_ledger::mission::list::{self as lists, MissionFilter};
 
-/// A registered user. `pledges`, `missions` and `bets` are read on the signed-in user's own
-/// `User` (`me`); on anyone else's they are `FORBIDDEN`.
+/// A registered user. `pledges`, `missions` and `bets` are the signed-in user's own lists, read
+/// on `me`; on anyone else's `User` they are `FORBIDDEN` (a mission's pledges, with their
+/// backers, are public on the mission itself; bets are private).
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(complex)]
 pub struct User {

@@ -54,8 +54,8 @@ fn the_identity_and_wallet_parts_of_the_contract_are_served_exactly() {
     }
 }
 
-/// Every type, field, argument, input field and enum value of a schema, with its exact type,
-/// as `Type.field(arg): Type` lines.
+/// Every type, field, argument, input field, enum value, interface and implementation of a
+/// schema, with its exact type, as `Type.field(arg): Type` lines.
 fn coordinates(sdl: &str) -> std::collections::BTreeSet<String> {
     use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
     let doc = async_graphql::parser::parse_schema(sdl).expect("valid SDL");
@@ -72,6 +72,9 @@ fn coordinates(sdl: &str) -> std::collections::BTreeSet<String> {
             }
             TypeKind::Object(o) => {
                 out.insert(format!("type {name}"));
+                for i in o.implements {
+                    out.insert(format!("{name} implements {}", i.node));
+                }
                 for f in o.fields {
                     let f = f.node;
                     out.insert(format!("{name}.{}: {}", f.name.node, f.ty.node));
@@ -85,6 +88,12 @@ fn coordinates(sdl: &str) -> std::collections::BTreeSet<String> {
             }
             TypeKind::InputObject(i) => {
                 out.insert(format!("input {name}"));
+                for f in i.fields {
+                    out.insert(format!("{name}.{}: {}", f.node.name.node, f.node.ty.node));
+                }
+            }
+            TypeKind::Interface(i) => {
+                out.insert(format!("interface {name}"));
                 for f in i.fields {
                     out.insert(format!("{name}.{}: {}", f.node.name.node, f.node.ty.node));
                 }
