@@ -5,7 +5,8 @@
 //! instance's rules, ledger and workflows make every state; EXPIRED and the settlements need its
 //! worker running (`missionlink all`, as `scripts/run` starts it). The three users are the
 //! same every run (`demo_stella`, `demo_alice`, `demo_bob`: registered the first time, signed
-//! in after); each run adds its own six missions.
+//! in after); each run adds its own missions (the REJECTED one is the second viewer's, and while
+//! an earlier run's rejection still holds them back, that earlier mission stands for it).
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
@@ -18,13 +19,15 @@ pub const DEMO_PASSWORD: &str = "demo-password-2026";
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Each demo mission: the state it is brought to, its title and the creator's first pledge.
+/// The REJECTED one comes last and is the second viewer's: a rejection makes its proposer wait
+/// `PROPOSAL_COOLDOWN_SECONDS` before proposing to that streamer again.
 const MISSIONS: [(&str, &str, i64); 6] = [
     ("PENDING", "Speedrun the first level blindfolded", 10_000),
     ("ACTIVE", "Win three ranked games in a row", 20_000),
     ("SUCCEEDED", "Sing the chorus in Korean", 15_000),
     ("FAILED", "Beat the boss without healing", 12_000),
-    ("REJECTED", "Eat a ghost pepper on stream", 5_000),
     ("EXPIRED", "Answer chat only in haiku", 3_000),
+    ("REJECTED", "Eat a ghost pepper on stream", 5_000),
 ];
 
 /// One demo user, signed in.
@@ -157,21 +160,35 @@ pub async fn run(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
     let mut missions = Vec::new();
     for (status, title, amount) in MISSIONS {
         let accept_within = if status == "EXPIRED" { 1 } else { 3_600 };
+        let creator = if status == "REJECTED" {
+            &viewer2
+        } else {
+            &viewer
+        };
+        let input = json!({
+            "streamerId": streamer.id, "title": title, "amount": amount,
+            "durationSeconds": 3_600, "acceptWithinSeconds": accept_within });
         let created = client
             .gql(
-                Some(&viewer.access_token),
+                Some(&creator.access_token),
                 "mutation($input: CreateMissionInput!, $k: String!) {
                    createMission(input: $input, idempotencyKey: $k) { id } }",
-                json!({ "k": key(status), "input": {
-                    "streamerId": streamer.id, "title": title, "amount": amount,
-                    "durationSeconds": 3_600, "acceptWithinSeconds": accept_within } }),
+                json!({ "k": key(status), "input": input }),
             )
-            .await
-            .with_context(|| format!("creating the {status} mission"))?;
-        let id = created["createMission"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+            .await;
+        let id = match created {
+            Ok(created) => created["createMission"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            // An earlier run's rejection still holds the second viewer back: its REJECTED
+            // mission stands for this run's.
+            Err(e) if status == "REJECTED" && waiting(&e) => {
+                missions.push((status, earlier_rejection(&client, creator).await?, title));
+                continue;
+            }
+            Err(e) => return Err(e.context(format!("creating the {status} mission"))),
+        };
         let act = |mutation: &'static str| {
             let (client, token, id) = (&client, streamer.access_token.clone(), id.clone());
             async move {
@@ -223,6 +240,27 @@ pub async fn run(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
     };
     wait_for_endings(&client, &demo, wait).await?;
     Ok(demo)
+}
+
+/// Whether a refusal says to wait (a cooldown or a suspension after rejections).
+fn waiting(e: &anyhow::Error) -> bool {
+    let e = e.to_string();
+    e.ends_with("(PROPOSAL_COOLDOWN)") || e.ends_with("(PROPOSALS_SUSPENDED)")
+}
+
+/// The newest mission of `creator`'s that a streamer rejected.
+async fn earlier_rejection(client: &Client, creator: &DemoUser) -> anyhow::Result<String> {
+    let data = client
+        .gql(
+            Some(&creator.access_token),
+            "{ me { missions(as: CREATOR, statuses: [REJECTED], first: 1) { nodes { id } } } }",
+            json!({}),
+        )
+        .await?;
+    data["me"]["missions"]["nodes"][0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no earlier REJECTED mission to show")
 }
 
 async fn pledge(

@@ -24,6 +24,13 @@ pub enum ApiError {
     RateLimited(String),
     /// The events after the client's `seq` were pruned: it must reload the current state.
     EventsExpired(String),
+    /// Refused by a streamer's channel or the proposal rules, with its own code and, when
+    /// waiting helps, `extensions.retryAt`.
+    Refused {
+        code: &'static str,
+        message: String,
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// A failure that is ours, not the client's; never shown to the client.
     Internal(anyhow::Error),
 }
@@ -47,6 +54,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::EventsExpired(_) => "EVENTS_EXPIRED",
+            ApiError::Refused { code, .. } => code,
             ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -61,7 +69,8 @@ impl ApiError {
             | ApiError::InsufficientFunds(m)
             | ApiError::InvalidState(m)
             | ApiError::RateLimited(m)
-            | ApiError::EventsExpired(m) => m.clone(),
+            | ApiError::EventsExpired(m)
+            | ApiError::Refused { message: m, .. } => m.clone(),
             ApiError::IdempotencyKeyReused => {
                 "this idempotencyKey was already used for a different request".into()
             }
@@ -83,6 +92,15 @@ impl From<LedgerError> for ApiError {
                 ApiError::InsufficientFunds("your wallet does not cover this amount".into())
             }
             LedgerError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            LedgerError::Refused {
+                code,
+                message,
+                retry_at,
+            } => ApiError::Refused {
+                code,
+                message,
+                retry_at,
+            },
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
     }
@@ -97,6 +115,10 @@ impl From<sea_orm::DbErr> for ApiError {
 impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
         let code = e.code();
+        let retry_at = match &e {
+            ApiError::Refused { retry_at, .. } => *retry_at,
+            _ => None,
+        };
         let message = match &e {
             ApiError::Internal(inner) => {
                 let reference = uuid::Uuid::new_v4();
@@ -105,7 +127,12 @@ impl From<ApiError> for async_graphql::Error {
             }
             other => other.client_message(),
         };
-        async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(at) = retry_at {
+                ext.set("retryAt", at.to_rfc3339());
+            }
+        })
     }
 }
 

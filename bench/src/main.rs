@@ -295,6 +295,10 @@ async fn seed(
         pledge_min_won: 1_000,
         pledge_max_won: 3_000_000,
         prediction_window_seconds: 300,
+        proposals: missionlink_ledger::channel::ProposalRules {
+            cooldown_seconds: 300,
+            rejections_ban: 5,
+        },
     };
     let started = Instant::now();
     // Wallets and top-ups in bulk: per chunk of backers, one transaction opens their accounts
@@ -345,6 +349,7 @@ async fn seed(
                         backer_id: id.clone(),
                         amount_won: 1_000,
                         key: pledge_key.clone(),
+                        note: Default::default(),
                     })
                     .collect();
                 for answer in missionlink_ledger::batch::commit(missions, rules, &requests).await {

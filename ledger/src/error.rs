@@ -42,6 +42,14 @@ pub enum LedgerError {
     /// it again continues from what the other did.
     #[error("{0}")]
     Contended(String),
+    /// Refused by the streamer's channel or the proposal rules, with its own code, and when
+    /// waiting helps, the moment it will be allowed.
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        message: String,
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     #[error(transparent)]
     Database(#[from] DbErr),
 }
@@ -56,6 +64,7 @@ impl LedgerError {
             LedgerError::Contended(_) => true,
             LedgerError::Database(e) => !permanent(e),
             LedgerError::InvalidAmount(_)
+            | LedgerError::Refused { .. }
             | LedgerError::InsufficientFunds { .. }
             | LedgerError::IdempotencyKeyReused
             | LedgerError::InvalidIdempotencyKey(_)

@@ -10,6 +10,7 @@ pub mod account;
 pub mod audit;
 pub mod batch;
 pub mod changes;
+pub mod channel;
 pub mod error;
 pub mod events;
 mod gate;

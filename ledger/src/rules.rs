@@ -6,6 +6,8 @@ use crate::{Amount, LedgerError};
 /// Bounds from configuration (CONTRACT.md).
 #[derive(Clone, Debug)]
 pub struct MissionRules {
+    /// Cooldown and suspension after rejections.
+    pub proposals: crate::channel::ProposalRules,
     pub min_duration_seconds: i64,
     pub max_duration_seconds: i64,
     pub default_accept_seconds: i64,
@@ -21,6 +23,25 @@ pub const MAX_ACCEPT_SECONDS: i64 = 7 * 24 * 3600;
 pub const MAX_TITLE_CHARS: usize = 100;
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
+/// Longest pledge message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 100;
+
+/// A pledge message as stored: trimmed, `None` when empty; refused when longer than
+/// [`MAX_MESSAGE_CHARS`] or holding control characters or bidirectional overrides (which make
+/// an overlay show text other than what was written).
+pub fn pledge_message(raw: Option<&str>) -> Result<Option<String>, LedgerError> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
+    if text.chars().count() > MAX_MESSAGE_CHARS || text.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(invalid(format!(
+            "message must be at most {MAX_MESSAGE_CHARS} characters, without control or \
+             direction-override characters"
+        )));
+    }
+    Ok(Some(text.to_owned()))
+}
 
 /// A mission as a creator asks for it, unvalidated. The API has checked that the streamer is a
 /// registered STREAMER (that lives in the users database).
@@ -33,12 +54,17 @@ pub struct NewMission {
     pub amount_won: i64,
     pub duration_seconds: i64,
     pub accept_within_seconds: Option<i64>,
+    /// The creator's message with their first pledge.
+    pub message: Option<String>,
+    /// The first pledge shows without its backer.
+    pub anonymous: bool,
 }
 
 /// A [`NewMission`] that passed [`NewMission::validate`].
 pub(super) struct Validated {
     pub title: String,
     pub description: Option<String>,
+    pub message: Option<String>,
     pub amount: Amount,
     pub accept_seconds: i64,
 }
@@ -88,6 +114,7 @@ impl NewMission {
         Ok(Validated {
             title: title.to_owned(),
             description,
+            message: pledge_message(self.message.as_deref())?,
             amount,
             accept_seconds: accept,
         })

@@ -51,6 +51,7 @@ fn kind(e: &LedgerError) -> &'static str {
         LedgerError::InvalidState(_) => "InvalidState",
         LedgerError::Corrupt(_) => "Corrupt",
         LedgerError::Contended(_) => "Contended",
+        LedgerError::Refused { .. } => "Refused",
         LedgerError::Database(_) => "Database",
     }
 }

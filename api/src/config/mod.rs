@@ -57,6 +57,10 @@ pub struct MissionRules {
     pub pledge_batch_max: usize,
     /// Batches committing in parallel.
     pub pledge_batch_workers: usize,
+    /// `PROPOSAL_COOLDOWN_SECONDS`: after a rejection, before proposing to that streamer again.
+    pub proposal_cooldown_seconds: i64,
+    /// `REJECTIONS_BAN`: rejections within 24 h that suspend a proposer for 24 h (0: never).
+    pub rejections_ban: usize,
 }
 
 impl MissionRules {
@@ -69,6 +73,10 @@ impl MissionRules {
             pledge_min_won: self.pledge_min_won,
             pledge_max_won: self.pledge_max_won,
             prediction_window_seconds: self.prediction_window_seconds,
+            proposals: missionlink_ledger::channel::ProposalRules {
+                cooldown_seconds: self.proposal_cooldown_seconds,
+                rejections_ban: self.rejections_ban,
+            },
         }
     }
 }
@@ -259,6 +267,9 @@ impl Config {
                 .map_err(|_| err("PLEDGE_BATCH_MAX", "out of range"))?,
             pledge_batch_workers: usize::try_from(int("PLEDGE_BATCH_WORKERS", 4, 1, 64)?)
                 .map_err(|_| err("PLEDGE_BATCH_WORKERS", "out of range"))?,
+            proposal_cooldown_seconds: int("PROPOSAL_COOLDOWN_SECONDS", 300, 0, 604_800)?,
+            rejections_ban: usize::try_from(int("REJECTIONS_BAN", 5, 0, 1_000)?)
+                .map_err(|_| err("REJECTIONS_BAN", "out of range"))?,
         };
         if missions.min_duration_seconds > missions.max_duration_seconds {
             return Err(err(

@@ -171,6 +171,18 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
          a deleted user stops acting within it",
     ),
     (
+        "PROPOSAL_COOLDOWN_SECONDS",
+        "300",
+        "after a streamer rejects a viewer's mission, how long before that viewer may propose \
+         to them again (PROPOSAL_COOLDOWN, with extensions.retryAt)",
+    ),
+    (
+        "REJECTIONS_BAN",
+        "5",
+        "rejections within 24 hours that suspend a viewer from proposing anywhere for 24 hours \
+         (PROPOSALS_SUSPENDED, with extensions.retryAt); expiries do not count; 0 = never",
+    ),
+    (
         "EVENT_RETENTION_HOURS",
         "24",
         "how long a streamer's event feed (missionEvents) keeps events, 1 to 2160; a client \

@@ -43,6 +43,10 @@ pub enum MissionEventKind {
     Expired,
     /// Every pledge is paid or refunded.
     Settled,
+    /// A pledge's message was approved (`pledge`): it shows from now on.
+    MessageApproved,
+    /// A pledge's message was hidden (`pledge`).
+    MessageHidden,
 }
 
 /// One entry of a streamer's feed.
@@ -83,7 +87,7 @@ impl MissionEvent {
         Ok(load_mission(ctx, &self.mission_id).await?)
     }
 
-    /// The pledge of a CREATED or PLEDGED event.
+    /// The pledge of a CREATED, PLEDGED, MESSAGE_APPROVED or MESSAGE_HIDDEN event.
     async fn pledge(&self, ctx: &Context<'_>) -> GqlResult<Option<Pledge>> {
         let Some(id) = &self.pledge_id else {
             return Ok(None);

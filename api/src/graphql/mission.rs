@@ -3,8 +3,9 @@
 
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list, list_cost};
 use super::context::state;
-use super::loaders::{load_mission, load_user};
+use super::loaders::load_user;
 use super::money::Won;
+pub use super::pledge::Pledge;
 pub use super::status::{MissionStatus, Outcome, PledgeStatus};
 use super::types::graphql_int;
 use super::user::User;
@@ -15,7 +16,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use missionlink_entities::missions::{mission, pledge};
+use missionlink_entities::missions::mission;
 use missionlink_ledger::mission::list::{self as lists, MissionFilter, MissionSort};
 use missionlink_ledger::mission::{self as domain};
 use sea_orm::EntityTrait;
@@ -131,47 +132,6 @@ impl Mission {
             &args,
         )
         .await?)
-    }
-}
-
-/// One backer's pledge to a mission.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
-pub struct Pledge {
-    pub id: ID,
-    pub amount: Won,
-    pub status: PledgeStatus,
-    pub created_at: DateTime<Utc>,
-    #[graphql(skip)]
-    pub backer_id: String,
-    #[graphql(skip)]
-    pub mission_id: String,
-}
-
-impl TryFrom<pledge::Model> for Pledge {
-    type Error = ApiError;
-
-    fn try_from(p: pledge::Model) -> Result<Self, ApiError> {
-        Ok(Self {
-            id: ID(p.id),
-            amount: Won::of(p.amount, "pledge amount")?,
-            status: p.status.into(),
-            created_at: p.created_at,
-            backer_id: p.backer_id,
-            mission_id: p.mission_id,
-        })
-    }
-}
-
-#[ComplexObject]
-impl Pledge {
-    async fn backer(&self, ctx: &Context<'_>) -> GqlResult<User> {
-        Ok(load_user(ctx, &self.backer_id, Role::Viewer).await?)
-    }
-
-    /// The mission this pledge backs.
-    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Mission> {
-        Ok(load_mission(ctx, &self.mission_id).await?)
     }
 }
 

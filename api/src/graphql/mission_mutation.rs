@@ -7,9 +7,9 @@ use super::mission::{Mission, Outcome, Pledge};
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object};
-use missionlink_ledger::changes;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::mission::{self as domain, NewMission, StreamerAction};
+use missionlink_ledger::{changes, channel};
 
 #[derive(InputObject)]
 pub struct CreateMissionInput {
@@ -22,6 +22,10 @@ pub struct CreateMissionInput {
     pub duration_seconds: i32,
     /// Accept window; the configured default when omitted.
     pub accept_within_seconds: Option<i32>,
+    /// The creator's message with their first pledge (at most 100 characters).
+    pub message: Option<String>,
+    /// The first pledge shows no backer to anyone but its backer.
+    pub anonymous: Option<bool>,
 }
 
 /// After a commit: announce the change, and hand the workflow its outbox entry right away
@@ -90,6 +94,8 @@ impl MissionMutation {
             amount_won: i64::from(input.amount),
             duration_seconds: i64::from(input.duration_seconds),
             accept_within_seconds: input.accept_within_seconds.map(i64::from),
+            message: input.message,
+            anonymous: input.anonymous.unwrap_or(false),
         };
         let created = domain::create(&app.db.missions, &app.config.missions.ledger(), &new, &key)
             .await
@@ -104,21 +110,40 @@ impl MissionMutation {
         Ok(Mission::try_from(created.into_inner())?)
     }
 
-    /// Adds the caller's pledge to an open mission. Not for the mission's own streamer.
+    /// Adds the caller's pledge to an open mission. Not for the mission's own streamer. A
+    /// `message` (at most 100 characters) is checked against the channel's banned words
+    /// (`CONTENT_BLOCKED`) and, where the streamer approves messages by hand, shows once they
+    /// approve it; an `anonymous` pledge shows no backer to anyone but its backer.
     async fn contribute(
         &self,
         ctx: &Context<'_>,
         mission_id: ID,
         amount: i32,
         idempotency_key: String,
+        message: Option<String>,
+        anonymous: Option<bool>,
     ) -> GqlResult<Pledge> {
         let claims = caller(ctx)?;
         let app = state(ctx);
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
+        let note = channel::note_for(
+            &app.db.missions,
+            mission_id.as_str(),
+            message.as_deref(),
+            anonymous.unwrap_or(false),
+        )
+        .await
+        .map_err(ApiError::from)?;
         // Group commit: this pledge shares its commit with the others arriving now.
         let pledged = app
             .pledges
-            .contribute(mission_id.as_str(), &claims.sub, i64::from(amount), &key)
+            .contribute(
+                mission_id.as_str(),
+                &claims.sub,
+                i64::from(amount),
+                &key,
+                note,
+            )
             .await
             .map_err(ApiError::from)?;
         if pledged.is_new() {

@@ -1,6 +1,7 @@
 //! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
 //! the result.
 
+mod channel;
 mod connection;
 mod context;
 mod depth;
@@ -13,6 +14,7 @@ pub mod money;
 mod mutation;
 pub mod mutation_limits;
 mod node;
+mod pledge;
 mod prediction;
 mod query;
 mod status;
@@ -41,6 +43,7 @@ pub struct Query(
     mission::MissionQuery,
     node::NodeQuery,
     events::EventQuery,
+    channel::ChannelQuery,
 );
 
 /// Every mutation: identity and wallet, then missions.
@@ -49,6 +52,7 @@ pub struct Mutation(
     mutation::IdentityMutation,
     mission_mutation::MissionMutation,
     prediction::PredictionMutation,
+    channel::ChannelMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds.

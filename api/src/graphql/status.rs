@@ -37,3 +37,13 @@ pub enum PredictionStatus {
     Settled,
     Refunded,
 }
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::status::MessageStatus")]
+pub enum MessageStatus {
+    /// Shown with the pledge.
+    Approved,
+    /// Waits for the streamer's approval.
+    Pending,
+    Hidden,
+}

@@ -69,6 +69,14 @@ impl User {
 
 #[ComplexObject]
 impl User {
+    /// A streamer's channel rules, for anyone about to propose a mission (null for viewers).
+    async fn channel(&self, ctx: &Context<'_>) -> GqlResult<Option<super::channel::ChannelRules>> {
+        if self.role != Role::Streamer {
+            return Ok(None);
+        }
+        Ok(Some(super::channel::rules_of(ctx, &self.id).await?))
+    }
+
     /// Your pledges, newest first, optionally in one status.
     #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
     async fn pledges(

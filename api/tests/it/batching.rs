@@ -101,6 +101,7 @@ async fn one_batch_of_every_kind(app: TestApp) {
         backer_id: who.user_id.clone(),
         amount_won: amount,
         key: IdempotencyKey::parse(key).expect("key"),
+        note: Default::default(),
     };
     let requests = vec![
         ask(&a, &mission, 1_000, "a1"),

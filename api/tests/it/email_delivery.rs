@@ -123,6 +123,7 @@ async fn seed_backers(app: &TestApp, mission_id: &str, addresses: &[String]) {
                 backer_id: id.clone(),
                 amount_won: 1_000,
                 key: key.clone(),
+                note: Default::default(),
             })
             .collect();
         for answer in missionlink_ledger::batch::commit(&app.db.missions, &rules, &requests).await {

@@ -20,6 +20,10 @@ fn rules() -> MissionRules {
         pledge_min_won: 1_000,
         pledge_max_won: 3_000_000,
         prediction_window_seconds: 3600,
+        proposals: missionlink_ledger::channel::ProposalRules {
+            cooldown_seconds: 300,
+            rejections_ban: 5,
+        },
     }
 }
 
@@ -62,6 +66,8 @@ async fn new_mission(db: &Databases, creator: &str, streamer: &str, won: i64) ->
             amount_won: won,
             duration_seconds: 3600,
             accept_within_seconds: None,
+            message: None,
+            anonymous: false,
         },
         &key(&format!("create-{}", uuid::Uuid::new_v4())),
     )
@@ -77,6 +83,7 @@ fn pledge(mission_id: &str, backer: &str, won: i64, k: &str) -> PledgeRequest {
         backer_id: backer.to_owned(),
         amount_won: won,
         key: key(k),
+        note: Default::default(),
     }
 }
 

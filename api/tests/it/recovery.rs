@@ -120,6 +120,7 @@ async fn killing_the_worker_mid_settlement_neither_pays_twice_nor_skips() {
                     backer_id: user_id.clone(),
                     amount_won: 1_000,
                     key: IdempotencyKey::parse(&format!("p{p}")).expect("key"),
+                    note: Default::default(),
                 })
                 .collect();
             for answer in batch::commit(&app.db.missions, &rules, &pledges).await {

@@ -10,5 +10,6 @@ pub mod pledge;
 pub mod prediction;
 pub mod status;
 pub mod streamer_feed;
+pub mod streamer_setting;
 pub mod transfer;
 pub mod workflow_outbox;

@@ -1,4 +1,4 @@
-use super::status::PledgeStatus;
+use super::status::{MessageStatus, PledgeStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,6 +12,12 @@ pub struct Model {
     pub status: PledgeStatus,
     pub created_at: DateTimeUtc,
     pub settled_at: Option<DateTimeUtc>,
+    /// The backer's message with the pledge, if any.
+    pub message: Option<String>,
+    /// Set exactly when there is a message.
+    pub message_status: Option<MessageStatus>,
+    /// Shown without its backer to everyone but the backer.
+    pub anonymous: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

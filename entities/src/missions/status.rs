@@ -177,6 +177,21 @@ text_enum! {
         Expired = "EXPIRED",
         /// Every pledge is paid or refunded.
         Settled = "SETTLED",
+        /// A pledge's message was approved (it shows from now on).
+        MessageApproved = "MESSAGE_APPROVED",
+        /// A pledge's message was hidden.
+        MessageHidden = "MESSAGE_HIDDEN",
+    }
+}
+
+text_enum! {
+    /// Where a pledge's message is in moderation: `pledges.message_status`.
+    pub enum MessageStatus {
+        /// Shown with the pledge.
+        Approved = "APPROVED",
+        /// Waits for the streamer (or a moderator) to approve it.
+        Pending = "PENDING",
+        Hidden = "HIDDEN",
     }
 }
 
@@ -203,6 +218,7 @@ mod tests {
         agrees(AccountKind::ALL);
         agrees(DeliveryStatus::ALL);
         agrees(EventKind::ALL);
+        agrees(MessageStatus::ALL);
         assert!(MissionStatus::try_from_value(&"pending".to_owned()).is_err());
     }
 }

@@ -25,28 +25,17 @@ pub(super) async fn commit_each(
     let mut changed = BTreeSet::new();
     for job in jobs {
         let answer = match txn.begin().await {
-            Ok(savepoint) => {
-                match pledge_in(
-                    &savepoint,
-                    rules,
-                    &job.mission_id,
-                    &job.backer_id,
-                    job.amount_won,
-                    &job.key,
-                )
-                .await
-                {
-                    Ok(p) => savepoint
-                        .commit()
-                        .await
-                        .map(|()| p)
-                        .map_err(LedgerError::from),
-                    Err(e) => {
-                        let _ = savepoint.rollback().await;
-                        Err(e)
-                    }
+            Ok(savepoint) => match pledge_in(&savepoint, rules, job).await {
+                Ok(p) => savepoint
+                    .commit()
+                    .await
+                    .map(|()| p)
+                    .map_err(LedgerError::from),
+                Err(e) => {
+                    let _ = savepoint.rollback().await;
+                    Err(e)
                 }
-            }
+            },
             Err(e) => Err(e.into()),
         };
         // Only new pledges change a mission; a replay is not announced.

@@ -19,7 +19,7 @@ mod each;
 pub(crate) mod pledge;
 mod set;
 
-pub use pledge::{Answer, PledgeRequest};
+pub use pledge::{Answer, PledgeNote, PledgeRequest};
 
 use crate::LedgerError;
 use crate::idempotency::IdempotencyKey;
@@ -65,13 +65,15 @@ impl PledgeBatcher {
         Self { queue }
     }
 
-    /// Pledges `amount_won` to the mission; answers once the pledge is committed (or refused).
+    /// Pledges `amount_won` to the mission with `note`; answers once the pledge is committed
+    /// (or refused).
     pub async fn contribute(
         &self,
         mission_id: &str,
         backer_id: &str,
         amount_won: i64,
         key: &IdempotencyKey,
+        note: PledgeNote,
     ) -> Answer {
         let (reply, answer) = oneshot::channel();
         self.queue
@@ -81,6 +83,7 @@ impl PledgeBatcher {
                     backer_id: backer_id.to_owned(),
                     amount_won,
                     key: key.clone(),
+                    note,
                 },
                 reply,
             })

@@ -5,7 +5,7 @@
 use crate::gate::lock_shared;
 use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::rules::MissionRules;
-use crate::status::{MissionStatus, PledgeStatus, TransferKind};
+use crate::status::{MessageStatus, MissionStatus, PledgeStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::{DateTime, Utc};
@@ -20,6 +20,36 @@ pub struct PledgeRequest {
     pub backer_id: String,
     pub amount_won: i64,
     pub key: IdempotencyKey,
+    pub note: PledgeNote,
+}
+
+/// What a backer says with a pledge, and how it shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PledgeNote {
+    /// Checked by [`crate::rules::pledge_message`] and the channel's banned words.
+    pub message: Option<String>,
+    /// Set exactly when there is a message: APPROVED, or PENDING in a channel that approves
+    /// messages by hand.
+    pub message_status: Option<MessageStatus>,
+    pub anonymous: bool,
+}
+
+impl PledgeNote {
+    /// A note for `message` in a channel with manual approval on or off.
+    pub fn new(message: Option<String>, anonymous: bool, manual_approval: bool) -> Self {
+        let message_status = message.as_ref().map(|_| {
+            if manual_approval {
+                MessageStatus::Pending
+            } else {
+                MessageStatus::Approved
+            }
+        });
+        Self {
+            message,
+            message_status,
+            anonymous,
+        }
+    }
 }
 
 /// What a pledge request gets: the pledge (new or replayed) or why it was refused.
@@ -44,12 +74,10 @@ struct PledgedResponse {
 pub(crate) async fn pledge_in(
     txn: &DatabaseTransaction,
     rules: &MissionRules,
-    mission_id: &str,
-    backer_id: &str,
-    amount_won: i64,
-    key: &IdempotencyKey,
+    job: &PledgeRequest,
 ) -> Answer {
-    let (amount, hash) = pledge_request(rules, mission_id, amount_won)?;
+    let (mission_id, backer_id, key) = (job.mission_id.as_str(), job.backer_id.as_str(), &job.key);
+    let (amount, hash) = pledge_request(rules, job)?;
     if let Claim::Replay(response) =
         idempotency::claim(txn, backer_id, key, CONTRIBUTE, &hash).await?
     {
@@ -58,7 +86,7 @@ pub(crate) async fn pledge_in(
     let m = lock_shared(txn, mission_id).await?;
     let now = Utc::now();
     ensure_pledgeable(&m, backer_id, now)?;
-    let p = hold(txn, &m, backer_id, amount, now).await?;
+    let p = hold(txn, &m, backer_id, amount, &job.note, now).await?;
     idempotency::complete(txn, backer_id, key, &pledged_response(&p.id)?).await?;
     Ok(Effect::New(p))
 }
@@ -66,12 +94,20 @@ pub(crate) async fn pledge_in(
 /// A pledge request checked against the rules: its amount and its idempotency fingerprint.
 pub(crate) fn pledge_request(
     rules: &MissionRules,
-    mission_id: &str,
-    amount_won: i64,
+    job: &PledgeRequest,
 ) -> Result<(Amount, String), LedgerError> {
-    let amount = Amount::within(amount_won, rules.pledge_min_won, rules.pledge_max_won)?;
-    let canonical = serde_json::json!([mission_id, amount.get()]).to_string();
-    Ok((amount, idempotency::request_hash(CONTRIBUTE, &canonical)))
+    let amount = Amount::within(job.amount_won, rules.pledge_min_won, rules.pledge_max_won)?;
+    let plain = serde_json::json!([job.mission_id, amount.get()]);
+    // A message or anonymity is part of the request (the fingerprint of a pledge without either
+    // is what it always was).
+    let canonical = match (&job.note.message, job.note.anonymous) {
+        (None, false) => plain,
+        (message, anonymous) => serde_json::json!([plain, message, anonymous]),
+    };
+    Ok((
+        amount,
+        idempotency::request_hash(CONTRIBUTE, &canonical.to_string()),
+    ))
 }
 
 /// The stored answer of a pledge, for replays of its idempotency key.
@@ -130,6 +166,7 @@ pub(crate) fn new_pledge(
     mission_id: &str,
     backer_id: &str,
     amount: Amount,
+    note: &PledgeNote,
     now: DateTime<Utc>,
 ) -> pledge::Model {
     pledge::Model {
@@ -140,6 +177,9 @@ pub(crate) fn new_pledge(
         status: PledgeStatus::Held,
         created_at: now,
         settled_at: None,
+        message: note.message.clone(),
+        message_status: note.message_status,
+        anonymous: note.anonymous,
     }
 }
 
@@ -160,9 +200,10 @@ pub(crate) async fn hold(
     m: &mission::Model,
     backer_id: &str,
     amount: Amount,
+    note: &PledgeNote,
     now: DateTime<Utc>,
 ) -> Result<pledge::Model, LedgerError> {
-    let p = new_pledge(&m.id, backer_id, amount, now);
+    let p = new_pledge(&m.id, backer_id, amount, note, now);
     pledge::Entity::insert(pledge::ActiveModel::from(p.clone()))
         .exec_without_returning(txn)
         .await?;

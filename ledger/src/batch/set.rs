@@ -45,13 +45,13 @@ pub(super) async fn commit_set(
     let mut items = Vec::with_capacity(jobs.len());
     let created = Utc::now();
     for (at, job) in jobs.iter().enumerate() {
-        match pledge_request(rules, &job.mission_id, job.amount_won) {
+        match pledge_request(rules, job) {
             Ok((amount, hash)) => items.push(Item {
                 at,
                 job,
                 amount,
                 hash,
-                pledge: new_pledge(&job.mission_id, &job.backer_id, amount, created),
+                pledge: new_pledge(&job.mission_id, &job.backer_id, amount, &job.note, created),
             }),
             Err(e) => answers[at] = Some(Err(e)),
         }
@@ -287,7 +287,9 @@ async fn debit_and_hold<'a>(
                 "pledge_id": i.pledge.id, "mission_id": i.pledge.mission_id,
                 "backer_id": i.pledge.backer_id, "transfer_id": t.id,
                 "escrow": t.credit.as_str(), "currency": t.debit.currency().as_str(),
-                "kind": t.kind.as_str(),
+                "kind": t.kind.as_str(), "message": i.pledge.message,
+                "message_status": i.pledge.message_status.map(|s| s.as_str()),
+                "anonymous": i.pledge.anonymous,
             })
         })
         .collect();
@@ -296,13 +298,16 @@ async fn debit_and_hold<'a>(
             "WITH d AS ( \
                SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(wallet text, amount bigint, \
                  pledge_id text, mission_id text, backer_id text, transfer_id text, escrow text, \
-                 currency text, kind text) LIMIT $5 \
+                 currency text, kind text, message text, message_status text, anonymous boolean) \
+                 LIMIT $5 \
              ), debited AS ( \
                UPDATE accounts AS a SET balance = a.balance - d.amount FROM d \
                WHERE a.id = d.wallet AND a.balance >= d.amount RETURNING a.id \
              ), pledged AS ( \
-               INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, settled_at) \
-               SELECT d.pledge_id, d.mission_id, d.backer_id, d.amount, $2, $3, NULL \
+               INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, settled_at, \
+                 message, message_status, anonymous) \
+               SELECT d.pledge_id, d.mission_id, d.backer_id, d.amount, $2, $3, NULL, \
+                 d.message, d.message_status, d.anonymous \
                FROM d JOIN debited ON debited.id = d.wallet RETURNING mission_id \
              ), moved AS ( \
                INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \

@@ -2,7 +2,9 @@
 //! starts its workflow, in one transaction.
 
 use super::read::find;
-use crate::batch::pledge::hold;
+use crate::batch::pledge::{PledgeNote, hold};
+use crate::channel::check_proposal;
+use crate::channel::proposal::Proposal;
 use crate::events::{self, NewEvent};
 use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::rules::{MissionRules, NewMission};
@@ -39,7 +41,13 @@ pub async fn create(
         valid.amount.get(),
         new.duration_seconds,
         valid.accept_seconds
-    ])
+    ]);
+    // A message or anonymity is part of the request (the fingerprint of one without either is
+    // what it always was).
+    let canonical = match (&valid.message, new.anonymous) {
+        (None, false) => canonical,
+        (message, anonymous) => serde_json::json!([canonical, message, anonymous]),
+    }
     .to_string();
     let hash = idempotency::request_hash(CREATE_MISSION, &canonical);
     let txn = db.begin().await?;
@@ -51,6 +59,34 @@ pub async fn create(
         return find(db, &r.mission_id).await.map(Effect::Replayed);
     }
     let now = Utc::now();
+    let texts: Vec<&str> = [
+        Some(valid.title.as_str()),
+        valid.description.as_deref(),
+        valid.message.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let proposal = Proposal {
+        creator_id: &new.creator_id,
+        streamer_id: &new.streamer_id,
+        amount_won: valid.amount.get(),
+        duration_seconds: new.duration_seconds,
+        texts: &texts,
+    };
+    let settings = match check_proposal(&txn, rules.proposals, &proposal, now).await {
+        Ok(settings) => settings,
+        Err(refusal) => {
+            // The claim goes with the rollback: the same key may be sent again once allowed.
+            txn.rollback().await?;
+            return Err(refusal);
+        }
+    };
+    let note = PledgeNote::new(
+        valid.message.clone(),
+        new.anonymous,
+        settings.manual_approval,
+    );
     let id = uuid::Uuid::now_v7().to_string();
     let row = mission::Model {
         id: id.clone(),
@@ -73,7 +109,7 @@ pub async fn create(
         .exec_without_returning(&txn)
         .await?;
     account::open(&txn, &[AccountId::escrow(&id)]).await?;
-    let first = hold(&txn, &row, &new.creator_id, valid.amount, now).await?;
+    let first = hold(&txn, &row, &new.creator_id, valid.amount, &note, now).await?;
     // BRIEF §6: the intent to start the workflow commits with the money it will settle.
     workflow_outbox::Entity::insert(workflow_outbox::ActiveModel {
         mission_id: Set(id.clone()),

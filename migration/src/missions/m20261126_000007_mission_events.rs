@@ -26,7 +26,7 @@ CREATE TABLE mission_events (
     seq          BIGINT NOT NULL CHECK (seq > 0),
     mission_id   TEXT NOT NULL REFERENCES missions (id),
     kind         TEXT NOT NULL CHECK (kind IN ('CREATED', 'PLEDGED', 'ACCEPTED', 'REJECTED',
-                   'SUCCEEDED', 'FAILED', 'EXPIRED', 'SETTLED')),
+                   'SUCCEEDED', 'FAILED', 'EXPIRED', 'SETTLED', 'MESSAGE_APPROVED', 'MESSAGE_HIDDEN')),
     pledge_id    TEXT REFERENCES pledges (id),
     created_at   {ts} NOT NULL,
     PRIMARY KEY (streamer_id, seq)

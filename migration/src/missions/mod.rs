@@ -9,6 +9,7 @@ mod m20261126_000004_email_outcomes;
 mod m20261126_000005_kind_checks;
 mod m20261126_000006_list_indexes;
 mod m20261126_000007_mission_events;
+mod m20261126_000008_channel;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_kind_checks::Migration),
             Box::new(m20261126_000006_list_indexes::Migration),
             Box::new(m20261126_000007_mission_events::Migration),
+            Box::new(m20261126_000008_channel::Migration),
         ]
     }
 }

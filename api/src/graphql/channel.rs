@@ -1,0 +1,191 @@
+//! A streamer's channel in GraphQL: `streamerSettings` and `updateStreamerSettings` (their own),
+//! `User.channel` (what any proposer may read: are requests open, the least first pledge, the
+//! longest mission), and moderation of pledge messages (`approveMessage`, `hideMessage`).
+
+use super::context::{caller, state};
+use super::loaders::load_user;
+use super::money::Won;
+use super::pledge::Pledge;
+use super::user::User;
+use crate::auth::Role;
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use missionlink_ledger::channel::{self, Moderation, Settings, SettingsUpdate, settings};
+
+/// A streamer's settings for their channel, as they see and change them.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct StreamerSettings {
+    /// Whether viewers may propose missions now (`REQUESTS_CLOSED` otherwise).
+    pub accepting_requests: bool,
+    /// The least first pledge of a proposal (`BELOW_STREAMER_MINIMUM`); null: the platform's
+    /// `PLEDGE_MIN`.
+    pub min_first_pledge: Option<Won>,
+    /// The longest mission taken (`ABOVE_STREAMER_MAXIMUM`); null: the platform's longest.
+    pub max_duration_seconds: Option<i64>,
+    /// Whether pledge messages show only once approved.
+    pub manual_approval: bool,
+    /// Words refused (`CONTENT_BLOCKED`) in titles, descriptions and messages, beside the
+    /// platform's own; matched ignoring case, width and spaces.
+    pub banned_words: Vec<String>,
+    #[graphql(skip)]
+    pub blocked: Vec<String>,
+}
+
+impl TryFrom<Settings> for StreamerSettings {
+    type Error = ApiError;
+
+    fn try_from(s: Settings) -> Result<Self, ApiError> {
+        Ok(Self {
+            accepting_requests: s.accepting_requests,
+            min_first_pledge: s
+                .min_first_pledge
+                .map(|w| Won::of(w, "minFirstPledge"))
+                .transpose()?,
+            max_duration_seconds: s.max_duration_seconds,
+            manual_approval: s.manual_approval,
+            banned_words: s.banned_words,
+            blocked: s.blocked_users,
+        })
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl StreamerSettings {
+    /// Users who may not propose missions to this channel (they are told only `FORBIDDEN`).
+    async fn blocked_users(&self, ctx: &Context<'_>) -> GqlResult<Vec<User>> {
+        let mut users = Vec::with_capacity(self.blocked.len());
+        for id in &self.blocked {
+            users.push(load_user(ctx, id, Role::Viewer).await?);
+        }
+        Ok(users)
+    }
+}
+
+/// What a proposer may know of a streamer's channel before proposing.
+#[derive(SimpleObject)]
+pub struct ChannelRules {
+    pub accepting_requests: bool,
+    /// The least first pledge this streamer takes (their own, or the platform's).
+    pub min_first_pledge: Won,
+    /// The longest mission this streamer takes, in seconds.
+    pub max_duration_seconds: i64,
+}
+
+/// The rules of `streamer_id`'s channel, with the platform's bounds where they set none.
+pub(crate) async fn rules_of(ctx: &Context<'_>, streamer_id: &str) -> GqlResult<ChannelRules> {
+    let app = state(ctx);
+    let s = settings::read(&app.db.missions, streamer_id)
+        .await
+        .map_err(ApiError::from)?;
+    let platform = &app.config.missions;
+    Ok(ChannelRules {
+        accepting_requests: s.accepting_requests,
+        min_first_pledge: Won::of(
+            s.min_first_pledge.unwrap_or(platform.pledge_min_won),
+            "minFirstPledge",
+        )?,
+        max_duration_seconds: s
+            .max_duration_seconds
+            .unwrap_or(platform.max_duration_seconds),
+    })
+}
+
+/// A change of settings: each field given replaces the current value; an explicit null resets
+/// `minFirstPledge` or `maxDurationSeconds` to the platform's.
+#[derive(InputObject)]
+pub struct StreamerSettingsInput {
+    pub accepting_requests: Option<bool>,
+    pub min_first_pledge: MaybeUndefined<i32>,
+    pub max_duration_seconds: MaybeUndefined<i32>,
+    pub manual_approval: Option<bool>,
+    /// The whole list (at most 500 words of at most 50 characters).
+    pub banned_words: Option<Vec<String>>,
+    /// The whole list of blocked user ids (at most 1,000).
+    pub blocked_users: Option<Vec<ID>>,
+}
+
+fn maybe(v: MaybeUndefined<i32>) -> Option<Option<i64>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(n) => Some(Some(i64::from(n))),
+    }
+}
+
+/// The caller's id if they are a streamer; `FORBIDDEN` otherwise.
+fn streamer(ctx: &Context<'_>) -> Result<String, ApiError> {
+    let claims = caller(ctx)?;
+    if claims.role != Role::Streamer {
+        return Err(ApiError::Forbidden("only streamers have a channel".into()));
+    }
+    Ok(claims.sub.clone())
+}
+
+#[derive(Default)]
+pub struct ChannelQuery;
+
+#[Object]
+impl ChannelQuery {
+    /// Your channel's settings (streamers only).
+    async fn streamer_settings(&self, ctx: &Context<'_>) -> GqlResult<StreamerSettings> {
+        let me = streamer(ctx)?;
+        let s = settings::read(&state(ctx).db.missions, &me)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(StreamerSettings::try_from(s)?)
+    }
+}
+
+#[derive(Default)]
+pub struct ChannelMutation;
+
+#[Object]
+impl ChannelMutation {
+    /// Changes your channel's settings (streamers only); refused input changes nothing.
+    async fn update_streamer_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: StreamerSettingsInput,
+    ) -> GqlResult<StreamerSettings> {
+        let me = streamer(ctx)?;
+        let app = state(ctx);
+        let update = SettingsUpdate {
+            accepting_requests: input.accepting_requests,
+            min_first_pledge: maybe(input.min_first_pledge),
+            max_duration_seconds: maybe(input.max_duration_seconds),
+            manual_approval: input.manual_approval,
+            banned_words: input.banned_words,
+            blocked_users: input
+                .blocked_users
+                .map(|ids| ids.into_iter().map(|id| id.to_string()).collect()),
+        };
+        let saved = settings::update(&app.db.missions, &app.config.missions.ledger(), &me, update)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(StreamerSettings::try_from(saved)?)
+    }
+
+    /// Shows a pledge's message (the mission's streamer); the feed says `MESSAGE_APPROVED`.
+    async fn approve_message(&self, ctx: &Context<'_>, pledge_id: ID) -> GqlResult<Pledge> {
+        moderate(ctx, &pledge_id, Moderation::Approve).await
+    }
+
+    /// Hides a pledge's message (the mission's streamer); the pledge and its money stay as they
+    /// are. The feed says `MESSAGE_HIDDEN`.
+    async fn hide_message(&self, ctx: &Context<'_>, pledge_id: ID) -> GqlResult<Pledge> {
+        moderate(ctx, &pledge_id, Moderation::Hide).await
+    }
+}
+
+async fn moderate(ctx: &Context<'_>, pledge_id: &ID, action: Moderation) -> GqlResult<Pledge> {
+    let claims = caller(ctx)?;
+    let app = state(ctx);
+    let p = channel::moderate(&app.db.missions, pledge_id.as_str(), &claims.sub, action)
+        .await
+        .map_err(ApiError::from)?;
+    let mission_id = p.mission_id.clone();
+    let db = app.db.missions.clone();
+    tokio::spawn(async move { missionlink_ledger::changes::announce(&db, &mission_id).await });
+    Ok(Pledge::try_from(p)?)
+}

@@ -1,0 +1,121 @@
+//! A pledge in GraphQL: its amount and status, its backer (a placeholder for an anonymous
+//! pledge, but to its backer), its mission, and its message as moderation lets each reader see
+//! it.
+
+use super::context::Caller;
+use super::loaders::{load_mission, load_user};
+use super::mission::Mission;
+use super::money::Won;
+use super::status::{MessageStatus, PledgeStatus};
+use super::user::User;
+use crate::auth::Role;
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{ComplexObject, Context, ID, SimpleObject};
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::pledge;
+use missionlink_ledger::status::MessageStatus as StoredStatus;
+
+/// Id and handle of the placeholder shown as an anonymous pledge's backer; no real user has
+/// them (ids are UUIDs, handles letters, digits and underscores).
+pub const ANONYMOUS_BACKER: &str = "anonymous";
+
+/// One backer's pledge to a mission.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Pledge {
+    pub id: ID,
+    pub amount: Won,
+    pub status: PledgeStatus,
+    pub created_at: DateTime<Utc>,
+    /// Shown without its backer: `backer` is a placeholder for everyone but the backer.
+    pub anonymous: bool,
+    #[graphql(skip)]
+    pub backer_id: String,
+    #[graphql(skip)]
+    pub mission_id: String,
+    #[graphql(skip)]
+    pub stored_message: Option<String>,
+    #[graphql(skip)]
+    pub stored_status: Option<StoredStatus>,
+}
+
+impl TryFrom<pledge::Model> for Pledge {
+    type Error = ApiError;
+
+    fn try_from(p: pledge::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: ID(p.id),
+            amount: Won::of(p.amount, "pledge amount")?,
+            status: p.status.into(),
+            created_at: p.created_at,
+            anonymous: p.anonymous,
+            backer_id: p.backer_id,
+            mission_id: p.mission_id,
+            stored_message: p.message,
+            stored_status: p.message_status,
+        })
+    }
+}
+
+impl Pledge {
+    fn caller_is_backer(&self, ctx: &Context<'_>) -> bool {
+        matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.sub == self.backer_id)
+    }
+
+    /// Whether the caller moderates this pledge's messages: its backer sees their own, the
+    /// mission's streamer every one.
+    async fn caller_sees_unapproved(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
+        let Some(Caller::User(c)) = ctx.data_opt::<Caller>() else {
+            return Ok(false);
+        };
+        if c.sub == self.backer_id {
+            return Ok(true);
+        }
+        Ok(load_mission(ctx, &self.mission_id).await?.streamer_id == c.sub)
+    }
+}
+
+#[ComplexObject]
+impl Pledge {
+    /// Who pledged; for an anonymous pledge, a placeholder (id and handle `anonymous`) to
+    /// everyone but the backer.
+    async fn backer(&self, ctx: &Context<'_>) -> GqlResult<User> {
+        if self.anonymous && !self.caller_is_backer(ctx) {
+            return Ok(User {
+                id: ID(ANONYMOUS_BACKER.to_owned()),
+                handle: ANONYMOUS_BACKER.to_owned(),
+                display_name: "Anonymous".to_owned(),
+                role: Role::Viewer,
+            });
+        }
+        Ok(load_user(ctx, &self.backer_id, Role::Viewer).await?)
+    }
+
+    /// The mission this pledge backs.
+    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Mission> {
+        Ok(load_mission(ctx, &self.mission_id).await?)
+    }
+
+    /// The backer's message: to everyone once approved; before that (or once hidden), only to
+    /// the backer and the mission's streamer.
+    async fn message(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
+        let shown = match self.stored_status {
+            None => return Ok(None),
+            Some(StoredStatus::Approved) => true,
+            Some(_) => self.caller_sees_unapproved(ctx).await?,
+        };
+        Ok(shown.then(|| self.stored_message.clone()).flatten())
+    }
+
+    /// Where the message is in moderation, for the backer and the mission's streamer (null to
+    /// others, and when there is no message).
+    async fn message_status(&self, ctx: &Context<'_>) -> GqlResult<Option<MessageStatus>> {
+        let Some(status) = self.stored_status else {
+            return Ok(None);
+        };
+        Ok(self
+            .caller_sees_unapproved(ctx)
+            .await?
+            .then_some(status.into()))
+    }
+}

@@ -1,0 +1,104 @@
+//! Pledge messages: what a new pledge's message is checked against (the channel's banned
+//! words) and the status it starts in (PENDING in a channel that approves by hand), and the
+//! streamer's approving or hiding one. Moderation changes only the message's status (and the
+//! feed): never the pledge's money.
+
+use super::settings;
+use super::words::banned_in;
+use crate::batch::PledgeNote;
+use crate::events::{self, NewEvent};
+use crate::rules::pledge_message;
+use crate::status::{EventKind, MessageStatus};
+use crate::{LedgerError, mission};
+use missionlink_entities::missions::pledge;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+
+/// The note of a new pledge to `mission_id`: its message checked (length, characters, the
+/// channel's banned words: `CONTENT_BLOCKED`) and its starting status.
+pub async fn note_for(
+    db: &DatabaseConnection,
+    mission_id: &str,
+    message: Option<&str>,
+    anonymous: bool,
+) -> Result<PledgeNote, LedgerError> {
+    let Some(message) = pledge_message(message)? else {
+        return Ok(PledgeNote::new(None, anonymous, false));
+    };
+    let m = mission::find(db, mission_id).await?;
+    let channel = settings::read(db, &m.streamer_id).await?;
+    if banned_in(&message, &channel.banned_words).is_some() {
+        return Err(LedgerError::Refused {
+            code: "CONTENT_BLOCKED",
+            message: "the message contains a word this channel does not allow".into(),
+            retry_at: None,
+        });
+    }
+    Ok(PledgeNote::new(
+        Some(message),
+        anonymous,
+        channel.manual_approval,
+    ))
+}
+
+/// What a moderator does to a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moderation {
+    Approve,
+    Hide,
+}
+
+/// Approves or hides the message of pledge `pledge_id`, as `actor_id`, who must be the streamer
+/// of its mission. Approving a shown message or hiding a hidden one changes nothing. Returns the
+/// pledge as it is now.
+pub async fn moderate(
+    db: &DatabaseConnection,
+    pledge_id: &str,
+    actor_id: &str,
+    action: Moderation,
+) -> Result<pledge::Model, LedgerError> {
+    let p = pledge::Entity::find_by_id(pledge_id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound("no such pledge".into()))?;
+    let m = mission::find(db, &p.mission_id).await?;
+    if m.streamer_id != actor_id {
+        return Err(LedgerError::Forbidden(
+            "only the mission's streamer may moderate its messages".into(),
+        ));
+    }
+    let Some(current) = p.message_status else {
+        return Err(LedgerError::InvalidState(
+            "this pledge has no message".into(),
+        ));
+    };
+    let (to, kind) = match action {
+        Moderation::Approve => (MessageStatus::Approved, EventKind::MessageApproved),
+        Moderation::Hide => (MessageStatus::Hidden, EventKind::MessageHidden),
+    };
+    if current != to {
+        let txn = db.begin().await?;
+        let changed = pledge::Entity::update_many()
+            .col_expr(pledge::Column::MessageStatus, Expr::value(to))
+            .filter(pledge::Column::Id.eq(pledge_id))
+            .filter(pledge::Column::MessageStatus.eq(current))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected == 1 {
+            events::append(
+                &txn,
+                &[NewEvent {
+                    mission_id: &p.mission_id,
+                    kind,
+                    pledge_id: Some(pledge_id),
+                }],
+            )
+            .await?;
+        }
+        txn.commit().await?;
+    }
+    pledge::Entity::find_by_id(pledge_id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::Corrupt("a moderated pledge vanished".into()))
+}

@@ -1,0 +1,210 @@
+//! A streamer's channel settings: whether they take mission requests, the least first pledge
+//! and the longest mission they take, whether pledge messages wait for approval, their banned
+//! words and their blocked users. A streamer who never saved any has [`Settings::default`].
+
+use super::words::fold;
+use crate::LedgerError;
+use crate::rules::MissionRules;
+use chrono::Utc;
+use missionlink_entities::missions::streamer_setting;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
+
+/// Most banned words a streamer keeps.
+pub const MAX_BANNED_WORDS: usize = 500;
+/// Longest banned word, in characters.
+pub const MAX_BANNED_WORD_CHARS: usize = 50;
+/// Most users a streamer blocks.
+pub const MAX_BLOCKED_USERS: usize = 1_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub accepting_requests: bool,
+    /// Won; `None`: the platform's `PLEDGE_MIN`.
+    pub min_first_pledge: Option<i64>,
+    /// `None`: the platform's longest mission.
+    pub max_duration_seconds: Option<i64>,
+    pub manual_approval: bool,
+    pub banned_words: Vec<String>,
+    pub blocked_users: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            accepting_requests: true,
+            min_first_pledge: None,
+            max_duration_seconds: None,
+            manual_approval: false,
+            banned_words: Vec::new(),
+            blocked_users: Vec::new(),
+        }
+    }
+}
+
+/// What an update changes; `None` keeps the current value. `Some(None)` resets an optional
+/// bound to the platform's.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsUpdate {
+    pub accepting_requests: Option<bool>,
+    pub min_first_pledge: Option<Option<i64>>,
+    pub max_duration_seconds: Option<Option<i64>>,
+    pub manual_approval: Option<bool>,
+    pub banned_words: Option<Vec<String>>,
+    pub blocked_users: Option<Vec<String>>,
+}
+
+/// `streamer_id`'s settings.
+pub async fn read<C: ConnectionTrait>(db: &C, streamer_id: &str) -> Result<Settings, LedgerError> {
+    let Some(row) = streamer_setting::Entity::find_by_id(streamer_id.to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(Settings::default());
+    };
+    let list = |json: &str, what: &str| {
+        serde_json::from_str::<Vec<String>>(json)
+            .map_err(|e| LedgerError::Corrupt(format!("{what} of {streamer_id}: {e}")))
+    };
+    Ok(Settings {
+        accepting_requests: row.accepting_requests,
+        min_first_pledge: row.min_first_pledge,
+        max_duration_seconds: row.max_duration_seconds,
+        manual_approval: row.manual_approval,
+        banned_words: list(&row.banned_words, "banned words")?,
+        blocked_users: list(&row.blocked_users, "blocked users")?,
+    })
+}
+
+/// Applies `update` to `streamer_id`'s settings after checking every value against the
+/// platform's `rules`; refused input changes nothing. Returns the settings now.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    rules: &MissionRules,
+    streamer_id: &str,
+    update: SettingsUpdate,
+) -> Result<Settings, LedgerError> {
+    let mut s = read(db, streamer_id).await?;
+    if let Some(v) = update.accepting_requests {
+        s.accepting_requests = v;
+    }
+    if let Some(v) = update.min_first_pledge {
+        if let Some(min) = v
+            && !(rules.pledge_min_won..=rules.pledge_max_won).contains(&min)
+        {
+            return Err(invalid(format!(
+                "minFirstPledge must be between {} and {} won",
+                rules.pledge_min_won, rules.pledge_max_won
+            )));
+        }
+        s.min_first_pledge = v;
+    }
+    if let Some(v) = update.max_duration_seconds {
+        if let Some(max) = v
+            && !(rules.min_duration_seconds..=rules.max_duration_seconds).contains(&max)
+        {
+            return Err(invalid(format!(
+                "maxDurationSeconds must be between {} and {}",
+                rules.min_duration_seconds, rules.max_duration_seconds
+            )));
+        }
+        s.max_duration_seconds = v;
+    }
+    if let Some(v) = update.manual_approval {
+        s.manual_approval = v;
+    }
+    if let Some(words) = update.banned_words {
+        s.banned_words = banned_words(words)?;
+    }
+    if let Some(users) = update.blocked_users {
+        s.blocked_users = blocked_users(streamer_id, users)?;
+    }
+    save(db, streamer_id, &s).await?;
+    Ok(s)
+}
+
+fn invalid(message: impl Into<String>) -> LedgerError {
+    LedgerError::InvalidInput(message.into())
+}
+
+/// The banned words, trimmed, each once (as folded), within the bounds.
+fn banned_words(words: Vec<String>) -> Result<Vec<String>, LedgerError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    for word in words {
+        let word = word.trim().to_owned();
+        if word.is_empty()
+            || word.chars().count() > MAX_BANNED_WORD_CHARS
+            || word.chars().any(char::is_control)
+        {
+            return Err(invalid(format!(
+                "each banned word must be 1 to {MAX_BANNED_WORD_CHARS} printable characters"
+            )));
+        }
+        if seen.insert(fold(&word)) {
+            kept.push(word);
+        }
+    }
+    if kept.len() > MAX_BANNED_WORDS {
+        return Err(invalid(format!("at most {MAX_BANNED_WORDS} banned words")));
+    }
+    Ok(kept)
+}
+
+/// The blocked users, each once, within the bound, never the streamer.
+fn blocked_users(streamer_id: &str, users: Vec<String>) -> Result<Vec<String>, LedgerError> {
+    let mut seen = std::collections::HashSet::new();
+    let kept: Vec<String> = users
+        .into_iter()
+        .map(|u| u.trim().to_owned())
+        .filter(|u| seen.insert(u.clone()))
+        .collect();
+    if kept.iter().any(|u| u.is_empty() || u.len() > 64) {
+        return Err(invalid("blockedUsers must be user ids"));
+    }
+    if kept.iter().any(|u| u == streamer_id) {
+        return Err(invalid("a streamer cannot block themselves"));
+    }
+    if kept.len() > MAX_BLOCKED_USERS {
+        return Err(invalid(format!(
+            "at most {MAX_BLOCKED_USERS} blocked users"
+        )));
+    }
+    Ok(kept)
+}
+
+async fn save<C: ConnectionTrait>(
+    db: &C,
+    streamer_id: &str,
+    s: &Settings,
+) -> Result<(), LedgerError> {
+    let json = |list: &[String]| serde_json::Value::from(list.to_vec()).to_string();
+    let row = streamer_setting::ActiveModel {
+        streamer_id: Set(streamer_id.to_owned()),
+        accepting_requests: Set(s.accepting_requests),
+        min_first_pledge: Set(s.min_first_pledge),
+        max_duration_seconds: Set(s.max_duration_seconds),
+        manual_approval: Set(s.manual_approval),
+        banned_words: Set(json(&s.banned_words)),
+        blocked_users: Set(json(&s.blocked_users)),
+        updated_at: Set(Utc::now()),
+    };
+    use streamer_setting::Column as C;
+    streamer_setting::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(C::StreamerId)
+                .update_columns([
+                    C::AcceptingRequests,
+                    C::MinFirstPledge,
+                    C::MaxDurationSeconds,
+                    C::ManualApproval,
+                    C::BannedWords,
+                    C::BlockedUsers,
+                    C::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
