@@ -4,7 +4,10 @@
 //!   enough cash), and MISSIONS missions proposed to the streamer; writes the tokens and ids.
 //! - `pledges API SETUP CLIENTS SECONDS MISSIONS`: CLIENTS concurrent clients send real
 //!   `contribute` mutations for SECONDS, round-robin over the first MISSIONS missions; prints one
-//!   JSON line with the count, the rate and the latency percentiles.
+//!   JSON line with the count, the rate and the latency percentiles. Meanwhile a subscriber
+//!   follows the streamer's `missionEvents` over the websocket and measures, for each pledge's
+//!   event, the time from its commit (the event's `at`, stamped just before the commit) to its
+//!   arrival (`feed_p50_ms`, `feed_p95_ms`; same machine, same clock).
 //! - `seed USERS_DB MISSIONS_DB API BACKERS OUT`: a mission with BACKERS pledges from BACKERS
 //!   backers, seeded straight through the ledger code; writes the mission and the streamer's
 //!   token.
@@ -144,7 +147,9 @@ async fn setup(api: &str, clients: usize, missions: usize, out: &str) -> anyhow:
     .await?;
     std::fs::write(
         out,
-        serde_json::to_string(&json!({ "tokens": tokens, "missions": mission_ids }))?,
+        serde_json::to_string(
+            &json!({ "tokens": tokens, "missions": mission_ids, "streamer": streamer_id }),
+        )?,
     )?;
     Ok(())
 }
@@ -167,6 +172,12 @@ async fn pledges(
             targets.len()
         );
     }
+    let streamer = setup["streamer"]
+        .as_str()
+        .context("setup names no streamer")?;
+    let feed = tokio::spawn(follow_feed(ws_url(api)?, streamer.to_owned()));
+    // The subscription is live before the load starts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let api = Arc::new(Api::new(api));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -207,15 +218,13 @@ async fn pledges(
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    // The last pledges' events are given a moment to arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    feed.abort();
+    let mut feed_us = std::mem::take(&mut *FEED_LATENCIES_US.lock().expect("feed latencies"));
+    feed_us.sort_unstable();
     latencies.sort_unstable();
-    // Nearest-rank percentile, `permille` of 1000.
-    let pct = |permille: usize| -> f64 {
-        let Some(last) = latencies.len().checked_sub(1) else {
-            return 0.0;
-        };
-        let us = latencies[last * permille / 1000];
-        Duration::from_micros(us).as_secs_f64() * 1000.0
-    };
+    let pct = |permille: usize| percentile_ms(&latencies, permille);
     let count = f64::from(u32::try_from(latencies.len()).unwrap_or(u32::MAX));
     println!(
         "{}",
@@ -225,8 +234,68 @@ async fn pledges(
             "per_s": count / elapsed,
             "p50_ms": pct(500),
             "p99_ms": pct(990),
+            "feed_events": feed_us.len(),
+            "feed_p50_ms": percentile_ms(&feed_us, 500),
+            "feed_p95_ms": percentile_ms(&feed_us, 950),
         })
     );
+    Ok(())
+}
+
+/// Nearest-rank percentile (`permille` of 1000) of sorted microseconds, in milliseconds.
+fn percentile_ms(sorted_us: &[u64], permille: usize) -> f64 {
+    let Some(last) = sorted_us.len().checked_sub(1) else {
+        return 0.0;
+    };
+    Duration::from_micros(sorted_us[last * permille / 1000]).as_secs_f64() * 1000.0
+}
+
+/// Commit-to-arrival times of the pledges' events, in microseconds.
+static FEED_LATENCIES_US: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// The websocket URL of the API at `api` (`http://host:port`).
+fn ws_url(api: &str) -> anyhow::Result<String> {
+    let host = api
+        .strip_prefix("http://")
+        .context("the API's address is http://host:port")?;
+    Ok(format!("ws://{}/graphql/ws", host.trim_end_matches('/')))
+}
+
+/// Follows `streamer`'s feed from now on, recording each PLEDGED event's commit-to-arrival
+/// time, until aborted.
+async fn follow_feed(url: String, streamer: String) -> anyhow::Result<()> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    for message in [
+        json!({ "type": "connection_init" }),
+        json!({ "id": "feed", "type": "subscribe", "payload": {
+            "query": "subscription($s: ID!) { missionEvents(streamerId: $s) { kind at } }",
+            "variables": { "s": streamer } } }),
+    ] {
+        ws.send(Message::text(message.to_string())).await?;
+    }
+    while let Some(message) = ws.next().await {
+        let Message::Text(text) = message? else {
+            continue;
+        };
+        let arrived = chrono::Utc::now();
+        let v: Value = serde_json::from_str(&text)?;
+        let event = &v["payload"]["data"]["missionEvents"];
+        if event["kind"] != "PLEDGED" {
+            continue;
+        }
+        let at: chrono::DateTime<chrono::Utc> = event["at"].as_str().context("at")?.parse()?;
+        let us = (arrived - at).num_microseconds().unwrap_or(0).max(0);
+        FEED_LATENCIES_US
+            .lock()
+            .expect("feed latencies")
+            .push(u64::try_from(us).unwrap_or(0));
+    }
     Ok(())
 }
 
