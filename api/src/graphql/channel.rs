@@ -1,7 +1,10 @@
 //! A streamer's channel in GraphQL: `streamerSettings` and `updateStreamerSettings` (their own),
 //! `User.channel` (what any proposer may read: are requests open, the least first pledge, the
-//! longest mission), and moderation of pledge messages (`approveMessage`, `hideMessage`).
+//! longest mission), moderation of pledge messages (`approveMessage`, `hideMessage`), the
+//! channel's moderators (`appointModerator`, `dismissModerator`) and the record of every
+//! moderation action (`moderationLog`).
 
+use super::connection::{List, PageArgs, list, list_cost};
 use super::context::{caller, state};
 use super::loaders::load_user;
 use super::money::Won;
@@ -10,7 +13,13 @@ use super::user::User;
 use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use missionlink_ledger::channel::{self, Moderation, Settings, SettingsUpdate, settings};
+use missionlink_entities::missions::moderation_action;
+use missionlink_ledger::channel::{
+    self, Moderation, Settings, SettingsUpdate, moderators, settings,
+};
+use missionlink_ledger::listing::Order;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// A streamer's settings for their channel, as they see and change them.
 #[derive(SimpleObject)]
@@ -52,6 +61,20 @@ impl TryFrom<Settings> for StreamerSettings {
 
 #[async_graphql::ComplexObject]
 impl StreamerSettings {
+    /// Users who may accept or reject missions and approve or hide messages here (never decide
+    /// a verdict), longest-serving first.
+    async fn moderators(&self, ctx: &Context<'_>) -> GqlResult<Vec<User>> {
+        let me = streamer(ctx)?;
+        let ids = moderators::list(&state(ctx).db.missions, &me)
+            .await
+            .map_err(ApiError::from)?;
+        let mut users = Vec::with_capacity(ids.len());
+        for id in &ids {
+            users.push(load_user(ctx, id, Role::Viewer).await?);
+        }
+        Ok(users)
+    }
+
     /// Users who may not propose missions to this channel (they are told only `FORBIDDEN`).
     async fn blocked_users(&self, ctx: &Context<'_>) -> GqlResult<Vec<User>> {
         let mut users = Vec::with_capacity(self.blocked.len());
@@ -130,10 +153,36 @@ impl ChannelQuery {
     /// Your channel's settings (streamers only).
     async fn streamer_settings(&self, ctx: &Context<'_>) -> GqlResult<StreamerSettings> {
         let me = streamer(ctx)?;
-        let s = settings::read(&state(ctx).db.missions, &me)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(StreamerSettings::try_from(s)?)
+        own_settings(ctx, &me).await
+    }
+
+    /// What was done in your channel, newest first: every acceptance, rejection, approval and
+    /// hiding, by you or your moderators (streamers only).
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
+    async fn moderation_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<ModerationRecord>> {
+        let me = streamer(ctx)?;
+        let select = moderation_action::Entity::find()
+            .filter(moderation_action::Column::StreamerId.eq(me.as_str()));
+        let order = Order {
+            tag: "moderation:created",
+            sort: None,
+            id: Expr::col((moderation_action::Entity, moderation_action::Column::Id)),
+            descending: true,
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(list(&state(ctx).db.missions, select, &order, &args).await?)
     }
 }
 
@@ -166,15 +215,118 @@ impl ChannelMutation {
         Ok(StreamerSettings::try_from(saved)?)
     }
 
-    /// Shows a pledge's message (the mission's streamer); the feed says `MESSAGE_APPROVED`.
+    /// Appoints a moderator of your channel (streamers only; at most 50).
+    async fn appoint_moderator(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> GqlResult<StreamerSettings> {
+        let me = streamer(ctx)?;
+        let app = state(ctx);
+        app.auth.user(user_id.as_str()).await?;
+        moderators::appoint(&app.db.missions, &me, user_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
+        own_settings(ctx, &me).await
+    }
+
+    /// Dismisses a moderator of your channel (streamers only).
+    async fn dismiss_moderator(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> GqlResult<StreamerSettings> {
+        let me = streamer(ctx)?;
+        moderators::dismiss(&state(ctx).db.missions, &me, user_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
+        own_settings(ctx, &me).await
+    }
+
+    /// Shows a pledge's message (the mission's streamer or a moderator of theirs who neither
+    /// pledged to nor bet on it: `CONFLICT_OF_INTEREST`); the feed says `MESSAGE_APPROVED`.
     async fn approve_message(&self, ctx: &Context<'_>, pledge_id: ID) -> GqlResult<Pledge> {
         moderate(ctx, &pledge_id, Moderation::Approve).await
     }
 
-    /// Hides a pledge's message (the mission's streamer); the pledge and its money stay as they
+    /// Hides a pledge's message (as `approveMessage` may); the pledge and its money stay as they
     /// are. The feed says `MESSAGE_HIDDEN`.
     async fn hide_message(&self, ctx: &Context<'_>, pledge_id: ID) -> GqlResult<Pledge> {
         moderate(ctx, &pledge_id, Moderation::Hide).await
+    }
+}
+
+async fn own_settings(ctx: &Context<'_>, me: &str) -> GqlResult<StreamerSettings> {
+    let s = settings::read(&state(ctx).db.missions, me)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(StreamerSettings::try_from(s)?)
+}
+
+/// One moderation action in a channel.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct ModerationRecord {
+    pub id: ID,
+    pub action: ModerationActionKind,
+    pub at: chrono::DateTime<chrono::Utc>,
+    #[graphql(skip)]
+    pub actor_id: String,
+    #[graphql(skip)]
+    pub mission_id: String,
+    #[graphql(skip)]
+    pub pledge_id: Option<String>,
+}
+
+/// What was done.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(
+    remote = "missionlink_ledger::status::ModerationAction",
+    name = "ModerationAction"
+)]
+pub enum ModerationActionKind {
+    Accept,
+    Reject,
+    ApproveMessage,
+    HideMessage,
+}
+
+impl TryFrom<moderation_action::Model> for ModerationRecord {
+    type Error = ApiError;
+
+    fn try_from(a: moderation_action::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: ID(a.id),
+            action: a.action.into(),
+            at: a.created_at,
+            actor_id: a.actor_id,
+            mission_id: a.mission_id,
+            pledge_id: a.pledge_id,
+        })
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl ModerationRecord {
+    /// The streamer or moderator who did it.
+    async fn actor(&self, ctx: &Context<'_>) -> GqlResult<User> {
+        Ok(load_user(ctx, &self.actor_id, Role::Viewer).await?)
+    }
+
+    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<super::mission::Mission> {
+        Ok(super::loaders::load_mission(ctx, &self.mission_id).await?)
+    }
+
+    /// The pledge whose message was approved or hidden.
+    async fn pledge(&self, ctx: &Context<'_>) -> GqlResult<Option<Pledge>> {
+        let Some(id) = &self.pledge_id else {
+            return Ok(None);
+        };
+        let found = missionlink_entities::missions::pledge::Entity::find_by_id(id.clone())
+            .one(&state(ctx).db.missions)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(found.map(Pledge::try_from).transpose()?)
     }
 }
 

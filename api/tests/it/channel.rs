@@ -425,3 +425,138 @@ async fn messages_wait_for_approval_where_asked_and_anonymous_pledges_hide_their
     assert_eq!(kinds, ["PLEDGED", "MESSAGE_APPROVED", "MESSAGE_HIDDEN"]);
     app.assert_audit_clean().await;
 }
+
+#[tokio::test]
+async fn moderators_accept_reject_and_moderate_but_never_decide_nor_act_where_they_staked() {
+    let app = TestApp::spawn().await;
+    let streamer = app.register_as("mod_streamer", "STREAMER").await;
+    let moderator = app.register("mod_helper").await;
+    let fan = app.register("mod_fan").await;
+    for who in [&moderator, &fan] {
+        app.top_up(who, 100_000, "cash").await.data("topUp");
+    }
+    let appoint = |who: &Session, user: &str, field: &'static str| {
+        let (app, token, user) = (&app, who.access.clone(), user.to_owned());
+        async move {
+            app.gql(
+                Some(&token),
+                &format!(
+                    "mutation($u: ID!) {{ {field}(userId: $u) {{ moderators {{ handle }} }} }}"
+                ),
+                json!({ "u": user }),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        appoint(&fan, &moderator.user_id, "appointModerator")
+            .await
+            .code(),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        appoint(
+            &streamer,
+            &uuid::Uuid::now_v7().to_string(),
+            "appointModerator"
+        )
+        .await
+        .code(),
+        "NOT_FOUND"
+    );
+    let mods = appoint(&streamer, &moderator.user_id, "appointModerator")
+        .await
+        .data("appointModerator");
+    assert_eq!(mods["moderators"], json!([{ "handle": "mod_helper" }]));
+
+    // A moderator accepts and rejects, never decides.
+    let first = app.new_mission(&fan, &streamer.user_id, 5_000).await;
+    app.act(&moderator, "accept", &first)
+        .await
+        .data("acceptMission");
+    assert_eq!(
+        app.act(&moderator, "SUCCESS", &first).await.code(),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        app.act(&fan, "reject", &first).await.code(),
+        "FORBIDDEN",
+        "not a moderator"
+    );
+    // Nor where they staked: a pledge makes them interested.
+    let second = app.new_mission(&fan, &streamer.user_id, 5_000).await;
+    app.contribute(&moderator, &second, 1_000, "stake")
+        .await
+        .data("contribute");
+    assert_eq!(
+        app.act(&moderator, "reject", &second).await.code(),
+        "CONFLICT_OF_INTEREST"
+    );
+    assert_eq!(
+        app.mission(&second).await["status"],
+        "PENDING",
+        "a refusal changes nothing"
+    );
+    app.act(&streamer, "reject", &second)
+        .await
+        .data("rejectMission");
+
+    // Messages: a moderator approves; once dismissed, they cannot.
+    update(&app, &streamer, json!({ "manualApproval": true }))
+        .await
+        .data("updateStreamerSettings");
+    let held = pledge_with(&app, &fan, &first, "msg", "가즈아", false)
+        .await
+        .data("contribute");
+    let approve = |who: &Session| {
+        let (app, token, id) = (&app, who.access.clone(), held["id"].clone());
+        async move {
+            app.gql(
+                Some(&token),
+                "mutation($p: ID!) { approveMessage(pledgeId: $p) { messageStatus } }",
+                json!({ "p": id }),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        approve(&moderator).await.data("approveMessage")["messageStatus"],
+        Value::Null,
+        "a moderator does not see statuses of others' pledges"
+    );
+    appoint(&streamer, &moderator.user_id, "dismissModerator")
+        .await
+        .data("dismissModerator");
+    assert_eq!(approve(&moderator).await.code(), "FORBIDDEN");
+
+    // The streamer sees everything done in the channel, newest first.
+    let log = app
+        .gql(Some(&streamer.access), "{ moderationLog { totalCount nodes { action actor { handle } mission { id } pledge { id } } } }", json!({}))
+        .await
+        .data("moderationLog");
+    let seen: Vec<(Value, Value)> = log["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| (n["action"].clone(), n["actor"]["handle"].clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (json!("APPROVE_MESSAGE"), json!("mod_helper")),
+            (json!("REJECT"), json!("mod_streamer")),
+            (json!("ACCEPT"), json!("mod_helper")),
+        ]
+    );
+    assert_eq!(log["nodes"][0]["pledge"]["id"], held["id"]);
+    assert_eq!(
+        app.gql(
+            Some(&fan.access),
+            "{ moderationLog { totalCount } }",
+            json!({})
+        )
+        .await
+        .code(),
+        "FORBIDDEN"
+    );
+}

@@ -2,10 +2,12 @@
 
 pub mod account;
 pub mod bet;
+pub mod channel_moderator;
 pub mod email_delivery;
 pub mod idempotency_key;
 pub mod mission;
 pub mod mission_event;
+pub mod moderation_action;
 pub mod pledge;
 pub mod prediction;
 pub mod status;

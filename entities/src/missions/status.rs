@@ -195,6 +195,16 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a streamer or one of their moderators did: `moderation_actions.action`.
+    pub enum ModerationAction {
+        Accept = "ACCEPT",
+        Reject = "REJECT",
+        ApproveMessage = "APPROVE_MESSAGE",
+        HideMessage = "HIDE_MESSAGE",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +229,7 @@ mod tests {
         agrees(DeliveryStatus::ALL);
         agrees(EventKind::ALL);
         agrees(MessageStatus::ALL);
+        agrees(ModerationAction::ALL);
         assert!(MissionStatus::try_from_value(&"pending".to_owned()).is_err());
     }
 }

@@ -3,12 +3,12 @@
 //! streamer's approving or hiding one. Moderation changes only the message's status (and the
 //! feed): never the pledge's money.
 
-use super::settings;
 use super::words::banned_in;
+use super::{moderators, settings};
 use crate::batch::PledgeNote;
 use crate::events::{self, NewEvent};
 use crate::rules::pledge_message;
-use crate::status::{EventKind, MessageStatus};
+use crate::status::{EventKind, MessageStatus, ModerationAction};
 use crate::{LedgerError, mission};
 use missionlink_entities::missions::pledge;
 use sea_orm::sea_query::Expr;
@@ -48,9 +48,9 @@ pub enum Moderation {
     Hide,
 }
 
-/// Approves or hides the message of pledge `pledge_id`, as `actor_id`, who must be the streamer
-/// of its mission. Approving a shown message or hiding a hidden one changes nothing. Returns the
-/// pledge as it is now.
+/// Approves or hides the message of pledge `pledge_id`, as `actor_id`: the mission's streamer or
+/// one of their moderators, who neither pledged to nor bet on it. Approving a shown message or
+/// hiding a hidden one changes nothing. Returns the pledge as it is now.
 pub async fn moderate(
     db: &DatabaseConnection,
     pledge_id: &str,
@@ -62,19 +62,23 @@ pub async fn moderate(
         .await?
         .ok_or_else(|| LedgerError::NotFound("no such pledge".into()))?;
     let m = mission::find(db, &p.mission_id).await?;
-    if m.streamer_id != actor_id {
-        return Err(LedgerError::Forbidden(
-            "only the mission's streamer may moderate its messages".into(),
-        ));
-    }
+    moderators::authorize(db, &m, actor_id).await?;
     let Some(current) = p.message_status else {
         return Err(LedgerError::InvalidState(
             "this pledge has no message".into(),
         ));
     };
-    let (to, kind) = match action {
-        Moderation::Approve => (MessageStatus::Approved, EventKind::MessageApproved),
-        Moderation::Hide => (MessageStatus::Hidden, EventKind::MessageHidden),
+    let (to, kind, recorded) = match action {
+        Moderation::Approve => (
+            MessageStatus::Approved,
+            EventKind::MessageApproved,
+            ModerationAction::ApproveMessage,
+        ),
+        Moderation::Hide => (
+            MessageStatus::Hidden,
+            EventKind::MessageHidden,
+            ModerationAction::HideMessage,
+        ),
     };
     if current != to {
         let txn = db.begin().await?;
@@ -85,6 +89,7 @@ pub async fn moderate(
             .exec(&txn)
             .await?;
         if changed.rows_affected == 1 {
+            moderators::record(&txn, &m, actor_id, recorded, Some(pledge_id)).await?;
             events::append(
                 &txn,
                 &[NewEvent {

@@ -4,11 +4,12 @@
 
 use super::read::find;
 use crate::LedgerError;
+use crate::channel::moderators;
 use crate::events::{self, NewEvent};
 use crate::gate::gate_exclusive;
 use crate::prediction::game::{lock_at, open as open_prediction};
 use crate::rules::{MissionRules, invalid};
-use crate::status::{EventKind, MissionStatus, Outcome};
+use crate::status::{EventKind, MissionStatus, ModerationAction, Outcome};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
 use sea_orm::sea_query::Expr;
@@ -25,21 +26,35 @@ pub enum StreamerAction {
 /// Longest rejection reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
-/// Applies the streamer's action: only the mission's streamer may; only from the right status.
-/// Returns the mission after the change.
+/// Applies a streamer's action as `actor_id`: the verdict only by the mission's streamer, an
+/// acceptance or rejection also by one of their moderators (recorded for the streamer); never
+/// by anyone who pledged to or bet on the mission; only from the right status. Returns the
+/// mission after the change.
 #[tracing::instrument(name = "db.streamer_action", skip_all)]
 pub async fn act(
     db: &DatabaseConnection,
     rules: &MissionRules,
     mission_id: &str,
-    streamer_id: &str,
+    actor_id: &str,
     action: &StreamerAction,
 ) -> Result<mission::Model, LedgerError> {
     let m = find(db, mission_id).await?;
-    if m.streamer_id != streamer_id {
-        return Err(LedgerError::Forbidden(
-            "only the mission's streamer may do this".into(),
-        ));
+    let recorded = match action {
+        // The verdict is the streamer's alone.
+        StreamerAction::Decide(_) => {
+            if m.streamer_id != actor_id {
+                return Err(LedgerError::Forbidden(
+                    "only the mission's streamer may decide it".into(),
+                ));
+            }
+            moderators::ensure_disinterested(db, &m, actor_id).await?;
+            None
+        }
+        StreamerAction::Accept => Some(ModerationAction::Accept),
+        StreamerAction::Reject { .. } => Some(ModerationAction::Reject),
+    };
+    if recorded.is_some() {
+        moderators::authorize(db, &m, actor_id).await?;
     }
     let now = Utc::now();
     let deadline = now + Duration::seconds(m.duration_seconds);
@@ -101,6 +116,9 @@ pub async fn act(
             .filter(workflow_outbox::Column::MissionId.eq(mission_id))
             .exec(&txn)
             .await?;
+        if let Some(action) = recorded {
+            moderators::record(&txn, &m, actor_id, action, None).await?;
+        }
         let kind = match to {
             MissionStatus::Active => EventKind::Accepted,
             MissionStatus::Rejected => EventKind::Rejected,

@@ -10,6 +10,7 @@ mod m20261126_000005_kind_checks;
 mod m20261126_000006_list_indexes;
 mod m20261126_000007_mission_events;
 mod m20261126_000008_channel;
+mod m20261126_000009_moderators;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_list_indexes::Migration),
             Box::new(m20261126_000007_mission_events::Migration),
             Box::new(m20261126_000008_channel::Migration),
+            Box::new(m20261126_000009_moderators::Migration),
         ]
     }
 }
