@@ -24,6 +24,8 @@ pub enum ApiError {
     RateLimited(String),
     /// The events after the client's `seq` were pruned: it must reload the current state.
     EventsExpired(String),
+    /// An overlay token that opens nothing: malformed, unknown or replaced (one answer for all).
+    OverlayTokenInvalid,
     /// A failure that is ours, not the client's; never shown to the client.
     Internal(anyhow::Error),
 }
@@ -47,6 +49,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::EventsExpired(_) => "EVENTS_EXPIRED",
+            ApiError::OverlayTokenInvalid => "OVERLAY_TOKEN_INVALID",
             ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -64,6 +67,11 @@ impl ApiError {
             | ApiError::EventsExpired(m) => m.clone(),
             ApiError::IdempotencyKeyReused => {
                 "this idempotencyKey was already used for a different request".into()
+            }
+            ApiError::OverlayTokenInvalid => {
+                "this overlay link is not valid (it may have been replaced): copy the current one \
+                 from your overlay settings"
+                    .into()
             }
             ApiError::Internal(_) => "internal error".into(),
         }
