@@ -13,6 +13,7 @@ pub mod money;
 mod mutation;
 pub mod mutation_limits;
 mod node;
+mod overlay;
 mod prediction;
 mod query;
 mod status;
@@ -28,12 +29,12 @@ use async_graphql::extensions::apollo_persisted_queries::{
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
-pub use context::{Caller, ClientAddr};
+pub use context::{Caller, ClientAddr, RequestOrigin};
 pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use loaders::{MissionLoader, UserLoader};
 pub use transport::{ViaGet, WRITE_OVER_GET};
 
-/// Every query: identity and wallet, then missions.
+/// Every query: identity and wallet, then missions, then the streamers' feeds and overlays.
 #[derive(MergedObject, Default)]
 pub struct Query(
     query::IdentityQuery,
@@ -41,19 +42,25 @@ pub struct Query(
     mission::MissionQuery,
     node::NodeQuery,
     events::EventQuery,
+    overlay::OverlayQuery,
 );
 
-/// Every mutation: identity and wallet, then missions.
+/// Every mutation: identity and wallet, then missions, then the overlay's token.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::IdentityMutation,
     mission_mutation::MissionMutation,
     prediction::PredictionMutation,
+    overlay::OverlayMutation,
 );
 
-/// Every subscription: mission changes, then the streamers' event feeds.
+/// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(mission::MissionSubscription, events::EventSubscription);
+pub struct Subscription(
+    mission::MissionSubscription,
+    events::EventSubscription,
+    overlay::OverlaySubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
