@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
 mod graphiql;
+mod overlay;
 mod request;
 mod ws;
 
@@ -38,6 +39,7 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/graphql/ws", get(ws::upgrade))
         .route("/graphql/assets/{file}", get(graphiql::asset))
+        .route("/overlay/{token}", get(overlay::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
