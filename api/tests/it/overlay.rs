@@ -6,14 +6,14 @@
 //! rotated token's page stops.
 
 use crate::support::{
-    Gql, PASSWORD, ServeProcess, Session, TestApp, TestDatabases, ws_next_json, ws_open,
+    Gql, PASSWORD, ServeProcess, Session, TestApp, TestDatabases, artifacts_dir, ws_next_json,
+    ws_open,
 };
 use futures::SinkExt;
 use missionlink_entities::users::overlay_token;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -407,16 +407,6 @@ impl Browser {
         self.call(json!({ "cmd": "close" })).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
     }
-}
-
-/// Where the screenshot goes: `TEST_ARTIFACTS_DIR` (scripts/test sets it under the target
-/// directory, so it outlives the run), else the system's temporary directory.
-fn artifacts_dir() -> PathBuf {
-    let dir = std::env::var_os("TEST_ARTIFACTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&dir).expect("artifacts directory");
-    dir
 }
 
 fn epoch_ms() -> i64 {
