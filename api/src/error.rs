@@ -31,6 +31,8 @@ pub enum ApiError {
         message: String,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// An overlay token that opens nothing: malformed, unknown or replaced (one answer for all).
+    OverlayTokenInvalid,
     /// A failure that is ours, not the client's; never shown to the client.
     Internal(anyhow::Error),
 }
@@ -55,6 +57,7 @@ impl ApiError {
             ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::EventsExpired(_) => "EVENTS_EXPIRED",
             ApiError::Refused { code, .. } => code,
+            ApiError::OverlayTokenInvalid => "OVERLAY_TOKEN_INVALID",
             ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -73,6 +76,11 @@ impl ApiError {
             | ApiError::Refused { message: m, .. } => m.clone(),
             ApiError::IdempotencyKeyReused => {
                 "this idempotencyKey was already used for a different request".into()
+            }
+            ApiError::OverlayTokenInvalid => {
+                "this overlay link is not valid (it may have been replaced): copy the current one \
+                 from your overlay settings"
+                    .into()
             }
             ApiError::Internal(_) => "internal error".into(),
         }

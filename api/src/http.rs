@@ -1,6 +1,7 @@
-//! The HTTP server: GraphQL, GraphiQL, subscriptions, health, readiness and metrics.
+//! The HTTP server: GraphQL, GraphiQL, subscriptions, the streamers' overlays, health,
+//! readiness and metrics.
 
-use crate::graphql::{AppSchema, Caller, ClientAddr, ViaGet, build_schema};
+use crate::graphql::{AppSchema, Caller, ClientAddr, RequestOrigin, ViaGet, build_schema};
 use crate::state::AppState;
 use async_graphql::{ErrorExtensions, Value};
 use async_graphql_axum::GraphQLResponse;
@@ -15,6 +16,7 @@ use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
 mod graphiql;
+mod overlay;
 mod request;
 mod ws;
 
@@ -37,6 +39,7 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/graphql/ws", get(ws::upgrade))
         .route("/graphql/assets/{file}", get(graphiql::asset))
+        .route("/overlay/{token}", get(overlay::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -145,7 +148,10 @@ async fn execute(
 ) -> async_graphql::Response {
     let caller = caller_from_headers(&s.app, headers);
     let client = s.app.config.trusted_proxies.client(peer.ip(), headers);
-    let request = request.data(caller).data(ClientAddr(client));
+    let request = request
+        .data(caller)
+        .data(ClientAddr(client))
+        .data(request_origin(&s.app, peer, headers));
     let mut response = s.schema.execute(request).await;
     // Parse, validation and limit errors come from async-graphql without a code: they are
     // all the client's malformed input.
@@ -161,6 +167,20 @@ async fn execute(
         }
     }
     response
+}
+
+/// Where the client reached this server: the `Host` it sent (when it is one), else the
+/// address this server listens on, with the scheme a trusted proxy reports.
+fn request_origin(app: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestOrigin {
+    let scheme = app.config.trusted_proxies.scheme(peer.ip(), headers);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+        // An authority with user info is not a host a browser would send.
+        .filter(|a| !a.as_str().contains('@'))
+        .map_or_else(|| app.config.http_addr.to_string(), |a| a.to_string());
+    RequestOrigin(format!("{scheme}://{host}"))
 }
 
 fn caller_from_headers(app: &AppState, headers: &HeaderMap) -> Caller {

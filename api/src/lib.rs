@@ -15,5 +15,6 @@ pub mod feed;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod overlay;
 pub mod proxy;
 pub mod state;

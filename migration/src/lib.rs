@@ -1,8 +1,9 @@
 //! Schema migrations for MissionLink's two databases, one sea-orm-migration migrator each.
 //!
 //! The users database holds identity (users, password hashes, refresh-token families, login
-//! throttling); the missions database holds money (accounts, transfers, idempotency records).
-//! No table of one ever lives in the other, and no migration here references the other database.
+//! throttling, overlay tokens); the missions database holds money (accounts, transfers,
+//! idempotency records). No table of one ever lives in the other, and no migration here
+//! references the other database.
 //!
 //! The schema is written as plain SQL per backend so that every constraint a money invariant
 //! depends on is visible in one place and reviewed as SQL. This crate must never contain data

@@ -21,6 +21,12 @@ pub enum Caller {
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
 
+/// Where the client reached this server, `scheme://host[:port]` (the `Host` header, and the
+/// scheme a trusted proxy reports): the base of the links an answer gives, such as the overlay's
+/// URL.
+#[derive(Clone, Debug)]
+pub struct RequestOrigin(pub String);
+
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
 }

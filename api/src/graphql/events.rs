@@ -12,7 +12,8 @@ use crate::event_feed::POLL;
 use crate::state::AppState;
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::future::BoxFuture;
+use futures::{Stream, StreamExt};
 use missionlink_entities::missions::{mission_event, pledge};
 use missionlink_ledger::events::{self, FeedState, Unreadable};
 use sea_orm::EntityTrait;
@@ -113,7 +114,11 @@ pub struct MissionEventPage {
 }
 
 /// The feed's state, with `after_seq` checked against it.
-async fn readable(app: &AppState, streamer: &str, after_seq: i64) -> Result<FeedState, ApiError> {
+pub(super) async fn readable(
+    app: &AppState,
+    streamer: &str,
+    after_seq: i64,
+) -> Result<FeedState, ApiError> {
     let feed = events::state(&app.db.missions, streamer).await?;
     match events::check_after(feed, after_seq) {
         Ok(()) => Ok(feed),
@@ -208,59 +213,117 @@ impl EventSubscription {
                     .last_seq
             }
         };
-        Ok(follow(app, streamer, after))
+        // Unguarded: nothing ends it but the client.
+        Ok(follow(app, streamer, after, None).filter_map(|e| std::future::ready(e.ok())))
     }
 }
 
+/// What a [`Guard`] says about delivering what the feed's last read returned.
+pub(super) enum Admission {
+    /// Deliver it.
+    Go,
+    /// Deliver this error instead, and end the stream.
+    Stop(ApiError),
+    /// The guard could not tell: deliver nothing now, read again at the next wake-up or poll.
+    Unknown,
+}
+
+/// A check made after every read of a followed feed, before anything it returned is delivered:
+/// whatever is delivered was committed while the check still held (the overlay's token, say).
+pub(super) type Guard = Box<dyn FnMut() -> BoxFuture<'static, Admission> + Send>;
+
 /// Every event of `streamer` after `after`, read from the database whenever the feed may have
-/// grown (a wake-up, or every [`POLL`]).
-fn follow(app: AppState, streamer: String, after: i64) -> impl Stream<Item = MissionEvent> {
+/// grown (a wake-up, or every [`POLL`]). With a `guard`, each read is followed by its check: the
+/// stream ends with the guard's error as soon as it refuses, and so within one [`POLL`] even
+/// when the feed is quiet.
+pub(super) fn follow(
+    app: AppState,
+    streamer: String,
+    after: i64,
+    guard: Option<Guard>,
+) -> impl Stream<Item = Result<MissionEvent, ApiError>> {
     let wake = app.event_wakeups.subscribe();
     let limit = u64::from(MAX_EVENTS_PAGE.unsigned_abs());
-    let start = (app, streamer, after, VecDeque::new(), wake);
-    futures::stream::unfold(
-        start,
-        move |(app, streamer, mut after, mut ready, mut wake)| async move {
-            loop {
-                if let Some(row) = ready.pop_front() {
-                    let row: mission_event::Model = row;
-                    after = row.seq;
-                    match MissionEvent::try_from(row) {
-                        Ok(event) => return Some((event, (app, streamer, after, ready, wake))),
-                        Err(e) => {
-                            tracing::error!(error = ?e, "a feed event does not convert");
-                            continue;
-                        }
-                    }
-                }
-                match events::after(&app.db.missions, &streamer, after, limit).await {
-                    Ok(rows) if !rows.is_empty() => {
-                        ready.extend(rows);
+    let start = Follow {
+        app,
+        streamer,
+        after,
+        ready: VecDeque::new(),
+        wake,
+        guard,
+        ended: false,
+    };
+    futures::stream::unfold(start, move |mut f| async move {
+        loop {
+            if let Some(row) = f.ready.pop_front() {
+                let row: mission_event::Model = row;
+                f.after = row.seq;
+                match MissionEvent::try_from(row) {
+                    Ok(event) => return Some((Ok(event), f)),
+                    Err(e) => {
+                        tracing::error!(error = ?e, "a feed event does not convert");
                         continue;
                     }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not read a streamer's feed; retrying")
-                    }
-                }
-                // Nothing new: wait to be told, or poll.
-                let woken = tokio::time::timeout(POLL, async {
-                    loop {
-                        match wake.recv().await {
-                            Ok(w) if w.concerns(&streamer) => return true,
-                            Ok(_) => {}
-                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                                return true;
-                            }
-                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
-                        }
-                    }
-                })
-                .await;
-                if woken == Ok(false) {
-                    return None;
                 }
             }
-        },
-    )
+            if f.ended {
+                return None;
+            }
+            match events::after(&f.app.db.missions, &f.streamer, f.after, limit).await {
+                Ok(rows) => {
+                    let admission = match &mut f.guard {
+                        Some(guard) => guard().await,
+                        None => Admission::Go,
+                    };
+                    match admission {
+                        Admission::Go if !rows.is_empty() => {
+                            f.ready.extend(rows);
+                            continue;
+                        }
+                        Admission::Go | Admission::Unknown => {}
+                        Admission::Stop(e) => {
+                            f.ended = true;
+                            return Some((Err(e), f));
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read a streamer's feed; retrying")
+                }
+            }
+            // Nothing new: wait to be told, or poll.
+            let streamer = f.streamer.as_str();
+            let wake = &mut f.wake;
+            let woken = tokio::time::timeout(POLL, async {
+                loop {
+                    match wake.recv().await {
+                        Ok(w) if w.concerns(streamer) => return true,
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            return true;
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                    }
+                }
+            })
+            .await;
+            if woken == Ok(false) {
+                return None;
+            }
+        }
+    })
+}
+
+/// A followed feed between two events.
+struct Follow {
+    app: AppState,
+    streamer: String,
+    /// The last `seq` delivered (or read past).
+    after: i64,
+    /// Read, not yet delivered.
+    ready: VecDeque<mission_event::Model>,
+    wake: tokio::sync::broadcast::Receiver<crate::event_feed::Wake>,
+    guard: Option<Guard>,
+    /// The guard refused: nothing more is read.
+    ended: bool,
 }

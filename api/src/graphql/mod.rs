@@ -15,6 +15,7 @@ mod mutation;
 pub mod mutation_limits;
 mod node;
 mod pledge;
+mod overlay;
 mod prediction;
 mod query;
 mod status;
@@ -30,12 +31,12 @@ use async_graphql::extensions::apollo_persisted_queries::{
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
-pub use context::{Caller, ClientAddr};
+pub use context::{Caller, ClientAddr, RequestOrigin};
 pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use loaders::{MissionLoader, UserLoader};
 pub use transport::{ViaGet, WRITE_OVER_GET};
 
-/// Every query: identity and wallet, then missions.
+/// Every query: identity and wallet, then missions, then the streamers' feeds and overlays.
 #[derive(MergedObject, Default)]
 pub struct Query(
     query::IdentityQuery,
@@ -44,20 +45,26 @@ pub struct Query(
     node::NodeQuery,
     events::EventQuery,
     channel::ChannelQuery,
+    overlay::OverlayQuery,
 );
 
-/// Every mutation: identity and wallet, then missions.
+/// Every mutation: identity and wallet, then missions, then the overlay's token.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::IdentityMutation,
     mission_mutation::MissionMutation,
     prediction::PredictionMutation,
     channel::ChannelMutation,
+    overlay::OverlayMutation,
 );
 
-/// Every subscription: mission changes, then the streamers' event feeds.
+/// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(mission::MissionSubscription, events::EventSubscription);
+pub struct Subscription(
+    mission::MissionSubscription,
+    events::EventSubscription,
+    overlay::OverlaySubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -16,8 +16,8 @@
 //!   [`Caller`] the HTTP path builds; an invalid one closes the socket with 4403, as graphql-ws
 //!   specifies; none means anonymous.
 
-use super::{HttpState, MAX_BODY_BYTES, caller_from_authorization};
-use crate::graphql::{Caller, ClientAddr};
+use super::{HttpState, MAX_BODY_BYTES, caller_from_authorization, request_origin};
+use crate::graphql::{Caller, ClientAddr, RequestOrigin};
 use async_graphql::Data;
 use async_graphql::http::WebSocketProtocols;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -102,9 +102,11 @@ pub(super) async fn upgrade(
     // async-graphql speaks the client's first known protocol: the handshake names that one.
     let chosen = client_protocol(&headers).unwrap_or(WebSocketProtocols::GraphQLWS);
     let legacy = chosen == WebSocketProtocols::SubscriptionsTransportWS;
+    let origin = request_origin(&s.app, peer, &headers);
     let socket = Socket {
         s,
         client: ClientAddr(client),
+        origin,
         protocol,
         legacy,
         max_subscriptions: limits.max_subscriptions_per_socket,
@@ -132,6 +134,7 @@ fn client_protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 struct Socket {
     s: HttpState,
     client: ClientAddr,
+    origin: RequestOrigin,
     protocol: GraphQLProtocol,
     legacy: bool,
     max_subscriptions: usize,
@@ -183,6 +186,7 @@ impl Socket {
 
         let mut data = Data::default();
         data.insert(self.client);
+        data.insert(self.origin);
         let (app, init_session) = (self.s.app.clone(), session.clone());
         let graphql = GraphQLWebSocket::new_with_pair(
             graphql_tx.sink_map_err(drop),

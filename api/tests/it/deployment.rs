@@ -162,10 +162,10 @@ fn promtool_accepts_the_prometheus_configuration_and_the_alert_rules() {
     assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
 }
 
-/// The Ingress publishes only the GraphQL endpoint (a Prefix, so `/graphql/ws` too); readiness,
-/// liveness and metrics stay inside the cluster.
+/// The Ingress publishes only the GraphQL endpoint (a Prefix, so `/graphql/ws` too) and the
+/// overlay pages (`/overlay/<token>`); readiness, liveness and metrics stay inside the cluster.
 #[test]
-fn the_ingress_exposes_only_graphql() {
+fn the_ingress_exposes_only_graphql_and_the_overlays() {
     let ingress =
         std::fs::read_to_string(root().join("deploy/base/api-ingress.yaml")).expect("ingress");
     let lines: Vec<&str> = ingress
@@ -185,7 +185,11 @@ fn the_ingress_exposes_only_graphql() {
             Some((path, kind))
         })
         .collect();
-    assert_eq!(paths, [("/graphql", "Prefix")], "{ingress}");
+    assert_eq!(
+        paths,
+        [("/graphql", "Prefix"), ("/overlay", "Prefix")],
+        "{ingress}"
+    );
     for private in ["/readyz", "/healthz", "/metrics"] {
         assert!(
             !lines

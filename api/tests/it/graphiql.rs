@@ -3,9 +3,8 @@
 //! schema, autocompletes, runs a query, a signed-in mutation and a subscription, with no request
 //! leaving loopback.
 
-use crate::support::TestApp;
+use crate::support::{TestApp, artifacts_dir};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -98,16 +97,6 @@ async fn the_page_loads_only_files_the_binary_serves() {
             .expect("unknown asset");
         assert_eq!(r.status(), 404, "{name}");
     }
-}
-
-/// Where the screenshot goes: `TEST_ARTIFACTS_DIR` (scripts/test sets it under the target
-/// directory, so it outlives the run), else the system's temporary directory.
-fn artifacts_dir() -> PathBuf {
-    let dir = std::env::var_os("TEST_ARTIFACTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&dir).expect("artifacts directory");
-    dir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

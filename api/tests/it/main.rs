@@ -25,6 +25,7 @@ mod missions;
 mod monitoring;
 mod mutation_caps;
 mod ops;
+mod overlay;
 mod prediction_scale;
 mod predictions;
 mod recovery;

@@ -19,7 +19,6 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-/// The Temporal dev server `scripts/test` started.
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -28,6 +27,18 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// Where a test leaves what a person may want to look at (screenshots): `TEST_ARTIFACTS_DIR`
+/// (scripts/test sets it under the target directory, so it outlives the run), else the system's
+/// temporary directory.
+pub fn artifacts_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("TEST_ARTIFACTS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&dir).expect("artifacts directory");
+    dir
+}
+
+/// The Temporal dev server `scripts/test` started.
 pub fn temporal_address() -> String {
     std::env::var("TEST_TEMPORAL_ADDRESS")
         .expect("TEST_TEMPORAL_ADDRESS is not set: run the tests with scripts/test")

@@ -1,0 +1,180 @@
+//! The streamer's OBS overlay in GraphQL: the streamer's link (`myOverlay`,
+//! `rotateOverlayToken`), and what the overlay page reads with its token alone (`overlay`, and
+//! the `overlayEvents` subscription, which ends as soon as the token is rotated). The tokens
+//! themselves are `crate::overlay`'s; the page is `http/overlay.rs`.
+
+use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list_cost};
+use super::context::{RequestOrigin, caller, state};
+use super::events::{Admission, Guard, MissionEvent, follow, readable};
+use super::mission::{Mission, MissionOrder, MissionOrderField, OrderDirection, missions_page};
+use super::status::MissionStatus;
+use super::types::graphql_int;
+use super::user::User;
+use crate::error::{ApiError, GqlResult};
+use crate::overlay::{self, Access, Issued};
+use async_graphql::{ComplexObject, Context, Object, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use missionlink_ledger::events;
+use missionlink_ledger::mission::list::MissionFilter;
+
+/// The streamer's overlay link. The token is stored hashed, so `token` and `url` are given only
+/// by the call that issued them; afterwards `rotateOverlayToken` issues a new one (and the old
+/// one stops).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OverlayLink {
+    /// The page to add to OBS as a browser source: `<this server>/overlay/<token>`. Only from
+    /// the call that issued the token.
+    pub url: Option<String>,
+    /// The overlay's read-only token. Only from the call that issued it.
+    pub token: Option<String>,
+    /// When the current token was issued.
+    pub issued_at: DateTime<Utc>,
+}
+
+impl OverlayLink {
+    fn of(issued: Issued, ctx: &Context<'_>) -> Self {
+        let origin = ctx.data_opt::<RequestOrigin>().map_or_else(
+            || format!("http://{}", state(ctx).config.http_addr),
+            |o| o.0.clone(),
+        );
+        Self {
+            url: issued.token.as_deref().map(|t| overlay::url(&origin, t)),
+            token: issued.token,
+            issued_at: issued.issued_at,
+        }
+    }
+}
+
+/// What an overlay shows when it loads: its streamer, their PENDING and ACTIVE missions, and
+/// where their event feed stood just before the missions were read.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Overlay {
+    pub streamer: User,
+    /// The streamer's language, `ko` or `en`: the overlay's.
+    pub locale: String,
+    /// The streamer's newest event `seq`, read before the missions: follow `overlayEvents` from
+    /// here and nothing is missed.
+    pub last_seq: i32,
+    #[graphql(skip)]
+    pub streamer_id: String,
+}
+
+/// Most missions one page of `Overlay.missions` holds.
+const OVERLAY_MISSIONS: i32 = 50;
+
+#[ComplexObject]
+impl Overlay {
+    /// The streamer's PENDING and ACTIVE missions, the nearest time limit first (the accept
+    /// window while PENDING, the deadline once ACTIVE).
+    #[graphql(complexity = "list_cost(first, None, child_complexity, COMPUTED_ORDER_COST)")]
+    async fn missions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<List<Mission>> {
+        let filter = MissionFilter {
+            streamer_id: Some(self.streamer_id.clone()),
+            ..MissionFilter::default()
+        };
+        let args = PageArgs {
+            first: Some(first.unwrap_or(OVERLAY_MISSIONS)),
+            after,
+            last: None,
+            before: None,
+        };
+        let order = MissionOrder {
+            field: MissionOrderField::Deadline,
+            direction: OrderDirection::Asc,
+        };
+        let open = vec![MissionStatus::Pending, MissionStatus::Active];
+        missions_page(ctx, filter, None, Some(open), Some(order), &args).await
+    }
+}
+
+#[derive(Default)]
+pub struct OverlayQuery;
+
+#[Object]
+impl OverlayQuery {
+    /// Your overlay link (streamers only; `FORBIDDEN` otherwise). The first call issues it and
+    /// is the only one that shows it: later calls give only `issuedAt`.
+    async fn my_overlay(&self, ctx: &Context<'_>) -> GqlResult<OverlayLink> {
+        let claims = caller(ctx)?;
+        let issued = overlay::current(&state(ctx).db.users, &claims.sub, claims.role).await?;
+        Ok(OverlayLink::of(issued, ctx))
+    }
+
+    /// The overlay its token opens (no sign-in: the token is the credential, and reads only
+    /// this). `OVERLAY_TOKEN_INVALID` for a token that opens none, or was replaced.
+    async fn overlay(&self, ctx: &Context<'_>, token: String) -> GqlResult<Overlay> {
+        let app = state(ctx);
+        let Access { streamer, .. } = overlay::open(&app.db.users, &token).await?;
+        // Before the missions are read (they are a field below): an event committed between
+        // the two reads is then both in the missions and after `lastSeq`, never in neither.
+        let feed = events::state(&app.db.missions, &streamer.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Overlay {
+            locale: streamer.locale.clone(),
+            last_seq: graphql_int(feed.last_seq, "lastSeq")?,
+            streamer_id: streamer.id.clone(),
+            streamer: User::try_from(streamer)?,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct OverlayMutation;
+
+#[Object]
+impl OverlayMutation {
+    /// Replaces your overlay token (streamers only) and shows the new link, once. The old
+    /// link stops at once: new requests with it are refused, and an overlay open with it stops
+    /// within two seconds.
+    async fn rotate_overlay_token(&self, ctx: &Context<'_>) -> GqlResult<OverlayLink> {
+        let claims = caller(ctx)?;
+        let issued = overlay::rotate(&state(ctx).db.users, &claims.sub, claims.role).await?;
+        Ok(OverlayLink::of(issued, ctx))
+    }
+}
+
+#[derive(Default)]
+pub struct OverlaySubscription;
+
+#[Subscription]
+impl OverlaySubscription {
+    /// The token's streamer's events after `afterSeq` (the `lastSeq` of `overlay`), then each
+    /// new one, in `seq` order, each once, as `missionEvents`. Ends with
+    /// `OVERLAY_TOKEN_INVALID` once the token is rotated: nothing committed after the rotation
+    /// is delivered, and a quiet feed ends within two seconds.
+    async fn overlay_events(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        after_seq: i32,
+    ) -> Result<impl Stream<Item = GqlResult<MissionEvent>> + use<>, async_graphql::Error> {
+        let app = state(ctx).clone();
+        let access = overlay::open(&app.db.users, &token).await?;
+        let streamer = access.streamer.id.clone();
+        readable(&app, &streamer, i64::from(after_seq)).await?;
+        let users = app.db.users.clone();
+        let guard: Guard = Box::new(move || {
+            let (access, users) = (access.clone(), users.clone());
+            Box::pin(async move {
+                match access.still_valid(&users).await {
+                    Ok(true) => Admission::Go,
+                    Ok(false) => Admission::Stop(overlay::invalid()),
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "could not check an overlay token; retrying");
+                        Admission::Unknown
+                    }
+                }
+            })
+        });
+        Ok(follow(app, streamer, i64::from(after_seq), Some(guard))
+            .map(|e| e.map_err(async_graphql::Error::from)))
+    }
+}
