@@ -702,6 +702,60 @@ async fn the_overlay_page_in_a_real_browser_follows_every_event_once_across_a_re
             .starts_with("수락 마감까지 ")
     );
 
+    // Messages held for approval reach the screen only once approved, an anonymous backer
+    // shows as 익명, and a hidden message leaves the screen.
+    writer
+        .gql(
+            Some(&ko_streamer.access),
+            "mutation { updateStreamerSettings(input: { manualApproval: true }) { manualApproval } }",
+            json!({}),
+        )
+        .await
+        .data("updateStreamerSettings");
+    let held = writer
+        .gql(
+            Some(&ko_fans[0].access),
+            "mutation($m: ID!) { contribute(missionId: $m, amount: 3000, idempotencyKey: \"held\",
+               message: \"보스 가즈아\", anonymous: true) { id } }",
+            json!({ "m": ko_mission }),
+        )
+        .await
+        .data("contribute")["id"]
+        .clone();
+    let ko = browser.wait_seq("ko", 2, 5_000).await;
+    let text = alert(&ko, 2)["text"].as_str().expect("text").to_owned();
+    assert!(
+        text.contains("익명") && !text.contains("보스 가즈아"),
+        "{text}"
+    );
+    let moderate = |field: &'static str| {
+        let (writer, token, held) = (&writer, ko_streamer.access.clone(), held.clone());
+        async move {
+            writer
+                .gql(
+                    Some(&token),
+                    &format!("mutation($p: ID!) {{ {field}(pledgeId: $p) {{ id }} }}"),
+                    json!({ "p": held }),
+                )
+                .await
+                .data(field);
+        }
+    };
+    moderate("approveMessage").await;
+    let ko = browser.wait_seq("ko", 3, 5_000).await;
+    let text = alert(&ko, 3)["text"].as_str().expect("text").to_owned();
+    assert!(
+        text.contains("익명") && text.contains("보스 가즈아"),
+        "{text}"
+    );
+    moderate("hideMessage").await;
+    let ko = browser.wait_seq("ko", 4, 5_000).await;
+    let text = alert(&ko, 3)["text"].as_str().expect("text").to_owned();
+    assert!(
+        !text.contains("보스 가즈아"),
+        "a hidden message leaves the screen: {text}"
+    );
+
     // Offline: nothing left loopback; no script error, no Content-Security-Policy violation.
     let report = browser.call(json!({ "cmd": "report" })).await["report"].clone();
     assert_eq!(report["blocked"], json!([]), "{report:#}");
