@@ -141,8 +141,8 @@ async fn a_streamer_sets_their_channel_and_create_mission_refuses_with_distinct_
             "full-width, upper case",
         ),
         (
-            json!({ "durationSeconds": 600, "description": "보 스 없이" }),
-            "Hangul with a space",
+            json!({ "durationSeconds": 600, "description": "보\u{200B}스 없이" }),
+            "Hangul with an invisible character inside",
         ),
         (
             json!({ "durationSeconds": 600, "message": "씨발 화이팅" }),
