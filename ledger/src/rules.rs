@@ -54,10 +54,9 @@ pub struct NewMission {
     pub amount_won: i64,
     pub duration_seconds: i64,
     pub accept_within_seconds: Option<i64>,
-    /// The creator's message with their first pledge.
+    /// The creator's message with their first pledge (never anonymous: the creator is shown
+    /// with the mission).
     pub message: Option<String>,
-    /// The first pledge shows without its backer.
-    pub anonymous: bool,
 }
 
 /// A [`NewMission`] that passed [`NewMission::validate`].

@@ -22,10 +22,9 @@ pub struct CreateMissionInput {
     pub duration_seconds: i32,
     /// Accept window; the configured default when omitted.
     pub accept_within_seconds: Option<i32>,
-    /// The creator's message with their first pledge (at most 100 characters).
+    /// The creator's message with their first pledge (at most 100 characters). A mission's
+    /// creator is public, so its first pledge is never anonymous.
     pub message: Option<String>,
-    /// The first pledge shows no backer to anyone but its backer.
-    pub anonymous: Option<bool>,
 }
 
 /// After a commit: announce the change, and hand the workflow its outbox entry right away
@@ -95,7 +94,6 @@ impl MissionMutation {
             duration_seconds: i64::from(input.duration_seconds),
             accept_within_seconds: input.accept_within_seconds.map(i64::from),
             message: input.message,
-            anonymous: input.anonymous.unwrap_or(false),
         };
         let created = domain::create(&app.db.missions, &app.config.missions.ledger(), &new, &key)
             .await
@@ -129,6 +127,8 @@ impl MissionMutation {
         let note = channel::note_for(
             &app.db.missions,
             mission_id.as_str(),
+            &claims.sub,
+            &key,
             message.as_deref(),
             anonymous.unwrap_or(false),
         )

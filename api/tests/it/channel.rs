@@ -364,6 +364,26 @@ async fn messages_wait_for_approval_where_asked_and_anonymous_pledges_hide_their
         "IDEMPOTENCY_KEY_REUSED"
     );
 
+    // A retry answers its first pledge even once the channel bans a word of its message.
+    update(&app, &streamer, json!({ "bannedWords": ["화이팅"] }))
+        .await
+        .data("updateStreamerSettings");
+    let retried = pledge_with(&app, &fan, &mission, "open", "화이팅!", true)
+        .await
+        .data("contribute");
+    assert_eq!(retried["id"], open["id"]);
+    assert_eq!(
+        pledge_with(&app, &fan, &mission, "fresh", "화이팅!", true)
+            .await
+            .code(),
+        "CONTENT_BLOCKED"
+    );
+    // A mission's creator is public: its first pledge cannot be anonymous.
+    let anonymous_creator = app
+        .create_mission(&fan, &streamer.user_id, 5_000, json!({ "anonymous": true }))
+        .await;
+    assert_eq!(anonymous_creator.code(), "BAD_USER_INPUT");
+
     // With manual approval a message waits; the feed shows it once approved.
     update(&app, &streamer, json!({ "manualApproval": true }))
         .await

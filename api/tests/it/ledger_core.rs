@@ -67,7 +67,6 @@ async fn new_mission(db: &Databases, creator: &str, streamer: &str, won: i64) ->
             duration_seconds: 3600,
             accept_within_seconds: None,
             message: None,
-            anonymous: false,
         },
         &key(&format!("create-{}", uuid::Uuid::new_v4())),
     )

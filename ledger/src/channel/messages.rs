@@ -7,18 +7,23 @@ use super::words::banned_in;
 use super::{moderators, settings};
 use crate::batch::PledgeNote;
 use crate::events::{self, NewEvent};
+use crate::idempotency::IdempotencyKey;
 use crate::rules::pledge_message;
 use crate::status::{EventKind, MessageStatus, ModerationAction};
 use crate::{LedgerError, mission};
-use missionlink_entities::missions::pledge;
+use missionlink_entities::missions::{idempotency_key, pledge};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 
-/// The note of a new pledge to `mission_id`: its message checked (length, characters, the
-/// channel's banned words: `CONTENT_BLOCKED`) and its starting status.
+/// The note of `backer_id`'s pledge to `mission_id` under `key`: its message checked (length,
+/// characters, the channel's banned words: `CONTENT_BLOCKED`) and its starting status. A key
+/// already used answers its first pledge whatever the channel's words are now, so a retry is
+/// not checked against them.
 pub async fn note_for(
     db: &DatabaseConnection,
     mission_id: &str,
+    backer_id: &str,
+    key: &IdempotencyKey,
     message: Option<&str>,
     anonymous: bool,
 ) -> Result<PledgeNote, LedgerError> {
@@ -27,7 +32,12 @@ pub async fn note_for(
     };
     let m = mission::find(db, mission_id).await?;
     let channel = settings::read(db, &m.streamer_id).await?;
-    if banned_in(&message, &channel.banned_words).is_some() {
+    let retry =
+        idempotency_key::Entity::find_by_id((backer_id.to_owned(), key.as_str().to_owned()))
+            .one(db)
+            .await?
+            .is_some();
+    if !retry && banned_in(&message, &channel.banned_words).is_some() {
         return Err(LedgerError::Refused {
             code: "CONTENT_BLOCKED",
             message: "the message contains a word this channel does not allow".into(),

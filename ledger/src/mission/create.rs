@@ -42,11 +42,10 @@ pub async fn create(
         new.duration_seconds,
         valid.accept_seconds
     ]);
-    // A message or anonymity is part of the request (the fingerprint of one without either is
-    // what it always was).
-    let canonical = match (&valid.message, new.anonymous) {
-        (None, false) => canonical,
-        (message, anonymous) => serde_json::json!([canonical, message, anonymous]),
+    // A message is part of the request (the fingerprint of one without is what it always was).
+    let canonical = match &valid.message {
+        None => canonical,
+        Some(message) => serde_json::json!([canonical, message]),
     }
     .to_string();
     let hash = idempotency::request_hash(CREATE_MISSION, &canonical);
@@ -82,11 +81,7 @@ pub async fn create(
             return Err(refusal);
         }
     };
-    let note = PledgeNote::new(
-        valid.message.clone(),
-        new.anonymous,
-        settings.manual_approval,
-    );
+    let note = PledgeNote::new(valid.message.clone(), false, settings.manual_approval);
     let id = uuid::Uuid::now_v7().to_string();
     let row = mission::Model {
         id: id.clone(),
