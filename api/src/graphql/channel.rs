@@ -18,6 +18,7 @@ use missionlink_ledger::channel::{
     self, Moderation, Settings, SettingsUpdate, moderators, settings,
 };
 use missionlink_ledger::listing::Order;
+use missionlink_ledger::mission::list as lists;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -154,6 +155,40 @@ impl ChannelQuery {
     async fn streamer_settings(&self, ctx: &Context<'_>) -> GqlResult<StreamerSettings> {
         let me = streamer(ctx)?;
         own_settings(ctx, &me).await
+    }
+
+    /// Pledges whose messages wait for approval in `streamerId`'s channel, oldest first (the
+    /// streamer and their moderators only).
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
+    async fn pending_messages(
+        &self,
+        ctx: &Context<'_>,
+        streamer_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Pledge>> {
+        let claims = caller(ctx)?;
+        let app = state(ctx);
+        let moderates = claims.sub == streamer_id.as_str()
+            || moderators::is_moderator(&app.db.missions, streamer_id.as_str(), &claims.sub)
+                .await
+                .map_err(ApiError::from)?;
+        if !moderates {
+            return Err(ApiError::Forbidden(
+                "only the streamer and their moderators see messages waiting for approval".into(),
+            )
+            .into());
+        }
+        let select = lists::pending_messages(streamer_id.as_str());
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(list(&app.db.missions, select, &lists::pledge_order(false), &args).await?)
     }
 
     /// What was done in your channel, newest first: every acceptance, rejection, approval and

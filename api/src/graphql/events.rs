@@ -148,8 +148,9 @@ pub struct EventQuery;
 
 #[Object]
 impl EventQuery {
-    /// The streamer's events after `afterSeq` (0: from the oldest kept), oldest first.
-    /// `EVENTS_EXPIRED` when events after it were already pruned.
+    /// The streamer's events after `afterSeq` (by default 0: from the first, which answers
+    /// `EVENTS_EXPIRED` once any was pruned; a client that loaded the current state follows from
+    /// its `lastSeq`), oldest first. `EVENTS_EXPIRED` when events after it were already pruned.
     #[graphql(
         complexity = "first.unwrap_or(DEFAULT_EVENTS_PAGE).clamp(0, MAX_EVENTS_PAGE) as usize * child_complexity"
     )]
@@ -172,6 +173,9 @@ impl EventQuery {
         )
         .await
         .map_err(ApiError::from)?;
+        if let Some(first) = rows.first() {
+            no_pruned_gap(app, streamer_id.as_str(), i64::from(after_seq), first.seq).await?;
+        }
         let has_more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(MissionEventPage {
@@ -198,7 +202,10 @@ impl EventSubscription {
         ctx: &Context<'_>,
         streamer_id: ID,
         after_seq: Option<i32>,
-    ) -> Result<impl Stream<Item = MissionEvent> + use<>, async_graphql::Error> {
+    ) -> Result<
+        impl Stream<Item = Result<MissionEvent, async_graphql::Error>> + use<>,
+        async_graphql::Error,
+    > {
         let app = state(ctx).clone();
         let streamer = streamer_id.to_string();
         let after = match after_seq {
@@ -213,9 +220,23 @@ impl EventSubscription {
                     .last_seq
             }
         };
-        // Unguarded: nothing ends it but the client.
-        Ok(follow(app, streamer, after, None).filter_map(|e| std::future::ready(e.ok())))
+        // Unguarded: nothing ends it but the client, or a pruning that left it behind.
+        Ok(follow(app, streamer, after, None).map(|e| e.map_err(async_graphql::Error::from)))
     }
+}
+
+/// `EVENTS_EXPIRED` if the events between `after` and the first one read (`first_seq`) were
+/// pruned between checking the feed and reading it.
+async fn no_pruned_gap(
+    app: &AppState,
+    streamer: &str,
+    after: i64,
+    first_seq: i64,
+) -> Result<(), ApiError> {
+    if first_seq == after + 1 {
+        return Ok(());
+    }
+    readable(app, streamer, after).await.map(|_| ())
 }
 
 /// What a [`Guard`] says about delivering what the feed's last read returned.
@@ -274,6 +295,16 @@ pub(super) fn follow(
                     let admission = match &mut f.guard {
                         Some(guard) => guard().await,
                         None => Admission::Go,
+                    };
+                    // Events after `after` pruned before this read: the follower is left behind.
+                    let admission = match rows.first() {
+                        Some(first) if matches!(admission, Admission::Go) => {
+                            match no_pruned_gap(&f.app, &f.streamer, f.after, first.seq).await {
+                                Ok(()) => admission,
+                                Err(e) => Admission::Stop(e),
+                            }
+                        }
+                        _ => admission,
                     };
                     match admission {
                         Admission::Go if !rows.is_empty() => {

@@ -2,7 +2,7 @@
 //! pledge, but to its backer), its mission, and its message as moderation lets each reader see
 //! it.
 
-use super::context::Caller;
+use super::context::{Caller, state};
 use super::loaders::{load_mission, load_user};
 use super::mission::Mission;
 use super::money::Won;
@@ -13,6 +13,7 @@ use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::pledge;
+use missionlink_ledger::channel::moderators;
 use missionlink_ledger::status::MessageStatus as StoredStatus;
 
 /// Id and handle of the placeholder shown as an anonymous pledge's backer; no real user has
@@ -62,8 +63,8 @@ impl Pledge {
         matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.sub == self.backer_id)
     }
 
-    /// Whether the caller moderates this pledge's messages: its backer sees their own, the
-    /// mission's streamer every one.
+    /// Whether the caller sees this pledge's message before approval (or once hidden): its
+    /// backer, the mission's streamer and their moderators.
     async fn caller_sees_unapproved(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
         let Some(Caller::User(c)) = ctx.data_opt::<Caller>() else {
             return Ok(false);
@@ -71,7 +72,11 @@ impl Pledge {
         if c.sub == self.backer_id {
             return Ok(true);
         }
-        Ok(load_mission(ctx, &self.mission_id).await?.streamer_id == c.sub)
+        let streamer = load_mission(ctx, &self.mission_id).await?.streamer_id;
+        if streamer == c.sub {
+            return Ok(true);
+        }
+        Ok(moderators::is_moderator(&state(ctx).db.missions, &streamer, &c.sub).await?)
     }
 }
 
@@ -97,7 +102,7 @@ impl Pledge {
     }
 
     /// The backer's message: to everyone once approved; before that (or once hidden), only to
-    /// the backer and the mission's streamer.
+    /// the backer, the mission's streamer and their moderators.
     async fn message(&self, ctx: &Context<'_>) -> GqlResult<Option<String>> {
         let shown = match self.stored_status {
             None => return Ok(None),
@@ -107,8 +112,8 @@ impl Pledge {
         Ok(shown.then(|| self.stored_message.clone()).flatten())
     }
 
-    /// Where the message is in moderation, for the backer and the mission's streamer (null to
-    /// others, and when there is no message).
+    /// Where the message is in moderation, for the backer, the mission's streamer and their
+    /// moderators (null to others, and when there is no message).
     async fn message_status(&self, ctx: &Context<'_>) -> GqlResult<Option<MessageStatus>> {
         let Some(status) = self.stored_status else {
             return Ok(None);

@@ -190,7 +190,7 @@ async fn a_streamer_sets_their_channel_and_create_mission_refuses_with_distinct_
 async fn a_rejected_proposer_waits_out_the_cooldown_and_repeated_rejections_suspend_them() {
     let app = TestApp::spawn_with(
         crate::support::TestDatabases::postgres().await,
-        &[("PROPOSAL_COOLDOWN_SECONDS", "2"), ("REJECTIONS_BAN", "3")],
+        &[("PROPOSAL_COOLDOWN_SECONDS", "8"), ("REJECTIONS_BAN", "3")],
     )
     .await;
     let stella = app.register_as("cool_stella", "STREAMER").await;
@@ -211,7 +211,7 @@ async fn a_rejected_proposer_waits_out_the_cooldown_and_repeated_rejections_susp
     let retry_at = chrono::DateTime::parse_from_rfc3339(&retry_at).expect("RFC 3339");
     let wait = retry_at.with_timezone(&chrono::Utc) - chrono::Utc::now();
     assert!(
-        wait > chrono::Duration::zero() && wait <= chrono::Duration::seconds(2),
+        wait > chrono::Duration::zero() && wait <= chrono::Duration::seconds(8),
         "{wait}"
     );
     // Another streamer is not concerned; after the cooldown, the same one takes proposals again.
@@ -539,10 +539,27 @@ async fn moderators_accept_reject_and_moderate_but_never_decide_nor_act_where_th
             .await
         }
     };
+    let pending = |who: &Session| {
+        let (app, token, streamer) = (&app, who.access.clone(), streamer.user_id.clone());
+        async move {
+            app.gql(Some(&token), "query($s: ID!) { pendingMessages(streamerId: $s) { totalCount nodes { id message messageStatus } } }", json!({ "s": streamer }))
+                .await
+        }
+    };
+    let waiting = pending(&moderator).await.data("pendingMessages");
+    assert_eq!(waiting["totalCount"], 1);
+    assert_eq!(
+        waiting["nodes"][0]["message"], "가즈아",
+        "a moderator reads what they approve"
+    );
+    assert_eq!(pending(&fan).await.code(), "FORBIDDEN");
     assert_eq!(
         approve(&moderator).await.data("approveMessage")["messageStatus"],
-        Value::Null,
-        "a moderator does not see statuses of others' pledges"
+        "APPROVED"
+    );
+    assert_eq!(
+        pending(&streamer).await.data("pendingMessages")["totalCount"],
+        0
     );
     appoint(&streamer, &moderator.user_id, "dismissModerator")
         .await

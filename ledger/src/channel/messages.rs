@@ -7,6 +7,7 @@ use super::words::banned_in;
 use super::{moderators, settings};
 use crate::batch::PledgeNote;
 use crate::events::{self, NewEvent};
+use crate::gate::gate_exclusive;
 use crate::idempotency::IdempotencyKey;
 use crate::rules::pledge_message;
 use crate::status::{EventKind, MessageStatus, ModerationAction};
@@ -72,7 +73,6 @@ pub async fn moderate(
         .await?
         .ok_or_else(|| LedgerError::NotFound("no such pledge".into()))?;
     let m = mission::find(db, &p.mission_id).await?;
-    moderators::authorize(db, &m, actor_id).await?;
     let Some(current) = p.message_status else {
         return Err(LedgerError::InvalidState(
             "this pledge has no message".into(),
@@ -90,8 +90,11 @@ pub async fn moderate(
             ModerationAction::HideMessage,
         ),
     };
+    let txn = db.begin().await?;
+    // Behind the mission's gate: no pledge or bet of the actor's commits meanwhile.
+    gate_exclusive(&txn, &m.id).await?;
+    moderators::authorize(&txn, &m, actor_id).await?;
     if current != to {
-        let txn = db.begin().await?;
         let changed = pledge::Entity::update_many()
             .col_expr(pledge::Column::MessageStatus, Expr::value(to))
             .filter(pledge::Column::Id.eq(pledge_id))

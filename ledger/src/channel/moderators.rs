@@ -82,7 +82,8 @@ pub async fn list<C: ConnectionTrait>(
         .collect())
 }
 
-async fn is_moderator<C: ConnectionTrait>(
+/// Whether `user_id` moderates `streamer_id`'s channel.
+pub async fn is_moderator<C: ConnectionTrait>(
     db: &C,
     streamer_id: &str,
     user_id: &str,

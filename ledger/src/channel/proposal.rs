@@ -15,8 +15,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 /// How long a suspension lasts, and the window its rejections are counted in.
 pub const BAN_HOURS: i64 = 24;
 
-/// What a blocked user (and any other proposer refused for who they are) hears: the same for
-/// every such refusal, so it does not reveal a block.
+/// What a blocked user hears: a plain `FORBIDDEN` that names no block.
 pub const PROPOSAL_FORBIDDEN: &str = "you cannot propose missions to this streamer";
 
 /// The platform's rules for proposals after rejections.
@@ -55,9 +54,6 @@ pub async fn check_proposal<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Settings, LedgerError> {
     let settings = settings::read(db, p.streamer_id).await?;
-    if settings.blocked_users.iter().any(|u| u == p.creator_id) {
-        return Err(LedgerError::Forbidden(PROPOSAL_FORBIDDEN.into()));
-    }
     if let Some(until) = suspended_until(db, rules, p.creator_id, now).await? {
         return Err(refused(
             "PROPOSALS_SUSPENDED",
@@ -76,6 +72,11 @@ pub async fn check_proposal<C: ConnectionTrait>(
             ),
             Some(until),
         ));
+    }
+    // After the waits that are the proposer's own (a suspended proposer hears of it from every
+    // channel, blocked or not), before anything the channel says about the proposal.
+    if settings.blocked_users.iter().any(|u| u == p.creator_id) {
+        return Err(LedgerError::Forbidden(PROPOSAL_FORBIDDEN.into()));
     }
     if !settings.accepting_requests {
         return Err(refused(

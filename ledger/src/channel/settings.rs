@@ -16,6 +16,8 @@ pub const MAX_BANNED_WORDS: usize = 500;
 pub const MAX_BANNED_WORD_CHARS: usize = 50;
 /// Most users a streamer blocks.
 pub const MAX_BLOCKED_USERS: usize = 1_000;
+/// Longest user id accepted in `blockedUsers` (ids are 36-character UUIDs).
+pub const MAX_USER_ID_CHARS: usize = 64;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -77,16 +79,31 @@ pub async fn read<C: ConnectionTrait>(db: &C, streamer_id: &str) -> Result<Setti
 }
 
 /// Applies `update` to `streamer_id`'s settings after checking every value against the
-/// platform's `rules`; refused input changes nothing. Returns the settings now.
+/// platform's `rules`; refused input changes nothing. Only the settings given are written, so
+/// two updates of different settings at once both stay. Returns the settings now.
 pub async fn update<C: ConnectionTrait>(
     db: &C,
     rules: &MissionRules,
     streamer_id: &str,
     update: SettingsUpdate,
 ) -> Result<Settings, LedgerError> {
-    let mut s = read(db, streamer_id).await?;
+    use streamer_setting::Column as C;
+    let defaults = Settings::default();
+    let json = |list: &[String]| serde_json::Value::from(list.to_vec()).to_string();
+    let mut row = streamer_setting::ActiveModel {
+        streamer_id: Set(streamer_id.to_owned()),
+        accepting_requests: Set(defaults.accepting_requests),
+        min_first_pledge: Set(defaults.min_first_pledge),
+        max_duration_seconds: Set(defaults.max_duration_seconds),
+        manual_approval: Set(defaults.manual_approval),
+        banned_words: Set(json(&defaults.banned_words)),
+        blocked_users: Set(json(&defaults.blocked_users)),
+        updated_at: Set(Utc::now()),
+    };
+    let mut given = vec![C::UpdatedAt];
     if let Some(v) = update.accepting_requests {
-        s.accepting_requests = v;
+        row.accepting_requests = Set(v);
+        given.push(C::AcceptingRequests);
     }
     if let Some(v) = update.min_first_pledge {
         if let Some(min) = v
@@ -97,7 +114,8 @@ pub async fn update<C: ConnectionTrait>(
                 rules.pledge_min_won, rules.pledge_max_won
             )));
         }
-        s.min_first_pledge = v;
+        row.min_first_pledge = Set(v);
+        given.push(C::MinFirstPledge);
     }
     if let Some(v) = update.max_duration_seconds {
         if let Some(max) = v
@@ -108,19 +126,30 @@ pub async fn update<C: ConnectionTrait>(
                 rules.min_duration_seconds, rules.max_duration_seconds
             )));
         }
-        s.max_duration_seconds = v;
+        row.max_duration_seconds = Set(v);
+        given.push(C::MaxDurationSeconds);
     }
     if let Some(v) = update.manual_approval {
-        s.manual_approval = v;
+        row.manual_approval = Set(v);
+        given.push(C::ManualApproval);
     }
     if let Some(words) = update.banned_words {
-        s.banned_words = banned_words(words)?;
+        row.banned_words = Set(json(&banned_words(words)?));
+        given.push(C::BannedWords);
     }
     if let Some(users) = update.blocked_users {
-        s.blocked_users = blocked_users(streamer_id, users)?;
+        row.blocked_users = Set(json(&blocked_users(streamer_id, users)?));
+        given.push(C::BlockedUsers);
     }
-    save(db, streamer_id, &s).await?;
-    Ok(s)
+    streamer_setting::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(C::StreamerId)
+                .update_columns(given)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    read(db, streamer_id).await
 }
 
 fn invalid(message: impl Into<String>) -> LedgerError {
@@ -159,7 +188,10 @@ fn blocked_users(streamer_id: &str, users: Vec<String>) -> Result<Vec<String>, L
         .map(|u| u.trim().to_owned())
         .filter(|u| seen.insert(u.clone()))
         .collect();
-    if kept.iter().any(|u| u.is_empty() || u.len() > 64) {
+    if kept
+        .iter()
+        .any(|u| u.is_empty() || u.len() > MAX_USER_ID_CHARS)
+    {
         return Err(invalid("blockedUsers must be user ids"));
     }
     if kept.iter().any(|u| u == streamer_id) {
@@ -171,40 +203,4 @@ fn blocked_users(streamer_id: &str, users: Vec<String>) -> Result<Vec<String>, L
         )));
     }
     Ok(kept)
-}
-
-async fn save<C: ConnectionTrait>(
-    db: &C,
-    streamer_id: &str,
-    s: &Settings,
-) -> Result<(), LedgerError> {
-    let json = |list: &[String]| serde_json::Value::from(list.to_vec()).to_string();
-    let row = streamer_setting::ActiveModel {
-        streamer_id: Set(streamer_id.to_owned()),
-        accepting_requests: Set(s.accepting_requests),
-        min_first_pledge: Set(s.min_first_pledge),
-        max_duration_seconds: Set(s.max_duration_seconds),
-        manual_approval: Set(s.manual_approval),
-        banned_words: Set(json(&s.banned_words)),
-        blocked_users: Set(json(&s.blocked_users)),
-        updated_at: Set(Utc::now()),
-    };
-    use streamer_setting::Column as C;
-    streamer_setting::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(C::StreamerId)
-                .update_columns([
-                    C::AcceptingRequests,
-                    C::MinFirstPledge,
-                    C::MaxDurationSeconds,
-                    C::ManualApproval,
-                    C::BannedWords,
-                    C::BlockedUsers,
-                    C::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! and the orders it can be read in (keyset pages: [`crate::listing`]).
 
 use crate::listing::{Order, SortKind};
-use crate::status::{MissionStatus, PledgeStatus};
+use crate::status::{MessageStatus, MissionStatus, PledgeStatus};
 use missionlink_entities::missions::{bet, mission, pledge};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
@@ -94,6 +94,19 @@ pub fn pledges(
         select = select.filter(pledge::Column::Status.eq(status));
     }
     select
+}
+
+/// Pledges whose messages wait for approval on `streamer_id`'s missions.
+pub fn pending_messages(streamer_id: &str) -> Select<pledge::Entity> {
+    use sea_orm::{QuerySelect, QueryTrait};
+    let missions = mission::Entity::find()
+        .select_only()
+        .column(mission::Column::Id)
+        .filter(mission::Column::StreamerId.eq(streamer_id))
+        .into_query();
+    pledge::Entity::find()
+        .filter(pledge::Column::MessageStatus.eq(MessageStatus::Pending))
+        .filter(pledge::Column::MissionId.in_subquery(missions))
 }
 
 /// Pledges by id: creation order.

@@ -47,15 +47,11 @@ pub async fn act(
                     "only the mission's streamer may decide it".into(),
                 ));
             }
-            moderators::ensure_disinterested(db, &m, actor_id).await?;
             None
         }
         StreamerAction::Accept => Some(ModerationAction::Accept),
         StreamerAction::Reject { .. } => Some(ModerationAction::Reject),
     };
-    if recorded.is_some() {
-        moderators::authorize(db, &m, actor_id).await?;
-    }
     let now = Utc::now();
     let deadline = now + Duration::seconds(m.duration_seconds);
     let mut update = mission::Entity::update_many().filter(mission::Column::Id.eq(mission_id));
@@ -95,6 +91,11 @@ pub async fn act(
     };
     let txn = db.begin().await?;
     gate_exclusive(&txn, mission_id).await?;
+    // Behind the gate: no pledge or bet of the actor's can commit while this is decided.
+    match recorded {
+        None => moderators::ensure_disinterested(&txn, &m, actor_id).await?,
+        Some(_) => moderators::authorize(&txn, &m, actor_id).await?,
+    }
     let changed = update
         .col_expr(mission::Column::Status, Expr::value(to))
         .filter(mission::Column::Status.eq(from))
