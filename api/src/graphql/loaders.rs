@@ -1,5 +1,5 @@
 //! Batched loads of the objects other objects point to: a mission's `streamer` and `creator`,
-//! a pledge's `backer` and `mission`, a bet's `mission`. The loaders hold no cache: they batch
+//! a pledge's `backer` and `mission`, a bet's `mission`, and a page of missions' totals. The loaders hold no cache: they batch
 //! the loads of one moment and never serve a stale row.
 
 use super::mission::Mission;
@@ -11,6 +11,7 @@ use async_graphql::ID;
 use async_graphql::dataloader::{DataLoader, Loader};
 use missionlink_entities::missions::mission;
 use missionlink_entities::users::user;
+use missionlink_ledger::mission::Totals;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,11 +54,37 @@ impl Loader<String> for MissionLoader {
     }
 }
 
+/// Loads missions' `totalPledged` and `backerCount`, one query for a whole page of missions.
+pub struct TotalsLoader(pub DatabaseConnection);
+
+impl Loader<String> for TotalsLoader {
+    type Value = Totals;
+    type Error = Arc<missionlink_ledger::LedgerError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Totals>, Self::Error> {
+        let mut found = missionlink_ledger::mission::totals_of(&self.0, keys)
+            .await
+            .map_err(Arc::new)?;
+        // A mission without pledges has zero totals, not none.
+        for key in keys {
+            found.entry(key.clone()).or_default();
+        }
+        Ok(found)
+    }
+}
+
 /// The schema's loaders, for `Schema::build(..).data(..)`.
-pub fn loaders(state: &AppState) -> (DataLoader<UserLoader>, DataLoader<MissionLoader>) {
+pub fn loaders(
+    state: &AppState,
+) -> (
+    DataLoader<UserLoader>,
+    DataLoader<MissionLoader>,
+    DataLoader<TotalsLoader>,
+) {
     (
         DataLoader::new(UserLoader(state.db.users.clone()), tokio::spawn),
         DataLoader::new(MissionLoader(state.db.missions.clone()), tokio::spawn),
+        DataLoader::new(TotalsLoader(state.db.missions.clone()), tokio::spawn),
     )
 }
 

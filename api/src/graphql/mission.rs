@@ -3,7 +3,7 @@
 
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list, list_cost};
 use super::context::state;
-use super::loaders::load_user;
+use super::loaders::{TotalsLoader, load_user};
 use super::money::Won;
 pub use super::pledge::Pledge;
 pub use super::status::{MissionStatus, Outcome, PledgeStatus};
@@ -11,6 +11,7 @@ use super::types::graphql_int;
 use super::user::User;
 use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription,
 };
@@ -72,7 +73,13 @@ impl Mission {
     async fn totals(&self, ctx: &Context<'_>) -> Result<domain::Totals, ApiError> {
         let totals = self
             .totals
-            .get_or_try_init(|| domain::totals(&state(ctx).db.missions, &self.id))
+            .get_or_try_init(|| async {
+                ctx.data_unchecked::<DataLoader<TotalsLoader>>()
+                    .load_one(self.id.to_string())
+                    .await
+                    .map(Option::unwrap_or_default)
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading totals: {e}")))
+            })
             .await?;
         Ok(*totals)
     }

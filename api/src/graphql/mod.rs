@@ -73,7 +73,7 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 pub const MAX_COMPLEXITY: usize = 1_000;
 
 pub fn build_schema(state: AppState) -> AppSchema {
-    let (users, missions) = loaders::loaders(&state);
+    let (users, missions, totals) = loaders::loaders(&state);
     Schema::build(
         Query::default(),
         Mutation::default(),
@@ -100,6 +100,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     // Without caches: they batch the loads of one moment, they never serve stale rows.
     .data(users)
     .data(missions)
+    .data(totals)
     .data(state)
     .finish()
 }

@@ -18,6 +18,8 @@ pub use crate::rules::{
     MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, MissionRules, NewMission,
 };
 pub use create::create;
-pub use read::{BackerTotal, Outflows, Totals, backers_page, find, outflows, totals, workflow_id};
+pub use read::{
+    BackerTotal, Outflows, Totals, backers_page, find, outflows, totals, totals_of, workflow_id,
+};
 pub use settlement::{SettledPage, fee_of, mark_notified, mark_settled, settle_page};
 pub use transition::{MAX_REASON_CHARS, StreamerAction, act, expire};

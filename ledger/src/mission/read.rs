@@ -85,6 +85,37 @@ pub async fn totals<C: ConnectionTrait>(db: &C, mission_id: &str) -> Result<Tota
     .unwrap_or_default())
 }
 
+/// The totals of several missions in one query, by mission id (a mission without pledges is
+/// absent: its totals are zero).
+pub async fn totals_of<C: ConnectionTrait>(
+    db: &C,
+    mission_ids: &[String],
+) -> Result<std::collections::HashMap<String, Totals>, LedgerError> {
+    use missionlink_entities::missions::pledge;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let rows: Vec<(String, i64, i64)> = pledge::Entity::find()
+        .select_only()
+        .column(pledge::Column::MissionId)
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(pledges.amount), 0) AS BIGINT)"),
+            "total_won",
+        )
+        .column_as(
+            Expr::cust("CAST(COUNT(DISTINCT pledges.backer_id) AS BIGINT)"),
+            "backers",
+        )
+        .filter(pledge::Column::MissionId.is_in(mission_ids.iter().map(String::as_str)))
+        .group_by(pledge::Column::MissionId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, total_won, backers)| (id, Totals { total_won, backers }))
+        .collect())
+}
+
 /// One backer's pledges to a mission, summed (for their email).
 #[derive(Clone, Debug, PartialEq, Eq, FromQueryResult, Serialize, Deserialize)]
 pub struct BackerTotal {
