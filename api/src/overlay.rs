@@ -3,7 +3,8 @@
 //!
 //! A token is 32 random bytes (base64url, 43 characters), one per streamer, kept in the users
 //! database as its SHA-256 only, like refresh tokens. So the token is shown exactly once: to the
-//! call that issued it (the streamer's first `myOverlay`, or `rotateOverlayToken`). Rotating
+//! mutation that issued it (`rotateOverlayToken`, which issues the first one too; `myOverlay`
+only reads when). Rotating
 //! replaces the stored hash in one statement: from its commit the old token matches nothing, and
 //! a stream opened with it ends at its next read (`graphql/overlay.rs`).
 //!
@@ -72,46 +73,18 @@ fn streamer_only(role: Role) -> Result<(), ApiError> {
     }
 }
 
-/// The streamer's overlay token, issued now if they have none yet (then with the token itself).
-pub async fn current<C: ConnectionTrait>(
+/// When the streamer's overlay token was issued, if they have one (reads only: a token is
+/// issued by [`rotate`], a mutation).
+pub async fn issued_at<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
     role: Role,
-) -> Result<Issued, ApiError> {
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     streamer_only(role)?;
-    let (token, token_hash) = new_token();
-    let now = issue_time();
-    let row = overlay_token::ActiveModel {
-        user_id: Set(user_id.to_owned()),
-        token_hash: Set(token_hash),
-        issued_at: Set(now),
-    };
-    let inserted = overlay_token::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(overlay_token::Column::UserId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    if inserted == 1 {
-        return Ok(Issued {
-            token: Some(token),
-            issued_at: now,
-        });
-    }
-    let existing = overlay_token::Entity::find_by_id(user_id.to_owned())
+    Ok(overlay_token::Entity::find_by_id(user_id.to_owned())
         .one(db)
         .await?
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!(
-                "overlay token of {user_id} neither inserted nor found"
-            ))
-        })?;
-    Ok(Issued {
-        token: None,
-        issued_at: existing.issued_at,
-    })
+        .map(|t| t.issued_at))
 }
 
 /// Replaces the streamer's overlay token (issues one if they had none): the old one stops

@@ -99,12 +99,17 @@ pub struct OverlayQuery;
 
 #[Object]
 impl OverlayQuery {
-    /// Your overlay link (streamers only; `FORBIDDEN` otherwise). The first call issues it and
-    /// is the only one that shows it: later calls give only `issuedAt`.
-    async fn my_overlay(&self, ctx: &Context<'_>) -> GqlResult<OverlayLink> {
+    /// When your overlay link was issued (streamers only; `FORBIDDEN` otherwise); null before
+    /// the first `rotateOverlayToken`. The link itself is shown only by the mutation that
+    /// issues it (it is stored hashed), so `url` and `token` are null here.
+    async fn my_overlay(&self, ctx: &Context<'_>) -> GqlResult<Option<OverlayLink>> {
         let claims = caller(ctx)?;
-        let issued = overlay::current(&state(ctx).db.users, &claims.sub, claims.role).await?;
-        Ok(OverlayLink::of(issued, ctx))
+        let issued = overlay::issued_at(&state(ctx).db.users, &claims.sub, claims.role).await?;
+        Ok(issued.map(|issued_at| OverlayLink {
+            url: None,
+            token: None,
+            issued_at,
+        }))
     }
 
     /// The overlay its token opens (no sign-in: the token is the credential, and reads only
@@ -131,9 +136,9 @@ pub struct OverlayMutation;
 
 #[Object]
 impl OverlayMutation {
-    /// Replaces your overlay token (streamers only) and shows the new link, once. The old
-    /// link stops at once: new requests with it are refused, and an overlay open with it stops
-    /// within two seconds.
+    /// Issues your overlay link, or replaces it (streamers only), and shows the new link, once.
+    /// The old link stops at once: new requests with it are refused, and an overlay open with it
+    /// stops within two seconds.
     async fn rotate_overlay_token(&self, ctx: &Context<'_>) -> GqlResult<OverlayLink> {
         let claims = caller(ctx)?;
         let issued = overlay::rotate(&state(ctx).db.users, &claims.sub, claims.role).await?;

@@ -59,11 +59,11 @@ async fn rotate(app: &TestApp, who: &Session) -> Gql {
     .await
 }
 
-/// The token the streamer's first `myOverlay` shows.
+/// The token the streamer's first `rotateOverlayToken` issues.
 async fn first_token(app: &TestApp, streamer: &Session) -> String {
-    my_overlay(app, Some(streamer)).await.data("myOverlay")["token"]
+    rotate(app, streamer).await.data("rotateOverlayToken")["token"]
         .as_str()
-        .expect("the first read shows the token")
+        .expect("issuing shows the token")
         .to_owned()
 }
 
@@ -113,12 +113,17 @@ async fn a_link_is_shown_once(app: &TestApp) {
         .await;
     assert_eq!(anonymous.code(), "UNAUTHENTICATED");
 
-    // The first read issues the link and shows it: the page on the host the request came to.
-    let first = my_overlay(app, Some(&streamer)).await.data("myOverlay");
+    // Nothing is issued by reading: before the first rotation there is no link.
+    assert_eq!(
+        my_overlay(app, Some(&streamer)).await.data("myOverlay"),
+        Value::Null
+    );
+    // The mutation issues the link and shows it: the page on the host the request came to.
+    let first = rotate(app, &streamer).await.data("rotateOverlayToken");
     let token = first["token"].as_str().expect("token").to_owned();
     assert_eq!(token.len(), 43, "256 random bits, base64url: {token}");
     assert_eq!(first["url"], format!("http://{}/overlay/{token}", app.addr));
-    // Stored hashed: later reads cannot show it again, only when it was issued.
+    // Stored hashed: reads cannot show it, only when it was issued.
     let again = my_overlay(app, Some(&streamer)).await.data("myOverlay");
     assert_eq!(again["token"], Value::Null);
     assert_eq!(again["url"], Value::Null);
