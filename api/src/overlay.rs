@@ -4,7 +4,7 @@
 //! A token is 32 random bytes (base64url, 43 characters), one per streamer, kept in the users
 //! database as its SHA-256 only, like refresh tokens. So the token is shown exactly once: to the
 //! mutation that issued it (`rotateOverlayToken`, which issues the first one too; `myOverlay`
-only reads when). Rotating
+//! only reads when). Rotating
 //! replaces the stored hash in one statement: from its commit the old token matches nothing, and
 //! a stream opened with it ends at its next read (`graphql/overlay.rs`).
 //!
