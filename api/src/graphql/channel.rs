@@ -6,7 +6,7 @@
 
 use super::connection::{List, PageArgs, list, list_cost};
 use super::context::{caller, state};
-use super::loaders::load_user;
+use super::loaders::{load_user, load_users};
 use super::money::Won;
 use super::pledge::Pledge;
 use super::user::User;
@@ -69,20 +69,12 @@ impl StreamerSettings {
         let ids = moderators::list(&state(ctx).db.missions, &me)
             .await
             .map_err(ApiError::from)?;
-        let mut users = Vec::with_capacity(ids.len());
-        for id in &ids {
-            users.push(load_user(ctx, id, Role::Viewer).await?);
-        }
-        Ok(users)
+        Ok(load_users(ctx, &ids, Role::Viewer).await?)
     }
 
     /// Users who may not propose missions to this channel (they are told only `FORBIDDEN`).
     async fn blocked_users(&self, ctx: &Context<'_>) -> GqlResult<Vec<User>> {
-        let mut users = Vec::with_capacity(self.blocked.len());
-        for id in &self.blocked {
-            users.push(load_user(ctx, id, Role::Viewer).await?);
-        }
-        Ok(users)
+        Ok(load_users(ctx, &self.blocked, Role::Viewer).await?)
     }
 }
 

@@ -106,6 +106,26 @@ pub(crate) async fn load_user(
     }
 }
 
+/// The users `ids`, in that order, in one batched read; a deleted one is a placeholder, as in
+/// [`load_user`].
+pub(crate) async fn load_users(
+    ctx: &async_graphql::Context<'_>,
+    ids: &[String],
+    role: Role,
+) -> Result<Vec<User>, ApiError> {
+    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+    let found = loader
+        .load_many(ids.iter().cloned())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading users: {e}")))?;
+    ids.iter()
+        .map(|id| match found.get(id) {
+            Some(user) => User::try_from(user.clone()),
+            None => Ok(deleted_user(id, role)),
+        })
+        .collect()
+}
+
 /// The mission `id` a pledge or bet belongs to (missions are never deleted).
 pub(crate) async fn load_mission(
     ctx: &async_graphql::Context<'_>,
