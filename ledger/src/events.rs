@@ -27,6 +27,9 @@ pub const CHANNEL: &str = "mission_events";
 #[derive(Clone, Debug)]
 pub struct NewEvent<'a> {
     pub mission_id: &'a str,
+    /// The mission's streamer when the caller has the mission at hand; otherwise [`append`]
+    /// reads it.
+    pub streamer_id: Option<&'a str>,
     pub kind: EventKind,
     /// The pledge of a CREATED or PLEDGED event.
     pub pledge_id: Option<&'a str>,
@@ -42,22 +45,34 @@ pub async fn append<C: ConnectionTrait>(
     if events.is_empty() {
         return Ok(());
     }
-    let mission_ids: BTreeSet<&str> = events.iter().map(|e| e.mission_id).collect();
-    let streamer_of: HashMap<String, String> = mission::Entity::find()
-        .select_only()
-        .columns([mission::Column::Id, mission::Column::StreamerId])
-        .filter(mission::Column::Id.is_in(mission_ids.iter().copied()))
-        .into_tuple::<(String, String)>()
-        .all(txn)
-        .await?
-        .into_iter()
+    // The streamers the caller did not name, in one read.
+    let unnamed: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.streamer_id.is_none())
+        .map(|e| e.mission_id)
         .collect();
+    let streamer_of: HashMap<String, String> = if unnamed.is_empty() {
+        HashMap::new()
+    } else {
+        mission::Entity::find()
+            .select_only()
+            .columns([mission::Column::Id, mission::Column::StreamerId])
+            .filter(mission::Column::Id.is_in(unnamed.iter().copied()))
+            .into_tuple::<(String, String)>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect()
+    };
     // By streamer, in one order for every transaction: no two wait on each other's feed rows.
     let mut by_streamer: BTreeMap<&str, Vec<&NewEvent<'_>>> = BTreeMap::new();
     for event in events {
-        let streamer = streamer_of.get(event.mission_id).ok_or_else(|| {
-            LedgerError::Corrupt(format!("event of unknown mission {}", event.mission_id))
-        })?;
+        let streamer = match event.streamer_id {
+            Some(named) => named,
+            None => streamer_of.get(event.mission_id).ok_or_else(|| {
+                LedgerError::Corrupt(format!("event of unknown mission {}", event.mission_id))
+            })?,
+        };
         by_streamer.entry(streamer).or_default().push(event);
     }
     let now = Utc::now();

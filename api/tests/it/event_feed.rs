@@ -303,6 +303,7 @@ async fn the_database_stores_every_event_kind_on_both_backends() {
             .iter()
             .map(|kind| NewEvent {
                 mission_id: &mission,
+                streamer_id: None,
                 kind: *kind,
                 pledge_id: None,
             })

@@ -49,6 +49,7 @@ pub(super) async fn commit_each(
         .filter_map(|a| match a {
             Ok(Effect::New(p)) => Some(NewEvent {
                 mission_id: &p.mission_id,
+                streamer_id: None,
                 kind: EventKind::Pledged,
                 pledge_id: Some(&p.id),
             }),

@@ -76,6 +76,11 @@ pub(super) async fn commit_set(
         .filter_map(|a| match a {
             Some(Ok(Effect::New(p))) => Some(NewEvent {
                 mission_id: &p.mission_id,
+                // Read behind its gate this batch: no second read of the missions.
+                streamer_id: missions
+                    .get(&p.mission_id)
+                    .and_then(Option::as_ref)
+                    .map(|m| m.streamer_id.as_str()),
                 kind: EventKind::Pledged,
                 pledge_id: Some(&p.id),
             }),

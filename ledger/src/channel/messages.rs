@@ -107,6 +107,7 @@ pub async fn moderate(
                 &txn,
                 &[NewEvent {
                     mission_id: &p.mission_id,
+                    streamer_id: Some(&m.streamer_id),
                     kind,
                     pledge_id: Some(pledge_id),
                 }],

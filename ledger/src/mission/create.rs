@@ -128,6 +128,7 @@ pub async fn create(
         &txn,
         &[NewEvent {
             mission_id: &row.id,
+            streamer_id: Some(&row.streamer_id),
             kind: EventKind::Created,
             pledge_id: Some(&first.id),
         }],

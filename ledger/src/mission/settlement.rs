@@ -182,6 +182,7 @@ pub async fn mark_settled(
                 &txn,
                 &[NewEvent {
                     mission_id,
+                    streamer_id: None,
                     kind: EventKind::Settled,
                     pledge_id: None,
                 }],

@@ -130,6 +130,7 @@ pub async fn act(
             &txn,
             &[NewEvent {
                 mission_id,
+                streamer_id: Some(&m.streamer_id),
                 kind,
                 pledge_id: None,
             }],
@@ -194,6 +195,7 @@ pub async fn expire(
             &txn,
             &[NewEvent {
                 mission_id,
+                streamer_id: None,
                 kind: EventKind::Expired,
                 pledge_id: None,
             }],
