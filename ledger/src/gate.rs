@@ -3,8 +3,13 @@
 //! waits for the pledges in flight to commit, and a pledge that starts after the transition
 //! reads the new status. Advisory locks live in the lock manager only: thousands of concurrent
 //! pledges to one mission share the gate without writing the mission row (a `FOR SHARE` row
-//! lock would rewrite the row's lockers on every pledge). On SQLite the single writer already
-//! serialises everything, and these are no-ops.
+//! lock would rewrite the row's lockers on every pledge).
+//!
+//! On SQLite the single writer already serialises every write, so the shared gate is a no-op.
+//! The exclusive gate makes its transaction the writer at once (a write that changes nothing):
+//! a transaction that first reads (who may act, what is staked) and only then writes would
+//! otherwise read an old snapshot and, if another connection wrote meanwhile, fail its first
+//! write with "database is locked" at once, without waiting out the busy timeout.
 
 use crate::LedgerError;
 use missionlink_entities::missions::mission;
@@ -23,11 +28,21 @@ pub(crate) async fn gate_shared<C: ConnectionTrait>(
     .await
 }
 
-/// Holds the gate exclusive until the transaction ends: status transitions.
+/// Holds the gate exclusive until the transaction ends: status transitions and moderation.
+/// On SQLite: takes the database's write lock now (waiting for it like any write).
 pub(crate) async fn gate_exclusive<C: ConnectionTrait>(
     txn: &C,
     mission_id: &str,
 ) -> Result<(), LedgerError> {
+    if txn.get_database_backend() == DatabaseBackend::Sqlite {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "UPDATE missions SET status = status WHERE id = ?",
+            [mission_id.into()],
+        ))
+        .await?;
+        return Ok(());
+    }
     take(
         txn,
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text AS locked",

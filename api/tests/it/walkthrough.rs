@@ -218,3 +218,25 @@ async fn the_readme_walkthrough_runs_as_written() {
     assert_eq!(done["totalPledged"], 15_000);
     app.assert_audit_clean().await;
 }
+
+/// On the embedded defaults (SQLite, the API and the worker sharing the files, as
+/// `missionlink all` does): the demo's transitions race the worker's settlements of the
+/// missions before them, and none may fail on SQLite's write lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
+    let temporal = crate::support::temporal_address();
+    let app = TestApp::spawn_with(
+        crate::support::TestDatabases::sqlite(),
+        &[("TEMPORAL_ADDRESS", temporal.as_str())],
+    )
+    .await;
+    let _worker = app.start_file_worker().await;
+    for run in 0..2 {
+        let seeded: Value = serde_json::from_str(&demo(&app, &["--json"]).await).expect("json");
+        for (status, id) in seeded["missions"].as_object().expect("missions") {
+            let m = app.mission(id.as_str().expect("id")).await;
+            assert_eq!(m["status"], *status, "run {run}");
+        }
+    }
+    app.assert_audit_clean().await;
+}
