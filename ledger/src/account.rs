@@ -7,6 +7,11 @@ use missionlink_entities::missions::account;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use std::fmt;
 
+/// What a mission's escrow account id starts with.
+const ESCROW_PREFIX: &str = "escrow:CASH:";
+/// What a mission's prediction pool account id starts with.
+const POOL_PREFIX: &str = "pool:POINTS:";
+
 /// The id of an account: readable and derived from what it is, so that any process can name an
 /// account without looking it up (e.g. `wallet:CASH:<user>`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -48,7 +53,7 @@ impl AccountId {
     /// The escrow of a mission's held pledges.
     pub fn escrow(mission_id: &str) -> Self {
         Self {
-            id: format!("escrow:CASH:{mission_id}"),
+            id: format!("{ESCROW_PREFIX}{mission_id}"),
             kind: AccountKind::Escrow,
             currency: Currency::Cash,
             owner: Some(mission_id.to_owned()),
@@ -58,7 +63,7 @@ impl AccountId {
     /// The pool of a mission's prediction (points only).
     pub fn pool(mission_id: &str) -> Self {
         Self {
-            id: format!("pool:POINTS:{mission_id}"),
+            id: format!("{POOL_PREFIX}{mission_id}"),
             kind: AccountKind::Pool,
             currency: Currency::Points,
             owner: Some(mission_id.to_owned()),
@@ -72,6 +77,13 @@ impl AccountId {
             currency: Currency::Cash,
             owner: None,
         }
+    }
+
+    /// The mission whose escrow or pool `account_id` is, if it is one.
+    pub fn mission_of(account_id: &str) -> Option<&str> {
+        [ESCROW_PREFIX, POOL_PREFIX]
+            .iter()
+            .find_map(|prefix| account_id.strip_prefix(prefix))
     }
 
     pub fn as_str(&self) -> &str {

@@ -14,7 +14,8 @@ use std::fmt;
 /// One broken invariant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`.
+    /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`,
+    /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `prediction_pool`.
     pub check: &'static str,
     pub detail: String,
 }
@@ -174,6 +175,8 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
             });
         }
     }
+    violations.extend(balances_after_chain(db).await?);
+    violations.extend(statements_sum_to_balances(db).await?);
     violations.extend(escrow_matches_held_pledges(db).await?);
     violations.extend(pledges_settled_exactly_once(db).await?);
     violations.extend(prediction_pools(db).await?);
@@ -189,6 +192,103 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
         }
     }
     Ok(violations)
+}
+
+/// Most rows the statement checks report (one per broken entry or account): enough to see
+/// the pattern, not a flood when a whole history is wrong.
+const STATEMENT_REPORT_LIMIT: usize = 100;
+
+/// Every transfer as the postings of its two accounts, each with its side, kind, `seq`, signed
+/// amount and recorded balance-after.
+const POSTINGS: &str = "SELECT id, seq, kind, debit_account_id AS account_id, 'D' AS side, \
+       -amount AS delta, debit_balance_after AS after FROM transfers \
+     UNION ALL SELECT id, seq, kind, credit_account_id AS account_id, 'C' AS side, \
+       amount AS delta, credit_balance_after AS after FROM transfers";
+
+#[derive(FromQueryResult)]
+struct BrokenEntry {
+    id: String,
+    account_id: String,
+    after: Option<i64>,
+    expected: Option<i64>,
+}
+
+/// The statement's balances (issue 14): on every materialised account, each transfer's
+/// recorded balance-after is the one before it (by `seq`) plus its amount, starting from zero,
+/// and the last one is the stored balance; a journal-only side records none.
+async fn balances_after_chain<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
+    let rows = BrokenEntry::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            r#"WITH c AS (
+             SELECT p.id, p.account_id, p.after, a.materialised, a.balance,
+               CAST(SUM(p.delta) OVER (PARTITION BY p.account_id ORDER BY p.seq
+                    ROWS UNBOUNDED PRECEDING) AS BIGINT) AS running,
+               ROW_NUMBER() OVER (PARTITION BY p.account_id ORDER BY p.seq DESC) AS from_last
+             FROM ({POSTINGS}) p JOIN accounts a ON a.id = p.account_id
+           )
+           SELECT id, account_id, after,
+             CASE WHEN materialised THEN running END AS expected
+           FROM c
+           WHERE (materialised AND (after IS NULL OR after <> running
+                   OR (from_last = 1 AND after <> balance)))
+              OR (NOT materialised AND after IS NOT NULL)
+           LIMIT {STATEMENT_REPORT_LIMIT}"#
+        ),
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|e| Violation {
+            check: "balance_after",
+            detail: format!(
+                "transfer {} records balance {:?} after it on {}; the journal says {:?}",
+                e.id, e.after, e.account_id, e.expected
+            ),
+        })
+        .collect())
+}
+
+#[derive(FromQueryResult)]
+struct UnevenStatement {
+    id: String,
+    balance: i64,
+    stated: i64,
+}
+
+/// Each user's statement (issue 14) sums to their balances: every movement of a wallet or
+/// earnings account is one the statement shows (`statement::SOURCES`).
+async fn statements_sum_to_balances<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = UnevenStatement::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            r#"SELECT a.id AS id, a.balance AS balance,
+               CAST(SUM(CASE WHEN {shown} THEN p.delta ELSE 0 END) AS BIGINT) AS stated
+           FROM accounts a JOIN ({POSTINGS}) p ON p.account_id = a.id
+           WHERE a.kind IN ('{wallet}', '{earnings}')
+           GROUP BY a.id, a.balance
+           HAVING SUM(CASE WHEN {shown} THEN p.delta ELSE 0 END) <> a.balance
+           LIMIT {STATEMENT_REPORT_LIMIT}"#,
+            shown = crate::statement::shown_condition(),
+            wallet = AccountKind::Wallet,
+            earnings = AccountKind::Earnings,
+        ),
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| Violation {
+            check: "statement",
+            detail: format!(
+                "the statement of {} sums to {} but the balance is {}",
+                a.id, a.stated, a.balance
+            ),
+        })
+        .collect())
 }
 
 /// Invariant 6: a mission's escrow holds exactly its HELD pledges — so after settlement, when

@@ -21,6 +21,7 @@ pub mod money;
 pub mod prediction;
 pub mod rules;
 mod sql;
+pub mod statement;
 pub mod transfer;
 pub mod wallet;
 

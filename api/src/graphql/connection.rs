@@ -80,7 +80,7 @@ pub struct PageArgs {
 
 impl PageArgs {
     /// The window these arguments ask for, or `BAD_USER_INPUT`.
-    fn window(&self) -> Result<Window, ApiError> {
+    pub fn window(&self) -> Result<Window, ApiError> {
         let bounded = |name: &str, n: i32| {
             if (1..=MAX_PAGE).contains(&n) {
                 Ok(u64::from(n.unsigned_abs()))
@@ -130,6 +130,18 @@ where
     let window = args.window()?;
     let counted = select.clone().into_query();
     let page = listing::page(db, select, order, &window).await?;
+    page_list(db, page, counted)
+}
+
+/// A page read some other way (`counted` selects the whole filtered list) as a connection.
+pub fn page_list<M, T>(
+    db: &DatabaseConnection,
+    page: listing::Page<M>,
+    counted: SelectStatement,
+) -> Result<List<T>, ApiError>
+where
+    T: TryFrom<M, Error = ApiError> + OutputType,
+{
     let edges = page
         .rows
         .into_iter()

@@ -18,6 +18,7 @@ mod overlay;
 mod pledge;
 mod prediction;
 mod query;
+mod statement;
 mod status;
 mod text;
 mod transport;

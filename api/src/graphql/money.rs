@@ -80,3 +80,36 @@ fn exact(value: i64, what: &str) -> Result<i64, ApiError> {
         )))
     }
 }
+
+/// A signed amount of won or points (its field says which): a whole number from −(2^53 − 1)
+/// to 2^53 − 1, sent as a JSON number. Output only: a statement entry's movement, positive into
+/// the account and negative out of it, and the balance after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedAmount(pub i64);
+
+/// A signed whole amount of won or points (the field says which): from −(2^53 − 1) to
+/// 2^53 − 1, sent as a JSON number; positive into an account, negative out of it.
+#[Scalar(name = "SignedAmount")]
+impl ScalarType for SignedAmount {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::Number(n) => n
+                .as_i64()
+                .filter(|v| (-MAX_EXACT..=MAX_EXACT).contains(v))
+                .map(SignedAmount)
+                .ok_or_else(|| InputValueError::expected_type(value)),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::from(self.0)
+    }
+}
+
+impl SignedAmount {
+    /// Like [`Won::of`], for either sign.
+    pub fn of(value: i64, what: &str) -> Result<Self, ApiError> {
+        exact(value.checked_abs().unwrap_or(i64::MAX), what).map(|_| SignedAmount(value))
+    }
+}

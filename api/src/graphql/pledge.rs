@@ -28,6 +28,8 @@ pub struct Pledge {
     pub amount: Won,
     pub status: PledgeStatus,
     pub created_at: DateTime<Utc>,
+    /// When it was paid to the streamer or refunded to its backer; null while HELD.
+    pub settled_at: Option<DateTime<Utc>>,
     /// Shown without its backer: `backer` is a placeholder for everyone but the backer.
     pub anonymous: bool,
     #[graphql(skip)]
@@ -49,6 +51,7 @@ impl TryFrom<pledge::Model> for Pledge {
             amount: Won::of(p.amount, "pledge amount")?,
             status: p.status.into(),
             created_at: p.created_at,
+            settled_at: p.settled_at,
             anonymous: p.anonymous,
             backer_id: p.backer_id,
             mission_id: p.mission_id,

@@ -32,6 +32,7 @@ mod recovery;
 mod replays;
 mod schema;
 mod ses;
+mod statement;
 mod support;
 mod text;
 mod throttle;

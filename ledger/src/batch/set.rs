@@ -247,7 +247,8 @@ async fn read_missions(
 }
 
 /// Locks the payable items' wallets, then in one statement debits each wallet that covers its
-/// pledge (the conditional update), inserts those pledges and their transfers into escrow, and
+/// pledge (the conditional update), inserts those pledges and their transfers into escrow (each
+/// with its wallet's balance after, numbered by `transfer_seq` after the lock), and
 /// announces each changed mission (NOTIFY, delivered on commit). The inserts read the debit's
 /// RETURNING, so a pledge exists exactly when its wallet was debited. Returns the held items
 /// and the refused ones with their reason (funds, or no such wallet).
@@ -307,7 +308,7 @@ async fn debit_and_hold<'a>(
                  LIMIT $5 \
              ), debited AS ( \
                UPDATE accounts AS a SET balance = a.balance - d.amount FROM d \
-               WHERE a.id = d.wallet AND a.balance >= d.amount RETURNING a.id \
+               WHERE a.id = d.wallet AND a.balance >= d.amount RETURNING a.id, a.balance \
              ), pledged AS ( \
                INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, settled_at, \
                  message, message_status, anonymous) \
@@ -315,8 +316,9 @@ async fn debit_and_hold<'a>(
                  d.message, d.message_status, d.anonymous \
                FROM d JOIN debited ON debited.id = d.wallet RETURNING mission_id \
              ), moved AS ( \
-               INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
-               SELECT d.transfer_id, d.wallet, d.escrow, d.currency, d.amount, d.kind, $3 \
+               INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, \
+                 created_at, debit_balance_after) \
+               SELECT d.transfer_id, d.wallet, d.escrow, d.currency, d.amount, d.kind, $3, debited.balance \
                FROM d JOIN debited ON debited.id = d.wallet \
              ), announced AS ( \
                SELECT pg_notify($4, m) FROM (SELECT DISTINCT mission_id AS m FROM pledged) x \

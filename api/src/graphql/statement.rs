@@ -1,0 +1,132 @@
+//! The wallet statement in GraphQL: `Wallet.transactions`, every movement of the caller's cash,
+//! points and earnings, newest first, each with the balance after it
+//! ([`missionlink_ledger::statement`]).
+
+use super::connection::{List, PageArgs, list_cost, page_list};
+use super::context::state;
+use super::loaders::load_mission;
+use super::mission::Mission;
+use super::money::SignedAmount;
+use super::types::Wallet;
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
+use chrono::{DateTime, Utc};
+use missionlink_ledger::statement::{self, Entry};
+
+/// What a movement was.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::statement::EntryKind")]
+pub enum TransactionKind {
+    /// Won in from the payment provider (cash).
+    TopUp,
+    /// Won held for a mission (cash).
+    Pledge,
+    /// A held pledge given back: the mission failed, was rejected or expired (cash).
+    Refund,
+    /// A successful mission's pledges, less the platform fee (earnings).
+    PayoutReceived,
+    /// Points staked on a prediction.
+    Bet,
+    /// Points won on a prediction.
+    BetPayout,
+    /// Points given back from a prediction nobody won.
+    BetRefund,
+    /// A new user's starting points.
+    SignupPoints,
+}
+
+/// Which of the wallet's balances a movement changed.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::statement::Balance")]
+pub enum WalletBalance {
+    /// `Wallet.cash`, in won.
+    Cash,
+    /// `Wallet.points`, in points.
+    Points,
+    /// `Wallet.earnings`, in won.
+    Earnings,
+}
+
+/// One movement of the wallet: a line of its statement.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Transaction {
+    /// The ledger transfer's id.
+    pub id: ID,
+    pub kind: TransactionKind,
+    /// The balance it changed; `amount` and `balanceAfter` are in its unit (won or points).
+    pub balance: WalletBalance,
+    /// Into the balance (positive) or out of it (negative).
+    pub amount: SignedAmount,
+    /// The balance right after this movement.
+    pub balance_after: SignedAmount,
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub mission_id: Option<String>,
+}
+
+impl TryFrom<Entry> for Transaction {
+    type Error = ApiError;
+
+    fn try_from(e: Entry) -> Result<Self, ApiError> {
+        Ok(Self {
+            amount: SignedAmount::of(e.amount, "statement amount")?,
+            balance_after: SignedAmount::of(e.balance_after, "balance after")?,
+            id: ID(e.id),
+            kind: e.kind.into(),
+            balance: e.balance.into(),
+            created_at: e.at,
+            mission_id: e.mission_id,
+        })
+    }
+}
+
+#[ComplexObject]
+impl Transaction {
+    /// The mission it concerns: a pledge, refund, payout received, bet or bet payout.
+    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Option<Mission>> {
+        match &self.mission_id {
+            Some(id) => Ok(Some(load_mission(ctx, id).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[ComplexObject]
+impl Wallet {
+    /// Every movement of your cash, points and earnings, newest first, each with the balance
+    /// after it; only the `kind`s given, if any. Read from the ledger's journal, a page at a
+    /// time in the same time however long the history.
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
+    async fn transactions(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<Vec<TransactionKind>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Transaction>> {
+        let kinds: Vec<statement::EntryKind> = kind
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let db = &state(ctx).db.missions;
+        let window = args.window()?;
+        let page = statement::page(db, &self.user_id, &kinds, &window)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(page_list(
+            db,
+            page,
+            statement::counted(&self.user_id, &kinds),
+        )?)
+    }
+}
