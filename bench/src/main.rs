@@ -14,12 +14,16 @@
 //! - `settle API MISSIONS_DB SEEDED OUTBOX EXPECTED_EMAILS`: decides the seeded mission SUCCESS
 //!   and prints the seconds until `settledAt` and until the email step is done; with an OUTBOX
 //!   directory (not `-`) it also checks that every email file exists.
+//! - `statement API MISSIONS_DB MOVEMENTS`: the wallet statement's page latency for a user with
+//!   MOVEMENTS movements beside one with 100 (see `statement.rs`).
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+mod statement;
 
 const PASSWORD: &str = "bench-password-123";
 
@@ -45,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
         }
         "seed" => seed(arg(1)?, arg(2)?, arg(3)?, arg(4)?.parse()?, arg(5)?).await,
         "settle" => settle(arg(1)?, arg(2)?, arg(3)?, arg(4)?, arg(5)?.parse()?).await,
+        "statement" => statement::run(arg(1)?, arg(2)?, arg(3)?.parse()?).await,
         other => bail!("unknown subcommand {other:?}"),
     }
 }
