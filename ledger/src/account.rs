@@ -65,6 +65,18 @@ impl AccountId {
         }
     }
 
+    /// A payout's hold: the streamer's earnings it took, until the bank pays them (out to the
+    /// world) or they go back. Journal-only, of kind ESCROW (the accounts' kinds cannot grow on
+    /// SQLite); owned by the payout, so no mission's escrow check ever reads it.
+    pub fn payout_hold(payout_id: &str) -> Self {
+        Self {
+            id: format!("payout:CASH:{payout_id}"),
+            kind: AccountKind::Escrow,
+            currency: Currency::Cash,
+            owner: Some(payout_id.to_owned()),
+        }
+    }
+
     pub fn platform_fee() -> Self {
         Self {
             id: "fee:CASH".to_owned(),

@@ -1,0 +1,40 @@
+//! The worker counts payouts stuck at the bank (PROCESSING for longer than
+//! `PAYOUT_STUCK_SECONDS`) every [`WATCH_INTERVAL`] into `missionlink_payouts_stuck`, which the
+//! `MissionLinkPayoutStuck` alert watches.
+
+use missionlink_ledger::payout;
+use sea_orm::DatabaseConnection;
+use std::future::Future;
+use std::time::Duration;
+
+/// How often the worker counts.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Counts every [`WATCH_INTERVAL`] until `shutdown` resolves.
+pub async fn run(
+    db: DatabaseConnection,
+    stuck_after: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(WATCH_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {
+                let since = chrono::Utc::now()
+                    - chrono::Duration::from_std(stuck_after).unwrap_or(chrono::Duration::MAX);
+                match payout::stuck_count(&db, since).await {
+                    Ok(n) => {
+                        if n > 0 {
+                            tracing::warn!(stuck = n, "payouts stuck at the bank");
+                        }
+                        missionlink_telemetry::metrics().payouts_stuck(n);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not count stuck payouts"),
+                }
+            }
+        }
+    }
+}
