@@ -209,7 +209,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "MAX_MUTATIONS_PER_REQUEST",
         "5",
         "top-level mutation fields per request, of which at most one money mutation \
-         (topUp, createMission, contribute, placeBet); more is BAD_USER_INPUT with nothing run",
+         (topUp, createMission, contribute, placeBet, requestPayout, cancelPayout); more is BAD_USER_INPUT with nothing run",
     ),
     (
         "PAYOUT_MIN",

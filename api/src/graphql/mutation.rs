@@ -87,7 +87,7 @@ impl IdentityMutation {
         )
         .await
         .map_err(ApiError::from)?;
-        Ok(Wallet::try_from(wallet)?)
+        Ok(Wallet::of(&claims.sub, wallet)?)
     }
 }
 

@@ -23,6 +23,6 @@ impl IdentityQuery {
         let wallet = wallet::read(&state(ctx).db.missions, &claims.sub)
             .await
             .map_err(ApiError::from)?;
-        Ok(Wallet::try_from(wallet)?)
+        Ok(Wallet::of(&claims.sub, wallet)?)
     }
 }

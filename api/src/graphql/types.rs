@@ -7,8 +7,9 @@ use crate::error::ApiError;
 use async_graphql::SimpleObject;
 use missionlink_ledger::wallet;
 
-/// A user's balances.
-#[derive(SimpleObject, Clone, Copy, Debug)]
+/// A user's balances (and, for a streamer, where payouts go and the payouts requested).
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct Wallet {
     /// Spendable won.
     pub cash: Won,
@@ -16,6 +17,9 @@ pub struct Wallet {
     pub points: Points,
     /// Won paid out to this user as a streamer.
     pub earnings: Won,
+    /// Whose wallet this is (`payoutAccount`, `payouts`).
+    #[graphql(skip)]
+    pub user_id: String,
 }
 
 /// A count as a GraphQL `Int`; one beyond 2^31 − 1 is an error, never truncated.
@@ -25,14 +29,14 @@ pub(crate) fn graphql_int(value: i64, what: &str) -> Result<i32, ApiError> {
     })
 }
 
-impl TryFrom<wallet::Wallet> for Wallet {
-    type Error = ApiError;
-
-    fn try_from(w: wallet::Wallet) -> Result<Self, ApiError> {
+impl Wallet {
+    /// `user_id`'s balances `w`.
+    pub fn of(user_id: &str, w: wallet::Wallet) -> Result<Self, ApiError> {
         Ok(Self {
             cash: Won::of(w.cash_won, "cash balance")?,
             points: Points::of(w.points, "points balance")?,
             earnings: Won::of(w.earnings_won, "earnings balance")?,
+            user_id: user_id.to_owned(),
         })
     }
 }
