@@ -56,7 +56,11 @@ async fn every_recorded_payout_replays_on_the_current_workflow_code() {
             replayed += 1;
         }
     }
-    assert!(replayed >= 1, "expected a recorded payout in {}", dir.display());
+    assert!(
+        replayed >= 1,
+        "expected a recorded payout in {}",
+        dir.display()
+    );
 }
 
 /// A stand-in for a careless edit: it starts with a timer where the real workflow starts with
