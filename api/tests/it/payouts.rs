@@ -634,3 +634,42 @@ async fn a_worker_killed_while_the_bank_holds_the_request_pays_exactly_once_afte
     app.assert_audit_clean().await;
     second.kill().await.ok();
 }
+
+/// No real bank is connected: a production server refuses the sandbox at start-up, saying so,
+/// and by default runs without payouts, refusing `requestPayout` with nothing written.
+#[tokio::test]
+async fn production_refuses_the_sandbox_bank_and_runs_without_payouts() {
+    let dbs = crate::support::TestDatabases::sqlite();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
+        .arg("serve")
+        .env_clear()
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", "s".repeat(32))
+        .env("BANK_PROVIDER", "sandbox")
+        .env("USERS_DATABASE_URL", &dbs.users_url)
+        .env("MISSIONS_DATABASE_URL", &dbs.missions_url)
+        .output()
+        .await
+        .expect("run serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("BANK_PROVIDER") && stderr.contains("no real bank provider exists yet"),
+        "{stderr}"
+    );
+
+    let app = TestApp::spawn_with(
+        crate::support::TestDatabases::postgres().await,
+        &[("APP_ENV", "production")],
+    )
+    .await;
+    let streamer = app.register_as(&unique("st"), "STREAMER").await;
+    set_account(&app, &streamer, "004", ACCOUNT)
+        .await
+        .data("setPayoutAccount");
+    let before = app.snapshot().await;
+    let r = request(&app, &streamer, 10_000, "k").await;
+    assert_eq!(r.code(), "FORBIDDEN", "{}", r.0);
+    assert!(r.message().contains("no bank provider"), "{}", r.0);
+    assert_eq!(app.snapshot().await, before);
+}
