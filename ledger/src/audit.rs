@@ -351,7 +351,8 @@ async fn prediction_pools<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, 
 /// Every payout took exactly its amount from earnings into its hold; the hold holds all of it
 /// while REQUESTED or PROCESSING and nothing after; a PAID payout left its hold by exactly its
 /// bank leg (the net) and fee leg, a FAILED or CANCELLED one by exactly its return — never
-/// both.
+/// both. Each sum is an index lookup (transfer ids, and the hold's debit and credit indexes),
+/// so the check costs a few lookups per payout whatever the size of the journal.
 async fn payouts_exactly_once<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
     let sum = |ids: &str| {
         format!(
@@ -363,8 +364,10 @@ async fn payouts_exactly_once<C: ConnectionTrait>(db: &C) -> Result<Vec<Violatio
         format!(
             r#"SELECT * FROM (
              SELECT p.id AS id, p.status AS status, p.amount AS amount, p.fee AS fee,
-               CAST(COALESCE((SELECT SUM(j.delta) FROM ({MOVEMENTS}) j
-                 WHERE j.account_id = 'payout:CASH:' || p.id), 0) AS BIGINT) AS hold,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
+                   WHERE t.credit_account_id = 'payout:CASH:' || p.id), 0)
+                 - COALESCE((SELECT SUM(t.amount) FROM transfers t
+                   WHERE t.debit_account_id = 'payout:CASH:' || p.id), 0) AS BIGINT) AS hold,
                {taken} AS taken, {bank} AS bank, {paid} AS paid, {returned} AS returned
              FROM payouts p
            ) x
