@@ -541,7 +541,7 @@ async fn refusals_races_replays_and_a_cancel_during_the_default_hold() {
 /// The worker dies while the bank holds the request (the sandbox received it and never
 /// answered); a new worker with a bank that answers finishes it: PAID once, the bank's one
 /// transfer (submitted again, never paid twice), one receipt. Meanwhile the payout, at the
-/// bank, cannot be cancelled.
+/// bank, cannot be cancelled, and the first worker counts it stuck.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_while_the_bank_holds_the_request_pays_exactly_once_after_restart() {
     let app = TestApp::with_temporal(&[("PAYOUT_HOLD_SECONDS", "1")]).await;
@@ -561,9 +561,13 @@ async fn a_worker_killed_while_the_bank_holds_the_request_pays_exactly_once_afte
             ("EMAIL_TRANSPORT", "file"),
         ]
     };
+    let metrics_addr = format!("127.0.0.1:{}", crate::support::free_port());
     let mut first = {
         let mut vars = env("timeout");
         vars.push(("EMAIL_OUTBOX_DIR", outbox_dir.as_str()));
+        // At the bank for over a second counts as stuck: the gauge behind the alert.
+        vars.push(("PAYOUT_STUCK_SECONDS", "1"));
+        vars.push(("WORKER_METRICS_ADDR", metrics_addr.as_str()));
         app.spawn_worker_process(&vars)
     };
     let id = request(&app, &streamer, 40_000, "all")
@@ -584,8 +588,31 @@ async fn a_worker_killed_while_the_bank_holds_the_request_pays_exactly_once_afte
     let refused = cancel(&app, &streamer, &id).await;
     assert_eq!(refused.code(), "PAYOUT_NOT_CANCELLABLE", "{}", refused.0);
     assert!(refused.message().contains("PROCESSING"), "{}", refused.0);
-    // Let the first attempt time out and its retry begin, then kill the worker.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // The worker counts it stuck (it counts every 30 s): what MissionLinkPayoutStuck watches.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(75);
+    loop {
+        let scraped = app
+            .http
+            .get(format!("http://{metrics_addr}/metrics"))
+            .send()
+            .await;
+        let text = match scraped {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.lines().any(|l| l == "missionlink_payouts_stuck 1") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stuck payout was never counted:\n{}",
+            text.lines()
+                .filter(|l| l.contains("payouts"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     first.kill().await.expect("kill the worker");
     assert_eq!(
         read_payout(&app, &streamer, &id).await["status"],
