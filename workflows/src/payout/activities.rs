@@ -144,12 +144,18 @@ impl PayoutActivities {
                 )),
             ));
         }
+        let net = p.amount.checked_sub(p.fee).ok_or_else(|| {
+            failure::ledger(
+                "SubmitToBank",
+                LedgerError::Corrupt(format!("payout {payout_id}'s net overflows")),
+            )
+        })?;
         let request = TransferRequest {
             request_id: p.bank_request_id.clone(),
             bank_code: p.bank_code.clone(),
             account_number: p.account_number.clone(),
             holder_name: p.holder_name.clone(),
-            amount_won: p.amount - p.fee,
+            amount_won: net,
         };
         self.call_bank(&ctx, self.bank.submit(&request))
             .await

@@ -23,8 +23,11 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => return,
             _ = tick.tick() => {
-                let since = chrono::Utc::now()
-                    - chrono::Duration::from_std(stuck_after).unwrap_or(chrono::Duration::MAX);
+                // `PAYOUT_STUCK_SECONDS` is at most a week, so this never underflows.
+                let since = chrono::Duration::from_std(stuck_after)
+                    .ok()
+                    .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
                 match payout::stuck_count(&db, since).await {
                     Ok(n) => {
                         if n > 0 {
