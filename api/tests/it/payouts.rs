@@ -700,3 +700,41 @@ async fn production_refuses_the_sandbox_bank_and_runs_without_payouts() {
     assert!(r.message().contains("no bank provider"), "{}", r.0);
     assert_eq!(app.snapshot().await, before);
 }
+
+/// The API cannot reach Temporal (its fast path fails): the worker's relay starts the payout's
+/// workflow instead, once, and the payout is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payout_the_api_could_not_start_is_started_by_the_workers_relay() {
+    // The test configuration's Temporal address answers nothing; only the worker reaches the
+    // real one, so every workflow start (the mission's and the payout's) goes through its relay.
+    let app = TestApp::spawn_with(
+        crate::support::TestDatabases::postgres().await,
+        &[("PAYOUT_HOLD_SECONDS", "0")],
+    )
+    .await;
+    let worker = app.start_file_worker().await;
+    let streamer = streamer_with_earnings(&app, "ko", 15_000).await;
+    set_account(&app, &streamer, "011", ACCOUNT)
+        .await
+        .data("setPayoutAccount");
+    let id = request(&app, &streamer, 15_000, "k")
+        .await
+        .data("requestPayout")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    wait_for_status(&app, &streamer, &id, "PAID", 60).await;
+    let row = payout::Entity::find_by_id(id.clone())
+        .one(&app.db.missions)
+        .await
+        .expect("row")
+        .expect("payout");
+    assert!(
+        row.workflow_started_at.is_some(),
+        "the relay recorded the start"
+    );
+    assert_eq!(bank_rows(&app, &id).await.len(), 1);
+    assert_eq!(app.wallet(&streamer).await["earnings"], 0);
+    app.assert_audit_clean().await;
+    worker.stop().await;
+}
