@@ -588,8 +588,8 @@ async fn a_worker_killed_while_the_bank_holds_the_request_pays_exactly_once_afte
     let refused = cancel(&app, &streamer, &id).await;
     assert_eq!(refused.code(), "PAYOUT_NOT_CANCELLABLE", "{}", refused.0);
     assert!(refused.message().contains("PROCESSING"), "{}", refused.0);
-    // The worker counts it stuck (it counts every 30 s): what MissionLinkPayoutStuck watches.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(75);
+    // The worker counts it stuck (it counts every 10 s): what MissionLinkPayoutStuck watches.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
     loop {
         let scraped = app
             .http
