@@ -155,6 +155,7 @@ async fn worker_deps(config: &Config, db: &Databases) -> WorkerDeps {
             page_size: config.missions.settlement_page_size,
             email_page_size: config.email.page_size,
         },
+        payouts: config.payouts.worker(),
     }
 }
 

@@ -12,6 +12,9 @@ const ESCROW_PREFIX: &str = "escrow:CASH:";
 /// What a mission's prediction pool account id starts with.
 const POOL_PREFIX: &str = "pool:POINTS:";
 
+/// What a payout's hold account id starts with.
+const PAYOUT_PREFIX: &str = "payout:CASH:";
+
 /// The id of an account: readable and derived from what it is, so that any process can name an
 /// account without looking it up (e.g. `wallet:CASH:<user>`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -70,6 +73,18 @@ impl AccountId {
         }
     }
 
+    /// A payout's hold: the streamer's earnings it took, until the bank pays them (out to the
+    /// world) or they go back. Journal-only, of kind ESCROW (the accounts' kinds cannot grow on
+    /// SQLite); owned by the payout, so no mission's escrow check ever reads it.
+    pub fn payout_hold(payout_id: &str) -> Self {
+        Self {
+            id: format!("{PAYOUT_PREFIX}{payout_id}"),
+            kind: AccountKind::Escrow,
+            currency: Currency::Cash,
+            owner: Some(payout_id.to_owned()),
+        }
+    }
+
     pub fn platform_fee() -> Self {
         Self {
             id: "fee:CASH".to_owned(),
@@ -84,6 +99,11 @@ impl AccountId {
         [ESCROW_PREFIX, POOL_PREFIX]
             .iter()
             .find_map(|prefix| account_id.strip_prefix(prefix))
+    }
+
+    /// The payout whose hold `account_id` is, if it is one.
+    pub fn payout_of(account_id: &str) -> Option<&str> {
+        account_id.strip_prefix(PAYOUT_PREFIX)
     }
 
     pub fn as_str(&self) -> &str {

@@ -60,6 +60,12 @@ pub enum EntryKind {
     Refund,
     /// A successful mission's pledges, less the fee, into the streamer's earnings.
     PayoutReceived,
+    /// Earnings out to the streamer's bank account (held from the request on).
+    PayoutToBank,
+    /// The fee of a payout to the bank.
+    PayoutFee,
+    /// A failed or cancelled payout's amount (fee included) back into earnings.
+    PayoutReturned,
     /// Points staked on a prediction.
     Bet,
     /// Points won.
@@ -140,6 +146,24 @@ pub const SOURCES: &[Source] = &[
         EntryKind::PayoutReceived,
     ),
     source(
+        Balance::Earnings,
+        Side::Debit,
+        TransferKind::BankPayout,
+        EntryKind::PayoutToBank,
+    ),
+    source(
+        Balance::Earnings,
+        Side::Debit,
+        TransferKind::PayoutFee,
+        EntryKind::PayoutFee,
+    ),
+    source(
+        Balance::Earnings,
+        Side::Credit,
+        TransferKind::PayoutReturn,
+        EntryKind::PayoutReturned,
+    ),
+    source(
         Balance::Points,
         Side::Credit,
         TransferKind::SignupGrant,
@@ -179,6 +203,8 @@ pub struct Entry {
     pub balance_after: i64,
     /// The mission it concerns (a pledge, refund, payout received or bet).
     pub mission_id: Option<String>,
+    /// The payout it concerns (to the bank, its fee, or back).
+    pub payout_id: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -338,6 +364,7 @@ fn entry_of(r: &sea_orm::QueryResult) -> Result<Entry, LedgerError> {
                 LedgerError::Corrupt(format!("transfer {id} has no balance after it"))
             })?,
         mission_id: AccountId::mission_of(&other).map(str::to_owned),
+        payout_id: AccountId::payout_of(&other).map(str::to_owned),
         at: r.try_get("", "created_at")?,
         id,
     })

@@ -36,6 +36,8 @@ pub struct Metrics {
     db_pool_connections: IntGaugeVec,
     audit_violations: IntGauge,
     audit_last_run_timestamp_seconds: IntGauge,
+    payouts_stuck: IntGauge,
+    payouts_finished_total: IntCounterVec,
 }
 
 /// The process-wide metrics.
@@ -197,6 +199,18 @@ impl Metrics {
                 "audit_last_run_timestamp_seconds",
                 "When the last audit finished (Unix time)",
             )?,
+            payouts_stuck: gauge(
+                &r,
+                "payouts_stuck",
+                "Payouts at the bank (PROCESSING) for longer than PAYOUT_STUCK_SECONDS, as the \
+                 worker last counted them",
+            )?,
+            payouts_finished_total: counter_vec(
+                &r,
+                "payouts_finished_total",
+                "Payouts that reached an outcome, by status (PAID, FAILED, CANCELLED)",
+                &["status"],
+            )?,
             registry: r,
         };
         m.zero_known_series();
@@ -213,6 +227,9 @@ impl Metrics {
         }
         for status in ["SUCCEEDED", "FAILED", "EXPIRED", "REJECTED"] {
             self.missions_settled_total.with_label_values(&[status]);
+        }
+        for status in ["PAID", "FAILED", "CANCELLED"] {
+            self.payouts_finished_total.with_label_values(&[status]);
         }
         for route in ["/graphql", "/graphql/ws", "/healthz", "/readyz", "/metrics"] {
             for class in ["2xx", "4xx", "5xx"] {
@@ -314,6 +331,20 @@ impl Metrics {
             .set(i64::try_from(violations).unwrap_or(i64::MAX));
         self.audit_last_run_timestamp_seconds
             .set(chrono::Utc::now().timestamp());
+    }
+
+    /// The worker's latest count of payouts stuck at the bank.
+    pub fn payouts_stuck(&self, count: u64) {
+        self.payouts_stuck
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// A payout reached `status` (`PAID`, `FAILED` or `CANCELLED`), counted once, by whoever
+    /// made the change.
+    pub fn payout_finished(&self, status: &str) {
+        self.payouts_finished_total
+            .with_label_values(&[status])
+            .inc();
     }
 
     /// Reads the gauges that describe the database's state (escrow held, outbox backlog, pool

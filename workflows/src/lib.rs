@@ -8,11 +8,13 @@
 
 pub mod audit;
 pub mod audit_loop;
+pub mod bank;
 pub mod email;
 pub mod event_pruning;
 pub mod failure;
 pub mod mission;
 pub mod outbox;
+pub mod payout;
 pub mod temporal;
 pub mod worker;
 

@@ -164,7 +164,8 @@ pub async fn relay_once(
     Ok(delivered)
 }
 
-/// Runs [`relay_once`] every [`RELAY_INTERVAL`] until `shutdown` resolves.
+/// Runs [`relay_once`] and the payouts' relay ([`crate::payout::outbox::relay_once`]) every
+/// [`RELAY_INTERVAL`] until `shutdown` resolves.
 pub async fn run_relay(
     db: DatabaseConnection,
     client: Client,
@@ -181,6 +182,9 @@ pub async fn run_relay(
             _ = tick.tick() => {
                 if let Err(e) = relay_once(&db, &client, &task_queue, grace).await {
                     tracing::warn!(error = %format!("{e:#}"), "outbox relay pass failed");
+                }
+                if let Err(e) = crate::payout::outbox::relay_once(&db, &client, &task_queue, grace).await {
+                    tracing::warn!(error = %format!("{e:#}"), "payout relay pass failed");
                 }
             }
         }

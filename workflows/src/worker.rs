@@ -5,6 +5,7 @@ use crate::audit::{LedgerActivities, LedgerAuditWorkflow};
 use crate::email::Mailer;
 use crate::mission::{ACTIVITY_NAMES, MissionActivities, MissionWorkflow, SettlementSettings};
 use crate::outbox;
+use crate::payout::{Operator, PayoutActivities, PayoutWorkflow};
 use crate::temporal::{TemporalConfig, connect};
 use sea_orm::DatabaseConnection;
 use std::future::Future;
@@ -29,6 +30,18 @@ pub struct WorkerDeps {
     pub users_db: DatabaseConnection,
     pub mailer: Arc<Mailer>,
     pub settlement: SettlementSettings,
+    pub payouts: PayoutSettings,
+}
+
+/// What the payout workflow's activities need beside the databases and the mailer.
+#[derive(Clone, Debug)]
+pub struct PayoutSettings {
+    pub bank: crate::bank::BankChoice,
+    /// The client's timeout of one bank call (`BANK_TIMEOUT_SECONDS`).
+    pub bank_timeout: std::time::Duration,
+    /// `PAYOUT_STUCK_SECONDS`: PROCESSING for longer than this counts as stuck.
+    pub stuck_after: std::time::Duration,
+    pub operator: Operator,
 }
 
 /// Connects to Temporal and runs the worker and the outbox relay until `shutdown` resolves,
@@ -40,14 +53,24 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(runtime_options(deps.sdk_metrics_addr)?)?;
     missionlink_telemetry::metrics().zero_activity_failures(&ACTIVITY_NAMES);
+    missionlink_telemetry::metrics().zero_activity_failures(&crate::payout::ACTIVITY_NAMES);
     let identity = format!("missionlink-worker@{}", std::process::id());
     let client = connect(config, &identity).await?;
     let options = WorkerOptions::new(config.task_queue.clone())
         .graceful_shutdown_period(SHUTDOWN_GRACE)
         .register_workflow::<LedgerAuditWorkflow>()?
         .register_workflow::<MissionWorkflow>()?
+        .register_workflow::<PayoutWorkflow>()?
         .register_activities(LedgerActivities {
             missions_db: deps.missions_db.clone(),
+        })
+        .register_activities(PayoutActivities {
+            missions_db: deps.missions_db.clone(),
+            users_db: deps.users_db.clone(),
+            mailer: deps.mailer.clone(),
+            bank: deps.payouts.bank.connect(deps.missions_db.clone()),
+            bank_timeout: deps.payouts.bank_timeout,
+            operator: deps.payouts.operator.clone(),
         })
         .register_activities(MissionActivities {
             missions_db: deps.missions_db.clone(),
@@ -75,6 +98,11 @@ pub async fn run(
         deps.event_retention,
         stopped(relay_stopped.clone()),
     ));
+    let payout_watch = tokio::spawn(crate::payout::watch::run(
+        deps.missions_db.clone(),
+        deps.payouts.stuck_after,
+        stopped(relay_stopped.clone()),
+    ));
     let audits = tokio::spawn(crate::audit_loop::run(
         deps.missions_db,
         deps.audit_interval,
@@ -94,6 +122,7 @@ pub async fn run(
     relay.await.ok();
     audits.await.ok();
     pruning.await.ok();
+    payout_watch.await.ok();
     result?;
     Ok(())
 }

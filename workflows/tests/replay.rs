@@ -2,7 +2,9 @@
 //! break missions already running in production fails the build.
 //!
 //! Fixtures are recorded by the end-to-end success test:
-//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it successful_mission`.
+//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it successful_mission`;
+//! payout histories (`fixtures/payout/`) by the paid-payout test:
+//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it payouts::a_paid`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +37,28 @@ async fn every_recorded_mission_replays_on_the_current_workflow_code() {
     assert!(
         replayed >= 2,
         "expected the recorded histories in {}",
+        dir.display()
+    );
+}
+
+/// Every recorded payout history replays on today's `Payout` workflow.
+#[tokio::test]
+async fn every_recorded_payout_replays_on_the_current_workflow_code() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/payout");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&dir).expect("payout fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "binpb") {
+            let history = std::fs::read(&path).expect("read fixture");
+            missionlink_workflows::payout::replay::replay(&history)
+                .await
+                .unwrap_or_else(|e| panic!("{} no longer replays: {e:#}", path.display()));
+            replayed += 1;
+        }
+    }
+    assert!(
+        replayed >= 1,
+        "expected a recorded payout in {}",
         dir.display()
     );
 }

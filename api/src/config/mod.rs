@@ -10,6 +10,7 @@ pub use variables::{VARIABLES, variables_help};
 use crate::cors::AllowedOrigins;
 use crate::proxy::TrustedProxies;
 use missionlink_workflows::TemporalConfig;
+use missionlink_workflows::bank::{BankChoice, SandboxOutcome};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -81,6 +82,58 @@ impl MissionRules {
     }
 }
 
+/// Streamer payouts (`PAYOUT_*`, `BANK_*`, `OPERATOR_*`).
+#[derive(Clone, Debug)]
+pub struct PayoutConfig {
+    /// `PAYOUT_MIN`: smallest payout, won.
+    pub min_won: i64,
+    /// `PAYOUT_FEE_WON`: flat fee per payout, won.
+    pub fee_won: i64,
+    /// `PAYOUT_HOLD_SECONDS`: how long a request waits, cancellable, before the bank.
+    pub hold_seconds: i64,
+    /// `PAYOUT_STUCK_SECONDS`: at the bank longer than this counts as stuck (alert).
+    pub stuck_seconds: u64,
+    /// `BANK_PROVIDER` (and `BANK_SANDBOX_OUTCOME` for the sandbox).
+    pub bank: BankChoice,
+    /// `BANK_TIMEOUT_SECONDS`: the client's timeout of one bank call.
+    pub bank_timeout_seconds: u64,
+    /// `OPERATOR_NAME`, `OPERATOR_CONTACT`: who receipts name, and where to object.
+    pub operator_name: String,
+    pub operator_contact: String,
+}
+
+impl PayoutConfig {
+    /// The bounds the ledger enforces on a request.
+    pub fn rules(&self) -> missionlink_ledger::payout::PayoutRules {
+        missionlink_ledger::payout::PayoutRules {
+            min_won: self.min_won,
+            fee_won: self.fee_won,
+            hold_seconds: self.hold_seconds,
+        }
+    }
+
+    /// What the worker's payout activities need.
+    pub fn worker(&self) -> missionlink_workflows::worker::PayoutSettings {
+        missionlink_workflows::worker::PayoutSettings {
+            bank: self.bank,
+            bank_timeout: std::time::Duration::from_secs(self.bank_timeout_seconds),
+            stuck_after: std::time::Duration::from_secs(self.stuck_seconds),
+            operator: missionlink_workflows::payout::Operator {
+                name: self.operator_name.clone(),
+                contact: self.operator_contact.clone(),
+            },
+        }
+    }
+
+    /// Whether payouts can be requested: a bank provider is configured.
+    pub fn enabled(&self) -> bool {
+        self.bank != BankChoice::None
+    }
+}
+
+/// Longest `BANK_TIMEOUT_SECONDS`: the bank step's activity allows 180 s per attempt.
+pub const MAX_BANK_TIMEOUT_SECONDS: i64 = 120;
+
 /// Failed-login limits, per email address and per client address, over a fixed window.
 #[derive(Clone, Debug)]
 pub struct LoginThrottle {
@@ -140,6 +193,7 @@ pub struct Config {
     pub persisted_queries: usize,
     /// `CORS_ALLOWED_ORIGINS`: browser origins allowed to call the API (none by default).
     pub cors_allowed_origins: AllowedOrigins,
+    pub payouts: PayoutConfig,
 }
 
 /// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least its 256-bit output size).
@@ -281,6 +335,8 @@ impl Config {
             return Err(err("PLEDGE_MIN", "must not exceed PLEDGE_MAX"));
         }
 
+        let payouts = payouts(app_env, &get, &int)?;
+
         let addr = |name: &'static str, raw: String| -> Result<SocketAddr, ConfigError> {
             raw.parse()
                 .map_err(|_| err(name, format!("{raw:?} is not host:port")))
@@ -381,8 +437,74 @@ impl Config {
                 max_per_address: int("REGISTER_MAX_PER_ADDRESS", 10, 1, 1_000_000_000)?,
                 window_seconds: int("REGISTER_WINDOW_SECONDS", 3_600, 1, 86_400)?,
             },
+            payouts,
         })
     }
+}
+
+/// The payout settings. The sandbox bank pays no one: it is the default in dev, and refused in
+/// production, where the default is `none` (payouts refused) until a real provider exists.
+fn payouts(
+    app_env: AppEnv,
+    get: &dyn Fn(&str, &str) -> String,
+    int: &dyn Fn(&'static str, i64, i64, i64) -> Result<i64, ConfigError>,
+) -> Result<PayoutConfig, ConfigError> {
+    let default_provider = match app_env {
+        AppEnv::Dev => "sandbox",
+        AppEnv::Production => "none",
+    };
+    let bank = match get("BANK_PROVIDER", default_provider).as_str() {
+        "sandbox" if app_env == AppEnv::Production => {
+            return Err(err(
+                "BANK_PROVIDER",
+                "sandbox pays no one and is refused when APP_ENV=production; no real bank \
+                 provider exists yet (set BANK_PROVIDER=none to run without payouts)",
+            ));
+        }
+        "sandbox" => BankChoice::Sandbox(match get("BANK_SANDBOX_OUTCOME", "succeed").as_str() {
+            "succeed" => SandboxOutcome::Succeed,
+            "fail" => SandboxOutcome::Fail,
+            "timeout" => SandboxOutcome::Timeout,
+            other => {
+                return Err(err(
+                    "BANK_SANDBOX_OUTCOME",
+                    format!("{other:?} is not succeed, fail or timeout"),
+                ));
+            }
+        }),
+        "none" => BankChoice::None,
+        other => {
+            return Err(err(
+                "BANK_PROVIDER",
+                format!("{other:?} is not sandbox or none (no real bank provider exists yet)"),
+            ));
+        }
+    };
+    let max_won = missionlink_ledger::money::MAX_BALANCE;
+    let config = PayoutConfig {
+        min_won: int("PAYOUT_MIN", 10_000, 1, max_won)?,
+        fee_won: int("PAYOUT_FEE_WON", 0, 0, max_won)?,
+        hold_seconds: int("PAYOUT_HOLD_SECONDS", 3_600, 0, 604_800)?,
+        stuck_seconds: u64::try_from(int("PAYOUT_STUCK_SECONDS", 3_600, 1, 604_800)?)
+            .map_err(|_| err("PAYOUT_STUCK_SECONDS", "out of range"))?,
+        bank,
+        bank_timeout_seconds: u64::try_from(int(
+            "BANK_TIMEOUT_SECONDS",
+            60,
+            1,
+            MAX_BANK_TIMEOUT_SECONDS,
+        )?)
+        .map_err(|_| err("BANK_TIMEOUT_SECONDS", "out of range"))?,
+        operator_name: get("OPERATOR_NAME", "MissionLink"),
+        operator_contact: get("OPERATOR_CONTACT", "support@missionlink.local"),
+    };
+    if config.fee_won >= config.min_won {
+        return Err(err(
+            "PAYOUT_FEE_WON",
+            "must be less than PAYOUT_MIN, or no payout could pay anything",
+        ));
+    }
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -430,6 +552,39 @@ mod tests {
         assert_eq!(e.variable, "TRUSTED_PROXIES");
         assert!(e.problem.contains("alb"), "{e}");
         assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/16,fd00::/8")]).is_ok());
+    }
+
+    #[test]
+    fn payouts_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.payouts.min_won, 10_000);
+        assert_eq!(c.payouts.fee_won, 0);
+        assert_eq!(c.payouts.hold_seconds, 3_600);
+        assert_eq!(c.payouts.bank, BankChoice::Sandbox(SandboxOutcome::Succeed));
+        let secret = "s".repeat(32);
+        let prod = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        assert_eq!(prod.payouts.bank, BankChoice::None);
+        let e = config(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", &secret),
+            ("BANK_PROVIDER", "sandbox"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "BANK_PROVIDER");
+        assert!(
+            e.problem.contains("no real bank provider exists yet"),
+            "{e}"
+        );
+        assert_eq!(
+            config(&[("BANK_SANDBOX_OUTCOME", "maybe")])
+                .unwrap_err()
+                .variable,
+            "BANK_SANDBOX_OUTCOME"
+        );
+        assert_eq!(
+            config(&[("PAYOUT_FEE_WON", "10000")]).unwrap_err().variable,
+            "PAYOUT_FEE_WON"
+        );
     }
 
     #[test]

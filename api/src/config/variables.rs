@@ -209,7 +209,58 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "MAX_MUTATIONS_PER_REQUEST",
         "5",
         "top-level mutation fields per request, of which at most one money mutation \
-         (topUp, createMission, contribute, placeBet); more is BAD_USER_INPUT with nothing run",
+         (topUp, createMission, contribute, placeBet, requestPayout, cancelPayout); more is BAD_USER_INPUT with nothing run",
+    ),
+    (
+        "PAYOUT_MIN",
+        "10000",
+        "smallest payout a streamer may request, won",
+    ),
+    (
+        "PAYOUT_FEE_WON",
+        "0",
+        "flat fee per payout, won, taken from the amount (must be below PAYOUT_MIN)",
+    ),
+    (
+        "PAYOUT_HOLD_SECONDS",
+        "3600",
+        "how long a payout request waits before it goes to the bank: the streamer may cancel it \
+         meanwhile, and operators can stop a payout from a taken-over account before money \
+         leaves for good (0 to 604800)",
+    ),
+    (
+        "PAYOUT_STUCK_SECONDS",
+        "3600",
+        "a payout at the bank (PROCESSING) longer than this counts in missionlink_payouts_stuck \
+         and raises MissionLinkPayoutStuck",
+    ),
+    (
+        "BANK_PROVIDER",
+        "sandbox (dev), none (production)",
+        "who pays payouts out: `sandbox` (pays no one; records transfers in \
+         bank_sandbox_transfers; refused when APP_ENV=production) or `none` (payouts refused); \
+         no real bank provider exists yet",
+    ),
+    (
+        "BANK_SANDBOX_OUTCOME",
+        "succeed",
+        "what the sandbox bank does: succeed, fail (with a reason: money back in earnings) or \
+         timeout (receives, never answers; payouts stay PROCESSING until it changes)",
+    ),
+    (
+        "BANK_TIMEOUT_SECONDS",
+        "60",
+        "the client's timeout of one bank call (Toss Payments advises at least 60 s); 1 to 120",
+    ),
+    (
+        "OPERATOR_NAME",
+        "MissionLink",
+        "the operator named in payout receipts",
+    ),
+    (
+        "OPERATOR_CONTACT",
+        "support@missionlink.local",
+        "where payout receipts tell streamers to object",
     ),
 ];
 

@@ -15,6 +15,7 @@ mod mutation;
 pub mod mutation_limits;
 mod node;
 mod overlay;
+mod payout;
 mod pledge;
 mod prediction;
 mod query;
@@ -49,7 +50,7 @@ pub struct Query(
     overlay::OverlayQuery,
 );
 
-/// Every mutation: identity and wallet, then missions, then the overlay's token.
+/// Every mutation: identity and wallet, then missions, then the overlay's token, then payouts.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::IdentityMutation,
@@ -57,6 +58,7 @@ pub struct Mutation(
     prediction::PredictionMutation,
     channel::ChannelMutation,
     overlay::OverlayMutation,
+    payout::PayoutMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.

@@ -10,7 +10,14 @@ use std::sync::Arc;
 
 /// The mutations that move money or points. Aliases would otherwise let one request place any
 /// number of them in one go, each with its own idempotency key.
-pub const MONEY_MUTATIONS: &[&str] = &["topUp", "createMission", "contribute", "placeBet"];
+pub const MONEY_MUTATIONS: &[&str] = &[
+    "topUp",
+    "createMission",
+    "contribute",
+    "placeBet",
+    "requestPayout",
+    "cancelPayout",
+];
 
 /// The schema extension enforcing the limits.
 pub struct MutationLimits {

@@ -1,14 +1,15 @@
 //! The Relay `Node` interface and `node(id:)`: any mission, pledge, user or (the caller's own)
-//! bet by its id. Ids are the same UUIDs every other field takes and returns; being time-ordered
+//! bet or payout by its id. Ids are the same UUIDs every other field takes and returns; being time-ordered
 //! UUIDs drawn apart they are unique across types, so no type prefix is needed.
 
 use super::context::{Caller, state};
 use super::mission::{Mission, Pledge};
+use super::payout::Payout;
 use super::prediction::Bet;
 use super::user::User;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, ID, Interface, Object};
-use missionlink_entities::missions::{bet, mission, pledge};
+use missionlink_entities::missions::{bet, mission, payout, pledge};
 use missionlink_entities::users::user;
 use sea_orm::EntityTrait;
 
@@ -24,26 +25,29 @@ pub enum Node {
     Pledge(Pledge),
     User(User),
     Bet(Bet),
+    Payout(Payout),
 }
 
-/// The complexity of `node(id:)` beyond its selection: it looks in four tables.
-pub const NODE_COST: usize = 4;
+/// The complexity of `node(id:)` beyond its selection: it looks in five tables.
+pub const NODE_COST: usize = 5;
 
 #[derive(Default)]
 pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// The object with this id, or null. A bet is found only by its own bettor.
+    /// The object with this id, or null. A bet is found only by its own bettor, a payout only
+    /// by its own streamer.
     #[graphql(complexity = "NODE_COST + child_complexity")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
         let db = &state(ctx).db;
         let id = id.to_string();
-        let (m, p, b, u) = tokio::join!(
+        let (m, p, b, u, po) = tokio::join!(
             mission::Entity::find_by_id(id.clone()).one(&db.missions),
             pledge::Entity::find_by_id(id.clone()).one(&db.missions),
             bet::Entity::find_by_id(id.clone()).one(&db.missions),
             user::Entity::find_by_id(id.clone()).one(&db.users),
+            payout::Entity::find_by_id(id.clone()).one(&db.missions),
         );
         if let Some(m) = m.map_err(ApiError::from)? {
             return Ok(Some(Node::Mission(Mission::try_from(m)?)));
@@ -54,7 +58,15 @@ impl NodeQuery {
         if let Some(u) = u.map_err(ApiError::from)? {
             return Ok(Some(Node::User(User::try_from(u)?)));
         }
-        let mine = |b: &bet::Model| matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.sub == b.bettor_id);
+        let caller_is = |owner: &str| matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.sub == owner);
+        if let Some(po) = po.map_err(ApiError::from)? {
+            return if caller_is(&po.streamer_id) {
+                Ok(Some(Node::Payout(Payout::try_from(po)?)))
+            } else {
+                Ok(None)
+            };
+        }
+        let mine = |b: &bet::Model| caller_is(&b.bettor_id);
         match b.map_err(ApiError::from)? {
             Some(b) if mine(&b) => Ok(Some(Node::Bet(Bet::try_from(b)?))),
             _ => Ok(None),

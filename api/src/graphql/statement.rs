@@ -2,12 +2,12 @@
 //! points and earnings, newest first, each with the balance after it
 //! ([`missionlink_ledger::statement`]).
 
-use super::connection::{List, PageArgs, list_cost, page_list};
+use super::connection::{List, PageArgs, page_list};
 use super::context::state;
 use super::loaders::load_mission;
 use super::mission::Mission;
 use super::money::SignedAmount;
-use super::types::Wallet;
+use super::payout::Payout;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -25,6 +25,12 @@ pub enum TransactionKind {
     Refund,
     /// A successful mission's pledges, less the platform fee (earnings).
     PayoutReceived,
+    /// Earnings requested out to your bank account (`requestPayout`; see `payout`).
+    PayoutToBank,
+    /// The fee of a payout to your bank account (`PAYOUT_FEE_WON`).
+    PayoutFee,
+    /// A failed or cancelled payout's amount, fee included, back in your earnings.
+    PayoutReturned,
     /// Points staked on a prediction.
     Bet,
     /// Points won on a prediction.
@@ -63,6 +69,8 @@ pub struct Transaction {
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub mission_id: Option<String>,
+    #[graphql(skip)]
+    pub payout_id: Option<String>,
 }
 
 impl TryFrom<Entry> for Transaction {
@@ -77,6 +85,7 @@ impl TryFrom<Entry> for Transaction {
             balance: e.balance.into(),
             created_at: e.at,
             mission_id: e.mission_id,
+            payout_id: e.payout_id,
         })
     }
 }
@@ -90,43 +99,32 @@ impl Transaction {
             None => Ok(None),
         }
     }
+
+    /// The payout it concerns: to the bank, its fee, or back into earnings.
+    async fn payout(&self, ctx: &Context<'_>) -> GqlResult<Option<Payout>> {
+        match &self.payout_id {
+            Some(id) => Ok(Some(super::payout::own_payout(ctx, id).await?)),
+            None => Ok(None),
+        }
+    }
 }
 
-#[ComplexObject]
-impl Wallet {
-    /// Every movement of your cash, points and earnings, newest first, each with the balance
-    /// after it; only the `kind`s given, if any. Read from the ledger's journal, a page at a
-    /// time in the same time however long the history.
-    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
-    async fn transactions(
-        &self,
-        ctx: &Context<'_>,
-        kind: Option<Vec<TransactionKind>>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> GqlResult<List<Transaction>> {
-        let kinds: Vec<statement::EntryKind> = kind
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        let db = &state(ctx).db.missions;
-        let window = args.window()?;
-        let page = statement::page(db, &self.user_id, &kinds, &window)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(page_list(
-            db,
-            page,
-            statement::counted(&self.user_id, &kinds),
-        )?)
-    }
+/// `Wallet.transactions`: a page of `user_id`'s statement.
+pub(super) async fn transactions(
+    ctx: &Context<'_>,
+    user_id: &str,
+    kind: Option<Vec<TransactionKind>>,
+    args: PageArgs,
+) -> GqlResult<List<Transaction>> {
+    let kinds: Vec<statement::EntryKind> = kind
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let db = &state(ctx).db.missions;
+    let window = args.window()?;
+    let page = statement::page(db, user_id, &kinds, &window)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(page_list(db, page, statement::counted(user_id, &kinds))?)
 }

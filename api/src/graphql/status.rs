@@ -47,3 +47,18 @@ pub enum MessageStatus {
     Pending,
     Hidden,
 }
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::status::PayoutStatus")]
+pub enum PayoutStatus {
+    /// Waiting out the hold (`PAYOUT_HOLD_SECONDS`); may still be cancelled.
+    Requested,
+    /// Handed to the bank.
+    Processing,
+    /// The bank paid it.
+    Paid,
+    /// The bank refused it; the whole amount is back in earnings.
+    Failed,
+    /// Cancelled during the hold; the whole amount is back in earnings.
+    Cancelled,
+}

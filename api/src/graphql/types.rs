@@ -1,13 +1,19 @@
 //! GraphQL object types and their conversions from domain values.
 
+use super::connection::{List, PageArgs, list_cost};
 use super::money::{Points, Won};
+use super::payout::{Payout, PayoutAccount};
+use super::statement::{Transaction, TransactionKind};
+use super::status::PayoutStatus;
 use super::user::User;
 use crate::auth::Session;
 use crate::error::ApiError;
-use async_graphql::SimpleObject;
+use crate::error::GqlResult;
+use async_graphql::{ComplexObject, Context, SimpleObject};
 use missionlink_ledger::wallet;
 
-/// A user's balances, and the statement of how they got there (`transactions`).
+/// A user's balances, the statement of how they got there (`transactions`) and, for a
+/// streamer, where payouts go and the payouts requested.
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(complex)]
 pub struct Wallet {
@@ -38,6 +44,56 @@ impl Wallet {
             points: Points::of(w.points, "points balance")?,
             earnings: Won::of(w.earnings_won, "earnings balance")?,
         })
+    }
+}
+
+#[ComplexObject]
+impl Wallet {
+    /// Every movement of your cash, points and earnings, newest first, each with the balance
+    /// after it; only the `kind`s given, if any. Read from the ledger's journal, a page at a
+    /// time in the same time however long the history.
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
+    async fn transactions(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<Vec<TransactionKind>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Transaction>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        super::statement::transactions(ctx, &self.user_id, kind, args).await
+    }
+
+    /// Where your payouts go; null until set with `setPayoutAccount`.
+    async fn payout_account(&self, ctx: &Context<'_>) -> GqlResult<Option<PayoutAccount>> {
+        super::payout::payout_account(ctx, &self.user_id).await
+    }
+
+    /// Your payouts, newest first; only those of `status` if given.
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
+    async fn payouts(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<PayoutStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<Payout>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        super::payout::payouts(ctx, &self.user_id, status, args).await
     }
 }
 

@@ -159,7 +159,16 @@ fn promtool_accepts_the_prometheus_configuration_and_the_alert_rules() {
     let out = validate(&promtool, &["check", "config", "dashboards/prometheus.yml"]);
     assert!(out.contains("SUCCESS"), "{out}");
     let out = validate(&promtool, &["check", "rules", "dashboards/alerts.yml"]);
-    assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 9 rules found"), "{out}");
+}
+
+/// The alert rules' own unit tests (`dashboards/alerts.test.yml`): a payout stuck at the bank
+/// pages after its `for`, and not before.
+#[test]
+fn promtool_unit_tests_of_the_alert_rules_pass() {
+    let promtool = tool("TEST_PROMETHEUS_BIN", "promtool");
+    let out = validate(&promtool, &["test", "rules", "dashboards/alerts.test.yml"]);
+    assert!(out.contains("SUCCESS"), "{out}");
 }
 
 /// The Ingress publishes only the GraphQL endpoint (a Prefix, so `/graphql/ws` too) and the

@@ -26,6 +26,8 @@ mod monitoring;
 mod mutation_caps;
 mod ops;
 mod overlay;
+mod payout_core;
+mod payouts;
 mod prediction_scale;
 mod predictions;
 mod recovery;

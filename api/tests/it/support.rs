@@ -452,6 +452,7 @@ impl TestApp {
             page_size: self.config.missions.settlement_page_size,
             email_page_size: 100,
         };
+        let payouts = self.config.payouts.worker();
         // The worker always reaches the real Temporal, even when this app's API is configured not to.
         let mut temporal = self.config.temporal.clone();
         temporal.address = temporal_address();
@@ -474,6 +475,7 @@ impl TestApp {
                     users_db: db.users.clone(),
                     mailer: std::sync::Arc::new(mailer),
                     settlement,
+                    payouts,
                 };
                 missionlink_workflows::worker::run(&temporal, deps, async {
                     rx.await.ok();

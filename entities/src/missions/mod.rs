@@ -1,6 +1,7 @@
 //! Tables of the missions (money) database.
 
 pub mod account;
+pub mod bank_sandbox_transfer;
 pub mod bet;
 pub mod channel_moderator;
 pub mod email_delivery;
@@ -8,6 +9,9 @@ pub mod idempotency_key;
 pub mod mission;
 pub mod mission_event;
 pub mod moderation_action;
+pub mod payout;
+pub mod payout_account;
+pub mod payout_receipt;
 pub mod pledge;
 pub mod prediction;
 pub mod status;

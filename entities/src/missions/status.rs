@@ -115,6 +115,14 @@ text_enum! {
         BetPayout = "BET_PAYOUT",
         /// Pool back to a bettor when there is no winner.
         BetRefund = "BET_REFUND",
+        /// A streamer's earnings into a payout's hold: what the bank will be asked to send.
+        BankPayout = "BANK_PAYOUT",
+        /// A streamer's earnings into a payout's hold: the payout fee.
+        PayoutFee = "PAYOUT_FEE",
+        /// A paid payout's hold out to the outside world (the streamer's bank account).
+        BankTransfer = "BANK_TRANSFER",
+        /// A failed or cancelled payout's hold back to the streamer's earnings.
+        PayoutReturn = "PAYOUT_RETURN",
     }
 }
 
@@ -131,7 +139,9 @@ text_enum! {
         /// Platform fees taken from successful missions.
         Fee = "FEE",
         /// A mission's pledges while they are held. Journal-only: thousands of pledges a
-        /// second to one mission must not queue on one row (BRIEF §5).
+        /// second to one mission must not queue on one row (BRIEF §5). Also a payout's hold
+        /// (`payout:CASH:<payout>`, owned by the payout): the kinds of `accounts.kind` cannot
+        /// grow on SQLite, and a hold is journal-only like an escrow.
         Escrow = "ESCROW",
         /// A prediction's pool of staked points. Journal-only, like escrow.
         Pool = "POOL",
@@ -185,6 +195,41 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where a streamer's payout is: `payouts.status`.
+    pub enum PayoutStatus {
+        /// Waiting out the hold; the streamer may still cancel.
+        Requested = "REQUESTED",
+        /// Handed to the bank.
+        Processing = "PROCESSING",
+        /// The bank paid it.
+        Paid = "PAID",
+        /// The bank refused it; the money is back in earnings.
+        Failed = "FAILED",
+        /// Cancelled by the streamer during the hold; the money is back in earnings.
+        Cancelled = "CANCELLED",
+    }
+}
+
+impl PayoutStatus {
+    /// Whether the payout's money has left its hold (paid, or back in earnings).
+    pub const fn is_finished(self) -> bool {
+        matches!(
+            self,
+            PayoutStatus::Paid | PayoutStatus::Failed | PayoutStatus::Cancelled
+        )
+    }
+}
+
+text_enum! {
+    /// What the sandbox bank says of a transfer: `bank_sandbox_transfers.status`.
+    pub enum BankTransferStatus {
+        Pending = "PENDING",
+        Completed = "COMPLETED",
+        Failed = "FAILED",
+    }
+}
+
+text_enum! {
     /// Where a pledge's message is in moderation: `pledges.message_status`.
     pub enum MessageStatus {
         /// Shown with the pledge.
@@ -230,6 +275,8 @@ mod tests {
         agrees(EventKind::ALL);
         agrees(MessageStatus::ALL);
         agrees(ModerationAction::ALL);
+        agrees(PayoutStatus::ALL);
+        agrees(BankTransferStatus::ALL);
         assert!(MissionStatus::try_from_value(&"pending".to_owned()).is_err());
     }
 }

@@ -12,6 +12,7 @@ mod m20261126_000007_mission_events;
 mod m20261126_000008_channel;
 mod m20261126_000009_moderators;
 mod m20261126_000010_statement;
+mod m20261126_000011_payouts;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_channel::Migration),
             Box::new(m20261126_000009_moderators::Migration),
             Box::new(m20261126_000010_statement::Migration),
+            Box::new(m20261126_000011_payouts::Migration),
         ]
     }
 }

@@ -16,7 +16,9 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+mod receipt;
 mod texts;
+pub use receipt::{ReceiptFacts, kst, payout_receipt};
 pub use texts::{Locale, MissionFacts, backer_message, streamer_message, won};
 
 /// One message to one recipient.

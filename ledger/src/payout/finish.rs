@@ -1,0 +1,195 @@
+//! A payout's status changes after its request: each one conditional update of the payout's
+//! row, in the transaction of the transfers it makes, so a cancel racing the start of
+//! processing (or two workers finishing the same payout) has exactly one winner.
+
+use super::transfer_ids;
+use crate::status::{PayoutStatus, TransferKind};
+use crate::transfer::{self, Transfer};
+use crate::{AccountId, Amount, Currency, LedgerError};
+use chrono::Utc;
+use missionlink_entities::missions::payout;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
+
+/// How the bank answered a payout in PROCESSING.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Paid,
+    /// Refused by the bank, with its reason: the money goes back to earnings.
+    Failed(String),
+}
+
+/// One conditional update: `from` → `to` for payout `id`. Whether this call made the change.
+async fn transition<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    from: PayoutStatus,
+    to: PayoutStatus,
+    reason: Option<String>,
+) -> Result<bool, LedgerError> {
+    let now = Utc::now();
+    let mut update = payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::value(to.as_str()))
+        .filter(payout::Column::Id.eq(id))
+        .filter(payout::Column::Status.eq(from));
+    if to == PayoutStatus::Processing {
+        update = update.col_expr(payout::Column::ProcessingAt, Expr::value(now));
+    } else {
+        update = update
+            .col_expr(payout::Column::FinishedAt, Expr::value(now))
+            .col_expr(payout::Column::FailureReason, Expr::value(reason));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// The streamer cancels their payout while it waits out the hold: CANCELLED, and the whole
+/// amount back to earnings (`payoutreturn:<id>`), in one transaction. A payout already
+/// CANCELLED is answered unchanged; any other status is refused with `PAYOUT_NOT_CANCELLABLE`.
+/// Another streamer's payout is `NotFound`, like one that does not exist.
+#[tracing::instrument(name = "db.cancel_payout", skip_all)]
+pub async fn cancel(
+    db: &DatabaseConnection,
+    streamer_id: &str,
+    id: &str,
+) -> Result<(payout::Model, bool), LedgerError> {
+    let found = super::find(db, id).await;
+    match found {
+        Ok(p) if p.streamer_id == streamer_id => {}
+        Ok(_) | Err(LedgerError::NotFound(_)) => {
+            return Err(LedgerError::NotFound(
+                "no payout of yours has this id".into(),
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    let txn = db.begin().await?;
+    let cancelled = transition(
+        &txn,
+        id,
+        PayoutStatus::Requested,
+        PayoutStatus::Cancelled,
+        None,
+    )
+    .await?;
+    let row = super::find(&txn, id).await?;
+    if cancelled {
+        give_back(&txn, &row).await?;
+        txn.commit().await?;
+        return Ok((row, true));
+    }
+    txn.rollback().await?;
+    match row.status {
+        PayoutStatus::Cancelled => Ok((row, false)),
+        other => Err(LedgerError::Refused {
+            code: "PAYOUT_NOT_CANCELLABLE",
+            message: format!("this payout is {other}: only a REQUESTED payout can be cancelled"),
+            retry_at: None,
+        }),
+    }
+}
+
+/// The hold is over: REQUESTED → PROCESSING. Returns the payout as it is now, whoever changed
+/// it (CANCELLED if the streamer won the race; PROCESSING or later on a retry).
+pub async fn start_processing(
+    db: &DatabaseConnection,
+    id: &str,
+) -> Result<payout::Model, LedgerError> {
+    transition(
+        db,
+        id,
+        PayoutStatus::Requested,
+        PayoutStatus::Processing,
+        None,
+    )
+    .await?;
+    super::find(db, id).await
+}
+
+/// The bank answered: PROCESSING → PAID (the net out to the world, the fee to the fee
+/// account) or FAILED (the whole amount back to earnings), with the transfers, in one
+/// transaction. A payout already in that outcome is returned as it is (a retried step); one in
+/// any other status is `InvalidState`. The flag says whether this call made the change.
+#[tracing::instrument(name = "db.finish_payout", skip_all)]
+pub async fn finish(
+    db: &DatabaseConnection,
+    id: &str,
+    outcome: &Outcome,
+) -> Result<(payout::Model, bool), LedgerError> {
+    let (to, reason) = match outcome {
+        Outcome::Paid => (PayoutStatus::Paid, None),
+        Outcome::Failed(reason) => (PayoutStatus::Failed, Some(reason.clone())),
+    };
+    let txn = db.begin().await?;
+    let changed = transition(&txn, id, PayoutStatus::Processing, to, reason).await?;
+    let row = super::find(&txn, id).await?;
+    if !changed {
+        txn.rollback().await?;
+        return if row.status == to {
+            Ok((row, false))
+        } else {
+            Err(LedgerError::InvalidState(format!(
+                "payout {id} is {}, not PROCESSING: it cannot become {to}",
+                row.status
+            )))
+        };
+    }
+    match outcome {
+        Outcome::Paid => pay_out(&txn, &row).await?,
+        Outcome::Failed(_) => give_back(&txn, &row).await?,
+    }
+    txn.commit().await?;
+    Ok((row, true))
+}
+
+/// `payoutpaid:<id>:bank` and `payoutpaid:<id>:fee`: the hold emptied to the bank and the fee
+/// account.
+async fn pay_out<C: ConnectionTrait>(db: &C, p: &payout::Model) -> Result<(), LedgerError> {
+    let hold = AccountId::payout_hold(&p.id);
+    let net = p
+        .amount
+        .checked_sub(p.fee)
+        .ok_or_else(|| LedgerError::Corrupt(format!("payout {} fee overflows", p.id)))?;
+    transfer::apply(
+        db,
+        &Transfer {
+            id: transfer_ids::paid_bank(&p.id),
+            debit: hold.clone(),
+            credit: AccountId::world(Currency::Cash),
+            amount: Amount::new(net)?,
+            kind: TransferKind::BankTransfer,
+        },
+    )
+    .await?;
+    if p.fee > 0 {
+        transfer::apply(
+            db,
+            &Transfer {
+                id: transfer_ids::paid_fee(&p.id),
+                debit: hold,
+                credit: AccountId::platform_fee(),
+                amount: Amount::new(p.fee)?,
+                kind: TransferKind::Fee,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// `payoutreturn:<id>`: the whole hold back to the streamer's earnings.
+async fn give_back<C: ConnectionTrait>(db: &C, p: &payout::Model) -> Result<(), LedgerError> {
+    transfer::apply(
+        db,
+        &Transfer {
+            id: transfer_ids::returned(&p.id),
+            debit: AccountId::payout_hold(&p.id),
+            credit: AccountId::earnings(&p.streamer_id),
+            amount: Amount::new(p.amount)?,
+            kind: TransferKind::PayoutReturn,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! Reading payouts: one by id, a streamer's list, and what the worker watches (workflows not
+//! yet started, payouts stuck at the bank).
+
+use crate::LedgerError;
+use crate::listing::Order;
+use crate::status::PayoutStatus;
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::payout;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+
+/// The payout with this id, or `NotFound`.
+pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<payout::Model, LedgerError> {
+    payout::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound(format!("no payout has id {id}")))
+}
+
+/// A streamer's payouts, of `status` if given (ordered by [`payout_order`]).
+pub fn payouts(streamer_id: &str, status: Option<PayoutStatus>) -> Select<payout::Entity> {
+    let mut select = payout::Entity::find().filter(payout::Column::StreamerId.eq(streamer_id));
+    if let Some(status) = status {
+        select = select.filter(payout::Column::Status.eq(status));
+    }
+    select
+}
+
+/// Payouts by id: request order (ids are time-ordered UUIDv7); `payouts_streamer` makes a page
+/// an index range.
+pub fn payout_order(descending: bool) -> Order {
+    Order {
+        tag: "payouts:requested",
+        sort: None,
+        id: Expr::col((payout::Entity, payout::Column::Id)),
+        descending,
+    }
+}
+
+/// Payouts requested before `before` whose workflow is not known to be started, oldest first,
+/// at most `limit`.
+pub async fn unstarted<C: ConnectionTrait>(
+    db: &C,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<String>, LedgerError> {
+    Ok(payout::Entity::find()
+        .select_only()
+        .column(payout::Column::Id)
+        .filter(payout::Column::WorkflowStartedAt.is_null())
+        .filter(payout::Column::RequestedAt.lt(before))
+        .order_by_asc(payout::Column::RequestedAt)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Records that the payout's workflow is started.
+pub async fn mark_workflow_started<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<(), LedgerError> {
+    payout::Entity::update_many()
+        .col_expr(payout::Column::WorkflowStartedAt, Expr::value(Utc::now()))
+        .filter(payout::Column::Id.eq(id))
+        .filter(payout::Column::WorkflowStartedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// How many payouts have been PROCESSING (at the bank) since before `since`.
+pub async fn stuck_count<C: ConnectionTrait>(
+    db: &C,
+    since: DateTime<Utc>,
+) -> Result<u64, LedgerError> {
+    Ok(payout::Entity::find()
+        .filter(payout::Column::Status.eq(PayoutStatus::Processing))
+        .filter(payout::Column::ProcessingAt.lt(since))
+        .count(db)
+        .await?)
+}

@@ -1,0 +1,43 @@
+//! The worker counts payouts stuck at the bank (PROCESSING for longer than
+//! `PAYOUT_STUCK_SECONDS`) every [`WATCH_INTERVAL`] into `missionlink_payouts_stuck`, which the
+//! `MissionLinkPayoutStuck` alert watches.
+
+use missionlink_ledger::payout;
+use sea_orm::DatabaseConnection;
+use std::future::Future;
+use std::time::Duration;
+
+/// How often the worker counts (one indexed count; the alert waits 5 minutes anyway).
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Counts every [`WATCH_INTERVAL`] until `shutdown` resolves.
+pub async fn run(
+    db: DatabaseConnection,
+    stuck_after: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(WATCH_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {
+                // `PAYOUT_STUCK_SECONDS` is at most a week, so this never underflows.
+                let since = chrono::Duration::from_std(stuck_after)
+                    .ok()
+                    .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+                match payout::stuck_count(&db, since).await {
+                    Ok(n) => {
+                        if n > 0 {
+                            tracing::warn!(stuck = n, "payouts stuck at the bank");
+                        }
+                        missionlink_telemetry::metrics().payouts_stuck(n);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not count stuck payouts"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The `Payout` workflow: one per payout, id `payout-<payout id>`.
+//!
+//! It waits out the hold (a `cancelled` signal ends the wait early), moves the payout to
+//! PROCESSING unless the streamer cancelled it, hands it to the bank, waits for the bank's
+//! answer, finishes it (PAID, or FAILED with the money back in earnings) and sends the receipt.
+//! The payout's row is the truth: `cancelPayout` commits CANCELLED before it signals, so a lost
+//! signal costs at most the rest of the hold. Deterministic: time from `ctx.workflow_time()`,
+//! everything else from activities.
+
+use super::activities::PayoutActivities;
+use super::payload::{
+    FinishInput, PayoutInput, PayoutPhase, PayoutResult, PayoutState, ReceiptResult,
+};
+use std::time::{Duration, UNIX_EPOCH};
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    ActivityOptions, CancellableFuture, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
+};
+
+/// A bank call's activity is presumed lost (its worker died) after this long without a
+/// heartbeat, and retried.
+pub const BANK_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The workflow's state: its phase and whether a `cancelled` signal arrived.
+#[workflow]
+#[derive(Default)]
+pub struct PayoutWorkflow {
+    phase: PayoutPhase,
+    cancel_signals: u64,
+}
+
+/// Retries of an activity a later attempt may get past — the database, the bank or SES
+/// unreachable, the bank still processing: from 1 s, doubling, at most a minute apart, with no
+/// limit. A payout that never gets an answer stays PROCESSING, and `MissionLinkPayoutStuck`
+/// fires after `PAYOUT_STUCK_SECONDS`.
+fn retries() -> RetryPolicy {
+    RetryPolicy::builder()
+        .initial_interval(Duration::from_secs(1))
+        .backoff_coefficient(2.0)
+        .maximum_interval(Duration::from_secs(60))
+        .build()
+}
+
+fn quick() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(retries())
+        .build()
+}
+
+/// A bank call: bounded by `BANK_TIMEOUT_SECONDS` inside the activity (at most 120 s), and
+/// heartbeating, so a dead worker's call is retried after [`BANK_HEARTBEAT_TIMEOUT`].
+fn at_bank() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(180))
+        .heartbeat_timeout(BANK_HEARTBEAT_TIMEOUT)
+        .retry_policy(retries())
+        .build()
+}
+
+#[workflow_methods]
+impl PayoutWorkflow {
+    #[run(name = "Payout")]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: PayoutInput,
+    ) -> WorkflowResult<PayoutResult> {
+        let id = input.payout_id;
+        let mut snap = ctx
+            .execute_activity(PayoutActivities::load_payout, id.clone(), quick())
+            .await?;
+        if snap.status == PayoutState::Requested {
+            ctx.state_mut(|s| s.phase = PayoutPhase::Holding);
+            let now_ms = ctx
+                .workflow_time()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            let wait = Duration::from_millis(
+                u64::try_from(snap.hold_until_unix_ms.saturating_sub(now_ms)).unwrap_or(0),
+            );
+            if !wait.is_zero() {
+                let mut timer = Box::pin(ctx.timer(wait));
+                let fired = temporalio_sdk::workflows::select! {
+                    _ = &mut timer => true,
+                    _ = ctx.wait_condition(|s: &Self| s.cancel_signals > 0) => false,
+                };
+                if !fired {
+                    timer.cancel();
+                }
+            }
+            // Moves it to PROCESSING, unless the streamer cancelled (the database decides).
+            snap = ctx
+                .execute_activity(PayoutActivities::start_processing, id.clone(), quick())
+                .await?;
+        }
+        if snap.status == PayoutState::Processing {
+            ctx.state_mut(|s| s.phase = PayoutPhase::AtBank);
+            ctx.execute_activity(PayoutActivities::submit_to_bank, id.clone(), at_bank())
+                .await?;
+            let outcome = ctx
+                .execute_activity(PayoutActivities::await_bank, id.clone(), at_bank())
+                .await?;
+            snap = ctx
+                .execute_activity(
+                    PayoutActivities::finish_payout,
+                    FinishInput {
+                        payout_id: id.clone(),
+                        outcome,
+                    },
+                    quick(),
+                )
+                .await?;
+        }
+        let receipt = if matches!(snap.status, PayoutState::Paid | PayoutState::Failed) {
+            ctx.state_mut(|s| s.phase = PayoutPhase::Notifying);
+            ctx.execute_activity(PayoutActivities::send_receipt, id.clone(), quick())
+                .await?
+        } else {
+            ReceiptResult::None
+        };
+        ctx.state_mut(|s| s.phase = PayoutPhase::Done);
+        Ok(PayoutResult {
+            status: snap.status,
+            receipt,
+        })
+    }
+
+    /// The streamer cancelled the payout (committed before this signal): end the hold now.
+    #[signal(name = "cancelled")]
+    pub fn cancelled(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
+        self.cancel_signals += 1;
+    }
+
+    /// Where the workflow is: `HOLDING`, `AT_BANK`, `NOTIFYING`, `DONE`.
+    #[query(name = "phase")]
+    pub fn phase(&self, _ctx: &WorkflowContextView) -> PayoutPhase {
+        self.phase
+    }
+}
