@@ -15,7 +15,7 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`,
-    /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `prediction_pool`.
+    /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `prediction_pool`, `payout`.
     pub check: &'static str,
     pub detail: String,
 }

@@ -274,13 +274,24 @@ fn entries_sql(
 }
 
 /// The page `window` of `user_id`'s statement, newest first, showing only `kinds` (every kind
-/// when empty).
+/// when `kinds_given` is false; an empty list given is refused).
+///
+/// Entries appear in `seq` order, which is commit order on each account but not across a
+/// user's three accounts: a movement of one can commit just after a later-numbered movement of
+/// another. A client that wants what is new reads the first page again rather than paging
+/// `before` the newest cursor it has.
 pub async fn page<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
     kinds: &[EntryKind],
+    kinds_given: bool,
     window: &Window,
 ) -> Result<Page<Entry>, LedgerError> {
+    if kinds.is_empty() && kinds_given {
+        return Err(LedgerError::InvalidInput(
+            "kind lists no kind: give at least one, or leave it out for every kind".into(),
+        ));
+    }
     let backend = db.get_database_backend();
     let older_than = window.after.as_ref().map(seq_of).transpose()?;
     let newer_than = window.before.as_ref().map(seq_of).transpose()?;
@@ -321,9 +332,9 @@ pub async fn page<C: ConnectionTrait>(
         };
         // The cursor's own entry lies outside the page: at or beyond it.
         let bounds = if newer {
-            (None, Some(seq - 1))
+            (None, Some(seq.saturating_sub(1)))
         } else {
-            (Some(seq + 1), None)
+            (Some(seq.saturating_add(1)), None)
         };
         let (sql, values) = entries_sql(backend, user_id, kinds, bounds, true, 1);
         Ok(!db
@@ -411,4 +422,23 @@ pub fn shown_condition() -> String {
         })
         .collect::<Vec<_>>()
         .join(" OR ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of transfer either shows on a statement or never touches a user's wallet or
+    /// earnings: a new kind must be placed in `SOURCES` or added here on purpose.
+    #[test]
+    fn every_transfer_kind_is_shown_or_never_touches_a_user() {
+        let never_a_users = [TransferKind::Fee, TransferKind::BankTransfer];
+        for kind in TransferKind::ALL {
+            let shown = SOURCES.iter().any(|s| s.transfer == *kind);
+            assert!(
+                shown != never_a_users.contains(kind),
+                "{kind}: in SOURCES, or listed as touching no user's account"
+            );
+        }
+    }
 }

@@ -50,7 +50,6 @@ struct After {
 /// the transfer is written with its `seq` and balances-after. On
 /// [`LedgerError::InsufficientFunds`] the caller must roll back the transaction.
 pub async fn apply<C: ConnectionTrait>(db: &C, t: &Transfer) -> Result<Applied, LedgerError> {
-    let now = Utc::now();
     check_currency(t)?;
     if exists(db, &t.id).await? {
         return ensure_same(db, t).await.map(|()| Applied::Already);
@@ -78,6 +77,8 @@ pub async fn apply<C: ConnectionTrait>(db: &C, t: &Transfer) -> Result<Applied, 
     if t.credit.kind().materialised() {
         after.credit = Some(credit(db, t.credit.as_str(), t.amount.get()).await?);
     }
+    // Stamped once the accounts are locked, like `seq`: times follow the statement's order.
+    let now = Utc::now();
     let seq = next_seqs(db, 1).await?.map(|s| s[0]);
     // Invariant 5: the primary key on transfers.id makes a retried step a no-op.
     let inserted = transfer::Entity::insert(row(t, now, seq, after))
@@ -132,7 +133,9 @@ fn row(t: &Transfer, now: DateTime<Utc>, seq: Option<i64>, after: After) -> tran
 /// The next `n` numbers of the journal's order, taken now (after the caller locked the
 /// accounts its transfers touch), ascending. `None` on Postgres, whose column default takes
 /// them from the `transfer_seq` sequence as each row is inserted. On SQLite, whose one writer
-/// at a time is this transaction (it wrote a balance already), the numbers after the largest.
+/// at a time is this transaction (it wrote a balance already), the numbers after the largest; a
+/// caller that had written nothing yet would at worst fail with `SQLITE_BUSY` on its insert
+/// (its read snapshot went stale), never number two transfers alike (the unique index).
 async fn next_seqs<C: ConnectionTrait>(db: &C, n: usize) -> Result<Option<Vec<i64>>, LedgerError> {
     let backend = db.get_database_backend();
     if backend == DatabaseBackend::Postgres {
@@ -263,7 +266,6 @@ pub async fn apply_new_batch<C: ConnectionTrait>(
     transfers: &[Transfer],
 ) -> Result<(), LedgerError> {
     use std::collections::BTreeMap;
-    let now = Utc::now();
     let mut credits: BTreeMap<&str, i64> = BTreeMap::new();
     for t in transfers {
         check_currency(t)?;
@@ -283,6 +285,7 @@ pub async fn apply_new_batch<C: ConnectionTrait>(
     // Each account's balance after the whole batch, then walked back: a transfer's
     // balance-after is the final one less the credits that come after it in the batch.
     let mut balances = credit_all(db, &credits).await?;
+    let now = Utc::now();
     let mut afters = vec![After::default(); transfers.len()];
     for (t, after) in transfers.iter().zip(afters.iter_mut()).rev() {
         if let Some(balance) = balances.get_mut(t.credit.as_str()) {

@@ -116,6 +116,7 @@ pub(super) async fn transactions(
     kind: Option<Vec<TransactionKind>>,
     args: PageArgs,
 ) -> GqlResult<List<Transaction>> {
+    let kinds_given = kind.is_some();
     let kinds: Vec<statement::EntryKind> = kind
         .unwrap_or_default()
         .into_iter()
@@ -123,7 +124,7 @@ pub(super) async fn transactions(
         .collect();
     let db = &state(ctx).db.missions;
     let window = args.window()?;
-    let page = statement::page(db, user_id, &kinds, &window)
+    let page = statement::page(db, user_id, &kinds, kinds_given, &window)
         .await
         .map_err(ApiError::from)?;
     Ok(page_list(db, page, statement::counted(user_id, &kinds))?)

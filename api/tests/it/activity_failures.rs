@@ -28,8 +28,8 @@ async fn a_transfer_id_conflict_fails_settlement_at_once_and_visibly() {
         .missions
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
-             SELECT 'refund:' || p.mission_id || ':' || p.id, 'world:CASH', 'fee:CASH', 'CASH', 1, 'REFUND', now() \
+            "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at, credit_balance_after) \
+             SELECT 'refund:' || p.mission_id || ':' || p.id, 'world:CASH', 'fee:CASH', 'CASH', 1, 'REFUND', now(), 1 \
              FROM pledges p WHERE p.mission_id = $1",
             [id.clone().into()],
         ))

@@ -101,8 +101,10 @@ async fn transfer_ids_are_unique_so_a_retried_transfer_cannot_land_twice() {
     let app = TestApp::spawn().await;
     let viewer = app.register("unique").await;
     app.top_up(&viewer, 5_000, "k").await.data("topUp");
-    let copy = "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at)
-        SELECT id, debit_account_id, credit_account_id, currency, amount, kind, created_at FROM transfers LIMIT 1";
+    let copy = "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at,
+          debit_balance_after, credit_balance_after)
+        SELECT id, debit_account_id, credit_account_id, currency, amount, kind, created_at,
+          debit_balance_after, credit_balance_after FROM transfers LIMIT 1";
     let r = app
         .db
         .missions
@@ -116,8 +118,9 @@ async fn points_can_never_move_into_a_cash_account() {
     let app = TestApp::spawn().await;
     let viewer = app.register("gambler").await;
     let sql = format!(
-        "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at)
-         VALUES ('sneaky', 'wallet:POINTS:{u}', 'wallet:CASH:{u}', 'CASH', 100, 'TOPUP', now())",
+        "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at,
+           debit_balance_after, credit_balance_after)
+         VALUES ('sneaky', 'wallet:POINTS:{u}', 'wallet:CASH:{u}', 'CASH', 100, 'TOPUP', now(), 0, 100)",
         u = viewer.user_id
     );
     let r = app

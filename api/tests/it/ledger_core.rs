@@ -334,8 +334,8 @@ async fn the_database_accepts_every_kind_the_ledger_writes_and_nothing_else() {
         };
         assert!(
             refused(&format!(
-                "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
-                 VALUES ('odd', 'world:CASH', 'fee:CASH', 'CASH', 1, 'GIFT', {now})"
+                "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at, credit_balance_after) \
+                 VALUES ('odd', 'world:CASH', 'fee:CASH', 'CASH', 1, 'GIFT', {now}, 1)"
             ))
             .await
             .is_err(),

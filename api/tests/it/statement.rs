@@ -272,6 +272,16 @@ async fn the_statement_pages_both_ways_and_filters_by_kind() {
         .data("wallet");
     assert_eq!(inline["transactions"]["totalCount"], 5);
 
+    // An empty list of kinds is refused rather than read as "every kind".
+    let r = app
+        .gql(
+            Some(&viewer.access),
+            STATEMENT,
+            json!({ "kind": [], "first": 2 }),
+        )
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT");
+
     // Refusals: another list's cursor, a made-up one, a page too large.
     let missions = app
         .gql(
@@ -432,6 +442,21 @@ async fn the_audit_finds_a_wrong_balance_after_and_a_movement_the_statement_cann
     }
     let violations = audit::run(&app.db.missions).await.expect("audit");
     assert_eq!(violations.len(), 1, "{violations:?}");
+    // A writer that records no balance after (a binary from before the statement, during a
+    // rolling deploy) is refused by the database itself.
+    let refused = db
+        .execute_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, created_at) \
+                 VALUES ('old-binary', 'world:CASH', '{wallet}', 'CASH', 100, 'TOPUP', now())"
+            ),
+        ))
+        .await;
+    assert!(
+        refused.is_err_and(|e| e.to_string().contains("records no balance after it")),
+        "a transfer without its balance after was accepted"
+    );
     assert_eq!(violations[0].check, "statement");
     assert!(violations[0].detail.contains(&wallet), "{violations:?}");
 }
@@ -504,13 +529,13 @@ async fn the_statement_migration_backfills_existing_transfers() {
                 )
             })
             .collect();
-        // Same instant: numbered by id.
+        // One instant: money in before money spent, then by id.
         assert_eq!(
             got,
             [
-                ("pledge:m:p".to_owned(), 1, Some(-4000), None),
-                ("refund:m:p".to_owned(), 2, None, Some(-3000)),
-                ("topup:u:1".to_owned(), 3, None, Some(7000)),
+                ("refund:m:p".to_owned(), 1, None, Some(1000)),
+                ("topup:u:1".to_owned(), 2, None, Some(11000)),
+                ("pledge:m:p".to_owned(), 3, Some(7000), None),
             ],
             "{backend:?}"
         );
