@@ -263,12 +263,18 @@ impl PayoutMutation {
     }
 
     /// Cancels your payout while it is REQUESTED: the whole amount goes back to your earnings.
-    /// Cancelling a CANCELLED payout answers it unchanged; any other status is
-    /// `PAYOUT_NOT_CANCELLABLE`.
-    async fn cancel_payout(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Payout> {
+    /// Idempotent per `idempotencyKey`. Cancelling a CANCELLED payout answers it unchanged; any
+    /// other status is `INVALID_STATE`, naming the status.
+    async fn cancel_payout(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        idempotency_key: String,
+    ) -> GqlResult<Payout> {
         let claims = caller(ctx)?;
         let app = state(ctx);
-        let (row, changed) = domain::cancel(&app.db.missions, &claims.sub, id.as_str())
+        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
+        let (row, changed) = domain::cancel(&app.db.missions, &claims.sub, id.as_str(), &key)
             .await
             .map_err(ApiError::from)?;
         if changed {

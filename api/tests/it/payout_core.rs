@@ -168,8 +168,9 @@ async fn payouts_move_money_exactly_once_on_both_backends() {
         assert_eq!(kept.account_masked, "********6789");
 
         // The cancel and the end of the hold, at once: exactly one of them wins.
+        let cancel_key = key("cancel-p");
         let (cancelled, started) = tokio::join!(
-            payout::cancel(&db.missions, &streamer, &p.id),
+            payout::cancel(&db.missions, &streamer, &p.id, &cancel_key),
             payout::start_processing(&db.missions, &p.id)
         );
         let started = started.expect("start");
@@ -179,10 +180,7 @@ async fn payouts_move_money_exactly_once_on_both_backends() {
                 assert_eq!(started.status, PayoutStatus::Cancelled);
                 assert_eq!(earnings(&db, &streamer).await, 50_000);
             }
-            Err(LedgerError::Refused {
-                code: "PAYOUT_NOT_CANCELLABLE",
-                ..
-            }) => {
+            Err(LedgerError::InvalidState(_)) => {
                 assert_eq!(started.status, PayoutStatus::Processing);
                 let (paid, changed) = payout::finish(&db.missions, &p.id, &Outcome::Paid)
                     .await
@@ -216,11 +214,8 @@ async fn payouts_move_money_exactly_once_on_both_backends() {
             PayoutStatus::Processing
         );
         assert!(matches!(
-            payout::cancel(&db.missions, &streamer, &q.id).await,
-            Err(LedgerError::Refused {
-                code: "PAYOUT_NOT_CANCELLABLE",
-                ..
-            })
+            payout::cancel(&db.missions, &streamer, &q.id, &key("cancel-q")).await,
+            Err(LedgerError::InvalidState(_))
         ));
         for _ in 0..2 {
             let (failed, _) =

@@ -86,8 +86,8 @@ async fn request(app: &TestApp, who: &Session, amount: i64, key: &str) -> crate:
 async fn cancel(app: &TestApp, who: &Session, id: &str) -> crate::support::Gql {
     app.gql(
         Some(&who.access),
-        &format!("mutation($id: ID!) {{ cancelPayout(id: $id) {{ {PAYOUT_FIELDS} }} }}"),
-        json!({ "id": id }),
+        &format!("mutation($id: ID!, $k: String!) {{ cancelPayout(id: $id, idempotencyKey: $k) {{ {PAYOUT_FIELDS} }} }}"),
+        json!({ "id": id, "k": format!("cancel-{id}") }),
     )
     .await
 }
@@ -548,6 +548,17 @@ async fn refusals_races_replays_and_a_cancel_during_the_default_hold() {
     assert!(read_payout(&app, &viewer, &id).await.is_null());
     assert_eq!(cancel(&app, &viewer, &id).await.code(), "NOT_FOUND");
 
+    // A `cancelled` signal that `cancelPayout` did not send (a hand in the Temporal UI) ends
+    // nothing: the payout's row is the truth, and the hold goes on.
+    missionlink_workflows::payout::outbox::signal_cancelled(&temporal_client(&app).await, &id)
+        .await
+        .expect("signal");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        read_payout(&app, &streamer, &id).await["status"],
+        "REQUESTED"
+    );
+
     let cancelled = cancel(&app, &streamer, &id).await.data("cancelPayout");
     assert_eq!(cancelled["status"], "CANCELLED");
     assert_eq!(app.wallet(&streamer).await["earnings"], 30_000, "all back");
@@ -635,7 +646,7 @@ async fn a_worker_killed_while_the_bank_holds_the_request_pays_exactly_once_afte
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let refused = cancel(&app, &streamer, &id).await;
-    assert_eq!(refused.code(), "PAYOUT_NOT_CANCELLABLE", "{}", refused.0);
+    assert_eq!(refused.code(), "INVALID_STATE", "{}", refused.0);
     assert!(refused.message().contains("PROCESSING"), "{}", refused.0);
     // The worker counts it stuck (it counts every 10 s): what MissionLinkPayoutStuck watches.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(45);

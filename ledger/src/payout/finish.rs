@@ -3,6 +3,7 @@
 //! processing (or two workers finishing the same payout) has exactly one winner.
 
 use super::transfer_ids;
+use crate::idempotency::{self, Claim, IdempotencyKey};
 use crate::status::{PayoutStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
@@ -45,14 +46,17 @@ async fn transition<C: ConnectionTrait>(
 }
 
 /// The streamer cancels their payout while it waits out the hold: CANCELLED, and the whole
-/// amount back to earnings (`payoutreturn:<id>`), in one transaction. A payout already
-/// CANCELLED is answered unchanged; any other status is refused with `PAYOUT_NOT_CANCELLABLE`.
-/// Another streamer's payout is `NotFound`, like one that does not exist.
+/// amount back to earnings (`payoutreturn:<id>`), in one transaction with the idempotency
+/// claim of `key` (BRIEF §4.4: it moves money). The same key again answers the payout as it is
+/// now; with another payout, `IdempotencyKeyReused`. A payout already CANCELLED is answered
+/// unchanged; any other status is refused with `InvalidState`, nothing written. Another
+/// streamer's payout is `NotFound`, like one that does not exist.
 #[tracing::instrument(name = "db.cancel_payout", skip_all)]
 pub async fn cancel(
     db: &DatabaseConnection,
     streamer_id: &str,
     id: &str,
+    key: &IdempotencyKey,
 ) -> Result<(payout::Model, bool), LedgerError> {
     let found = super::find(db, id).await;
     match found {
@@ -65,6 +69,11 @@ pub async fn cancel(
         Err(e) => return Err(e),
     }
     let txn = db.begin().await?;
+    let hash = idempotency::request_hash(CANCEL, id);
+    if let Claim::Replay(_) = idempotency::claim(&txn, streamer_id, key, CANCEL, &hash).await? {
+        txn.rollback().await?;
+        return Ok((super::find(db, id).await?, false));
+    }
     let cancelled = transition(
         &txn,
         id,
@@ -76,19 +85,20 @@ pub async fn cancel(
     let row = super::find(&txn, id).await?;
     if cancelled {
         give_back(&txn, &row).await?;
-        txn.commit().await?;
-        return Ok((row, true));
+    } else if row.status != PayoutStatus::Cancelled {
+        // Dropping `txn` gives the claim back: nothing of this request stays.
+        return Err(LedgerError::InvalidState(format!(
+            "this payout is {}: only a REQUESTED payout can be cancelled",
+            row.status
+        )));
     }
-    txn.rollback().await?;
-    match row.status {
-        PayoutStatus::Cancelled => Ok((row, false)),
-        other => Err(LedgerError::Refused {
-            code: "PAYOUT_NOT_CANCELLABLE",
-            message: format!("this payout is {other}: only a REQUESTED payout can be cancelled"),
-            retry_at: None,
-        }),
-    }
+    idempotency::complete(&txn, streamer_id, key, "{}").await?;
+    txn.commit().await?;
+    Ok((row, cancelled))
 }
+
+/// The operation name of a cancel's idempotency claim.
+const CANCEL: &str = "cancelPayout";
 
 /// The hold is over: REQUESTED → PROCESSING. Returns the payout as it is now, whoever changed
 /// it (CANCELLED if the streamer won the race; PROCESSING or later on a retry).

@@ -72,7 +72,7 @@ CREATE INDEX payouts_status ON payouts (status, processing_at);
 CREATE INDEX payouts_unstarted ON payouts (requested_at) WHERE workflow_started_at IS NULL;
 
 -- The receipt of a payout's outcome (PAID or FAILED), one per payout: recorded once sent, so a
--- retried activity never sends it twice.
+-- retried activity does not send it again (only a crash between the send and this record can).
 CREATE TABLE payout_receipts (
     payout_id  TEXT PRIMARY KEY REFERENCES payouts (id),
     outcome    TEXT NOT NULL CHECK (outcome IN ('PAID', 'FAILED')),

@@ -1,5 +1,5 @@
 //! Recorded payout histories: fetching a finished payout's, and replaying one against today's
-//! code (`workflows/tests/fixtures/payout-paid.binpb`).
+//! code (`workflows/tests/fixtures/payout/payout-paid.binpb`).
 
 use super::workflow::PayoutWorkflow;
 

@@ -1,8 +1,8 @@
 //! The `Payout` workflow: one per payout, id `payout-<payout id>`.
 //!
-//! It waits out the hold (a `cancelled` signal ends the wait early), moves the payout to
-//! PROCESSING unless the streamer cancelled it, hands it to the bank, waits for the bank's
-//! answer, finishes it (PAID, or FAILED with the money back in earnings) and sends the receipt.
+//! It waits out the hold (a `cancelled` signal ends the wait early if the payout's row says
+//! CANCELLED), moves the payout to PROCESSING unless the streamer cancelled it, hands it to the
+//! bank, waits for the bank's answer, finishes it (PAID, or FAILED with the money back in earnings) and sends the receipt.
 //! The payout's row is the truth: `cancelPayout` commits CANCELLED before it signals, so a lost
 //! signal costs at most the rest of the hold. Deterministic: time from `ctx.workflow_time()`,
 //! everything else from activities.
@@ -71,27 +71,44 @@ impl PayoutWorkflow {
             .await?;
         if snap.status == PayoutState::Requested {
             ctx.state_mut(|s| s.phase = PayoutPhase::Holding);
-            let now_ms = ctx
-                .workflow_time()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            let wait = Duration::from_millis(
-                u64::try_from(snap.hold_until_unix_ms.saturating_sub(now_ms)).unwrap_or(0),
-            );
-            if !wait.is_zero() {
+            loop {
+                let signals_seen = ctx.state(|s| s.cancel_signals);
+                let now_ms = ctx
+                    .workflow_time()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                let wait = Duration::from_millis(
+                    u64::try_from(snap.hold_until_unix_ms.saturating_sub(now_ms)).unwrap_or(0),
+                );
+                if wait.is_zero() {
+                    break;
+                }
                 let mut timer = Box::pin(ctx.timer(wait));
                 let fired = temporalio_sdk::workflows::select! {
                     _ = &mut timer => true,
-                    _ = ctx.wait_condition(|s: &Self| s.cancel_signals > 0) => false,
+                    _ = ctx.wait_condition(|s: &Self| s.cancel_signals != signals_seen) => false,
                 };
-                if !fired {
-                    timer.cancel();
+                if fired {
+                    break;
+                }
+                timer.cancel();
+                // A `cancelled` signal: the payout's row, not the signal, says whether it was
+                // cancelled. One sent by anything but `cancelPayout` (a hand in the Temporal
+                // UI) leaves the payout REQUESTED, and the hold goes on to its end.
+                snap = ctx
+                    .execute_activity(PayoutActivities::load_payout, id.clone(), quick())
+                    .await?;
+                if snap.status != PayoutState::Requested {
+                    break;
                 }
             }
-            // Moves it to PROCESSING, unless the streamer cancelled (the database decides).
-            snap = ctx
-                .execute_activity(PayoutActivities::start_processing, id.clone(), quick())
-                .await?;
+            if snap.status == PayoutState::Requested {
+                // Moves it to PROCESSING, unless the streamer cancelled meanwhile (the
+                // database decides).
+                snap = ctx
+                    .execute_activity(PayoutActivities::start_processing, id.clone(), quick())
+                    .await?;
+            }
         }
         if snap.status == PayoutState::Processing {
             ctx.state_mut(|s| s.phase = PayoutPhase::AtBank);
