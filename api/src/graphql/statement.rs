@@ -19,6 +19,10 @@ use missionlink_ledger::statement::{self, Entry};
 pub enum TransactionKind {
     /// Won in from the payment provider (cash).
     TopUp,
+    /// A withdrawn top-up: won back out to the payment provider (`cancelTopUp`; cash).
+    Withdrawal,
+    /// A withdrawal the payment provider refused to cancel: the won back in (cash).
+    WithdrawalReturned,
     /// Won held for a mission (cash).
     Pledge,
     /// A held pledge given back: the mission failed, was rejected or expired (cash).

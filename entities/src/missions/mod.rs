@@ -17,5 +17,7 @@ pub mod prediction;
 pub mod status;
 pub mod streamer_feed;
 pub mod streamer_setting;
+pub mod top_up;
+pub mod topup_receipt;
 pub mod transfer;
 pub mod workflow_outbox;
