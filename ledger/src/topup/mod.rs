@@ -21,6 +21,7 @@ pub mod day;
 pub mod list;
 pub mod order;
 pub mod receipts;
+pub mod webhooks;
 pub mod withdraw;
 
 use crate::LedgerError;
