@@ -16,6 +16,7 @@ pub mod mission;
 pub mod outbox;
 pub mod payout;
 pub mod temporal;
+pub mod topup_receipts;
 pub mod worker;
 
 pub use temporal::{TemporalConfig, TemporalHandle};

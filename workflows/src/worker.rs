@@ -31,6 +31,8 @@ pub struct WorkerDeps {
     pub mailer: Arc<Mailer>,
     pub settlement: SettlementSettings,
     pub payouts: PayoutSettings,
+    /// `TOPUP_WITHDRAWAL_DAYS` and the rest, as the top-up receipts state them.
+    pub topup_rules: missionlink_ledger::topup::TopUpRules,
 }
 
 /// What the payout workflow's activities need beside the databases and the mailer.
@@ -56,6 +58,7 @@ pub async fn run(
     missionlink_telemetry::metrics().zero_activity_failures(&crate::payout::ACTIVITY_NAMES);
     let identity = format!("missionlink-worker@{}", std::process::id());
     let client = connect(config, &identity).await?;
+    let (receipt_users_db, receipt_mailer) = (deps.users_db.clone(), deps.mailer.clone());
     let options = WorkerOptions::new(config.task_queue.clone())
         .graceful_shutdown_period(SHUTDOWN_GRACE)
         .register_workflow::<LedgerAuditWorkflow>()?
@@ -103,6 +106,16 @@ pub async fn run(
         deps.payouts.stuck_after,
         stopped(relay_stopped.clone()),
     ));
+    let receipts = tokio::spawn(crate::topup_receipts::run(
+        crate::topup_receipts::TopUpReceipts {
+            missions_db: deps.missions_db.clone(),
+            users_db: receipt_users_db,
+            mailer: receipt_mailer,
+            operator: deps.payouts.operator.clone(),
+            rules: deps.topup_rules,
+        },
+        stopped(relay_stopped.clone()),
+    ));
     let audits = tokio::spawn(crate::audit_loop::run(
         deps.missions_db,
         deps.audit_interval,
@@ -123,6 +136,7 @@ pub async fn run(
     audits.await.ok();
     pruning.await.ok();
     payout_watch.await.ok();
+    receipts.await.ok();
     result?;
     Ok(())
 }
