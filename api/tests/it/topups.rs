@@ -212,6 +212,21 @@ async fn a_declined_card_fails_the_top_up_credits_nothing_and_gives_the_limit_ba
     assert_eq!(again.code(), "INVALID_STATE", "{:?}", again.0);
     assert_eq!(kinds(&wallet(&app, &viewer).await), vec![]);
     app.assert_audit_clean().await;
+
+    // A top-up marked CONFIRMED without its credit is what the audit exists to catch.
+    use sea_orm::ConnectionTrait;
+    app.db
+        .missions
+        .execute_unprepared(&format!(
+            "UPDATE top_ups SET status = 'CONFIRMED', confirmed_at = created_at \
+             WHERE order_id = '{order_id}'"
+        ))
+        .await
+        .expect("tamper");
+    let out = app.audit().await;
+    assert!(!out.status.success());
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("[top_up]"), "{report}");
 }
 
 #[tokio::test]
@@ -616,7 +631,15 @@ async fn receipts_are_sent_once_per_event(
             .filter(|m| m.to.contains(&viewer.email))
             .collect()
     };
-    let mail = mine(worker.wait_for_mail(&shown, 2).await);
+    // moto keeps every test's mail: wait for this user's own two.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mail = loop {
+        let mail = mine(worker.mail_about(&shown).await);
+        if mail.len() >= 2 || tokio::time::Instant::now() > deadline {
+            break mail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     assert_eq!(mail.len(), 2, "{mail:?}");
     let (paid, withdrawn) = if locale == "ko" {
         ("캐시 충전 영수증", "청약 철회")
