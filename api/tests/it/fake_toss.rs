@@ -53,6 +53,7 @@ struct Books {
     /// Answers by idempotency key, as Toss replays them.
     answers: HashMap<String, (u16, Value)>,
     confirm_delay: Option<Duration>,
+    cancel_delay: Option<Duration>,
     /// Every confirm request received.
     confirm_requests: u32,
 }
@@ -218,43 +219,50 @@ async fn cancel(
     if !authorized(&headers) {
         return unauthorized();
     }
-    let mut b = books.lock().expect("books");
     let idempotency = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(|k| format!("cancel:{k}"));
-    if let Some(replayed) = idempotency.as_ref().and_then(|k| b.answers.get(k)) {
-        return respond(replayed.clone());
-    }
-    let answer = match b.payments.get_mut(&key) {
-        _ if body["cancelReason"].as_str().is_none_or(str::is_empty) => error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
-            "잘못된 요청입니다.",
-        ),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND_PAYMENT",
-            "존재하지 않는 결제 정보 입니다.",
-        ),
-        Some(p) if p.status == "CANCELED" => error(
-            StatusCode::BAD_REQUEST,
-            "ALREADY_CANCELED_PAYMENT",
-            "이미 취소된 결제 입니다.",
-        ),
-        Some(p) if p.not_cancelable || p.status != "DONE" => error(
-            StatusCode::FORBIDDEN,
-            "NOT_CANCELABLE_PAYMENT",
-            "취소 할 수 없는 결제 입니다.",
-        ),
-        Some(p) => {
-            p.status = "CANCELED";
-            p.cancels += 1;
-            (200, payment_object(&key, p))
+    let (answer, delay) = {
+        let mut b = books.lock().expect("books");
+        if let Some(replayed) = idempotency.as_ref().and_then(|k| b.answers.get(k)) {
+            return respond(replayed.clone());
         }
+        let answer = match b.payments.get_mut(&key) {
+            _ if body["cancelReason"].as_str().is_none_or(str::is_empty) => error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "잘못된 요청입니다.",
+            ),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND_PAYMENT",
+                "존재하지 않는 결제 정보 입니다.",
+            ),
+            Some(p) if p.status == "CANCELED" => error(
+                StatusCode::BAD_REQUEST,
+                "ALREADY_CANCELED_PAYMENT",
+                "이미 취소된 결제 입니다.",
+            ),
+            Some(p) if p.not_cancelable || p.status != "DONE" => error(
+                StatusCode::FORBIDDEN,
+                "NOT_CANCELABLE_PAYMENT",
+                "취소 할 수 없는 결제 입니다.",
+            ),
+            Some(p) => {
+                p.status = "CANCELED";
+                p.cancels += 1;
+                (200, payment_object(&key, p))
+            }
+        };
+        if let Some(k) = idempotency {
+            b.answers.insert(k, answer.clone());
+        }
+        (answer, b.cancel_delay)
     };
-    if let Some(k) = idempotency {
-        b.answers.insert(k, answer.clone());
+    // The payment is cancelled; the answer may come too late for the client.
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
     respond(answer)
 }
@@ -329,6 +337,11 @@ impl FakeToss {
     /// Confirms take the payment, then answer only after `delay` (`None`: at once).
     pub fn answer_confirms_after(&self, delay: Option<Duration>) {
         self.books.lock().expect("books").confirm_delay = delay;
+    }
+
+    /// Cancels take effect, then answer only after `delay` (`None`: at once).
+    pub fn answer_cancels_after(&self, delay: Option<Duration>) {
+        self.books.lock().expect("books").cancel_delay = delay;
     }
 
     pub fn payment(&self, key: &str) -> FakePayment {

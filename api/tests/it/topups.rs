@@ -521,6 +521,53 @@ async fn a_withdrawal_after_the_window_or_after_spending_is_refused_with_nothing
 }
 
 #[tokio::test]
+async fn a_withdrawal_the_provider_answers_too_late_is_finished_by_a_retry_or_the_webhook() {
+    let fake = FakeToss::start().await;
+    let app = toss_app(
+        &fake,
+        TestDatabases::postgres().await,
+        &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+    )
+    .await;
+    let viewer = app.register("slowcancel").await;
+    fake.answer_cancels_after(Some(std::time::Duration::from_secs(3)));
+    for (n, by_webhook) in [(0, false), (1, true)] {
+        let t = confirmed(&app, &fake, &viewer, 10_000).await;
+        let id = t["id"].as_str().expect("id");
+        let key = fake
+            .payment_key_of(t["orderId"].as_str().expect("order"))
+            .expect("payment");
+        let r = cancel(&app, &viewer, id, &format!("w{n}")).await;
+        assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
+        let w = wallet(&app, &viewer).await;
+        assert_eq!(w["cash"], 0, "the won are held out of the wallet");
+        assert_eq!(w["topUps"]["nodes"][0]["status"], "WITHDRAWING");
+        assert_eq!(fake.payment(&key).status, "CANCELED");
+        if by_webhook {
+            let url = app.url("");
+            assert_eq!(
+                fake.deliver_webhook(&url, &key, &format!("evt-cancel-{n}"), WEBHOOK_SECRET)
+                    .await,
+                200
+            );
+            let w = wallet(&app, &viewer).await;
+            assert_eq!(w["topUps"]["nodes"][0]["status"], "WITHDRAWN");
+        } else {
+            fake.answer_cancels_after(None);
+            let done = cancel(&app, &viewer, id, &format!("w{n}"))
+                .await
+                .data("cancelTopUp");
+            assert_eq!(done["status"], "WITHDRAWN");
+            fake.answer_cancels_after(Some(std::time::Duration::from_secs(3)));
+        }
+        assert_eq!(fake.payment(&key).cancels, 1);
+    }
+    let w = wallet(&app, &viewer).await;
+    assert_eq!(w["cash"], 0);
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
 async fn a_cancel_the_provider_refuses_gives_the_won_back() {
     let fake = FakeToss::start().await;
     let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
