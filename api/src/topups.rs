@@ -66,6 +66,7 @@ pub async fn confirm(
         order_id,
         payment_key,
         amount_won,
+        provider.name(),
         &app.config.topups.rules,
         Utc::now(),
     )
@@ -347,6 +348,7 @@ async fn handle(
                 &t.order_id,
                 &p.payment_key,
                 t.amount,
+                provider.name(),
                 &app.config.topups.rules,
                 Utc::now(),
             )

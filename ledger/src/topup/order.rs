@@ -74,7 +74,8 @@ pub enum Begun {
     Settled(top_up::Model),
 }
 
-/// Begins confirming the caller's order `order_id` with the provider's `payment_key`.
+/// Begins confirming the caller's order `order_id` with the provider's `payment_key`, for
+/// `provider` (the order's own: one made for another provider is `INVALID_STATE`).
 ///
 /// The amount is checked against the order first: a mismatch is [`AMOUNT_MISMATCH`] with
 /// nothing changed, and the order stays PREPARED (a client bug or a tampered request must not
@@ -82,12 +83,14 @@ pub enum Begun {
 /// becomes CONFIRMING in one transaction with its reservation of the day's limit (refused with
 /// `TOPUP_LIMIT_EXCEEDED`, nothing changed). An order already CONFIRMING with the same payment
 /// (a retry after the provider did not answer) is asked again; one already settled is answered.
+#[allow(clippy::too_many_arguments)]
 pub async fn begin_confirm(
     db: &DatabaseConnection,
     user_id: &str,
     order_id: &str,
     payment_key: &str,
     amount_won: i64,
+    provider: &str,
     rules: &TopUpRules,
     now: DateTime<Utc>,
 ) -> Result<Begun, LedgerError> {
@@ -98,6 +101,12 @@ pub async fn begin_confirm(
         )));
     }
     let order = own_order(db, user_id, order_id).await?;
+    if order.provider != provider {
+        return Err(LedgerError::InvalidState(format!(
+            "order {order_id} was made for the payment provider {}, which this server does not use",
+            order.provider
+        )));
+    }
     if order.amount != amount_won {
         return Err(LedgerError::Refused {
             code: AMOUNT_MISMATCH,

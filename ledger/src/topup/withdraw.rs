@@ -75,15 +75,8 @@ pub async fn begin(
             return Ok(answer);
         }
     }
-    if let Some(code) = &t.failure_code {
-        return Err(LedgerError::Refused {
-            code: REFUSED,
-            message: format!(
-                "the payment provider refused to cancel this payment ({code}: {}); contact us",
-                t.failure_message.as_deref().unwrap_or("-")
-            ),
-            retry_at: None,
-        });
+    if t.failure_code.is_some() {
+        return Err(refused_before(&t));
     }
     let confirmed_at = t
         .confirmed_at
@@ -148,11 +141,25 @@ pub async fn begin(
     Ok(Begun::Ask(begun))
 }
 
+/// The refusal of a top-up whose cancel the provider refused before.
+fn refused_before(t: &top_up::Model) -> LedgerError {
+    LedgerError::Refused {
+        code: REFUSED,
+        message: format!(
+            "the payment provider refused to cancel this payment ({}: {}); contact us",
+            t.failure_code.as_deref().unwrap_or("-"),
+            t.failure_message.as_deref().unwrap_or("-")
+        ),
+        retry_at: None,
+    }
+}
+
 /// A top-up past CONFIRMED (or never confirmed), as a withdrawal sees it.
 fn state_of(t: top_up::Model) -> Result<Begun, LedgerError> {
     match t.status {
         TopUpStatus::Withdrawing => Ok(Begun::Ask(t)),
         TopUpStatus::Withdrawn => Ok(Begun::Done(t)),
+        TopUpStatus::Confirmed if t.failure_code.is_some() => Err(refused_before(&t)),
         TopUpStatus::Confirmed => Err(LedgerError::Contended(format!(
             "top-up {} changed while it was being withdrawn; try again",
             t.id
