@@ -23,6 +23,7 @@ use missionlink_ledger::LedgerError;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::status::TopUpStatus;
 use missionlink_ledger::topup::{order, withdraw};
+use missionlink_telemetry::metrics;
 use std::sync::Arc;
 
 /// The code of a step the provider did not answer: it stays where it is, safe to repeat.
@@ -70,7 +71,12 @@ pub async fn confirm(
         &app.config.topups.rules,
         Utc::now(),
     )
-    .await?;
+    .await
+    .inspect_err(|e| {
+        if matches!(e, LedgerError::LimitExceeded { .. }) {
+            metrics().topup("LIMIT_EXCEEDED");
+        }
+    })?;
     let t = match begun {
         order::Begun::Settled(t) => return Ok(t),
         order::Begun::Ask(t) => t,
@@ -86,7 +92,7 @@ pub async fn confirm(
     match answer {
         Ok(p) => settle_with(app, &t, &p).await,
         Err(PaymentError::Refused { code, message, .. }) => {
-            order::fail(&app.db.missions, &t.id, &code, &message).await?;
+            failed(app, &t.id, &code, &message).await?;
             Err(ApiError::PaymentFailed {
                 message: format!("the payment provider refused the payment: {message}"),
                 provider_code: code,
@@ -94,6 +100,7 @@ pub async fn confirm(
         }
         Err(PaymentError::Unavailable(why)) => {
             tracing::warn!(top_up = %t.id, %why, "payment confirm without an answer");
+            metrics().topup("PENDING");
             Err(pending(
                 "the payment provider did not answer; nothing is credited yet. Call \
                  confirmTopUp again with the same arguments, or wait: the top-up settles when \
@@ -101,6 +108,15 @@ pub async fn confirm(
             ))
         }
     }
+}
+
+/// FAILED, counted once.
+async fn failed(app: &AppState, id: &str, code: &str, message: &str) -> ApiResult<()> {
+    let (_, changed) = order::fail(&app.db.missions, id, code, message).await?;
+    if changed {
+        metrics().topup("FAILED");
+    }
+    Ok(())
 }
 
 fn pending(message: &str) -> ApiError {
@@ -117,7 +133,10 @@ async fn settle_with(app: &AppState, t: &top_up::Model, p: &Payment) -> ApiResul
     let ours = p.order_id == t.order_id && t.payment_key.as_deref() == Some(p.payment_key.as_str());
     match p.status {
         PaymentStatus::Done if ours && p.total_amount_won == t.amount => {
-            let (settled, _) = order::settle(db, &t.id, Utc::now()).await?;
+            let (settled, changed) = order::settle(db, &t.id, Utc::now()).await?;
+            if changed {
+                metrics().topup("CONFIRMED");
+            }
             Ok(settled)
         }
         PaymentStatus::Done => {
@@ -186,7 +205,10 @@ pub async fn cancel(
             ))
         }
         Err(PaymentError::Refused { code, message, .. }) => {
-            withdraw::refused(db, &t.id, &code, &message).await?;
+            let (_, changed) = withdraw::refused(db, &t.id, &code, &message).await?;
+            if changed {
+                metrics().topup("WITHDRAWAL_REFUSED");
+            }
             Err(ApiError::Refused {
                 code: withdraw::REFUSED,
                 message: format!(
@@ -207,7 +229,10 @@ pub async fn cancel(
 }
 
 async fn finish(app: &AppState, id: &str) -> ApiResult<top_up::Model> {
-    let (t, _) = withdraw::finish(&app.db.missions, id, Utc::now()).await?;
+    let (t, changed) = withdraw::finish(&app.db.missions, id, Utc::now()).await?;
+    if changed {
+        metrics().topup("WITHDRAWN");
+    }
     Ok(t)
 }
 
