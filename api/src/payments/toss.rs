@@ -13,8 +13,10 @@
 //!   status.
 //!
 //! Our own choices: which answers count as "try again" ([`PaymentError::Unavailable`]: no
-//! answer within `PAYMENT_TIMEOUT_SECONDS`, a network error, 5xx, 429, and the documented
-//! temporary `PROVIDER_ERROR`) and which as a refusal (every other error object).
+//! answer within `PAYMENT_TIMEOUT_SECONDS`, a network error, 5xx, 429, 409 (a request under the
+//! same idempotency key still in progress), and the documented temporary `PROVIDER_ERROR`) and
+//! which as a refusal (every other error object). Only a refusal fails a top-up: a confirm that
+//! may have taken the payment is never marked FAILED.
 //!
 //! Tested against a local server speaking this API (`api/tests/it/fake_toss.rs`), not Toss.
 
@@ -86,6 +88,8 @@ impl TossPayments {
         let error: Option<ErrorBody> = serde_json::from_str(&body).ok();
         let transient = status.is_server_error()
             || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            // The same idempotency key still being processed: ask again later, never "refused".
+            || status == reqwest::StatusCode::CONFLICT
             || error.as_ref().is_some_and(|e| e.code == TEMPORARY);
         match error {
             Some(e) if !transient => Err(PaymentError::Refused {
