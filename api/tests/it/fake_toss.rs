@@ -6,7 +6,8 @@
 //!   or an error object `{code, message}` with the status Toss documents:
 //!   401 `UNAUTHORIZED_KEY`, 404 `NOT_FOUND_PAYMENT_SESSION` (no such payment from the
 //!   widget), 400 `INVALID_REQUEST` (the amount or order is not the widget's),
-//!   403 `REJECT_CARD_PAYMENT` (a card the test declined), 400 `ALREADY_PROCESSED_PAYMENT` (a
+//!   403 `REJECT_CARD_PAYMENT` (a card the test declined), 500
+//!   `FAILED_INTERNAL_SYSTEM_PROCESSING` (an outage), 400 `ALREADY_PROCESSED_PAYMENT` (a
 //!   second confirm under another idempotency key); the same idempotency key again answers the
 //!   first answer;
 //! - `GET /v1/payments/{paymentKey}`: the Payment object, or 404 `NOT_FOUND_PAYMENT`;
@@ -54,6 +55,8 @@ struct Books {
     answers: HashMap<String, (u16, Value)>,
     confirm_delay: Option<Duration>,
     cancel_delay: Option<Duration>,
+    /// Confirms fail with 500 FAILED_INTERNAL_SYSTEM_PROCESSING, taking nothing.
+    confirm_outage: bool,
     /// Every confirm request received.
     confirm_requests: u32,
 }
@@ -139,6 +142,13 @@ async fn confirm(
         let mut b = books.lock().expect("books");
         b.confirm_requests += 1;
         let delay = b.confirm_delay;
+        if b.confirm_outage {
+            return respond(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "FAILED_INTERNAL_SYSTEM_PROCESSING",
+                "내부 시스템 처리 작업이 실패했습니다. 잠시 후 다시 시도해주세요.",
+            ));
+        }
         if let Some(replayed) = idempotency.as_ref().and_then(|k| b.answers.get(k)) {
             return respond(replayed.clone());
         }
@@ -337,6 +347,11 @@ impl FakeToss {
     /// Confirms take the payment, then answer only after `delay` (`None`: at once).
     pub fn answer_confirms_after(&self, delay: Option<Duration>) {
         self.books.lock().expect("books").confirm_delay = delay;
+    }
+
+    /// Confirms answer 500 (an outage at the provider) while `on`.
+    pub fn confirm_outage(&self, on: bool) {
+        self.books.lock().expect("books").confirm_outage = on;
     }
 
     /// Cancels take effect, then answer only after `delay` (`None`: at once).

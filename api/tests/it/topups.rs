@@ -325,6 +325,32 @@ async fn a_confirm_retried_after_a_timeout_settles_through_the_providers_idempot
 }
 
 #[tokio::test]
+async fn a_provider_outage_leaves_the_top_up_pending_until_a_confirm_gets_through() {
+    let fake = FakeToss::start().await;
+    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let viewer = app.register("outage").await;
+    let order_id = order(&app, &viewer, 15_000).await;
+    let key = fake.pay(&order_id, 15_000);
+    fake.confirm_outage(true);
+    let r = confirm(&app, &viewer, &order_id, &key, 15_000).await;
+    assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
+    let w = wallet(&app, &viewer).await;
+    assert_eq!(w["cash"], 0);
+    assert_eq!(
+        w["topUps"]["nodes"][0]["status"], "CONFIRMING",
+        "a 500 is not a refusal"
+    );
+    fake.confirm_outage(false);
+    let t = confirm(&app, &viewer, &order_id, &key, 15_000)
+        .await
+        .data("confirmTopUp");
+    assert_eq!(t["status"], "CONFIRMED");
+    assert_eq!(wallet(&app, &viewer).await["cash"], 15_000);
+    assert_eq!(fake.taken(), 1);
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
 async fn a_webhook_without_a_valid_signature_or_time_is_refused_with_nothing_changed() {
     let fake = FakeToss::start().await;
     let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
