@@ -184,6 +184,61 @@ async fn an_amount_that_is_not_the_orders_is_refused_before_the_provider_is_aske
 }
 
 #[tokio::test]
+async fn bad_top_up_input_is_refused_with_a_clear_code_and_nothing_changed() {
+    let fake = FakeToss::start().await;
+    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let viewer = app.register("badinput").await;
+    let order_id = order(&app, &viewer, 10_000).await;
+    let key = fake.pay(&order_id, 10_000);
+    let t = confirmed(&app, &fake, &viewer, 10_000).await;
+    let id = t["id"].as_str().expect("id").to_owned();
+    let other = app.register("notyours").await;
+    let before = app.snapshot().await;
+    let long_key = "k".repeat(201);
+    let cases: Vec<(&str, crate::support::Gql)> = vec![
+        ("BAD_USER_INPUT", prepare(&app, &viewer, 999).await),
+        ("BAD_USER_INPUT", prepare(&app, &viewer, 1_000_001).await),
+        (
+            "NOT_FOUND",
+            confirm(&app, &viewer, "ml-nope", &key, 10_000).await,
+        ),
+        (
+            "BAD_USER_INPUT",
+            confirm(&app, &viewer, &order_id, "", 10_000).await,
+        ),
+        (
+            "BAD_USER_INPUT",
+            confirm(&app, &viewer, &order_id, &long_key, 10_000).await,
+        ),
+        (
+            "NOT_FOUND",
+            cancel(&app, &viewer, "no-such-top-up", "k").await,
+        ),
+        ("BAD_USER_INPUT", cancel(&app, &viewer, &id, "").await),
+    ];
+    for (code, r) in cases {
+        assert_eq!(r.code(), code, "{:?}", r.0);
+        assert!(!r.message().is_empty());
+    }
+    // Another user's order is not theirs to confirm.
+    assert_eq!(
+        confirm(&app, &other, &order_id, &key, 10_000).await.code(),
+        "NOT_FOUND"
+    );
+    assert_eq!(app.snapshot().await, before);
+    // Unauthenticated: nothing at all.
+    let r = app
+        .gql(
+            None,
+            "mutation { prepareTopUp(amount: 10000) { orderId } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.code(), "UNAUTHENTICATED");
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
 async fn a_declined_card_fails_the_top_up_credits_nothing_and_gives_the_limit_back() {
     let fake = FakeToss::start().await;
     let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
