@@ -13,9 +13,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::payments::webhook::{self, Event, ID_HEADER, SIGNATURE_HEADER, TIME_HEADER};
-use crate::payments::{
-    ALREADY_CANCELED, ALREADY_PROCESSED, Payment, PaymentError, PaymentProvider, PaymentStatus,
-};
+use crate::payments::{PaymentError, PaymentProvider, PaymentStatus, settle};
 use crate::state::AppState;
 use chrono::Utc;
 use missionlink_entities::missions::top_up;
@@ -81,26 +79,22 @@ pub async fn confirm(
         order::Begun::Settled(t) => return Ok(t),
         order::Begun::Ask(t) => t,
     };
-    let key = t.payment_key.clone().unwrap_or_default();
-    let answer = match provider.confirm(&key, &t.order_id, t.amount).await {
-        // Confirmed before (a retry after a lost answer): what is it now?
-        Err(PaymentError::Refused { code, .. }) if code == ALREADY_PROCESSED => {
-            provider.payment(&key).await
-        }
-        other => other,
-    };
-    match answer {
-        Ok(p) => settle_with(app, &t, &p).await,
-        Err(PaymentError::Refused { code, message, .. }) => {
-            failed(app, &t.id, &code, &message).await?;
-            Err(ApiError::PaymentFailed {
-                message: format!("the payment provider refused the payment: {message}"),
-                provider_code: code,
-            })
-        }
-        Err(PaymentError::Unavailable(why)) => {
+    confirmed(
+        &t,
+        settle::confirm(&app.db.missions, provider.as_ref(), &t).await?,
+    )
+}
+
+/// The client's answer for a confirm that ended as `outcome`.
+fn confirmed(t: &top_up::Model, outcome: settle::Confirmed) -> ApiResult<top_up::Model> {
+    match outcome {
+        settle::Confirmed::Settled(t) => Ok(*t),
+        settle::Confirmed::Failed { code, message } => Err(ApiError::PaymentFailed {
+            message: format!("the payment provider refused the payment: {message}"),
+            provider_code: code,
+        }),
+        settle::Confirmed::Pending(why) => {
             tracing::warn!(top_up = %t.id, %why, "payment confirm without an answer");
-            metrics().topup("PENDING");
             Err(pending(
                 "the payment provider did not answer; nothing is credited yet. Call \
                  confirmTopUp again with the same arguments, or wait: the top-up settles when \
@@ -110,64 +104,11 @@ pub async fn confirm(
     }
 }
 
-/// FAILED, counted once.
-async fn failed(app: &AppState, id: &str, code: &str, message: &str) -> ApiResult<()> {
-    let (_, changed) = order::fail(&app.db.missions, id, code, message).await?;
-    if changed {
-        metrics().topup("FAILED");
-    }
-    Ok(())
-}
-
 fn pending(message: &str) -> ApiError {
     ApiError::Refused {
         code: PAYMENT_PENDING,
         message: message.to_owned(),
         retry_at: None,
-    }
-}
-
-/// Acts on the provider's word `p` about CONFIRMING top-up `t`.
-async fn settle_with(app: &AppState, t: &top_up::Model, p: &Payment) -> ApiResult<top_up::Model> {
-    let db = &app.db.missions;
-    let ours = p.order_id == t.order_id && t.payment_key.as_deref() == Some(p.payment_key.as_str());
-    match p.status {
-        PaymentStatus::Done if ours && p.total_amount_won == t.amount => {
-            let (settled, changed) = order::settle(db, &t.id, Utc::now()).await?;
-            if changed {
-                metrics().topup("CONFIRMED");
-            }
-            Ok(settled)
-        }
-        PaymentStatus::Done => {
-            // The provider took a payment that is not this order's: never credit it.
-            Err(ApiError::Internal(anyhow::anyhow!(
-                "provider answered payment {} of order {} for {} won, expected order {} for {} won",
-                p.payment_key,
-                p.order_id,
-                p.total_amount_won,
-                t.order_id,
-                t.amount
-            )))
-        }
-        PaymentStatus::Aborted | PaymentStatus::Expired | PaymentStatus::Canceled => {
-            let code = p.status.as_str();
-            order::fail(
-                db,
-                &t.id,
-                code,
-                "the payment provider did not take the payment",
-            )
-            .await?;
-            Err(ApiError::PaymentFailed {
-                message: format!("the payment provider reports the payment {code}"),
-                provider_code: code.to_owned(),
-            })
-        }
-        _ => Err(pending(
-            "the payment provider has not finished the payment; it settles when the provider \
-             reports it",
-        )),
     }
 }
 
@@ -185,40 +126,18 @@ pub async fn cancel(
         withdraw::Begun::Ask(t) => t,
     };
     let provider = for_top_up(app, &t)?;
-    let payment_key = t.payment_key.clone().unwrap_or_default();
-    let reason = format!(
-        "청약철회 (withdrawal within {} days)",
-        app.config.topups.rules.withdrawal_days
-    );
-    match provider
-        .cancel(&payment_key, &reason, &format!("withdrawal-{}", t.id))
-        .await
-    {
-        Ok(p) if matches!(p.status, PaymentStatus::Canceled) => finish(app, &t.id).await,
-        Err(PaymentError::Refused { code, .. }) if code == ALREADY_CANCELED => {
-            finish(app, &t.id).await
-        }
-        Ok(p) => {
-            tracing::warn!(top_up = %t.id, status = p.status.as_str(), "cancel answered without CANCELED");
-            Err(pending(
-                "the payment provider has not finished the cancel; call cancelTopUp again",
-            ))
-        }
-        Err(PaymentError::Refused { code, message, .. }) => {
-            let (_, changed) = withdraw::refused(db, &t.id, &code, &message).await?;
-            if changed {
-                metrics().topup("WITHDRAWAL_REFUSED");
-            }
-            Err(ApiError::Refused {
-                code: withdraw::REFUSED,
-                message: format!(
-                    "the payment provider refused to cancel this payment ({code}: {message}); \
-                     the won are back in your wallet"
-                ),
-                retry_at: None,
-            })
-        }
-        Err(PaymentError::Unavailable(why)) => {
+    let reason = settle::cancel_reason(app.config.topups.rules.withdrawal_days);
+    match settle::cancel(db, provider.as_ref(), &t, &reason).await? {
+        settle::Cancelled::Withdrawn(t) => Ok(*t),
+        settle::Cancelled::Refused { code, message } => Err(ApiError::Refused {
+            code: withdraw::REFUSED,
+            message: format!(
+                "the payment provider refused to cancel this payment ({code}: {message}); the \
+                 won are back in your wallet"
+            ),
+            retry_at: None,
+        }),
+        settle::Cancelled::Pending(why) => {
             tracing::warn!(top_up = %t.id, %why, "payment cancel without an answer");
             Err(pending(
                 "the payment provider did not answer; the won are held out of your wallet until \
@@ -226,14 +145,6 @@ pub async fn cancel(
             ))
         }
     }
-}
-
-async fn finish(app: &AppState, id: &str) -> ApiResult<top_up::Model> {
-    let (t, changed) = withdraw::finish(&app.db.missions, id, Utc::now()).await?;
-    if changed {
-        metrics().topup("WITHDRAWN");
-    }
-    Ok(t)
 }
 
 /// The provider a top-up was made with: the configured one, if it is the same.
@@ -379,7 +290,10 @@ async fn handle(
             )
             .await
             {
-                Ok(order::Begun::Ask(t)) => settle_with(app, &t, &p).await.map(|_| ()),
+                Ok(order::Begun::Ask(t)) => settle::on_payment(db, &t, &p)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into),
                 Ok(order::Begun::Settled(_)) => Ok(()),
                 Err(e @ LedgerError::LimitExceeded { .. }) => {
                     tracing::error!(order_id, error = %e, "a payment was taken past the daily limit: an operator must refund it");
@@ -388,11 +302,14 @@ async fn handle(
                 Err(e) => Err(e.into()),
             }
         }
-        (TopUpStatus::Confirming, _) => match settle_with(app, &t, &p).await {
-            Ok(_) | Err(ApiError::PaymentFailed { .. } | ApiError::Refused { .. }) => Ok(()),
-            Err(e) => Err(e),
-        },
-        (TopUpStatus::Withdrawing, PaymentStatus::Canceled) => finish(app, &t.id).await.map(|_| ()),
+        (TopUpStatus::Confirming, _) => settle::on_payment(db, &t, &p)
+            .await
+            .map(|_| ())
+            .map_err(Into::into),
+        (TopUpStatus::Withdrawing, PaymentStatus::Canceled) => settle::finish(db, &t.id)
+            .await
+            .map(|_| ())
+            .map_err(Into::into),
         _ => Ok(()),
     }
 }

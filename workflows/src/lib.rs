@@ -14,6 +14,7 @@ pub mod event_pruning;
 pub mod failure;
 pub mod mission;
 pub mod outbox;
+pub mod payments;
 pub mod payout;
 pub mod temporal;
 pub mod topup_receipts;

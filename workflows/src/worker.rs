@@ -31,8 +31,21 @@ pub struct WorkerDeps {
     pub mailer: Arc<Mailer>,
     pub settlement: SettlementSettings,
     pub payouts: PayoutSettings,
-    /// `TOPUP_WITHDRAWAL_DAYS` and the rest, as the top-up receipts state them.
-    pub topup_rules: missionlink_ledger::topup::TopUpRules,
+    pub topups: TopUpSettings,
+}
+
+/// What the top-up receipts and the reconciliation need.
+#[derive(Clone, Debug)]
+pub struct TopUpSettings {
+    /// `TOPUP_WITHDRAWAL_DAYS` and the rest, as the receipts state them.
+    pub rules: missionlink_ledger::topup::TopUpRules,
+    /// `PAYMENT_PROVIDER`; `None`: nothing to reconcile with.
+    pub provider: Option<crate::payments::PaymentChoice>,
+    /// `PAYMENT_TIMEOUT_SECONDS`.
+    pub timeout: std::time::Duration,
+    /// `TOPUP_RECONCILE_AFTER_SECONDS`: how long a top-up may stay CONFIRMING or WITHDRAWING
+    /// before the worker asks the provider again.
+    pub reconcile_after: std::time::Duration,
 }
 
 /// What the payout workflow's activities need beside the databases and the mailer.
@@ -112,10 +125,22 @@ pub async fn run(
             users_db: receipt_users_db,
             mailer: receipt_mailer,
             operator: deps.payouts.operator.clone(),
-            rules: deps.topup_rules,
+            rules: deps.topups.rules,
         },
         stopped(relay_stopped.clone()),
     ));
+    let reconciliation = match &deps.topups.provider {
+        Some(choice) => Some(tokio::spawn(crate::payments::reconcile::run(
+            crate::payments::reconcile::Reconciler {
+                missions_db: deps.missions_db.clone(),
+                provider: choice.connect(deps.topups.timeout)?,
+                after: deps.topups.reconcile_after,
+                rules: deps.topups.rules,
+            },
+            stopped(relay_stopped.clone()),
+        ))),
+        None => None,
+    };
     let audits = tokio::spawn(crate::audit_loop::run(
         deps.missions_db,
         deps.audit_interval,
@@ -137,6 +162,9 @@ pub async fn run(
     pruning.await.ok();
     payout_watch.await.ok();
     receipts.await.ok();
+    if let Some(reconciliation) = reconciliation {
+        reconciliation.await.ok();
+    }
     result?;
     Ok(())
 }

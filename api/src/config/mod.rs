@@ -148,6 +148,20 @@ pub struct TopUpConfig {
     pub webhook_tolerance_seconds: i64,
     /// `TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`.
     pub rules: missionlink_ledger::topup::TopUpRules,
+    /// `TOPUP_RECONCILE_AFTER_SECONDS`.
+    pub reconcile_after_seconds: u64,
+}
+
+impl TopUpConfig {
+    /// What the worker's receipts and reconciliation need.
+    pub fn worker(&self) -> missionlink_workflows::worker::TopUpSettings {
+        missionlink_workflows::worker::TopUpSettings {
+            rules: self.rules,
+            provider: self.provider.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout_seconds),
+            reconcile_after: std::time::Duration::from_secs(self.reconcile_after_seconds),
+        }
+    }
 }
 
 /// Longest `PAYMENT_TIMEOUT_SECONDS`: a confirm holds its GraphQL request open this long.
@@ -535,6 +549,13 @@ fn topups(
         .map_err(|_| err("PAYMENT_TIMEOUT_SECONDS", "out of range"))?,
         webhook_secret,
         webhook_tolerance_seconds: int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300, 1, 86_400)?,
+        reconcile_after_seconds: u64::try_from(int(
+            "TOPUP_RECONCILE_AFTER_SECONDS",
+            60,
+            1,
+            86_400,
+        )?)
+        .map_err(|_| err("TOPUP_RECONCILE_AFTER_SECONDS", "out of range"))?,
         rules: missionlink_ledger::topup::TopUpRules {
             daily_limit_won: int(
                 "TOPUP_DAILY_LIMIT_WON",

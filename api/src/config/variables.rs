@@ -297,6 +297,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "how far a webhook delivery's transmission time may be from ours before it is refused",
     ),
     (
+        "TOPUP_RECONCILE_AFTER_SECONDS",
+        "60",
+        "a top-up CONFIRMING or WITHDRAWING (the provider did not answer) for longer than this is \
+         asked about again by the worker, under the same idempotency keys",
+    ),
+    (
         "TOPUP_DAILY_LIMIT_WON",
         "1000000",
         "most won one user may top up per Asia/Seoul calendar day (KCC guideline); topUp and \

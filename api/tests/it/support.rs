@@ -453,7 +453,7 @@ impl TestApp {
             email_page_size: 100,
         };
         let payouts = self.config.payouts.worker();
-        let topup_rules = self.config.topups.rules;
+        let topups = self.config.topups.worker();
         // The worker always reaches the real Temporal, even when this app's API is configured not to.
         let mut temporal = self.config.temporal.clone();
         temporal.address = temporal_address();
@@ -477,7 +477,7 @@ impl TestApp {
                     mailer: std::sync::Arc::new(mailer),
                     settlement,
                     payouts,
-                    topup_rules,
+                    topups,
                 };
                 missionlink_workflows::worker::run(&temporal, deps, async {
                     rx.await.ok();

@@ -822,6 +822,68 @@ async fn receipts_go_out_once_through_ses() {
     app.assert_audit_clean().await;
 }
 
+/// Polls `viewer`'s newest top-up until its status is `status` (at most 30 s).
+async fn wait_for_status(app: &TestApp, viewer: &Session, status: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let w = wallet(app, viewer).await;
+        if w["topUps"]["nodes"][0]["status"] == status {
+            return w;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never {status}: {w}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_settles_a_confirm_and_finishes_a_withdrawal_nobody_reported_back() {
+    let fake = FakeToss::start().await;
+    let env = fake.env();
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend([
+        ("PAYMENT_TIMEOUT_SECONDS", "1"),
+        ("TOPUP_RECONCILE_AFTER_SECONDS", "1"),
+    ]);
+    let app = TestApp::with_temporal(&all).await;
+    let worker = app.start_file_worker().await;
+    let viewer = app.register("reconciled").await;
+
+    // The provider takes the payment but its answer never reaches the client, and no webhook
+    // comes: the worker asks again (same idempotency key) and credits it once.
+    let order_id = order(&app, &viewer, 11_000).await;
+    let key = fake.pay(&order_id, 11_000);
+    fake.answer_confirms_after(Some(std::time::Duration::from_secs(3)));
+    let r = confirm(&app, &viewer, &order_id, &key, 11_000).await;
+    assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
+    fake.answer_confirms_after(None);
+    let w = wait_for_status(&app, &viewer, "CONFIRMED").await;
+    assert_eq!(w["cash"], 11_000);
+    assert_eq!(fake.payment(&key).taken, 1);
+
+    // The same for a withdrawal's cancel.
+    fake.answer_cancels_after(Some(std::time::Duration::from_secs(3)));
+    let id = w["topUps"]["nodes"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = cancel(&app, &viewer, &id, "w").await;
+    assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
+    fake.answer_cancels_after(None);
+    let w = wait_for_status(&app, &viewer, "WITHDRAWN").await;
+    assert_eq!(w["cash"], 0);
+    assert_eq!(fake.payment(&key).cancels, 1);
+    // And each event's receipt, once.
+    let mail = worker
+        .wait_for_mail(&missionlink_workflows::email::won(11_000), 2)
+        .await;
+    assert_eq!(mail.len(), 2, "{mail:?}");
+    worker.stop().await;
+    app.assert_audit_clean().await;
+}
+
 #[tokio::test]
 async fn production_refuses_the_sandbox_payment_provider_and_runs_with_toss() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))

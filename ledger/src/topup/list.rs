@@ -25,3 +25,25 @@ pub fn top_up_order(descending: bool) -> Order {
         descending,
     }
 }
+
+/// Top-ups in `status` (CONFIRMING or WITHDRAWING) since before `before`, oldest first, at
+/// most `limit`: what the worker asks the provider about again.
+pub async fn stale<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    status: TopUpStatus,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: u64,
+) -> Result<Vec<top_up::Model>, crate::LedgerError> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let since = match status {
+        TopUpStatus::Withdrawing => top_up::Column::WithdrawingAt,
+        _ => top_up::Column::ConfirmingAt,
+    };
+    Ok(top_up::Entity::find()
+        .filter(top_up::Column::Status.eq(status))
+        .filter(since.lt(before))
+        .order_by_asc(since)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

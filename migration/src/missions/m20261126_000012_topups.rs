@@ -57,6 +57,9 @@ CREATE TABLE top_ups (
     CHECK ((status = 'WITHDRAWN') = (withdrawn_at IS NOT NULL))
 );
 CREATE INDEX top_ups_user ON top_ups (user_id, id);
+-- What the worker's reconciliation reads: the few top-ups between two steps.
+CREATE INDEX top_ups_unsettled ON top_ups (status, created_at)
+    WHERE status IN ('CONFIRMING', 'WITHDRAWING');
 
 -- Each user's top-ups per Asia/Seoul calendar day, reserved when a confirm begins. The limit
 -- is a conditional update of this row (`total_won + amount <= limit`), which locks it: racing
