@@ -310,6 +310,12 @@ async fn handle(
             .await
             .map(|_| ())
             .map_err(Into::into),
+        (TopUpStatus::Confirmed, PaymentStatus::Canceled | PaymentStatus::PartialCanceled) => {
+            // Refunded at the provider outside cancelTopUp (its dashboard): the wallet still
+            // holds the won. Not undone automatically — the user may have spent them.
+            tracing::error!(top_up = %t.id, order_id, "payment cancelled at the provider outside cancelTopUp: an operator must reconcile");
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
