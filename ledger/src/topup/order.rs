@@ -265,7 +265,8 @@ pub async fn fail(
     Ok((t, true))
 }
 
-/// The caller's top-up by its order id, for the webhook (which knows the order, not the user).
+/// The top-up of order `order_id`, whoever it belongs to: for the webhook, which knows the order,
+/// not the user.
 pub async fn by_order<C: ConnectionTrait>(
     db: &C,
     order_id: &str,
