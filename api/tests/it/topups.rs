@@ -548,6 +548,19 @@ async fn an_unspent_top_up_is_withdrawn_within_the_window_once() {
             ("TOP_UP".to_owned(), 30_000)
         ]
     );
+    // Each line names its top-up.
+    let lines = app
+        .gql(
+            Some(&viewer.access),
+            "{ wallet { transactions(kind: [TOP_UP, WITHDRAWAL]) { nodes { kind topUp { id status } } } } }",
+            json!({}),
+        )
+        .await
+        .data("wallet");
+    for line in lines["transactions"]["nodes"].as_array().expect("nodes") {
+        assert_eq!(line["topUp"]["id"], id, "{line}");
+        assert_eq!(line["topUp"]["status"], "WITHDRAWN", "{line}");
+    }
     // Another user cannot withdraw it.
     let other = app.register("notmine").await;
     assert_eq!(cancel(&app, &other, id, "w-3").await.code(), "NOT_FOUND");

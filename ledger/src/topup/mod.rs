@@ -93,3 +93,22 @@ pub async fn find_own<C: ConnectionTrait>(
         Err(e) => Err(e),
     }
 }
+
+/// The top-up a transfer names, if it names one: its credit (`topup:order:<orderId>`), its
+/// withdrawal (`withdrawal:<top-up>`) or that withdrawal given back (`withdrawal-return:<top-up>`).
+/// A sandbox `topUp`'s credit (`topup:<user>:<key>`) names none.
+pub async fn of_transfer<C: ConnectionTrait>(
+    db: &C,
+    transfer_id: &str,
+) -> Result<Option<top_up::Model>, LedgerError> {
+    if let Some(order_id) = transfer_id.strip_prefix("topup:order:") {
+        return order::by_order(db, order_id).await;
+    }
+    let id = transfer_id
+        .strip_prefix("withdrawal-return:")
+        .or_else(|| transfer_id.strip_prefix("withdrawal:"));
+    match id {
+        Some(id) => Ok(top_up::Entity::find_by_id(id.to_owned()).one(db).await?),
+        None => Ok(None),
+    }
+}
