@@ -147,6 +147,42 @@ async fn a_confirmed_top_up_credits_the_wallet_once_and_a_second_confirm_answers
 }
 
 #[tokio::test]
+async fn ten_concurrent_confirms_of_one_order_take_one_payment_and_ten_concurrent_cancels_refund_once()
+ {
+    let fake = FakeToss::start().await;
+    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let viewer = app.register("doubleclick").await;
+    let order_id = order(&app, &viewer, 25_000).await;
+    let key = fake.pay(&order_id, 25_000);
+    let answers =
+        futures::future::join_all((0..10).map(|_| confirm(&app, &viewer, &order_id, &key, 25_000)))
+            .await;
+    for a in &answers {
+        assert_eq!(a.data("confirmTopUp")["status"], "CONFIRMED");
+    }
+    assert_eq!(fake.payment(&key).taken, 1);
+    assert_eq!(wallet(&app, &viewer).await["cash"], 25_000);
+
+    let id = answers[0].data("confirmTopUp")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let cancels = futures::future::join_all((0..10).map(|i| {
+        let (app, viewer, id) = (&app, &viewer, &id);
+        async move { cancel(app, viewer, id, &format!("w{i}")).await }
+    }))
+    .await;
+    for c in &cancels {
+        assert_eq!(c.data("cancelTopUp")["status"], "WITHDRAWN", "{:?}", c.0);
+    }
+    assert_eq!(fake.payment(&key).cancels, 1);
+    let w = wallet(&app, &viewer).await;
+    assert_eq!(w["cash"], 0);
+    assert_eq!(kinds(&w).len(), 2, "one credit, one withdrawal");
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
 async fn an_amount_that_is_not_the_orders_is_refused_before_the_provider_is_asked() {
     let fake = FakeToss::start().await;
     let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
