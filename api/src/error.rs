@@ -31,6 +31,22 @@ pub enum ApiError {
         message: String,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// A top-up the user's daily limit cannot take (`TOPUP_LIMIT_EXCEEDED`), with
+    /// `extensions.limit`, `extensions.remainingToday` and `extensions.retryAt` (the next
+    /// Asia/Seoul midnight).
+    LimitExceeded {
+        code: &'static str,
+        message: String,
+        limit_won: i64,
+        remaining_won: i64,
+        resets_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The payment provider refused the payment (`PAYMENT_FAILED`), with its own code in
+    /// `extensions.providerCode`.
+    PaymentFailed {
+        message: String,
+        provider_code: String,
+    },
     /// An overlay token that opens nothing: malformed, unknown or replaced (one answer for all).
     OverlayTokenInvalid,
     /// A failure that is ours, not the client's; never shown to the client.
@@ -56,7 +72,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::EventsExpired(_) => "EVENTS_EXPIRED",
-            ApiError::Refused { code, .. } => code,
+            ApiError::Refused { code, .. } | ApiError::LimitExceeded { code, .. } => code,
+            ApiError::PaymentFailed { .. } => "PAYMENT_FAILED",
             ApiError::OverlayTokenInvalid => "OVERLAY_TOKEN_INVALID",
             ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -73,7 +90,9 @@ impl ApiError {
             | ApiError::InvalidState(m)
             | ApiError::RateLimited(m)
             | ApiError::EventsExpired(m)
-            | ApiError::Refused { message: m, .. } => m.clone(),
+            | ApiError::Refused { message: m, .. }
+            | ApiError::LimitExceeded { message: m, .. }
+            | ApiError::PaymentFailed { message: m, .. } => m.clone(),
             ApiError::IdempotencyKeyReused => {
                 "this idempotencyKey was already used for a different request".into()
             }
@@ -109,6 +128,19 @@ impl From<LedgerError> for ApiError {
                 message,
                 retry_at,
             },
+            LedgerError::LimitExceeded {
+                code,
+                message,
+                limit_won,
+                remaining_won,
+                resets_at,
+            } => ApiError::LimitExceeded {
+                code,
+                message,
+                limit_won,
+                remaining_won,
+                resets_at,
+            },
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
     }
@@ -125,6 +157,19 @@ impl From<ApiError> for async_graphql::Error {
         let code = e.code();
         let retry_at = match &e {
             ApiError::Refused { retry_at, .. } => *retry_at,
+            ApiError::LimitExceeded { resets_at, .. } => Some(*resets_at),
+            _ => None,
+        };
+        let limit = match &e {
+            ApiError::LimitExceeded {
+                limit_won,
+                remaining_won,
+                ..
+            } => Some((*limit_won, *remaining_won)),
+            _ => None,
+        };
+        let provider_code = match &e {
+            ApiError::PaymentFailed { provider_code, .. } => Some(provider_code.clone()),
             _ => None,
         };
         let message = match &e {
@@ -139,6 +184,13 @@ impl From<ApiError> for async_graphql::Error {
             ext.set("code", code);
             if let Some(at) = retry_at {
                 ext.set("retryAt", at.to_rfc3339());
+            }
+            if let Some((limit, remaining)) = limit {
+                ext.set("limit", limit);
+                ext.set("remainingToday", remaining);
+            }
+            if let Some(code) = &provider_code {
+                ext.set("providerCode", code.as_str());
             }
         })
     }

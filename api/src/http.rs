@@ -43,6 +43,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/payments/webhook", axum::routing::post(payment_webhook))
         .layer(axum::middleware::from_fn(crate::metrics::count_responses))
         // Refuses larger bodies with 413 before any of it is parsed, whatever the extractor.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -238,6 +239,25 @@ async fn readyz(State(s): State<HttpState>) -> Response {
             Json(serde_json::json!({ "status": "unavailable", "problems": problems })),
         )
             .into_response()
+    }
+}
+
+/// `POST /payments/webhook`: the payment provider's deliveries (`topups::webhook`). 200 once
+/// handled (or a replay), 401 when the signature or time is wrong, 400 when unreadable, 503 when
+/// it could not be finished now (the provider retries).
+async fn payment_webhook(
+    State(s): State<HttpState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::topups::WebhookAnswer;
+    match crate::topups::webhook(&s.app, &headers, &body).await {
+        WebhookAnswer::Handled => (StatusCode::OK, "ok").into_response(),
+        WebhookAnswer::Unauthorized(why) => (StatusCode::UNAUTHORIZED, why).into_response(),
+        WebhookAnswer::BadRequest(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+        WebhookAnswer::RetryLater => {
+            (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
+        }
     }
 }
 

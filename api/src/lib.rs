@@ -16,5 +16,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod overlay;
+pub mod payments;
 pub mod proxy;
 pub mod state;
+pub mod topups;

@@ -156,6 +156,7 @@ async fn worker_deps(config: &Config, db: &Databases) -> WorkerDeps {
             email_page_size: config.email.page_size,
         },
         payouts: config.payouts.worker(),
+        topups: config.topups.worker(),
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Inner {
     pub feed: MissionFeed,
     /// Wake-ups of `missionEvents` subscribers.
     pub event_wakeups: EventWakeups,
+    /// The payment provider of top-ups (`PAYMENT_PROVIDER`), if any.
+    pub payments: Option<Arc<dyn crate::payments::PaymentProvider>>,
     /// Group commit for `contribute`.
     pub pledges: missionlink_ledger::batch::PledgeBatcher,
 }
@@ -43,7 +45,14 @@ impl AppState {
             config.temporal.clone(),
             format!("missionlink-api@{}", std::process::id()),
         );
+        let payments = match &config.topups.provider {
+            Some(choice) => Some(choice.connect(std::time::Duration::from_secs(
+                config.topups.timeout_seconds,
+            ))?),
+            None => None,
+        };
         Ok(Self(Arc::new(Inner {
+            payments,
             feed: MissionFeed::start(db.missions.clone()),
             event_wakeups: EventWakeups::start(db.missions.clone()),
             pledges: missionlink_ledger::batch::PledgeBatcher::start(

@@ -2,7 +2,7 @@
 //!
 //! It recomputes every balance from the journal of transfers and compares. It only reads.
 
-use crate::status::{AccountKind, PayoutStatus, PledgeStatus, PredictionStatus};
+use crate::status::{AccountKind, PayoutStatus, PledgeStatus, PredictionStatus, TopUpStatus};
 use crate::{Currency, LedgerError};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, FromQueryResult, IsolationLevel, Statement,
@@ -15,7 +15,8 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`,
-    /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `prediction_pool`, `payout`.
+    /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `prediction_pool`,
+    /// `payout`, `top_up`.
     pub check: &'static str,
     pub detail: String,
 }
@@ -194,6 +195,7 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
     violations.extend(pledges_settled_exactly_once(db).await?);
     violations.extend(prediction_pools(db).await?);
     violations.extend(payouts_exactly_once(db).await?);
+    violations.extend(top_ups_exactly_once(db).await?);
 
     for (currency, total) in totals {
         if total != 0 {
@@ -498,6 +500,66 @@ async fn payouts_exactly_once<C: ConnectionTrait>(db: &C) -> Result<Vec<Violatio
             detail: format!(
                 "payout {} is {} for {} won (fee {}) but took {}, holds {}, paid {} (bank {}), returned {}",
                 p.id, p.status, p.amount, p.fee, p.taken, p.hold, p.paid, p.bank, p.returned
+            ),
+        })
+        .collect())
+}
+
+#[derive(FromQueryResult)]
+struct BadTopUp {
+    id: String,
+    status: TopUpStatus,
+    amount: i64,
+    credited: i64,
+    withdrawn: i64,
+    returned: i64,
+}
+
+/// Every top-up moved exactly what its status says (issue 15): nothing before the provider took
+/// the payment (PREPARED, CONFIRMING, FAILED); its amount in once it is CONFIRMED, with either
+/// no withdrawal or a withdrawal given back whole (the provider refused to cancel); its amount
+/// in and out once WITHDRAWING or WITHDRAWN. Each sum is a lookup by transfer id.
+async fn top_ups_exactly_once<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
+    let sum = |id: &str| {
+        format!(
+            "CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t WHERE t.id = {id}), 0) AS BIGINT)"
+        )
+    };
+    let rows = BadTopUp::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            r#"SELECT * FROM (
+             SELECT u.id AS id, u.status AS status, u.amount AS amount,
+               {credited} AS credited, {withdrawn} AS withdrawn, {returned} AS returned
+             FROM top_ups u
+           ) x
+           WHERE NOT (
+                (x.status IN ('{prepared}', '{confirming}', '{failed}')
+                   AND x.credited = 0 AND x.withdrawn = 0 AND x.returned = 0)
+             OR (x.status = '{confirmed}' AND x.credited = x.amount
+                   AND x.withdrawn = x.returned AND x.withdrawn IN (0, x.amount))
+             OR (x.status IN ('{withdrawing}', '{withdrawn_status}') AND x.credited = x.amount
+                   AND x.withdrawn = x.amount AND x.returned = 0))"#,
+            credited = sum("'topup:order:' || u.order_id"),
+            withdrawn = sum("'withdrawal:' || u.id"),
+            returned = sum("'withdrawal-return:' || u.id"),
+            prepared = TopUpStatus::Prepared,
+            confirming = TopUpStatus::Confirming,
+            failed = TopUpStatus::Failed,
+            confirmed = TopUpStatus::Confirmed,
+            withdrawing = TopUpStatus::Withdrawing,
+            withdrawn_status = TopUpStatus::Withdrawn,
+        ),
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|u| Violation {
+            check: "top_up",
+            detail: format!(
+                "top-up {} is {} for {} won but credited {}, withdrew {}, returned {}",
+                u.id, u.status, u.amount, u.credited, u.withdrawn, u.returned
             ),
         })
         .collect())

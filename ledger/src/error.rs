@@ -50,6 +50,15 @@ pub enum LedgerError {
         message: String,
         retry_at: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// A top-up the user's daily limit cannot take: how much remains today and when it resets.
+    #[error("{message}")]
+    LimitExceeded {
+        code: &'static str,
+        message: String,
+        limit_won: i64,
+        remaining_won: i64,
+        resets_at: chrono::DateTime<chrono::Utc>,
+    },
     #[error(transparent)]
     Database(#[from] DbErr),
 }
@@ -65,6 +74,7 @@ impl LedgerError {
             LedgerError::Database(e) => !permanent(e),
             LedgerError::InvalidAmount(_)
             | LedgerError::Refused { .. }
+            | LedgerError::LimitExceeded { .. }
             | LedgerError::InsufficientFunds { .. }
             | LedgerError::IdempotencyKeyReused
             | LedgerError::InvalidIdempotencyKey(_)

@@ -23,6 +23,7 @@ pub mod prediction;
 pub mod rules;
 mod sql;
 pub mod statement;
+pub mod topup;
 pub mod transfer;
 pub mod wallet;
 

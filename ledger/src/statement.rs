@@ -54,6 +54,10 @@ impl Balance {
 pub enum EntryKind {
     /// Cash in from the payment provider.
     TopUp,
+    /// A withdrawn top-up: cash back out to the payment provider.
+    Withdrawal,
+    /// A withdrawal the payment provider refused: the cash back in.
+    WithdrawalReturned,
     /// Cash held in a mission's escrow.
     Pledge,
     /// A held pledge back (failure, rejection, expiry).
@@ -126,6 +130,18 @@ pub const SOURCES: &[Source] = &[
         Side::Credit,
         TransferKind::Topup,
         EntryKind::TopUp,
+    ),
+    source(
+        Balance::Cash,
+        Side::Debit,
+        TransferKind::Withdrawal,
+        EntryKind::Withdrawal,
+    ),
+    source(
+        Balance::Cash,
+        Side::Credit,
+        TransferKind::WithdrawalReturn,
+        EntryKind::WithdrawalReturned,
     ),
     source(
         Balance::Cash,

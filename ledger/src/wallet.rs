@@ -9,6 +9,7 @@ use crate::money::MAX_BALANCE;
 use crate::status::TransferKind;
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, account};
+use chrono::Utc;
 use missionlink_entities::missions::account as account_entity;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
@@ -63,13 +64,16 @@ pub async fn open_user(
 /// Credits `amount_won` from the sandbox payment provider (the outside world) to the user's
 /// cash wallet, at most once per idempotency key. Returns the wallet right after the credit;
 /// a replay returns that same first answer. A user whose accounts were never opened gets
-/// `NotFound`, and nothing is written.
+/// `NotFound`, and nothing is written. The credit counts toward the user's limit of the
+/// Asia/Seoul day (`daily_limit_won`, reserved in the same transaction: `TOPUP_LIMIT_EXCEEDED`
+/// past it, nothing written), like a top-up through the payment provider.
 #[tracing::instrument(name = "db.top_up", skip_all)]
 pub async fn top_up(
     db: &DatabaseConnection,
     user_id: &str,
     amount_won: i64,
     key: &IdempotencyKey,
+    daily_limit_won: i64,
 ) -> Result<Wallet, LedgerError> {
     let amount = Amount::within(amount_won, TOP_UP_MIN_WON, TOP_UP_MAX_WON)?;
     let hash = idempotency::request_hash("topUp", &amount.to_string());
@@ -81,6 +85,8 @@ pub async fn top_up(
                 .map_err(|e| LedgerError::Corrupt(format!("stored topUp response: {e}")))
         }
         Claim::Fresh => {
+            crate::topup::day::reserve(&txn, user_id, amount.get(), daily_limit_won, Utc::now())
+                .await?;
             let credited = transfer::apply(
                 &txn,
                 &Transfer {

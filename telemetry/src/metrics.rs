@@ -38,6 +38,7 @@ pub struct Metrics {
     audit_last_run_timestamp_seconds: IntGauge,
     payouts_stuck: IntGauge,
     payouts_finished_total: IntCounterVec,
+    topups_total: IntCounterVec,
 }
 
 /// The process-wide metrics.
@@ -68,6 +69,16 @@ fn gauge(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntG
     registry.register(Box::new(g.clone()))?;
     Ok(g)
 }
+
+/// The outcomes `missionlink_topups_total` counts.
+pub const TOPUP_OUTCOMES: [&str; 6] = [
+    "CONFIRMED",
+    "FAILED",
+    "PENDING",
+    "LIMIT_EXCEEDED",
+    "WITHDRAWN",
+    "WITHDRAWAL_REFUSED",
+];
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -211,6 +222,14 @@ impl Metrics {
                 "Payouts that reached an outcome, by status (PAID, FAILED, CANCELLED)",
                 &["status"],
             )?,
+            topups_total: counter_vec(
+                &r,
+                "topups_total",
+                "Top-ups through the payment provider, by what happened: CONFIRMED, FAILED \
+                 (refused by the provider), PENDING (the provider did not answer), LIMIT_EXCEEDED, \
+                 WITHDRAWN, WITHDRAWAL_REFUSED",
+                &["outcome"],
+            )?,
             registry: r,
         };
         m.zero_known_series();
@@ -230,6 +249,9 @@ impl Metrics {
         }
         for status in ["PAID", "FAILED", "CANCELLED"] {
             self.payouts_finished_total.with_label_values(&[status]);
+        }
+        for outcome in TOPUP_OUTCOMES {
+            self.topups_total.with_label_values(&[outcome]);
         }
         for route in ["/graphql", "/graphql/ws", "/healthz", "/readyz", "/metrics"] {
             for class in ["2xx", "4xx", "5xx"] {
@@ -345,6 +367,12 @@ impl Metrics {
         self.payouts_finished_total
             .with_label_values(&[status])
             .inc();
+    }
+
+    /// A top-up step ended with `outcome` (one of [`TOPUP_OUTCOMES`]), counted once, by whoever
+    /// made the change (a replay is not counted).
+    pub fn topup(&self, outcome: &str) {
+        self.topups_total.with_label_values(&[outcome]).inc();
     }
 
     /// Reads the gauges that describe the database's state (escrow held, outbox backlog, pool

@@ -52,6 +52,7 @@ fn kind(e: &LedgerError) -> &'static str {
         LedgerError::Corrupt(_) => "Corrupt",
         LedgerError::Contended(_) => "Contended",
         LedgerError::Refused { .. } => "Refused",
+        LedgerError::LimitExceeded { .. } => "LimitExceeded",
         LedgerError::Database(_) => "Database",
     }
 }

@@ -31,6 +31,21 @@ pub struct WorkerDeps {
     pub mailer: Arc<Mailer>,
     pub settlement: SettlementSettings,
     pub payouts: PayoutSettings,
+    pub topups: TopUpSettings,
+}
+
+/// What the top-up receipts and the reconciliation need.
+#[derive(Clone, Debug)]
+pub struct TopUpSettings {
+    /// `TOPUP_WITHDRAWAL_DAYS` and the rest, as the receipts state them.
+    pub rules: missionlink_ledger::topup::TopUpRules,
+    /// `PAYMENT_PROVIDER`; `None`: nothing to reconcile with.
+    pub provider: Option<crate::payments::PaymentChoice>,
+    /// `PAYMENT_TIMEOUT_SECONDS`.
+    pub timeout: std::time::Duration,
+    /// `TOPUP_RECONCILE_AFTER_SECONDS`: how long a top-up may stay CONFIRMING or WITHDRAWING
+    /// before the worker asks the provider again.
+    pub reconcile_after: std::time::Duration,
 }
 
 /// What the payout workflow's activities need beside the databases and the mailer.
@@ -56,6 +71,7 @@ pub async fn run(
     missionlink_telemetry::metrics().zero_activity_failures(&crate::payout::ACTIVITY_NAMES);
     let identity = format!("missionlink-worker@{}", std::process::id());
     let client = connect(config, &identity).await?;
+    let (receipt_users_db, receipt_mailer) = (deps.users_db.clone(), deps.mailer.clone());
     let options = WorkerOptions::new(config.task_queue.clone())
         .graceful_shutdown_period(SHUTDOWN_GRACE)
         .register_workflow::<LedgerAuditWorkflow>()?
@@ -103,6 +119,28 @@ pub async fn run(
         deps.payouts.stuck_after,
         stopped(relay_stopped.clone()),
     ));
+    let receipts = tokio::spawn(crate::topup_receipts::run(
+        crate::topup_receipts::TopUpReceipts {
+            missions_db: deps.missions_db.clone(),
+            users_db: receipt_users_db,
+            mailer: receipt_mailer,
+            operator: deps.payouts.operator.clone(),
+            rules: deps.topups.rules,
+        },
+        stopped(relay_stopped.clone()),
+    ));
+    let reconciliation = match &deps.topups.provider {
+        Some(choice) => Some(tokio::spawn(crate::payments::reconcile::run(
+            crate::payments::reconcile::Reconciler {
+                missions_db: deps.missions_db.clone(),
+                provider: choice.connect(deps.topups.timeout)?,
+                after: deps.topups.reconcile_after,
+                rules: deps.topups.rules,
+            },
+            stopped(relay_stopped.clone()),
+        ))),
+        None => None,
+    };
     let audits = tokio::spawn(crate::audit_loop::run(
         deps.missions_db,
         deps.audit_interval,
@@ -123,6 +161,10 @@ pub async fn run(
     audits.await.ok();
     pruning.await.ok();
     payout_watch.await.ok();
+    receipts.await.ok();
+    if let Some(reconciliation) = reconciliation {
+        reconciliation.await.ok();
+    }
     result?;
     Ok(())
 }

@@ -209,7 +209,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "MAX_MUTATIONS_PER_REQUEST",
         "5",
         "top-level mutation fields per request, of which at most one money mutation \
-         (topUp, createMission, contribute, placeBet, requestPayout, cancelPayout); more is BAD_USER_INPUT with nothing run",
+         (topUp, confirmTopUp, cancelTopUp, createMission, contribute, placeBet, requestPayout, cancelPayout); more is BAD_USER_INPUT with nothing run",
     ),
     (
         "PAYOUT_MIN",
@@ -255,12 +255,64 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "OPERATOR_NAME",
         "MissionLink",
-        "the operator named in payout receipts",
+        "the operator named in payout and top-up receipts",
     ),
     (
         "OPERATOR_CONTACT",
         "support@missionlink.local",
-        "where payout receipts tell streamers to object",
+        "where payout and top-up receipts tell users to object",
+    ),
+    (
+        "PAYMENT_PROVIDER",
+        "sandbox (dev), none (production)",
+        "who takes top-up payments: `sandbox` (takes no money, every confirm succeeds; refused \
+         when APP_ENV=production), `toss` (Toss Payments' API: needs TOSS_SECRET_KEY and \
+         TOSS_WEBHOOK_SECRET) or `none` (prepareTopUp and confirmTopUp refused)",
+    ),
+    (
+        "TOSS_API_BASE",
+        "https://api.tosspayments.com",
+        "base URL of Toss Payments' API (tests point it at a local server)",
+    ),
+    (
+        "TOSS_SECRET_KEY",
+        "(none)",
+        "Toss Payments secret key (HTTP Basic user name); required with PAYMENT_PROVIDER=toss",
+    ),
+    (
+        "TOSS_WEBHOOK_SECRET",
+        "(none)",
+        "key of the HMAC-SHA256 signature every POST /payments/webhook delivery must carry; \
+         required with PAYMENT_PROVIDER=toss",
+    ),
+    (
+        "PAYMENT_TIMEOUT_SECONDS",
+        "30",
+        "the client's timeout of one payment-provider call; a confirm without an answer stays \
+         CONFIRMING and answers PAYMENT_PENDING (1 to 120)",
+    ),
+    (
+        "PAYMENT_WEBHOOK_TOLERANCE_SECONDS",
+        "300",
+        "how far a webhook delivery's transmission time may be from ours before it is refused",
+    ),
+    (
+        "TOPUP_RECONCILE_AFTER_SECONDS",
+        "60",
+        "a top-up CONFIRMING or WITHDRAWING (the provider did not answer) for longer than this is \
+         asked about again by the worker, under the same idempotency keys",
+    ),
+    (
+        "TOPUP_DAILY_LIMIT_WON",
+        "1000000",
+        "most won one user may top up per Asia/Seoul calendar day (KCC guideline); topUp and \
+         confirmTopUp both count",
+    ),
+    (
+        "TOPUP_WITHDRAWAL_DAYS",
+        "7",
+        "days after payment within which an unspent top-up may be withdrawn (cancelTopUp; 0 to \
+         365)",
     ),
 ];
 

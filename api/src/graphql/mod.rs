@@ -22,6 +22,7 @@ mod query;
 mod statement;
 mod status;
 mod text;
+mod topup;
 mod transport;
 mod types;
 mod user;
@@ -59,6 +60,7 @@ pub struct Mutation(
     channel::ChannelMutation,
     overlay::OverlayMutation,
     payout::PayoutMutation,
+    topup::TopUpMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.

@@ -62,8 +62,8 @@ impl IdentityMutation {
         Ok(session.try_into()?)
     }
 
-    /// Adds won to the wallet from the sandbox payment provider (1,000 to 1,000,000 won).
-    /// Idempotent per `idempotencyKey`. Refused with `FORBIDDEN` when the server runs with
+    /// Adds won to the wallet from the sandbox payment provider (1,000 to 1,000,000 won),
+    /// counted toward the daily limit (`TOPUP_LIMIT_EXCEEDED`). Idempotent per `idempotencyKey`. Refused with `FORBIDDEN` when the server runs with
     /// `APP_ENV=production`: the sandbox provider takes no payment.
     async fn top_up(
         &self,
@@ -84,6 +84,7 @@ impl IdentityMutation {
             &claims.sub,
             i64::from(amount),
             &key,
+            state(ctx).config.topups.rules.daily_limit_won,
         )
         .await
         .map_err(ApiError::from)?;

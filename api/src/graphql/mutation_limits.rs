@@ -12,6 +12,8 @@ use std::sync::Arc;
 /// number of them in one go, each with its own idempotency key.
 pub const MONEY_MUTATIONS: &[&str] = &[
     "topUp",
+    "confirmTopUp",
+    "cancelTopUp",
     "createMission",
     "contribute",
     "placeBet",

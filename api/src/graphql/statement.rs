@@ -8,6 +8,7 @@ use super::loaders::load_mission;
 use super::mission::Mission;
 use super::money::SignedAmount;
 use super::payout::Payout;
+use super::topup::TopUp;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -19,6 +20,10 @@ use missionlink_ledger::statement::{self, Entry};
 pub enum TransactionKind {
     /// Won in from the payment provider (cash).
     TopUp,
+    /// A withdrawn top-up: won back out to the payment provider (`cancelTopUp`; cash).
+    Withdrawal,
+    /// A withdrawal the payment provider refused to cancel: the won back in (cash).
+    WithdrawalReturned,
     /// Won held for a mission (cash).
     Pledge,
     /// A held pledge given back: the mission failed, was rejected or expired (cash).
@@ -106,6 +111,23 @@ impl Transaction {
             Some(id) => Ok(Some(super::payout::own_payout(ctx, id).await?)),
             None => Ok(None),
         }
+    }
+
+    /// The top-up it concerns: paid through the payment provider, withdrawn, or a withdrawal
+    /// given back (null for the sandbox `topUp`).
+    async fn top_up(&self, ctx: &Context<'_>) -> GqlResult<Option<TopUp>> {
+        if !matches!(
+            self.kind,
+            TransactionKind::TopUp
+                | TransactionKind::Withdrawal
+                | TransactionKind::WithdrawalReturned
+        ) {
+            return Ok(None);
+        }
+        let found = missionlink_ledger::topup::of_transfer(&state(ctx).db.missions, &self.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(found.map(TopUp::try_from).transpose()?)
     }
 }
 

@@ -62,3 +62,21 @@ pub enum PayoutStatus {
     /// Cancelled during the hold; the whole amount is back in earnings.
     Cancelled,
 }
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::status::TopUpStatus")]
+pub enum TopUpStatus {
+    /// Ordered; waiting for the payment in the provider's widget and `confirmTopUp`.
+    Prepared,
+    /// The provider is being asked to take the payment (the day's limit is reserved); a
+    /// provider that did not answer leaves it here until `confirmTopUp` again or its webhook.
+    Confirming,
+    /// Paid; the won are in the wallet.
+    Confirmed,
+    /// The provider refused the payment; nothing was credited.
+    Failed,
+    /// Withdrawal under way: the won left the wallet; the provider is cancelling the payment.
+    Withdrawing,
+    /// Withdrawn: the payment was cancelled, the won went back to the payer.
+    Withdrawn,
+}

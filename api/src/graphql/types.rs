@@ -4,7 +4,8 @@ use super::connection::{List, PageArgs, list_cost};
 use super::money::{Points, Won};
 use super::payout::{Payout, PayoutAccount};
 use super::statement::{Transaction, TransactionKind};
-use super::status::PayoutStatus;
+use super::status::{PayoutStatus, TopUpStatus};
+use super::topup::{TopUp, TopUpLimit};
 use super::user::User;
 use crate::auth::Session;
 use crate::error::ApiError;
@@ -94,6 +95,32 @@ impl Wallet {
             before,
         };
         super::payout::payouts(ctx, &self.user_id, status, args).await
+    }
+
+    /// Your top-ups through the payment provider, newest first; only those of `status` if
+    /// given.
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
+    async fn top_ups(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<TopUpStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<TopUp>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        super::topup::top_ups(ctx, &self.user_id, status, args).await
+    }
+
+    /// How much you may still top up today (Asia/Seoul day) and when that resets.
+    async fn top_up_limit(&self, ctx: &Context<'_>) -> GqlResult<TopUpLimit> {
+        super::topup::top_up_limit(ctx, &self.user_id).await
     }
 }
 

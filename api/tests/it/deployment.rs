@@ -174,7 +174,7 @@ fn promtool_unit_tests_of_the_alert_rules_pass() {
 /// The Ingress publishes only the GraphQL endpoint (a Prefix, so `/graphql/ws` too) and the
 /// overlay pages (`/overlay/<token>`); readiness, liveness and metrics stay inside the cluster.
 #[test]
-fn the_ingress_exposes_only_graphql_and_the_overlays() {
+fn the_ingress_exposes_only_graphql_the_overlays_and_the_payment_webhook() {
     let ingress =
         std::fs::read_to_string(root().join("deploy/base/api-ingress.yaml")).expect("ingress");
     let lines: Vec<&str> = ingress
@@ -196,7 +196,11 @@ fn the_ingress_exposes_only_graphql_and_the_overlays() {
         .collect();
     assert_eq!(
         paths,
-        [("/graphql", "Prefix"), ("/overlay", "Prefix")],
+        [
+            ("/graphql", "Prefix"),
+            ("/overlay", "Prefix"),
+            ("/payments/webhook", "Exact")
+        ],
         "{ingress}"
     );
     for private in ["/readyz", "/healthz", "/metrics"] {

@@ -25,7 +25,13 @@ async fn assert_refused_without_change(
 
 #[tokio::test]
 async fn top_ups_outside_the_allowed_amounts_are_refused() {
-    let app = TestApp::spawn().await;
+    // Room for the warm-up and the largest top-up in one day: this test is about one top-up's
+    // bounds, not the daily limit (topups.rs tests that).
+    let app = TestApp::spawn_with(
+        crate::support::TestDatabases::postgres().await,
+        &[("TOPUP_DAILY_LIMIT_WON", "2000000")],
+    )
+    .await;
     let viewer = app.register("amounts").await;
     app.top_up(&viewer, 1_000, "warm-up").await.data("topUp");
     for amount in [0, -5_000, 999, 1_000_001, i64::from(i32::MAX)] {

@@ -3,6 +3,8 @@
 //! database's agreement with the ledger's statuses and kinds.
 
 use crate::support::TestDatabases;
+/// The default daily top-up limit (`TOPUP_DAILY_LIMIT_WON`), which the seeding top-ups stay under.
+const DAILY_LIMIT_WON: i64 = 1_000_000;
 use missionlink_api::db::Databases;
 use missionlink_ledger::batch::{self, PledgeRequest};
 use missionlink_ledger::idempotency::IdempotencyKey;
@@ -46,7 +48,7 @@ async fn user(db: &Databases, name: &str, won: i64) -> String {
         .await
         .expect("open");
     if won > 0 {
-        wallet::top_up(&db.missions, &id, won, &key("seed"))
+        wallet::top_up(&db.missions, &id, won, &key("seed"), DAILY_LIMIT_WON)
             .await
             .expect("top up");
     }

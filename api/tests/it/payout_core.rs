@@ -4,6 +4,8 @@
 //! step, and catching a payout whose money did not move as its status says.
 
 use crate::support::TestDatabases;
+/// The default daily top-up limit (`TOPUP_DAILY_LIMIT_WON`), which the seeding top-ups stay under.
+const DAILY_LIMIT_WON: i64 = 1_000_000;
 use missionlink_api::db::Databases;
 use missionlink_ledger::idempotency::{Effect, IdempotencyKey};
 use missionlink_ledger::mission::{self, MissionRules, NewMission, StreamerAction};
@@ -52,7 +54,7 @@ async fn streamer_with_earnings(db: &Databases, won: i64) -> String {
     for id in [&streamer, &viewer] {
         wallet::open_user(&db.missions, id, 0).await.expect("open");
     }
-    wallet::top_up(&db.missions, &viewer, won, &key("seed"))
+    wallet::top_up(&db.missions, &viewer, won, &key("seed"), DAILY_LIMIT_WON)
         .await
         .expect("top up");
     let id = mission::create(

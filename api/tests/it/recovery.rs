@@ -113,7 +113,7 @@ async fn killing_the_worker_mid_settlement_neither_pays_twice_nor_skips() {
                 .expect("user");
             missionlink_ledger::wallet::open_user(&app.db.missions, &user_id, 0).await.expect("open");
             let key = IdempotencyKey::parse("seed").expect("key");
-            missionlink_ledger::wallet::top_up(&app.db.missions, &user_id, 20_000, &key).await.expect("top up");
+            missionlink_ledger::wallet::top_up(&app.db.missions, &user_id, 20_000, &key, 1_000_000).await.expect("top up");
             let pledges: Vec<PledgeRequest> = (0..PLEDGES_EACH)
                 .map(|p| PledgeRequest {
                     mission_id: id.clone(),

@@ -453,6 +453,7 @@ impl TestApp {
             email_page_size: 100,
         };
         let payouts = self.config.payouts.worker();
+        let topups = self.config.topups.worker();
         // The worker always reaches the real Temporal, even when this app's API is configured not to.
         let mut temporal = self.config.temporal.clone();
         temporal.address = temporal_address();
@@ -476,6 +477,7 @@ impl TestApp {
                     mailer: std::sync::Arc::new(mailer),
                     settlement,
                     payouts,
+                    topups,
                 };
                 missionlink_workflows::worker::run(&temporal, deps, async {
                     rx.await.ok();
@@ -658,15 +660,34 @@ impl TestApp {
         .data("wallet")
     }
 
-    /// Every row of every table of both databases, in a stable order: equal snapshots mean
-    /// nothing changed.
+    /// The rows of both databases that a refused request must leave alone (users, tokens,
+    /// throttles, accounts, transfers, idempotency keys, top-ups, their receipts and days), in a
+    /// stable order: equal snapshots mean nothing changed.
     pub async fn snapshot(&self) -> String {
-        use missionlink_entities::missions::{account, idempotency_key, transfer};
+        use missionlink_entities::missions::{
+            account, idempotency_key, top_up, topup_receipt, transfer,
+        };
         use missionlink_entities::users::{login_throttle, refresh_token, user};
         let u = &self.db.users;
         let m = &self.db.missions;
+        let days: Vec<(String, String, i64)> = m
+            .query_all_raw(sea_orm::Statement::from_string(
+                m.get_database_backend(),
+                "SELECT user_id, day, total_won FROM topup_days ORDER BY user_id, day",
+            ))
+            .await
+            .expect("top-up days")
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "user_id").expect("user_id"),
+                    r.try_get("", "day").expect("day"),
+                    r.try_get("", "total_won").expect("total_won"),
+                )
+            })
+            .collect();
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{days:?}",
             user::Entity::find()
                 .order_by_asc(user::Column::Id)
                 .all(u)
@@ -698,6 +719,17 @@ impl TestApp {
                 .all(m)
                 .await
                 .expect("idempotency keys"),
+            top_up::Entity::find()
+                .order_by_asc(top_up::Column::Id)
+                .all(m)
+                .await
+                .expect("top-ups"),
+            topup_receipt::Entity::find()
+                .order_by_asc(topup_receipt::Column::TopUpId)
+                .order_by_asc(topup_receipt::Column::Event)
+                .all(m)
+                .await
+                .expect("top-up receipts"),
         )
     }
 

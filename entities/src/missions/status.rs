@@ -123,6 +123,12 @@ text_enum! {
         BankTransfer = "BANK_TRANSFER",
         /// A failed or cancelled payout's hold back to the streamer's earnings.
         PayoutReturn = "PAYOUT_RETURN",
+        /// A withdrawn top-up: the user's cash back out to the payment provider (the outside
+        /// world), `withdrawal:<top-up>`.
+        Withdrawal = "WITHDRAWAL",
+        /// A withdrawal the payment provider refused to cancel: the cash back into the wallet,
+        /// `withdrawal-return:<top-up>`.
+        WithdrawalReturn = "WITHDRAWAL_RETURN",
     }
 }
 
@@ -230,6 +236,34 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where a top-up through the payment provider is: `top_ups.status`. Changed only by
+    /// conditional updates (`ledger::topup`), each in the transaction of its transfers.
+    pub enum TopUpStatus {
+        /// Ordered (`prepareTopUp`); the client pays in the provider's widget.
+        Prepared = "PREPARED",
+        /// Confirm began: the day's limit is reserved and the provider is being asked. A
+        /// provider that did not answer leaves it here until a retry or the webhook settles it.
+        Confirming = "CONFIRMING",
+        /// The provider approved the payment; the wallet was credited.
+        Confirmed = "CONFIRMED",
+        /// The provider refused the payment; nothing was credited, the reservation released.
+        Failed = "FAILED",
+        /// Withdrawal began: the wallet was debited, the provider's cancel is being asked.
+        Withdrawing = "WITHDRAWING",
+        /// The provider cancelled the payment; the won left the wallet.
+        Withdrawn = "WITHDRAWN",
+    }
+}
+
+text_enum! {
+    /// What a top-up receipt is about: `topup_receipts.event`.
+    pub enum TopUpEvent {
+        Confirmed = "CONFIRMED",
+        Withdrawn = "WITHDRAWN",
+    }
+}
+
+text_enum! {
     /// Where a pledge's message is in moderation: `pledges.message_status`.
     pub enum MessageStatus {
         /// Shown with the pledge.
@@ -277,6 +311,8 @@ mod tests {
         agrees(ModerationAction::ALL);
         agrees(PayoutStatus::ALL);
         agrees(BankTransferStatus::ALL);
+        agrees(TopUpStatus::ALL);
+        agrees(TopUpEvent::ALL);
         assert!(MissionStatus::try_from_value(&"pending".to_owned()).is_err());
     }
 }

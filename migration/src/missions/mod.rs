@@ -13,6 +13,7 @@ mod m20261126_000008_channel;
 mod m20261126_000009_moderators;
 mod m20261126_000010_statement;
 mod m20261126_000011_payouts;
+mod m20261126_000012_topups;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_moderators::Migration),
             Box::new(m20261126_000010_statement::Migration),
             Box::new(m20261126_000011_payouts::Migration),
+            Box::new(m20261126_000012_topups::Migration),
         ]
     }
 }

@@ -18,8 +18,10 @@ use tokio::time::Instant;
 
 mod receipt;
 mod texts;
+mod topup_receipt;
 pub use receipt::{ReceiptFacts, kst, payout_receipt};
 pub use texts::{Locale, MissionFacts, backer_message, streamer_message, won};
+pub use topup_receipt::{TopUpReceiptFacts, topup_receipt};
 
 /// One message to one recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,194 @@
+//! Top-ups through the payment provider: `prepareTopUp`, `confirmTopUp`, `cancelTopUp`, and on
+//! the caller's `wallet` their `topUps` and `topUpLimit` (`crate::topups` does the work).
+
+use super::connection::{List, PageArgs, list};
+use super::context::{caller, state};
+use super::money::Won;
+use super::status::TopUpStatus;
+use crate::error::{ApiError, GqlResult};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::top_up as top_up_row;
+use missionlink_ledger::idempotency::IdempotencyKey;
+use missionlink_ledger::topup::{self as domain, day, list as top_up_list};
+
+/// A top-up through the payment provider.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct TopUp {
+    pub id: ID,
+    /// Ours, handed to the provider's widget as `orderId`.
+    pub order_id: String,
+    pub amount: Won,
+    pub status: TopUpStatus,
+    /// `sandbox` or `toss`.
+    pub provider: String,
+    pub created_at: DateTime<Utc>,
+    /// When the payment was taken and the wallet credited.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// The provider's code when it refused the payment (FAILED) or its cancel.
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+}
+
+impl TryFrom<top_up_row::Model> for TopUp {
+    type Error = ApiError;
+
+    fn try_from(t: top_up_row::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            amount: Won::of(t.amount, "top-up amount")?,
+            status: t.status.into(),
+            order_id: t.order_id,
+            provider: t.provider,
+            created_at: t.created_at,
+            confirmed_at: t.confirmed_at,
+            withdrawn_at: t.withdrawn_at,
+            failure_code: t.failure_code,
+            failure_message: t.failure_message,
+            id: ID(t.id),
+        })
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl TopUp {
+    /// Until when `cancelTopUp` may withdraw it (`TOPUP_WITHDRAWAL_DAYS` after payment); null
+    /// unless it is CONFIRMED.
+    async fn withdrawable_until(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        match (self.status, self.confirmed_at) {
+            (TopUpStatus::Confirmed, Some(at)) => Some(domain::withdrawable_until(
+                at,
+                &state(ctx).config.topups.rules,
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// What the client hands the provider's payment widget.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct TopUpOrder {
+    /// The widget's `orderId`, then `confirmTopUp`'s.
+    pub order_id: String,
+    /// The widget's `orderName`.
+    pub order_name: String,
+    /// The widget's `amount`, in won; `confirmTopUp` must send the same.
+    pub amount: Won,
+    /// The widget's `customerKey`: the caller's id.
+    pub customer_key: String,
+    /// The top-up this order becomes (PREPARED).
+    pub top_up: TopUp,
+}
+
+/// The caller's daily top-up limit (`TOPUP_DAILY_LIMIT_WON`, per Asia/Seoul calendar day).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct TopUpLimit {
+    pub limit: Won,
+    /// Topped up today (Asia/Seoul), confirms under way included.
+    pub used_today: Won,
+    pub remaining_today: Won,
+    /// The next midnight in Asia/Seoul, when the day's total starts again at zero.
+    pub resets_at: DateTime<Utc>,
+}
+
+/// `Wallet.topUps`: `user_id`'s top-ups, newest first, of `status` if given.
+pub(super) async fn top_ups(
+    ctx: &Context<'_>,
+    user_id: &str,
+    status: Option<TopUpStatus>,
+    args: PageArgs,
+) -> GqlResult<List<TopUp>> {
+    Ok(list(
+        &state(ctx).db.missions,
+        top_up_list::top_ups(user_id, status.map(Into::into)),
+        &top_up_list::top_up_order(true),
+        &args,
+    )
+    .await?)
+}
+
+/// `Wallet.topUpLimit`.
+pub(super) async fn top_up_limit(ctx: &Context<'_>, user_id: &str) -> GqlResult<TopUpLimit> {
+    let app = state(ctx);
+    let used = day::usage(
+        &app.db.missions,
+        user_id,
+        app.config.topups.rules.daily_limit_won,
+        Utc::now(),
+    )
+    .await
+    .map_err(ApiError::from)?;
+    Ok(TopUpLimit {
+        limit: Won::of(used.limit_won, "daily limit")?,
+        used_today: Won::of(used.used_won, "topped up today")?,
+        remaining_today: Won::of(used.remaining_won, "remaining today")?,
+        resets_at: used.resets_at,
+    })
+}
+
+#[derive(Default)]
+pub struct TopUpMutation;
+
+#[Object]
+impl TopUpMutation {
+    /// Orders a top-up of `amount` won (1,000 to 1,000,000) through the payment provider: hand
+    /// the answer to its payment widget, then call `confirmTopUp`. Refused early with
+    /// `TOPUP_LIMIT_EXCEEDED` when today's limit could not take it. Nothing is charged yet.
+    async fn prepare_top_up(&self, ctx: &Context<'_>, amount: i32) -> GqlResult<TopUpOrder> {
+        let claims = caller(ctx)?;
+        let app = state(ctx);
+        let t = crate::topups::prepare(app, &claims.sub, i64::from(amount)).await?;
+        Ok(TopUpOrder {
+            order_id: t.order_id.clone(),
+            order_name: format!("MissionLink 캐시 충전 {}원", t.amount),
+            amount: Won::of(t.amount, "top-up amount")?,
+            customer_key: claims.sub.clone(),
+            top_up: TopUp::try_from(t)?,
+        })
+    }
+
+    /// Confirms a paid order: the server checks `amount` against the order (else
+    /// `TOPUP_AMOUNT_MISMATCH`, nothing changed), reserves today's limit
+    /// (`TOPUP_LIMIT_EXCEEDED`), asks the provider to take the payment `paymentKey`, and
+    /// credits the wallet once. Confirming a confirmed order answers it again. `PAYMENT_FAILED`:
+    /// the provider refused (its code in `extensions.providerCode`); `PAYMENT_PENDING`: it did
+    /// not answer — call again with the same arguments, or the provider's webhook settles it.
+    async fn confirm_top_up(
+        &self,
+        ctx: &Context<'_>,
+        order_id: String,
+        payment_key: String,
+        amount: i32,
+    ) -> GqlResult<TopUp> {
+        let claims = caller(ctx)?;
+        let app = state(ctx);
+        let t = crate::topups::confirm(
+            app,
+            &claims.sub,
+            order_id.trim(),
+            payment_key.trim(),
+            i64::from(amount),
+        )
+        .await?;
+        Ok(TopUp::try_from(t)?)
+    }
+
+    /// Withdraws a top-up (KCC guideline: unspent top-ups within `TOPUP_WITHDRAWAL_DAYS` of
+    /// payment): the whole amount leaves the wallet and the provider cancels the payment.
+    /// Refused with `WITHDRAWAL_WINDOW_CLOSED`, `TOPUP_ALREADY_SPENT` (the wallet no longer
+    /// holds the whole amount) or `WITHDRAWAL_REFUSED`; a withdrawn top-up is answered as it
+    /// is. Idempotent per `idempotencyKey`.
+    async fn cancel_top_up(
+        &self,
+        ctx: &Context<'_>,
+        top_up_id: ID,
+        idempotency_key: String,
+    ) -> GqlResult<TopUp> {
+        let claims = caller(ctx)?;
+        let app = state(ctx);
+        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
+        let t = crate::topups::cancel(app, &claims.sub, top_up_id.as_str(), &key).await?;
+        Ok(TopUp::try_from(t)?)
+    }
+}

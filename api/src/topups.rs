@@ -1,0 +1,321 @@
+//! Top-ups through the payment provider: what happens between the ledger's steps
+//! (`missionlink_ledger::topup`) and the provider's answers. Callable without GraphQL; the
+//! resolvers (`graphql/topup.rs`) and the webhook route (`http.rs`) are thin over it.
+//!
+//! - `confirm`: the ledger checks the amount and reserves the day's limit (CONFIRMING), then
+//!   the provider is asked; DONE settles (credit), a refusal fails it (`PAYMENT_FAILED`, the
+//!   reservation released), no answer leaves it CONFIRMING (`PAYMENT_PENDING`: confirm again
+//!   with the same arguments, or the webhook settles it).
+//! - `cancel`: the ledger debits the wallet (WITHDRAWING), then the provider is asked to
+//!   cancel; CANCELED finishes it, a refusal gives the won back (`WITHDRAWAL_REFUSED`), no
+//!   answer leaves it WITHDRAWING (`PAYMENT_PENDING`: cancel again, or the webhook finishes it).
+//! - `webhook`: a verified delivery names a payment; the provider's own look-up of it decides.
+
+use crate::error::{ApiError, ApiResult};
+use crate::payments::webhook::{self, Event, ID_HEADER, SIGNATURE_HEADER, TIME_HEADER};
+use crate::payments::{PaymentError, PaymentProvider, PaymentStatus, settle};
+use crate::state::AppState;
+use chrono::Utc;
+use missionlink_entities::missions::top_up;
+use missionlink_ledger::LedgerError;
+use missionlink_ledger::idempotency::IdempotencyKey;
+use missionlink_ledger::status::TopUpStatus;
+use missionlink_ledger::topup::{order, withdraw};
+use missionlink_telemetry::metrics;
+use std::sync::Arc;
+
+/// The code of a step the provider did not answer: it stays where it is, safe to repeat.
+pub const PAYMENT_PENDING: &str = "PAYMENT_PENDING";
+
+/// The provider, or `FORBIDDEN` when top-ups through a provider are off.
+pub fn provider(app: &AppState) -> ApiResult<&Arc<dyn PaymentProvider>> {
+    app.payments.as_ref().ok_or_else(|| {
+        ApiError::Forbidden(
+            "top-ups through a payment provider are not available: PAYMENT_PROVIDER is none".into(),
+        )
+    })
+}
+
+/// `prepareTopUp`: an order of `amount_won` for the caller.
+pub async fn prepare(app: &AppState, user_id: &str, amount_won: i64) -> ApiResult<top_up::Model> {
+    let provider = provider(app)?;
+    Ok(order::prepare(
+        &app.db.missions,
+        user_id,
+        amount_won,
+        provider.name(),
+        &app.config.topups.rules,
+        Utc::now(),
+    )
+    .await?)
+}
+
+/// `confirmTopUp`: takes the payment and credits the wallet once.
+pub async fn confirm(
+    app: &AppState,
+    user_id: &str,
+    order_id: &str,
+    payment_key: &str,
+    amount_won: i64,
+) -> ApiResult<top_up::Model> {
+    let provider = provider(app)?;
+    let begun = order::begin_confirm(
+        &app.db.missions,
+        user_id,
+        order_id,
+        payment_key,
+        amount_won,
+        provider.name(),
+        &app.config.topups.rules,
+        Utc::now(),
+    )
+    .await
+    .inspect_err(|e| {
+        if matches!(e, LedgerError::LimitExceeded { .. }) {
+            metrics().topup("LIMIT_EXCEEDED");
+        }
+    })?;
+    let t = match begun {
+        order::Begun::Settled(t) => return Ok(t),
+        order::Begun::Ask(t) => t,
+    };
+    confirmed(
+        &t,
+        settle::confirm(&app.db.missions, provider.as_ref(), &t).await?,
+    )
+}
+
+/// The client's answer for a confirm that ended as `outcome`.
+fn confirmed(t: &top_up::Model, outcome: settle::Confirmed) -> ApiResult<top_up::Model> {
+    match outcome {
+        settle::Confirmed::Settled(t) => Ok(*t),
+        settle::Confirmed::Failed { code, message } => Err(ApiError::PaymentFailed {
+            message: format!("the payment provider refused the payment: {message}"),
+            provider_code: code,
+        }),
+        settle::Confirmed::Pending(why) => {
+            tracing::warn!(top_up = %t.id, %why, "payment confirm without an answer");
+            Err(pending(
+                "the payment provider did not answer; nothing is credited yet. Call \
+                 confirmTopUp again with the same arguments, or wait: the top-up settles when \
+                 the provider reports the payment",
+            ))
+        }
+    }
+}
+
+fn pending(message: &str) -> ApiError {
+    ApiError::Refused {
+        code: PAYMENT_PENDING,
+        message: message.to_owned(),
+        retry_at: None,
+    }
+}
+
+/// `cancelTopUp`: withdraws a confirmed, unspent top-up within the window.
+pub async fn cancel(
+    app: &AppState,
+    user_id: &str,
+    id: &str,
+    key: &IdempotencyKey,
+) -> ApiResult<top_up::Model> {
+    let db = &app.db.missions;
+    let begun = withdraw::begin(db, user_id, id, key, &app.config.topups.rules, Utc::now()).await?;
+    let t = match begun {
+        withdraw::Begun::Done(t) => return Ok(t),
+        withdraw::Begun::Ask(t) => t,
+    };
+    let provider = for_top_up(app, &t)?;
+    let reason = settle::cancel_reason(app.config.topups.rules.withdrawal_days);
+    match settle::cancel(db, provider.as_ref(), &t, &reason).await? {
+        settle::Cancelled::Withdrawn(t) => Ok(*t),
+        settle::Cancelled::Refused { code, message } => Err(ApiError::Refused {
+            code: withdraw::REFUSED,
+            message: format!(
+                "the payment provider refused to cancel this payment ({code}: {message}); the \
+                 won are back in your wallet"
+            ),
+            retry_at: None,
+        }),
+        settle::Cancelled::Pending(why) => {
+            tracing::warn!(top_up = %t.id, %why, "payment cancel without an answer");
+            Err(pending(
+                "the payment provider did not answer; the won are held out of your wallet until \
+                 it does. Call cancelTopUp again to finish",
+            ))
+        }
+    }
+}
+
+/// The provider a top-up was made with: the configured one, if it is the same.
+fn for_top_up<'a>(app: &'a AppState, t: &top_up::Model) -> ApiResult<&'a Arc<dyn PaymentProvider>> {
+    let provider = provider(app)?;
+    if provider.name() == t.provider {
+        Ok(provider)
+    } else {
+        Err(ApiError::InvalidState(format!(
+            "this top-up was paid through {}, which this server is not configured for",
+            t.provider
+        )))
+    }
+}
+
+/// How the webhook route answers a delivery.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookAnswer {
+    /// 200: handled (or a replay, or nothing of ours).
+    Handled,
+    /// 401: not believed; nothing read.
+    Unauthorized(String),
+    /// 400: believed but unreadable.
+    BadRequest(String),
+    /// 503: could not finish now; the provider retries.
+    RetryLater,
+}
+
+/// `POST /payments/webhook`: verifies, records the delivery once, and acts on the provider's
+/// own look-up of the payment it names.
+pub async fn webhook(
+    app: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> WebhookAnswer {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Ok(provider), Some(secret)) = (provider(app), app.config.topups.webhook_secret.as_ref())
+    else {
+        return WebhookAnswer::Unauthorized("no webhook is configured".into());
+    };
+    let tolerance = chrono::Duration::seconds(app.config.topups.webhook_tolerance_seconds);
+    if let Err(why) = webhook::verify(
+        secret.as_bytes(),
+        header(SIGNATURE_HEADER),
+        header(TIME_HEADER),
+        body,
+        Utc::now(),
+        tolerance,
+    ) {
+        tracing::warn!(%why, "webhook delivery refused");
+        return WebhookAnswer::Unauthorized(why.to_string());
+    }
+    let Some(event_id) = header(ID_HEADER)
+        .filter(|id| !id.is_empty() && id.chars().count() <= webhook::MAX_ID_CHARS)
+    else {
+        return WebhookAnswer::BadRequest(format!("missing header {ID_HEADER}"));
+    };
+    let event: Event = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) => return WebhookAnswer::BadRequest(format!("unreadable event: {e}")),
+    };
+    let db = &app.db.missions;
+    match missionlink_ledger::topup::webhooks::seen(db, event_id).await {
+        Ok(true) => return WebhookAnswer::Handled,
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "webhook replay record unreadable");
+            return WebhookAnswer::RetryLater;
+        }
+    }
+    let handled = handle(app, provider.as_ref(), &event).await;
+    match handled {
+        Ok(()) => {
+            if let Err(e) = missionlink_ledger::topup::webhooks::record(
+                db,
+                event_id,
+                &event.event_type,
+                event.data.payment_key.as_deref(),
+                event.data.order_id.as_deref(),
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "webhook handled but not recorded");
+            }
+            WebhookAnswer::Handled
+        }
+        Err(e) => {
+            tracing::warn!(error = ?e, "webhook delivery not handled; the provider will retry");
+            WebhookAnswer::RetryLater
+        }
+    }
+}
+
+/// Acts on one delivery: the top-up of its order, and the payment as the provider has it now.
+async fn handle(
+    app: &AppState,
+    provider: &dyn PaymentProvider,
+    event: &Event,
+) -> Result<(), ApiError> {
+    if event.event_type != webhook::PAYMENT_STATUS_CHANGED {
+        return Ok(());
+    }
+    let (Some(order_id), Some(payment_key)) = (&event.data.order_id, &event.data.payment_key)
+    else {
+        return Ok(());
+    };
+    let db = &app.db.missions;
+    let Some(t) = order::by_order(db, order_id).await? else {
+        return Ok(());
+    };
+    if t.provider != provider.name() {
+        return Ok(());
+    }
+    let p = match provider.payment(payment_key).await {
+        Ok(p) => p,
+        Err(PaymentError::Refused { code, message, .. }) => {
+            tracing::warn!(%code, %message, order_id, "webhook names a payment the provider does not know");
+            return Ok(());
+        }
+        Err(PaymentError::Unavailable(why)) => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "payment look-up: {why}"
+            )));
+        }
+    };
+    if p.order_id != t.order_id {
+        tracing::warn!(order_id, "webhook's payment belongs to another order");
+        return Ok(());
+    }
+    match (t.status, p.status) {
+        (TopUpStatus::Prepared, PaymentStatus::Done) => {
+            // Taken without our confirm's answer ever arriving: confirm it the usual way
+            // (limit included), then settle.
+            match order::begin_confirm(
+                db,
+                &t.user_id,
+                &t.order_id,
+                &p.payment_key,
+                t.amount,
+                provider.name(),
+                &app.config.topups.rules,
+                Utc::now(),
+            )
+            .await
+            {
+                Ok(order::Begun::Ask(t)) => settle::on_payment(db, &t, &p)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into),
+                Ok(order::Begun::Settled(_)) => Ok(()),
+                Err(e @ LedgerError::LimitExceeded { .. }) => {
+                    tracing::error!(order_id, error = %e, "a payment was taken past the daily limit: an operator must refund it");
+                    Ok(())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        (TopUpStatus::Confirming, _) => settle::on_payment(db, &t, &p)
+            .await
+            .map(|_| ())
+            .map_err(Into::into),
+        (TopUpStatus::Withdrawing, PaymentStatus::Canceled) => settle::finish(db, &t.id)
+            .await
+            .map(|_| ())
+            .map_err(Into::into),
+        (TopUpStatus::Confirmed, PaymentStatus::Canceled | PaymentStatus::PartialCanceled) => {
+            // Refunded at the provider outside cancelTopUp (its dashboard): the wallet still
+            // holds the won. Not undone automatically — the user may have spent them.
+            tracing::error!(top_up = %t.id, order_id, "payment cancelled at the provider outside cancelTopUp: an operator must reconcile");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,36 @@
+use super::status::TopUpStatus;
+use sea_orm::entity::prelude::*;
+
+/// A top-up through the payment provider: the order `prepareTopUp` hands the client, and what
+/// became of it (issue 15).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "top_ups")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub user_id: String,
+    /// Ours, unique: the provider's `orderId`.
+    pub order_id: String,
+    pub amount: i64,
+    pub status: TopUpStatus,
+    /// `sandbox` or `toss`: who was asked to take the payment.
+    pub provider: String,
+    /// The provider's `paymentKey`, set when confirm begins (unique).
+    pub payment_key: Option<String>,
+    /// The Asia/Seoul date (`YYYY-MM-DD`) whose limit it counts against, set when confirm
+    /// begins.
+    pub kst_day: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub confirming_at: Option<DateTimeUtc>,
+    pub confirmed_at: Option<DateTimeUtc>,
+    pub withdrawing_at: Option<DateTimeUtc>,
+    pub withdrawn_at: Option<DateTimeUtc>,
+    /// The provider's refusal (FAILED), or its refusal to cancel (back to CONFIRMED).
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

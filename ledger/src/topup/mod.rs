@@ -1,0 +1,114 @@
+//! Top-ups through a payment provider (issue 15): the order, its confirmation against the
+//! day's limit, its withdrawal, and the receipts they owe.
+//!
+//! The ledger never talks to the provider: the API asks it between two of these steps, and each
+//! step is one transaction of conditional updates that a retry, a concurrent caller or the
+//! provider's webhook can repeat without a second effect.
+//!
+//! - [`order::prepare`] records an order (PREPARED) and hands back its `orderId`.
+//! - [`order::begin_confirm`] checks the amount against the order, reserves the amount in the
+//!   user's Asia/Seoul day ([`day`]) and marks it CONFIRMING, before anyone asks the provider
+//!   to take the payment: a payment over the limit is never taken.
+//! - [`order::settle`] (the provider approved: CONFIRMED, wallet credited with
+//!   `topup:order:<orderId>`, receipt queued) or [`order::fail`] (refused: FAILED, reservation
+//!   released).
+//! - [`withdraw::begin`] (within the window, while the wallet covers the whole amount: the
+//!   wallet debited with `withdrawal:<top-up>`, WITHDRAWING), then [`withdraw::finish`]
+//!   (the provider cancelled: WITHDRAWN, receipt queued) or [`withdraw::refused`] (the
+//!   provider would not cancel: the won back with `withdrawal-return:<top-up>`, CONFIRMED).
+
+pub mod day;
+pub mod list;
+pub mod order;
+pub mod receipts;
+pub mod webhooks;
+pub mod withdraw;
+
+use crate::LedgerError;
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::top_up;
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+/// The bounds of top-ups (`TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`).
+#[derive(Clone, Copy, Debug)]
+pub struct TopUpRules {
+    /// Most won one user may top up in one Asia/Seoul calendar day (KCC guideline: 1,000,000).
+    pub daily_limit_won: i64,
+    /// Days after confirmation within which an unspent top-up may be withdrawn (KCC: 7).
+    pub withdrawal_days: i64,
+}
+
+impl Default for TopUpRules {
+    fn default() -> Self {
+        Self {
+            daily_limit_won: 1_000_000,
+            withdrawal_days: 7,
+        }
+    }
+}
+
+/// The transfer that credits a confirmed top-up: named by the order, so a second settlement of
+/// the same order (a retried confirm, the webhook) moves nothing.
+pub fn credit_transfer_id(order_id: &str) -> String {
+    format!("topup:order:{order_id}")
+}
+
+/// The transfer that debits a withdrawn top-up.
+pub fn withdrawal_transfer_id(top_up_id: &str) -> String {
+    format!("withdrawal:{top_up_id}")
+}
+
+/// The transfer that gives a withdrawal back when the provider refused to cancel.
+pub fn withdrawal_return_transfer_id(top_up_id: &str) -> String {
+    format!("withdrawal-return:{top_up_id}")
+}
+
+/// Until when a top-up confirmed at `confirmed_at` may be withdrawn.
+pub fn withdrawable_until(confirmed_at: DateTime<Utc>, rules: &TopUpRules) -> DateTime<Utc> {
+    confirmed_at
+        .checked_add_signed(chrono::Duration::days(rules.withdrawal_days))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The top-up with this id, or `NotFound`.
+pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<top_up::Model, LedgerError> {
+    top_up::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound(format!("no top-up has id {id}")))
+}
+
+/// The caller's own top-up with this id; another user's is `NotFound` too (ids are not
+/// secrets, but whose they are is).
+pub async fn find_own<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    id: &str,
+) -> Result<top_up::Model, LedgerError> {
+    match find(db, id).await {
+        Ok(t) if t.user_id == user_id => Ok(t),
+        Ok(_) | Err(LedgerError::NotFound(_)) => Err(LedgerError::NotFound(format!(
+            "you have no top-up with id {id}"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The top-up a transfer names, if it names one: its credit (`topup:order:<orderId>`), its
+/// withdrawal (`withdrawal:<top-up>`) or that withdrawal given back (`withdrawal-return:<top-up>`).
+/// A sandbox `topUp`'s credit (`topup:<user>:<key>`) names none.
+pub async fn of_transfer<C: ConnectionTrait>(
+    db: &C,
+    transfer_id: &str,
+) -> Result<Option<top_up::Model>, LedgerError> {
+    if let Some(order_id) = transfer_id.strip_prefix("topup:order:") {
+        return order::by_order(db, order_id).await;
+    }
+    let id = transfer_id
+        .strip_prefix("withdrawal-return:")
+        .or_else(|| transfer_id.strip_prefix("withdrawal:"));
+    match id {
+        Some(id) => Ok(top_up::Entity::find_by_id(id.to_owned()).one(db).await?),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,83 @@
+//! The worker's reconciliation of top-ups left between two steps (issue 15): a confirm or a
+//! cancel the provider did not answer, which neither the client's retry nor the provider's
+//! webhook settled. Every [`INTERVAL`] it takes the top-ups CONFIRMING or WITHDRAWING for longer
+//! than `TOPUP_RECONCILE_AFTER_SECONDS` (at most [`BATCH`] of each) and asks the provider again
+//! under the same idempotency keys — a repeat never takes or refunds twice — then acts through
+//! the same steps as the API ([`super::settle`]).
+
+use super::{PaymentProvider, settle};
+use chrono::Utc;
+use missionlink_ledger::status::TopUpStatus;
+use missionlink_ledger::topup::{TopUpRules, list};
+use sea_orm::DatabaseConnection;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the worker reconciles.
+pub const INTERVAL: Duration = Duration::from_secs(5);
+/// Most top-ups of each status asked about per round.
+pub const BATCH: u64 = 20;
+
+/// What the loop needs.
+#[derive(Clone)]
+pub struct Reconciler {
+    pub missions_db: DatabaseConnection,
+    pub provider: Arc<dyn PaymentProvider>,
+    /// Left alone this long first: the client's own call may still be waiting for its answer.
+    pub after: Duration,
+    pub rules: TopUpRules,
+}
+
+/// Reconciles every [`INTERVAL`] until `shutdown` resolves.
+pub async fn run(r: Reconciler, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {
+                if let Err(e) = round(&r).await {
+                    tracing::warn!(error = %e, "top-up reconciliation: round failed");
+                }
+            }
+        }
+    }
+}
+
+/// One round; how many top-ups it settled or finished.
+pub async fn round(r: &Reconciler) -> Result<usize, missionlink_ledger::LedgerError> {
+    let before = chrono::Duration::from_std(r.after)
+        .ok()
+        .and_then(|d| Utc::now().checked_sub_signed(d))
+        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+    let db = &r.missions_db;
+    let mut done = 0;
+    for t in list::stale(db, TopUpStatus::Confirming, before, BATCH).await? {
+        if t.provider != r.provider.name() {
+            continue;
+        }
+        match settle::confirm(db, r.provider.as_ref(), &t).await {
+            Ok(settle::Confirmed::Pending(why)) => {
+                tracing::info!(top_up = %t.id, %why, "top-up still pending at the provider");
+            }
+            Ok(_) => done += 1,
+            Err(e) => tracing::warn!(top_up = %t.id, error = %e, "top-up not reconciled"),
+        }
+    }
+    let reason = settle::cancel_reason(r.rules.withdrawal_days);
+    for t in list::stale(db, TopUpStatus::Withdrawing, before, BATCH).await? {
+        if t.provider != r.provider.name() {
+            continue;
+        }
+        match settle::cancel(db, r.provider.as_ref(), &t, &reason).await {
+            Ok(settle::Cancelled::Pending(why)) => {
+                tracing::info!(top_up = %t.id, %why, "withdrawal still pending at the provider");
+            }
+            Ok(_) => done += 1,
+            Err(e) => tracing::warn!(top_up = %t.id, error = %e, "withdrawal not reconciled"),
+        }
+    }
+    Ok(done)
+}

@@ -1,0 +1,220 @@
+//! The Toss Payments client (`PAYMENT_PROVIDER=toss`), following its documented core API:
+//!
+//! - authentication: HTTP Basic with the secret key as user name and an empty password
+//!   (`base64(secretKey + ":")`);
+//! - confirm: `POST /v1/payments/confirm`, JSON `{paymentKey, orderId, amount}`, header
+//!   `Idempotency-Key` (we send the order id: confirming an order again answers the first
+//!   result and never takes a second payment);
+//! - look-up: `GET /v1/payments/{paymentKey}`;
+//! - cancel: `POST /v1/payments/{paymentKey}/cancel`, JSON `{cancelReason}` (no amount: the
+//!   whole payment), header `Idempotency-Key`;
+//! - answers: a Payment object (`paymentKey`, `orderId`, `status`, `totalAmount`,
+//!   `approvedAt` in ISO 8601 with offset) or an error object `{code, message}` with its HTTP
+//!   status.
+//!
+//! Our own choices: which answers count as "try again" ([`PaymentError::Unavailable`]: no
+//! answer within `PAYMENT_TIMEOUT_SECONDS`, a network error, 5xx, 429, 409 (a request under the
+//! same idempotency key still in progress), and the documented temporary `PROVIDER_ERROR`) and
+//! which as a refusal (every other error object). Only a refusal fails a top-up: a confirm that
+//! may have taken the payment is never marked FAILED.
+//!
+//! Tested against a local server speaking this API (`api/tests/it/fake_toss.rs`), not Toss.
+
+use super::{Payment, PaymentError, PaymentProvider, PaymentStatus};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Where Toss Payments' API is and how to sign in to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TossConfig {
+    /// `TOSS_API_BASE`, e.g. `https://api.tosspayments.com`.
+    pub api_base: String,
+    /// `TOSS_SECRET_KEY` (`live_sk_...` / `test_sk_...`); never logged.
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for TossConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TossConfig")
+            .field("api_base", &self.api_base)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Toss's documented temporary error ("잠시 후 다시 시도해주세요"), though its status is 400.
+const TEMPORARY: &str = "PROVIDER_ERROR";
+
+pub struct TossPayments {
+    http: reqwest::Client,
+    base: String,
+    authorization: String,
+}
+
+impl TossPayments {
+    pub fn new(config: &TossConfig, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()?;
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:", config.secret_key));
+        Ok(Self {
+            http,
+            base: config.api_base.trim_end_matches('/').to_owned(),
+            authorization: format!("Basic {token}"),
+        })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Payment, PaymentError> {
+        let response = request
+            .header(reqwest::header::AUTHORIZATION, &self.authorization)
+            .send()
+            .await
+            .map_err(|e| PaymentError::Unavailable(without_url(e)))?;
+        let status = response.status();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| PaymentError::Unavailable(without_url(e)))?;
+        if status.is_success() {
+            let p: PaymentBody = serde_json::from_str(&body).map_err(|e| {
+                PaymentError::Unavailable(format!("unreadable Payment object: {e}"))
+            })?;
+            return p.into_payment();
+        }
+        let error: Option<ErrorBody> = serde_json::from_str(&body).ok();
+        let transient = status.is_server_error()
+            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            // The same idempotency key still being processed: ask again later, never "refused".
+            || status == reqwest::StatusCode::CONFLICT
+            || error.as_ref().is_some_and(|e| e.code == TEMPORARY);
+        match error {
+            Some(e) if !transient => Err(PaymentError::Refused {
+                status: status.as_u16(),
+                code: e.code,
+                message: e.message,
+            }),
+            Some(e) => Err(PaymentError::Unavailable(format!(
+                "HTTP {status}: {}: {}",
+                e.code, e.message
+            ))),
+            None if transient => Err(PaymentError::Unavailable(format!("HTTP {status}"))),
+            None => Err(PaymentError::Refused {
+                status: status.as_u16(),
+                code: "UNKNOWN".into(),
+                message: format!("HTTP {status} without an error object"),
+            }),
+        }
+    }
+}
+
+/// A reqwest error's text without the URL (which carries the payment key).
+fn without_url(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    format!("{kind}: {}", e.without_url())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentBody {
+    payment_key: String,
+    order_id: String,
+    status: String,
+    total_amount: i64,
+    approved_at: Option<String>,
+}
+
+impl PaymentBody {
+    fn into_payment(self) -> Result<Payment, PaymentError> {
+        let status = PaymentStatus::parse(&self.status).ok_or_else(|| {
+            PaymentError::Unavailable(format!("unknown payment status {}", self.status))
+        })?;
+        let approved_at = self
+            .approved_at
+            .as_deref()
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| at.with_timezone(&Utc));
+        Ok(Payment {
+            payment_key: self.payment_key,
+            order_id: self.order_id,
+            status,
+            total_amount_won: self.total_amount,
+            approved_at,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+/// A path segment: Toss's keys are URL-safe already; anything else is percent-encoded.
+fn segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for TossPayments {
+    fn name(&self) -> &'static str {
+        "toss"
+    }
+
+    async fn confirm(
+        &self,
+        payment_key: &str,
+        order_id: &str,
+        amount_won: i64,
+    ) -> Result<Payment, PaymentError> {
+        let body = serde_json::json!({
+            "paymentKey": payment_key,
+            "orderId": order_id,
+            "amount": amount_won,
+        });
+        self.send(
+            self.http
+                .post(format!("{}/v1/payments/confirm", self.base))
+                .header("Idempotency-Key", order_id)
+                .json(&body),
+        )
+        .await
+    }
+
+    async fn payment(&self, payment_key: &str) -> Result<Payment, PaymentError> {
+        self.send(self.http.get(format!(
+            "{}/v1/payments/{}",
+            self.base,
+            segment(payment_key)
+        )))
+        .await
+    }
+
+    async fn cancel(
+        &self,
+        payment_key: &str,
+        reason: &str,
+        idempotency_key: &str,
+    ) -> Result<Payment, PaymentError> {
+        self.send(
+            self.http
+                .post(format!(
+                    "{}/v1/payments/{}/cancel",
+                    self.base,
+                    segment(payment_key)
+                ))
+                .header("Idempotency-Key", idempotency_key)
+                .json(&serde_json::json!({ "cancelReason": reason })),
+        )
+        .await
+    }
+}
