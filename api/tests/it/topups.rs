@@ -451,7 +451,7 @@ async fn a_webhook_without_a_valid_signature_or_time_is_refused_with_nothing_cha
     let stale_sig =
         missionlink_api::payments::webhook::sign(WEBHOOK_SECRET.as_bytes(), body.as_bytes(), &old);
     for (sig, time) in [
-        (None, None),
+        (None, Some(chrono::Utc::now().to_rfc3339())),
         (
             Some("v1:AAAA".to_owned()),
             Some(chrono::Utc::now().to_rfc3339()),
@@ -472,6 +472,51 @@ async fn a_webhook_without_a_valid_signature_or_time_is_refused_with_nothing_cha
         assert_eq!(req.send().await.expect("POST").status().as_u16(), 401);
     }
     assert_eq!(app.snapshot().await, before);
+}
+
+/// Toss does not sign payment-status deliveries: an unsigned one is a hint, acted on only
+/// through the provider's own look-up, so a forged one changes nothing and a real one settles
+/// the top-up it names, once.
+#[tokio::test]
+async fn an_unsigned_webhook_is_acted_on_only_through_the_providers_look_up() {
+    let fake = FakeToss::start().await;
+    let app = toss_app(
+        &fake,
+        TestDatabases::postgres().await,
+        &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+    )
+    .await;
+    let viewer = app.register("unsigned").await;
+    let order_id = order(&app, &viewer, 60_000).await;
+    let key = fake.pay(&order_id, 60_000);
+    fake.answer_confirms_after(Some(std::time::Duration::from_secs(3)));
+    let r = confirm(&app, &viewer, &order_id, &key, 60_000).await;
+    assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
+    let unsigned = |payment_key: String, event: &'static str| {
+        let body = json!({ "eventType": "PAYMENT_STATUS_CHANGED",
+            "data": { "paymentKey": payment_key, "orderId": order_id, "status": "DONE" } })
+        .to_string();
+        let req = app
+            .http
+            .post(app.url("/payments/webhook"))
+            .header("content-type", "application/json")
+            .header("tosspayments-webhook-transmission-id", event)
+            .body(body);
+        async move { req.send().await.expect("POST").status().as_u16() }
+    };
+    // A forged delivery naming a payment the provider does not have: nothing moves.
+    let before = app.snapshot().await;
+    assert_eq!(unsigned("forged-key".into(), "evt-forged").await, 200);
+    assert_eq!(wallet(&app, &viewer).await["cash"], 0);
+    assert_eq!(app.snapshot().await, before);
+    // The real payment: DONE at the provider, so it is credited, once.
+    assert_eq!(unsigned(key.clone(), "evt-real").await, 200);
+    assert_eq!(unsigned(key.clone(), "evt-real-again").await, 200);
+    let w = wallet(&app, &viewer).await;
+    assert_eq!(w["cash"], 60_000);
+    assert_eq!(w["topUps"]["nodes"][0]["status"], "CONFIRMED");
+    assert_eq!(fake.payment(&key).taken, 1);
+    app.assert_audit_clean().await;
 }
 
 /// Twenty top-ups of 70,000 won at once against the 1,000,000-won limit: exactly fourteen

@@ -102,6 +102,8 @@ pub enum PaymentError {
 
 /// Toss's answer to a confirm of a payment that was confirmed before.
 pub const ALREADY_PROCESSED: &str = "ALREADY_PROCESSED_PAYMENT";
+/// Toss's answer to a look-up of a payment it has no record of.
+pub const NOT_FOUND_PAYMENT: &str = "NOT_FOUND_PAYMENT";
 /// Toss's answer to a cancel of a payment that was cancelled before.
 pub const ALREADY_CANCELED: &str = "ALREADY_CANCELED_PAYMENT";
 

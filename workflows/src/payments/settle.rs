@@ -4,11 +4,12 @@
 //! reconciliation) changes the top-up and the others change nothing.
 
 use super::{
-    ALREADY_CANCELED, ALREADY_PROCESSED, Payment, PaymentError, PaymentProvider, PaymentStatus,
+    ALREADY_CANCELED, NOT_FOUND_PAYMENT, Payment, PaymentError, PaymentProvider, PaymentStatus,
 };
 use chrono::Utc;
 use missionlink_entities::missions::top_up;
 use missionlink_ledger::LedgerError;
+use missionlink_ledger::status::TopUpStatus;
 use missionlink_ledger::topup::{order, withdraw};
 use missionlink_telemetry::metrics;
 use sea_orm::DatabaseConnection;
@@ -26,52 +27,99 @@ pub enum Confirmed {
 
 /// Asks the provider to confirm CONFIRMING top-up `t` (again: the order id is the idempotency
 /// key, so a repeat takes no second payment) and acts on the answer.
+///
+/// A refusal alone never fails a top-up: it does not say whether an earlier attempt took the
+/// payment (a lost answer, a retry after a timeout, a key rotated since). The provider's own
+/// record of the payment decides: still READY, or dropped (ABORTED, EXPIRED, CANCELED), or
+/// unknown to the provider, and the refusal stands (FAILED); DONE, and it is credited; anything
+/// else, or no record to be had, and the top-up waits (still CONFIRMING).
 pub async fn confirm(
     db: &DatabaseConnection,
     provider: &dyn PaymentProvider,
     t: &top_up::Model,
 ) -> Result<Confirmed, LedgerError> {
     let key = t.payment_key.clone().unwrap_or_default();
-    let answer = match provider.confirm(&key, &t.order_id, t.amount).await {
-        // Confirmed before (a retry after a lost answer): what is it now?
-        Err(PaymentError::Refused { code, .. }) if code == ALREADY_PROCESSED => {
-            provider.payment(&key).await
-        }
-        other => other,
+    let (code, message) = match provider.confirm(&key, &t.order_id, t.amount).await {
+        Ok(p) => return on_payment(db, t, &p).await,
+        Err(PaymentError::Unavailable(why)) => return Ok(pending(why)),
+        Err(PaymentError::Refused { code, message, .. }) => (code, message),
     };
-    match answer {
-        Ok(p) => on_payment(db, t, &p).await,
-        Err(PaymentError::Refused { code, message, .. }) => {
+    match provider.payment(&key).await {
+        Ok(p) if !ours(t, &p) => Ok(pending(format!(
+            "refused ({code}), and the provider's payment {} is not this order's",
+            p.payment_key
+        ))),
+        // Never taken, or dropped: the refusal stands.
+        Ok(p)
+            if matches!(
+                p.status,
+                PaymentStatus::Ready
+                    | PaymentStatus::Aborted
+                    | PaymentStatus::Expired
+                    | PaymentStatus::Canceled
+            ) =>
+        {
             fail(db, &t.id, &code, &message).await?;
             Ok(Confirmed::Failed { code, message })
         }
-        Err(PaymentError::Unavailable(why)) => {
-            metrics().topup("PENDING");
-            Ok(Confirmed::Pending(why))
+        // Taken (ALREADY_PROCESSED after a lost answer), or still in progress.
+        Ok(p) => on_payment(db, t, &p).await,
+        Err(PaymentError::Refused {
+            code: lookup_code, ..
+        }) if lookup_code == NOT_FOUND_PAYMENT => {
+            fail(db, &t.id, &code, &message).await?;
+            Ok(Confirmed::Failed { code, message })
         }
+        Err(e) => Ok(pending(format!(
+            "refused ({code}), and the payment could not be looked up: {e}"
+        ))),
     }
+}
+
+fn pending(why: String) -> Confirmed {
+    metrics().topup("PENDING");
+    Confirmed::Pending(why)
+}
+
+/// Whether the provider's payment `p` is the one top-up `t` was confirmed with.
+fn ours(t: &top_up::Model, p: &Payment) -> bool {
+    p.order_id == t.order_id && t.payment_key.as_deref() == Some(p.payment_key.as_str())
 }
 
 /// Acts on the provider's word `p` about CONFIRMING top-up `t`: credits a payment that is
 /// DONE for exactly this order and amount, fails one the provider dropped, waits otherwise.
-/// A DONE payment of another order or amount is never credited (`Corrupt`: someone must look).
+/// A word about another payment (another widget attempt of the same order) changes nothing. A
+/// DONE payment of another amount is never credited (`Corrupt`: someone must look), nor is one
+/// whose top-up could no longer be settled (FAILED before: someone must refund it).
 pub async fn on_payment(
     db: &DatabaseConnection,
     t: &top_up::Model,
     p: &Payment,
 ) -> Result<Confirmed, LedgerError> {
-    let ours = p.order_id == t.order_id && t.payment_key.as_deref() == Some(p.payment_key.as_str());
+    if !ours(t, p) {
+        return Ok(pending(format!(
+            "the provider's word is about payment {}, not this top-up's",
+            p.payment_key
+        )));
+    }
     match p.status {
-        PaymentStatus::Done if ours && p.total_amount_won == t.amount => {
+        PaymentStatus::Done if p.total_amount_won == t.amount => {
             let (settled, changed) = order::settle(db, &t.id, Utc::now()).await?;
             if changed {
                 metrics().topup("CONFIRMED");
             }
+            if settled.status != TopUpStatus::Confirmed {
+                return Err(LedgerError::Corrupt(format!(
+                    "payment {} of order {} is DONE at the provider but its top-up is {}: an \
+                     operator must credit or refund it",
+                    p.payment_key, t.order_id, settled.status
+                )));
+            }
             Ok(Confirmed::Settled(Box::new(settled)))
         }
         PaymentStatus::Done => Err(LedgerError::Corrupt(format!(
-            "provider answered payment {} of order {} for {} won, expected order {} for {} won",
-            p.payment_key, p.order_id, p.total_amount_won, t.order_id, t.amount
+            "provider answered payment {} of order {} for {} won, expected {} won",
+            p.payment_key, p.order_id, p.total_amount_won, t.amount
         ))),
         PaymentStatus::Aborted | PaymentStatus::Expired | PaymentStatus::Canceled => {
             let code = p.status.as_str().to_owned();
@@ -79,7 +127,7 @@ pub async fn on_payment(
             fail(db, &t.id, &code, &message).await?;
             Ok(Confirmed::Failed { code, message })
         }
-        other => Ok(Confirmed::Pending(format!(
+        other => Ok(pending(format!(
             "the payment is {} at the provider",
             other.as_str()
         ))),
@@ -113,6 +161,10 @@ pub enum Cancelled {
 
 /// Asks the provider to cancel WITHDRAWING top-up `t` (again: `withdrawal-<id>` is the
 /// idempotency key, so a repeat cancels once) and acts on the answer.
+///
+/// A refusal gives the won back only once the provider's record of the payment says it still
+/// stands (DONE): a refusal after an earlier attempt that did cancel (a lost answer), or one
+/// from a rotated key, must not put back won the card already got.
 pub async fn cancel(
     db: &DatabaseConnection,
     provider: &dyn PaymentProvider,
@@ -120,26 +172,39 @@ pub async fn cancel(
     reason: &str,
 ) -> Result<Cancelled, LedgerError> {
     let key = t.payment_key.clone().unwrap_or_default();
-    match provider
+    let (code, message) = match provider
         .cancel(&key, reason, &format!("withdrawal-{}", t.id))
         .await
     {
-        Ok(p) if p.status == PaymentStatus::Canceled => finish(db, &t.id).await,
+        Ok(p) if p.status == PaymentStatus::Canceled => return finish(db, &t.id).await,
         Err(PaymentError::Refused { code, .. }) if code == ALREADY_CANCELED => {
-            finish(db, &t.id).await
+            return finish(db, &t.id).await;
         }
-        Ok(p) => Ok(Cancelled::Pending(format!(
-            "the cancel answered {}",
-            p.status.as_str()
-        ))),
-        Err(PaymentError::Refused { code, message, .. }) => {
+        Ok(p) => {
+            return Ok(Cancelled::Pending(format!(
+                "the cancel answered {}",
+                p.status.as_str()
+            )));
+        }
+        Err(PaymentError::Unavailable(why)) => return Ok(Cancelled::Pending(why)),
+        Err(PaymentError::Refused { code, message, .. }) => (code, message),
+    };
+    match provider.payment(&key).await {
+        Ok(p) if ours(t, &p) && p.status == PaymentStatus::Canceled => finish(db, &t.id).await,
+        Ok(p) if ours(t, &p) && p.status == PaymentStatus::Done => {
             let (_, changed) = withdraw::refused(db, &t.id, &code, &message).await?;
             if changed {
                 metrics().topup("WITHDRAWAL_REFUSED");
             }
             Ok(Cancelled::Refused { code, message })
         }
-        Err(PaymentError::Unavailable(why)) => Ok(Cancelled::Pending(why)),
+        Ok(p) => Ok(Cancelled::Pending(format!(
+            "refused ({code}); the payment is {} at the provider",
+            p.status.as_str()
+        ))),
+        Err(e) => Ok(Cancelled::Pending(format!(
+            "refused ({code}), and the payment could not be looked up: {e}"
+        ))),
     }
 }
 

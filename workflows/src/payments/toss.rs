@@ -101,12 +101,11 @@ impl TossPayments {
                 "HTTP {status}: {}: {}",
                 e.code, e.message
             ))),
-            None if transient => Err(PaymentError::Unavailable(format!("HTTP {status}"))),
-            None => Err(PaymentError::Refused {
-                status: status.as_u16(),
-                code: "UNKNOWN".into(),
-                message: format!("HTTP {status} without an error object"),
-            }),
+            // No error object: not Toss's answer (a proxy's or firewall's page, a 408). Nothing
+            // says the request was refused, so it may be asked again.
+            None => Err(PaymentError::Unavailable(format!(
+                "HTTP {status} without an error object"
+            ))),
         }
     }
 }
