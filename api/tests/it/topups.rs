@@ -519,6 +519,63 @@ async fn an_unsigned_webhook_is_acted_on_only_through_the_providers_look_up() {
     app.assert_audit_clean().await;
 }
 
+/// A refusal alone decides nothing: a confirm whose first answer was lost, retried through a
+/// server whose secret key the provider no longer takes (401 on the confirm and on the
+/// look-up), stays CONFIRMING with its limit reserved, and settles once the provider can be
+/// asked again. And a server that cannot reach the top-up's provider refuses its withdrawal
+/// before any won leave the wallet.
+#[tokio::test]
+async fn a_refusal_after_a_lost_answer_decides_nothing_and_an_unreachable_provider_withdraws_nothing()
+ {
+    let fake = FakeToss::start().await;
+    let app = toss_app(
+        &fake,
+        TestDatabases::postgres().await,
+        &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+    )
+    .await;
+    let viewer = app.register("rotated").await;
+    let order_id = order(&app, &viewer, 40_000).await;
+    let key = fake.pay(&order_id, 40_000);
+    fake.answer_confirms_after(Some(std::time::Duration::from_secs(3)));
+    let r = confirm(&app, &viewer, &order_id, &key, 40_000).await;
+    assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
+    fake.answer_confirms_after(None);
+
+    let rotated = toss_app(
+        &fake,
+        app.dbs.shared(),
+        &[("TOSS_SECRET_KEY", "test_sk_rotated_0000000000")],
+    )
+    .await;
+    let r = confirm(&rotated, &viewer, &order_id, &key, 40_000).await;
+    assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
+    let w = wallet(&app, &viewer).await;
+    assert_eq!(
+        w["topUps"]["nodes"][0]["status"], "CONFIRMING",
+        "not FAILED: the payment was taken"
+    );
+    assert_eq!(w["topUpLimit"]["usedToday"], 40_000);
+
+    let done = confirm(&app, &viewer, &order_id, &key, 40_000)
+        .await
+        .data("confirmTopUp");
+    assert_eq!(done["status"], "CONFIRMED");
+    assert_eq!(fake.payment(&key).taken, 1);
+    assert_eq!(wallet(&app, &viewer).await["cash"], 40_000);
+
+    let none = TestApp::spawn_with(app.dbs.shared(), &[("PAYMENT_PROVIDER", "none")]).await;
+    let before = app.snapshot().await;
+    let r = cancel(&none, &viewer, done["id"].as_str().expect("id"), "w-none").await;
+    assert!(
+        ["FORBIDDEN", "INVALID_STATE"].contains(&r.code().as_str()),
+        "{:?}",
+        r.0
+    );
+    assert_eq!(app.snapshot().await, before, "no won left the wallet");
+    app.assert_audit_clean().await;
+}
+
 /// Twenty top-ups of 70,000 won at once against the 1,000,000-won limit: exactly fourteen
 /// land (980,000 won), six are refused with what remains (20,000) and when it resets.
 async fn twenty_racing_top_ups_stop_at_the_limit(app: &TestApp, fake: Option<&FakeToss>) {
