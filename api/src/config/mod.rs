@@ -133,8 +133,9 @@ impl PayoutConfig {
     }
 }
 
-/// Top-ups through a payment provider (`PAYMENT_*`, `TOSS_*`, `TOPUP_*`).
-#[derive(Clone, Debug)]
+/// Top-ups through a payment provider (`PAYMENT_*`, `TOSS_*`, `TOPUP_*`). Its `Debug` never
+/// shows the webhook secret.
+#[derive(Clone)]
 pub struct TopUpConfig {
     /// `PAYMENT_PROVIDER`: `None` when top-ups through a provider are off (production without
     /// a real provider).
@@ -150,6 +151,22 @@ pub struct TopUpConfig {
     pub rules: missionlink_ledger::topup::TopUpRules,
     /// `TOPUP_RECONCILE_AFTER_SECONDS`.
     pub reconcile_after_seconds: u64,
+}
+
+impl std::fmt::Debug for TopUpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopUpConfig")
+            .field("provider", &self.provider)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("webhook_tolerance_seconds", &self.webhook_tolerance_seconds)
+            .field("rules", &self.rules)
+            .field("reconcile_after_seconds", &self.reconcile_after_seconds)
+            .finish()
+    }
 }
 
 impl TopUpConfig {
