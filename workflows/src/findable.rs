@@ -34,22 +34,66 @@ pub const ATTRIBUTES: [(&str, IndexedValueType); 4] = [
 ];
 
 /// Registers on `namespace` every attribute of [`ATTRIBUTES`] it lacks (operator service
-/// `AddSearchAttributes`). Returns the names it added. An attribute already registered with
-/// another type is an error: the workflows' upserts would fail their tasks.
+/// `AddSearchAttributes`). Returns the names this call added. An attribute already registered
+/// with another type is an error: the workflows' upserts would fail their tasks. Workers starting
+/// together may race to add the same attributes; the loser finds them registered and succeeds.
 pub async fn register(
     client: &temporalio_client::Client,
     namespace: &str,
 ) -> anyhow::Result<Vec<&'static str>> {
-    let mut operator = client.connection().operator_service();
-    let existing = operator
+    let missing = missing(client, namespace).await?;
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let request = AddSearchAttributesRequest {
+        search_attributes: missing
+            .iter()
+            .map(|(name, kind)| ((*name).to_owned(), i32::from(*kind)))
+            .collect(),
+        namespace: namespace.to_owned(),
+    };
+    let added = client
+        .connection()
+        .operator_service()
+        .add_search_attributes(tonic::Request::new(request))
+        .await;
+    match added {
+        Ok(_) => Ok(missing.iter().map(|(name, _)| *name).collect()),
+        // Another worker added them first: fine if they are all there now.
+        Err(e) if e.code() == tonic::Code::AlreadyExists => {
+            let still = missing_names(&self::missing(client, namespace).await?);
+            anyhow::ensure!(
+                still.is_empty(),
+                "search attributes {still:?} are still missing on {namespace}: {e}"
+            );
+            Ok(Vec::new())
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "registering search attributes on {namespace}: {e}"
+        )),
+    }
+}
+
+fn missing_names(missing: &[(&'static str, IndexedValueType)]) -> Vec<&'static str> {
+    missing.iter().map(|(name, _)| *name).collect()
+}
+
+/// The attributes of [`ATTRIBUTES`] that `namespace` lacks; an error if one is registered with
+/// another type.
+async fn missing(
+    client: &temporalio_client::Client,
+    namespace: &str,
+) -> anyhow::Result<Vec<(&'static str, IndexedValueType)>> {
+    let existing = client
+        .connection()
+        .operator_service()
         .list_search_attributes(tonic::Request::new(ListSearchAttributesRequest {
             namespace: namespace.to_owned(),
         }))
         .await
         .map_err(|e| anyhow::anyhow!("listing the search attributes of {namespace}: {e}"))?
         .into_inner();
-    let mut missing = std::collections::HashMap::new();
-    let mut added = Vec::new();
+    let mut missing = Vec::new();
     for (name, kind) in ATTRIBUTES {
         let found = existing
             .custom_attributes
@@ -61,23 +105,10 @@ pub async fn register(
                 "search attribute {name} is registered on {namespace} as {:?}, not {kind:?}",
                 IndexedValueType::try_from(t).unwrap_or(IndexedValueType::Unspecified)
             ),
-            None => {
-                missing.insert(name.to_owned(), i32::from(kind));
-                added.push(name);
-            }
+            None => missing.push((name, kind)),
         }
     }
-    if missing.is_empty() {
-        return Ok(added);
-    }
-    operator
-        .add_search_attributes(tonic::Request::new(AddSearchAttributesRequest {
-            search_attributes: missing,
-            namespace: namespace.to_owned(),
-        }))
-        .await
-        .map_err(|e| anyhow::anyhow!("registering search attributes on {namespace}: {e}"))?;
-    Ok(added)
+    Ok(missing)
 }
 
 #[cfg(test)]

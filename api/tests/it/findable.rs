@@ -177,19 +177,13 @@ async fn a_visibility_query_by_status_and_streamer_finds_the_mission_at_every_st
     worker.stop().await;
 }
 
-/// The worker adds the attributes a namespace lacks, once: a namespace of this test's own starts
-/// without them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_worker_registers_the_search_attributes_a_namespace_lacks() {
+async fn register_namespace(client: &temporalio_client::Client, namespace: &str) {
     use temporalio_common::protos::temporal::api::workflowservice::v1::RegisterNamespaceRequest;
-    let app = TestApp::with_temporal(&[]).await;
-    let client = temporal_client(&app).await;
-    let namespace = format!("ml-findable-{}", uuid::Uuid::new_v4().simple());
     client
         .connection()
         .workflow_service()
         .register_namespace(tonic::Request::new(RegisterNamespaceRequest {
-            namespace: namespace.clone(),
+            namespace: namespace.to_owned(),
             workflow_execution_retention_period: Some(
                 Duration::from_secs(86_400).try_into().expect("a retention"),
             ),
@@ -197,17 +191,39 @@ async fn the_worker_registers_the_search_attributes_a_namespace_lacks() {
         }))
         .await
         .expect("register the namespace");
-    // A new namespace reaches the frontend's cache within seconds.
+}
+
+/// `findable::register` on a namespace new to the frontend, retried while the namespace has not
+/// reached the frontend's cache (within seconds), at most 30 s.
+async fn register_fresh(
+    client: &temporalio_client::Client,
+    namespace: &str,
+) -> anyhow::Result<Vec<&'static str>> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let added = loop {
-        match missionlink_workflows::findable::register(&client, &namespace).await {
-            Ok(added) => break added,
-            Err(e) => {
-                assert!(tokio::time::Instant::now() < deadline, "{e:#}");
+    loop {
+        match missionlink_workflows::findable::register(client, namespace).await {
+            Err(e)
+                if tokio::time::Instant::now() < deadline
+                    && format!("{e:#}").contains("not found") =>
+            {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
+            answer => return answer,
         }
-    };
+    }
+}
+
+/// The worker adds the attributes a namespace lacks, once: a namespace of this test's own starts
+/// without them. Two workers starting together both succeed, whichever adds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_registers_the_search_attributes_a_namespace_lacks() {
+    let app = TestApp::with_temporal(&[]).await;
+    let client = temporal_client(&app).await;
+    let namespace = format!("ml-findable-{}", uuid::Uuid::new_v4().simple());
+    register_namespace(&client, &namespace).await;
+    let added = register_fresh(&client, &namespace)
+        .await
+        .expect("the first registration");
     assert_eq!(
         added,
         [
@@ -221,4 +237,21 @@ async fn the_worker_registers_the_search_attributes_a_namespace_lacks() {
         .await
         .expect("a second registration");
     assert!(again.is_empty(), "{again:?}");
+
+    // Two at once on another fresh namespace: both succeed, and the attributes are there.
+    let raced = format!("ml-findable-{}", uuid::Uuid::new_v4().simple());
+    register_namespace(&client, &raced).await;
+    let (first, second) = tokio::join!(
+        register_fresh(&client, &raced),
+        register_fresh(&client, &raced)
+    );
+    let (first, second) = (first.expect("first"), second.expect("second"));
+    assert!(
+        first.len() + second.len() >= 4,
+        "the attributes were added by neither: {first:?} {second:?}"
+    );
+    let after = missionlink_workflows::findable::register(&client, &raced)
+        .await
+        .expect("after the race");
+    assert!(after.is_empty(), "{after:?}");
 }
