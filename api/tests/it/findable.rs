@@ -162,6 +162,15 @@ async fn a_visibility_query_by_status_and_streamer_finds_the_mission_at_every_st
     wait_for_listing(
         &app,
         &format!(
+            "WorkflowType = 'Mission' AND StreamerId = '{}'",
+            streamer.user_id
+        ),
+        &[mission_workflow(&id), mission_workflow(&other)],
+    )
+    .await;
+    wait_for_listing(
+        &app,
+        &format!(
             "StreamerId = '{}' AND TotalPledgedWon >= 10000",
             streamer.user_id
         ),
