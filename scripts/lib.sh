@@ -40,14 +40,22 @@ wait_for_port() {
   return 1
 }
 
-# Starts `temporal server start-dev` in the background.
+# The custom search attributes the Mission and Payout workflows upsert (workflows/src/findable.rs
+# lists the same; the worker also registers any that are missing on its namespace).
+TEMPORAL_SEARCH_ATTRIBUTES=(MissionStatus=Keyword StreamerId=Keyword TotalPledgedWon=Int PayoutStatus=Keyword)
+
+# Starts `temporal server start-dev` in the background, with the search attributes above.
 # Args: frontend port, UI port, database file, log file. Sets TEMPORAL_PID.
 start_temporal() {
-  local port="$1" ui_port="$2" db_file="$3" log_file="$4"
+  local port="$1" ui_port="$2" db_file="$3" log_file="$4" attribute
+  local attributes=()
+  for attribute in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do
+    attributes+=(--search-attribute "$attribute")
+  done
   mkdir -p "$(dirname "$db_file")" "$(dirname "$log_file")"
   "$VENV/bin/temporal" server start-dev \
     --ip 127.0.0.1 --port "$port" --ui-port "$ui_port" \
-    --db-filename "$db_file" --log-level warn \
+    --db-filename "$db_file" --log-level warn "${attributes[@]}" \
     >"$log_file" 2>&1 &
   TEMPORAL_PID=$!
   wait_for_port 127.0.0.1 "$port" 120 || { cat "$log_file" >&2; return 1; }

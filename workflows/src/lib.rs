@@ -14,6 +14,7 @@ pub mod bank;
 pub mod email;
 pub mod event_pruning;
 pub mod failure;
+pub mod findable;
 pub mod mission;
 pub mod outbox;
 pub mod payments;

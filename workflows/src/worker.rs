@@ -71,6 +71,11 @@ pub async fn run(
     missionlink_telemetry::metrics().zero_activity_failures(&crate::payout::ACTIVITY_NAMES);
     let identity = format!("missionlink-worker@{}", std::process::id());
     let client = connect(config, &identity).await?;
+    // The workflows' search attribute upserts fail their tasks on a namespace without them.
+    let added = crate::findable::register(&client, &config.namespace).await?;
+    if !added.is_empty() {
+        tracing::info!(namespace = %config.namespace, ?added, "registered search attributes");
+    }
     let (receipt_users_db, receipt_mailer) = (deps.users_db.clone(), deps.mailer.clone());
     let options = WorkerOptions::new(config.task_queue.clone())
         .graceful_shutdown_period(SHUTDOWN_GRACE)

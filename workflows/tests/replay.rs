@@ -19,7 +19,8 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// Every recorded history: `mission-succeeded.binpb` is the current code's own recording;
-/// older ones stay, so missions started before a change keep replaying after it.
+/// older ones stay (`…-before-predictions`, `…-before-search-attributes`), so missions started
+/// before a change keep replaying after it.
 #[tokio::test]
 async fn every_recorded_mission_replays_on_the_current_workflow_code() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -35,7 +36,7 @@ async fn every_recorded_mission_replays_on_the_current_workflow_code() {
         }
     }
     assert!(
-        replayed >= 2,
+        replayed >= 3,
         "expected the recorded histories in {}",
         dir.display()
     );
@@ -57,9 +58,51 @@ async fn every_recorded_payout_replays_on_the_current_workflow_code() {
         }
     }
     assert!(
-        replayed >= 1,
-        "expected a recorded payout in {}",
+        replayed >= 2,
+        "expected the recorded payouts in {}",
         dir.display()
+    );
+}
+
+/// How many upserts of the search attribute `key` a recorded history holds (patch markers
+/// upsert `TemporalChangeVersion` too; those do not count).
+fn upserts(name: &str, key: &str) -> usize {
+    use prost::Message;
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    temporalio_common::protos::temporal::api::history::v1::History::decode(fixture(name).as_slice())
+        .expect("decode")
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                &e.attributes,
+                Some(Attributes::UpsertWorkflowSearchAttributesEventAttributes(a))
+                    if a.search_attributes.as_ref().is_some_and(|s| s.indexed_fields.contains_key(key))
+            )
+        })
+        .count()
+}
+
+/// The current recordings are the findable workflows' (so the replay covers the upserts);
+/// the older recordings have none. (The recorded mission was accepted and decided before its
+/// workflow's first read, so it upserted once, SUCCEEDED; the payout once per status.)
+#[test]
+fn the_current_recordings_upsert_search_attributes() {
+    assert!(upserts("mission-succeeded.binpb", "MissionStatus") >= 1);
+    assert_eq!(upserts("payout/payout-paid.binpb", "PayoutStatus"), 3);
+    assert_eq!(
+        upserts(
+            "mission-succeeded-before-search-attributes.binpb",
+            "MissionStatus"
+        ),
+        0
+    );
+    assert_eq!(
+        upserts(
+            "payout/payout-paid-before-search-attributes.binpb",
+            "PayoutStatus"
+        ),
+        0
     );
 }
 

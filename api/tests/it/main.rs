@@ -14,6 +14,7 @@ mod deployment;
 mod email_delivery;
 mod event_feed;
 mod fake_toss;
+mod findable;
 mod graphiql;
 mod http_get;
 mod identity;

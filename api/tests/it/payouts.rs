@@ -301,6 +301,16 @@ async fn a_paid_payout_sends_the_net_to_the_bank_once_the_fee_to_the_fee_account
         result.status,
         missionlink_workflows::payout::PayoutState::Paid
     );
+    // Findable in the Temporal UI by its status and streamer.
+    crate::findable::wait_for_listing(
+        &app,
+        &format!(
+            "PayoutStatus = 'PAID' AND StreamerId = '{}'",
+            streamer.user_id
+        ),
+        &[missionlink_ledger::payout::workflow_id(&id)],
+    )
+    .await;
 
     let mail = wait_for_receipt(&worker, &streamer).await;
     assert_eq!(mail.len(), 1, "one receipt: {mail:#?}");

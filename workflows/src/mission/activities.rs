@@ -71,12 +71,18 @@ async fn snapshot(
         .one(db)
         .await
         .map_err(failure::retryable)?;
+    let totals = mission::totals(db, &m.id)
+        .await
+        .map_err(|e| failure::ledger(activity, e))?;
     Ok(MissionSnapshot {
         status: m.status.into(),
         accept_by_unix_ms: to_unix_ms(m.accept_by),
         deadline_unix_ms: m.deadline.map(to_unix_ms),
         prediction_lock_unix_ms: prediction.as_ref().map(|p| to_unix_ms(p.lock_at)),
         prediction_open: prediction.is_some_and(|p| p.status == PredictionStatus::Open),
+        streamer_id: m.streamer_id.clone(),
+        title: m.title.clone(),
+        total_pledged_won: totals.total_won,
     })
 }
 

@@ -24,6 +24,20 @@ pub enum MissionState {
     Rejected,
 }
 
+impl MissionState {
+    /// The status as recorded (its serde name): the `MissionStatus` search attribute's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissionState::Pending => "PENDING",
+            MissionState::Active => "ACTIVE",
+            MissionState::Succeeded => "SUCCEEDED",
+            MissionState::Failed => "FAILED",
+            MissionState::Expired => "EXPIRED",
+            MissionState::Rejected => "REJECTED",
+        }
+    }
+}
+
 impl From<MissionStatus> for MissionState {
     fn from(s: MissionStatus) -> Self {
         match s {
@@ -63,6 +77,15 @@ pub struct MissionSnapshot {
     /// Whether betting is still open.
     #[serde(default)]
     pub prediction_open: bool,
+    /// What the workflow shows operators (search attributes and memo). Absent from histories
+    /// recorded before the workflows were made findable, hence the defaults.
+    #[serde(default)]
+    pub streamer_id: String,
+    #[serde(default)]
+    pub title: String,
+    /// Won pledged so far, every pledge counted.
+    #[serde(default)]
+    pub total_pledged_won: i64,
 }
 
 /// Asks the database to expire the mission if it is still `from`.
@@ -134,11 +157,15 @@ mod tests {
             deadline_unix_ms: Some(2),
             prediction_lock_unix_ms: Some(3),
             prediction_open: true,
+            streamer_id: "s".into(),
+            title: "t".into(),
+            total_pledged_won: 4,
         };
         assert_eq!(
             serde_json::to_value(&snapshot).expect("json"),
             json!({"status": "ACTIVE", "accept_by_unix_ms": 1, "deadline_unix_ms": 2,
-                   "prediction_lock_unix_ms": 3, "prediction_open": true})
+                   "prediction_lock_unix_ms": 3, "prediction_open": true,
+                   "streamer_id": "s", "title": "t", "total_pledged_won": 4})
         );
         let old: MissionSnapshot = serde_json::from_value(
             json!({"status": "PENDING", "accept_by_unix_ms": 1, "deadline_unix_ms": null}),
@@ -191,6 +218,7 @@ mod tests {
                 serde_json::to_value(MissionState::from(*s)).expect("json"),
                 json!(s.as_str())
             );
+            assert_eq!(MissionState::from(*s).as_str(), s.as_str());
         }
     }
 }

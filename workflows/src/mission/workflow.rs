@@ -4,19 +4,27 @@
 //! activities.
 
 use super::activities::MissionActivities;
-use super::payload::{ExpireInput, MissionInput, MissionResult, MissionState, Phase};
+use super::payload::{
+    ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState, Phase,
+};
+use crate::findable;
 use crate::mission::delivery;
 use std::time::{Duration, UNIX_EPOCH};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, CancellableFuture, SyncWorkflowContext, WorkflowContext,
-    WorkflowContextView, WorkflowResult,
+    ActivityOptions, ApplicationFailure, CancellableFuture, MemoValue, SyncWorkflowContext,
+    WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
 /// The workflow change that added the prediction game; histories without its marker replay
 /// the code paths from before it.
 pub const PREDICTION_PATCH: &str = "prediction-game";
+
+/// The workflow change that made missions findable: the workflow upserts the `MissionStatus`,
+/// `StreamerId` and `TotalPledgedWon` search attributes and a memo with the title. Histories
+/// without its marker replay without those commands.
+pub const FINDABLE_PATCH: &str = "search-attributes";
 
 /// The workflow's state: its phase and how many `statusChanged` signals arrived.
 #[workflow]
@@ -53,6 +61,27 @@ fn long_running() -> ActivityOptions {
         .build()
 }
 
+/// Upserts the mission's search attributes when its status or total changed since `shown`.
+/// The workflow re-reads the mission only when signalled or when a timer fires (never per
+/// pledge), so `TotalPledgedWon` is the total as of the last such read; the final one, after
+/// pledges closed, is exact.
+fn show(
+    ctx: &WorkflowContext<MissionWorkflow>,
+    snap: &MissionSnapshot,
+    shown: &mut Option<(MissionState, i64)>,
+) {
+    let now = (snap.status, snap.total_pledged_won);
+    if *shown == Some(now) {
+        return;
+    }
+    *shown = Some(now);
+    ctx.upsert_search_attributes([
+        findable::MISSION_STATUS.value_set(snap.status.as_str().to_owned()),
+        findable::STREAMER_ID.value_set(snap.streamer_id.clone()),
+        findable::TOTAL_PLEDGED_WON.value_set(snap.total_pledged_won),
+    ]);
+}
+
 #[workflow_methods]
 impl MissionWorkflow {
     /// Waits for the streamer against the accept window, then for the verdict against the
@@ -66,9 +95,23 @@ impl MissionWorkflow {
         // Signals counted *before* each read of the mission: one that arrives while the read is
         // in flight must still wake the wait that follows.
         let mut signals_seen = ctx.state(|s| s.signals);
+        let findable = ctx.patched(FINDABLE_PATCH);
         let mut snap = ctx
             .execute_activity(MissionActivities::load_mission, id.clone(), quick())
             .await?;
+        // What the search attributes say: (status, total pledged) as last upserted.
+        let mut shown = None;
+        if findable {
+            // The title never changes: the memo is written once.
+            ctx.upsert_memo([(
+                findable::MEMO_TITLE,
+                Some(MemoValue::new(snap.title.clone())),
+            )])
+            .map_err(|e| {
+                ApplicationFailure::non_retryable(anyhow::anyhow!("the memo of {id}: {e}"))
+            })?;
+            show(ctx, &snap, &mut shown);
+        }
         loop {
             let (phase, until_ms, lock_first) = match snap.status {
                 MissionState::Pending => (Phase::AwaitingAcceptance, snap.accept_by_unix_ms, false),
@@ -133,6 +176,9 @@ impl MissionWorkflow {
                 ctx.execute_activity(MissionActivities::load_mission, id.clone(), quick())
                     .await?
             };
+            if findable {
+                show(ctx, &snap, &mut shown);
+            }
         }
         ctx.state_mut(|s| s.phase = Phase::Settling);
         let settlement = ctx

@@ -56,6 +56,7 @@ fn snapshot(p: &payout_row::Model) -> PayoutSnapshot {
     PayoutSnapshot {
         status: p.status.into(),
         hold_until_unix_ms: p.hold_until.timestamp_millis(),
+        streamer_id: p.streamer_id.clone(),
     }
 }
 

@@ -23,6 +23,19 @@ pub enum PayoutState {
     Cancelled,
 }
 
+impl PayoutState {
+    /// The status as recorded (its serde name): the `PayoutStatus` search attribute's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutState::Requested => "REQUESTED",
+            PayoutState::Processing => "PROCESSING",
+            PayoutState::Paid => "PAID",
+            PayoutState::Failed => "FAILED",
+            PayoutState::Cancelled => "CANCELLED",
+        }
+    }
+}
+
 impl From<PayoutStatus> for PayoutState {
     fn from(s: PayoutStatus) -> Self {
         match s {
@@ -40,6 +53,10 @@ impl From<PayoutStatus> for PayoutState {
 pub struct PayoutSnapshot {
     pub status: PayoutState,
     pub hold_until_unix_ms: i64,
+    /// The `StreamerId` search attribute. Absent from histories recorded before the workflows
+    /// were made findable, hence the default.
+    #[serde(default)]
+    pub streamer_id: String,
 }
 
 /// The bank's final answer.
@@ -106,11 +123,28 @@ mod tests {
         assert_eq!(
             serde_json::to_value(PayoutSnapshot {
                 status: PayoutState::Requested,
-                hold_until_unix_ms: 5
+                hold_until_unix_ms: 5,
+                streamer_id: "s".into(),
             })
             .expect("json"),
-            json!({"status": "REQUESTED", "hold_until_unix_ms": 5})
+            json!({"status": "REQUESTED", "hold_until_unix_ms": 5, "streamer_id": "s"})
         );
+        let old: PayoutSnapshot =
+            serde_json::from_value(json!({"status": "PAID", "hold_until_unix_ms": 5}))
+                .expect("a snapshot from before the search attributes");
+        assert_eq!(old.streamer_id, "");
+        for state in [
+            PayoutState::Requested,
+            PayoutState::Processing,
+            PayoutState::Paid,
+            PayoutState::Failed,
+            PayoutState::Cancelled,
+        ] {
+            assert_eq!(
+                serde_json::to_value(state).expect("json"),
+                json!(state.as_str())
+            );
+        }
         assert_eq!(
             serde_json::to_value(FinishInput {
                 payout_id: "p".into(),

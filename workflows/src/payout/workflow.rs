@@ -9,8 +9,9 @@
 
 use super::activities::PayoutActivities;
 use super::payload::{
-    FinishInput, PayoutInput, PayoutPhase, PayoutResult, PayoutState, ReceiptResult,
+    FinishInput, PayoutInput, PayoutPhase, PayoutResult, PayoutSnapshot, PayoutState, ReceiptResult,
 };
+use crate::findable;
 use std::time::{Duration, UNIX_EPOCH};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
@@ -22,6 +23,11 @@ use temporalio_sdk::{
 /// A bank call's activity is presumed lost (its worker died) after this long without a
 /// heartbeat, and retried.
 pub const BANK_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The workflow change that made payouts findable: the workflow upserts the `PayoutStatus` and
+/// `StreamerId` search attributes at start and at every status change. Histories without its
+/// marker replay without those commands.
+pub const FINDABLE_PATCH: &str = "search-attributes";
 
 /// The workflow's state: its phase and whether a `cancelled` signal arrived.
 #[workflow]
@@ -58,6 +64,22 @@ fn at_bank() -> ActivityOptions {
         .build()
 }
 
+/// Upserts the payout's search attributes when its status changed since `shown`.
+fn show(
+    ctx: &WorkflowContext<PayoutWorkflow>,
+    snap: &PayoutSnapshot,
+    shown: &mut Option<PayoutState>,
+) {
+    if *shown == Some(snap.status) {
+        return;
+    }
+    *shown = Some(snap.status);
+    ctx.upsert_search_attributes([
+        findable::PAYOUT_STATUS.value_set(snap.status.as_str().to_owned()),
+        findable::STREAMER_ID.value_set(snap.streamer_id.clone()),
+    ]);
+}
+
 #[workflow_methods]
 impl PayoutWorkflow {
     #[run(name = "Payout")]
@@ -66,9 +88,14 @@ impl PayoutWorkflow {
         input: PayoutInput,
     ) -> WorkflowResult<PayoutResult> {
         let id = input.payout_id;
+        let findable = ctx.patched(FINDABLE_PATCH);
+        let mut shown = None;
         let mut snap = ctx
             .execute_activity(PayoutActivities::load_payout, id.clone(), quick())
             .await?;
+        if findable {
+            show(ctx, &snap, &mut shown);
+        }
         if snap.status == PayoutState::Requested {
             ctx.state_mut(|s| s.phase = PayoutPhase::Holding);
             loop {
@@ -98,6 +125,9 @@ impl PayoutWorkflow {
                 snap = ctx
                     .execute_activity(PayoutActivities::load_payout, id.clone(), quick())
                     .await?;
+                if findable {
+                    show(ctx, &snap, &mut shown);
+                }
                 if snap.status != PayoutState::Requested {
                     break;
                 }
@@ -108,6 +138,9 @@ impl PayoutWorkflow {
                 snap = ctx
                     .execute_activity(PayoutActivities::start_processing, id.clone(), quick())
                     .await?;
+                if findable {
+                    show(ctx, &snap, &mut shown);
+                }
             }
         }
         if snap.status == PayoutState::Processing {
@@ -127,6 +160,9 @@ impl PayoutWorkflow {
                     quick(),
                 )
                 .await?;
+            if findable {
+                show(ctx, &snap, &mut shown);
+            }
         }
         let receipt = if matches!(snap.status, PayoutState::Paid | PayoutState::Failed) {
             ctx.state_mut(|s| s.phase = PayoutPhase::Notifying);
