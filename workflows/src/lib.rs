@@ -19,6 +19,7 @@ pub mod mission;
 pub mod outbox;
 pub mod payments;
 pub mod payout;
+mod retry;
 pub mod temporal;
 pub mod topup_receipts;
 pub mod worker;

@@ -9,8 +9,8 @@ use super::payload::{
 };
 use crate::findable;
 use crate::mission::delivery;
+use crate::retry::{quick, retries};
 use std::time::{Duration, UNIX_EPOCH};
-use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityOptions, ApplicationFailure, CancellableFuture, MemoValue, SyncWorkflowContext,
@@ -32,24 +32,6 @@ pub const FINDABLE_PATCH: &str = "search-attributes";
 pub struct MissionWorkflow {
     phase: Phase,
     signals: u64,
-}
-
-/// Retries of an activity whose error a later attempt may get past: from 1 s, doubling, at
-/// most a minute apart, without limit — a database or SES outage only delays a mission.
-/// Errors no retry can fix are raised non-retryable by the activities themselves and end the
-/// activity at once.
-fn retries() -> RetryPolicy {
-    RetryPolicy::builder()
-        .initial_interval(Duration::from_secs(1))
-        .backoff_coefficient(2.0)
-        .maximum_interval(Duration::from_secs(60))
-        .build()
-}
-
-fn quick() -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(retries())
-        .build()
 }
 
 fn long_running() -> ActivityOptions {

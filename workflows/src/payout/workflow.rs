@@ -12,8 +12,8 @@ use super::payload::{
     FinishInput, PayoutInput, PayoutPhase, PayoutResult, PayoutSnapshot, PayoutState, ReceiptResult,
 };
 use crate::findable;
+use crate::retry::{quick, retries};
 use std::time::{Duration, UNIX_EPOCH};
-use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityOptions, CancellableFuture, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
@@ -35,24 +35,6 @@ pub const FINDABLE_PATCH: &str = "search-attributes";
 pub struct PayoutWorkflow {
     phase: PayoutPhase,
     cancel_signals: u64,
-}
-
-/// Retries of an activity a later attempt may get past — the database, the bank or SES
-/// unreachable, the bank still processing: from 1 s, doubling, at most a minute apart, with no
-/// limit. A payout that never gets an answer stays PROCESSING, and `MissionLinkPayoutStuck`
-/// fires after `PAYOUT_STUCK_SECONDS`.
-fn retries() -> RetryPolicy {
-    RetryPolicy::builder()
-        .initial_interval(Duration::from_secs(1))
-        .backoff_coefficient(2.0)
-        .maximum_interval(Duration::from_secs(60))
-        .build()
-}
-
-fn quick() -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(retries())
-        .build()
 }
 
 /// A bank call: bounded by `BANK_TIMEOUT_SECONDS` inside the activity (at most 120 s), and
