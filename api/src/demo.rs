@@ -30,6 +30,9 @@ const MISSIONS: [(&str, &str, i64); 6] = [
     ("REJECTED", "Eat a ghost pepper on stream", 5_000),
 ];
 
+/// Won each demo viewer holds at the start of a run (more than every mission's first pledge).
+const FUNDS: i64 = 200_000;
+
 /// One demo user, signed in.
 #[derive(Clone, Debug)]
 pub struct DemoUser {
@@ -146,12 +149,23 @@ pub async fn run(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
     let streamer = client.sign_in("demo_stella", "STREAMER").await?;
     let viewer = client.sign_in("demo_alice", "VIEWER").await?;
     let viewer2 = client.sign_in("demo_bob", "VIEWER").await?;
+    // Each viewer holds at least FUNDS before the run: only what is missing is topped up, so
+    // reruns take little of the day's top-up limit (`TOPUP_DAILY_LIMIT_WON`).
     for who in [&viewer, &viewer2] {
+        let wallet = client
+            .gql(Some(&who.access_token), "{ wallet { cash } }", json!({}))
+            .await
+            .with_context(|| format!("reading {}'s wallet", who.handle))?;
+        let cash = wallet["wallet"]["cash"].as_i64().unwrap_or(0);
+        if cash >= FUNDS {
+            continue;
+        }
+        let missing = (FUNDS - cash).max(missionlink_ledger::wallet::TOP_UP_MIN_WON);
         client
             .gql(
                 Some(&who.access_token),
-                "mutation($k: String!) { topUp(amount: 200000, idempotencyKey: $k) { cash } }",
-                json!({ "k": key(&format!("topup-{}", who.handle)) }),
+                "mutation($a: Int!, $k: String!) { topUp(amount: $a, idempotencyKey: $k) { cash } }",
+                json!({ "a": missing, "k": key(&format!("topup-{}", who.handle)) }),
             )
             .await
             .with_context(|| format!("topping up {}", who.handle))?;

@@ -231,12 +231,29 @@ async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
     )
     .await;
     let _worker = app.start_file_worker().await;
+    let mut used = Vec::new();
     for run in 0..2 {
         let seeded: Value = serde_json::from_str(&demo(&app, &["--json"]).await).expect("json");
         for (status, id) in seeded["missions"].as_object().expect("missions") {
             let m = app.mission(id.as_str().expect("id")).await;
             assert_eq!(m["status"], *status, "run {run}");
         }
+        let token = seeded["users"]["viewer"]["accessToken"]
+            .as_str()
+            .expect("token");
+        let limit = app
+            .gql(
+                Some(token),
+                "{ wallet { topUpLimit { usedToday } } }",
+                json!({}),
+            )
+            .await
+            .data("wallet");
+        used.push(limit["topUpLimit"]["usedToday"].as_i64().expect("used"));
     }
+    // A rerun tops up only what the first run's missions took, never another 200,000 won: the
+    // demo can be run again and again within one day's top-up limit.
+    assert_eq!(used[0], 200_000);
+    assert!(used[1] - used[0] <= 70_000, "{used:?}");
     app.assert_audit_clean().await;
 }
