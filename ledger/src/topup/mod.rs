@@ -25,9 +25,12 @@ pub mod webhooks;
 pub mod withdraw;
 
 use crate::LedgerError;
+use crate::status::TopUpStatus;
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::top_up;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, UpdateMany,
+};
 
 /// The bounds of top-ups (`TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`).
 #[derive(Clone, Copy, Debug)]
@@ -111,4 +114,22 @@ pub async fn of_transfer<C: ConnectionTrait>(
         Some(id) => Ok(top_up::Entity::find_by_id(id.to_owned()).one(db).await?),
         None => Ok(None),
     }
+}
+
+/// Moves top-up `id` out of `from` with `update` (its new status and columns), inside `txn`: the
+/// top-up as it is afterwards, and whether this call moved it. A top-up no longer in `from`
+/// matches nothing: the step was taken before (a retry, the webhook, the worker).
+async fn transition(
+    txn: &DatabaseTransaction,
+    id: &str,
+    from: TopUpStatus,
+    update: UpdateMany<top_up::Entity>,
+) -> Result<(top_up::Model, bool), LedgerError> {
+    let moved = update
+        .filter(top_up::Column::Id.eq(id))
+        .filter(top_up::Column::Status.eq(from))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok((find(txn, id).await?, moved == 1))
 }

@@ -203,16 +203,16 @@ pub async fn settle(
     now: DateTime<Utc>,
 ) -> Result<(top_up::Model, bool), LedgerError> {
     let txn = db.begin().await?;
-    let moved = top_up::Entity::update_many()
-        .col_expr(top_up::Column::Status, Expr::value(TopUpStatus::Confirmed))
-        .col_expr(top_up::Column::ConfirmedAt, Expr::value(now))
-        .filter(top_up::Column::Id.eq(id))
-        .filter(top_up::Column::Status.eq(TopUpStatus::Confirming))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    let t = crate::topup::find(&txn, id).await?;
-    if moved == 0 {
+    let (t, moved) = super::transition(
+        &txn,
+        id,
+        TopUpStatus::Confirming,
+        top_up::Entity::update_many()
+            .col_expr(top_up::Column::Status, Expr::value(TopUpStatus::Confirmed))
+            .col_expr(top_up::Column::ConfirmedAt, Expr::value(now)),
+    )
+    .await?;
+    if !moved {
         txn.rollback().await?;
         return Ok((t, false));
     }
@@ -242,17 +242,17 @@ pub async fn fail(
     message: &str,
 ) -> Result<(top_up::Model, bool), LedgerError> {
     let txn = db.begin().await?;
-    let moved = top_up::Entity::update_many()
-        .col_expr(top_up::Column::Status, Expr::value(TopUpStatus::Failed))
-        .col_expr(top_up::Column::FailureCode, Expr::value(code))
-        .col_expr(top_up::Column::FailureMessage, Expr::value(message))
-        .filter(top_up::Column::Id.eq(id))
-        .filter(top_up::Column::Status.eq(TopUpStatus::Confirming))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    let t = crate::topup::find(&txn, id).await?;
-    if moved == 0 {
+    let (t, moved) = super::transition(
+        &txn,
+        id,
+        TopUpStatus::Confirming,
+        top_up::Entity::update_many()
+            .col_expr(top_up::Column::Status, Expr::value(TopUpStatus::Failed))
+            .col_expr(top_up::Column::FailureCode, Expr::value(code))
+            .col_expr(top_up::Column::FailureMessage, Expr::value(message)),
+    )
+    .await?;
+    if !moved {
         txn.rollback().await?;
         return Ok((t, false));
     }

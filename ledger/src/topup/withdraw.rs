@@ -181,16 +181,16 @@ pub async fn finish(
     now: DateTime<Utc>,
 ) -> Result<(top_up::Model, bool), LedgerError> {
     let txn = db.begin().await?;
-    let moved = top_up::Entity::update_many()
-        .col_expr(top_up::Column::Status, Expr::value(TopUpStatus::Withdrawn))
-        .col_expr(top_up::Column::WithdrawnAt, Expr::value(now))
-        .filter(top_up::Column::Id.eq(id))
-        .filter(top_up::Column::Status.eq(TopUpStatus::Withdrawing))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    let t = find(&txn, id).await?;
-    if moved == 0 {
+    let (t, moved) = super::transition(
+        &txn,
+        id,
+        TopUpStatus::Withdrawing,
+        top_up::Entity::update_many()
+            .col_expr(top_up::Column::Status, Expr::value(TopUpStatus::Withdrawn))
+            .col_expr(top_up::Column::WithdrawnAt, Expr::value(now)),
+    )
+    .await?;
+    if !moved {
         txn.rollback().await?;
         return Ok((t, false));
     }
@@ -209,17 +209,17 @@ pub async fn refused(
     message: &str,
 ) -> Result<(top_up::Model, bool), LedgerError> {
     let txn = db.begin().await?;
-    let moved = top_up::Entity::update_many()
-        .col_expr(top_up::Column::Status, Expr::value(TopUpStatus::Confirmed))
-        .col_expr(top_up::Column::FailureCode, Expr::value(code))
-        .col_expr(top_up::Column::FailureMessage, Expr::value(message))
-        .filter(top_up::Column::Id.eq(id))
-        .filter(top_up::Column::Status.eq(TopUpStatus::Withdrawing))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    let t = find(&txn, id).await?;
-    if moved == 0 {
+    let (t, moved) = super::transition(
+        &txn,
+        id,
+        TopUpStatus::Withdrawing,
+        top_up::Entity::update_many()
+            .col_expr(top_up::Column::Status, Expr::value(TopUpStatus::Confirmed))
+            .col_expr(top_up::Column::FailureCode, Expr::value(code))
+            .col_expr(top_up::Column::FailureMessage, Expr::value(message)),
+    )
+    .await?;
+    if !moved {
         txn.rollback().await?;
         return Ok((t, false));
     }
