@@ -157,6 +157,7 @@ async fn worker_deps(config: &Config, db: &Databases) -> WorkerDeps {
         },
         payouts: config.payouts.worker(),
         topups: config.topups.worker(),
+        dispute_sla: std::time::Duration::from_secs(config.missions.dispute_sla_seconds),
     }
 }
 

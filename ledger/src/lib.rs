@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod listing;
 pub mod mission;
 pub mod money;
+pub mod operator;
 pub mod payout;
 pub mod prediction;
 pub mod rules;

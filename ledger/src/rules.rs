@@ -15,6 +15,10 @@ pub struct MissionRules {
     pub pledge_max_won: i64,
     /// Betting stays open this long after acceptance (never past the deadline).
     pub prediction_window_seconds: i64,
+    /// After a SUCCESS verdict, how long backers may object (0: no window, settle at once).
+    pub objection_window_seconds: i64,
+    /// Objectors holding this share of the pledged won (basis points) open a dispute.
+    pub objection_threshold_bps: u32,
 }
 
 /// The longest accept window a creator may ask for.

@@ -39,6 +39,11 @@ pub struct Metrics {
     payouts_stuck: IntGauge,
     payouts_finished_total: IntCounterVec,
     topups_total: IntCounterVec,
+    disputes_opened_total: IntCounter,
+    disputes_resolved_total: IntCounterVec,
+    missions_cancelled_by_operator_total: IntCounter,
+    disputes_open: IntGauge,
+    disputes_overdue: IntGauge,
 }
 
 /// The process-wide metrics.
@@ -216,6 +221,33 @@ impl Metrics {
                 "Payouts at the bank (PROCESSING) for longer than PAYOUT_STUCK_SECONDS, as the \
                  worker last counted them",
             )?,
+            disputes_opened_total: counter(
+                &r,
+                "disputes_opened_total",
+                "Missions whose backers' objections reached OBJECTION_THRESHOLD_BPS (DISPUTED)",
+            )?,
+            disputes_resolved_total: counter_vec(
+                &r,
+                "disputes_resolved_total",
+                "Disputes an operator settled, by outcome (SUCCESS, FAILURE)",
+                &["outcome"],
+            )?,
+            missions_cancelled_by_operator_total: counter(
+                &r,
+                "missions_cancelled_by_operator_total",
+                "Missions an operator cancelled, directly or by suspending their streamer",
+            )?,
+            disputes_open: gauge(
+                &r,
+                "disputes_open",
+                "Missions DISPUTED and waiting for an operator, as the worker last counted them",
+            )?,
+            disputes_overdue: gauge(
+                &r,
+                "disputes_overdue",
+                "Disputes waiting longer than DISPUTE_SLA_SECONDS, as the worker last counted \
+                 them",
+            )?,
             payouts_finished_total: counter_vec(
                 &r,
                 "payouts_finished_total",
@@ -244,8 +276,11 @@ impl Metrics {
             self.emails_failed_total.with_label_values(&[transport]);
             self.emails_rejected_total.with_label_values(&[transport]);
         }
-        for status in ["SUCCEEDED", "FAILED", "EXPIRED", "REJECTED"] {
+        for status in ["SUCCEEDED", "FAILED", "EXPIRED", "REJECTED", "CANCELLED"] {
             self.missions_settled_total.with_label_values(&[status]);
+        }
+        for outcome in ["SUCCESS", "FAILURE"] {
+            self.disputes_resolved_total.with_label_values(&[outcome]);
         }
         for status in ["PAID", "FAILED", "CANCELLED"] {
             self.payouts_finished_total.with_label_values(&[status]);
@@ -359,6 +394,31 @@ impl Metrics {
     pub fn payouts_stuck(&self, count: u64) {
         self.payouts_stuck
             .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// Objections opened a dispute.
+    pub fn dispute_opened(&self) {
+        self.disputes_opened_total.inc();
+    }
+
+    /// An operator settled a dispute.
+    pub fn dispute_resolved(&self, success: bool) {
+        self.disputes_resolved_total
+            .with_label_values(&[if success { "SUCCESS" } else { "FAILURE" }])
+            .inc();
+    }
+
+    /// An operator cancelled a mission.
+    pub fn mission_cancelled_by_operator(&self) {
+        self.missions_cancelled_by_operator_total.inc();
+    }
+
+    /// The worker's latest count of disputes waiting, and of those past the SLA.
+    pub fn disputes_waiting(&self, open: u64, overdue: u64) {
+        self.disputes_open
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+        self.disputes_overdue
+            .set(i64::try_from(overdue).unwrap_or(i64::MAX));
     }
 
     /// A payout reached `status` (`PAID`, `FAILED` or `CANCELLED`), counted once, by whoever

@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod audit_loop;
 pub mod bank;
+pub mod dispute_watch;
 pub mod email;
 pub mod event_pruning;
 pub mod failure;

@@ -3,7 +3,7 @@
 //! relay calls [`relay_once`] every few seconds for whatever the fast path did not finish
 //! (the API crashed, Temporal was briefly down). Both are idempotent.
 
-use crate::mission::{MissionInput, MissionWorkflow};
+use crate::mission::{MissionInput, MissionWorkflow, OperatorActionSignal};
 use chrono::Utc;
 use missionlink_entities::missions::workflow_outbox;
 use missionlink_ledger::mission::workflow_id;
@@ -49,6 +49,36 @@ pub async fn signal(client: &Client, mission_id: &str, status: &str) -> anyhow::
         .signal(
             MissionWorkflow::status_changed,
             status.to_owned(),
+            WorkflowSignalOptions::default(),
+        )
+        .await;
+    match sent {
+        Ok(()) | Err(WorkflowInteractionError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Tells the workflow an operator acted on the mission (`operatorAction`, carrying the
+/// recorded action). Like [`signal`], "not found" counts as delivered.
+pub async fn signal_operator_action(
+    db: &DatabaseConnection,
+    client: &Client,
+    mission_id: &str,
+    action_id: &str,
+) -> anyhow::Result<()> {
+    let action = missionlink_ledger::operator::find(db, action_id).await?;
+    let payload = OperatorActionSignal {
+        action_id: action.id,
+        action: action.action.as_str().to_owned(),
+        operator_id: action.operator_id,
+        outcome: action.outcome.map(|o| o.as_str().to_owned()),
+        note: action.note,
+    };
+    let sent = client
+        .get_workflow_handle::<MissionWorkflow>(workflow_id(mission_id))
+        .signal(
+            MissionWorkflow::operator_action,
+            payload,
             WorkflowSignalOptions::default(),
         )
         .await;
@@ -107,11 +137,18 @@ async fn deliver_entry(
             .await?;
     }
     if let (Some(status), Some(requested_at)) = (&entry.pending_signal, entry.signal_requested_at) {
-        signal(client, id, status).await?;
+        match &entry.pending_action {
+            Some(action_id) => signal_operator_action(db, client, id, action_id).await?,
+            None => signal(client, id, status).await?,
+        }
         // Cleared only if no newer change was requested meanwhile.
         workflow_outbox::Entity::update_many()
             .col_expr(
                 workflow_outbox::Column::PendingSignal,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                workflow_outbox::Column::PendingAction,
                 Expr::value(Option::<String>::None),
             )
             .col_expr(

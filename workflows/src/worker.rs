@@ -32,6 +32,8 @@ pub struct WorkerDeps {
     pub settlement: SettlementSettings,
     pub payouts: PayoutSettings,
     pub topups: TopUpSettings,
+    /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue.
+    pub dispute_sla: std::time::Duration,
 }
 
 /// What the top-up receipts and the reconciliation need.
@@ -124,6 +126,11 @@ pub async fn run(
         deps.payouts.stuck_after,
         stopped(relay_stopped.clone()),
     ));
+    let dispute_watch = tokio::spawn(crate::dispute_watch::run(
+        deps.missions_db.clone(),
+        deps.dispute_sla,
+        stopped(relay_stopped.clone()),
+    ));
     let receipts = tokio::spawn(crate::topup_receipts::run(
         crate::topup_receipts::TopUpReceipts {
             missions_db: deps.missions_db.clone(),
@@ -166,6 +173,7 @@ pub async fn run(
     audits.await.ok();
     pruning.await.ok();
     payout_watch.await.ok();
+    dispute_watch.await.ok();
     receipts.await.ok();
     if let Some(reconciliation) = reconciliation {
         reconciliation.await.ok();

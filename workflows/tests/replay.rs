@@ -3,6 +3,8 @@
 //!
 //! Fixtures are recorded by the end-to-end success test:
 //! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it successful_mission`;
+//! the objection window's (`mission-verified`, `mission-disputed`) by
+//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it disputes::objections`;
 //! payout histories (`fixtures/payout/`) by the paid-payout test:
 //! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it payouts::a_paid`.
 
@@ -18,9 +20,10 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Every recorded history: `mission-succeeded.binpb` is the current code's own recording;
-/// older ones stay (`…-before-predictions`, `…-before-search-attributes`), so missions started
-/// before a change keep replaying after it.
+/// Every recorded history: `mission-succeeded.binpb`, `mission-verified.binpb` and
+/// `mission-disputed.binpb` are the current code's own recordings; older ones stay
+/// (`…-before-predictions`, `…-before-search-attributes`), so missions started before a change
+/// keep replaying after it.
 #[tokio::test]
 async fn every_recorded_mission_replays_on_the_current_workflow_code() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -104,6 +107,55 @@ fn the_current_recordings_upsert_search_attributes() {
         ),
         0
     );
+}
+
+/// The events of a recorded history.
+fn events(name: &str) -> Vec<temporalio_common::protos::temporal::api::history::v1::HistoryEvent> {
+    use prost::Message;
+    temporalio_common::protos::temporal::api::history::v1::History::decode(fixture(name).as_slice())
+        .expect("decode")
+        .events
+}
+
+/// The recordings of the objection window take its paths: one window ended by its timer
+/// (`CloseObjectionWindow`), one dispute settled by an operator (the `operatorAction` signal),
+/// both under the `objection-window` patch marker; the older recordings have neither.
+#[test]
+fn the_objection_recordings_cover_the_window_and_the_dispute() {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let activities = |name: &str| -> Vec<String> {
+        events(name)
+            .into_iter()
+            .filter_map(|e| match e.attributes {
+                Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                    a.activity_type.map(|t| t.name)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let signals = |name: &str| -> Vec<String> {
+        events(name)
+            .into_iter()
+            .filter_map(|e| match e.attributes {
+                Some(Attributes::WorkflowExecutionSignaledEventAttributes(s)) => Some(s.signal_name),
+                _ => None,
+            })
+            .collect()
+    };
+    let patched = |name: &str| {
+        events(name).iter().any(|e| {
+            matches!(&e.attributes, Some(Attributes::MarkerRecordedEventAttributes(m))
+                if m.details.values().flat_map(|p| &p.payloads).any(|p| {
+                    String::from_utf8_lossy(&p.data).contains("objection-window")
+                }))
+        })
+    };
+    assert!(activities("mission-verified.binpb").contains(&"CloseObjectionWindow".to_owned()));
+    assert!(patched("mission-verified.binpb"));
+    assert!(signals("mission-disputed.binpb").contains(&"operatorAction".to_owned()));
+    assert!(patched("mission-disputed.binpb"));
+    assert!(!patched("mission-succeeded.binpb"));
 }
 
 /// A stand-in for a careless edit: it starts with a timer where the real workflow starts with

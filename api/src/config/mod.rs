@@ -64,6 +64,13 @@ pub struct MissionRules {
     pub proposal_cooldown_seconds: i64,
     /// `REJECTIONS_BAN`: rejections within 24 h that suspend a proposer for 24 h (0: never).
     pub rejections_ban: usize,
+    /// `OBJECTION_WINDOW_SECONDS`: how long backers may object to a SUCCESS verdict (0: off).
+    pub objection_window_seconds: i64,
+    /// `OBJECTION_THRESHOLD_BPS`: the share of the pledged won whose backers' objections open
+    /// a dispute.
+    pub objection_threshold_bps: u32,
+    /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue (alert).
+    pub dispute_sla_seconds: u64,
 }
 
 impl MissionRules {
@@ -76,6 +83,8 @@ impl MissionRules {
             pledge_min_won: self.pledge_min_won,
             pledge_max_won: self.pledge_max_won,
             prediction_window_seconds: self.prediction_window_seconds,
+            objection_window_seconds: self.objection_window_seconds,
+            objection_threshold_bps: self.objection_threshold_bps,
             proposals: missionlink_ledger::channel::ProposalRules {
                 cooldown_seconds: self.proposal_cooldown_seconds,
                 rejections_ban: self.rejections_ban,
@@ -378,6 +387,11 @@ impl Config {
             proposal_cooldown_seconds: int("PROPOSAL_COOLDOWN_SECONDS", 300, 0, 604_800)?,
             rejections_ban: usize::try_from(int("REJECTIONS_BAN", 5, 0, 1_000)?)
                 .map_err(|_| err("REJECTIONS_BAN", "out of range"))?,
+            objection_window_seconds: int("OBJECTION_WINDOW_SECONDS", 0, 0, 2_592_000)?,
+            objection_threshold_bps: u32::try_from(int("OBJECTION_THRESHOLD_BPS", 3_000, 1, 10_000)?)
+                .map_err(|_| err("OBJECTION_THRESHOLD_BPS", "out of range"))?,
+            dispute_sla_seconds: u64::try_from(int("DISPUTE_SLA_SECONDS", 86_400, 1, 2_592_000)?)
+                .map_err(|_| err("DISPUTE_SLA_SECONDS", "out of range"))?,
         };
         if missions.min_duration_seconds > missions.max_duration_seconds {
             return Err(err(

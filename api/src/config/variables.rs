@@ -80,6 +80,24 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "betting window after acceptance",
     ),
     (
+        "OBJECTION_WINDOW_SECONDS",
+        "0",
+        "after a SUCCESS verdict, how long backers may object before it settles (0: off, \
+         settles at once); at most 2592000",
+    ),
+    (
+        "OBJECTION_THRESHOLD_BPS",
+        "3000",
+        "objecting backers holding this share of the pledged won (basis points) open a \
+         dispute for an operator",
+    ),
+    (
+        "DISPUTE_SLA_SECONDS",
+        "86400",
+        "a dispute waiting longer for an operator counts in missionlink_disputes_overdue and \
+         raises MissionLinkDisputeOverdue",
+    ),
+    (
         "EMAIL_MAX_PER_SECOND",
         "14",
         "SES messages per second (your SES quota); file transport is not limited",

@@ -36,7 +36,8 @@ pub enum MissionEventKind {
     Pledged,
     Accepted,
     Rejected,
-    /// The streamer's verdict: success.
+    /// The mission succeeded: the streamer's verdict (once any objection window ended), or an
+    /// operator's resolution of a dispute.
     Succeeded,
     /// The streamer's verdict: failure.
     Failed,
@@ -48,6 +49,13 @@ pub enum MissionEventKind {
     MessageApproved,
     /// A pledge's message was hidden (`pledge`).
     MessageHidden,
+    /// The streamer's verdict is success, open to the backers' objections until
+    /// `objectionWindowEndsAt`.
+    Verifying,
+    /// The backers' objections reached the threshold: an operator decides.
+    Disputed,
+    /// An operator cancelled the mission; every backer is refunded.
+    Cancelled,
 }
 
 /// One entry of a streamer's feed.

@@ -39,6 +39,11 @@ pub struct Mission {
     pub settled_at: Option<DateTime<Utc>>,
     /// Why the streamer declined it, if they said.
     pub reject_reason: Option<String>,
+    /// When the backers' objection window of its SUCCESS verdict ends (or ended); set while
+    /// `VERIFYING` and after, with `OBJECTION_WINDOW_SECONDS` > 0.
+    pub objection_window_ends_at: Option<DateTime<Utc>>,
+    /// When the objections reached the threshold and it became `DISPUTED`.
+    pub disputed_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     pub streamer_id: String,
     #[graphql(skip)]
@@ -62,6 +67,8 @@ impl TryFrom<mission::Model> for Mission {
             created_at: m.created_at,
             settled_at: m.settled_at,
             reject_reason: m.reject_reason,
+            objection_window_ends_at: m.objection_until,
+            disputed_at: m.disputed_at,
             streamer_id: m.streamer_id,
             creator_id: m.creator_id,
             totals: Arc::default(),
@@ -113,6 +120,39 @@ impl Mission {
         ctx: &Context<'_>,
     ) -> GqlResult<Option<super::prediction::Prediction>> {
         super::prediction::of_mission(ctx, &self.id).await
+    }
+
+    /// How many backers objected to its SUCCESS verdict.
+    async fn objection_count(&self, ctx: &Context<'_>) -> GqlResult<i32> {
+        let (count, _) = super::dispute::summary(ctx, self.id.as_str()).await?;
+        Ok(graphql_int(count, "objectionCount")?)
+    }
+
+    /// What the objecting backers pledged to it, together: a dispute opens when this reaches
+    /// `OBJECTION_THRESHOLD_BPS` of `totalPledged`.
+    async fn objected_pledged(&self, ctx: &Context<'_>) -> GqlResult<Won> {
+        let (_, won) = super::dispute::summary(ctx, self.id.as_str()).await?;
+        Ok(Won::of(won, "objectedPledged")?)
+    }
+
+    /// Objections to its SUCCESS verdict, oldest first: every one for an operator, otherwise
+    /// only your own.
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
+    async fn objections(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<super::dispute::Objection>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        super::dispute::of_mission(ctx, self.id.as_str(), &args).await
     }
 
     /// Pledges, oldest first.

@@ -29,7 +29,7 @@ pub struct CreateMissionInput {
 
 /// After a commit: announce the change, and hand the workflow its outbox entry right away
 /// (in the background; the relay covers a failure).
-fn after_commit(app: &AppState, mission_id: &str) {
+pub(crate) fn after_commit(app: &AppState, mission_id: &str) {
     use opentelemetry::trace::FutureExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let app = app.clone();

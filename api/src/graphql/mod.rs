@@ -5,6 +5,7 @@ mod channel;
 mod connection;
 mod context;
 mod depth;
+mod dispute;
 mod events;
 mod identity;
 mod loaders;
@@ -14,6 +15,7 @@ pub mod money;
 mod mutation;
 pub mod mutation_limits;
 mod node;
+mod operator;
 mod overlay;
 mod payout;
 mod pledge;
@@ -39,7 +41,8 @@ pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use loaders::{MissionLoader, UserLoader};
 pub use transport::{ViaGet, WRITE_OVER_GET};
 
-/// Every query: identity and wallet, then missions, then the streamers' feeds and overlays.
+/// Every query: identity and wallet, then missions, then the streamers' feeds and overlays,
+/// then the operators' record.
 #[derive(MergedObject, Default)]
 pub struct Query(
     query::IdentityQuery,
@@ -49,9 +52,11 @@ pub struct Query(
     events::EventQuery,
     channel::ChannelQuery,
     overlay::OverlayQuery,
+    operator::OperatorQuery,
 );
 
-/// Every mutation: identity and wallet, then missions, then the overlay's token, then payouts.
+/// Every mutation: identity and wallet, then missions, then the overlay's token, then payouts
+/// and top-ups, then objections and the operators' actions.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::IdentityMutation,
@@ -61,6 +66,8 @@ pub struct Mutation(
     overlay::OverlayMutation,
     payout::PayoutMutation,
     topup::TopUpMutation,
+    dispute::DisputeMutation,
+    operator::OperatorMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.

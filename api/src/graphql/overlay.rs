@@ -66,8 +66,9 @@ const OVERLAY_MISSIONS: i32 = 50;
 
 #[ComplexObject]
 impl Overlay {
-    /// The streamer's PENDING and ACTIVE missions, the nearest time limit first (the accept
-    /// window while PENDING, the deadline once ACTIVE).
+    /// The streamer's missions that are not final (PENDING, ACTIVE, and a success VERIFYING or
+    /// DISPUTED), the nearest time limit first (the accept window while PENDING, the deadline
+    /// once accepted).
     #[graphql(complexity = "list_cost(first, None, child_complexity, COMPUTED_ORDER_COST)")]
     async fn missions(
         &self,
@@ -89,7 +90,12 @@ impl Overlay {
             field: MissionOrderField::Deadline,
             direction: OrderDirection::Asc,
         };
-        let open = vec![MissionStatus::Pending, MissionStatus::Active];
+        let open = vec![
+            MissionStatus::Pending,
+            MissionStatus::Active,
+            MissionStatus::Verifying,
+            MissionStatus::Disputed,
+        ];
         missions_page(ctx, filter, None, Some(open), Some(order), &args).await
     }
 }

@@ -6,12 +6,22 @@ use async_graphql::Enum;
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "missionlink_ledger::status::MissionStatus")]
 pub enum MissionStatus {
+    /// Proposed; waiting for the streamer within the accept window. Takes pledges.
     Pending,
+    /// Accepted; waiting for the verdict before the deadline. Takes pledges.
     Active,
+    /// Decided SUCCESS; the backers may object until `objectionWindowEndsAt`
+    /// (`OBJECTION_WINDOW_SECONDS` > 0). No more pledges.
+    Verifying,
+    /// The objections reached `OBJECTION_THRESHOLD_BPS` of the pledged won: an operator
+    /// decides.
+    Disputed,
     Succeeded,
     Failed,
     Expired,
     Rejected,
+    /// Cancelled by an operator; every backer is refunded.
+    Cancelled,
 }
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]

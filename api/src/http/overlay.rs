@@ -45,6 +45,9 @@ const TEXTS: [(&str, &[(&str, &str)]); 2] = [
             ("failed", "미션 실패"),
             ("expired", "미션 시간 만료"),
             ("rejected", "미션 거절"),
+            ("verifying", "미션 성공 — 이의 제기 기간"),
+            ("disputed", "이의 제기로 운영자 검토 중"),
+            ("cancelled", "운영자가 미션을 취소했습니다"),
             ("reconnecting", "다시 연결하는 중…"),
             (
                 "revoked",
@@ -67,6 +70,9 @@ const TEXTS: [(&str, &[(&str, &str)]); 2] = [
             ("failed", "Mission failed"),
             ("expired", "Mission expired"),
             ("rejected", "Mission declined"),
+            ("verifying", "Mission succeeded — open to objections"),
+            ("disputed", "Disputed — under review"),
+            ("cancelled", "Mission cancelled by MissionLink"),
             ("reconnecting", "Reconnecting…"),
             (
                 "revoked",

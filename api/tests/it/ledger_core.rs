@@ -22,6 +22,8 @@ fn rules() -> MissionRules {
         pledge_min_won: 1_000,
         pledge_max_won: 3_000_000,
         prediction_window_seconds: 3600,
+        objection_window_seconds: 0,
+        objection_threshold_bps: 3_000,
         proposals: missionlink_ledger::channel::ProposalRules {
             cooldown_seconds: 300,
             rejections_ban: 5,

@@ -11,6 +11,7 @@ mod channel;
 mod connections;
 mod cors;
 mod deployment;
+mod disputes;
 mod email_delivery;
 mod event_feed;
 mod fake_toss;

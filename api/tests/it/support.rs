@@ -478,6 +478,7 @@ impl TestApp {
                     settlement,
                     payouts,
                     topups,
+                    dispute_sla: std::time::Duration::from_secs(86_400),
                 };
                 missionlink_workflows::worker::run(&temporal, deps, async {
                     rx.await.ok();

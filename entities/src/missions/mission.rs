@@ -21,6 +21,11 @@ pub struct Model {
     pub settled_at: Option<DateTimeUtc>,
     pub notified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// While VERIFYING (and after): when the backers' objection window ends. Set by a SUCCESS
+    /// verdict when `OBJECTION_WINDOW_SECONDS` > 0.
+    pub objection_until: Option<DateTimeUtc>,
+    /// When the objections reached the threshold and the mission became DISPUTED.
+    pub disputed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

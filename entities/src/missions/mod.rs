@@ -9,6 +9,8 @@ pub mod idempotency_key;
 pub mod mission;
 pub mod mission_event;
 pub mod moderation_action;
+pub mod objection;
+pub mod operator_action;
 pub mod payment_webhook_event;
 pub mod payout;
 pub mod payout_account;

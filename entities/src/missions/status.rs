@@ -53,17 +53,29 @@ text_enum! {
     pub enum MissionStatus {
         Pending = "PENDING",
         Active = "ACTIVE",
+        /// Decided SUCCESS, inside the backers' objection window (issue 16).
+        Verifying = "VERIFYING",
+        /// Objections reached the threshold: an operator decides.
+        Disputed = "DISPUTED",
         Succeeded = "SUCCEEDED",
         Failed = "FAILED",
         Expired = "EXPIRED",
         Rejected = "REJECTED",
+        /// Cancelled by an operator: every backer refunded.
+        Cancelled = "CANCELLED",
     }
 }
 
 impl MissionStatus {
-    /// A terminal status: no more pledges, and settlement may run.
-    pub const fn is_closed(self) -> bool {
-        !matches!(self, MissionStatus::Pending | MissionStatus::Active)
+    /// A final status: nothing changes any more, and settlement may run.
+    pub const fn is_final(self) -> bool {
+        !matches!(
+            self,
+            MissionStatus::Pending
+                | MissionStatus::Active
+                | MissionStatus::Verifying
+                | MissionStatus::Disputed
+        )
     }
 }
 
@@ -197,6 +209,13 @@ text_enum! {
         MessageApproved = "MESSAGE_APPROVED",
         /// A pledge's message was hidden.
         MessageHidden = "MESSAGE_HIDDEN",
+        /// The streamer's verdict is success, open to the backers' objections until the window
+        /// ends.
+        Verifying = "VERIFYING",
+        /// Objections reached the threshold: the verdict waits for an operator.
+        Disputed = "DISPUTED",
+        /// An operator cancelled the mission; every backer is refunded.
+        Cancelled = "CANCELLED",
     }
 }
 
@@ -284,6 +303,18 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an operator did: `operator_actions.action`.
+    pub enum OperatorActionKind {
+        /// Settled a DISPUTED mission as SUCCEEDED or FAILED.
+        ResolveDispute = "RESOLVE_DISPUTE",
+        /// Cancelled a mission that was not final; every backer is refunded.
+        CancelMission = "CANCEL_MISSION",
+        SuspendUser = "SUSPEND_USER",
+        UnsuspendUser = "UNSUSPEND_USER",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +340,7 @@ mod tests {
         agrees(EventKind::ALL);
         agrees(MessageStatus::ALL);
         agrees(ModerationAction::ALL);
+        agrees(OperatorActionKind::ALL);
         agrees(PayoutStatus::ALL);
         agrees(BankTransferStatus::ALL);
         agrees(TopUpStatus::ALL);

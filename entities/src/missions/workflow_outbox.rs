@@ -10,6 +10,9 @@ pub struct Model {
     /// The status the workflow has not been told about yet.
     pub pending_signal: Option<String>,
     pub signal_requested_at: Option<DateTimeUtc>,
+    /// The operator action (an `operator_actions` id) behind the pending change: delivered as
+    /// the `operatorAction` signal instead of `statusChanged`.
+    pub pending_action: Option<String>,
     pub attempts: i32,
     pub last_error: Option<String>,
 }

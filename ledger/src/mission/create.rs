@@ -99,6 +99,8 @@ pub async fn create(
         settled_at: None,
         notified_at: None,
         created_at: now,
+        objection_until: None,
+        disputed_at: None,
     };
     mission::Entity::insert(mission::ActiveModel::from(row.clone()))
         .exec_without_returning(&txn)
@@ -112,6 +114,7 @@ pub async fn create(
         started_at: Set(None),
         pending_signal: Set(None),
         signal_requested_at: Set(None),
+        pending_action: Set(None),
         attempts: Set(0),
         last_error: Set(None),
     })

@@ -10,9 +10,10 @@
 
 mod create;
 pub mod list;
+pub mod objection;
 mod read;
 mod settlement;
-mod transition;
+pub(crate) mod transition;
 
 pub use crate::rules::{
     MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, MissionRules, NewMission,

@@ -93,9 +93,9 @@ pub async fn settle_page(
 ) -> Result<SettledPage, LedgerError> {
     let txn = db.begin().await?;
     let m = find(&txn, mission_id).await?;
-    if !m.status.is_closed() {
+    if !m.status.is_final() {
         return Err(LedgerError::InvalidState(format!(
-            "mission {mission_id} is {}; only a closed mission is settled",
+            "mission {mission_id} is {}; only a mission in a final status is settled",
             m.status
         )));
     }

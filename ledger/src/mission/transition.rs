@@ -83,6 +83,14 @@ pub async fn act(
                 .col_expr(mission::Column::ClosedAt, Expr::value(now))
                 .filter(mission::Column::Deadline.gt(now));
             let to = match outcome {
+                // With an objection window, success is first open to the backers' objections.
+                Outcome::Success if rules.objection_window_seconds > 0 => {
+                    update = update.col_expr(
+                        mission::Column::ObjectionUntil,
+                        Expr::value(now + Duration::seconds(rules.objection_window_seconds)),
+                    );
+                    MissionStatus::Verifying
+                }
                 Outcome::Success => MissionStatus::Succeeded,
                 Outcome::Failure => MissionStatus::Failed,
             };
@@ -108,34 +116,11 @@ pub async fn act(
     }
     if changed.rows_affected == 1 {
         // The workflow must hear of it; the outbox keeps that promise if the API dies now.
-        workflow_outbox::Entity::update_many()
-            .col_expr(
-                workflow_outbox::Column::PendingSignal,
-                Expr::value(to.as_str()),
-            )
-            .col_expr(workflow_outbox::Column::SignalRequestedAt, Expr::value(now))
-            .filter(workflow_outbox::Column::MissionId.eq(mission_id))
-            .exec(&txn)
-            .await?;
+        request_signal(&txn, mission_id, to, None, now).await?;
         if let Some(action) = recorded {
             moderators::record(&txn, &m, actor_id, action, None).await?;
         }
-        let kind = match to {
-            MissionStatus::Active => EventKind::Accepted,
-            MissionStatus::Rejected => EventKind::Rejected,
-            MissionStatus::Succeeded => EventKind::Succeeded,
-            _ => EventKind::Failed,
-        };
-        events::append(
-            &txn,
-            &[NewEvent {
-                mission_id,
-                streamer_id: Some(&m.streamer_id),
-                kind,
-                pledge_id: None,
-            }],
-        )
-        .await?;
+        announce(&txn, mission_id, &m.streamer_id, to).await?;
     }
     txn.commit().await?;
     let after = find(db, mission_id).await?;
@@ -204,4 +189,61 @@ pub async fn expire(
     }
     txn.commit().await?;
     find(db, mission_id).await
+}
+
+/// Asks for the mission's workflow to be told of its new status `to`, in the transaction that
+/// made the change: the outbox keeps that promise if the process dies after the commit. With
+/// an operator action, the workflow hears it as the `operatorAction` signal naming the action.
+pub(crate) async fn request_signal<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    mission_id: &str,
+    to: MissionStatus,
+    action_id: Option<&str>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    workflow_outbox::Entity::update_many()
+        .col_expr(
+            workflow_outbox::Column::PendingSignal,
+            Expr::value(to.as_str()),
+        )
+        .col_expr(
+            workflow_outbox::Column::PendingAction,
+            Expr::value(action_id.map(str::to_owned)),
+        )
+        .col_expr(workflow_outbox::Column::SignalRequestedAt, Expr::value(now))
+        .filter(workflow_outbox::Column::MissionId.eq(mission_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Appends the feed event of the mission's new status `to` to its streamer's feed.
+pub(crate) async fn announce<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    mission_id: &str,
+    streamer_id: &str,
+    to: MissionStatus,
+) -> Result<(), LedgerError> {
+    let kind = match to {
+        MissionStatus::Pending => return Ok(()),
+        MissionStatus::Active => EventKind::Accepted,
+        MissionStatus::Verifying => EventKind::Verifying,
+        MissionStatus::Disputed => EventKind::Disputed,
+        MissionStatus::Succeeded => EventKind::Succeeded,
+        MissionStatus::Failed => EventKind::Failed,
+        MissionStatus::Expired => EventKind::Expired,
+        MissionStatus::Rejected => EventKind::Rejected,
+        MissionStatus::Cancelled => EventKind::Cancelled,
+    };
+    events::append(
+        txn,
+        &[NewEvent {
+            mission_id,
+            streamer_id: Some(streamer_id),
+            kind,
+            pledge_id: None,
+        }],
+    )
+    .await?;
+    Ok(())
 }

@@ -14,6 +14,7 @@ mod m20261126_000009_moderators;
 mod m20261126_000010_statement;
 mod m20261126_000011_payouts;
 mod m20261126_000012_topups;
+mod m20261126_000013_disputes;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_statement::Migration),
             Box::new(m20261126_000011_payouts::Migration),
             Box::new(m20261126_000012_topups::Migration),
+            Box::new(m20261126_000013_disputes::Migration),
         ]
     }
 }

@@ -48,6 +48,7 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
                 MissionStatus::Succeeded => "succeeded",
                 MissionStatus::Failed => "failed",
                 MissionStatus::Rejected => "was declined",
+                MissionStatus::Cancelled => "was cancelled by MissionLink",
                 _ => "expired",
             };
             let money = if paid {
@@ -67,6 +68,7 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
                 MissionStatus::Succeeded => ("성공", "성공했습니다"),
                 MissionStatus::Failed => ("실패", "실패했습니다"),
                 MissionStatus::Rejected => ("거절", "거절되었습니다"),
+                MissionStatus::Cancelled => ("취소", "MissionLink 운영자에 의해 취소되었습니다"),
                 _ => ("만료", "만료되었습니다"),
             };
             let money = if paid {
@@ -89,10 +91,12 @@ fn status_word(status: MissionStatus, locale: Locale) -> &'static str {
         (Locale::En, MissionStatus::Succeeded) => "succeeded",
         (Locale::En, MissionStatus::Failed) => "failed",
         (Locale::En, MissionStatus::Rejected) => "declined",
+        (Locale::En, MissionStatus::Cancelled) => "cancelled by MissionLink",
         (Locale::En, _) => "expired",
         (Locale::Ko, MissionStatus::Succeeded) => "성공",
         (Locale::Ko, MissionStatus::Failed) => "실패",
         (Locale::Ko, MissionStatus::Rejected) => "거절",
+        (Locale::Ko, MissionStatus::Cancelled) => "운영자 취소",
         (Locale::Ko, _) => "만료",
     }
 }

@@ -17,11 +17,12 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 /// Every activity's name, for the failure metric's series.
-pub const ACTIVITY_NAMES: [&str; 6] = [
+pub const ACTIVITY_NAMES: [&str; 7] = [
     "LoadMission",
     "LockPrediction",
     "SettlePrediction",
     "ExpireMission",
+    "CloseObjectionWindow",
     "SettlePledges",
     "SendMissionEmails",
 ];
@@ -83,7 +84,27 @@ async fn snapshot(
         streamer_id: m.streamer_id.clone(),
         title: m.title.clone(),
         total_pledged_won: totals.total_won,
+        objection_until_unix_ms: m.objection_until.map(to_unix_ms),
     })
+}
+
+/// Waits until `due` has passed by this process's clock, if it is at most
+/// [`EXPIRY_CLOCK_SLACK`] away; further away, fails retryably (Temporal retries with backoff,
+/// with no history events) until it has.
+async fn wait_until_due(
+    what: &str,
+    due: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), ActivityError> {
+    if let Some(early) = due.and_then(|due| (due - chrono::Utc::now()).to_std().ok()) {
+        if early > EXPIRY_CLOCK_SLACK {
+            return Err(failure::retryable(format!(
+                "{what} is due in {} s by this worker's clock",
+                early.as_secs()
+            )));
+        }
+        tokio::time::sleep(early).await;
+    }
+    Ok(())
 }
 
 #[activities]
@@ -193,23 +214,39 @@ impl MissionActivities {
             MissionStatus::Pending => Some(m.accept_by),
             _ => m.deadline,
         };
-        if let Some(early) = due.and_then(|due| (due - chrono::Utc::now()).to_std().ok()) {
-            if early > EXPIRY_CLOCK_SLACK {
-                // This worker's clock is far behind the server's: retried with backoff (no
-                // history events) until the moment has passed here too.
-                return Err(failure::retryable(format!(
-                    "mission {} is due in {} s by this worker's clock",
-                    input.mission_id,
-                    early.as_secs()
-                )));
-            }
-            tokio::time::sleep(early).await;
-        }
+        // This worker's clock may be behind the server's timer.
+        wait_until_due(&format!("mission {}", input.mission_id), due).await?;
         let m = mission::expire(&self.missions_db, &input.mission_id, from)
             .await
             .map_err(fail)?;
         changes::announce(&self.missions_db, &input.mission_id).await;
         snapshot("ExpireMission", &self.missions_db, &m).await
+    }
+
+    /// Ends the backers' objection window (its timer fired): a mission still VERIFYING
+    /// succeeds; one DISPUTED or cancelled meanwhile stays as it is. Returns it as it is now.
+    #[activity(name = "CloseObjectionWindow")]
+    pub async fn close_objection_window(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        mission_id: String,
+    ) -> Result<MissionSnapshot, ActivityError> {
+        let fail = |e| failure::ledger("CloseObjectionWindow", e);
+        let m = mission::find(&self.missions_db, &mission_id)
+            .await
+            .map_err(fail)?;
+        if m.status == MissionStatus::Verifying {
+            wait_until_due(
+                &format!("the objection window of mission {mission_id}"),
+                m.objection_until,
+            )
+            .await?;
+        }
+        let m = mission::objection::close_window(&self.missions_db, &mission_id)
+            .await
+            .map_err(fail)?;
+        changes::announce(&self.missions_db, &mission_id).await;
+        snapshot("CloseObjectionWindow", &self.missions_db, &m).await
     }
 
     /// Pays or refunds every held pledge, a page per transaction, heartbeating the running

@@ -18,8 +18,8 @@ pub mod workflow;
 
 pub use activities::{ACTIVITY_NAMES, MissionActivities, SettlementSettings};
 pub use payload::{
-    EmailSummary, ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState, Phase,
-    PredictionSummary, SettlementSummary,
+    EmailSummary, ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState,
+    OperatorActionSignal, Phase, PredictionSummary, SettlementSummary,
 };
 pub use replay::{recorded_history, replay};
-pub use workflow::{MissionWorkflow, PREDICTION_PATCH};
+pub use workflow::{MissionWorkflow, OBJECTION_PATCH, PREDICTION_PATCH};

@@ -18,10 +18,13 @@ pub struct MissionInput {
 pub enum MissionState {
     Pending,
     Active,
+    Verifying,
+    Disputed,
     Succeeded,
     Failed,
     Expired,
     Rejected,
+    Cancelled,
 }
 
 impl MissionState {
@@ -30,10 +33,13 @@ impl MissionState {
         match self {
             MissionState::Pending => "PENDING",
             MissionState::Active => "ACTIVE",
+            MissionState::Verifying => "VERIFYING",
+            MissionState::Disputed => "DISPUTED",
             MissionState::Succeeded => "SUCCEEDED",
             MissionState::Failed => "FAILED",
             MissionState::Expired => "EXPIRED",
             MissionState::Rejected => "REJECTED",
+            MissionState::Cancelled => "CANCELLED",
         }
     }
 }
@@ -43,10 +49,13 @@ impl From<MissionStatus> for MissionState {
         match s {
             MissionStatus::Pending => MissionState::Pending,
             MissionStatus::Active => MissionState::Active,
+            MissionStatus::Verifying => MissionState::Verifying,
+            MissionStatus::Disputed => MissionState::Disputed,
             MissionStatus::Succeeded => MissionState::Succeeded,
             MissionStatus::Failed => MissionState::Failed,
             MissionStatus::Expired => MissionState::Expired,
             MissionStatus::Rejected => MissionState::Rejected,
+            MissionStatus::Cancelled => MissionState::Cancelled,
         }
     }
 }
@@ -56,10 +65,13 @@ impl From<MissionState> for MissionStatus {
         match s {
             MissionState::Pending => MissionStatus::Pending,
             MissionState::Active => MissionStatus::Active,
+            MissionState::Verifying => MissionStatus::Verifying,
+            MissionState::Disputed => MissionStatus::Disputed,
             MissionState::Succeeded => MissionStatus::Succeeded,
             MissionState::Failed => MissionStatus::Failed,
             MissionState::Expired => MissionStatus::Expired,
             MissionState::Rejected => MissionStatus::Rejected,
+            MissionState::Cancelled => MissionStatus::Cancelled,
         }
     }
 }
@@ -86,6 +98,23 @@ pub struct MissionSnapshot {
     /// Won pledged so far, every pledge counted.
     #[serde(default)]
     pub total_pledged_won: i64,
+    /// While VERIFYING: when the backers' objection window ends. (Absent from histories
+    /// recorded before the objection window, hence the default.)
+    #[serde(default)]
+    pub objection_until_unix_ms: Option<i64>,
+}
+
+/// An operator's action on the mission, as the `operatorAction` signal carries it: the
+/// workflow re-reads the mission, and the history shows who did what and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorActionSignal {
+    pub action_id: String,
+    /// `RESOLVE_DISPUTE` or `CANCEL_MISSION`.
+    pub action: String,
+    pub operator_id: String,
+    /// A dispute's resolution: `SUCCESS` or `FAILURE`.
+    pub outcome: Option<String>,
+    pub note: String,
 }
 
 /// Asks the database to expire the mission if it is still `from`.
@@ -139,6 +168,10 @@ pub enum Phase {
     Starting,
     AwaitingAcceptance,
     InProgress,
+    /// Decided SUCCESS; the backers' objection window is open.
+    Verifying,
+    /// Objections opened a dispute; waiting for an operator.
+    Disputed,
     Settling,
     Notifying,
     Done,
@@ -160,12 +193,14 @@ mod tests {
             streamer_id: "s".into(),
             title: "t".into(),
             total_pledged_won: 4,
+            objection_until_unix_ms: Some(5),
         };
         assert_eq!(
             serde_json::to_value(&snapshot).expect("json"),
             json!({"status": "ACTIVE", "accept_by_unix_ms": 1, "deadline_unix_ms": 2,
                    "prediction_lock_unix_ms": 3, "prediction_open": true,
-                   "streamer_id": "s", "title": "t", "total_pledged_won": 4})
+                   "streamer_id": "s", "title": "t", "total_pledged_won": 4,
+                   "objection_until_unix_ms": 5})
         );
         let old: MissionSnapshot = serde_json::from_value(
             json!({"status": "PENDING", "accept_by_unix_ms": 1, "deadline_unix_ms": null}),
@@ -207,6 +242,18 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Phase::AwaitingAcceptance).expect("json"),
             json!("AWAITING_ACCEPTANCE")
+        );
+        assert_eq!(
+            serde_json::to_value(OperatorActionSignal {
+                action_id: "a".into(),
+                action: "RESOLVE_DISPUTE".into(),
+                operator_id: "o".into(),
+                outcome: Some("FAILURE".into()),
+                note: "n".into(),
+            })
+            .expect("json"),
+            json!({"action_id": "a", "action": "RESOLVE_DISPUTE", "operator_id": "o",
+                   "outcome": "FAILURE", "note": "n"})
         );
     }
 

@@ -5,7 +5,8 @@
 
 use super::activities::MissionActivities;
 use super::payload::{
-    ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState, Phase,
+    ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState,
+    OperatorActionSignal, Phase,
 };
 use crate::findable;
 use crate::mission::delivery;
@@ -25,6 +26,22 @@ pub const PREDICTION_PATCH: &str = "prediction-game";
 /// `StreamerId` and `TotalPledgedWon` search attributes and a memo with the title. Histories
 /// without its marker replay without those commands.
 pub const FINDABLE_PATCH: &str = "search-attributes";
+
+/// The workflow change that added the backers' objection window and disputes: it waits out a
+/// VERIFYING mission's window (a durable timer, then `CloseObjectionWindow`) and a DISPUTED
+/// mission's operator (signals only). Histories without its marker never saw those statuses.
+pub const OBJECTION_PATCH: &str = "objection-window";
+
+/// What the workflow asks of the database when the moment it waits for comes.
+#[derive(Clone, Copy)]
+enum OnTimer {
+    /// The accept window or the deadline passed: `ExpireMission`.
+    Expire,
+    /// Betting closes: `LockPrediction`.
+    LockPrediction,
+    /// The objection window ended: `CloseObjectionWindow`.
+    CloseObjections,
+}
 
 /// The workflow's state: its phase and how many `statusChanged` signals arrived.
 #[workflow]
@@ -95,8 +112,13 @@ impl MissionWorkflow {
             show(ctx, &snap, &mut shown);
         }
         loop {
-            let (phase, until_ms, lock_first) = match snap.status {
-                MissionState::Pending => (Phase::AwaitingAcceptance, snap.accept_by_unix_ms, false),
+            // The phase, and the moment to wait for with what to do then (`None`: only a
+            // signal ends the wait).
+            let (phase, until) = match snap.status {
+                MissionState::Pending => (
+                    Phase::AwaitingAcceptance,
+                    Some((snap.accept_by_unix_ms, OnTimer::Expire)),
+                ),
                 MissionState::Active => {
                     let Some(deadline) = snap.deadline_unix_ms else {
                         // `LoadMission` refuses such a mission; never expire one for it.
@@ -112,51 +134,84 @@ impl MissionWorkflow {
                                 && lock < deadline
                                 && ctx.patched(PREDICTION_PATCH) =>
                         {
-                            (Phase::InProgress, lock, true)
+                            (Phase::InProgress, Some((lock, OnTimer::LockPrediction)))
                         }
-                        _ => (Phase::InProgress, deadline, false),
+                        _ => (Phase::InProgress, Some((deadline, OnTimer::Expire))),
                     }
                 }
+                MissionState::Verifying if ctx.patched(OBJECTION_PATCH) => {
+                    let Some(until) = snap.objection_until_unix_ms else {
+                        return Err(ApplicationFailure::non_retryable(anyhow::anyhow!(
+                            "mission {id} is VERIFYING without the end of its objection window"
+                        ))
+                        .into());
+                    };
+                    (Phase::Verifying, Some((until, OnTimer::CloseObjections)))
+                }
+                // An operator settles the dispute (or cancels): no timer, only their signal.
+                MissionState::Disputed if ctx.patched(OBJECTION_PATCH) => (Phase::Disputed, None),
                 _ => break,
             };
             ctx.state_mut(|s| s.phase = phase);
-            let now_ms = ctx
-                .workflow_time()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            let wait =
-                Duration::from_millis(u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0));
-            let timer_fired = if wait.is_zero() {
-                true
-            } else {
-                let mut timer = Box::pin(ctx.timer(wait));
-                let fired = temporalio_sdk::workflows::select! {
-                    _ = &mut timer => true,
-                    _ = ctx.wait_condition(|s: &Self| s.signals != signals_seen) => false,
-                };
-                if !fired {
-                    // The streamer acted first: the timer must not linger in the history.
-                    timer.cancel();
+            let fired = match until {
+                None => {
+                    ctx.wait_condition(|s: &Self| s.signals != signals_seen)
+                        .await?;
+                    None
                 }
-                fired
+                Some((until_ms, on_timer)) => {
+                    let now_ms = ctx
+                        .workflow_time()
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                    let wait = Duration::from_millis(
+                        u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0),
+                    );
+                    if wait.is_zero() {
+                        Some(on_timer)
+                    } else {
+                        let mut timer = Box::pin(ctx.timer(wait));
+                        let fired = temporalio_sdk::workflows::select! {
+                            _ = &mut timer => true,
+                            _ = ctx.wait_condition(|s: &Self| s.signals != signals_seen) => false,
+                        };
+                        if !fired {
+                            // The streamer acted first: the timer must not linger in the history.
+                            timer.cancel();
+                        }
+                        fired.then_some(on_timer)
+                    }
+                }
             };
             signals_seen = ctx.state(|s| s.signals);
-            snap = if timer_fired && lock_first {
-                ctx.execute_activity(MissionActivities::lock_prediction, id.clone(), quick())
+            snap = match fired {
+                Some(OnTimer::LockPrediction) => {
+                    ctx.execute_activity(MissionActivities::lock_prediction, id.clone(), quick())
+                        .await?
+                }
+                Some(OnTimer::Expire) => {
+                    ctx.execute_activity(
+                        MissionActivities::expire_mission,
+                        ExpireInput {
+                            mission_id: id.clone(),
+                            from: snap.status,
+                        },
+                        quick(),
+                    )
                     .await?
-            } else if timer_fired {
-                ctx.execute_activity(
-                    MissionActivities::expire_mission,
-                    ExpireInput {
-                        mission_id: id.clone(),
-                        from: snap.status,
-                    },
-                    quick(),
-                )
-                .await?
-            } else {
-                ctx.execute_activity(MissionActivities::load_mission, id.clone(), quick())
+                }
+                Some(OnTimer::CloseObjections) => {
+                    ctx.execute_activity(
+                        MissionActivities::close_objection_window,
+                        id.clone(),
+                        quick(),
+                    )
                     .await?
+                }
+                None => {
+                    ctx.execute_activity(MissionActivities::load_mission, id.clone(), quick())
+                        .await?
+                }
             };
             if findable {
                 show(ctx, &snap, &mut shown);
@@ -197,14 +252,26 @@ impl MissionWorkflow {
         })
     }
 
-    /// The API changed the mission's status (accepted, rejected, decided): re-read it.
+    /// The API changed the mission's status (accepted, rejected, decided, disputed): re-read
+    /// it.
     #[signal(name = "statusChanged")]
     pub fn status_changed(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _status: String) {
         self.signals += 1;
     }
 
-    /// Where the workflow is: `AWAITING_ACCEPTANCE`, `IN_PROGRESS`, `SETTLING`, `NOTIFYING`,
-    /// `DONE`.
+    /// An operator resolved the mission's dispute or cancelled it: re-read it. The signal
+    /// carries the action (who, what, why), so the history records it.
+    #[signal(name = "operatorAction")]
+    pub fn operator_action(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        _action: OperatorActionSignal,
+    ) {
+        self.signals += 1;
+    }
+
+    /// Where the workflow is: `AWAITING_ACCEPTANCE`, `IN_PROGRESS`, `VERIFYING`, `DISPUTED`,
+    /// `SETTLING`, `NOTIFYING`, `DONE`.
     #[query(name = "phase")]
     pub fn phase(&self, _ctx: &WorkflowContextView) -> Phase {
         self.phase

@@ -1,0 +1,280 @@
+//! What operators do, in GraphQL (operators only): `resolveDispute`, `cancelMission`,
+//! `suspendUser`, `unsuspendUser`, and the record of it all, `operatorActions`. Each action is
+//! recorded in the missions database with its effect there; a mission's workflow is then told
+//! (the `operatorAction` signal) right away, or by the worker's relay.
+
+use super::connection::{List, PageArgs, list, list_cost};
+use super::context::{caller, state};
+use super::loaders::{load_mission, load_user};
+use super::mission::{Mission, Outcome};
+use super::mission_mutation::after_commit;
+use super::user::User;
+use crate::auth::Role;
+use crate::error::{ApiError, GqlResult};
+use crate::state::AppState;
+use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::operator_action;
+use missionlink_ledger::listing::Order;
+use missionlink_ledger::operator::{self as domain, Acting};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+/// One recorded operator action.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct OperatorAction {
+    pub id: ID,
+    pub action: OperatorActionKind,
+    /// Why: the operator's note.
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+    /// A dispute's resolution.
+    pub outcome: Option<Outcome>,
+    /// A suspension's end; null on a suspension means until lifted.
+    pub suspended_until: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    pub operator_id: String,
+    #[graphql(skip)]
+    pub mission_id: Option<String>,
+    #[graphql(skip)]
+    pub user_id: Option<String>,
+    #[graphql(skip)]
+    pub cause_id: Option<String>,
+}
+
+/// What an operator did.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::status::OperatorActionKind")]
+pub enum OperatorActionKind {
+    /// Settled a `DISPUTED` mission as `SUCCEEDED` or `FAILED`.
+    ResolveDispute,
+    /// Cancelled a mission that was not final; every backer is refunded.
+    CancelMission,
+    SuspendUser,
+    UnsuspendUser,
+}
+
+impl TryFrom<operator_action::Model> for OperatorAction {
+    type Error = ApiError;
+
+    fn try_from(a: operator_action::Model) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: ID(a.id),
+            action: a.action.into(),
+            note: a.note,
+            created_at: a.created_at,
+            outcome: a.outcome.map(Into::into),
+            suspended_until: a.suspended_until,
+            operator_id: a.operator_id,
+            mission_id: a.mission_id,
+            user_id: a.user_id,
+            cause_id: a.cause_id,
+        })
+    }
+}
+
+#[ComplexObject]
+impl OperatorAction {
+    /// The operator who did it.
+    async fn operator(&self, ctx: &Context<'_>) -> GqlResult<User> {
+        Ok(load_user(ctx, &self.operator_id, Role::Operator).await?)
+    }
+
+    /// The mission resolved or cancelled.
+    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Option<Mission>> {
+        match &self.mission_id {
+            Some(id) => Ok(Some(load_mission(ctx, id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The user suspended or unsuspended.
+    async fn user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+        match &self.user_id {
+            Some(id) => Ok(Some(load_user(ctx, id, Role::Viewer).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The suspension that cancelled this mission, if one did.
+    async fn cause(&self, ctx: &Context<'_>) -> GqlResult<Option<OperatorAction>> {
+        let Some(id) = &self.cause_id else {
+            return Ok(None);
+        };
+        let found = domain::find(&state(ctx).db.missions, id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Some(OperatorAction::try_from(found)?))
+    }
+}
+
+/// The caller, if an operator; `FORBIDDEN` otherwise.
+fn operator(ctx: &Context<'_>) -> Result<String, ApiError> {
+    let claims = caller(ctx)?;
+    if claims.role != Role::Operator {
+        return Err(ApiError::Forbidden("only operators may do this".into()));
+    }
+    Ok(claims.sub.clone())
+}
+
+#[derive(Default)]
+pub struct OperatorQuery;
+
+#[Object]
+impl OperatorQuery {
+    /// What operators did, newest first, optionally about one mission or one user (operators
+    /// only).
+    #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn operator_actions(
+        &self,
+        ctx: &Context<'_>,
+        mission_id: Option<ID>,
+        user_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> GqlResult<List<OperatorAction>> {
+        operator(ctx)?;
+        let mut select = operator_action::Entity::find();
+        if let Some(id) = &mission_id {
+            select = select.filter(operator_action::Column::MissionId.eq(id.as_str()));
+        }
+        if let Some(id) = &user_id {
+            select = select.filter(operator_action::Column::UserId.eq(id.as_str()));
+        }
+        // Ids are UUIDv7: their order is the order the actions were recorded in.
+        let order = Order {
+            tag: "operator-actions:created",
+            sort: None,
+            id: Expr::col((operator_action::Entity, operator_action::Column::Id)),
+            descending: true,
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(list(&state(ctx).db.missions, select, &order, &args).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct OperatorMutation;
+
+#[Object]
+impl OperatorMutation {
+    /// Settles a `DISPUTED` mission (operators only): `SUCCESS` pays the streamer, `FAILURE`
+    /// refunds every backer. `note` (required, at most 1,000 characters) says why; it is
+    /// recorded with the action and sent to the mission's workflow.
+    async fn resolve_dispute(
+        &self,
+        ctx: &Context<'_>,
+        mission_id: ID,
+        outcome: Outcome,
+        note: String,
+    ) -> GqlResult<Mission> {
+        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
+        let app = state(ctx);
+        let (m, _) = domain::resolve(
+            &app.db.missions,
+            &acting,
+            mission_id.as_str(),
+            outcome.into(),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        missionlink_telemetry::metrics().dispute_resolved(outcome == Outcome::Success);
+        after_commit(app, &m.id);
+        Ok(Mission::try_from(m)?)
+    }
+
+    /// Cancels a mission from any status that is not final (operators only): every backer is
+    /// refunded, and every bet. `note` is required.
+    async fn cancel_mission(
+        &self,
+        ctx: &Context<'_>,
+        mission_id: ID,
+        note: String,
+    ) -> GqlResult<Mission> {
+        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
+        let app = state(ctx);
+        let (m, _) = domain::cancel(&app.db.missions, &acting, mission_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
+        cancelled(app, std::slice::from_ref(&m.id));
+        Ok(Mission::try_from(m)?)
+    }
+
+    /// Suspends a user until `until` (or until lifted, when null; operators only, never
+    /// themselves): they cannot log in, refresh, or act with a token they hold (within
+    /// `USER_CACHE_SECONDS`). A suspended streamer's missions that are not final are cancelled
+    /// and refunded; a suspended viewer's pledges stay where they are.
+    async fn suspend_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        until: Option<DateTime<Utc>>,
+        note: String,
+    ) -> GqlResult<OperatorAction> {
+        let me = operator(ctx)?;
+        let acting = Acting::new(&me, &note).map_err(ApiError::from)?;
+        if user_id.as_str() == me {
+            return Err(ApiError::BadUserInput("operators cannot suspend themselves".into()).into());
+        }
+        if until.is_some_and(|u| u <= Utc::now()) {
+            return Err(ApiError::BadUserInput("until must be in the future".into()).into());
+        }
+        let app = state(ctx);
+        let user = app.auth.user(user_id.as_str()).await?;
+        let streamer = Role::parse(&user.role) == Some(Role::Streamer);
+        // Recorded (and the streamer's missions cancelled) first, so a suspension never takes
+        // effect unrecorded; a failure after this leaves a record of an attempt, and the
+        // operator's retry suspends.
+        let (action, mut cancelled_ids) =
+            domain::suspend(&app.db.missions, &acting, user_id.as_str(), until, streamer)
+                .await
+                .map_err(ApiError::from)?;
+        crate::auth::suspension::suspend(&app.db.users, user_id.as_str(), until).await?;
+        app.auth.active_users.forget(user_id.as_str()).await;
+        if streamer {
+            // A mission proposed to them between the record and the suspension.
+            cancelled_ids.extend(
+                domain::cancel_missions_of(&app.db.missions, &acting, user_id.as_str(), &action.id)
+                    .await
+                    .map_err(ApiError::from)?,
+            );
+        }
+        cancelled(app, &cancelled_ids);
+        Ok(OperatorAction::try_from(action)?)
+    }
+
+    /// Lifts a user's suspension (operators only). Missions cancelled by it stay cancelled.
+    async fn unsuspend_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        note: String,
+    ) -> GqlResult<OperatorAction> {
+        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
+        let app = state(ctx);
+        app.auth.user(user_id.as_str()).await?;
+        let action = domain::unsuspend(&app.db.missions, &acting, user_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
+        crate::auth::suspension::unsuspend(&app.db.users, user_id.as_str()).await?;
+        app.auth.active_users.forget(user_id.as_str()).await;
+        Ok(OperatorAction::try_from(action)?)
+    }
+}
+
+/// After missions were cancelled: counted, announced, their workflows told.
+fn cancelled(app: &AppState, mission_ids: &[String]) {
+    for id in mission_ids {
+        missionlink_telemetry::metrics().mission_cancelled_by_operator();
+        after_commit(app, id);
+    }
+}

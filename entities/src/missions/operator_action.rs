@@ -1,0 +1,30 @@
+//! One operator action: who did what, to which mission or user, when and why. Append-only.
+
+use super::status::{OperatorActionKind, Outcome};
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "operator_actions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub operator_id: String,
+    pub action: OperatorActionKind,
+    /// The mission resolved or cancelled.
+    pub mission_id: Option<String>,
+    /// The user suspended or unsuspended.
+    pub user_id: Option<String>,
+    /// A dispute's resolution.
+    pub outcome: Option<Outcome>,
+    /// A suspension's end; `None` on a suspension means until lifted.
+    pub suspended_until: Option<DateTimeUtc>,
+    /// The suspension that cancelled this mission.
+    pub cause_id: Option<String>,
+    pub note: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

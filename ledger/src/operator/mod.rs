@@ -1,0 +1,184 @@
+//! What operators do (issue 16): settle a dispute, cancel a mission, suspend and unsuspend a
+//! user. Every action is one append-only `operator_actions` row (who, what, when, the note),
+//! written in the same transaction as its effect on the missions database, so an effect here
+//! never happens without its record. A mission's change also asks its workflow to hear of it
+//! as the `operatorAction` signal (the outbox's `pending_action`), so the action shows in the
+//! mission's workflow history too.
+//!
+//! A suspension also has an effect in the users database (who may log in), made by the API
+//! after this records it: the record comes first, so a suspension never takes effect
+//! unrecorded.
+
+mod missions;
+
+pub use missions::{cancel, cancel_missions_of, resolve};
+
+use crate::LedgerError;
+use crate::rules::invalid;
+use crate::status::{OperatorActionKind, Outcome};
+use chrono::{DateTime, Utc};
+use missionlink_entities::missions::operator_action;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait};
+
+/// Longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 1_000;
+
+/// Who acts, and why: every operator action carries both.
+#[derive(Clone, Debug)]
+pub struct Acting {
+    pub operator_id: String,
+    pub note: String,
+}
+
+impl Acting {
+    /// The operator `operator_id` acting with `note` (trimmed; required, at most
+    /// [`MAX_NOTE_CHARS`], no control characters but line breaks).
+    pub fn new(operator_id: &str, note: &str) -> Result<Self, LedgerError> {
+        let note = note.trim();
+        if note.is_empty() {
+            return Err(invalid(
+                "note must say why: every operator action is recorded with one",
+            ));
+        }
+        if note.chars().count() > MAX_NOTE_CHARS
+            || note.chars().any(|c| c.is_control() && c != '\n')
+        {
+            return Err(invalid(format!(
+                "note must be at most {MAX_NOTE_CHARS} characters, without control characters"
+            )));
+        }
+        Ok(Self {
+            operator_id: operator_id.to_owned(),
+            note: note.to_owned(),
+        })
+    }
+}
+
+/// What one action was about.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Target<'a> {
+    pub mission_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub outcome: Option<Outcome>,
+    pub suspended_until: Option<DateTime<Utc>>,
+    pub cause_id: Option<&'a str>,
+}
+
+/// Appends one action to the record, in the caller's transaction.
+pub(crate) async fn record<C: ConnectionTrait>(
+    txn: &C,
+    acting: &Acting,
+    action: OperatorActionKind,
+    target: Target<'_>,
+) -> Result<operator_action::Model, LedgerError> {
+    let row = operator_action::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        operator_id: acting.operator_id.clone(),
+        action,
+        mission_id: target.mission_id.map(str::to_owned),
+        user_id: target.user_id.map(str::to_owned),
+        outcome: target.outcome,
+        suspended_until: target.suspended_until,
+        cause_id: target.cause_id.map(str::to_owned),
+        note: acting.note.clone(),
+        created_at: Utc::now(),
+    };
+    operator_action::Entity::insert(operator_action::ActiveModel::from(row.clone()))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(row)
+}
+
+/// Records the suspension of `user_id` until `until` (`None`: until lifted) and, for a
+/// streamer, cancels every mission of theirs that is not final (each cancellation recorded as
+/// caused by the suspension), all in one transaction. Returns the suspension's record and the
+/// cancelled missions' ids.
+#[tracing::instrument(name = "db.record_suspension", skip_all)]
+pub async fn suspend(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    user_id: &str,
+    until: Option<DateTime<Utc>>,
+    streamer: bool,
+) -> Result<(operator_action::Model, Vec<String>), LedgerError> {
+    let txn = db.begin().await?;
+    let action = record(
+        &txn,
+        acting,
+        OperatorActionKind::SuspendUser,
+        Target {
+            user_id: Some(user_id),
+            suspended_until: until,
+            ..Target::default()
+        },
+    )
+    .await?;
+    let cancelled = if streamer {
+        missions::cancel_all(&txn, acting, user_id, &action.id).await?
+    } else {
+        Vec::new()
+    };
+    txn.commit().await?;
+    Ok((action, cancelled))
+}
+
+/// Records that `user_id`'s suspension is lifted.
+#[tracing::instrument(name = "db.record_unsuspension", skip_all)]
+pub async fn unsuspend(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    user_id: &str,
+) -> Result<operator_action::Model, LedgerError> {
+    record(
+        db,
+        acting,
+        OperatorActionKind::UnsuspendUser,
+        Target {
+            user_id: Some(user_id),
+            ..Target::default()
+        },
+    )
+    .await
+}
+
+/// One recorded action, or `NotFound`.
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<operator_action::Model, LedgerError> {
+    operator_action::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound("no such operator action".into()))
+}
+
+/// The disputes waiting for an operator, and how many of them since before `overdue_before`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct Waiting {
+    pub open: i64,
+    pub overdue: i64,
+}
+
+/// Counts the DISPUTED missions (an index range of `missions_status`).
+pub async fn disputes_waiting<C: ConnectionTrait>(
+    db: &C,
+    overdue_before: DateTime<Utc>,
+) -> Result<Waiting, LedgerError> {
+    use sea_orm::FromQueryResult;
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS open, \
+         CAST(COALESCE(SUM(CASE WHEN disputed_at < {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue \
+         FROM missions WHERE status = '{}'",
+        crate::sql::param(backend, 1),
+        crate::status::MissionStatus::Disputed.as_str()
+    );
+    Ok(Waiting::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        backend,
+        &sql,
+        [overdue_before.into()],
+    ))
+    .one(db)
+    .await?
+    .unwrap_or_default())
+}
