@@ -113,6 +113,8 @@ impl AuthService {
             locale: locale.as_str().to_owned(),
             password_hash,
             created_at: Utc::now(),
+            suspended_at: None,
+            suspended_until: None,
         };
         let txn = self.users_db.begin().await?;
         let inserted = user::Entity::insert(user::ActiveModel::from(user.clone()))
