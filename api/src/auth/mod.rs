@@ -1,4 +1,4 @@
-//! Identity: registration, login, refresh-token rotation and access tokens.
+//! Identity: registration, login, refresh-token rotation and access tokens; suspension.
 //!
 //! Everything here lives in the users database, except the one idempotent call that opens a
 //! new user's ledger accounts in the missions database.
@@ -8,6 +8,7 @@ pub mod input;
 pub mod password;
 pub mod role;
 pub mod service;
+pub mod suspension;
 pub mod throttle;
 pub mod tokens;
 
