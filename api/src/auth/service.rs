@@ -51,8 +51,14 @@ impl AuthService {
     /// Creates the user, then its ledger accounts with the signup points. Validates everything
     /// before writing anything; each valid attempt counts against the client address's
     /// registration limit before any work is done, and is given back if it is refused for its
-    /// input (a taken email or handle), so a refusal changes nothing.
+    /// input (a taken email or handle), so a refusal changes nothing. `OPERATOR` is refused
+    /// (`FORBIDDEN`) before anything else: operators are created from the command line.
     pub async fn register(&self, r: Registration, client: IpAddr) -> ApiResult<Session> {
+        if r.role == Role::Operator {
+            return Err(ApiError::Forbidden(
+                "operators are created with `missionlink operator create`".into(),
+            ));
+        }
         let email = Email::parse(&r.email)?;
         let password = Password::parse(&r.password)?;
         let handle = Handle::parse(&r.handle)?;

@@ -25,7 +25,8 @@ pub struct RegisterInput {
 #[Object]
 impl IdentityMutation {
     /// Creates an account and signs in. Grants the signup points. Registrations per client
-    /// address are throttled (`RATE_LIMITED`).
+    /// address are throttled (`RATE_LIMITED`). `role: OPERATOR` is `FORBIDDEN`: operators are
+    /// created with `missionlink operator create`.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let registration = Registration {
             email: input.email,
