@@ -49,6 +49,12 @@ pub enum ApiError {
     },
     /// An overlay token that opens nothing: malformed, unknown or replaced (one answer for all).
     OverlayTokenInvalid,
+    /// The account is suspended (`USER_SUSPENDED`): it cannot sign in, refresh or act, until
+    /// `until` (`extensions.until`, RFC 3339) or, when `None` (`null`), until an operator lifts
+    /// it.
+    UserSuspended {
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// A failure that is ours, not the client's; never shown to the client.
     Internal(anyhow::Error),
 }
@@ -75,6 +81,7 @@ impl ApiError {
             ApiError::Refused { code, .. } | ApiError::LimitExceeded { code, .. } => code,
             ApiError::PaymentFailed { .. } => "PAYMENT_FAILED",
             ApiError::OverlayTokenInvalid => "OVERLAY_TOKEN_INVALID",
+            ApiError::UserSuspended { .. } => "USER_SUSPENDED",
             ApiError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -100,6 +107,13 @@ impl ApiError {
                 "this overlay link is not valid (it may have been replaced): copy the current one \
                  from your overlay settings"
                     .into()
+            }
+            ApiError::UserSuspended { until: Some(until) } => format!(
+                "this account is suspended until {}",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            ApiError::UserSuspended { until: None } => {
+                "this account is suspended until an operator lifts the suspension".into()
             }
             ApiError::Internal(_) => "internal error".into(),
         }
@@ -168,6 +182,11 @@ impl From<ApiError> for async_graphql::Error {
             } => Some((*limit_won, *remaining_won)),
             _ => None,
         };
+        // `Some(None)`: a suspension without an end, `extensions.until` is `null`.
+        let suspended_until = match &e {
+            ApiError::UserSuspended { until } => Some(*until),
+            _ => None,
+        };
         let provider_code = match &e {
             ApiError::PaymentFailed { provider_code, .. } => Some(provider_code.clone()),
             _ => None,
@@ -191,6 +210,9 @@ impl From<ApiError> for async_graphql::Error {
             }
             if let Some(code) = &provider_code {
                 ext.set("providerCode", code.as_str());
+            }
+            if let Some(until) = suspended_until {
+                ext.set("until", until.map(|at| at.to_rfc3339()));
             }
         })
     }

@@ -1,11 +1,14 @@
-//! The `missionlink` binary: `migrate`, `serve`, `worker`, `all`, `audit`.
+//! The `missionlink` binary: `migrate`, `serve`, `worker`, `all`, `audit`, `demo`, `operator`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use missionlink_api::auth::operators;
 use missionlink_api::config::{Config, EmailTransport, variables_help};
 use missionlink_api::db::Databases;
+use missionlink_api::error::ApiError;
 use missionlink_api::http::Server;
 use missionlink_api::state::AppState;
+use missionlink_migration::Migrate as _;
 use missionlink_workflows::email::Mailer;
 use missionlink_workflows::mission::SettlementSettings;
 use missionlink_workflows::worker::{self, WorkerDeps};
@@ -48,6 +51,34 @@ enum Command {
         /// How long to wait for the worker to expire and settle the missions that end.
         #[arg(long, default_value_t = 120)]
         wait_seconds: u64,
+    },
+    /// Manage operator accounts (the users database; run `missionlink migrate` first).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create an operator account with a generated password, printed once (only its hash is
+    /// stored). Prints id, email, handle and password. An email that already is an operator's
+    /// prints that it exists, with no new password (exit 0); one that belongs to a viewer or
+    /// streamer is refused (exit 1: operators are separate accounts, a role never changes); an
+    /// invalid email, handle or display name exits 2.
+    #[command(after_help = variables_help())]
+    Create {
+        /// The operator's email, checked as `register` checks it.
+        email: String,
+        /// Default: operator_<8 random hex digits>.
+        #[arg(long)]
+        handle: Option<String>,
+        /// Default: the handle.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Print one JSON object instead of `key: value` lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -99,6 +130,22 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("migrations applied to both databases");
         }
         Command::Audit => return audit(&connect().await?).await,
+        Command::Operator {
+            command:
+                OperatorCommand::Create {
+                    email,
+                    handle,
+                    display_name,
+                    json,
+                },
+        } => {
+            let new = operators::NewOperator {
+                email,
+                handle,
+                display_name,
+            };
+            return operator_create(&config, new, json).await;
+        }
         Command::Serve => serve(config.clone(), connect().await?).await?,
         Command::Worker => {
             let db = connect().await?;
@@ -206,6 +253,48 @@ fn local_endpoint(addr: std::net::SocketAddr) -> String {
         "http://{}/graphql",
         std::net::SocketAddr::new(host, addr.port())
     )
+}
+
+/// `missionlink operator create`: exit 0 created or already an operator, 1 refused (the email is
+/// a viewer's or streamer's), 2 invalid input.
+async fn operator_create(
+    config: &Config,
+    new: operators::NewOperator,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let users = missionlink_api::db::connect(&config.users_database_url)
+        .await
+        .context("users database")?;
+    // Like `serve`, this uses the schema `missionlink migrate` made; it says so rather than
+    // failing on a missing column or CHECK.
+    let pending = missionlink_migration::users::Migrator::get_pending_migrations(&users)
+        .await
+        .context("reading the users database's migrations")?;
+    if !pending.is_empty() {
+        eprintln!(
+            "missionlink: the users database is not migrated: run `missionlink migrate` first"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    match operators::create(&users, new).await {
+        Ok(created) => {
+            if json {
+                println!("{}", created.to_json());
+            } else {
+                print!("{}", created.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ ApiError::BadUserInput(_)) => {
+            eprintln!("missionlink: {}", e.client_message());
+            Ok(ExitCode::from(2))
+        }
+        Err(ApiError::Internal(e)) => Err(e),
+        Err(e) => {
+            eprintln!("missionlink: {}", e.client_message());
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 async fn audit(db: &Databases) -> anyhow::Result<ExitCode> {

@@ -69,7 +69,9 @@ fn well_formed(token: &str) -> bool {
 fn streamer_only(role: Role) -> Result<(), ApiError> {
     match role {
         Role::Streamer => Ok(()),
-        Role::Viewer => Err(ApiError::Forbidden("only streamers have an overlay".into())),
+        Role::Viewer | Role::Operator => {
+            Err(ApiError::Forbidden("only streamers have an overlay".into()))
+        }
     }
 }
 

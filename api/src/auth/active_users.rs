@@ -1,13 +1,19 @@
-//! Whether the user an access token names may act: the user must exist (and, once suspension
-//! exists, be active) in the users database. A signed token only proves who it was issued to, up
-//! to 15 minutes ago; this is checked once per authenticated request.
+//! Whether the user an access token names may act: the user must exist in the users database
+//! and not be suspended. A signed token only proves who it was issued to, up to 15 minutes ago;
+//! this is checked once per authenticated request.
 //!
 //! Users found are cached for `USER_CACHE_SECONDS`, so a busy user costs the users database one
-//! lookup per few seconds, and a deletion (later, a suspension) takes effect within that time.
+//! lookup per few seconds, and a deletion or a suspension made elsewhere takes effect within that
+//! time ([`ActiveUsers::forget`] makes one made by this process take effect at once). The cache
+//! holds the user's row, not a verdict: [`ActiveUsers::standing`] asks
+//! [`suspension::suspended`] of the cached row with the current time, so a suspension whose end
+//! passes ends on time even while the row is cached.
 //! Absent users are not cached: a token for one is refused by a primary-key lookup each time,
 //! and a user who registers is never refused because of an earlier miss.
 
+use super::suspension::{self, Suspension};
 use crate::error::{ApiError, ApiResult};
+use chrono::{DateTime, Utc};
 use missionlink_entities::users::user;
 use moka::future::Cache;
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -20,6 +26,16 @@ const CAPACITY: u64 = 100_000;
 pub struct ActiveUsers {
     db: DatabaseConnection,
     cache: Cache<String, Arc<user::Model>>,
+}
+
+/// What a token's user may do now.
+#[derive(Debug)]
+pub enum Standing {
+    /// Exists and is not suspended.
+    Active(Arc<user::Model>),
+    /// No such user (deleted, or never registered).
+    Absent,
+    Suspended(Suspension),
 }
 
 enum Miss {
@@ -38,14 +54,29 @@ impl ActiveUsers {
         }
     }
 
-    /// The user `id` if it may act now; `None` if there is no such user. Concurrent lookups of
+    /// Whether the user `id` may act at `now`: it exists and is not suspended then.
+    pub async fn standing(&self, id: &str, now: DateTime<Utc>) -> ApiResult<Standing> {
+        Ok(match self.get(id).await? {
+            None => Standing::Absent,
+            Some(user) => match suspension::suspended(&user, now) {
+                Some(s) => Standing::Suspended(s),
+                None => Standing::Active(user),
+            },
+        })
+    }
+
+    /// Drops what is remembered of `id`, so its next request reads the users database: called
+    /// by whoever changes the user (a suspension) in this process.
+    pub async fn forget(&self, id: &str) {
+        self.cache.invalidate(id).await;
+    }
+
+    /// The user `id`, suspended or not; `None` if there is no such user. Concurrent lookups of
     /// one id share one query.
     pub async fn get(&self, id: &str) -> ApiResult<Option<Arc<user::Model>>> {
         let found = self
             .cache
             .try_get_with(id.to_owned(), async {
-                // A suspension check belongs here, next to existence, once users can be
-                // suspended.
                 match user::Entity::find_by_id(id.to_owned()).one(&self.db).await {
                     Ok(Some(user)) => Ok(Arc::new(user)),
                     Ok(None) => Err(Miss::Absent),

@@ -3,6 +3,7 @@
 use super::active_users::ActiveUsers;
 use super::input::{DisplayName, Email, Handle, Locale, Password};
 use super::role::Role;
+use super::suspension::suspended;
 use super::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
 use super::{password, throttle};
 use crate::config::{LoginThrottle, RegisterThrottle};
@@ -50,8 +51,14 @@ impl AuthService {
     /// Creates the user, then its ledger accounts with the signup points. Validates everything
     /// before writing anything; each valid attempt counts against the client address's
     /// registration limit before any work is done, and is given back if it is refused for its
-    /// input (a taken email or handle), so a refusal changes nothing.
+    /// input (a taken email or handle), so a refusal changes nothing. `OPERATOR` is refused
+    /// (`FORBIDDEN`) before anything else: operators are created from the command line.
     pub async fn register(&self, r: Registration, client: IpAddr) -> ApiResult<Session> {
+        if r.role == Role::Operator {
+            return Err(ApiError::Forbidden(
+                "operators are created with `missionlink operator create`".into(),
+            ));
+        }
         let email = Email::parse(&r.email)?;
         let password = Password::parse(&r.password)?;
         let handle = Handle::parse(&r.handle)?;
@@ -113,6 +120,8 @@ impl AuthService {
             locale: locale.as_str().to_owned(),
             password_hash,
             created_at: Utc::now(),
+            suspended_at: None,
+            suspended_until: None,
         };
         let txn = self.users_db.begin().await?;
         let inserted = user::Entity::insert(user::ActiveModel::from(user.clone()))
@@ -143,7 +152,9 @@ impl AuthService {
         })
     }
 
-    /// Checks the password, subject to the failed-login throttle per email and per address.
+    /// Checks the password, subject to the failed-login throttle per email and per address. A
+    /// suspended user with the right password is `USER_SUSPENDED` (the attempt is given back: it
+    /// was no guess), with nothing issued; a wrong password says nothing of a suspension.
     pub async fn login(
         &self,
         raw_email: &str,
@@ -197,6 +208,9 @@ impl AuthService {
             _ => return Err(invalid()),
         };
         self.give_back(&counted).await?;
+        if let Some(suspension) = suspended(&user, Utc::now()) {
+            return Err(suspension.into());
+        }
 
         wallet::open_user(&self.missions_db, &user.id, self.signup_points).await?;
         let refresh_token = self
@@ -206,7 +220,8 @@ impl AuthService {
     }
 
     /// Exchanges a refresh token for a new session and rotates it. A token that was already
-    /// rotated is being reused (stolen or replayed): its whole family is revoked.
+    /// rotated is being reused (stolen or replayed): its whole family is revoked. A suspended
+    /// user's token is `USER_SUSPENDED` and stays as it was, usable once the suspension ends.
     pub async fn refresh(&self, presented: &str) -> ApiResult<Session> {
         let dead = || ApiError::Unauthenticated("refresh token is invalid or expired".into());
         if presented.is_empty() || presented.len() > 512 {
@@ -254,6 +269,11 @@ impl AuthService {
             .one(&txn)
             .await?
             .ok_or_else(dead)?;
+        if let Some(suspension) = suspended(&user, now) {
+            // Undoes the rotation: the token is not used up by a refusal.
+            txn.rollback().await?;
+            return Err(suspension.into());
+        }
         let next = self.issue_refresh(&txn, &user.id, &token.family_id).await?;
         txn.commit().await?;
         self.session(user, next)

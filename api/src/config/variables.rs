@@ -185,8 +185,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "USER_CACHE_SECONDS",
         "5",
-        "how long a token's user is known to exist without asking the users database again; \
-         a deleted user stops acting within it",
+        "how long a token's user row is believed without asking the users database again; \
+         a deleted or suspended user stops acting within it",
     ),
     (
         "PROPOSAL_COOLDOWN_SECONDS",

@@ -2,6 +2,7 @@
 //! the application state.
 
 use crate::auth::AccessClaims;
+use crate::auth::suspension::Suspension;
 use crate::error::ApiError;
 use crate::state::AppState;
 use async_graphql::Context;
@@ -15,6 +16,9 @@ pub enum Caller {
     /// A token was sent but is invalid or expired; the reason is returned to the client when
     /// an operation needs authentication.
     Invalid(String),
+    /// A valid token of a user who is suspended now: every operation that needs a user answers
+    /// `USER_SUSPENDED`.
+    Suspended(Suspension),
 }
 
 /// The client's network address, for per-address throttling.
@@ -31,11 +35,12 @@ pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
 }
 
-/// The authenticated caller, or `UNAUTHENTICATED`.
+/// The authenticated caller, or `UNAUTHENTICATED` (`USER_SUSPENDED` for a suspended one).
 pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, ApiError> {
     match ctx.data_opt::<Caller>() {
         Some(Caller::User(claims)) => Ok(claims),
         Some(Caller::Invalid(why)) => Err(ApiError::Unauthenticated(why.clone())),
+        Some(Caller::Suspended(suspension)) => Err((*suspension).into()),
         _ => Err(ApiError::Unauthenticated(
             "sign in first: send Authorization: Bearer <accessToken>".into(),
         )),

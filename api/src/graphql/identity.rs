@@ -1,11 +1,15 @@
-//! Every authenticated request proves its token is still valid and its user exists: before
+//! Every authenticated request proves its token is still valid and its user may act: before
 //! anything runs, an expired token becomes `Caller::Invalid` (a websocket checked its token once,
-//! at `connection_init`, and may outlive it), and the caller named by a valid token is looked up in the users database (through `ActiveUsers`' short-lived cache).
-//! An unknown user becomes `Caller::Invalid`, so every operation that needs a user answers
-//! `UNAUTHENTICATED`, exactly as for an expired token. A schema extension, so it holds for every
-//! transport: a caller put in the request's data (HTTP) or the socket's session data (websocket).
+//! at `connection_init`, and may outlive it), and the caller named by a valid token is looked up
+//! in the users database (through `ActiveUsers`' short-lived cache). An unknown user becomes
+//! `Caller::Invalid`, so every operation that needs a user answers `UNAUTHENTICATED`, exactly as
+//! for an expired token; a user suspended now becomes `Caller::Suspended`, answered
+//! `USER_SUSPENDED`. A schema extension, so it holds for every transport: a caller put in the
+//! request's data (HTTP) or the socket's session data (websocket, checked at each operation's
+//! start; a subscription already running is not stopped by a later suspension).
 
 use super::context::Caller;
+use crate::auth::active_users::Standing;
 use crate::state::AppState;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
@@ -44,16 +48,23 @@ impl Extension for IdentityCheck {
                 ));
                 return next.run(ctx, request).await;
             }
-            let known = state
+            let now = chrono::Utc::now();
+            let standing = state
                 .auth
                 .active_users
-                .get(&claims.sub)
+                .standing(&claims.sub, now)
                 .await
                 .map_err(|e| async_graphql::Error::from(e).into_server_error(Default::default()))?;
-            if known.is_none() {
-                request.data.insert(Caller::Invalid(
-                    "this account no longer exists; sign in again".into(),
-                ));
+            match standing {
+                Standing::Active(_) => {}
+                Standing::Absent => {
+                    request.data.insert(Caller::Invalid(
+                        "this account no longer exists; sign in again".into(),
+                    ));
+                }
+                Standing::Suspended(suspension) => {
+                    request.data.insert(Caller::Suspended(suspension));
+                }
             }
         }
         next.run(ctx, request).await

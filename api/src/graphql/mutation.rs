@@ -25,7 +25,8 @@ pub struct RegisterInput {
 #[Object]
 impl IdentityMutation {
     /// Creates an account and signs in. Grants the signup points. Registrations per client
-    /// address are throttled (`RATE_LIMITED`).
+    /// address are throttled (`RATE_LIMITED`). `role: OPERATOR` is `FORBIDDEN`: operators are
+    /// created with `missionlink operator create`.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let registration = Registration {
             email: input.email,
@@ -42,7 +43,9 @@ impl IdentityMutation {
         Ok(session.try_into()?)
     }
 
-    /// Signs in. Repeated failures for one email or one address are throttled.
+    /// Signs in. Repeated failures for one email or one address are throttled. A suspended
+    /// account (with the right password) is `USER_SUSPENDED`, `extensions.until` saying when it
+    /// ends (RFC 3339; `null`: until an operator lifts it).
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -56,7 +59,8 @@ impl IdentityMutation {
         Ok(session.try_into()?)
     }
 
-    /// Exchanges a refresh token for a new session; the old token stops working.
+    /// Exchanges a refresh token for a new session; the old token stops working. A suspended
+    /// account's token is `USER_SUSPENDED` and stays usable for after the suspension.
     async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<AuthPayload> {
         let session = state(ctx).auth.refresh(&refresh_token).await?;
         Ok(session.try_into()?)

@@ -135,7 +135,7 @@ pub(super) async fn payouts(
 fn streamer_only(claims: &AccessClaims) -> Result<(), ApiError> {
     match claims.role {
         Role::Streamer => Ok(()),
-        Role::Viewer => Err(ApiError::Forbidden(
+        Role::Viewer | Role::Operator => Err(ApiError::Forbidden(
             "only streamers have earnings to pay out".into(),
         )),
     }

@@ -127,7 +127,7 @@ impl User {
         let me = self.own(ctx)?.to_owned();
         let side = side.unwrap_or(match self.role {
             Role::Streamer => MissionRole::Streamer,
-            Role::Viewer => MissionRole::Creator,
+            Role::Viewer | Role::Operator => MissionRole::Creator,
         });
         let filter = match side {
             MissionRole::Creator => MissionFilter {

@@ -321,6 +321,8 @@ async fn a_user_whose_wallet_was_never_opened_gets_it_at_the_next_login_once() {
             .await
             .expect("hash"),
         created_at: chrono::Utc::now(),
+        suspended_at: None,
+        suspended_until: None,
     }
     .into_active_model()
     .insert(&app.db.users)

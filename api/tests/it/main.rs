@@ -27,6 +27,7 @@ mod live;
 mod missions;
 mod monitoring;
 mod mutation_caps;
+mod operators_identity;
 mod ops;
 mod overlay;
 mod payout_core;

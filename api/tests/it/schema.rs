@@ -25,7 +25,7 @@ fn the_identity_and_wallet_parts_of_the_contract_are_served_exactly() {
     let sdl = missionlink_api::graphql::sdl();
     let squashed: String = sdl.split_whitespace().collect::<Vec<_>>().join(" ");
     for needle in [
-        "enum Role { VIEWER STREAMER }",
+        "enum Role { VIEWER STREAMER OPERATOR }",
         "id: ID!",
         "handle: String!",
         "displayName: String!",

@@ -9,12 +9,17 @@ pub struct Model {
     pub handle: String,
     pub handle_key: String,
     pub display_name: String,
-    /// `VIEWER` or `STREAMER`.
+    /// `VIEWER`, `STREAMER` or `OPERATOR`.
     pub role: String,
     /// `ko` or `en`.
     pub locale: String,
     pub password_hash: String,
     pub created_at: DateTimeUtc,
+    /// When the current suspension began; `None`: never suspended, or lifted. The user is
+    /// suspended at `t` iff this is set and `suspended_until` is `None` or after `t`.
+    pub suspended_at: Option<DateTimeUtc>,
+    /// When the suspension ends; `None` while `suspended_at` is set: until it is lifted.
+    pub suspended_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

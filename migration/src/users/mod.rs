@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_identity;
 mod m20261126_000002_overlay_tokens;
+mod m20261126_000003_operators;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_identity::Migration),
             Box::new(m20261126_000002_overlay_tokens::Migration),
+            Box::new(m20261126_000003_operators::Migration),
         ]
     }
 }
