@@ -138,7 +138,9 @@ fn the_objection_recordings_cover_the_window_and_the_dispute() {
         events(name)
             .into_iter()
             .filter_map(|e| match e.attributes {
-                Some(Attributes::WorkflowExecutionSignaledEventAttributes(s)) => Some(s.signal_name),
+                Some(Attributes::WorkflowExecutionSignaledEventAttributes(s)) => {
+                    Some(s.signal_name)
+                }
                 _ => None,
             })
             .collect()
@@ -146,9 +148,9 @@ fn the_objection_recordings_cover_the_window_and_the_dispute() {
     let patched = |name: &str| {
         events(name).iter().any(|e| {
             matches!(&e.attributes, Some(Attributes::MarkerRecordedEventAttributes(m))
-                if m.details.values().flat_map(|p| &p.payloads).any(|p| {
-                    String::from_utf8_lossy(&p.data).contains("objection-window")
-                }))
+            if m.details.values().flat_map(|p| &p.payloads).any(|p| {
+                String::from_utf8_lossy(&p.data).contains("objection-window")
+            }))
         })
     };
     assert!(activities("mission-verified.binpb").contains(&"CloseObjectionWindow".to_owned()));

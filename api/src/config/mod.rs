@@ -388,8 +388,13 @@ impl Config {
             rejections_ban: usize::try_from(int("REJECTIONS_BAN", 5, 0, 1_000)?)
                 .map_err(|_| err("REJECTIONS_BAN", "out of range"))?,
             objection_window_seconds: int("OBJECTION_WINDOW_SECONDS", 0, 0, 2_592_000)?,
-            objection_threshold_bps: u32::try_from(int("OBJECTION_THRESHOLD_BPS", 3_000, 1, 10_000)?)
-                .map_err(|_| err("OBJECTION_THRESHOLD_BPS", "out of range"))?,
+            objection_threshold_bps: u32::try_from(int(
+                "OBJECTION_THRESHOLD_BPS",
+                3_000,
+                1,
+                10_000,
+            )?)
+            .map_err(|_| err("OBJECTION_THRESHOLD_BPS", "out of range"))?,
             dispute_sla_seconds: u64::try_from(int("DISPUTE_SLA_SECONDS", 86_400, 1, 2_592_000)?)
                 .map_err(|_| err("DISPUTE_SLA_SECONDS", "out of range"))?,
         };

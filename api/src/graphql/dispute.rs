@@ -68,8 +68,7 @@ pub(crate) async fn of_mission(
     args: &PageArgs,
 ) -> GqlResult<List<Objection>> {
     let claims = caller(ctx)?;
-    let mut select =
-        objection::Entity::find().filter(objection::Column::MissionId.eq(mission_id));
+    let mut select = objection::Entity::find().filter(objection::Column::MissionId.eq(mission_id));
     if claims.role != Role::Operator {
         select = select.filter(objection::Column::BackerId.eq(claims.sub.as_str()));
     }

@@ -223,7 +223,9 @@ impl OperatorMutation {
         let me = operator(ctx)?;
         let acting = Acting::new(&me, &note).map_err(ApiError::from)?;
         if user_id.as_str() == me {
-            return Err(ApiError::BadUserInput("operators cannot suspend themselves".into()).into());
+            return Err(
+                ApiError::BadUserInput("operators cannot suspend themselves".into()).into(),
+            );
         }
         if until.is_some_and(|u| u <= Utc::now()) {
             return Err(ApiError::BadUserInput("until must be in the future".into()).into());

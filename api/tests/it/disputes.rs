@@ -88,10 +88,20 @@ async fn cancel(app: &TestApp, op: &Session, mission_id: &str) -> Gql {
 }
 
 /// A mission by Alice (10,000) with Bob (6,000) and Carol (4,000), accepted: 20,000 won held.
-async fn accepted_mission(app: &TestApp, streamer: &Session, alice: &Session, bob: &Session, carol: &Session) -> String {
+async fn accepted_mission(
+    app: &TestApp,
+    streamer: &Session,
+    alice: &Session,
+    bob: &Session,
+    carol: &Session,
+) -> String {
     let id = app.new_mission(alice, &streamer.user_id, 10_000).await;
-    app.contribute(bob, &id, 6_000, "b").await.data("contribute");
-    app.contribute(carol, &id, 4_000, "c").await.data("contribute");
+    app.contribute(bob, &id, 6_000, "b")
+        .await
+        .data("contribute");
+    app.contribute(carol, &id, 4_000, "c")
+        .await
+        .data("contribute");
     app.act(streamer, "accept", &id).await.data("acceptMission");
     id
 }
@@ -161,45 +171,81 @@ async fn objections_below_the_threshold_let_the_success_stand_when_the_window_en
     let id = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
 
     // Objecting before the verdict is refused: there is nothing to object to.
-    assert_eq!(object(&app, &carol, &id, "early").await.code(), "INVALID_STATE");
-    let decided = app.act(&streamer, "SUCCESS", &id).await.data("decideMission");
+    assert_eq!(
+        object(&app, &carol, &id, "early").await.code(),
+        "INVALID_STATE"
+    );
+    let decided = app
+        .act(&streamer, "SUCCESS", &id)
+        .await
+        .data("decideMission");
     assert_eq!(decided["status"], "VERIFYING");
     let m = app
-        .gql(None, "query($id: ID!) { mission(id: $id) { status objectionWindowEndsAt } }", json!({ "id": id }))
+        .gql(
+            None,
+            "query($id: ID!) { mission(id: $id) { status objectionWindowEndsAt } }",
+            json!({ "id": id }),
+        )
         .await
         .data("mission");
     assert!(!m["objectionWindowEndsAt"].is_null(), "{m}");
     // No more pledges once decided.
-    assert_eq!(app.contribute(&bob, &id, 1_000, "late").await.code(), "INVALID_STATE");
+    assert_eq!(
+        app.contribute(&bob, &id, 1_000, "late").await.code(),
+        "INVALID_STATE"
+    );
 
     // Carol holds 4,000 of 20,000: 20 %, under the 30 % threshold.
-    let objected = object(&app, &carol, &id, "o1").await.data("objectToVerdict");
+    let objected = object(&app, &carol, &id, "o1")
+        .await
+        .data("objectToVerdict");
     assert_eq!(objected["pledged"], 4_000);
     assert_eq!(objected["mission"]["status"], "VERIFYING");
     assert_eq!(objected["mission"]["objectionCount"], 1);
     assert_eq!(objected["mission"]["objectedPledged"], 4_000);
     // The same key answers the first objection again; another key is a second objection.
-    let again = object(&app, &carol, &id, "o1").await.data("objectToVerdict");
+    let again = object(&app, &carol, &id, "o1")
+        .await
+        .data("objectToVerdict");
     assert_eq!(again["createdAt"], objected["createdAt"]);
-    assert_eq!(object(&app, &carol, &id, "o2").await.code(), "ALREADY_OBJECTED");
-    assert_eq!(object(&app, &outsider, &id, "o1").await.code(), "NOT_A_BACKER");
-    assert_eq!(object(&app, &streamer, &id, "o1").await.code(), "NOT_A_BACKER");
+    assert_eq!(
+        object(&app, &carol, &id, "o2").await.code(),
+        "ALREADY_OBJECTED"
+    );
+    assert_eq!(
+        object(&app, &outsider, &id, "o1").await.code(),
+        "NOT_A_BACKER"
+    );
+    assert_eq!(
+        object(&app, &streamer, &id, "o1").await.code(),
+        "NOT_A_BACKER"
+    );
     // The others see only their own objections; the mission's count is public.
     let seen = app
-        .gql(Some(&bob.access), "query($id: ID!) { mission(id: $id) { objections(first: 10) { totalCount } } }", json!({ "id": id }))
+        .gql(
+            Some(&bob.access),
+            "query($id: ID!) { mission(id: $id) { objections(first: 10) { totalCount } } }",
+            json!({ "id": id }),
+        )
         .await
         .data("mission");
     assert_eq!(seen["objections"]["totalCount"], 0);
 
     let m = app.wait_for_mission(&id, 60, settled).await;
     assert_eq!(m["status"], "SUCCEEDED");
-    assert_eq!(object(&app, &bob, &id, "o3").await.code(), "OBJECTION_WINDOW_CLOSED");
+    assert_eq!(
+        object(&app, &bob, &id, "o3").await.code(),
+        "OBJECTION_WINDOW_CLOSED"
+    );
     // 10 % of 20,000 to the platform; the backers keep nothing back.
     assert_eq!(app.wallet(&streamer).await["earnings"], 18_000);
     assert_eq!(app.wallet(&alice).await["cash"], 90_000);
     assert_eq!(app.wallet(&bob).await["cash"], 94_000);
     assert_eq!(app.wallet(&carol).await["cash"], 96_000);
-    let title = app.mission(&id).await["title"].as_str().expect("title").to_owned();
+    let title = app.mission(&id).await["title"]
+        .as_str()
+        .expect("title")
+        .to_owned();
     let mail = worker.wait_for_mail(&title, 4).await;
     assert_eq!(mail.len(), 4, "{mail:#?}");
     app.assert_audit_clean().await;
@@ -225,13 +271,26 @@ async fn objections_at_the_threshold_open_a_dispute_an_operator_settles_either_w
     let upheld = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
     let overturned = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
     for id in [&upheld, &overturned] {
-        app.act(&streamer, "SUCCESS", id).await.data("decideMission");
-        let objected = object(&app, &bob, id, &format!("o-{id}")).await.data("objectToVerdict");
-        assert_eq!(objected["mission"]["status"], "DISPUTED", "30 % reaches the threshold");
+        app.act(&streamer, "SUCCESS", id)
+            .await
+            .data("decideMission");
+        let objected = object(&app, &bob, id, &format!("o-{id}"))
+            .await
+            .data("objectToVerdict");
+        assert_eq!(
+            objected["mission"]["status"], "DISPUTED",
+            "30 % reaches the threshold"
+        );
     }
     // Objections stop once disputed; resolving is for operators only.
-    assert_eq!(object(&app, &carol, &upheld, "late").await.code(), "OBJECTION_WINDOW_CLOSED");
-    assert_eq!(resolve(&app, &alice, &upheld, "SUCCESS").await.code(), "FORBIDDEN");
+    assert_eq!(
+        object(&app, &carol, &upheld, "late").await.code(),
+        "OBJECTION_WINDOW_CLOSED"
+    );
+    assert_eq!(
+        resolve(&app, &alice, &upheld, "SUCCESS").await.code(),
+        "FORBIDDEN"
+    );
     let m = app
         .gql(Some(&op.access), "query($id: ID!) { mission(id: $id) { status disputedAt objections(first: 10) { nodes { reason backer { id } } } } }", json!({ "id": upheld }))
         .await
@@ -248,9 +307,22 @@ async fn objections_at_the_threshold_open_a_dispute_an_operator_settles_either_w
     ids.sort();
     wait_for_listing(&app, &query, &ids).await;
 
-    assert_eq!(resolve(&app, &op, &upheld, "SUCCESS").await.data("resolveDispute")["status"], "SUCCEEDED");
-    assert_eq!(resolve(&app, &op, &overturned, "FAILURE").await.data("resolveDispute")["status"], "FAILED");
-    assert_eq!(resolve(&app, &op, &overturned, "SUCCESS").await.code(), "INVALID_STATE");
+    assert_eq!(
+        resolve(&app, &op, &upheld, "SUCCESS")
+            .await
+            .data("resolveDispute")["status"],
+        "SUCCEEDED"
+    );
+    assert_eq!(
+        resolve(&app, &op, &overturned, "FAILURE")
+            .await
+            .data("resolveDispute")["status"],
+        "FAILED"
+    );
+    assert_eq!(
+        resolve(&app, &op, &overturned, "SUCCESS").await.code(),
+        "INVALID_STATE"
+    );
     for id in [&upheld, &overturned] {
         app.wait_for_mission(id, 60, settled).await;
     }
@@ -272,16 +344,21 @@ async fn objections_at_the_threshold_open_a_dispute_an_operator_settles_either_w
     assert_eq!(log["nodes"][0]["operator"]["id"], op.user_id.as_str());
     let (signals, _) = history(&app, &overturned).await;
     assert!(
-        signals.iter().any(|(name, payload)| name == "operatorAction"
-            && payload.contains("RESOLVE_DISPUTE")
-            && payload.contains("watched the VOD")
-            && payload.contains(&op.user_id)),
+        signals
+            .iter()
+            .any(|(name, payload)| name == "operatorAction"
+                && payload.contains("RESOLVE_DISPUTE")
+                && payload.contains("watched the VOD")
+                && payload.contains(&op.user_id)),
         "{signals:?}"
     );
     if std::env::var_os("RECORD_WORKFLOW_HISTORY").is_some() {
         record_history(&app, &overturned, "mission-disputed.binpb").await;
     }
-    let title = app.mission(&overturned).await["title"].as_str().expect("title").to_owned();
+    let title = app.mission(&overturned).await["title"]
+        .as_str()
+        .expect("title")
+        .to_owned();
     assert_eq!(worker.wait_for_mail(&title, 4).await.len(), 4);
     worker.stop().await;
 }
@@ -296,10 +373,16 @@ async fn an_operator_cancels_from_every_status_that_is_not_final_and_everyone_is
     let pending = app.new_mission(&alice, &streamer.user_id, 10_000).await;
     let active = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
     let verifying = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
-    app.act(&streamer, "SUCCESS", &verifying).await.data("decideMission");
+    app.act(&streamer, "SUCCESS", &verifying)
+        .await
+        .data("decideMission");
     let disputed = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
-    app.act(&streamer, "SUCCESS", &disputed).await.data("decideMission");
-    object(&app, &bob, &disputed, "o").await.data("objectToVerdict");
+    app.act(&streamer, "SUCCESS", &disputed)
+        .await
+        .data("decideMission");
+    object(&app, &bob, &disputed, "o")
+        .await
+        .data("objectToVerdict");
     // Carol bets on the active one: her points come back too.
     let bet = app
         .gql(Some(&carol.access), "mutation($m: ID!) { placeBet(missionId: $m, outcome: SUCCESS, points: 300, idempotencyKey: \"bet\") { points } }", json!({ "m": active }))
@@ -307,7 +390,12 @@ async fn an_operator_cancels_from_every_status_that_is_not_final_and_everyone_is
     assert_eq!(bet.data("placeBet")["points"], 300);
 
     assert_eq!(cancel(&app, &alice, &active).await.code(), "FORBIDDEN");
-    for (id, from) in [(&pending, "PENDING"), (&active, "ACTIVE"), (&verifying, "VERIFYING"), (&disputed, "DISPUTED")] {
+    for (id, from) in [
+        (&pending, "PENDING"),
+        (&active, "ACTIVE"),
+        (&verifying, "VERIFYING"),
+        (&disputed, "DISPUTED"),
+    ] {
         assert_eq!(app.mission(id).await["status"], from);
         let done = cancel(&app, &op, id).await.data("cancelMission");
         assert_eq!(done["status"], "CANCELLED", "from {from}");
@@ -328,15 +416,26 @@ async fn an_operator_cancels_from_every_status_that_is_not_final_and_everyone_is
     assert_eq!(carol_wallet["points"], 1_000, "the bet came back");
     app.assert_audit_clean().await;
     // Everyone hears of it, in their language.
-    let title = app.mission(&active).await["title"].as_str().expect("title").to_owned();
+    let title = app.mission(&active).await["title"]
+        .as_str()
+        .expect("title")
+        .to_owned();
     let mail = worker.wait_for_mail(&title, 4).await;
     assert!(mail.iter().all(|m| m.subject.contains("취소")), "{mail:#?}");
     let log = app
-        .gql(Some(&op.access), "{ operatorActions(first: 10) { totalCount nodes { action note mission { id } } } }", json!({}))
+        .gql(
+            Some(&op.access),
+            "{ operatorActions(first: 10) { totalCount nodes { action note mission { id } } } }",
+            json!({}),
+        )
         .await
         .data("operatorActions");
     assert_eq!(log["totalCount"], 4);
-    assert_eq!(log["nodes"][0]["mission"]["id"], disputed.as_str(), "newest first");
+    assert_eq!(
+        log["nodes"][0]["mission"]["id"],
+        disputed.as_str(),
+        "newest first"
+    );
     worker.stop().await;
 }
 
@@ -358,9 +457,16 @@ async fn a_suspension_mid_mission_cancels_the_streamers_missions_and_keeps_a_vie
         .data("suspendUser");
     assert_eq!(suspended["action"], "SUSPEND_USER");
     assert!(suspended["suspendedUntil"].is_null());
-    assert_eq!(app.contribute(&bob, &elsewhere, 1_000, "x").await.code(), "USER_SUSPENDED");
+    assert_eq!(
+        app.contribute(&bob, &elsewhere, 1_000, "x").await.code(),
+        "USER_SUSPENDED"
+    );
     let login = app
-        .gql(None, "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }", json!({ "e": bob.email, "p": PASSWORD }))
+        .gql(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+            json!({ "e": bob.email, "p": PASSWORD }),
+        )
         .await;
     assert_eq!(login.code(), "USER_SUSPENDED");
 
@@ -369,16 +475,25 @@ async fn a_suspension_mid_mission_cancels_the_streamers_missions_and_keeps_a_vie
     app.gql(Some(&op.access), "mutation($u: ID!, $t: DateTime!) { suspendUser(userId: $u, until: $t, note: \"fraud\") { id } }", json!({ "u": streamer.user_id, "t": until }))
         .await
         .data("suspendUser");
-    assert_eq!(app.act(&streamer, "SUCCESS", &theirs).await.code(), "USER_SUSPENDED");
+    assert_eq!(
+        app.act(&streamer, "SUCCESS", &theirs).await.code(),
+        "USER_SUSPENDED"
+    );
     for id in [&theirs, &pending] {
         let m = app.wait_for_mission(id, 60, settled).await;
         assert_eq!(m["status"], "CANCELLED");
     }
     // The other streamer's mission goes on, with Bob's pledge in it.
-    app.act(&other, "SUCCESS", &elsewhere).await.data("decideMission");
+    app.act(&other, "SUCCESS", &elsewhere)
+        .await
+        .data("decideMission");
     app.wait_for_mission(&elsewhere, 60, settled).await;
     assert_eq!(app.wallet(&other).await["earnings"], 20_000);
-    assert_eq!(app.wallet(&bob).await["cash"], 94_000, "his pledge to the other streamer stood");
+    assert_eq!(
+        app.wallet(&bob).await["cash"],
+        94_000,
+        "his pledge to the other streamer stood"
+    );
     assert_eq!(app.wallet(&alice).await["cash"], 90_000);
     assert_eq!(app.wallet(&carol).await["cash"], 96_000);
     app.assert_audit_clean().await;
@@ -393,27 +508,50 @@ async fn a_suspension_mid_mission_cancels_the_streamers_missions_and_keeps_a_vie
         .await
         .data("operatorActions");
     assert_eq!(cancelled["nodes"][0]["action"], "CANCEL_MISSION");
-    assert_eq!(cancelled["nodes"][0]["cause"]["user"]["id"], streamer.user_id.as_str());
+    assert_eq!(
+        cancelled["nodes"][0]["cause"]["user"]["id"],
+        streamer.user_id.as_str()
+    );
 
     // Lifted: Bob logs in again.
-    app.gql(Some(&op.access), "mutation($u: ID!) { unsuspendUser(userId: $u, note: \"appeal accepted\") { action } }", json!({ "u": bob.user_id }))
-        .await
-        .data("unsuspendUser");
+    app.gql(
+        Some(&op.access),
+        "mutation($u: ID!) { unsuspendUser(userId: $u, note: \"appeal accepted\") { action } }",
+        json!({ "u": bob.user_id }),
+    )
+    .await
+    .data("unsuspendUser");
     let login = app
-        .gql(None, "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }", json!({ "e": bob.email, "p": PASSWORD }))
+        .gql(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+            json!({ "e": bob.email, "p": PASSWORD }),
+        )
         .await;
     assert!(login.data("login")["accessToken"].is_string());
     // Operators act with a note, never on themselves, and only operators act.
     let refused = app
-        .gql(Some(&op.access), "mutation($u: ID!) { suspendUser(userId: $u, note: \"  \") { id } }", json!({ "u": carol.user_id }))
+        .gql(
+            Some(&op.access),
+            "mutation($u: ID!) { suspendUser(userId: $u, note: \"  \") { id } }",
+            json!({ "u": carol.user_id }),
+        )
         .await;
     assert_eq!(refused.code(), "BAD_USER_INPUT");
     let refused = app
-        .gql(Some(&op.access), "mutation($u: ID!) { suspendUser(userId: $u, note: \"me\") { id } }", json!({ "u": op.user_id }))
+        .gql(
+            Some(&op.access),
+            "mutation($u: ID!) { suspendUser(userId: $u, note: \"me\") { id } }",
+            json!({ "u": op.user_id }),
+        )
         .await;
     assert_eq!(refused.code(), "BAD_USER_INPUT");
     let refused = app
-        .gql(Some(&carol.access), "mutation($u: ID!) { suspendUser(userId: $u, note: \"x\") { id } }", json!({ "u": alice.user_id }))
+        .gql(
+            Some(&carol.access),
+            "mutation($u: ID!) { suspendUser(userId: $u, note: \"x\") { id } }",
+            json!({ "u": alice.user_id }),
+        )
         .await;
     assert_eq!(refused.code(), "FORBIDDEN");
     worker.stop().await;
@@ -429,21 +567,143 @@ async fn the_operators_record_cannot_be_changed_or_deleted() {
     ] {
         let op = operator(&app, "ops").await;
         let viewer = app.register("mallory").await;
-        app.gql(Some(&op.access), "mutation($u: ID!) { suspendUser(userId: $u, note: \"spam\") { id } }", json!({ "u": viewer.user_id }))
-            .await
-            .data("suspendUser");
-        for sql in ["UPDATE operator_actions SET note = 'nothing happened'", "DELETE FROM operator_actions"] {
+        app.gql(
+            Some(&op.access),
+            "mutation($u: ID!) { suspendUser(userId: $u, note: \"spam\") { id } }",
+            json!({ "u": viewer.user_id }),
+        )
+        .await
+        .data("suspendUser");
+        for sql in [
+            "UPDATE operator_actions SET note = 'nothing happened'",
+            "DELETE FROM operator_actions",
+        ] {
             let refused = app.db.missions.execute_unprepared(sql).await;
             assert!(refused.is_err(), "{sql} was allowed");
         }
         let log = app
-            .gql(Some(&op.access), "{ operatorActions(first: 5) { nodes { note } } }", json!({}))
+            .gql(
+                Some(&op.access),
+                "{ operatorActions(first: 5) { nodes { note } } }",
+                json!({}),
+            )
             .await
             .data("operatorActions");
         assert_eq!(log["nodes"][0]["note"], "spam");
         assert_eq!(log["nodes"].as_array().map(Vec::len), Some(1));
         let other = app.register("trent").await;
-        let refused = app.gql(Some(&other.access), "{ operatorActions(first: 5) { totalCount } }", json!({})).await;
+        let refused = app
+            .gql(
+                Some(&other.access),
+                "{ operatorActions(first: 5) { totalCount } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(refused.code(), "FORBIDDEN");
+    }
+}
+
+/// Migration 000013 keeps every mission, pledge, feed event and outbox entry on both backends
+/// (SQLite rebuilds `missions` and `mission_events`), with every foreign key still holding,
+/// and its new rules hold from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_disputes_migration_keeps_every_mission_and_its_references() {
+    use missionlink_migration::Migrate as _;
+    use sea_orm::{ConnectionTrait, DbBackend};
+    for dbs in [
+        crate::support::TestDatabases::postgres_empty().await,
+        crate::support::TestDatabases::sqlite(),
+    ] {
+        let db = sea_orm::Database::connect(&dbs.missions_url)
+            .await
+            .expect("connect");
+        let backend = db.get_database_backend();
+        missionlink_migration::missions::Migrator::up(&db, Some(12))
+            .await
+            .expect("migrate to 12");
+        let now = if backend == DbBackend::Postgres {
+            "now()"
+        } else {
+            "'2026-11-26T10:00:00+00:00'"
+        };
+        for sql in [
+            format!(
+                "INSERT INTO missions (id, streamer_id, creator_id, title, status, duration_seconds, \
+                 accept_by, accepted_at, deadline, closed_at, created_at) VALUES \
+                 ('m1', 's', 'c', 'old one', 'SUCCEEDED', 60, {now}, {now}, {now}, {now}, {now}), \
+                 ('m2', 's', 'c', 'open one', 'PENDING', 60, {now}, NULL, NULL, NULL, {now})"
+            ),
+            format!(
+                "INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at) VALUES \
+                 ('p1', 'm1', 'c', 1000, 'HELD', {now}), ('p2', 'm2', 'c', 2000, 'HELD', {now})"
+            ),
+            format!(
+                "INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
+                 VALUES ('s', 1, 'm1', 'CREATED', 'p1', {now}), ('s', 2, 'm1', 'SUCCEEDED', NULL, {now})"
+            ),
+            format!(
+                "INSERT INTO workflow_outbox (mission_id, created_at) VALUES ('m1', {now}), ('m2', {now})"
+            ),
+        ] {
+            db.execute_unprepared(&sql).await.expect(&sql);
+        }
+        missionlink_migration::missions::Migrator::up(&db, None)
+            .await
+            .expect("migrate forward");
+        let count = |table: &'static str| {
+            let db = db.clone();
+            async move {
+                db.query_one_raw(sea_orm::Statement::from_string(
+                    backend,
+                    format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"),
+                ))
+                .await
+                .expect("count")
+                .expect("row")
+                .try_get_by_index::<i64>(0)
+                .expect("n")
+            }
+        };
+        assert_eq!(count("missions").await, 2, "{backend:?}");
+        assert_eq!(count("pledges").await, 2);
+        assert_eq!(count("mission_events").await, 2);
+        assert_eq!(count("workflow_outbox").await, 2);
+        if backend == DbBackend::Sqlite {
+            let broken = db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    backend,
+                    "PRAGMA foreign_key_check",
+                ))
+                .await
+                .expect("foreign_key_check");
+            assert!(broken.is_empty(), "foreign keys broken by the rebuild");
+            // Still enforced against the rebuilt table.
+            assert!(db
+                .execute_unprepared(&format!("INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at) VALUES ('p3', 'nope', 'c', 1, 'HELD', {now})"))
+                .await
+                .is_err());
+        }
+        // The new rules: a verifying mission names its window's end; new kinds are allowed.
+        assert!(
+            db.execute_unprepared("UPDATE missions SET status = 'VERIFYING' WHERE id = 'm1'")
+                .await
+                .is_err()
+        );
+        db.execute_unprepared(&format!(
+            "UPDATE missions SET status = 'CANCELLED', closed_at = {now} WHERE id = 'm2'"
+        ))
+        .await
+        .expect("CANCELLED is a status");
+        db.execute_unprepared(&format!(
+            "INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
+             VALUES ('s', 3, 'm2', 'CANCELLED', NULL, {now})"
+        ))
+        .await
+        .expect("CANCELLED is an event kind");
+        assert!(
+            db.execute_unprepared("UPDATE missions SET status = 'LOST' WHERE id = 'm2'")
+                .await
+                .is_err()
+        );
     }
 }

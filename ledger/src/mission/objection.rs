@@ -20,8 +20,8 @@ use chrono::Utc;
 use missionlink_entities::missions::{mission, objection};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    Statement, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +170,10 @@ async fn record<C: ConnectionTrait>(
     let disputed = reaches(objected, total, rules.objection_threshold_bps);
     if disputed {
         let changed = mission::Entity::update_many()
-            .col_expr(mission::Column::Status, Expr::value(MissionStatus::Disputed))
+            .col_expr(
+                mission::Column::Status,
+                Expr::value(MissionStatus::Disputed),
+            )
             .col_expr(mission::Column::DisputedAt, Expr::value(now))
             .filter(mission::Column::Id.eq(mission_id))
             .filter(mission::Column::Status.eq(MissionStatus::Verifying))
@@ -231,7 +234,10 @@ async fn pledged_by<C: ConnectionTrait>(
 }
 
 /// What the objecting backers of the mission pledged to it, together.
-pub async fn objected_won<C: ConnectionTrait>(db: &C, mission_id: &str) -> Result<i64, LedgerError> {
+pub async fn objected_won<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+) -> Result<i64, LedgerError> {
     let backend = db.get_database_backend();
     let sql = format!(
         "SELECT CAST(COALESCE(SUM(pledged_won), 0) AS BIGINT) AS won FROM objections \

@@ -173,12 +173,14 @@ pub async fn disputes_waiting<C: ConnectionTrait>(
         crate::sql::param(backend, 1),
         crate::status::MissionStatus::Disputed.as_str()
     );
-    Ok(Waiting::find_by_statement(sea_orm::Statement::from_sql_and_values(
-        backend,
-        &sql,
-        [overdue_before.into()],
-    ))
-    .one(db)
-    .await?
-    .unwrap_or_default())
+    Ok(
+        Waiting::find_by_statement(sea_orm::Statement::from_sql_and_values(
+            backend,
+            &sql,
+            [overdue_before.into()],
+        ))
+        .one(db)
+        .await?
+        .unwrap_or_default(),
+    )
 }

@@ -5,8 +5,8 @@
 
 use super::activities::MissionActivities;
 use super::payload::{
-    ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState,
-    OperatorActionSignal, Phase,
+    ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState, OperatorActionSignal,
+    Phase,
 };
 use crate::findable;
 use crate::mission::delivery;
