@@ -63,10 +63,7 @@ pub async fn object(
     if let Claim::Replay(raw) = idempotency::claim(&txn, backer_id, key, OBJECT, &hash).await? {
         txn.commit().await?;
         let first: ObjectedResponse = decode_response(&raw)?;
-        let objection = objection::Entity::find_by_id((first.mission_id, backer_id.to_owned()))
-            .one(db)
-            .await?
-            .ok_or_else(|| LedgerError::Corrupt("a recorded objection vanished".into()))?;
+        let objection = stored(db, &first.mission_id, backer_id).await?;
         return Ok(Effect::Replayed(Objected {
             objection,
             disputed: first.disputed,
@@ -80,7 +77,12 @@ pub async fn object(
             })?;
             idempotency::complete(&txn, backer_id, key, &response).await?;
             txn.commit().await?;
-            Ok(Effect::New(objected))
+            // As stored (the database's time precision), so a replay answers the same.
+            let objection = stored(db, mission_id, backer_id).await?;
+            Ok(Effect::New(Objected {
+                objection,
+                disputed: objected.disputed,
+            }))
         }
         Err(refused) => {
             // Nothing stays, not even the key: the backer may try again with it.
@@ -88,6 +90,17 @@ pub async fn object(
             Err(refused)
         }
     }
+}
+
+async fn stored(
+    db: &DatabaseConnection,
+    mission_id: &str,
+    backer_id: &str,
+) -> Result<objection::Model, LedgerError> {
+    objection::Entity::find_by_id((mission_id.to_owned(), backer_id.to_owned()))
+        .one(db)
+        .await?
+        .ok_or_else(|| LedgerError::Corrupt("a recorded objection vanished".into()))
 }
 
 fn valid_reason(raw: &str) -> Result<String, LedgerError> {
