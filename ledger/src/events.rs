@@ -110,6 +110,13 @@ pub async fn append<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Locks `streamer`'s feed row (making it if need be) until the commit, taking no number: orders
+/// this transaction against every append to the streamer's feed (a suspension's sweep against
+/// a proposal being made, `operator::cancel_missions_of`).
+pub async fn hold_feed<C: ConnectionTrait>(txn: &C, streamer: &str) -> Result<(), LedgerError> {
+    take_seqs(txn, streamer, 0).await.map(|_| ())
+}
+
 /// Takes the next `n` numbers of `streamer`'s feed, locking its row; the last of them.
 async fn take_seqs<C: ConnectionTrait>(
     txn: &C,

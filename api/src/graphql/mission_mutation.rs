@@ -85,14 +85,6 @@ impl MissionMutation {
             )
             .into());
         }
-        if crate::auth::suspension::suspended(&streamer, chrono::Utc::now()).is_some() {
-            return Err(ApiError::Refused {
-                code: "STREAMER_SUSPENDED",
-                message: "this streamer is suspended and takes no missions".into(),
-                retry_at: None,
-            }
-            .into());
-        }
         let new = NewMission {
             creator_id: claims.sub.clone(),
             streamer_id: streamer.id,

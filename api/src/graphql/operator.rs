@@ -232,25 +232,21 @@ impl OperatorMutation {
         }
         let app = state(ctx);
         let user = app.auth.user(user_id.as_str()).await?;
-        let streamer = Role::parse(&user.role) == Some(Role::Streamer);
-        // Recorded (and the streamer's missions cancelled) first, so a suspension never takes
-        // effect unrecorded; a failure after this leaves a record of an attempt, and the
-        // operator's retry suspends.
-        let (action, mut cancelled_ids) =
-            domain::suspend(&app.db.missions, &acting, user_id.as_str(), until, streamer)
-                .await
-                .map_err(ApiError::from)?;
-        crate::auth::suspension::suspend(&app.db.users, user_id.as_str(), until).await?;
-        app.auth.active_users.forget(user_id.as_str()).await;
-        if streamer {
-            // A mission proposed to them between the record and the suspension.
-            cancelled_ids.extend(
+        // Recorded first, so a suspension never takes effect unrecorded (a failure after this
+        // leaves a record of an attempt; the operator's retry suspends). From the record on,
+        // no mission is proposed to a suspended streamer; the sweep cancels what is open.
+        let action = domain::suspend(&app.db.missions, &acting, user_id.as_str(), until)
+            .await
+            .map_err(ApiError::from)?;
+        if Role::parse(&user.role) == Some(Role::Streamer) {
+            let ids =
                 domain::cancel_missions_of(&app.db.missions, &acting, user_id.as_str(), &action.id)
                     .await
-                    .map_err(ApiError::from)?,
-            );
+                    .map_err(ApiError::from)?;
+            cancelled(app, &ids);
         }
-        cancelled(app, &cancelled_ids);
+        crate::auth::suspension::suspend(&app.db.users, user_id.as_str(), until).await?;
+        app.auth.active_users.forget(user_id.as_str()).await;
         Ok(OperatorAction::try_from(action)?)
     }
 

@@ -159,11 +159,11 @@ fn promtool_accepts_the_prometheus_configuration_and_the_alert_rules() {
     let out = validate(&promtool, &["check", "config", "dashboards/prometheus.yml"]);
     assert!(out.contains("SUCCESS"), "{out}");
     let out = validate(&promtool, &["check", "rules", "dashboards/alerts.yml"]);
-    assert!(out.contains("SUCCESS: 9 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 10 rules found"), "{out}");
 }
 
 /// The alert rules' own unit tests (`dashboards/alerts.test.yml`): a payout stuck at the bank
-/// pages after its `for`, and not before.
+/// pages, and a dispute past its SLA raises a ticket, after their `for`, and not before.
 #[test]
 fn promtool_unit_tests_of_the_alert_rules_pass() {
     let promtool = tool("TEST_PROMETHEUS_BIN", "promtool");

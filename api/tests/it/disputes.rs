@@ -390,6 +390,19 @@ async fn an_operator_cancels_from_every_status_that_is_not_final_and_everyone_is
     assert_eq!(bet.data("placeBet")["points"], 300);
 
     assert_eq!(cancel(&app, &alice, &active).await.code(), "FORBIDDEN");
+    // An operator with a stake in a mission does not act on it; another operator does.
+    let staked = operator(&app, "ops2").await;
+    app.gql(
+        Some(&staked.access),
+        "mutation($m: ID!) { placeBet(missionId: $m, outcome: FAILURE, points: 100, idempotencyKey: \"bet\") { points } }",
+        json!({ "m": active }),
+    )
+    .await
+    .data("placeBet");
+    assert_eq!(
+        cancel(&app, &staked, &active).await.code(),
+        "CONFLICT_OF_INTEREST"
+    );
     for (id, from) in [
         (&pending, "PENDING"),
         (&active, "ACTIVE"),
@@ -405,6 +418,21 @@ async fn an_operator_cancels_from_every_status_that_is_not_final_and_everyone_is
         for p in m["pledges"]["nodes"].as_array().expect("pledges") {
             assert_eq!(p["status"], "REFUNDED");
         }
+    }
+    // The bets are refunded after the pledges.
+    let q = "query($id: ID!) { mission(id: $id) { prediction { status } } }";
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app
+        .gql(None, q, json!({ "id": active }))
+        .await
+        .data("mission")["prediction"]["status"]
+        != "REFUNDED"
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the prediction was never refunded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     // A final mission is not cancelled again.
     assert_eq!(cancel(&app, &op, &active).await.code(), "INVALID_STATE");
@@ -674,6 +702,31 @@ async fn the_disputes_migration_keeps_every_mission_and_its_references() {
         assert_eq!(count("pledges").await, 2);
         assert_eq!(count("mission_events").await, 2);
         assert_eq!(count("workflow_outbox").await, 2);
+        // The indexes of the rebuilt tables are all there.
+        let index_sql = if backend == DbBackend::Postgres {
+            "SELECT indexname FROM pg_indexes WHERE tablename IN ('missions', 'mission_events')"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('missions', 'mission_events') AND sql IS NOT NULL"
+        };
+        let indexes: Vec<String> = db
+            .query_all_raw(sea_orm::Statement::from_string(backend, index_sql))
+            .await
+            .expect("indexes")
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(0).expect("name"))
+            .collect();
+        for index in [
+            "missions_streamer",
+            "missions_status",
+            "missions_creator",
+            "missions_creator_closed",
+            "mission_events_created",
+        ] {
+            assert!(
+                indexes.iter().any(|i| i == index),
+                "{backend:?} lost {index}: {indexes:?}"
+            );
+        }
         if backend == DbBackend::Sqlite {
             let broken = db
                 .query_all_raw(sea_orm::Statement::from_string(
@@ -711,5 +764,88 @@ async fn the_disputes_migration_keeps_every_mission_and_its_references() {
                 .await
                 .is_err()
         );
+    }
+}
+
+/// Proposals racing a streamer's suspension: each one either committed before the sweep listed
+/// the streamer's missions (and is cancelled) or is refused with `STREAMER_SUSPENDED`; none is
+/// left open. On both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn proposals_racing_a_suspension_are_cancelled_or_refused() {
+    for app in [
+        TestApp::spawn().await,
+        TestApp::spawn_with(crate::support::TestDatabases::sqlite(), &[]).await,
+    ] {
+        let app = std::sync::Arc::new(app);
+        let streamer = app.register_as("racedstreamer", "STREAMER").await;
+        let op = operator(&app, "ops").await;
+        let suspended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut proposers = Vec::new();
+        for i in 0..6 {
+            let viewer = app.register(&format!("proposer{i}")).await;
+            app.top_up(&viewer, 300_000, "t").await.data("topUp");
+            let (app, streamer_id) = (app.clone(), streamer.user_id.clone());
+            let suspended = suspended.clone();
+            proposers.push(tokio::spawn(async move {
+                // Proposing until refused, or until three more went through after the
+                // suspension answered: proposals are in flight all around it.
+                let (mut made, mut refused, mut after) = (0, 0, 0);
+                while refused == 0 && after < 3 && made < 250 {
+                    let late = suspended.load(std::sync::atomic::Ordering::SeqCst);
+                    let r = app
+                        .create_mission(&viewer, &streamer_id, 1_000, json!({}))
+                        .await;
+                    match r.0["errors"][0]["extensions"]["code"].as_str() {
+                        None => {
+                            made += 1;
+                            after += usize::from(late);
+                        }
+                        Some("STREAMER_SUSPENDED") => refused += 1,
+                        Some(other) => panic!("unexpected refusal {other}: {}", r.0),
+                    }
+                }
+                (made, refused)
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        app.gql(
+            Some(&op.access),
+            "mutation($u: ID!) { suspendUser(userId: $u, note: \"fraud\") { id } }",
+            json!({ "u": streamer.user_id }),
+        )
+        .await
+        .data("suspendUser");
+        suspended.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (mut made, mut refused) = (0, 0);
+        for p in proposers {
+            let (m, r) = p.await.expect("proposer");
+            made += m;
+            refused += r;
+        }
+        let missions = app
+            .gql(
+                None,
+                "query($s: ID!) { missions(streamerId: $s, first: 100, statuses: [PENDING]) { totalCount } }",
+                json!({ "s": streamer.user_id }),
+            )
+            .await
+            .data("missions");
+        assert_eq!(
+            missions["totalCount"], 0,
+            "{made} made, {refused} refused: none may stay open"
+        );
+        let cancelled = app
+            .gql(
+                None,
+                "query($s: ID!) { missions(streamerId: $s, first: 1, statuses: [CANCELLED]) { totalCount } }",
+                json!({ "s": streamer.user_id }),
+            )
+            .await
+            .data("missions");
+        assert_eq!(
+            cancelled["totalCount"], made,
+            "every mission made was cancelled"
+        );
+        assert_eq!(refused, 6, "every proposer was refused in the end");
     }
 }

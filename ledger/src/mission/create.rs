@@ -137,6 +137,16 @@ pub async fn create(
         }],
     )
     .await?;
+    // Behind the streamer's feed row, which a suspension's sweep takes before it lists the
+    // streamer's open missions: this mission is either listed by it, or refused here.
+    if crate::operator::is_suspended(&txn, &new.streamer_id, now).await? {
+        txn.rollback().await?;
+        return Err(LedgerError::Refused {
+            code: "STREAMER_SUSPENDED",
+            message: "this streamer is suspended and takes no missions".into(),
+            retry_at: None,
+        });
+    }
     txn.commit().await?;
     Ok(Effect::New(row))
 }

@@ -124,6 +124,13 @@ fn refused(code: &'static str, message: String) -> LedgerError {
     }
 }
 
+fn already_objected() -> LedgerError {
+    refused(
+        "ALREADY_OBJECTED",
+        "you have already objected to this verdict".into(),
+    )
+}
+
 /// The objection's checks and rows, behind the mission's gate.
 async fn record<C: ConnectionTrait>(
     txn: &C,
@@ -135,6 +142,13 @@ async fn record<C: ConnectionTrait>(
     gate_exclusive(txn, mission_id).await?;
     let m = find(txn, mission_id).await?;
     let now = Utc::now();
+    if objection::Entity::find_by_id((mission_id.to_owned(), backer_id.to_owned()))
+        .one(txn)
+        .await?
+        .is_some()
+    {
+        return Err(already_objected());
+    }
     match (m.status, m.objection_until) {
         (MissionStatus::Verifying, Some(until)) if now < until => {}
         (MissionStatus::Verifying | MissionStatus::Disputed, _)
@@ -173,10 +187,7 @@ async fn record<C: ConnectionTrait>(
         .exec_without_returning(txn)
         .await?;
     if !matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
-        return Err(refused(
-            "ALREADY_OBJECTED",
-            "you have already objected to this verdict".into(),
-        ));
+        return Err(already_objected());
     }
     let objected = objected_won(txn, mission_id).await?;
     let total = totals(txn, mission_id).await?.total_won;

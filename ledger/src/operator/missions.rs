@@ -5,6 +5,8 @@
 
 use super::{Acting, Target, record};
 use crate::LedgerError;
+use crate::channel::moderators::ensure_disinterested;
+use crate::events;
 use crate::gate::gate_exclusive;
 use crate::mission::find;
 use crate::mission::transition::{announce, request_signal};
@@ -47,6 +49,8 @@ pub async fn resolve(
             m.status
         )));
     }
+    // Like a moderator, an operator never decides a mission they staked on.
+    ensure_disinterested(&txn, &m, &acting.operator_id).await?;
     let action = record(
         &txn,
         acting,
@@ -80,14 +84,21 @@ pub async fn cancel(
             m.status
         )));
     }
+    ensure_disinterested(&txn, &m, &acting.operator_id).await?;
     let action = cancel_one(&txn, acting, &m, None).await?;
     txn.commit().await?;
     Ok((find(db, mission_id).await?, action))
 }
 
+/// Most missions listed per read of the sweep.
+const SWEEP_PAGE: u64 = 100;
+
 /// Cancels every mission of `streamer_id` that is not final, as caused by the suspension
-/// `cause_id`, in its own transaction: run again after the suspension took effect, it catches
-/// a mission proposed in between. Returns the cancelled missions' ids.
+/// `cause_id` (already recorded and committed), each in a transaction of its own like any
+/// transition (one gate, then the streamer's feed row). The missions are listed behind the
+/// streamer's feed row, which `mission::create` holds when it checks for a suspension: a
+/// proposal either committed before the listing (and is cancelled here) or sees the
+/// suspension and is refused. Returns the cancelled missions' ids.
 #[tracing::instrument(name = "db.cancel_missions_of", skip_all)]
 pub async fn cancel_missions_of(
     db: &DatabaseConnection,
@@ -95,40 +106,41 @@ pub async fn cancel_missions_of(
     streamer_id: &str,
     cause_id: &str,
 ) -> Result<Vec<String>, LedgerError> {
-    let txn = db.begin().await?;
-    let cancelled = cancel_all(&txn, acting, streamer_id, cause_id).await?;
-    txn.commit().await?;
-    Ok(cancelled)
-}
-
-/// [`cancel_missions_of`] in the caller's transaction. Gates are taken in id order, the order
-/// every multi-mission transaction uses.
-pub(super) async fn cancel_all<C: ConnectionTrait>(
-    txn: &C,
-    acting: &Acting,
-    streamer_id: &str,
-    cause_id: &str,
-) -> Result<Vec<String>, LedgerError> {
-    let open: Vec<String> = mission::Entity::find()
-        .select_only()
-        .column(mission::Column::Id)
-        .filter(mission::Column::StreamerId.eq(streamer_id))
-        .filter(mission::Column::Status.is_in(CANCELLABLE))
-        .order_by_asc(mission::Column::Id)
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let mut cancelled = Vec::with_capacity(open.len());
-    for id in open {
-        gate_exclusive(txn, &id).await?;
-        let m = find(txn, &id).await?;
-        // Read again behind the gate: it may have closed since the list was read.
-        if CANCELLABLE.contains(&m.status) {
-            cancel_one(txn, acting, &m, Some(cause_id)).await?;
-            cancelled.push(id);
+    let mut cancelled = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let txn = db.begin().await?;
+        if after.is_none() {
+            events::hold_feed(&txn, streamer_id).await?;
         }
+        let mut open = mission::Entity::find()
+            .select_only()
+            .column(mission::Column::Id)
+            .filter(mission::Column::StreamerId.eq(streamer_id))
+            .filter(mission::Column::Status.is_in(CANCELLABLE))
+            .order_by_asc(mission::Column::Id)
+            .limit(SWEEP_PAGE);
+        if let Some(after) = &after {
+            open = open.filter(mission::Column::Id.gt(after.as_str()));
+        }
+        let page: Vec<String> = open.into_tuple().all(&txn).await?;
+        txn.commit().await?;
+        let Some(last) = page.last().cloned() else {
+            return Ok(cancelled);
+        };
+        for id in page {
+            let txn = db.begin().await?;
+            gate_exclusive(&txn, &id).await?;
+            let m = find(&txn, &id).await?;
+            // Read again behind the gate: it may have closed since it was listed.
+            if CANCELLABLE.contains(&m.status) {
+                cancel_one(&txn, acting, &m, Some(cause_id)).await?;
+                cancelled.push(id);
+            }
+            txn.commit().await?;
+        }
+        after = Some(last);
     }
-    Ok(cancelled)
 }
 
 /// Records the cancellation of `m` (read behind its gate) and makes it.

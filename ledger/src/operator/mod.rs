@@ -18,7 +18,7 @@ use crate::rules::invalid;
 use crate::status::{OperatorActionKind, Outcome};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::operator_action;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 
 /// Longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 1_000;
@@ -89,21 +89,19 @@ pub(crate) async fn record<C: ConnectionTrait>(
     Ok(row)
 }
 
-/// Records the suspension of `user_id` until `until` (`None`: until lifted) and, for a
-/// streamer, cancels every mission of theirs that is not final (each cancellation recorded as
-/// caused by the suspension), all in one transaction. Returns the suspension's record and the
-/// cancelled missions' ids.
+/// Records the suspension of `user_id` until `until` (`None`: until lifted). The record is
+/// also the missions database's own knowledge of it: from its commit, `mission::create` refuses
+/// proposals to a suspended streamer ([`is_suspended`]); [`cancel_missions_of`] then cancels
+/// what is open.
 #[tracing::instrument(name = "db.record_suspension", skip_all)]
 pub async fn suspend(
     db: &DatabaseConnection,
     acting: &Acting,
     user_id: &str,
     until: Option<DateTime<Utc>>,
-    streamer: bool,
-) -> Result<(operator_action::Model, Vec<String>), LedgerError> {
-    let txn = db.begin().await?;
-    let action = record(
-        &txn,
+) -> Result<operator_action::Model, LedgerError> {
+    record(
+        db,
         acting,
         OperatorActionKind::SuspendUser,
         Target {
@@ -112,14 +110,29 @@ pub async fn suspend(
             ..Target::default()
         },
     )
-    .await?;
-    let cancelled = if streamer {
-        missions::cancel_all(&txn, acting, user_id, &action.id).await?
-    } else {
-        Vec::new()
-    };
-    txn.commit().await?;
-    Ok((action, cancelled))
+    .await
+}
+
+/// Whether `user_id` is suspended at `now` by the record: their latest suspension or lifting
+/// is a suspension that has not ended.
+pub async fn is_suspended<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, LedgerError> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let latest = operator_action::Entity::find()
+        .filter(operator_action::Column::UserId.eq(user_id))
+        .filter(operator_action::Column::Action.is_in([
+            OperatorActionKind::SuspendUser,
+            OperatorActionKind::UnsuspendUser,
+        ]))
+        .order_by_desc(operator_action::Column::Id)
+        .one(db)
+        .await?;
+    Ok(latest.is_some_and(|a| {
+        a.action == OperatorActionKind::SuspendUser && a.suspended_until.is_none_or(|u| u > now)
+    }))
 }
 
 /// Records that `user_id`'s suspension is lifted.

@@ -150,6 +150,15 @@ impl MissionWorkflow {
                 }
                 // An operator settles the dispute (or cancels): no timer, only their signal.
                 MissionState::Disputed if ctx.patched(OBJECTION_PATCH) => (Phase::Disputed, None),
+                MissionState::Verifying | MissionState::Disputed => {
+                    // Only a history recorded without the marker gets here, and none can have
+                    // seen these statuses: never settle a verdict still open to objections.
+                    return Err(ApplicationFailure::non_retryable(anyhow::anyhow!(
+                        "mission {id} is {} in a history without the {OBJECTION_PATCH} marker",
+                        snap.status.as_str()
+                    ))
+                    .into());
+                }
                 _ => break,
             };
             ctx.state_mut(|s| s.phase = phase);
