@@ -13,31 +13,19 @@ pub const WATCH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Counts every [`WATCH_INTERVAL`] until `shutdown` resolves.
 pub async fn run(db: DatabaseConnection, sla: Duration, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    let mut tick = tokio::time::interval(WATCH_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = tick.tick() => {
-                // `DISPUTE_SLA_SECONDS` is at most 30 days, so this never underflows.
-                let since = chrono::Duration::from_std(sla)
-                    .ok()
-                    .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
-                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-                match operator::disputes_waiting(&db, since).await {
-                    Ok(w) => {
-                        if w.overdue > 0 {
-                            tracing::warn!(overdue = w.overdue, "disputes waiting past their SLA");
-                        }
-                        missionlink_telemetry::metrics().disputes_waiting(
-                            u64::try_from(w.open).unwrap_or(0),
-                            u64::try_from(w.overdue).unwrap_or(0),
-                        );
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not count waiting disputes"),
+    crate::periodic::every(WATCH_INTERVAL, shutdown, || async {
+        match operator::disputes_waiting(&db, crate::periodic::ago(sla)).await {
+            Ok(w) => {
+                if w.overdue > 0 {
+                    tracing::warn!(overdue = w.overdue, "disputes waiting past their SLA");
                 }
+                missionlink_telemetry::metrics().disputes_waiting(
+                    u64::try_from(w.open).unwrap_or(0),
+                    u64::try_from(w.overdue).unwrap_or(0),
+                );
             }
+            Err(e) => tracing::warn!(error = %e, "could not count waiting disputes"),
         }
-    }
+    })
+    .await;
 }

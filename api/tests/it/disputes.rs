@@ -564,30 +564,20 @@ async fn a_suspension_mid_mission_cancels_the_streamers_missions_and_keeps_a_vie
         "his pledge to the other streamer stood, the one to the suspended streamer came back"
     );
     // Operators act with a note, never on themselves, and only operators act.
-    let refused = app
-        .gql(
-            Some(&op.access),
-            "mutation($u: ID!) { suspendUser(userId: $u, note: \"  \") { id } }",
-            json!({ "u": carol.user_id }),
-        )
-        .await;
-    assert_eq!(refused.code(), "BAD_USER_INPUT");
-    let refused = app
-        .gql(
-            Some(&op.access),
-            "mutation($u: ID!) { suspendUser(userId: $u, note: \"me\") { id } }",
-            json!({ "u": op.user_id }),
-        )
-        .await;
-    assert_eq!(refused.code(), "BAD_USER_INPUT");
-    let refused = app
-        .gql(
-            Some(&carol.access),
-            "mutation($u: ID!) { suspendUser(userId: $u, note: \"x\") { id } }",
-            json!({ "u": alice.user_id }),
-        )
-        .await;
-    assert_eq!(refused.code(), "FORBIDDEN");
+    for (by, target, note, code) in [
+        (&op, &carol.user_id, "  ", "BAD_USER_INPUT"),
+        (&op, &op.user_id, "me", "BAD_USER_INPUT"),
+        (&carol, &alice.user_id, "x", "FORBIDDEN"),
+    ] {
+        let refused = app
+            .gql(
+                Some(&by.access),
+                "mutation($u: ID!, $n: String!) { suspendUser(userId: $u, note: $n) { id } }",
+                json!({ "u": target, "n": note }),
+            )
+            .await;
+        assert_eq!(refused.code(), code, "note {note:?}");
+    }
     worker.stop().await;
 }
 
@@ -848,4 +838,69 @@ async fn proposals_racing_a_suspension_are_cancelled_or_refused() {
         );
         assert_eq!(refused, 6, "every proposer was refused in the end");
     }
+}
+
+/// A dispute waiting past `DISPUTE_SLA_SECONDS` is counted by the worker (a `missionlink worker`
+/// process) into the gauges the business dashboard and `MissionLinkDisputeOverdue` read; once
+/// resolved, it is counted no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispute_past_its_sla_is_counted_for_the_alert() {
+    let app = TestApp::with_temporal(&[("OBJECTION_WINDOW_SECONDS", "600")]).await;
+    let (streamer, alice, bob, carol) = cast(&app).await;
+    let op = operator(&app, "ops").await;
+    let outbox = tempfile::tempdir().expect("outbox");
+    let metrics_addr = format!("127.0.0.1:{}", crate::support::free_port());
+    let _worker = app.spawn_worker_process(&[
+        ("EMAIL_TRANSPORT", "file"),
+        (
+            "EMAIL_OUTBOX_DIR",
+            outbox.path().to_str().expect("utf-8 path"),
+        ),
+        ("DISPUTE_SLA_SECONDS", "1"),
+        ("WORKER_METRICS_ADDR", metrics_addr.as_str()),
+    ]);
+    let id = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
+    app.act(&streamer, "SUCCESS", &id)
+        .await
+        .data("decideMission");
+    object(&app, &bob, &id, "o").await.data("objectToVerdict");
+    let scrape = |expected: [&'static str; 2]| {
+        let (http, url) = (app.http.clone(), format!("http://{metrics_addr}/metrics"));
+        async move {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(45);
+            loop {
+                let text = match http.get(&url).send().await {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                if expected.iter().all(|e| text.lines().any(|l| l == *e)) {
+                    return;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "never counted {expected:?}:\n{}",
+                    text.lines()
+                        .filter(|l| l.contains("disputes"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    };
+    scrape([
+        "missionlink_disputes_open 1",
+        "missionlink_disputes_overdue 1",
+    ])
+    .await;
+    resolve(&app, &op, &id, "FAILURE")
+        .await
+        .data("resolveDispute");
+    scrape([
+        "missionlink_disputes_open 0",
+        "missionlink_disputes_overdue 0",
+    ])
+    .await;
+    app.wait_for_mission(&id, 60, settled).await;
+    app.assert_audit_clean().await;
 }

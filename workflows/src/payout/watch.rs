@@ -16,28 +16,16 @@ pub async fn run(
     stuck_after: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    let mut tick = tokio::time::interval(WATCH_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = tick.tick() => {
-                // `PAYOUT_STUCK_SECONDS` is at most a week, so this never underflows.
-                let since = chrono::Duration::from_std(stuck_after)
-                    .ok()
-                    .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
-                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-                match payout::stuck_count(&db, since).await {
-                    Ok(n) => {
-                        if n > 0 {
-                            tracing::warn!(stuck = n, "payouts stuck at the bank");
-                        }
-                        missionlink_telemetry::metrics().payouts_stuck(n);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not count stuck payouts"),
+    crate::periodic::every(WATCH_INTERVAL, shutdown, || async {
+        match payout::stuck_count(&db, crate::periodic::ago(stuck_after)).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::warn!(stuck = n, "payouts stuck at the bank");
                 }
+                missionlink_telemetry::metrics().payouts_stuck(n);
             }
+            Err(e) => tracing::warn!(error = %e, "could not count stuck payouts"),
         }
-    }
+    })
+    .await;
 }
