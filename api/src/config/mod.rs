@@ -3,16 +3,18 @@
 //! Every value is read through [`Config::from_lookup`], which takes the lookup function as an
 //! argument so that tests build configurations without touching the process environment.
 
+mod payouts;
+mod topups;
 mod variables;
+
+pub use payouts::PayoutConfig;
+pub use topups::TopUpConfig;
 
 pub use variables::{VARIABLES, variables_help};
 
 use crate::cors::AllowedOrigins;
-use crate::payments::PaymentChoice;
-use crate::payments::toss::TossConfig;
 use crate::proxy::TrustedProxies;
 use missionlink_workflows::TemporalConfig;
-use missionlink_workflows::bank::{BankChoice, SandboxOutcome};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -92,109 +94,6 @@ impl MissionRules {
         }
     }
 }
-
-/// Streamer payouts (`PAYOUT_*`, `BANK_*`, `OPERATOR_*`).
-#[derive(Clone, Debug)]
-pub struct PayoutConfig {
-    /// `PAYOUT_MIN`: smallest payout, won.
-    pub min_won: i64,
-    /// `PAYOUT_FEE_WON`: flat fee per payout, won.
-    pub fee_won: i64,
-    /// `PAYOUT_HOLD_SECONDS`: how long a request waits, cancellable, before the bank.
-    pub hold_seconds: i64,
-    /// `PAYOUT_STUCK_SECONDS`: at the bank longer than this counts as stuck (alert).
-    pub stuck_seconds: u64,
-    /// `BANK_PROVIDER` (and `BANK_SANDBOX_OUTCOME` for the sandbox).
-    pub bank: BankChoice,
-    /// `BANK_TIMEOUT_SECONDS`: the client's timeout of one bank call.
-    pub bank_timeout_seconds: u64,
-    /// `OPERATOR_NAME`, `OPERATOR_CONTACT`: who receipts name, and where to object.
-    pub operator_name: String,
-    pub operator_contact: String,
-}
-
-impl PayoutConfig {
-    /// The bounds the ledger enforces on a request.
-    pub fn rules(&self) -> missionlink_ledger::payout::PayoutRules {
-        missionlink_ledger::payout::PayoutRules {
-            min_won: self.min_won,
-            fee_won: self.fee_won,
-            hold_seconds: self.hold_seconds,
-        }
-    }
-
-    /// What the worker's payout activities need.
-    pub fn worker(&self) -> missionlink_workflows::worker::PayoutSettings {
-        missionlink_workflows::worker::PayoutSettings {
-            bank: self.bank,
-            bank_timeout: std::time::Duration::from_secs(self.bank_timeout_seconds),
-            stuck_after: std::time::Duration::from_secs(self.stuck_seconds),
-            operator: missionlink_workflows::payout::Operator {
-                name: self.operator_name.clone(),
-                contact: self.operator_contact.clone(),
-            },
-        }
-    }
-
-    /// Whether payouts can be requested: a bank provider is configured.
-    pub fn enabled(&self) -> bool {
-        self.bank != BankChoice::None
-    }
-}
-
-/// Top-ups through a payment provider (`PAYMENT_*`, `TOSS_*`, `TOPUP_*`). Its `Debug` never
-/// shows the webhook secret.
-#[derive(Clone)]
-pub struct TopUpConfig {
-    /// `PAYMENT_PROVIDER`: `None` when top-ups through a provider are off (production without
-    /// a real provider).
-    pub provider: Option<PaymentChoice>,
-    /// `PAYMENT_TIMEOUT_SECONDS`: the client's timeout of one provider call.
-    pub timeout_seconds: u64,
-    /// `TOSS_WEBHOOK_SECRET`: the key of the webhook's HMAC signature (required with `toss`).
-    pub webhook_secret: Option<String>,
-    /// `PAYMENT_WEBHOOK_TOLERANCE_SECONDS`: how far a delivery's transmission time may be from
-    /// ours.
-    pub webhook_tolerance_seconds: i64,
-    /// `TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`.
-    pub rules: missionlink_ledger::topup::TopUpRules,
-    /// `TOPUP_RECONCILE_AFTER_SECONDS`.
-    pub reconcile_after_seconds: u64,
-}
-
-impl std::fmt::Debug for TopUpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TopUpConfig")
-            .field("provider", &self.provider)
-            .field("timeout_seconds", &self.timeout_seconds)
-            .field(
-                "webhook_secret",
-                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field("webhook_tolerance_seconds", &self.webhook_tolerance_seconds)
-            .field("rules", &self.rules)
-            .field("reconcile_after_seconds", &self.reconcile_after_seconds)
-            .finish()
-    }
-}
-
-impl TopUpConfig {
-    /// What the worker's receipts and reconciliation need.
-    pub fn worker(&self) -> missionlink_workflows::worker::TopUpSettings {
-        missionlink_workflows::worker::TopUpSettings {
-            rules: self.rules,
-            provider: self.provider.clone(),
-            timeout: std::time::Duration::from_secs(self.timeout_seconds),
-            reconcile_after: std::time::Duration::from_secs(self.reconcile_after_seconds),
-        }
-    }
-}
-
-/// Longest `PAYMENT_TIMEOUT_SECONDS`: a confirm holds its GraphQL request open this long.
-pub const MAX_PAYMENT_TIMEOUT_SECONDS: i64 = 120;
-
-/// Longest `BANK_TIMEOUT_SECONDS`: the bank step's activity allows 180 s per attempt.
-pub const MAX_BANK_TIMEOUT_SECONDS: i64 = 120;
 
 /// Failed-login limits, per email address and per client address, over a fixed window.
 #[derive(Clone, Debug)]
@@ -408,8 +307,8 @@ impl Config {
             return Err(err("PLEDGE_MIN", "must not exceed PLEDGE_MAX"));
         }
 
-        let payouts = payouts(app_env, &get, &int)?;
-        let topups = topups(app_env, &get, &int)?;
+        let payouts = payouts::read(app_env, &get, &int)?;
+        let topups = topups::read(app_env, &get, &int)?;
 
         let addr = |name: &'static str, raw: String| -> Result<SocketAddr, ConfigError> {
             raw.parse()
@@ -517,161 +416,11 @@ impl Config {
     }
 }
 
-/// The top-up settings. The sandbox payment provider takes no money: it is the default in dev
-/// and refused in production, where the default is `none` (no top-ups through a provider) until
-/// `PAYMENT_PROVIDER=toss` is configured with its keys.
-fn topups(
-    app_env: AppEnv,
-    get: &dyn Fn(&str, &str) -> String,
-    int: &dyn Fn(&'static str, i64, i64, i64) -> Result<i64, ConfigError>,
-) -> Result<TopUpConfig, ConfigError> {
-    let default_provider = match app_env {
-        AppEnv::Dev => "sandbox",
-        AppEnv::Production => "none",
-    };
-    let secret = |name: &'static str| {
-        let value = get(name, "");
-        if value.is_empty() {
-            Err(err(name, "required when PAYMENT_PROVIDER=toss"))
-        } else {
-            Ok(value)
-        }
-    };
-    let (provider, webhook_secret) = match get("PAYMENT_PROVIDER", default_provider).as_str() {
-        "sandbox" if app_env == AppEnv::Production => {
-            return Err(err(
-                "PAYMENT_PROVIDER",
-                "sandbox takes no money and is refused when APP_ENV=production: set \
-                 PAYMENT_PROVIDER=toss with TOSS_SECRET_KEY and TOSS_WEBHOOK_SECRET (or none)",
-            ));
-        }
-        "sandbox" => (Some(PaymentChoice::Sandbox), None),
-        "toss" => {
-            let api_base = get("TOSS_API_BASE", "https://api.tosspayments.com");
-            match url::Url::parse(&api_base) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
-                _ => {
-                    return Err(err(
-                        "TOSS_API_BASE",
-                        format!("{api_base:?} is not an http(s) URL"),
-                    ));
-                }
-            }
-            let toss = TossConfig {
-                api_base,
-                secret_key: secret("TOSS_SECRET_KEY")?,
-            };
-            (
-                Some(PaymentChoice::Toss(toss)),
-                Some(secret("TOSS_WEBHOOK_SECRET")?),
-            )
-        }
-        "none" => (None, None),
-        other => {
-            return Err(err(
-                "PAYMENT_PROVIDER",
-                format!("{other:?} is not sandbox, toss or none"),
-            ));
-        }
-    };
-    Ok(TopUpConfig {
-        provider,
-        timeout_seconds: u64::try_from(int(
-            "PAYMENT_TIMEOUT_SECONDS",
-            30,
-            1,
-            MAX_PAYMENT_TIMEOUT_SECONDS,
-        )?)
-        .map_err(|_| err("PAYMENT_TIMEOUT_SECONDS", "out of range"))?,
-        webhook_secret,
-        webhook_tolerance_seconds: int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300, 1, 86_400)?,
-        reconcile_after_seconds: u64::try_from(int(
-            "TOPUP_RECONCILE_AFTER_SECONDS",
-            60,
-            1,
-            86_400,
-        )?)
-        .map_err(|_| err("TOPUP_RECONCILE_AFTER_SECONDS", "out of range"))?,
-        rules: missionlink_ledger::topup::TopUpRules {
-            daily_limit_won: int(
-                "TOPUP_DAILY_LIMIT_WON",
-                1_000_000,
-                1,
-                missionlink_ledger::money::MAX_BALANCE,
-            )?,
-            withdrawal_days: int("TOPUP_WITHDRAWAL_DAYS", 7, 0, 365)?,
-        },
-    })
-}
-
-/// The payout settings. The sandbox bank pays no one: it is the default in dev, and refused in
-/// production, where the default is `none` (payouts refused) until a real provider exists.
-fn payouts(
-    app_env: AppEnv,
-    get: &dyn Fn(&str, &str) -> String,
-    int: &dyn Fn(&'static str, i64, i64, i64) -> Result<i64, ConfigError>,
-) -> Result<PayoutConfig, ConfigError> {
-    let default_provider = match app_env {
-        AppEnv::Dev => "sandbox",
-        AppEnv::Production => "none",
-    };
-    let bank = match get("BANK_PROVIDER", default_provider).as_str() {
-        "sandbox" if app_env == AppEnv::Production => {
-            return Err(err(
-                "BANK_PROVIDER",
-                "sandbox pays no one and is refused when APP_ENV=production; no real bank \
-                 provider exists yet (set BANK_PROVIDER=none to run without payouts)",
-            ));
-        }
-        "sandbox" => BankChoice::Sandbox(match get("BANK_SANDBOX_OUTCOME", "succeed").as_str() {
-            "succeed" => SandboxOutcome::Succeed,
-            "fail" => SandboxOutcome::Fail,
-            "timeout" => SandboxOutcome::Timeout,
-            other => {
-                return Err(err(
-                    "BANK_SANDBOX_OUTCOME",
-                    format!("{other:?} is not succeed, fail or timeout"),
-                ));
-            }
-        }),
-        "none" => BankChoice::None,
-        other => {
-            return Err(err(
-                "BANK_PROVIDER",
-                format!("{other:?} is not sandbox or none (no real bank provider exists yet)"),
-            ));
-        }
-    };
-    let max_won = missionlink_ledger::money::MAX_BALANCE;
-    let config = PayoutConfig {
-        min_won: int("PAYOUT_MIN", 10_000, 1, max_won)?,
-        fee_won: int("PAYOUT_FEE_WON", 0, 0, max_won)?,
-        hold_seconds: int("PAYOUT_HOLD_SECONDS", 3_600, 0, 604_800)?,
-        stuck_seconds: u64::try_from(int("PAYOUT_STUCK_SECONDS", 3_600, 1, 604_800)?)
-            .map_err(|_| err("PAYOUT_STUCK_SECONDS", "out of range"))?,
-        bank,
-        bank_timeout_seconds: u64::try_from(int(
-            "BANK_TIMEOUT_SECONDS",
-            60,
-            1,
-            MAX_BANK_TIMEOUT_SECONDS,
-        )?)
-        .map_err(|_| err("BANK_TIMEOUT_SECONDS", "out of range"))?,
-        operator_name: get("OPERATOR_NAME", "MissionLink"),
-        operator_contact: get("OPERATOR_CONTACT", "support@missionlink.local"),
-    };
-    if config.fee_won >= config.min_won {
-        return Err(err(
-            "PAYOUT_FEE_WON",
-            "must be less than PAYOUT_MIN, or no payout could pay anything",
-        ));
-    }
-    Ok(config)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payments::PaymentChoice;
+    use missionlink_workflows::bank::{BankChoice, SandboxOutcome};
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
