@@ -211,8 +211,9 @@ impl OperatorMutation {
 
     /// Suspends a user until `until` (or until lifted, when null; operators only, never
     /// themselves): they cannot log in, refresh, or act with a token they hold (within
-    /// `USER_CACHE_SECONDS`). A suspended streamer's missions that are not final are cancelled
-    /// and refunded; a suspended viewer's pledges stay where they are.
+    /// `USER_CACHE_SECONDS`), and their websockets are closed. A suspended streamer's missions
+    /// that are not final are cancelled and refunded; a suspended viewer's pledges stay where
+    /// they are.
     async fn suspend_user(
         &self,
         ctx: &Context<'_>,

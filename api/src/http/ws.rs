@@ -14,7 +14,10 @@
 //! - `connection_init` may carry `{"Authorization": "Bearer <accessToken>"}` (the key in any
 //!   case): a valid token makes every operation of the socket run as that user, with the same
 //!   [`Caller`] the HTTP path builds; an invalid one closes the socket with 4403, as graphql-ws
-//!   specifies; none means anonymous.
+//!   specifies; none means anonymous;
+//! - a socket acting as a user asks every [`STANDING_CHECK`] whether that user may still act:
+//!   once they are suspended (or gone), it is closed with 4403, ending the subscriptions it ran
+//!   (each new operation is refused before that too).
 
 use super::{HttpState, MAX_BODY_BYTES, caller_from_authorization, request_origin};
 use crate::graphql::{Caller, ClientAddr, RequestOrigin};
@@ -42,6 +45,9 @@ const INIT_TIMEOUT: u16 = 4408;
 const FORBIDDEN: u16 = 4403;
 /// Refusals waiting to be written to a socket; past that, further refusals are dropped.
 const REFUSALS_QUEUED: usize = 16;
+/// How often a socket acting as a user checks that the user may still act (the check reads
+/// `ActiveUsers`' cache, so a suspension made elsewhere shows within `USER_CACHE_SECONDS` more).
+pub const STANDING_CHECK: Duration = Duration::from_secs(2);
 
 /// Open sockets per client address, in this process.
 #[derive(Clone, Default)]
@@ -149,6 +155,8 @@ struct Session {
     running: Mutex<HashSet<String>>,
     acknowledged: AtomicBool,
     forbidden: AtomicBool,
+    /// The user the socket acts as, once `connection_init` named one.
+    user: std::sync::OnceLock<String>,
 }
 
 /// The part of a client or server message the gate reads.
@@ -184,6 +192,7 @@ impl Socket {
             std::future::ready(pass)
         });
 
+        let standing_of = self.s.app.clone();
         let mut data = Data::default();
         data.insert(self.client);
         data.insert(self.origin);
@@ -198,7 +207,10 @@ impl Socket {
         .on_connection_init(move |payload| async move {
             match authorization(&payload).map(|value| caller_from_authorization(&app, value)) {
                 None => Ok(caller_data(Caller::Anonymous)),
-                Some(caller @ Caller::User(_)) => Ok(caller_data(caller)),
+                Some(Caller::User(claims)) => {
+                    init_session.user.set(claims.sub.clone()).ok();
+                    Ok(caller_data(Caller::User(claims)))
+                }
                 Some(_) => {
                     init_session.forbidden.store(true, Ordering::SeqCst);
                     Err("Forbidden".into())
@@ -211,8 +223,16 @@ impl Socket {
         let deadline = tokio::time::sleep(self.init_timeout);
         tokio::pin!(graphql, outgoing, deadline);
         let mut graphql_done = false;
+        let mut standing = tokio::time::interval(STANDING_CHECK);
+        standing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = standing.tick(), if session.user.get().is_some() => {
+                    if !may_act(&standing_of, &session).await {
+                        sink.send(close(FORBIDDEN, "Forbidden")).await.ok();
+                        break;
+                    }
+                }
                 () = &mut graphql, if !graphql_done => graphql_done = true,
                 message = outgoing.next() => {
                     // None: async-graphql is done and every message it sent went out.
@@ -309,6 +329,22 @@ fn too_many_operations(id: &str, max: usize, legacy: bool) -> Message {
 
 /// The `Authorization` value of a `connection_init` payload (the key in any case), if any.
 /// `null` counts as none; any other value that is not a string, as an invalid one.
+/// Whether the socket's user may still act: not once suspended or gone. A failed lookup keeps
+/// the socket (each operation checks again anyway).
+async fn may_act(app: &crate::state::AppState, session: &Session) -> bool {
+    let Some(user) = session.user.get() else {
+        return true;
+    };
+    !matches!(
+        app.auth
+            .active_users
+            .standing(user, chrono::Utc::now())
+            .await,
+        Ok(crate::auth::active_users::Standing::Suspended(_)
+            | crate::auth::active_users::Standing::Absent)
+    )
+}
+
 fn authorization(payload: &serde_json::Value) -> Option<&str> {
     let (_, value) = payload
         .as_object()?

@@ -337,3 +337,36 @@ async fn mission_changed_shows_the_socket_user_their_own_bet() {
         );
     }
 }
+
+/// A socket acting as a user who gets suspended is closed with 4403 within seconds, ending the
+/// subscription it was running; an anonymous socket beside it goes on.
+#[tokio::test]
+async fn a_suspended_users_socket_is_closed_and_its_subscriptions_end() {
+    let app = TestApp::spawn().await;
+    let fan = app.register("wssuspended").await;
+    let op = crate::disputes::operator(&app, "wsops").await;
+    let mut ws = initialised(
+        &app,
+        json!({ "Authorization": format!("Bearer {}", fan.access) }),
+    )
+    .await;
+    let mut anonymous = initialised(&app, json!({})).await;
+    send(&mut ws, subscribe("1", LONG_LIVED)).await;
+    send(&mut anonymous, subscribe("1", LONG_LIVED)).await;
+    app.gql(
+        Some(&op.access),
+        "mutation($u: ID!) { suspendUser(userId: $u, note: \"abuse in chat\") { id } }",
+        json!({ "u": fan.user_id }),
+    )
+    .await
+    .data("suspendUser");
+    let started = std::time::Instant::now();
+    assert!(
+        matches!(next(&mut ws).await, Event::Closed(Some(4403))),
+        "the suspended user's socket is closed as forbidden"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The anonymous socket still answers.
+    send(&mut anonymous, subscribe("2", "{ __typename }")).await;
+    assert!(matches!(next_for(&mut anonymous, "2").await, Event::Json(v) if v["type"] == "next"));
+}
