@@ -209,6 +209,11 @@ impl Socket {
                 None => Ok(caller_data(Caller::Anonymous)),
                 Some(Caller::User(claims)) => {
                     init_session.user.set(claims.sub.clone()).ok();
+                    if !may_act(&app, &init_session).await {
+                        // Suspended (or gone): refused like an invalid token.
+                        init_session.forbidden.store(true, Ordering::SeqCst);
+                        return Err("Forbidden".into());
+                    }
                     Ok(caller_data(Caller::User(claims)))
                 }
                 Some(_) => {
@@ -223,15 +228,16 @@ impl Socket {
         let deadline = tokio::time::sleep(self.init_timeout);
         tokio::pin!(graphql, outgoing, deadline);
         let mut graphql_done = false;
-        let mut standing = tokio::time::interval(STANDING_CHECK);
-        standing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The user's standing is watched by a task of its own: awaited here, a lookup could wait
+        // on one the socket's own operation started in the user cache, which only this loop
+        // drives.
+        let (revoked_tx, mut revoked) = tokio::sync::oneshot::channel::<()>();
+        let watcher = tokio::spawn(watch_standing(standing_of, session.clone(), revoked_tx));
         loop {
             tokio::select! {
-                _ = standing.tick(), if session.user.get().is_some() => {
-                    if !may_act(&standing_of, &session).await {
-                        sink.send(close(FORBIDDEN, "Forbidden")).await.ok();
-                        break;
-                    }
+                Ok(()) = &mut revoked => {
+                    sink.send(close(FORBIDDEN, "Forbidden")).await.ok();
+                    break;
                 }
                 () = &mut graphql, if !graphql_done => graphql_done = true,
                 message = outgoing.next() => {
@@ -250,6 +256,7 @@ impl Socket {
                 }
             }
         }
+        watcher.abort();
     }
 }
 
@@ -329,8 +336,26 @@ fn too_many_operations(id: &str, max: usize, legacy: bool) -> Message {
 
 /// The `Authorization` value of a `connection_init` payload (the key in any case), if any.
 /// `null` counts as none; any other value that is not a string, as an invalid one.
+/// Every [`STANDING_CHECK`], once `connection_init` named a user, asks whether they may still
+/// act; when not, says so on `revoked` and ends.
+async fn watch_standing(
+    app: crate::state::AppState,
+    session: Arc<Session>,
+    revoked: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut tick = tokio::time::interval(STANDING_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !may_act(&app, &session).await {
+            revoked.send(()).ok();
+            return;
+        }
+    }
+}
+
 /// Whether the socket's user may still act: not once suspended or gone. A failed lookup keeps
-/// the socket (each operation checks again anyway).
+/// the socket (each operation checks again anyway); an anonymous socket always may.
 async fn may_act(app: &crate::state::AppState, session: &Session) -> bool {
     let Some(user) = session.user.get() else {
         return true;
