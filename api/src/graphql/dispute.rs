@@ -17,7 +17,7 @@ use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::listing::Order;
 use missionlink_ledger::mission::objection as domain;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// A backer's objection to a mission's SUCCESS verdict.
 #[derive(SimpleObject, Clone, Debug)]
@@ -84,19 +84,6 @@ pub(crate) async fn of_mission(
         descending: false,
     };
     Ok(list(&state(ctx).db.missions, select, &order, args).await?)
-}
-
-/// `(objectionCount, objectedPledged)` of a mission.
-pub(crate) async fn summary(ctx: &Context<'_>, mission_id: &str) -> Result<(i64, i64), ApiError> {
-    let db = &state(ctx).db.missions;
-    let count = objection::Entity::find()
-        .filter(objection::Column::MissionId.eq(mission_id))
-        .count(db)
-        .await?;
-    let won = domain::objected_won(db, mission_id)
-        .await
-        .map_err(ApiError::from)?;
-    Ok((i64::try_from(count).unwrap_or(i64::MAX), won))
 }
 
 #[derive(Default)]

@@ -51,6 +51,9 @@ pub struct Mission {
     /// `totalPledged` and `backerCount` come from one query, read once per object.
     #[graphql(skip)]
     pub totals: Arc<tokio::sync::OnceCell<domain::Totals>>,
+    /// `objectionCount` and `objectedPledged`, likewise.
+    #[graphql(skip)]
+    pub objections: Arc<tokio::sync::OnceCell<domain::objection::Objections>>,
 }
 
 impl TryFrom<mission::Model> for Mission {
@@ -72,6 +75,7 @@ impl TryFrom<mission::Model> for Mission {
             streamer_id: m.streamer_id,
             creator_id: m.creator_id,
             totals: Arc::default(),
+            objections: Arc::default(),
         })
     }
 }
@@ -89,6 +93,20 @@ impl Mission {
             })
             .await?;
         Ok(*totals)
+    }
+
+    async fn objection_totals(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<domain::objection::Objections, ApiError> {
+        let found = self
+            .objections
+            .get_or_try_init(|| {
+                domain::objection::objections_of(&state(ctx).db.missions, self.id.as_str())
+            })
+            .await
+            .map_err(ApiError::from)?;
+        Ok(*found)
     }
 }
 
@@ -124,14 +142,14 @@ impl Mission {
 
     /// How many backers objected to its SUCCESS verdict.
     async fn objection_count(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        let (count, _) = super::dispute::summary(ctx, self.id.as_str()).await?;
+        let count = self.objection_totals(ctx).await?.count;
         Ok(graphql_int(count, "objectionCount")?)
     }
 
     /// What the objecting backers pledged to it, together: a dispute opens when this reaches
     /// `OBJECTION_THRESHOLD_BPS` of `totalPledged`.
     async fn objected_pledged(&self, ctx: &Context<'_>) -> GqlResult<Won> {
-        let (_, won) = super::dispute::summary(ctx, self.id.as_str()).await?;
+        let won = self.objection_totals(ctx).await?.won;
         Ok(Won::of(won, "objectedPledged")?)
     }
 

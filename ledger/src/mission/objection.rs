@@ -189,7 +189,7 @@ async fn record<C: ConnectionTrait>(
     if !matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
         return Err(already_objected());
     }
-    let objected = objected_won(txn, mission_id).await?;
+    let objected = objections_of(txn, mission_id).await?.won;
     let total = totals(txn, mission_id).await?.total_won;
     let disputed = reaches(objected, total, rules.objection_threshold_bps);
     if disputed {
@@ -257,18 +257,35 @@ async fn pledged_by<C: ConnectionTrait>(
     sum(db, &sql, vec![mission_id.into(), backer_id.into()]).await
 }
 
-/// What the objecting backers of the mission pledged to it, together.
-pub async fn objected_won<C: ConnectionTrait>(
+/// A mission's objections: how many, and what their backers pledged to it, together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromQueryResult)]
+pub struct Objections {
+    pub count: i64,
+    pub won: i64,
+}
+
+/// Counts and weighs the mission's objections, in one query.
+pub async fn objections_of<C: ConnectionTrait>(
     db: &C,
     mission_id: &str,
-) -> Result<i64, LedgerError> {
+) -> Result<Objections, LedgerError> {
     let backend = db.get_database_backend();
     let sql = format!(
-        "SELECT CAST(COALESCE(SUM(pledged_won), 0) AS BIGINT) AS won FROM objections \
+        "SELECT CAST(COUNT(*) AS BIGINT) AS count, \
+         CAST(COALESCE(SUM(pledged_won), 0) AS BIGINT) AS won FROM objections \
          WHERE mission_id = {}",
         crate::sql::param(backend, 1)
     );
-    sum(db, &sql, vec![mission_id.into()]).await
+    Ok(
+        Objections::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            &sql,
+            [mission_id.into()],
+        ))
+        .one(db)
+        .await?
+        .unwrap_or_default(),
+    )
 }
 
 /// Ends the objection window: a mission still VERIFYING settles as SUCCEEDED. The workflow's
