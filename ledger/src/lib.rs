@@ -24,6 +24,7 @@ pub mod prediction;
 pub mod rules;
 mod sql;
 pub mod statement;
+pub mod text;
 pub mod topup;
 pub mod transfer;
 pub mod wallet;

@@ -1,6 +1,7 @@
 //! What a mission and a pledge may be: the configured bounds and the validation of a new
-//! mission.
+//! mission. Its texts follow [`crate::text`]'s rule.
 
+use crate::text::{self, Lines};
 use crate::{Amount, LedgerError};
 
 /// Bounds from configuration (CONTRACT.md).
@@ -30,21 +31,10 @@ pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
 /// Longest pledge message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 100;
 
-/// A pledge message as stored: trimmed, `None` when empty; refused when longer than
-/// [`MAX_MESSAGE_CHARS`] or holding control characters or bidirectional overrides (which make
-/// an overlay show text other than what was written).
+/// A pledge message as stored: [`crate::text`]'s rule on one line, at most
+/// [`MAX_MESSAGE_CHARS`]; `None` when absent or only spaces.
 pub fn pledge_message(raw: Option<&str>) -> Result<Option<String>, LedgerError> {
-    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
-    if text.chars().count() > MAX_MESSAGE_CHARS || text.chars().any(|c| c.is_control() || bidi(c)) {
-        return Err(invalid(format!(
-            "message must be at most {MAX_MESSAGE_CHARS} characters, without control or \
-             direction-override characters"
-        )));
-    }
-    Ok(Some(text.to_owned()))
+    text::optional("message", raw, MAX_MESSAGE_CHARS, Lines::One)
 }
 
 /// A mission as a creator asks for it, unvalidated. The API has checked that the streamer is a
@@ -78,22 +68,13 @@ pub(super) fn invalid(message: impl Into<String>) -> LedgerError {
 
 impl NewMission {
     pub(super) fn validate(&self, rules: &MissionRules) -> Result<Validated, LedgerError> {
-        let title = self.title.trim();
-        let n = title.chars().count();
-        if n == 0 || n > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
-            return Err(invalid(format!(
-                "title must be 1 to {MAX_TITLE_CHARS} printable characters"
-            )));
-        }
-        let description = match self.description.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(d) if d.chars().count() > MAX_DESCRIPTION_CHARS => {
-                return Err(invalid(format!(
-                    "description must be at most {MAX_DESCRIPTION_CHARS} characters"
-                )));
-            }
-            Some(d) => Some(d.to_owned()),
-        };
+        let title = text::required("title", &self.title, MAX_TITLE_CHARS, Lines::One)?;
+        let description = text::optional(
+            "description",
+            self.description.as_deref(),
+            MAX_DESCRIPTION_CHARS,
+            Lines::Many,
+        )?;
         if !(rules.min_duration_seconds..=rules.max_duration_seconds)
             .contains(&self.duration_seconds)
         {
@@ -115,11 +96,122 @@ impl NewMission {
         }
         let amount = Amount::within(self.amount_won, rules.pledge_min_won, rules.pledge_max_won)?;
         Ok(Validated {
-            title: title.to_owned(),
+            title,
             description,
             message: pledge_message(self.message.as_deref())?,
             amount,
             accept_seconds: accept,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::ProposalRules;
+    use crate::channel::words::banned_in;
+
+    fn rules() -> MissionRules {
+        MissionRules {
+            proposals: ProposalRules {
+                cooldown_seconds: 0,
+                rejections_ban: 3,
+            },
+            min_duration_seconds: 60,
+            max_duration_seconds: 86_400,
+            default_accept_seconds: 3_600,
+            pledge_min_won: 1_000,
+            pledge_max_won: 1_000_000,
+            prediction_window_seconds: 600,
+            objection_window_seconds: 0,
+            objection_threshold_bps: 5_000,
+        }
+    }
+
+    fn mission(title: &str, message: Option<&str>) -> NewMission {
+        NewMission {
+            creator_id: "fan".into(),
+            streamer_id: "streamer".into(),
+            title: title.into(),
+            description: None,
+            amount_won: 5_000,
+            duration_seconds: 3_600,
+            accept_within_seconds: None,
+            message: message.map(str::to_owned),
+        }
+    }
+
+    /// What the channel's check reads: the stored title and message.
+    #[test]
+    fn a_banned_word_split_by_an_invisible_character_is_caught_in_titles_and_messages() {
+        let invisible = [
+            '\u{FE0F}',
+            '\u{FE00}',
+            '\u{180B}',
+            '\u{E0020}',
+            '\u{1D173}',
+            '\u{17B4}',
+            '\u{1BCA0}',
+        ]
+        .into_iter()
+        .chain('\u{E0001}'..='\u{E007F}');
+        for c in invisible {
+            for word in ["fuck", "씨발"] {
+                let mut chars = word.chars();
+                let first = chars.next().expect("a letter");
+                let split = format!("Boss {first}{c}{} now", chars.as_str());
+                let valid = mission(&split, Some(&split))
+                    .validate(&rules())
+                    .expect("valid");
+                assert_eq!(banned_in(&valid.title, &[]), Some(word), "{split:?}");
+                assert!(
+                    !valid.title.contains(c),
+                    "{split:?} stored with U+{:04X}",
+                    c as u32
+                );
+                let message = valid.message.expect("a message");
+                assert_eq!(banned_in(&message, &[]), Some(word), "{split:?}");
+                assert_eq!(valid.title, message);
+            }
+        }
+    }
+
+    #[test]
+    fn direction_overrides_are_refused_in_every_text_of_a_mission() {
+        let refused = |m: NewMission| match m.validate(&rules()) {
+            Err(LedgerError::InvalidInput(e)) => e,
+            Err(e) => panic!("{e:?}"),
+            Ok(_) => panic!("accepted"),
+        };
+        let e = refused(mission("Boss \u{202E}kcuf", None));
+        assert!(
+            e.starts_with("title must not contain direction controls"),
+            "{e}"
+        );
+        let e = refused(mission("Boss", Some("hi \u{2067}olleh")));
+        assert!(
+            e.starts_with("message must not contain direction controls"),
+            "{e}"
+        );
+        let mut m = mission("Boss", None);
+        m.description = Some("first line\n\u{202D}second".into());
+        let e = refused(m);
+        assert!(
+            e.starts_with("description must not contain direction controls"),
+            "{e}"
+        );
+        // Before: only zero-width characters is no title at all.
+        let e = refused(mission("\u{200B}\u{200D}", None));
+        assert!(e.starts_with("title must have a visible character"), "{e}");
+    }
+
+    #[test]
+    fn descriptions_keep_their_lines_and_messages_stay_optional() {
+        let mut m = mission(" ＢＯＳＳ ", Some("  "));
+        m.description = Some("  one\ntwo  ".into());
+        let valid = m.validate(&rules()).expect("valid");
+        assert_eq!(valid.title, "BOSS");
+        assert_eq!(valid.description.as_deref(), Some("one\ntwo"));
+        assert_eq!(valid.message, None);
     }
 }

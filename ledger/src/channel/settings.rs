@@ -5,6 +5,7 @@
 use super::words::fold;
 use crate::LedgerError;
 use crate::rules::MissionRules;
+use crate::text::{self, Lines};
 use chrono::Utc;
 use missionlink_entities::missions::streamer_setting;
 use sea_orm::sea_query::OnConflict;
@@ -156,20 +157,13 @@ fn invalid(message: impl Into<String>) -> LedgerError {
     LedgerError::InvalidInput(message.into())
 }
 
-/// The banned words, trimmed, each once (as folded), within the bounds.
+/// The banned words under [`crate::text`]'s rule (as stored: NFKC, invisible characters
+/// removed, trimmed), each once (as folded for matching), within the bounds.
 fn banned_words(words: Vec<String>) -> Result<Vec<String>, LedgerError> {
     let mut seen = std::collections::HashSet::new();
     let mut kept = Vec::new();
     for word in words {
-        let word = word.trim().to_owned();
-        if word.is_empty()
-            || word.chars().count() > MAX_BANNED_WORD_CHARS
-            || word.chars().any(char::is_control)
-        {
-            return Err(invalid(format!(
-                "each banned word must be 1 to {MAX_BANNED_WORD_CHARS} printable characters"
-            )));
-        }
+        let word = text::required("each banned word", &word, MAX_BANNED_WORD_CHARS, Lines::One)?;
         if seen.insert(fold(&word)) {
             kept.push(word);
         }

@@ -62,21 +62,15 @@ pub fn mask(number: &str) -> String {
         .collect()
 }
 
-/// The account holder's name as the bank knows it: 1 to [`MAX_HOLDER_CHARS`] characters, no
-/// control characters, trimmed.
+/// The account holder's name as the bank knows it, under [`crate::text`]'s rule: 1 to
+/// [`MAX_HOLDER_CHARS`] visible characters on one line (it is printed on receipts).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HolderName(String);
 
 impl HolderName {
     pub fn parse(raw: &str) -> Result<Self, LedgerError> {
-        let name = raw.trim();
-        let n = name.chars().count();
-        if n == 0 || n > MAX_HOLDER_CHARS || name.chars().any(char::is_control) {
-            return Err(LedgerError::InvalidInput(format!(
-                "holderName must be 1 to {MAX_HOLDER_CHARS} characters"
-            )));
-        }
-        Ok(Self(name.to_owned()))
+        crate::text::required("holderName", raw, MAX_HOLDER_CHARS, crate::text::Lines::One)
+            .map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -190,5 +184,20 @@ mod tests {
         assert!(HolderName::parse("  ").is_err());
         assert!(HolderName::parse("a\nb").is_err());
         assert!(HolderName::parse(&"가".repeat(MAX_HOLDER_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn holder_names_of_invisible_characters_or_direction_controls_are_refused() {
+        for raw in ["\u{200B}", "\u{200B}\u{200B}\u{200B}", " \u{FEFF}\u{3164} "] {
+            assert!(
+                matches!(HolderName::parse(raw), Err(LedgerError::InvalidInput(m)) if m.contains("invisible")),
+                "{raw:?}"
+            );
+        }
+        assert!(HolderName::parse("김\u{202E}지민").is_err());
+        assert_eq!(
+            HolderName::parse("김\u{200B}민지").expect("ok").as_str(),
+            "김민지"
+        );
     }
 }
