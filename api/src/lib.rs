@@ -19,4 +19,5 @@ pub mod overlay;
 pub mod payments;
 pub mod proxy;
 pub mod state;
+pub mod suspend;
 pub mod topups;

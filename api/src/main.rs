@@ -12,6 +12,7 @@ use missionlink_migration::Migrate as _;
 use missionlink_workflows::email::Mailer;
 use missionlink_workflows::mission::SettlementSettings;
 use missionlink_workflows::worker::{self, WorkerDeps};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -80,6 +81,24 @@ enum OperatorCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Suspend a user, recorded as the acting operator's action exactly as `suspendUser` does
+    /// (a streamer's open missions and waiting payouts are cancelled). The only way to suspend
+    /// an operator: the API refuses it. Exit 0 suspended, 1 refused (no such user or operator),
+    /// 2 invalid input.
+    #[command(after_help = variables_help())]
+    Suspend {
+        /// The email of the user to suspend.
+        email: String,
+        /// The email of the operator who acts (recorded with the action).
+        #[arg(long = "as")]
+        acting: String,
+        /// Why (required, at most 1,000 characters; recorded).
+        #[arg(long)]
+        note: String,
+        /// When the suspension ends (RFC 3339); by default, until lifted.
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -146,6 +165,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             };
             return operator_create(&config, new, json).await;
         }
+        Command::Operator {
+            command:
+                OperatorCommand::Suspend {
+                    email,
+                    acting,
+                    note,
+                    until,
+                },
+        } => return operator_suspend(&connect().await?, &email, &acting, &note, until).await,
         Command::Serve => serve(config.clone(), connect().await?).await?,
         Command::Worker => {
             let db = connect().await?;
@@ -283,6 +311,72 @@ async fn operator_create(
             } else {
                 print!("{}", created.to_text());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ ApiError::BadUserInput(_)) => {
+            eprintln!("missionlink: {}", e.client_message());
+            Ok(ExitCode::from(2))
+        }
+        Err(ApiError::Internal(e)) => Err(e),
+        Err(e) => {
+            eprintln!("missionlink: {}", e.client_message());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `missionlink operator suspend`: the API's suspension, for any user, operators included.
+async fn operator_suspend(
+    db: &Databases,
+    email: &str,
+    acting: &str,
+    note: &str,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<ExitCode> {
+    let by_email = |email: &str| {
+        let email = email.trim().to_lowercase();
+        async move {
+            missionlink_entities::users::user::Entity::find()
+                .filter(missionlink_entities::users::user::Column::Email.eq(email))
+                .one(&db.users)
+                .await
+        }
+    };
+    let Some(operator) = by_email(acting)
+        .await?
+        .filter(|u| u.role == missionlink_api::auth::Role::Operator.as_str())
+    else {
+        eprintln!("missionlink: --as must name an operator's email");
+        return Ok(ExitCode::FAILURE);
+    };
+    let Some(target) = by_email(email).await? else {
+        eprintln!("missionlink: no user has that email");
+        return Ok(ExitCode::FAILURE);
+    };
+    let acting = match missionlink_ledger::operator::Acting::new(&operator.id, note) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("missionlink: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let done = match missionlink_api::suspend::may_suspend(&acting, &target, true) {
+        Ok(()) => {
+            missionlink_api::suspend::suspend(&db.users, &db.missions, &acting, &target, until)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(done) => {
+            println!(
+                "suspended {} until {} (action {}); {} mission(s) and {} payout(s) cancelled",
+                target.email,
+                until.map_or_else(|| "lifted".to_owned(), |u| u.to_rfc3339()),
+                done.action.id,
+                done.missions.len(),
+                done.payouts.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ ApiError::BadUserInput(_)) => {

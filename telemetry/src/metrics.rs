@@ -44,6 +44,9 @@ pub struct Metrics {
     missions_cancelled_by_operator_total: IntCounter,
     disputes_open: IntGauge,
     disputes_overdue: IntGauge,
+    payout_operator_actions_total: IntCounterVec,
+    payouts_held: IntGauge,
+    payouts_held_overdue: IntGauge,
 }
 
 /// The process-wide metrics.
@@ -248,6 +251,25 @@ impl Metrics {
                 "Disputes waiting longer than DISPUTE_SLA_SECONDS, as the worker last counted \
                  them",
             )?,
+            payout_operator_actions_total: counter_vec(
+                &r,
+                "payout_operator_actions_total",
+                "Payouts an operator held, released or cancelled, by action (HOLD, RELEASE, \
+                 CANCEL)",
+                &["action"],
+            )?,
+            payouts_held: gauge(
+                &r,
+                "payouts_held",
+                "Payouts held for an operator (by holdPayout, or because their streamer is \
+                 suspended), as the worker last counted them",
+            )?,
+            payouts_held_overdue: gauge(
+                &r,
+                "payouts_held_overdue",
+                "Payouts held for an operator longer than PAYOUT_HELD_SLA_SECONDS, as the worker \
+                 last counted them",
+            )?,
             payouts_finished_total: counter_vec(
                 &r,
                 "payouts_finished_total",
@@ -287,6 +309,10 @@ impl Metrics {
         }
         for outcome in TOPUP_OUTCOMES {
             self.topups_total.with_label_values(&[outcome]);
+        }
+        for action in ["HOLD", "RELEASE", "CANCEL"] {
+            self.payout_operator_actions_total
+                .with_label_values(&[action]);
         }
         for route in ["/graphql", "/graphql/ws", "/healthz", "/readyz", "/metrics"] {
             for class in ["2xx", "4xx", "5xx"] {
@@ -394,6 +420,21 @@ impl Metrics {
     pub fn payouts_stuck(&self, count: u64) {
         self.payouts_stuck
             .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// The worker's latest count of payouts held for an operator, and of those past the SLA.
+    pub fn payouts_held(&self, held: u64, overdue: u64) {
+        self.payouts_held
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
+        self.payouts_held_overdue
+            .set(i64::try_from(overdue).unwrap_or(i64::MAX));
+    }
+
+    /// An operator held (`HOLD`), released (`RELEASE`) or cancelled (`CANCEL`) a payout.
+    pub fn payout_operator_action(&self, action: &str) {
+        self.payout_operator_actions_total
+            .with_label_values(&[action])
+            .inc();
     }
 
     /// Objections opened a dispute.

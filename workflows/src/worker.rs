@@ -39,7 +39,8 @@ pub struct WorkerDeps {
 /// What the top-up receipts and the reconciliation need.
 #[derive(Clone, Debug)]
 pub struct TopUpSettings {
-    /// `TOPUP_WITHDRAWAL_DAYS` and the rest, as the receipts state them.
+    /// `TOPUP_WITHDRAWAL_DAYS` and the rest, as the receipts state them;
+    /// `TOPUP_ORDER_TTL_SECONDS`, after which the worker deletes an unconfirmed order.
     pub rules: missionlink_ledger::topup::TopUpRules,
     /// `PAYMENT_PROVIDER`; `None`: nothing to reconcile with.
     pub provider: Option<crate::payments::PaymentChoice>,
@@ -58,6 +59,8 @@ pub struct PayoutSettings {
     pub bank_timeout: std::time::Duration,
     /// `PAYOUT_STUCK_SECONDS`: PROCESSING for longer than this counts as stuck.
     pub stuck_after: std::time::Duration,
+    /// `PAYOUT_HELD_SLA_SECONDS`: held for an operator longer than this counts as overdue.
+    pub held_sla: std::time::Duration,
     pub operator: Operator,
 }
 
@@ -124,6 +127,7 @@ pub async fn run(
     let payout_watch = tokio::spawn(crate::payout::watch::run(
         deps.missions_db.clone(),
         deps.payouts.stuck_after,
+        deps.payouts.held_sla,
         stopped(relay_stopped.clone()),
     ));
     let dispute_watch = tokio::spawn(crate::dispute_watch::run(
@@ -139,6 +143,11 @@ pub async fn run(
             operator: deps.payouts.operator.clone(),
             rules: deps.topups.rules,
         },
+        stopped(relay_stopped.clone()),
+    ));
+    let order_sweep = tokio::spawn(crate::payments::expiry::run(
+        deps.missions_db.clone(),
+        deps.topups.rules,
         stopped(relay_stopped.clone()),
     ));
     let reconciliation = match &deps.topups.provider {
@@ -175,6 +184,7 @@ pub async fn run(
     payout_watch.await.ok();
     dispute_watch.await.ok();
     receipts.await.ok();
+    order_sweep.await.ok();
     if let Some(reconciliation) = reconciliation {
         reconciliation.await.ok();
     }

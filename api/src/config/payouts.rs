@@ -14,6 +14,9 @@ pub struct PayoutConfig {
     pub hold_seconds: i64,
     /// `PAYOUT_STUCK_SECONDS`: at the bank longer than this counts as stuck (alert).
     pub stuck_seconds: u64,
+    /// `PAYOUT_HELD_SLA_SECONDS`: held for an operator longer than this counts as overdue
+    /// (alert).
+    pub held_sla_seconds: u64,
     /// `BANK_PROVIDER` (and `BANK_SANDBOX_OUTCOME` for the sandbox).
     pub bank: BankChoice,
     /// `BANK_TIMEOUT_SECONDS`: the client's timeout of one bank call.
@@ -39,6 +42,7 @@ impl PayoutConfig {
             bank: self.bank,
             bank_timeout: std::time::Duration::from_secs(self.bank_timeout_seconds),
             stuck_after: std::time::Duration::from_secs(self.stuck_seconds),
+            held_sla: std::time::Duration::from_secs(self.held_sla_seconds),
             operator: missionlink_workflows::payout::Operator {
                 name: self.operator_name.clone(),
                 contact: self.operator_contact.clone(),
@@ -100,6 +104,8 @@ pub(super) fn read(
         hold_seconds: int("PAYOUT_HOLD_SECONDS", 3_600, 0, 604_800)?,
         stuck_seconds: u64::try_from(int("PAYOUT_STUCK_SECONDS", 3_600, 1, 604_800)?)
             .map_err(|_| err("PAYOUT_STUCK_SECONDS", "out of range"))?,
+        held_sla_seconds: u64::try_from(int("PAYOUT_HELD_SLA_SECONDS", 86_400, 1, 2_592_000)?)
+            .map_err(|_| err("PAYOUT_HELD_SLA_SECONDS", "out of range"))?,
         bank,
         bank_timeout_seconds: u64::try_from(int(
             "BANK_TIMEOUT_SECONDS",

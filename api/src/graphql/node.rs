@@ -60,7 +60,9 @@ impl NodeQuery {
         }
         let caller_is = |owner: &str| matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.sub == owner);
         if let Some(po) = po.map_err(ApiError::from)? {
-            return if caller_is(&po.streamer_id) {
+            // Its streamer, and operators (who hold, release and cancel payouts), see a payout.
+            let operator = matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.role == crate::auth::Role::Operator);
+            return if caller_is(&po.streamer_id) || operator {
                 Ok(Some(Node::Payout(Payout::try_from(po)?)))
             } else {
                 Ok(None)

@@ -1,5 +1,6 @@
 //! What operators do, in GraphQL (operators only): `resolveDispute`, `cancelMission`,
-//! `suspendUser`, `unsuspendUser`, and the record of it all, `operatorActions`. Each action is
+//! `suspendUser`, `unsuspendUser`, `holdPayout`, `releasePayout`, `cancelPayoutAsOperator`,
+//! and the record of it all, `operatorActions`. Each action is
 //! recorded in the missions database with its effect there; a mission's workflow is then told
 //! (the `operatorAction` signal) right away, or by the worker's relay.
 
@@ -8,6 +9,7 @@ use super::context::{caller, state};
 use super::loaders::{load_mission, load_user};
 use super::mission::{Mission, Outcome};
 use super::mission_mutation::after_commit;
+use super::payout::Payout;
 use super::user::User;
 use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
@@ -41,6 +43,8 @@ pub struct OperatorAction {
     pub user_id: Option<String>,
     #[graphql(skip)]
     pub cause_id: Option<String>,
+    #[graphql(skip)]
+    pub payout_id: Option<String>,
 }
 
 /// What an operator did.
@@ -53,6 +57,13 @@ pub enum OperatorActionKind {
     CancelMission,
     SuspendUser,
     UnsuspendUser,
+    /// Held a payout waiting out its hold: it waits for an operator instead of leaving.
+    HoldPayout,
+    /// Let a held payout go on to the bank.
+    ReleasePayout,
+    /// Cancelled a payout before it left (by hand, or by suspending its streamer): the whole
+    /// amount back to earnings.
+    CancelPayout,
 }
 
 impl TryFrom<operator_action::Model> for OperatorAction {
@@ -70,6 +81,7 @@ impl TryFrom<operator_action::Model> for OperatorAction {
             mission_id: a.mission_id,
             user_id: a.user_id,
             cause_id: a.cause_id,
+            payout_id: a.payout_id,
         })
     }
 }
@@ -97,7 +109,18 @@ impl OperatorAction {
         }
     }
 
-    /// The suspension that cancelled this mission, if one did.
+    /// The payout held, released or cancelled.
+    async fn payout(&self, ctx: &Context<'_>) -> GqlResult<Option<Payout>> {
+        let Some(id) = &self.payout_id else {
+            return Ok(None);
+        };
+        let found = missionlink_ledger::payout::find(&state(ctx).db.missions, id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Some(Payout::try_from(found)?))
+    }
+
+    /// The suspension that cancelled this mission or payout, if one did.
     async fn cause(&self, ctx: &Context<'_>) -> GqlResult<Option<OperatorAction>> {
         let Some(id) = &self.cause_id else {
             return Ok(None);
@@ -123,8 +146,8 @@ pub struct OperatorQuery;
 
 #[Object]
 impl OperatorQuery {
-    /// What operators did, newest first, optionally about one mission or one user (operators
-    /// only).
+    /// What operators did, newest first, optionally about one mission, one user or one payout
+    /// (operators only).
     #[graphql(complexity = "list_cost(first, last, child_complexity, 0)")]
     #[allow(clippy::too_many_arguments)]
     async fn operator_actions(
@@ -136,6 +159,7 @@ impl OperatorQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        payout_id: Option<ID>,
     ) -> GqlResult<List<OperatorAction>> {
         operator(ctx)?;
         let mut select = operator_action::Entity::find();
@@ -144,6 +168,9 @@ impl OperatorQuery {
         }
         if let Some(id) = &user_id {
             select = select.filter(operator_action::Column::UserId.eq(id.as_str()));
+        }
+        if let Some(id) = &payout_id {
+            select = select.filter(operator_action::Column::PayoutId.eq(id.as_str()));
         }
         // Ids are UUIDv7: their order is the order the actions were recorded in.
         let order = Order {
@@ -221,34 +248,73 @@ impl OperatorMutation {
         until: Option<DateTime<Utc>>,
         note: String,
     ) -> GqlResult<OperatorAction> {
-        let me = operator(ctx)?;
-        let acting = Acting::new(&me, &note).map_err(ApiError::from)?;
-        if user_id.as_str() == me {
-            return Err(
-                ApiError::BadUserInput("operators cannot suspend themselves".into()).into(),
-            );
-        }
-        if until.is_some_and(|u| u <= Utc::now()) {
-            return Err(ApiError::BadUserInput("until must be in the future".into()).into());
-        }
+        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
         let app = state(ctx);
         let user = app.auth.user(user_id.as_str()).await?;
-        // Recorded first, so a suspension never takes effect unrecorded (a failure after this
-        // leaves a record of an attempt; the operator's retry suspends). From the record on,
-        // no mission is proposed to a suspended streamer; the sweep cancels what is open.
-        let action = domain::suspend(&app.db.missions, &acting, user_id.as_str(), until)
+        crate::suspend::may_suspend(&acting, &user, false)?;
+        let done =
+            crate::suspend::suspend(&app.db.users, &app.db.missions, &acting, &user, until).await?;
+        cancelled(app, &done.missions);
+        for id in &done.payouts {
+            payout_reviewed(app, id, true);
+        }
+        app.auth.active_users.forget(user_id.as_str()).await;
+        Ok(OperatorAction::try_from(done.action)?)
+    }
+
+    /// Holds a payout still waiting out its hold (operators only): when the hold ends it waits
+    /// for an operator instead of leaving for the bank. `INVALID_STATE` once it left, or when
+    /// it is held already. `note` is required.
+    async fn hold_payout(
+        &self,
+        ctx: &Context<'_>,
+        payout_id: ID,
+        note: String,
+    ) -> GqlResult<Payout> {
+        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
+        let app = state(ctx);
+        let (p, _) = domain::hold(&app.db.missions, &acting, payout_id.as_str())
             .await
             .map_err(ApiError::from)?;
-        if Role::parse(&user.role) == Some(Role::Streamer) {
-            let ids =
-                domain::cancel_missions_of(&app.db.missions, &acting, user_id.as_str(), &action.id)
-                    .await
-                    .map_err(ApiError::from)?;
-            cancelled(app, &ids);
-        }
-        crate::auth::suspension::suspend(&app.db.users, user_id.as_str(), until).await?;
-        app.auth.active_users.forget(user_id.as_str()).await;
-        Ok(OperatorAction::try_from(action)?)
+        missionlink_telemetry::metrics().payout_operator_action("HOLD");
+        payout_reviewed(app, &p.id, false);
+        Ok(Payout::try_from(p)?)
+    }
+
+    /// Lets a held payout go on to the bank (operators only; at once if its hold has ended).
+    /// `INVALID_STATE` if it is not held, or while its streamer is suspended.
+    async fn release_payout(
+        &self,
+        ctx: &Context<'_>,
+        payout_id: ID,
+        note: String,
+    ) -> GqlResult<Payout> {
+        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
+        let app = state(ctx);
+        let (p, _) = domain::release(&app.db.missions, &acting, payout_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
+        missionlink_telemetry::metrics().payout_operator_action("RELEASE");
+        payout_reviewed(app, &p.id, false);
+        Ok(Payout::try_from(p)?)
+    }
+
+    /// Cancels a payout that has not left (REQUESTED, held or not; operators only): the whole
+    /// amount goes back to the streamer's earnings. `INVALID_STATE` once it left.
+    async fn cancel_payout_as_operator(
+        &self,
+        ctx: &Context<'_>,
+        payout_id: ID,
+        note: String,
+    ) -> GqlResult<Payout> {
+        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
+        let app = state(ctx);
+        let (p, _) = domain::cancel_payout(&app.db.missions, &acting, payout_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
+        missionlink_telemetry::metrics().payout_operator_action("CANCEL");
+        payout_reviewed(app, &p.id, true);
+        Ok(Payout::try_from(p)?)
     }
 
     /// Lifts a user's suspension (operators only). Missions cancelled by it stay cancelled.
@@ -268,6 +334,27 @@ impl OperatorMutation {
         app.auth.active_users.forget(user_id.as_str()).await;
         Ok(OperatorAction::try_from(action)?)
     }
+}
+
+/// After an operator changed a payout: counted as finished when it was cancelled, and its
+/// workflow told (best effort: a held workflow reads its row again within `HELD_RECHECK`, one
+/// waiting out the hold reads it when the hold ends).
+fn payout_reviewed(app: &AppState, payout_id: &str, cancelled: bool) {
+    if cancelled {
+        missionlink_telemetry::metrics().payout_finished("CANCELLED");
+    }
+    let app = app.clone();
+    let id = payout_id.to_owned();
+    tokio::spawn(async move {
+        let signalled = async {
+            let client = app.temporal.client().await?;
+            missionlink_workflows::payout::outbox::signal_reviewed(&client, &id).await
+        }
+        .await;
+        if let Err(e) = signalled {
+            tracing::warn!(payout_id = %id, error = %format!("{e:#}"), "payout review not signalled; the workflow reads the payout again on its own");
+        }
+    });
 }
 
 /// After missions were cancelled: counted, announced, their workflows told.

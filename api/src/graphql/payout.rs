@@ -72,6 +72,10 @@ pub struct Payout {
     pub finished_at: Option<DateTime<Utc>>,
     /// Why the bank refused it (FAILED only).
     pub failure_reason: Option<String>,
+    /// Since when an operator holds it (or it was held because its streamer is suspended): it
+    /// stays REQUESTED and waits for an operator instead of leaving for the bank. Null: not
+    /// held.
+    pub held_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<payout_row::Model> for Payout {
@@ -100,6 +104,7 @@ impl TryFrom<payout_row::Model> for Payout {
             processing_at: p.processing_at,
             finished_at: p.finished_at,
             failure_reason: p.failure_reason,
+            held_at: p.held_at.filter(|_| p.status == PayoutStatus::Requested.into()),
             id: ID(p.id),
         })
     }

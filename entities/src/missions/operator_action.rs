@@ -1,4 +1,4 @@
-//! One operator action: who did what, to which mission or user, when and why. Append-only.
+//! One operator action: who did what, to which mission, user or payout, when and why. Append-only.
 
 use super::status::{OperatorActionKind, Outcome};
 use sea_orm::entity::prelude::*;
@@ -22,6 +22,8 @@ pub struct Model {
     pub cause_id: Option<String>,
     pub note: String,
     pub created_at: DateTimeUtc,
+    /// The payout held, released or cancelled.
+    pub payout_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,12 @@ pub struct Model {
     pub processing_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub workflow_started_at: Option<DateTimeUtc>,
+    /// Held: the payout waits for an operator instead of leaving for the bank (`None`: not
+    /// held).
+    pub held_at: Option<DateTimeUtc>,
+    /// The operator action that holds it: a `HOLD_PAYOUT`, or the `SUSPEND_USER` that made the
+    /// workflow hold it.
+    pub held_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -312,6 +312,12 @@ text_enum! {
         CancelMission = "CANCEL_MISSION",
         SuspendUser = "SUSPEND_USER",
         UnsuspendUser = "UNSUSPEND_USER",
+        /// Held a payout waiting out its hold: it waits for an operator instead of leaving.
+        HoldPayout = "HOLD_PAYOUT",
+        /// Let a held payout go on to the bank.
+        ReleasePayout = "RELEASE_PAYOUT",
+        /// Cancelled a payout before it left: the whole amount back to earnings.
+        CancelPayout = "CANCEL_PAYOUT",
     }
 }
 

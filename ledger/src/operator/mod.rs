@@ -1,5 +1,5 @@
-//! What operators do (issue 16): settle a dispute, cancel a mission, suspend and unsuspend a
-//! user. Every action is one append-only `operator_actions` row (who, what, when, the note),
+//! What operators do (issues 16 and 23): settle a dispute, cancel a mission, suspend and
+//! unsuspend a user, hold, release or cancel a payout. Every action is one append-only `operator_actions` row (who, what, when, the note),
 //! written in the same transaction as its effect on the missions database, so an effect here
 //! never happens without its record. A mission's change also asks its workflow to hear of it
 //! as the `operatorAction` signal (the outbox's `pending_action`), so the action shows in the
@@ -10,8 +10,10 @@
 //! unrecorded.
 
 mod missions;
+mod payouts;
 
 pub use missions::{cancel, cancel_missions_of, resolve};
+pub use payouts::{cancel_payout, cancel_payouts_of, hold, release};
 
 use crate::LedgerError;
 use crate::rules::invalid;
@@ -62,6 +64,7 @@ pub(crate) struct Target<'a> {
     pub outcome: Option<Outcome>,
     pub suspended_until: Option<DateTime<Utc>>,
     pub cause_id: Option<&'a str>,
+    pub payout_id: Option<&'a str>,
 }
 
 /// Appends one action to the record, in the caller's transaction.
@@ -82,6 +85,7 @@ pub(crate) async fn record<C: ConnectionTrait>(
         cause_id: target.cause_id.map(str::to_owned),
         note: acting.note.clone(),
         created_at: Utc::now(),
+        payout_id: target.payout_id.map(str::to_owned),
     };
     operator_action::Entity::insert(operator_action::ActiveModel::from(row.clone()))
         .exec_without_returning(txn)
@@ -120,6 +124,16 @@ pub async fn is_suspended<C: ConnectionTrait>(
     user_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, LedgerError> {
+    Ok(suspension_in_force(db, user_id, now).await?.is_some())
+}
+
+/// The recorded suspension of `user_id` in force at `now`, if any: their latest suspension or
+/// lifting, when it is a suspension that has not ended.
+pub async fn suspension_in_force<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<operator_action::Model>, LedgerError> {
     use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
     let latest = operator_action::Entity::find()
         .filter(operator_action::Column::UserId.eq(user_id))
@@ -130,7 +144,7 @@ pub async fn is_suspended<C: ConnectionTrait>(
         .order_by_desc(operator_action::Column::Id)
         .one(db)
         .await?;
-    Ok(latest.is_some_and(|a| {
+    Ok(latest.filter(|a| {
         a.action == OperatorActionKind::SuspendUser && a.suspended_until.is_none_or(|u| u > now)
     }))
 }

@@ -23,7 +23,7 @@ pub enum Outcome {
 }
 
 /// One conditional update: `from` → `to` for payout `id`. Whether this call made the change.
-async fn transition<C: ConnectionTrait>(
+pub(crate) async fn transition<C: ConnectionTrait>(
     db: &C,
     id: &str,
     from: PayoutStatus,
@@ -100,21 +100,48 @@ pub async fn cancel(
 /// The operation name of a cancel's idempotency claim.
 const CANCEL: &str = "cancelPayout";
 
-/// The hold is over: REQUESTED → PROCESSING. Returns the payout as it is now, whoever changed
-/// it (CANCELLED if the streamer won the race; PROCESSING or later on a retry).
+/// The hold is over: REQUESTED → PROCESSING, the last step before the bank, unless the payout
+/// is held or its streamer is suspended. A suspended streamer's payout is held here (by the
+/// suspension's record: `held_by`), so it waits for an operator instead of leaving, even
+/// where the suspension's own sweep has not reached it yet. Returns the payout as it is now,
+/// whoever changed it (CANCELLED if the streamer won the race; still REQUESTED and held; or
+/// PROCESSING or later on a retry).
 pub async fn start_processing(
     db: &DatabaseConnection,
     id: &str,
 ) -> Result<payout::Model, LedgerError> {
-    transition(
-        db,
-        id,
-        PayoutStatus::Requested,
-        PayoutStatus::Processing,
-        None,
-    )
-    .await?;
-    super::find(db, id).await
+    let txn = db.begin().await?;
+    let p = super::find(&txn, id).await?;
+    if p.status != PayoutStatus::Requested || p.held_at.is_some() {
+        txn.rollback().await?;
+        return Ok(p);
+    }
+    let now = Utc::now();
+    if let Some(suspension) =
+        crate::operator::suspension_in_force(&txn, &p.streamer_id, now).await?
+    {
+        payout::Entity::update_many()
+            .col_expr(payout::Column::HeldAt, Expr::value(now))
+            .col_expr(payout::Column::HeldBy, Expr::value(suspension.id))
+            .filter(payout::Column::Id.eq(id))
+            .filter(payout::Column::Status.eq(PayoutStatus::Requested))
+            .filter(payout::Column::HeldAt.is_null())
+            .exec(&txn)
+            .await?;
+        tracing::warn!(payout_id = %id, "payout of a suspended streamer held for an operator");
+    } else {
+        payout::Entity::update_many()
+            .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Processing.as_str()))
+            .col_expr(payout::Column::ProcessingAt, Expr::value(now))
+            .filter(payout::Column::Id.eq(id))
+            .filter(payout::Column::Status.eq(PayoutStatus::Requested))
+            .filter(payout::Column::HeldAt.is_null())
+            .exec(&txn)
+            .await?;
+    }
+    let row = super::find(&txn, id).await?;
+    txn.commit().await?;
+    Ok(row)
 }
 
 /// The bank answered: PROCESSING → PAID (the net out to the world, the fee to the fee
@@ -189,7 +216,7 @@ async fn pay_out<C: ConnectionTrait>(db: &C, p: &payout::Model) -> Result<(), Le
 }
 
 /// `payoutreturn:<id>`: the whole hold back to the streamer's earnings.
-async fn give_back<C: ConnectionTrait>(db: &C, p: &payout::Model) -> Result<(), LedgerError> {
+pub(crate) async fn give_back<C: ConnectionTrait>(db: &C, p: &payout::Model) -> Result<(), LedgerError> {
     transfer::apply(
         db,
         &Transfer {

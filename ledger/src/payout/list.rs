@@ -84,3 +84,21 @@ pub async fn stuck_count<C: ConnectionTrait>(
         .count(db)
         .await?)
 }
+
+/// How many payouts are held for an operator, and how many of them since before `since`.
+pub async fn held_count<C: ConnectionTrait>(
+    db: &C,
+    since: DateTime<Utc>,
+) -> Result<(u64, u64), LedgerError> {
+    let held = || {
+        payout::Entity::find()
+            .filter(payout::Column::Status.eq(PayoutStatus::Requested))
+            .filter(payout::Column::HeldAt.is_not_null())
+    };
+    let all = held().count(db).await?;
+    let overdue = held()
+        .filter(payout::Column::HeldAt.lt(since))
+        .count(db)
+        .await?;
+    Ok((all, overdue))
+}

@@ -1,5 +1,7 @@
 //! Streamer payouts (issue 14): a streamer's bank account, requests to pay earnings out, and
-//! each request's life, REQUESTED → PROCESSING → PAID | FAILED, or REQUESTED → CANCELLED.
+//! each request's life, REQUESTED → PROCESSING → PAID | FAILED, or REQUESTED → CANCELLED. While
+//! REQUESTED a payout may be held (`held_at`): it then waits for an operator instead of leaving
+//! (`crate::operator::{hold, release, cancel_payout}`).
 //!
 //! Money moves only by transfers with ids named after the payout and the step:
 //! - request: `payoutreq:<id>:net` (BANK_PAYOUT) and `payoutreq:<id>:fee` (PAYOUT_FEE, when the
@@ -22,7 +24,10 @@ mod request;
 
 pub use account::{AccountNumber, HolderName, PayoutAccount, account, set_account};
 pub use finish::{Outcome, cancel, finish, start_processing};
-pub use list::{find, mark_workflow_started, payout_order, payouts, stuck_count, unstarted};
+pub(crate) use finish::{give_back, transition};
+pub use list::{
+    find, held_count, mark_workflow_started, payout_order, payouts, stuck_count, unstarted,
+};
 pub use request::{PayoutRules, request};
 
 /// The Temporal workflow id of a payout's workflow.

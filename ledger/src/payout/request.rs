@@ -100,6 +100,8 @@ pub async fn request(
         processing_at: Set(None),
         finished_at: Set(None),
         workflow_started_at: Set(None),
+        held_at: Set(None),
+        held_by: Set(None),
     };
     payout::Entity::insert(row)
         .exec_without_returning(&txn)

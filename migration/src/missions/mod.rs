@@ -15,6 +15,7 @@ mod m20261126_000010_statement;
 mod m20261126_000011_payouts;
 mod m20261126_000012_topups;
 mod m20261126_000013_disputes;
+mod m20261206_000014_payout_holds;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000011_payouts::Migration),
             Box::new(m20261126_000012_topups::Migration),
             Box::new(m20261126_000013_disputes::Migration),
+            Box::new(m20261206_000014_payout_holds::Migration),
         ]
     }
 }

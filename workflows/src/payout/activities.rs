@@ -57,6 +57,7 @@ fn snapshot(p: &payout_row::Model) -> PayoutSnapshot {
         status: p.status.into(),
         hold_until_unix_ms: p.hold_until.timestamp_millis(),
         streamer_id: p.streamer_id.clone(),
+        held: p.status == PayoutStatus::Requested && p.held_at.is_some(),
     }
 }
 

@@ -63,6 +63,20 @@ pub async fn signal_cancelled(client: &Client, payout_id: &str) -> anyhow::Resul
     }
 }
 
+/// Tells the workflow an operator held, released or cancelled its payout (already committed).
+/// Best effort: a held workflow reads its row again within `HELD_RECHECK` anyway, and one
+/// waiting out the hold reads it when the hold ends.
+pub async fn signal_reviewed(client: &Client, payout_id: &str) -> anyhow::Result<()> {
+    let sent = client
+        .get_workflow_handle::<PayoutWorkflow>(payout::workflow_id(payout_id))
+        .signal(PayoutWorkflow::reviewed, (), WorkflowSignalOptions::default())
+        .await;
+    match sent {
+        Ok(()) | Err(WorkflowInteractionError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// One relay pass: starts the workflow of every payout the fast path left for longer than
 /// `grace`. Returns how many it started.
 pub async fn relay_once(

@@ -57,6 +57,10 @@ pub struct PayoutSnapshot {
     /// were made findable, hence the default.
     #[serde(default)]
     pub streamer_id: String,
+    /// Held (REQUESTED and waiting for an operator, not for the bank). Written only when true,
+    /// so every snapshot of a payout never held keeps its recorded form.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 /// The bank's final answer.
@@ -101,6 +105,8 @@ pub enum PayoutPhase {
     #[default]
     Starting,
     Holding,
+    /// Held: waits for an operator to release or cancel it.
+    Held,
     AtBank,
     Notifying,
     Done,
@@ -125,14 +131,26 @@ mod tests {
                 status: PayoutState::Requested,
                 hold_until_unix_ms: 5,
                 streamer_id: "s".into(),
+                held: false,
             })
             .expect("json"),
             json!({"status": "REQUESTED", "hold_until_unix_ms": 5, "streamer_id": "s"})
+        );
+        assert_eq!(
+            serde_json::to_value(PayoutSnapshot {
+                status: PayoutState::Requested,
+                hold_until_unix_ms: 5,
+                streamer_id: "s".into(),
+                held: true,
+            })
+            .expect("json"),
+            json!({"status": "REQUESTED", "hold_until_unix_ms": 5, "streamer_id": "s", "held": true})
         );
         let old: PayoutSnapshot =
             serde_json::from_value(json!({"status": "PAID", "hold_until_unix_ms": 5}))
                 .expect("a snapshot from before the search attributes");
         assert_eq!(old.streamer_id, "");
+        assert!(!old.held);
         for state in [
             PayoutState::Requested,
             PayoutState::Processing,

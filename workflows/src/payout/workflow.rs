@@ -1,7 +1,9 @@
 //! The `Payout` workflow: one per payout, id `payout-<payout id>`.
 //!
-//! It waits out the hold (a `cancelled` signal ends the wait early if the payout's row says
-//! CANCELLED), moves the payout to PROCESSING unless the streamer cancelled it, hands it to the
+//! It waits out the hold (a `cancelled` or `reviewed` signal ends the wait early if the payout's
+//! row says CANCELLED), moves the payout to PROCESSING unless the streamer cancelled it, an
+//! operator held it or its streamer is suspended (then it waits, held, for an operator's
+//! `reviewed`: released, it asks again; cancelled, it ends), hands it to the
 //! bank, waits for the bank's answer, finishes it (PAID, or FAILED with the money back in earnings) and sends the receipt.
 //! The payout's row is the truth: `cancelPayout` commits CANCELLED before it signals, so a lost
 //! signal costs at most the rest of the hold. Deterministic: time from `ctx.workflow_time()`,
@@ -24,6 +26,9 @@ use temporalio_sdk::{
 /// heartbeat, and retried.
 pub const BANK_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A held payout's row is read again this often even without a signal.
+pub const HELD_RECHECK: Duration = Duration::from_secs(3600);
+
 /// The workflow change that made payouts findable: the workflow upserts the `PayoutStatus` and
 /// `StreamerId` search attributes at start and at every status change. Histories without its
 /// marker replay without those commands.
@@ -34,7 +39,8 @@ pub const FINDABLE_PATCH: &str = "search-attributes";
 #[derive(Default)]
 pub struct PayoutWorkflow {
     phase: PayoutPhase,
-    cancel_signals: u64,
+    /// `cancelled` and `reviewed` signals received: each says "read the payout's row again".
+    signals: u64,
 }
 
 /// A bank call: bounded by `BANK_TIMEOUT_SECONDS` inside the activity (at most 120 s), and
@@ -72,16 +78,22 @@ impl PayoutWorkflow {
         let id = input.payout_id;
         let findable = ctx.patched(FINDABLE_PATCH);
         let mut shown = None;
+        // The signals received before `snap` was last read: a held payout waits for a later one.
+        let mut read_at = ctx.state(|s| s.signals);
         let mut snap = ctx
             .execute_activity(PayoutActivities::load_payout, id.clone(), quick())
             .await?;
         if findable {
             show(ctx, &snap, &mut shown);
         }
-        if snap.status == PayoutState::Requested {
+        // Waits out the hold, then asks to start processing: the last step before the bank,
+        // which holds the payout instead when an operator held it or its streamer is suspended.
+        // A held payout waits for an operator's `reviewed` (released or cancelled) and is read
+        // again; released, it asks again.
+        while snap.status == PayoutState::Requested {
             ctx.state_mut(|s| s.phase = PayoutPhase::Holding);
             loop {
-                let signals_seen = ctx.state(|s| s.cancel_signals);
+                let signals_seen = ctx.state(|s| s.signals);
                 let now_ms = ctx
                     .workflow_time()
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -95,15 +107,16 @@ impl PayoutWorkflow {
                 let mut timer = Box::pin(ctx.timer(wait));
                 let fired = temporalio_sdk::workflows::select! {
                     _ = &mut timer => true,
-                    _ = ctx.wait_condition(|s: &Self| s.cancel_signals != signals_seen) => false,
+                    _ = ctx.wait_condition(|s: &Self| s.signals != signals_seen) => false,
                 };
                 if fired {
                     break;
                 }
                 timer.cancel();
-                // A `cancelled` signal: the payout's row, not the signal, says whether it was
-                // cancelled. One sent by anything but `cancelPayout` (a hand in the Temporal
-                // UI) leaves the payout REQUESTED, and the hold goes on to its end.
+                // A signal: the payout's row, not the signal, says what changed. One sent by
+                // anything but our API (a hand in the Temporal UI) leaves the payout
+                // REQUESTED, and the hold goes on to its end.
+                read_at = ctx.state(|s| s.signals);
                 snap = ctx
                     .execute_activity(PayoutActivities::load_payout, id.clone(), quick())
                     .await?;
@@ -114,11 +127,32 @@ impl PayoutWorkflow {
                     break;
                 }
             }
-            if snap.status == PayoutState::Requested {
-                // Moves it to PROCESSING, unless the streamer cancelled meanwhile (the
-                // database decides).
+            if snap.status == PayoutState::Requested && !snap.held {
+                // Moves it to PROCESSING, unless the streamer cancelled meanwhile, an operator
+                // held it, or its streamer is suspended (the database decides).
+                read_at = ctx.state(|s| s.signals);
                 snap = ctx
                     .execute_activity(PayoutActivities::start_processing, id.clone(), quick())
+                    .await?;
+                if findable {
+                    show(ctx, &snap, &mut shown);
+                }
+            }
+            if snap.status == PayoutState::Requested && snap.held {
+                ctx.state_mut(|s| s.phase = PayoutPhase::Held);
+                // Read again on an operator's signal, or every HELD_RECHECK without one (a
+                // signal lost between the operator's commit and its delivery costs no more).
+                let mut timer = Box::pin(ctx.timer(HELD_RECHECK));
+                let fired = temporalio_sdk::workflows::select! {
+                    _ = &mut timer => true,
+                    _ = ctx.wait_condition(|s: &Self| s.signals != read_at) => false,
+                };
+                if !fired {
+                    timer.cancel();
+                }
+                read_at = ctx.state(|s| s.signals);
+                snap = ctx
+                    .execute_activity(PayoutActivities::load_payout, id.clone(), quick())
                     .await?;
                 if findable {
                     show(ctx, &snap, &mut shown);
@@ -163,10 +197,17 @@ impl PayoutWorkflow {
     /// The streamer cancelled the payout (committed before this signal): end the hold now.
     #[signal(name = "cancelled")]
     pub fn cancelled(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
-        self.cancel_signals += 1;
+        self.signals += 1;
     }
 
-    /// Where the workflow is: `HOLDING`, `AT_BANK`, `NOTIFYING`, `DONE`.
+    /// An operator held, released or cancelled the payout (committed before this signal): read
+    /// it again. A held payout waits for this.
+    #[signal(name = "reviewed")]
+    pub fn reviewed(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
+        self.signals += 1;
+    }
+
+    /// Where the workflow is: `HOLDING`, `HELD`, `AT_BANK`, `NOTIFYING`, `DONE`.
     #[query(name = "phase")]
     pub fn phase(&self, _ctx: &WorkflowContextView) -> PayoutPhase {
         self.phase
