@@ -1,13 +1,10 @@
 //! Validated registration input: handlers never see unchecked strings.
 
 use crate::error::ApiError;
+use missionlink_ledger::text;
 
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::BadUserInput(message.into())
-}
-
-fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
 }
 
 /// A lower-cased, single deliverable address of at most 254 characters: RFC 5322's
@@ -89,7 +86,9 @@ impl Handle {
     }
 }
 
-/// 1 to 50 characters after trimming, no control characters.
+/// 1 to 50 visible characters on one line, under the ledger's one text rule
+/// ([`missionlink_ledger::text`]: NFKC, direction controls refused, invisible characters
+/// removed, trimmed): others read it.
 #[derive(Clone, Debug)]
 pub struct DisplayName(String);
 
@@ -97,15 +96,9 @@ impl DisplayName {
     pub const MAX_CHARS: usize = 50;
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let name = raw.trim();
-        let n = name.chars().count();
-        if n == 0 || n > Self::MAX_CHARS || has_control(name) {
-            return Err(bad(format!(
-                "displayName must be 1 to {} printable characters",
-                Self::MAX_CHARS
-            )));
-        }
-        Ok(Self(name.to_owned()))
+        text::required("displayName", raw, Self::MAX_CHARS, text::Lines::One)
+            .map(Self)
+            .map_err(ApiError::from)
     }
 
     pub fn as_str(&self) -> &str {
@@ -182,6 +175,10 @@ mod tests {
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"n".repeat(51)).is_err());
         assert_eq!(DisplayName::parse("  민지  ").unwrap().as_str(), "민지");
+        assert!(DisplayName::parse("\u{200B}").is_err());
+        assert!(DisplayName::parse("\u{200B}\u{200C}\u{3164}").is_err());
+        assert!(DisplayName::parse("민지\u{202E}").is_err());
+        assert_eq!(DisplayName::parse("민\u{FE0F}지").unwrap().as_str(), "민지");
         assert!(Locale::parse(Some("fr")).is_err());
     }
 }

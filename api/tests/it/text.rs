@@ -1,7 +1,9 @@
 //! Text the databases cannot store (NUL) is refused at the boundary, over HTTP and websocket:
-//! `BAD_USER_INPUT` for the whole request, nothing run, nothing logged as an error.
+//! `BAD_USER_INPUT` for the whole request, nothing run, nothing logged as an error. And the one
+//! text rule (`missionlink_ledger::text`) over HTTP, on Postgres and SQLite: invisible characters
+//! hide no banned word, direction controls are refused, invisible-only names are refused.
 
-use crate::support::{PASSWORD, TestApp, ws_open};
+use crate::support::{PASSWORD, TestApp, TestDatabases, ws_open};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -153,4 +155,127 @@ async fn nul_in_any_string_is_refused_before_anything_runs_on_postgres() {
         "a refused request changed something"
     );
     assert_eq!(errors.load(Ordering::SeqCst), 0, "errors were logged");
+}
+
+/// Everything a refused text could have changed: [`TestApp::snapshot`] and the missions,
+/// pledges, payout accounts and channel settings.
+async fn everything(app: &TestApp) -> String {
+    use missionlink_entities::missions::{mission, payout_account, pledge, streamer_setting};
+    use sea_orm::{EntityTrait, QueryOrder};
+    let m = &app.db.missions;
+    format!(
+        "{}\n{:?}\n{:?}\n{:?}\n{:?}",
+        app.snapshot().await,
+        mission::Entity::find()
+            .order_by_asc(mission::Column::Id)
+            .all(m)
+            .await
+            .expect("missions"),
+        pledge::Entity::find()
+            .order_by_asc(pledge::Column::Id)
+            .all(m)
+            .await
+            .expect("pledges"),
+        payout_account::Entity::find()
+            .order_by_asc(payout_account::Column::UserId)
+            .all(m)
+            .await
+            .expect("payout accounts"),
+        streamer_setting::Entity::find()
+            .order_by_asc(streamer_setting::Column::StreamerId)
+            .all(m)
+            .await
+            .expect("settings"),
+    )
+}
+
+fn refused(what: &str, r: &crate::support::Gql, code: &str, says: &str) {
+    assert_eq!(r.code(), code, "{what}: {}", r.0);
+    assert!(r.message().contains(says), "{what}: unclear: {}", r.0);
+}
+
+async fn one_text_rule(app: &TestApp) {
+    let streamer = app.register_as("textstreamer", "STREAMER").await;
+    let fan = app.register("textfan").await;
+    app.top_up(&fan, 50_000, "t").await.data("topUp");
+    let mission = app.new_mission(&fan, &streamer.user_id, 5_000).await;
+    let before = everything(app).await;
+
+    // A banned title split by U+FE0F, either word: what banned titles get.
+    for title in ["Boss fu\u{FE0F}ck now", "씨\u{FE0F}발 보스"] {
+        let r = app
+            .create_mission(&fan, &streamer.user_id, 5_000, json!({ "title": title }))
+            .await;
+        refused(title, &r, "CONTENT_BLOCKED", "does not allow");
+    }
+    // A word reversed behind a right-to-left override.
+    let r = app
+        .create_mission(
+            &fan,
+            &streamer.user_id,
+            5_000,
+            json!({ "title": "Boss \u{202E}kcuf" }),
+        )
+        .await;
+    refused("override", &r, "BAD_USER_INPUT", "direction controls");
+    // A pledge message split by a tag character.
+    let r = app
+        .gql(
+            Some(&fan.access),
+            "mutation($m: ID!, $msg: String) {
+               contribute(missionId: $m, amount: 2000, idempotencyKey: \"tagged\", message: $msg) { id } }",
+            json!({ "m": mission, "msg": "fu\u{E0020}ck" }),
+        )
+        .await;
+    refused("tagged message", &r, "CONTENT_BLOCKED", "does not allow");
+    // A display name of only a zero-width space.
+    let r = app
+        .gql(
+            None,
+            "mutation($input: RegisterInput!) { register(input: $input) { user { id } } }",
+            json!({ "input": { "email": "ghost@example.com", "password": PASSWORD,
+                               "handle": "ghost", "displayName": "\u{200B}", "role": "VIEWER" } }),
+        )
+        .await;
+    refused("display name", &r, "BAD_USER_INPUT", "invisible");
+    // A holder name of only zero-width spaces, which receipts would print.
+    let r = app
+        .gql(
+            Some(&streamer.access),
+            "mutation($h: String!) { setPayoutAccount(bankCode: \"004\", accountNumber: \"123-4567-8901\", holderName: $h) { holderName } }",
+            json!({ "h": "\u{200B}\u{200B}\u{200B}" }),
+        )
+        .await;
+    refused("holder name", &r, "BAD_USER_INPUT", "invisible");
+    assert_eq!(
+        everything(app).await,
+        before,
+        "a refused text changed something"
+    );
+
+    // What is stored is the visible text: a title with a zero-width space in it is kept
+    // without it.
+    let id = app
+        .create_mission(
+            &fan,
+            &streamer.user_id,
+            5_000,
+            json!({ "title": "  Beat\u{200B} the ＢＯＳＳ  " }),
+        )
+        .await
+        .data("createMission")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(app.mission(&id).await["title"], "Beat the BOSS");
+}
+
+#[tokio::test]
+async fn invisible_and_direction_characters_hide_nothing_on_postgres() {
+    one_text_rule(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn invisible_and_direction_characters_hide_nothing_on_sqlite() {
+    one_text_rule(&TestApp::spawn_with(TestDatabases::sqlite(), &[]).await).await;
 }
