@@ -25,6 +25,8 @@ pub struct Inner {
     pub payments: Option<Arc<dyn crate::payments::PaymentProvider>>,
     /// Group commit for `contribute`.
     pub pledges: missionlink_ledger::batch::PledgeBatcher,
+    /// The payment webhook's per-client throttle (this process's).
+    pub webhook_clients: crate::payments::webhook::ClientLimiter,
 }
 
 impl AppState {
@@ -51,8 +53,13 @@ impl AppState {
             ))?),
             None => None,
         };
+        let webhook_clients = crate::payments::webhook::ClientLimiter::new(
+            config.topups.webhook_max_per_client,
+            config.topups.webhook_window_seconds,
+        );
         Ok(Self(Arc::new(Inner {
             payments,
+            webhook_clients,
             feed: MissionFeed::start(db.missions.clone()),
             event_wakeups: EventWakeups::start(db.missions.clone()),
             pledges: missionlink_ledger::batch::PledgeBatcher::start(

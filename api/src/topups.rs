@@ -26,6 +26,9 @@ use std::sync::Arc;
 
 /// The code of a step the provider did not answer: it stays where it is, safe to repeat.
 pub const PAYMENT_PENDING: &str = "PAYMENT_PENDING";
+/// The code of a confirm whose payment the provider describes otherwise than the order
+/// (another amount or order): nothing credited, the top-up FAILED, an operator settles it.
+pub const UNDER_REVIEW: &str = "PAYMENT_UNDER_REVIEW";
 
 /// The provider, or `FORBIDDEN` when top-ups through a provider are off.
 pub fn provider(app: &AppState) -> ApiResult<&Arc<dyn PaymentProvider>> {
@@ -92,6 +95,11 @@ fn confirmed(t: &top_up::Model, outcome: settle::Confirmed) -> ApiResult<top_up:
         settle::Confirmed::Failed { code, message } => Err(ApiError::PaymentFailed {
             message: format!("the payment provider refused the payment: {message}"),
             provider_code: code,
+        }),
+        settle::Confirmed::Disagrees(message) => Err(ApiError::Refused {
+            code: UNDER_REVIEW,
+            message,
+            retry_at: None,
         }),
         settle::Confirmed::Pending(why) => {
             tracing::warn!(top_up = %t.id, %why, "payment confirm without an answer");
@@ -173,14 +181,21 @@ pub enum WebhookAnswer {
     Unauthorized(String),
     /// 400: believed but unreadable.
     BadRequest(String),
+    /// 429: too many deliveries from this client, or this order's payment was looked up less
+    /// than `PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS` ago; nothing stored, the provider sends it
+    /// again later.
+    TooMany { retry_after_seconds: i64 },
     /// 503: could not finish now; the provider retries.
     RetryLater,
 }
 
-/// `POST /payments/webhook`: verifies, records the delivery once, and acts on the provider's
-/// own look-up of the payment it names.
+/// `POST /payments/webhook` from `client`: throttled per client, verified, and acted on only
+/// through the provider's own look-up of the payment it names, at most once per order per
+/// `PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS`. Only a delivery that names one of our orders is
+/// recorded (bounded); refusals name no type or parser position.
 pub async fn webhook(
     app: &AppState,
+    client: std::net::IpAddr,
     headers: &axum::http::HeaderMap,
     body: &[u8],
 ) -> WebhookAnswer {
@@ -189,7 +204,13 @@ pub async fn webhook(
     else {
         return WebhookAnswer::Unauthorized("no webhook is configured".into());
     };
-    let tolerance = chrono::Duration::seconds(app.config.topups.webhook_tolerance_seconds);
+    let config = &app.config.topups;
+    if let Err(retry_after_seconds) = app.webhook_clients.check(client) {
+        return WebhookAnswer::TooMany {
+            retry_after_seconds,
+        };
+    }
+    let tolerance = chrono::Duration::seconds(config.webhook_tolerance_seconds);
     // Toss does not sign its payment-status deliveries. One without a signature (and without
     // its time) is taken as a hint: it changes nothing by itself, only makes us look the
     // payment up at the provider (with our secret key) and act on that answer, as Toss
@@ -211,11 +232,15 @@ pub async fn webhook(
     let Some(event_id) = header(ID_HEADER)
         .filter(|id| !id.is_empty() && id.chars().count() <= webhook::MAX_ID_CHARS)
     else {
-        return WebhookAnswer::BadRequest(format!("missing header {ID_HEADER}"));
+        return WebhookAnswer::BadRequest(format!(
+            "missing header {ID_HEADER} (1 to {} characters)",
+            webhook::MAX_ID_CHARS
+        ));
     };
-    let event: Event = match serde_json::from_slice(body) {
-        Ok(e) => e,
-        Err(e) => return WebhookAnswer::BadRequest(format!("unreadable event: {e}")),
+    let Ok(event) = serde_json::from_slice::<Event>(body) else {
+        return WebhookAnswer::BadRequest(
+            "unreadable event: expected a JSON object with eventType and data".into(),
+        );
     };
     let db = &app.db.missions;
     match missionlink_ledger::topup::webhooks::seen(db, event_id).await {
@@ -226,15 +251,42 @@ pub async fn webhook(
             return WebhookAnswer::RetryLater;
         }
     }
-    let handled = handle(app, provider.as_ref(), &event).await;
-    match handled {
+    let order = match ours(app, provider.as_ref(), &event).await {
+        Ok(Some(found)) => found,
+        // Names nothing of ours: answered, stored nowhere.
+        Ok(None) => return WebhookAnswer::Handled,
+        Err(e) => {
+            tracing::warn!(error = ?e, "webhook delivery not handled; the provider will retry");
+            return WebhookAnswer::RetryLater;
+        }
+    };
+    match missionlink_ledger::topup::webhooks::may_look_up(
+        db,
+        &order.top_up.order_id,
+        config.webhook_lookup_interval_seconds,
+        Utc::now(),
+    )
+    .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return WebhookAnswer::TooMany {
+                retry_after_seconds: config.webhook_lookup_interval_seconds,
+            };
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "webhook look-up throttle unreadable");
+            return WebhookAnswer::RetryLater;
+        }
+    }
+    match handle(app, provider.as_ref(), &order).await {
         Ok(()) => {
             if let Err(e) = missionlink_ledger::topup::webhooks::record(
                 db,
                 event_id,
                 &event.event_type,
-                event.data.payment_key.as_deref(),
-                event.data.order_id.as_deref(),
+                Some(&order.payment_key),
+                &order.top_up.order_id,
             )
             .await
             {
@@ -249,27 +301,51 @@ pub async fn webhook(
     }
 }
 
-/// Acts on one delivery: the top-up of its order, and the payment as the provider has it now.
-async fn handle(
+/// A delivery that names one of our orders: the top-up, and the payment key it names.
+struct Named {
+    top_up: top_up::Model,
+    payment_key: String,
+}
+
+/// The top-up a delivery names, if it is a payment-status change naming a well-formed payment
+/// key and one of our orders made with this provider.
+async fn ours(
     app: &AppState,
     provider: &dyn PaymentProvider,
     event: &Event,
-) -> Result<(), ApiError> {
+) -> Result<Option<Named>, ApiError> {
     if event.event_type != webhook::PAYMENT_STATUS_CHANGED {
-        return Ok(());
+        return Ok(None);
     }
     let (Some(order_id), Some(payment_key)) = (&event.data.order_id, &event.data.payment_key)
     else {
-        return Ok(());
+        return Ok(None);
     };
-    let db = &app.db.missions;
-    let Some(t) = order::by_order(db, order_id).await? else {
-        return Ok(());
+    if !order::is_payment_key(payment_key) || order_id.chars().count() > 200 {
+        return Ok(None);
+    }
+    let Some(t) = order::by_order(&app.db.missions, order_id).await? else {
+        return Ok(None);
     };
     if t.provider != provider.name() {
-        return Ok(());
+        return Ok(None);
     }
-    let p = match provider.payment(payment_key).await {
+    Ok(Some(Named {
+        top_up: t,
+        payment_key: payment_key.clone(),
+    }))
+}
+
+/// Acts on one delivery about our order: the payment as the provider has it now.
+async fn handle(
+    app: &AppState,
+    provider: &dyn PaymentProvider,
+    named: &Named,
+) -> Result<(), ApiError> {
+    let db = &app.db.missions;
+    let t = &named.top_up;
+    let order_id = t.order_id.as_str();
+    let p = match provider.payment(&named.payment_key).await {
         Ok(p) => p,
         Err(PaymentError::Refused { code, message, .. }) => {
             tracing::warn!(%code, %message, order_id, "webhook names a payment the provider does not know");
@@ -281,11 +357,13 @@ async fn handle(
             )));
         }
     };
-    if p.order_id != t.order_id {
-        tracing::warn!(order_id, "webhook's payment belongs to another order");
-        return Ok(());
-    }
+    let own_key = t.payment_key.as_deref() == Some(p.payment_key.as_str());
     match (t.status, p.status) {
+        // A hint whose payment is another order's says nothing about this one.
+        _ if p.order_id != t.order_id && !own_key => {
+            tracing::warn!(order_id, "webhook's payment is not this order's");
+            Ok(())
+        }
         (TopUpStatus::Prepared, PaymentStatus::Done) => {
             // Taken without our confirm's answer ever arriving: confirm it the usual way
             // (limit included), then settle.
@@ -313,7 +391,12 @@ async fn handle(
                 Err(e) => Err(e.into()),
             }
         }
-        (TopUpStatus::Confirming, _) => settle::on_payment(db, &t, &p)
+        (TopUpStatus::Confirming, _) => settle::on_payment(db, t, &p)
+            .await
+            .map(|_| ())
+            .map_err(Into::into),
+        // Taken for a top-up that had failed: nothing credited; kept for an operator.
+        (TopUpStatus::Failed, PaymentStatus::Done) if own_key => settle::disagree(db, t, &p)
             .await
             .map(|_| ())
             .map_err(Into::into),

@@ -79,13 +79,14 @@ fn gauge(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntG
 }
 
 /// The outcomes `missionlink_topups_total` counts.
-pub const TOPUP_OUTCOMES: [&str; 6] = [
+pub const TOPUP_OUTCOMES: [&str; 7] = [
     "CONFIRMED",
     "FAILED",
     "PENDING",
     "LIMIT_EXCEEDED",
     "WITHDRAWN",
     "WITHDRAWAL_REFUSED",
+    "DISAGREES",
 ];
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -281,7 +282,8 @@ impl Metrics {
                 "topups_total",
                 "Top-ups through the payment provider, by what happened: CONFIRMED, FAILED \
                  (refused by the provider), PENDING (the provider did not answer), LIMIT_EXCEEDED, \
-                 WITHDRAWN, WITHDRAWAL_REFUSED",
+                 WITHDRAWN, WITHDRAWAL_REFUSED, DISAGREES (the provider's word disagrees with \
+                 the order: kept for an operator in payment_discrepancies)",
                 &["outcome"],
             )?,
             registry: r,

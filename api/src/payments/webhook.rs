@@ -84,6 +84,46 @@ pub fn verify(
     }
 }
 
+/// Deliveries accepted per client address: at most `max` per `window`, refilled evenly (GCRA,
+/// the `governor` crate), counted in this process before anything is read or stored. A flood
+/// costs no database write; behind several API processes the limit is per process.
+pub struct ClientLimiter {
+    limiter: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    window_seconds: i64,
+}
+
+/// Addresses remembered before the limiter forgets those whose allowance is full again.
+const REMEMBERED_CLIENTS: usize = 10_000;
+
+impl ClientLimiter {
+    /// `max` deliveries per `window_seconds` (both at least 1, as the configuration checks).
+    pub fn new(max: i64, window_seconds: i64) -> Self {
+        let burst = std::num::NonZeroU32::new(u32::try_from(max).unwrap_or(u32::MAX).max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let window = std::time::Duration::from_secs(u64::try_from(window_seconds.max(1)).unwrap_or(1));
+        let quota = governor::Quota::with_period(window / burst.get())
+            .unwrap_or_else(|| governor::Quota::per_second(burst))
+            .allow_burst(burst);
+        Self {
+            limiter: governor::RateLimiter::keyed(quota),
+            window_seconds,
+        }
+    }
+
+    /// Counts a delivery from `client`: `Err(seconds)` to wait when over the limit.
+    pub fn check(&self, client: std::net::IpAddr) -> Result<(), i64> {
+        if self.limiter.len() > REMEMBERED_CLIENTS {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            i64::try_from(wait.as_secs()).unwrap_or(self.window_seconds).clamp(1, self.window_seconds.max(1))
+        })
+    }
+}
+
 /// A delivery's body (Toss Payments' webhook event).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -326,7 +326,10 @@ async fn a_confirm_the_provider_answers_too_late_is_settled_by_its_signed_webhoo
     let app = toss_app(
         &fake,
         TestDatabases::postgres().await,
-        &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+        &[
+            ("PAYMENT_TIMEOUT_SECONDS", "1"),
+            ("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1"),
+        ],
     )
     .await;
     let viewer = app.register("slowpg").await;
@@ -362,12 +365,14 @@ async fn a_confirm_the_provider_answers_too_late_is_settled_by_its_signed_webhoo
     let w = wallet(&app, &viewer).await;
     assert_eq!(w["cash"], 70_000);
     assert_eq!(w["topUps"]["nodes"][0]["status"], "CONFIRMED");
-    // The same delivery again, and another delivery about the same payment: no second credit.
+    // The same delivery again, and another delivery about the same payment (once the order's
+    // look-up interval has passed): no second credit.
     assert_eq!(
         fake.deliver_webhook(&url, &key, "evt-1", WEBHOOK_SECRET)
             .await,
         200
     );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(
         fake.deliver_webhook(&url, &key, "evt-2", WEBHOOK_SECRET)
             .await,
@@ -483,7 +488,10 @@ async fn an_unsigned_webhook_is_acted_on_only_through_the_providers_look_up() {
     let app = toss_app(
         &fake,
         TestDatabases::postgres().await,
-        &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+        &[
+            ("PAYMENT_TIMEOUT_SECONDS", "1"),
+            ("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1"),
+        ],
     )
     .await;
     let viewer = app.register("unsigned").await;
@@ -509,8 +517,12 @@ async fn an_unsigned_webhook_is_acted_on_only_through_the_providers_look_up() {
     assert_eq!(unsigned("forged-key".into(), "evt-forged").await, 200);
     assert_eq!(wallet(&app, &viewer).await["cash"], 0);
     assert_eq!(app.snapshot().await, before);
-    // The real payment: DONE at the provider, so it is credited, once.
+    // The real payment: DONE at the provider, so it is credited, once (each delivery once the
+    // order's look-up interval has passed).
+    let interval = std::time::Duration::from_millis(1100);
+    tokio::time::sleep(interval).await;
     assert_eq!(unsigned(key.clone(), "evt-real").await, 200);
+    tokio::time::sleep(interval).await;
     assert_eq!(unsigned(key.clone(), "evt-real-again").await, 200);
     let w = wallet(&app, &viewer).await;
     assert_eq!(w["cash"], 60_000);

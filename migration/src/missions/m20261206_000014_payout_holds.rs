@@ -1,4 +1,6 @@
-//! Payouts an operator holds (issue 23): a payout waiting out its hold can be held by an
+//! Payouts an operator holds, and the payment webhook's bounds (issue 23).
+//!
+//! A payout waiting out its hold can be held by an
 //! operator (`HOLD_PAYOUT`), or by the workflow when its streamer is suspended, and then waits
 //! for an operator to release it (`RELEASE_PAYOUT`) or cancel it (`CANCEL_PAYOUT`, the money back
 //! to earnings) instead of leaving for the bank.
@@ -9,6 +11,11 @@
 //! name actions; SQLite cannot alter a CHECK, so there `operator_actions` is rebuilt (copied,
 //! dropped, created with the new definition, filled back, its triggers and indexes made again)
 //! inside this migration's transaction, the foreign keys that point at it checked at commit.
+//!
+//! The webhook looks a payment up at the provider at most once per order per
+//! `PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS` (`payment_webhook_lookups`, one row per order of
+//! ours); a provider's word that disagrees with our order (another amount, another order) is
+//! kept for an operator in `payment_discrepancies`.
 
 use crate::{Dialect, run_sql};
 use sea_orm_migration::prelude::*;
@@ -27,10 +34,24 @@ const ACTION_CHECKS: &str = "\
     CHECK ((action = 'RESOLVE_DISPUTE') = (outcome IS NOT NULL)), \
     CHECK (action = 'SUSPEND_USER' OR suspended_until IS NULL)";
 
-/// The payouts' new columns and the index the alert and the sweep read.
+/// The payouts' new columns and the index the alert and the sweep read; the webhook's tables.
 fn payout_columns(ts: &str) -> String {
     format!(
         r#"
+CREATE TABLE payment_webhook_lookups (
+    order_id         TEXT PRIMARY KEY,
+    looked_up_unix   BIGINT NOT NULL
+);
+CREATE TABLE payment_discrepancies (
+    id                 TEXT PRIMARY KEY,
+    top_up_id          TEXT NOT NULL REFERENCES top_ups (id),
+    payment_key        TEXT NOT NULL,
+    provider_order_id  TEXT NOT NULL,
+    provider_status    TEXT NOT NULL,
+    provider_amount    BIGINT NOT NULL,
+    found_at           {ts} NOT NULL
+);
+CREATE INDEX payment_discrepancies_found ON payment_discrepancies (found_at, id);
 ALTER TABLE payouts ADD COLUMN held_at {ts};
 ALTER TABLE payouts ADD COLUMN held_by TEXT REFERENCES operator_actions (id);
 CREATE INDEX payouts_held ON payouts (held_at) WHERE held_at IS NOT NULL;

@@ -10,7 +10,7 @@ use chrono::Utc;
 use missionlink_entities::missions::top_up;
 use missionlink_ledger::LedgerError;
 use missionlink_ledger::status::TopUpStatus;
-use missionlink_ledger::topup::{order, withdraw};
+use missionlink_ledger::topup::{order, webhooks, withdraw};
 use missionlink_telemetry::metrics;
 use sea_orm::DatabaseConnection;
 
@@ -23,7 +23,14 @@ pub enum Confirmed {
     Failed { code: String, message: String },
     /// No answer, or not finished yet: still CONFIRMING.
     Pending(String),
+    /// The provider's word disagrees with the order (another amount, another order, or taken
+    /// for a top-up that had failed): nothing credited, the top-up FAILED
+    /// ([`PROVIDER_MISMATCH`]), the word kept for an operator (`payment_discrepancies`).
+    Disagrees(String),
 }
+
+/// The failure code of a top-up whose payment the provider describes otherwise than the order.
+pub const PROVIDER_MISMATCH: &str = "PROVIDER_MISMATCH";
 
 /// Asks the provider to confirm CONFIRMING top-up `t` (again: the order id is the idempotency
 /// key, so a repeat takes no second payment) and acts on the answer.
@@ -45,10 +52,10 @@ pub async fn confirm(
         Err(PaymentError::Refused { code, message, .. }) => (code, message),
     };
     match provider.payment(&key).await {
-        Ok(p) if !ours(t, &p) => Ok(pending(format!(
-            "refused ({code}), and the provider's payment {} is not this order's",
-            p.payment_key
+        Ok(p) if p.payment_key != key => Ok(pending(format!(
+            "refused ({code}), and the provider answered about another payment"
         ))),
+        Ok(p) if p.order_id != t.order_id => disagree(db, t, &p).await,
         // Never taken, or dropped: the refusal stands.
         Ok(p)
             if matches!(
@@ -86,21 +93,61 @@ fn ours(t: &top_up::Model, p: &Payment) -> bool {
     p.order_id == t.order_id && t.payment_key.as_deref() == Some(p.payment_key.as_str())
 }
 
+/// The provider's word `p` about top-up `t`'s own payment disagrees with the order: kept for an
+/// operator (once per top-up and payment), and the top-up FAILED if it was still CONFIRMING, so
+/// nothing is credited, the day's limit is free again, and nobody waits on it. Counted once.
+pub async fn disagree(
+    db: &DatabaseConnection,
+    t: &top_up::Model,
+    p: &Payment,
+) -> Result<Confirmed, LedgerError> {
+    let message = format!(
+        "the payment provider reports payment {} as {} for {} won of order {}, while this order \
+         is {} for {} won: nothing was credited, and an operator will settle it",
+        p.payment_key,
+        p.status.as_str(),
+        p.total_amount_won,
+        p.order_id,
+        t.order_id,
+        t.amount
+    );
+    let word = webhooks::ProviderWord {
+        payment_key: &p.payment_key,
+        order_id: &p.order_id,
+        status: p.status.as_str(),
+        amount_won: p.total_amount_won,
+    };
+    if webhooks::discrepancy(db, &t.id, &word).await? {
+        metrics().topup("DISAGREES");
+        tracing::error!(top_up = %t.id, order_id = %t.order_id, payment_key = %p.payment_key,
+            status = p.status.as_str(), amount = p.total_amount_won,
+            "the payment provider disagrees with a top-up: an operator must settle it");
+    }
+    let (_, changed) = order::fail(db, &t.id, PROVIDER_MISMATCH, &message).await?;
+    if changed {
+        metrics().topup("FAILED");
+    }
+    Ok(Confirmed::Disagrees(message))
+}
+
 /// Acts on the provider's word `p` about CONFIRMING top-up `t`: credits a payment that is
 /// DONE for exactly this order and amount, fails one the provider dropped, waits otherwise.
 /// A word about another payment (another widget attempt of the same order) changes nothing. A
-/// DONE payment of another amount is never credited (`Corrupt`: someone must look), nor is one
-/// whose top-up could no longer be settled (FAILED before: someone must refund it).
+/// word about this top-up's payment that names another order, a DONE payment of another
+/// amount, and one whose top-up could no longer be settled (FAILED before) are never credited:
+/// each is a [`disagree`]ment, kept for an operator.
 pub async fn on_payment(
     db: &DatabaseConnection,
     t: &top_up::Model,
     p: &Payment,
 ) -> Result<Confirmed, LedgerError> {
-    if !ours(t, p) {
-        return Ok(pending(format!(
-            "the provider's word is about payment {}, not this top-up's",
-            p.payment_key
-        )));
+    if t.payment_key.as_deref() != Some(p.payment_key.as_str()) {
+        return Ok(pending(
+            "the provider's word is about another payment, not this top-up's".to_owned(),
+        ));
+    }
+    if p.order_id != t.order_id {
+        return disagree(db, t, p).await;
     }
     match p.status {
         PaymentStatus::Done if p.total_amount_won == t.amount => {
@@ -109,18 +156,11 @@ pub async fn on_payment(
                 metrics().topup("CONFIRMED");
             }
             if settled.status != TopUpStatus::Confirmed {
-                return Err(LedgerError::Corrupt(format!(
-                    "payment {} of order {} is DONE at the provider but its top-up is {}: an \
-                     operator must credit or refund it",
-                    p.payment_key, t.order_id, settled.status
-                )));
+                return disagree(db, &settled, p).await;
             }
             Ok(Confirmed::Settled(Box::new(settled)))
         }
-        PaymentStatus::Done => Err(LedgerError::Corrupt(format!(
-            "provider answered payment {} of order {} for {} won, expected {} won",
-            p.payment_key, p.order_id, p.total_amount_won, t.amount
-        ))),
+        PaymentStatus::Done => disagree(db, t, p).await,
         PaymentStatus::Aborted | PaymentStatus::Expired | PaymentStatus::Canceled => {
             let code = p.status.as_str().to_owned();
             let message = "the payment provider did not take the payment".to_owned();
