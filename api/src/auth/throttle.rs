@@ -1,6 +1,7 @@
 //! Fixed-window attempt counters, shared by all API replicas through the users database (table
 //! `login_throttle`): failed logins per email (`email:<address>`) and per client address
-//! (`addr:<ip>`), registrations per client address (`register:<ip>`).
+//! (`addr:<ip>`), registrations per client address (`register:<ip>`), top-up orders per user
+//! (`topup-prepare:<user id>`).
 //!
 //! An attempt is counted *before* the work it guards, by one atomic upsert that also refuses it
 //! once the window's limit is reached. Checking first and recording after the work would let
@@ -82,6 +83,32 @@ pub async fn release<C: ConnectionTrait>(db: &C, attempt: &Attempt) -> Result<()
     ))
     .await?;
     Ok(())
+}
+
+/// When the window that refused an attempt on `bucket` ends (`window_seconds` after it began):
+/// the `retryAt` of the refusal. `None` if the bucket has no window (it was never counted).
+pub async fn window_ends<C: ConnectionTrait>(
+    db: &C,
+    bucket: &str,
+    window_seconds: i64,
+) -> Result<Option<chrono::DateTime<Utc>>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            positional(
+                backend,
+                "SELECT window_started_unix FROM login_throttle WHERE bucket = $1",
+            ),
+            [bucket.into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let started: i64 = row.try_get("", "window_started_unix")?;
+    Ok(chrono::DateTime::<Utc>::from_timestamp(
+        started.saturating_add(window_seconds),
+        0,
+    ))
 }
 
 /// Postgres numbers parameters `$1`; SQLite spells the same `?1`.

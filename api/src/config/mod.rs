@@ -8,7 +8,7 @@ mod topups;
 mod variables;
 
 pub use payouts::PayoutConfig;
-pub use topups::TopUpConfig;
+pub use topups::{PrepareThrottle, TopUpConfig};
 
 pub use variables::{VARIABLES, variables_help};
 
@@ -156,6 +156,10 @@ pub struct Config {
     pub cors_allowed_origins: AllowedOrigins,
     pub payouts: PayoutConfig,
     pub topups: TopUpConfig,
+    /// `PUBLIC_URL`: where users reach this API (`https://api.example.com`, without a trailing
+    /// slash), the base of the links answers give (the overlay's). Required in production; in
+    /// dev, when unset, links name the address the API listens on. Never the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 /// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least its 256-bit output size).
@@ -167,6 +171,28 @@ impl Config {
     pub fn sandbox_payments(&self) -> bool {
         self.app_env == AppEnv::Dev
     }
+}
+
+/// `PUBLIC_URL`: an http(s) URL with a host and no user info, query or fragment (a path prefix
+/// is kept), without its trailing slash.
+fn public_url(raw: &str) -> Result<String, ConfigError> {
+    let problem = || {
+        err(
+            "PUBLIC_URL",
+            format!("{raw:?} is not where users reach this API, such as https://api.example.com"),
+        )
+    };
+    let url = url::Url::parse(raw).map_err(|_| problem())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain {
+        return Err(problem());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// A configuration error, naming the variable.
@@ -309,6 +335,20 @@ impl Config {
 
         let payouts = payouts::read(app_env, &get, &int)?;
         let topups = topups::read(app_env, &get, &int)?;
+        let public_url = match (
+            lookup("PUBLIC_URL").filter(|v| !v.trim().is_empty()),
+            app_env,
+        ) {
+            (Some(raw), _) => Some(public_url(raw.trim())?),
+            (None, AppEnv::Dev) => None,
+            (None, AppEnv::Production) => {
+                return Err(err(
+                    "PUBLIC_URL",
+                    "required when APP_ENV=production: where users reach this API (the base of \
+                     the overlay links rotateOverlayToken gives), such as https://api.example.com",
+                ));
+            }
+        };
 
         let addr = |name: &'static str, raw: String| -> Result<SocketAddr, ConfigError> {
             raw.parse()
@@ -412,6 +452,7 @@ impl Config {
             },
             payouts,
             topups,
+            public_url,
         })
     }
 }
@@ -451,7 +492,11 @@ mod tests {
     fn production_refuses_to_start_without_a_jwt_secret() {
         let e = config(&[("APP_ENV", "production")]).unwrap_err();
         assert_eq!(e.variable, "JWT_SECRET");
-        let ok = config(&[("APP_ENV", "production"), ("JWT_SECRET", &"s".repeat(32))]);
+        let ok = config(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", &"s".repeat(32)),
+            ("PUBLIC_URL", "https://api.example.com"),
+        ]);
         assert!(ok.is_ok());
     }
 
@@ -473,7 +518,12 @@ mod tests {
         assert_eq!(c.payouts.hold_seconds, 3_600);
         assert_eq!(c.payouts.bank, BankChoice::Sandbox(SandboxOutcome::Succeed));
         let secret = "s".repeat(32);
-        let prod = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        let prod = config(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", &secret),
+            ("PUBLIC_URL", "https://api.example.com"),
+        ])
+        .unwrap();
         assert_eq!(prod.payouts.bank, BankChoice::None);
         let e = config(&[
             ("APP_ENV", "production"),
@@ -505,7 +555,12 @@ mod tests {
         assert_eq!(c.topups.rules.daily_limit_won, 1_000_000);
         assert_eq!(c.topups.rules.withdrawal_days, 7);
         let secret = "s".repeat(32);
-        let prod = config(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).unwrap();
+        let prod = config(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", &secret),
+            ("PUBLIC_URL", "https://api.example.com"),
+        ])
+        .unwrap();
         assert_eq!(prod.topups.provider, None);
         let e = config(&[
             ("APP_ENV", "production"),
@@ -526,7 +581,8 @@ mod tests {
             ("JWT_SECRET", &secret),
             ("PAYMENT_PROVIDER", "toss"),
             ("TOSS_SECRET_KEY", "live_sk_x"),
-            ("TOSS_WEBHOOK_SECRET", "whsec"),
+            ("TOSS_WEBHOOK_SECRET", &"w".repeat(32)),
+            ("PUBLIC_URL", "https://api.example.com"),
         ])
         .unwrap();
         assert_eq!(toss.topups.provider.map(|p| p.name()), Some("toss"));
@@ -535,6 +591,50 @@ mod tests {
                 .unwrap_err()
                 .variable,
             "TOPUP_DAILY_LIMIT_WON"
+        );
+    }
+
+    #[test]
+    fn production_needs_a_public_url_and_links_never_follow_the_request() {
+        let secret = "s".repeat(32);
+        let prod = [("APP_ENV", "production"), ("JWT_SECRET", secret.as_str())];
+        assert_eq!(config(&prod).unwrap_err().variable, "PUBLIC_URL");
+        let with = |url: &'static str| {
+            let mut vars = prod.to_vec();
+            vars.push(("PUBLIC_URL", url));
+            config(&vars)
+        };
+        assert_eq!(
+            with("https://live.example.com/")
+                .unwrap()
+                .public_url
+                .as_deref(),
+            Some("https://live.example.com")
+        );
+        assert_eq!(
+            with("https://example.com/missionlink/")
+                .unwrap()
+                .public_url
+                .as_deref(),
+            Some("https://example.com/missionlink")
+        );
+        for bad in [
+            "live.example.com",
+            "ftp://live.example.com",
+            "https://user@live.example.com",
+            "https://live.example.com/?a=b",
+            "https://live.example.com/#x",
+        ] {
+            assert_eq!(with(bad).unwrap_err().variable, "PUBLIC_URL", "{bad}");
+        }
+        // Dev: optional; unset, links name the address the API listens on.
+        assert_eq!(config(&[]).unwrap().public_url, None);
+        assert_eq!(
+            config(&[("PUBLIC_URL", "http://127.0.0.1:8080")])
+                .unwrap()
+                .public_url
+                .as_deref(),
+            Some("http://127.0.0.1:8080")
         );
     }
 

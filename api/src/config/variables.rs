@@ -6,6 +6,12 @@
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("HTTP_ADDR", "127.0.0.1:8080", "where the API listens"),
     (
+        "PUBLIC_URL",
+        "(dev: the address the API listens on; required in production)",
+        "where users reach the API, such as https://api.example.com: the base of the links \
+         answers give (rotateOverlayToken's url), never the request's Host header",
+    ),
+    (
         "USERS_DATABASE_URL",
         "sqlite://data/users.db?mode=rwc",
         "identity database",
@@ -290,7 +296,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "TOSS_API_BASE",
         "https://api.tosspayments.com",
-        "base URL of Toss Payments' API (tests point it at a local server)",
+        "base URL of Toss Payments' API (tests point it at a local server); https when \
+         APP_ENV=production (plain http only to a loopback address)",
     ),
     (
         "TOSS_SECRET_KEY",
@@ -300,8 +307,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "TOSS_WEBHOOK_SECRET",
         "(none)",
-        "key of the HMAC-SHA256 signature every POST /payments/webhook delivery must carry; \
-         required with PAYMENT_PROVIDER=toss",
+        "key of the HMAC-SHA256 signature a signed POST /payments/webhook delivery must carry; \
+         required with PAYMENT_PROVIDER=toss, at least 32 characters when APP_ENV=production",
     ),
     (
         "PAYMENT_TIMEOUT_SECONDS",
@@ -342,3 +349,21 @@ pub fn variables_help() -> String {
     }
     out
 }
+    (
+        "TOPUP_ORDER_TTL_SECONDS",
+        "1800",
+        "how long a prepareTopUp order waits for confirmTopUp (600 to 86400: Toss's own confirm \
+         window is 10 minutes); past it confirm answers ORDER_EXPIRED and the worker deletes \
+         the order, which reserved and charged nothing",
+    ),
+    (
+        "TOPUP_PREPARE_MAX_PER_USER",
+        "10",
+        "prepareTopUp orders one user may make per window; the next is refused with \
+         RATE_LIMITED and extensions.retryAt (1 to 10000)",
+    ),
+    (
+        "TOPUP_PREPARE_WINDOW_SECONDS",
+        "600",
+        "the prepareTopUp throttle's window (1 to 86400)",
+    ),

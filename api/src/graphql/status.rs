@@ -76,7 +76,8 @@ pub enum PayoutStatus {
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "missionlink_ledger::status::TopUpStatus")]
 pub enum TopUpStatus {
-    /// Ordered; waiting for the payment in the provider's widget and `confirmTopUp`.
+    /// Ordered; waiting for the payment in the provider's widget and `confirmTopUp`. Deleted
+    /// once older than `TOPUP_ORDER_TTL_SECONDS` (it reserved and charged nothing).
     Prepared,
     /// The provider is being asked to take the payment (the day's limit is reserved); a
     /// provider that did not answer leaves it here until `confirmTopUp` again or its webhook.

@@ -5,7 +5,9 @@ use super::connection::{List, PageArgs, list};
 use super::context::{caller, state};
 use super::money::Won;
 use super::status::TopUpStatus;
+use crate::auth::throttle;
 use crate::error::{ApiError, GqlResult};
+use crate::state::AppState;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::top_up as top_up_row;
@@ -127,18 +129,54 @@ pub(super) async fn top_up_limit(ctx: &Context<'_>, user_id: &str) -> GqlResult<
     })
 }
 
+/// `prepareTopUp` under its per-user throttle (`TOPUP_PREPARE_MAX_PER_USER` orders per
+/// `TOPUP_PREPARE_WINDOW_SECONDS`, the users database's attempt counters shared by every API
+/// process): the order is counted before any work, so requests sent at once cannot pass it
+/// together, and given back when none was made (a refused amount, the day's limit). Refused:
+/// `RATE_LIMITED` with `retryAt` (the window's end), nothing written.
+async fn prepare_throttled(
+    app: &AppState,
+    user_id: &str,
+    amount_won: i64,
+) -> Result<top_up_row::Model, ApiError> {
+    let limit = app.config.topups.prepare_throttle;
+    let bucket = format!("topup-prepare:{user_id}");
+    let users = &app.db.users;
+    let Some(attempt) =
+        throttle::acquire(users, &bucket, limit.max_per_user, limit.window_seconds).await?
+    else {
+        return Err(ApiError::Refused {
+            code: "RATE_LIMITED",
+            message: format!(
+                "at most {} top-up orders per {} seconds: confirm one you made, or try again \
+                 at retryAt",
+                limit.max_per_user, limit.window_seconds
+            ),
+            retry_at: throttle::window_ends(users, &bucket, limit.window_seconds).await?,
+        });
+    };
+    let made = crate::topups::prepare(app, user_id, amount_won).await;
+    if made.is_err() {
+        throttle::release(users, &attempt).await?;
+    }
+    made
+}
+
 #[derive(Default)]
 pub struct TopUpMutation;
 
 #[Object]
 impl TopUpMutation {
     /// Orders a top-up of `amount` won (1,000 to 1,000,000) through the payment provider: hand
-    /// the answer to its payment widget, then call `confirmTopUp`. Refused early with
-    /// `TOPUP_LIMIT_EXCEEDED` when today's limit could not take it. Nothing is charged yet.
+    /// the answer to its payment widget, then call `confirmTopUp` within
+    /// `TOPUP_ORDER_TTL_SECONDS` (else `ORDER_EXPIRED`; the order is then deleted). Refused early
+    /// with `TOPUP_LIMIT_EXCEEDED` when today's limit could not take it, and with `RATE_LIMITED`
+    /// (`extensions.retryAt`) past `TOPUP_PREPARE_MAX_PER_USER` orders in
+    /// `TOPUP_PREPARE_WINDOW_SECONDS`. Nothing is charged yet.
     async fn prepare_top_up(&self, ctx: &Context<'_>, amount: i32) -> GqlResult<TopUpOrder> {
         let claims = caller(ctx)?;
         let app = state(ctx);
-        let t = crate::topups::prepare(app, &claims.sub, i64::from(amount)).await?;
+        let t = prepare_throttled(app, &claims.sub, i64::from(amount)).await?;
         Ok(TopUpOrder {
             order_id: t.order_id.clone(),
             order_name: format!("MissionLink 캐시 충전 {}원", t.amount),
@@ -148,8 +186,11 @@ impl TopUpMutation {
         })
     }
 
-    /// Confirms a paid order: the server checks `amount` against the order (else
-    /// `TOPUP_AMOUNT_MISMATCH`, nothing changed), reserves today's limit
+    /// Confirms a paid order: the server checks `paymentKey` (1 to 200 letters, digits, `-`,
+    /// `_`, the provider's keys; else `BAD_USER_INPUT`), that the order is not older than
+    /// `TOPUP_ORDER_TTL_SECONDS` (else `ORDER_EXPIRED`) and `amount` against the order (else
+    /// `TOPUP_AMOUNT_MISMATCH`), each refusal with nothing changed and the provider not asked;
+    /// then it reserves today's limit
     /// (`TOPUP_LIMIT_EXCEEDED`), asks the provider to take the payment `paymentKey`, and
     /// credits the wallet once. Confirming a confirmed order answers it again. `PAYMENT_FAILED`:
     /// the provider refused (its code in `extensions.providerCode`); `PAYMENT_PENDING`: it did

@@ -349,3 +349,116 @@ async fn payouts_stop_before_the_bank_on_postgres() {
 async fn payouts_stop_before_the_bank_on_sqlite() {
     payouts_stop_before_the_bank(app_on(TestDatabases::sqlite()).await).await;
 }
+
+/// Migration 000014 keeps every operator action and the outbox entries and missions that name
+/// them on both backends (SQLite rebuilds `operator_actions`), the record stays append-only, and
+/// its new rules hold: a payout action names its payout, a mission action its mission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payout_holds_migration_keeps_every_operator_action() {
+    use missionlink_migration::Migrate as _;
+    use sea_orm::{ConnectionTrait, DbBackend};
+    for dbs in [
+        TestDatabases::postgres_empty().await,
+        TestDatabases::sqlite(),
+    ] {
+        let db = sea_orm::Database::connect(&dbs.missions_url)
+            .await
+            .expect("connect");
+        if db.get_database_backend() == DbBackend::Sqlite {
+            db.execute_unprepared("PRAGMA foreign_keys = ON")
+                .await
+                .expect("foreign keys");
+        }
+        let backend = db.get_database_backend();
+        missionlink_migration::missions::Migrator::up(&db, Some(13))
+            .await
+            .expect("migrate to 13");
+        let now = if backend == DbBackend::Postgres {
+            "now()"
+        } else {
+            "'2026-12-06T10:00:00+00:00'"
+        };
+        for sql in [
+            format!(
+                "INSERT INTO missions (id, streamer_id, creator_id, title, status, duration_seconds, \
+                 accept_by, closed_at, created_at) VALUES \
+                 ('m1', 's', 'c', 'cancelled one', 'CANCELLED', 60, {now}, {now}, {now})"
+            ),
+            format!(
+                "INSERT INTO operator_actions (id, operator_id, action, user_id, note, created_at) \
+                 VALUES ('a1', 'op', 'SUSPEND_USER', 's', 'fraud', {now})"
+            ),
+            format!(
+                "INSERT INTO operator_actions (id, operator_id, action, mission_id, cause_id, note, created_at) \
+                 VALUES ('a2', 'op', 'CANCEL_MISSION', 'm1', 'a1', 'swept', {now})"
+            ),
+            format!(
+                "INSERT INTO workflow_outbox (mission_id, pending_action, created_at) VALUES ('m1', 'a2', {now})"
+            ),
+        ] {
+            db.execute_unprepared(&sql).await.expect(&sql);
+        }
+        missionlink_migration::missions::Migrator::up(&db, None)
+            .await
+            .expect("migrate forward");
+        let ids: Vec<(String, Option<String>)> = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                backend,
+                "SELECT id, cause_id FROM operator_actions ORDER BY id",
+            ))
+            .await
+            .expect("actions")
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get_by_index::<String>(0).expect("id"),
+                    r.try_get_by_index::<Option<String>>(1).expect("cause"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            vec![("a1".to_owned(), None), ("a2".to_owned(), Some("a1".to_owned()))],
+            "{backend:?}"
+        );
+        if backend == DbBackend::Sqlite {
+            let broken = db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    backend,
+                    "PRAGMA foreign_key_check",
+                ))
+                .await
+                .expect("foreign_key_check");
+            assert!(broken.is_empty(), "foreign keys broken by the rebuild");
+        }
+        // Still append-only.
+        assert!(
+            db.execute_unprepared("UPDATE operator_actions SET note = 'x' WHERE id = 'a1'")
+                .await
+                .is_err(),
+            "{backend:?}"
+        );
+        assert!(
+            db.execute_unprepared("DELETE FROM operator_actions WHERE id = 'a2'")
+                .await
+                .is_err()
+        );
+        // The new rules: a payout action must name a payout, and no other action may.
+        assert!(
+            db.execute_unprepared(&format!(
+                "INSERT INTO operator_actions (id, operator_id, action, note, created_at) \
+                 VALUES ('a3', 'op', 'HOLD_PAYOUT', 'no payout', {now})"
+            ))
+            .await
+            .is_err()
+        );
+        assert!(
+            db.execute_unprepared(&format!(
+                "INSERT INTO operator_actions (id, operator_id, action, mission_id, note, created_at) \
+                 VALUES ('a4', 'op', 'LOSE_MONEY', 'm1', 'no such action', {now})"
+            ))
+            .await
+            .is_err()
+        );
+    }
+}

@@ -32,20 +32,30 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, UpdateMany,
 };
 
-/// The bounds of top-ups (`TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`).
+/// The bounds of top-ups (`TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`,
+/// `TOPUP_ORDER_TTL_SECONDS`).
 #[derive(Clone, Copy, Debug)]
 pub struct TopUpRules {
     /// Most won one user may top up in one Asia/Seoul calendar day (KCC guideline: 1,000,000).
     pub daily_limit_won: i64,
     /// Days after confirmation within which an unspent top-up may be withdrawn (KCC: 7).
     pub withdrawal_days: i64,
+    /// How long a PREPARED order may wait for its confirm: past it the confirm is refused
+    /// ([`order::ORDER_EXPIRED`]) and the worker deletes the order ([`order::sweep_expired`]).
+    pub order_ttl_seconds: i64,
 }
+
+/// `TOPUP_ORDER_TTL_SECONDS`' default: the customer's time in the payment widget plus Toss
+/// Payments' own 10 minutes between the widget's authentication and the confirm (after which
+/// Toss expires the payment and no confirm could take it), with room for a slow customer.
+pub const DEFAULT_ORDER_TTL_SECONDS: i64 = 1_800;
 
 impl Default for TopUpRules {
     fn default() -> Self {
         Self {
             daily_limit_won: 1_000_000,
             withdrawal_days: 7,
+            order_ttl_seconds: DEFAULT_ORDER_TTL_SECONDS,
         }
     }
 }

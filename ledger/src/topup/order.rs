@@ -17,8 +17,61 @@ use sea_orm::{
 /// The refusal of a confirm whose amount is not the order's.
 pub const AMOUNT_MISMATCH: &str = "TOPUP_AMOUNT_MISMATCH";
 
-/// Longest `paymentKey` accepted (Toss Payments' keys are at most 200 characters).
+/// The refusal of a confirm of an order older than `TOPUP_ORDER_TTL_SECONDS`.
+pub const ORDER_EXPIRED: &str = "ORDER_EXPIRED";
+
+/// Longest `paymentKey` accepted (Toss Payments documents its keys as at most 200 characters).
 pub const MAX_PAYMENT_KEY_CHARS: usize = 200;
+
+/// Whether `key` can be a payment provider's payment key: 1 to [`MAX_PAYMENT_KEY_CHARS`] ASCII
+/// letters, digits, `-` and `_`.
+///
+/// Toss Payments documents `paymentKey` as a string of at most 200 characters, and the `orderId`
+/// it accepts as 6 to 64 letters, digits, `-` and `_`; the keys it issues are of that same
+/// URL-safe alphabet (`tgen_…`, `5zJ4xY7m…`). Anything else (`.`, `..`, `/`, `%`, `?`, a space)
+/// is no payment's key, and put into the provider's URL `/v1/payments/{paymentKey}` it would
+/// name another resource (`..` climbs to `/v1/`, with our secret key).
+pub fn is_payment_key(key: &str) -> bool {
+    (1..=MAX_PAYMENT_KEY_CHARS).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// When an order made at `made_at` expires (`TOPUP_ORDER_TTL_SECONDS` later).
+pub fn expires_at(made_at: DateTime<Utc>, rules: &TopUpRules) -> DateTime<Utc> {
+    made_at
+        .checked_add_signed(chrono::Duration::seconds(rules.order_ttl_seconds))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The order id of a top-up whose id is `id` (a UUIDv7 made at the order's creation): `ml-`
+/// and its 32 hex digits, so the order's age can be read from the id alone ([`made_at`]), even
+/// once the order was swept.
+fn order_id_of(id: uuid::Uuid) -> String {
+    format!("ml-{}", id.simple())
+}
+
+/// When the order `order_id` was made, if its id says ([`order_id_of`]; older orders' ids were
+/// random and say nothing).
+fn made_at(order_id: &str) -> Option<DateTime<Utc>> {
+    let id = uuid::Uuid::try_parse(order_id.strip_prefix("ml-")?).ok()?;
+    let (secs, nanos) = id.get_timestamp()?.to_unix();
+    DateTime::<Utc>::from_timestamp(i64::try_from(secs).ok()?, nanos)
+}
+
+/// The refusal of a confirm of an order that expired at `at`.
+fn expired(order_id: &str, at: DateTime<Utc>) -> LedgerError {
+    LedgerError::Refused {
+        code: ORDER_EXPIRED,
+        message: format!(
+            "order {order_id} expired unpaid at {} (TOPUP_ORDER_TTL_SECONDS after prepareTopUp): \
+             nothing was charged or changed; prepare a new top-up",
+            at.to_rfc3339()
+        ),
+        retry_at: None,
+    }
+}
 
 /// Records an order of `amount_won` for `user_id` with `provider`, PREPARED. Refused early
 /// (nothing written) when today's limit could not take it: the limit is enforced again, under
@@ -43,10 +96,15 @@ pub async fn prepare(
     if opened.is_none() {
         return Err(LedgerError::NotFound("this user has no wallet".into()));
     }
-    let id = uuid::Uuid::now_v7().to_string();
+    // Both ids from the order's own instant, so its age can be read from its order id.
+    let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        u64::try_from(now.timestamp()).unwrap_or(0),
+        now.timestamp_subsec_nanos(),
+    ));
     let row = top_up::ActiveModel {
-        order_id: Set(format!("ml-{}", uuid::Uuid::new_v4().simple())),
-        id: Set(id),
+        order_id: Set(order_id_of(id)),
+        id: Set(id.to_string()),
         user_id: Set(user_id.to_owned()),
         amount: Set(amount.get()),
         status: Set(TopUpStatus::Prepared),
@@ -83,6 +141,12 @@ pub enum Begun {
 /// becomes CONFIRMING in one transaction with its reservation of the day's limit (refused with
 /// `TOPUP_LIMIT_EXCEEDED`, nothing changed). An order already CONFIRMING with the same payment
 /// (a retry after the provider did not answer) is asked again; one already settled is answered.
+///
+/// Refused before anything is read or written: a `payment_key` that is no provider's key
+/// ([`is_payment_key`]: `BAD_USER_INPUT`). A PREPARED order older than
+/// `TOPUP_ORDER_TTL_SECONDS` is [`ORDER_EXPIRED`] with nothing changed, and so is one already
+/// swept (its age is in its order id). A payment key that another order holds is refused
+/// without saying whose: only that it is not this order's.
 #[allow(clippy::too_many_arguments)]
 pub async fn begin_confirm(
     db: &DatabaseConnection,
@@ -94,13 +158,28 @@ pub async fn begin_confirm(
     rules: &TopUpRules,
     now: DateTime<Utc>,
 ) -> Result<Begun, LedgerError> {
-    let chars = payment_key.chars().count();
-    if chars == 0 || chars > MAX_PAYMENT_KEY_CHARS || payment_key.chars().any(char::is_control) {
+    if !is_payment_key(payment_key) {
         return Err(LedgerError::InvalidInput(format!(
-            "paymentKey must be 1 to {MAX_PAYMENT_KEY_CHARS} printable characters"
+            "paymentKey must be 1 to {MAX_PAYMENT_KEY_CHARS} letters, digits, `-` or `_` (the \
+             payment provider's keys): nothing was charged or changed"
         )));
     }
-    let order = own_order(db, user_id, order_id).await?;
+    let order = match own_order(db, user_id, order_id).await {
+        Err(LedgerError::NotFound(m)) => {
+            // Swept after it expired (or never made): an id old enough is answered as expired,
+            // whoever's it was, so the answer says nothing about which orders exist.
+            return Err(match made_at(order_id) {
+                Some(made) if expires_at(made, rules) <= now => {
+                    expired(order_id, expires_at(made, rules))
+                }
+                _ => LedgerError::NotFound(m),
+            });
+        }
+        other => other?,
+    };
+    if order.status == TopUpStatus::Prepared && expires_at(order.created_at, rules) <= now {
+        return Err(expired(order_id, expires_at(order.created_at, rules)));
+    }
     if order.provider != provider {
         return Err(LedgerError::InvalidState(format!(
             "order {order_id} was made for the payment provider {}, which this server does not use",
@@ -139,9 +218,11 @@ pub async fn begin_confirm(
     let moved = match moved {
         Ok(r) => r.rows_affected,
         Err(e) if is_unique_violation(&e) => {
-            return Err(LedgerError::InvalidInput(format!(
-                "paymentKey {payment_key} belongs to another order"
-            )));
+            // Whose order holds it is not the caller's to learn: only that it is not this one's.
+            return Err(LedgerError::InvalidInput(
+                "this paymentKey is not this order's payment: nothing was charged or changed"
+                    .into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -265,6 +346,42 @@ pub async fn fail(
     Ok((t, true))
 }
 
+/// Deletes at most `limit` orders still PREPARED `TOPUP_ORDER_TTL_SECONDS` after they were made,
+/// the oldest first; how many. Such an order reserved nothing (the day's limit is reserved when
+/// a confirm begins), holds no payment key, and no transfer or receipt names it, so nothing else
+/// changes; its confirm is refused ([`ORDER_EXPIRED`]) before and after (its age is in its
+/// order id). Deleting rather than marking keeps the table to the orders that did something:
+/// abandoned orders leave no rows behind. (Marking would also break the table's rule that a
+/// top-up past PREPARED names its payment and day.)
+pub async fn sweep_expired<C: ConnectionTrait>(
+    db: &C,
+    rules: &TopUpRules,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<u64, LedgerError> {
+    use sea_orm::sea_query::Query;
+    let cutoff = now
+        .checked_sub_signed(chrono::Duration::seconds(rules.order_ttl_seconds))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let oldest = Query::select()
+        .column(top_up::Column::Id)
+        .from(top_up::Entity)
+        .and_where(top_up::Column::Status.eq(TopUpStatus::Prepared))
+        .and_where(top_up::Column::CreatedAt.lte(cutoff))
+        .order_by(top_up::Column::CreatedAt, sea_orm::Order::Asc)
+        .limit(limit)
+        .to_owned();
+    // Conditional on PREPARED in the statement itself: an order whose confirm began meanwhile
+    // (CONFIRMING, the limit reserved) is never deleted.
+    Ok(top_up::Entity::delete_many()
+        .filter(top_up::Column::Id.in_subquery(oldest))
+        .filter(top_up::Column::Status.eq(TopUpStatus::Prepared))
+        .filter(top_up::Column::CreatedAt.lte(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// The top-up of order `order_id`, whoever it belongs to: for the webhook, which knows the order,
 /// not the user.
 pub async fn by_order<C: ConnectionTrait>(
@@ -282,4 +399,49 @@ fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
         e.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_keys_are_the_providers_alphabet_only() {
+        assert!(is_payment_key("tgen_20261126abcDEF-12"));
+        assert!(is_payment_key(&"k".repeat(MAX_PAYMENT_KEY_CHARS)));
+        for bad in [
+            "",
+            ".",
+            "..",
+            "%2e%2e",
+            "a/b",
+            "a\\b",
+            "a?b",
+            "a b",
+            "키",
+            "a\u{0}",
+            &"k".repeat(MAX_PAYMENT_KEY_CHARS + 1),
+        ] {
+            assert!(!is_payment_key(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_order_id_tells_when_it_was_made() {
+        let at = DateTime::parse_from_rfc3339("2026-12-06T10:00:00.123Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            u64::try_from(at.timestamp()).expect("after 1970"),
+            at.timestamp_subsec_nanos(),
+        ));
+        let made = made_at(&order_id_of(id)).expect("a v7 order id");
+        assert_eq!(made.timestamp_millis(), at.timestamp_millis());
+        // Older orders' random ids, and anything else, say nothing.
+        let v4 = format!("ml-{}", uuid::Uuid::new_v4().simple());
+        assert_eq!(made_at(&v4), None);
+        assert_eq!(made_at("ml-nope"), None);
+        assert_eq!(made_at("order-1"), None);
+    }
 }

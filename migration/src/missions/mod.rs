@@ -16,6 +16,7 @@ mod m20261126_000011_payouts;
 mod m20261126_000012_topups;
 mod m20261126_000013_disputes;
 mod m20261206_000014_payout_holds;
+mod m20261206_000015_topup_order_expiry;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_topups::Migration),
             Box::new(m20261126_000013_disputes::Migration),
             Box::new(m20261206_000014_payout_holds::Migration),
+            Box::new(m20261206_000015_topup_order_expiry::Migration),
         ]
     }
 }

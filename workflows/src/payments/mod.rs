@@ -16,8 +16,9 @@
 //!
 //! Here, not in the API, because both use them: the API at confirm and cancel, the worker to
 //! settle what neither a retry nor a webhook settled ([`reconcile`]). [`settle`] is what both
-//! do with the provider's answer.
+//! do with the provider's answer. [`expiry`] deletes the orders nobody confirmed in time.
 
+pub mod expiry;
 pub mod reconcile;
 pub mod sandbox;
 pub mod settle;

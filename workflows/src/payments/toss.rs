@@ -158,9 +158,39 @@ struct ErrorBody {
     message: String,
 }
 
-/// A path segment: Toss's keys are URL-safe already; anything else is percent-encoded.
-fn segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+/// `payment_key` as one path segment of Toss's URL, or the refusal of a value that is not a
+/// Toss payment key (`missionlink_ledger::topup::order::is_payment_key`: 1 to 200 letters,
+/// digits, `-`, `_`), which is never sent. Percent-encoding alone would not do: `%2E%2E` is
+/// still `..` to a URL parser (WHATWG, RFC 3986 normalisation), and `GET /v1/payments/..` is
+/// `GET /v1/` with our secret key. A key outside the alphabet names no payment Toss can have, so
+/// the refusal is Toss's own for an unknown payment: a confirm that cannot be looked up fails,
+/// and the webhook ignores it.
+fn segment(payment_key: &str) -> Result<String, PaymentError> {
+    if !missionlink_ledger::topup::order::is_payment_key(payment_key) {
+        return Err(not_a_key());
+    }
+    let encoded: String = url::form_urlencoded::byte_serialize(payment_key.as_bytes()).collect();
+    // The alphabet has nothing to encode and no dot; kept as the last word on what is sent.
+    debug_assert_eq!(encoded, payment_key);
+    Ok(encoded)
+}
+
+fn not_a_key() -> PaymentError {
+    PaymentError::Refused {
+        status: 404,
+        code: super::NOT_FOUND_PAYMENT.to_owned(),
+        message: "not a Toss Payments payment key (1 to 200 letters, digits, - or _): not sent"
+            .to_owned(),
+    }
+}
+
+/// Whether `order_id` is one Toss accepts: 6 to 64 letters, digits, `-` and `_` (its documented
+/// `orderId`; it is also the confirm's `Idempotency-Key` header).
+fn is_order_id(order_id: &str) -> bool {
+    (6..=64).contains(&order_id.len())
+        && order_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[async_trait::async_trait]
@@ -175,6 +205,16 @@ impl PaymentProvider for TossPayments {
         order_id: &str,
         amount_won: i64,
     ) -> Result<Payment, PaymentError> {
+        if !missionlink_ledger::topup::order::is_payment_key(payment_key) || !is_order_id(order_id)
+        {
+            // Never sent (the ledger refuses such keys before a confirm begins; this guards the
+            // rows stored before it did). Toss documents this refusal for a malformed request.
+            return Err(PaymentError::Refused {
+                status: 400,
+                code: "INVALID_REQUEST".to_owned(),
+                message: "not a Toss Payments payment key or order id: not sent".to_owned(),
+            });
+        }
         let body = serde_json::json!({
             "paymentKey": payment_key,
             "orderId": order_id,
@@ -193,7 +233,7 @@ impl PaymentProvider for TossPayments {
         self.send(self.http.get(format!(
             "{}/v1/payments/{}",
             self.base,
-            segment(payment_key)
+            segment(payment_key)?
         )))
         .await
     }
@@ -209,11 +249,44 @@ impl PaymentProvider for TossPayments {
                 .post(format!(
                     "{}/v1/payments/{}/cancel",
                     self.base,
-                    segment(payment_key)
+                    segment(payment_key)?
                 ))
                 .header("Idempotency-Key", idempotency_key)
                 .json(&serde_json::json!({ "cancelReason": reason })),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_toss_keys_become_path_segments() {
+        assert_eq!(
+            segment("tgen_20261126abcDEF-12").ok().as_deref(),
+            Some("tgen_20261126abcDEF-12")
+        );
+        for bad in [
+            "",
+            ".",
+            "..",
+            "%2e%2e",
+            "a/b",
+            "a?b",
+            "a#b",
+            "a b",
+            "키",
+            &"k".repeat(201),
+        ] {
+            assert!(
+                matches!(segment(bad), Err(PaymentError::Refused { ref code, .. }) if code == super::super::NOT_FOUND_PAYMENT),
+                "{bad:?}"
+            );
+        }
+        assert!(is_order_id("ml-0123456789abcdef"));
+        assert!(!is_order_id("ml-1"));
+        assert!(!is_order_id("ml-ab\r\nX: y"));
     }
 }
