@@ -22,13 +22,6 @@ pub struct TopUpConfig {
     pub rules: missionlink_ledger::topup::TopUpRules,
     /// `TOPUP_RECONCILE_AFTER_SECONDS`.
     pub reconcile_after_seconds: u64,
-}
-
-impl std::fmt::Debug for TopUpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TopUpConfig")
-            .field("provider", &self.provider)
-            .field("timeout_seconds", &self.timeout_seconds)
     /// `TOPUP_PREPARE_MAX_PER_USER` orders per `TOPUP_PREPARE_WINDOW_SECONDS`.
     pub prepare_throttle: PrepareThrottle,
 }
@@ -38,6 +31,13 @@ impl std::fmt::Debug for TopUpConfig {
 pub struct PrepareThrottle {
     pub max_per_user: i64,
     pub window_seconds: i64,
+}
+
+impl std::fmt::Debug for TopUpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopUpConfig")
+            .field("provider", &self.provider)
+            .field("timeout_seconds", &self.timeout_seconds)
             .field(
                 "webhook_secret",
                 &self.webhook_secret.as_ref().map(|_| "<redacted>"),
@@ -45,6 +45,7 @@ pub struct PrepareThrottle {
             .field("webhook_tolerance_seconds", &self.webhook_tolerance_seconds)
             .field("rules", &self.rules)
             .field("reconcile_after_seconds", &self.reconcile_after_seconds)
+            .field("prepare_throttle", &self.prepare_throttle)
             .finish()
     }
 }
@@ -58,12 +59,21 @@ impl TopUpConfig {
             timeout: std::time::Duration::from_secs(self.timeout_seconds),
             reconcile_after: std::time::Duration::from_secs(self.reconcile_after_seconds),
         }
-            .field("prepare_throttle", &self.prepare_throttle)
     }
 }
 
 /// Longest `PAYMENT_TIMEOUT_SECONDS`: a confirm holds its GraphQL request open this long.
 pub const MAX_PAYMENT_TIMEOUT_SECONDS: i64 = 120;
+
+/// Shortest `TOSS_WEBHOOK_SECRET` accepted when `APP_ENV=production`, in characters: a key of an
+/// HMAC-SHA256 signature shorter than its 256-bit output is weaker than the signature (the same
+/// rule as `JWT_SECRET`'s 32 bytes).
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 32;
+
+/// Shortest `TOPUP_ORDER_TTL_SECONDS`: Toss Payments lets a payment authenticated in its widget
+/// wait 10 minutes for the confirm; an order that expired sooner would refuse a confirm Toss
+/// would still take.
+pub const MIN_ORDER_TTL_SECONDS: i64 = 600;
 
 /// The top-up settings. The sandbox payment provider takes no money: it is the default in dev
 /// and refused in production, where the default is `none` (no top-ups through a provider) until
@@ -78,16 +88,6 @@ pub(super) fn read(
         AppEnv::Production => "none",
     };
     let secret = |name: &'static str| {
-/// Shortest `TOSS_WEBHOOK_SECRET` accepted when `APP_ENV=production`, in characters: a key of an
-/// HMAC-SHA256 signature shorter than its 256-bit output is weaker than the signature (the same
-/// rule as `JWT_SECRET`'s 32 bytes).
-pub const MIN_WEBHOOK_SECRET_CHARS: usize = 32;
-
-/// Shortest `TOPUP_ORDER_TTL_SECONDS`: Toss Payments lets a payment authenticated in its widget
-/// wait 10 minutes for the confirm; an order that expired sooner would refuse a confirm Toss
-/// would still take.
-pub const MIN_ORDER_TTL_SECONDS: i64 = 600;
-
         let value = get(name, "");
         if value.is_empty() {
             Err(err(name, "required when PAYMENT_PROVIDER=toss"))
@@ -159,9 +159,6 @@ pub const MIN_ORDER_TTL_SECONDS: i64 = 600;
                 missionlink_ledger::money::MAX_BALANCE,
             )?,
             withdrawal_days: int("TOPUP_WITHDRAWAL_DAYS", 7, 0, 365)?,
-        },
-    })
-}
             order_ttl_seconds: int(
                 "TOPUP_ORDER_TTL_SECONDS",
                 missionlink_ledger::topup::DEFAULT_ORDER_TTL_SECONDS,
@@ -172,6 +169,9 @@ pub const MIN_ORDER_TTL_SECONDS: i64 = 600;
         prepare_throttle: PrepareThrottle {
             max_per_user: int("TOPUP_PREPARE_MAX_PER_USER", 10, 1, 10_000)?,
             window_seconds: int("TOPUP_PREPARE_WINDOW_SECONDS", 600, 1, 86_400)?,
+        },
+    })
+}
 
 /// A payment provider's base URL: http(s) with a host; when `APP_ENV=production` https (our
 /// secret key travels in every request's `Authorization`), plain http only to a loopback

@@ -339,16 +339,6 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "days after payment within which an unspent top-up may be withdrawn (cancelTopUp; 0 to \
          365)",
     ),
-];
-
-/// The `--help` text listing [`VARIABLES`].
-pub fn variables_help() -> String {
-    let mut out = String::from("Environment (a .env file may supply it):\n");
-    for (name, default, meaning) in VARIABLES {
-        out.push_str(&format!("  {name:<32} {meaning} [default: {default}]\n"));
-    }
-    out
-}
     (
         "TOPUP_ORDER_TTL_SECONDS",
         "1800",
@@ -367,3 +357,13 @@ pub fn variables_help() -> String {
         "600",
         "the prepareTopUp throttle's window (1 to 86400)",
     ),
+];
+
+/// The `--help` text listing [`VARIABLES`].
+pub fn variables_help() -> String {
+    let mut out = String::from("Environment (a .env file may supply it):\n");
+    for (name, default, meaning) in VARIABLES {
+        out.push_str(&format!("  {name:<32} {meaning} [default: {default}]\n"));
+    }
+    out
+}
