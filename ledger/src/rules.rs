@@ -167,7 +167,7 @@ mod tests {
                 assert!(
                     !valid.title.contains(c),
                     "{split:?} stored with U+{:04X}",
-                    c as u32
+                    u32::from(c)
                 );
                 let message = valid.message.expect("a message");
                 assert_eq!(banned_in(&message, &[]), Some(word), "{split:?}");

@@ -156,7 +156,7 @@ mod tests {
             '\u{FFA0}',
             '\u{115F}',
         ] {
-            assert!(is_default_ignorable(c), "U+{:04X}", c as u32);
+            assert!(is_default_ignorable(c), "U+{:04X}", u32::from(c));
         }
         assert!(!is_default_ignorable('a') && !is_default_ignorable('가'));
         let bidi: Vec<char> = ('\0'..=char::MAX)
@@ -181,10 +181,10 @@ mod tests {
                     required("title", &raw, 100, Lines::One).expect("accepted"),
                     "fuck",
                     "U+{:04X}",
-                    c as u32
+                    u32::from(c)
                 );
             }
-            assert_eq!(visible(&raw), "fuck", "U+{:04X}", c as u32);
+            assert_eq!(visible(&raw), "fuck", "U+{:04X}", u32::from(c));
         }
     }
 

@@ -1,9 +1,10 @@
 //! Banned words: the built-in list and each streamer's own, matched anywhere in the text after
 //! both sides are folded alike:
-//! - [`crate::text::visible`]: NFKC (full-width Latin becomes ASCII; half-width and
-//!   compatibility Hangul jamo become conjoining jamo, which compose with a following vowel)
-//!   and every `Default_Ignorable_Code_Point` removed (zero-width spaces and joiners, variation
-//!   selectors, tag characters, soft hyphens, Hangul fillers: what would otherwise hide a word);
+//! - NFKC (full-width Latin becomes ASCII; half-width and compatibility Hangul jamo become
+//!   conjoining jamo, which compose with a following vowel) and every
+//!   `Default_Ignorable_Code_Point` removed (zero-width spaces and joiners, variation
+//!   selectors, tag characters, soft hyphens, Hangul fillers: what would otherwise hide a
+//!   word), by [`crate::text::visible`];
 //! - lower case, and every run of whitespace one space (spaces are kept: "출시 발표" must not
 //!   read as "시발");
 //! - confusables folded by Unicode's skeleton (UTS #39, [`unicode_security::skeleton`]), so a
@@ -117,7 +118,7 @@ mod tests {
                 (format!("씨{c}발"), "씨발"),
                 (format!("f{c}u{c}c{c}k{c}"), "fuck"),
             ] {
-                assert_eq!(banned_in(&text, &[]), Some(word), "U+{:04X}", *c as u32);
+                assert_eq!(banned_in(&text, &[]), Some(word), "U+{:04X}", u32::from(*c));
             }
         }
         // A whole run of tag letters spelling something else in between.
@@ -141,13 +142,13 @@ mod tests {
                 banned_in(&format!("fu{c}ck"), &[]),
                 Some("fuck"),
                 "U+{:04X}",
-                c as u32
+                u32::from(c)
             );
             assert_eq!(
                 banned_in(&format!("씨{c}발"), &[]),
                 Some("씨발"),
                 "U+{:04X}",
-                c as u32
+                u32::from(c)
             );
             // In the banned word too.
             let own = vec![format!("spoi{c}ler")];
@@ -155,7 +156,7 @@ mod tests {
                 banned_in("no spoilers", &own),
                 Some(own[0].as_str()),
                 "U+{:04X}",
-                c as u32
+                u32::from(c)
             );
         }
         assert!(n > 4_000, "{n}");
