@@ -1,7 +1,7 @@
 //! The HTTP server: GraphQL, GraphiQL, subscriptions, the streamers' overlays, health,
 //! readiness and metrics.
 
-use crate::graphql::{AppSchema, Caller, ClientAddr, RequestOrigin, ViaGet, build_schema};
+use crate::graphql::{AppSchema, Caller, ClientAddr, PublicOrigin, ViaGet, build_schema};
 use crate::state::AppState;
 use async_graphql::{ErrorExtensions, Value};
 use async_graphql_axum::GraphQLResponse;
@@ -30,9 +30,19 @@ struct HttpState {
     app: AppState,
     schema: AppSchema,
     sockets: ws::OpenSockets,
+    /// The base of the links answers give.
+    origin: PublicOrigin,
 }
 
-pub fn router(app: AppState) -> Router {
+/// The routes, for a server listening on `listening` (the links' base when `PUBLIC_URL` is
+/// unset, in dev).
+pub fn router(app: AppState, listening: SocketAddr) -> Router {
+    let origin = PublicOrigin(
+        app.config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listening}")),
+    );
     let schema = build_schema(app.clone());
     let cors = app.config.cors_allowed_origins.layer();
     let router = Router::new()
@@ -51,6 +61,7 @@ pub fn router(app: AppState) -> Router {
             app,
             schema,
             sockets: ws::OpenSockets::default(),
+            origin,
         });
     // Outermost, so that it answers preflights before anything else looks at them.
     match cors {
@@ -68,9 +79,10 @@ pub struct Server {
 impl Server {
     pub async fn bind(app: AppState, addr: SocketAddr) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
+        let listening = listener.local_addr()?;
         Ok(Self {
             listener,
-            router: router(app),
+            router: router(app, listening),
         })
     }
 
@@ -152,7 +164,7 @@ async fn execute(
     let request = request
         .data(caller)
         .data(ClientAddr(client))
-        .data(request_origin(&s.app, peer, headers));
+        .data(s.origin.clone());
     let mut response = s.schema.execute(request).await;
     // Parse, validation and limit errors come from async-graphql without a code: they are
     // all the client's malformed input.
@@ -168,20 +180,6 @@ async fn execute(
         }
     }
     response
-}
-
-/// Where the client reached this server: the `Host` it sent (when it is one), else the
-/// address this server listens on, with the scheme a trusted proxy reports.
-fn request_origin(app: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestOrigin {
-    let scheme = app.config.trusted_proxies.scheme(peer.ip(), headers);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
-        // An authority with user info is not a host a browser would send.
-        .filter(|a| !a.as_str().contains('@'))
-        .map_or_else(|| app.config.http_addr.to_string(), |a| a.to_string());
-    RequestOrigin(format!("{scheme}://{host}"))
 }
 
 fn caller_from_headers(app: &AppState, headers: &HeaderMap) -> Caller {

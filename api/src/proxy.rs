@@ -2,9 +2,8 @@
 //! peer. Behind load balancers listed in `TRUSTED_PROXIES`, each proxy appends the address it
 //! received the request from to `X-Forwarded-For`, so the client is the right-most entry that
 //! is not itself a trusted proxy; everything left of it was written by the client and is ignored.
-//! A peer outside `TRUSTED_PROXIES` is the client whatever headers it sends. Likewise only a
-//! trusted proxy's `X-Forwarded-Proto` says the client used `https` (for the links the API
-//! gives out, such as the overlay's URL).
+//! A peer outside `TRUSTED_PROXIES` is the client whatever headers it sends. The links the API
+//! gives out are never built from a request's headers: they start with `PUBLIC_URL`.
 
 use axum::http::HeaderMap;
 use ipnet::IpNet;
@@ -65,26 +64,6 @@ impl TrustedProxies {
         }
         client
     }
-
-    /// The scheme the client used: `https` when a trusted proxy in front of `peer` says so in
-    /// `X-Forwarded-Proto` (its last value: the nearest proxy's), else `http`, which is all
-    /// this server itself speaks.
-    pub fn scheme(&self, peer: IpAddr, headers: &HeaderMap) -> &'static str {
-        if !self.trusts(peer.to_canonical()) {
-            return "http";
-        }
-        let forwarded = headers
-            .get_all("x-forwarded-proto")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .next_back();
-        match forwarded {
-            Some(p) if p.eq_ignore_ascii_case("https") => "https",
-            _ => "http",
-        }
-    }
 }
 
 #[cfg(test)]
@@ -138,25 +117,6 @@ mod tests {
             client("10.0.0.0/8", "198.51.100.7", &["10.0.0.1"]),
             "198.51.100.7"
         );
-    }
-
-    #[test]
-    fn only_a_trusted_proxy_says_the_client_used_https() {
-        let scheme = |trusted: &str, peer: &str, proto: &[&str]| {
-            let mut headers = HeaderMap::new();
-            for value in proto {
-                headers.append("x-forwarded-proto", value.parse().expect("header"));
-            }
-            TrustedProxies::parse(trusted)
-                .expect("parse")
-                .scheme(peer.parse().expect("peer"), &headers)
-        };
-        assert_eq!(scheme("10.0.0.0/16", "10.0.3.4", &["https"]), "https");
-        assert_eq!(scheme("10.0.0.0/16", "10.0.3.4", &["HTTPS"]), "https");
-        assert_eq!(scheme("10.0.0.0/16", "10.0.3.4", &["https, http"]), "http");
-        assert_eq!(scheme("10.0.0.0/16", "10.0.3.4", &[]), "http");
-        assert_eq!(scheme("10.0.0.0/16", "10.0.3.4", &["gopher"]), "http");
-        assert_eq!(scheme("", "198.51.100.7", &["https"]), "http");
     }
 
     #[test]

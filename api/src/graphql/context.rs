@@ -25,11 +25,12 @@ pub enum Caller {
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
 
-/// Where the client reached this server, `scheme://host[:port]` (the `Host` header, and the
-/// scheme a trusted proxy reports): the base of the links an answer gives, such as the overlay's
-/// URL.
+/// Where users reach this server (`PUBLIC_URL`; in dev, when unset, the address it listens on):
+/// the base of the links an answer gives, such as the overlay's URL. Never taken from the
+/// request (its `Host` header or a proxy's `X-Forwarded-*`): a forged one would make the answer
+/// send the user's link, token included, to a host of the sender's choosing.
 #[derive(Clone, Debug)]
-pub struct RequestOrigin(pub String);
+pub struct PublicOrigin(pub String);
 
 pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()

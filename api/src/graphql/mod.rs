@@ -36,7 +36,7 @@ use async_graphql::extensions::apollo_persisted_queries::{
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
-pub use context::{Caller, ClientAddr, RequestOrigin};
+pub use context::{Caller, ClientAddr, PublicOrigin};
 pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use loaders::{MissionLoader, UserLoader};
 pub use transport::{ViaGet, WRITE_OVER_GET};

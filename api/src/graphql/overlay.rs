@@ -4,7 +4,7 @@
 //! themselves are `crate::overlay`'s; the page is `http/overlay.rs`.
 
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list_cost};
-use super::context::{RequestOrigin, caller, state};
+use super::context::{PublicOrigin, caller, state};
 use super::events::{Admission, Guard, MissionEvent, follow, readable};
 use super::mission::{Mission, MissionOrder, MissionOrderField, OrderDirection, missions_page};
 use super::status::MissionStatus;
@@ -23,8 +23,8 @@ use missionlink_ledger::mission::list::MissionFilter;
 /// one stops).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct OverlayLink {
-    /// The page to add to OBS as a browser source: `<this server>/overlay/<token>`. Only from
-    /// the call that issued the token.
+    /// The page to add to OBS as a browser source: `<PUBLIC_URL>/overlay/<token>` (never the
+    /// request's `Host`). Only from the call that issued the token.
     pub url: Option<String>,
     /// The overlay's read-only token. Only from the call that issued it.
     pub token: Option<String>,
@@ -34,8 +34,14 @@ pub struct OverlayLink {
 
 impl OverlayLink {
     fn of(issued: Issued, ctx: &Context<'_>) -> Self {
-        let origin = ctx.data_opt::<RequestOrigin>().map_or_else(
-            || format!("http://{}", state(ctx).config.http_addr),
+        let origin = ctx.data_opt::<PublicOrigin>().map_or_else(
+            || {
+                let config = &state(ctx).config;
+                config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", config.http_addr))
+            },
             |o| o.0.clone(),
         );
         Self {

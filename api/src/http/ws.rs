@@ -19,8 +19,8 @@
 //!   once they are suspended (or gone), it is closed with 4403, ending the subscriptions it ran
 //!   (each new operation is refused before that too).
 
-use super::{HttpState, MAX_BODY_BYTES, caller_from_authorization, request_origin};
-use crate::graphql::{Caller, ClientAddr, RequestOrigin};
+use super::{HttpState, MAX_BODY_BYTES, caller_from_authorization};
+use crate::graphql::{Caller, ClientAddr, PublicOrigin};
 use async_graphql::Data;
 use async_graphql::http::WebSocketProtocols;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -108,7 +108,7 @@ pub(super) async fn upgrade(
     // async-graphql speaks the client's first known protocol: the handshake names that one.
     let chosen = client_protocol(&headers).unwrap_or(WebSocketProtocols::GraphQLWS);
     let legacy = chosen == WebSocketProtocols::SubscriptionsTransportWS;
-    let origin = request_origin(&s.app, peer, &headers);
+    let origin = s.origin.clone();
     let socket = Socket {
         s,
         client: ClientAddr(client),
@@ -140,7 +140,7 @@ fn client_protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 struct Socket {
     s: HttpState,
     client: ClientAddr,
-    origin: RequestOrigin,
+    origin: PublicOrigin,
     protocol: GraphQLProtocol,
     legacy: bool,
     max_subscriptions: usize,
