@@ -31,7 +31,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const SECRET_KEY: &str = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R";
-pub const WEBHOOK_SECRET: &str = "whsec-test-0123456789";
+// As long as production requires (`TOSS_WEBHOOK_SECRET`: at least 32 characters).
+pub const WEBHOOK_SECRET: &str = "whsec-test-0123456789abcdefghijklmnop";
 
 #[derive(Clone, Debug)]
 pub struct FakePayment {
@@ -59,6 +60,8 @@ struct Books {
     confirm_outage: bool,
     /// Every confirm request received.
     confirm_requests: u32,
+    /// Every request received, any path: `METHOD /path`.
+    requests: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -280,11 +283,22 @@ async fn cancel(
 impl FakeToss {
     pub async fn start() -> Self {
         let books = Arc::new(Mutex::new(Books::default()));
+        let log = books.clone();
         let app = axum::Router::new()
             .route("/v1/payments/confirm", post(confirm))
             .route("/v1/payments/{key}", get(lookup))
             .route("/v1/payments/{key}/cancel", post(cancel))
-            .with_state(books.clone());
+            .with_state(books.clone())
+            .layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    log.lock().expect("books").requests.push(format!(
+                        "{} {}",
+                        req.method(),
+                        req.uri().path()
+                    ));
+                    next.run(req)
+                },
+            ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake Toss");
@@ -372,6 +386,11 @@ impl FakeToss {
             .iter()
             .find(|(_, p)| p.order_id == order_id)
             .map(|(k, _)| k.clone())
+    }
+
+    /// Every request this server received, any path (`GET /v1/` too), as `METHOD /path`.
+    pub fn requests(&self) -> Vec<String> {
+        self.books.lock().expect("books").requests.clone()
     }
 
     pub fn confirm_requests(&self) -> u32 {

@@ -42,6 +42,7 @@ mod statement;
 mod support;
 mod text;
 mod throttle;
+mod topup_edges;
 mod topups;
 mod traces;
 mod walkthrough;

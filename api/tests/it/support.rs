@@ -818,6 +818,11 @@ pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
+    // Production requires PUBLIC_URL; a test running as production gets one unless it sets it.
+    if vars.get("APP_ENV").is_some_and(|e| e == "production") {
+        vars.entry("PUBLIC_URL".into())
+            .or_insert_with(|| "https://missionlink.test".into());
+    }
     Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration")
 }
 
