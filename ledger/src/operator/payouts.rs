@@ -7,7 +7,7 @@
 
 use super::{Acting, Target, is_suspended, record};
 use crate::LedgerError;
-use crate::payout::{find, give_back, transition};
+use crate::payout::{find, give_back, lock, transition};
 use crate::status::{OperatorActionKind, PayoutStatus};
 use chrono::Utc;
 use missionlink_entities::missions::{operator_action, payout};
@@ -58,6 +58,7 @@ pub async fn hold(
     payout_id: &str,
 ) -> Result<(payout::Model, operator_action::Model), LedgerError> {
     let txn = db.begin().await?;
+    lock(&txn, payout_id).await?;
     let p = find(&txn, payout_id).await?;
     if p.status != PayoutStatus::Requested {
         return Err(not_waiting(&p, "held"));
@@ -96,6 +97,7 @@ pub async fn release(
     payout_id: &str,
 ) -> Result<(payout::Model, operator_action::Model), LedgerError> {
     let txn = db.begin().await?;
+    lock(&txn, payout_id).await?;
     let p = find(&txn, payout_id).await?;
     if p.status != PayoutStatus::Requested {
         return Err(not_waiting(&p, "released"));
@@ -141,6 +143,7 @@ pub async fn cancel_payout(
     payout_id: &str,
 ) -> Result<(payout::Model, operator_action::Model), LedgerError> {
     let txn = db.begin().await?;
+    lock(&txn, payout_id).await?;
     let p = find(&txn, payout_id).await?;
     if p.status != PayoutStatus::Requested {
         return Err(not_waiting(&p, "cancelled"));
@@ -209,6 +212,7 @@ pub async fn cancel_payouts_of(
         };
         for id in page {
             let txn = db.begin().await?;
+            lock(&txn, &id).await?;
             let p = find(&txn, &id).await?;
             if p.status == PayoutStatus::Requested {
                 match cancel_one(&txn, acting, &p, Some(cause_id)).await {

@@ -100,6 +100,18 @@ pub async fn cancel(
 /// The operation name of a cancel's idempotency claim.
 const CANCEL: &str = "cancelPayout";
 
+/// Takes payout `id`'s row for the rest of the caller's transaction before anything is read: a
+/// no-op update, which is the row lock on Postgres and the write lock on SQLite (a transaction
+/// that read first and wrote second could not upgrade its lock while another writes).
+pub(crate) async fn lock<C: ConnectionTrait>(txn: &C, id: &str) -> Result<(), LedgerError> {
+    payout::Entity::update_many()
+        .col_expr(payout::Column::Status, Expr::col(payout::Column::Status).into())
+        .filter(payout::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// The hold is over: REQUESTED → PROCESSING, the last step before the bank, unless the payout
 /// is held or its streamer is suspended. A suspended streamer's payout is held here (by the
 /// suspension's record: `held_by`), so it waits for an operator instead of leaving, even
@@ -111,6 +123,7 @@ pub async fn start_processing(
     id: &str,
 ) -> Result<payout::Model, LedgerError> {
     let txn = db.begin().await?;
+    lock(&txn, id).await?;
     let p = super::find(&txn, id).await?;
     if p.status != PayoutStatus::Requested || p.held_at.is_some() {
         txn.rollback().await?;
