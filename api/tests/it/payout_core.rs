@@ -270,3 +270,95 @@ async fn the_audit_catches_a_payout_whose_money_did_not_move_as_its_status_says(
         );
     }
 }
+
+/// An operator's hold, and a suspension's sweep, racing the end of the hold, on both backends:
+/// the payout either left first (PROCESSING, the hold refused, the sweep passing it over) or
+/// it never leaves (held, or cancelled with its money back); never both, and the audit stays
+/// clean.
+#[tokio::test]
+async fn holds_and_suspensions_racing_the_end_of_the_hold_have_one_winner() {
+    use missionlink_ledger::operator::{self, Acting};
+    for dbs in [TestDatabases::postgres().await, TestDatabases::sqlite()] {
+        let db = open(&dbs).await;
+        let acting = Acting::new("operator-1", "account takeover").expect("acting");
+        for round in 0..4 {
+            let streamer = streamer_with_earnings(&db, 30_000).await;
+            set_account(&db, &streamer, "110-123-456789").await;
+            let p = payout::request(
+                &db.missions,
+                &streamer,
+                20_000,
+                &key(&format!("race-{round}")),
+                &PAYOUTS,
+            )
+            .await
+            .expect("request")
+            .into_inner();
+            let (held, started) = tokio::join!(
+                operator::hold(&db.missions, &acting, &p.id),
+                payout::start_processing(&db.missions, &p.id)
+            );
+            let started = started.expect("start");
+            let now = payout::find(&db.missions, &p.id).await.expect("find");
+            match held {
+                Ok((row, _)) => {
+                    assert!(row.held_at.is_some());
+                    assert_eq!(now.status, PayoutStatus::Requested, "a held payout left");
+                    assert!(now.held_at.is_some());
+                }
+                Err(LedgerError::InvalidState(_)) => {
+                    assert_eq!(started.status, PayoutStatus::Processing);
+                    assert_eq!(now.status, PayoutStatus::Processing);
+                }
+                Err(e) => panic!("hold: {e:?}"),
+            }
+
+            // A second payout, and its streamer suspended while its hold ends.
+            let q = payout::request(
+                &db.missions,
+                &streamer,
+                10_000,
+                &key(&format!("race-s-{round}")),
+                &PAYOUTS,
+            )
+            .await
+            .expect("request")
+            .into_inner();
+            let suspend = async {
+                let action = operator::suspend(&db.missions, &acting, &streamer, None)
+                    .await
+                    .expect("record");
+                operator::cancel_payouts_of(&db.missions, &acting, &streamer, &action.id)
+                    .await
+                    .expect("sweep")
+            };
+            let (swept, started) =
+                tokio::join!(suspend, payout::start_processing(&db.missions, &q.id));
+            started.expect("start");
+            let now = payout::find(&db.missions, &q.id).await.expect("find");
+            match now.status {
+                PayoutStatus::Cancelled => assert!(swept.contains(&q.id)),
+                PayoutStatus::Processing => assert!(!swept.contains(&q.id)),
+                other => panic!("payout {other} after the sweep: {now:?}"),
+            }
+            // Once suspended, no payout of theirs starts: it is held.
+            let later = payout::request(
+                &db.missions,
+                &streamer,
+                10_000,
+                &key(&format!("after-{round}")),
+                &PAYOUTS,
+            )
+            .await;
+            if let Ok(later) = later {
+                let later = later.into_inner();
+                let after = payout::start_processing(&db.missions, &later.id)
+                    .await
+                    .expect("start");
+                assert_eq!(after.status, PayoutStatus::Requested);
+                assert!(after.held_at.is_some(), "a suspended streamer's payout left");
+            }
+            assert_audit_clean(&db).await;
+        }
+    }
+}
