@@ -241,16 +241,27 @@ async fn readyz(State(s): State<HttpState>) -> Response {
 }
 
 /// `POST /payments/webhook`: the payment provider's deliveries (`topups::webhook`). 200 once
-/// handled (or a replay), 401 when the signature or time is wrong, 400 when unreadable, 503 when
+/// handled (or a replay, or naming nothing of ours), 401 when the signature or time is wrong,
+/// 400 when unreadable, 429 (`Retry-After`) past the per-client or per-order throttle, 503 when
 /// it could not be finished now (the provider retries).
 async fn payment_webhook(
     State(s): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     use crate::topups::WebhookAnswer;
-    match crate::topups::webhook(&s.app, &headers, &body).await {
+    let client = s.app.config.trusted_proxies.client(peer.ip(), &headers);
+    match crate::topups::webhook(&s.app, client, &headers, &body).await {
         WebhookAnswer::Handled => (StatusCode::OK, "ok").into_response(),
+        WebhookAnswer::TooMany {
+            retry_after_seconds,
+        } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after_seconds.to_string())],
+            "too many deliveries: send it again later",
+        )
+            .into_response(),
         WebhookAnswer::Unauthorized(why) => (StatusCode::UNAUTHORIZED, why).into_response(),
         WebhookAnswer::BadRequest(why) => (StatusCode::BAD_REQUEST, why).into_response(),
         WebhookAnswer::RetryLater => {

@@ -18,6 +18,13 @@ pub struct TopUpConfig {
     /// `PAYMENT_WEBHOOK_TOLERANCE_SECONDS`: how far a delivery's transmission time may be from
     /// ours.
     pub webhook_tolerance_seconds: i64,
+    /// `PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS`: at most one provider look-up per order per
+    /// this long, whatever the deliveries say.
+    pub webhook_lookup_interval_seconds: i64,
+    /// `PAYMENT_WEBHOOK_MAX_PER_CLIENT` deliveries per `PAYMENT_WEBHOOK_WINDOW_SECONDS` from one
+    /// client address.
+    pub webhook_max_per_client: i64,
+    pub webhook_window_seconds: i64,
     /// `TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`.
     pub rules: missionlink_ledger::topup::TopUpRules,
     /// `TOPUP_RECONCILE_AFTER_SECONDS`.
@@ -43,6 +50,12 @@ impl std::fmt::Debug for TopUpConfig {
                 &self.webhook_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("webhook_tolerance_seconds", &self.webhook_tolerance_seconds)
+            .field(
+                "webhook_lookup_interval_seconds",
+                &self.webhook_lookup_interval_seconds,
+            )
+            .field("webhook_max_per_client", &self.webhook_max_per_client)
+            .field("webhook_window_seconds", &self.webhook_window_seconds)
             .field("rules", &self.rules)
             .field("reconcile_after_seconds", &self.reconcile_after_seconds)
             .field("prepare_throttle", &self.prepare_throttle)
@@ -144,6 +157,14 @@ pub(super) fn read(
         .map_err(|_| err("PAYMENT_TIMEOUT_SECONDS", "out of range"))?,
         webhook_secret,
         webhook_tolerance_seconds: int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300, 1, 86_400)?,
+        webhook_lookup_interval_seconds: int(
+            "PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS",
+            10,
+            1,
+            3_600,
+        )?,
+        webhook_max_per_client: int("PAYMENT_WEBHOOK_MAX_PER_CLIENT", 600, 1, 1_000_000)?,
+        webhook_window_seconds: int("PAYMENT_WEBHOOK_WINDOW_SECONDS", 60, 1, 86_400)?,
         reconcile_after_seconds: u64::try_from(int(
             "TOPUP_RECONCILE_AFTER_SECONDS",
             60,

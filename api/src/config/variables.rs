@@ -249,14 +249,41 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "PAYOUT_HOLD_SECONDS",
         "3600",
         "how long a payout request waits before it goes to the bank: the streamer may cancel it \
-         meanwhile, and operators can stop a payout from a taken-over account before money \
-         leaves for good (0 to 604800)",
+         meanwhile, and operators can hold (holdPayout) or cancel (cancelPayoutAsOperator) a payout from a \
+         taken-over account before money leaves, and suspending its streamer cancels it \
+         (0 to 604800)",
     ),
     (
         "PAYOUT_STUCK_SECONDS",
         "3600",
         "a payout at the bank (PROCESSING) longer than this counts in missionlink_payouts_stuck \
          and raises MissionLinkPayoutStuck",
+    ),
+    (
+        "PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS",
+        "10",
+        "the payment webhook looks an order's payment up at the provider at most once per this \
+         long, whatever its deliveries say; a delivery inside it is answered 429 and the provider \
+         sends it again later (1 to 3600)",
+    ),
+    (
+        "PAYMENT_WEBHOOK_MAX_PER_CLIENT",
+        "600",
+        "most webhook deliveries accepted from one client address per \
+         PAYMENT_WEBHOOK_WINDOW_SECONDS, refilled evenly (counted by each API process, in \
+         memory); more are answered 429 and read nowhere (1 to 1000000)",
+    ),
+    (
+        "PAYMENT_WEBHOOK_WINDOW_SECONDS",
+        "60",
+        "the window of PAYMENT_WEBHOOK_MAX_PER_CLIENT, seconds (1 to 86400)",
+    ),
+    (
+        "PAYOUT_HELD_SLA_SECONDS",
+        "86400",
+        "a payout held for an operator (holdPayout, or its streamer suspended) longer than this \
+         counts in missionlink_payouts_held_overdue and raises MissionLinkPayoutHeldOverdue (1 to \
+         2592000)",
     ),
     (
         "BANK_PROVIDER",

@@ -47,6 +47,9 @@ pub struct FakePayment {
     pub decline: bool,
     /// A cancel of this payment is refused with NOT_CANCELABLE_PAYMENT.
     pub not_cancelable: bool,
+    /// The `totalAmount` this server reports for the payment, when the test makes it disagree
+    /// with what was paid ([`FakeToss::misreport`]).
+    pub reported_amount: Option<i64>,
 }
 
 #[derive(Default)]
@@ -85,7 +88,7 @@ fn payment_object(key: &str, p: &FakePayment) -> Value {
         "currency": "KRW",
         "method": "카드",
         "status": p.status,
-        "totalAmount": p.amount,
+        "totalAmount": p.reported_amount.unwrap_or(p.amount),
         "balanceAmount": if p.status == "CANCELED" { 0 } else { p.amount },
         "requestedAt": "2026-11-26T09:00:00+09:00",
         "approvedAt": p.approved_at,
@@ -341,6 +344,7 @@ impl FakeToss {
                 cancels: 0,
                 decline: false,
                 not_cancelable: false,
+                reported_amount: None,
             },
         );
         key
@@ -349,6 +353,14 @@ impl FakeToss {
     pub fn decline(&self, key: &str) {
         if let Some(p) = self.books.lock().expect("books").payments.get_mut(key) {
             p.decline = true;
+        }
+    }
+
+    /// From now on every answer about `key` reports `amount` as its `totalAmount` (a provider
+    /// whose word disagrees with the order).
+    pub fn misreport(&self, key: &str, amount: i64) {
+        if let Some(p) = self.books.lock().expect("books").payments.get_mut(key) {
+            p.reported_amount = Some(amount);
         }
     }
 
