@@ -104,7 +104,9 @@ impl TryFrom<payout_row::Model> for Payout {
             processing_at: p.processing_at,
             finished_at: p.finished_at,
             failure_reason: p.failure_reason,
-            held_at: p.held_at.filter(|_| p.status == PayoutStatus::Requested.into()),
+            held_at: p
+                .held_at
+                .filter(|_| p.status == PayoutStatus::Requested.into()),
             id: ID(p.id),
         })
     }

@@ -100,7 +100,8 @@ impl ClientLimiter {
     pub fn new(max: i64, window_seconds: i64) -> Self {
         let burst = std::num::NonZeroU32::new(u32::try_from(max).unwrap_or(u32::MAX).max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
-        let window = std::time::Duration::from_secs(u64::try_from(window_seconds.max(1)).unwrap_or(1));
+        let window =
+            std::time::Duration::from_secs(u64::try_from(window_seconds.max(1)).unwrap_or(1));
         let quota = governor::Quota::with_period(window / burst.get())
             .unwrap_or_else(|| governor::Quota::per_second(burst))
             .allow_burst(burst);
@@ -119,7 +120,9 @@ impl ClientLimiter {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
             ));
-            i64::try_from(wait.as_secs()).unwrap_or(self.window_seconds).clamp(1, self.window_seconds.max(1))
+            i64::try_from(wait.as_secs())
+                .unwrap_or(self.window_seconds)
+                .clamp(1, self.window_seconds.max(1))
         })
     }
 }

@@ -105,7 +105,7 @@ const CANCEL: &str = "cancelPayout";
 /// that read first and wrote second could not upgrade its lock while another writes).
 pub(crate) async fn lock<C: ConnectionTrait>(txn: &C, id: &str) -> Result<(), LedgerError> {
     payout::Entity::update_many()
-        .col_expr(payout::Column::Status, Expr::col(payout::Column::Status).into())
+        .col_expr(payout::Column::Status, Expr::col(payout::Column::Status))
         .filter(payout::Column::Id.eq(id))
         .exec(txn)
         .await?;
@@ -144,7 +144,10 @@ pub async fn start_processing(
         tracing::warn!(payout_id = %id, "payout of a suspended streamer held for an operator");
     } else {
         payout::Entity::update_many()
-            .col_expr(payout::Column::Status, Expr::value(PayoutStatus::Processing.as_str()))
+            .col_expr(
+                payout::Column::Status,
+                Expr::value(PayoutStatus::Processing.as_str()),
+            )
             .col_expr(payout::Column::ProcessingAt, Expr::value(now))
             .filter(payout::Column::Id.eq(id))
             .filter(payout::Column::Status.eq(PayoutStatus::Requested))
@@ -229,7 +232,10 @@ async fn pay_out<C: ConnectionTrait>(db: &C, p: &payout::Model) -> Result<(), Le
 }
 
 /// `payoutreturn:<id>`: the whole hold back to the streamer's earnings.
-pub(crate) async fn give_back<C: ConnectionTrait>(db: &C, p: &payout::Model) -> Result<(), LedgerError> {
+pub(crate) async fn give_back<C: ConnectionTrait>(
+    db: &C,
+    p: &payout::Model,
+) -> Result<(), LedgerError> {
     transfer::apply(
         db,
         &Transfer {
