@@ -47,6 +47,6 @@ mod topup_edges;
 mod topups;
 mod traces;
 mod walkthrough;
-mod webhook_bounds;
 mod wallet;
+mod webhook_bounds;
 mod websocket;

@@ -356,7 +356,10 @@ async fn holds_and_suspensions_racing_the_end_of_the_hold_have_one_winner() {
                     .await
                     .expect("start");
                 assert_eq!(after.status, PayoutStatus::Requested);
-                assert!(after.held_at.is_some(), "a suspended streamer's payout left");
+                assert!(
+                    after.held_at.is_some(),
+                    "a suspended streamer's payout left"
+                );
             }
             assert_audit_clean(&db).await;
         }

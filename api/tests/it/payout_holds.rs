@@ -292,10 +292,7 @@ async fn payouts_stop_before_the_bank(app: TestApp) {
     // 4. Operators cannot suspend operators through the API; the command can, recorded.
     let other = operator(&app, "otherops").await;
     let before = app.snapshot().await;
-    assert_eq!(
-        suspend(&app, &op, &other.user_id).await.code(),
-        "FORBIDDEN"
-    );
+    assert_eq!(suspend(&app, &op, &other.user_id).await.code(), "FORBIDDEN");
     assert_eq!(app.snapshot().await, before);
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
         .args([
@@ -418,7 +415,10 @@ async fn the_payout_holds_migration_keeps_every_operator_action() {
             .collect();
         assert_eq!(
             ids,
-            vec![("a1".to_owned(), None), ("a2".to_owned(), Some("a1".to_owned()))],
+            vec![
+                ("a1".to_owned(), None),
+                ("a2".to_owned(), Some("a1".to_owned()))
+            ],
             "{backend:?}"
         );
         if backend == DbBackend::Sqlite {

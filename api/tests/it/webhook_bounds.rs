@@ -109,9 +109,18 @@ async fn the_webhook_stays_bounded(dbs: TestDatabases) {
         let (status, _, _) = post(&app, &format!("junk-{n}"), body).await;
         assert_eq!(status, 200, "delivery {n}");
     }
-    let (status, _, _) = post(&app, "junk-type", hint("nope", "tgen_x").replace("PAYMENT_STATUS_CHANGED", "OTHER")).await;
+    let (status, _, _) = post(
+        &app,
+        "junk-type",
+        hint("nope", "tgen_x").replace("PAYMENT_STATUS_CHANGED", "OTHER"),
+    )
+    .await;
     assert_eq!(status, 200);
-    assert_eq!(stored_deliveries(&app).await, 0, "strangers filled the table");
+    assert_eq!(
+        stored_deliveries(&app).await,
+        0,
+        "strangers filled the table"
+    );
     assert_eq!(look_ups(&fake), 0);
     assert_eq!(app.snapshot().await, before);
 
@@ -123,7 +132,14 @@ async fn the_webhook_stays_bounded(dbs: TestDatabases) {
     ] {
         let (status, _, text) = post(&app, event, body).await;
         assert_eq!(status, 400);
-        for leak in ["invalid type", "line", "column", "struct", "expected value", "Event"] {
+        for leak in [
+            "invalid type",
+            "line",
+            "column",
+            "struct",
+            "expected value",
+            "Event",
+        ] {
             assert!(!text.contains(leak), "{text:?} quotes the parser ({leak})");
         }
     }
@@ -150,7 +166,11 @@ async fn the_webhook_stays_bounded(dbs: TestDatabases) {
         assert_eq!(retry.as_deref(), Some("10"), "the default interval");
     }
     assert_eq!(look_ups(&fake) - looked, 1, "one look-up for ten hints");
-    assert_eq!(stored_deliveries(&app).await, 1, "only the handled one is recorded");
+    assert_eq!(
+        stored_deliveries(&app).await,
+        1,
+        "only the handled one is recorded"
+    );
     assert_eq!(wallet(&app, &viewer).await["cash"], 40_000, "settled once");
 
     // The provider's word disagrees with the order (another amount). Confirm: a clear code,
@@ -197,7 +217,10 @@ async fn the_webhook_stays_bounded(dbs: TestDatabases) {
         .await
         .expect("discrepancies");
     assert_eq!(kept.len(), 2, "{kept:?}");
-    assert!(kept.iter().any(|d| d.provider_amount == 90_000 && d.payment_key == key));
+    assert!(
+        kept.iter()
+            .any(|d| d.provider_amount == 90_000 && d.payment_key == key)
+    );
     assert!(kept.iter().any(|d| d.provider_amount == 70_000));
     app.assert_audit_clean().await;
 }
@@ -235,7 +258,11 @@ async fn one_clients_flood_is_throttled() {
         }
         statuses.push(status);
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 20, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        20,
+        "{statuses:?}"
+    );
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 10);
     assert_eq!(stored_deliveries(&app).await, 0);
 }

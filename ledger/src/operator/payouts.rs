@@ -68,7 +68,14 @@ pub async fn hold(
             "this payout is held already: release or cancel it".into(),
         ));
     }
-    let action = record_on(&txn, acting, OperatorActionKind::HoldPayout, payout_id, None).await?;
+    let action = record_on(
+        &txn,
+        acting,
+        OperatorActionKind::HoldPayout,
+        payout_id,
+        None,
+    )
+    .await?;
     let changed = payout::Entity::update_many()
         .col_expr(payout::Column::HeldAt, Expr::value(action.created_at))
         .col_expr(payout::Column::HeldBy, Expr::value(action.id.clone()))
@@ -111,8 +118,14 @@ pub async fn release(
                 .into(),
         ));
     }
-    let action =
-        record_on(&txn, acting, OperatorActionKind::ReleasePayout, payout_id, None).await?;
+    let action = record_on(
+        &txn,
+        acting,
+        OperatorActionKind::ReleasePayout,
+        payout_id,
+        None,
+    )
+    .await?;
     let changed = payout::Entity::update_many()
         .col_expr(
             payout::Column::HeldAt,
@@ -161,7 +174,14 @@ async fn cancel_one<C: ConnectionTrait>(
     p: &payout::Model,
     cause_id: Option<&str>,
 ) -> Result<(payout::Model, operator_action::Model), LedgerError> {
-    let action = record_on(txn, acting, OperatorActionKind::CancelPayout, &p.id, cause_id).await?;
+    let action = record_on(
+        txn,
+        acting,
+        OperatorActionKind::CancelPayout,
+        &p.id,
+        cause_id,
+    )
+    .await?;
     if !transition(
         txn,
         &p.id,

@@ -69,7 +69,11 @@ pub async fn signal_cancelled(client: &Client, payout_id: &str) -> anyhow::Resul
 pub async fn signal_reviewed(client: &Client, payout_id: &str) -> anyhow::Result<()> {
     let sent = client
         .get_workflow_handle::<PayoutWorkflow>(payout::workflow_id(payout_id))
-        .signal(PayoutWorkflow::reviewed, (), WorkflowSignalOptions::default())
+        .signal(
+            PayoutWorkflow::reviewed,
+            (),
+            WorkflowSignalOptions::default(),
+        )
         .await;
     match sent {
         Ok(()) | Err(WorkflowInteractionError::NotFound(_)) => Ok(()),
