@@ -814,6 +814,9 @@ pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
         ),
         // Every test registers its cast from 127.0.0.1; tests of the limit set their own.
         ("REGISTER_MAX_PER_ADDRESS".into(), "1000000".into()),
+        // Tests that race many orders of one user are not about the order throttle, whose own
+        // tests (topup_edges.rs) set theirs.
+        ("TOPUP_PREPARE_MAX_PER_USER".into(), "10000".into()),
     ]);
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());
