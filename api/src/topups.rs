@@ -388,6 +388,16 @@ async fn handle(
                     tracing::error!(order_id, error = %e, "a payment was taken past the daily limit: an operator must refund it");
                     Ok(())
                 }
+                // Taken for an order past TOPUP_ORDER_TTL_SECONDS (confirmed outside this
+                // server: ours never confirms an expired order): never credited, answered so
+                // the provider stops resending.
+                Err(LedgerError::Refused {
+                    code: order::ORDER_EXPIRED,
+                    ..
+                }) => {
+                    tracing::error!(order_id, payment_key = %p.payment_key, "a payment was taken for an expired order: an operator must refund it");
+                    Ok(())
+                }
                 Err(e) => Err(e.into()),
             }
         }

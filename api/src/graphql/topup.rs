@@ -194,7 +194,10 @@ impl TopUpMutation {
     /// (`TOPUP_LIMIT_EXCEEDED`), asks the provider to take the payment `paymentKey`, and
     /// credits the wallet once. Confirming a confirmed order answers it again. `PAYMENT_FAILED`:
     /// the provider refused (its code in `extensions.providerCode`); `PAYMENT_PENDING`: it did
-    /// not answer — call again with the same arguments, or the provider's webhook settles it.
+    /// not answer — call again with the same arguments, or the provider's webhook settles it;
+    /// `PAYMENT_UNDER_REVIEW`: the provider describes the payment otherwise than the order
+    /// (another amount or order) — nothing is credited, the top-up is `FAILED`
+    /// (`PROVIDER_MISMATCH`) and an operator settles it with the provider.
     async fn confirm_top_up(
         &self,
         ctx: &Context<'_>,

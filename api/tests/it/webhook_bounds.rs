@@ -266,3 +266,48 @@ async fn one_clients_flood_is_throttled() {
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 10);
     assert_eq!(stored_deliveries(&app).await, 0);
 }
+
+/// A payment taken for an order past `TOPUP_ORDER_TTL_SECONDS` (confirmed outside this server,
+/// which never confirms an expired order): the webhook answers 200, not 503 for days, and
+/// credits nothing.
+#[tokio::test]
+async fn a_payment_for_an_expired_order_is_answered_and_never_credited() {
+    use base64::Engine;
+    let fake = FakeToss::start().await;
+    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let viewer = app.register("expiredpayer").await;
+    let ttl = app.config.topups.rules.order_ttl_seconds;
+    let stale = missionlink_ledger::topup::order::prepare(
+        &app.db.missions,
+        &viewer.user_id,
+        10_000,
+        "toss",
+        &app.config.topups.rules,
+        chrono::Utc::now() - chrono::Duration::seconds(ttl + 1),
+    )
+    .await
+    .expect("an old order");
+    let key = fake.pay(&stale.order_id, 10_000);
+    let taken = reqwest::Client::new()
+        .post(format!("{}/v1/payments/confirm", fake.url()))
+        .header(
+            "authorization",
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:", crate::fake_toss::SECRET_KEY))
+            ),
+        )
+        .json(&json!({ "paymentKey": key, "orderId": stale.order_id, "amount": 10_000 }))
+        .send()
+        .await
+        .expect("confirm at the provider");
+    assert!(taken.status().is_success());
+    assert_eq!(
+        fake.deliver_webhook(&app.url(""), &key, "evt-expired", WEBHOOK_SECRET)
+            .await,
+        200
+    );
+    assert_eq!(wallet(&app, &viewer).await["cash"], 0, "credited");
+    app.assert_audit_clean().await;
+}
