@@ -313,14 +313,22 @@ async fn operator_create(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e @ ApiError::BadUserInput(_)) => {
+        Err(e) => refused(e),
+    }
+}
+
+/// An operator command's refusal: exit 2 for invalid input, 1 for any other refusal (both
+/// printed); an internal error is returned.
+fn refused(e: ApiError) -> anyhow::Result<ExitCode> {
+    match e {
+        ApiError::Internal(e) => Err(e),
+        e => {
             eprintln!("missionlink: {}", e.client_message());
-            Ok(ExitCode::from(2))
-        }
-        Err(ApiError::Internal(e)) => Err(e),
-        Err(e) => {
-            eprintln!("missionlink: {}", e.client_message());
-            Ok(ExitCode::FAILURE)
+            Ok(if matches!(e, ApiError::BadUserInput(_)) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
@@ -379,15 +387,7 @@ async fn operator_suspend(
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(e @ ApiError::BadUserInput(_)) => {
-            eprintln!("missionlink: {}", e.client_message());
-            Ok(ExitCode::from(2))
-        }
-        Err(ApiError::Internal(e)) => Err(e),
-        Err(e) => {
-            eprintln!("missionlink: {}", e.client_message());
-            Ok(ExitCode::FAILURE)
-        }
+        Err(e) => refused(e),
     }
 }
 

@@ -330,6 +330,11 @@ async fn ours(
     if t.provider != provider.name() {
         return Ok(None);
     }
+    // Once an order has its payment, a delivery naming another key says nothing about it: no
+    // look-up (and no use of the order's look-up slot, which the real delivery needs).
+    if t.payment_key.as_deref().is_some_and(|k| k != payment_key) {
+        return Ok(None);
+    }
     Ok(Some(Named {
         top_up: t,
         payment_key: payment_key.clone(),
@@ -384,20 +389,20 @@ async fn handle(
                     .map(|_| ())
                     .map_err(Into::into),
                 Ok(order::Begun::Settled(_)) => Ok(()),
-                Err(e @ LedgerError::LimitExceeded { .. }) => {
-                    tracing::error!(order_id, error = %e, "a payment was taken past the daily limit: an operator must refund it");
-                    Ok(())
-                }
-                // Taken for an order past TOPUP_ORDER_TTL_SECONDS (confirmed outside this
-                // server: ours never confirms an expired order): never credited, answered so
-                // the provider stops resending.
-                Err(LedgerError::Refused {
-                    code: order::ORDER_EXPIRED,
-                    ..
-                }) => {
-                    tracing::error!(order_id, payment_key = %p.payment_key, "a payment was taken for an expired order: an operator must refund it");
-                    Ok(())
-                }
+                // Taken past the day's limit, or for an order past TOPUP_ORDER_TTL_SECONDS
+                // (confirmed outside this server: ours never confirms an expired order): never
+                // credited, kept for an operator to refund, answered so the provider stops
+                // resending.
+                Err(
+                    LedgerError::LimitExceeded { .. }
+                    | LedgerError::Refused {
+                        code: order::ORDER_EXPIRED,
+                        ..
+                    },
+                ) => settle::keep_disagreement(db, t, &p)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into),
                 Err(e) => Err(e.into()),
             }
         }

@@ -271,14 +271,7 @@ impl OperatorMutation {
         payout_id: ID,
         note: String,
     ) -> GqlResult<Payout> {
-        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
-        let app = state(ctx);
-        let (p, _) = domain::hold(&app.db.missions, &acting, payout_id.as_str())
-            .await
-            .map_err(ApiError::from)?;
-        missionlink_telemetry::metrics().payout_operator_action("HOLD");
-        payout_reviewed(app, &p.id, false);
-        Ok(Payout::try_from(p)?)
+        on_payout(ctx, &payout_id, &note, PayoutAction::Hold).await
     }
 
     /// Lets a held payout go on to the bank (operators only; at once if its hold has ended).
@@ -289,14 +282,7 @@ impl OperatorMutation {
         payout_id: ID,
         note: String,
     ) -> GqlResult<Payout> {
-        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
-        let app = state(ctx);
-        let (p, _) = domain::release(&app.db.missions, &acting, payout_id.as_str())
-            .await
-            .map_err(ApiError::from)?;
-        missionlink_telemetry::metrics().payout_operator_action("RELEASE");
-        payout_reviewed(app, &p.id, false);
-        Ok(Payout::try_from(p)?)
+        on_payout(ctx, &payout_id, &note, PayoutAction::Release).await
     }
 
     /// Cancels a payout that has not left (REQUESTED, held or not; operators only): the whole
@@ -307,14 +293,7 @@ impl OperatorMutation {
         payout_id: ID,
         note: String,
     ) -> GqlResult<Payout> {
-        let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
-        let app = state(ctx);
-        let (p, _) = domain::cancel_payout(&app.db.missions, &acting, payout_id.as_str())
-            .await
-            .map_err(ApiError::from)?;
-        missionlink_telemetry::metrics().payout_operator_action("CANCEL");
-        payout_reviewed(app, &p.id, true);
-        Ok(Payout::try_from(p)?)
+        on_payout(ctx, &payout_id, &note, PayoutAction::Cancel).await
     }
 
     /// Lifts a user's suspension (operators only). Missions cancelled by it stay cancelled.
@@ -334,6 +313,36 @@ impl OperatorMutation {
         app.auth.active_users.forget(user_id.as_str()).await;
         Ok(OperatorAction::try_from(action)?)
     }
+}
+
+/// What an operator does to a payout that has not left.
+#[derive(Clone, Copy)]
+enum PayoutAction {
+    Hold,
+    Release,
+    Cancel,
+}
+
+/// Runs `action` on `payout_id` as the calling operator with `note`, counts it and tells the
+/// payout's workflow.
+async fn on_payout(
+    ctx: &Context<'_>,
+    payout_id: &ID,
+    note: &str,
+    action: PayoutAction,
+) -> GqlResult<Payout> {
+    let acting = Acting::new(&operator(ctx)?, note).map_err(ApiError::from)?;
+    let app = state(ctx);
+    let (db, id) = (&app.db.missions, payout_id.as_str());
+    let (done, label) = match action {
+        PayoutAction::Hold => (domain::hold(db, &acting, id).await, "HOLD"),
+        PayoutAction::Release => (domain::release(db, &acting, id).await, "RELEASE"),
+        PayoutAction::Cancel => (domain::cancel_payout(db, &acting, id).await, "CANCEL"),
+    };
+    let (p, _) = done.map_err(ApiError::from)?;
+    missionlink_telemetry::metrics().payout_operator_action(label);
+    payout_reviewed(app, &p.id, matches!(action, PayoutAction::Cancel));
+    Ok(Payout::try_from(p)?)
 }
 
 /// After an operator changed a payout: counted as finished when it was cancelled, and its

@@ -305,6 +305,33 @@ async fn holds_and_suspensions_racing_the_end_of_the_hold_have_one_winner() {
                     assert!(row.held_at.is_some());
                     assert_eq!(now.status, PayoutStatus::Requested, "a held payout left");
                     assert!(now.held_at.is_some());
+                    // A worker of an older release, which knows no holds, cannot send it
+                    // either: the database refuses the step.
+                    let backend = db.missions.get_database_backend();
+                    let old_step = db
+                        .missions
+                        .execute_raw(Statement::from_sql_and_values(
+                            backend,
+                            if backend == DatabaseBackend::Postgres {
+                                "UPDATE payouts SET status = 'PROCESSING', processing_at = now() \
+                                 WHERE id = $1 AND status = 'REQUESTED'"
+                            } else {
+                                "UPDATE payouts SET status = 'PROCESSING', \
+                                 processing_at = '2026-12-06T10:00:00+00:00' \
+                                 WHERE id = ? AND status = 'REQUESTED'"
+                            },
+                            [p.id.clone().into()],
+                        ))
+                        .await;
+                    assert!(old_step.is_err(), "{backend:?}: {old_step:?}");
+                    // Nor can its streamer cancel it and ask again around the hold.
+                    let cancel =
+                        payout::cancel(&db.missions, &streamer, &p.id, &key(&format!("c-{round}")))
+                            .await;
+                    assert!(
+                        matches!(cancel, Err(LedgerError::InvalidState(_))),
+                        "{cancel:?}"
+                    );
                 }
                 Err(LedgerError::InvalidState(_)) => {
                     assert_eq!(started.status, PayoutStatus::Processing);

@@ -253,6 +253,21 @@ async fn payouts_stop_before_the_bank(app: TestApp) {
         "INVALID_STATE",
         "held already"
     );
+    // Its streamer can neither cancel it nor route around it with a new request: that one is
+    // held too.
+    let own_cancel = app
+        .gql(
+            Some(&good.access),
+            "mutation($id: ID!) { cancelPayout(id: $id, idempotencyKey: \"mine\") { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(own_cancel.code(), "INVALID_STATE", "{}", own_cancel.0);
+    let around = request(&app, &good, 10_000, "around").await;
+    assert!(
+        !payout(&app, &op, &around).await["heldAt"].is_null(),
+        "a new request went around the hold"
+    );
     past_the_hold().await;
     let waiting = payout(&app, &op, &id).await;
     assert_eq!(waiting["status"], "REQUESTED", "{waiting}");
@@ -288,27 +303,45 @@ async fn payouts_stop_before_the_bank(app: TestApp) {
         "INVALID_STATE",
         "it left already"
     );
+    // The other stays held until an operator decides; cancelled, its money is back.
+    assert_eq!(payout(&app, &op, &around).await["status"], "REQUESTED");
+    assert_eq!(bank_rows(&app, &around).await, 0);
+    operator_on_payout(&app, &op, "cancelPayoutAsOperator", &around)
+        .await
+        .data("cancelPayoutAsOperator");
+    assert_eq!(app.wallet(&good).await["earnings"], 15_000);
 
     // 4. Operators cannot suspend operators through the API; the command can, recorded.
     let other = operator(&app, "otherops").await;
     let before = app.snapshot().await;
     assert_eq!(suspend(&app, &op, &other.user_id).await.code(), "FORBIDDEN");
     assert_eq!(app.snapshot().await, before);
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
-        .args([
-            "operator",
-            "suspend",
-            &other.email,
-            "--as",
-            &op.email,
-            "--note",
-            "left the company",
-        ])
-        .env_clear()
-        .envs(app.binary_env())
-        .output()
-        .await
-        .expect("run missionlink operator suspend");
+    let suspend_cli = |target: String, acting: String, note: &'static str| {
+        let env = app.binary_env();
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
+                .args([
+                    "operator", "suspend", &target, "--as", &acting, "--note", note,
+                ])
+                .env_clear()
+                .envs(env)
+                .output()
+                .await
+                .expect("run missionlink operator suspend")
+        }
+    };
+    // Refused: no such user, `--as` not an operator (1); no note (2). Nothing changes.
+    let refusals = [
+        ("nobody@example.com".to_owned(), op.email.clone(), "x", 1),
+        (other.email.clone(), viewer.email.clone(), "x", 1),
+        (other.email.clone(), op.email.clone(), "   ", 2),
+    ];
+    for (target, acting, note, code) in refusals {
+        let out = suspend_cli(target, acting, note).await;
+        assert_eq!(out.status.code(), Some(code), "{out:?}");
+    }
+    assert_eq!(app.snapshot().await, before);
+    let out = suspend_cli(other.email.clone(), op.email.clone(), "left the company").await;
     assert!(
         out.status.success(),
         "{}",

@@ -309,5 +309,22 @@ async fn a_payment_for_an_expired_order_is_answered_and_never_credited() {
         200
     );
     assert_eq!(wallet(&app, &viewer).await["cash"], 0, "credited");
+    let kept = payment_discrepancy::Entity::find()
+        .all(&app.db.missions)
+        .await
+        .expect("discrepancies");
+    assert_eq!(kept.len(), 1, "kept for an operator to refund: {kept:?}");
+    assert_eq!(kept[0].order_id, stale.order_id);
+    // The sweep deletes the expired order; the record of its payment stays.
+    missionlink_workflows::payments::expiry::round(&app.db.missions, &app.config.topups.rules)
+        .await
+        .expect("sweep");
+    assert_eq!(
+        payment_discrepancy::Entity::find()
+            .count(&app.db.missions)
+            .await
+            .expect("count"),
+        1
+    );
     app.assert_audit_clean().await;
 }

@@ -8,7 +8,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
+    /// The top-up and its order (the top-up row may be gone: an expired order is swept).
     pub top_up_id: String,
+    pub order_id: String,
     pub payment_key: String,
     /// The order the provider says the payment belongs to.
     pub provider_order_id: String,

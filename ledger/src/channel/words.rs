@@ -11,7 +11,9 @@
 //!   Cyrillic "с" in "fuсk" hides nothing, character by character, except precomposed Hangul
 //!   syllables, which are kept whole: the skeleton decomposes a syllable into jamo and folds a
 //!   final consonant like an initial one, so "시발" would be found in "시바라" and "보스" in
-//!   "보슨". Lower case again after it (its prototypes may be capitals: "0" becomes "O").
+//!   "보슨", and characters whose prototype is several ("m" is "rn" to UTS #39: "porn" must not
+//!   be found in "pomegranate"). Lower case again after it (its prototypes may be capitals:
+//!   "0" becomes "O").
 //!
 //! This folding is for matching only: what is stored is the text under [`crate::text`]'s rule.
 
@@ -41,10 +43,14 @@ pub fn fold(text: &str) -> String {
     for c in visible(text).chars().flat_map(char::to_lowercase) {
         if c.is_whitespace() || hangul_syllable(c) {
             push(c);
-        } else {
-            unicode_security::skeleton(c.encode_utf8(&mut buf))
-                .flat_map(char::to_lowercase)
-                .for_each(&mut push);
+            continue;
+        }
+        // Only one-for-one prototypes: a character whose skeleton is several ("m" is "rn")
+        // stays itself, or "porn" would be found in "pomegranate".
+        let mut skeleton = unicode_security::skeleton(c.encode_utf8(&mut buf));
+        match (skeleton.next(), skeleton.next()) {
+            (Some(one), None) => one.to_lowercase().for_each(&mut push),
+            _ => push(c),
         }
     }
     out.trim_end().to_owned()
@@ -66,6 +72,14 @@ pub fn banned_in<'a>(text: &str, own: &'a [String]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_one_for_one_confusables_fold() {
+        let own = vec!["porn".to_owned(), "corn".to_owned()];
+        assert_eq!(banned_in("pomegranate juice", &own), None);
+        assert_eq!(banned_in("visit example.com", &own), None);
+        assert_eq!(banned_in("ѕсаm", &["scam".to_owned()]), Some("scam"));
+    }
 
     #[test]
     fn matching_ignores_case_and_width() {

@@ -108,12 +108,13 @@ fn valid_reason(raw: &str) -> Result<String, LedgerError> {
     if reason.is_empty() {
         return Err(invalid("reason must say what went wrong"));
     }
-    if reason.chars().count() > MAX_OBJECTION_CHARS || reason.chars().any(char::is_control) {
-        return Err(invalid(format!(
-            "reason must be at most {MAX_OBJECTION_CHARS} characters, without control characters"
-        )));
-    }
-    Ok(reason.to_owned())
+    // Operators and the backer read it: the one text rule for text shown to others.
+    crate::text::required(
+        "reason",
+        reason,
+        MAX_OBJECTION_CHARS,
+        crate::text::Lines::One,
+    )
 }
 
 fn refused(code: &'static str, message: String) -> LedgerError {
@@ -317,7 +318,20 @@ pub async fn close_window(
 
 #[cfg(test)]
 mod tests {
-    use super::reaches;
+    use super::{reaches, valid_reason};
+
+    #[test]
+    fn a_reason_follows_the_one_text_rule() {
+        assert!(
+            valid_reason("Boss \u{202E}kcuf").is_err(),
+            "direction override"
+        );
+        assert!(valid_reason("\u{200B}\u{FE0F}").is_err(), "invisible only");
+        assert_eq!(
+            valid_reason("  he never \u{200B}fought the boss ").expect("a reason"),
+            "he never fought the boss"
+        );
+    }
 
     #[test]
     fn the_threshold_counts_pledged_won_in_basis_points() {

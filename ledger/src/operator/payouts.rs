@@ -41,11 +41,22 @@ async fn record_on<C: ConnectionTrait>(
     .await
 }
 
-fn not_waiting(p: &payout::Model, what: &str) -> LedgerError {
-    LedgerError::InvalidState(format!(
-        "this payout is {}: only a REQUESTED payout (waiting out its hold) can be {what}",
-        p.status
-    ))
+/// Payout `payout_id`, its row taken for `txn` ([`lock`]), if it is still REQUESTED;
+/// `INVALID_STATE` naming its status (nothing written) otherwise.
+async fn waiting<C: ConnectionTrait>(
+    txn: &C,
+    payout_id: &str,
+    what: &str,
+) -> Result<payout::Model, LedgerError> {
+    lock(txn, payout_id).await?;
+    let p = find(txn, payout_id).await?;
+    if p.status != PayoutStatus::Requested {
+        return Err(LedgerError::InvalidState(format!(
+            "this payout is {}: only a REQUESTED payout (waiting out its hold) can be {what}",
+            p.status
+        )));
+    }
+    Ok(p)
 }
 
 /// Holds REQUESTED payout `payout_id`: it stays REQUESTED, and when its hold ends it waits for
@@ -58,11 +69,7 @@ pub async fn hold(
     payout_id: &str,
 ) -> Result<(payout::Model, operator_action::Model), LedgerError> {
     let txn = db.begin().await?;
-    lock(&txn, payout_id).await?;
-    let p = find(&txn, payout_id).await?;
-    if p.status != PayoutStatus::Requested {
-        return Err(not_waiting(&p, "held"));
-    }
+    let p = waiting(&txn, payout_id, "held").await?;
     if p.held_at.is_some() {
         return Err(LedgerError::InvalidState(
             "this payout is held already: release or cancel it".into(),
@@ -104,11 +111,7 @@ pub async fn release(
     payout_id: &str,
 ) -> Result<(payout::Model, operator_action::Model), LedgerError> {
     let txn = db.begin().await?;
-    lock(&txn, payout_id).await?;
-    let p = find(&txn, payout_id).await?;
-    if p.status != PayoutStatus::Requested {
-        return Err(not_waiting(&p, "released"));
-    }
+    let p = waiting(&txn, payout_id, "released").await?;
     let Some(held_by) = p.held_by.clone() else {
         return Err(LedgerError::InvalidState("this payout is not held".into()));
     };
@@ -156,11 +159,7 @@ pub async fn cancel_payout(
     payout_id: &str,
 ) -> Result<(payout::Model, operator_action::Model), LedgerError> {
     let txn = db.begin().await?;
-    lock(&txn, payout_id).await?;
-    let p = find(&txn, payout_id).await?;
-    if p.status != PayoutStatus::Requested {
-        return Err(not_waiting(&p, "cancelled"));
-    }
+    let p = waiting(&txn, payout_id, "cancelled").await?;
     let (row, action) = cancel_one(&txn, acting, &p, None).await?;
     txn.commit().await?;
     Ok((row, action))

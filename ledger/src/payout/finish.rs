@@ -50,7 +50,8 @@ pub(crate) async fn transition<C: ConnectionTrait>(
 /// claim of `key` (BRIEF §4.4: it moves money). The same key again answers the payout as it is
 /// now; with another payout, `IdempotencyKeyReused`. A payout already CANCELLED is answered
 /// unchanged; any other status is refused with `InvalidState`, nothing written. Another
-/// streamer's payout is `NotFound`, like one that does not exist.
+/// streamer's payout is `NotFound`, like one that does not exist. A payout an operator holds is
+/// refused (`InvalidState`): only an operator decides it.
 #[tracing::instrument(name = "db.cancel_payout", skip_all)]
 pub async fn cancel(
     db: &DatabaseConnection,
@@ -73,6 +74,13 @@ pub async fn cancel(
     if let Claim::Replay(_) = idempotency::claim(&txn, streamer_id, key, CANCEL, &hash).await? {
         txn.rollback().await?;
         return Ok((super::find(db, id).await?, false));
+    }
+    lock(&txn, id).await?;
+    if super::find(&txn, id).await?.held_at.is_some() {
+        // Dropping `txn` gives the claim back: nothing of this request stays.
+        return Err(LedgerError::InvalidState(
+            "an operator holds this payout: only an operator can release or cancel it".into(),
+        ));
     }
     let cancelled = transition(
         &txn,

@@ -8,7 +8,10 @@ use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, LedgerError, account};
 use chrono::Utc;
 use missionlink_entities::missions::{payout, payout_account};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 
 /// The operation name of a payout request's idempotency claim.
@@ -35,7 +38,8 @@ struct Stored {
 /// idempotency key: the same key with the same amount answers the same payout again
 /// ([`Effect::Replayed`]); with another amount, `IdempotencyKeyReused`. Refused with nothing
 /// written: below the minimum, not above the fee, more than the earnings
-/// (`InsufficientFunds`), no payout account (`Refused` `PAYOUT_ACCOUNT_REQUIRED`).
+/// (`InsufficientFunds`), no payout account (`Refused` `PAYOUT_ACCOUNT_REQUIRED`). While an
+/// operator holds another of the streamer's payouts, the new one is held too.
 #[tracing::instrument(name = "db.request_payout", skip_all)]
 pub async fn request(
     db: &DatabaseConnection,
@@ -79,6 +83,18 @@ pub async fn request(
             retry_at: None,
         });
     };
+    // While an operator holds one of the streamer's payouts, a new one is held by the same
+    // action: a taken-over account cannot route around the hold with a fresh request.
+    let held_by: Option<Option<String>> = payout::Entity::find()
+        .select_only()
+        .column(payout::Column::HeldBy)
+        .filter(payout::Column::StreamerId.eq(streamer_id))
+        .filter(payout::Column::Status.eq(PayoutStatus::Requested))
+        .filter(payout::Column::HeldAt.is_not_null())
+        .into_tuple()
+        .one(&txn)
+        .await?;
+    let held_by = held_by.flatten();
     let id = uuid::Uuid::now_v7().to_string();
     let now = Utc::now();
     let hold = AccountId::payout_hold(&id);
@@ -100,8 +116,8 @@ pub async fn request(
         processing_at: Set(None),
         finished_at: Set(None),
         workflow_started_at: Set(None),
-        held_at: Set(None),
-        held_by: Set(None),
+        held_at: Set(held_by.as_ref().map(|_| now)),
+        held_by: Set(held_by),
     };
     payout::Entity::insert(row)
         .exec_without_returning(&txn)

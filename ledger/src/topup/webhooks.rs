@@ -106,16 +106,19 @@ pub struct ProviderWord<'a> {
     pub amount_won: i64,
 }
 
-/// Keeps the provider's disagreeing word about top-up `top_up_id` for an operator, once per
-/// top-up and payment (its id is theirs): whether this call recorded it.
+/// Keeps the provider's disagreeing word about top-up `top_up_id` (of order `order_id`) for an
+/// operator, once per top-up and payment (its id is theirs): whether this call recorded it. The
+/// record outlives the top-up (an expired order is deleted by the sweep), so it names both.
 pub async fn discrepancy<C: ConnectionTrait>(
     db: &C,
     top_up_id: &str,
+    order_id: &str,
     word: &ProviderWord<'_>,
 ) -> Result<bool, LedgerError> {
     let row = payment_discrepancy::Model {
         id: format!("{top_up_id}:{}", bounded(word.payment_key, 200)),
         top_up_id: top_up_id.to_owned(),
+        order_id: order_id.to_owned(),
         payment_key: bounded(word.payment_key, 200),
         provider_order_id: bounded(word.order_id, 200),
         provider_status: bounded(word.status, MAX_EVENT_TYPE_CHARS),
@@ -127,16 +130,4 @@ pub async fn discrepancy<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0))
-}
-
-/// How many discrepancies were found since `since` (for the alert).
-pub async fn discrepancies_since<C: ConnectionTrait>(
-    db: &C,
-    since: DateTime<Utc>,
-) -> Result<u64, LedgerError> {
-    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
-    Ok(payment_discrepancy::Entity::find()
-        .filter(payment_discrepancy::Column::FoundAt.gte(since))
-        .count(db)
-        .await?)
 }

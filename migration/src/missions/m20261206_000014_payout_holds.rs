@@ -34,6 +34,12 @@ const ACTION_CHECKS: &str = "\
     CHECK ((action = 'RESOLVE_DISPUTE') = (outcome IS NOT NULL)), \
     CHECK (action = 'SUSPEND_USER' OR suspended_until IS NULL)";
 
+/// A held payout stays REQUESTED until an operator releases it (clearing both columns) or it is
+/// cancelled: the database refuses any other step, so no process that ignores the hold (a
+/// worker of an older release) can send it to the bank. `held_at` and `held_by` go together.
+const HELD_RULE: &str = "(held_at IS NULL OR status IN ('REQUESTED', 'CANCELLED')) \
+                         AND ((held_at IS NULL) = (held_by IS NULL))";
+
 /// The payouts' new columns and the index the alert and the sweep read; the webhook's tables.
 fn payout_columns(ts: &str) -> String {
     format!(
@@ -44,7 +50,8 @@ CREATE TABLE payment_webhook_lookups (
 );
 CREATE TABLE payment_discrepancies (
     id                 TEXT PRIMARY KEY,
-    top_up_id          TEXT NOT NULL REFERENCES top_ups (id),
+    top_up_id          TEXT NOT NULL,
+    order_id           TEXT NOT NULL,
     payment_key        TEXT NOT NULL,
     provider_order_id  TEXT NOT NULL,
     provider_status    TEXT NOT NULL,
@@ -76,6 +83,7 @@ END $$;
 ALTER TABLE operator_actions ADD COLUMN payout_id TEXT REFERENCES payouts (id);
 ALTER TABLE operator_actions ADD {checks};
 {payouts}
+ALTER TABLE payouts ADD CONSTRAINT payouts_held_stay CHECK ({HELD_RULE});
 "#,
         checks = ACTION_CHECKS.replace(", CHECK", ", ADD CHECK"),
         payouts = payout_columns(ts),
@@ -115,9 +123,17 @@ BEGIN SELECT RAISE(ABORT, 'operator actions are append-only'); END;
 CREATE TRIGGER operator_actions_no_delete BEFORE DELETE ON operator_actions
 BEGIN SELECT RAISE(ABORT, 'operator actions are append-only'); END;
 {payouts}
+CREATE TRIGGER payouts_held_stay_insert BEFORE INSERT ON payouts WHEN NOT ({new_rule})
+BEGIN SELECT RAISE(ABORT, 'a held payout cannot leave REQUESTED but to CANCELLED'); END;
+CREATE TRIGGER payouts_held_stay_update BEFORE UPDATE ON payouts WHEN NOT ({new_rule})
+BEGIN SELECT RAISE(ABORT, 'a held payout cannot leave REQUESTED but to CANCELLED'); END;
 "#,
         checks = ACTION_CHECKS,
         payouts = payout_columns(ts),
+        new_rule = HELD_RULE
+            .replace("held_at", "NEW.held_at")
+            .replace("held_by", "NEW.held_by")
+            .replace("status", "NEW.status"),
     )
 }
 

@@ -93,6 +93,30 @@ fn ours(t: &top_up::Model, p: &Payment) -> bool {
     p.order_id == t.order_id && t.payment_key.as_deref() == Some(p.payment_key.as_str())
 }
 
+/// Keeps the provider's word `p` about top-up `t` for an operator (once per top-up and payment:
+/// whether this call kept it), counted and logged once. Changes nothing else.
+pub async fn keep_disagreement(
+    db: &DatabaseConnection,
+    t: &top_up::Model,
+    p: &Payment,
+) -> Result<bool, LedgerError> {
+    let word = webhooks::ProviderWord {
+        payment_key: &p.payment_key,
+        order_id: &p.order_id,
+        status: p.status.as_str(),
+        amount_won: p.total_amount_won,
+    };
+    let kept = webhooks::discrepancy(db, &t.id, &t.order_id, &word).await?;
+    if kept {
+        metrics().topup("DISAGREES");
+        tracing::error!(top_up = %t.id, order_id = %t.order_id, payment_key = %p.payment_key,
+            provider_order_id = %p.order_id, status = p.status.as_str(),
+            amount = p.total_amount_won, expected = t.amount,
+            "the payment provider disagrees with a top-up: an operator must settle it");
+    }
+    Ok(kept)
+}
+
 /// The provider's word `p` about top-up `t`'s own payment disagrees with the order: kept for an
 /// operator (once per top-up and payment), and the top-up FAILED if it was still CONFIRMING, so
 /// nothing is credited, the day's limit is free again, and nobody waits on it. Counted once.
@@ -101,28 +125,12 @@ pub async fn disagree(
     t: &top_up::Model,
     p: &Payment,
 ) -> Result<Confirmed, LedgerError> {
-    let message = format!(
-        "the payment provider reports payment {} as {} for {} won of order {}, while this order \
-         is {} for {} won: nothing was credited, and an operator will settle it",
-        p.payment_key,
-        p.status.as_str(),
-        p.total_amount_won,
-        p.order_id,
-        t.order_id,
-        t.amount
-    );
-    let word = webhooks::ProviderWord {
-        payment_key: &p.payment_key,
-        order_id: &p.order_id,
-        status: p.status.as_str(),
-        amount_won: p.total_amount_won,
-    };
-    if webhooks::discrepancy(db, &t.id, &word).await? {
-        metrics().topup("DISAGREES");
-        tracing::error!(top_up = %t.id, order_id = %t.order_id, payment_key = %p.payment_key,
-            status = p.status.as_str(), amount = p.total_amount_won,
-            "the payment provider disagrees with a top-up: an operator must settle it");
-    }
+    // What the customer reads names nothing of the provider's word (it may be about another
+    // order); the record and the log keep it for the operator.
+    let message = "the payment provider describes this payment otherwise than your order: \
+                   nothing was credited, and an operator will settle it with the provider"
+        .to_owned();
+    keep_disagreement(db, t, p).await?;
     let (_, changed) = order::fail(db, &t.id, PROVIDER_MISMATCH, &message).await?;
     if changed {
         metrics().topup("FAILED");
@@ -155,7 +163,9 @@ pub async fn on_payment(
             if changed {
                 metrics().topup("CONFIRMED");
             }
-            if settled.status != TopUpStatus::Confirmed {
+            // Settled before by another step (confirmed, or confirmed and then withdrawn):
+            // nothing to do. FAILED before: a payment taken that nothing will credit.
+            if settled.status == TopUpStatus::Failed {
                 return disagree(db, &settled, p).await;
             }
             Ok(Confirmed::Settled(Box::new(settled)))

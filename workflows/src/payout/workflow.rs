@@ -26,8 +26,11 @@ use temporalio_sdk::{
 /// heartbeat, and retried.
 pub const BANK_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A held payout's row is read again this often even without a signal.
-pub const HELD_RECHECK: Duration = Duration::from_secs(3600);
+/// A held payout's row is read again this often even without a signal, so a `reviewed` signal
+/// lost between an operator's commit and its delivery costs at most this long. Each re-read
+/// adds about a dozen events to the history: daily, a payout can stay held for years before
+/// Temporal's history limits come near.
+pub const HELD_RECHECK: Duration = Duration::from_secs(24 * 3600);
 
 /// The workflow change that made payouts findable: the workflow upserts the `PayoutStatus` and
 /// `StreamerId` search attributes at start and at every status change. Histories without its
