@@ -8,7 +8,6 @@ pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod db;
-pub mod demo;
 pub mod error;
 pub mod event_feed;
 pub mod feed;

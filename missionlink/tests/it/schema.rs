@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema.graphql")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../api/schema.graphql")
 }
 
 #[test]
@@ -15,7 +15,7 @@ fn the_committed_sdl_matches_the_served_schema() {
     let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
     assert!(
         committed == served,
-        "api/schema.graphql differs from the served schema; run `UPDATE_SCHEMA=1 cargo test -p missionlink-api --test it schema` and commit it"
+        "api/schema.graphql differs from the served schema; run `UPDATE_SCHEMA=1 scripts/test -p missionlink --test it schema` and commit it"
     );
 }
 

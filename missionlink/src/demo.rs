@@ -10,6 +10,7 @@
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// The password of every demo user (they sign in with `login` once their tokens expire).
@@ -135,7 +136,7 @@ impl Client {
 
 /// Seeds the instance answering GraphQL at `endpoint`, waiting at most `wait` for its worker to
 /// expire and settle the missions that end.
-pub async fn run(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
+async fn seed(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
     let client = Client {
         http: reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
@@ -422,4 +423,41 @@ impl Demo {
         out += "\nAccess tokens expire after 15 minutes. For a new one, run\n  mutation { refresh(refreshToken: \"<refreshToken>\") { accessToken refreshToken } }\nwith the user's refresh token (`missionlink demo --json` prints them), or log in again with the\nemail and password above.\n";
         out
     }
+}
+
+/// `missionlink demo`: seeds the instance at `url` (by default the one `HTTP_ADDR` names) and
+/// prints what it made.
+pub async fn run(url: Option<String>, json: bool, wait_seconds: u64) -> anyhow::Result<ExitCode> {
+    let endpoint = match url {
+        Some(url) => url,
+        None => {
+            let raw = std::env::var("HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+            let addr = raw
+                .parse()
+                .with_context(|| format!("HTTP_ADDR {raw:?} is not host:port"))?;
+            local_endpoint(addr)
+        }
+    };
+    let wait = std::time::Duration::from_secs(wait_seconds);
+    let demo = seed(&endpoint, wait).await?;
+    if json {
+        println!("{}", demo.to_json());
+    } else {
+        print!("{}", demo.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The GraphQL endpoint of the API listening on `addr` (on loopback when it listens on every
+/// address).
+fn local_endpoint(addr: std::net::SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    format!(
+        "http://{}/graphql",
+        std::net::SocketAddr::new(host, addr.port())
+    )
 }

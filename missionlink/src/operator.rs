@@ -1,0 +1,119 @@
+//! `missionlink operator`: operator accounts (`create`) and the one way to suspend an operator
+//! (`suspend`).
+
+use anyhow::Context;
+use missionlink_api::auth::operators;
+use missionlink_api::config::Config;
+use missionlink_api::db::Databases;
+use missionlink_api::error::ApiError;
+use missionlink_migration::Migrate as _;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::process::ExitCode;
+
+/// `missionlink operator create`: exit 0 created or already an operator, 1 refused (the email is
+/// a viewer's or streamer's), 2 invalid input.
+pub async fn create(
+    config: &Config,
+    new: operators::NewOperator,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let users = missionlink_api::db::connect(&config.users_database_url)
+        .await
+        .context("users database")?;
+    // Like `serve`, this uses the schema `missionlink migrate` made; it says so rather than
+    // failing on a missing column or CHECK.
+    let pending = missionlink_migration::users::Migrator::get_pending_migrations(&users)
+        .await
+        .context("reading the users database's migrations")?;
+    if !pending.is_empty() {
+        eprintln!(
+            "missionlink: the users database is not migrated: run `missionlink migrate` first"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    match operators::create(&users, new).await {
+        Ok(created) => {
+            if json {
+                println!("{}", created.to_json());
+            } else {
+                print!("{}", created.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refused(e),
+    }
+}
+
+/// An operator command's refusal: exit 2 for invalid input, 1 for any other refusal (both
+/// printed); an internal error is returned.
+fn refused(e: ApiError) -> anyhow::Result<ExitCode> {
+    match e {
+        ApiError::Internal(e) => Err(e),
+        e => {
+            eprintln!("missionlink: {}", e.client_message());
+            Ok(if matches!(e, ApiError::BadUserInput(_)) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+/// `missionlink operator suspend`: the API's suspension, for any user, operators included.
+pub async fn suspend(
+    db: &Databases,
+    email: &str,
+    acting: &str,
+    note: &str,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<ExitCode> {
+    let by_email = |email: &str| {
+        let email = email.trim().to_lowercase();
+        async move {
+            missionlink_entities::users::user::Entity::find()
+                .filter(missionlink_entities::users::user::Column::Email.eq(email))
+                .one(&db.users)
+                .await
+        }
+    };
+    let Some(operator) = by_email(acting)
+        .await?
+        .filter(|u| u.role == missionlink_api::auth::Role::Operator.as_str())
+    else {
+        eprintln!("missionlink: --as must name an operator's email");
+        return Ok(ExitCode::FAILURE);
+    };
+    let Some(target) = by_email(email).await? else {
+        eprintln!("missionlink: no user has that email");
+        return Ok(ExitCode::FAILURE);
+    };
+    let acting = match missionlink_ledger::operator::Acting::new(&operator.id, note) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("missionlink: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let done = match missionlink_api::suspend::may_suspend(&acting, &target, true) {
+        Ok(()) => {
+            missionlink_api::suspend::suspend(&db.users, &db.missions, &acting, &target, until)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(done) => {
+            println!(
+                "suspended {} until {} (action {}); {} mission(s) and {} payout(s) cancelled",
+                target.email,
+                until.map_or_else(|| "lifted".to_owned(), |u| u.to_rfc3339()),
+                done.action.id,
+                done.missions.len(),
+                done.payouts.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refused(e),
+    }
+}
