@@ -227,3 +227,29 @@ fn the_docker_build_context_leaves_local_state_out() {
         assert!(entries.contains(&needed), ".dockerignore lacks {needed}");
     }
 }
+
+/// `scripts/test --fast` skips the slow tier it lists by name: each name is a test that exists
+/// (`module::function` in `missionlink/tests/it/`), so a rename cannot silently move a slow test
+/// into the fast loop or leave a dead entry.
+#[test]
+fn the_fast_tier_skips_only_tests_that_exist() {
+    let script = std::fs::read_to_string(root().join("scripts/test")).expect("scripts/test");
+    let list = script
+        .split("SLOW_TESTS=(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("a SLOW_TESTS=( ... ) list in scripts/test");
+    let names: Vec<&str> = list.split_whitespace().collect();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in names {
+        let (module, function) = name.split_once("::").expect("module::function");
+        let source =
+            std::fs::read_to_string(root().join(format!("missionlink/tests/it/{module}.rs")))
+                .unwrap_or_else(|_| panic!("{name}: no module {module}"));
+        assert!(
+            source.contains(&format!("async fn {function}()"))
+                || source.contains(&format!("fn {function}()")),
+            "{name}: no such test"
+        );
+    }
+}
