@@ -394,3 +394,22 @@ pub fn variables_help() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod readme {
+    use super::VARIABLES;
+
+    /// The README's configuration table names every variable `--help` lists (a row may name
+    /// several: `PLEDGE_MIN` / `PLEDGE_MAX`).
+    #[test]
+    fn the_readme_table_names_every_variable() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+        let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `")).collect();
+        let missing: Vec<&str> = VARIABLES
+            .iter()
+            .map(|(name, _, _)| *name)
+            .filter(|name| !rows.iter().any(|row| row.contains(&format!("`{name}`"))))
+            .collect();
+        assert!(missing.is_empty(), "not in README's table: {missing:?}");
+    }
+}
