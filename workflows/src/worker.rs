@@ -108,34 +108,40 @@ pub async fn run(
     let mut worker = Worker::new(&runtime, client.clone(), options)?;
     let stop = worker.shutdown_handle();
     tracing::info!(task_queue = %config.task_queue, "Temporal worker started");
-    let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        rx.wait_for(|stop| *stop).await.ok();
+    // Every background loop beside the worker, in one task set with one stop signal: each
+    // returns once `stop` says so, and the worker waits for all of them before it returns.
+    let (stop_loops, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = || {
+        let mut rx = stopped.clone();
+        async move {
+            rx.wait_for(|stop| *stop).await.ok();
+        }
     };
-    let relay = tokio::spawn(outbox::run_relay(
+    let mut loops = tokio::task::JoinSet::new();
+    loops.spawn(outbox::run_relay(
         deps.missions_db.clone(),
         client,
         config.task_queue.clone(),
         config.outbox_relay_grace,
-        stopped(relay_stopped.clone()),
+        until_stopped(),
     ));
-    let pruning = tokio::spawn(crate::event_pruning::run(
+    loops.spawn(crate::event_pruning::run(
         deps.missions_db.clone(),
         deps.event_retention,
-        stopped(relay_stopped.clone()),
+        until_stopped(),
     ));
-    let payout_watch = tokio::spawn(crate::payout::watch::run(
+    loops.spawn(crate::payout::watch::run(
         deps.missions_db.clone(),
         deps.payouts.stuck_after,
         deps.payouts.held_sla,
-        stopped(relay_stopped.clone()),
+        until_stopped(),
     ));
-    let dispute_watch = tokio::spawn(crate::dispute_watch::run(
+    loops.spawn(crate::dispute_watch::run(
         deps.missions_db.clone(),
         deps.dispute_sla,
-        stopped(relay_stopped.clone()),
+        until_stopped(),
     ));
-    let receipts = tokio::spawn(crate::topup_receipts::run(
+    loops.spawn(crate::topup_receipts::run(
         crate::topup_receipts::TopUpReceipts {
             missions_db: deps.missions_db.clone(),
             users_db: receipt_users_db,
@@ -143,29 +149,28 @@ pub async fn run(
             operator: deps.payouts.operator.clone(),
             rules: deps.topups.rules,
         },
-        stopped(relay_stopped.clone()),
+        until_stopped(),
     ));
-    let order_sweep = tokio::spawn(crate::payments::expiry::run(
+    loops.spawn(crate::payments::expiry::run(
         deps.missions_db.clone(),
         deps.topups.rules,
-        stopped(relay_stopped.clone()),
+        until_stopped(),
     ));
-    let reconciliation = match &deps.topups.provider {
-        Some(choice) => Some(tokio::spawn(crate::payments::reconcile::run(
+    if let Some(choice) = &deps.topups.provider {
+        loops.spawn(crate::payments::reconcile::run(
             crate::payments::reconcile::Reconciler {
                 missions_db: deps.missions_db.clone(),
                 provider: choice.connect(deps.topups.timeout)?,
                 after: deps.topups.reconcile_after,
                 rules: deps.topups.rules,
             },
-            stopped(relay_stopped.clone()),
-        ))),
-        None => None,
-    };
-    let audits = tokio::spawn(crate::audit_loop::run(
+            until_stopped(),
+        ));
+    }
+    loops.spawn(crate::audit_loop::run(
         deps.missions_db,
         deps.audit_interval,
-        stopped(relay_stopped),
+        until_stopped(),
     ));
     let run = worker.run();
     tokio::pin!(run);
@@ -177,16 +182,11 @@ pub async fn run(
             run.await
         }
     };
-    relay_stop.send(true).ok();
-    relay.await.ok();
-    audits.await.ok();
-    pruning.await.ok();
-    payout_watch.await.ok();
-    dispute_watch.await.ok();
-    receipts.await.ok();
-    order_sweep.await.ok();
-    if let Some(reconciliation) = reconciliation {
-        reconciliation.await.ok();
+    stop_loops.send(true).ok();
+    while let Some(ended) = loops.join_next().await {
+        if let Err(e) = ended {
+            tracing::warn!(error = %e, "a worker loop ended abnormally");
+        }
     }
     result?;
     Ok(())
