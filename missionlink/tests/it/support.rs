@@ -581,12 +581,14 @@ impl TestApp {
         .await
     }
 
-    /// `acceptMission`, `rejectMission` or `decideMission` (with `outcome`).
+    /// `acceptMission` (`"accept"`), `rejectMission` (`"reject"`) or `decideMission`
+    /// (`"SUCCESS"`, `"FAILURE"`); any other word is a mistake in the test, and panics.
     pub async fn act(&self, who: &Session, action: &str, mission_id: &str) -> Gql {
         let (field, extra) = match action {
             "SUCCESS" | "FAILURE" => ("decideMission", format!(", outcome: {action}")),
             "reject" => ("rejectMission", ", reason: \"not today\"".to_owned()),
-            _ => ("acceptMission", String::new()),
+            "accept" => ("acceptMission", String::new()),
+            other => panic!("act: {other:?} is not accept, reject, SUCCESS or FAILURE"),
         };
         self.gql(
             Some(&who.access),
