@@ -363,8 +363,6 @@ async fn moderate(ctx: &Context<'_>, pledge_id: &ID, action: Moderation) -> GqlR
     let p = channel::moderate(&app.db.missions, pledge_id.as_str(), &claims.sub, action)
         .await
         .map_err(ApiError::from)?;
-    let mission_id = p.mission_id.clone();
-    let db = app.db.missions.clone();
-    tokio::spawn(async move { missionlink_ledger::changes::announce(&db, &mission_id).await });
+    super::background::announce(app, &p.mission_id);
     Ok(Pledge::try_from(p)?)
 }

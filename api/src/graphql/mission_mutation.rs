@@ -30,16 +30,12 @@ pub struct CreateMissionInput {
 /// After a commit: announce the change, and hand the workflow its outbox entry right away
 /// (in the background; the relay covers a failure).
 pub(crate) fn after_commit(app: &AppState, mission_id: &str) {
-    use opentelemetry::trace::FutureExt as _;
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    let app = app.clone();
-    let id = mission_id.to_owned();
-    // The delivery runs after the response, but in the request's trace: the workflow it starts
-    // or signals joins that trace through the Temporal header.
-    let trace = tracing::Span::current().context();
-    let deliver = async move {
-        changes::announce(&app.db.missions, &id).await;
-        let delivered = async {
+    super::background::after_commit(
+        app,
+        mission_id,
+        "workflow outbox left for the relay",
+        |app, id| async move {
+            changes::announce(&app.db.missions, &id).await;
             let client = app.temporal.client().await?;
             missionlink_workflows::outbox::deliver(
                 &app.db.missions,
@@ -48,13 +44,8 @@ pub(crate) fn after_commit(app: &AppState, mission_id: &str) {
                 &id,
             )
             .await
-        }
-        .await;
-        if let Err(e) = delivered {
-            tracing::warn!(mission_id = %id, error = %format!("{e:#}"), "workflow outbox left for the relay");
-        }
-    };
-    tokio::spawn(deliver.with_context(trace));
+        },
+    );
 }
 
 #[derive(Default)]

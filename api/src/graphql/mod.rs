@@ -1,6 +1,7 @@
 //! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
 //! the result.
 
+mod background;
 mod channel;
 mod connection;
 mod context;

@@ -352,18 +352,15 @@ fn payout_reviewed(app: &AppState, payout_id: &str, cancelled: bool) {
     if cancelled {
         missionlink_telemetry::metrics().payout_finished("CANCELLED");
     }
-    let app = app.clone();
-    let id = payout_id.to_owned();
-    tokio::spawn(async move {
-        let signalled = async {
+    super::background::after_commit(
+        app,
+        payout_id,
+        "payout review not signalled; the workflow reads the payout again on its own",
+        |app, id| async move {
             let client = app.temporal.client().await?;
             missionlink_workflows::payout::outbox::signal_reviewed(&client, &id).await
-        }
-        .await;
-        if let Err(e) = signalled {
-            tracing::warn!(payout_id = %id, error = %format!("{e:#}"), "payout review not signalled; the workflow reads the payout again on its own");
-        }
-    });
+        },
+    );
 }
 
 /// After missions were cancelled: counted, announced, their workflows told.

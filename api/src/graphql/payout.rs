@@ -161,13 +161,11 @@ fn refusal(e: LedgerError) -> ApiError {
 /// After a request commits: start its workflow now, in the request's trace (the relay covers
 /// a failure).
 fn start_workflow(app: &AppState, payout_id: &str) {
-    use opentelemetry::trace::FutureExt as _;
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    let app = app.clone();
-    let id = payout_id.to_owned();
-    let trace = tracing::Span::current().context();
-    let deliver = async move {
-        let started = async {
+    super::background::after_commit(
+        app,
+        payout_id,
+        "payout workflow left for the relay",
+        |app, id| async move {
             let client = app.temporal.client().await?;
             missionlink_workflows::payout::outbox::deliver(
                 &app.db.missions,
@@ -176,30 +174,22 @@ fn start_workflow(app: &AppState, payout_id: &str) {
                 &id,
             )
             .await
-        }
-        .await;
-        if let Err(e) = started {
-            tracing::warn!(payout_id = %id, error = %format!("{e:#}"), "payout workflow left for the relay");
-        }
-    };
-    tokio::spawn(deliver.with_context(trace));
+        },
+    );
 }
 
 /// After a cancel commits: tell the workflow, best effort (it reads CANCELLED at the end of
 /// its hold anyway).
 fn signal_cancelled(app: &AppState, payout_id: &str) {
-    let app = app.clone();
-    let id = payout_id.to_owned();
-    tokio::spawn(async move {
-        let signalled = async {
+    super::background::after_commit(
+        app,
+        payout_id,
+        "payout cancel not signalled; the workflow reads it at the end of the hold",
+        |app, id| async move {
             let client = app.temporal.client().await?;
             missionlink_workflows::payout::outbox::signal_cancelled(&client, &id).await
-        }
-        .await;
-        if let Err(e) = signalled {
-            tracing::warn!(payout_id = %id, error = %format!("{e:#}"), "payout cancel not signalled; the workflow reads it at the end of the hold");
-        }
-    });
+        },
+    );
 }
 
 #[derive(Default)]

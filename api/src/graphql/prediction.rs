@@ -7,7 +7,6 @@ use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{bet, prediction};
-use missionlink_ledger::changes;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::prediction as domain;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -162,9 +161,7 @@ impl PredictionMutation {
         if placed.is_new() {
             missionlink_telemetry::metrics().bet(i64::from(points));
             // Pool totals changed: subscribers hear of it (coalesced by the feed).
-            let db = app.db.missions.clone();
-            let id = placed.get().mission_id.clone();
-            tokio::spawn(async move { changes::announce(&db, &id).await });
+            super::background::announce(app, &placed.get().mission_id);
         }
         Ok(Bet::try_from(placed.into_inner())?)
     }

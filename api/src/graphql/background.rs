@@ -1,0 +1,40 @@
+//! What a resolver does after its commit, in the background: the one way to do it. The work
+//! runs after the response, in the request's trace (a workflow it starts or signals joins that
+//! trace through the Temporal header); a failure is logged at warn with what covers it (the
+//! worker's relay, or the workflow's own re-read), never reported to the caller, whose change
+//! is committed.
+
+use crate::state::AppState;
+use std::future::Future;
+
+/// Runs `work` on the change named `id` after the commit; `covered` says, in the warning a
+/// failure logs, what makes up for it.
+pub(crate) fn after_commit<F, Fut>(app: &AppState, id: &str, covered: &'static str, work: F)
+where
+    F: FnOnce(AppState, String) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    use opentelemetry::trace::FutureExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let (app, id) = (app.clone(), id.to_owned());
+    let trace = tracing::Span::current().context();
+    let run = async move {
+        if let Err(e) = work(app, id.clone()).await {
+            tracing::warn!(%id, error = %format!("{e:#}"), "{covered}");
+        }
+    };
+    tokio::spawn(run.with_context(trace));
+}
+
+/// Announces a change to mission `mission_id` to its live subscribers after the commit.
+pub(crate) fn announce(app: &AppState, mission_id: &str) {
+    after_commit(
+        app,
+        mission_id,
+        "change not announced",
+        |app, id| async move {
+            missionlink_ledger::changes::announce(&app.db.missions, &id).await;
+            Ok(())
+        },
+    );
+}
