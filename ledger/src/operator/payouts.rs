@@ -7,7 +7,7 @@
 
 use super::{Acting, Target, is_suspended, record};
 use crate::LedgerError;
-use crate::payout::{find, give_back, lock, transition};
+use crate::payout::{find, give_back, hold_row, lock, transition};
 use crate::status::{OperatorActionKind, PayoutStatus};
 use chrono::Utc;
 use missionlink_entities::missions::{operator_action, payout};
@@ -83,15 +83,7 @@ pub async fn hold(
         None,
     )
     .await?;
-    let changed = payout::Entity::update_many()
-        .col_expr(payout::Column::HeldAt, Expr::value(action.created_at))
-        .col_expr(payout::Column::HeldBy, Expr::value(action.id.clone()))
-        .filter(payout::Column::Id.eq(payout_id))
-        .filter(payout::Column::Status.eq(PayoutStatus::Requested))
-        .filter(payout::Column::HeldAt.is_null())
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    if !hold_row(&txn, payout_id, action.created_at, &action.id).await? {
         return Err(LedgerError::Contended(format!(
             "payout {payout_id} changed while it was being held"
         )));

@@ -120,6 +120,25 @@ pub(crate) async fn lock<C: ConnectionTrait>(txn: &C, id: &str) -> Result<(), Le
     Ok(())
 }
 
+/// Holds REQUESTED payout `id` from `at` by the operator action `by` (a `HOLD_PAYOUT`, or the
+/// `SUSPEND_USER` that stops it), if it is not held already: whether this call held it.
+pub(crate) async fn hold_row<C: ConnectionTrait>(
+    txn: &C,
+    id: &str,
+    at: chrono::DateTime<Utc>,
+    by: &str,
+) -> Result<bool, LedgerError> {
+    let changed = payout::Entity::update_many()
+        .col_expr(payout::Column::HeldAt, Expr::value(at))
+        .col_expr(payout::Column::HeldBy, Expr::value(by))
+        .filter(payout::Column::Id.eq(id))
+        .filter(payout::Column::Status.eq(PayoutStatus::Requested))
+        .filter(payout::Column::HeldAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(changed.rows_affected == 1)
+}
+
 /// The hold is over: REQUESTED → PROCESSING, the last step before the bank, unless the payout
 /// is held or its streamer is suspended. A suspended streamer's payout is held here (by the
 /// suspension's record: `held_by`), so it waits for an operator instead of leaving, even
@@ -141,14 +160,7 @@ pub async fn start_processing(
     if let Some(suspension) =
         crate::operator::suspension_in_force(&txn, &p.streamer_id, now).await?
     {
-        payout::Entity::update_many()
-            .col_expr(payout::Column::HeldAt, Expr::value(now))
-            .col_expr(payout::Column::HeldBy, Expr::value(suspension.id))
-            .filter(payout::Column::Id.eq(id))
-            .filter(payout::Column::Status.eq(PayoutStatus::Requested))
-            .filter(payout::Column::HeldAt.is_null())
-            .exec(&txn)
-            .await?;
+        hold_row(&txn, id, now, &suspension.id).await?;
         tracing::warn!(payout_id = %id, "payout of a suspended streamer held for an operator");
     } else {
         payout::Entity::update_many()

@@ -24,7 +24,7 @@ mod request;
 
 pub use account::{AccountNumber, HolderName, PayoutAccount, account, set_account};
 pub use finish::{Outcome, cancel, finish, start_processing};
-pub(crate) use finish::{give_back, lock, transition};
+pub(crate) use finish::{give_back, hold_row, lock, transition};
 pub use list::{
     find, held_count, mark_workflow_started, payout_order, payouts, stuck_count, unstarted,
 };
