@@ -18,6 +18,7 @@
 //! and then answers too late for the client is [`FakeToss::answer_confirms_after`]; a webhook
 //! delivery is [`FakeToss::deliver_webhook`], signed as `api/src/payments/webhook.rs` expects.
 
+use crate::support::{TestApp, TestDatabases};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -328,6 +329,14 @@ impl FakeToss {
             ("TOSS_SECRET_KEY", SECRET_KEY.into()),
             ("TOSS_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
         ]
+    }
+
+    /// An app on `dbs` configured for this server, with `extra` on top.
+    pub async fn app(&self, dbs: TestDatabases, extra: &[(&str, &str)]) -> TestApp {
+        let env = self.env();
+        let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend_from_slice(extra);
+        TestApp::spawn_with(dbs, &all).await
     }
 
     /// The customer pays `amount` for `order_id` in the widget: the payment waits for confirm.

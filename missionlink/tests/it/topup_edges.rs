@@ -14,13 +14,6 @@ use missionlink_ledger::topup::{day, order};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-async fn toss_app(fake: &FakeToss, dbs: TestDatabases, extra: &[(&str, &str)]) -> TestApp {
-    let env = fake.env();
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    all.extend_from_slice(extra);
-    TestApp::spawn_with(dbs, &all).await
-}
-
 async fn prepare(app: &TestApp, who: &Session, amount: i64) -> Gql {
     app.gql(
         Some(&who.access),
@@ -30,14 +23,20 @@ async fn prepare(app: &TestApp, who: &Session, amount: i64) -> Gql {
     .await
 }
 
-async fn order_id(app: &TestApp, who: &Session, amount: i64) -> String {
+pub(crate) async fn order_id(app: &TestApp, who: &Session, amount: i64) -> String {
     prepare(app, who, amount).await.data("prepareTopUp")["orderId"]
         .as_str()
         .expect("orderId")
         .to_owned()
 }
 
-async fn confirm(app: &TestApp, who: &Session, order_id: &str, key: &str, amount: i64) -> Gql {
+pub(crate) async fn confirm(
+    app: &TestApp,
+    who: &Session,
+    order_id: &str,
+    key: &str,
+    amount: i64,
+) -> Gql {
     app.gql(
         Some(&who.access),
         "mutation($o: String!, $k: String!, $a: Int!) {
@@ -70,7 +69,7 @@ const CLIMBING_KEYS: &[&str] = &[
 
 async fn a_payment_key_outside_the_providers_alphabet_is_never_sent(dbs: TestDatabases) {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, dbs, &[]).await;
+    let app = fake.app(dbs, &[]).await;
     let viewer = app.register(&unique("climber")).await;
     let order_id = order_id(&app, &viewer, 10_000).await;
     let before = app.snapshot().await;
@@ -138,7 +137,7 @@ async fn a_payment_key_outside_the_providers_alphabet_is_never_sent_on_sqlite() 
 #[tokio::test]
 async fn a_top_up_stuck_with_such_a_key_is_failed_and_its_limit_released_without_asking() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register(&unique("stuck")).await;
     let order_id = order_id(&app, &viewer, 20_000).await;
     let db = &app.db.missions;
@@ -200,7 +199,7 @@ async fn a_top_up_stuck_with_such_a_key_is_failed_and_its_limit_released_without
 
 async fn another_orders_payment_key_is_refused_without_saying_whose(dbs: TestDatabases) {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, dbs, &[]).await;
+    let app = fake.app(dbs, &[]).await;
     let payer = app.register(&unique("payer")).await;
     let paid = order_id(&app, &payer, 10_000).await;
     let key = fake.pay(&paid, 10_000);
@@ -256,15 +255,15 @@ fn retry_at(r: &Gql, window_seconds: i64) -> chrono::DateTime<Utc> {
 
 async fn prepare_top_up_past_its_throttle_is_refused_with_retry_at(dbs: TestDatabases) {
     let fake = FakeToss::start().await;
-    let app = toss_app(
-        &fake,
-        dbs,
-        &[
-            ("TOPUP_PREPARE_MAX_PER_USER", "3"),
-            ("TOPUP_PREPARE_WINDOW_SECONDS", "600"),
-        ],
-    )
-    .await;
+    let app = fake
+        .app(
+            dbs,
+            &[
+                ("TOPUP_PREPARE_MAX_PER_USER", "3"),
+                ("TOPUP_PREPARE_WINDOW_SECONDS", "600"),
+            ],
+        )
+        .await;
     let viewer = app.register(&unique("spammer")).await;
     // Refused orders (an amount out of bounds) make nothing and count nothing.
     for _ in 0..5 {
@@ -328,7 +327,7 @@ async fn order_made_ago(app: &TestApp, who: &Session, age: chrono::Duration) -> 
 
 async fn an_order_older_than_its_ttl_is_refused_and_swept(dbs: TestDatabases) -> TestApp {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, dbs, &[("TOPUP_ORDER_TTL_SECONDS", "1800")]).await;
+    let app = fake.app(dbs, &[("TOPUP_ORDER_TTL_SECONDS", "1800")]).await;
     let viewer = app.register(&unique("late")).await;
     let stale = order_made_ago(&app, &viewer, chrono::Duration::seconds(1_801)).await;
     let fresh = order_made_ago(&app, &viewer, chrono::Duration::seconds(1_700)).await;

@@ -10,13 +10,6 @@ use serde_json::{Value, json};
 const TOP_UP_FIELDS: &str = "id orderId amount status provider createdAt confirmedAt \
     withdrawableUntil withdrawnAt failureCode failureMessage";
 
-async fn toss_app(fake: &FakeToss, dbs: TestDatabases, extra: &[(&str, &str)]) -> TestApp {
-    let env = fake.env();
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    all.extend_from_slice(extra);
-    TestApp::spawn_with(dbs, &all).await
-}
-
 async fn prepare(app: &TestApp, who: &Session, amount: i64) -> crate::support::Gql {
     app.gql(
         Some(&who.access),
@@ -108,7 +101,7 @@ async fn confirmed(app: &TestApp, fake: &FakeToss, who: &Session, amount: i64) -
 #[tokio::test]
 async fn a_confirmed_top_up_credits_the_wallet_once_and_a_second_confirm_answers_it_again() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("tosspayer").await;
     let prepared = prepare(&app, &viewer, 50_000).await.data("prepareTopUp");
     assert_eq!(prepared["amount"], 50_000);
@@ -150,7 +143,7 @@ async fn a_confirmed_top_up_credits_the_wallet_once_and_a_second_confirm_answers
 async fn ten_concurrent_confirms_of_one_order_take_one_payment_and_ten_concurrent_cancels_refund_once()
  {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("doubleclick").await;
     let order_id = order(&app, &viewer, 25_000).await;
     let key = fake.pay(&order_id, 25_000);
@@ -185,7 +178,7 @@ async fn ten_concurrent_confirms_of_one_order_take_one_payment_and_ten_concurren
 #[tokio::test]
 async fn an_amount_that_is_not_the_orders_is_refused_before_the_provider_is_asked() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("tamperer").await;
     let order_id = order(&app, &viewer, 30_000).await;
     let key = fake.pay(&order_id, 30_000);
@@ -222,7 +215,7 @@ async fn an_amount_that_is_not_the_orders_is_refused_before_the_provider_is_aske
 #[tokio::test]
 async fn bad_top_up_input_is_refused_with_a_clear_code_and_nothing_changed() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("badinput").await;
     let order_id = order(&app, &viewer, 10_000).await;
     let key = fake.pay(&order_id, 10_000);
@@ -277,7 +270,7 @@ async fn bad_top_up_input_is_refused_with_a_clear_code_and_nothing_changed() {
 #[tokio::test]
 async fn a_declined_card_fails_the_top_up_credits_nothing_and_gives_the_limit_back() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("declined").await;
     let order_id = order(&app, &viewer, 100_000).await;
     let key = fake.pay(&order_id, 100_000);
@@ -323,15 +316,15 @@ async fn a_declined_card_fails_the_top_up_credits_nothing_and_gives_the_limit_ba
 #[tokio::test]
 async fn a_confirm_the_provider_answers_too_late_is_settled_by_its_signed_webhook_once() {
     let fake = FakeToss::start().await;
-    let app = toss_app(
-        &fake,
-        TestDatabases::postgres().await,
-        &[
-            ("PAYMENT_TIMEOUT_SECONDS", "1"),
-            ("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1"),
-        ],
-    )
-    .await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[
+                ("PAYMENT_TIMEOUT_SECONDS", "1"),
+                ("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1"),
+            ],
+        )
+        .await;
     let viewer = app.register("slowpg").await;
     let order_id = order(&app, &viewer, 70_000).await;
     let key = fake.pay(&order_id, 70_000);
@@ -394,12 +387,12 @@ async fn a_confirm_the_provider_answers_too_late_is_settled_by_its_signed_webhoo
 #[tokio::test]
 async fn a_confirm_retried_after_a_timeout_settles_through_the_providers_idempotency() {
     let fake = FakeToss::start().await;
-    let app = toss_app(
-        &fake,
-        TestDatabases::postgres().await,
-        &[("PAYMENT_TIMEOUT_SECONDS", "1")],
-    )
-    .await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+        )
+        .await;
     let viewer = app.register("retrier").await;
     let order_id = order(&app, &viewer, 20_000).await;
     let key = fake.pay(&order_id, 20_000);
@@ -423,7 +416,7 @@ async fn a_confirm_retried_after_a_timeout_settles_through_the_providers_idempot
 #[tokio::test]
 async fn a_provider_outage_leaves_the_top_up_pending_until_a_confirm_gets_through() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("outage").await;
     let order_id = order(&app, &viewer, 15_000).await;
     let key = fake.pay(&order_id, 15_000);
@@ -449,7 +442,7 @@ async fn a_provider_outage_leaves_the_top_up_pending_until_a_confirm_gets_throug
 #[tokio::test]
 async fn a_webhook_without_a_valid_signature_or_time_is_refused_with_nothing_changed() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let before = app.snapshot().await;
     let body = r#"{"eventType":"PAYMENT_STATUS_CHANGED","data":{}}"#;
     let old = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
@@ -485,15 +478,15 @@ async fn a_webhook_without_a_valid_signature_or_time_is_refused_with_nothing_cha
 #[tokio::test]
 async fn an_unsigned_webhook_is_acted_on_only_through_the_providers_look_up() {
     let fake = FakeToss::start().await;
-    let app = toss_app(
-        &fake,
-        TestDatabases::postgres().await,
-        &[
-            ("PAYMENT_TIMEOUT_SECONDS", "1"),
-            ("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1"),
-        ],
-    )
-    .await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[
+                ("PAYMENT_TIMEOUT_SECONDS", "1"),
+                ("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1"),
+            ],
+        )
+        .await;
     let viewer = app.register("unsigned").await;
     let order_id = order(&app, &viewer, 60_000).await;
     let key = fake.pay(&order_id, 60_000);
@@ -540,12 +533,12 @@ async fn an_unsigned_webhook_is_acted_on_only_through_the_providers_look_up() {
 async fn a_refusal_after_a_lost_answer_decides_nothing_and_an_unreachable_provider_withdraws_nothing()
  {
     let fake = FakeToss::start().await;
-    let app = toss_app(
-        &fake,
-        TestDatabases::postgres().await,
-        &[("PAYMENT_TIMEOUT_SECONDS", "1")],
-    )
-    .await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+        )
+        .await;
     let viewer = app.register("rotated").await;
     let order_id = order(&app, &viewer, 40_000).await;
     let key = fake.pay(&order_id, 40_000);
@@ -554,12 +547,12 @@ async fn a_refusal_after_a_lost_answer_decides_nothing_and_an_unreachable_provid
     assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
     fake.answer_confirms_after(None);
 
-    let rotated = toss_app(
-        &fake,
-        app.dbs.shared(),
-        &[("TOSS_SECRET_KEY", "test_sk_rotated_0000000000")],
-    )
-    .await;
+    let rotated = fake
+        .app(
+            app.dbs.shared(),
+            &[("TOSS_SECRET_KEY", "test_sk_rotated_0000000000")],
+        )
+        .await;
     let r = confirm(&rotated, &viewer, &order_id, &key, 40_000).await;
     assert_eq!(r.code(), "PAYMENT_PENDING", "{:?}", r.0);
     let w = wallet(&app, &viewer).await;
@@ -644,7 +637,7 @@ async fn twenty_racing_top_ups_stop_at_the_limit(app: &TestApp, fake: Option<&Fa
 #[tokio::test]
 async fn twenty_racing_confirms_never_pass_the_daily_limit_on_postgres() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     twenty_racing_top_ups_stop_at_the_limit(&app, Some(&fake)).await;
 }
 
@@ -657,7 +650,7 @@ async fn twenty_racing_sandbox_top_ups_never_pass_the_daily_limit_on_postgres() 
 #[tokio::test]
 async fn twenty_racing_top_ups_never_pass_the_daily_limit_on_sqlite() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::sqlite(), &[]).await;
+    let app = fake.app(TestDatabases::sqlite(), &[]).await;
     twenty_racing_top_ups_stop_at_the_limit(&app, Some(&fake)).await;
     let app = TestApp::spawn_with(TestDatabases::sqlite(), &[]).await;
     twenty_racing_top_ups_stop_at_the_limit(&app, None).await;
@@ -666,7 +659,7 @@ async fn twenty_racing_top_ups_never_pass_the_daily_limit_on_sqlite() {
 #[tokio::test]
 async fn an_unspent_top_up_is_withdrawn_within_the_window_once() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("withdrawer").await;
     let t = confirmed(&app, &fake, &viewer, 30_000).await;
     let id = t["id"].as_str().expect("id");
@@ -720,7 +713,7 @@ async fn an_unspent_top_up_is_withdrawn_within_the_window_once() {
 #[tokio::test]
 async fn a_withdrawal_after_the_window_or_after_spending_is_refused_with_nothing_changed() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("latecomer").await;
     let streamer = app.register_as("spentonme", "STREAMER").await;
 
@@ -767,12 +760,12 @@ async fn a_withdrawal_after_the_window_or_after_spending_is_refused_with_nothing
 #[tokio::test]
 async fn a_withdrawal_the_provider_answers_too_late_is_finished_by_a_retry_or_the_webhook() {
     let fake = FakeToss::start().await;
-    let app = toss_app(
-        &fake,
-        TestDatabases::postgres().await,
-        &[("PAYMENT_TIMEOUT_SECONDS", "1")],
-    )
-    .await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+        )
+        .await;
     let viewer = app.register("slowcancel").await;
     fake.answer_cancels_after(Some(std::time::Duration::from_secs(3)));
     for (n, by_webhook) in [(0, false), (1, true)] {
@@ -814,7 +807,7 @@ async fn a_withdrawal_the_provider_answers_too_late_is_finished_by_a_retry_or_th
 #[tokio::test]
 async fn a_cancel_the_provider_refuses_gives_the_won_back() {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("uncancelable").await;
     let t = confirmed(&app, &fake, &viewer, 40_000).await;
     let key = fake
@@ -1073,12 +1066,12 @@ async fn production_refuses_the_sandbox_payment_provider_and_runs_with_toss() {
 
     // Production with Toss configured: the real flow, against the local server.
     let fake = FakeToss::start().await;
-    let prod = toss_app(
-        &fake,
-        TestDatabases::postgres().await,
-        &[("APP_ENV", "production")],
-    )
-    .await;
+    let prod = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[("APP_ENV", "production")],
+        )
+        .await;
     let viewer = prod.register("prodtoss").await;
     let t = confirmed(&prod, &fake, &viewer, 10_000).await;
     assert_eq!(t["status"], "CONFIRMED");

@@ -8,40 +8,11 @@
 //! the word is kept for an operator.
 
 use crate::fake_toss::{FakeToss, WEBHOOK_SECRET};
-use crate::support::{Gql, Session, TestApp, TestDatabases};
+use crate::support::{Session, TestApp, TestDatabases};
+use crate::topup_edges::{confirm, order_id};
 use missionlink_entities::missions::{payment_discrepancy, payment_webhook_event};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
-
-async fn toss_app(fake: &FakeToss, dbs: TestDatabases, extra: &[(&str, &str)]) -> TestApp {
-    let env = fake.env();
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    all.extend_from_slice(extra);
-    TestApp::spawn_with(dbs, &all).await
-}
-
-async fn order_id(app: &TestApp, who: &Session, amount: i64) -> String {
-    app.gql(
-        Some(&who.access),
-        "mutation($a: Int!) { prepareTopUp(amount: $a) { orderId } }",
-        json!({ "a": amount }),
-    )
-    .await
-    .data("prepareTopUp")["orderId"]
-        .as_str()
-        .expect("orderId")
-        .to_owned()
-}
-
-async fn confirm(app: &TestApp, who: &Session, order_id: &str, key: &str, amount: i64) -> Gql {
-    app.gql(
-        Some(&who.access),
-        "mutation($o: String!, $k: String!, $a: Int!) {
-           confirmTopUp(orderId: $o, paymentKey: $k, amount: $a) { id status } }",
-        json!({ "o": order_id, "k": key, "a": amount }),
-    )
-    .await
-}
 
 /// What the wallet shows: cash, the newest top-up's status and failure, the day's usage.
 async fn wallet(app: &TestApp, who: &Session) -> serde_json::Value {
@@ -97,7 +68,7 @@ fn look_ups(fake: &FakeToss) -> usize {
 
 async fn the_webhook_stays_bounded(dbs: TestDatabases) {
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, dbs, &[("PAYMENT_TIMEOUT_SECONDS", "1")]).await;
+    let app = fake.app(dbs, &[("PAYMENT_TIMEOUT_SECONDS", "1")]).await;
 
     // Defect 2: 120 unsigned deliveries naming nothing of ours, each with a 60 KB event type:
     // answered (the provider must not resend them), stored nowhere, the provider never asked.
@@ -240,15 +211,15 @@ async fn the_webhook_stays_bounded_on_sqlite() {
 #[tokio::test]
 async fn one_clients_flood_is_throttled() {
     let fake = FakeToss::start().await;
-    let app = toss_app(
-        &fake,
-        TestDatabases::postgres().await,
-        &[
-            ("PAYMENT_WEBHOOK_MAX_PER_CLIENT", "20"),
-            ("PAYMENT_WEBHOOK_WINDOW_SECONDS", "60"),
-        ],
-    )
-    .await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[
+                ("PAYMENT_WEBHOOK_MAX_PER_CLIENT", "20"),
+                ("PAYMENT_WEBHOOK_WINDOW_SECONDS", "60"),
+            ],
+        )
+        .await;
     let mut statuses = Vec::new();
     for n in 0..30 {
         let (status, retry, _) = post(&app, &format!("flood-{n}"), hint("nope", "tgen_x")).await;
@@ -274,7 +245,7 @@ async fn one_clients_flood_is_throttled() {
 async fn a_payment_for_an_expired_order_is_answered_and_never_credited() {
     use base64::Engine;
     let fake = FakeToss::start().await;
-    let app = toss_app(&fake, TestDatabases::postgres().await, &[]).await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
     let viewer = app.register("expiredpayer").await;
     let ttl = app.config.topups.rules.order_ttl_seconds;
     let stale = missionlink_ledger::topup::order::prepare(
