@@ -4,6 +4,7 @@
 //! and the client sees only that id: no SQL, no stack, no internal message.
 
 use async_graphql::ErrorExtensions;
+use missionlink_identity::IdentityError;
 use missionlink_ledger::LedgerError;
 
 /// Deliberately not `Display`: async-graphql turns any `Display` error into a GraphQL error
@@ -157,6 +158,29 @@ impl From<LedgerError> for ApiError {
             },
             other => ApiError::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::Unauthenticated(m) => ApiError::Unauthenticated(m),
+            IdentityError::Forbidden(m) => ApiError::Forbidden(m),
+            IdentityError::BadInput(m) => ApiError::BadUserInput(m),
+            IdentityError::NotFound(m) => ApiError::NotFound(m),
+            IdentityError::InvalidState(m) => ApiError::InvalidState(m),
+            IdentityError::RateLimited(m) => ApiError::RateLimited(m),
+            IdentityError::OverlayTokenInvalid => ApiError::OverlayTokenInvalid,
+            IdentityError::Suspended { until } => ApiError::UserSuspended { until },
+            IdentityError::Ledger(e) => e.into(),
+            IdentityError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<missionlink_identity::suspension::Suspension> for ApiError {
+    fn from(s: missionlink_identity::suspension::Suspension) -> Self {
+        ApiError::UserSuspended { until: s.until }
     }
 }
 

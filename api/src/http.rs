@@ -194,7 +194,7 @@ fn caller_from_authorization(app: &AppState, value: &str) -> Caller {
     match value.strip_prefix("Bearer ").map(str::trim) {
         Some(token) => match app.auth.keys.verify_access(token) {
             Ok(claims) => Caller::User(claims),
-            Err(e) => Caller::Invalid(e.client_message()),
+            Err(e) => Caller::Invalid(e.message()),
         },
         None => Caller::Invalid("Authorization header must be 'Bearer <accessToken>'".into()),
     }

@@ -1,10 +1,10 @@
 //! MissionLink's API process and the `missionlink` binary's building blocks: configuration,
-//! the two database handles, identity, the GraphQL schema and the HTTP server.
+//! the two database handles, the GraphQL schema and the HTTP server. Identity (the users
+//! database) is `missionlink-identity`'s; money is `missionlink-ledger`'s.
 //!
 //! This crate never writes a balance: every money movement goes through `missionlink-ledger`.
 //! Resolvers parse and authorise, call one domain function, and map the result.
 
-pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod db;
@@ -14,9 +14,7 @@ pub mod feed;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
-pub mod overlay;
 pub mod payments;
 pub mod proxy;
 pub mod state;
-pub mod suspend;
 pub mod topups;

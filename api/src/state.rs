@@ -1,10 +1,10 @@
 //! What every request handler can reach.
 
-use crate::auth::{ActiveUsers, AuthService, TokenKeys};
 use crate::config::Config;
 use crate::db::Databases;
 use crate::event_feed::EventWakeups;
 use crate::feed::MissionFeed;
+use missionlink_identity::Accounts;
 use missionlink_workflows::TemporalHandle;
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub config: Config,
     pub db: Databases,
-    pub auth: AuthService,
+    pub auth: Accounts,
     pub temporal: TemporalHandle,
     /// Live mission changes for `missionChanged`.
     pub feed: MissionFeed,
@@ -31,18 +31,7 @@ pub struct Inner {
 
 impl AppState {
     pub fn new(config: Config, db: Databases) -> anyhow::Result<Self> {
-        let auth = AuthService {
-            users_db: db.users.clone(),
-            missions_db: db.missions.clone(),
-            keys: TokenKeys::new(&config.jwt_secret),
-            signup_points: config.signup_points,
-            throttle: config.login_throttle.clone(),
-            register_throttle: config.register_throttle.clone(),
-            active_users: ActiveUsers::new(
-                db.users.clone(),
-                std::time::Duration::from_secs(config.user_cache_seconds),
-            ),
-        };
+        let auth = Accounts::new(&config.identity(), db.users.clone(), db.missions.clone());
         let temporal = TemporalHandle::new(
             config.temporal.clone(),
             format!("missionlink-api@{}", std::process::id()),

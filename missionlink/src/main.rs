@@ -159,7 +159,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     json,
                 },
         } => {
-            let new = missionlink_api::auth::operators::NewOperator {
+            let new = missionlink_identity::operators::NewOperator {
                 email,
                 handle,
                 display_name,

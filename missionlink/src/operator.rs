@@ -2,12 +2,11 @@
 //! (`suspend`).
 
 use anyhow::Context;
-use missionlink_api::auth::operators;
 use missionlink_api::config::Config;
 use missionlink_api::db::Databases;
-use missionlink_api::error::ApiError;
+use missionlink_identity::IdentityError;
+use missionlink_identity::operators;
 use missionlink_migration::Migrate as _;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::process::ExitCode;
 
 /// `missionlink operator create`: exit 0 created or already an operator, 1 refused (the email is
@@ -46,12 +45,12 @@ pub async fn create(
 
 /// An operator command's refusal: exit 2 for invalid input, 1 for any other refusal (both
 /// printed); an internal error is returned.
-fn refused(e: ApiError) -> anyhow::Result<ExitCode> {
+fn refused(e: IdentityError) -> anyhow::Result<ExitCode> {
     match e {
-        ApiError::Internal(e) => Err(e),
+        IdentityError::Internal(e) => Err(e),
         e => {
-            eprintln!("missionlink: {}", e.client_message());
-            Ok(if matches!(e, ApiError::BadUserInput(_)) {
+            eprintln!("missionlink: {}", e.message());
+            Ok(if matches!(e, IdentityError::BadInput(_)) {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -68,18 +67,10 @@ pub async fn suspend(
     note: &str,
     until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<ExitCode> {
-    let by_email = |email: &str| {
-        let email = email.trim().to_lowercase();
-        async move {
-            missionlink_entities::users::user::Entity::find()
-                .filter(missionlink_entities::users::user::Column::Email.eq(email))
-                .one(&db.users)
-                .await
-        }
-    };
+    let by_email = |email| missionlink_identity::users::by_email(&db.users, email);
     let Some(operator) = by_email(acting)
         .await?
-        .filter(|u| u.role == missionlink_api::auth::Role::Operator.as_str())
+        .filter(|u| u.role == missionlink_identity::Role::Operator)
     else {
         eprintln!("missionlink: --as must name an operator's email");
         return Ok(ExitCode::FAILURE);
@@ -95,9 +86,9 @@ pub async fn suspend(
             return Ok(ExitCode::from(2));
         }
     };
-    let done = match missionlink_api::suspend::may_suspend(&acting, &target, true) {
+    let done = match missionlink_identity::suspend::may_suspend(&acting, &target, true) {
         Ok(()) => {
-            missionlink_api::suspend::suspend(&db.users, &db.missions, &acting, &target, until)
+            missionlink_identity::suspend::suspend(&db.users, &db.missions, &acting, &target, until)
                 .await
         }
         Err(e) => Err(e),

@@ -4,13 +4,12 @@
 //! `.eml` files or SES v2), and records it sent. A plain loop, not a workflow: one message per
 //! event with nothing to wait for between its steps.
 
-use crate::email::{Email, Locale, Mailer, SendError, TopUpReceiptFacts, topup_receipt};
+use crate::email::{Email, Mailer, SendError, TopUpReceiptFacts, topup_receipt};
 use crate::payout::Operator;
 use chrono::Utc;
-use missionlink_entities::users::user;
 use missionlink_ledger::status::{DeliveryStatus, TopUpEvent};
 use missionlink_ledger::topup::{self, TopUpRules, receipts};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,9 +72,7 @@ pub async fn round(deps: &TopUpReceipts) -> anyhow::Result<usize> {
 
 async fn send(deps: &TopUpReceipts, id: &str, event: TopUpEvent) -> anyhow::Result<()> {
     let t = topup::find(&deps.missions_db, id).await?;
-    let Some(owner) = user::Entity::find_by_id(t.user_id.clone())
-        .one(&deps.users_db)
-        .await?
+    let Some(owner) = missionlink_identity::users::recipient(&deps.users_db, &t.user_id).await?
     else {
         // No one to tell: recorded so it is not tried forever.
         receipts::mark_sent(
@@ -111,7 +108,7 @@ async fn send(deps: &TopUpReceipts, id: &str, event: TopUpEvent) -> anyhow::Resu
         operator_name: deps.operator.name.clone(),
         operator_contact: deps.operator.contact.clone(),
     };
-    let (subject, text) = topup_receipt(&facts, Locale::parse(&owner.locale));
+    let (subject, text) = topup_receipt(&facts, owner.locale);
     let email = Email {
         key: format!("topup-{}-{}", t.id, event.as_str().to_lowercase()),
         to: owner.email.clone(),

@@ -95,13 +95,7 @@ impl MissionRules {
     }
 }
 
-/// Failed-login limits, per email address and per client address, over a fixed window.
-#[derive(Clone, Debug)]
-pub struct LoginThrottle {
-    pub max_failures_per_email: i64,
-    pub max_failures_per_address: i64,
-    pub window_seconds: i64,
-}
+pub use missionlink_identity::accounts::{LoginThrottle, RegisterThrottle};
 
 /// Limits of `/graphql/ws`.
 #[derive(Clone, Debug)]
@@ -112,13 +106,6 @@ pub struct WebsocketLimits {
     pub max_sockets_per_address: usize,
     /// How long a socket may stay open without a `connection_init`.
     pub init_timeout_seconds: u64,
-}
-
-/// Registrations per client address, over a fixed window.
-#[derive(Clone, Debug)]
-pub struct RegisterThrottle {
-    pub max_per_address: i64,
-    pub window_seconds: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -170,6 +157,17 @@ impl Config {
     /// may run. Never in production, until a real payment provider exists.
     pub fn sandbox_payments(&self) -> bool {
         self.app_env == AppEnv::Dev
+    }
+
+    /// The identity section, for `missionlink-identity`.
+    pub fn identity(&self) -> missionlink_identity::Settings {
+        missionlink_identity::Settings {
+            jwt_secret: self.jwt_secret.clone(),
+            signup_points: self.signup_points,
+            login_throttle: self.login_throttle.clone(),
+            register_throttle: self.register_throttle.clone(),
+            user_cache_seconds: self.user_cache_seconds,
+        }
     }
 }
 

@@ -10,10 +10,10 @@ use super::loaders::{load_user, load_users};
 use super::money::Won;
 use super::pledge::Pledge;
 use super::user::User;
-use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use missionlink_entities::missions::moderation_action;
+use missionlink_identity::Role;
 use missionlink_ledger::channel::{
     self, Moderation, Settings, SettingsUpdate, moderators, settings,
 };
@@ -250,7 +250,10 @@ impl ChannelMutation {
     ) -> GqlResult<StreamerSettings> {
         let me = streamer(ctx)?;
         let app = state(ctx);
-        app.auth.user(user_id.as_str()).await?;
+        app.auth
+            .user(user_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
         moderators::appoint(&app.db.missions, &me, user_id.as_str())
             .await
             .map_err(ApiError::from)?;

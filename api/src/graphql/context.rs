@@ -1,11 +1,11 @@
 //! What every resolver reads from the request's context: the caller, the client's address and
 //! the application state.
 
-use crate::auth::AccessClaims;
-use crate::auth::suspension::Suspension;
 use crate::error::ApiError;
 use crate::state::AppState;
 use async_graphql::Context;
+use missionlink_identity::AccessClaims;
+use missionlink_identity::suspension::Suspension;
 use std::net::IpAddr;
 
 /// Who is calling, from the `Authorization` header.

@@ -9,12 +9,13 @@
 //! start; a subscription already running is not stopped by a later suspension).
 
 use super::context::Caller;
-use crate::auth::active_users::Standing;
+use crate::error::ApiError;
 use crate::state::AppState;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
 };
 use async_graphql::{Request, ServerResult};
+use missionlink_identity::Standing;
 use std::any::TypeId;
 use std::sync::Arc;
 
@@ -54,7 +55,10 @@ impl Extension for IdentityCheck {
                 .active_users
                 .standing(&claims.sub, now)
                 .await
-                .map_err(|e| async_graphql::Error::from(e).into_server_error(Default::default()))?;
+                .map_err(|e| {
+                    async_graphql::Error::from(ApiError::from(e))
+                        .into_server_error(Default::default())
+                })?;
             match standing {
                 Standing::Active(_) => {}
                 Standing::Absent => {

@@ -4,13 +4,13 @@
 
 use super::mission::Mission;
 use super::user::User;
-use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
 use async_graphql::ID;
 use async_graphql::dataloader::{DataLoader, Loader};
 use missionlink_entities::missions::mission;
 use missionlink_entities::users::user;
+use missionlink_identity::Role;
 use missionlink_ledger::mission::Totals;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashMap;
@@ -24,14 +24,9 @@ impl Loader<String> for UserLoader {
     type Error = Arc<sea_orm::DbErr>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, user::Model>, Self::Error> {
-        Ok(user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.to_vec()))
-            .all(&self.0)
+        missionlink_identity::users::by_ids(&self.0, keys)
             .await
-            .map_err(Arc::new)?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect())
+            .map_err(Arc::new)
     }
 }
 
@@ -101,7 +96,7 @@ pub(crate) async fn load_user(
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading user {id}: {e}")))?;
     match found {
-        Some(user) => User::try_from(user),
+        Some(user) => Ok(User::from(user)),
         None => Ok(deleted_user(id, role)),
     }
 }
@@ -120,7 +115,7 @@ pub(crate) async fn load_users(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading users: {e}")))?;
     ids.iter()
         .map(|id| match found.get(id) {
-            Some(user) => User::try_from(user.clone()),
+            Some(user) => Ok(User::from(user.clone())),
             None => Ok(deleted_user(id, role)),
         })
         .collect()
@@ -149,6 +144,6 @@ fn deleted_user(id: &str, role: Role) -> User {
         id: ID(id.to_owned()),
         handle: DELETED_USER_HANDLE.to_owned(),
         display_name: "Deleted user".to_owned(),
-        role,
+        role: role.into(),
     }
 }

@@ -9,7 +9,6 @@ pub use super::pledge::Pledge;
 pub use super::status::{MissionStatus, Outcome, PledgeStatus};
 use super::types::graphql_int;
 use super::user::User;
-use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{
@@ -18,6 +17,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use missionlink_entities::missions::mission;
+use missionlink_identity::Role;
 use missionlink_ledger::mission::list::{self as lists, MissionFilter, MissionSort};
 use missionlink_ledger::mission::{self as domain};
 use sea_orm::EntityTrait;

@@ -7,6 +7,7 @@ use super::mission::{Mission, Outcome, Pledge};
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object};
+use missionlink_identity::{IdentityError, Role};
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::mission::{self as domain, NewMission, StreamerAction};
 use missionlink_ledger::{changes, channel};
@@ -67,10 +68,13 @@ impl MissionMutation {
             .auth
             .user(input.streamer_id.as_str())
             .await
-            .map_err(|_| {
-                ApiError::BadUserInput("streamerId does not name a registered streamer".into())
+            .map_err(|e| match e {
+                IdentityError::NotFound(_) => {
+                    ApiError::BadUserInput("streamerId does not name a registered streamer".into())
+                }
+                other => other.into(),
             })?;
-        if streamer.role != "STREAMER" {
+        if streamer.role != Role::Streamer {
             return Err(ApiError::BadUserInput(
                 "streamerId does not name a registered streamer".into(),
             )

@@ -1,9 +1,9 @@
 use super::context::{ClientAddr, caller, state};
 use super::types::{AuthPayload, Wallet};
-use crate::auth::Role;
-use crate::auth::service::Registration;
+use super::user::Role;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, InputObject, Object};
+use missionlink_identity::Registration;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::wallet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -33,14 +33,15 @@ impl IdentityMutation {
             password: input.password,
             handle: input.handle,
             display_name: input.display_name,
-            role: input.role,
+            role: input.role.into(),
             locale: input.locale,
         };
         let session = state(ctx)
             .auth
             .register(registration, client_addr(ctx))
-            .await?;
-        Ok(session.try_into()?)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(session.into())
     }
 
     /// Signs in. Repeated failures for one email or one address are throttled. A suspended
@@ -55,15 +56,20 @@ impl IdentityMutation {
         let session = state(ctx)
             .auth
             .login(&email, &password, client_addr(ctx))
-            .await?;
-        Ok(session.try_into()?)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(session.into())
     }
 
     /// Exchanges a refresh token for a new session; the old token stops working. A suspended
     /// account's token is `USER_SUSPENDED` and stays usable for after the suspension.
     async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<AuthPayload> {
-        let session = state(ctx).auth.refresh(&refresh_token).await?;
-        Ok(session.try_into()?)
+        let session = state(ctx)
+            .auth
+            .refresh(&refresh_token)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(session.into())
     }
 
     /// Adds won to the wallet from the sandbox payment provider (1,000 to 1,000,000 won),

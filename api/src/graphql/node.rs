@@ -10,7 +10,6 @@ use super::user::User;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, ID, Interface, Object};
 use missionlink_entities::missions::{bet, mission, payout, pledge};
-use missionlink_entities::users::user;
 use sea_orm::EntityTrait;
 
 /// An object with a globally unique id, refetchable with `node(id:)`.
@@ -46,7 +45,7 @@ impl NodeQuery {
             mission::Entity::find_by_id(id.clone()).one(&db.missions),
             pledge::Entity::find_by_id(id.clone()).one(&db.missions),
             bet::Entity::find_by_id(id.clone()).one(&db.missions),
-            user::Entity::find_by_id(id.clone()).one(&db.users),
+            missionlink_identity::users::find(&db.users, &id),
             payout::Entity::find_by_id(id.clone()).one(&db.missions),
         );
         if let Some(m) = m.map_err(ApiError::from)? {
@@ -56,12 +55,12 @@ impl NodeQuery {
             return Ok(Some(Node::Pledge(Pledge::try_from(p)?)));
         }
         if let Some(u) = u.map_err(ApiError::from)? {
-            return Ok(Some(Node::User(User::try_from(u)?)));
+            return Ok(Some(Node::User(User::from(u))));
         }
         let caller_is = |owner: &str| matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.sub == owner);
         if let Some(po) = po.map_err(ApiError::from)? {
             // Its streamer, and operators (who hold, release and cancel payouts), see a payout.
-            let operator = matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.role == crate::auth::Role::Operator);
+            let operator = matches!(ctx.data_opt::<Caller>(), Some(Caller::User(c)) if c.role == missionlink_identity::Role::Operator);
             return if caller_is(&po.streamer_id) || operator {
                 Ok(Some(Node::Payout(Payout::try_from(po)?)))
             } else {

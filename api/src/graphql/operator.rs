@@ -11,12 +11,12 @@ use super::mission::{Mission, Outcome};
 use super::mission_mutation::after_commit;
 use super::payout::Payout;
 use super::user::User;
-use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::operator_action;
+use missionlink_identity::Role;
 use missionlink_ledger::listing::Order;
 use missionlink_ledger::operator::{self as domain, Acting};
 use sea_orm::sea_query::Expr;
@@ -250,10 +250,22 @@ impl OperatorMutation {
     ) -> GqlResult<OperatorAction> {
         let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
         let app = state(ctx);
-        let user = app.auth.user(user_id.as_str()).await?;
-        crate::suspend::may_suspend(&acting, &user, false)?;
-        let done =
-            crate::suspend::suspend(&app.db.users, &app.db.missions, &acting, &user, until).await?;
+        let user = app
+            .auth
+            .user(user_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
+        missionlink_identity::suspend::may_suspend(&acting, &user, false)
+            .map_err(ApiError::from)?;
+        let done = missionlink_identity::suspend::suspend(
+            &app.db.users,
+            &app.db.missions,
+            &acting,
+            &user,
+            until,
+        )
+        .await
+        .map_err(ApiError::from)?;
         cancelled(app, &done.missions);
         for id in &done.payouts {
             payout_reviewed(app, id, true);
@@ -305,11 +317,16 @@ impl OperatorMutation {
     ) -> GqlResult<OperatorAction> {
         let acting = Acting::new(&operator(ctx)?, &note).map_err(ApiError::from)?;
         let app = state(ctx);
-        app.auth.user(user_id.as_str()).await?;
+        app.auth
+            .user(user_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
         let action = domain::unsuspend(&app.db.missions, &acting, user_id.as_str())
             .await
             .map_err(ApiError::from)?;
-        crate::auth::suspension::unsuspend(&app.db.users, user_id.as_str()).await?;
+        missionlink_identity::suspension::unsuspend(&app.db.users, user_id.as_str())
+            .await
+            .map_err(ApiError::from)?;
         app.auth.active_users.forget(user_id.as_str()).await;
         Ok(OperatorAction::try_from(action)?)
     }

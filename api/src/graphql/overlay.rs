@@ -1,7 +1,7 @@
 //! The streamer's OBS overlay in GraphQL: the streamer's link (`myOverlay`,
 //! `rotateOverlayToken`), and what the overlay page reads with its token alone (`overlay`, and
 //! the `overlayEvents` subscription, which ends as soon as the token is rotated). The tokens
-//! themselves are `crate::overlay`'s; the page is `http/overlay.rs`.
+//! themselves are `missionlink_identity::overlay`'s; the page is `http/overlay.rs`.
 
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list_cost};
 use super::context::{PublicOrigin, caller, state};
@@ -11,10 +11,10 @@ use super::status::MissionStatus;
 use super::types::graphql_int;
 use super::user::User;
 use crate::error::{ApiError, GqlResult};
-use crate::overlay::{self, Access, Issued};
 use async_graphql::{ComplexObject, Context, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
+use missionlink_identity::overlay::{self, Access, Issued};
 use missionlink_ledger::events;
 use missionlink_ledger::mission::list::MissionFilter;
 
@@ -116,7 +116,9 @@ impl OverlayQuery {
     /// issues it (it is stored hashed), so `url` and `token` are null here.
     async fn my_overlay(&self, ctx: &Context<'_>) -> GqlResult<Option<OverlayLink>> {
         let claims = caller(ctx)?;
-        let issued = overlay::issued_at(&state(ctx).db.users, &claims.sub, claims.role).await?;
+        let issued = overlay::issued_at(&state(ctx).db.users, &claims.sub, claims.role)
+            .await
+            .map_err(ApiError::from)?;
         Ok(issued.map(|issued_at| OverlayLink {
             url: None,
             token: None,
@@ -128,17 +130,19 @@ impl OverlayQuery {
     /// this). `OVERLAY_TOKEN_INVALID` for a token that opens none, or was replaced.
     async fn overlay(&self, ctx: &Context<'_>, token: String) -> GqlResult<Overlay> {
         let app = state(ctx);
-        let Access { streamer, .. } = overlay::open(&app.db.users, &token).await?;
+        let Access { streamer, .. } = overlay::open(&app.db.users, &token)
+            .await
+            .map_err(ApiError::from)?;
         // Before the missions are read (they are a field below): an event committed between
         // the two reads is then both in the missions and after `lastSeq`, never in neither.
         let feed = events::state(&app.db.missions, &streamer.id)
             .await
             .map_err(ApiError::from)?;
         Ok(Overlay {
-            locale: streamer.locale.clone(),
+            locale: streamer.locale.as_str().to_owned(),
             last_seq: graphql_int(feed.last_seq, "lastSeq")?,
             streamer_id: streamer.id.clone(),
-            streamer: User::try_from(streamer)?,
+            streamer: User::from(streamer),
         })
     }
 }
@@ -153,7 +157,9 @@ impl OverlayMutation {
     /// stops within two seconds.
     async fn rotate_overlay_token(&self, ctx: &Context<'_>) -> GqlResult<OverlayLink> {
         let claims = caller(ctx)?;
-        let issued = overlay::rotate(&state(ctx).db.users, &claims.sub, claims.role).await?;
+        let issued = overlay::rotate(&state(ctx).db.users, &claims.sub, claims.role)
+            .await
+            .map_err(ApiError::from)?;
         Ok(OverlayLink::of(issued, ctx))
     }
 }
@@ -174,7 +180,9 @@ impl OverlaySubscription {
         after_seq: i32,
     ) -> Result<impl Stream<Item = GqlResult<MissionEvent>> + use<>, async_graphql::Error> {
         let app = state(ctx).clone();
-        let access = overlay::open(&app.db.users, &token).await?;
+        let access = overlay::open(&app.db.users, &token)
+            .await
+            .map_err(ApiError::from)?;
         let streamer = access.streamer.id.clone();
         readable(&app, &streamer, i64::from(after_seq)).await?;
         let users = app.db.users.clone();
@@ -183,7 +191,7 @@ impl OverlaySubscription {
             Box::pin(async move {
                 match access.still_valid(&users).await {
                     Ok(true) => Admission::Go,
-                    Ok(false) => Admission::Stop(overlay::invalid()),
+                    Ok(false) => Admission::Stop(overlay::invalid().into()),
                     Err(e) => {
                         tracing::warn!(error = ?e, "could not check an overlay token; retrying");
                         Admission::Unknown

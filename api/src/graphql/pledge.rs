@@ -8,11 +8,11 @@ use super::mission::Mission;
 use super::money::Won;
 use super::status::{MessageStatus, PledgeStatus};
 use super::user::User;
-use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::pledge;
+use missionlink_identity::Role;
 use missionlink_ledger::channel::moderators;
 use missionlink_ledger::status::MessageStatus as StoredStatus;
 
@@ -93,7 +93,7 @@ impl Pledge {
                 id: ID(ANONYMOUS_BACKER.to_owned()),
                 handle: ANONYMOUS_BACKER.to_owned(),
                 display_name: "Anonymous".to_owned(),
-                role: Role::Viewer,
+                role: Role::Viewer.into(),
             });
         }
         Ok(load_user(ctx, &self.backer_id, Role::Viewer).await?)

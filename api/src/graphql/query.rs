@@ -13,8 +13,12 @@ impl IdentityQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> GqlResult<User> {
         let claims = caller(ctx)?;
-        let user = state(ctx).auth.user(&claims.sub).await?;
-        Ok(User::try_from(user)?)
+        let user = state(ctx)
+            .auth
+            .user(&claims.sub)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(User::from(user))
     }
 
     /// The signed-in user's balances.

@@ -5,12 +5,12 @@ use super::connection::{List, PageArgs, list};
 use super::context::{caller, state};
 use super::money::Won;
 use super::status::TopUpStatus;
-use crate::auth::throttle;
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::top_up as top_up_row;
+use missionlink_identity::throttle;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::topup::{self as domain, day, list as top_up_list};
 

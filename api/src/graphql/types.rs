@@ -7,10 +7,10 @@ use super::statement::{Transaction, TransactionKind};
 use super::status::{PayoutStatus, TopUpStatus};
 use super::topup::{TopUp, TopUpLimit};
 use super::user::User;
-use crate::auth::Session;
 use crate::error::ApiError;
 use crate::error::GqlResult;
 use async_graphql::{ComplexObject, Context, SimpleObject};
+use missionlink_identity::Session;
 use missionlink_ledger::wallet;
 
 /// A user's balances, the statement of how they got there (`transactions`) and, for a
@@ -131,14 +131,12 @@ pub struct AuthPayload {
     pub user: User,
 }
 
-impl TryFrom<Session> for AuthPayload {
-    type Error = ApiError;
-
-    fn try_from(s: Session) -> Result<Self, ApiError> {
-        Ok(Self {
+impl From<Session> for AuthPayload {
+    fn from(s: Session) -> Self {
+        Self {
             access_token: s.access_token,
             refresh_token: s.refresh_token,
-            user: s.user.try_into()?,
-        })
+            user: s.user.into(),
+        }
     }
 }

@@ -7,7 +7,6 @@ use super::mission::{
     Mission, MissionOrder, MissionStatus, Pledge, PledgeStatus, missions_page, order_cost,
 };
 use super::prediction::Bet;
-use crate::auth::Role;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
 use missionlink_entities::users::user;
@@ -25,23 +24,26 @@ pub struct User {
     pub role: Role,
 }
 
-impl TryFrom<user::Model> for User {
-    type Error = ApiError;
+/// What a user is on the platform. Stored as `VIEWER` / `STREAMER` / `OPERATOR`.
+///
+/// `OPERATOR` is never self-assigned: `register` refuses it, and operators are created by
+/// `missionlink operator create`. A user's role never changes.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_identity::Role")]
+pub enum Role {
+    Viewer,
+    Streamer,
+    Operator,
+}
 
-    fn try_from(u: user::Model) -> Result<Self, ApiError> {
-        let role = Role::parse(&u.role).ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!(
-                "user {} has unknown role {:?}",
-                u.id,
-                u.role
-            ))
-        })?;
-        Ok(Self {
+impl From<user::Model> for User {
+    fn from(u: user::Model) -> Self {
+        Self {
             id: ID(u.id),
             handle: u.handle,
             display_name: u.display_name,
-            role,
-        })
+            role: u.role.into(),
+        }
     }
 }
 
@@ -182,7 +184,11 @@ pub struct UserQuery;
 impl UserQuery {
     /// The user with this handle (any letter case), or null: how to find a streamer's id.
     async fn user(&self, ctx: &Context<'_>, handle: String) -> GqlResult<Option<User>> {
-        let found = state(ctx).auth.user_by_handle(&handle).await?;
-        Ok(found.map(User::try_from).transpose()?)
+        let found = state(ctx)
+            .auth
+            .user_by_handle(&handle)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(found.map(User::from))
     }
 }

@@ -10,7 +10,6 @@
 //! itself.
 
 use super::HttpState;
-use crate::error::ApiError;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -193,9 +192,9 @@ fn render(locale: &str) -> Response {
 
 /// `GET /overlay/{token}`.
 pub(super) async fn page(State(s): State<HttpState>, Path(token): Path<String>) -> Response {
-    match crate::overlay::open(&s.app.db.users, &token).await {
-        Ok(access) => render(&access.streamer.locale),
-        Err(ApiError::OverlayTokenInvalid) => (
+    match missionlink_identity::overlay::open(&s.app.db.users, &token).await {
+        Ok(access) => render(access.streamer.locale.as_str()),
+        Err(missionlink_identity::IdentityError::OverlayTokenInvalid) => (
             StatusCode::NOT_FOUND,
             [
                 (header::CACHE_CONTROL, "no-store"),

@@ -365,8 +365,7 @@ async fn may_act(app: &crate::state::AppState, session: &Session) -> bool {
             .active_users
             .standing(user, chrono::Utc::now())
             .await,
-        Ok(crate::auth::active_users::Standing::Suspended(_)
-            | crate::auth::active_users::Standing::Absent)
+        Ok(missionlink_identity::Standing::Suspended(_) | missionlink_identity::Standing::Absent)
     )
 }
 

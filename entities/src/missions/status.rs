@@ -9,44 +9,7 @@
 //!
 //! [`as_str`]: MissionStatus::as_str
 
-use sea_orm::entity::prelude::*;
-use std::fmt;
-
-/// Declares a text-valued enum: its SeaORM mapping, `as_str`, `ALL` and `Display`, from one
-/// list of `Variant = "TEXT"` pairs.
-macro_rules! text_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:tt ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-        #[sea_orm(rs_type = "String", db_type = "Text")]
-        pub enum $name {
-            $( $(#[$vmeta])* #[sea_orm(string_value = $text)] $variant ),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The value as stored.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
+use crate::text_enum::text_enum;
 
 text_enum! {
     /// Where a mission is in its life (BRIEF §3): `missions.status`.
@@ -325,6 +288,7 @@ text_enum! {
 mod tests {
     use super::*;
     use sea_orm::ActiveEnum;
+    use std::fmt;
 
     fn agrees<E: ActiveEnum<Value = String> + Copy + fmt::Display>(all: &[E]) {
         for v in all {

@@ -1,6 +1,9 @@
 //! Tables of the users (identity) database.
 
+pub mod kinds;
 pub mod login_throttle;
 pub mod overlay_token;
 pub mod refresh_token;
 pub mod user;
+
+pub use kinds::{Locale, Role};

@@ -1,3 +1,4 @@
+use super::kinds::{Locale, Role};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,10 +10,8 @@ pub struct Model {
     pub handle: String,
     pub handle_key: String,
     pub display_name: String,
-    /// `VIEWER`, `STREAMER` or `OPERATOR`.
-    pub role: String,
-    /// `ko` or `en`.
-    pub locale: String,
+    pub role: Role,
+    pub locale: Locale,
     pub password_hash: String,
     pub created_at: DateTimeUtc,
     /// When the current suspension began; `None`: never suspended, or lifted. The user is

@@ -315,9 +315,9 @@ async fn a_user_whose_wallet_was_never_opened_gets_it_at_the_next_login_once() {
         handle: "halfway".into(),
         handle_key: "halfway".into(),
         display_name: "halfway".into(),
-        role: "VIEWER".into(),
-        locale: "en".into(),
-        password_hash: missionlink_api::auth::password::hash(PASSWORD.into())
+        role: missionlink_identity::Role::Viewer,
+        locale: missionlink_identity::Locale::En,
+        password_hash: missionlink_identity::password::hash(PASSWORD.into())
             .await
             .expect("hash"),
         created_at: chrono::Utc::now(),

@@ -21,6 +21,7 @@ mod http_get;
 mod identity;
 mod input;
 mod introspection;
+mod layout;
 mod ledger_core;
 mod limits;
 mod live;

@@ -93,7 +93,7 @@ async fn killing_the_worker_mid_settlement_neither_pays_twice_nor_skips() {
 
     // Seed backers straight through the domain code (registration through HTTP would spend most
     // of the test hashing passwords).
-    let hash = missionlink_api::auth::password::hash(PASSWORD.into())
+    let hash = missionlink_identity::password::hash(PASSWORD.into())
         .await
         .expect("hash");
     let rules = app.config.missions.ledger();

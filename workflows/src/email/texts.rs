@@ -16,18 +16,8 @@ pub fn won(amount: i64) -> String {
     if amount < 0 { format!("-{out}") } else { out }
 }
 
-/// The language of a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Locale {
-    Ko,
-    En,
-}
-
-impl Locale {
-    pub fn parse(s: &str) -> Self {
-        if s == "en" { Locale::En } else { Locale::Ko }
-    }
-}
+/// The language of a message: the recipient's `users.locale`.
+pub use missionlink_entities::users::Locale;
 
 /// What a mission's emails talk about.
 #[derive(Clone, Debug)]

@@ -18,18 +18,16 @@
 //! never fails the step and is never retried. Any other failure ends the attempt once its page is
 //! recorded; the retry skips every recorded recipient, so it sends only what is missing.
 
-use crate::email::{
-    Email, Locale, Mailer, MissionFacts, SendError, backer_message, streamer_message,
-};
+use crate::email::{Email, Mailer, MissionFacts, SendError, backer_message, streamer_message};
 use crate::failure::{non_retryable, retryable};
 use crate::mission::payload::EmailSummary;
 use futures::{FutureExt, StreamExt};
 use missionlink_entities::missions::email_delivery;
-use missionlink_entities::users::user;
+use missionlink_identity::users::{self as identity, Recipient};
 use missionlink_ledger::mission;
 use missionlink_ledger::status::DeliveryStatus;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -87,8 +85,7 @@ impl EmailStep<'_> {
             .await
             .map_err(retryable)?;
         let status = m.status;
-        let streamer = user::Entity::find_by_id(m.streamer_id.clone())
-            .one(self.users_db)
+        let streamer = identity::recipient(self.users_db, &m.streamer_id)
             .await
             .map_err(retryable)?;
         let facts = MissionFacts {
@@ -132,7 +129,7 @@ impl EmailStep<'_> {
         &self,
         ctx: &ActivityContext,
         facts: &MissionFacts,
-        streamer: &user::Model,
+        streamer: &Recipient,
         summary: &mut EmailSummary,
     ) -> Result<(), ActivityError> {
         let recipient = Condition::all().add(email_delivery::Column::RecipientId.eq(&streamer.id));
@@ -153,7 +150,7 @@ impl EmailStep<'_> {
             .backers;
         let (subject, text) = streamer_message(
             facts,
-            Locale::parse(&streamer.locale),
+            streamer.locale,
             backers,
             out.paid_won,
             out.fee_won,
@@ -196,18 +193,9 @@ impl EmailStep<'_> {
             .filter(|b| !done.contains(&b.backer_id))
             .map(|b| b.backer_id.clone())
             .collect();
-        let users: HashMap<String, user::Model> = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            user::Entity::find()
-                .filter(user::Column::Id.is_in(ids))
-                .all(self.users_db)
-                .await
-                .map_err(retryable)?
-                .into_iter()
-                .map(|u| (u.id.clone(), u))
-                .collect()
-        };
+        let users = identity::recipients(self.users_db, &ids)
+            .await
+            .map_err(retryable)?;
         let mut outgoing = Vec::with_capacity(page.len());
         for b in &page {
             if done.contains(&b.backer_id) {
@@ -217,7 +205,7 @@ impl EmailStep<'_> {
                 tracing::warn!(backer = %b.backer_id, "backer has no user record; no email");
                 continue;
             };
-            let (subject, text) = backer_message(facts, Locale::parse(&u.locale), b.total_won);
+            let (subject, text) = backer_message(facts, u.locale, b.total_won);
             outgoing.push(message(&facts.mission_id, "BACKER", u, subject, text));
         }
         Ok(Some(BackerPage {
@@ -403,7 +391,7 @@ impl Outcome {
 fn message(
     mission_id: &str,
     role: &str,
-    to: &user::Model,
+    to: &Recipient,
     subject: String,
     text: String,
 ) -> Outgoing {

@@ -4,11 +4,10 @@
 
 use super::payload::{BankOutcome, FinishInput, PayoutSnapshot, ReceiptResult};
 use crate::bank::{BankError, BankProvider, TransferRequest, TransferStatus};
-use crate::email::{Email, Locale, Mailer, ReceiptFacts, SendError, payout_receipt};
+use crate::email::{Email, Mailer, ReceiptFacts, SendError, payout_receipt};
 use crate::failure;
 use chrono::Utc;
 use missionlink_entities::missions::{payout as payout_row, payout_receipt as receipt_row};
-use missionlink_entities::users::user;
 use missionlink_ledger::LedgerError;
 use missionlink_ledger::payout::{self, Outcome, banks};
 use missionlink_ledger::status::{DeliveryStatus, PayoutStatus};
@@ -235,8 +234,7 @@ impl PayoutActivities {
         if recorded.is_some() {
             return Ok(ReceiptResult::AlreadySent);
         }
-        let Some(streamer) = user::Entity::find_by_id(p.streamer_id.clone())
-            .one(&self.users_db)
+        let Some(streamer) = missionlink_identity::users::recipient(&self.users_db, &p.streamer_id)
             .await
             .map_err(failure::retryable)?
         else {
@@ -257,7 +255,7 @@ impl PayoutActivities {
             operator_name: self.operator.name.clone(),
             operator_contact: self.operator.contact.clone(),
         };
-        let (subject, text) = payout_receipt(&facts, Locale::parse(&streamer.locale));
+        let (subject, text) = payout_receipt(&facts, streamer.locale);
         let email = Email {
             key: format!("payout-{}-{}", p.id, p.status.as_str().to_lowercase()),
             to: streamer.email.clone(),

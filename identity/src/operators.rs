@@ -6,14 +6,14 @@
 //! `login` opens them, as for every user). A user's role never changes, so an email that
 //! belongs to a viewer or streamer is refused rather than promoted.
 
-use super::input::{DisplayName, Email, Handle};
-use super::password;
-use super::role::Role;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{IdentityError, IdentityResult};
+use crate::input::{DisplayName, Email, Handle};
+use crate::password;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use missionlink_entities::users::user;
+use missionlink_entities::users::{Locale, Role};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 /// Random bytes in a generated password: 192 bits, 32 base64url characters (within
@@ -46,7 +46,7 @@ pub enum Created {
 /// Creates the operator `new.email`, or finds it if it already is one. `BAD_USER_INPUT` for an
 /// email, handle or display name the API would refuse (or a handle already taken);
 /// `INVALID_STATE` for an email that belongs to a viewer or streamer.
-pub async fn create(users_db: &DatabaseConnection, new: NewOperator) -> ApiResult<Created> {
+pub async fn create(users_db: &DatabaseConnection, new: NewOperator) -> IdentityResult<Created> {
     let email = Email::parse(&new.email)?;
     let chosen = new.handle.as_deref().map(Handle::parse).transpose()?;
     if let Some(name) = &new.display_name {
@@ -72,8 +72,8 @@ pub async fn create(users_db: &DatabaseConnection, new: NewOperator) -> ApiResul
             handle: handle.as_str().to_owned(),
             handle_key: handle.key(),
             display_name: display_name.as_str().to_owned(),
-            role: Role::Operator.as_str().to_owned(),
-            locale: "en".to_owned(),
+            role: Role::Operator,
+            locale: Locale::En,
             password_hash: password_hash.clone(),
             created_at: Utc::now(),
             suspended_at: None,
@@ -99,24 +99,27 @@ pub async fn create(users_db: &DatabaseConnection, new: NewOperator) -> ApiResul
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::BadUserInput(match chosen {
+    Err(IdentityError::BadInput(match chosen {
         Some(handle) => format!("the handle {} is already taken", handle.as_str()),
         None => format!("no free handle after {HANDLE_ATTEMPTS} tries; pass --handle"),
     }))
 }
 
-fn existing_operator(user: user::Model) -> ApiResult<Created> {
-    if user.role == Role::Operator.as_str() {
+fn existing_operator(user: user::Model) -> IdentityResult<Created> {
+    if user.role == Role::Operator {
         return Ok(Created::Existing(user));
     }
-    Err(ApiError::InvalidState(format!(
+    Err(IdentityError::InvalidState(format!(
         "{} belongs to a {} account; operators are separate accounts and a role is never \
          changed: use another email",
         user.email, user.role
     )))
 }
 
-async fn by_email(users_db: &DatabaseConnection, email: &Email) -> ApiResult<Option<user::Model>> {
+async fn by_email(
+    users_db: &DatabaseConnection,
+    email: &Email,
+) -> IdentityResult<Option<user::Model>> {
     Ok(user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(users_db)
@@ -132,7 +135,7 @@ fn new_password() -> String {
 
 /// `operator_` and `HANDLE_SUFFIX_BYTES` random bytes in lowercase hex. (Handles allow letters,
 /// digits and underscores only, so not a hyphen.)
-fn generated_handle() -> ApiResult<Handle> {
+fn generated_handle() -> IdentityResult<Handle> {
     let mut bytes = [0u8; HANDLE_SUFFIX_BYTES];
     rand::fill(&mut bytes);
     Handle::parse(&format!("operator_{}", hex::encode(bytes)))
@@ -181,7 +184,7 @@ impl Created {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::input::Password;
+    use crate::input::Password;
 
     #[test]
     fn generated_passwords_and_handles_pass_the_apis_rules() {

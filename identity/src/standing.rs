@@ -11,8 +11,8 @@
 //! Absent users are not cached: a token for one is refused by a primary-key lookup each time,
 //! and a user who registers is never refused because of an earlier miss.
 
-use super::suspension::{self, Suspension};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{IdentityError, IdentityResult};
+use crate::suspension::{self, Suspension};
 use chrono::{DateTime, Utc};
 use missionlink_entities::users::user;
 use moka::future::Cache;
@@ -55,7 +55,7 @@ impl ActiveUsers {
     }
 
     /// Whether the user `id` may act at `now`: it exists and is not suspended then.
-    pub async fn standing(&self, id: &str, now: DateTime<Utc>) -> ApiResult<Standing> {
+    pub async fn standing(&self, id: &str, now: DateTime<Utc>) -> IdentityResult<Standing> {
         Ok(match self.get(id).await? {
             None => Standing::Absent,
             Some(user) => match suspension::suspended(&user, now) {
@@ -73,7 +73,7 @@ impl ActiveUsers {
 
     /// The user `id`, suspended or not; `None` if there is no such user. Concurrent lookups of
     /// one id share one query.
-    pub async fn get(&self, id: &str) -> ApiResult<Option<Arc<user::Model>>> {
+    pub async fn get(&self, id: &str) -> IdentityResult<Option<Arc<user::Model>>> {
         let found = self
             .cache
             .try_get_with(id.to_owned(), async {
@@ -88,7 +88,7 @@ impl ActiveUsers {
             Ok(user) => Ok(Some(user)),
             Err(miss) => match &*miss {
                 Miss::Absent => Ok(None),
-                Miss::Db(e) => Err(ApiError::Internal(anyhow::anyhow!(
+                Miss::Db(e) => Err(IdentityError::Internal(anyhow::anyhow!(
                     "looking up user {id}: {e}"
                 ))),
             },

@@ -12,11 +12,11 @@
 //! and ACTIVE missions, their event feed) and nothing else: it is not an access token and never
 //! makes a `Caller`.
 
-use crate::auth::Role;
-use crate::error::ApiError;
+use crate::error::IdentityError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SubsecRound, Utc};
+use missionlink_entities::users::Role;
 use missionlink_entities::users::{overlay_token, user};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -27,8 +27,8 @@ const TOKEN_CHARS: usize = 43;
 
 /// The refusal of a token that is malformed, unknown, or replaced: one answer for all three, so
 /// it says nothing about which.
-pub fn invalid() -> ApiError {
-    ApiError::OverlayTokenInvalid
+pub fn invalid() -> IdentityError {
+    IdentityError::OverlayTokenInvalid
 }
 
 /// A streamer's overlay token as the users database knows it.
@@ -66,12 +66,12 @@ fn well_formed(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn streamer_only(role: Role) -> Result<(), ApiError> {
+fn streamer_only(role: Role) -> Result<(), IdentityError> {
     match role {
         Role::Streamer => Ok(()),
-        Role::Viewer | Role::Operator => {
-            Err(ApiError::Forbidden("only streamers have an overlay".into()))
-        }
+        Role::Viewer | Role::Operator => Err(IdentityError::Forbidden(
+            "only streamers have an overlay".into(),
+        )),
     }
 }
 
@@ -81,7 +81,7 @@ pub async fn issued_at<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
     role: Role,
-) -> Result<Option<DateTime<Utc>>, ApiError> {
+) -> Result<Option<DateTime<Utc>>, IdentityError> {
     streamer_only(role)?;
     Ok(overlay_token::Entity::find_by_id(user_id.to_owned())
         .one(db)
@@ -95,7 +95,7 @@ pub async fn rotate<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
     role: Role,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, IdentityError> {
     streamer_only(role)?;
     let (token, token_hash) = new_token();
     let now = issue_time();
@@ -130,7 +130,7 @@ pub struct Access {
 }
 
 /// The streamer whose overlay `token` opens; [`invalid`] for any token that opens none.
-pub async fn open<C: ConnectionTrait>(db: &C, token: &str) -> Result<Access, ApiError> {
+pub async fn open<C: ConnectionTrait>(db: &C, token: &str) -> Result<Access, IdentityError> {
     if !well_formed(token) {
         return Err(invalid());
     }
@@ -144,7 +144,7 @@ pub async fn open<C: ConnectionTrait>(db: &C, token: &str) -> Result<Access, Api
         .one(db)
         .await?
         .ok_or_else(invalid)?;
-    if Role::parse(&streamer.role) != Some(Role::Streamer) {
+    if streamer.role != Role::Streamer {
         return Err(invalid());
     }
     Ok(Access {
@@ -155,7 +155,7 @@ pub async fn open<C: ConnectionTrait>(db: &C, token: &str) -> Result<Access, Api
 
 impl Access {
     /// Whether the token still opens this streamer's overlay (it was not rotated since).
-    pub async fn still_valid<C: ConnectionTrait>(&self, db: &C) -> Result<bool, ApiError> {
+    pub async fn still_valid<C: ConnectionTrait>(&self, db: &C) -> Result<bool, IdentityError> {
         Ok(overlay_token::Entity::find()
             .filter(overlay_token::Column::UserId.eq(&self.streamer.id))
             .filter(overlay_token::Column::TokenHash.eq(&self.token_hash))

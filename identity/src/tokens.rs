@@ -1,11 +1,11 @@
 //! Access tokens (HS256 JWTs, 15 minutes) and opaque refresh tokens.
 
-use super::role::Role;
-use crate::error::ApiError;
+use crate::error::IdentityError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use missionlink_entities::users::Role;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -62,7 +62,7 @@ impl TokenKeys {
     }
 
     /// Verifies signature, algorithm and expiry.
-    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, ApiError> {
+    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, IdentityError> {
         jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| {
@@ -70,7 +70,7 @@ impl TokenKeys {
                     jsonwebtoken::errors::ErrorKind::ExpiredSignature => "access token expired",
                     _ => "access token is invalid",
                 };
-                ApiError::Unauthenticated(why.into())
+                IdentityError::Unauthenticated(why.into())
             })
     }
 }

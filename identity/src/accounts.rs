@@ -1,15 +1,13 @@
 //! Registration, login and refresh: the identity rules, callable without HTTP.
 
-use super::active_users::ActiveUsers;
-use super::input::{DisplayName, Email, Handle, Locale, Password};
-use super::role::Role;
-use super::suspension::suspended;
-use super::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
-use super::{password, throttle};
-use crate::config::{LoginThrottle, RegisterThrottle};
-use crate::error::{ApiError, ApiResult};
-use anyhow::Context;
+use crate::error::{IdentityError, IdentityResult};
+use crate::input::{self, DisplayName, Email, Handle, Password};
+use crate::standing::ActiveUsers;
+use crate::suspension::suspended;
+use crate::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
+use crate::{password, throttle};
 use chrono::{Duration, Utc};
+use missionlink_entities::users::{Locale, Role};
 use missionlink_entities::users::{refresh_token, user};
 use missionlink_ledger::wallet;
 use sea_orm::sea_query::Expr;
@@ -36,7 +34,36 @@ pub struct Registration {
     pub locale: Option<String>,
 }
 
-pub struct AuthService {
+/// Failed-login limits, per email address and per client address, over a fixed window.
+#[derive(Clone, Debug)]
+pub struct LoginThrottle {
+    pub max_failures_per_email: i64,
+    pub max_failures_per_address: i64,
+    pub window_seconds: i64,
+}
+
+/// Registrations per client address, over a fixed window.
+#[derive(Clone, Debug)]
+pub struct RegisterThrottle {
+    pub max_per_address: i64,
+    pub window_seconds: i64,
+}
+
+/// The identity settings (the configuration's identity section).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `JWT_SECRET`: the HS256 signing key of access tokens.
+    pub jwt_secret: Vec<u8>,
+    /// `SIGNUP_POINTS`: the free points a new account starts with.
+    pub signup_points: i64,
+    pub login_throttle: LoginThrottle,
+    pub register_throttle: RegisterThrottle,
+    /// `USER_CACHE_SECONDS`: how long a user found is believed without asking again.
+    pub user_cache_seconds: u64,
+}
+
+/// The accounts: registration, login, refresh, and who may act now.
+pub struct Accounts {
     pub users_db: DatabaseConnection,
     pub missions_db: DatabaseConnection,
     pub keys: TokenKeys,
@@ -47,15 +74,34 @@ pub struct AuthService {
     pub active_users: ActiveUsers,
 }
 
-impl AuthService {
+impl Accounts {
+    pub fn new(
+        settings: &Settings,
+        users_db: DatabaseConnection,
+        missions_db: DatabaseConnection,
+    ) -> Self {
+        Self {
+            keys: TokenKeys::new(&settings.jwt_secret),
+            signup_points: settings.signup_points,
+            throttle: settings.login_throttle.clone(),
+            register_throttle: settings.register_throttle.clone(),
+            active_users: ActiveUsers::new(
+                users_db.clone(),
+                std::time::Duration::from_secs(settings.user_cache_seconds),
+            ),
+            users_db,
+            missions_db,
+        }
+    }
+
     /// Creates the user, then its ledger accounts with the signup points. Validates everything
     /// before writing anything; each valid attempt counts against the client address's
     /// registration limit before any work is done, and is given back if it is refused for its
     /// input (a taken email or handle), so a refusal changes nothing. `OPERATOR` is refused
     /// (`FORBIDDEN`) before anything else: operators are created from the command line.
-    pub async fn register(&self, r: Registration, client: IpAddr) -> ApiResult<Session> {
+    pub async fn register(&self, r: Registration, client: IpAddr) -> IdentityResult<Session> {
         if r.role == Role::Operator {
-            return Err(ApiError::Forbidden(
+            return Err(IdentityError::Forbidden(
                 "operators are created with `missionlink operator create`".into(),
             ));
         }
@@ -64,7 +110,7 @@ impl AuthService {
         let handle = Handle::parse(&r.handle)?;
         let display_name =
             DisplayName::parse(r.display_name.as_deref().unwrap_or(handle.as_str()))?;
-        let locale = Locale::parse(r.locale.as_deref())?;
+        let locale = input::locale(r.locale.as_deref())?;
 
         let limit = &self.register_throttle;
         let bucket = format!("register:{client}");
@@ -76,14 +122,14 @@ impl AuthService {
         )
         .await?
         else {
-            return Err(ApiError::RateLimited(
+            return Err(IdentityError::RateLimited(
                 "too many registrations from this address; try again later".into(),
             ));
         };
         let created = self
             .create(&email, &password, &handle, &display_name, locale, r.role)
             .await;
-        if let Err(ApiError::BadUserInput(_)) = &created {
+        if let Err(IdentityError::BadInput(_)) = &created {
             self.give_back(&[attempt]).await?;
         }
         created
@@ -97,14 +143,14 @@ impl AuthService {
         display_name: &DisplayName,
         locale: Locale,
         role: Role,
-    ) -> ApiResult<Session> {
+    ) -> IdentityResult<Session> {
         if self.email_taken(email).await? {
-            return Err(ApiError::BadUserInput(
+            return Err(IdentityError::BadInput(
                 "this email is already registered".into(),
             ));
         }
         if self.handle_taken(handle).await? {
-            return Err(ApiError::BadUserInput(
+            return Err(IdentityError::BadInput(
                 "this handle is already taken".into(),
             ));
         }
@@ -116,8 +162,8 @@ impl AuthService {
             handle: handle.as_str().to_owned(),
             handle_key: handle.key(),
             display_name: display_name.as_str().to_owned(),
-            role: role.as_str().to_owned(),
-            locale: locale.as_str().to_owned(),
+            role,
+            locale,
             password_hash,
             created_at: Utc::now(),
             suspended_at: None,
@@ -131,7 +177,7 @@ impl AuthService {
             // Two registrations racing for the same email or handle: the unique index decides.
             return Err(match e.sql_err() {
                 Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                    ApiError::BadUserInput("this email or handle is already registered".into())
+                    IdentityError::BadInput("this email or handle is already registered".into())
                 }
                 _ => e.into(),
             });
@@ -160,8 +206,8 @@ impl AuthService {
         raw_email: &str,
         raw_password: &str,
         client: IpAddr,
-    ) -> ApiResult<Session> {
-        let invalid = || ApiError::Unauthenticated("invalid email or password".into());
+    ) -> IdentityResult<Session> {
+        let invalid = || IdentityError::Unauthenticated("invalid email or password".into());
         // Oversized input is refused before any work; it can match no account anyway.
         if raw_email.len() > 4 * Email::MAX_CHARS || raw_password.len() > 4 * Password::MAX_CHARS {
             return Err(invalid());
@@ -186,7 +232,7 @@ impl AuthService {
                     .await?
             else {
                 self.give_back(&counted).await?;
-                return Err(ApiError::RateLimited(
+                return Err(IdentityError::RateLimited(
                     "too many failed logins; try again later".into(),
                 ));
             };
@@ -222,8 +268,8 @@ impl AuthService {
     /// Exchanges a refresh token for a new session and rotates it. A token that was already
     /// rotated is being reused (stolen or replayed): its whole family is revoked. A suspended
     /// user's token is `USER_SUSPENDED` and stays as it was, usable once the suspension ends.
-    pub async fn refresh(&self, presented: &str) -> ApiResult<Session> {
-        let dead = || ApiError::Unauthenticated("refresh token is invalid or expired".into());
+    pub async fn refresh(&self, presented: &str) -> IdentityResult<Session> {
+        let dead = || IdentityError::Unauthenticated("refresh token is invalid or expired".into());
         if presented.is_empty() || presented.len() > 512 {
             return Err(dead());
         }
@@ -261,7 +307,7 @@ impl AuthService {
             txn.commit().await?;
             tracing::warn!(family = %token.family_id, user = %token.user_id,
                 "refresh token reused; family revoked");
-            return Err(ApiError::Unauthenticated(
+            return Err(IdentityError::Unauthenticated(
                 "refresh token was already used; please sign in again".into(),
             ));
         }
@@ -280,7 +326,7 @@ impl AuthService {
     }
 
     /// Gives back the attempts counted.
-    async fn give_back(&self, attempts: &[throttle::Attempt]) -> ApiResult<()> {
+    async fn give_back(&self, attempts: &[throttle::Attempt]) -> IdentityResult<()> {
         for attempt in attempts {
             throttle::release(&self.users_db, attempt).await?;
         }
@@ -288,28 +334,19 @@ impl AuthService {
     }
 
     /// The user with this id.
-    pub async fn user(&self, id: &str) -> ApiResult<user::Model> {
-        user::Entity::find_by_id(id.to_owned())
-            .one(&self.users_db)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("no such user".into()))
+    pub async fn user(&self, id: &str) -> IdentityResult<user::Model> {
+        crate::users::get(&self.users_db, id).await
     }
 
     /// The user with this handle (case-insensitive), if any; a malformed handle is
     /// `BAD_USER_INPUT`.
-    pub async fn user_by_handle(&self, handle: &str) -> ApiResult<Option<user::Model>> {
-        let handle = Handle::parse(handle)?;
-        Ok(user::Entity::find()
-            .filter(user::Column::HandleKey.eq(handle.key()))
-            .one(&self.users_db)
-            .await?)
+    pub async fn user_by_handle(&self, handle: &str) -> IdentityResult<Option<user::Model>> {
+        crate::users::by_handle(&self.users_db, handle).await
     }
 
-    fn session(&self, user: user::Model, refresh_token: String) -> ApiResult<Session> {
-        let role = Role::parse(&user.role)
-            .with_context(|| format!("user {} has unknown role {:?}", user.id, user.role))?;
+    fn session(&self, user: user::Model, refresh_token: String) -> IdentityResult<Session> {
         Ok(Session {
-            access_token: self.keys.issue_access(&user.id, role)?,
+            access_token: self.keys.issue_access(&user.id, user.role)?,
             refresh_token,
             user,
         })
@@ -320,7 +357,7 @@ impl AuthService {
         db: &C,
         user_id: &str,
         family_id: &str,
-    ) -> ApiResult<String> {
+    ) -> IdentityResult<String> {
         let (token, token_hash) = tokens::new_refresh_token();
         let now = Utc::now();
         refresh_token::Entity::insert(refresh_token::ActiveModel {
@@ -338,7 +375,7 @@ impl AuthService {
         Ok(token)
     }
 
-    async fn email_taken(&self, email: &Email) -> ApiResult<bool> {
+    async fn email_taken(&self, email: &Email) -> IdentityResult<bool> {
         Ok(user::Entity::find()
             .filter(user::Column::Email.eq(email.as_str()))
             .one(&self.users_db)
@@ -346,7 +383,7 @@ impl AuthService {
             .is_some())
     }
 
-    async fn handle_taken(&self, handle: &Handle) -> ApiResult<bool> {
+    async fn handle_taken(&self, handle: &Handle) -> IdentityResult<bool> {
         Ok(user::Entity::find()
             .filter(user::Column::HandleKey.eq(handle.key()))
             .one(&self.users_db)

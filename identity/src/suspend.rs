@@ -12,10 +12,10 @@
 //! A failure between the steps leaves the record of an attempt, never a suspension without one;
 //! running it again finishes it. The caller tells the workflows and forgets its cached user.
 
-use crate::auth::Role;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{IdentityError, IdentityResult};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::operator_action;
+use missionlink_entities::users::Role;
 use missionlink_entities::users::user;
 use missionlink_ledger::operator::{self as domain, Acting};
 use sea_orm::DatabaseConnection;
@@ -32,14 +32,14 @@ pub struct Suspended {
 
 /// Who may be suspended through the API: never oneself, never an operator (operators are
 /// suspended only with `missionlink operator suspend`, which says `via_command`).
-pub fn may_suspend(acting: &Acting, target: &user::Model, via_command: bool) -> ApiResult<()> {
+pub fn may_suspend(acting: &Acting, target: &user::Model, via_command: bool) -> IdentityResult<()> {
     if target.id == acting.operator_id {
-        return Err(ApiError::BadUserInput(
+        return Err(IdentityError::BadInput(
             "operators cannot suspend themselves".into(),
         ));
     }
-    if !via_command && Role::parse(&target.role) == Some(Role::Operator) {
-        return Err(ApiError::Forbidden(
+    if !via_command && target.role == Role::Operator {
+        return Err(IdentityError::Forbidden(
             "operators cannot suspend operators through the API: use `missionlink operator \
              suspend`, which records it the same way"
                 .into(),
@@ -55,17 +55,19 @@ pub async fn suspend(
     acting: &Acting,
     target: &user::Model,
     until: Option<DateTime<Utc>>,
-) -> ApiResult<Suspended> {
+) -> IdentityResult<Suspended> {
     if until.is_some_and(|u| u <= Utc::now()) {
-        return Err(ApiError::BadUserInput("until must be in the future".into()));
+        return Err(IdentityError::BadInput(
+            "until must be in the future".into(),
+        ));
     }
     let action = domain::suspend(missions_db, acting, &target.id, until).await?;
     let (mut missions, mut payouts) = (Vec::new(), Vec::new());
-    if Role::parse(&target.role) == Some(Role::Streamer) {
+    if target.role == Role::Streamer {
         missions = domain::cancel_missions_of(missions_db, acting, &target.id, &action.id).await?;
         payouts = domain::cancel_payouts_of(missions_db, acting, &target.id, &action.id).await?;
     }
-    crate::auth::suspension::suspend(users_db, &target.id, until).await?;
+    crate::suspension::suspend(users_db, &target.id, until).await?;
     Ok(Suspended {
         action,
         missions,

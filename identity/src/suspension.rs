@@ -5,14 +5,14 @@
 //! `suspended_until` (NULL while `suspended_at` is set: until lifted). A user is suspended at
 //! instant `t` iff `suspended_at IS NOT NULL AND (suspended_until IS NULL OR suspended_until >
 //! t)`, so a suspension with an end stops by itself, with no job to lift it. [`suspended`] is
-//! that rule, and every check ([`AuthService`](super::AuthService)'s login and refresh, the
-//! per-request check in `graphql/identity.rs`) asks it with the current time, also of a user
+//! that rule, and every check ([`Accounts`](crate::Accounts)'s login and refresh, the
+//! per-request check in the API) asks it with the current time, also of a user
 //! read from `ActiveUsers`' cache.
 //!
 //! What a suspension does to money (a streamer's open missions, pending payouts) is not here:
 //! the missions database is not this module's.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{IdentityError, IdentityResult};
 use chrono::{DateTime, Utc};
 use missionlink_entities::users::user;
 use sea_orm::sea_query::Expr;
@@ -24,9 +24,9 @@ pub struct Suspension {
     pub until: Option<DateTime<Utc>>,
 }
 
-impl From<Suspension> for ApiError {
+impl From<Suspension> for IdentityError {
     fn from(s: Suspension) -> Self {
-        ApiError::UserSuspended { until: s.until }
+        IdentityError::Suspended { until: s.until }
     }
 }
 
@@ -48,16 +48,16 @@ pub async fn suspend(
     users_db: &DatabaseConnection,
     user_id: &str,
     until: Option<DateTime<Utc>>,
-) -> ApiResult<user::Model> {
+) -> IdentityResult<user::Model> {
     let now = Utc::now();
     if until.is_some_and(|until| until <= now) {
-        return Err(ApiError::BadUserInput(
+        return Err(IdentityError::BadInput(
             "a suspension must end in the future (or never: leave `until` empty)".into(),
         ));
     }
     // A suspension in force keeps its start; a lifted or ended one is replaced by one starting
     // now. Two suspensions racing both write a whole, valid state; the later write stands.
-    let current = find(users_db, user_id).await?;
+    let current = crate::users::get(users_db, user_id).await?;
     let started = match suspended(&current, now) {
         Some(_) => current.suspended_at.unwrap_or(now),
         None => now,
@@ -68,12 +68,15 @@ pub async fn suspend(
         .filter(user::Column::Id.eq(user_id))
         .exec(users_db)
         .await?;
-    find(users_db, user_id).await
+    crate::users::get(users_db, user_id).await
 }
 
 /// Lifts `user_id`'s suspension, if any: both columns back to NULL. Idempotent.
-pub async fn unsuspend(users_db: &DatabaseConnection, user_id: &str) -> ApiResult<user::Model> {
-    find(users_db, user_id).await?;
+pub async fn unsuspend(
+    users_db: &DatabaseConnection,
+    user_id: &str,
+) -> IdentityResult<user::Model> {
+    crate::users::get(users_db, user_id).await?;
     user::Entity::update_many()
         .col_expr(
             user::Column::SuspendedAt,
@@ -86,14 +89,7 @@ pub async fn unsuspend(users_db: &DatabaseConnection, user_id: &str) -> ApiResul
         .filter(user::Column::Id.eq(user_id))
         .exec(users_db)
         .await?;
-    find(users_db, user_id).await
-}
-
-async fn find(users_db: &DatabaseConnection, user_id: &str) -> ApiResult<user::Model> {
-    user::Entity::find_by_id(user_id.to_owned())
-        .one(users_db)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such user".into()))
+    crate::users::get(users_db, user_id).await
 }
 
 #[cfg(test)]
@@ -108,8 +104,8 @@ mod tests {
             handle: "u".into(),
             handle_key: "u".into(),
             display_name: "u".into(),
-            role: "VIEWER".into(),
-            locale: "en".into(),
+            role: missionlink_entities::users::Role::Viewer,
+            locale: missionlink_entities::users::Locale::En,
             password_hash: String::new(),
             created_at: Utc::now(),
             suspended_at: at,

@@ -1,14 +1,27 @@
 //! Validated registration input: handlers never see unchecked strings.
 
-use crate::error::ApiError;
+use crate::error::IdentityError;
+use missionlink_entities::users::Locale;
 use missionlink_ledger::text;
 
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::BadUserInput(message.into())
+fn bad(message: impl Into<String>) -> IdentityError {
+    IdentityError::BadInput(message.into())
+}
+
+/// Whether `address` is a single deliverable address by RFC 5322's `addr-spec` grammar (no
+/// display name, no list, no domain literal, a domain with a dot). Registration refuses what
+/// fails this, and the mailer never sends to it: `a,b@x.com` is two recipients to a mail server.
+pub fn deliverable(address: &str) -> bool {
+    use email_address::{EmailAddress, Options};
+    let options = Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text();
+    EmailAddress::parse_with_options(address, options).is_ok()
 }
 
 /// A lower-cased, single deliverable address of at most 254 characters: RFC 5322's
-/// `addr-spec` (see `missionlink_workflows::email::deliverable`), so `a,b@x.com`, a display name
+/// `addr-spec` (see [`deliverable`]), so `a,b@x.com`, a display name
 /// or a list never registers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
@@ -16,7 +29,7 @@ pub struct Email(String);
 impl Email {
     pub const MAX_CHARS: usize = 254;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, IdentityError> {
         let email = raw.trim().to_lowercase();
         if email.chars().count() > Self::MAX_CHARS {
             return Err(bad(format!(
@@ -24,7 +37,7 @@ impl Email {
                 Self::MAX_CHARS
             )));
         }
-        if missionlink_workflows::email::deliverable(&email) {
+        if deliverable(&email) {
             Ok(Self(email))
         } else {
             Err(bad("email is not a valid address"))
@@ -43,7 +56,7 @@ impl Password {
     pub const MIN_CHARS: usize = 8;
     pub const MAX_CHARS: usize = 128;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, IdentityError> {
         let n = raw.chars().count();
         if (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
             Ok(Self(raw.to_owned()))
@@ -66,7 +79,7 @@ impl Password {
 pub struct Handle(String);
 
 impl Handle {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, IdentityError> {
         let ok = (3..=30).contains(&raw.len())
             && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if ok {
@@ -95,10 +108,10 @@ pub struct DisplayName(String);
 impl DisplayName {
     pub const MAX_CHARS: usize = 50;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, IdentityError> {
         text::required("displayName", raw, Self::MAX_CHARS, text::Lines::One)
             .map(Self)
-            .map_err(ApiError::from)
+            .map_err(IdentityError::from)
     }
 
     pub fn as_str(&self) -> &str {
@@ -106,27 +119,12 @@ impl DisplayName {
     }
 }
 
-/// The language of a user's emails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Locale {
-    Ko,
-    En,
-}
-
-impl Locale {
-    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
-        match raw.map(str::trim) {
-            None | Some("ko") => Ok(Locale::Ko),
-            Some("en") => Ok(Locale::En),
-            Some(_) => Err(bad("locale must be \"ko\" or \"en\"")),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Locale::Ko => "ko",
-            Locale::En => "en",
-        }
+/// The locale asked for at registration: `ko` (the default, when none is given) or `en`.
+pub fn locale(raw: Option<&str>) -> Result<Locale, IdentityError> {
+    match raw.map(str::trim) {
+        None | Some("ko") => Ok(Locale::Ko),
+        Some("en") => Ok(Locale::En),
+        Some(_) => Err(bad("locale must be \"ko\" or \"en\"")),
     }
 }
 
@@ -179,6 +177,27 @@ mod tests {
         assert!(DisplayName::parse("\u{200B}\u{200C}\u{3164}").is_err());
         assert!(DisplayName::parse("민지\u{202E}").is_err());
         assert_eq!(DisplayName::parse("민\u{FE0F}지").unwrap().as_str(), "민지");
-        assert!(Locale::parse(Some("fr")).is_err());
+        assert!(locale(Some("fr")).is_err());
+        assert_eq!(locale(None).unwrap(), Locale::Ko);
+    }
+
+    #[test]
+    fn only_single_plain_addresses_are_deliverable() {
+        assert!(deliverable("minji@example.com"));
+        assert!(deliverable("first.last+tag@mail.example.co.kr"));
+        for bad in [
+            "a,b@example.com",
+            "a@example.com,b@example.com",
+            "a;b@example.com",
+            "Minji <minji@example.com>",
+            "minji@localhost",
+            "minji@[127.0.0.1]",
+            "minji@",
+            "@example.com",
+            "min ji@example.com",
+            "minji@example.com\r\nBcc: x@example.com",
+        ] {
+            assert!(!deliverable(bad), "{bad:?}");
+        }
     }
 }

@@ -1,0 +1,49 @@
+//! The closed sets of values stored as text in the users database, typed as the missions
+//! database's statuses are (`crate::missions::status`). The migrations' CHECK constraints list
+//! the same values.
+
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// What a user is on the platform: `users.role`. `OPERATOR` is never self-assigned.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum Role {
+        Viewer = "VIEWER",
+        Streamer = "STREAMER",
+        Operator = "OPERATOR",
+    }
+}
+
+text_enum! {
+    /// The language of a user's emails and overlay: `users.locale`.
+    pub enum Locale {
+        Ko = "ko",
+        En = "en",
+    }
+}
+
+impl Role {
+    /// The role stored as `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_reads_back_as_itself() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(*role));
+        }
+        assert_eq!(Role::parse("operator"), None);
+        assert_eq!(
+            serde_json::to_string(&Role::Streamer).unwrap(),
+            "\"STREAMER\""
+        );
+        assert_eq!(Locale::ALL.len(), 2);
+    }
+}

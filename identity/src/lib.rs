@@ -1,0 +1,31 @@
+//! MissionLink's identity: the owner of the users database, as `missionlink-ledger` owns the
+//! missions database. Registration, login, refresh-token rotation and access tokens
+//! ([`Accounts`]); who may act now ([`ActiveUsers`]); operators (created from the command line);
+//! suspension ([`suspension`], and [`suspend`], the one sequence across both databases);
+//! streamers' overlay tokens ([`overlay`]); and every read of a user by another part of the
+//! system ([`users`]: the API's loaders, the worker's email recipients).
+//!
+//! Nothing outside this crate reads or writes the users database. The one write into the
+//! missions database from here goes through the ledger (a new user's wallet; a suspension's
+//! records).
+
+pub mod accounts;
+pub mod error;
+pub mod input;
+pub mod operators;
+pub mod overlay;
+pub mod password;
+pub mod standing;
+pub mod suspend;
+pub mod suspension;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use accounts::{Accounts, Registration, Session, Settings};
+pub use error::{IdentityError, IdentityResult};
+pub use missionlink_entities::users::user::Model as User;
+pub use missionlink_entities::users::{Locale, Role};
+pub use standing::{ActiveUsers, Standing};
+pub use tokens::{AccessClaims, TokenKeys};
+pub use users::Recipient;
