@@ -6,10 +6,10 @@
 
 use super::connection::{List, PageArgs, list, list_cost};
 use super::context::{caller, state};
-use super::loaders::{load_user, load_users};
 use super::money::Won;
 use super::pledge::Pledge;
 use super::user::User;
+use super::user::{load_user, load_users};
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use missionlink_entities::missions::moderation_action;
@@ -344,7 +344,7 @@ impl ModerationRecord {
     }
 
     async fn mission(&self, ctx: &Context<'_>) -> GqlResult<super::mission::Mission> {
-        Ok(super::loaders::load_mission(ctx, &self.mission_id).await?)
+        Ok(super::mission::load_mission(ctx, &self.mission_id).await?)
     }
 
     /// The pledge whose message was approved or hidden.

@@ -3,7 +3,6 @@
 //! specification). Pages are keyset reads ([`missionlink_ledger::listing`]); a cursor is the
 //! base64url JSON of a row's place in the list's order, opaque to clients.
 
-use super::types::graphql_int;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::{Object, OutputType};
@@ -190,4 +189,11 @@ impl ListFields {
     async fn has_next_page(&self) -> bool {
         self.has_next_page
     }
+}
+
+/// A count as a GraphQL `Int`; one beyond 2^31 − 1 is an error, never truncated.
+pub(crate) fn graphql_int(value: i64, what: &str) -> Result<i32, ApiError> {
+    i32::try_from(value).map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!("{what} {value} does not fit a GraphQL Int"))
+    })
 }

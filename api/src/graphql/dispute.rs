@@ -3,11 +3,12 @@
 
 use super::connection::{List, PageArgs, list};
 use super::context::{caller, state};
-use super::loaders::{load_mission, load_user};
 use super::mission::Mission;
+use super::mission::load_mission;
 use super::mission_mutation::after_commit;
 use super::money::Won;
 use super::user::User;
+use super::user::load_user;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -3,10 +3,10 @@
 //! ([`missionlink_ledger::events`]), so neither has gaps or repeats across replicas and
 //! restarts.
 
+use super::connection::graphql_int;
 use super::context::state;
-use super::loaders::load_mission;
+use super::mission::load_mission;
 use super::mission::{Mission, Pledge};
-use super::types::graphql_int;
 use crate::error::{ApiError, GqlResult};
 use crate::event_feed::POLL;
 use crate::state::AppState;

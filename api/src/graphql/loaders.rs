@@ -2,15 +2,10 @@
 //! a pledge's `backer` and `mission`, a bet's `mission`, and a page of missions' totals. The loaders hold no cache: they batch
 //! the loads of one moment and never serve a stale row.
 
-use super::mission::Mission;
-use super::user::User;
-use crate::error::ApiError;
 use crate::state::AppState;
-use async_graphql::ID;
 use async_graphql::dataloader::{DataLoader, Loader};
 use missionlink_entities::missions::mission;
 use missionlink_entities::users::user;
-use missionlink_identity::Role;
 use missionlink_ledger::mission::Totals;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashMap;
@@ -81,69 +76,4 @@ pub fn loaders(
         DataLoader::new(MissionLoader(state.db.missions.clone()), tokio::spawn),
         DataLoader::new(TotalsLoader(state.db.missions.clone()), tokio::spawn),
     )
-}
-
-/// The user `id`, or — if that user's row is gone — a placeholder with the same id: a mission
-/// or pledge stays readable (its user fields are non-null) after its user is deleted.
-pub(crate) async fn load_user(
-    ctx: &async_graphql::Context<'_>,
-    id: &str,
-    role: Role,
-) -> Result<User, ApiError> {
-    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-    let found = loader
-        .load_one(id.to_owned())
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading user {id}: {e}")))?;
-    match found {
-        Some(user) => Ok(User::from(user)),
-        None => Ok(deleted_user(id, role)),
-    }
-}
-
-/// The users `ids`, in that order, in one batched read; a deleted one is a placeholder, as in
-/// [`load_user`].
-pub(crate) async fn load_users(
-    ctx: &async_graphql::Context<'_>,
-    ids: &[String],
-    role: Role,
-) -> Result<Vec<User>, ApiError> {
-    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
-    let found = loader
-        .load_many(ids.iter().cloned())
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading users: {e}")))?;
-    ids.iter()
-        .map(|id| match found.get(id) {
-            Some(user) => Ok(User::from(user.clone())),
-            None => Ok(deleted_user(id, role)),
-        })
-        .collect()
-}
-
-/// The mission `id` a pledge or bet belongs to (missions are never deleted).
-pub(crate) async fn load_mission(
-    ctx: &async_graphql::Context<'_>,
-    id: &str,
-) -> Result<Mission, ApiError> {
-    let loader = ctx.data_unchecked::<DataLoader<MissionLoader>>();
-    let found = loader
-        .load_one(id.to_owned())
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading mission {id}: {e}")))?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("mission {id} is missing")))?;
-    Mission::try_from(found)
-}
-
-/// Handle of the placeholder shown for a user who no longer exists; no real handle can be it
-/// (handles are letters, digits and underscores).
-pub const DELETED_USER_HANDLE: &str = "deleted-user";
-
-fn deleted_user(id: &str, role: Role) -> User {
-    User {
-        id: ID(id.to_owned()),
-        handle: DELETED_USER_HANDLE.to_owned(),
-        display_name: "Deleted user".to_owned(),
-        role: role.into(),
-    }
 }

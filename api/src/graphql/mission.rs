@@ -1,14 +1,15 @@
 //! Missions and pledges in GraphQL: their types, the `mission` and `missions` queries and the
 //! `missionChanged` subscription. The mutations are in `mission_mutation`.
 
+use super::connection::graphql_int;
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list, list_cost};
 use super::context::state;
-use super::loaders::{TotalsLoader, load_user};
+use super::loaders::{MissionLoader, TotalsLoader};
 use super::money::Won;
 pub use super::pledge::Pledge;
 pub use super::status::{MissionStatus, Outcome, PledgeStatus};
-use super::types::graphql_int;
 use super::user::User;
+use super::user::load_user;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{
@@ -349,4 +350,18 @@ impl MissionSubscription {
             }
         })
     }
+}
+
+/// The mission `id` a pledge or bet belongs to (missions are never deleted).
+pub(crate) async fn load_mission(
+    ctx: &async_graphql::Context<'_>,
+    id: &str,
+) -> Result<Mission, ApiError> {
+    let loader = ctx.data_unchecked::<DataLoader<MissionLoader>>();
+    let found = loader
+        .load_one(id.to_owned())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading mission {id}: {e}")))?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("mission {id} is missing")))?;
+    Mission::try_from(found)
 }

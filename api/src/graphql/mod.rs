@@ -5,16 +5,14 @@ mod background;
 mod channel;
 mod connection;
 mod context;
-mod depth;
 mod dispute;
 mod events;
-mod identity;
+pub mod extensions;
 mod loaders;
 mod mission;
 mod mission_mutation;
 pub mod money;
 mod mutation;
-pub mod mutation_limits;
 mod node;
 mod operator;
 mod overlay;
@@ -24,9 +22,7 @@ mod prediction;
 mod query;
 mod statement;
 mod status;
-mod text;
 mod topup;
-mod transport;
 mod types;
 mod user;
 
@@ -38,9 +34,9 @@ use async_graphql::extensions::apollo_persisted_queries::{
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 pub use context::{Caller, ClientAddr, PublicOrigin};
-pub use depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
+pub use extensions::depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
+pub use extensions::transport::{ViaGet, WRITE_OVER_GET};
 pub use loaders::{MissionLoader, UserLoader};
-pub use transport::{ViaGet, WRITE_OVER_GET};
 
 /// Every query: identity and wallet, then missions, then the streamers' feeds and overlays,
 /// then the operators' record.
@@ -93,13 +89,13 @@ pub fn build_schema(state: AppState) -> AppSchema {
         Subscription::default(),
     )
     .extension(crate::metrics::GraphqlMetrics)
-    .extension(text::StorableTextOnly)
-    .extension(identity::IdentityCheck)
-    .extension(mutation_limits::MutationLimits {
+    .extension(extensions::text::StorableTextOnly)
+    .extension(extensions::identity::IdentityCheck)
+    .extension(extensions::mutation_limits::MutationLimits {
         max_mutations: state.config.max_mutations_per_request,
     })
-    .extension(depth::DepthLimit)
-    .extension(transport::QueriesOnlyOverGet)
+    .extension(extensions::depth::DepthLimit)
+    .extension(extensions::transport::QueriesOnlyOverGet)
     // Apollo's automatic persisted queries: a client sends a query's SHA-256 instead of its
     // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept).
     .extension(ApolloPersistedQueries::new(LruCacheStorage::new(

@@ -6,11 +6,12 @@
 
 use super::connection::{List, PageArgs, list, list_cost};
 use super::context::{caller, state};
-use super::loaders::{load_mission, load_user};
+use super::mission::load_mission;
 use super::mission::{Mission, Outcome};
 use super::mission_mutation::after_commit;
 use super::payout::Payout;
 use super::user::User;
+use super::user::load_user;
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};

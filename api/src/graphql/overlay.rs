@@ -3,12 +3,12 @@
 //! the `overlayEvents` subscription, which ends as soon as the token is rotated). The tokens
 //! themselves are `missionlink_identity::overlay`'s; the page is `http/overlay.rs`.
 
+use super::connection::graphql_int;
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list_cost};
 use super::context::{PublicOrigin, caller, state};
 use super::events::{Admission, Guard, MissionEvent, follow, readable};
 use super::mission::{Mission, MissionOrder, MissionOrderField, OrderDirection, missions_page};
 use super::status::MissionStatus;
-use super::types::graphql_int;
 use super::user::User;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, Object, SimpleObject, Subscription};

@@ -3,11 +3,12 @@
 //! it.
 
 use super::context::{Caller, state};
-use super::loaders::{load_mission, load_user};
 use super::mission::Mission;
+use super::mission::load_mission;
 use super::money::Won;
 use super::status::{MessageStatus, PledgeStatus};
 use super::user::User;
+use super::user::load_user;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{ComplexObject, Context, ID, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -111,7 +111,7 @@ pub struct Bet {
 impl Bet {
     /// The mission whose outcome this bet is on.
     async fn mission(&self, ctx: &Context<'_>) -> GqlResult<super::mission::Mission> {
-        Ok(super::loaders::load_mission(ctx, &self.mission_id).await?)
+        Ok(super::mission::load_mission(ctx, &self.mission_id).await?)
     }
 }
 

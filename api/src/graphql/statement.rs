@@ -4,8 +4,8 @@
 
 use super::connection::{List, PageArgs, page_list};
 use super::context::state;
-use super::loaders::load_mission;
 use super::mission::Mission;
+use super::mission::load_mission;
 use super::money::SignedAmount;
 use super::payout::Payout;
 use super::topup::TopUp;

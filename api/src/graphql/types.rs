@@ -29,13 +29,6 @@ pub struct Wallet {
     pub user_id: String,
 }
 
-/// A count as a GraphQL `Int`; one beyond 2^31 − 1 is an error, never truncated.
-pub(crate) fn graphql_int(value: i64, what: &str) -> Result<i32, ApiError> {
-    i32::try_from(value).map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!("{what} {value} does not fit a GraphQL Int"))
-    })
-}
-
 impl Wallet {
     /// `user_id`'s balances `w` as GraphQL reads them.
     pub fn of(user_id: &str, w: wallet::Wallet) -> Result<Self, ApiError> {

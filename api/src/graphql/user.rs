@@ -3,11 +3,13 @@
 
 use super::connection::{List, PageArgs, list, list_cost};
 use super::context::{caller, state};
+use super::loaders::UserLoader;
 use super::mission::{
     Mission, MissionOrder, MissionStatus, Pledge, PledgeStatus, missions_page, order_cost,
 };
 use super::prediction::Bet;
 use crate::error::{ApiError, GqlResult};
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
 use missionlink_entities::users::user;
 use missionlink_ledger::mission::list::{self as lists, MissionFilter};
@@ -190,5 +192,56 @@ impl UserQuery {
             .await
             .map_err(ApiError::from)?;
         Ok(found.map(User::from))
+    }
+}
+
+/// The user `id`, or — if that user's row is gone — a placeholder with the same id: a mission
+/// or pledge stays readable (its user fields are non-null) after its user is deleted.
+pub(crate) async fn load_user(
+    ctx: &async_graphql::Context<'_>,
+    id: &str,
+    role: missionlink_identity::Role,
+) -> Result<User, ApiError> {
+    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+    let found = loader
+        .load_one(id.to_owned())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading user {id}: {e}")))?;
+    match found {
+        Some(user) => Ok(User::from(user)),
+        None => Ok(deleted_user(id, role)),
+    }
+}
+
+/// The users `ids`, in that order, in one batched read; a deleted one is a placeholder, as in
+/// [`load_user`].
+pub(crate) async fn load_users(
+    ctx: &async_graphql::Context<'_>,
+    ids: &[String],
+    role: missionlink_identity::Role,
+) -> Result<Vec<User>, ApiError> {
+    let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+    let found = loader
+        .load_many(ids.iter().cloned())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading users: {e}")))?;
+    ids.iter()
+        .map(|id| match found.get(id) {
+            Some(user) => Ok(User::from(user.clone())),
+            None => Ok(deleted_user(id, role)),
+        })
+        .collect()
+}
+
+/// Handle of the placeholder shown for a user who no longer exists; no real handle can be it
+/// (handles are letters, digits and underscores).
+pub const DELETED_USER_HANDLE: &str = "deleted-user";
+
+fn deleted_user(id: &str, role: missionlink_identity::Role) -> User {
+    User {
+        id: ID(id.to_owned()),
+        handle: DELETED_USER_HANDLE.to_owned(),
+        display_name: "Deleted user".to_owned(),
+        role: role.into(),
     }
 }

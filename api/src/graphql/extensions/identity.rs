@@ -8,8 +8,8 @@
 //! request's data (HTTP) or the socket's session data (websocket, checked at each operation's
 //! start; a subscription already running is not stopped by a later suspension).
 
-use super::context::Caller;
 use crate::error::ApiError;
+use crate::graphql::context::Caller;
 use crate::state::AppState;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,

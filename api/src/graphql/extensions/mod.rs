@@ -1,0 +1,15 @@
+//! The schema's extensions: checks that run on every request before any resolver, in the
+//! order `graphql::schema` installs them.
+//!
+//! - `text`: refuses text the databases cannot store (NUL) anywhere in a request.
+//! - `identity`: the caller's token names a user who exists and is not suspended.
+//! - `mutation_limits`: at most `MAX_MUTATIONS_PER_REQUEST` top-level mutation fields, of which
+//!   at most one moves money.
+//! - `depth`: the depth limits (introspection has its own).
+//! - `transport`: queries only over `GET`.
+
+pub mod depth;
+pub mod identity;
+pub mod mutation_limits;
+pub mod text;
+pub mod transport;
