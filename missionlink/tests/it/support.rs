@@ -368,6 +368,29 @@ impl TestApp {
         }
     }
 
+    /// Waits until the mission's workflow has made its last write, at most `seconds`: every
+    /// email sent and `notified_at` set, after settling. From then on only a request changes
+    /// the rows [`Self::snapshot`] covers.
+    pub async fn wait_until_notified(&self, id: &str, seconds: u64) {
+        use missionlink_entities::missions::mission;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let row = mission::Entity::find_by_id(id.to_owned())
+                .one(&self.db.missions)
+                .await
+                .expect("read the mission")
+                .expect("the mission");
+            if row.notified_at.is_some() {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the mission's workflow never finished: {row:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn create_mission(
         &self,
         who: &Session,
@@ -499,11 +522,13 @@ impl TestApp {
     }
 
     /// The rows of both databases that a refused request must leave alone (users, tokens,
-    /// throttles, accounts, transfers, idempotency keys, top-ups, their receipts and days), in a
-    /// stable order: equal snapshots mean nothing changed.
+    /// throttles, accounts, transfers, idempotency keys, top-ups, their receipts and days,
+    /// missions, pledges, bets and the workflow outbox), in a stable order: equal snapshots mean
+    /// nothing changed.
     pub async fn snapshot(&self) -> String {
         use missionlink_entities::missions::{
-            account, idempotency_key, top_up, topup_receipt, transfer,
+            account, bet, idempotency_key, mission, pledge, top_up, topup_receipt, transfer,
+            workflow_outbox,
         };
         use missionlink_entities::users::{login_throttle, refresh_token, user};
         let u = &self.db.users;
@@ -525,7 +550,7 @@ impl TestApp {
             })
             .collect();
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{days:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{days:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             user::Entity::find()
                 .order_by_asc(user::Column::Id)
                 .all(u)
@@ -568,6 +593,26 @@ impl TestApp {
                 .all(m)
                 .await
                 .expect("top-up receipts"),
+            mission::Entity::find()
+                .order_by_asc(mission::Column::Id)
+                .all(m)
+                .await
+                .expect("missions"),
+            pledge::Entity::find()
+                .order_by_asc(pledge::Column::Id)
+                .all(m)
+                .await
+                .expect("pledges"),
+            bet::Entity::find()
+                .order_by_asc(bet::Column::Id)
+                .all(m)
+                .await
+                .expect("bets"),
+            workflow_outbox::Entity::find()
+                .order_by_asc(workflow_outbox::Column::MissionId)
+                .all(m)
+                .await
+                .expect("workflow outbox"),
         )
     }
 
