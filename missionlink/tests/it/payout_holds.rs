@@ -31,8 +31,8 @@ async fn app_on(dbs: TestDatabases) -> TestApp {
     .await
 }
 
-/// A streamer whose earnings hold `won` (a mission to them succeeded and was settled), with a
-/// payout account.
+/// A streamer whose earnings hold `won` (a mission to them succeeded and was settled, and its
+/// workflow finished, so that nothing changes behind a later snapshot), with a payout account.
 async fn streamer_with_earnings(app: &TestApp, handle: &str, won: i64) -> Session {
     let streamer = app.register_as(handle, "STREAMER").await;
     let viewer = app.register(&format!("{handle}_fan")).await;
@@ -46,6 +46,7 @@ async fn streamer_with_earnings(app: &TestApp, handle: &str, won: i64) -> Sessio
         .data("decideMission");
     app.wait_for_mission(&id, 60, |m| !m["settledAt"].is_null())
         .await;
+    app.wait_until_notified(&id, 60).await;
     app.gql(
         Some(&streamer.access),
         "mutation { setPayoutAccount(bankCode: \"004\", accountNumber: \"123-456-789012\", holderName: \"김민지\") { bankCode } }",

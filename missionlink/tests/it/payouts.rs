@@ -55,6 +55,7 @@ async fn streamer_with_earnings(app: &TestApp, locale: &str, won: i64) -> Sessio
         .data("decideMission");
     app.wait_for_mission(&id, 60, |m| !m["settledAt"].is_null())
         .await;
+    app.wait_until_notified(&id, 60).await;
     assert_eq!(app.wallet(&streamer).await["earnings"], won);
     streamer
 }

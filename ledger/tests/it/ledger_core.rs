@@ -2,16 +2,16 @@
 //! prediction settlement, on PostgreSQL and SQLite, each ending with a clean audit; and the
 //! database's agreement with the ledger's statuses and kinds.
 
-use crate::support::TestDatabases;
+use crate::support::{Databases, open};
 /// The default daily top-up limit (`TOPUP_DAILY_LIMIT_WON`), which the seeding top-ups stay under.
 const DAILY_LIMIT_WON: i64 = 1_000_000;
-use missionlink_api::db::Databases;
 use missionlink_ledger::batch::{self, PledgeRequest};
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::mission::{self, MissionRules, NewMission, StreamerAction};
 use missionlink_ledger::status::{Outcome, TransferKind};
 use missionlink_ledger::transfer::{self, Transfer};
 use missionlink_ledger::{AccountId, Amount, Currency, LedgerError, audit, prediction, wallet};
+use missionlink_testdb::TestDatabases;
 use sea_orm::{ConnectionTrait, Statement};
 
 fn rules() -> MissionRules {
@@ -33,14 +33,6 @@ fn rules() -> MissionRules {
 
 fn key(k: &str) -> IdempotencyKey {
     IdempotencyKey::parse(k).expect("key")
-}
-
-async fn open(dbs: &TestDatabases) -> Databases {
-    let db = Databases::connect(&dbs.users_url, &dbs.missions_url)
-        .await
-        .expect("connect");
-    db.migrate().await.expect("migrate");
-    db
 }
 
 /// A user with `won` in their cash wallet and their signup points.

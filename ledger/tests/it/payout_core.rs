@@ -3,15 +3,15 @@
 //! (one winner), finishing exactly once, and the audit's payout check — clean after each
 //! step, and catching a payout whose money did not move as its status says.
 
-use crate::support::TestDatabases;
+use crate::support::{Databases, open};
 /// The default daily top-up limit (`TOPUP_DAILY_LIMIT_WON`), which the seeding top-ups stay under.
 const DAILY_LIMIT_WON: i64 = 1_000_000;
-use missionlink_api::db::Databases;
 use missionlink_ledger::idempotency::{Effect, IdempotencyKey};
 use missionlink_ledger::mission::{self, MissionRules, NewMission, StreamerAction};
 use missionlink_ledger::payout::{self, AccountNumber, HolderName, Outcome, PayoutRules};
 use missionlink_ledger::status::{self, PayoutStatus};
 use missionlink_ledger::{LedgerError, audit, wallet};
+use missionlink_testdb::TestDatabases;
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
 fn rules() -> MissionRules {
@@ -39,14 +39,6 @@ const PAYOUTS: PayoutRules = PayoutRules {
 
 fn key(k: &str) -> IdempotencyKey {
     IdempotencyKey::parse(k).expect("key")
-}
-
-async fn open(dbs: &TestDatabases) -> Databases {
-    let db = Databases::connect(&dbs.users_url, &dbs.missions_url)
-        .await
-        .expect("connect");
-    db.migrate().await.expect("migrate");
-    db
 }
 
 /// A streamer whose earnings hold `won`: a viewer's mission to them succeeded and settled.
