@@ -5,7 +5,7 @@ use crate::input::{self, DisplayName, Email, Handle, Password};
 use crate::standing::ActiveUsers;
 use crate::suspension::suspended;
 use crate::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
-use crate::{password, throttle};
+use crate::{password, reserved, throttle};
 use chrono::{Duration, Utc};
 use missionlink_entities::users::{Locale, Role};
 use missionlink_entities::users::{refresh_token, user};
@@ -111,6 +111,8 @@ impl Accounts {
         let display_name =
             DisplayName::parse(r.display_name.as_deref().unwrap_or(handle.as_str()))?;
         let locale = input::locale(r.locale.as_deref())?;
+        reserved::refuse("handle", handle.as_str())?;
+        reserved::refuse("displayName", display_name.as_str())?;
 
         let limit = &self.register_throttle;
         let bucket = format!("register:{client}");
@@ -168,6 +170,7 @@ impl Accounts {
             created_at: Utc::now(),
             suspended_at: None,
             suspended_until: None,
+            sessions_valid_after: None,
         };
         let txn = self.users_db.begin().await?;
         let inserted = user::Entity::insert(user::ActiveModel::from(user.clone()))
@@ -323,6 +326,57 @@ impl Accounts {
         let next = self.issue_refresh(&txn, &user.id, &token.family_id).await?;
         txn.commit().await?;
         self.session(user, next)
+    }
+
+    /// Signs out the session `presented` belongs to: its whole refresh-token family is revoked,
+    /// so neither it nor any token rotated from it refreshes again. The access token the client
+    /// holds lapses on its own within 15 minutes; a client discards it. An unknown, expired or
+    /// already revoked token changes nothing and is no error: signing out twice is signing out.
+    pub async fn logout(&self, presented: &str) -> IdentityResult<()> {
+        if presented.is_empty() || presented.len() > 512 {
+            return Ok(());
+        }
+        let hash = tokens::hash_refresh_token(presented);
+        let Some(token) = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(&hash))
+            .one(&self.users_db)
+            .await?
+        else {
+            return Ok(());
+        };
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(refresh_token::Column::FamilyId.eq(&token.family_id))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(&self.users_db)
+            .await?;
+        Ok(())
+    }
+
+    /// Signs `user_id` out everywhere: every refresh-token family revoked and every access token
+    /// issued until now refused (`sessions_valid_after`), in one transaction. This process
+    /// refuses them at once; other API processes within `USER_CACHE_SECONDS`, and a live
+    /// websocket is closed within `STANDING_CHECK` after that.
+    pub async fn logout_everywhere(&self, user_id: &str) -> IdentityResult<()> {
+        let now = Utc::now();
+        let txn = self.users_db.begin().await?;
+        let updated = user::Entity::update_many()
+            .col_expr(user::Column::SessionsValidAfter, Expr::value(now))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(IdentityError::NotFound("no such user".into()));
+        }
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+            .filter(refresh_token::Column::UserId.eq(user_id))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        self.active_users.forget(user_id).await;
+        Ok(())
     }
 
     /// Gives back the attempts counted.

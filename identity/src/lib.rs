@@ -15,6 +15,7 @@ pub mod input;
 pub mod operators;
 pub mod overlay;
 pub mod password;
+pub mod reserved;
 pub mod standing;
 pub mod suspend;
 pub mod suspension;

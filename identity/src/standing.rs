@@ -1,6 +1,7 @@
-//! Whether the user an access token names may act: the user must exist in the users database
-//! and not be suspended. A signed token only proves who it was issued to, up to 15 minutes ago;
-//! this is checked once per authenticated request.
+//! Whether the user an access token names may act: the user must exist in the users database,
+//! not be suspended, and not have signed out everywhere since the token was issued. A signed
+//! token only proves who it was issued to, up to 15 minutes ago; this is checked once per
+//! authenticated request, and every `STANDING_CHECK` on a live websocket.
 //!
 //! Users found are cached for `USER_CACHE_SECONDS`, so a busy user costs the users database one
 //! lookup per few seconds, and a deletion or a suspension made elsewhere takes effect within that
@@ -13,6 +14,7 @@
 
 use crate::error::{IdentityError, IdentityResult};
 use crate::suspension::{self, Suspension};
+use crate::tokens::AccessClaims;
 use chrono::{DateTime, Utc};
 use missionlink_entities::users::user;
 use moka::future::Cache;
@@ -36,6 +38,14 @@ pub enum Standing {
     /// No such user (deleted, or never registered).
     Absent,
     Suspended(Suspension),
+    /// The token was issued before the user signed out everywhere (`sessions_valid_after`).
+    SignedOut,
+}
+
+/// Whether `claims` were issued before `user` last signed out everywhere.
+pub fn signed_out(user: &user::Model, claims: &AccessClaims) -> bool {
+    user.sessions_valid_after
+        .is_some_and(|after| claims.issued_at_ms() < after.timestamp_millis())
 }
 
 enum Miss {
@@ -54,12 +64,18 @@ impl ActiveUsers {
         }
     }
 
-    /// Whether the user `id` may act at `now`: it exists and is not suspended then.
-    pub async fn standing(&self, id: &str, now: DateTime<Utc>) -> IdentityResult<Standing> {
-        Ok(match self.get(id).await? {
+    /// Whether the bearer of `claims` may act at `now`: its user exists, is not suspended then,
+    /// and has not signed out everywhere since the token was issued.
+    pub async fn standing(
+        &self,
+        claims: &AccessClaims,
+        now: DateTime<Utc>,
+    ) -> IdentityResult<Standing> {
+        Ok(match self.get(&claims.sub).await? {
             None => Standing::Absent,
             Some(user) => match suspension::suspended(&user, now) {
                 Some(s) => Standing::Suspended(s),
+                None if signed_out(&user, claims) => Standing::SignedOut,
                 None => Standing::Active(user),
             },
         })
@@ -93,5 +109,59 @@ impl ActiveUsers {
                 ))),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use missionlink_entities::users::{Locale, Role};
+
+    fn user(valid_after: Option<DateTime<Utc>>) -> user::Model {
+        user::Model {
+            id: "u".into(),
+            email: "u@example.com".into(),
+            handle: "u".into(),
+            handle_key: "u".into(),
+            display_name: "u".into(),
+            role: Role::Viewer,
+            locale: Locale::En,
+            password_hash: String::new(),
+            created_at: Utc::now(),
+            suspended_at: None,
+            suspended_until: None,
+            sessions_valid_after: valid_after,
+        }
+    }
+
+    fn claims(iat_ms: i64, iat: i64) -> AccessClaims {
+        AccessClaims {
+            sub: "u".into(),
+            role: Role::Viewer,
+            iat,
+            exp: iat + 900,
+            iat_ms,
+        }
+    }
+
+    #[test]
+    fn a_token_issued_before_signing_out_everywhere_is_signed_out_to_the_millisecond() {
+        let out = DateTime::from_timestamp_millis(1_700_000_000_500).expect("instant");
+        assert!(!signed_out(&user(None), &claims(0, 1_700_000_000)));
+        assert!(signed_out(
+            &user(Some(out)),
+            &claims(1_700_000_000_499, 1_700_000_000)
+        ));
+        assert!(!signed_out(
+            &user(Some(out)),
+            &claims(1_700_000_000_500, 1_700_000_000)
+        ));
+        assert!(!signed_out(
+            &user(Some(out)),
+            &claims(1_700_000_000_800, 1_700_000_000)
+        ));
+        // A token from before `iat_ms` existed counts from the start of its second.
+        assert!(signed_out(&user(Some(out)), &claims(0, 1_700_000_000)));
+        assert!(!signed_out(&user(Some(out)), &claims(0, 1_700_000_001)));
     }
 }

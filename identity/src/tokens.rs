@@ -22,6 +22,22 @@ pub struct AccessClaims {
     pub role: Role,
     pub iat: i64,
     pub exp: i64,
+    /// When it was issued, in milliseconds since the epoch: a sign-out everywhere in the same
+    /// second as a new sign-in must not end the new session. Absent (0) in tokens issued
+    /// before it existed, which then count from `iat`'s second.
+    #[serde(default)]
+    pub iat_ms: i64,
+}
+
+impl AccessClaims {
+    /// When the token was issued, in milliseconds since the epoch.
+    pub fn issued_at_ms(&self) -> i64 {
+        if self.iat_ms > 0 {
+            self.iat_ms
+        } else {
+            self.iat.saturating_mul(1000)
+        }
+    }
 }
 
 /// The signing and verification keys, and the one accepted algorithm.
@@ -47,12 +63,14 @@ impl TokenKeys {
     }
 
     pub fn issue_access(&self, user_id: &str, role: Role) -> anyhow::Result<String> {
-        let now = Utc::now().timestamp();
+        let issued = Utc::now();
+        let now = issued.timestamp();
         let claims = AccessClaims {
             sub: user_id.to_owned(),
             role,
             iat: now,
             exp: now + ACCESS_TOKEN_SECONDS,
+            iat_ms: issued.timestamp_millis(),
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

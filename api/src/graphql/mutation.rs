@@ -63,6 +63,11 @@ impl IdentityMutation {
 
     /// Exchanges a refresh token for a new session; the old token stops working. A suspended
     /// account's token is `USER_SUSPENDED` and stays usable for after the suspension.
+    ///
+    /// Each refresh token works once. Presenting one that was already exchanged (a stolen copy,
+    /// or two browser tabs refreshing with the same token) revokes its whole family: every
+    /// session descended from that sign-in must sign in again. A client with several tabs
+    /// refreshes in one place and shares the new tokens (a lock or a `BroadcastChannel`).
     async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<AuthPayload> {
         let session = state(ctx)
             .auth
@@ -70,6 +75,32 @@ impl IdentityMutation {
             .await
             .map_err(ApiError::from)?;
         Ok(session.into())
+    }
+
+    /// Signs out this session: the refresh token's whole family is revoked, so it refreshes no
+    /// more. The access token lapses within 15 minutes; discard it. Always `true`: an unknown,
+    /// expired or already revoked token is already signed out.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<bool> {
+        state(ctx)
+            .auth
+            .logout(&refresh_token)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(true)
+    }
+
+    /// Signs the caller out everywhere: every refresh token revoked, and every access token
+    /// issued until now refused (`UNAUTHENTICATED`) by this API process at once and by the
+    /// others within `USER_CACHE_SECONDS`; a live websocket acting as the caller is closed
+    /// (4403) within `STANDING_CHECK` after that. Sign in again to go on.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        let claims = caller(ctx)?;
+        state(ctx)
+            .auth
+            .logout_everywhere(&claims.sub)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(true)
     }
 
     /// Adds won to the wallet from the sandbox payment provider (1,000 to 1,000,000 won),

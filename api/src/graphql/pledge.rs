@@ -18,7 +18,7 @@ use missionlink_ledger::channel::moderators;
 use missionlink_ledger::status::MessageStatus as StoredStatus;
 
 /// Id and handle of the placeholder shown as an anonymous pledge's backer; no real user has
-/// them (ids are UUIDs, handles letters, digits and underscores).
+/// them: users' ids are UUIDs, and the handle is reserved (`missionlink_identity::reserved`).
 pub const ANONYMOUS_BACKER: &str = "anonymous";
 
 /// One backer's pledge to a mission.
@@ -86,8 +86,9 @@ impl Pledge {
 
 #[ComplexObject]
 impl Pledge {
-    /// Who pledged; for an anonymous pledge, a placeholder (id and handle `anonymous`) to
-    /// everyone but the backer.
+    /// Who pledged; for an anonymous pledge, a placeholder to everyone but the backer. A client
+    /// tells the placeholder by its `id`, `anonymous`, which is never a user's id (users' ids
+    /// are UUIDs); its handle `anonymous` is reserved, so no user has it either.
     async fn backer(&self, ctx: &Context<'_>) -> GqlResult<User> {
         if self.anonymous && !self.caller_is_backer(ctx) {
             return Ok(User {

@@ -155,8 +155,8 @@ struct Session {
     running: Mutex<HashSet<String>>,
     acknowledged: AtomicBool,
     forbidden: AtomicBool,
-    /// The user the socket acts as, once `connection_init` named one.
-    user: std::sync::OnceLock<String>,
+    /// The token the socket acts with, once `connection_init` presented one.
+    user: std::sync::OnceLock<missionlink_identity::AccessClaims>,
 }
 
 /// The part of a client or server message the gate reads.
@@ -208,7 +208,7 @@ impl Socket {
             match authorization(&payload).map(|value| caller_from_authorization(&app, value)) {
                 None => Ok(caller_data(Caller::Anonymous)),
                 Some(Caller::User(claims)) => {
-                    init_session.user.set(claims.sub.clone()).ok();
+                    init_session.user.set(claims.clone()).ok();
                     if !may_act(&app, &init_session).await {
                         // Suspended (or gone): refused like an invalid token.
                         init_session.forbidden.store(true, Ordering::SeqCst);
@@ -354,8 +354,9 @@ async fn watch_standing(
     }
 }
 
-/// Whether the socket's user may still act: not once suspended or gone. A failed lookup keeps
-/// the socket (each operation checks again anyway); an anonymous socket always may.
+/// Whether the socket's user may still act: not once suspended, signed out everywhere or gone.
+/// A failed lookup keeps the socket (each operation checks again anyway); an anonymous socket
+/// always may.
 async fn may_act(app: &crate::state::AppState, session: &Session) -> bool {
     let Some(user) = session.user.get() else {
         return true;
@@ -365,7 +366,9 @@ async fn may_act(app: &crate::state::AppState, session: &Session) -> bool {
             .active_users
             .standing(user, chrono::Utc::now())
             .await,
-        Ok(missionlink_identity::Standing::Suspended(_) | missionlink_identity::Standing::Absent)
+        Ok(missionlink_identity::Standing::Suspended(_)
+            | missionlink_identity::Standing::SignedOut
+            | missionlink_identity::Standing::Absent)
     )
 }
 

@@ -19,6 +19,9 @@ pub struct Model {
     pub suspended_at: Option<DateTimeUtc>,
     /// When the suspension ends; `None` while `suspended_at` is set: until it is lifted.
     pub suspended_until: Option<DateTimeUtc>,
+    /// Access tokens issued before this instant no longer act for the user (`logoutEverywhere`);
+    /// `None`: never set.
+    pub sessions_valid_after: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

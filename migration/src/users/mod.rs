@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_identity;
 mod m20261126_000002_overlay_tokens;
 mod m20261126_000003_operators;
+mod m20261206_000004_sessions;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_identity::Migration),
             Box::new(m20261126_000002_overlay_tokens::Migration),
             Box::new(m20261126_000003_operators::Migration),
+            Box::new(m20261206_000004_sessions::Migration),
         ]
     }
 }

@@ -38,6 +38,7 @@ mod recovery;
 mod replays;
 mod schema;
 mod ses;
+mod sessions;
 mod statement;
 mod support;
 mod text;

@@ -371,12 +371,21 @@ async fn the_user_cache_judges_a_suspension_by_the_clock_and_forgets_on_request(
     let app = TestApp::spawn().await;
     let viewer = app.register("cachedone").await;
     let active = ActiveUsers::new(app.db.users.clone(), Duration::from_secs(600));
+    // A token issued now for `user`.
+    let claims = |user: &str| {
+        let now = Utc::now();
+        missionlink_identity::AccessClaims {
+            sub: user.to_owned(),
+            role: missionlink_identity::Role::Viewer,
+            iat: now.timestamp(),
+            exp: now.timestamp() + 900,
+            iat_ms: now.timestamp_millis(),
+        }
+    };
+    let token = claims(&viewer.user_id);
 
     assert!(matches!(
-        active
-            .standing(&viewer.user_id, Utc::now())
-            .await
-            .expect("standing"),
+        active.standing(&token, Utc::now()).await.expect("standing"),
         Standing::Active(_)
     ));
     suspension::suspend(&app.db.users, &viewer.user_id, None)
@@ -384,20 +393,14 @@ async fn the_user_cache_judges_a_suspension_by_the_clock_and_forgets_on_request(
         .expect("suspend");
     assert!(
         matches!(
-            active
-                .standing(&viewer.user_id, Utc::now())
-                .await
-                .expect("standing"),
+            active.standing(&token, Utc::now()).await.expect("standing"),
             Standing::Active(_)
         ),
         "cached before the suspension"
     );
     active.forget(&viewer.user_id).await;
     assert!(matches!(
-        active
-            .standing(&viewer.user_id, Utc::now())
-            .await
-            .expect("standing"),
+        active.standing(&token, Utc::now()).await.expect("standing"),
         Standing::Suspended(suspension::Suspension { until: None })
     ));
 
@@ -408,23 +411,20 @@ async fn the_user_cache_judges_a_suspension_by_the_clock_and_forgets_on_request(
     active.forget(&viewer.user_id).await;
     let now = Utc::now();
     assert!(matches!(
-        active
-            .standing(&viewer.user_id, now)
-            .await
-            .expect("standing"),
+        active.standing(&token, now).await.expect("standing"),
         Standing::Suspended(suspension::Suspension { until: Some(_) })
     ));
     // The same cached row, judged after its end.
     assert!(matches!(
         active
-            .standing(&viewer.user_id, until + chrono::Duration::seconds(1))
+            .standing(&token, until + chrono::Duration::seconds(1))
             .await
             .expect("standing"),
         Standing::Active(_)
     ));
     assert!(matches!(
         active
-            .standing("no-such-user", now)
+            .standing(&claims("no-such-user"), now)
             .await
             .expect("standing"),
         Standing::Absent

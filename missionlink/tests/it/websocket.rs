@@ -13,14 +13,14 @@ async fn connect(app: &TestApp) -> Result<Socket, tungstenite::Error> {
     ws_connect(app).await
 }
 
-async fn send(ws: &mut Socket, message: Value) {
+pub(crate) async fn send(ws: &mut Socket, message: Value) {
     ws.send(Message::text(message.to_string()))
         .await
         .expect("send");
 }
 
 /// A socket past `connection_init` with `payload`, acknowledged.
-async fn initialised(app: &TestApp, payload: Value) -> Socket {
+pub(crate) async fn initialised(app: &TestApp, payload: Value) -> Socket {
     let mut ws = connect(app).await.expect("connect");
     send(
         &mut ws,
@@ -36,14 +36,14 @@ async fn initialised(app: &TestApp, payload: Value) -> Socket {
 }
 
 #[derive(Debug)]
-enum Event {
+pub(crate) enum Event {
     Json(Value),
     /// The server closed the socket, with this code if it sent one.
     Closed(Option<u16>),
 }
 
 /// The next message, or how the socket ended; fails the test after 15 s of silence.
-async fn next(ws: &mut Socket) -> Event {
+pub(crate) async fn next(ws: &mut Socket) -> Event {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(15), ws.next())
             .await
@@ -71,11 +71,11 @@ async fn next_for(ws: &mut Socket, id: &str) -> Event {
     }
 }
 
-fn subscribe(id: &str, query: &str) -> Value {
+pub(crate) fn subscribe(id: &str, query: &str) -> Value {
     json!({ "id": id, "type": "subscribe", "payload": { "query": query } })
 }
 
-const LONG_LIVED: &str =
+pub(crate) const LONG_LIVED: &str =
     "subscription { missionChanged(streamerId: \"00000000-0000-0000-0000-000000000000\") { id } }";
 
 #[tokio::test]

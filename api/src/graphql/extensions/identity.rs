@@ -53,7 +53,7 @@ impl Extension for IdentityCheck {
             let standing = state
                 .auth
                 .active_users
-                .standing(&claims.sub, now)
+                .standing(claims, now)
                 .await
                 .map_err(|e| {
                     async_graphql::Error::from(ApiError::from(e))
@@ -64,6 +64,11 @@ impl Extension for IdentityCheck {
                 Standing::Absent => {
                     request.data.insert(Caller::Invalid(
                         "this account no longer exists; sign in again".into(),
+                    ));
+                }
+                Standing::SignedOut => {
+                    request.data.insert(Caller::Invalid(
+                        "this session was signed out; sign in again".into(),
                     ));
                 }
                 Standing::Suspended(suspension) => {

@@ -1,0 +1,175 @@
+//! Signing out (issue 25, item 3) and the names no one may take (item 6), through real HTTP
+//! and websockets.
+
+use crate::support::{Gql, PASSWORD, Session, TestApp, TestDatabases};
+use crate::websocket::{Event, LONG_LIVED, initialised, next, subscribe};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const LOGIN: &str = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+    accessToken refreshToken user { id } } }";
+const REFRESH: &str =
+    "mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken } }";
+const LOGOUT: &str = "mutation($t: String!) { logout(refreshToken: $t) }";
+const EVERYWHERE: &str = "mutation { logoutEverywhere }";
+const ME: &str = "{ me { id } }";
+
+/// A second session of `who`, as another device signing in.
+async fn sign_in(app: &TestApp, who: &Session) -> Session {
+    let r = app
+        .gql(None, LOGIN, json!({ "e": who.email, "p": PASSWORD }))
+        .await
+        .data("login");
+    Session {
+        access: r["accessToken"].as_str().expect("accessToken").to_owned(),
+        refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
+        ..who.clone()
+    }
+}
+
+async fn refresh(app: &TestApp, token: &str) -> Gql {
+    app.gql(None, REFRESH, json!({ "t": token })).await
+}
+
+async fn logout_ends_one_session_only(app: TestApp) {
+    let laptop = app.register("twodevices").await;
+    let phone = sign_in(&app, &laptop).await;
+    // The laptop's session was refreshed once: the family, not just the token, ends.
+    let rotated = refresh(&app, &laptop.refresh).await.data("refresh");
+    let r = app.gql(None, LOGOUT, json!({ "t": laptop.refresh })).await;
+    assert_eq!(r.data("logout"), json!(true));
+    for token in [
+        &laptop.refresh,
+        rotated["refreshToken"].as_str().expect("token"),
+    ] {
+        let r = refresh(&app, token).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    }
+    // The phone signs on, refreshes and acts.
+    let phone_next = refresh(&app, &phone.refresh).await.data("refresh");
+    let r = app
+        .gql(phone_next["accessToken"].as_str(), ME, json!({}))
+        .await;
+    assert_eq!(r.data("me")["id"], phone.user_id.as_str());
+    // Signing out twice, or with a token that names nothing, is still signed out.
+    for token in [laptop.refresh.as_str(), "not-a-token", ""] {
+        let r = app.gql(None, LOGOUT, json!({ "t": token })).await;
+        assert_eq!(r.data("logout"), json!(true), "{token:?}");
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_one_session_only_on_postgres() {
+    logout_ends_one_session_only(TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn logout_ends_one_session_only_on_sqlite() {
+    logout_ends_one_session_only(TestApp::spawn_with(TestDatabases::sqlite(), &[]).await).await;
+}
+
+async fn logout_everywhere_ends_every_session_and_socket(app: TestApp) {
+    let laptop = app.register("everywhere").await;
+    let phone = sign_in(&app, &laptop).await;
+    let bystander = app.register("notme").await;
+    let mut socket = initialised(
+        &app,
+        json!({ "Authorization": format!("Bearer {}", phone.access) }),
+    )
+    .await;
+    crate::websocket::send(&mut socket, subscribe("1", LONG_LIVED)).await;
+
+    let r = app.gql(Some(&laptop.access), EVERYWHERE, json!({})).await;
+    assert_eq!(r.data("logoutEverywhere"), json!(true));
+    let ended = Instant::now();
+
+    for (who, access) in [("laptop", &laptop.access), ("phone", &phone.access)] {
+        let r = app.gql(Some(access), ME, json!({})).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "{who}: {}", r.0);
+        assert!(r.message().contains("signed out"), "{who}: {}", r.0);
+    }
+    for token in [&laptop.refresh, &phone.refresh] {
+        let r = refresh(&app, token).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    }
+    assert!(
+        matches!(next(&mut socket).await, Event::Closed(Some(4403))),
+        "the live socket is closed"
+    );
+    assert!(
+        ended.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        ended.elapsed()
+    );
+
+    // Signing in again, even within the same second, opens a session that works.
+    let again = sign_in(&app, &laptop).await;
+    let r = app.gql(Some(&again.access), ME, json!({})).await;
+    assert_eq!(r.data("me")["id"], laptop.user_id.as_str());
+    refresh(&app, &again.refresh).await.data("refresh");
+    // Nobody else was signed out.
+    let r = app.gql(Some(&bystander.access), ME, json!({})).await;
+    assert_eq!(r.data("me")["id"], bystander.user_id.as_str());
+    // Anonymous callers cannot sign anyone out.
+    let r = app.gql(None, EVERYWHERE, json!({})).await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+}
+
+#[tokio::test]
+async fn logout_everywhere_ends_every_session_and_socket_on_postgres() {
+    logout_everywhere_ends_every_session_and_socket(TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn logout_everywhere_ends_every_session_and_socket_on_sqlite() {
+    let app = TestApp::spawn_with(TestDatabases::sqlite(), &[]).await;
+    logout_everywhere_ends_every_session_and_socket(app).await;
+}
+
+#[tokio::test]
+async fn names_that_read_as_the_system_are_refused_at_registration() {
+    let app = TestApp::spawn().await;
+    let register = |handle: &str, display_name: Option<&str>| {
+        let input = json!({ "email": format!("{}@example.com", handle.to_lowercase()),
+            "password": PASSWORD, "handle": handle, "displayName": display_name,
+            "role": "VIEWER" });
+        app.gql(
+            None,
+            "mutation($i: RegisterInput!) { register(input: $i) { user { id handle } } }",
+            json!({ "i": input }),
+        )
+    };
+    let before = app.snapshot().await;
+    for (handle, display_name) in [
+        ("anonymous", None),
+        ("Anonymous", None),
+        ("an0nym0us", None),
+        ("operator_1", None),
+        ("Operator", None),
+        ("adm1n", None),
+        ("MissionLink", None),
+        ("missionlink_help", None),
+        ("minji", Some("익명")),
+        ("minji", Some("운영자")),
+        ("minji", Some("Anonymous")),
+        ("minji", Some("ＯＰＥＲＡＴＯＲ")),
+        ("minji", Some("MissionLink 공식")),
+    ] {
+        let r = register(handle, display_name).await;
+        assert_eq!(
+            r.code(),
+            "BAD_USER_INPUT",
+            "{handle} / {display_name:?}: {}",
+            r.0
+        );
+        assert!(r.message().contains("reserved"), "{}", r.0);
+    }
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused name changes nothing"
+    );
+    // Names that only contain a reserved word are anyone's.
+    let r = register("anonymous_fan", Some("익명의 팬")).await;
+    assert_eq!(r.data("register")["user"]["handle"], "anonymous_fan");
+}
