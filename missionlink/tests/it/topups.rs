@@ -984,7 +984,9 @@ async fn wait_for_status(app: &TestApp, viewer: &Session, status: &str) -> Value
     loop {
         let w = wallet(app, viewer).await;
         if w["topUps"]["nodes"][0]["status"] == status {
-            return w;
+            // One query reads the balance before the list, so a change committed between the
+            // two shows the new status beside the old balance: read again once it shows.
+            return wallet(app, viewer).await;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
