@@ -1,12 +1,14 @@
-//! "This mission changed" announcements for live subscriptions (`missionChanged`).
+//! "This mission changed" announcements for live subscriptions (`missionChanged`), made by the
+//! ledger transaction that makes the change ([`commit`]), never by its callers.
 //!
-//! On Postgres an announcement is `pg_notify('mission_changed', <mission id>)`, which every API
-//! replica LISTENs to, whichever process (API or worker) made the change. On SQLite, a
-//! single-host default, it goes through an in-process channel shared by the API and the worker
-//! of one `missionlink all` process. Announcements are best effort: a lost one delays a live
-//! update, it never loses money or state.
+//! On Postgres an announcement is `pg_notify('mission_changed', <mission id>)` inside that
+//! transaction, delivered at its commit (and not at all on a rollback) to every API replica
+//! that LISTENs, whichever process (API or worker) made the change. On SQLite, a single-host
+//! default, it goes through an in-process channel shared by the API and the worker of one
+//! `missionlink all` process, right after the commit. Announcements are best effort: a lost one
+//! delays a live update, it never loses money or state.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement};
 use std::sync::OnceLock;
 use tokio::sync::broadcast;
 
@@ -22,32 +24,10 @@ pub fn local() -> &'static broadcast::Sender<String> {
     LOCAL.get_or_init(|| broadcast::channel(LOCAL_CAPACITY).0)
 }
 
-/// Announces that `mission_id` changed. Call after the change committed.
-pub async fn announce(db: &DatabaseConnection, mission_id: &str) {
-    match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            let sent = db
-                .execute_raw(Statement::from_sql_and_values(
-                    DatabaseBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [CHANNEL.into(), mission_id.into()],
-                ))
-                .await;
-            if let Err(e) = sent {
-                tracing::warn!(mission_id, error = %e, "could not announce a mission change");
-            }
-        }
-        _ => {
-            // No receiver yet is fine: nobody is subscribed.
-            let _ = local().send(mission_id.to_owned());
-        }
-    }
-}
-
 /// Announces, inside the transaction `txn` that changes them, that these missions changed
 /// (Postgres: NOTIFY is delivered when the transaction commits, and not at all if it rolls
 /// back; identical notifications of one transaction are sent once). Elsewhere nothing: call
-/// [`announce`] after the commit.
+/// [`committed`] after the commit. [`commit`] does both.
 pub async fn announce_in<'a, C: ConnectionTrait>(
     txn: &C,
     mission_ids: impl IntoIterator<Item = &'a str>,
@@ -68,5 +48,32 @@ pub async fn announce_in<'a, C: ConnectionTrait>(
         ],
     ))
     .await?;
+    Ok(())
+}
+
+/// After the commit of a transaction on `backend` that changed `mission_ids` and called
+/// [`announce_in`]: announces them through the in-process channel (not Postgres, whose
+/// notifications the commit delivered).
+pub fn committed<'a>(backend: DatabaseBackend, mission_ids: impl IntoIterator<Item = &'a str>) {
+    if backend == DatabaseBackend::Postgres {
+        return;
+    }
+    for mission_id in mission_ids {
+        // No receiver yet is fine: nobody is subscribed.
+        let _ = local().send(mission_id.to_owned());
+    }
+}
+
+/// Commits `txn`, the transaction that changed `mission_ids` (none: nothing to announce), and
+/// announces the change: [`announce_in`], the commit, then [`committed`].
+pub async fn commit<'a>(
+    txn: DatabaseTransaction,
+    mission_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), sea_orm::DbErr> {
+    let ids: Vec<&str> = mission_ids.into_iter().collect();
+    let backend = txn.get_database_backend();
+    announce_in(&txn, ids.iter().copied()).await?;
+    txn.commit().await?;
+    committed(backend, ids);
     Ok(())
 }

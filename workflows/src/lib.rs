@@ -20,7 +20,7 @@ pub mod mission;
 pub mod outbox;
 pub mod payments;
 pub mod payout;
-mod periodic;
+pub mod periodic;
 mod retry;
 pub mod temporal;
 pub mod topup_receipts;

@@ -11,7 +11,6 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use std::future::Future;
 use std::time::Duration;
 use temporalio_client::errors::{WorkflowInteractionError, WorkflowStartError};
 use temporalio_client::{
@@ -201,29 +200,23 @@ pub async fn relay_once(
     Ok(delivered)
 }
 
-/// Runs [`relay_once`] and the payouts' relay ([`crate::payout::outbox::relay_once`]) every
-/// [`RELAY_INTERVAL`] until `shutdown` resolves.
-pub async fn run_relay(
+/// The loop running [`relay_once`] every [`RELAY_INTERVAL`] (the payouts' relay is its own
+/// loop: [`crate::payout::outbox::worker_loop`]).
+pub fn worker_loop(
     db: DatabaseConnection,
     client: Client,
     task_queue: String,
     grace: Duration,
-    shutdown: impl Future<Output = ()>,
-) {
-    tokio::pin!(shutdown);
-    let mut tick = tokio::time::interval(RELAY_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = tick.tick() => {
-                if let Err(e) = relay_once(&db, &client, &task_queue, grace).await {
-                    tracing::warn!(error = %format!("{e:#}"), "outbox relay pass failed");
-                }
-                if let Err(e) = crate::payout::outbox::relay_once(&db, &client, &task_queue, grace).await {
-                    tracing::warn!(error = %format!("{e:#}"), "payout relay pass failed");
-                }
-            }
+) -> crate::periodic::Loop {
+    let relay = std::sync::Arc::new((db, client, task_queue));
+    crate::periodic::Loop::new("outbox relay", RELAY_INTERVAL, move || {
+        let relay = relay.clone();
+        async move {
+            let (db, client, task_queue) = &*relay;
+            relay_once(db, client, task_queue, grace)
+                .await
+                .map_err(|e| e.context("outbox relay pass failed"))?;
+            Ok(())
         }
-    }
+    })
 }

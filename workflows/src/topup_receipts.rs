@@ -10,7 +10,6 @@ use chrono::Utc;
 use missionlink_ledger::status::{DeliveryStatus, TopUpEvent};
 use missionlink_ledger::topup::{self, TopUpRules, receipts};
 use sea_orm::DatabaseConnection;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,21 +30,18 @@ pub struct TopUpReceipts {
     pub rules: TopUpRules,
 }
 
-/// Sends due receipts every [`INTERVAL`] until `shutdown` resolves.
-pub async fn run(deps: TopUpReceipts, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = tick.tick() => {
-                if let Err(e) = round(&deps).await {
-                    tracing::warn!(error = format!("{e:#}"), "top-up receipts: round failed");
-                }
-            }
+/// The loop sending due receipts every [`INTERVAL`].
+pub fn worker_loop(deps: TopUpReceipts) -> crate::periodic::Loop {
+    let deps = Arc::new(deps);
+    crate::periodic::Loop::new("top-up receipts", INTERVAL, move || {
+        let deps = deps.clone();
+        async move {
+            round(&deps)
+                .await
+                .map_err(|e| e.context("top-up receipts: round failed"))?;
+            Ok(())
         }
-    }
+    })
 }
 
 /// One round: claims and sends at most [`BATCH`] receipts.

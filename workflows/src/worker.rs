@@ -1,11 +1,13 @@
 //! The Temporal worker process: polls MissionLink's task queue and runs its workflows and
-//! activities, plus the outbox relay, until asked to stop.
+//! activities, plus its background loops (`periodic`: the outbox relays, the audit, event
+//! pruning, the watches, the top-up sweep, reconciliation and receipts), until asked to stop.
 
 use crate::audit::{LedgerActivities, LedgerAuditWorkflow};
 use crate::email::Mailer;
 use crate::mission::{ACTIVITY_NAMES, MissionActivities, MissionWorkflow, SettlementSettings};
 use crate::outbox;
 use crate::payout::{Operator, PayoutActivities, PayoutWorkflow};
+use crate::periodic::Loops;
 use crate::temporal::{TemporalConfig, connect};
 use sea_orm::DatabaseConnection;
 use std::future::Future;
@@ -64,8 +66,8 @@ pub struct PayoutSettings {
     pub operator: Operator,
 }
 
-/// Connects to Temporal and runs the worker and the outbox relay until `shutdown` resolves,
-/// then drains in-flight tasks and returns.
+/// Connects to Temporal and runs the worker and its background loops until `shutdown`
+/// resolves, then drains in-flight tasks, stops the loops and returns.
 pub async fn run(
     config: &TemporalConfig,
     deps: WorkerDeps,
@@ -108,69 +110,62 @@ pub async fn run(
     let mut worker = Worker::new(&runtime, client.clone(), options)?;
     let stop = worker.shutdown_handle();
     tracing::info!(task_queue = %config.task_queue, "Temporal worker started");
-    // Every background loop beside the worker, in one task set with one stop signal: each
-    // returns once `stop` says so, and the worker waits for all of them before it returns.
-    let (stop_loops, stopped) = tokio::sync::watch::channel(false);
-    let until_stopped = || {
-        let mut rx = stopped.clone();
-        async move {
-            rx.wait_for(|stop| *stop).await.ok();
-        }
-    };
-    let mut loops = tokio::task::JoinSet::new();
-    loops.spawn(outbox::run_relay(
-        deps.missions_db.clone(),
+    // Every background loop beside the worker, on one runner, in one task set with one stop
+    // signal: each returns once stopped, and the worker waits for all of them before it returns.
+    let mut loops = Loops::default();
+    let db = &deps.missions_db;
+    let queue = &config.task_queue;
+    let grace = config.outbox_relay_grace;
+    loops.spawn(outbox::worker_loop(
+        db.clone(),
+        client.clone(),
+        queue.clone(),
+        grace,
+    ));
+    loops.spawn(crate::payout::outbox::worker_loop(
+        db.clone(),
         client,
-        config.task_queue.clone(),
-        config.outbox_relay_grace,
-        until_stopped(),
+        queue.clone(),
+        grace,
     ));
-    loops.spawn(crate::event_pruning::run(
-        deps.missions_db.clone(),
+    loops.spawn(crate::event_pruning::worker_loop(
+        db.clone(),
         deps.event_retention,
-        until_stopped(),
     ));
-    loops.spawn(crate::payout::watch::run(
-        deps.missions_db.clone(),
-        deps.payouts.stuck_after,
-        deps.payouts.held_sla,
-        until_stopped(),
-    ));
-    loops.spawn(crate::dispute_watch::run(
-        deps.missions_db.clone(),
+    let (stuck_after, held_sla) = (deps.payouts.stuck_after, deps.payouts.held_sla);
+    for watch in crate::payout::watch::worker_loops(db.clone(), stuck_after, held_sla) {
+        loops.spawn(watch);
+    }
+    loops.spawn(crate::dispute_watch::worker_loop(
+        db.clone(),
         deps.dispute_sla,
-        until_stopped(),
     ));
-    loops.spawn(crate::topup_receipts::run(
+    loops.spawn(crate::topup_receipts::worker_loop(
         crate::topup_receipts::TopUpReceipts {
-            missions_db: deps.missions_db.clone(),
+            missions_db: db.clone(),
             users_db: receipt_users_db,
             mailer: receipt_mailer,
             operator: deps.payouts.operator.clone(),
             rules: deps.topups.rules,
         },
-        until_stopped(),
     ));
-    loops.spawn(crate::payments::expiry::run(
-        deps.missions_db.clone(),
+    loops.spawn(crate::payments::expiry::worker_loop(
+        db.clone(),
         deps.topups.rules,
-        until_stopped(),
     ));
     if let Some(choice) = &deps.topups.provider {
-        loops.spawn(crate::payments::reconcile::run(
+        loops.spawn(crate::payments::reconcile::worker_loop(
             crate::payments::reconcile::Reconciler {
-                missions_db: deps.missions_db.clone(),
+                missions_db: db.clone(),
                 provider: choice.connect(deps.topups.timeout)?,
                 after: deps.topups.reconcile_after,
                 rules: deps.topups.rules,
             },
-            until_stopped(),
         ));
     }
-    loops.spawn(crate::audit_loop::run(
-        deps.missions_db,
+    loops.spawn(crate::audit_loop::worker_loop(
+        db.clone(),
         deps.audit_interval,
-        until_stopped(),
     ));
     let run = worker.run();
     tokio::pin!(run);
@@ -182,12 +177,7 @@ pub async fn run(
             run.await
         }
     };
-    stop_loops.send(true).ok();
-    while let Some(ended) = loops.join_next().await {
-        if let Err(e) = ended {
-            tracing::warn!(error = %e, "a worker loop ended abnormally");
-        }
-    }
+    loops.stop().await;
     result?;
     Ok(())
 }

@@ -25,16 +25,3 @@ where
     };
     tokio::spawn(run.with_context(trace));
 }
-
-/// Announces a change to mission `mission_id` to its live subscribers after the commit.
-pub(crate) fn announce(app: &AppState, mission_id: &str) {
-    after_commit(
-        app,
-        mission_id,
-        "change not announced",
-        |app, id| async move {
-            missionlink_ledger::changes::announce(&app.db.missions, &id).await;
-            Ok(())
-        },
-    );
-}

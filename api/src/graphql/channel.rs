@@ -366,6 +366,5 @@ async fn moderate(ctx: &Context<'_>, pledge_id: &ID, action: Moderation) -> GqlR
     let p = channel::moderate(&app.db.missions, pledge_id.as_str(), &claims.sub, action)
         .await
         .map_err(ApiError::from)?;
-    super::background::announce(app, &p.mission_id);
     Ok(Pledge::try_from(p)?)
 }

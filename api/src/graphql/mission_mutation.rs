@@ -1,6 +1,6 @@
 //! The mission mutations: `createMission`, `contribute` and the streamer's `acceptMission`,
-//! `rejectMission` and `decideMission`. After each commit the change is announced to
-//! subscribers and the mission's workflow is handed its outbox entry.
+//! `rejectMission` and `decideMission`. The ledger announces each change to subscribers with its
+//! commit; after it, the mission's workflow is handed its outbox entry.
 
 use super::context::{caller, state};
 use super::mission::{Mission, Outcome, Pledge};
@@ -8,9 +8,9 @@ use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object};
 use missionlink_identity::{IdentityError, Role};
+use missionlink_ledger::channel;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::mission::{self as domain, NewMission, StreamerAction};
-use missionlink_ledger::{changes, channel};
 
 #[derive(InputObject)]
 pub struct CreateMissionInput {
@@ -28,15 +28,14 @@ pub struct CreateMissionInput {
     pub message: Option<String>,
 }
 
-/// After a commit: announce the change, and hand the workflow its outbox entry right away
-/// (in the background; the relay covers a failure).
+/// After a commit: hand the workflow its outbox entry right away (in the background; the relay
+/// covers a failure). The change itself was announced by its transaction.
 pub(crate) fn after_commit(app: &AppState, mission_id: &str) {
     super::background::after_commit(
         app,
         mission_id,
         "workflow outbox left for the relay",
         |app, id| async move {
-            changes::announce(&app.db.missions, &id).await;
             let client = app.temporal.client().await?;
             missionlink_workflows::outbox::deliver(
                 &app.db.missions,

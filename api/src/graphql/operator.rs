@@ -381,7 +381,7 @@ fn payout_reviewed(app: &AppState, payout_id: &str, cancelled: bool) {
     );
 }
 
-/// After missions were cancelled: counted, announced, their workflows told.
+/// After missions were cancelled (each announced by its transaction): counted, workflows told.
 fn cancelled(app: &AppState, mission_ids: &[String]) {
     for id in mission_ids {
         missionlink_telemetry::metrics().mission_cancelled_by_operator();

@@ -160,8 +160,6 @@ impl PredictionMutation {
         .map_err(ApiError::from)?;
         if placed.is_new() {
             missionlink_telemetry::metrics().bet(i64::from(points));
-            // Pool totals changed: subscribers hear of it (coalesced by the feed).
-            super::background::announce(app, &placed.get().mission_id);
         }
         Ok(Bet::try_from(placed.into_inner())?)
     }

@@ -7,7 +7,7 @@ use crate::idempotency::Effect;
 use crate::rules::MissionRules;
 use crate::status::EventKind;
 use crate::{LedgerError, changes};
-use sea_orm::{DatabaseBackend, DatabaseConnection, TransactionTrait};
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::collections::BTreeSet;
 
 /// The batch pledge by pledge, each in its own savepoint of one transaction: any backend, and
@@ -64,12 +64,7 @@ pub(super) async fn commit_each(
     };
     match committed.await {
         Ok(()) => {
-            if db.get_database_backend() != DatabaseBackend::Postgres {
-                // Only Postgres announces inside the transaction (NOTIFY on commit).
-                for mission_id in changed {
-                    changes::announce(db, mission_id).await;
-                }
-            }
+            changes::committed(db.get_database_backend(), changed);
             answers
         }
         // Nothing of this batch stayed: every caller hears so, none is told it pledged.

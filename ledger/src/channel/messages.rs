@@ -11,7 +11,7 @@ use crate::gate::gate_exclusive;
 use crate::idempotency::IdempotencyKey;
 use crate::rules::pledge_message;
 use crate::status::{EventKind, MessageStatus, ModerationAction};
-use crate::{LedgerError, mission};
+use crate::{LedgerError, changes, mission};
 use missionlink_entities::missions::{idempotency_key, pledge};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
@@ -101,7 +101,8 @@ pub async fn moderate(
             .filter(pledge::Column::MessageStatus.eq(current))
             .exec(&txn)
             .await?;
-        if changed.rows_affected == 1 {
+        let moderated = changed.rows_affected == 1;
+        if moderated {
             moderators::record(&txn, &m, actor_id, recorded, Some(pledge_id)).await?;
             events::append(
                 &txn,
@@ -114,7 +115,7 @@ pub async fn moderate(
             )
             .await?;
         }
-        txn.commit().await?;
+        changes::commit(txn, moderated.then_some(m.id.as_str())).await?;
     }
     pledge::Entity::find_by_id(pledge_id.to_owned())
         .one(db)

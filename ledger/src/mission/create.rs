@@ -9,7 +9,7 @@ use crate::events::{self, NewEvent};
 use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::rules::{MissionRules, NewMission};
 use crate::status::{EventKind, MissionStatus};
-use crate::{AccountId, LedgerError, account};
+use crate::{AccountId, LedgerError, account, changes};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
@@ -147,6 +147,6 @@ pub async fn create(
             retry_at: None,
         });
     }
-    txn.commit().await?;
+    changes::commit(txn, [row.id.as_str()]).await?;
     Ok(Effect::New(row))
 }

@@ -9,13 +9,13 @@
 
 use super::read::{find, totals};
 use super::transition::{announce, request_signal};
-use crate::LedgerError;
 use crate::gate::gate_exclusive;
 use crate::idempotency::{
     self, Claim, Effect, IdempotencyKey, decode_response, encode_response, request_hash,
 };
 use crate::rules::{MissionRules, invalid};
 use crate::status::MissionStatus;
+use crate::{LedgerError, changes};
 use chrono::Utc;
 use missionlink_entities::missions::{mission, objection};
 use sea_orm::sea_query::Expr;
@@ -76,7 +76,7 @@ pub async fn object(
                 disputed: objected.disputed,
             })?;
             idempotency::complete(&txn, backer_id, key, &response).await?;
-            txn.commit().await?;
+            changes::commit(txn, [mission_id]).await?;
             // As stored (the database's time precision), so a replay answers the same.
             let objection = stored(db, mission_id, backer_id).await?;
             Ok(Effect::New(Objected {
@@ -309,10 +309,11 @@ pub async fn close_window(
         .filter(mission::Column::Status.eq(MissionStatus::Verifying))
         .exec(&txn)
         .await?;
-    if changed.rows_affected == 1 {
+    let succeeded = changed.rows_affected == 1;
+    if succeeded {
         announce(&txn, mission_id, &m.streamer_id, MissionStatus::Succeeded).await?;
     }
-    txn.commit().await?;
+    changes::commit(txn, succeeded.then_some(mission_id)).await?;
     find(db, mission_id).await
 }
 

@@ -5,7 +5,7 @@ use super::read::find;
 use crate::events::{self, NewEvent};
 use crate::status::{EventKind, MissionStatus, PledgeStatus, TransferKind};
 use crate::transfer::{self, Transfer};
-use crate::{AccountId, Amount, Currency, LedgerError};
+use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;
 use missionlink_entities::missions::{mission, pledge};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
@@ -177,7 +177,8 @@ pub async fn mark_settled(
             .filter(mission::Column::SettledAt.is_null())
             .exec(&txn)
             .await?;
-        if marked.rows_affected == 1 {
+        let settled = marked.rows_affected == 1;
+        if settled {
             events::append(
                 &txn,
                 &[NewEvent {
@@ -189,7 +190,7 @@ pub async fn mark_settled(
             )
             .await?;
         }
-        txn.commit().await?;
+        changes::commit(txn, settled.then_some(mission_id)).await?;
     }
     find(db, mission_id).await
 }

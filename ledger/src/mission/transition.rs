@@ -3,13 +3,13 @@
 //! wins, and a transition waits for the pledges in flight.
 
 use super::read::find;
-use crate::LedgerError;
 use crate::channel::moderators;
 use crate::events::{self, NewEvent};
 use crate::gate::gate_exclusive;
 use crate::prediction::game::{lock_at, open as open_prediction};
 use crate::rules::{MissionRules, invalid};
 use crate::status::{EventKind, MissionStatus, ModerationAction, Outcome};
+use crate::{LedgerError, changes};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
 use sea_orm::sea_query::Expr;
@@ -122,7 +122,7 @@ pub async fn act(
         }
         announce(&txn, mission_id, &m.streamer_id, to).await?;
     }
-    txn.commit().await?;
+    changes::commit(txn, (changed.rows_affected == 1).then_some(mission_id)).await?;
     let after = find(db, mission_id).await?;
     if changed.rows_affected == 1 {
         Ok(after)
@@ -175,7 +175,8 @@ pub async fn expire(
     };
     let txn = db.begin().await?;
     gate_exclusive(&txn, mission_id).await?;
-    if update.exec(&txn).await?.rows_affected == 1 {
+    let expired = update.exec(&txn).await?.rows_affected == 1;
+    if expired {
         events::append(
             &txn,
             &[NewEvent {
@@ -187,7 +188,7 @@ pub async fn expire(
         )
         .await?;
     }
-    txn.commit().await?;
+    changes::commit(txn, expired.then_some(mission_id)).await?;
     find(db, mission_id).await
 }
 

@@ -4,13 +4,13 @@
 //! the pledges in flight.
 
 use super::{Acting, Target, record};
-use crate::LedgerError;
 use crate::channel::moderators::ensure_disinterested;
 use crate::events;
 use crate::gate::gate_exclusive;
 use crate::mission::find;
 use crate::mission::transition::{announce, request_signal};
 use crate::status::{MissionStatus, OperatorActionKind, Outcome};
+use crate::{LedgerError, changes};
 use chrono::Utc;
 use missionlink_entities::missions::{mission, operator_action};
 use sea_orm::sea_query::Expr;
@@ -63,7 +63,7 @@ pub async fn resolve(
     )
     .await?;
     transition(&txn, &m, to, &action.id).await?;
-    txn.commit().await?;
+    changes::commit(txn, [mission_id]).await?;
     Ok((find(db, mission_id).await?, action))
 }
 
@@ -86,7 +86,7 @@ pub async fn cancel(
     }
     ensure_disinterested(&txn, &m, &acting.operator_id).await?;
     let action = cancel_one(&txn, acting, &m, None).await?;
-    txn.commit().await?;
+    changes::commit(txn, [mission_id]).await?;
     Ok((find(db, mission_id).await?, action))
 }
 
@@ -135,9 +135,11 @@ pub async fn cancel_missions_of(
             // Read again behind the gate: it may have closed since it was listed.
             if CANCELLABLE.contains(&m.status) {
                 cancel_one(&txn, acting, &m, Some(cause_id)).await?;
+                changes::commit(txn, [id.as_str()]).await?;
                 cancelled.push(id);
+            } else {
+                txn.commit().await?;
             }
-            txn.commit().await?;
         }
         after = Some(last);
     }

@@ -6,7 +6,7 @@ use crate::gate::lock_shared;
 use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::status::{MissionStatus, Outcome, PredictionStatus, TransferKind};
 use crate::transfer::{self, Transfer};
-use crate::{AccountId, Amount, Currency, LedgerError};
+use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;
 use missionlink_entities::missions::{bet, prediction};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -137,6 +137,7 @@ pub async fn place_bet(
         bet_id: current.id.clone(),
     })?;
     idempotency::complete(&txn, bettor_id, key, &response).await?;
-    txn.commit().await?;
+    // The pool totals changed.
+    changes::commit(txn, [mission_id]).await?;
     Ok(Effect::New(current))
 }

@@ -2,13 +2,13 @@
 //! and the points on each side.
 
 use crate::status::{Outcome, PredictionStatus};
-use crate::{AccountId, LedgerError, account};
+use crate::{AccountId, LedgerError, account, changes};
 use chrono::{DateTime, Duration, Utc};
 use missionlink_entities::missions::prediction;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, FromQueryResult, QueryFilter, Statement,
+    EntityTrait, FromQueryResult, QueryFilter, Statement, TransactionTrait,
 };
 
 /// Most points one user may stake on one prediction, all additions together.
@@ -46,15 +46,19 @@ pub(crate) async fn open(
 
 /// Locks the prediction if it is still open.
 pub async fn lock(db: &DatabaseConnection, mission_id: &str) -> Result<(), LedgerError> {
-    prediction::Entity::update_many()
+    let txn = db.begin().await?;
+    let locked = prediction::Entity::update_many()
         .col_expr(
             prediction::Column::Status,
             Expr::value(PredictionStatus::Locked),
         )
         .filter(prediction::Column::MissionId.eq(mission_id))
         .filter(prediction::Column::Status.eq(PredictionStatus::Open))
-        .exec(db)
-        .await?;
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    changes::commit(txn, locked.then_some(mission_id)).await?;
     Ok(())
 }
 

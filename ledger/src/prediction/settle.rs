@@ -7,7 +7,7 @@ use super::payout::{Shares, ensure_settleable};
 use crate::sql::{json_rows, row_count};
 use crate::status::{MissionStatus, Outcome, PredictionStatus, TransferKind};
 use crate::transfer::{self, Transfer};
-use crate::{AccountId, Amount, Currency, LedgerError};
+use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;
 use missionlink_entities::missions::{bet, mission, prediction};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
@@ -294,12 +294,16 @@ pub async fn finish(
     } else {
         PredictionStatus::Settled
     };
-    prediction::Entity::update_many()
+    let txn = db.begin().await?;
+    let finished = prediction::Entity::update_many()
         .col_expr(prediction::Column::Status, Expr::value(status))
         .col_expr(prediction::Column::SettledAt, Expr::value(Utc::now()))
         .filter(prediction::Column::MissionId.eq(mission_id))
         .filter(prediction::Column::SettledAt.is_null())
-        .exec(db)
-        .await?;
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    changes::commit(txn, finished.then_some(mission_id)).await?;
     Ok(())
 }

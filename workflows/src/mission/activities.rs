@@ -10,7 +10,7 @@ use crate::failure;
 use crate::mission::delivery::{self, EmailStep};
 use missionlink_entities::missions::{mission as mission_row, prediction as prediction_row};
 use missionlink_ledger::status::{MissionStatus, PredictionStatus};
-use missionlink_ledger::{LedgerError, changes, mission, prediction};
+use missionlink_ledger::{LedgerError, mission, prediction};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use std::sync::Arc;
 use temporalio_macros::activities;
@@ -134,7 +134,6 @@ impl MissionActivities {
         prediction::lock(&self.missions_db, &mission_id)
             .await
             .map_err(fail)?;
-        changes::announce(&self.missions_db, &mission_id).await;
         let m = mission::find(&self.missions_db, &mission_id)
             .await
             .map_err(fail)?;
@@ -193,7 +192,6 @@ impl MissionActivities {
         prediction::finish(&self.missions_db, &mission_id, &plan)
             .await
             .map_err(fail)?;
-        changes::announce(&self.missions_db, &mission_id).await;
         Ok(Some(summary))
     }
 
@@ -219,7 +217,6 @@ impl MissionActivities {
         let m = mission::expire(&self.missions_db, &input.mission_id, from)
             .await
             .map_err(fail)?;
-        changes::announce(&self.missions_db, &input.mission_id).await;
         snapshot("ExpireMission", &self.missions_db, &m).await
     }
 
@@ -245,7 +242,6 @@ impl MissionActivities {
         let m = mission::objection::close_window(&self.missions_db, &mission_id)
             .await
             .map_err(fail)?;
-        changes::announce(&self.missions_db, &mission_id).await;
         snapshot("CloseObjectionWindow", &self.missions_db, &m).await
     }
 
@@ -340,7 +336,6 @@ impl MissionActivities {
                 "mission {mission_id} still has held pledges"
             )));
         }
-        changes::announce(&self.missions_db, mission_id).await;
         Ok(summary)
     }
 }

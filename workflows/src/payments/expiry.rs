@@ -6,10 +6,11 @@
 //! once a confirm began, which made it CONFIRMING), so deleting it changes no balance and no
 //! day's total; its confirm is refused with `ORDER_EXPIRED` before and after.
 
+use crate::periodic::Loop;
+use anyhow::Context as _;
 use chrono::Utc;
 use missionlink_ledger::topup::{TopUpRules, order};
 use sea_orm::DatabaseConnection;
-use std::future::Future;
 use std::time::Duration;
 
 /// How often the worker looks for expired orders.
@@ -20,16 +21,20 @@ pub const BATCH: u64 = 500;
 /// the next minute.
 pub const MAX_BATCHES: usize = 20;
 
-/// Sweeps every [`INTERVAL`] until `shutdown` resolves.
-pub async fn run(db: DatabaseConnection, rules: TopUpRules, shutdown: impl Future<Output = ()>) {
-    crate::periodic::every(INTERVAL, shutdown, || async {
-        match round(&db, &rules).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "expired top-up orders swept"),
-            Err(e) => tracing::warn!(error = %e, "top-up order sweep failed"),
+/// The loop sweeping every [`INTERVAL`].
+pub fn worker_loop(db: DatabaseConnection, rules: TopUpRules) -> Loop {
+    Loop::new("top-up order sweep", INTERVAL, move || {
+        let db = db.clone();
+        async move {
+            let n = round(&db, &rules)
+                .await
+                .context("top-up order sweep failed")?;
+            if n > 0 {
+                tracing::info!(deleted = n, "expired top-up orders swept");
+            }
+            Ok(())
         }
     })
-    .await;
 }
 
 /// One round; how many orders it deleted.

@@ -6,11 +6,12 @@
 //! the same steps as the API ([`super::settle`]).
 
 use super::{PaymentProvider, settle};
+use crate::periodic::Loop;
+use anyhow::Context as _;
 use chrono::Utc;
 use missionlink_ledger::status::TopUpStatus;
 use missionlink_ledger::topup::{TopUpRules, list};
 use sea_orm::DatabaseConnection;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,21 +30,18 @@ pub struct Reconciler {
     pub rules: TopUpRules,
 }
 
-/// Reconciles every [`INTERVAL`] until `shutdown` resolves.
-pub async fn run(r: Reconciler, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = tick.tick() => {
-                if let Err(e) = round(&r).await {
-                    tracing::warn!(error = %e, "top-up reconciliation: round failed");
-                }
-            }
+/// The loop reconciling every [`INTERVAL`].
+pub fn worker_loop(r: Reconciler) -> Loop {
+    let r = Arc::new(r);
+    Loop::new("top-up reconciliation", INTERVAL, move || {
+        let r = r.clone();
+        async move {
+            round(&r)
+                .await
+                .context("top-up reconciliation: round failed")?;
+            Ok(())
         }
-    }
+    })
 }
 
 /// One round; how many top-ups it settled or finished.

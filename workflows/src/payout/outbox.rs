@@ -105,3 +105,24 @@ pub async fn relay_once(
     }
     Ok(delivered)
 }
+
+/// The loop running [`relay_once`] every [`crate::outbox::RELAY_INTERVAL`], as the missions'
+/// relay does.
+pub fn worker_loop(
+    db: DatabaseConnection,
+    client: Client,
+    task_queue: String,
+    grace: Duration,
+) -> crate::periodic::Loop {
+    let relay = std::sync::Arc::new((db, client, task_queue));
+    crate::periodic::Loop::new("payout relay", crate::outbox::RELAY_INTERVAL, move || {
+        let relay = relay.clone();
+        async move {
+            let (db, client, task_queue) = &*relay;
+            relay_once(db, client, task_queue, grace)
+                .await
+                .map_err(|e| e.context("payout relay pass failed"))?;
+            Ok(())
+        }
+    })
+}

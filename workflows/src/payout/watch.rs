@@ -4,40 +4,50 @@
 //! `missionlink_payouts_held` and, held longer than `PAYOUT_HELD_SLA_SECONDS`,
 //! `missionlink_payouts_held_overdue`, which `MissionLinkPayoutHeldOverdue` watches.
 
+use crate::periodic::{Loop, ago};
+use anyhow::Context as _;
 use missionlink_ledger::payout;
 use sea_orm::DatabaseConnection;
-use std::future::Future;
 use std::time::Duration;
 
 /// How often the worker counts (one indexed count; the alert waits 5 minutes anyway).
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Counts every [`WATCH_INTERVAL`] until `shutdown` resolves.
-pub async fn run(
+/// The two loops counting every [`WATCH_INTERVAL`]: payouts stuck at the bank, and payouts
+/// held for an operator (each its own loop, so a failure of one count leaves the other).
+pub fn worker_loops(
     db: DatabaseConnection,
     stuck_after: Duration,
     held_sla: Duration,
-    shutdown: impl Future<Output = ()>,
-) {
-    crate::periodic::every(WATCH_INTERVAL, shutdown, || async {
-        match payout::stuck_count(&db, crate::periodic::ago(stuck_after)).await {
-            Ok(n) => {
+) -> [Loop; 2] {
+    let stuck = Loop::new("payout watch (stuck)", WATCH_INTERVAL, {
+        let db = db.clone();
+        move || {
+            let db = db.clone();
+            async move {
+                let n = payout::stuck_count(&db, ago(stuck_after))
+                    .await
+                    .context("could not count stuck payouts")?;
                 if n > 0 {
                     tracing::warn!(stuck = n, "payouts stuck at the bank");
                 }
                 missionlink_telemetry::metrics().payouts_stuck(n);
+                Ok(())
             }
-            Err(e) => tracing::warn!(error = %e, "could not count stuck payouts"),
         }
-        match payout::held_count(&db, crate::periodic::ago(held_sla)).await {
-            Ok((held, overdue)) => {
-                if overdue > 0 {
-                    tracing::warn!(overdue, "payouts held for an operator past their SLA");
-                }
-                missionlink_telemetry::metrics().payouts_held(held, overdue);
+    });
+    let held = Loop::new("payout watch (held)", WATCH_INTERVAL, move || {
+        let db = db.clone();
+        async move {
+            let (held, overdue) = payout::held_count(&db, ago(held_sla))
+                .await
+                .context("could not count held payouts")?;
+            if overdue > 0 {
+                tracing::warn!(overdue, "payouts held for an operator past their SLA");
             }
-            Err(e) => tracing::warn!(error = %e, "could not count held payouts"),
+            missionlink_telemetry::metrics().payouts_held(held, overdue);
+            Ok(())
         }
-    })
-    .await;
+    });
+    [stuck, held]
 }

@@ -1,0 +1,191 @@
+//! The missions' checks: escrows against held pledges, each pledge settled exactly once, and the
+//! prediction pools.
+
+use super::Violation;
+use super::journal::MOVEMENTS;
+use crate::LedgerError;
+use crate::status::{AccountKind, PledgeStatus, PredictionStatus};
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+
+#[derive(FromQueryResult)]
+struct MissionHeld {
+    id: String,
+    held: i64,
+    escrow: i64,
+}
+
+#[derive(FromQueryResult)]
+struct PredictionRow {
+    mission_id: String,
+    status: PredictionStatus,
+    pool: i64,
+    staked: i64,
+    paid: i64,
+    bad_bets: i64,
+}
+
+#[derive(FromQueryResult)]
+struct BadPledge {
+    id: String,
+    mission_id: String,
+    status: PledgeStatus,
+    amount: i64,
+    held: i64,
+    paid: i64,
+    refunded: i64,
+}
+
+/// The journal balance of every account of `kind` (escrows, pools), by owner (the mission): one
+/// pass over the journal for all of them, not a sum per mission.
+fn owners_balances(kind: AccountKind) -> String {
+    format!(
+        "SELECT a.owner_id AS mission_id, SUM(j.delta) AS balance \
+         FROM accounts a JOIN ({MOVEMENTS}) j ON j.account_id = a.id \
+         WHERE a.kind = '{kind}' GROUP BY a.owner_id"
+    )
+}
+
+/// Invariant 6: a mission's escrow holds exactly its HELD pledges — so after settlement, when
+/// none is held, exactly zero.
+pub(super) async fn escrow_matches_held_pledges<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = MissionHeld::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            r#"WITH escrow AS ({escrows}), held AS (
+             SELECT mission_id, SUM(amount) AS held FROM pledges
+             WHERE status = '{held}' GROUP BY mission_id
+           )
+           SELECT m.id AS id, CAST(COALESCE(h.held, 0) AS BIGINT) AS held,
+                  CAST(COALESCE(e.balance, 0) AS BIGINT) AS escrow
+           FROM missions m
+           LEFT JOIN held h ON h.mission_id = m.id
+           LEFT JOIN escrow e ON e.mission_id = m.id
+           WHERE COALESCE(h.held, 0) <> COALESCE(e.balance, 0)"#,
+            escrows = owners_balances(AccountKind::Escrow),
+            held = PledgeStatus::Held
+        ),
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| Violation {
+            check: "escrow",
+            detail: format!(
+                "mission {} escrow holds {} won but its held pledges sum to {}",
+                m.id, m.escrow, m.held
+            ),
+        })
+        .collect())
+}
+
+/// Invariant 6: every pledge was held by its own transfer, and left escrow exactly once, as its
+/// status says: PAID to the streamer and fee account, or REFUNDED to its backer, never both;
+/// and no pledge of a settled mission is still HELD.
+pub(super) async fn pledges_settled_exactly_once<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = BadPledge::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            r#"SELECT * FROM (
+             SELECT p.id AS id, p.mission_id AS mission_id, p.status AS status, p.amount AS amount,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
+                 WHERE t.id = 'pledge:' || p.mission_id || ':' || p.id), 0) AS BIGINT) AS held,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
+                 WHERE t.id IN ('payout:' || p.mission_id || ':' || p.id,
+                                'fee:' || p.mission_id || ':' || p.id)), 0) AS BIGINT) AS paid,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
+                 WHERE t.id = 'refund:' || p.mission_id || ':' || p.id), 0) AS BIGINT) AS refunded,
+               m.settled_at AS settled_at
+             FROM pledges p JOIN missions m ON m.id = p.mission_id
+           ) x
+           WHERE NOT (x.held = x.amount AND (
+                   (x.status = '{held}' AND x.paid = 0 AND x.refunded = 0 AND x.settled_at IS NULL)
+                OR (x.status = '{paid}' AND x.paid = x.amount AND x.refunded = 0)
+                OR (x.status = '{refunded}' AND x.refunded = x.amount AND x.paid = 0)))"#,
+            held = PledgeStatus::Held,
+            paid = PledgeStatus::Paid,
+            refunded = PledgeStatus::Refunded,
+        ),
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|p| Violation {
+            check: "pledge_settlement",
+            detail: format!(
+                "pledge {} of mission {} is {} for {} won but was held {}, paid {}, refunded {}",
+                p.id, p.mission_id, p.status, p.amount, p.held, p.paid, p.refunded
+            ),
+        })
+        .collect())
+}
+
+/// Invariant 7: a prediction's pool holds exactly its stakes until settlement and exactly zero
+/// after it; every bet's recorded payout was transferred, and the payouts sum to the pool.
+pub(super) async fn prediction_pools<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = PredictionRow::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            r#"WITH pool AS ({pools})
+           SELECT p.mission_id AS mission_id, p.status AS status,
+             CAST(COALESCE(pool.balance, 0) AS BIGINT) AS pool,
+             CAST(COALESCE((SELECT SUM(b.points) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS staked,
+             CAST(COALESCE((SELECT SUM(b.payout) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS paid,
+             CAST((SELECT COUNT(*) FROM bets b WHERE b.mission_id = p.mission_id AND (
+                 (p.status IN ('{settled}', '{refunded}') AND b.payout IS NULL)
+                 OR COALESCE(b.payout, 0) <> COALESCE((SELECT SUM(t.amount) FROM transfers t
+                      WHERE t.id = 'betpayout:' || b.mission_id || ':' || b.id), 0)
+             )) AS BIGINT) AS bad_bets
+           FROM predictions p LEFT JOIN pool ON pool.mission_id = p.mission_id"#,
+            pools = owners_balances(AccountKind::Pool),
+            settled = PredictionStatus::Settled,
+            refunded = PredictionStatus::Refunded,
+        ),
+    ))
+    .all(db)
+    .await?;
+    let mut violations = Vec::new();
+    for p in rows {
+        let balance = p.pool;
+        let settled = matches!(
+            p.status,
+            PredictionStatus::Settled | PredictionStatus::Refunded
+        );
+        let expected = if settled { 0 } else { p.staked - p.paid };
+        if balance != expected {
+            violations.push(Violation {
+                check: "prediction_pool",
+                detail: format!(
+                    "prediction of mission {} is {} and its pool holds {balance} points, expected {expected}",
+                    p.mission_id, p.status
+                ),
+            });
+        }
+        if settled && p.paid != p.staked {
+            violations.push(Violation {
+                check: "prediction_pool",
+                detail: format!(
+                    "prediction of mission {} paid out {} of a {}-point pool",
+                    p.mission_id, p.paid, p.staked
+                ),
+            });
+        }
+        if p.bad_bets > 0 {
+            violations.push(Violation {
+                check: "prediction_pool",
+                detail: format!(
+                    "prediction of mission {}: {} bet(s) whose payout does not match its transfer",
+                    p.mission_id, p.bad_bets
+                ),
+            });
+        }
+    }
+    Ok(violations)
+}

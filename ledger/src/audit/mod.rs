@@ -1,0 +1,62 @@
+//! The audit of the money invariants over the whole missions database (BRIEF §4.8).
+//!
+//! It recomputes every balance from the journal of transfers and compares. It only reads.
+//!
+//! By concern: `journal.rs` (the transfers and the balances they add up to, the statements),
+//! `missions.rs` (escrows, pledges and prediction pools), `payouts.rs`, `top_ups.rs`.
+
+mod journal;
+mod missions;
+mod payouts;
+mod top_ups;
+
+use crate::LedgerError;
+use sea_orm::{AccessMode, ConnectionTrait, DatabaseConnection, IsolationLevel, TransactionTrait};
+use std::fmt;
+
+/// One broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`,
+    /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `prediction_pool`,
+    /// `payout`, `top_up`.
+    pub check: &'static str,
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.check, self.detail)
+    }
+}
+
+/// Checks invariants 2 (double entry) and 3 (no negative wallet); returns every violation.
+///
+/// Every query reads the same snapshot (a read-only REPEATABLE READ transaction on Postgres,
+/// a read transaction on SQLite's WAL), so a transfer committing while the audit runs can never
+/// look like money appearing or vanishing.
+pub async fn run(db: &DatabaseConnection) -> Result<Vec<Violation>, LedgerError> {
+    let txn = db
+        .begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let violations = run_in(&txn).await?;
+    txn.rollback().await?;
+    Ok(violations)
+}
+
+async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
+    let mut violations = journal::transfer_shapes(db).await?;
+    let totals = journal::balances(db, &mut violations).await?;
+    violations.extend(journal::balances_after_chain(db).await?);
+    violations.extend(journal::statements_sum_to_balances(db).await?);
+    violations.extend(missions::escrow_matches_held_pledges(db).await?);
+    violations.extend(missions::pledges_settled_exactly_once(db).await?);
+    violations.extend(missions::prediction_pools(db).await?);
+    violations.extend(payouts::payouts_exactly_once(db).await?);
+    violations.extend(top_ups::top_ups_exactly_once(db).await?);
+    violations.extend(journal::double_entry(totals));
+    Ok(violations)
+}
