@@ -25,3 +25,23 @@ where
     };
     tokio::spawn(run.with_context(trace));
 }
+
+/// After a commit: hand the workflow its outbox entry right away (in the background; the relay
+/// covers a failure). The change itself was announced by its transaction.
+pub(crate) fn hand_to_workflow(app: &AppState, mission_id: &str) {
+    after_commit(
+        app,
+        mission_id,
+        "workflow outbox left for the relay",
+        |app, id| async move {
+            let client = app.temporal.client().await?;
+            missionlink_workflows::outbox::deliver(
+                &app.db.missions,
+                &client,
+                &app.temporal.config().task_queue,
+                &id,
+            )
+            .await
+        },
+    );
+}

@@ -1,11 +1,11 @@
 //! The backers' objection window in GraphQL: `objectToVerdict`, the `Objection` type and the
 //! mission's objections (`Mission.objections`, `objectedPledged`, `objectionCount`).
 
+use super::background::hand_to_workflow;
 use super::connection::{List, PageArgs, list};
 use super::context::{caller, state};
 use super::mission::Mission;
 use super::mission::load_mission;
-use super::mission_mutation::after_commit;
 use super::money::Won;
 use super::user::User;
 use super::user::load_user;
@@ -122,7 +122,7 @@ impl DisputeMutation {
             if objected.get().disputed {
                 missionlink_telemetry::metrics().dispute_opened();
             }
-            after_commit(app, mission_id.as_str());
+            hand_to_workflow(app, mission_id.as_str());
         }
         Ok(Objection::try_from(objected.into_inner().objection)?)
     }

@@ -2,10 +2,10 @@
 //! `rejectMission` and `decideMission`. The ledger announces each change to subscribers with its
 //! commit; after it, the mission's workflow is handed its outbox entry.
 
+use super::background::hand_to_workflow;
 use super::context::{caller, state};
 use super::mission::{Mission, Outcome, Pledge};
 use crate::error::{ApiError, GqlResult};
-use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object};
 use missionlink_identity::{IdentityError, Role};
 use missionlink_ledger::channel;
@@ -26,26 +26,6 @@ pub struct CreateMissionInput {
     /// The creator's message with their first pledge (at most 100 characters). A mission's
     /// creator is public, so its first pledge is never anonymous.
     pub message: Option<String>,
-}
-
-/// After a commit: hand the workflow its outbox entry right away (in the background; the relay
-/// covers a failure). The change itself was announced by its transaction.
-pub(crate) fn after_commit(app: &AppState, mission_id: &str) {
-    super::background::after_commit(
-        app,
-        mission_id,
-        "workflow outbox left for the relay",
-        |app, id| async move {
-            let client = app.temporal.client().await?;
-            missionlink_workflows::outbox::deliver(
-                &app.db.missions,
-                &client,
-                &app.temporal.config().task_queue,
-                &id,
-            )
-            .await
-        },
-    );
 }
 
 #[derive(Default)]
@@ -94,7 +74,7 @@ impl MissionMutation {
             .map_err(ApiError::from)?;
         // A replay answers the first mission again; it is not new activity.
         if created.is_new() {
-            after_commit(app, &created.get().id);
+            hand_to_workflow(app, &created.get().id);
             let metrics = missionlink_telemetry::metrics();
             metrics.mission_created();
             metrics.pledge(new.amount_won);
@@ -186,6 +166,6 @@ async fn act(ctx: &Context<'_>, mission_id: &ID, action: StreamerAction) -> GqlR
     )
     .await
     .map_err(ApiError::from)?;
-    after_commit(app, &m.id);
+    hand_to_workflow(app, &m.id);
     Ok(Mission::try_from(m)?)
 }

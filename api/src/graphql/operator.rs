@@ -4,11 +4,11 @@
 //! recorded in the missions database with its effect there; a mission's workflow is then told
 //! (the `operatorAction` signal) right away, or by the worker's relay.
 
+use super::background::hand_to_workflow;
 use super::connection::{List, PageArgs, list, list_cost};
 use super::context::{caller, state};
 use super::mission::load_mission;
 use super::mission::{Mission, Outcome};
-use super::mission_mutation::after_commit;
 use super::payout::Payout;
 use super::user::User;
 use super::user::load_user;
@@ -216,7 +216,7 @@ impl OperatorMutation {
         .await
         .map_err(ApiError::from)?;
         missionlink_telemetry::metrics().dispute_resolved(outcome == Outcome::Success);
-        after_commit(app, &m.id);
+        hand_to_workflow(app, &m.id);
         Ok(Mission::try_from(m)?)
     }
 
@@ -385,6 +385,6 @@ fn payout_reviewed(app: &AppState, payout_id: &str, cancelled: bool) {
 fn cancelled(app: &AppState, mission_ids: &[String]) {
     for id in mission_ids {
         missionlink_telemetry::metrics().mission_cancelled_by_operator();
-        after_commit(app, id);
+        hand_to_workflow(app, id);
     }
 }

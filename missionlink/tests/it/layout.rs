@@ -72,3 +72,80 @@ fn only_identity_touches_the_users_databases_tables() {
         trespass.join("\n")
     );
 }
+
+/// The modules of `api/src/graphql/` (by file stem) each one names through `super::` or
+/// `crate::graphql::`.
+fn graphql_imports() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let dir = repo().join("api/src/graphql");
+    let files: Vec<(String, String)> = sources(&dir)
+        .into_iter()
+        .map(|f| {
+            let stem = f
+                .file_stem()
+                .expect("a stem")
+                .to_string_lossy()
+                .into_owned();
+            (
+                stem,
+                std::fs::read_to_string(&f).expect("read a source file"),
+            )
+        })
+        .collect();
+    let stems: std::collections::BTreeSet<&str> = files.iter().map(|(s, _)| s.as_str()).collect();
+    files
+        .iter()
+        .map(|(stem, text)| {
+            let named = ["super::", "crate::graphql::"]
+                .iter()
+                .flat_map(|prefix| {
+                    text.match_indices(prefix)
+                        .map(move |(at, _)| at + prefix.len())
+                })
+                .filter_map(|start| {
+                    let word: String = text[start..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    (stems.contains(word.as_str()) && word != *stem).then_some(word)
+                })
+                .collect();
+            (stem.clone(), named)
+        })
+        .collect()
+}
+
+#[test]
+fn the_graphql_import_circle_is_only_the_schemas_object_graph() {
+    let graph = graphql_imports();
+    // Modules that reach each other both ways form one circle; find the largest.
+    let reach = |from: &str| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![from.to_owned()];
+        while let Some(m) = todo.pop() {
+            for next in graph.get(&m).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    todo.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reached: std::collections::BTreeMap<&String, _> =
+        graph.keys().map(|m| (m, reach(m))).collect();
+    let largest = graph
+        .keys()
+        .map(|m| {
+            graph
+                .keys()
+                .filter(|other| reached[m].contains(*other) && reached[other].contains(m))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .max_by_key(Vec::len)
+        .unwrap_or_default();
+    // Mission ↔ User ↔ Pledge, with objections (dispute), predictions and the channel.
+    assert!(
+        largest.len() <= 6,
+        "helpers belong in leaves, not in the schema's object graph: {largest:?}"
+    );
+}
