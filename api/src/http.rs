@@ -38,13 +38,13 @@ struct HttpState {
 /// unset, in dev).
 pub fn router(app: AppState, listening: SocketAddr) -> Router {
     let origin = PublicOrigin(
-        app.config
+        app.settings
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{listening}")),
     );
     let schema = build_schema(app.clone());
-    let cors = app.config.cors_allowed_origins.layer();
+    let cors = app.settings.cors_allowed_origins.layer();
     let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/graphql/ws", get(ws::upgrade))
@@ -160,7 +160,7 @@ async fn execute(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let caller = caller_from_headers(&s.app, headers);
-    let client = s.app.config.trusted_proxies.client(peer.ip(), headers);
+    let client = s.app.settings.trusted_proxies.client(peer.ip(), headers);
     let request = request
         .data(caller)
         .data(ClientAddr(client))
@@ -251,7 +251,7 @@ async fn payment_webhook(
     body: axum::body::Bytes,
 ) -> Response {
     use crate::topups::WebhookAnswer;
-    let client = s.app.config.trusted_proxies.client(peer.ip(), &headers);
+    let client = s.app.settings.trusted_proxies.client(peer.ip(), &headers);
     match crate::topups::webhook(&s.app, client, &headers, &body).await {
         WebhookAnswer::Handled => (StatusCode::OK, "ok").into_response(),
         WebhookAnswer::TooMany {

@@ -1,9 +1,9 @@
 //! What every request handler can reach.
 
-use crate::config::Config;
 use crate::db::Databases;
 use crate::event_feed::EventWakeups;
 use crate::feed::MissionFeed;
+use crate::settings::Settings;
 use missionlink_identity::Accounts;
 use missionlink_workflows::TemporalHandle;
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use std::sync::Arc;
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    pub config: Config,
+    /// What the API reads of the configuration.
+    pub settings: Settings,
     pub db: Databases,
     pub auth: Accounts,
     pub temporal: TemporalHandle,
@@ -30,21 +31,21 @@ pub struct Inner {
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Databases) -> anyhow::Result<Self> {
-        let auth = Accounts::new(&config.identity(), db.users.clone(), db.missions.clone());
+    pub fn new(settings: Settings, db: Databases) -> anyhow::Result<Self> {
+        let auth = Accounts::new(&settings.identity, db.users.clone(), db.missions.clone());
         let temporal = TemporalHandle::new(
-            config.temporal.clone(),
+            settings.temporal.clone(),
             format!("missionlink-api@{}", std::process::id()),
         );
-        let payments = match &config.topups.provider {
+        let payments = match &settings.topups.provider {
             Some(choice) => Some(choice.connect(std::time::Duration::from_secs(
-                config.topups.timeout_seconds,
+                settings.topups.timeout_seconds,
             ))?),
             None => None,
         };
         let webhook_clients = crate::payments::webhook::ClientLimiter::new(
-            config.topups.webhook_max_per_client,
-            config.topups.webhook_window_seconds,
+            settings.topups.webhook_max_per_client,
+            settings.topups.webhook_window_seconds,
         );
         Ok(Self(Arc::new(Inner {
             payments,
@@ -53,11 +54,11 @@ impl AppState {
             event_wakeups: EventWakeups::start(db.missions.clone()),
             pledges: missionlink_ledger::batch::PledgeBatcher::start(
                 db.missions.clone(),
-                config.missions.ledger(),
-                config.missions.pledge_batch_workers,
-                config.missions.pledge_batch_max,
+                settings.missions.rules.clone(),
+                settings.missions.pledge_batch_workers,
+                settings.missions.pledge_batch_max,
             ),
-            config,
+            settings,
             db,
             auth,
             temporal,

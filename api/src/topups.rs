@@ -47,7 +47,7 @@ pub async fn prepare(app: &AppState, user_id: &str, amount_won: i64) -> ApiResul
         user_id,
         amount_won,
         provider.name(),
-        &app.config.topups.rules,
+        &app.settings.topups.rules,
         Utc::now(),
     )
     .await?)
@@ -69,7 +69,7 @@ pub async fn confirm(
         payment_key,
         amount_won,
         provider.name(),
-        &app.config.topups.rules,
+        &app.settings.topups.rules,
         Utc::now(),
     )
     .await
@@ -132,13 +132,14 @@ pub async fn cancel(
     // (`PAYMENT_PROVIDER=none`, or another provider) refuses before any won leave the wallet.
     let own = missionlink_ledger::topup::find_own(db, user_id, id).await?;
     for_top_up(app, &own)?;
-    let begun = withdraw::begin(db, user_id, id, key, &app.config.topups.rules, Utc::now()).await?;
+    let begun =
+        withdraw::begin(db, user_id, id, key, &app.settings.topups.rules, Utc::now()).await?;
     let t = match begun {
         withdraw::Begun::Done(t) => return Ok(t),
         withdraw::Begun::Ask(t) => t,
     };
     let provider = for_top_up(app, &t)?;
-    let reason = settle::cancel_reason(app.config.topups.rules.withdrawal_days);
+    let reason = settle::cancel_reason(app.settings.topups.rules.withdrawal_days);
     match settle::cancel(db, provider.as_ref(), &t, &reason).await? {
         settle::Cancelled::Withdrawn(t) => Ok(*t),
         settle::Cancelled::Refused { code, message } => Err(ApiError::Refused {
@@ -200,17 +201,17 @@ pub async fn webhook(
     body: &[u8],
 ) -> WebhookAnswer {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (Ok(provider), Some(secret)) = (provider(app), app.config.topups.webhook_secret.as_ref())
+    let (Ok(provider), Some(secret)) = (provider(app), app.settings.topups.webhook_secret.as_ref())
     else {
         return WebhookAnswer::Unauthorized("no webhook is configured".into());
     };
-    let config = &app.config.topups;
+    let topups = &app.settings.topups;
     if let Err(retry_after_seconds) = app.webhook_clients.check(client) {
         return WebhookAnswer::TooMany {
             retry_after_seconds,
         };
     }
-    let tolerance = chrono::Duration::seconds(config.webhook_tolerance_seconds);
+    let tolerance = chrono::Duration::seconds(topups.webhook_tolerance_seconds);
     // Toss does not sign its payment-status deliveries. One without a signature (and without
     // its time) is taken as a hint: it changes nothing by itself, only makes us look the
     // payment up at the provider (with our secret key) and act on that answer, as Toss
@@ -263,7 +264,7 @@ pub async fn webhook(
     match missionlink_ledger::topup::webhooks::may_look_up(
         db,
         &order.top_up.order_id,
-        config.webhook_lookup_interval_seconds,
+        topups.webhook_lookup_interval_seconds,
         Utc::now(),
     )
     .await
@@ -271,7 +272,7 @@ pub async fn webhook(
         Ok(true) => {}
         Ok(false) => {
             return WebhookAnswer::TooMany {
-                retry_after_seconds: config.webhook_lookup_interval_seconds,
+                retry_after_seconds: topups.webhook_lookup_interval_seconds,
             };
         }
         Err(e) => {
@@ -379,7 +380,7 @@ async fn handle(
                 &p.payment_key,
                 t.amount,
                 provider.name(),
-                &app.config.topups.rules,
+                &app.settings.topups.rules,
                 Utc::now(),
             )
             .await

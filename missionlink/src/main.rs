@@ -1,6 +1,7 @@
 //! The `missionlink` binary, the composition root: the command line, and one module per
 //! subcommand (`migrate`, `serve`, `worker`, `all`, `audit`, `demo`, `operator`), each wiring
-//! the library crates together: `missionlink-api` (HTTP and GraphQL), `missionlink-workflows`
+//! the library crates together: `missionlink-config` (the configuration, cut into each crate's
+//! settings), `missionlink-api` (HTTP and GraphQL), `missionlink-workflows`
 //! (the Temporal worker), `missionlink-ledger` (the money database) and
 //! `missionlink-migration`. Nothing here holds a rule of its own.
 
@@ -13,8 +14,8 @@ mod worker;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use missionlink_api::config::{Config, variables_help};
 use missionlink_api::db::Databases;
+use missionlink_config::{Config, variables_help};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -143,7 +144,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         return demo::run(url, json, wait_seconds).await;
     }
     let config = Config::from_env().context("configuration")?;
-    let connect = || Databases::connect(&config.users_database_url, &config.missions_database_url);
+    let connect =
+        || Databases::connect(&config.databases.users_url, &config.databases.missions_url);
     match command {
         Command::Migrate => {
             connect().await?.migrate().await?;

@@ -2,8 +2,8 @@
 //! (`suspend`).
 
 use anyhow::Context;
-use missionlink_api::config::Config;
 use missionlink_api::db::Databases;
+use missionlink_config::Config;
 use missionlink_identity::IdentityError;
 use missionlink_identity::operators;
 use missionlink_migration::Migrate as _;
@@ -16,7 +16,7 @@ pub async fn create(
     new: operators::NewOperator,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let users = missionlink_api::db::connect(&config.users_database_url)
+    let users = missionlink_api::db::connect(&config.databases.users_url)
         .await
         .context("users database")?;
     // Like `serve`, this uses the schema `missionlink migrate` made; it says so rather than

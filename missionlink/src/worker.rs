@@ -1,8 +1,8 @@
 //! `missionlink worker`: the Temporal worker alone (it serves its own metrics), and what the
 //! worker needs from the configuration, shared with `all`.
 
-use missionlink_api::config::{Config, EmailTransport};
 use missionlink_api::db::Databases;
+use missionlink_config::{Config, EmailTransport};
 use missionlink_workflows::email::Mailer;
 use missionlink_workflows::mission::SettlementSettings;
 use missionlink_workflows::worker::{self, WorkerDeps};
@@ -13,7 +13,7 @@ pub async fn run(config: &Config, db: &Databases) -> anyhow::Result<()> {
     let deps = deps(config, db).await;
     // The API serves this registry in `serve` and `all`; a standalone worker serves it here.
     let serve_metrics = missionlink_telemetry::metrics::serve(
-        config.worker_metrics_addr,
+        config.worker.metrics_addr,
         db.users.clone(),
         db.missions.clone(),
         crate::shutdown::signal(),
@@ -39,9 +39,11 @@ pub async fn deps(config: &Config, db: &Databases) -> WorkerDeps {
             )),
     };
     WorkerDeps {
-        audit_interval: std::time::Duration::from_secs(config.audit_interval_seconds),
-        event_retention: std::time::Duration::from_secs(config.event_retention_hours * 3600),
-        sdk_metrics_addr: config.temporal_metrics_addr,
+        audit_interval: std::time::Duration::from_secs(config.worker.audit_interval_seconds),
+        event_retention: std::time::Duration::from_secs(
+            config.missions.event_retention_hours * 3600,
+        ),
+        sdk_metrics_addr: config.worker.temporal_metrics_addr,
         missions_db: db.missions.clone(),
         users_db: db.users.clone(),
         mailer: Arc::new(mailer),

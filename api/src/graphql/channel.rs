@@ -94,7 +94,7 @@ pub(crate) async fn rules_of(ctx: &Context<'_>, streamer_id: &str) -> GqlResult<
     let s = settings::read(&app.db.missions, streamer_id)
         .await
         .map_err(ApiError::from)?;
-    let platform = &app.config.missions;
+    let platform = &app.settings.missions.rules;
     Ok(ChannelRules {
         accepting_requests: s.accepting_requests,
         min_first_pledge: Won::of(
@@ -236,7 +236,7 @@ impl ChannelMutation {
                 .blocked_users
                 .map(|ids| ids.into_iter().map(|id| id.to_string()).collect()),
         };
-        let saved = settings::update(&app.db.missions, &app.config.missions.ledger(), &me, update)
+        let saved = settings::update(&app.db.missions, &app.settings.missions.rules, &me, update)
             .await
             .map_err(ApiError::from)?;
         Ok(StreamerSettings::try_from(saved)?)

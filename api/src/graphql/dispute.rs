@@ -110,7 +110,7 @@ impl DisputeMutation {
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
         let objected = domain::object(
             &app.db.missions,
-            &app.config.missions.ledger(),
+            &app.settings.missions.rules,
             mission_id.as_str(),
             &claims.sub,
             &reason,

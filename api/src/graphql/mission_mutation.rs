@@ -69,7 +69,7 @@ impl MissionMutation {
             accept_within_seconds: input.accept_within_seconds.map(i64::from),
             message: input.message,
         };
-        let created = domain::create(&app.db.missions, &app.config.missions.ledger(), &new, &key)
+        let created = domain::create(&app.db.missions, &app.settings.missions.rules, &new, &key)
             .await
             .map_err(ApiError::from)?;
         // A replay answers the first mission again; it is not new activity.
@@ -159,7 +159,7 @@ async fn act(ctx: &Context<'_>, mission_id: &ID, action: StreamerAction) -> GqlR
     let app = state(ctx);
     let m = domain::act(
         &app.db.missions,
-        &app.config.missions.ledger(),
+        &app.settings.missions.rules,
         mission_id.as_str(),
         &claims.sub,
         &action,

@@ -92,14 +92,14 @@ pub fn build_schema(state: AppState) -> AppSchema {
     .extension(extensions::text::StorableTextOnly)
     .extension(extensions::identity::IdentityCheck)
     .extension(extensions::mutation_limits::MutationLimits {
-        max_mutations: state.config.max_mutations_per_request,
+        max_mutations: state.settings.max_mutations_per_request,
     })
     .extension(extensions::depth::DepthLimit)
     .extension(extensions::transport::QueriesOnlyOverGet)
     // Apollo's automatic persisted queries: a client sends a query's SHA-256 instead of its
     // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept).
     .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
-        state.config.persisted_queries,
+        state.settings.persisted_queries,
     )))
     // Each answer reports its operation's cost: `extensions.analyzer { complexity depth }`.
     .extension(Analyzer)

@@ -113,7 +113,7 @@ impl IdentityMutation {
         idempotency_key: String,
     ) -> GqlResult<Wallet> {
         let claims = caller(ctx)?;
-        if !state(ctx).config.sandbox_payments() {
+        if !state(ctx).settings.sandbox_payments {
             return Err(ApiError::Forbidden(
                 "topUp is the sandbox payment provider and is disabled in production".into(),
             )
@@ -125,7 +125,7 @@ impl IdentityMutation {
             &claims.sub,
             i64::from(amount),
             &key,
-            state(ctx).config.topups.rules.daily_limit_won,
+            state(ctx).settings.topups.rules.daily_limit_won,
         )
         .await
         .map_err(ApiError::from)?;

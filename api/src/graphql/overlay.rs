@@ -36,11 +36,11 @@ impl OverlayLink {
     fn of(issued: Issued, ctx: &Context<'_>) -> Self {
         let origin = ctx.data_opt::<PublicOrigin>().map_or_else(
             || {
-                let config = &state(ctx).config;
-                config
+                let settings = &state(ctx).settings;
+                settings
                     .public_url
                     .clone()
-                    .unwrap_or_else(|| format!("http://{}", config.http_addr))
+                    .unwrap_or_else(|| format!("http://{}", settings.http_addr))
             },
             |o| o.0.clone(),
         );

@@ -236,7 +236,7 @@ impl PayoutMutation {
         let claims = caller(ctx)?;
         streamer_only(claims)?;
         let app = state(ctx);
-        if !app.config.payouts.enabled() {
+        if !app.settings.payouts.enabled {
             return Err(ApiError::Forbidden(
                 "payouts are not available: no bank provider is configured".into(),
             )
@@ -248,7 +248,7 @@ impl PayoutMutation {
             &claims.sub,
             amount.0,
             &key,
-            &app.config.payouts.rules(),
+            &app.settings.payouts.rules,
         )
         .await
         .map_err(refusal)?;

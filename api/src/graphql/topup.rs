@@ -61,7 +61,7 @@ impl TopUp {
         match (self.status, self.confirmed_at) {
             (TopUpStatus::Confirmed, Some(at)) => Some(domain::withdrawable_until(
                 at,
-                &state(ctx).config.topups.rules,
+                &state(ctx).settings.topups.rules,
             )),
             _ => None,
         }
@@ -116,7 +116,7 @@ pub(super) async fn top_up_limit(ctx: &Context<'_>, user_id: &str) -> GqlResult<
     let used = day::usage(
         &app.db.missions,
         user_id,
-        app.config.topups.rules.daily_limit_won,
+        app.settings.topups.rules.daily_limit_won,
         Utc::now(),
     )
     .await
@@ -139,7 +139,7 @@ async fn prepare_throttled(
     user_id: &str,
     amount_won: i64,
 ) -> Result<top_up_row::Model, ApiError> {
-    let limit = app.config.topups.prepare_throttle;
+    let limit = app.settings.topups.prepare_throttle;
     let bucket = format!("topup-prepare:{user_id}");
     let users = &app.db.users;
     let Some(attempt) =

@@ -95,9 +95,9 @@ pub(super) async fn upgrade(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let limits = s.app.config.websocket.clone();
+    let limits = s.app.settings.websocket.clone();
     // Behind a load balancer, the client named by `X-Forwarded-For` (see `TRUSTED_PROXIES`).
-    let client = s.app.config.trusted_proxies.client(peer.ip(), &headers);
+    let client = s.app.settings.trusted_proxies.client(peer.ip(), &headers);
     let Some(slot) = s.sockets.admit(client, limits.max_sockets_per_address) else {
         let body = json!({ "errors": [{
             "message": "too many open websockets from your address: close one first",

@@ -15,10 +15,10 @@ pub use process::ServeProcess;
 pub use worker::TestWorker;
 pub use ws::{WsSocket, ws_connect, ws_next_json, ws_open, ws_open_at};
 
-use missionlink_api::config::Config;
 use missionlink_api::db::Databases;
 use missionlink_api::http::Server;
 use missionlink_api::state::AppState;
+use missionlink_config::Config;
 pub use missionlink_testdb::TestDatabases;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -75,11 +75,11 @@ impl TestApp {
     /// On `dbs`, with `overrides` on top of the test configuration.
     pub async fn spawn_with(dbs: TestDatabases, overrides: &[(&str, &str)]) -> Self {
         let config = test_config(&dbs, overrides);
-        let db = Databases::connect(&config.users_database_url, &config.missions_database_url)
+        let db = Databases::connect(&config.databases.users_url, &config.databases.missions_url)
             .await
             .expect("connect");
         db.migrate().await.expect("migrate");
-        let state = AppState::new(config.clone(), db.clone()).expect("state");
+        let state = AppState::new(config.api(), db.clone()).expect("state");
         let server = Server::bind(state, "127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind");

@@ -1,0 +1,143 @@
+//! The HTTP surface: where the API listens and where users reach it, which clients and browser
+//! origins it believes, and its limits per request and per websocket.
+
+use crate::ConfigError;
+use crate::var::{Env, Var};
+use missionlink_api::cors::AllowedOrigins;
+use missionlink_api::proxy::TrustedProxies;
+use missionlink_api::settings::WebsocketLimits;
+use std::net::SocketAddr;
+
+pub const HTTP_ADDR: Var = Var::text("HTTP_ADDR", "127.0.0.1:8080", "where the API listens");
+
+/// Required in production: see [`crate::Config::validate`].
+pub const PUBLIC_URL: Var = Var::optional(
+    "PUBLIC_URL",
+    "dev: the address the API listens on; required in production",
+    "where users reach the API, such as https://api.example.com: the base of the links \
+     answers give (rotateOverlayToken's url), never the request's Host header",
+);
+
+pub const TRUSTED_PROXIES: Var = Var::optional(
+    "TRUSTED_PROXIES",
+    "empty = none",
+    "comma-separated CIDRs of load balancers in front of the API: when the TCP peer is one, \
+     the client is the right-most X-Forwarded-For address outside them",
+);
+
+pub const PERSISTED_QUERIES: Var = Var::int(
+    "PERSISTED_QUERIES",
+    1_000,
+    1..=100_000,
+    "automatic persisted queries (Apollo APQ) remembered by hash, most recent first",
+);
+
+pub const CORS_ALLOWED_ORIGINS: Var = Var::optional(
+    "CORS_ALLOWED_ORIGINS",
+    "empty = none",
+    "comma-separated browser origins (scheme://host[:port], exact; `*` is refused) allowed \
+     to call the API from another site; never with credentials",
+);
+
+pub const MAX_MUTATIONS_PER_REQUEST: Var = Var::int(
+    "MAX_MUTATIONS_PER_REQUEST",
+    5,
+    1..=100,
+    "top-level mutation fields per request, of which at most one money mutation \
+     (topUp, confirmTopUp, cancelTopUp, createMission, contribute, placeBet, requestPayout, \
+     cancelPayout); more is BAD_USER_INPUT with nothing run",
+);
+
+pub const WS_MAX_SUBSCRIPTIONS_PER_SOCKET: Var = Var::int(
+    "WS_MAX_SUBSCRIPTIONS_PER_SOCKET",
+    20,
+    1..=10_000,
+    "operations one websocket may run at once; more get an `error` message",
+);
+
+pub const WS_MAX_SOCKETS_PER_ADDRESS: Var = Var::int(
+    "WS_MAX_SOCKETS_PER_ADDRESS",
+    20,
+    1..=1_000_000,
+    "websockets one client address may hold open (per API process); more get HTTP 429",
+);
+
+pub const WS_INIT_TIMEOUT_SECONDS: Var = Var::int(
+    "WS_INIT_TIMEOUT_SECONDS",
+    10,
+    1..=3_600,
+    "a websocket without connection_init by then is closed with 4408",
+);
+
+pub const VARIABLES: &[Var] = &[
+    HTTP_ADDR,
+    PUBLIC_URL,
+    TRUSTED_PROXIES,
+    CORS_ALLOWED_ORIGINS,
+    PERSISTED_QUERIES,
+    MAX_MUTATIONS_PER_REQUEST,
+    WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    WS_MAX_SOCKETS_PER_ADDRESS,
+    WS_INIT_TIMEOUT_SECONDS,
+];
+
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// `HTTP_ADDR`.
+    pub addr: SocketAddr,
+    /// `PUBLIC_URL`: where users reach this API (`https://api.example.com`, without a trailing
+    /// slash), the base of the links answers give (the overlay's). Required in production; in
+    /// dev, when unset, links name the address the API listens on. Never the request's `Host`.
+    pub public_url: Option<String>,
+    /// `TRUSTED_PROXIES`: load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// `CORS_ALLOWED_ORIGINS`: browser origins allowed to call the API (none by default).
+    pub cors_allowed_origins: AllowedOrigins,
+    /// `PERSISTED_QUERIES`: how many persisted queries (by hash) the API remembers.
+    pub persisted_queries: usize,
+    /// `MAX_MUTATIONS_PER_REQUEST`: most top-level mutation fields in one request (of which at
+    /// most one moves money).
+    pub max_mutations_per_request: usize,
+    /// `WS_*`.
+    pub websocket: WebsocketLimits,
+}
+
+pub(crate) fn read(env: &Env) -> Result<HttpConfig, ConfigError> {
+    Ok(HttpConfig {
+        addr: env.parse(&HTTP_ADDR, socket_addr)?,
+        public_url: env.optional(&PUBLIC_URL, |raw| public_url(raw.trim()))?,
+        trusted_proxies: env.parse(&TRUSTED_PROXIES, |raw| TrustedProxies::parse(&raw))?,
+        persisted_queries: env.int(&PERSISTED_QUERIES)?,
+        cors_allowed_origins: env
+            .parse(&CORS_ALLOWED_ORIGINS, |raw| AllowedOrigins::parse(&raw))?,
+        max_mutations_per_request: env.int(&MAX_MUTATIONS_PER_REQUEST)?,
+        websocket: WebsocketLimits {
+            max_subscriptions_per_socket: env.int(&WS_MAX_SUBSCRIPTIONS_PER_SOCKET)?,
+            max_sockets_per_address: env.int(&WS_MAX_SOCKETS_PER_ADDRESS)?,
+            init_timeout_seconds: env.int(&WS_INIT_TIMEOUT_SECONDS)?,
+        },
+    })
+}
+
+/// A listening address, `host:port`.
+pub(crate) fn socket_addr(raw: String) -> Result<SocketAddr, String> {
+    raw.parse().map_err(|_| format!("{raw:?} is not host:port"))
+}
+
+/// `PUBLIC_URL`: an http(s) URL with a host and no user info, query or fragment (a path prefix
+/// is kept), without its trailing slash.
+fn public_url(raw: &str) -> Result<String, String> {
+    let problem =
+        || format!("{raw:?} is not where users reach this API, such as https://api.example.com");
+    let url = url::Url::parse(raw).map_err(|_| problem())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain {
+        return Err(problem());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}

@@ -1,0 +1,226 @@
+//! Missions, pledges and the prediction game: durations, amounts, the platform's fee,
+//! settlement and group commit, proposals' cooldown, objections and disputes, the event feed.
+
+use crate::ConfigError;
+use crate::var::{Env, Var};
+
+/// The largest `PLEDGE_MIN` and `PLEDGE_MAX`, won: `i32::MAX`, the largest GraphQL `Int`.
+#[allow(clippy::as_conversions)] // i32 to i64: lossless, and `From` is not callable in a const.
+const MAX_PLEDGE_WON: i64 = i32::MAX as i64;
+
+pub const PLATFORM_FEE_BPS: Var = Var::int(
+    "PLATFORM_FEE_BPS",
+    0,
+    0..=10_000,
+    "fee on successful missions, basis points",
+);
+
+pub const MISSION_MIN_DURATION_SECONDS: Var = Var::int(
+    "MISSION_MIN_DURATION_SECONDS",
+    60,
+    1..=31_536_000,
+    "shortest mission",
+);
+
+pub const MISSION_MAX_DURATION_SECONDS: Var = Var::int(
+    "MISSION_MAX_DURATION_SECONDS",
+    604_800,
+    1..=31_536_000,
+    "longest mission",
+);
+
+pub const MISSION_DEFAULT_ACCEPT_SECONDS: Var = Var::int(
+    "MISSION_DEFAULT_ACCEPT_SECONDS",
+    3_600,
+    1..=31_536_000,
+    "accept window when none is given",
+);
+
+pub const PLEDGE_MIN: Var = Var::int(
+    "PLEDGE_MIN",
+    1_000,
+    1..=MAX_PLEDGE_WON,
+    "smallest pledge, won",
+);
+
+pub const PLEDGE_MAX: Var = Var::int(
+    "PLEDGE_MAX",
+    3_000_000,
+    1..=MAX_PLEDGE_WON,
+    "largest pledge, won",
+);
+
+pub const PREDICTION_WINDOW_SECONDS: Var = Var::int(
+    "PREDICTION_WINDOW_SECONDS",
+    300,
+    1..=31_536_000,
+    "betting window after acceptance",
+);
+
+pub const OBJECTION_WINDOW_SECONDS: Var = Var::int(
+    "OBJECTION_WINDOW_SECONDS",
+    0,
+    0..=2_592_000,
+    "after a SUCCESS verdict, how long backers may object before it settles (0: off, \
+     settles at once)",
+);
+
+pub const OBJECTION_THRESHOLD_BPS: Var = Var::int(
+    "OBJECTION_THRESHOLD_BPS",
+    3_000,
+    1..=10_000,
+    "objecting backers holding this share of the pledged won (basis points) open a \
+     dispute for an operator",
+);
+
+pub const DISPUTE_SLA_SECONDS: Var = Var::int(
+    "DISPUTE_SLA_SECONDS",
+    86_400,
+    1..=2_592_000,
+    "a dispute waiting longer for an operator counts in missionlink_disputes_overdue and \
+     raises MissionLinkDisputeOverdue",
+);
+
+pub const PLEDGE_BATCH_MAX: Var = Var::int(
+    "PLEDGE_BATCH_MAX",
+    256,
+    1..=10_000,
+    "most pledges committed together (group commit)",
+);
+
+pub const PLEDGE_BATCH_WORKERS: Var = Var::int(
+    "PLEDGE_BATCH_WORKERS",
+    4,
+    1..=64,
+    "pledge batches committing in parallel",
+);
+
+pub const SETTLEMENT_PAGE_SIZE: Var = Var::int(
+    "SETTLEMENT_PAGE_SIZE",
+    500,
+    1..=10_000,
+    "pledges settled per database transaction",
+);
+
+pub const PROPOSAL_COOLDOWN_SECONDS: Var = Var::int(
+    "PROPOSAL_COOLDOWN_SECONDS",
+    300,
+    0..=604_800,
+    "after a streamer rejects a viewer's mission, how long before that viewer may propose \
+     to them again (PROPOSAL_COOLDOWN, with extensions.retryAt)",
+);
+
+pub const REJECTIONS_BAN: Var = Var::int(
+    "REJECTIONS_BAN",
+    5,
+    0..=1_000,
+    "rejections within 24 hours that suspend a viewer from proposing anywhere for 24 hours \
+     (PROPOSALS_SUSPENDED, with extensions.retryAt); expiries do not count; 0 = never",
+);
+
+pub const EVENT_RETENTION_HOURS: Var = Var::int(
+    "EVENT_RETENTION_HOURS",
+    24,
+    1..=24 * 90,
+    "how long a streamer's event feed (missionEvents) keeps events; a client resuming from \
+     an older seq gets EVENTS_EXPIRED and reloads the current state",
+);
+
+pub const VARIABLES: &[Var] = &[
+    PLATFORM_FEE_BPS,
+    MISSION_MIN_DURATION_SECONDS,
+    MISSION_MAX_DURATION_SECONDS,
+    MISSION_DEFAULT_ACCEPT_SECONDS,
+    PLEDGE_MIN,
+    PLEDGE_MAX,
+    PREDICTION_WINDOW_SECONDS,
+    OBJECTION_WINDOW_SECONDS,
+    OBJECTION_THRESHOLD_BPS,
+    DISPUTE_SLA_SECONDS,
+    PLEDGE_BATCH_MAX,
+    PLEDGE_BATCH_WORKERS,
+    SETTLEMENT_PAGE_SIZE,
+    PROPOSAL_COOLDOWN_SECONDS,
+    REJECTIONS_BAN,
+    EVENT_RETENTION_HOURS,
+];
+
+/// Bounds on missions and pledges, and the worker's settlement and event-feed settings.
+#[derive(Clone, Debug)]
+pub struct MissionRules {
+    pub platform_fee_bps: u32,
+    pub min_duration_seconds: i64,
+    pub max_duration_seconds: i64,
+    pub default_accept_seconds: i64,
+    pub pledge_min_won: i64,
+    pub pledge_max_won: i64,
+    pub prediction_window_seconds: i64,
+    pub settlement_page_size: u64,
+    /// Most pledges committed together.
+    pub pledge_batch_max: usize,
+    /// Batches committing in parallel.
+    pub pledge_batch_workers: usize,
+    /// `PROPOSAL_COOLDOWN_SECONDS`: after a rejection, before proposing to that streamer again.
+    pub proposal_cooldown_seconds: i64,
+    /// `REJECTIONS_BAN`: rejections within 24 h that suspend a proposer for 24 h (0: never).
+    pub rejections_ban: usize,
+    /// `OBJECTION_WINDOW_SECONDS`: how long backers may object to a SUCCESS verdict (0: off).
+    pub objection_window_seconds: i64,
+    /// `OBJECTION_THRESHOLD_BPS`: the share of the pledged won whose backers' objections open
+    /// a dispute.
+    pub objection_threshold_bps: u32,
+    /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue (alert).
+    pub dispute_sla_seconds: u64,
+    /// `EVENT_RETENTION_HOURS`: how long a streamer's feed keeps its events.
+    pub event_retention_hours: u64,
+}
+
+impl MissionRules {
+    /// The bounds the ledger enforces on missions and pledges.
+    pub fn ledger(&self) -> missionlink_ledger::mission::MissionRules {
+        missionlink_ledger::mission::MissionRules {
+            min_duration_seconds: self.min_duration_seconds,
+            max_duration_seconds: self.max_duration_seconds,
+            default_accept_seconds: self.default_accept_seconds,
+            pledge_min_won: self.pledge_min_won,
+            pledge_max_won: self.pledge_max_won,
+            prediction_window_seconds: self.prediction_window_seconds,
+            objection_window_seconds: self.objection_window_seconds,
+            objection_threshold_bps: self.objection_threshold_bps,
+            proposals: missionlink_ledger::channel::ProposalRules {
+                cooldown_seconds: self.proposal_cooldown_seconds,
+                rejections_ban: self.rejections_ban,
+            },
+        }
+    }
+
+    /// What the API's resolvers check.
+    pub fn api(&self) -> missionlink_api::settings::MissionSettings {
+        missionlink_api::settings::MissionSettings {
+            rules: self.ledger(),
+            pledge_batch_workers: self.pledge_batch_workers,
+            pledge_batch_max: self.pledge_batch_max,
+        }
+    }
+}
+
+pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
+    Ok(MissionRules {
+        platform_fee_bps: env.int(&PLATFORM_FEE_BPS)?,
+        min_duration_seconds: env.int(&MISSION_MIN_DURATION_SECONDS)?,
+        max_duration_seconds: env.int(&MISSION_MAX_DURATION_SECONDS)?,
+        default_accept_seconds: env.int(&MISSION_DEFAULT_ACCEPT_SECONDS)?,
+        pledge_min_won: env.int(&PLEDGE_MIN)?,
+        pledge_max_won: env.int(&PLEDGE_MAX)?,
+        prediction_window_seconds: env.int(&PREDICTION_WINDOW_SECONDS)?,
+        settlement_page_size: env.int(&SETTLEMENT_PAGE_SIZE)?,
+        pledge_batch_max: env.int(&PLEDGE_BATCH_MAX)?,
+        pledge_batch_workers: env.int(&PLEDGE_BATCH_WORKERS)?,
+        proposal_cooldown_seconds: env.int(&PROPOSAL_COOLDOWN_SECONDS)?,
+        rejections_ban: env.int(&REJECTIONS_BAN)?,
+        objection_window_seconds: env.int(&OBJECTION_WINDOW_SECONDS)?,
+        objection_threshold_bps: env.int(&OBJECTION_THRESHOLD_BPS)?,
+        dispute_sla_seconds: env.int(&DISPUTE_SLA_SECONDS)?,
+        event_retention_hours: env.int(&EVENT_RETENTION_HOURS)?,
+    })
+}

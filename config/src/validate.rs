@@ -1,0 +1,102 @@
+//! The checks that relate variables to one another (each variable's own syntax and range are
+//! checked as it is read): production's refusals, and bounds that must stay in order.
+
+use crate::http::PUBLIC_URL;
+use crate::identity::JWT_SECRET;
+use crate::missions::{MISSION_MIN_DURATION_SECONDS, PLEDGE_MIN};
+use crate::payouts::{BANK_PROVIDER, PAYOUT_FEE_WON};
+use crate::topups::{
+    MIN_WEBHOOK_SECRET_CHARS, PAYMENT_PROVIDER, TOSS_API_BASE, TOSS_WEBHOOK_SECRET,
+};
+use crate::{AppEnv, Config, ConfigError, err};
+use missionlink_workflows::bank::BankChoice;
+use missionlink_workflows::payments::PaymentChoice;
+
+impl Config {
+    /// Every check across variables, in one place; the first failure names its variable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let production = self.app_env == AppEnv::Production;
+        // Unset, the secret is empty only in production (dev generates one).
+        if production && self.identity.jwt_secret.is_empty() {
+            return Err(err(JWT_SECRET.name, "required when APP_ENV=production"));
+        }
+        let missions = &self.missions;
+        if missions.min_duration_seconds > missions.max_duration_seconds {
+            return Err(err(
+                MISSION_MIN_DURATION_SECONDS.name,
+                "must not exceed MISSION_MAX_DURATION_SECONDS",
+            ));
+        }
+        if missions.pledge_min_won > missions.pledge_max_won {
+            return Err(err(PLEDGE_MIN.name, "must not exceed PLEDGE_MAX"));
+        }
+        if production && matches!(self.payouts.bank, BankChoice::Sandbox(_)) {
+            return Err(err(
+                BANK_PROVIDER.name,
+                "sandbox pays no one and is refused when APP_ENV=production; no real bank \
+                 provider exists yet (set BANK_PROVIDER=none to run without payouts)",
+            ));
+        }
+        if self.payouts.fee_won >= self.payouts.min_won {
+            return Err(err(
+                PAYOUT_FEE_WON.name,
+                "must be less than PAYOUT_MIN, or no payout could pay anything",
+            ));
+        }
+        match &self.topups.provider {
+            Some(PaymentChoice::Sandbox) if production => {
+                return Err(err(
+                    PAYMENT_PROVIDER.name,
+                    "sandbox takes no money and is refused when APP_ENV=production: set \
+                     PAYMENT_PROVIDER=toss with TOSS_SECRET_KEY and TOSS_WEBHOOK_SECRET (or none)",
+                ));
+            }
+            Some(PaymentChoice::Toss(toss)) if production => {
+                if !https_or_loopback(&toss.api_base) {
+                    return Err(err(
+                        TOSS_API_BASE.name,
+                        format!(
+                            "{:?} is not https: required when APP_ENV=production",
+                            toss.api_base
+                        ),
+                    ));
+                }
+                let secret = self.topups.webhook_secret.as_deref().unwrap_or_default();
+                if secret.chars().count() < MIN_WEBHOOK_SECRET_CHARS {
+                    return Err(err(
+                        TOSS_WEBHOOK_SECRET.name,
+                        format!(
+                            "must be at least {MIN_WEBHOOK_SECRET_CHARS} characters when \
+                             APP_ENV=production (a random key, such as `openssl rand -hex 32`)"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if production && self.http.public_url.is_none() {
+            return Err(err(
+                PUBLIC_URL.name,
+                "required when APP_ENV=production: where users reach this API (the base of \
+                 the overlay links rotateOverlayToken gives), such as https://api.example.com",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a payment provider's base URL keeps our secret key (in every request's
+/// `Authorization`) off the network: https, or plain http only to a loopback address (a local
+/// egress proxy, a test server). The URL's syntax was checked when it was read.
+fn https_or_loopback(base: &str) -> bool {
+    let Ok(url) = url::Url::parse(base) else {
+        return false;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    url.scheme() != "http" || loopback
+}
