@@ -44,6 +44,13 @@ fn crate_sources() -> Vec<(String, PathBuf)> {
     all
 }
 
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .expect("read a source file")
+        .lines()
+        .count()
+}
+
 #[test]
 fn only_identity_touches_the_users_databases_tables() {
     // The users database's entities; `entities/` declares them and `migration/` creates them.
@@ -147,5 +154,32 @@ fn the_graphql_import_circle_is_only_the_schemas_object_graph() {
     assert!(
         largest.len() <= 6,
         "helpers belong in leaves, not in the schema's object graph: {largest:?}"
+    );
+}
+
+#[test]
+fn no_source_file_is_over_550_lines() {
+    let long: Vec<String> = crate_sources()
+        .into_iter()
+        .map(|(_, file)| (lines(&file), file))
+        .filter(|(n, _)| *n > 550)
+        .map(|(n, file)| format!("{} has {n} lines", file.display()))
+        .collect();
+    assert!(long.is_empty(), "split by concern:\n{}", long.join("\n"));
+}
+
+#[test]
+fn the_api_holds_at_most_27_percent_of_the_source() {
+    let (mut api, mut total) = (0, 0);
+    for (krate, file) in crate_sources() {
+        let n = lines(&file);
+        total += n;
+        if krate == "api" {
+            api += n;
+        }
+    }
+    assert!(
+        api * 100 <= total * 27,
+        "api/ has {api} of {total} source lines: move what is not HTTP or GraphQL to its owner"
     );
 }
