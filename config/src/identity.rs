@@ -28,7 +28,17 @@ pub const LOGIN_MAX_FAILURES_PER_EMAIL: Var = Var::int(
     "LOGIN_MAX_FAILURES_PER_EMAIL",
     5,
     1..=1_000_000,
-    "failed logins per email per window",
+    "failed logins per email from one client address per window; then that address is \
+     refused for that email (others are not)",
+);
+
+pub const LOGIN_MAX_FAILURES_PER_EMAIL_TOTAL: Var = Var::int(
+    "LOGIN_MAX_FAILURES_PER_EMAIL_TOTAL",
+    100,
+    1..=1_000_000,
+    "failed logins per email from all client addresses together per window: the ceiling on \
+     guessing spread over many addresses, far above the per-address limit so a stranger \
+     cannot lock the owner out",
 );
 
 pub const LOGIN_MAX_FAILURES_PER_ADDRESS: Var = Var::int(
@@ -71,6 +81,7 @@ pub const VARIABLES: &[Var] = &[
     JWT_SECRET,
     SIGNUP_POINTS,
     LOGIN_MAX_FAILURES_PER_EMAIL,
+    LOGIN_MAX_FAILURES_PER_EMAIL_TOTAL,
     LOGIN_MAX_FAILURES_PER_ADDRESS,
     LOGIN_THROTTLE_WINDOW_SECONDS,
     REGISTER_MAX_PER_ADDRESS,
@@ -84,6 +95,7 @@ pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
         signup_points: env.int(&SIGNUP_POINTS)?,
         login_throttle: LoginThrottle {
             max_failures_per_email: env.int(&LOGIN_MAX_FAILURES_PER_EMAIL)?,
+            max_failures_per_email_total: env.int(&LOGIN_MAX_FAILURES_PER_EMAIL_TOTAL)?,
             max_failures_per_address: env.int(&LOGIN_MAX_FAILURES_PER_ADDRESS)?,
             window_seconds: env.int(&LOGIN_THROTTLE_WINDOW_SECONDS)?,
         },

@@ -34,10 +34,17 @@ pub struct Registration {
     pub locale: Option<String>,
 }
 
-/// Failed-login limits, per email address and per client address, over a fixed window.
+/// Failed-login limits over a fixed window. Failures are counted per (email, client address),
+/// per client address, and per email from all addresses together with a much higher ceiling:
+/// a stranger failing against someone's email locks out only their own address, and the
+/// owner's right password from an address that has not been failing still signs in.
 #[derive(Clone, Debug)]
 pub struct LoginThrottle {
+    /// For one email from one client address.
     pub max_failures_per_email: i64,
+    /// For one email from every address together (guessing spread over many addresses).
+    pub max_failures_per_email_total: i64,
+    /// From one client address, whatever the email.
     pub max_failures_per_address: i64,
     pub window_seconds: i64,
 }
@@ -170,6 +177,7 @@ impl Accounts {
             created_at: Utc::now(),
             suspended_at: None,
             suspended_until: None,
+            session_epoch: 0,
             sessions_valid_after: None,
         };
         let txn = self.users_db.begin().await?;
@@ -195,7 +203,7 @@ impl Accounts {
         wallet::open_user(&self.missions_db, &user.id, self.signup_points).await?;
 
         Ok(Session {
-            access_token: self.keys.issue_access(&user.id, role)?,
+            access_token: self.keys.issue_access(&user.id, role, 0)?,
             refresh_token,
             user,
         })
@@ -216,31 +224,7 @@ impl Accounts {
             return Err(invalid());
         }
         let email = raw_email.trim().to_lowercase();
-        let buckets = [
-            (
-                format!("email:{email}"),
-                self.throttle.max_failures_per_email,
-            ),
-            (
-                format!("addr:{client}"),
-                self.throttle.max_failures_per_address,
-            ),
-        ];
-        // Each attempt is counted before the password is checked, so guesses sent at once
-        // cannot all be verified; a success gives its attempt back below.
-        let mut counted = Vec::with_capacity(buckets.len());
-        for (bucket, max) in &buckets {
-            let Some(attempt) =
-                throttle::acquire(&self.users_db, bucket, *max, self.throttle.window_seconds)
-                    .await?
-            else {
-                self.give_back(&counted).await?;
-                return Err(IdentityError::RateLimited(
-                    "too many failed logins; try again later".into(),
-                ));
-            };
-            counted.push(attempt);
-        }
+        let counted = self.count_failure(&email, client).await?;
 
         let found = user::Entity::find()
             .filter(user::Column::Email.eq(&email))
@@ -288,9 +272,14 @@ impl Accounts {
         if token.revoked_at.is_some() || token.expires_at <= now {
             return Err(dead());
         }
-        // The conditional update below is the transaction's first statement: it takes the
-        // write lock at once (SQLite) and decides any race on this token (both backends).
         let txn = self.users_db.begin().await?;
+        // The user's row first (and with it SQLite's write lock): a refresh and a sign-out of
+        // the same user take it in that order, so a refresh either commits before a sign-out,
+        // which then revokes the token it issued and moves past the epoch its access token
+        // carries, or finds its token revoked below.
+        if !crate::sessions::lock_user(&txn, &token.user_id).await? {
+            return Err(dead());
+        }
         // Rotation: only one caller can mark the token used. Losing this race, or finding it
         // already used, means the token was presented twice.
         let rotated = refresh_token::Entity::update_many()
@@ -328,59 +317,49 @@ impl Accounts {
         self.session(user, next)
     }
 
-    /// Signs out the session `presented` belongs to: its whole refresh-token family is revoked,
-    /// so neither it nor any token rotated from it refreshes again. The access token the client
-    /// holds lapses on its own within 15 minutes; a client discards it. An unknown, expired or
-    /// already revoked token changes nothing and is no error: signing out twice is signing out.
-    pub async fn logout(&self, presented: &str) -> IdentityResult<()> {
-        if presented.is_empty() || presented.len() > 512 {
-            return Ok(());
+    /// Counts an attempt to prove `email`'s password from `client`, before the password is
+    /// checked, in each failed-login bucket (per email from this address, per address, per
+    /// email from every address): guesses sent at once cannot all be verified. Past any limit,
+    /// `RATE_LIMITED` and nothing stays counted. A success gives the attempts back
+    /// ([`Accounts::give_back`]); a failure leaves them counted.
+    pub(crate) async fn count_failure(
+        &self,
+        email: &str,
+        client: IpAddr,
+    ) -> IdentityResult<Vec<throttle::Attempt>> {
+        let buckets = [
+            (
+                format!("email-addr:{email}|{client}"),
+                self.throttle.max_failures_per_email,
+            ),
+            (
+                format!("addr:{client}"),
+                self.throttle.max_failures_per_address,
+            ),
+            (
+                format!("email:{email}"),
+                self.throttle.max_failures_per_email_total,
+            ),
+        ];
+        let mut counted = Vec::with_capacity(buckets.len());
+        for (bucket, max) in &buckets {
+            let Some(attempt) =
+                throttle::acquire(&self.users_db, bucket, *max, self.throttle.window_seconds)
+                    .await?
+            else {
+                self.give_back(&counted).await?;
+                return Err(IdentityError::RateLimited(
+                    "too many failed logins; try again later".into(),
+                ));
+            };
+            counted.push(attempt);
         }
-        let hash = tokens::hash_refresh_token(presented);
-        let Some(token) = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(&hash))
-            .one(&self.users_db)
-            .await?
-        else {
-            return Ok(());
-        };
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-            .filter(refresh_token::Column::FamilyId.eq(&token.family_id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&self.users_db)
-            .await?;
-        Ok(())
-    }
 
-    /// Signs `user_id` out everywhere: every refresh-token family revoked and every access token
-    /// issued until now refused (`sessions_valid_after`), in one transaction. This process
-    /// refuses them at once; other API processes within `USER_CACHE_SECONDS`, and a live
-    /// websocket is closed within `STANDING_CHECK` after that.
-    pub async fn logout_everywhere(&self, user_id: &str) -> IdentityResult<()> {
-        let now = Utc::now();
-        let txn = self.users_db.begin().await?;
-        let updated = user::Entity::update_many()
-            .col_expr(user::Column::SessionsValidAfter, Expr::value(now))
-            .filter(user::Column::Id.eq(user_id))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(IdentityError::NotFound("no such user".into()));
-        }
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-            .filter(refresh_token::Column::UserId.eq(user_id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        self.active_users.forget(user_id).await;
-        Ok(())
+        Ok(counted)
     }
 
     /// Gives back the attempts counted.
-    async fn give_back(&self, attempts: &[throttle::Attempt]) -> IdentityResult<()> {
+    pub(crate) async fn give_back(&self, attempts: &[throttle::Attempt]) -> IdentityResult<()> {
         for attempt in attempts {
             throttle::release(&self.users_db, attempt).await?;
         }
@@ -398,15 +377,21 @@ impl Accounts {
         crate::users::by_handle(&self.users_db, handle).await
     }
 
-    fn session(&self, user: user::Model, refresh_token: String) -> IdentityResult<Session> {
+    pub(crate) fn session(
+        &self,
+        user: user::Model,
+        refresh_token: String,
+    ) -> IdentityResult<Session> {
         Ok(Session {
-            access_token: self.keys.issue_access(&user.id, user.role)?,
+            access_token: self
+                .keys
+                .issue_access(&user.id, user.role, user.session_epoch)?,
             refresh_token,
             user,
         })
     }
 
-    async fn issue_refresh<C: ConnectionTrait>(
+    pub(crate) async fn issue_refresh<C: ConnectionTrait>(
         &self,
         db: &C,
         user_id: &str,

@@ -78,6 +78,7 @@ pub async fn create(users_db: &DatabaseConnection, new: NewOperator) -> Identity
             created_at: Utc::now(),
             suspended_at: None,
             suspended_until: None,
+            session_epoch: 0,
             sessions_valid_after: None,
         };
         let inserted = user::Entity::insert(user::ActiveModel::from(user.clone()))

@@ -44,8 +44,7 @@ pub enum Standing {
 
 /// Whether `claims` were issued before `user` last signed out everywhere.
 pub fn signed_out(user: &user::Model, claims: &AccessClaims) -> bool {
-    user.sessions_valid_after
-        .is_some_and(|after| claims.issued_at_ms() < after.timestamp_millis())
+    claims.epoch < user.session_epoch
 }
 
 enum Miss {
@@ -117,7 +116,7 @@ mod tests {
     use super::*;
     use missionlink_entities::users::{Locale, Role};
 
-    fn user(valid_after: Option<DateTime<Utc>>) -> user::Model {
+    fn user(epoch: i64) -> user::Model {
         user::Model {
             id: "u".into(),
             email: "u@example.com".into(),
@@ -130,38 +129,26 @@ mod tests {
             created_at: Utc::now(),
             suspended_at: None,
             suspended_until: None,
-            sessions_valid_after: valid_after,
+            session_epoch: epoch,
+            sessions_valid_after: None,
         }
     }
 
-    fn claims(iat_ms: i64, iat: i64) -> AccessClaims {
+    fn claims(epoch: i64) -> AccessClaims {
         AccessClaims {
             sub: "u".into(),
             role: Role::Viewer,
-            iat,
-            exp: iat + 900,
-            iat_ms,
+            iat: 1_700_000_000,
+            exp: 1_700_000_900,
+            epoch,
         }
     }
 
     #[test]
-    fn a_token_issued_before_signing_out_everywhere_is_signed_out_to_the_millisecond() {
-        let out = DateTime::from_timestamp_millis(1_700_000_000_500).expect("instant");
-        assert!(!signed_out(&user(None), &claims(0, 1_700_000_000)));
-        assert!(signed_out(
-            &user(Some(out)),
-            &claims(1_700_000_000_499, 1_700_000_000)
-        ));
-        assert!(!signed_out(
-            &user(Some(out)),
-            &claims(1_700_000_000_500, 1_700_000_000)
-        ));
-        assert!(!signed_out(
-            &user(Some(out)),
-            &claims(1_700_000_000_800, 1_700_000_000)
-        ));
-        // A token from before `iat_ms` existed counts from the start of its second.
-        assert!(signed_out(&user(Some(out)), &claims(0, 1_700_000_000)));
-        assert!(!signed_out(&user(Some(out)), &claims(0, 1_700_000_001)));
+    fn a_token_from_an_older_epoch_is_signed_out() {
+        assert!(!signed_out(&user(0), &claims(0)), "never signed out");
+        assert!(signed_out(&user(1), &claims(0)));
+        assert!(!signed_out(&user(1), &claims(1)));
+        assert!(signed_out(&user(7), &claims(6)));
     }
 }

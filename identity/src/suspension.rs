@@ -110,6 +110,7 @@ mod tests {
             created_at: Utc::now(),
             suspended_at: at,
             suspended_until: until,
+            session_epoch: 0,
             sessions_valid_after: None,
         }
     }

@@ -1,6 +1,7 @@
 //! Fixed-window attempt counters, shared by all API replicas through the users database (table
-//! `login_throttle`): failed logins per email (`email:<address>`) and per client address
-//! (`addr:<ip>`), registrations per client address (`register:<ip>`), top-up orders per user
+//! `login_throttle`): failed logins per email from one client address
+//! (`email-addr:<address>|<ip>`), per client address (`addr:<ip>`) and per email from every
+//! address (`email:<address>`, a much higher ceiling), registrations per client address (`register:<ip>`), top-up orders per user
 //! (`topup-prepare:<user id>`).
 //!
 //! An attempt is counted *before* the work it guards, by one atomic upsert that also refuses it

@@ -22,22 +22,10 @@ pub struct AccessClaims {
     pub role: Role,
     pub iat: i64,
     pub exp: i64,
-    /// When it was issued, in milliseconds since the epoch: a sign-out everywhere in the same
-    /// second as a new sign-in must not end the new session. Absent (0) in tokens issued
-    /// before it existed, which then count from `iat`'s second.
+    /// The user's `session_epoch` when it was issued: once the user signs out everywhere, a
+    /// token with an older one no longer acts. Absent (0) in tokens issued before it existed.
     #[serde(default)]
-    pub iat_ms: i64,
-}
-
-impl AccessClaims {
-    /// When the token was issued, in milliseconds since the epoch.
-    pub fn issued_at_ms(&self) -> i64 {
-        if self.iat_ms > 0 {
-            self.iat_ms
-        } else {
-            self.iat.saturating_mul(1000)
-        }
-    }
+    pub epoch: i64,
 }
 
 /// The signing and verification keys, and the one accepted algorithm.
@@ -62,15 +50,14 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue_access(&self, user_id: &str, role: Role) -> anyhow::Result<String> {
-        let issued = Utc::now();
-        let now = issued.timestamp();
+    pub fn issue_access(&self, user_id: &str, role: Role, epoch: i64) -> anyhow::Result<String> {
+        let now = Utc::now().timestamp();
         let claims = AccessClaims {
             sub: user_id.to_owned(),
             role,
             iat: now,
             exp: now + ACCESS_TOKEN_SECONDS,
-            iat_ms: issued.timestamp_millis(),
+            epoch,
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -113,7 +100,7 @@ mod tests {
     #[test]
     fn a_token_verifies_only_with_its_own_key() {
         let keys = TokenKeys::new(&[7u8; 32]);
-        let token = keys.issue_access("u1", Role::Streamer).unwrap();
+        let token = keys.issue_access("u1", Role::Streamer, 0).unwrap();
         let claims = keys.verify_access(&token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.role), ("u1", Role::Streamer));
         assert_eq!(claims.exp - claims.iat, ACCESS_TOKEN_SECONDS);

@@ -18,7 +18,8 @@ pub struct RegisterInput {
     pub handle: String,
     pub display_name: Option<String>,
     pub role: Role,
-    /// "ko" or "en"; the language of this user's emails.
+    /// "ko" or "en"; the language of this user's emails and overlay. Left out, it is "ko"; read
+    /// it on `me { locale }` and change it with `updateProfile`.
     pub locale: Option<String>,
 }
 
@@ -72,6 +73,50 @@ impl IdentityMutation {
         let session = state(ctx)
             .auth
             .refresh(&refresh_token)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(session.into())
+    }
+
+    /// Changes the caller's display name and/or the language of their emails and overlay
+    /// (`ko` or `en`); an argument left out stays as it is. Display names follow the same rules
+    /// as at registration (1 to 50 visible characters on one line; names that read as the
+    /// system are reserved). Refused input (`BAD_USER_INPUT`) changes nothing.
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        display_name: Option<String>,
+        locale: Option<String>,
+    ) -> GqlResult<super::user::User> {
+        let claims = caller(ctx)?;
+        let user = state(ctx)
+            .auth
+            .update_profile(&claims.sub, display_name.as_deref(), locale.as_deref())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(user.into())
+    }
+
+    /// Changes the caller's password, proven by the current one, and ends every other session:
+    /// all refresh tokens revoked and older access tokens refused, as `logoutEverywhere`. The
+    /// answer is a fresh session to go on with. A wrong current password is `UNAUTHENTICATED`
+    /// and counts as a failed login (`RATE_LIMITED` past the login limits); a new password
+    /// outside 8 to 128 characters is `BAD_USER_INPUT`. Either changes nothing.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> GqlResult<AuthPayload> {
+        let claims = caller(ctx)?;
+        let session = state(ctx)
+            .auth
+            .change_password(
+                &claims.sub,
+                &current_password,
+                &new_password,
+                client_addr(ctx),
+            )
             .await
             .map_err(ApiError::from)?;
         Ok(session.into())

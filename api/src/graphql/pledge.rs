@@ -88,7 +88,7 @@ impl Pledge {
 impl Pledge {
     /// Who pledged; for an anonymous pledge, a placeholder to everyone but the backer. A client
     /// tells the placeholder by its `id`, `anonymous`, which is never a user's id (users' ids
-    /// are UUIDs); its handle `anonymous` is reserved, so no user has it either.
+    /// are UUIDs); its handle `anonymous` is reserved, so no new account can take it.
     async fn backer(&self, ctx: &Context<'_>) -> GqlResult<User> {
         if self.anonymous && !self.caller_is_backer(ctx) {
             return Ok(User {
@@ -96,6 +96,7 @@ impl Pledge {
                 handle: ANONYMOUS_BACKER.to_owned(),
                 display_name: "Anonymous".to_owned(),
                 role: Role::Viewer.into(),
+                locale: missionlink_identity::Locale::Ko,
             });
         }
         Ok(load_user(ctx, &self.backer_id, Role::Viewer).await?)

@@ -24,6 +24,9 @@ pub struct User {
     pub handle: String,
     pub display_name: String,
     pub role: Role,
+    /// Read through `locale`, by its own user only.
+    #[graphql(skip)]
+    pub locale: missionlink_identity::Locale,
 }
 
 /// What a user is on the platform. Stored as `VIEWER` / `STREAMER` / `OPERATOR`.
@@ -45,6 +48,7 @@ impl From<user::Model> for User {
             handle: u.handle,
             display_name: u.display_name,
             role: u.role.into(),
+            locale: u.locale,
         }
     }
 }
@@ -73,6 +77,19 @@ impl User {
 
 #[ComplexObject]
 impl User {
+    /// The language of this user's emails and overlay, `ko` or `en` (`ko` when none was given at
+    /// registration); change it with `updateProfile`. Only its own user reads it (`FORBIDDEN`
+    /// on anyone else's `User`).
+    async fn locale(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        if caller(ctx)?.sub != self.id.as_str() {
+            return Err(ApiError::Forbidden(
+                "only your own locale can be read: read it on `me`".into(),
+            )
+            .into());
+        }
+        Ok(self.locale.as_str().to_owned())
+    }
+
     /// A streamer's channel rules, for anyone about to propose a mission (null for viewers).
     async fn channel(&self, ctx: &Context<'_>) -> GqlResult<Option<super::channel::ChannelRules>> {
         if self.role != Role::Streamer {
@@ -243,5 +260,6 @@ fn deleted_user(id: &str, role: missionlink_identity::Role) -> User {
         handle: DELETED_USER_HANDLE.to_owned(),
         display_name: "Deleted user".to_owned(),
         role: role.into(),
+        locale: missionlink_identity::Locale::Ko,
     }
 }

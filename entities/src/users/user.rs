@@ -19,8 +19,10 @@ pub struct Model {
     pub suspended_at: Option<DateTimeUtc>,
     /// When the suspension ends; `None` while `suspended_at` is set: until it is lifted.
     pub suspended_until: Option<DateTimeUtc>,
-    /// Access tokens issued before this instant no longer act for the user (`logoutEverywhere`);
-    /// `None`: never set.
+    /// Every access token carries the epoch it was issued in; one carrying an older epoch no
+    /// longer acts (`logoutEverywhere` and a password change add one).
+    pub session_epoch: i64,
+    /// When the epoch last moved; `None`: never.
     pub sessions_valid_after: Option<DateTimeUtc>,
 }
 

@@ -323,6 +323,7 @@ async fn a_user_whose_wallet_was_never_opened_gets_it_at_the_next_login_once() {
         created_at: chrono::Utc::now(),
         suspended_at: None,
         suspended_until: None,
+        session_epoch: 0,
         sessions_valid_after: None,
     }
     .into_active_model()

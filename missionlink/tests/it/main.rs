@@ -34,6 +34,7 @@ mod payout_holds;
 mod payouts;
 mod prediction_scale;
 mod predictions;
+mod profile;
 mod recovery;
 mod replays;
 mod schema;

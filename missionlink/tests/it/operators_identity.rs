@@ -379,7 +379,7 @@ async fn the_user_cache_judges_a_suspension_by_the_clock_and_forgets_on_request(
             role: missionlink_identity::Role::Viewer,
             iat: now.timestamp(),
             exp: now.timestamp() + 900,
-            iat_ms: now.timestamp_millis(),
+            epoch: 0,
         }
     };
     let token = claims(&viewer.user_id);

@@ -173,3 +173,142 @@ async fn names_that_read_as_the_system_are_refused_at_registration() {
     let r = register("anonymous_fan", Some("익명의 팬")).await;
     assert_eq!(r.data("register")["user"]["handle"], "anonymous_fan");
 }
+
+async fn changing_the_password_ends_every_other_session(app: TestApp) {
+    let laptop = app.register("newpassword").await;
+    let phone = sign_in(&app, &laptop).await;
+    let mut socket = initialised(
+        &app,
+        json!({ "Authorization": format!("Bearer {}", phone.access) }),
+    )
+    .await;
+    crate::websocket::send(&mut socket, subscribe("1", LONG_LIVED)).await;
+    const CHANGE: &str = "mutation($c: String!, $n: String!) {
+        changePassword(currentPassword: $c, newPassword: $n) { accessToken refreshToken } }";
+
+    // Refusals change nothing.
+    let before = app.snapshot().await;
+    let r = app
+        .gql(
+            Some(&laptop.access),
+            CHANGE,
+            json!({ "c": "wrong guess", "n": "a new password" }),
+        )
+        .await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    let r = app
+        .gql(
+            Some(&laptop.access),
+            CHANGE,
+            json!({ "c": PASSWORD, "n": "short" }),
+        )
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    let r = app
+        .gql(
+            None,
+            CHANGE,
+            json!({ "c": PASSWORD, "n": "a new password" }),
+        )
+        .await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    let after = app.snapshot().await;
+    // The wrong guess stays counted against the login throttle, and nothing else changed.
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("email-addr:") && !l.contains("addr:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&after), strip(&before));
+
+    let fresh = app
+        .gql(
+            Some(&laptop.access),
+            CHANGE,
+            json!({ "c": PASSWORD, "n": "a new password" }),
+        )
+        .await
+        .data("changePassword");
+    // Every old session is over; the fresh one works.
+    for access in [&laptop.access, &phone.access] {
+        let r = app.gql(Some(access), ME, json!({})).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    }
+    for token in [&laptop.refresh, &phone.refresh] {
+        assert_eq!(refresh(&app, token).await.code(), "UNAUTHENTICATED");
+    }
+    assert!(matches!(next(&mut socket).await, Event::Closed(Some(4403))));
+    let r = app.gql(fresh["accessToken"].as_str(), ME, json!({})).await;
+    assert_eq!(r.data("me")["id"], laptop.user_id.as_str());
+    refresh(&app, fresh["refreshToken"].as_str().expect("token"))
+        .await
+        .data("refresh");
+    // The old password no longer signs in; the new one does.
+    let r = app
+        .gql(None, LOGIN, json!({ "e": laptop.email, "p": PASSWORD }))
+        .await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    app.gql(
+        None,
+        LOGIN,
+        json!({ "e": laptop.email, "p": "a new password" }),
+    )
+    .await
+    .data("login");
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_other_session_on_postgres() {
+    changing_the_password_ends_every_other_session(TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_other_session_on_sqlite() {
+    let app = TestApp::spawn_with(TestDatabases::sqlite(), &[]).await;
+    changing_the_password_ends_every_other_session(app).await;
+}
+
+/// A thief refreshing a stolen session in a loop while its owner signs out everywhere: whatever
+/// the thief holds at the end no longer works, whichever way each race went.
+async fn a_refresh_racing_a_sign_out_everywhere_leaves_nothing_alive(app: TestApp) {
+    for round in 0..6u64 {
+        let owner = app.register(&format!("raced{round}")).await;
+        let stolen = sign_in(&app, &owner).await;
+        let thief = async {
+            let mut held = (stolen.access.clone(), stolen.refresh.clone());
+            for _ in 0..15 {
+                let r = refresh(&app, &held.1).await;
+                let next = &r.0["data"]["refresh"];
+                match (next["accessToken"].as_str(), next["refreshToken"].as_str()) {
+                    (Some(access), Some(refresh)) => {
+                        held = (access.to_owned(), refresh.to_owned());
+                    }
+                    _ => break,
+                }
+            }
+            held
+        };
+        let sign_out = async {
+            tokio::time::sleep(Duration::from_millis(3 * round)).await;
+            app.gql(Some(&owner.access), EVERYWHERE, json!({})).await
+        };
+        let ((access, refresh_token), r) = tokio::join!(thief, sign_out);
+        assert_eq!(r.data("logoutEverywhere"), json!(true));
+        let r = app.gql(Some(&access), ME, json!({})).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "round {round}: {}", r.0);
+        let r = refresh(&app, &refresh_token).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "round {round}: {}", r.0);
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_racing_a_sign_out_everywhere_leaves_nothing_alive_on_postgres() {
+    a_refresh_racing_a_sign_out_everywhere_leaves_nothing_alive(TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn a_refresh_racing_a_sign_out_everywhere_leaves_nothing_alive_on_sqlite() {
+    let app = TestApp::spawn_with(TestDatabases::sqlite(), &[]).await;
+    a_refresh_racing_a_sign_out_everywhere_leaves_nothing_alive(app).await;
+}

@@ -1,5 +1,6 @@
 //! Throttles that hold under concurrency and behind a load balancer: failed logins per email
-//! and per client address, registrations per client address, and which address is the client's.
+//! from one address, per client address and per email from every address; registrations per
+//! client address; and which address is the client's.
 
 use crate::support::{Gql, PASSWORD, TestApp, TestDatabases};
 use serde_json::json;
@@ -117,6 +118,79 @@ async fn behind_a_trusted_proxy_one_clients_failures_do_not_block_another() {
     assert_eq!(spoofed.code(), "RATE_LIMITED", "{}", spoofed.0);
 
     login_from(&app, Some("198.51.100.7"), &victim.email, PASSWORD)
+        .await
+        .data("login");
+}
+
+/// Issue 25, item 7: 20 wrong passwords for one email from one address stop that address, not
+/// the owner signing in from another; the per-email ceiling over all addresses is far higher.
+async fn a_stranger_cannot_lock_the_owner_out(app: TestApp) {
+    let owner = app.register("lockedout").await;
+    let stranger = "203.0.113.9";
+    let mut answers = Vec::new();
+    for i in 0..20 {
+        answers.push(login_from(&app, Some(stranger), &owner.email, &format!("guess-{i}")).await);
+    }
+    let failed = answers
+        .iter()
+        .filter(|r| r.code() == "UNAUTHENTICATED")
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|r| r.code() == "RATE_LIMITED")
+        .count();
+    assert_eq!((failed, limited), (5, 15), "{answers:?}");
+    // The stranger is refused even with the right password, from their address.
+    let r = login_from(&app, Some(stranger), &owner.email, PASSWORD).await;
+    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
+    // The owner, from an address that has not been failing, signs in.
+    login_from(&app, Some("198.51.100.7"), &owner.email, PASSWORD)
+        .await
+        .data("login");
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_on_postgres() {
+    let app = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[("TRUSTED_PROXIES", "127.0.0.1/32")],
+    )
+    .await;
+    a_stranger_cannot_lock_the_owner_out(app).await;
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_on_sqlite() {
+    let app = TestApp::spawn_with(
+        TestDatabases::sqlite(),
+        &[("TRUSTED_PROXIES", "127.0.0.1/32")],
+    )
+    .await;
+    a_stranger_cannot_lock_the_owner_out(app).await;
+}
+
+/// Guessing spread over many addresses stops at the per-email ceiling, for every address.
+#[tokio::test]
+async fn guessing_from_many_addresses_reaches_the_per_email_ceiling() {
+    let app = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1/32"),
+            ("LOGIN_MAX_FAILURES_PER_EMAIL_TOTAL", "8"),
+        ],
+    )
+    .await;
+    let owner = app.register("spreadguess").await;
+    for i in 0..8 {
+        let from = format!("203.0.113.{}", 10 + i / 2);
+        let r = login_from(&app, Some(&from), &owner.email, "guess").await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    }
+    let r = login_from(&app, Some("198.51.100.7"), &owner.email, PASSWORD).await;
+    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
+    // Another account is not held by it.
+    let other = app.register("spreadother").await;
+    login_from(&app, Some("198.51.100.7"), &other.email, PASSWORD)
         .await
         .data("login");
 }
