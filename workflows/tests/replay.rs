@@ -2,11 +2,11 @@
 //! break missions already running in production fails the build.
 //!
 //! Fixtures are recorded by the end-to-end success test:
-//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it successful_mission`;
+//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink --test it -- successful_mission`;
 //! the objection window's (`mission-verified`, `mission-disputed`) by
-//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it disputes::objections`;
+//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink --test it -- disputes::objections`;
 //! payout histories (`fixtures/payout/`) by the paid-payout test:
-//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink-api --test it payouts::a_paid`.
+//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink --test it -- payouts::a_paid`.
 
 use std::path::PathBuf;
 use std::time::Duration;

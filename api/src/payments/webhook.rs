@@ -5,10 +5,11 @@
 //! 7 times over about 3 days) and, for the webhooks it signs, the headers
 //! `tosspayments-webhook-transmission-time` and `tosspayments-webhook-signature: v1:<base64
 //! HMAC-SHA256 of "{body}:{transmission-time}">` (several comma-separated `v1:` values while a
-//! key rotates). It does not sign payment-status webhooks; we require that signature on every
-//! delivery anyway, with `TOSS_WEBHOOK_SECRET`, plus our own rules: the transmission time must
-//! be within `PAYMENT_WEBHOOK_TOLERANCE_SECONDS` of ours, and the delivery id
-//! (`tosspayments-webhook-transmission-id`) is recorded so the same delivery is handled once.
+//! key rotates). It does not sign payment-status webhooks. A delivery that carries a signature
+//! must carry a valid one (`TOSS_WEBHOOK_SECRET`), with a transmission time within
+//! `PAYMENT_WEBHOOK_TOLERANCE_SECONDS` of ours, and its delivery id
+//! (`tosspayments-webhook-transmission-id`) is recorded so the same delivery is handled once; a
+//! delivery with neither signature nor time is taken only as a hint (`topups::webhook`).
 //! Whatever a delivery says, the payment is then looked up at the provider and only that answer
 //! is acted on (Toss's own advice for unsigned payment webhooks).
 

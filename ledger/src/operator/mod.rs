@@ -5,8 +5,8 @@
 //! as the `operatorAction` signal (the outbox's `pending_action`), so the action shows in the
 //! mission's workflow history too.
 //!
-//! A suspension also has an effect in the users database (who may log in), made by the API
-//! after this records it: the record comes first, so a suspension never takes effect
+//! A suspension also has an effect in the users database (who may log in), made by
+//! `missionlink_identity::suspend` after this records it: the record comes first, so a suspension never takes effect
 //! unrecorded.
 
 mod missions;

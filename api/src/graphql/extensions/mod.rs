@@ -1,5 +1,5 @@
 //! The schema's extensions: checks that run on every request before any resolver, in the
-//! order `graphql::schema` installs them.
+//! order `graphql::build_schema` installs them.
 //!
 //! - `text`: refuses text the databases cannot store (NUL) anywhere in a request.
 //! - `identity`: the caller's token names a user who exists and is not suspended.
