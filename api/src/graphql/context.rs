@@ -17,8 +17,8 @@ pub enum Caller {
     /// an operation needs authentication.
     Invalid(String),
     /// A valid token of a user who is suspended now: every operation that needs a user answers
-    /// `USER_SUSPENDED`.
-    Suspended(Suspension),
+    /// `USER_SUSPENDED`, except signing out everywhere ([`caller_even_if_suspended`]).
+    Suspended(AccessClaims, Suspension),
 }
 
 /// The client's network address, for per-address throttling.
@@ -41,9 +41,20 @@ pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, ApiError
     match ctx.data_opt::<Caller>() {
         Some(Caller::User(claims)) => Ok(claims),
         Some(Caller::Invalid(why)) => Err(ApiError::Unauthenticated(why.clone())),
-        Some(Caller::Suspended(suspension)) => Err((*suspension).into()),
+        Some(Caller::Suspended(_, suspension)) => Err((*suspension).into()),
         _ => Err(ApiError::Unauthenticated(
             "sign in first: send Authorization: Bearer <accessToken>".into(),
         )),
+    }
+}
+
+/// The authenticated caller, suspended or not: only for `logoutEverywhere`, so the owner of a
+/// suspended account (a taken-over one, say) can still end every session of it.
+pub(crate) fn caller_even_if_suspended<'a>(
+    ctx: &Context<'a>,
+) -> Result<&'a AccessClaims, ApiError> {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller::Suspended(claims, _)) => Ok(claims),
+        _ => caller(ctx),
     }
 }

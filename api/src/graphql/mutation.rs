@@ -1,4 +1,4 @@
-use super::context::{ClientAddr, caller, state};
+use super::context::{ClientAddr, caller, caller_even_if_suspended, state};
 use super::types::{AuthPayload, Wallet};
 use super::user::Role;
 use crate::error::{ApiError, GqlResult};
@@ -137,9 +137,10 @@ impl IdentityMutation {
     /// Signs the caller out everywhere: every refresh token revoked, and every access token
     /// issued until now refused (`UNAUTHENTICATED`) by this API process at once and by the
     /// others within `USER_CACHE_SECONDS`; a live websocket acting as the caller is closed
-    /// (4403) within `STANDING_CHECK` after that. Sign in again to go on.
+    /// (4403) within `STANDING_CHECK` after that. Sign in again to go on. A suspended account
+    /// may do this too (its owner ends a thief's sessions), though it can do nothing else.
     async fn logout_everywhere(&self, ctx: &Context<'_>) -> GqlResult<bool> {
-        let claims = caller(ctx)?;
+        let claims = caller_even_if_suspended(ctx)?;
         state(ctx)
             .auth
             .logout_everywhere(&claims.sub)

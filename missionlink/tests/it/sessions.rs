@@ -312,3 +312,40 @@ async fn a_refresh_racing_a_sign_out_everywhere_leaves_nothing_alive_on_sqlite()
     let app = TestApp::spawn_with(TestDatabases::sqlite(), &[]).await;
     a_refresh_racing_a_sign_out_everywhere_leaves_nothing_alive(app).await;
 }
+
+/// The owner of a suspended (say, taken-over) account can still end every session of it, and
+/// the thief's session stays ended once the suspension is lifted.
+#[tokio::test]
+async fn a_suspended_account_can_still_sign_out_everywhere() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("takenover").await;
+    let thief = sign_in(&app, &owner).await;
+    let op = crate::disputes::operator(&app, "sessionops").await;
+    app.gql(
+        Some(&op.access),
+        "mutation($u: ID!) { suspendUser(userId: $u, note: \"account taken over\") { id } }",
+        json!({ "u": owner.user_id }),
+    )
+    .await
+    .data("suspendUser");
+    let r = app.gql(Some(&owner.access), ME, json!({})).await;
+    assert_eq!(r.code(), "USER_SUSPENDED", "{}", r.0);
+
+    let r = app.gql(Some(&owner.access), EVERYWHERE, json!({})).await;
+    assert_eq!(r.data("logoutEverywhere"), json!(true));
+    let r = app
+        .gql(
+            Some(&op.access),
+            "mutation($u: ID!) { unsuspendUser(userId: $u, note: \"owner back in control\") { id } }",
+            json!({ "u": owner.user_id }),
+        )
+        .await;
+    r.data("unsuspendUser");
+    for token in [&owner.refresh, &thief.refresh] {
+        let r = refresh(&app, token).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    }
+    let r = app.gql(Some(&thief.access), ME, json!({})).await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    sign_in(&app, &owner).await;
+}

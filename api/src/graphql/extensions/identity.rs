@@ -72,7 +72,9 @@ impl Extension for IdentityCheck {
                     ));
                 }
                 Standing::Suspended(suspension) => {
-                    request.data.insert(Caller::Suspended(suspension));
+                    request
+                        .data
+                        .insert(Caller::Suspended(claims.clone(), suspension));
                 }
             }
         }
