@@ -349,3 +349,77 @@ async fn a_suspended_account_can_still_sign_out_everywhere() {
     assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
     sign_in(&app, &owner).await;
 }
+
+/// Users migration 000004 keeps every user and token on both backends and starts everyone at
+/// epoch 0; a token issued before it (no `epoch` claim) acts until its user signs out
+/// everywhere.
+#[tokio::test]
+async fn the_sessions_migration_keeps_every_user_and_token_and_old_tokens_work_until_sign_out() {
+    use missionlink_migration::Migrate as _;
+    use sea_orm::ConnectionTrait;
+    for dbs in [
+        TestDatabases::postgres_empty().await,
+        TestDatabases::sqlite(),
+    ] {
+        let db = missionlink_api::db::connect(&dbs.users_url)
+            .await
+            .expect("connect");
+        missionlink_migration::users::Migrator::up(&db, Some(3))
+            .await
+            .expect("migrate to 3");
+        let now = "'2026-11-01 10:00:00+00:00'";
+        for sql in [
+            format!(
+                "INSERT INTO users (id, email, handle, handle_key, display_name, role, locale, \
+                 password_hash, created_at) VALUES \
+                 ('u1', 'a@example.com', 'Alice', 'alice', 'Alice', 'VIEWER', 'ko', 'h1', {now}), \
+                 ('u2', 'b@example.com', 'bob', 'bob', 'Bob', 'STREAMER', 'en', 'h2', {now})"
+            ),
+            format!(
+                "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, \
+                 expires_at, rotated_at, revoked_at) VALUES \
+                 ('r1', 'f1', 'u1', 't1', {now}, {now}, NULL, NULL), \
+                 ('r2', 'f2', 'u2', 't2', {now}, {now}, {now}, {now})"
+            ),
+        ] {
+            db.execute_unprepared(&sql).await.expect("seed");
+        }
+        let read = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                db.query_all_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .expect(sql)
+                .iter()
+                .map(|r| format!("{r:?}"))
+                .collect::<Vec<_>>()
+            }
+        };
+        let users = "SELECT id, email, handle, role, locale, password_hash FROM users ORDER BY id";
+        let tokens = "SELECT id, family_id, user_id, token_hash, revoked_at FROM refresh_tokens \
+                      ORDER BY id";
+        let (users_before, tokens_before) = (read(users).await, read(tokens).await);
+        missionlink_migration::users::Migrator::up(&db, None)
+            .await
+            .expect("migrate forward");
+        assert_eq!(read(users).await, users_before);
+        assert_eq!(read(tokens).await, tokens_before);
+        let epochs = read("SELECT session_epoch FROM users WHERE session_epoch <> 0").await;
+        assert!(epochs.is_empty(), "{epochs:?}");
+    }
+
+    // A token without an `epoch` claim, as issued before: it acts until a sign-out everywhere.
+    let app = TestApp::spawn().await;
+    let user = app.register("oldtoken").await;
+    let old = crate::support::signed_token(&user.user_id, "VIEWER", 600);
+    let r = app.gql(Some(&old), ME, json!({})).await;
+    assert_eq!(r.data("me")["id"], user.user_id.as_str());
+    app.gql(Some(&user.access), EVERYWHERE, json!({}))
+        .await
+        .data("logoutEverywhere");
+    let r = app.gql(Some(&old), ME, json!({})).await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+}
