@@ -2,38 +2,14 @@
 //! prediction settlement, on PostgreSQL and SQLite, each ending with a clean audit; and the
 //! database's agreement with the ledger's statuses and kinds.
 
-use crate::support::{Databases, open};
-/// The default daily top-up limit (`TOPUP_DAILY_LIMIT_WON`), which the seeding top-ups stay under.
-const DAILY_LIMIT_WON: i64 = 1_000_000;
+use crate::support::{DAILY_LIMIT_WON, Databases, assert_audit_clean, key, open, rules};
 use missionlink_ledger::batch::{self, PledgeRequest};
-use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::mission::{self, MissionRules, NewMission, StreamerAction};
+use missionlink_ledger::mission::{self, NewMission, StreamerAction};
 use missionlink_ledger::status::{Outcome, TransferKind};
 use missionlink_ledger::transfer::{self, Transfer};
-use missionlink_ledger::{AccountId, Amount, Currency, LedgerError, audit, prediction, wallet};
+use missionlink_ledger::{AccountId, Amount, Currency, LedgerError, prediction, wallet};
 use missionlink_testdb::TestDatabases;
 use sea_orm::{ConnectionTrait, Statement};
-
-fn rules() -> MissionRules {
-    MissionRules {
-        min_duration_seconds: 60,
-        max_duration_seconds: 7 * 24 * 3600,
-        default_accept_seconds: 3600,
-        pledge_min_won: 1_000,
-        pledge_max_won: 3_000_000,
-        prediction_window_seconds: 3600,
-        objection_window_seconds: 0,
-        objection_threshold_bps: 3_000,
-        proposals: missionlink_ledger::channel::ProposalRules {
-            cooldown_seconds: 300,
-            rejections_ban: 5,
-        },
-    }
-}
-
-fn key(k: &str) -> IdempotencyKey {
-    IdempotencyKey::parse(k).expect("key")
-}
 
 /// A user with `won` in their cash wallet and their signup points.
 async fn user(db: &Databases, name: &str, won: i64) -> String {
@@ -80,11 +56,6 @@ fn pledge(mission_id: &str, backer: &str, won: i64, k: &str) -> PledgeRequest {
         key: key(k),
         note: Default::default(),
     }
-}
-
-async fn assert_audit_clean(db: &Databases) {
-    let violations = audit::run(&db.missions).await.expect("audit");
-    assert!(violations.is_empty(), "{violations:?}");
 }
 
 #[tokio::test]

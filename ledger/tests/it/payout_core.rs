@@ -3,43 +3,20 @@
 //! (one winner), finishing exactly once, and the audit's payout check — clean after each
 //! step, and catching a payout whose money did not move as its status says.
 
-use crate::support::{Databases, open};
-/// The default daily top-up limit (`TOPUP_DAILY_LIMIT_WON`), which the seeding top-ups stay under.
-const DAILY_LIMIT_WON: i64 = 1_000_000;
-use missionlink_ledger::idempotency::{Effect, IdempotencyKey};
-use missionlink_ledger::mission::{self, MissionRules, NewMission, StreamerAction};
+use crate::support::{DAILY_LIMIT_WON, Databases, assert_audit_clean, key, open, rules};
+use missionlink_ledger::idempotency::Effect;
+use missionlink_ledger::mission::{self, NewMission, StreamerAction};
 use missionlink_ledger::payout::{self, AccountNumber, HolderName, Outcome, PayoutRules};
 use missionlink_ledger::status::{self, PayoutStatus};
 use missionlink_ledger::{LedgerError, audit, wallet};
 use missionlink_testdb::TestDatabases;
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
-fn rules() -> MissionRules {
-    MissionRules {
-        min_duration_seconds: 60,
-        max_duration_seconds: 7 * 24 * 3600,
-        default_accept_seconds: 3600,
-        pledge_min_won: 1_000,
-        pledge_max_won: 3_000_000,
-        prediction_window_seconds: 3600,
-        objection_window_seconds: 0,
-        objection_threshold_bps: 3_000,
-        proposals: missionlink_ledger::channel::ProposalRules {
-            cooldown_seconds: 300,
-            rejections_ban: 5,
-        },
-    }
-}
-
 const PAYOUTS: PayoutRules = PayoutRules {
     min_won: 10_000,
     fee_won: 1_000,
     hold_seconds: 3_600,
 };
-
-fn key(k: &str) -> IdempotencyKey {
-    IdempotencyKey::parse(k).expect("key")
-}
 
 /// A streamer whose earnings hold `won`: a viewer's mission to them succeeded and settled.
 async fn streamer_with_earnings(db: &Databases, won: i64) -> String {
@@ -103,11 +80,6 @@ async fn set_account(db: &Databases, user: &str, number: &str) {
     )
     .await
     .expect("set account");
-}
-
-async fn assert_audit_clean(db: &Databases) {
-    let violations = audit::run(&db.missions).await.expect("audit");
-    assert!(violations.is_empty(), "{violations:?}");
 }
 
 #[tokio::test]

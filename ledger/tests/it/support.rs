@@ -1,5 +1,8 @@
 //! What every ledger test opens: both databases of a [`TestDatabases`], as the app opens them.
 
+use missionlink_ledger::audit;
+use missionlink_ledger::idempotency::IdempotencyKey;
+use missionlink_ledger::mission::MissionRules;
 use missionlink_testdb::TestDatabases;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::time::Duration;
@@ -37,4 +40,35 @@ async fn connect(url: &str) -> DatabaseConnection {
                 .foreign_keys(true)
         });
     Database::connect(options).await.expect("connect")
+}
+
+/// The default daily top-up limit (`TOPUP_DAILY_LIMIT_WON`), which the seeding top-ups stay under.
+pub const DAILY_LIMIT_WON: i64 = 1_000_000;
+
+/// The mission rules of the tests: the defaults, objections off.
+pub fn rules() -> MissionRules {
+    MissionRules {
+        min_duration_seconds: 60,
+        max_duration_seconds: 7 * 24 * 3600,
+        default_accept_seconds: 3600,
+        pledge_min_won: 1_000,
+        pledge_max_won: 3_000_000,
+        prediction_window_seconds: 3600,
+        objection_window_seconds: 0,
+        objection_threshold_bps: 3_000,
+        proposals: missionlink_ledger::channel::ProposalRules {
+            cooldown_seconds: 300,
+            rejections_ban: 5,
+        },
+    }
+}
+
+pub fn key(k: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(k).expect("key")
+}
+
+/// The audit finds nothing wrong.
+pub async fn assert_audit_clean(db: &Databases) {
+    let violations = audit::run(&db.missions).await.expect("audit");
+    assert!(violations.is_empty(), "{violations:?}");
 }
