@@ -5,7 +5,7 @@
 use crate::state::AppState;
 use async_graphql::dataloader::{DataLoader, Loader};
 use missionlink_entities::missions::mission;
-use missionlink_entities::users::user;
+use missionlink_identity::User;
 use missionlink_ledger::mission::Totals;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashMap;
@@ -15,10 +15,10 @@ use std::sync::Arc;
 pub struct UserLoader(pub DatabaseConnection);
 
 impl Loader<String> for UserLoader {
-    type Value = user::Model;
+    type Value = User;
     type Error = Arc<sea_orm::DbErr>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, user::Model>, Self::Error> {
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, User>, Self::Error> {
         missionlink_identity::users::by_ids(&self.0, keys)
             .await
             .map_err(Arc::new)

@@ -11,7 +11,6 @@ use super::prediction::Bet;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
-use missionlink_entities::users::user;
 use missionlink_ledger::mission::list::{self as lists, MissionFilter};
 
 /// A registered user. `pledges`, `missions` and `bets` are the signed-in user's own lists, read
@@ -41,8 +40,8 @@ pub enum Role {
     Operator,
 }
 
-impl From<user::Model> for User {
-    fn from(u: user::Model) -> Self {
+impl From<missionlink_identity::User> for User {
+    fn from(u: missionlink_identity::User) -> Self {
         Self {
             id: ID(u.id),
             handle: u.handle,

@@ -17,7 +17,7 @@ pub fn won(amount: i64) -> String {
 }
 
 /// The language of a message: the recipient's `users.locale`.
-pub use missionlink_entities::users::Locale;
+pub use missionlink_identity::Locale;
 
 /// What a mission's emails talk about.
 #[derive(Clone, Debug)]
