@@ -27,6 +27,18 @@ fn hangul_syllable(c: char) -> bool {
     matches!(c, '\u{AC00}'..='\u{D7A3}')
 }
 
+/// The character `c` stands for under Unicode's confusable skeleton (UTS #39) when that is one
+/// character, else `c` itself: a character whose skeleton is several ("m" is "rn") stays, or
+/// "porn" would be found in "pomegranate".
+pub fn prototype(c: char) -> char {
+    let mut buf = [0u8; 4];
+    let mut skeleton = unicode_security::skeleton(c.encode_utf8(&mut buf));
+    match (skeleton.next(), skeleton.next()) {
+        (Some(one), None) => one,
+        _ => c,
+    }
+}
+
 /// `text` in the form words are compared in.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -39,19 +51,12 @@ pub fn fold(text: &str) -> String {
             out.push(c);
         }
     };
-    let mut buf = [0u8; 4];
     for c in visible(text).chars().flat_map(char::to_lowercase) {
         if c.is_whitespace() || hangul_syllable(c) {
             push(c);
             continue;
         }
-        // Only one-for-one prototypes: a character whose skeleton is several ("m" is "rn")
-        // stays itself, or "porn" would be found in "pomegranate".
-        let mut skeleton = unicode_security::skeleton(c.encode_utf8(&mut buf));
-        match (skeleton.next(), skeleton.next()) {
-            (Some(one), None) => one.to_lowercase().for_each(&mut push),
-            _ => push(c),
-        }
+        prototype(c).to_lowercase().for_each(&mut push);
     }
     out.trim_end().to_owned()
 }
