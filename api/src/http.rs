@@ -194,7 +194,7 @@ fn caller_from_authorization(app: &AppState, value: &str) -> Caller {
     match value.strip_prefix("Bearer ").map(str::trim) {
         Some(token) => match app.auth.keys.verify_access(token) {
             Ok(claims) => Caller::User(claims),
-            Err(e) => Caller::Invalid(e.message()),
+            Err(e) => Caller::Invalid(crate::error::ApiError::from(e).client_message()),
         },
         None => Caller::Invalid("Authorization header must be 'Bearer <accessToken>'".into()),
     }

@@ -1,5 +1,5 @@
-//! The identity domain's one error type. The API maps it to GraphQL errors as it maps
-//! `LedgerError`; the command line maps it to exit codes.
+//! The identity domain's one error type. The API maps it to GraphQL errors, with the words a
+//! client reads, as it maps `LedgerError`; the command line reads it through the same mapping.
 //!
 //! Deliberately not `Display` (as the API's own error): a refusal reaches a client only through
 //! an explicit mapping that gives it its code, never as a bare message.
@@ -33,34 +33,6 @@ pub enum IdentityError {
 }
 
 pub type IdentityResult<T> = Result<T, IdentityError>;
-
-impl IdentityError {
-    /// What the person on the other side may read: for `Internal` only a generic text.
-    pub fn message(&self) -> String {
-        match self {
-            IdentityError::Unauthenticated(m)
-            | IdentityError::Forbidden(m)
-            | IdentityError::BadInput(m)
-            | IdentityError::NotFound(m)
-            | IdentityError::InvalidState(m)
-            | IdentityError::RateLimited(m) => m.clone(),
-            IdentityError::OverlayTokenInvalid => {
-                "this overlay link is not valid (it may have been replaced): copy the current one \
-                 from your overlay settings"
-                    .into()
-            }
-            IdentityError::Suspended { until: Some(until) } => format!(
-                "this account is suspended until {}",
-                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ),
-            IdentityError::Suspended { until: None } => {
-                "this account is suspended until an operator lifts the suspension".into()
-            }
-            IdentityError::Ledger(e) => e.to_string(),
-            IdentityError::Internal(_) => "internal error".into(),
-        }
-    }
-}
 
 impl From<LedgerError> for IdentityError {
     fn from(e: LedgerError) -> Self {

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use missionlink_api::db::Databases;
+use missionlink_api::error::ApiError;
 use missionlink_config::Config;
 use missionlink_identity::IdentityError;
 use missionlink_identity::operators;
@@ -43,14 +44,14 @@ pub async fn create(
     }
 }
 
-/// An operator command's refusal: exit 2 for invalid input, 1 for any other refusal (both
-/// printed); an internal error is returned.
+/// An operator command's refusal, read as the API reads it: exit 2 for invalid input, 1 for any
+/// other refusal (both printed); an internal error (a database's, the ledger's) is returned.
 fn refused(e: IdentityError) -> anyhow::Result<ExitCode> {
-    match e {
-        IdentityError::Internal(e) => Err(e),
+    match ApiError::from(e) {
+        ApiError::Internal(e) => Err(e),
         e => {
-            eprintln!("missionlink: {}", e.message());
-            Ok(if matches!(e, IdentityError::BadInput(_)) {
+            eprintln!("missionlink: {}", e.client_message());
+            Ok(if matches!(e, ApiError::BadUserInput(_)) {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
