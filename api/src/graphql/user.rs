@@ -62,15 +62,21 @@ pub enum MissionRole {
 }
 
 impl User {
-    /// This user's id, if the caller is this user; `FORBIDDEN` otherwise.
-    fn own<'a>(&'a self, ctx: &Context<'_>) -> Result<&'a str, ApiError> {
+    /// This user's id, if the caller is this user; `FORBIDDEN` saying `refusal` otherwise.
+    fn own_or<'a>(&'a self, ctx: &Context<'_>, refusal: &str) -> Result<&'a str, ApiError> {
         if caller(ctx)?.sub == self.id.as_str() {
             Ok(self.id.as_str())
         } else {
-            Err(ApiError::Forbidden(
-                "only your own pledges, missions and bets can be listed: read them on `me`".into(),
-            ))
+            Err(ApiError::Forbidden(refusal.into()))
         }
+    }
+
+    /// [`User::own_or`] for the lists only their own user reads.
+    fn own<'a>(&'a self, ctx: &Context<'_>) -> Result<&'a str, ApiError> {
+        self.own_or(
+            ctx,
+            "only your own pledges, missions and bets can be listed: read them on `me`",
+        )
     }
 }
 
@@ -80,12 +86,7 @@ impl User {
     /// registration); change it with `updateProfile`. Only its own user reads it (`FORBIDDEN`
     /// on anyone else's `User`).
     async fn locale(&self, ctx: &Context<'_>) -> GqlResult<String> {
-        if caller(ctx)?.sub != self.id.as_str() {
-            return Err(ApiError::Forbidden(
-                "only your own locale can be read: read it on `me`".into(),
-            )
-            .into());
-        }
+        self.own_or(ctx, "only your own locale can be read: read it on `me`")?;
         Ok(self.locale.as_str().to_owned())
     }
 
