@@ -170,6 +170,11 @@ impl From<IdentityError> for ApiError {
             IdentityError::NotFound(m) => ApiError::NotFound(m),
             IdentityError::InvalidState(m) => ApiError::InvalidState(m),
             IdentityError::RateLimited(m) => ApiError::RateLimited(m),
+            IdentityError::Refused { code, message } => ApiError::Refused {
+                code,
+                message,
+                retry_at: None,
+            },
             IdentityError::OverlayTokenInvalid => ApiError::OverlayTokenInvalid,
             IdentityError::Suspended { until } => ApiError::UserSuspended { until },
             IdentityError::Ledger(e) => e.into(),

@@ -1,4 +1,5 @@
-//! The HTTP server: GraphQL, GraphiQL, subscriptions, the streamers' overlays, health,
+//! The HTTP server: GraphQL, GraphiQL, subscriptions, the streamers' overlays, the account
+//! emails' pages (proving an address, resetting a password), health,
 //! readiness and metrics.
 
 use crate::graphql::{AppSchema, Caller, ClientAddr, PublicOrigin, ViaGet, build_schema};
@@ -15,6 +16,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
+mod account;
 mod graphiql;
 mod overlay;
 mod request;
@@ -50,6 +52,14 @@ pub fn router(app: AppState, listening: SocketAddr) -> Router {
         .route("/graphql/ws", get(ws::upgrade))
         .route("/graphql/assets/{file}", get(graphiql::asset))
         .route("/overlay/{token}", get(overlay::page))
+        .route(
+            account::VERIFY_PATH,
+            get(account::verify_page).post(account::verify_submit),
+        )
+        .route(
+            account::RESET_PATH,
+            get(account::reset_page).post(account::reset_submit),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -1,11 +1,14 @@
 //! Identity: access tokens' key, a new account's points, the login and registration
-//! throttles, and how long a user's standing is believed. The section is
+//! throttles, how long a user's standing is believed, and proven addresses (whether money
+//! waits for one, how long codes live, how many account emails may be asked for). The section is
 //! `missionlink_identity::Settings` itself.
 
 use crate::var::{Env, Var};
 use crate::{AppEnv, ConfigError, err};
 use missionlink_identity::Settings;
+use missionlink_identity::account_mail::CodeLifetimes;
 use missionlink_identity::accounts::{LoginThrottle, RegisterThrottle};
+use missionlink_identity::verification::AccountEmailThrottle;
 
 /// Shortest accepted `JWT_SECRET`, in bytes (HS256 wants at least its 256-bit output size).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -77,6 +80,50 @@ pub const USER_CACHE_SECONDS: Var = Var::int(
      a deleted or suspended user stops acting within it",
 );
 
+pub const EMAIL_VERIFICATION_REQUIRED: Var = Var::text(
+    "EMAIL_VERIFICATION_REQUIRED",
+    "true",
+    "true or false: whether money actions (top-ups, proposals, pledges, payout requests, \
+     streamer applications) wait until the account's address is proven (EMAIL_NOT_VERIFIED); \
+     scripts/run sets false",
+);
+
+pub const EMAIL_VERIFICATION_TTL_SECONDS: Var = Var::int(
+    "EMAIL_VERIFICATION_TTL_SECONDS",
+    86_400,
+    60..=2_592_000,
+    "how long a code proving an address works after it is sent",
+);
+
+pub const PASSWORD_RESET_TTL_SECONDS: Var = Var::int(
+    "PASSWORD_RESET_TTL_SECONDS",
+    3_600,
+    60..=86_400,
+    "how long a password-reset code works after it is sent",
+);
+
+pub const ACCOUNT_EMAILS_MAX_PER_EMAIL: Var = Var::int(
+    "ACCOUNT_EMAILS_MAX_PER_EMAIL",
+    5,
+    1..=1_000_000,
+    "verification, change-of-address and reset emails asked for one address per window",
+);
+
+pub const ACCOUNT_EMAILS_MAX_PER_ADDRESS: Var = Var::int(
+    "ACCOUNT_EMAILS_MAX_PER_ADDRESS",
+    20,
+    1..=1_000_000,
+    "verification, change-of-address and reset emails asked for from one client address per \
+     window",
+);
+
+pub const ACCOUNT_EMAILS_WINDOW_SECONDS: Var = Var::int(
+    "ACCOUNT_EMAILS_WINDOW_SECONDS",
+    3_600,
+    1..=86_400,
+    "account email throttle window",
+);
+
 pub const VARIABLES: &[Var] = &[
     JWT_SECRET,
     SIGNUP_POINTS,
@@ -87,6 +134,12 @@ pub const VARIABLES: &[Var] = &[
     REGISTER_MAX_PER_ADDRESS,
     REGISTER_WINDOW_SECONDS,
     USER_CACHE_SECONDS,
+    EMAIL_VERIFICATION_REQUIRED,
+    EMAIL_VERIFICATION_TTL_SECONDS,
+    PASSWORD_RESET_TTL_SECONDS,
+    ACCOUNT_EMAILS_MAX_PER_EMAIL,
+    ACCOUNT_EMAILS_MAX_PER_ADDRESS,
+    ACCOUNT_EMAILS_WINDOW_SECONDS,
 ];
 
 pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
@@ -104,6 +157,16 @@ pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
             window_seconds: env.int(&REGISTER_WINDOW_SECONDS)?,
         },
         user_cache_seconds: env.int(&USER_CACHE_SECONDS)?,
+        email_verification_required: env.flag(&EMAIL_VERIFICATION_REQUIRED)?,
+        code_lifetimes: CodeLifetimes {
+            verify_email: chrono::Duration::seconds(env.int(&EMAIL_VERIFICATION_TTL_SECONDS)?),
+            reset_password: chrono::Duration::seconds(env.int(&PASSWORD_RESET_TTL_SECONDS)?),
+        },
+        account_email_throttle: AccountEmailThrottle {
+            max_per_email: env.int(&ACCOUNT_EMAILS_MAX_PER_EMAIL)?,
+            max_per_address: env.int(&ACCOUNT_EMAILS_MAX_PER_ADDRESS)?,
+            window_seconds: env.int(&ACCOUNT_EMAILS_WINDOW_SECONDS)?,
+        },
     })
 }
 

@@ -117,6 +117,19 @@ impl Config {
         }
     }
 
+    /// What the worker's account emails read: their links' base (`PUBLIC_URL`; in dev, when
+    /// unset, the address the API listens on, as the API's own links) and the codes' lifetimes.
+    pub fn account_emails(&self) -> missionlink_workflows::account_emails::AccountEmailSettings {
+        missionlink_workflows::account_emails::AccountEmailSettings {
+            public_url: self
+                .http
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.http.addr)),
+            lifetimes: self.identity.code_lifetimes,
+        }
+    }
+
     /// Whether `topUp`, the sandbox payment provider that credits won without taking a payment,
     /// may run. Never in production, until a real payment provider exists.
     pub fn sandbox_payments(&self) -> bool {

@@ -162,6 +162,15 @@ impl<'a> Env<'a> {
         T::try_from(value).map_err(|_| err(name, "out of range"))
     }
 
+    /// `true` or `false` (the value, or the declared default).
+    pub fn flag(&self, var: &Var) -> Result<bool, ConfigError> {
+        self.parse(var, |raw| match raw.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(format!("{other:?} is neither true nor false")),
+        })
+    }
+
     /// The value (or default) parsed by `parse`, whose refusal names the variable.
     pub fn parse<T>(
         &self,

@@ -4,10 +4,12 @@ use crate::error::{IdentityError, IdentityResult};
 use crate::input::{self, DisplayName, Email, Handle, Password};
 use crate::standing::ActiveUsers;
 use crate::suspension::suspended;
+use crate::account_mail::{self, CodeLifetimes};
 use crate::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
+use crate::verification::AccountEmailThrottle;
 use crate::{password, reserved, throttle};
 use chrono::{Duration, Utc};
-use missionlink_entities::users::{Locale, Role};
+use missionlink_entities::users::{CodePurpose, Locale, Role};
 use missionlink_entities::users::{refresh_token, user};
 use missionlink_ledger::wallet;
 use sea_orm::sea_query::Expr;
@@ -67,6 +69,11 @@ pub struct Settings {
     pub register_throttle: RegisterThrottle,
     /// `USER_CACHE_SECONDS`: how long a user found is believed without asking again.
     pub user_cache_seconds: u64,
+    /// `EMAIL_VERIFICATION_REQUIRED`: money actions wait for a proven address.
+    pub email_verification_required: bool,
+    /// `EMAIL_VERIFICATION_TTL_SECONDS`, `PASSWORD_RESET_TTL_SECONDS`.
+    pub code_lifetimes: CodeLifetimes,
+    pub account_email_throttle: AccountEmailThrottle,
 }
 
 /// The accounts: registration, login, refresh, and who may act now.
@@ -77,6 +84,9 @@ pub struct Accounts {
     pub signup_points: i64,
     pub throttle: LoginThrottle,
     pub register_throttle: RegisterThrottle,
+    pub account_email_throttle: AccountEmailThrottle,
+    /// Money actions wait for a proven address ([`Accounts::may_move_money`]).
+    pub email_verification_required: bool,
     /// Who may act now, for every authenticated request.
     pub active_users: ActiveUsers,
 }
@@ -92,6 +102,8 @@ impl Accounts {
             signup_points: settings.signup_points,
             throttle: settings.login_throttle.clone(),
             register_throttle: settings.register_throttle.clone(),
+            account_email_throttle: settings.account_email_throttle.clone(),
+            email_verification_required: settings.email_verification_required,
             active_users: ActiveUsers::new(
                 users_db.clone(),
                 std::time::Duration::from_secs(settings.user_cache_seconds),
@@ -179,6 +191,7 @@ impl Accounts {
             suspended_until: None,
             session_epoch: 0,
             sessions_valid_after: None,
+            email_verified_at: None,
         };
         let txn = self.users_db.begin().await?;
         let inserted = user::Entity::insert(user::ActiveModel::from(user.clone()))
@@ -196,6 +209,9 @@ impl Accounts {
         let refresh_token = self
             .issue_refresh(&txn, &user.id, &uuid::Uuid::now_v7().to_string())
             .await?;
+        // The verification email, sent by the worker: asked for in the same transaction, so an
+        // account never exists without it.
+        account_mail::enqueue(&txn, CodePurpose::VerifyEmail, Some(&user.id), &user.email).await?;
         txn.commit().await?;
 
         // Second database, after the first committed. Idempotent, and repeated at every login,
@@ -358,12 +374,39 @@ impl Accounts {
         Ok(counted)
     }
 
+    /// Counts a failed attempt from `client` alone (a code that opens nothing), before the
+    /// lookup; past `LOGIN_MAX_FAILURES_PER_ADDRESS`, `RATE_LIMITED`. A success gives it back.
+    pub(crate) async fn count_failure_from(
+        &self,
+        client: IpAddr,
+    ) -> IdentityResult<Vec<throttle::Attempt>> {
+        match throttle::acquire(
+            &self.users_db,
+            &format!("addr:{client}"),
+            self.throttle.max_failures_per_address,
+            self.throttle.window_seconds,
+        )
+        .await?
+        {
+            Some(attempt) => Ok(vec![attempt]),
+            None => Err(IdentityError::RateLimited(
+                "too many failed attempts from this address; try again later".into(),
+            )),
+        }
+    }
+
     /// Gives back the attempts counted.
     pub(crate) async fn give_back(&self, attempts: &[throttle::Attempt]) -> IdentityResult<()> {
         for attempt in attempts {
             throttle::release(&self.users_db, attempt).await?;
         }
         Ok(())
+    }
+
+    /// Whether `user` may move money now: with `EMAIL_VERIFICATION_REQUIRED`, only once its
+    /// address is proven. Points bets do not ask.
+    pub fn may_move_money(&self, user: &user::Model) -> bool {
+        !self.email_verification_required || user.email_verified_at.is_some()
     }
 
     /// The user with this id.

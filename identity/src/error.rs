@@ -18,6 +18,11 @@ pub enum IdentityError {
     NotFound(String),
     /// The account is not in a state that allows this.
     InvalidState(String),
+    /// Refused with its own code (`CODE_INVALID`, `CODE_EXPIRED`, ...); nothing was changed.
+    Refused {
+        code: &'static str,
+        message: String,
+    },
     /// Too many attempts from this client or for this address.
     RateLimited(String),
     /// An overlay token that opens nothing: malformed, unknown or replaced (one answer for all).

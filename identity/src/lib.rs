@@ -9,13 +9,16 @@
 //! missions database from here goes through the ledger (a new user's wallet; a suspension's
 //! records).
 
+pub mod account_mail;
 pub mod accounts;
+pub mod codes;
 pub mod error;
 pub mod input;
 pub mod operators;
 pub mod overlay;
 pub mod password;
 pub mod profile;
+pub mod reset;
 pub mod reserved;
 pub mod sessions;
 pub mod standing;
@@ -24,11 +27,12 @@ pub mod suspension;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod verification;
 
 pub use accounts::{Accounts, Registration, Session, Settings};
 pub use error::{IdentityError, IdentityResult};
 pub use missionlink_entities::users::user::Model as User;
-pub use missionlink_entities::users::{Locale, Role};
+pub use missionlink_entities::users::{CodePurpose, Locale, Role};
 pub use standing::{ActiveUsers, Standing};
 pub use tokens::{AccessClaims, TokenKeys};
 pub use users::Recipient;

@@ -80,6 +80,7 @@ pub async fn create(users_db: &DatabaseConnection, new: NewOperator) -> Identity
             suspended_until: None,
             session_epoch: 0,
             sessions_valid_after: None,
+            email_verified_at: None,
         };
         let inserted = user::Entity::insert(user::ActiveModel::from(user.clone()))
             .exec_without_returning(users_db)

@@ -84,37 +84,16 @@ impl Accounts {
         self.session(user, refresh_token)
     }
 
-    /// In one transaction: `sessions_valid_after` now, every refresh token revoked, the password
-    /// hash replaced when one is given, and a new session's refresh token when asked for; then
-    /// this process forgets its cached row.
+    /// In one transaction: every session ended ([`end_sessions`]) and a new session's refresh
+    /// token when asked for; then this process forgets its cached row.
     async fn end_every_session(
         &self,
         user_id: &str,
         password_hash: Option<String>,
         new_session: bool,
     ) -> IdentityResult<Option<String>> {
-        let now = Utc::now();
         let txn = self.users_db.begin().await?;
-        // The first statement takes the user's row (see `refresh`).
-        let mut update = user::Entity::update_many()
-            .col_expr(
-                user::Column::SessionEpoch,
-                Expr::col(user::Column::SessionEpoch).add(1),
-            )
-            .col_expr(user::Column::SessionsValidAfter, Expr::value(now))
-            .filter(user::Column::Id.eq(user_id));
-        if let Some(hash) = password_hash {
-            update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
-        }
-        if update.exec(&txn).await?.rows_affected != 1 {
-            return Err(IdentityError::NotFound("no such user".into()));
-        }
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-            .filter(refresh_token::Column::UserId.eq(user_id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
+        end_sessions(&txn, user_id, password_hash).await?;
         let issued = if new_session {
             Some(
                 self.issue_refresh(&txn, user_id, &uuid::Uuid::now_v7().to_string())
@@ -127,6 +106,38 @@ impl Accounts {
         self.active_users.forget(user_id).await;
         Ok(issued)
     }
+}
+
+/// Inside the caller's transaction: `session_epoch` moved on and `sessions_valid_after` now,
+/// every refresh token revoked, and the password hash replaced when one is given. The first
+/// statement takes the user's row (see `refresh`). The caller forgets the cached row after
+/// committing.
+pub(crate) async fn end_sessions<C: ConnectionTrait>(
+    txn: &C,
+    user_id: &str,
+    password_hash: Option<String>,
+) -> IdentityResult<()> {
+    let now = Utc::now();
+    let mut update = user::Entity::update_many()
+        .col_expr(
+            user::Column::SessionEpoch,
+            Expr::col(user::Column::SessionEpoch).add(1),
+        )
+        .col_expr(user::Column::SessionsValidAfter, Expr::value(now))
+        .filter(user::Column::Id.eq(user_id));
+    if let Some(hash) = password_hash {
+        update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
+    }
+    if update.exec(txn).await?.rows_affected != 1 {
+        return Err(IdentityError::NotFound("no such user".into()));
+    }
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Takes `user_id`'s row for the rest of the transaction (on SQLite, the write lock), so that

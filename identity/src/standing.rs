@@ -131,6 +131,7 @@ mod tests {
             suspended_until: None,
             session_epoch: epoch,
             sessions_valid_after: None,
+            email_verified_at: None,
         }
     }
 

@@ -112,6 +112,7 @@ mod tests {
             suspended_until: until,
             session_epoch: 0,
             sessions_valid_after: None,
+            email_verified_at: None,
         }
     }
 

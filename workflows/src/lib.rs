@@ -8,6 +8,7 @@
 //! providers that move real money, which the API calls too: the bank (`bank`) and the payment
 //! provider of top-ups (`payments`).
 
+pub mod account_emails;
 pub mod audit;
 pub mod audit_loop;
 pub mod bank;

@@ -1,6 +1,7 @@
 //! The Temporal worker process: polls MissionLink's task queue and runs its workflows and
 //! activities, plus its background loops (`periodic`: the outbox relays, the audit, event
-//! pruning, the watches, the top-up sweep, reconciliation and receipts), until asked to stop.
+//! pruning, the watches, the top-up sweep, reconciliation and receipts, the account emails),
+//! until asked to stop.
 
 use crate::audit::{LedgerActivities, LedgerAuditWorkflow};
 use crate::email::Mailer;
@@ -36,6 +37,8 @@ pub struct WorkerDeps {
     pub topups: TopUpSettings,
     /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue.
     pub dispute_sla: std::time::Duration,
+    /// The links and code lifetimes of the account emails.
+    pub account_emails: crate::account_emails::AccountEmailSettings,
 }
 
 /// What the top-up receipts and the reconciliation need.
@@ -143,10 +146,17 @@ pub async fn run(
     loops.spawn(crate::topup_receipts::worker_loop(
         crate::topup_receipts::TopUpReceipts {
             missions_db: db.clone(),
-            users_db: receipt_users_db,
-            mailer: receipt_mailer,
+            users_db: receipt_users_db.clone(),
+            mailer: receipt_mailer.clone(),
             operator: deps.payouts.operator.clone(),
             rules: deps.topups.rules,
+        },
+    ));
+    loops.spawn(crate::account_emails::worker_loop(
+        crate::account_emails::AccountEmails {
+            users_db: receipt_users_db.clone(),
+            mailer: receipt_mailer.clone(),
+            settings: deps.account_emails.clone(),
         },
     ));
     loops.spawn(crate::payments::expiry::worker_loop(

@@ -21,6 +21,11 @@ pub enum Caller {
     Suspended(AccessClaims, Suspension),
 }
 
+/// The account of a `Caller::User` as the identity check found it (within
+/// `USER_CACHE_SECONDS`): whether its address is proven, for [`paying_caller`].
+#[derive(Clone, Debug)]
+pub struct CallerAccount(pub std::sync::Arc<missionlink_identity::User>);
+
 /// The client's network address, for per-address throttling.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
@@ -48,6 +53,28 @@ pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, ApiError
     }
 }
 
+/// The authenticated caller of a money action (a top-up, a proposal, a pledge, a payout
+/// request, a streamer application): with `EMAIL_VERIFICATION_REQUIRED`, one whose address is
+/// proven, else `EMAIL_NOT_VERIFIED`, before anything is read or written.
+pub(crate) fn paying_caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, ApiError> {
+    let claims = caller(ctx)?;
+    let auth = &state(ctx).auth;
+    let proven = ctx
+        .data_opt::<CallerAccount>()
+        .is_some_and(|account| auth.may_move_money(&account.0));
+    if proven || !auth.email_verification_required {
+        Ok(claims)
+    } else {
+        Err(ApiError::Refused {
+            code: "EMAIL_NOT_VERIFIED",
+            message: "verify your email address first: use the code we sent you \
+                      (verifyEmail), or ask for a new one (resendVerificationEmail)"
+                .into(),
+            retry_at: None,
+        })
+    }
+}
+
 /// The authenticated caller, suspended or not: only for `logoutEverywhere`, so the owner of a
 /// suspended account (a taken-over one, say) can still end every session of it.
 pub(crate) fn caller_even_if_suspended<'a>(
@@ -57,4 +84,12 @@ pub(crate) fn caller_even_if_suspended<'a>(
         Some(Caller::Suspended(claims, _)) => Ok(claims),
         _ => caller(ctx),
     }
+}
+
+/// The client's address for per-address throttles (HTTP and the websocket both provide it; see
+/// `proxy.rs`). A request without one shares the unspecified address's buckets: stricter, never
+/// looser.
+pub(crate) fn client_addr(ctx: &Context<'_>) -> IpAddr {
+    ctx.data_opt::<ClientAddr>()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0)
 }

@@ -3,7 +3,7 @@
 //! commit; after it, the mission's workflow is handed its outbox entry.
 
 use super::background::hand_to_workflow;
-use super::context::{caller, state};
+use super::context::{caller, paying_caller, state};
 use super::mission::{Mission, Outcome, Pledge};
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, ID, InputObject, Object};
@@ -40,7 +40,7 @@ impl MissionMutation {
         input: CreateMissionInput,
         idempotency_key: String,
     ) -> GqlResult<Mission> {
-        let claims = caller(ctx)?;
+        let claims = paying_caller(ctx)?;
         let app = state(ctx);
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
         let streamer = app
@@ -95,7 +95,7 @@ impl MissionMutation {
         message: Option<String>,
         anonymous: Option<bool>,
     ) -> GqlResult<Pledge> {
-        let claims = caller(ctx)?;
+        let claims = paying_caller(ctx)?;
         let app = state(ctx);
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
         let note = channel::note_for(

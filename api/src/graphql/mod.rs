@@ -1,6 +1,7 @@
 //! The GraphQL schema. Resolvers are thin: parse and authorise, call one domain function, map
 //! the result.
 
+mod account;
 mod background;
 mod channel;
 mod connection;
@@ -57,6 +58,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::IdentityMutation,
+    account::AccountMutation,
     mission_mutation::MissionMutation,
     prediction::PredictionMutation,
     channel::ChannelMutation,

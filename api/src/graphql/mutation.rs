@@ -1,4 +1,4 @@
-use super::context::{ClientAddr, caller, caller_even_if_suspended, state};
+use super::context::{caller, client_addr, caller_even_if_suspended, paying_caller, state};
 use super::types::{AuthPayload, Wallet};
 use super::user::Role;
 use crate::error::{ApiError, GqlResult};
@@ -6,7 +6,6 @@ use async_graphql::{Context, InputObject, Object};
 use missionlink_identity::Registration;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::wallet;
-use std::net::{IpAddr, Ipv4Addr};
 
 #[derive(Default)]
 pub struct IdentityMutation;
@@ -158,7 +157,7 @@ impl IdentityMutation {
         amount: i32,
         idempotency_key: String,
     ) -> GqlResult<Wallet> {
-        let claims = caller(ctx)?;
+        let claims = paying_caller(ctx)?;
         if !state(ctx).settings.sandbox_payments {
             return Err(ApiError::Forbidden(
                 "topUp is the sandbox payment provider and is disabled in production".into(),
@@ -177,12 +176,4 @@ impl IdentityMutation {
         .map_err(ApiError::from)?;
         Ok(Wallet::of(&claims.sub, wallet)?)
     }
-}
-
-/// The client's address for per-address throttles (HTTP and the websocket both provide it; see
-/// `proxy.rs`). A request without one shares the unspecified address's buckets: stricter, never
-/// looser.
-fn client_addr(ctx: &Context<'_>) -> IpAddr {
-    ctx.data_opt::<ClientAddr>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0)
 }

@@ -5,7 +5,7 @@
 //! cancel commits, the workflow is signalled, best effort.
 
 use super::connection::{List, PageArgs, list};
-use super::context::{caller, state};
+use super::context::{caller, paying_caller, state};
 use super::money::Won;
 use super::status::PayoutStatus;
 use crate::error::{ApiError, GqlResult};
@@ -233,7 +233,7 @@ impl PayoutMutation {
         amount: Won,
         idempotency_key: String,
     ) -> GqlResult<Payout> {
-        let claims = caller(ctx)?;
+        let claims = paying_caller(ctx)?;
         streamer_only(claims)?;
         let app = state(ctx);
         if !app.settings.payouts.enabled {

@@ -91,13 +91,12 @@ impl Pledge {
     /// are UUIDs); its handle `anonymous` is reserved, so no new account can take it.
     async fn backer(&self, ctx: &Context<'_>) -> GqlResult<User> {
         if self.anonymous && !self.caller_is_backer(ctx) {
-            return Ok(User {
-                id: ID(ANONYMOUS_BACKER.to_owned()),
-                handle: ANONYMOUS_BACKER.to_owned(),
-                display_name: "Anonymous".to_owned(),
-                role: Role::Viewer.into(),
-                locale: missionlink_identity::Locale::Ko,
-            });
+            return Ok(User::placeholder(
+                ANONYMOUS_BACKER,
+                ANONYMOUS_BACKER,
+                "Anonymous",
+                Role::Viewer,
+            ));
         }
         Ok(load_user(ctx, &self.backer_id, Role::Viewer).await?)
     }

@@ -2,7 +2,7 @@
 //! the caller's `wallet` their `topUps` and `topUpLimit` (`crate::topups` does the work).
 
 use super::connection::{List, PageArgs, list};
-use super::context::{caller, state};
+use super::context::{caller, paying_caller, state};
 use super::money::Won;
 use super::status::TopUpStatus;
 use crate::error::{ApiError, GqlResult};
@@ -174,7 +174,7 @@ impl TopUpMutation {
     /// (`extensions.retryAt`) past `TOPUP_PREPARE_MAX_PER_USER` orders in
     /// `TOPUP_PREPARE_WINDOW_SECONDS`. Nothing is charged yet.
     async fn prepare_top_up(&self, ctx: &Context<'_>, amount: i32) -> GqlResult<TopUpOrder> {
-        let claims = caller(ctx)?;
+        let claims = paying_caller(ctx)?;
         let app = state(ctx);
         let t = prepare_throttled(app, &claims.sub, i64::from(amount)).await?;
         Ok(TopUpOrder {

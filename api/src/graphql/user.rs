@@ -26,6 +26,12 @@ pub struct User {
     /// Read through `locale`, by its own user only.
     #[graphql(skip)]
     pub locale: missionlink_identity::Locale,
+    /// Read through `email`, by its own user only.
+    #[graphql(skip)]
+    pub email: String,
+    /// Read through `emailVerified`, by its own user only.
+    #[graphql(skip)]
+    pub email_verified: bool,
 }
 
 /// What a user is on the platform. Stored as `VIEWER` / `STREAMER` / `OPERATOR`.
@@ -48,6 +54,8 @@ impl From<missionlink_identity::User> for User {
             display_name: u.display_name,
             role: u.role.into(),
             locale: u.locale,
+            email_verified: u.email_verified_at.is_some(),
+            email: u.email,
         }
     }
 }
@@ -88,6 +96,22 @@ impl User {
     async fn locale(&self, ctx: &Context<'_>) -> GqlResult<String> {
         self.own_or(ctx, "only your own locale can be read: read it on `me`")?;
         Ok(self.locale.as_str().to_owned())
+    }
+
+    /// The address this user signs in with and receives email at; its own user only
+    /// (`FORBIDDEN` otherwise). A new address asked for with `changeEmail` shows here once it is
+    /// proven.
+    async fn email(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        self.own_or(ctx, "only your own email can be read: read it on `me`")?;
+        Ok(self.email.clone())
+    }
+
+    /// Whether `email` is proven (by the code sent to it: `verifyEmail`). Until it is, and with
+    /// `EMAIL_VERIFICATION_REQUIRED` (the default), money actions answer `EMAIL_NOT_VERIFIED`.
+    /// Its own user only (`FORBIDDEN` otherwise).
+    async fn email_verified(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        self.own_or(ctx, "only your own account can be read: read it on `me`")?;
+        Ok(self.email_verified)
     }
 
     /// A streamer's channel rules, for anyone about to propose a mission (null for viewers).
@@ -255,11 +279,26 @@ pub(crate) async fn load_users(
 pub const DELETED_USER_HANDLE: &str = "deleted-user";
 
 fn deleted_user(id: &str, role: missionlink_identity::Role) -> User {
-    User {
-        id: ID(id.to_owned()),
-        handle: DELETED_USER_HANDLE.to_owned(),
-        display_name: "Deleted user".to_owned(),
-        role: role.into(),
-        locale: missionlink_identity::Locale::Ko,
+    User::placeholder(id, DELETED_USER_HANDLE, "Deleted user", role)
+}
+
+impl User {
+    /// A stand-in shown where no user can be (a deleted one, an anonymous backer): no address,
+    /// and nothing only its own user reads is ever read on it (no caller has its id).
+    pub(crate) fn placeholder(
+        id: &str,
+        handle: &str,
+        display_name: &str,
+        role: missionlink_identity::Role,
+    ) -> Self {
+        Self {
+            id: ID(id.to_owned()),
+            handle: handle.to_owned(),
+            display_name: display_name.to_owned(),
+            role: role.into(),
+            locale: missionlink_identity::Locale::Ko,
+            email: String::new(),
+            email_verified: false,
+        }
     }
 }

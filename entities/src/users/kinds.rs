@@ -23,6 +23,26 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an account code proves, and what an account email carries one for:
+    /// `account_codes.purpose`, `account_emails.kind`.
+    pub enum CodePurpose {
+        VerifyEmail = "VERIFY_EMAIL",
+        ResetPassword = "RESET_PASSWORD",
+    }
+}
+
+text_enum! {
+    /// Where an account email is: `account_emails.status`. `SKIPPED`: nothing to send (a reset
+    /// asked for an address no account has, an address already proven).
+    pub enum AccountEmailStatus {
+        Pending = "PENDING",
+        Sent = "SENT",
+        Failed = "FAILED",
+        Skipped = "SKIPPED",
+    }
+}
+
 impl Role {
     /// The role stored as `s`, if it is one.
     pub fn parse(s: &str) -> Option<Self> {

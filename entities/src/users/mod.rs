@@ -1,9 +1,11 @@
 //! Tables of the users (identity) database.
 
+pub mod account_code;
+pub mod account_email;
 pub mod kinds;
 pub mod login_throttle;
 pub mod overlay_token;
 pub mod refresh_token;
 pub mod user;
 
-pub use kinds::{Locale, Role};
+pub use kinds::{AccountEmailStatus, CodePurpose, Locale, Role};

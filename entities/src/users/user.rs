@@ -24,6 +24,8 @@ pub struct Model {
     pub session_epoch: i64,
     /// When the epoch last moved; `None`: never.
     pub sessions_valid_after: Option<DateTimeUtc>,
+    /// When the current `email` was proven by a code sent to it; `None`: not yet.
+    pub email_verified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ mod m20261125_000001_identity;
 mod m20261126_000002_overlay_tokens;
 mod m20261126_000003_operators;
 mod m20261206_000004_sessions;
+mod m20261206_000005_account_emails;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_overlay_tokens::Migration),
             Box::new(m20261126_000003_operators::Migration),
             Box::new(m20261206_000004_sessions::Migration),
+            Box::new(m20261206_000005_account_emails::Migration),
         ]
     }
 }

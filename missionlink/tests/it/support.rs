@@ -256,7 +256,29 @@ impl TestApp {
         self.register(&handle).await
     }
 
+    /// Registers `handle` as `role`, with the address proven as if the code emailed at
+    /// registration had been used: the default `EMAIL_VERIFICATION_REQUIRED` stays on, and the
+    /// tests of proving an address (`verification.rs`) use [`Self::register_unverified`].
     pub async fn register_as(&self, handle: &str, role: &str) -> Session {
+        let session = self.register_unverified(handle, role).await;
+        self.mark_email_verified(&session.user_id).await;
+        session
+    }
+
+    /// What the user's code would do: marks their address proven.
+    pub async fn mark_email_verified(&self, user_id: &str) {
+        use missionlink_entities::users::user;
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+        user::Entity::update_many()
+            .col_expr(user::Column::EmailVerifiedAt, Expr::value(chrono::Utc::now()))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&self.db.users)
+            .await
+            .expect("mark the address proven");
+    }
+
+    /// Registers `handle` as `role`, its address not proven yet.
+    pub async fn register_unverified(&self, handle: &str, role: &str) -> Session {
         let email = format!("{handle}@example.com");
         let r = self
             .gql(

@@ -17,9 +17,11 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+mod account;
 mod receipt;
 mod texts;
 mod topup_receipt;
+pub use account::account_email;
 pub use receipt::{ReceiptFacts, kst, payout_receipt};
 pub use texts::{Locale, MissionFacts, backer_message, streamer_message, won};
 pub use topup_receipt::{TopUpReceiptFacts, topup_receipt};

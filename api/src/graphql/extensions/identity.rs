@@ -9,7 +9,7 @@
 //! start; a subscription already running is not stopped by a later suspension).
 
 use crate::error::ApiError;
-use crate::graphql::context::Caller;
+use crate::graphql::context::{Caller, CallerAccount};
 use crate::state::AppState;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
@@ -60,7 +60,9 @@ impl Extension for IdentityCheck {
                         .into_server_error(Default::default())
                 })?;
             match standing {
-                Standing::Active(_) => {}
+                Standing::Active(user) => {
+                    request.data.insert(CallerAccount(user));
+                }
                 Standing::Absent => {
                     request.data.insert(Caller::Invalid(
                         "this account no longer exists; sign in again".into(),

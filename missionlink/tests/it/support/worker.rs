@@ -110,6 +110,11 @@ impl TestApp {
         };
         let payouts = self.config.payouts.worker();
         let topups = self.config.topups.worker();
+        // The emails' links name this app, whose port the configuration does not know.
+        let mut account_emails = self.config.account_emails();
+        if self.config.http.public_url.is_none() {
+            account_emails.public_url = self.url("");
+        }
         // The worker always reaches the real Temporal, even when this app's API is configured not to.
         let mut temporal = self.config.temporal.clone();
         temporal.address = temporal_address();
@@ -135,6 +140,7 @@ impl TestApp {
                     payouts,
                     topups,
                     dispute_sla: std::time::Duration::from_secs(86_400),
+                    account_emails,
                 };
                 missionlink_workflows::worker::run(&temporal, deps, async {
                     rx.await.ok();

@@ -1,0 +1,215 @@
+//! The outbox of account emails (`account_emails`): a request that asks for a verification or a
+//! reset email writes a row ([`enqueue`]); the worker claims due rows for a lease
+//! ([`claim_due`]), makes each one's code as it sends it ([`prepare`]), and records the outcome
+//! ([`finish`]). The code is made at send time so that it is never stored readable: only its
+//! hash is (`account_codes`). A worker that dies mid-send leaves its claim to lapse and another
+//! sends a fresh code; both codes work until one of them is used.
+
+use crate::codes;
+use crate::error::IdentityResult;
+use chrono::{DateTime, Duration, Utc};
+use missionlink_entities::users::{
+    AccountEmailStatus, CodePurpose, Locale, account_code, account_email, user,
+};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+/// The path, under `PUBLIC_URL`, of the page a verification email's link opens (served by the
+/// API), followed by `?code=…&lang=…`.
+pub const VERIFY_PATH: &str = "/account/verify-email";
+/// The same for a reset email.
+pub const RESET_PATH: &str = "/account/reset-password";
+
+/// How long each kind of code lives (`EMAIL_VERIFICATION_TTL_SECONDS`,
+/// `PASSWORD_RESET_TTL_SECONDS`).
+#[derive(Clone, Copy, Debug)]
+pub struct CodeLifetimes {
+    pub verify_email: Duration,
+    pub reset_password: Duration,
+}
+
+impl CodeLifetimes {
+    fn of(&self, purpose: CodePurpose) -> Duration {
+        match purpose {
+            CodePurpose::VerifyEmail => self.verify_email,
+            CodePurpose::ResetPassword => self.reset_password,
+        }
+    }
+}
+
+/// Asks for an email of `kind` to `email` (for `user_id`, known except for a reset).
+pub(crate) async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    kind: CodePurpose,
+    user_id: Option<&str>,
+    email: &str,
+) -> IdentityResult<()> {
+    account_email::Entity::insert(account_email::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        kind: Set(kind),
+        user_id: Set(user_id.map(str::to_owned)),
+        email: Set(email.to_owned()),
+        created_at: Set(Utc::now()),
+        claimed_until: Set(None),
+        status: Set(AccountEmailStatus::Pending),
+        sent_at: Set(None),
+        error: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+fn unclaimed(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(account_email::Column::ClaimedUntil.is_null())
+        .add(account_email::Column::ClaimedUntil.lt(now))
+}
+
+/// Claims at most `limit` pending emails until `now + lease`, oldest first: each one returned is
+/// this caller's to send until then.
+pub async fn claim_due<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u64,
+) -> IdentityResult<Vec<account_email::Model>> {
+    let due = account_email::Entity::find()
+        .filter(account_email::Column::Status.eq(AccountEmailStatus::Pending))
+        .filter(unclaimed(now))
+        .order_by_asc(account_email::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let until = now.checked_add_signed(lease).unwrap_or(now);
+    let mut claimed = Vec::with_capacity(due.len());
+    for row in due {
+        // A conditional update: of two workers, one matches the row.
+        let won = account_email::Entity::update_many()
+            .col_expr(account_email::Column::ClaimedUntil, Expr::value(until))
+            .filter(account_email::Column::Id.eq(&row.id))
+            .filter(account_email::Column::Status.eq(AccountEmailStatus::Pending))
+            .filter(unclaimed(now))
+            .exec(db)
+            .await?
+            .rows_affected;
+        if won == 1 {
+            claimed.push(row);
+        }
+    }
+    Ok(claimed)
+}
+
+/// What one claimed email becomes.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Nothing to send, and why (no account has the address; the address is already proven).
+    Skip(&'static str),
+    /// Send this.
+    Send(Letter),
+}
+
+/// One account email, ready to be worded.
+#[derive(Clone, Debug)]
+pub struct Letter {
+    pub kind: CodePurpose,
+    pub to: String,
+    pub display_name: String,
+    pub locale: Locale,
+    /// The code, as the email shows it.
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+    /// A proof of a new address, not of the account's current one.
+    pub change_of_address: bool,
+}
+
+impl Letter {
+    /// The link that opens the page for this code, under `public_url`.
+    pub fn link(&self, public_url: &str) -> String {
+        let path = match self.kind {
+            CodePurpose::VerifyEmail => VERIFY_PATH,
+            CodePurpose::ResetPassword => RESET_PATH,
+        };
+        format!(
+            "{}{path}?code={}&lang={}",
+            public_url.trim_end_matches('/'),
+            self.code,
+            self.locale.as_str()
+        )
+    }
+}
+
+/// Makes the code `row` carries, unless there is nothing to send: a reset for an address no
+/// account has, or a proof of an address the account has proven meanwhile or no longer uses.
+pub async fn prepare<C: ConnectionTrait>(
+    db: &C,
+    row: &account_email::Model,
+    lifetimes: &CodeLifetimes,
+) -> IdentityResult<Prepared> {
+    let found = match &row.user_id {
+        Some(id) => user::Entity::find_by_id(id.clone()).one(db).await?,
+        None => {
+            user::Entity::find()
+                .filter(user::Column::Email.eq(&row.email))
+                .one(db)
+                .await?
+        }
+    };
+    let Some(user) = found else {
+        return Ok(Prepared::Skip("no account has this address"));
+    };
+    let change_of_address = row.email != user.email;
+    if row.kind == CodePurpose::VerifyEmail && !change_of_address && user.email_verified_at.is_some()
+    {
+        return Ok(Prepared::Skip("the address is already proven"));
+    }
+    if row.kind == CodePurpose::ResetPassword && change_of_address {
+        return Ok(Prepared::Skip("the account no longer uses this address"));
+    }
+    let code = codes::generate(row.kind);
+    let normalized = codes::normalize(&code, row.kind).unwrap_or_default();
+    let now = Utc::now();
+    let expires_at = now + lifetimes.of(row.kind);
+    account_code::Entity::insert(account_code::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        user_id: Set(user.id.clone()),
+        purpose: Set(row.kind),
+        code_hash: Set(codes::hash(&normalized)),
+        email: Set(row.email.clone()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(Prepared::Send(Letter {
+        kind: row.kind,
+        to: row.email.clone(),
+        display_name: user.display_name,
+        locale: user.locale,
+        code,
+        expires_at,
+        change_of_address,
+    }))
+}
+
+/// Records how the email `id` ended: `Sent`, `Failed` (the address refused for good) or
+/// `Skipped`, with why.
+pub async fn finish<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    status: AccountEmailStatus,
+    error: Option<String>,
+) -> IdentityResult<()> {
+    account_email::Entity::update_many()
+        .col_expr(account_email::Column::Status, Expr::value(status))
+        .col_expr(account_email::Column::SentAt, Expr::value(Utc::now()))
+        .col_expr(account_email::Column::Error, Expr::value(error))
+        .filter(account_email::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Proven addresses and password resets (issue 25).
+//!
+//! - `users.email_verified_at`: when the account's current address was proven by a code sent to
+//!   it; `NULL` until then. Every existing account starts unproven: its address was never
+//!   checked, and with `EMAIL_VERIFICATION_REQUIRED` it proves it (`resendVerificationEmail`)
+//!   before its next money action. Nothing else about an account changes.
+//! - `account_codes`: the single-use codes an email carries, stored only as a SHA-256 hash.
+//!   `email` is the address the code proves (a new address, for a change of address); `used_at`
+//!   makes it single-use.
+//! - `account_emails`: the outbox of account emails, written by the request that asks for one and
+//!   sent by the worker, which makes the code when it sends (so no code is ever stored readable).
+//!   A reset is asked for by address: `user_id` stays `NULL` and the worker looks the address up,
+//!   so the request does the same work whether or not it names an account.
+
+use crate::{Dialect, run_sql};
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let ts = Dialect::of(manager.get_database_backend())?.timestamp;
+        run_sql(
+            manager,
+            &format!(
+                r#"
+ALTER TABLE users ADD COLUMN email_verified_at {ts};
+
+CREATE TABLE account_codes (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    purpose TEXT NOT NULL CHECK (purpose IN ('VERIFY_EMAIL', 'RESET_PASSWORD')),
+    code_hash TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    created_at {ts} NOT NULL,
+    expires_at {ts} NOT NULL,
+    used_at {ts}
+);
+CREATE INDEX account_codes_user ON account_codes (user_id, purpose);
+
+CREATE TABLE account_emails (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('VERIFY_EMAIL', 'RESET_PASSWORD')),
+    user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
+    email TEXT NOT NULL,
+    created_at {ts} NOT NULL,
+    claimed_until {ts},
+    status TEXT NOT NULL DEFAULT 'PENDING'
+        CHECK (status IN ('PENDING', 'SENT', 'FAILED', 'SKIPPED')),
+    sent_at {ts},
+    error TEXT,
+    CHECK (kind = 'RESET_PASSWORD' OR user_id IS NOT NULL)
+);
+CREATE INDEX account_emails_pending ON account_emails (created_at) WHERE status = 'PENDING';
+"#
+            ),
+        )
+        .await
+    }
+}

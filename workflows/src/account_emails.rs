@@ -1,0 +1,110 @@
+//! The worker sends the account emails (issue 25): every [`INTERVAL`] it claims due rows of the
+//! users database's `account_emails` outbox (written by `register`, `resendVerificationEmail`,
+//! `changeEmail` and `requestPasswordReset`), makes each one's code, sends it through the
+//! worker's mailer (the `.eml` files or SES v2, at its rate), and records the outcome. A plain
+//! loop like the top-up receipts: one message per request, nothing to wait for between steps.
+
+use crate::email::{Email, Mailer, SendError, account_email};
+use chrono::Utc;
+use missionlink_entities::users::AccountEmailStatus;
+use missionlink_identity::account_mail::{self, CodeLifetimes, Prepared};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the worker looks for account emails to send.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+/// Most emails claimed per round.
+pub const BATCH: u64 = 50;
+/// How long a claim keeps other workers off an email: longer than one send can take.
+pub const LEASE_SECONDS: i64 = 300;
+
+/// What the account emails need beside the database and the mailer.
+#[derive(Clone, Debug)]
+pub struct AccountEmailSettings {
+    /// `PUBLIC_URL` (in dev, when unset, the API's own address): the base of the emails' links.
+    pub public_url: String,
+    /// `EMAIL_VERIFICATION_TTL_SECONDS`, `PASSWORD_RESET_TTL_SECONDS`.
+    pub lifetimes: CodeLifetimes,
+}
+
+/// What the loop needs.
+#[derive(Clone)]
+pub struct AccountEmails {
+    pub users_db: DatabaseConnection,
+    pub mailer: Arc<Mailer>,
+    pub settings: AccountEmailSettings,
+}
+
+/// The loop sending due account emails every [`INTERVAL`].
+pub fn worker_loop(deps: AccountEmails) -> crate::periodic::Loop {
+    let deps = Arc::new(deps);
+    crate::periodic::Loop::new("account emails", INTERVAL, move || {
+        let deps = deps.clone();
+        async move {
+            round(&deps)
+                .await
+                .map_err(|e| e.context("account emails: round failed"))?;
+            Ok(())
+        }
+    })
+}
+
+/// One round: claims and sends at most [`BATCH`] emails; the number sent.
+pub async fn round(deps: &AccountEmails) -> anyhow::Result<usize> {
+    let claimed = account_mail::claim_due(
+        &deps.users_db,
+        Utc::now(),
+        chrono::Duration::seconds(LEASE_SECONDS),
+        BATCH,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut sent = 0;
+    for row in claimed {
+        match send(deps, &row).await {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            // Left claimed: the lease lapses and a later round tries again, with a new code.
+            Err(e) => tracing::warn!(email = %row.id, error = format!("{e:#}"),
+                "account email not sent"),
+        }
+    }
+    Ok(sent)
+}
+
+async fn send(
+    deps: &AccountEmails,
+    row: &missionlink_entities::users::account_email::Model,
+) -> anyhow::Result<bool> {
+    let db = &deps.users_db;
+    let fail = |e| anyhow::anyhow!("{e:?}");
+    let letter = match account_mail::prepare(db, row, &deps.settings.lifetimes)
+        .await
+        .map_err(fail)?
+    {
+        Prepared::Skip(why) => {
+            account_mail::finish(db, &row.id, AccountEmailStatus::Skipped, Some(why.into()))
+                .await
+                .map_err(fail)?;
+            return Ok(false);
+        }
+        Prepared::Send(letter) => letter,
+    };
+    let (subject, text) = account_email(&letter, &letter.link(&deps.settings.public_url));
+    let email = Email {
+        key: format!("account-{}", row.id),
+        to: letter.to.clone(),
+        subject,
+        text,
+    };
+    let (status, error) = match deps.mailer.send(&email).await {
+        Ok(()) => (AccountEmailStatus::Sent, None),
+        Err(SendError::Rejected(why)) => (AccountEmailStatus::Failed, Some(why)),
+        Err(e) => return Err(anyhow::Error::new(e)),
+    };
+    account_mail::finish(db, &row.id, status, error)
+        .await
+        .map_err(fail)?;
+    Ok(status == AccountEmailStatus::Sent)
+}
