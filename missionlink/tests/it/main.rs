@@ -47,6 +47,7 @@ mod throttle;
 mod topup_edges;
 mod topups;
 mod traces;
+mod verification;
 mod walkthrough;
 mod wallet;
 mod webhook_bounds;

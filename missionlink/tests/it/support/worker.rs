@@ -32,6 +32,27 @@ impl TestWorker {
             .collect()
     }
 
+    /// Every email sent to `to`.
+    pub async fn mail_to(&self, to: &str) -> Vec<Mail> {
+        self.mail_about("")
+            .await
+            .into_iter()
+            .filter(|m| m.to == to || m.to.ends_with(&format!("<{to}>")))
+            .collect()
+    }
+
+    /// Waits until `n` emails went to `to` (at most 30 s) and returns them all.
+    pub async fn wait_for_mail_to(&self, to: &str, n: usize) -> Vec<Mail> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let mail = self.mail_to(to).await;
+            if mail.len() >= n || tokio::time::Instant::now() > deadline {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Waits until `n` emails about `title` went out (at most 30 s) and returns them all.
     pub async fn wait_for_mail(&self, title: &str, n: usize) -> Vec<Mail> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -1,0 +1,430 @@
+//! Proving an address, changing it, and resetting a password (issue 25, items 1, 2 and 4),
+//! through real HTTP at the default settings, with the emails read back from moto's SES v2 (at
+//! the default send rate) and from the `.eml` outbox.
+
+use crate::support::{
+    Gql, Mail, Mailbox, PASSWORD, SES_SENDER, Session, TestApp, TestWorker, moto_ses_config,
+};
+use crate::websocket::{Event, LONG_LIVED, initialised, next, subscribe};
+use serde_json::{Value, json};
+
+const ME: &str = "{ me { id email emailVerified } }";
+const VERIFY: &str = "mutation($c: String!) { verifyEmail(code: $c) }";
+const TOP_UP: &str =
+    "mutation($a: Int!, $k: String!) { topUp(amount: $a, idempotencyKey: $k) { cash points } }";
+const RESET: &str =
+    "mutation($c: String!, $p: String!) { resetPassword(code: $c, newPassword: $p) }";
+const ASK_RESET: &str = "mutation($e: String!) { requestPasswordReset(email: $e) }";
+const LOGIN: &str = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+    accessToken refreshToken } }";
+const REFRESH: &str = "mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }";
+
+/// The code an account email carries: the `code=` of its link.
+fn code_in(mail: &Mail) -> String {
+    let (_, rest) = mail
+        .body
+        .split_once("code=")
+        .unwrap_or_else(|| panic!("no link in {mail:?}"));
+    rest.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+/// The link of an account email.
+fn link_in(mail: &Mail) -> String {
+    mail.body
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.contains("code="))
+        .unwrap_or_else(|| panic!("no link in {mail:?}"))
+        .to_owned()
+}
+
+async fn me(app: &TestApp, who: &Session) -> Value {
+    app.gql(Some(&who.access), ME, json!({})).await.data("me")
+}
+
+async fn ses_worker(app: &TestApp) -> TestWorker {
+    // The default rate: what users get.
+    let mailer = missionlink_workflows::email::Mailer::ses_with(
+        &moto_ses_config().await,
+        format!("MissionLink <{SES_SENDER}>"),
+        app.config.email.max_per_second,
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    app.start_worker_with(dir, Mailbox::Moto, mailer).await
+}
+
+#[tokio::test]
+async fn an_unproven_account_reads_and_bets_but_moves_no_money_until_its_code_is_used() {
+    let app = TestApp::with_temporal(&[]).await;
+    let worker = ses_worker(&app).await;
+    let streamer = app.register_as("vfstreamer", "STREAMER").await;
+    let proposer = app.register("vfproposer").await;
+    let vera = app.register_unverified("vfvera", "VIEWER").await;
+
+    let mail = worker.wait_for_mail_to(&vera.email, 1).await;
+    assert_eq!(mail.len(), 1, "one verification email: {mail:?}");
+    assert!(mail[0].subject.contains("이메일 인증 코드"), "{mail:?}");
+    let code = code_in(&mail[0]);
+    assert_eq!(code.len(), 11, "{code}");
+    assert!(mail[0].subject.contains(&code) && mail[0].body.contains(&code));
+    assert!(link_in(&mail[0]).starts_with(&app.url("/account/verify-email?code=")));
+
+    // Signed in, it reads; every money action waits for the address.
+    assert_eq!(me(&app, &vera).await["emailVerified"], json!(false));
+    assert_eq!(me(&app, &vera).await["email"], json!(vera.email));
+    let refused = [
+        app.gql(Some(&vera.access), TOP_UP, json!({ "a": 10_000, "k": "vf-1" }))
+            .await,
+        app.create_mission(&vera, &streamer.user_id, 5_000, json!({}))
+            .await,
+        app.gql(
+            Some(&vera.access),
+            "mutation { prepareTopUp(amount: 10000) { orderId } }",
+            json!({}),
+        )
+        .await,
+        app.gql(
+            Some(&vera.access),
+            "mutation { requestPayout(amount: 10000, idempotencyKey: \"vf-p\") { id } }",
+            json!({}),
+        )
+        .await,
+    ];
+    for r in &refused {
+        assert_eq!(r.code(), "EMAIL_NOT_VERIFIED", "{}", r.0);
+        assert!(r.message().contains("verifyEmail"), "{}", r.0);
+    }
+    assert_eq!(app.wallet(&vera).await["cash"], json!(0));
+
+    // Points bets stay open.
+    app.top_up(&proposer, 10_000, "vf-t").await.data("topUp");
+    let mission = app.new_mission(&proposer, &streamer.user_id, 5_000).await;
+    app.act(&streamer, "accept", &mission)
+        .await
+        .data("acceptMission");
+    let bet = app
+        .gql(
+            Some(&vera.access),
+            "mutation($m: ID!) { placeBet(missionId: $m, outcome: SUCCESS, points: 100,
+               idempotencyKey: \"vf-b\") { points } }",
+            json!({ "m": mission }),
+        )
+        .await;
+    assert_eq!(bet.data("placeBet")["points"], json!(100));
+    let r = app.contribute(&vera, &mission, 1_000, "vf-c").await;
+    assert_eq!(r.code(), "EMAIL_NOT_VERIFIED", "{}", r.0);
+
+    // A mistyped code changes nothing; the right one, typed loosely, proves the address.
+    let r = app.gql(None, VERIFY, json!({ "c": "AAAAA-AAAAA" })).await;
+    assert_eq!(r.code(), "CODE_INVALID", "{}", r.0);
+    assert_eq!(me(&app, &vera).await["emailVerified"], json!(false));
+    let loose = format!(" {} ", code.to_lowercase().replace('-', ""));
+    let r = app.gql(None, VERIFY, json!({ "c": loose })).await;
+    assert_eq!(r.data("verifyEmail"), json!(true));
+    assert_eq!(me(&app, &vera).await["emailVerified"], json!(true));
+    let r = app
+        .gql(Some(&vera.access), TOP_UP, json!({ "a": 10_000, "k": "vf-1" }))
+        .await;
+    assert_eq!(r.data("topUp")["cash"], json!(10_000));
+    // Once only.
+    let r = app.gql(None, VERIFY, json!({ "c": code })).await;
+    assert_eq!(r.code(), "CODE_INVALID", "{}", r.0);
+    let r = app
+        .gql(
+            Some(&vera.access),
+            "mutation { resendVerificationEmail }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.code(), "INVALID_STATE", "{}", r.0);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn the_emails_link_opens_a_page_that_proves_the_address_and_a_resend_sends_a_new_code() {
+    let app = TestApp::with_temporal(&[("ACCOUNT_EMAILS_MAX_PER_EMAIL", "2")]).await;
+    let worker = app.start_file_worker().await;
+    let lee = app.register_unverified("vflinklee", "VIEWER").await;
+    let first = worker.wait_for_mail_to(&lee.email, 1).await;
+    let resend = "mutation { resendVerificationEmail }";
+    let r = app.gql(Some(&lee.access), resend, json!({})).await;
+    assert_eq!(r.data("resendVerificationEmail"), json!(true));
+    let both = worker.wait_for_mail_to(&lee.email, 2).await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    // Two asked in the window, the limit: a third is refused and nothing is queued.
+    app.gql(Some(&lee.access), resend, json!({}))
+        .await
+        .data("resendVerificationEmail");
+    let r = app.gql(Some(&lee.access), resend, json!({})).await;
+    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
+
+    let newest = both
+        .iter()
+        .find(|m| code_in(m) != code_in(&first[0]))
+        .expect("a new code");
+    // The page the link opens only shows a form: following the link proves nothing yet.
+    let page = app
+        .http
+        .get(link_in(newest))
+        .send()
+        .await
+        .expect("GET page");
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.headers()["referrer-policy"],
+        "no-referrer",
+        "the code in the URL never leaks"
+    );
+    let html = page.text().await.expect("html");
+    assert!(html.contains(&code_in(newest)) && html.contains("<form method=\"post\""));
+    assert_eq!(me(&app, &lee).await["emailVerified"], json!(false));
+    // Submitting it does.
+    let done = app
+        .http
+        .post(app.url("/account/verify-email"))
+        .form(&[("code", code_in(newest).as_str()), ("lang", "en")])
+        .send()
+        .await
+        .expect("POST page");
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.expect("html").contains("is verified"));
+    assert_eq!(me(&app, &lee).await["emailVerified"], json!(true));
+    // The older code was voided by the use of the newer one.
+    let again = app
+        .http
+        .post(app.url("/account/verify-email"))
+        .form(&[("code", code_in(&first[0]).as_str()), ("lang", "ko")])
+        .send()
+        .await
+        .expect("POST page");
+    assert_eq!(again.status(), 400);
+    let html = again.text().await.expect("html");
+    assert!(html.contains("CODE_INVALID") && html.contains("코드가 맞지 않습니다"), "{html}");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_reset_code_works_once_ends_every_session_and_says_nothing_of_unknown_addresses() {
+    let app = TestApp::with_temporal(&[]).await;
+    let worker = app.start_file_worker().await;
+    let rosa = app.register("vfresetrosa").await;
+    let phone = app
+        .gql(None, LOGIN, json!({ "e": rosa.email, "p": PASSWORD }))
+        .await
+        .data("login");
+    let mut socket = initialised(
+        &app,
+        json!({ "Authorization": format!("Bearer {}", rosa.access) }),
+    )
+    .await;
+    crate::websocket::send(&mut socket, subscribe("1", LONG_LIVED)).await;
+
+    // Known or not, the same answer.
+    let known = app.gql(None, ASK_RESET, json!({ "e": rosa.email })).await;
+    let unknown = app
+        .gql(None, ASK_RESET, json!({ "e": "vfnobody@example.com" }))
+        .await;
+    assert_eq!(known.0, unknown.0);
+    assert_eq!(known.data("requestPasswordReset"), json!(true));
+    let code = wait_for_new_code(&worker, &rosa.email, 32, &[]).await;
+    let mail = worker.mail_to(&rosa.email).await;
+    let reset = mail
+        .iter()
+        .find(|m| code_in(m) == code)
+        .expect("the reset email");
+    assert!(reset.subject.contains("비밀번호 재설정"), "{reset:?}");
+    assert!(link_in(reset).starts_with(&app.url("/account/reset-password?code=")));
+
+    // A refused new password leaves the code usable.
+    let r = app.gql(None, RESET, json!({ "c": code, "p": "short" })).await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    let new_password = "a brand new passphrase";
+    let r = app.gql(None, RESET, json!({ "c": code, "p": new_password })).await;
+    assert_eq!(r.data("resetPassword"), json!(true));
+    // Once only.
+    let r = app
+        .gql(None, RESET, json!({ "c": code, "p": "yet another one" }))
+        .await;
+    assert_eq!(r.code(), "CODE_INVALID", "{}", r.0);
+
+    // Every session ended: access tokens, refresh tokens, the live socket.
+    for access in [&rosa.access, &phone["accessToken"].as_str().expect("t").to_owned()] {
+        let r = app.gql(Some(access), ME, json!({})).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    }
+    for refresh in [&rosa.refresh, &phone["refreshToken"].as_str().expect("t").to_owned()] {
+        let r = app.gql(None, REFRESH, json!({ "t": refresh })).await;
+        assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    }
+    assert!(
+        matches!(next(&mut socket).await, Event::Closed(Some(4403))),
+        "the live socket is closed"
+    );
+    let r = app
+        .gql(None, LOGIN, json!({ "e": rosa.email, "p": PASSWORD }))
+        .await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    app.gql(None, LOGIN, json!({ "e": rosa.email, "p": new_password }))
+        .await
+        .data("login");
+
+    // The unknown address got nothing, and its request is recorded as skipped.
+    assert!(worker.mail_to("vfnobody@example.com").await.is_empty());
+    assert_eq!(outbox_status(&app, "vfnobody@example.com").await, "SKIPPED");
+
+    // A code past its end is refused, and changes nothing.
+    app.gql(None, ASK_RESET, json!({ "e": rosa.email }))
+        .await
+        .data("requestPasswordReset");
+    let late = wait_for_new_code(&worker, &rosa.email, 32, &[&code]).await;
+    expire_codes(&app).await;
+    let r = app
+        .gql(None, RESET, json!({ "c": late, "p": "too late for this" }))
+        .await;
+    assert_eq!(r.code(), "CODE_EXPIRED", "{}", r.0);
+    app.gql(None, LOGIN, json!({ "e": rosa.email, "p": new_password }))
+        .await
+        .data("login");
+    worker.stop().await;
+}
+
+async fn login(app: &TestApp, email: &str) -> Gql {
+    app.gql(None, LOGIN, json!({ "e": email, "p": PASSWORD }))
+        .await
+}
+
+/// Waits for an email to `to` carrying a code of `len` characters other than `seen`.
+async fn wait_for_new_code(worker: &TestWorker, to: &str, len: usize, seen: &[&str]) -> String {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let fresh = worker
+            .mail_to(to)
+            .await
+            .iter()
+            .map(code_in)
+            .find(|c| c.len() == len && !seen.contains(&c.as_str()));
+        if let Some(code) = fresh {
+            return code;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no new code for {to}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+async fn outbox_status(app: &TestApp, email: &str) -> String {
+    use missionlink_entities::users::account_email;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let row = account_email::Entity::find()
+            .filter(account_email::Column::Email.eq(email))
+            .one(&app.db.users)
+            .await
+            .expect("read the outbox")
+            .expect("the request is recorded");
+        if row.status.as_str() != "PENDING" || tokio::time::Instant::now() > deadline {
+            return row.status.as_str().to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Moves every code's end into the past, as if the time had passed.
+async fn expire_codes(app: &TestApp) {
+    use missionlink_entities::users::account_code;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    account_code::Entity::update_many()
+        .col_expr(
+            account_code::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .exec(&app.db.users)
+        .await
+        .expect("expire the codes");
+}
+
+#[tokio::test]
+async fn a_new_address_takes_over_only_once_it_is_proven() {
+    let app = TestApp::with_temporal(&[]).await;
+    let worker = app.start_file_worker().await;
+    let mo = app.register("vfmovemo").await;
+    let other = app.register("vfmoveother").await;
+    let change = "mutation($e: String!, $p: String!) {
+        changeEmail(newEmail: $e, currentPassword: $p) { id email emailVerified } }";
+    let new_address = "vfmovemo.new@example.com";
+
+    let r = app
+        .gql(Some(&mo.access), change, json!({ "e": new_address, "p": "wrong password" }))
+        .await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    let r = app
+        .gql(Some(&mo.access), change, json!({ "e": other.email, "p": PASSWORD }))
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    let r = app
+        .gql(Some(&mo.access), change, json!({ "e": new_address, "p": PASSWORD }))
+        .await;
+    assert_eq!(
+        r.data("changeEmail"),
+        json!({ "id": mo.user_id, "email": mo.email, "emailVerified": true })
+    );
+    // Until the code is used, the old address signs in and the new one does not.
+    let mail = worker.wait_for_mail_to(new_address, 1).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(login(&app, new_address).await.code(), "UNAUTHENTICATED");
+    login(&app, &mo.email).await.data("login");
+
+    let r = app.gql(None, VERIFY, json!({ "c": code_in(&mail[0]) })).await;
+    assert_eq!(r.data("verifyEmail"), json!(true));
+    assert_eq!(
+        me(&app, &mo).await,
+        json!({ "id": mo.user_id, "email": new_address, "emailVerified": true })
+    );
+    login(&app, new_address).await.data("login");
+    assert_eq!(login(&app, &mo.email).await.code(), "UNAUTHENTICATED");
+    // Money moves as before.
+    app.top_up(&mo, 1_000, "vf-move").await.data("topUp");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_the_same_whether_or_not_the_address_is_registered() {
+    let app = TestApp::spawn_with(
+        crate::support::TestDatabases::postgres().await,
+        &[("ACCOUNT_EMAILS_MAX_PER_EMAIL", "2")],
+    )
+    .await;
+    let known = app.register("vfthrottled").await;
+    for email in [known.email.as_str(), "vfthrottled.not@example.com"] {
+        let answers: Vec<Gql> = futures::future::join_all(
+            (0..4).map(|_| app.gql(None, ASK_RESET, json!({ "e": email }))),
+        )
+        .await;
+        let codes: Vec<String> = answers
+            .iter()
+            .map(|a| {
+                if a.0["errors"].is_null() {
+                    "ok".to_owned()
+                } else {
+                    a.code()
+                }
+            })
+            .collect();
+        assert_eq!(
+            codes.iter().filter(|c| *c == "ok").count(),
+            2,
+            "{email}: {codes:?}"
+        );
+        assert_eq!(
+            codes.iter().filter(|c| *c == "RATE_LIMITED").count(),
+            2,
+            "{email}: {codes:?}"
+        );
+    }
+    let r = app.gql(None, ASK_RESET, json!({ "e": "not an address" })).await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+}
