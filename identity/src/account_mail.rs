@@ -8,10 +8,12 @@
 use crate::codes;
 use crate::error::IdentityResult;
 use chrono::{DateTime, Duration, Utc};
-use missionlink_entities::users::{
-    AccountEmailStatus, CodePurpose, Locale, account_code, account_email, user,
-};
+use missionlink_entities::users::{CodePurpose, Locale, account_code, account_email, user};
 use sea_orm::sea_query::{Condition, Expr};
+
+/// One row of the outbox, as the worker reads it.
+pub use missionlink_entities::users::account_email::Model as AccountEmail;
+pub use missionlink_entities::users::AccountEmailStatus;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,

@@ -84,10 +84,17 @@ impl Client {
             .await
             .context("the answer was not GraphQL JSON")?;
         if let Some(error) = answer["errors"].get(0) {
+            let code = error["extensions"]["code"].as_str().unwrap_or("no code");
+            // The demo's users cannot read their mail: the instance must let money move first.
+            let hint = if code == "EMAIL_NOT_VERIFIED" {
+                "; seed a development instance, which lets unproven accounts move money \
+                 (scripts/run sets EMAIL_VERIFICATION_REQUIRED=false)"
+            } else {
+                ""
+            };
             bail!(
-                "{} ({})",
+                "{} ({code}){hint}",
                 error["message"].as_str().unwrap_or("error"),
-                error["extensions"]["code"].as_str().unwrap_or("no code")
             );
         }
         Ok(answer["data"].clone())

@@ -6,8 +6,9 @@
 
 use crate::email::{Email, Mailer, SendError, account_email};
 use chrono::Utc;
-use missionlink_entities::users::AccountEmailStatus;
-use missionlink_identity::account_mail::{self, CodeLifetimes, Prepared};
+use missionlink_identity::account_mail::{
+    self, AccountEmail, AccountEmailStatus, CodeLifetimes, Prepared,
+};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +63,8 @@ pub async fn round(deps: &AccountEmails) -> anyhow::Result<usize> {
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut sent = 0;
     for row in claimed {
-        match send(deps, &row).await {
+        let span = tracing::info_span!("account_email.send", kind = row.kind.as_str());
+        match tracing::Instrument::instrument(send(deps, &row), span).await {
             Ok(true) => sent += 1,
             Ok(false) => {}
             // Left claimed: the lease lapses and a later round tries again, with a new code.
@@ -75,7 +77,7 @@ pub async fn round(deps: &AccountEmails) -> anyhow::Result<usize> {
 
 async fn send(
     deps: &AccountEmails,
-    row: &missionlink_entities::users::account_email::Model,
+    row: &AccountEmail,
 ) -> anyhow::Result<bool> {
     let db = &deps.users_db;
     let fail = |e| anyhow::anyhow!("{e:?}");

@@ -23,22 +23,9 @@ const LINK: &str = "url token issuedAt";
 
 /// Registers `handle` with a display name and a locale.
 async fn register(app: &TestApp, handle: &str, role: &str, locale: &str, name: &str) -> Session {
-    let r = app
-        .gql(
-            None,
-            "mutation($input: RegisterInput!) { register(input: $input) {
-                accessToken refreshToken user { id } } }",
-            json!({ "input": { "email": format!("{handle}@example.com"), "password": PASSWORD,
-                "handle": handle, "displayName": name, "role": role, "locale": locale } }),
-        )
+    app.register_with(json!({ "email": format!("{handle}@example.com"), "password": PASSWORD,
+        "handle": handle, "displayName": name, "role": role, "locale": locale }))
         .await
-        .data("register");
-    Session {
-        user_id: r["user"]["id"].as_str().expect("id").to_owned(),
-        access: r["accessToken"].as_str().expect("accessToken").to_owned(),
-        refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
-        email: format!("{handle}@example.com"),
-    }
 }
 
 async fn my_overlay(app: &TestApp, who: Option<&Session>) -> Gql {

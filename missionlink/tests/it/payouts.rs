@@ -29,21 +29,10 @@ fn unique(prefix: &str) -> String {
 async fn streamer_with_earnings(app: &TestApp, locale: &str, won: i64) -> Session {
     let handle = unique("st");
     let email = format!("{handle}@example.com");
-    let r = app
-        .gql(
-            None,
-            "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }",
-            json!({ "input": { "email": email, "password": "correct horse battery staple",
-                               "handle": handle, "role": "STREAMER", "locale": locale } }),
-        )
-        .await
-        .data("register");
-    let streamer = Session {
-        user_id: r["user"]["id"].as_str().expect("id").to_owned(),
-        access: r["accessToken"].as_str().expect("token").to_owned(),
-        refresh: r["refreshToken"].as_str().expect("refresh").to_owned(),
-        email,
-    };
+    let streamer = app
+        .register_with(json!({ "email": email, "password": "correct horse battery staple",
+                               "handle": handle, "role": "STREAMER", "locale": locale }))
+        .await;
     let viewer = app.register_owned(unique("vw")).await;
     app.top_up(&viewer, won, "earn").await.data("topUp");
     let id = app.new_mission(&viewer, &streamer.user_id, won).await;

@@ -12,20 +12,9 @@ async fn each_backer_is_written_to_in_their_own_language_through_ses() {
     let korean = app.register("seskofan").await;
     app.top_up(&korean, 50_000, "t").await.data("topUp");
     let english = app
-        .gql(
-            None,
-            "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }",
-            json!({ "i": { "email": "sesenfan@example.com", "password": PASSWORD, "handle": "sesenfan",
-                           "role": "VIEWER", "locale": "en" } }),
-        )
-        .await
-        .data("register");
-    let english = Session {
-        user_id: english["user"]["id"].as_str().expect("id").to_owned(),
-        access: english["accessToken"].as_str().expect("token").to_owned(),
-        refresh: String::new(),
-        email: "sesenfan@example.com".into(),
-    };
+        .register_with(json!({ "email": "sesenfan@example.com", "password": PASSWORD,
+                               "handle": "sesenfan", "role": "VIEWER", "locale": "en" }))
+        .await;
     app.top_up(&english, 50_000, "t").await.data("topUp");
 
     let title = format!(

@@ -350,8 +350,8 @@ async fn a_suspended_account_can_still_sign_out_everywhere() {
     sign_in(&app, &owner).await;
 }
 
-/// Users migration 000004 keeps every user and token on both backends and starts everyone at
-/// epoch 0; a token issued before it (no `epoch` claim) acts until its user signs out
+/// Users migrations 000004 and after keep every user and token on both backends, start everyone
+/// at epoch 0 and unproven; a token issued before it (no `epoch` claim) acts until its user signs out
 /// everywhere.
 #[tokio::test]
 async fn the_sessions_migration_keeps_every_user_and_token_and_old_tokens_work_until_sign_out() {
@@ -409,6 +409,9 @@ async fn the_sessions_migration_keeps_every_user_and_token_and_old_tokens_work_u
         assert_eq!(read(tokens).await, tokens_before);
         let epochs = read("SELECT session_epoch FROM users WHERE session_epoch <> 0").await;
         assert!(epochs.is_empty(), "{epochs:?}");
+        // 000005: no address was ever checked, so every existing account starts unproven.
+        let proven = read("SELECT id FROM users WHERE email_verified_at IS NOT NULL").await;
+        assert!(proven.is_empty(), "{proven:?}");
     }
 
     // A token without an `epoch` claim, as issued before: it acts until a sign-out everywhere.

@@ -267,14 +267,29 @@ impl TestApp {
 
     /// What the user's code would do: marks their address proven.
     pub async fn mark_email_verified(&self, user_id: &str) {
-        use missionlink_entities::users::user;
-        use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
-        user::Entity::update_many()
-            .col_expr(user::Column::EmailVerifiedAt, Expr::value(chrono::Utc::now()))
-            .filter(user::Column::Id.eq(user_id))
-            .exec(&self.db.users)
+        mark_email_verified(&self.db.users, user_id).await;
+    }
+
+    /// Registers with `input` (a whole `RegisterInput`: a locale, a display name), the address
+    /// proven as in [`Self::register_as`].
+    pub async fn register_with(&self, input: Value) -> Session {
+        let r = self
+            .gql(
+                None,
+                "mutation($input: RegisterInput!) { register(input: $input) {
+                    accessToken refreshToken user { id } } }",
+                json!({ "input": input }),
+            )
             .await
-            .expect("mark the address proven");
+            .data("register");
+        let session = Session {
+            user_id: r["user"]["id"].as_str().expect("id").to_owned(),
+            access: r["accessToken"].as_str().expect("accessToken").to_owned(),
+            refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
+            email: input["email"].as_str().expect("email").to_owned(),
+        };
+        self.mark_email_verified(&session.user_id).await;
+        session
     }
 
     /// Registers `handle` as `role`, its address not proven yet.
@@ -326,6 +341,19 @@ impl Drop for TestApp {
             server.abort();
         }
     }
+}
+
+/// Marks `user_id`'s address proven in the users database `users`, as using the code emailed to
+/// it would.
+pub async fn mark_email_verified(users: &sea_orm::DatabaseConnection, user_id: &str) {
+    use missionlink_entities::users::user;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, Expr::value(chrono::Utc::now()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(users)
+        .await
+        .expect("mark the address proven");
 }
 
 /// The configuration of a test app: its databases, a fixed JWT secret, port 0, and a Temporal

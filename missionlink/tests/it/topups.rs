@@ -875,21 +875,9 @@ async fn withdrawal_on_sqlite_inside_and_outside_the_window() {
 async fn register_in(app: &TestApp, stem: &str, locale: &str) -> Session {
     let handle = format!("{stem}{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let email = format!("{handle}@example.com");
-    let r = app
-        .gql(
-            None,
-            "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }",
-            json!({ "i": { "email": email, "password": PASSWORD, "handle": handle,
-                           "role": "VIEWER", "locale": locale } }),
-        )
+    app.register_with(json!({ "email": email, "password": PASSWORD, "handle": handle,
+                              "role": "VIEWER", "locale": locale }))
         .await
-        .data("register");
-    Session {
-        user_id: r["user"]["id"].as_str().expect("id").to_owned(),
-        access: r["accessToken"].as_str().expect("token").to_owned(),
-        refresh: String::new(),
-        email,
-    }
 }
 
 async fn receipts_are_sent_once_per_event(

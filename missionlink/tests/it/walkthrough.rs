@@ -7,6 +7,34 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
+/// The development settings `scripts/run` sets (and its banner names), which the walkthrough and
+/// the demo assume: the demo's users cannot read their mail.
+const DEVELOPMENT: [(&str, &str); 1] = [("EMAIL_VERIFICATION_REQUIRED", "false")];
+
+#[test]
+fn scripts_run_sets_the_development_settings_and_says_so() {
+    let run = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/run"))
+        .expect("scripts/run");
+    for (name, value) in DEVELOPMENT {
+        assert!(
+            run.contains(&format!("export {name}=\"${{{name}:-{value}}}\"")),
+            "scripts/run sets {name}={value}"
+        );
+        assert!(
+            run.contains(&format!("{name}=${name}")),
+            "the banner says {name}"
+        );
+    }
+    let deploy = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/base/configmap.yaml"
+    ))
+    .expect("configmap");
+    for (name, _) in DEVELOPMENT {
+        assert!(!deploy.contains(name), "production keeps the default of {name}");
+    }
+}
+
 /// Runs `missionlink demo` against `app` with `args`; its stdout.
 async fn demo(app: &TestApp, args: &[&str]) -> String {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"))
@@ -119,7 +147,7 @@ async fn event_about(ws: &mut WsSocket, id: &Value, total: i64) -> Value {
 
 #[tokio::test]
 async fn the_readme_walkthrough_runs_as_written() {
-    let app = TestApp::with_temporal(&[]).await;
+    let app = TestApp::with_temporal(&DEVELOPMENT).await;
     let _worker = app.start_file_worker().await;
 
     // The demo, as text: it names every user and mission and prints headers to paste.
@@ -227,7 +255,7 @@ async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
     let temporal = crate::support::temporal_address();
     let app = TestApp::spawn_with(
         crate::support::TestDatabases::sqlite(),
-        &[("TEMPORAL_ADDRESS", temporal.as_str())],
+        &[("TEMPORAL_ADDRESS", temporal.as_str()), DEVELOPMENT[0]],
     )
     .await;
     let _worker = app.start_file_worker().await;
