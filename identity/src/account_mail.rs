@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, Utc};
 use missionlink_entities::users::{CodePurpose, Locale, account_code, account_email, user};
 use sea_orm::sea_query::{Condition, Expr};
 
+pub use missionlink_entities::users::AccountEmailStatus;
 /// One row of the outbox, as the worker reads it.
 pub use missionlink_entities::users::account_email::Model as AccountEmail;
-pub use missionlink_entities::users::AccountEmailStatus;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -164,7 +164,9 @@ pub async fn prepare<C: ConnectionTrait>(
         return Ok(Prepared::Skip("no account has this address"));
     };
     let change_of_address = row.email != user.email;
-    if row.kind == CodePurpose::VerifyEmail && !change_of_address && user.email_verified_at.is_some()
+    if row.kind == CodePurpose::VerifyEmail
+        && !change_of_address
+        && user.email_verified_at.is_some()
     {
         return Ok(Prepared::Skip("the address is already proven"));
     }

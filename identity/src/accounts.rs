@@ -1,10 +1,10 @@
 //! Registration, login and refresh: the identity rules, callable without HTTP.
 
+use crate::account_mail::{self, CodeLifetimes};
 use crate::error::{IdentityError, IdentityResult};
 use crate::input::{self, DisplayName, Email, Handle, Password};
 use crate::standing::ActiveUsers;
 use crate::suspension::suspended;
-use crate::account_mail::{self, CodeLifetimes};
 use crate::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
 use crate::verification::AccountEmailThrottle;
 use crate::{password, reserved, throttle};

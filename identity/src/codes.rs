@@ -32,7 +32,7 @@ pub fn generate(purpose: CodePurpose) -> String {
     rand::fill(&mut bytes[..]);
     let code: String = bytes
         .iter()
-        .map(|b| ALPHABET[usize::from(b & 31)] as char)
+        .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
         .collect();
     match purpose {
         CodePurpose::VerifyEmail => format!("{}-{}", &code[..n / 2], &code[n / 2..]),
@@ -75,7 +75,10 @@ mod tests {
             let code = generate(*purpose);
             let normal = normalize(&code, *purpose).expect("a fresh code is valid");
             assert_eq!(normal.len(), length(*purpose));
-            assert_eq!(normalize(&code.to_lowercase(), *purpose), Some(normal.clone()));
+            assert_eq!(
+                normalize(&code.to_lowercase(), *purpose),
+                Some(normal.clone())
+            );
             assert_eq!(normalize(&format!(" {code} "), *purpose), Some(normal));
         }
         assert_eq!(
@@ -94,7 +97,10 @@ mod tests {
         assert_eq!(normalize("ABCDE-FGHJ", CodePurpose::VerifyEmail), None);
         assert_eq!(normalize("ABCDE-FGHJU", CodePurpose::VerifyEmail), None);
         assert_eq!(normalize("ABCDE-FGHJK", CodePurpose::ResetPassword), None);
-        assert_eq!(normalize(&"A".repeat(500), CodePurpose::ResetPassword), None);
+        assert_eq!(
+            normalize(&"A".repeat(500), CodePurpose::ResetPassword),
+            None
+        );
     }
 
     #[test]

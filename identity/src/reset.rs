@@ -21,7 +21,11 @@ use std::net::IpAddr;
 impl Accounts {
     /// Asks for a reset email to `raw_email`. A malformed address is `BAD_USER_INPUT` (no
     /// account can have it); past the limits `RATE_LIMITED`; otherwise done, account or not.
-    pub async fn request_password_reset(&self, raw_email: &str, client: IpAddr) -> IdentityResult<()> {
+    pub async fn request_password_reset(
+        &self,
+        raw_email: &str,
+        client: IpAddr,
+    ) -> IdentityResult<()> {
         let email = Email::parse(raw_email)?;
         self.count_account_email(email.as_str(), client).await?;
         account_mail::enqueue(

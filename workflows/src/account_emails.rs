@@ -75,10 +75,7 @@ pub async fn round(deps: &AccountEmails) -> anyhow::Result<usize> {
     Ok(sent)
 }
 
-async fn send(
-    deps: &AccountEmails,
-    row: &AccountEmail,
-) -> anyhow::Result<bool> {
+async fn send(deps: &AccountEmails, row: &AccountEmail) -> anyhow::Result<bool> {
     let db = &deps.users_db;
     let fail = |e| anyhow::anyhow!("{e:?}");
     let letter = match account_mail::prepare(db, row, &deps.settings.lifetimes)

@@ -1,4 +1,4 @@
-use super::context::{caller, client_addr, caller_even_if_suspended, paying_caller, state};
+use super::context::{caller, caller_even_if_suspended, client_addr, paying_caller, state};
 use super::types::{AuthPayload, Wallet};
 use super::user::Role;
 use crate::error::{ApiError, GqlResult};

@@ -168,7 +168,9 @@ fn explain(w: &Words, error: &crate::error::ApiError) -> String {
         tracing::error!(error = format!("{e:#}"), "account page failed");
     }
     let korean = match error.code() {
-        "CODE_INVALID" => Some("코드가 맞지 않습니다. 잘못 입력했거나, 이미 사용했거나, 새 코드로 바뀌었을 수 있습니다."),
+        "CODE_INVALID" => Some(
+            "코드가 맞지 않습니다. 잘못 입력했거나, 이미 사용했거나, 새 코드로 바뀌었을 수 있습니다.",
+        ),
         "CODE_EXPIRED" => Some("코드가 만료되었습니다. 새 코드를 요청해 주세요."),
         "RATE_LIMITED" => Some("시도가 너무 많습니다. 잠시 후 다시 시도해 주세요."),
         _ => None,

@@ -23,9 +23,11 @@ const LINK: &str = "url token issuedAt";
 
 /// Registers `handle` with a display name and a locale.
 async fn register(app: &TestApp, handle: &str, role: &str, locale: &str, name: &str) -> Session {
-    app.register_with(json!({ "email": format!("{handle}@example.com"), "password": PASSWORD,
-        "handle": handle, "displayName": name, "role": role, "locale": locale }))
-        .await
+    app.register_with(
+        json!({ "email": format!("{handle}@example.com"), "password": PASSWORD,
+        "handle": handle, "displayName": name, "role": role, "locale": locale }),
+    )
+    .await
 }
 
 async fn my_overlay(app: &TestApp, who: Option<&Session>) -> Gql {

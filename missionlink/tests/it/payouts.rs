@@ -30,8 +30,10 @@ async fn streamer_with_earnings(app: &TestApp, locale: &str, won: i64) -> Sessio
     let handle = unique("st");
     let email = format!("{handle}@example.com");
     let streamer = app
-        .register_with(json!({ "email": email, "password": "correct horse battery staple",
-                               "handle": handle, "role": "STREAMER", "locale": locale }))
+        .register_with(
+            json!({ "email": email, "password": "correct horse battery staple",
+                               "handle": handle, "role": "STREAMER", "locale": locale }),
+        )
         .await;
     let viewer = app.register_owned(unique("vw")).await;
     app.top_up(&viewer, won, "earn").await.data("topUp");

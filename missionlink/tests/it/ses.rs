@@ -1,7 +1,7 @@
 //! Emails through Amazon SES v2 (moto's implementation, started by scripts/test), in each
 //! recipient's locale.
 
-use crate::support::{PASSWORD, Session, TestApp};
+use crate::support::{PASSWORD, TestApp};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -12,8 +12,10 @@ async fn each_backer_is_written_to_in_their_own_language_through_ses() {
     let korean = app.register("seskofan").await;
     app.top_up(&korean, 50_000, "t").await.data("topUp");
     let english = app
-        .register_with(json!({ "email": "sesenfan@example.com", "password": PASSWORD,
-                               "handle": "sesenfan", "role": "VIEWER", "locale": "en" }))
+        .register_with(
+            json!({ "email": "sesenfan@example.com", "password": PASSWORD,
+                               "handle": "sesenfan", "role": "VIEWER", "locale": "en" }),
+        )
         .await;
     app.top_up(&english, 50_000, "t").await.data("topUp");
 

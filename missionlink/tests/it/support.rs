@@ -349,7 +349,10 @@ pub async fn mark_email_verified(users: &sea_orm::DatabaseConnection, user_id: &
     use missionlink_entities::users::user;
     use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
     user::Entity::update_many()
-        .col_expr(user::Column::EmailVerifiedAt, Expr::value(chrono::Utc::now()))
+        .col_expr(
+            user::Column::EmailVerifiedAt,
+            Expr::value(chrono::Utc::now()),
+        )
         .filter(user::Column::Id.eq(user_id))
         .exec(users)
         .await

@@ -875,9 +875,11 @@ async fn withdrawal_on_sqlite_inside_and_outside_the_window() {
 async fn register_in(app: &TestApp, stem: &str, locale: &str) -> Session {
     let handle = format!("{stem}{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let email = format!("{handle}@example.com");
-    app.register_with(json!({ "email": email, "password": PASSWORD, "handle": handle,
-                              "role": "VIEWER", "locale": locale }))
-        .await
+    app.register_with(
+        json!({ "email": email, "password": PASSWORD, "handle": handle,
+                              "role": "VIEWER", "locale": locale }),
+    )
+    .await
 }
 
 async fn receipts_are_sent_once_per_event(

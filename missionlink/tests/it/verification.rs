@@ -74,8 +74,12 @@ async fn an_unproven_account_reads_and_bets_but_moves_no_money_until_its_code_is
     assert_eq!(me(&app, &vera).await["emailVerified"], json!(false));
     assert_eq!(me(&app, &vera).await["email"], json!(vera.email));
     let refused = [
-        app.gql(Some(&vera.access), TOP_UP, json!({ "a": 10_000, "k": "vf-1" }))
-            .await,
+        app.gql(
+            Some(&vera.access),
+            TOP_UP,
+            json!({ "a": 10_000, "k": "vf-1" }),
+        )
+        .await,
         app.create_mission(&vera, &streamer.user_id, 5_000, json!({}))
             .await,
         app.gql(
@@ -124,7 +128,11 @@ async fn an_unproven_account_reads_and_bets_but_moves_no_money_until_its_code_is
     assert_eq!(r.data("verifyEmail"), json!(true));
     assert_eq!(me(&app, &vera).await["emailVerified"], json!(true));
     let r = app
-        .gql(Some(&vera.access), TOP_UP, json!({ "a": 10_000, "k": "vf-1" }))
+        .gql(
+            Some(&vera.access),
+            TOP_UP,
+            json!({ "a": 10_000, "k": "vf-1" }),
+        )
         .await;
     assert_eq!(r.data("topUp")["cash"], json!(10_000));
     // Once only.
@@ -200,7 +208,10 @@ async fn the_emails_link_opens_a_page_that_proves_the_address_and_a_resend_sends
         .expect("POST page");
     assert_eq!(again.status(), 400);
     let html = again.text().await.expect("html");
-    assert!(html.contains("CODE_INVALID") && html.contains("코드가 맞지 않습니다"), "{html}");
+    assert!(
+        html.contains("CODE_INVALID") && html.contains("코드가 맞지 않습니다"),
+        "{html}"
+    );
     worker.stop().await;
 }
 
@@ -237,10 +248,14 @@ async fn a_reset_code_works_once_ends_every_session_and_says_nothing_of_unknown_
     assert!(link_in(reset).starts_with(&app.url("/account/reset-password?code=")));
 
     // A refused new password leaves the code usable.
-    let r = app.gql(None, RESET, json!({ "c": code, "p": "short" })).await;
+    let r = app
+        .gql(None, RESET, json!({ "c": code, "p": "short" }))
+        .await;
     assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
     let new_password = "a brand new passphrase";
-    let r = app.gql(None, RESET, json!({ "c": code, "p": new_password })).await;
+    let r = app
+        .gql(None, RESET, json!({ "c": code, "p": new_password }))
+        .await;
     assert_eq!(r.data("resetPassword"), json!(true));
     // Once only.
     let r = app
@@ -249,11 +264,17 @@ async fn a_reset_code_works_once_ends_every_session_and_says_nothing_of_unknown_
     assert_eq!(r.code(), "CODE_INVALID", "{}", r.0);
 
     // Every session ended: access tokens, refresh tokens, the live socket.
-    for access in [&rosa.access, &phone["accessToken"].as_str().expect("t").to_owned()] {
+    for access in [
+        &rosa.access,
+        &phone["accessToken"].as_str().expect("t").to_owned(),
+    ] {
         let r = app.gql(Some(access), ME, json!({})).await;
         assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
     }
-    for refresh in [&rosa.refresh, &phone["refreshToken"].as_str().expect("t").to_owned()] {
+    for refresh in [
+        &rosa.refresh,
+        &phone["refreshToken"].as_str().expect("t").to_owned(),
+    ] {
         let r = app.gql(None, REFRESH, json!({ "t": refresh })).await;
         assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
     }
@@ -358,15 +379,27 @@ async fn a_new_address_takes_over_only_once_it_is_proven() {
     let new_address = "vfmovemo.new@example.com";
 
     let r = app
-        .gql(Some(&mo.access), change, json!({ "e": new_address, "p": "wrong password" }))
+        .gql(
+            Some(&mo.access),
+            change,
+            json!({ "e": new_address, "p": "wrong password" }),
+        )
         .await;
     assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
     let r = app
-        .gql(Some(&mo.access), change, json!({ "e": other.email, "p": PASSWORD }))
+        .gql(
+            Some(&mo.access),
+            change,
+            json!({ "e": other.email, "p": PASSWORD }),
+        )
         .await;
     assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
     let r = app
-        .gql(Some(&mo.access), change, json!({ "e": new_address, "p": PASSWORD }))
+        .gql(
+            Some(&mo.access),
+            change,
+            json!({ "e": new_address, "p": PASSWORD }),
+        )
         .await;
     assert_eq!(
         r.data("changeEmail"),
@@ -378,7 +411,9 @@ async fn a_new_address_takes_over_only_once_it_is_proven() {
     assert_eq!(login(&app, new_address).await.code(), "UNAUTHENTICATED");
     login(&app, &mo.email).await.data("login");
 
-    let r = app.gql(None, VERIFY, json!({ "c": code_in(&mail[0]) })).await;
+    let r = app
+        .gql(None, VERIFY, json!({ "c": code_in(&mail[0]) }))
+        .await;
     assert_eq!(r.data("verifyEmail"), json!(true));
     assert_eq!(
         me(&app, &mo).await,
@@ -425,6 +460,8 @@ async fn reset_requests_are_limited_the_same_whether_or_not_the_address_is_regis
             "{email}: {codes:?}"
         );
     }
-    let r = app.gql(None, ASK_RESET, json!({ "e": "not an address" })).await;
+    let r = app
+        .gql(None, ASK_RESET, json!({ "e": "not an address" }))
+        .await;
     assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
 }

@@ -4,8 +4,8 @@
 
 use super::receipt::kst;
 use super::texts::Locale;
-use missionlink_identity::account_mail::Letter;
 use missionlink_identity::CodePurpose;
+use missionlink_identity::account_mail::Letter;
 
 /// The email's subject and text; `link` opens the page for the code.
 pub fn account_email(letter: &Letter, link: &str) -> (String, String) {
