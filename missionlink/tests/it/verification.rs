@@ -465,3 +465,113 @@ async fn reset_requests_are_limited_the_same_whether_or_not_the_address_is_regis
         .await;
     assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
 }
+
+/// Runs `scripts/node/account-page-check.mjs` on `link` (typing `password` if given): what the
+/// page said before and after its button was pressed.
+async fn in_a_browser(link: &str, name: &str, password: Option<&str>) -> Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/node/account-page-check.mjs"
+    );
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(script)
+        .arg(link)
+        .arg(crate::support::artifacts_dir().join(format!("{name}.png")));
+    if let Some(password) = password {
+        command.arg(password);
+    }
+    let out = command
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run node (scripts/test installs playwright-core and chromium)");
+    let summary: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no summary: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "{summary}");
+    assert_eq!(summary["blocked"], json!([]), "nothing leaves loopback");
+    assert_eq!(summary["pageErrors"], json!([]));
+    summary
+}
+
+#[tokio::test]
+async fn both_links_work_in_a_real_browser() {
+    let app = TestApp::with_temporal(&[]).await;
+    let worker = app.start_file_worker().await;
+    let en = app
+        .gql(
+            None,
+            "mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id } } }",
+            json!({ "i": { "email": "vfbrowser@example.com", "password": PASSWORD,
+                           "handle": "vfbrowser", "role": "VIEWER", "locale": "en" } }),
+        )
+        .await
+        .data("register");
+    let access = en["accessToken"].as_str().expect("token").to_owned();
+
+    let code = wait_for_new_code(&worker, "vfbrowser@example.com", 11, &[]).await;
+    let mail = worker.mail_to("vfbrowser@example.com").await;
+    assert!(
+        mail[0].subject.contains("Your verification code"),
+        "{mail:?}"
+    );
+    let page = in_a_browser(&link_in(&mail[0]), "verify-email", None).await;
+    assert!(
+        page["before"]
+            .as_str()
+            .expect("text")
+            .contains("Verify your email address")
+    );
+    assert_eq!(page["status"], json!(200));
+    assert!(
+        page["after"]
+            .as_str()
+            .expect("text")
+            .contains("is verified"),
+        "{page}"
+    );
+    let r = app.gql(Some(&access), ME, json!({})).await;
+    assert_eq!(r.data("me")["emailVerified"], json!(true));
+    // The same link again: the page says why not, and the code's name.
+    let page = in_a_browser(&link_in(&mail[0]), "verify-email-again", None).await;
+    assert!(
+        page["after"]
+            .as_str()
+            .expect("text")
+            .contains("CODE_INVALID"),
+        "{page}"
+    );
+
+    app.gql(None, ASK_RESET, json!({ "e": "vfbrowser@example.com" }))
+        .await
+        .data("requestPasswordReset");
+    let reset_code = wait_for_new_code(&worker, "vfbrowser@example.com", 32, &[&code]).await;
+    let mail = worker.mail_to("vfbrowser@example.com").await;
+    let reset = mail
+        .iter()
+        .find(|m| code_in(m) == reset_code)
+        .expect("the reset email");
+    let page = in_a_browser(
+        &link_in(reset),
+        "reset-password",
+        Some("typed in a browser"),
+    )
+    .await;
+    assert!(
+        page["after"]
+            .as_str()
+            .expect("text")
+            .contains("Sign in with the new password"),
+        "{page}"
+    );
+    app.gql(
+        None,
+        LOGIN,
+        json!({ "e": "vfbrowser@example.com", "p": "typed in a browser" }),
+    )
+    .await
+    .data("login");
+    let r = app.gql(Some(&access), ME, json!({})).await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    worker.stop().await;
+}
