@@ -127,6 +127,7 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", self.http.addr)),
             lifetimes: self.identity.code_lifetimes,
+            operator_contact: self.payouts.operator_contact.clone(),
         }
     }
 

@@ -82,7 +82,8 @@ pub const OPERATOR_NAME: Var = Var::text(
 pub const OPERATOR_CONTACT: Var = Var::text(
     "OPERATOR_CONTACT",
     "support@missionlink.local",
-    "where payout and top-up receipts tell users to object",
+    "where payout and top-up receipts tell users to object, and the notice of a change of \
+     address tells its reader to write if they did not make it",
 );
 
 pub const VARIABLES: &[Var] = &[

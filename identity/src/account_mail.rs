@@ -1,5 +1,6 @@
 //! The outbox of account emails (`account_emails`): a request that asks for a verification or a
-//! reset email writes a row ([`enqueue`]); the worker claims due rows for a lease
+//! reset email writes a row ([`enqueue`]), as does a change of address (a notice to the old
+//! address); the worker claims due rows for a lease
 //! ([`claim_due`]), makes each one's code as it sends it ([`prepare`]), and records the outcome
 //! ([`finish`]). The code is made at send time so that it is never stored readable: only its
 //! hash is (`account_codes`). A worker that dies mid-send leaves its claim to lapse and another
@@ -8,7 +9,9 @@
 use crate::codes;
 use crate::error::IdentityResult;
 use chrono::{DateTime, Duration, Utc};
-use missionlink_entities::users::{CodePurpose, Locale, account_code, account_email, user};
+use missionlink_entities::users::{
+    AccountEmailKind, CodePurpose, Locale, account_code, account_email, user,
+};
 use sea_orm::sea_query::{Condition, Expr};
 
 pub use missionlink_entities::users::AccountEmailStatus;
@@ -45,7 +48,7 @@ impl CodeLifetimes {
 /// Asks for an email of `kind` to `email` (for `user_id`, known except for a reset).
 pub(crate) async fn enqueue<C: ConnectionTrait>(
     db: &C,
-    kind: CodePurpose,
+    kind: AccountEmailKind,
     user_id: Option<&str>,
     email: &str,
 ) -> IdentityResult<()> {
@@ -110,8 +113,23 @@ pub async fn claim_due<C: ConnectionTrait>(
 pub enum Prepared {
     /// Nothing to send, and why (no account has the address; the address is already proven).
     Skip(&'static str),
-    /// Send this.
+    /// Send this code.
     Send(Letter),
+    /// Tell the address an account left where it went.
+    Notice(AddressChanged),
+}
+
+/// The notice to the address an account moved away from.
+#[derive(Clone, Debug)]
+pub struct AddressChanged {
+    /// The old address.
+    pub to: String,
+    /// The account's address now.
+    pub new_address: String,
+    pub display_name: String,
+    pub locale: Locale,
+    /// When the request asking for it was made (the change).
+    pub at: DateTime<Utc>,
 }
 
 /// One account email, ready to be worded.
@@ -145,7 +163,8 @@ impl Letter {
 }
 
 /// Makes the code `row` carries, unless there is nothing to send: a reset for an address no
-/// account has, or a proof of an address the account has proven meanwhile or no longer uses.
+/// account has, or a proof of an address the account has proven meanwhile or no longer uses. A
+/// notice of a change of address carries no code.
 pub async fn prepare<C: ConnectionTrait>(
     db: &C,
     row: &account_email::Model,
@@ -163,24 +182,31 @@ pub async fn prepare<C: ConnectionTrait>(
     let Some(user) = found else {
         return Ok(Prepared::Skip("no account has this address"));
     };
+    let Some(purpose) = row.kind.code() else {
+        return Ok(Prepared::Notice(AddressChanged {
+            to: row.email.clone(),
+            new_address: user.email,
+            display_name: user.display_name,
+            locale: user.locale,
+            at: row.created_at,
+        }));
+    };
     let change_of_address = row.email != user.email;
-    if row.kind == CodePurpose::VerifyEmail
-        && !change_of_address
-        && user.email_verified_at.is_some()
+    if purpose == CodePurpose::VerifyEmail && !change_of_address && user.email_verified_at.is_some()
     {
         return Ok(Prepared::Skip("the address is already proven"));
     }
-    if row.kind == CodePurpose::ResetPassword && change_of_address {
+    if purpose == CodePurpose::ResetPassword && change_of_address {
         return Ok(Prepared::Skip("the account no longer uses this address"));
     }
-    let code = codes::generate(row.kind);
-    let normalized = codes::normalize(&code, row.kind).unwrap_or_default();
+    let code = codes::generate(purpose);
+    let normalized = codes::normalize(&code, purpose).unwrap_or_default();
     let now = Utc::now();
-    let expires_at = now + lifetimes.of(row.kind);
+    let expires_at = now + lifetimes.of(purpose);
     account_code::Entity::insert(account_code::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         user_id: Set(user.id.clone()),
-        purpose: Set(row.kind),
+        purpose: Set(purpose),
         code_hash: Set(codes::hash(&normalized)),
         email: Set(row.email.clone()),
         created_at: Set(now),
@@ -190,7 +216,7 @@ pub async fn prepare<C: ConnectionTrait>(
     .exec_without_returning(db)
     .await?;
     Ok(Prepared::Send(Letter {
-        kind: row.kind,
+        kind: purpose,
         to: row.email.clone(),
         display_name: user.display_name,
         locale: user.locale,

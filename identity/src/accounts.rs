@@ -9,7 +9,7 @@ use crate::tokens::{self, REFRESH_TOKEN_DAYS, TokenKeys};
 use crate::verification::AccountEmailThrottle;
 use crate::{password, reserved, throttle};
 use chrono::{Duration, Utc};
-use missionlink_entities::users::{CodePurpose, Locale, Role};
+use missionlink_entities::users::{AccountEmailKind, Locale, Role};
 use missionlink_entities::users::{refresh_token, user};
 use missionlink_ledger::wallet;
 use sea_orm::sea_query::Expr;
@@ -211,7 +211,13 @@ impl Accounts {
             .await?;
         // The verification email, sent by the worker: asked for in the same transaction, so an
         // account never exists without it.
-        account_mail::enqueue(&txn, CodePurpose::VerifyEmail, Some(&user.id), &user.email).await?;
+        account_mail::enqueue(
+            &txn,
+            AccountEmailKind::VerifyEmail,
+            Some(&user.id),
+            &user.email,
+        )
+        .await?;
         txn.commit().await?;
 
         // Second database, after the first committed. Idempotent, and repeated at every login,

@@ -13,7 +13,7 @@ use crate::input::{Email, Password};
 use crate::password;
 use crate::verification::{code_invalid, use_code};
 use chrono::Utc;
-use missionlink_entities::users::{CodePurpose, user};
+use missionlink_entities::users::{AccountEmailKind, CodePurpose, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use std::net::IpAddr;
@@ -30,7 +30,7 @@ impl Accounts {
         self.count_account_email(email.as_str(), client).await?;
         account_mail::enqueue(
             &self.users_db,
-            CodePurpose::ResetPassword,
+            AccountEmailKind::ResetPassword,
             None,
             email.as_str(),
         )

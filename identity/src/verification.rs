@@ -1,7 +1,7 @@
 //! Proving an address (issue 25): the code sent at registration, again on request, and to a new
-//! address before it replaces the old one. A code proves the address it was sent to; using it
-//! marks the account's address proven (`users.email_verified_at`) or, for a new address, makes
-//! it the account's address, proven. Each code works once, and using one voids the account's
+//! address before it replaces the old one (which is then told). A code proves the address it was
+//! sent to; using it marks the account's address proven (`users.email_verified_at`) or, for a
+//! new address, makes it the account's address, proven. Each code works once, and using one voids the account's
 //! other address codes.
 //!
 //! Guessing codes is bounded like guessing passwords: a code that opens nothing counts as a
@@ -14,7 +14,7 @@ use crate::error::{IdentityError, IdentityResult};
 use crate::input::Email;
 use crate::password;
 use chrono::Utc;
-use missionlink_entities::users::{CodePurpose, account_code, user};
+use missionlink_entities::users::{AccountEmailKind, CodePurpose, account_code, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use std::net::IpAddr;
@@ -52,7 +52,7 @@ impl Accounts {
         self.count_account_email(&user.email, client).await?;
         account_mail::enqueue(
             &self.users_db,
-            CodePurpose::VerifyEmail,
+            AccountEmailKind::VerifyEmail,
             Some(user_id),
             &user.email,
         )
@@ -100,7 +100,7 @@ impl Accounts {
         self.count_account_email(email.as_str(), client).await?;
         account_mail::enqueue(
             &self.users_db,
-            CodePurpose::VerifyEmail,
+            AccountEmailKind::VerifyEmail,
             Some(user_id),
             email.as_str(),
         )
@@ -119,6 +119,10 @@ impl Accounts {
         let txn = self.users_db.begin().await?;
         crate::sessions::lock_user(&txn, &code.user_id).await?;
         use_code(&txn, &code).await?;
+        let before = user::Entity::find_by_id(code.user_id.clone())
+            .one(&txn)
+            .await?
+            .ok_or_else(code_invalid)?;
         let moved = user::Entity::update_many()
             .col_expr(user::Column::Email, Expr::value(code.email.clone()))
             .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
@@ -133,6 +137,16 @@ impl Accounts {
             ));
         }
         moved?;
+        if before.email != code.email {
+            // The address left is told where the account went, in the same transaction.
+            account_mail::enqueue(
+                &txn,
+                AccountEmailKind::AddressChanged,
+                Some(&code.user_id),
+                &before.email,
+            )
+            .await?;
+        }
         txn.commit().await?;
         self.active_users.forget(&code.user_id).await;
         Ok(())

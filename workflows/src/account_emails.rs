@@ -1,10 +1,11 @@
 //! The worker sends the account emails (issue 25): every [`INTERVAL`] it claims due rows of the
 //! users database's `account_emails` outbox (written by `register`, `resendVerificationEmail`,
-//! `changeEmail` and `requestPasswordReset`), makes each one's code, sends it through the
+//! `changeEmail`, `requestPasswordReset`, and a change of address taking effect), makes each
+//! one's code, sends it through the
 //! worker's mailer (the `.eml` files or SES v2, at its rate), and records the outcome. A plain
 //! loop like the top-up receipts: one message per request, nothing to wait for between steps.
 
-use crate::email::{Email, Mailer, SendError, account_email};
+use crate::email::{Email, Mailer, SendError, account_email, address_changed_notice};
 use chrono::Utc;
 use missionlink_identity::account_mail::{
     self, AccountEmail, AccountEmailStatus, CodeLifetimes, Prepared,
@@ -27,6 +28,8 @@ pub struct AccountEmailSettings {
     pub public_url: String,
     /// `EMAIL_VERIFICATION_TTL_SECONDS`, `PASSWORD_RESET_TTL_SECONDS`.
     pub lifetimes: CodeLifetimes,
+    /// `OPERATOR_CONTACT`: whom the notice of a change of address says to tell.
+    pub operator_contact: String,
 }
 
 /// What the loop needs.
@@ -78,7 +81,7 @@ pub async fn round(deps: &AccountEmails) -> anyhow::Result<usize> {
 async fn send(deps: &AccountEmails, row: &AccountEmail) -> anyhow::Result<bool> {
     let db = &deps.users_db;
     let fail = |e| anyhow::anyhow!("{e:?}");
-    let letter = match account_mail::prepare(db, row, &deps.settings.lifetimes)
+    let (to, (subject, text)) = match account_mail::prepare(db, row, &deps.settings.lifetimes)
         .await
         .map_err(fail)?
     {
@@ -88,12 +91,18 @@ async fn send(deps: &AccountEmails, row: &AccountEmail) -> anyhow::Result<bool> 
                 .map_err(fail)?;
             return Ok(false);
         }
-        Prepared::Send(letter) => letter,
+        Prepared::Send(letter) => (
+            letter.to.clone(),
+            account_email(&letter, &letter.link(&deps.settings.public_url)),
+        ),
+        Prepared::Notice(notice) => (
+            notice.to.clone(),
+            address_changed_notice(&notice, &deps.settings.operator_contact),
+        ),
     };
-    let (subject, text) = account_email(&letter, &letter.link(&deps.settings.public_url));
     let email = Email {
         key: format!("account-{}", row.id),
-        to: letter.to.clone(),
+        to,
         subject,
         text,
     };

@@ -1,6 +1,6 @@
 //! `account_emails`: the outbox of verification and reset emails, sent by the worker.
 
-use super::kinds::{AccountEmailStatus, CodePurpose};
+use super::kinds::{AccountEmailKind, AccountEmailStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,11 +8,11 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    /// What the email carries a code for.
-    pub kind: CodePurpose,
+    /// What the email is.
+    pub kind: AccountEmailKind,
     /// `None` for a reset, which is asked for by address alone.
     pub user_id: Option<String>,
-    /// Where it goes.
+    /// Where it goes (for `ADDRESS_CHANGED`, the address the account left).
     pub email: String,
     pub created_at: DateTimeUtc,
     /// Another worker's claim on it lasts until then.

@@ -24,11 +24,31 @@ text_enum! {
 }
 
 text_enum! {
-    /// What an account code proves, and what an account email carries one for:
-    /// `account_codes.purpose`, `account_emails.kind`.
+    /// What an account code proves: `account_codes.purpose`.
     pub enum CodePurpose {
         VerifyEmail = "VERIFY_EMAIL",
         ResetPassword = "RESET_PASSWORD",
+    }
+}
+
+text_enum! {
+    /// What an account email is: `account_emails.kind`. The first two carry a code of that
+    /// purpose; `ADDRESS_CHANGED` tells the old address that the account moved away from it.
+    pub enum AccountEmailKind {
+        VerifyEmail = "VERIFY_EMAIL",
+        ResetPassword = "RESET_PASSWORD",
+        AddressChanged = "ADDRESS_CHANGED",
+    }
+}
+
+impl AccountEmailKind {
+    /// The purpose of the code the email carries, if it carries one.
+    pub fn code(self) -> Option<CodePurpose> {
+        match self {
+            Self::VerifyEmail => Some(CodePurpose::VerifyEmail),
+            Self::ResetPassword => Some(CodePurpose::ResetPassword),
+            Self::AddressChanged => None,
+        }
     }
 }
 

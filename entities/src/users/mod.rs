@@ -8,4 +8,4 @@ pub mod overlay_token;
 pub mod refresh_token;
 pub mod user;
 
-pub use kinds::{AccountEmailStatus, CodePurpose, Locale, Role};
+pub use kinds::{AccountEmailKind, AccountEmailStatus, CodePurpose, Locale, Role};

@@ -10,7 +10,8 @@
 //! - `account_emails`: the outbox of account emails, written by the request that asks for one and
 //!   sent by the worker, which makes the code when it sends (so no code is ever stored readable).
 //!   A reset is asked for by address: `user_id` stays `NULL` and the worker looks the address up,
-//!   so the request does the same work whether or not it names an account.
+//!   so the request does the same work whether or not it names an account. When an account
+//!   moves to a new address, the old one is told (`ADDRESS_CHANGED`, no code).
 
 use crate::{Dialect, run_sql};
 use sea_orm_migration::prelude::*;
@@ -42,7 +43,7 @@ CREATE INDEX account_codes_user ON account_codes (user_id, purpose);
 
 CREATE TABLE account_emails (
     id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('VERIFY_EMAIL', 'RESET_PASSWORD')),
+    kind TEXT NOT NULL CHECK (kind IN ('VERIFY_EMAIL', 'RESET_PASSWORD', 'ADDRESS_CHANGED')),
     user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
     email TEXT NOT NULL,
     created_at {ts} NOT NULL,

@@ -421,6 +421,28 @@ async fn a_new_address_takes_over_only_once_it_is_proven() {
     );
     login(&app, new_address).await.data("login");
     assert_eq!(login(&app, &mo.email).await.code(), "UNAUTHENTICATED");
+    // The address left is told where the account went, with no code.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let notice = loop {
+        let told = worker.mail_to(&mo.email).await;
+        if let Some(notice) = told
+            .into_iter()
+            .find(|m| m.subject.contains("변경되었습니다"))
+        {
+            break notice;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the old address was never told"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(notice.body.contains(new_address), "{notice:?}");
+    assert!(
+        notice.body.contains("support@missionlink.local"),
+        "{notice:?}"
+    );
+    assert!(!notice.body.contains("code="), "{notice:?}");
     // Money moves as before.
     app.top_up(&mo, 1_000, "vf-move").await.data("topUp");
     worker.stop().await;

@@ -5,7 +5,7 @@
 use super::receipt::kst;
 use super::texts::Locale;
 use missionlink_identity::CodePurpose;
-use missionlink_identity::account_mail::Letter;
+use missionlink_identity::account_mail::{AddressChanged, Letter};
 
 /// The email's subject and text; `link` opens the page for the code.
 pub fn account_email(letter: &Letter, link: &str) -> (String, String) {
@@ -70,6 +70,35 @@ pub fn account_email(letter: &Letter, link: &str) -> (String, String) {
     }
 }
 
+/// The notice to the address an account left: where it went, when, and whom to tell if the
+/// reader did not ask for it (`contact`, the operator's).
+pub fn address_changed_notice(notice: &AddressChanged, contact: &str) -> (String, String) {
+    let (name, new, at) = (&notice.display_name, &notice.new_address, kst(notice.at));
+    match notice.locale {
+        Locale::Ko => (
+            "[MissionLink] 계정 이메일 주소가 변경되었습니다".to_owned(),
+            format!(
+                "{name}님, 안녕하세요.\n\n\
+                 {at}에 요청된 대로 MissionLink 계정의 이메일 주소가 이 주소에서 {new}(으)로 \
+                 변경되었습니다. 이제 이 주소로는 로그인하거나 메일을 받을 수 없습니다.\n\n\
+                 직접 변경하지 않으셨다면 바로 알려 주세요: {contact}\n\n\
+                 MissionLink 드림\n"
+            ),
+        ),
+        Locale::En => (
+            "[MissionLink] Your account's email address was changed".to_owned(),
+            format!(
+                "Hello {name},\n\n\
+                 As asked at {at}, your MissionLink account's email address was changed from \
+                 this address to {new}. This address no longer signs in or receives its \
+                 email.\n\n\
+                 If you did not make this change, tell us at once: {contact}\n\n\
+                 MissionLink\n"
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +113,29 @@ mod tests {
             code: "ABCDE-FGHJK".into(),
             expires_at: Utc.with_ymd_and_hms(2026, 12, 6, 15, 0, 0).unwrap(),
             change_of_address,
+        }
+    }
+
+    #[test]
+    fn the_old_address_is_told_where_the_account_went_and_whom_to_tell() {
+        for locale in Locale::ALL {
+            let notice = AddressChanged {
+                to: "old@example.com".into(),
+                new_address: "new@example.com".into(),
+                display_name: "Kim".into(),
+                locale: *locale,
+                at: Utc.with_ymd_and_hms(2026, 12, 6, 15, 0, 0).unwrap(),
+            };
+            let (subject, text) = address_changed_notice(&notice, "help@missionlink.example");
+            assert!(subject.starts_with("[MissionLink]"));
+            for needle in [
+                "new@example.com",
+                "help@missionlink.example",
+                "2026-12-07 00:00:00 KST",
+            ] {
+                assert!(text.contains(needle), "{text}");
+            }
+            assert!(!text.contains("code="));
         }
     }
 

@@ -21,7 +21,7 @@ mod account;
 mod receipt;
 mod texts;
 mod topup_receipt;
-pub use account::account_email;
+pub use account::{account_email, address_changed_notice};
 pub use receipt::{ReceiptFacts, kst, payout_receipt};
 pub use texts::{Locale, MissionFacts, backer_message, streamer_message, won};
 pub use topup_receipt::{TopUpReceiptFacts, topup_receipt};
