@@ -83,9 +83,9 @@ pub const USER_CACHE_SECONDS: Var = Var::int(
 pub const EMAIL_VERIFICATION_REQUIRED: Var = Var::text(
     "EMAIL_VERIFICATION_REQUIRED",
     "true",
-    "true or false: whether money actions (top-ups, proposals, pledges, payout requests, \
-     streamer applications) wait until the account's address is proven (EMAIL_NOT_VERIFIED); \
-     scripts/run sets false",
+    "true or false: whether money actions (top-ups, proposals, pledges, payout accounts and \
+     requests, streamer applications) wait until the account's address is proven \
+     (EMAIL_NOT_VERIFIED); scripts/run sets false",
 );
 
 pub const EMAIL_VERIFICATION_TTL_SECONDS: Var = Var::int(
@@ -106,7 +106,17 @@ pub const ACCOUNT_EMAILS_MAX_PER_EMAIL: Var = Var::int(
     "ACCOUNT_EMAILS_MAX_PER_EMAIL",
     5,
     1..=1_000_000,
-    "verification, change-of-address and reset emails asked for one address per window",
+    "verification, change-of-address and reset emails asked for one address from one client \
+     address per window; then that client is refused for that address (others are not)",
+);
+
+pub const ACCOUNT_EMAILS_MAX_PER_EMAIL_TOTAL: Var = Var::int(
+    "ACCOUNT_EMAILS_MAX_PER_EMAIL_TOTAL",
+    30,
+    1..=1_000_000,
+    "account emails asked for one address from all client addresses together per window: \
+     what many clients can send one mailbox, far above the per-client limit so a stranger \
+     cannot use up the owner's",
 );
 
 pub const ACCOUNT_EMAILS_MAX_PER_ADDRESS: Var = Var::int(
@@ -138,6 +148,7 @@ pub const VARIABLES: &[Var] = &[
     EMAIL_VERIFICATION_TTL_SECONDS,
     PASSWORD_RESET_TTL_SECONDS,
     ACCOUNT_EMAILS_MAX_PER_EMAIL,
+    ACCOUNT_EMAILS_MAX_PER_EMAIL_TOTAL,
     ACCOUNT_EMAILS_MAX_PER_ADDRESS,
     ACCOUNT_EMAILS_WINDOW_SECONDS,
 ];
@@ -164,6 +175,7 @@ pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
         },
         account_email_throttle: AccountEmailThrottle {
             max_per_email: env.int(&ACCOUNT_EMAILS_MAX_PER_EMAIL)?,
+            max_per_email_total: env.int(&ACCOUNT_EMAILS_MAX_PER_EMAIL_TOTAL)?,
             max_per_address: env.int(&ACCOUNT_EMAILS_MAX_PER_ADDRESS)?,
             window_seconds: env.int(&ACCOUNT_EMAILS_WINDOW_SECONDS)?,
         },

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use missionlink_entities::users::{
     AccountEmailKind, CodePurpose, Locale, account_code, account_email, user,
 };
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 
 pub use missionlink_entities::users::AccountEmailStatus;
 /// One row of the outbox, as the worker reads it.
@@ -59,6 +59,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         email: Set(email.to_owned()),
         created_at: Set(Utc::now()),
         claimed_until: Set(None),
+        attempts: Set(0),
         status: Set(AccountEmailStatus::Pending),
         sent_at: Set(None),
         error: Set(None),
@@ -74,8 +75,16 @@ fn unclaimed(now: DateTime<Utc>) -> Condition {
         .add(account_email::Column::ClaimedUntil.lt(now))
 }
 
-/// Claims at most `limit` pending emails until `now + lease`, oldest first: each one returned is
-/// this caller's to send until then.
+/// Most claims of one email: one that could not go after this many tries (a provider down for
+/// longer than `MAX_ATTEMPTS` leases) is given up, `FAILED`, and the user asks again.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// How long sent, skipped and failed emails, and used or expired codes, are kept before
+/// [`prune`] deletes them (the outbox keeps addresses strangers asked a reset for).
+pub const RETENTION_DAYS: i64 = 30;
+
+/// Claims at most `limit` pending emails until `now + lease`, oldest first, counting the attempt:
+/// each one returned is this caller's to send until then. Its `attempts` includes this claim.
 pub async fn claim_due<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
@@ -95,6 +104,10 @@ pub async fn claim_due<C: ConnectionTrait>(
         // A conditional update: of two workers, one matches the row.
         let won = account_email::Entity::update_many()
             .col_expr(account_email::Column::ClaimedUntil, Expr::value(until))
+            .col_expr(
+                account_email::Column::Attempts,
+                Expr::col(account_email::Column::Attempts).add(1),
+            )
             .filter(account_email::Column::Id.eq(&row.id))
             .filter(account_email::Column::Status.eq(AccountEmailStatus::Pending))
             .filter(unclaimed(now))
@@ -102,10 +115,35 @@ pub async fn claim_due<C: ConnectionTrait>(
             .await?
             .rows_affected;
         if won == 1 {
-            claimed.push(row);
+            claimed.push(account_email::Model {
+                attempts: row.attempts.saturating_add(1),
+                ..row
+            });
         }
     }
     Ok(claimed)
+}
+
+/// Deletes what is older than [`RETENTION_DAYS`]: finished emails, and codes used or expired.
+/// Pending emails are never deleted.
+pub async fn prune<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> IdentityResult<u64> {
+    let before = now - Duration::days(RETENTION_DAYS);
+    let emails = account_email::Entity::delete_many()
+        .filter(account_email::Column::Status.ne(AccountEmailStatus::Pending))
+        .filter(account_email::Column::CreatedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let codes = account_code::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(account_code::Column::UsedAt.lt(before))
+                .add(account_code::Column::ExpiresAt.lt(before)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(emails + codes)
 }
 
 /// What one claimed email becomes.
@@ -126,7 +164,6 @@ pub struct AddressChanged {
     pub to: String,
     /// The account's address now.
     pub new_address: String,
-    pub display_name: String,
     pub locale: Locale,
     /// When the request asking for it was made (the change).
     pub at: DateTime<Utc>,
@@ -137,28 +174,30 @@ pub struct AddressChanged {
 pub struct Letter {
     pub kind: CodePurpose,
     pub to: String,
-    pub display_name: String,
     pub locale: Locale,
     /// The code, as the email shows it.
     pub code: String,
     pub expires_at: DateTime<Utc>,
-    /// A proof of a new address, not of the account's current one.
+    /// A proof of a new address, not of the account's current one: used only from a signed-in
+    /// session of the account, so the email carries no link.
     pub change_of_address: bool,
 }
 
 impl Letter {
-    /// The link that opens the page for this code, under `public_url`.
-    pub fn link(&self, public_url: &str) -> String {
-        let path = match self.kind {
-            CodePurpose::VerifyEmail => VERIFY_PATH,
-            CodePurpose::ResetPassword => RESET_PATH,
+    /// The link that opens the page for this code, under `public_url`; `None` for a new
+    /// address's code, which is entered in the app.
+    pub fn link(&self, public_url: &str) -> Option<String> {
+        let path = match (self.kind, self.change_of_address) {
+            (_, true) => return None,
+            (CodePurpose::VerifyEmail, false) => VERIFY_PATH,
+            (CodePurpose::ResetPassword, false) => RESET_PATH,
         };
-        format!(
+        Some(format!(
             "{}{path}?code={}&lang={}",
             public_url.trim_end_matches('/'),
             self.code,
             self.locale.as_str()
-        )
+        ))
     }
 }
 
@@ -186,18 +225,23 @@ pub async fn prepare<C: ConnectionTrait>(
         return Ok(Prepared::Notice(AddressChanged {
             to: row.email.clone(),
             new_address: user.email,
-            display_name: user.display_name,
             locale: user.locale,
             at: row.created_at,
         }));
     };
-    let change_of_address = row.email != user.email;
-    if purpose == CodePurpose::VerifyEmail && !change_of_address && user.email_verified_at.is_some()
-    {
-        return Ok(Prepared::Skip("the address is already proven"));
-    }
-    if purpose == CodePurpose::ResetPassword && change_of_address {
-        return Ok(Prepared::Skip("the account no longer uses this address"));
+    let change_of_address = row.kind == AccountEmailKind::ChangeEmail;
+    let current = row.email == user.email;
+    match row.kind {
+        AccountEmailKind::ChangeEmail if current => {
+            return Ok(Prepared::Skip("the account already uses this address"));
+        }
+        AccountEmailKind::VerifyEmail | AccountEmailKind::ResetPassword if !current => {
+            return Ok(Prepared::Skip("the account no longer uses this address"));
+        }
+        AccountEmailKind::VerifyEmail if user.email_verified_at.is_some() => {
+            return Ok(Prepared::Skip("the address is already proven"));
+        }
+        _ => {}
     }
     let code = codes::generate(purpose);
     let normalized = codes::normalize(&code, purpose).unwrap_or_default();
@@ -218,7 +262,6 @@ pub async fn prepare<C: ConnectionTrait>(
     Ok(Prepared::Send(Letter {
         kind: purpose,
         to: row.email.clone(),
-        display_name: user.display_name,
         locale: user.locale,
         code,
         expires_at,

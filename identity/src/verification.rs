@@ -19,13 +19,15 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use std::net::IpAddr;
 
-/// Limits on account emails asked for, per address they go to and per client address, over a
-/// fixed window (`ACCOUNT_EMAILS_MAX_PER_EMAIL`, `ACCOUNT_EMAILS_MAX_PER_ADDRESS`,
-/// `ACCOUNT_EMAILS_WINDOW_SECONDS`): verification emails asked again, changes of address, and
-/// password resets.
+/// Limits on account emails asked for, over a fixed window (`ACCOUNT_EMAILS_WINDOW_SECONDS`):
+/// per address they go to from one client address (`ACCOUNT_EMAILS_MAX_PER_EMAIL`), per client
+/// address (`ACCOUNT_EMAILS_MAX_PER_ADDRESS`) and per address they go to from every client
+/// (`ACCOUNT_EMAILS_MAX_PER_EMAIL_TOTAL`): verification emails asked again, changes of address,
+/// and password resets.
 #[derive(Clone, Debug)]
 pub struct AccountEmailThrottle {
     pub max_per_email: i64,
+    pub max_per_email_total: i64,
     pub max_per_address: i64,
     pub window_seconds: i64,
 }
@@ -89,6 +91,9 @@ impl Accounts {
                 "this is already the account's address".into(),
             ));
         }
+        // Counted before the address is looked up, so whether it is registered cannot be asked
+        // faster than the account email limits.
+        self.count_account_email(email.as_str(), client).await?;
         if crate::users::by_email(&self.users_db, email.as_str())
             .await?
             .is_some()
@@ -97,10 +102,9 @@ impl Accounts {
                 "this email is already registered".into(),
             ));
         }
-        self.count_account_email(email.as_str(), client).await?;
         account_mail::enqueue(
             &self.users_db,
-            AccountEmailKind::VerifyEmail,
+            AccountEmailKind::ChangeEmail,
             Some(user_id),
             email.as_str(),
         )
@@ -108,21 +112,36 @@ impl Accounts {
         Ok(user)
     }
 
-    /// Uses an address code: the address it was sent to becomes the account's, proven. Refused
-    /// (`CODE_INVALID`, `CODE_EXPIRED`, or `BAD_USER_INPUT` when another account took the new
-    /// address meanwhile), it changes nothing.
-    pub async fn verify_email(&self, raw: &str, client: IpAddr) -> IdentityResult<()> {
+    /// Uses an address code: the address it was sent to becomes the account's, proven. A code
+    /// for a new address works only for `signed_in`, the account's own session: whoever reads a
+    /// mistyped new address's mailbox cannot take the account with it. Refused (`CODE_INVALID`,
+    /// `CODE_EXPIRED`, `UNAUTHENTICATED` for a new address's code outside the account's session,
+    /// or `BAD_USER_INPUT` when another account took the new address meanwhile), it changes
+    /// nothing.
+    pub async fn verify_email(
+        &self,
+        raw: &str,
+        signed_in: Option<&str>,
+        client: IpAddr,
+    ) -> IdentityResult<()> {
         let code = self
             .find_code(raw, CodePurpose::VerifyEmail, client)
             .await?;
         let now = Utc::now();
         let txn = self.users_db.begin().await?;
         crate::sessions::lock_user(&txn, &code.user_id).await?;
-        use_code(&txn, &code).await?;
         let before = user::Entity::find_by_id(code.user_id.clone())
             .one(&txn)
             .await?
             .ok_or_else(code_invalid)?;
+        if before.email != code.email && signed_in != Some(code.user_id.as_str()) {
+            return Err(IdentityError::Unauthenticated(
+                "a code for a new address is entered in the app, signed in to the account that \
+                 asked for it"
+                    .into(),
+            ));
+        }
+        use_code(&txn, &code).await?;
         let moved = user::Entity::update_many()
             .col_expr(user::Column::Email, Expr::value(code.email.clone()))
             .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
@@ -193,9 +212,13 @@ impl Accounts {
         client: IpAddr,
     ) -> IdentityResult<()> {
         let limit = &self.account_email_throttle;
+        // As failed logins: a stranger asking for someone's emails uses up only their own
+        // address's allowance; the much higher ceiling per address asked for bounds what many
+        // client addresses together can send one mailbox.
         let buckets = [
-            (format!("mail-to:{email}"), limit.max_per_email),
+            (format!("mail-to:{email}|{client}"), limit.max_per_email),
             (format!("mail-from:{client}"), limit.max_per_address),
+            (format!("mail-to:{email}"), limit.max_per_email_total),
         ];
         let mut counted = Vec::new();
         for (bucket, max) in &buckets {

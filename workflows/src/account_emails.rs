@@ -40,15 +40,32 @@ pub struct AccountEmails {
     pub settings: AccountEmailSettings,
 }
 
-/// The loop sending due account emails every [`INTERVAL`].
+/// How often the loop deletes what is past `account_mail::RETENTION_DAYS`.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
+
+/// The loop sending due account emails every [`INTERVAL`], and pruning every [`PRUNE_EVERY`].
 pub fn worker_loop(deps: AccountEmails) -> crate::periodic::Loop {
     let deps = Arc::new(deps);
+    let pruned_at = Arc::new(std::sync::Mutex::new(None::<tokio::time::Instant>));
     crate::periodic::Loop::new("account emails", INTERVAL, move || {
-        let deps = deps.clone();
+        let (deps, pruned_at) = (deps.clone(), pruned_at.clone());
         async move {
             round(&deps)
                 .await
                 .map_err(|e| e.context("account emails: round failed"))?;
+            let due = {
+                let mut last = pruned_at.lock().unwrap_or_else(|e| e.into_inner());
+                let due = last.is_none_or(|at| at.elapsed() >= PRUNE_EVERY);
+                if due {
+                    *last = Some(tokio::time::Instant::now());
+                }
+                due
+            };
+            if due {
+                account_mail::prune(&deps.users_db, Utc::now())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("account emails: pruning failed: {e:?}"))?;
+            }
             Ok(())
         }
     })
@@ -81,6 +98,14 @@ pub async fn round(deps: &AccountEmails) -> anyhow::Result<usize> {
 async fn send(deps: &AccountEmails, row: &AccountEmail) -> anyhow::Result<bool> {
     let db = &deps.users_db;
     let fail = |e| anyhow::anyhow!("{e:?}");
+    if row.attempts > account_mail::MAX_ATTEMPTS {
+        // Tried at every lease for as many leases: the user asks again (a new row).
+        let why = format!("not sent after {} attempts", account_mail::MAX_ATTEMPTS);
+        account_mail::finish(db, &row.id, AccountEmailStatus::Failed, Some(why))
+            .await
+            .map_err(fail)?;
+        return Ok(false);
+    }
     let (to, (subject, text)) = match account_mail::prepare(db, row, &deps.settings.lifetimes)
         .await
         .map_err(fail)?
@@ -93,7 +118,7 @@ async fn send(deps: &AccountEmails, row: &AccountEmail) -> anyhow::Result<bool> 
         }
         Prepared::Send(letter) => (
             letter.to.clone(),
-            account_email(&letter, &letter.link(&deps.settings.public_url)),
+            account_email(&letter, letter.link(&deps.settings.public_url).as_deref()),
         ),
         Prepared::Notice(notice) => (
             notice.to.clone(),

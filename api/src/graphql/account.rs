@@ -2,7 +2,7 @@
 //! `resendVerificationEmail`, `changeEmail`, `requestPasswordReset` and `resetPassword`. The
 //! emails are sent by the worker (`account_emails`), in the user's language.
 
-use super::context::{caller, client_addr, state};
+use super::context::{Caller, caller, client_addr, state};
 use super::user::User;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, Object};
@@ -13,17 +13,24 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Proves an address with the code emailed to it (`ABCDE-FGHJK`; case, dashes and spaces do
-    /// not matter). The code comes from `register`, `resendVerificationEmail` or `changeEmail`;
-    /// for a change, the new address replaces the old one now. No sign-in needed: the code is
-    /// the proof (the email's link opens a page that sends it). Each code works once, and using
+    /// not matter). The code comes from `register` or `resendVerificationEmail` (no sign-in
+    /// needed: the code is the proof, and the email's link opens a page that sends it), or from
+    /// `changeEmail`: that code works only signed in to the account that asked for it, and the
+    /// new address then replaces the old one (which is told). Each code works once, and using
     /// one voids the account's others. Refusals change nothing: `CODE_INVALID` (mistyped, used,
-    /// or replaced), `CODE_EXPIRED` (after `EMAIL_VERIFICATION_TTL_SECONDS`), `BAD_USER_INPUT`
-    /// (the new address was registered by another account meanwhile), and `RATE_LIMITED` after
-    /// too many refused codes from one client address (the failed-login limit per address).
+    /// or replaced), `CODE_EXPIRED` (after `EMAIL_VERIFICATION_TTL_SECONDS`), `UNAUTHENTICATED`
+    /// (a new address's code without the account's session), `BAD_USER_INPUT` (the new address
+    /// was registered by another account meanwhile), and `RATE_LIMITED` after too many refused
+    /// codes from one client address (the failed-login limit per address). Other API processes
+    /// see the proven address within `USER_CACHE_SECONDS`.
     async fn verify_email(&self, ctx: &Context<'_>, code: String) -> GqlResult<bool> {
+        let signed_in = match ctx.data_opt::<Caller>() {
+            Some(Caller::User(claims)) => Some(claims.sub.as_str()),
+            _ => None,
+        };
         state(ctx)
             .auth
-            .verify_email(&code, client_addr(ctx))
+            .verify_email(&code, signed_in, client_addr(ctx))
             .await
             .map_err(ApiError::from)?;
         Ok(true)
@@ -31,8 +38,7 @@ impl AccountMutation {
 
     /// Sends the caller's verification email again, with a new code (older ones keep working
     /// until one is used or they expire). `INVALID_STATE` once the address is proven;
-    /// `RATE_LIMITED` past `ACCOUNT_EMAILS_MAX_PER_EMAIL` or `ACCOUNT_EMAILS_MAX_PER_ADDRESS`
-    /// per `ACCOUNT_EMAILS_WINDOW_SECONDS`.
+    /// `RATE_LIMITED` past the account email limits (`ACCOUNT_EMAILS_*`).
     async fn resend_verification_email(&self, ctx: &Context<'_>) -> GqlResult<bool> {
         let claims = caller(ctx)?;
         state(ctx)
@@ -66,8 +72,9 @@ impl AccountMutation {
 
     /// Emails a single-use password-reset link to `email` if an account has it. The answer is
     /// `true` either way, after the same work, so it tells nobody whether the address is
-    /// registered. A malformed address is `BAD_USER_INPUT`; past `ACCOUNT_EMAILS_MAX_PER_EMAIL`
-    /// for that address or `ACCOUNT_EMAILS_MAX_PER_ADDRESS` from the client, `RATE_LIMITED`.
+    /// registered. A malformed address is `BAD_USER_INPUT`; past the account email limits
+    /// (`ACCOUNT_EMAILS_*`: per address from this client, per client, per address from every
+    /// client), `RATE_LIMITED`, the same for an address no account has.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> GqlResult<bool> {
         state(ctx)
             .auth

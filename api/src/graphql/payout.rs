@@ -207,7 +207,7 @@ impl PayoutMutation {
         account_number: String,
         holder_name: String,
     ) -> GqlResult<PayoutAccount> {
-        let claims = caller(ctx)?;
+        let claims = paying_caller(ctx)?;
         streamer_only(claims)?;
         let number = AccountNumber::parse(&account_number).map_err(ApiError::from)?;
         let holder = HolderName::parse(&holder_name).map_err(ApiError::from)?;

@@ -201,7 +201,8 @@ pub(super) async fn verify_submit(
 ) -> Response {
     let w = words(&sent.lang);
     let client = s.app.settings.trusted_proxies.client(peer.ip(), &headers);
-    match s.app.auth.verify_email(&sent.code, client).await {
+    // No session here: a new address's code is refused (it is entered in the app).
+    match s.app.auth.verify_email(&sent.code, None, client).await {
         Ok(()) => page(
             StatusCode::OK,
             w,

@@ -17,6 +17,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Another worker's claim on it lasts until then.
     pub claimed_until: Option<DateTimeUtc>,
+    /// How many times a worker claimed it.
+    pub attempts: i32,
     pub status: AccountEmailStatus,
     pub sent_at: Option<DateTimeUtc>,
     pub error: Option<String>,

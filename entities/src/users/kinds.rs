@@ -32,10 +32,12 @@ text_enum! {
 }
 
 text_enum! {
-    /// What an account email is: `account_emails.kind`. The first two carry a code of that
-    /// purpose; `ADDRESS_CHANGED` tells the old address that the account moved away from it.
+    /// What an account email is: `account_emails.kind`. `VERIFY_EMAIL` proves the account's
+    /// own address, `CHANGE_EMAIL` a new one (both carry an address code), `RESET_PASSWORD` a
+    /// reset code; `ADDRESS_CHANGED` tells the old address that the account moved away from it.
     pub enum AccountEmailKind {
         VerifyEmail = "VERIFY_EMAIL",
+        ChangeEmail = "CHANGE_EMAIL",
         ResetPassword = "RESET_PASSWORD",
         AddressChanged = "ADDRESS_CHANGED",
     }
@@ -45,7 +47,7 @@ impl AccountEmailKind {
     /// The purpose of the code the email carries, if it carries one.
     pub fn code(self) -> Option<CodePurpose> {
         match self {
-            Self::VerifyEmail => Some(CodePurpose::VerifyEmail),
+            Self::VerifyEmail | Self::ChangeEmail => Some(CodePurpose::VerifyEmail),
             Self::ResetPassword => Some(CodePurpose::ResetPassword),
             Self::AddressChanged => None,
         }
