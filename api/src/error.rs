@@ -172,6 +172,11 @@ impl From<IdentityError> for ApiError {
             IdentityError::RateLimited(m) => ApiError::RateLimited(m),
             IdentityError::OverlayTokenInvalid => ApiError::OverlayTokenInvalid,
             IdentityError::Suspended { until } => ApiError::UserSuspended { until },
+            IdentityError::Refused { code, message } => ApiError::Refused {
+                code,
+                message,
+                retry_at: None,
+            },
             IdentityError::Ledger(e) => e.into(),
             IdentityError::Internal(e) => ApiError::Internal(e),
         }

@@ -26,6 +26,12 @@ pub enum IdentityError {
     Suspended {
         until: Option<DateTime<Utc>>,
     },
+    /// Refused for a reason with its own code (`APPLICATION_PENDING`, `CHANNEL_ALREADY_LINKED`,
+    /// …), which the API passes on as `extensions.code`.
+    Refused {
+        code: &'static str,
+        message: String,
+    },
     /// Refused by the missions database's owner (a suspension's records, a new user's wallet).
     Ledger(LedgerError),
     /// A failure that is ours, not the client's.

@@ -23,6 +23,40 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A streaming platform a streamer's channel is on: `streamer_applications.platform`,
+    /// `streamer_channels.platform`.
+    pub enum Platform {
+        /// NAVER's CHZZK (치지직): an OAuth API verifies a channel at once (`linkChannel`).
+        Chzzk = "CHZZK",
+        /// SOOP (formerly AfreecaTV).
+        Soop = "SOOP",
+        Twitch = "TWITCH",
+    }
+}
+
+text_enum! {
+    /// Where a viewer's application to become a streamer stands:
+    /// `streamer_applications.status`. Only `PENDING` changes, once.
+    pub enum ApplicationStatus {
+        Pending = "PENDING",
+        Approved = "APPROVED",
+        Refused = "REFUSED",
+    }
+}
+
+text_enum! {
+    /// How a streamer's channel was verified: `streamer_channels.verified_via`.
+    pub enum Verification {
+        /// An operator approved the streamer's application (`verified_by` names them).
+        Operator = "OPERATOR",
+        /// The platform's OAuth API said the channel is the user's (`linkChannel`).
+        Oauth = "OAUTH",
+        /// The account was a streamer before verification existed (users migration 000006).
+        Migration = "MIGRATION",
+    }
+}
+
 impl Role {
     /// The role stored as `s`, if it is one.
     pub fn parse(s: &str) -> Option<Self> {

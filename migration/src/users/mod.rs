@@ -6,6 +6,8 @@ mod m20261125_000001_identity;
 mod m20261126_000002_overlay_tokens;
 mod m20261126_000003_operators;
 mod m20261206_000004_sessions;
+// 000005 is email verification (issue 25, item 1), merged from another branch.
+mod m20261206_000006_streamer_channels;
 
 pub struct Migrator;
 
@@ -17,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_overlay_tokens::Migration),
             Box::new(m20261126_000003_operators::Migration),
             Box::new(m20261206_000004_sessions::Migration),
+            Box::new(m20261206_000006_streamer_channels::Migration),
         ]
     }
 }
