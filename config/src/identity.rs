@@ -1,5 +1,6 @@
 //! Identity: access tokens' key, a new account's points, the login and registration
-//! throttles, and how long a user's standing is believed. The section is
+//! throttles, how long a user's standing is believed, and whether streamers register themselves
+//! (with `crate::channels`, who verifies their channels). The section is
 //! `missionlink_identity::Settings` itself.
 
 use crate::var::{Env, Var};
@@ -77,6 +78,14 @@ pub const USER_CACHE_SECONDS: Var = Var::int(
      a deleted or suspended user stops acting within it",
 );
 
+pub const STREAMER_SELF_REGISTRATION: Var = Var::text(
+    "STREAMER_SELF_REGISTRATION",
+    "false",
+    "`true` lets `register` take role STREAMER (development: scripts/run sets it); `false` \
+     refuses it with FORBIDDEN, and viewers become streamers by applyAsStreamer and an \
+     operator's approval, or linkChannel",
+);
+
 pub const VARIABLES: &[Var] = &[
     JWT_SECRET,
     SIGNUP_POINTS,
@@ -87,6 +96,7 @@ pub const VARIABLES: &[Var] = &[
     REGISTER_MAX_PER_ADDRESS,
     REGISTER_WINDOW_SECONDS,
     USER_CACHE_SECONDS,
+    STREAMER_SELF_REGISTRATION,
 ];
 
 pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
@@ -104,7 +114,18 @@ pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
             window_seconds: env.int(&REGISTER_WINDOW_SECONDS)?,
         },
         user_cache_seconds: env.int(&USER_CACHE_SECONDS)?,
+        streamer_self_registration: env.parse(&STREAMER_SELF_REGISTRATION, flag)?,
+        channels: crate::channels::read(env)?,
     })
+}
+
+/// `true` or `false` (any letter case).
+pub(crate) fn flag(raw: String) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("{raw:?} is neither true nor false")),
+    }
 }
 
 /// `JWT_SECRET`, at least [`MIN_JWT_SECRET_BYTES`] long. Unset in dev, a random secret for

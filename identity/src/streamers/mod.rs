@@ -350,3 +350,57 @@ pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
     )
 }
 
+
+/// How the system names a streamer to others (the mission emails): their display name, then
+/// their verified channel when one is known, e.g. `Stella (CHZZK 스텔라, https://chzzk.naver.com/…)`.
+pub fn shown_name(display_name: &str, channel: Option<&Channel>) -> String {
+    match channel {
+        Some(Channel {
+            platform: Some(platform),
+            name: Some(name),
+            url: Some(url),
+            ..
+        }) => format!("{display_name} ({platform} {name}, {url})"),
+        _ => display_name.to_owned(),
+    }
+}
+
+/// [`shown_name`] of the user `id`, if that user exists.
+pub async fn shown_name_of<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    let Some(recipient) = crate::users::recipient(db, id).await? else {
+        return Ok(None);
+    };
+    let channel = streamer_channel::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?;
+    Ok(Some(shown_name(&recipient.display_name, channel.as_ref())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamer_is_shown_with_their_verified_channel_when_one_is_known() {
+        let mut channel = Channel {
+            user_id: "u".into(),
+            platform: Some(Platform::Chzzk),
+            channel_id: Some("0123456789abcdef0123456789abcdef".into()),
+            name: Some("스텔라".into()),
+            url: Some("https://chzzk.naver.com/0123456789abcdef0123456789abcdef".into()),
+            verified_at: Utc::now(),
+            verified_via: Verification::Oauth,
+            verified_by: None,
+        };
+        assert_eq!(
+            shown_name("Stella", Some(&channel)),
+            "Stella (CHZZK 스텔라, https://chzzk.naver.com/0123456789abcdef0123456789abcdef)"
+        );
+        channel.platform = None;
+        assert_eq!(shown_name("Stella", Some(&channel)), "Stella");
+        assert_eq!(shown_name("Stella", None), "Stella");
+    }
+}

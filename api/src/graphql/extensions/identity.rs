@@ -4,7 +4,8 @@
 //! in the users database (through `ActiveUsers`' short-lived cache). An unknown user becomes
 //! `Caller::Invalid`, so every operation that needs a user answers `UNAUTHENTICATED`, exactly as
 //! for an expired token; a user suspended now becomes `Caller::Suspended`, answered
-//! `USER_SUSPENDED`. A schema extension, so it holds for every transport: a caller put in the
+//! `USER_SUSPENDED`. The caller's role is the user row's, not the token's (a viewer approved as
+//! a streamer holds a token that says VIEWER). A schema extension, so it holds for every transport: a caller put in the
 //! request's data (HTTP) or the socket's session data (websocket, checked at each operation's
 //! start; a subscription already running is not stopped by a later suspension).
 
@@ -60,6 +61,13 @@ impl Extension for IdentityCheck {
                         .into_server_error(Default::default())
                 })?;
             match standing {
+                // The role is the row's, not the token's: a viewer approved as a streamer acts
+                // as one with the token they hold (within `USER_CACHE_SECONDS`).
+                Standing::Active(user) if user.role != claims.role => {
+                    let mut current = claims.clone();
+                    current.role = user.role;
+                    request.data.insert(Caller::User(current));
+                }
                 Standing::Active(_) => {}
                 Standing::Absent => {
                     request.data.insert(Caller::Invalid(
