@@ -60,12 +60,16 @@ fn only_identity_touches_the_users_databases_tables() {
         "refresh_token::",
         "overlay_token::",
         "login_throttle::",
+        "streamer_application::",
+        "streamer_channel::",
         // Raw SQL reads, whatever the casing of the keywords.
         "from users",
         "join users",
         "from refresh_tokens",
         "from overlay_tokens",
         "from login_throttle",
+        "from streamer_applications",
+        "from streamer_channels",
     ];
     let mut trespass = Vec::new();
     for (krate, file) in crate_sources() {

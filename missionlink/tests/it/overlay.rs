@@ -23,6 +23,9 @@ const LINK: &str = "url token issuedAt";
 
 /// Registers `handle` with a display name and a locale.
 async fn register(app: &TestApp, handle: &str, role: &str, locale: &str, name: &str) -> Session {
+    // A streamer registers as a viewer and is approved (`TestApp::make_streamer`).
+    let streamer = role == "STREAMER";
+    let role = if streamer { "VIEWER" } else { role };
     let r = app
         .gql(
             None,
@@ -33,12 +36,16 @@ async fn register(app: &TestApp, handle: &str, role: &str, locale: &str, name: &
         )
         .await
         .data("register");
-    Session {
+    let session = Session {
         user_id: r["user"]["id"].as_str().expect("id").to_owned(),
         access: r["accessToken"].as_str().expect("accessToken").to_owned(),
         refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
         email: format!("{handle}@example.com"),
+    };
+    if streamer {
+        return app.make_streamer(&session).await;
     }
+    session
 }
 
 async fn my_overlay(app: &TestApp, who: Option<&Session>) -> Gql {

@@ -34,16 +34,19 @@ async fn streamer_with_earnings(app: &TestApp, locale: &str, won: i64) -> Sessio
             None,
             "mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }",
             json!({ "input": { "email": email, "password": "correct horse battery staple",
-                               "handle": handle, "role": "STREAMER", "locale": locale } }),
+                               "handle": handle, "role": "VIEWER", "locale": locale } }),
         )
         .await
         .data("register");
-    let streamer = Session {
-        user_id: r["user"]["id"].as_str().expect("id").to_owned(),
-        access: r["accessToken"].as_str().expect("token").to_owned(),
-        refresh: r["refreshToken"].as_str().expect("refresh").to_owned(),
-        email,
-    };
+    // Registered as a viewer, then approved as a streamer.
+    let streamer = app
+        .make_streamer(&Session {
+            user_id: r["user"]["id"].as_str().expect("id").to_owned(),
+            access: r["accessToken"].as_str().expect("token").to_owned(),
+            refresh: r["refreshToken"].as_str().expect("refresh").to_owned(),
+            email,
+        })
+        .await;
     let viewer = app.register_owned(unique("vw")).await;
     app.top_up(&viewer, won, "earn").await.data("topUp");
     let id = app.new_mission(&viewer, &streamer.user_id, won).await;

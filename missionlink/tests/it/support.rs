@@ -256,7 +256,20 @@ impl TestApp {
         self.register(&handle).await
     }
 
+    /// Registers `handle` as `role`. A `STREAMER` registers as a viewer and becomes a verified
+    /// streamer through identity's own approval path ([`Self::make_streamer`]), as the server's
+    /// default configuration (`STREAMER_SELF_REGISTRATION=false`) requires; the session is
+    /// refreshed after it, so its access token says STREAMER.
     pub async fn register_as(&self, handle: &str, role: &str) -> Session {
+        if role == "STREAMER" && !self.config.identity.streamer_self_registration {
+            let viewer = self.register_plainly(handle, "VIEWER").await;
+            return self.make_streamer(&viewer).await;
+        }
+        self.register_plainly(handle, role).await
+    }
+
+    /// `register` with `role`, as given.
+    async fn register_plainly(&self, handle: &str, role: &str) -> Session {
         let email = format!("{handle}@example.com");
         let r = self
             .gql(
@@ -272,6 +285,63 @@ impl TestApp {
             access: r["accessToken"].as_str().expect("accessToken").to_owned(),
             refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
             email,
+        }
+    }
+
+    /// Makes the viewer `who` a verified streamer the way an operator's approval does
+    /// (`identity::streamers::apply` then `decide`, recorded as the support operator's
+    /// action), with a CHZZK channel of its own; returns `who`'s refreshed session.
+    pub async fn make_streamer(&self, who: &Session) -> Session {
+        use missionlink_identity::streamers;
+        let operator = self.support_operator().await;
+        let channel = format!(
+            "https://chzzk.naver.com/{}",
+            uuid::Uuid::new_v4().simple()
+        );
+        streamers::apply(
+            &self.db.users,
+            &who.user_id,
+            missionlink_entities::users::Platform::Chzzk,
+            &channel,
+        )
+        .await
+        .expect("apply as a streamer");
+        let acting = missionlink_ledger::operator::Acting::new(&operator, "test support")
+            .expect("acting");
+        streamers::decide(&self.db.users, &self.db.missions, &acting, &who.user_id, true)
+            .await
+            .expect("approve the streamer");
+        let r = self
+            .gql(
+                None,
+                "mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken user { role } } }",
+                json!({ "t": who.refresh }),
+            )
+            .await
+            .data("refresh");
+        assert_eq!(r["user"]["role"], "STREAMER");
+        Session {
+            access: r["accessToken"].as_str().expect("accessToken").to_owned(),
+            refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
+            ..who.clone()
+        }
+    }
+
+    /// The id of the operator the test support acts as (created on first use).
+    pub async fn support_operator(&self) -> String {
+        use missionlink_identity::operators::{Created, NewOperator, create};
+        let created = create(
+            &self.db.users,
+            NewOperator {
+                email: "support-operator@example.com".into(),
+                handle: None,
+                display_name: None,
+            },
+        )
+        .await
+        .expect("the support operator");
+        match created {
+            Created::New { user, .. } | Created::Existing(user) => user.id,
         }
     }
 

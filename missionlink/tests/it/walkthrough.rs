@@ -119,7 +119,8 @@ async fn event_about(ws: &mut WsSocket, id: &Value, total: i64) -> Value {
 
 #[tokio::test]
 async fn the_readme_walkthrough_runs_as_written() {
-    let app = TestApp::with_temporal(&[]).await;
+    // As `scripts/run` runs it: the demo's streamer registers itself.
+    let app = TestApp::with_temporal(&[("STREAMER_SELF_REGISTRATION", "true")]).await;
     let _worker = app.start_file_worker().await;
 
     // The demo, as text: it names every user and mission and prints headers to paste.
@@ -227,7 +228,11 @@ async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
     let temporal = crate::support::temporal_address();
     let app = TestApp::spawn_with(
         crate::support::TestDatabases::sqlite(),
-        &[("TEMPORAL_ADDRESS", temporal.as_str())],
+        &[
+            ("TEMPORAL_ADDRESS", temporal.as_str()),
+            // As `scripts/run` runs it: the demo's streamer registers itself.
+            ("STREAMER_SELF_REGISTRATION", "true"),
+        ],
     )
     .await;
     let _worker = app.start_file_worker().await;
