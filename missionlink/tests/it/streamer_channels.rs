@@ -61,11 +61,13 @@ async fn a_viewer_links_their_chzzk_channel_and_is_a_verified_streamer_at_once()
     assert_eq!(me["role"], "STREAMER");
     assert_eq!(me["verifiedChannel"]["name"], "미나의 방송");
     assert_eq!(app.wallet(&mina).await, wallet, "the same wallet");
-    let used = link(&app, &mina, &code).await;
-    assert_eq!(used.code(), "CHANNEL_NOT_VERIFIED", "a code works once");
+    let again = link(&app, &mina, &chzzk.consent(&channel, "미나의 방송")).await;
+    assert_eq!(again.code(), "INVALID_STATE", "one channel per streamer, already linked");
 
     // Another account proving the same channel (its owner consenting twice) is refused.
     let other = app.register("otherone").await;
+    let used = link(&app, &other, &code).await;
+    assert_eq!(used.code(), "CHANNEL_NOT_VERIFIED", "a code works once");
     let second = chzzk.consent(&channel, "미나의 방송");
     let taken = link(&app, &other, &second).await;
     assert_eq!(taken.code(), "CHANNEL_ALREADY_LINKED");
