@@ -122,7 +122,10 @@ mod tests {
             panic!("production defaults to chzzk");
         };
         assert_eq!(chzzk.api_url, "https://openapi.chzzk.naver.com");
-        assert!(chzzk.credentials.is_none(), "not configured until both are set");
+        assert!(
+            chzzk.credentials.is_none(),
+            "not configured until both are set"
+        );
 
         let mut sandbox = PRODUCTION.to_vec();
         sandbox.push(("CHANNEL_VERIFIER", "sandbox"));
@@ -134,7 +137,10 @@ mod tests {
         let mut configured = PRODUCTION.to_vec();
         configured.extend([("CHZZK_CLIENT_ID", "id"), ("CHZZK_CLIENT_SECRET", "secret")]);
         let c = config(&configured).unwrap();
-        assert!(!format!("{:?}", c.identity).contains("secret\""), "Debug hides the secret");
+        assert!(
+            !format!("{:?}", c.identity).contains("secret\""),
+            "Debug hides the secret"
+        );
         let e = config(&[("CHANNEL_VERIFIER", "twitch")]).unwrap_err();
         assert_eq!(e.variable, "CHANNEL_VERIFIER");
     }

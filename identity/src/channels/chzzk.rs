@@ -90,10 +90,9 @@ impl Chzzk {
         what: &str,
     ) -> Result<T, VerifyError> {
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| VerifyError::Unavailable(anyhow::Error::new(e).context(what.to_owned())))?;
+        let body = response.bytes().await.map_err(|e| {
+            VerifyError::Unavailable(anyhow::Error::new(e).context(what.to_owned()))
+        })?;
         let envelope: Option<Envelope<T>> = serde_json::from_slice(&body).ok();
         match envelope {
             Some(Envelope {

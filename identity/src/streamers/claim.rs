@@ -34,8 +34,11 @@ impl ChannelClaim {
             Platform::Soop => "https://ch.sooplive.co.kr/<id> (or https://bj.afreecatv.com/<id>)",
             Platform::Twitch => "https://www.twitch.tv/<login>",
         };
-        let refuse =
-            || IdentityError::BadInput(format!("channelUrl must be a {platform} channel: {expected}"));
+        let refuse = || {
+            IdentityError::BadInput(format!(
+                "channelUrl must be a {platform} channel: {expected}"
+            ))
+        };
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > MAX_URL_BYTES {
             return Err(refuse());
@@ -83,11 +86,17 @@ impl ChannelClaim {
 
 /// A CHZZK channel id: 32 lowercase hexadecimal characters.
 pub fn chzzk_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn soop_id(id: &str) -> bool {
-    (3..=24).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    (3..=24).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 fn twitch_login(id: &str) -> bool {
@@ -124,7 +133,10 @@ mod tests {
             ok(Platform::Chzzk, &format!("https://chzzk.naver.com/{CHZZK}")),
             (CHZZK.to_owned(), format!("https://chzzk.naver.com/{CHZZK}"))
         );
-        let upper = format!(" https://CHZZK.naver.com/{}/?x=1#top ", CHZZK.to_uppercase());
+        let upper = format!(
+            " https://CHZZK.naver.com/{}/?x=1#top ",
+            CHZZK.to_uppercase()
+        );
         assert_eq!(ok(Platform::Chzzk, &upper).0, CHZZK);
         for raw in [
             "https://ch.sooplive.co.kr/Stella77",
@@ -132,7 +144,10 @@ mod tests {
         ] {
             assert_eq!(
                 ok(Platform::Soop, raw),
-                ("stella77".into(), "https://ch.sooplive.co.kr/stella77".into())
+                (
+                    "stella77".into(),
+                    "https://ch.sooplive.co.kr/stella77".into()
+                )
             );
         }
         for raw in [
@@ -151,12 +166,24 @@ mod tests {
     fn anything_else_is_refused() {
         let refused = [
             (Platform::Chzzk, format!("http://chzzk.naver.com/{CHZZK}")),
-            (Platform::Chzzk, format!("https://chzzk.naver.com/live/{CHZZK}")),
+            (
+                Platform::Chzzk,
+                format!("https://chzzk.naver.com/live/{CHZZK}"),
+            ),
             (Platform::Chzzk, "https://chzzk.naver.com/0123".into()),
             (Platform::Chzzk, format!("https://evil.com/{CHZZK}")),
-            (Platform::Chzzk, format!("https://chzzk.naver.com.evil.com/{CHZZK}")),
-            (Platform::Chzzk, format!("https://u:p@chzzk.naver.com/{CHZZK}")),
-            (Platform::Chzzk, format!("https://chzzk.naver.com:8443/{CHZZK}")),
+            (
+                Platform::Chzzk,
+                format!("https://chzzk.naver.com.evil.com/{CHZZK}"),
+            ),
+            (
+                Platform::Chzzk,
+                format!("https://u:p@chzzk.naver.com/{CHZZK}"),
+            ),
+            (
+                Platform::Chzzk,
+                format!("https://chzzk.naver.com:8443/{CHZZK}"),
+            ),
             (Platform::Soop, format!("https://chzzk.naver.com/{CHZZK}")),
             (Platform::Soop, "https://ch.sooplive.co.kr/".into()),
             (Platform::Soop, "https://ch.sooplive.co.kr/a-b".into()),
@@ -164,7 +191,10 @@ mod tests {
             (Platform::Twitch, "https://www.twitch.tv/abc".into()),
             (Platform::Twitch, "www.twitch.tv/stella".into()),
             (Platform::Twitch, "javascript:alert(1)".into()),
-            (Platform::Twitch, format!("https://www.twitch.tv/{}", "a".repeat(600))),
+            (
+                Platform::Twitch,
+                format!("https://www.twitch.tv/{}", "a".repeat(600)),
+            ),
             (Platform::Twitch, String::new()),
         ];
         for (platform, raw) in refused {

@@ -32,8 +32,8 @@ use missionlink_ledger::listing::{self, Order, Page, Window};
 use missionlink_ledger::operator::{Acting, decide_application};
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QueryTrait, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QueryTrait, TransactionTrait,
 };
 
 pub use missionlink_entities::users::streamer_application::Model as Application;
@@ -72,11 +72,10 @@ pub async fn apply(
         created_at: Utc::now(),
         decided_at: None,
     };
-    let inserted = streamer_application::Entity::insert(streamer_application::ActiveModel::from(
-        row.clone(),
-    ))
-    .exec_without_returning(users_db)
-    .await;
+    let inserted =
+        streamer_application::Entity::insert(streamer_application::ActiveModel::from(row.clone()))
+            .exec_without_returning(users_db)
+            .await;
     match inserted {
         Ok(_) => Ok(row),
         // Two applications racing: `streamer_applications_one_pending` kept the first.
@@ -228,7 +227,10 @@ pub(crate) async fn grant<C: ConnectionTrait>(txn: &C, channel: &Channel) -> Ide
 }
 
 /// The user's verified channel, if they are a verified streamer.
-pub async fn channel_of<C: ConnectionTrait>(db: &C, user_id: &str) -> IdentityResult<Option<Channel>> {
+pub async fn channel_of<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> IdentityResult<Option<Channel>> {
     Ok(streamer_channel::Entity::find_by_id(user_id.to_owned())
         .one(db)
         .await?)
@@ -252,7 +254,10 @@ pub async fn channels_of<C: ConnectionTrait>(
 }
 
 /// The user's latest application, whatever its status.
-pub async fn latest_of<C: ConnectionTrait>(db: &C, user_id: &str) -> IdentityResult<Option<Application>> {
+pub async fn latest_of<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> IdentityResult<Option<Application>> {
     Ok(streamer_application::Entity::find()
         .filter(streamer_application::Column::UserId.eq(user_id))
         .order_by_desc(streamer_application::Column::Id)
@@ -293,7 +298,10 @@ pub async fn applications(
     Ok((listing::page(db, select, &order, window).await?, counted))
 }
 
-async fn pending_of<C: ConnectionTrait>(db: &C, user_id: &str) -> IdentityResult<Option<Application>> {
+async fn pending_of<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> IdentityResult<Option<Application>> {
     Ok(streamer_application::Entity::find()
         .filter(streamer_application::Column::UserId.eq(user_id))
         .filter(streamer_application::Column::Status.eq(ApplicationStatus::Pending))
@@ -349,7 +357,6 @@ pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
-
 
 /// How the system names a streamer to others (the mission emails): their display name, then
 /// their verified channel when one is known, e.g. `Stella (CHZZK 스텔라, https://chzzk.naver.com/…)`.

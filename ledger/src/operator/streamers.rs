@@ -43,7 +43,12 @@ pub async fn decide_application(
         ..Target::default()
     };
     let err = match record(db, acting, kind, target).await {
-        Ok(action) => return Ok(Decided { action, fresh: true }),
+        Ok(action) => {
+            return Ok(Decided {
+                action,
+                fresh: true,
+            });
+        }
         Err(LedgerError::Database(e)) => e,
         Err(other) => return Err(other),
     };

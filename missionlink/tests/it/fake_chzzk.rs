@@ -74,7 +74,10 @@ async fn token(State(books): State<Arc<Mutex<Books>>>, Json(body): Json<Value>) 
     books
         .states
         .push(body["state"].as_str().unwrap_or_default().to_owned());
-    let Some(user) = books.codes.remove(body["code"].as_str().unwrap_or_default()) else {
+    let Some(user) = books
+        .codes
+        .remove(body["code"].as_str().unwrap_or_default())
+    else {
         return refusal(StatusCode::FORBIDDEN, "FORBIDDEN");
     };
     let access = format!("at-{}", uuid::Uuid::new_v4().simple());

@@ -48,10 +48,7 @@ async fn a_viewer_links_their_chzzk_channel_and_is_a_verified_streamer_at_once()
     assert_eq!(linked["platform"], "CHZZK");
     assert_eq!(linked["channelId"], channel.as_str());
     assert_eq!(linked["name"], "미나의 방송");
-    assert_eq!(
-        linked["url"],
-        format!("https://chzzk.naver.com/{channel}")
-    );
+    assert_eq!(linked["url"], format!("https://chzzk.naver.com/{channel}"));
     assert_eq!(linked["verifiedBy"], "OAUTH");
     assert_eq!(chzzk.revoked(), 1, "CHZZK's token is given back, not kept");
     assert!(chzzk.states().iter().all(|s| s == "state-from-the-client"));
@@ -62,7 +59,11 @@ async fn a_viewer_links_their_chzzk_channel_and_is_a_verified_streamer_at_once()
     assert_eq!(me["verifiedChannel"]["name"], "미나의 방송");
     assert_eq!(app.wallet(&mina).await, wallet, "the same wallet");
     let again = link(&app, &mina, &chzzk.consent(&channel, "미나의 방송")).await;
-    assert_eq!(again.code(), "INVALID_STATE", "one channel per streamer, already linked");
+    assert_eq!(
+        again.code(),
+        "INVALID_STATE",
+        "one channel per streamer, already linked"
+    );
 
     // Another account proving the same channel (its owner consenting twice) is refused.
     let other = app.register("otherone").await;
@@ -113,7 +114,9 @@ async fn linking_is_refused_clearly_where_chzzk_is_not_configured() {
     // The development sandbox believes a code and names the channel by it.
     let dev = TestApp::spawn().await;
     let viewer = dev.register("sandboxed").await;
-    let linked = link(&dev, &viewer, "sandbox_stella").await.data("linkChannel");
+    let linked = link(&dev, &viewer, "sandbox_stella")
+        .await
+        .data("linkChannel");
     assert_eq!(linked["name"], "sandbox_stella");
     let wrong = link(&dev, &dev.register("sandboxed2").await, "wrong-code").await;
     assert_eq!(wrong.code(), "CHANNEL_NOT_VERIFIED");

@@ -27,12 +27,8 @@ fn decide(approve: bool) -> String {
 }
 
 async fn apply(app: &TestApp, who: &Session, platform: &str, url: &str) -> crate::support::Gql {
-    app.gql(
-        Some(&who.access),
-        APPLY,
-        json!({ "p": platform, "u": url }),
-    )
-    .await
+    app.gql(Some(&who.access), APPLY, json!({ "p": platform, "u": url }))
+        .await
 }
 
 fn chzzk_channel() -> String {
@@ -53,7 +49,9 @@ async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mi
 
     let channel = chzzk_channel();
     let url = format!("https://chzzk.naver.com/{}", channel.to_uppercase());
-    let applied = apply(&app, &stella, "CHZZK", &url).await.data("applyAsStreamer");
+    let applied = apply(&app, &stella, "CHZZK", &url)
+        .await
+        .data("applyAsStreamer");
     assert_eq!(applied["status"], "PENDING");
     assert_eq!(applied["channelId"], channel.as_str());
     assert_eq!(
@@ -64,7 +62,9 @@ async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mi
     assert_eq!(applied["user"]["role"], "VIEWER");
     let again = apply(&app, &stella, "TWITCH", "https://www.twitch.tv/stella_tv").await;
     assert_eq!(again.code(), "APPLICATION_PENDING");
-    let mine = app.gql(Some(&stella.access), MY_APPLICATION, json!({})).await;
+    let mine = app
+        .gql(Some(&stella.access), MY_APPLICATION, json!({}))
+        .await;
     assert_eq!(mine.data("myStreamerApplication")["id"], applied["id"]);
 
     // Nobody but an operator decides; a refusal changes nothing.
@@ -106,7 +106,10 @@ async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mi
         .await
         .data("approveStreamer");
     assert_eq!(decided["application"]["status"], "APPROVED");
-    assert_eq!(decided["application"]["decidedBy"]["id"], ops.user_id.as_str());
+    assert_eq!(
+        decided["application"]["decidedBy"]["id"],
+        ops.user_id.as_str()
+    );
     assert_eq!(decided["application"]["user"]["role"], "STREAMER");
     assert_eq!(decided["action"]["action"], "APPROVE_STREAMER");
     assert_eq!(decided["action"]["user"]["id"], stella.user_id.as_str());
@@ -120,7 +123,10 @@ async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mi
     assert_eq!(twice.code(), "INVALID_STATE", "nothing pending any more");
 
     // The same account, with the token it held as a viewer: a streamer now, verified, public.
-    let me = app.gql(Some(&stella.access), ME, json!({})).await.data("me");
+    let me = app
+        .gql(Some(&stella.access), ME, json!({}))
+        .await
+        .data("me");
     assert_eq!(me["id"], stella.user_id.as_str());
     assert_eq!(me["role"], "STREAMER");
     assert_eq!(me["verifiedChannel"]["platform"], "CHZZK");
@@ -165,7 +171,10 @@ async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mi
         )
         .await
         .data("login");
-    assert_eq!(login["user"], json!({ "id": stella.user_id, "role": "STREAMER" }));
+    assert_eq!(
+        login["user"],
+        json!({ "id": stella.user_id, "role": "STREAMER" })
+    );
 }
 
 #[tokio::test]
@@ -184,7 +193,9 @@ async fn a_refused_application_leaves_a_viewer_who_may_apply_again() {
         let r = apply(&app, &victor, platform, url).await;
         assert_eq!(r.code(), "BAD_USER_INPUT", "{platform} {url}");
     }
-    let none = app.gql(Some(&victor.access), MY_APPLICATION, json!({})).await;
+    let none = app
+        .gql(Some(&victor.access), MY_APPLICATION, json!({}))
+        .await;
     assert!(none.data("myStreamerApplication").is_null());
 
     apply(&app, &victor, "SOOP", "https://bj.afreecatv.com/victor99")
@@ -209,7 +220,10 @@ async fn a_refused_application_leaves_a_viewer_who_may_apply_again() {
         .await;
     assert_eq!(approve_after.code(), "INVALID_STATE");
 
-    let me = app.gql(Some(&victor.access), ME, json!({})).await.data("me");
+    let me = app
+        .gql(Some(&victor.access), ME, json!({}))
+        .await
+        .data("me");
     assert_eq!(me["role"], "VIEWER");
     assert!(me["verifiedChannel"].is_null());
     let mine = app
@@ -223,7 +237,9 @@ async fn a_refused_application_leaves_a_viewer_who_may_apply_again() {
     // A viewer may still propose missions only to streamers: not to victor.
     let fan = app.register("fan").await;
     app.top_up(&fan, 10_000, "f").await.data("topUp");
-    let proposal = app.create_mission(&fan, &victor.user_id, 5_000, json!({})).await;
+    let proposal = app
+        .create_mission(&fan, &victor.user_id, 5_000, json!({}))
+        .await;
     assert!(proposal.0.get("errors").is_some(), "{:?}", proposal.0);
 
     // Applying again is allowed; a channel another account has is not.
@@ -266,7 +282,11 @@ async fn streamers_do_not_register_themselves_at_the_default_settings() {
     };
     let refused = register("selfmade", "STREAMER").await;
     assert_eq!(refused.code(), "FORBIDDEN");
-    assert!(refused.message().contains("applyAsStreamer"), "{}", refused.message());
+    assert!(
+        refused.message().contains("applyAsStreamer"),
+        "{}",
+        refused.message()
+    );
     // Nothing was made: the same email and handle register as a viewer.
     let viewer = register("selfmade", "VIEWER").await.data("register");
     assert_eq!(viewer["user"]["role"], "VIEWER");
@@ -278,9 +298,15 @@ async fn streamers_do_not_register_themselves_at_the_default_settings() {
     )
     .await;
     let streamer = dev.register_as("selfmade", "STREAMER").await;
-    let me = dev.gql(Some(&streamer.access), ME, json!({})).await.data("me");
+    let me = dev
+        .gql(Some(&streamer.access), ME, json!({}))
+        .await
+        .data("me");
     assert_eq!(me["role"], "STREAMER");
-    assert!(me["verifiedChannel"].is_null(), "self-registered: not verified");
+    assert!(
+        me["verifiedChannel"].is_null(),
+        "self-registered: not verified"
+    );
 }
 
 /// Users migration 000006 on both backends: every user kept, the streamers verified by
@@ -352,7 +378,8 @@ async fn the_streamer_migrations_keep_every_user_and_action_and_verify_existing_
             ))
             .await
             .expect("seed actions");
-        let actions = "SELECT id, operator_id, action, user_id, note FROM operator_actions ORDER BY id";
+        let actions =
+            "SELECT id, operator_id, action, user_id, note FROM operator_actions ORDER BY id";
         let before = rows(&missions, actions).await;
         missionlink_migration::missions::Migrator::up(&missions, None)
             .await
@@ -376,7 +403,10 @@ async fn the_streamer_migrations_keep_every_user_and_action_and_verify_existing_
             "INSERT INTO operator_actions (id, operator_id, action, user_id, note, created_at) \
              VALUES ('a5', 'u3', 'REFUSE_STREAMER', 'u1', 'no app', {now})"
         );
-        assert!(missions.execute_unprepared(&bare).await.is_err(), "a decision names its application");
+        assert!(
+            missions.execute_unprepared(&bare).await.is_err(),
+            "a decision names its application"
+        );
     }
 }
 

@@ -294,10 +294,7 @@ impl TestApp {
     pub async fn make_streamer(&self, who: &Session) -> Session {
         use missionlink_identity::streamers;
         let operator = self.support_operator().await;
-        let channel = format!(
-            "https://chzzk.naver.com/{}",
-            uuid::Uuid::new_v4().simple()
-        );
+        let channel = format!("https://chzzk.naver.com/{}", uuid::Uuid::new_v4().simple());
         streamers::apply(
             &self.db.users,
             &who.user_id,
@@ -306,11 +303,17 @@ impl TestApp {
         )
         .await
         .expect("apply as a streamer");
-        let acting = missionlink_ledger::operator::Acting::new(&operator, "test support")
-            .expect("acting");
-        streamers::decide(&self.db.users, &self.db.missions, &acting, &who.user_id, true)
-            .await
-            .expect("approve the streamer");
+        let acting =
+            missionlink_ledger::operator::Acting::new(&operator, "test support").expect("acting");
+        streamers::decide(
+            &self.db.users,
+            &self.db.missions,
+            &acting,
+            &who.user_id,
+            true,
+        )
+        .await
+        .expect("approve the streamer");
         let r = self
             .gql(
                 None,
