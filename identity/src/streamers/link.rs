@@ -62,12 +62,11 @@ pub async fn link_channel(
             ),
         });
     }
-    if let Some(mine) = super::channel_of(users_db, user_id).await? {
-        if mine.channel_id.is_some() {
-            return Err(IdentityError::InvalidState(
-                "this account already has a verified channel".into(),
-            ));
-        }
+    let mine = super::channel_of(users_db, user_id).await?;
+    if mine.is_some_and(|c| c.channel_id.is_some()) {
+        return Err(IdentityError::InvalidState(
+            "this account already has a verified channel".into(),
+        ));
     }
     let verified = verifier
         .verify(request.code, request.state)

@@ -55,10 +55,9 @@ pub async fn apply(
     if pending_of(users_db, user_id).await?.is_some() {
         return Err(application_pending());
     }
-    if let Some(owner) = owner_of(users_db, platform, &claim.channel_id).await? {
-        if owner != user_id {
-            return Err(already_linked(platform));
-        }
+    let owner = owner_of(users_db, platform, &claim.channel_id).await?;
+    if owner.is_some_and(|owner| owner != user_id) {
+        return Err(already_linked(platform));
     }
     let row = streamer_application::Model {
         id: uuid::Uuid::now_v7().to_string(),
@@ -113,10 +112,9 @@ pub async fn decide(
     };
     if approve {
         may_become_streamer(&target)?;
-        if let Some(owner) = owner_of(users_db, pending.platform, &pending.channel_id).await? {
-            if owner != user_id {
-                return Err(already_linked(pending.platform));
-            }
+        let owner = owner_of(users_db, pending.platform, &pending.channel_id).await?;
+        if owner.is_some_and(|owner| owner != user_id) {
+            return Err(already_linked(pending.platform));
         }
     }
     // 1. The record, in the missions database: the first decision on an application is the one.
