@@ -39,7 +39,7 @@ fn chzzk_channel() -> String {
 async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mission_with_its_wallet_intact()
  {
     let app = TestApp::with_temporal(&[]).await;
-    let _worker = app.start_file_worker().await;
+    let worker = app.start_file_worker().await;
     let ops = operator(&app, "approver").await;
     let stella = app.register("stella").await;
     let alice = app.register("alice").await;
@@ -163,6 +163,24 @@ async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mi
     let accepted = app.act(&stella, "accept", &id).await.data("acceptMission");
     assert_eq!(accepted["status"], "ACTIVE");
     assert_eq!(app.wallet(&stella).await, wallet_before);
+    // Backers' emails name her with her verified channel.
+    app.act(&stella, "SUCCESS", &id).await.data("decideMission");
+    let m = app
+        .wait_for_mission(&id, 60, |m| !m["settledAt"].is_null())
+        .await;
+    let mail = worker
+        .wait_for_mail(m["title"].as_str().expect("title"), 2)
+        .await;
+    let to_alice = mail
+        .iter()
+        .find(|m| m.to == alice.email)
+        .expect("alice's email");
+    assert!(
+        to_alice
+            .body
+            .contains(&format!("https://chzzk.naver.com/{channel}")),
+        "{to_alice:?}"
+    );
     let login = app
         .gql(
             None,
