@@ -25,8 +25,8 @@ pub enum ApiError {
     RateLimited(String),
     /// The events after the client's `seq` were pruned: it must reload the current state.
     EventsExpired(String),
-    /// Refused by a streamer's channel or the proposal rules, with its own code and, when
-    /// waiting helps, `extensions.retryAt`.
+    /// Refused by a streamer's channel, the proposal rules or identity (streamer applications,
+    /// channel links), with its own code and, when waiting helps, `extensions.retryAt`.
     Refused {
         code: &'static str,
         message: String,
