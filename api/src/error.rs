@@ -25,8 +25,8 @@ pub enum ApiError {
     RateLimited(String),
     /// The events after the client's `seq` were pruned: it must reload the current state.
     EventsExpired(String),
-    /// Refused by a streamer's channel or the proposal rules, with its own code and, when
-    /// waiting helps, `extensions.retryAt`.
+    /// Refused by a streamer's channel, the proposal rules or identity (streamer applications,
+    /// channel links), with its own code and, when waiting helps, `extensions.retryAt`.
     Refused {
         code: &'static str,
         message: String,
@@ -170,13 +170,13 @@ impl From<IdentityError> for ApiError {
             IdentityError::NotFound(m) => ApiError::NotFound(m),
             IdentityError::InvalidState(m) => ApiError::InvalidState(m),
             IdentityError::RateLimited(m) => ApiError::RateLimited(m),
+            IdentityError::OverlayTokenInvalid => ApiError::OverlayTokenInvalid,
+            IdentityError::Suspended { until } => ApiError::UserSuspended { until },
             IdentityError::Refused { code, message } => ApiError::Refused {
                 code,
                 message,
                 retry_at: None,
             },
-            IdentityError::OverlayTokenInvalid => ApiError::OverlayTokenInvalid,
-            IdentityError::Suspended { until } => ApiError::UserSuspended { until },
             IdentityError::Ledger(e) => e.into(),
             IdentityError::Internal(e) => ApiError::Internal(e),
         }

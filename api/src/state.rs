@@ -32,7 +32,7 @@ pub struct Inner {
 
 impl AppState {
     pub fn new(settings: Settings, db: Databases) -> anyhow::Result<Self> {
-        let auth = Accounts::new(&settings.identity, db.users.clone(), db.missions.clone());
+        let auth = Accounts::new(&settings.identity, db.users.clone(), db.missions.clone())?;
         let temporal = TemporalHandle::new(
             settings.temporal.clone(),
             format!("missionlink-api@{}", std::process::id()),

@@ -10,6 +10,7 @@ pub fn variables() -> impl Iterator<Item = &'static Var> {
         crate::databases::VARIABLES,
         crate::temporal::VARIABLES,
         crate::identity::VARIABLES,
+        crate::channels::VARIABLES,
         crate::missions::VARIABLES,
         crate::email::VARIABLES,
         crate::payouts::VARIABLES,

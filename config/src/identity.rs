@@ -1,6 +1,7 @@
 //! Identity: access tokens' key, a new account's points, the login and registration
-//! throttles, how long a user's standing is believed, and proven addresses (whether money
-//! waits for one, how long codes live, how many account emails may be asked for). The section is
+//! throttles, how long a user's standing is believed, proven addresses (whether money waits for
+//! one, how long codes live, how many account emails may be asked for), and whether streamers
+//! register themselves (with `crate::channels`, who verifies their channels). The section is
 //! `missionlink_identity::Settings` itself.
 
 use crate::var::{Env, Var};
@@ -134,6 +135,14 @@ pub const ACCOUNT_EMAILS_WINDOW_SECONDS: Var = Var::int(
     "account email throttle window",
 );
 
+pub const STREAMER_SELF_REGISTRATION: Var = Var::text(
+    "STREAMER_SELF_REGISTRATION",
+    "false",
+    "`true` lets `register` take role STREAMER (development: scripts/run sets it); `false` \
+     refuses it with FORBIDDEN, and viewers become streamers by applyAsStreamer and an \
+     operator's approval, or linkChannel",
+);
+
 pub const VARIABLES: &[Var] = &[
     JWT_SECRET,
     SIGNUP_POINTS,
@@ -151,6 +160,7 @@ pub const VARIABLES: &[Var] = &[
     ACCOUNT_EMAILS_MAX_PER_EMAIL_TOTAL,
     ACCOUNT_EMAILS_MAX_PER_ADDRESS,
     ACCOUNT_EMAILS_WINDOW_SECONDS,
+    STREAMER_SELF_REGISTRATION,
 ];
 
 pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
@@ -179,6 +189,8 @@ pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
             max_per_address: env.int(&ACCOUNT_EMAILS_MAX_PER_ADDRESS)?,
             window_seconds: env.int(&ACCOUNT_EMAILS_WINDOW_SECONDS)?,
         },
+        streamer_self_registration: env.flag(&STREAMER_SELF_REGISTRATION)?,
+        channels: crate::channels::read(env)?,
     })
 }
 

@@ -11,6 +11,7 @@
 //! Every value is read through [`Config::from_lookup`], which takes the lookup function as an
 //! argument so that tests build configurations without touching the process environment.
 
+pub mod channels;
 pub mod databases;
 pub mod email;
 mod help;

@@ -1,6 +1,7 @@
 //! The checks that relate variables to one another (each variable's own syntax and range are
 //! checked as it is read): production's refusals, and bounds that must stay in order.
 
+use crate::channels::{CHANNEL_VERIFIER, CHZZK_API_URL};
 use crate::http::PUBLIC_URL;
 use crate::identity::JWT_SECRET;
 use crate::missions::{MISSION_MIN_DURATION_SECONDS, PLEDGE_MIN};
@@ -9,6 +10,7 @@ use crate::topups::{
     MIN_WEBHOOK_SECRET_CHARS, PAYMENT_PROVIDER, TOSS_API_BASE, TOSS_WEBHOOK_SECRET,
 };
 use crate::{AppEnv, Config, ConfigError, err};
+use missionlink_identity::channels::VerifierChoice;
 use missionlink_workflows::bank::BankChoice;
 use missionlink_workflows::payments::PaymentChoice;
 
@@ -71,6 +73,25 @@ impl Config {
                         ),
                     ));
                 }
+            }
+            _ => {}
+        }
+        match &self.identity.channels.verifier {
+            VerifierChoice::Sandbox if production => {
+                return Err(err(
+                    CHANNEL_VERIFIER.name,
+                    "sandbox believes any code and is refused when APP_ENV=production: set \
+                     CHANNEL_VERIFIER=chzzk with CHZZK_CLIENT_ID and CHZZK_CLIENT_SECRET",
+                ));
+            }
+            VerifierChoice::Chzzk(chzzk) if production && !https_or_loopback(&chzzk.api_url) => {
+                return Err(err(
+                    CHZZK_API_URL.name,
+                    format!(
+                        "{:?} is not https: required when APP_ENV=production",
+                        chzzk.api_url
+                    ),
+                ));
             }
             _ => {}
         }

@@ -162,9 +162,9 @@ impl<'a> Env<'a> {
         T::try_from(value).map_err(|_| err(name, "out of range"))
     }
 
-    /// `true` or `false` (the value, or the declared default).
+    /// `true` or `false`, in any letter case (the value, or the declared default).
     pub fn flag(&self, var: &Var) -> Result<bool, ConfigError> {
-        self.parse(var, |raw| match raw.trim() {
+        self.parse(var, |raw| match raw.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(true),
             "false" => Ok(false),
             other => Err(format!("{other:?} is neither true nor false")),

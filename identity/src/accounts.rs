@@ -74,6 +74,11 @@ pub struct Settings {
     /// `EMAIL_VERIFICATION_TTL_SECONDS`, `PASSWORD_RESET_TTL_SECONDS`.
     pub code_lifetimes: CodeLifetimes,
     pub account_email_throttle: AccountEmailThrottle,
+    /// `STREAMER_SELF_REGISTRATION`: whether `register` takes `role: STREAMER` (development);
+    /// otherwise streamers are verified ([`crate::streamers`]).
+    pub streamer_self_registration: bool,
+    /// `CHANNEL_VERIFIER`, `CHZZK_*`: who verifies `linkChannel`.
+    pub channels: crate::channels::ChannelSettings,
 }
 
 /// The accounts: registration, login, refresh, and who may act now.
@@ -89,6 +94,10 @@ pub struct Accounts {
     pub email_verification_required: bool,
     /// Who may act now, for every authenticated request.
     pub active_users: ActiveUsers,
+    /// Whether `register` takes `role: STREAMER`.
+    pub streamer_self_registration: bool,
+    /// Verifies `linkChannel`'s codes.
+    pub channel_verifier: std::sync::Arc<dyn crate::channels::ChannelVerifier>,
 }
 
 impl Accounts {
@@ -96,8 +105,8 @@ impl Accounts {
         settings: &Settings,
         users_db: DatabaseConnection,
         missions_db: DatabaseConnection,
-    ) -> Self {
-        Self {
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
             keys: TokenKeys::new(&settings.jwt_secret),
             signup_points: settings.signup_points,
             throttle: settings.login_throttle.clone(),
@@ -110,18 +119,28 @@ impl Accounts {
             ),
             users_db,
             missions_db,
-        }
+            streamer_self_registration: settings.streamer_self_registration,
+            channel_verifier: settings.channels.verifier()?,
+        })
     }
 
     /// Creates the user, then its ledger accounts with the signup points. Validates everything
     /// before writing anything; each valid attempt counts against the client address's
     /// registration limit before any work is done, and is given back if it is refused for its
     /// input (a taken email or handle), so a refusal changes nothing. `OPERATOR` is refused
-    /// (`FORBIDDEN`) before anything else: operators are created from the command line.
+    /// (`FORBIDDEN`) before anything else: operators are created from the command line. So is
+    /// `STREAMER` unless `STREAMER_SELF_REGISTRATION` is on: streamers are verified
+    /// ([`crate::streamers`]).
     pub async fn register(&self, r: Registration, client: IpAddr) -> IdentityResult<Session> {
         if r.role == Role::Operator {
             return Err(IdentityError::Forbidden(
                 "operators are created with `missionlink operator create`".into(),
+            ));
+        }
+        if r.role == Role::Streamer && !self.streamer_self_registration {
+            return Err(IdentityError::Forbidden(
+                "streamers are verified: register as a VIEWER, then apply with                  applyAsStreamer (an operator approves it) or link your CHZZK channel with                  linkChannel"
+                    .into(),
             ));
         }
         let email = Email::parse(&r.email)?;

@@ -18,11 +18,6 @@ pub enum IdentityError {
     NotFound(String),
     /// The account is not in a state that allows this.
     InvalidState(String),
-    /// Refused with its own code (`CODE_INVALID`, `CODE_EXPIRED`, ...); nothing was changed.
-    Refused {
-        code: &'static str,
-        message: String,
-    },
     /// Too many attempts from this client or for this address.
     RateLimited(String),
     /// An overlay token that opens nothing: malformed, unknown or replaced (one answer for all).
@@ -30,6 +25,13 @@ pub enum IdentityError {
     /// The account is suspended until `until` (`None`: until an operator lifts it).
     Suspended {
         until: Option<DateTime<Utc>>,
+    },
+    /// Refused for a reason with its own code (`CODE_INVALID`, `CODE_EXPIRED`,
+    /// `APPLICATION_PENDING`, `CHANNEL_ALREADY_LINKED`, …), which the API passes on as
+    /// `extensions.code`; nothing was changed.
+    Refused {
+        code: &'static str,
+        message: String,
     },
     /// Refused by the missions database's owner (a suspension's records, a new user's wallet).
     Ledger(LedgerError),

@@ -2,15 +2,18 @@
 //! missions database. Registration, login, refresh-token rotation and access tokens
 //! ([`Accounts`]); who may act now ([`ActiveUsers`]); operators (created from the command line);
 //! suspension ([`suspension`], and [`suspend`], the one sequence across both databases);
-//! streamers' overlay tokens ([`overlay`]); and every read of a user by another part of the
+//! streamers' overlay tokens ([`overlay`]); verified streamers ([`streamers`]: applications, an
+//! operator's decision, channels linked through a platform's OAuth API, [`channels`]); and every read of a user by another part of the
 //! system ([`users`]: the API's loaders, the worker's email recipients).
 //!
 //! Nothing outside this crate reads or writes the users database. The one write into the
 //! missions database from here goes through the ledger (a new user's wallet; a suspension's
-//! records).
+//! and a streamer application's records). The one call out is a platform's OAuth API
+//! ([`channels`]), to verify a channel.
 
 pub mod account_mail;
 pub mod accounts;
+pub mod channels;
 pub mod codes;
 pub mod error;
 pub mod input;
@@ -22,6 +25,7 @@ pub mod reserved;
 pub mod reset;
 pub mod sessions;
 pub mod standing;
+pub mod streamers;
 pub mod suspend;
 pub mod suspension;
 pub mod throttle;

@@ -3,8 +3,9 @@
 //! generated password shown once, and then signs in with `login` like anyone.
 //!
 //! Only the users database is touched: an operator gets no ledger accounts from this (a later
-//! `login` opens them, as for every user). A user's role never changes, so an email that
-//! belongs to a viewer or streamer is refused rather than promoted.
+//! `login` opens them, as for every user). No one is ever promoted to operator (the one role
+//! change is a verified viewer becoming a streamer, `crate::streamers`), so an email that
+//! belongs to a viewer or streamer is refused.
 
 use crate::error::{IdentityError, IdentityResult};
 use crate::input::{DisplayName, Email, Handle};

@@ -7,6 +7,9 @@
 //! same every run (`demo_stella`, `demo_alice`, `demo_bob`: registered the first time, signed
 //! in after); each run adds its own missions (the REJECTED one is the second viewer's, and while
 //! an earlier run's rejection still holds them back, that earlier mission stands for it).
+//! The streamer registers itself, which only a development instance allows
+//! (`STREAMER_SELF_REGISTRATION=true`, as `scripts/run` sets it); elsewhere the demo stops
+//! saying so.
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
@@ -124,6 +127,13 @@ impl Client {
                                        "role": role, "locale": "en" } }),
                 )
                 .await
+                .map_err(|e| match e.to_string().ends_with("(FORBIDDEN)") && role == "STREAMER" {
+                    true => e.context(
+                        "this instance refuses self-registered streamers: run it with \
+                         STREAMER_SELF_REGISTRATION=true (scripts/run does; development only)",
+                    ),
+                    false => e,
+                })
                 .with_context(|| format!("registering {handle}"))?,
             ),
             Err(e) => return Err(e.context(format!("signing {handle} in"))),
@@ -414,6 +424,8 @@ impl Demo {
                 u.handle, u.role, u.id, u.email
             );
         }
+        out += "  (the streamer registered itself: this instance runs with \
+                STREAMER_SELF_REGISTRATION=true, a development setting)\n";
         out += "\nMissions of the streamer, one in every state:\n";
         for (status, id, title) in &self.missions {
             out += &format!("  {status:<10} {id}  {title}\n");

@@ -1,5 +1,6 @@
 //! Batched loads of the objects other objects point to: a mission's `streamer` and `creator`,
-//! a pledge's `backer` and `mission`, a bet's `mission`, and a page of missions' totals. The loaders hold no cache: they batch
+//! a pledge's `backer` and `mission`, a bet's `mission`, a page of missions' totals, and users'
+//! verified channels. The loaders hold no cache: they batch
 //! the loads of one moment and never serve a stale row.
 
 use crate::state::AppState;
@@ -22,6 +23,20 @@ impl Loader<String> for UserLoader {
         missionlink_identity::users::by_ids(&self.0, keys)
             .await
             .map_err(Arc::new)
+    }
+}
+
+/// Loads streamers' verified channels by user id (through identity, the users database's owner).
+pub struct ChannelLoader(pub DatabaseConnection);
+
+impl Loader<String> for ChannelLoader {
+    type Value = missionlink_identity::streamers::Channel;
+    type Error = Arc<anyhow::Error>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        missionlink_identity::streamers::channels_of(&self.0, keys)
+            .await
+            .map_err(|e| Arc::new(anyhow::anyhow!("loading verified channels: {e:?}")))
     }
 }
 
@@ -70,10 +85,12 @@ pub fn loaders(
     DataLoader<UserLoader>,
     DataLoader<MissionLoader>,
     DataLoader<TotalsLoader>,
+    DataLoader<ChannelLoader>,
 ) {
     (
         DataLoader::new(UserLoader(state.db.users.clone()), tokio::spawn),
         DataLoader::new(MissionLoader(state.db.missions.clone()), tokio::spawn),
         DataLoader::new(TotalsLoader(state.db.missions.clone()), tokio::spawn),
+        DataLoader::new(ChannelLoader(state.db.users.clone()), tokio::spawn),
     )
 }

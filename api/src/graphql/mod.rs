@@ -23,9 +23,11 @@ mod prediction;
 mod query;
 mod statement;
 mod status;
+mod streamer;
 mod topup;
 mod types;
 mod user;
+mod verified_channel;
 
 use crate::state::AppState;
 use async_graphql::extensions::Analyzer;
@@ -40,7 +42,7 @@ pub use extensions::transport::{ViaGet, WRITE_OVER_GET};
 pub use loaders::{MissionLoader, UserLoader};
 
 /// Every query: identity and wallet, then missions, then the streamers' feeds and overlays,
-/// then the operators' record.
+/// then the operators' record, then streamer applications.
 #[derive(MergedObject, Default)]
 pub struct Query(
     query::IdentityQuery,
@@ -51,10 +53,11 @@ pub struct Query(
     channel::ChannelQuery,
     overlay::OverlayQuery,
     operator::OperatorQuery,
+    streamer::StreamerQuery,
 );
 
 /// Every mutation: identity and wallet, then missions, then the overlay's token, then payouts
-/// and top-ups, then objections and the operators' actions.
+/// and top-ups, then objections and the operators' actions, then becoming a verified streamer.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::IdentityMutation,
@@ -67,6 +70,7 @@ pub struct Mutation(
     topup::TopUpMutation,
     dispute::DisputeMutation,
     operator::OperatorMutation,
+    streamer::StreamerMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.
@@ -84,7 +88,7 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 pub const MAX_COMPLEXITY: usize = 1_000;
 
 pub fn build_schema(state: AppState) -> AppSchema {
-    let (users, missions, totals) = loaders::loaders(&state);
+    let (users, missions, totals, channels) = loaders::loaders(&state);
     Schema::build(
         Query::default(),
         Mutation::default(),
@@ -112,6 +116,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     .data(users)
     .data(missions)
     .data(totals)
+    .data(channels)
     .data(state)
     .finish()
 }

@@ -26,7 +26,11 @@ pub struct RegisterInput {
 impl IdentityMutation {
     /// Creates an account and signs in. Grants the signup points. Registrations per client
     /// address are throttled (`RATE_LIMITED`). `role: OPERATOR` is `FORBIDDEN`: operators are
-    /// created with `missionlink operator create`.
+    /// created with `missionlink operator create`. `role: STREAMER` is `FORBIDDEN` too, and
+    /// creates nothing, unless the server runs with `STREAMER_SELF_REGISTRATION=true` (a
+    /// development setting): streamers are verified, so register as a `VIEWER`, then apply
+    /// with `applyAsStreamer` (an operator decides) or link a CHZZK channel with `linkChannel`
+    /// (at once); the account stays the same.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> GqlResult<AuthPayload> {
         let registration = Registration {
             email: input.email,

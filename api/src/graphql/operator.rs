@@ -65,6 +65,11 @@ pub enum OperatorActionKind {
     /// Cancelled a payout before it left (by hand, or by suspending its streamer): the whole
     /// amount back to earnings.
     CancelPayout,
+    /// Approved a viewer's streamer application: the account is a streamer with a verified
+    /// channel.
+    ApproveStreamer,
+    /// Refused a viewer's streamer application.
+    RefuseStreamer,
 }
 
 impl TryFrom<operator_action::Model> for OperatorAction {
@@ -102,7 +107,7 @@ impl OperatorAction {
         }
     }
 
-    /// The user suspended or unsuspended.
+    /// The user suspended or unsuspended, or whose streamer application was decided.
     async fn user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
         match &self.user_id {
             Some(id) => Ok(Some(load_user(ctx, id, Role::Viewer).await?)),
@@ -134,7 +139,7 @@ impl OperatorAction {
 }
 
 /// The caller, if an operator; `FORBIDDEN` otherwise.
-fn operator(ctx: &Context<'_>) -> Result<String, ApiError> {
+pub(crate) fn operator(ctx: &Context<'_>) -> Result<String, ApiError> {
     let claims = caller(ctx)?;
     if claims.role != Role::Operator {
         return Err(ApiError::Forbidden("only operators may do this".into()));

@@ -37,7 +37,10 @@ pub struct User {
 /// What a user is on the platform. Stored as `VIEWER` / `STREAMER` / `OPERATOR`.
 ///
 /// `OPERATOR` is never self-assigned: `register` refuses it, and operators are created by
-/// `missionlink operator create`. A user's role never changes.
+/// `missionlink operator create`. `STREAMER` is earned: unless the server runs with
+/// `STREAMER_SELF_REGISTRATION=true`, a viewer becomes a streamer when an operator approves
+/// their application (`applyAsStreamer`) or when they link a CHZZK channel (`linkChannel`),
+/// keeping the same account. No other role ever changes.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "missionlink_identity::Role")]
 pub enum Role {
@@ -112,6 +115,24 @@ impl User {
     async fn email_verified(&self, ctx: &Context<'_>) -> GqlResult<bool> {
         self.own_or(ctx, "only your own account can be read: read it on `me`")?;
         Ok(self.email_verified)
+    }
+
+    /// The channel this streamer was verified as the owner of (null for viewers and
+    /// operators). Public. (`channel` is the streamer's rules, from before channels were
+    /// verified; it keeps its name.)
+    async fn verified_channel(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::verified_channel::VerifiedChannel>> {
+        if self.role != Role::Streamer {
+            return Ok(None);
+        }
+        let loader = ctx.data_unchecked::<DataLoader<super::loaders::ChannelLoader>>();
+        let found = loader
+            .load_one(self.id.to_string())
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+        Ok(found.map(Into::into))
     }
 
     /// A streamer's channel rules, for anyone about to propose a mission (null for viewers).

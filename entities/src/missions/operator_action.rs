@@ -12,7 +12,7 @@ pub struct Model {
     pub action: OperatorActionKind,
     /// The mission resolved or cancelled.
     pub mission_id: Option<String>,
-    /// The user suspended or unsuspended.
+    /// The user suspended, unsuspended, or whose streamer application was decided.
     pub user_id: Option<String>,
     /// A dispute's resolution.
     pub outcome: Option<Outcome>,
@@ -24,6 +24,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The payout held, released or cancelled.
     pub payout_id: Option<String>,
+    /// The streamer application approved or refused (an id of the users database): one
+    /// decision per application, by a unique index.
+    pub application_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -281,6 +281,10 @@ text_enum! {
         ReleasePayout = "RELEASE_PAYOUT",
         /// Cancelled a payout before it left: the whole amount back to earnings.
         CancelPayout = "CANCEL_PAYOUT",
+        /// Approved a viewer's application: the account is a streamer with a verified channel.
+        ApproveStreamer = "APPROVE_STREAMER",
+        /// Refused a viewer's application; the account stays a viewer.
+        RefuseStreamer = "REFUSE_STREAMER",
     }
 }
 

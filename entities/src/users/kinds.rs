@@ -32,6 +32,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// A streaming platform a streamer's channel is on: `streamer_applications.platform`,
+    /// `streamer_channels.platform`.
+    pub enum Platform {
+        /// NAVER's CHZZK (치지직): an OAuth API verifies a channel at once (`linkChannel`).
+        Chzzk = "CHZZK",
+        /// SOOP (formerly AfreecaTV).
+        Soop = "SOOP",
+        Twitch = "TWITCH",
+    }
+}
+
+text_enum! {
     /// What an account email is: `account_emails.kind`. `VERIFY_EMAIL` proves the account's
     /// own address, `CHANGE_EMAIL` a new one (both carry an address code), `RESET_PASSWORD` a
     /// reset code; `ADDRESS_CHANGED` tells the old address that the account moved away from it.
@@ -62,6 +74,28 @@ text_enum! {
         Sent = "SENT",
         Failed = "FAILED",
         Skipped = "SKIPPED",
+    }
+}
+
+text_enum! {
+    /// Where a viewer's application to become a streamer stands:
+    /// `streamer_applications.status`. Only `PENDING` changes, once.
+    pub enum ApplicationStatus {
+        Pending = "PENDING",
+        Approved = "APPROVED",
+        Refused = "REFUSED",
+    }
+}
+
+text_enum! {
+    /// How a streamer's channel was verified: `streamer_channels.verified_via`.
+    pub enum Verification {
+        /// An operator approved the streamer's application (`verified_by` names them).
+        Operator = "OPERATOR",
+        /// The platform's OAuth API said the channel is the user's (`linkChannel`).
+        Oauth = "OAUTH",
+        /// The account was a streamer before verification existed (users migration 000006).
+        Migration = "MIGRATION",
     }
 }
 

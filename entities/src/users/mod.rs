@@ -6,6 +6,11 @@ pub mod kinds;
 pub mod login_throttle;
 pub mod overlay_token;
 pub mod refresh_token;
+pub mod streamer_application;
+pub mod streamer_channel;
 pub mod user;
 
-pub use kinds::{AccountEmailKind, AccountEmailStatus, CodePurpose, Locale, Role};
+pub use kinds::{
+    AccountEmailKind, AccountEmailStatus, ApplicationStatus, CodePurpose, Locale, Platform, Role,
+    Verification,
+};

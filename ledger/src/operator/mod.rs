@@ -1,5 +1,5 @@
-//! What operators do (issues 16 and 23): settle a dispute, cancel a mission, suspend and
-//! unsuspend a user, hold, release or cancel a payout. Every action is one append-only `operator_actions` row (who, what, when, the note),
+//! What operators do (issues 16, 23 and 25): settle a dispute, cancel a mission, suspend and
+//! unsuspend a user, hold, release or cancel a payout, decide a streamer application. Every action is one append-only `operator_actions` row (who, what, when, the note),
 //! written in the same transaction as its effect on the missions database, so an effect here
 //! never happens without its record. A mission's change also asks its workflow to hear of it
 //! as the `operatorAction` signal (the outbox's `pending_action`), so the action shows in the
@@ -11,9 +11,11 @@
 
 mod missions;
 mod payouts;
+mod streamers;
 
 pub use missions::{cancel, cancel_missions_of, resolve};
 pub use payouts::{cancel_payout, cancel_payouts_of, hold, release};
+pub use streamers::{Decided, decide_application};
 
 use crate::LedgerError;
 use crate::rules::invalid;
@@ -65,6 +67,7 @@ pub(crate) struct Target<'a> {
     pub suspended_until: Option<DateTime<Utc>>,
     pub cause_id: Option<&'a str>,
     pub payout_id: Option<&'a str>,
+    pub application_id: Option<&'a str>,
 }
 
 /// Appends one action to the record, in the caller's transaction.
@@ -86,6 +89,7 @@ pub(crate) async fn record<C: ConnectionTrait>(
         note: acting.note.clone(),
         created_at: Utc::now(),
         payout_id: target.payout_id.map(str::to_owned),
+        application_id: target.application_id.map(str::to_owned),
     };
     operator_action::Entity::insert(operator_action::ActiveModel::from(row.clone()))
         .exec_without_returning(txn)

@@ -17,6 +17,7 @@ mod m20261126_000012_topups;
 mod m20261126_000013_disputes;
 mod m20261206_000014_payout_holds;
 mod m20261206_000015_topup_order_expiry;
+mod m20261206_000016_streamer_decisions;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_disputes::Migration),
             Box::new(m20261206_000014_payout_holds::Migration),
             Box::new(m20261206_000015_topup_order_expiry::Migration),
+            Box::new(m20261206_000016_streamer_decisions::Migration),
         ]
     }
 }

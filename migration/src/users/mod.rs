@@ -7,6 +7,7 @@ mod m20261126_000002_overlay_tokens;
 mod m20261126_000003_operators;
 mod m20261206_000004_sessions;
 mod m20261206_000005_account_emails;
+mod m20261206_000006_streamer_channels;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_operators::Migration),
             Box::new(m20261206_000004_sessions::Migration),
             Box::new(m20261206_000005_account_emails::Migration),
+            Box::new(m20261206_000006_streamer_channels::Migration),
         ]
     }
 }

@@ -62,6 +62,8 @@ fn only_identity_touches_the_users_databases_tables() {
         "login_throttle::",
         "account_code::",
         "account_email::",
+        "streamer_application::",
+        "streamer_channel::",
         // Raw SQL reads, whatever the casing of the keywords.
         "from users",
         "join users",
@@ -70,6 +72,8 @@ fn only_identity_touches_the_users_databases_tables() {
         "from login_throttle",
         "from account_codes",
         "from account_emails",
+        "from streamer_applications",
+        "from streamer_channels",
     ];
     let mut trespass = Vec::new();
     for (krate, file) in crate_sources() {

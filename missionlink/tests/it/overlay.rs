@@ -59,7 +59,8 @@ async fn first_token(app: &TestApp, streamer: &Session) -> String {
 async fn overlay(app: &TestApp, token: &str) -> Gql {
     app.gql(
         None,
-        "query($t: String!) { overlay(token: $t) { locale lastSeq streamer { id displayName }
+        "query($t: String!) { overlay(token: $t) { locale lastSeq
+            streamer { id displayName verifiedChannel { platform name url } }
             missions(first: 50) { totalCount nodes { id status title acceptBy deadline totalPledged backerCount } } } }",
         json!({ "t": token }),
     )
@@ -165,6 +166,15 @@ async fn a_token_opens_its_streamers_open_missions_and_a_bad_one_nothing() {
     let state = overlay(&app, &token).await.data("overlay");
     assert_eq!(state["locale"], "ko");
     assert_eq!(state["streamer"]["displayName"], "Stella");
+    // The page shows the streamer's verified channel (the test support's CHZZK channel).
+    let channel = &state["streamer"]["verifiedChannel"];
+    assert_eq!(channel["platform"], "CHZZK");
+    assert!(
+        channel["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://chzzk.naver.com/")),
+        "{state}"
+    );
     // Three creations, an acceptance, a rejection.
     assert_eq!(state["lastSeq"], 5);
     let ids: Vec<&str> = state["missions"]["nodes"]
@@ -440,6 +450,10 @@ async fn the_overlay_page_in_a_real_browser_follows_every_event_once_across_a_re
 
     let loaded = browser.open("main", &page_url).await;
     assert_eq!(loaded["hooks"]["lastSeq"], 0, "{loaded:#}");
+    assert_eq!(
+        loaded["hooks"]["channel"]["platform"], "CHZZK",
+        "the streamer's verified channel is shown: {loaded:#}"
+    );
     assert_eq!(loaded["lang"], "en");
     assert_eq!(loaded["background"], "rgba(0, 0, 0, 0)", "transparent");
 

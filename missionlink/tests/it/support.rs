@@ -258,11 +258,15 @@ impl TestApp {
 
     /// Registers `handle` as `role`, with the address proven as if the code emailed at
     /// registration had been used: the default `EMAIL_VERIFICATION_REQUIRED` stays on, and the
-    /// tests of proving an address (`verification.rs`) use [`Self::register_unverified`].
+    /// tests of proving an address (`verification.rs`) use [`Self::register_unverified`]. A
+    /// `STREAMER` registers as a viewer and becomes a verified streamer through identity's own
+    /// approval path ([`Self::make_streamer`]), as the server's default configuration
+    /// (`STREAMER_SELF_REGISTRATION=false`) requires; the session is refreshed after it, so its
+    /// access token says STREAMER.
     pub async fn register_as(&self, handle: &str, role: &str) -> Session {
-        let session = self.register_unverified(handle, role).await;
-        self.mark_email_verified(&session.user_id).await;
-        session
+        self.register_with(json!({ "email": format!("{handle}@example.com"),
+            "password": PASSWORD, "handle": handle, "role": role }))
+            .await
     }
 
     /// What the user's code would do: marks their address proven.
@@ -270,9 +274,31 @@ impl TestApp {
         mark_email_verified(&self.db.users, user_id).await;
     }
 
-    /// Registers with `input` (a whole `RegisterInput`: a locale, a display name), the address
-    /// proven as in [`Self::register_as`].
-    pub async fn register_with(&self, input: Value) -> Session {
+    /// Registers with `input` (a whole `RegisterInput`: a locale, a display name) as
+    /// [`Self::register_as`] does: the address proven, a streamer approved.
+    pub async fn register_with(&self, mut input: Value) -> Session {
+        let streamer =
+            input["role"] == "STREAMER" && !self.config.identity.streamer_self_registration;
+        if streamer {
+            input["role"] = json!("VIEWER");
+        }
+        let session = self.register_input(&input).await;
+        self.mark_email_verified(&session.user_id).await;
+        if streamer {
+            return self.make_streamer(&session).await;
+        }
+        session
+    }
+
+    /// Registers `handle` as `role`, as given, its address not proven yet.
+    pub async fn register_unverified(&self, handle: &str, role: &str) -> Session {
+        self.register_input(&json!({ "email": format!("{handle}@example.com"),
+            "password": PASSWORD, "handle": handle, "role": role }))
+            .await
+    }
+
+    /// `register` with `input`, as given.
+    async fn register_input(&self, input: &Value) -> Session {
         let r = self
             .gql(
                 None,
@@ -282,33 +308,71 @@ impl TestApp {
             )
             .await
             .data("register");
-        let session = Session {
-            user_id: r["user"]["id"].as_str().expect("id").to_owned(),
-            access: r["accessToken"].as_str().expect("accessToken").to_owned(),
-            refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
-            email: input["email"].as_str().expect("email").to_owned(),
-        };
-        self.mark_email_verified(&session.user_id).await;
-        session
-    }
-
-    /// Registers `handle` as `role`, its address not proven yet.
-    pub async fn register_unverified(&self, handle: &str, role: &str) -> Session {
-        let email = format!("{handle}@example.com");
-        let r = self
-            .gql(
-                None,
-                "mutation($input: RegisterInput!) { register(input: $input) {
-                    accessToken refreshToken user { id handle role } } }",
-                json!({ "input": { "email": email, "password": PASSWORD, "handle": handle, "role": role } }),
-            )
-            .await
-            .data("register");
         Session {
             user_id: r["user"]["id"].as_str().expect("id").to_owned(),
             access: r["accessToken"].as_str().expect("accessToken").to_owned(),
             refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
-            email,
+            email: input["email"].as_str().expect("email").to_owned(),
+        }
+    }
+
+    /// Makes the viewer `who` a verified streamer the way an operator's approval does
+    /// (`identity::streamers::apply` then `decide`, recorded as the support operator's
+    /// action), with a CHZZK channel of its own; returns `who`'s refreshed session.
+    pub async fn make_streamer(&self, who: &Session) -> Session {
+        use missionlink_identity::streamers;
+        let operator = self.support_operator().await;
+        let channel = format!("https://chzzk.naver.com/{}", uuid::Uuid::new_v4().simple());
+        streamers::apply(
+            &self.db.users,
+            &who.user_id,
+            missionlink_entities::users::Platform::Chzzk,
+            &channel,
+        )
+        .await
+        .expect("apply as a streamer");
+        let acting =
+            missionlink_ledger::operator::Acting::new(&operator, "test support").expect("acting");
+        streamers::decide(
+            &self.db.users,
+            &self.db.missions,
+            &acting,
+            &who.user_id,
+            true,
+        )
+        .await
+        .expect("approve the streamer");
+        let r = self
+            .gql(
+                None,
+                "mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken user { role } } }",
+                json!({ "t": who.refresh }),
+            )
+            .await
+            .data("refresh");
+        assert_eq!(r["user"]["role"], "STREAMER");
+        Session {
+            access: r["accessToken"].as_str().expect("accessToken").to_owned(),
+            refresh: r["refreshToken"].as_str().expect("refreshToken").to_owned(),
+            ..who.clone()
+        }
+    }
+
+    /// The id of the operator the test support acts as (created on first use).
+    pub async fn support_operator(&self) -> String {
+        use missionlink_identity::operators::{Created, NewOperator, create};
+        let created = create(
+            &self.db.users,
+            NewOperator {
+                email: "support-operator@example.com".into(),
+                handle: None,
+                display_name: None,
+            },
+        )
+        .await
+        .expect("the support operator");
+        match created {
+            Created::New { user, .. } | Created::Existing(user) => user.id,
         }
     }
 

@@ -8,8 +8,11 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The development settings `scripts/run` sets (and its banner names), which the walkthrough and
-/// the demo assume: the demo's users cannot read their mail.
-const DEVELOPMENT: [(&str, &str); 1] = [("EMAIL_VERIFICATION_REQUIRED", "false")];
+/// the demo assume: the demo's users cannot read their mail, and its streamer registers itself.
+const DEVELOPMENT: [(&str, &str); 2] = [
+    ("EMAIL_VERIFICATION_REQUIRED", "false"),
+    ("STREAMER_SELF_REGISTRATION", "true"),
+];
 
 #[test]
 fn scripts_run_sets_the_development_settings_and_says_so() {
@@ -258,7 +261,11 @@ async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
     let temporal = crate::support::temporal_address();
     let app = TestApp::spawn_with(
         crate::support::TestDatabases::sqlite(),
-        &[("TEMPORAL_ADDRESS", temporal.as_str()), DEVELOPMENT[0]],
+        &[
+            ("TEMPORAL_ADDRESS", temporal.as_str()),
+            DEVELOPMENT[0],
+            DEVELOPMENT[1],
+        ],
     )
     .await;
     let _worker = app.start_file_worker().await;

@@ -88,12 +88,14 @@ impl EmailStep<'_> {
         let streamer = identity::recipient(self.users_db, &m.streamer_id)
             .await
             .map_err(retryable)?;
+        // The streamer as backers know them: their name and their verified channel.
+        let shown = missionlink_identity::streamers::shown_name_of(self.users_db, &m.streamer_id)
+            .await
+            .map_err(retryable)?;
         let facts = MissionFacts {
             mission_id: mission_id.to_owned(),
             title: m.title.clone(),
-            streamer_name: streamer
-                .as_ref()
-                .map_or_else(|| "?".to_owned(), |s| s.display_name.clone()),
+            streamer_name: shown.unwrap_or_else(|| "?".to_owned()),
             status,
         };
         let mut summary = EmailSummary::default();

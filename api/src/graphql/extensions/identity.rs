@@ -4,7 +4,8 @@
 //! in the users database (through `ActiveUsers`' short-lived cache). An unknown user becomes
 //! `Caller::Invalid`, so every operation that needs a user answers `UNAUTHENTICATED`, exactly as
 //! for an expired token; a user suspended now becomes `Caller::Suspended`, answered
-//! `USER_SUSPENDED`. A schema extension, so it holds for every transport: a caller put in the
+//! `USER_SUSPENDED`. The caller's role is the user row's, not the token's (a viewer approved as
+//! a streamer holds a token that says VIEWER). A schema extension, so it holds for every transport: a caller put in the
 //! request's data (HTTP) or the socket's session data (websocket, checked at each operation's
 //! start; a subscription already running is not stopped by a later suspension).
 
@@ -61,6 +62,13 @@ impl Extension for IdentityCheck {
                 })?;
             match standing {
                 Standing::Active(user) => {
+                    // The role is the row's, not the token's: a viewer approved as a streamer
+                    // acts as one with the token they hold (within `USER_CACHE_SECONDS`).
+                    if user.role != claims.role {
+                        let mut current = claims.clone();
+                        current.role = user.role;
+                        request.data.insert(Caller::User(current));
+                    }
                     request.data.insert(CallerAccount(user));
                 }
                 Standing::Absent => {

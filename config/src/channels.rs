@@ -1,0 +1,147 @@
+//! Verifying streamers' channels through a platform's OAuth API (`linkChannel`):
+//! `CHANNEL_VERIFIER`, `CHANNEL_VERIFY_TIMEOUT_SECONDS`, `CHZZK_*`. Part of the identity
+//! section (`missionlink_identity::channels::ChannelSettings`).
+
+use crate::var::{Env, Var};
+use crate::{ConfigError, err};
+use missionlink_identity::channels::chzzk::{ChzzkConfig, DEFAULT_API_URL};
+use missionlink_identity::channels::{ChannelSettings, VerifierChoice};
+
+/// The sandbox believes any code: refused in production, see [`crate::Config::validate`].
+pub const CHANNEL_VERIFIER: Var = Var::by_env(
+    "CHANNEL_VERIFIER",
+    "sandbox",
+    "chzzk",
+    "who verifies linkChannel's codes: `chzzk` (CHZZK's Open API; without CHZZK_CLIENT_ID and \
+     CHZZK_CLIENT_SECRET linkChannel answers CHANNEL_VERIFIER_NOT_CONFIGURED) or `sandbox` \
+     (believes any code: the code names the channel; refused when APP_ENV=production)",
+);
+
+/// https in production (or a loopback address): see [`crate::Config::validate`].
+pub const CHZZK_API_URL: Var = Var::text(
+    "CHZZK_API_URL",
+    DEFAULT_API_URL,
+    "base URL of CHZZK's Open API (tests point it at a local server); https when \
+     APP_ENV=production (plain http only to a loopback address)",
+);
+
+pub const CHZZK_CLIENT_ID: Var = Var::optional(
+    "CHZZK_CLIENT_ID",
+    "linkChannel not configured",
+    "the CHZZK application's client id (developers.chzzk.naver.com)",
+);
+
+pub const CHZZK_CLIENT_SECRET: Var = Var::optional(
+    "CHZZK_CLIENT_SECRET",
+    "linkChannel not configured",
+    "the CHZZK application's client secret, from a secret store",
+);
+
+pub const CHANNEL_VERIFY_TIMEOUT_SECONDS: Var = Var::int(
+    "CHANNEL_VERIFY_TIMEOUT_SECONDS",
+    10,
+    1..=60,
+    "the longest wait for one call to a platform's OAuth API while linkChannel waits \
+     (CHANNEL_VERIFIER_UNAVAILABLE past it)",
+);
+
+pub const VARIABLES: &[Var] = &[
+    CHANNEL_VERIFIER,
+    CHZZK_API_URL,
+    CHZZK_CLIENT_ID,
+    CHZZK_CLIENT_SECRET,
+    CHANNEL_VERIFY_TIMEOUT_SECONDS,
+];
+
+pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
+    let verifier = match env.text(&CHANNEL_VERIFIER).trim() {
+        "sandbox" => VerifierChoice::Sandbox,
+        "chzzk" => VerifierChoice::Chzzk(ChzzkConfig {
+            api_url: env.parse(&CHZZK_API_URL, api_url)?,
+            credentials: env.set(&CHZZK_CLIENT_ID).zip(env.set(&CHZZK_CLIENT_SECRET)),
+        }),
+        other => {
+            return Err(err(
+                CHANNEL_VERIFIER.name,
+                format!("{other:?} is neither chzzk nor sandbox"),
+            ));
+        }
+    };
+    Ok(ChannelSettings {
+        verifier,
+        timeout_seconds: env.int(&CHANNEL_VERIFY_TIMEOUT_SECONDS)?,
+    })
+}
+
+fn api_url(raw: String) -> Result<String, String> {
+    match url::Url::parse(&raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Ok(raw.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!("{raw:?} is not an http(s) URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, ConfigError};
+    use missionlink_identity::channels::VerifierChoice;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const PRODUCTION: [(&str, &str); 3] = [
+        ("APP_ENV", "production"),
+        ("JWT_SECRET", "ssssssssssssssssssssssssssssssssssss"),
+        ("PUBLIC_URL", "https://api.example.com"),
+    ];
+
+    #[test]
+    fn streamers_do_not_register_themselves_unless_told_to() {
+        assert!(!config(&[]).unwrap().identity.streamer_self_registration);
+        let on = config(&[("STREAMER_SELF_REGISTRATION", "TRUE")]).unwrap();
+        assert!(on.identity.streamer_self_registration);
+        let e = config(&[("STREAMER_SELF_REGISTRATION", "yes")]).unwrap_err();
+        assert_eq!(e.variable, "STREAMER_SELF_REGISTRATION");
+    }
+
+    #[test]
+    fn production_verifies_channels_with_chzzk_only_and_never_with_the_sandbox() {
+        assert!(matches!(
+            config(&[]).unwrap().identity.channels.verifier,
+            VerifierChoice::Sandbox
+        ));
+        let production = config(&PRODUCTION).unwrap();
+        let VerifierChoice::Chzzk(chzzk) = &production.identity.channels.verifier else {
+            panic!("production defaults to chzzk");
+        };
+        assert_eq!(chzzk.api_url, "https://openapi.chzzk.naver.com");
+        assert!(
+            chzzk.credentials.is_none(),
+            "not configured until both are set"
+        );
+
+        let mut sandbox = PRODUCTION.to_vec();
+        sandbox.push(("CHANNEL_VERIFIER", "sandbox"));
+        assert_eq!(config(&sandbox).unwrap_err().variable, "CHANNEL_VERIFIER");
+        let mut plain = PRODUCTION.to_vec();
+        plain.push(("CHZZK_API_URL", "http://chzzk.example.com"));
+        assert_eq!(config(&plain).unwrap_err().variable, "CHZZK_API_URL");
+
+        let mut configured = PRODUCTION.to_vec();
+        configured.extend([("CHZZK_CLIENT_ID", "id"), ("CHZZK_CLIENT_SECRET", "secret")]);
+        let c = config(&configured).unwrap();
+        assert!(
+            !format!("{:?}", c.identity).contains("secret\""),
+            "Debug hides the secret"
+        );
+        let e = config(&[("CHANNEL_VERIFIER", "twitch")]).unwrap_err();
+        assert_eq!(e.variable, "CHANNEL_VERIFIER");
+    }
+}
