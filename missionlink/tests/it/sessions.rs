@@ -409,9 +409,47 @@ async fn the_sessions_migration_keeps_every_user_and_token_and_old_tokens_work_u
         assert_eq!(read(tokens).await, tokens_before);
         let epochs = read("SELECT session_epoch FROM users WHERE session_epoch <> 0").await;
         assert!(epochs.is_empty(), "{epochs:?}");
-        // 000005: no address was ever checked, so every existing account starts unproven.
+        // 000005: no address was ever checked, so every existing account starts unproven and is
+        // sent a verification email, which the worker reads as it reads any.
         let proven = read("SELECT id FROM users WHERE email_verified_at IS NOT NULL").await;
         assert!(proven.is_empty(), "{proven:?}");
+        {
+            use missionlink_entities::users::{AccountEmailKind, account_email};
+            use sea_orm::{EntityTrait, QueryOrder};
+            let queued = account_email::Entity::find()
+                .order_by_asc(account_email::Column::UserId)
+                .all(&db)
+                .await
+                .expect("the queued emails read back");
+            let queued: Vec<_> = queued
+                .iter()
+                .map(|e| {
+                    (
+                        e.kind,
+                        e.user_id.as_deref(),
+                        e.email.as_str(),
+                        e.status.as_str(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                queued,
+                [
+                    (
+                        AccountEmailKind::VerifyEmail,
+                        Some("u1"),
+                        "a@example.com",
+                        "PENDING"
+                    ),
+                    (
+                        AccountEmailKind::VerifyEmail,
+                        Some("u2"),
+                        "b@example.com",
+                        "PENDING"
+                    ),
+                ]
+            );
+        }
     }
 
     // A token without an `epoch` claim, as issued before: it acts until a sign-out everywhere.

@@ -19,12 +19,14 @@ const LOGIN: &str = "mutation($e: String!, $p: String!) { login(email: $e, passw
     accessToken refreshToken } }";
 const REFRESH: &str = "mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }";
 
-/// The code an account email carries: the `code=` of its link.
+/// The code an account email carries: the `code=` of its link, or (a new address's, which has
+/// no link) the one its subject shows.
 fn code_in(mail: &Mail) -> String {
     let (_, rest) = mail
         .body
         .split_once("code=")
-        .unwrap_or_else(|| panic!("no link in {mail:?}"));
+        .or_else(|| mail.subject.rsplit_once(": "))
+        .unwrap_or_else(|| panic!("no code in {mail:?}"));
     rest.chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect()
@@ -94,6 +96,20 @@ async fn an_unproven_account_reads_and_bets_but_moves_no_money_until_its_code_is
             json!({}),
         )
         .await,
+        app.gql(
+            Some(&vera.access),
+            "mutation { setPayoutAccount(bankCode: \"088\", accountNumber: \"110123456789\",
+               holderName: \"Vera\") { bankCode } }",
+            json!({}),
+        )
+        .await,
+        app.gql(
+            Some(&vera.access),
+            "mutation { applyAsStreamer(platform: TWITCH, channelUrl: \"https://www.twitch.tv/vera\")
+               { status } }",
+            json!({}),
+        )
+        .await,
     ];
     for r in &refused {
         assert_eq!(r.code(), "EMAIL_NOT_VERIFIED", "{}", r.0);
@@ -155,6 +171,13 @@ async fn the_emails_link_opens_a_page_that_proves_the_address_and_a_resend_sends
     let worker = app.start_file_worker().await;
     let lee = app.register_unverified("vflinklee", "VIEWER").await;
     let first = worker.wait_for_mail_to(&lee.email, 1).await;
+    // A code past its end is refused, and changes nothing.
+    expire_codes(&app).await;
+    let r = app
+        .gql(None, VERIFY, json!({ "c": code_in(&first[0]) }))
+        .await;
+    assert_eq!(r.code(), "CODE_EXPIRED", "{}", r.0);
+    assert_eq!(me(&app, &lee).await["emailVerified"], json!(false));
     let resend = "mutation { resendVerificationEmail }";
     let r = app.gql(Some(&lee.access), resend, json!({})).await;
     assert_eq!(r.data("resendVerificationEmail"), json!(true));
@@ -216,8 +239,24 @@ async fn the_emails_link_opens_a_page_that_proves_the_address_and_a_resend_sends
 }
 
 #[tokio::test]
-async fn a_reset_code_works_once_ends_every_session_and_says_nothing_of_unknown_addresses() {
-    let app = TestApp::with_temporal(&[]).await;
+async fn a_reset_code_works_once_ends_every_session_and_says_nothing_of_unknown_addresses_on_postgres()
+ {
+    reset_works_once(TestApp::with_temporal(&[]).await).await;
+}
+
+#[tokio::test]
+async fn a_reset_code_works_once_ends_every_session_and_says_nothing_of_unknown_addresses_on_sqlite()
+ {
+    let temporal = crate::support::temporal_address();
+    let app = TestApp::spawn_with(
+        crate::support::TestDatabases::sqlite(),
+        &[("TEMPORAL_ADDRESS", temporal.as_str())],
+    )
+    .await;
+    reset_works_once(app).await;
+}
+
+async fn reset_works_once(app: TestApp) {
     let worker = app.start_file_worker().await;
     let rosa = app.register("vfresetrosa").await;
     let phone = app
@@ -252,16 +291,27 @@ async fn a_reset_code_works_once_ends_every_session_and_says_nothing_of_unknown_
         .gql(None, RESET, json!({ "c": code, "p": "short" }))
         .await;
     assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
-    let new_password = "a brand new passphrase";
-    let r = app
-        .gql(None, RESET, json!({ "c": code, "p": new_password }))
-        .await;
-    assert_eq!(r.data("resetPassword"), json!(true));
-    // Once only.
-    let r = app
-        .gql(None, RESET, json!({ "c": code, "p": "yet another one" }))
-        .await;
-    assert_eq!(r.code(), "CODE_INVALID", "{}", r.0);
+    // Once only, however many use it at once.
+    let tries = futures::future::join_all((0..6).map(|i| {
+        let (app, code) = (&app, code.clone());
+        async move {
+            let password = format!("a brand new passphrase {i}");
+            app.gql(None, RESET, json!({ "c": code, "p": password }))
+                .await
+        }
+    }))
+    .await;
+    let won: Vec<usize> = (0..tries.len())
+        .filter(|i| tries[*i].0["errors"].is_null())
+        .collect();
+    assert_eq!(won.len(), 1, "{tries:?}");
+    for (i, r) in tries.iter().enumerate() {
+        if i != won[0] {
+            assert_eq!(r.code(), "CODE_INVALID", "{}", r.0);
+        }
+    }
+    let new_password = format!("a brand new passphrase {}", won[0]);
+    let new_password = new_password.as_str();
 
     // Every session ended: access tokens, refresh tokens, the live socket.
     for access in [
@@ -394,6 +444,11 @@ async fn a_new_address_takes_over_only_once_it_is_proven() {
         )
         .await;
     assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    // A reset code sent to the address the account is about to leave.
+    app.gql(None, ASK_RESET, json!({ "e": mo.email }))
+        .await
+        .data("requestPasswordReset");
+    let old_reset = wait_for_new_code(&worker, &mo.email, 32, &[]).await;
     let r = app
         .gql(
             Some(&mo.access),
@@ -411,8 +466,26 @@ async fn a_new_address_takes_over_only_once_it_is_proven() {
     assert_eq!(login(&app, new_address).await.code(), "UNAUTHENTICATED");
     login(&app, &mo.email).await.data("login");
 
+    let code = code_in(&mail[0]);
+    assert!(!mail[0].body.contains("http"), "no link: {mail:?}");
+    // Whoever reads the new mailbox cannot use the code: only the account's own session can.
+    let r = app.gql(None, VERIFY, json!({ "c": code })).await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
     let r = app
-        .gql(None, VERIFY, json!({ "c": code_in(&mail[0]) }))
+        .gql(Some(&other.access), VERIFY, json!({ "c": code }))
+        .await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
+    let page = app
+        .http
+        .post(app.url("/account/verify-email"))
+        .form(&[("code", code.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .expect("POST page");
+    assert_eq!(page.status(), 400);
+    login(&app, &mo.email).await.data("login");
+    let r = app
+        .gql(Some(&mo.access), VERIFY, json!({ "c": code }))
         .await;
     assert_eq!(r.data("verifyEmail"), json!(true));
     assert_eq!(
@@ -443,6 +516,15 @@ async fn a_new_address_takes_over_only_once_it_is_proven() {
         "{notice:?}"
     );
     assert!(!notice.body.contains("code="), "{notice:?}");
+    // The reset code sent to the old address no longer opens the account.
+    let r = app
+        .gql(
+            None,
+            RESET,
+            json!({ "c": old_reset, "p": "taken over by mail" }),
+        )
+        .await;
+    assert_eq!(r.code(), "CODE_INVALID", "{}", r.0);
     // Money moves as before.
     app.top_up(&mo, 1_000, "vf-move").await.data("topUp");
     worker.stop().await;
@@ -452,15 +534,17 @@ async fn a_new_address_takes_over_only_once_it_is_proven() {
 async fn reset_requests_are_limited_the_same_whether_or_not_the_address_is_registered() {
     let app = TestApp::spawn_with(
         crate::support::TestDatabases::postgres().await,
-        &[("ACCOUNT_EMAILS_MAX_PER_EMAIL", "2")],
+        &[
+            ("ACCOUNT_EMAILS_MAX_PER_EMAIL", "2"),
+            ("TRUSTED_PROXIES", "127.0.0.1/32"),
+        ],
     )
     .await;
     let known = app.register("vfthrottled").await;
+    let stranger = "203.0.113.9";
     for email in [known.email.as_str(), "vfthrottled.not@example.com"] {
-        let answers: Vec<Gql> = futures::future::join_all(
-            (0..4).map(|_| app.gql(None, ASK_RESET, json!({ "e": email }))),
-        )
-        .await;
+        let answers: Vec<Gql> =
+            futures::future::join_all((0..4).map(|_| ask_reset_from(&app, stranger, email))).await;
         let codes: Vec<String> = answers
             .iter()
             .map(|a| {
@@ -482,10 +566,26 @@ async fn reset_requests_are_limited_the_same_whether_or_not_the_address_is_regis
             "{email}: {codes:?}"
         );
     }
+    // The stranger used up only their own allowance: the owner, elsewhere, still gets a reset.
+    let r = ask_reset_from(&app, "198.51.100.7", &known.email).await;
+    assert_eq!(r.data("requestPasswordReset"), json!(true));
     let r = app
         .gql(None, ASK_RESET, json!({ "e": "not an address" }))
         .await;
     assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+}
+
+/// `requestPasswordReset(email)` from the client a trusted proxy names.
+async fn ask_reset_from(app: &TestApp, client: &str, email: &str) -> Gql {
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("X-Forwarded-For", client)
+        .json(&json!({ "query": ASK_RESET, "variables": { "e": email } }))
+        .send()
+        .await
+        .expect("POST /graphql");
+    Gql(response.json().await.expect("JSON body"))
 }
 
 /// Runs `scripts/node/account-page-check.mjs` on `link` (typing `password` if given): what the

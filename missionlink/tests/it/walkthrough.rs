@@ -35,7 +35,7 @@ fn scripts_run_sets_the_development_settings_and_says_so() {
     .expect("configmap");
     for (name, _) in DEVELOPMENT {
         assert!(
-            !deploy.contains(name),
+            !deploy.contains(&format!("{name}:")),
             "production keeps the default of {name}"
         );
     }
