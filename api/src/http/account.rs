@@ -181,15 +181,65 @@ fn explain(w: &Words, error: &crate::error::ApiError) -> String {
     }
 }
 
-/// `GET /account/verify-email?code=…&lang=…`.
-pub(super) async fn verify_page(Query(link): Query<Link>) -> Response {
+/// Which of the two pages.
+#[derive(Clone, Copy)]
+enum Kind {
+    Verify,
+    Reset,
+}
+
+impl Kind {
+    fn path(self) -> &'static str {
+        match self {
+            Kind::Verify => VERIFY_PATH,
+            Kind::Reset => RESET_PATH,
+        }
+    }
+
+    fn title(self, w: &Words) -> &'static str {
+        match self {
+            Kind::Verify => w.verify_title,
+            Kind::Reset => w.reset_title,
+        }
+    }
+
+    fn done(self, w: &Words) -> &'static str {
+        match self {
+            Kind::Verify => w.verified,
+            Kind::Reset => w.reset_done,
+        }
+    }
+}
+
+/// The form, filled in from the link.
+fn show(kind: Kind, link: &Link) -> Response {
     let w = words(&link.lang);
+    let reset = matches!(kind, Kind::Reset);
     page(
         StatusCode::OK,
         w,
-        w.verify_title,
-        &form(w, VERIFY_PATH, &link.code, false),
+        kind.title(w),
+        &form(w, kind.path(), &link.code, reset),
     )
+}
+
+/// What the page says once the form was sent and `done` answered.
+fn answer(kind: Kind, sent: &Submitted, done: Result<(), IdentityError>) -> Response {
+    let w = words(&sent.lang);
+    match done {
+        Ok(()) => page(
+            StatusCode::OK,
+            w,
+            kind.title(w),
+            &format!("<p role=\"status\">{}</p>", kind.done(w)),
+        ),
+        Err(e) => refusal(w, kind.path(), &sent.code, matches!(kind, Kind::Reset), e),
+    }
+}
+
+/// `GET /account/verify-email?code=…&lang=…`.
+pub(super) async fn verify_page(Query(link): Query<Link>) -> Response {
+    show(Kind::Verify, &link)
 }
 
 /// `POST /account/verify-email`.
@@ -199,29 +249,15 @@ pub(super) async fn verify_submit(
     headers: HeaderMap,
     Form(sent): Form<Submitted>,
 ) -> Response {
-    let w = words(&sent.lang);
     let client = s.app.settings.trusted_proxies.client(peer.ip(), &headers);
     // No session here: a new address's code is refused (it is entered in the app).
-    match s.app.auth.verify_email(&sent.code, None, client).await {
-        Ok(()) => page(
-            StatusCode::OK,
-            w,
-            w.verify_title,
-            &format!("<p role=\"status\">{}</p>", w.verified),
-        ),
-        Err(e) => refusal(w, VERIFY_PATH, &sent.code, false, e),
-    }
+    let done = s.app.auth.verify_email(&sent.code, None, client).await;
+    answer(Kind::Verify, &sent, done)
 }
 
 /// `GET /account/reset-password?code=…&lang=…`.
 pub(super) async fn reset_page(Query(link): Query<Link>) -> Response {
-    let w = words(&link.lang);
-    page(
-        StatusCode::OK,
-        w,
-        w.reset_title,
-        &form(w, RESET_PATH, &link.code, true),
-    )
+    show(Kind::Reset, &link)
 }
 
 /// `POST /account/reset-password`.
@@ -231,22 +267,13 @@ pub(super) async fn reset_submit(
     headers: HeaderMap,
     Form(sent): Form<Submitted>,
 ) -> Response {
-    let w = words(&sent.lang);
     let client = s.app.settings.trusted_proxies.client(peer.ip(), &headers);
-    match s
+    let done = s
         .app
         .auth
         .reset_password(&sent.code, &sent.password, client)
-        .await
-    {
-        Ok(()) => page(
-            StatusCode::OK,
-            w,
-            w.reset_title,
-            &format!("<p role=\"status\">{}</p>", w.reset_done),
-        ),
-        Err(e) => refusal(w, RESET_PATH, &sent.code, true, e),
-    }
+        .await;
+    answer(Kind::Reset, &sent, done)
 }
 
 #[cfg(test)]
