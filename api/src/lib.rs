@@ -6,6 +6,7 @@
 //! This crate never writes a balance: every money movement goes through `missionlink-ledger`.
 //! Resolvers parse and authorise, call one domain function, and map the result.
 
+pub mod card_testing;
 pub mod cors;
 pub mod db;
 pub mod error;

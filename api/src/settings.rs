@@ -87,6 +87,8 @@ pub struct TopUpSettings {
     /// The daily limit, the withdrawal period, orders' lifetime.
     pub rules: missionlink_ledger::topup::TopUpRules,
     pub prepare_throttle: PrepareThrottle,
+    /// Failed `prepareTopUp` / `confirmTopUp` calls per user and per client address.
+    pub failure_throttle: crate::card_testing::FailureThrottle,
 }
 
 /// How many orders (`prepareTopUp`) one user may make per window, counted before any work.

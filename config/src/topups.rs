@@ -2,6 +2,7 @@
 
 use crate::var::{Env, Var};
 use crate::{ConfigError, err};
+use missionlink_api::card_testing::FailureThrottle;
 use missionlink_api::settings::PrepareThrottle;
 use missionlink_ledger::money::MAX_BALANCE;
 use missionlink_ledger::topup::DEFAULT_ORDER_TTL_SECONDS;
@@ -140,6 +141,22 @@ pub const TOPUP_PREPARE_WINDOW_SECONDS: Var = Var::int(
     "the prepareTopUp throttle's window",
 );
 
+pub const TOPUP_FAILURES_MAX: Var = Var::int(
+    "TOPUP_FAILURES_MAX",
+    5,
+    1..=10_000,
+    "failed prepareTopUp / confirmTopUp calls (a declined card, a refused amount or order) one \
+     user, and one client address, may make per window; the next is refused with RATE_LIMITED \
+     and extensions.retryAt before the provider is asked (card testing)",
+);
+
+pub const TOPUP_FAILURE_WINDOW_SECONDS: Var = Var::int(
+    "TOPUP_FAILURE_WINDOW_SECONDS",
+    3_600,
+    1..=86_400,
+    "the failed top-up throttle's window",
+);
+
 pub const VARIABLES: &[Var] = &[
     PAYMENT_PROVIDER,
     TOSS_API_BASE,
@@ -156,6 +173,8 @@ pub const VARIABLES: &[Var] = &[
     TOPUP_ORDER_TTL_SECONDS,
     TOPUP_PREPARE_MAX_PER_USER,
     TOPUP_PREPARE_WINDOW_SECONDS,
+    TOPUP_FAILURES_MAX,
+    TOPUP_FAILURE_WINDOW_SECONDS,
 ];
 
 /// Top-ups through a payment provider (`PAYMENT_*`, `TOSS_*`, `TOPUP_*`). Its `Debug` never
@@ -185,6 +204,8 @@ pub struct TopUpConfig {
     pub reconcile_after_seconds: u64,
     /// `TOPUP_PREPARE_MAX_PER_USER` orders per `TOPUP_PREPARE_WINDOW_SECONDS`.
     pub prepare_throttle: PrepareThrottle,
+    /// `TOPUP_FAILURES_MAX` failed calls per `TOPUP_FAILURE_WINDOW_SECONDS`.
+    pub failure_throttle: FailureThrottle,
 }
 
 impl std::fmt::Debug for TopUpConfig {
@@ -206,6 +227,7 @@ impl std::fmt::Debug for TopUpConfig {
             .field("rules", &self.rules)
             .field("reconcile_after_seconds", &self.reconcile_after_seconds)
             .field("prepare_throttle", &self.prepare_throttle)
+            .field("failure_throttle", &self.failure_throttle)
             .finish()
     }
 }
@@ -233,6 +255,7 @@ impl TopUpConfig {
             webhook_window_seconds: self.webhook_window_seconds,
             rules: self.rules,
             prepare_throttle: self.prepare_throttle,
+            failure_throttle: self.failure_throttle,
         }
     }
 }
@@ -282,6 +305,10 @@ pub(crate) fn read(env: &Env) -> Result<TopUpConfig, ConfigError> {
         prepare_throttle: PrepareThrottle {
             max_per_user: env.int(&TOPUP_PREPARE_MAX_PER_USER)?,
             window_seconds: env.int(&TOPUP_PREPARE_WINDOW_SECONDS)?,
+        },
+        failure_throttle: FailureThrottle {
+            max: env.int(&TOPUP_FAILURES_MAX)?,
+            window_seconds: env.int(&TOPUP_FAILURE_WINDOW_SECONDS)?,
         },
     })
 }

@@ -2,9 +2,10 @@
 //! the caller's `wallet` their `topUps` and `topUpLimit` (`crate::topups` does the work).
 
 use super::connection::{List, PageArgs, list};
-use super::context::{caller, paying_caller, state};
+use super::context::{caller, client_addr, paying_caller, state};
 use super::money::Won;
 use super::status::TopUpStatus;
+use crate::card_testing;
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{Context, ID, Object, SimpleObject};
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 use missionlink_entities::missions::top_up as top_up_row;
 use missionlink_identity::throttle;
 use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::topup::{self as domain, day, list as top_up_list};
+use missionlink_ledger::topup::{self as domain, customer, day, list as top_up_list};
 
 /// A top-up through the payment provider.
 #[derive(SimpleObject, Clone, Debug)]
@@ -77,7 +78,8 @@ pub struct TopUpOrder {
     pub order_name: String,
     /// The widget's `amount`, in won; `confirmTopUp` must send the same.
     pub amount: Won,
-    /// The widget's `customerKey`: the caller's id.
+    /// The widget's `customerKey`: a random key of the caller's, the same on every order, kept
+    /// by the server (never the caller's public id).
     pub customer_key: String,
     /// The top-up this order becomes (PREPARED).
     pub top_up: TopUp,
@@ -176,12 +178,16 @@ impl TopUpMutation {
     async fn prepare_top_up(&self, ctx: &Context<'_>, amount: i32) -> GqlResult<TopUpOrder> {
         let claims = paying_caller(ctx)?;
         let app = state(ctx);
-        let t = prepare_throttled(app, &claims.sub, i64::from(amount)).await?;
+        let work = prepare_throttled(app, &claims.sub, i64::from(amount));
+        let t = card_testing::guarded(app, &claims.sub, client_addr(ctx), work).await?;
+        let customer_key = customer::key_of(&app.db.missions, &claims.sub)
+            .await
+            .map_err(ApiError::from)?;
         Ok(TopUpOrder {
             order_id: t.order_id.clone(),
             order_name: format!("MissionLink 캐시 충전 {}원", t.amount),
             amount: Won::of(t.amount, "top-up amount")?,
-            customer_key: claims.sub.clone(),
+            customer_key,
             top_up: TopUp::try_from(t)?,
         })
     }
@@ -207,14 +213,14 @@ impl TopUpMutation {
     ) -> GqlResult<TopUp> {
         let claims = caller(ctx)?;
         let app = state(ctx);
-        let t = crate::topups::confirm(
+        let work = crate::topups::confirm(
             app,
             &claims.sub,
             order_id.trim(),
             payment_key.trim(),
             i64::from(amount),
-        )
-        .await?;
+        );
+        let t = card_testing::guarded(app, &claims.sub, client_addr(ctx), work).await?;
         Ok(TopUp::try_from(t)?)
     }
 

@@ -11,6 +11,7 @@ pub mod mission_event;
 pub mod moderation_action;
 pub mod objection;
 pub mod operator_action;
+pub mod payment_customer;
 pub mod payment_discrepancy;
 pub mod payment_webhook_event;
 pub mod payout;

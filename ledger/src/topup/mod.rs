@@ -17,6 +17,7 @@
 //!   (the provider cancelled: WITHDRAWN, receipt queued) or [`withdraw::refused`] (the
 //!   provider would not cancel: the won back with `withdrawal-return:<top-up>`, CONFIRMED).
 
+pub mod customer;
 pub mod day;
 pub mod list;
 pub mod order;

@@ -18,6 +18,7 @@ mod m20261126_000013_disputes;
 mod m20261206_000014_payout_holds;
 mod m20261206_000015_topup_order_expiry;
 mod m20261206_000016_streamer_decisions;
+mod m20261206_000017_payment_customers;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_payout_holds::Migration),
             Box::new(m20261206_000015_topup_order_expiry::Migration),
             Box::new(m20261206_000016_streamer_decisions::Migration),
+            Box::new(m20261206_000017_payment_customers::Migration),
         ]
     }
 }

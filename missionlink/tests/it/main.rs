@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod batching;
 mod boundary;
+mod card_testing;
 mod channel;
 mod connections;
 mod cors;

@@ -441,6 +441,9 @@ pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
         // Tests that race many orders of one user are not about the order throttle, whose own
         // tests (topup_edges.rs) set theirs.
         ("TOPUP_PREPARE_MAX_PER_USER".into(), "10000".into()),
+        // Tests of declined cards and refused orders are not about the card-testing throttle,
+        // whose own test (topups.rs) runs at its default.
+        ("TOPUP_FAILURES_MAX".into(), "10000".into()),
     ]);
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());
