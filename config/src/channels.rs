@@ -73,7 +73,7 @@ pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
     })
 }
 
-fn api_url(raw: String) -> Result<String, String> {
+pub(crate) fn api_url(raw: String) -> Result<String, String> {
     match url::Url::parse(&raw) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
             Ok(raw.trim_end_matches('/').to_owned())
