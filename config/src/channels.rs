@@ -96,9 +96,10 @@ mod tests {
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
-    const PRODUCTION: [(&str, &str); 3] = [
+    const PRODUCTION: [(&str, &str); 4] = [
         ("APP_ENV", "production"),
         ("JWT_SECRET", "ssssssssssssssssssssssssssssssssssss"),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://api.example.com"),
     ];
 

@@ -37,6 +37,7 @@ fn production_refuses_to_start_without_a_jwt_secret() {
     let ok = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &"s".repeat(32)),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://api.example.com"),
     ]);
     assert!(ok.is_ok());
@@ -63,6 +64,7 @@ fn payouts_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let prod = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://api.example.com"),
     ])
     .unwrap();
@@ -70,6 +72,7 @@ fn payouts_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let e = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("BANK_PROVIDER", "sandbox"),
     ])
     .unwrap_err();
@@ -100,6 +103,7 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let prod = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://api.example.com"),
     ])
     .unwrap();
@@ -107,6 +111,7 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let e = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PAYMENT_PROVIDER", "sandbox"),
     ])
     .unwrap_err();
@@ -114,6 +119,7 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let e = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PAYMENT_PROVIDER", "toss"),
     ])
     .unwrap_err();
@@ -121,6 +127,7 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let toss = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PAYMENT_PROVIDER", "toss"),
         ("TOSS_SECRET_KEY", "live_sk_x"),
         ("TOSS_WEBHOOK_SECRET", &"w".repeat(32)),
@@ -139,7 +146,11 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
 #[test]
 fn production_needs_a_public_url_and_links_never_follow_the_request() {
     let secret = "s".repeat(32);
-    let prod = [("APP_ENV", "production"), ("JWT_SECRET", secret.as_str())];
+    let prod = [
+        ("APP_ENV", "production"),
+        ("JWT_SECRET", secret.as_str()),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+    ];
     assert_eq!(config(&prod).unwrap_err().variable, "PUBLIC_URL");
     let with = |url: &'static str| {
         let mut vars = prod.to_vec();
@@ -238,6 +249,8 @@ fn every_variable_read_is_declared_and_every_declared_one_is_read() {
         &[
             ("APP_ENV", "production"),
             ("JWT_SECRET", &secret),
+            ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
             ("PUBLIC_URL", "https://api.example.com"),
             ("PAYMENT_PROVIDER", "toss"),
             ("TOSS_SECRET_KEY", "live_sk_x"),
