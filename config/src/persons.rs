@@ -150,15 +150,24 @@ mod tests {
             dev.identity.persons.verifier,
             VerifierChoice::Sandbox
         ));
-        assert!(!dev.identity.persons.hash_key.is_empty(), "dev generates one");
-        assert!(dev.identity.persons.topup_requires_identity, "on by default");
+        assert!(
+            !dev.identity.persons.hash_key.is_empty(),
+            "dev generates one"
+        );
+        assert!(
+            dev.identity.persons.topup_requires_identity,
+            "on by default"
+        );
 
         let production = config(&PRODUCTION).unwrap();
         let VerifierChoice::PortOne(portone) = &production.identity.persons.verifier else {
             panic!("production defaults to portone");
         };
         assert_eq!(portone.api_url, "https://api.iamport.kr");
-        assert!(portone.credentials.is_none(), "not configured until both are set");
+        assert!(
+            portone.credentials.is_none(),
+            "not configured until both are set"
+        );
 
         let without_key: Vec<_> = PRODUCTION
             .iter()

@@ -250,7 +250,7 @@ fn every_variable_read_is_declared_and_every_declared_one_is_read() {
             ("APP_ENV", "production"),
             ("JWT_SECRET", &secret),
             ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+            ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
             ("PUBLIC_URL", "https://api.example.com"),
             ("PAYMENT_PROVIDER", "toss"),
             ("TOSS_SECRET_KEY", "live_sk_x"),

@@ -160,6 +160,9 @@ mod tests {
         assert_ne!(a, b, "another key, another hash");
         assert_eq!(a, HashKey::new(b"key-a".to_vec()).ci_hash(ci));
         assert!(!a.contains(ci));
-        assert_eq!(format!("{:?}", HashKey::new(b"key-a".to_vec())), "HashKey(<redacted>)");
+        assert_eq!(
+            format!("{:?}", HashKey::new(b"key-a".to_vec())),
+            "HashKey(<redacted>)"
+        );
     }
 }

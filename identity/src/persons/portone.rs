@@ -39,7 +39,10 @@ impl std::fmt::Debug for PortOneConfig {
             .field("api_url", &self.api_url)
             .field(
                 "credentials",
-                &self.credentials.as_ref().map(|(key, _)| (key, "<redacted>")),
+                &self
+                    .credentials
+                    .as_ref()
+                    .map(|(key, _)| (key, "<redacted>")),
             )
             .finish()
     }
@@ -126,18 +129,21 @@ impl PortOne {
             .await
             .map_err(unavailable(WHAT))?;
         match Self::envelope::<Token>(response, WHAT).await? {
-            (status, Envelope { code: Some(0), response: Some(token), .. })
-                if status.is_success() =>
-            {
-                Ok(token.access_token)
-            }
+            (
+                status,
+                Envelope {
+                    code: Some(0),
+                    response: Some(token),
+                    ..
+                },
+            ) if status.is_success() => Ok(token.access_token),
             // Our credentials, not the client's id: an operator must fix them.
-            (status, Envelope { code, message, .. }) => Err(VerifyError::Unavailable(
-                anyhow::anyhow!(
+            (status, Envelope { code, message, .. }) => {
+                Err(VerifyError::Unavailable(anyhow::anyhow!(
                     "{WHAT} refused (PORTONE_IMP_KEY, PORTONE_IMP_SECRET?): HTTP {status}, \
                      code {code:?}, {message:?}"
-                ),
-            )),
+                )))
+            }
         }
     }
 }
@@ -171,7 +177,14 @@ impl IdentityVerifier for PortOne {
             .await
             .map_err(unavailable(WHAT))?;
         let certification = match Self::envelope::<Certification>(response, WHAT).await? {
-            (status, Envelope { code: Some(0), response: Some(c), .. }) if status.is_success() => c,
+            (
+                status,
+                Envelope {
+                    code: Some(0),
+                    response: Some(c),
+                    ..
+                },
+            ) if status.is_success() => c,
             (status, Envelope { code, message, .. })
                 if status == reqwest::StatusCode::NOT_FOUND
                     || (status.is_success() && code.is_some_and(|c| c != 0)) =>

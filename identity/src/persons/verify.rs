@@ -115,8 +115,7 @@ pub async fn verify(
     certification_id: &str,
 ) -> IdentityResult<IdentityStatus> {
     let certification_id = certification_id.trim();
-    if certification_id.is_empty()
-        || certification_id.chars().count() > MAX_CERTIFICATION_ID_CHARS
+    if certification_id.is_empty() || certification_id.chars().count() > MAX_CERTIFICATION_ID_CHARS
     {
         return Err(IdentityError::BadInput(format!(
             "certificationId must be 1 to {MAX_CERTIFICATION_ID_CHARS} characters: the id the \
@@ -233,7 +232,9 @@ mod tests {
     }
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]

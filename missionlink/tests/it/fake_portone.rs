@@ -51,7 +51,12 @@ async fn get_token(State(books): State<Arc<Mutex<Books>>>, Json(body): Json<Valu
     let mut books = books.lock().expect("books");
     books.token_requests += 1;
     if body["imp_key"] != IMP_KEY || body["imp_secret"] != IMP_SECRET {
-        return envelope(StatusCode::UNAUTHORIZED, -1, Some("Unauthorized"), Value::Null);
+        return envelope(
+            StatusCode::UNAUTHORIZED,
+            -1,
+            Some("Unauthorized"),
+            Value::Null,
+        );
     }
     let token = uuid::Uuid::new_v4().simple().to_string();
     books.tokens.insert(token.clone());
@@ -76,7 +81,12 @@ async fn certification(
         .unwrap_or_default();
     let books = books.lock().expect("books");
     if !books.tokens.contains(token) {
-        return envelope(StatusCode::UNAUTHORIZED, -1, Some("Unauthorized"), Value::Null);
+        return envelope(
+            StatusCode::UNAUTHORIZED,
+            -1,
+            Some("Unauthorized"),
+            Value::Null,
+        );
     }
     match books.certifications.get(&imp_uid) {
         Some(c) => envelope(StatusCode::OK, 0, None, c.clone()),

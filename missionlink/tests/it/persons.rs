@@ -19,7 +19,8 @@ const LIMIT: &str = "{ wallet { cash topUpLimit { limit usedToday remainingToday
     topUps(first: 10) { totalCount } } }";
 
 async fn verify(app: &TestApp, who: &Session, id: &str) -> Gql {
-    app.gql(Some(&who.access), VERIFY, json!({ "id": id })).await
+    app.gql(Some(&who.access), VERIFY, json!({ "id": id }))
+        .await
 }
 
 async fn identity(app: &TestApp, who: &Session) -> Value {
@@ -51,7 +52,7 @@ async fn portone_app(portone: &FakePortOne, extra: &[(&str, &str)]) -> TestApp {
 
 #[tokio::test]
 async fn a_person_verified_through_portone_has_one_account_and_reads_only_whether_they_are_an_adult()
-{
+ {
     let portone = FakePortOne::start().await;
     let app = portone_app(&portone, &[]).await;
     let mina = unverified(&app, "idmina").await;
@@ -65,7 +66,11 @@ async fn a_person_verified_through_portone_has_one_account_and_reads_only_whethe
     let r = verify(&app, &mina, &incomplete).await;
     assert_eq!(r.code(), "IDENTITY_NOT_VERIFIED", "{}", r.0);
     let r = verify(&app, &mina, "imp_../../users/getToken").await;
-    assert_eq!(r.code(), "IDENTITY_NOT_VERIFIED", "never put in PortOne's URL");
+    assert_eq!(
+        r.code(),
+        "IDENTITY_NOT_VERIFIED",
+        "never put in PortOne's URL"
+    );
     assert!(identity(&app, &mina).await.is_null());
 
     let done = portone.certify(&ci, "김미나", "1995-04-01", true);
@@ -76,7 +81,10 @@ async fn a_person_verified_through_portone_has_one_account_and_reads_only_whethe
     assert_eq!(read, verified);
     // Again as the same person (a new check): answered again, unchanged.
     let again = portone.certify(&ci, "김미나", "1995-04-01", true);
-    assert_eq!(verify(&app, &mina, &again).await.data("verifyIdentity"), verified);
+    assert_eq!(
+        verify(&app, &mina, &again).await.data("verifyIdentity"),
+        verified
+    );
     // As another person: refused.
     let other = portone.certify("someone-else", "박서준", "1990-01-01", true);
     assert_eq!(verify(&app, &mina, &other).await.code(), "INVALID_STATE");
@@ -94,7 +102,10 @@ async fn a_person_verified_through_portone_has_one_account_and_reads_only_whethe
         .format("%Y-%m-%d")
         .to_string();
     let teen_id = portone.certify("teen-ci", "이하늘", &born, true);
-    assert_eq!(verify(&app, &teen, &teen_id).await.data("verifyIdentity")["adult"], false);
+    assert_eq!(
+        verify(&app, &teen, &teen_id).await.data("verifyIdentity")["adult"],
+        false
+    );
     assert_eq!(identity(&app, &teen).await["adult"], false);
 
     // Nobody else reads it, and nothing of the person is stored readable.
@@ -106,7 +117,12 @@ async fn a_person_verified_through_portone_has_one_account_and_reads_only_whethe
         )
         .await;
     assert_eq!(r.code(), "FORBIDDEN", "{}", r.0);
-    let stored = texts(&app.db.users, "SELECT ci_hash FROM person_verifications", "ci_hash").await;
+    let stored = texts(
+        &app.db.users,
+        "SELECT ci_hash FROM person_verifications",
+        "ci_hash",
+    )
+    .await;
     assert_eq!(stored.len(), 2);
     assert!(
         stored
@@ -219,7 +235,12 @@ async fn one_persons_daily_limit_is_shared_by_the_sandbox_top_up_and_the_payment
     let r = app
         .gql(Some(&who.access), PREPARE, json!({ "a": 500_000 }))
         .await;
-    assert_eq!(r.code(), "TOPUP_LIMIT_EXCEEDED", "refused at prepare: {}", r.0);
+    assert_eq!(
+        r.code(),
+        "TOPUP_LIMIT_EXCEEDED",
+        "refused at prepare: {}",
+        r.0
+    );
     let key = toss.pay(&orders[0], 300_000);
     let r = app
         .gql(
@@ -251,7 +272,10 @@ async fn one_persons_daily_limit_is_shared_by_the_sandbox_top_up_and_the_payment
     let second = unverified(&app, "idlimit2").await;
     let r = verify(&app, &second, "sandbox:Lim:1990-05-05:idlimit-person").await;
     assert_eq!(r.code(), "IDENTITY_ALREADY_USED", "{}", r.0);
-    assert_eq!(app.top_up(&second, 1_000, "l-4").await.code(), "IDENTITY_REQUIRED");
+    assert_eq!(
+        app.top_up(&second, 1_000, "l-4").await.code(),
+        "IDENTITY_REQUIRED"
+    );
     let r = app
         .gql(Some(&second.access), PREPARE, json!({ "a": 1_000 }))
         .await;
