@@ -267,6 +267,7 @@ async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
             ("TEMPORAL_ADDRESS", temporal.as_str()),
             DEVELOPMENT[0],
             DEVELOPMENT[1],
+            DEVELOPMENT[2],
         ],
     )
     .await;
