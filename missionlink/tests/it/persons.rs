@@ -350,5 +350,31 @@ async fn the_identity_migrations_keep_every_user_and_top_up() {
             .expect("key");
         assert_eq!(key.key, "u2");
         assert!(!key.verified);
+
+        let missions = missionlink_api::db::connect(&dbs.missions_url)
+            .await
+            .expect("connect");
+        missionlink_migration::missions::Migrator::up(&missions, Some(17))
+            .await
+            .expect("migrate to 17");
+        missions
+            .execute_unprepared(
+                "INSERT INTO topup_days (user_id, day, total_won) VALUES ('u1', '2026-11-01', 5000)",
+            )
+            .await
+            .expect("seed");
+        let days = "SELECT user_id || ' ' || day || ' ' || CAST(total_won AS TEXT) AS d \
+                    FROM topup_days";
+        let before = texts(&missions, days, "d").await;
+        assert_eq!(before, ["u1 2026-11-01 5000"]);
+        missionlink_migration::missions::Migrator::up(&missions, None)
+            .await
+            .expect("migrate forward");
+        assert_eq!(
+            texts(&missions, days, "d").await,
+            before,
+            "a day total is a user's"
+        );
+        rows(&missions, "SELECT limit_key FROM top_ups").await;
     }
 }
