@@ -64,7 +64,8 @@ impl PersonMutation {
     /// the id, or the check did not complete), `IDENTITY_ALREADY_USED` (this person is verified
     /// on another account), `IDENTITY_VERIFIER_NOT_CONFIGURED` (this server has no provider
     /// account), `IDENTITY_VERIFIER_UNAVAILABLE` (the provider did not answer: try again),
-    /// `INVALID_STATE` (this account is verified as another person). Verifying again as the
+    /// `INVALID_STATE` (this account is verified as another person), `RATE_LIMITED` (ten ids
+    /// the provider refused in an hour; the provider is not asked). Verifying again as the
     /// same person answers it again. (In development, `IDENTITY_VERIFIER=sandbox` certifies
     /// `sandbox:<name>:<YYYY-MM-DD>:<person>`.)
     async fn verify_identity(

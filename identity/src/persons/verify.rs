@@ -6,6 +6,7 @@
 use super::{Certified, HashKey, IdentityVerifier, VerifyError};
 use crate::error::{IdentityError, IdentityResult};
 use crate::streamers::is_unique_violation;
+use crate::throttle;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use missionlink_entities::users::IdentityProvider;
 use missionlink_entities::users::person_verification as person;
@@ -16,6 +17,13 @@ pub const MAX_CERTIFICATION_ID_CHARS: usize = 200;
 
 /// Longest verified name kept, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
+
+/// Refused `verifyIdentity` calls per user per [`ATTEMPT_WINDOW_SECONDS`]: each asks the
+/// provider, so a client cannot make us ask without bound. A certification, or a provider that
+/// did not answer, gives its attempt back.
+pub const MAX_ATTEMPTS_PER_USER: i64 = 10;
+
+pub const ATTEMPT_WINDOW_SECONDS: i64 = 3_600;
 
 /// The age of majority in Korea (Civil Act, art. 4: 19 full years).
 pub const ADULT_AGE_YEARS: i32 = 19;
@@ -104,7 +112,9 @@ pub async fn limit_key(db: &DatabaseConnection, user_id: &str) -> IdentityResult
 /// (`IDENTITY_VERIFIER_NOT_CONFIGURED`), an id the provider does not know or that did not
 /// complete (`IDENTITY_NOT_VERIFIED`), the provider not answering
 /// (`IDENTITY_VERIFIER_UNAVAILABLE`), a person another account is verified as
-/// (`IDENTITY_ALREADY_USED`), an account verified as another person (`INVALID_STATE`).
+/// (`IDENTITY_ALREADY_USED`), an account verified as another person (`INVALID_STATE`), past
+/// [`MAX_ATTEMPTS_PER_USER`] failed checks in [`ATTEMPT_WINDOW_SECONDS`] (`RATE_LIMITED`, the
+/// provider not asked; counted before asking, so racing calls cannot pass it together).
 /// Verifying again as the same person answers the identity again.
 pub async fn verify(
     db: &DatabaseConnection,
@@ -129,10 +139,21 @@ pub async fn verify(
             message: format!("{provider} identity checks are not used by this server"),
         });
     }
-    let certified = verifier
-        .certification(certification_id)
-        .await
-        .map_err(refusal)?;
+    let bucket = format!("identity-verify:{user_id}");
+    let Some(attempt) =
+        throttle::acquire(db, &bucket, MAX_ATTEMPTS_PER_USER, ATTEMPT_WINDOW_SECONDS).await?
+    else {
+        return Err(IdentityError::RateLimited(format!(
+            "at most {MAX_ATTEMPTS_PER_USER} identity checks an hour; try again later"
+        )));
+    };
+    let answer = verifier.certification(certification_id).await;
+    // Only an id the provider refused counts; a certification, or a provider that did not
+    // answer, gives the attempt back.
+    if !matches!(answer, Err(VerifyError::Refused(_))) {
+        throttle::release(db, &attempt).await?;
+    }
+    let certified = answer.map_err(refusal)?;
     let ci_hash = hash_key.ci_hash(&certified.ci);
     if let Some(mine) = row_of(db, user_id).await? {
         return if mine.ci_hash == ci_hash {

@@ -188,6 +188,16 @@ async fn top_ups_wait_for_a_verified_identity_at_the_default_and_nothing_is_writ
     app.top_up(&who, 10_000, "g-2").await.data("topUp");
     assert_eq!(limit(&app, &who).await["cash"], 10_000);
 
+    // Ids the provider refuses are counted per user; past ten an hour it is not asked.
+    let guesser = unverified(&app, "idguess").await;
+    for i in 0..10 {
+        let r = verify(&app, &guesser, &format!("imp_guess{i}")).await;
+        assert_eq!(r.code(), "IDENTITY_NOT_VERIFIED", "{}", r.0);
+    }
+    let r = verify(&app, &guesser, "sandbox:Guess:1990-05-05:guesser").await;
+    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
+    assert!(identity(&app, &guesser).await.is_null());
+
     // With TOPUP_REQUIRES_IDENTITY=false (scripts/run), the gate is off.
     let open = TestApp::spawn_with(
         TestDatabases::postgres().await,
