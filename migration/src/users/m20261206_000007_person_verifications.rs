@@ -15,7 +15,10 @@ fn sql(ts: &str) -> String {
     format!(
         r#"
 CREATE TABLE person_verifications (
-    user_id      TEXT PRIMARY KEY REFERENCES users (id),
+    -- An account deleted takes its person with it (no personal data outlives the account); the
+    -- day totals the ledger keeps under the person's key stay, so a new account of the same
+    -- person starts the day where the old one left it.
+    user_id      TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     provider     TEXT NOT NULL CHECK (provider IN ('PORTONE')),
     -- 64 hex characters: HMAC-SHA256 of the CI, never the CI itself.
     ci_hash      TEXT NOT NULL CHECK (length(ci_hash) = 64),

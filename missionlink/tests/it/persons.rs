@@ -291,6 +291,39 @@ async fn one_persons_daily_limit_is_shared_by_the_sandbox_top_up_and_the_payment
         .await;
     assert_eq!(r.code(), "IDENTITY_REQUIRED");
     assert_eq!(day_keys(&app).await.len(), 1, "one person, one day total");
+
+    // The first account gone (its person with it), the second may be verified as the person,
+    // and starts the day where the first left it: the limit is the person's, not the account's.
+    delete_user(&app, &who.user_id).await;
+    verify(&app, &second, "sandbox:Lim:1990-05-05:idlimit-person")
+        .await
+        .data("verifyIdentity");
+    let r = app.top_up(&second, 1_000, "l-5").await;
+    assert_eq!(r.code(), "TOPUP_LIMIT_EXCEEDED", "{}", r.0);
+    let r = app
+        .gql(Some(&second.access), PREPARE, json!({ "a": 1_000 }))
+        .await;
+    assert_eq!(r.code(), "TOPUP_LIMIT_EXCEEDED", "{}", r.0);
+    let w = limit(&app, &second).await;
+    assert_eq!(w["topUpLimit"]["usedToday"], 1_000_000, "the person's day");
+    assert_eq!(w["cash"], 0);
+    assert_eq!(day_keys(&app).await.len(), 1);
+}
+
+/// Deletes `id` from the users database as `identity.rs` does (no API deletes an account).
+async fn delete_user(app: &TestApp, id: &str) {
+    use missionlink_entities::users::{refresh_token, user};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::UserId.eq(id))
+        .exec(&app.db.users)
+        .await
+        .expect("delete refresh tokens");
+    let deleted = user::Entity::delete_by_id(id.to_owned())
+        .exec(&app.db.users)
+        .await
+        .expect("delete user");
+    assert_eq!(deleted.rows_affected, 1);
 }
 
 /// One text column of every row.
