@@ -57,7 +57,7 @@ pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
     let verifier = match env.text(&CHANNEL_VERIFIER).trim() {
         "sandbox" => VerifierChoice::Sandbox,
         "chzzk" => VerifierChoice::Chzzk(ChzzkConfig {
-            api_url: env.parse(&CHZZK_API_URL, api_url)?,
+            api_url: env.parse(&CHZZK_API_URL, crate::var::http_url)?,
             credentials: env.set(&CHZZK_CLIENT_ID).zip(env.set(&CHZZK_CLIENT_SECRET)),
         }),
         other => {
@@ -73,28 +73,10 @@ pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
     })
 }
 
-fn api_url(raw: String) -> Result<String, String> {
-    match url::Url::parse(&raw) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
-            Ok(raw.trim_end_matches('/').to_owned())
-        }
-        _ => Err(format!("{raw:?} is not an http(s) URL")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::{Config, ConfigError};
+    use crate::tests::config;
     use missionlink_identity::channels::VerifierChoice;
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
 
     const PRODUCTION: [(&str, &str); 3] = [
         ("APP_ENV", "production"),

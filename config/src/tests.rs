@@ -6,7 +6,8 @@ use missionlink_workflows::bank::{BankChoice, SandboxOutcome};
 use missionlink_workflows::payments::PaymentChoice;
 use std::collections::HashMap;
 
-fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+/// The configuration from `vars` alone (shared by the sections' own tests).
+pub(crate) fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

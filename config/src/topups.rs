@@ -272,7 +272,7 @@ pub(crate) fn read(env: &Env) -> Result<TopUpConfig, ConfigError> {
         "sandbox" => (Some(PaymentChoice::Sandbox), None),
         "toss" => {
             let toss = TossConfig {
-                api_base: env.parse(&TOSS_API_BASE, provider_base)?,
+                api_base: env.parse(&TOSS_API_BASE, crate::var::http_url)?,
                 secret_key: secret(&TOSS_SECRET_KEY)?,
             };
             (
@@ -313,28 +313,11 @@ pub(crate) fn read(env: &Env) -> Result<TopUpConfig, ConfigError> {
     })
 }
 
-/// A payment provider's base URL: http(s) with a host. (Production wants https, or plain http
-/// to a loopback address: [`crate::Config::validate`].)
-fn provider_base(raw: String) -> Result<String, String> {
-    match url::Url::parse(&raw) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(raw),
-        _ => Err(format!("{raw:?} is not an http(s) URL")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::MIN_WEBHOOK_SECRET_CHARS;
+    use crate::tests::config;
     use crate::{Config, ConfigError};
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
 
     /// Production with Toss, plus `extra` (which wins).
     fn toss_in_production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
