@@ -138,6 +138,28 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
 }
 
 #[test]
+fn production_refuses_the_development_conveniences_that_undo_who_is_who() {
+    let secret = "s".repeat(32);
+    let prod = [
+        ("APP_ENV", "production"),
+        ("JWT_SECRET", secret.as_str()),
+        ("PUBLIC_URL", "https://live.example.com"),
+        ("CHZZK_CLIENT_ID", "id"),
+        ("CHZZK_CLIENT_SECRET", "secret"),
+    ];
+    let defaults = config(&prod);
+    assert!(defaults.is_ok(), "{defaults:?}");
+    for (name, value) in [
+        ("STREAMER_SELF_REGISTRATION", "true"),
+        ("EMAIL_VERIFICATION_REQUIRED", "false"),
+    ] {
+        let mut vars = prod.to_vec();
+        vars.push((name, value));
+        assert_eq!(config(&vars).unwrap_err().variable, name);
+    }
+}
+
+#[test]
 fn production_needs_a_public_url_and_links_never_follow_the_request() {
     let secret = "s".repeat(32);
     let prod = [("APP_ENV", "production"), ("JWT_SECRET", secret.as_str())];

@@ -146,8 +146,18 @@ pub const TOPUP_FAILURES_MAX: Var = Var::int(
     5,
     1..=10_000,
     "failed prepareTopUp / confirmTopUp calls (a declined card, a refused amount or order) one \
-     user, and one client address, may make per window; the next is refused with RATE_LIMITED \
-     and extensions.retryAt before the provider is asked (card testing)",
+     user may make per window; the next is refused with RATE_LIMITED and extensions.retryAt \
+     before the provider is asked (card testing)",
+);
+
+pub const TOPUP_FAILURES_MAX_PER_ADDRESS: Var = Var::int(
+    "TOPUP_FAILURES_MAX_PER_ADDRESS",
+    20,
+    1..=100_000,
+    "payments declined (or described otherwise than their order) for top-ups from one client \
+     address, whatever the account, per window; then every prepareTopUp / confirmTopUp from it \
+     is RATE_LIMITED (card testing with many accounts). Higher than the per-user limit: many \
+     people share an address behind a carrier's NAT",
 );
 
 pub const TOPUP_FAILURE_WINDOW_SECONDS: Var = Var::int(
@@ -174,6 +184,7 @@ pub const VARIABLES: &[Var] = &[
     TOPUP_PREPARE_MAX_PER_USER,
     TOPUP_PREPARE_WINDOW_SECONDS,
     TOPUP_FAILURES_MAX,
+    TOPUP_FAILURES_MAX_PER_ADDRESS,
     TOPUP_FAILURE_WINDOW_SECONDS,
 ];
 
@@ -308,6 +319,7 @@ pub(crate) fn read(env: &Env) -> Result<TopUpConfig, ConfigError> {
         },
         failure_throttle: FailureThrottle {
             max: env.int(&TOPUP_FAILURES_MAX)?,
+            max_per_address: env.int(&TOPUP_FAILURES_MAX_PER_ADDRESS)?,
             window_seconds: env.int(&TOPUP_FAILURE_WINDOW_SECONDS)?,
         },
     })

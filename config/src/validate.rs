@@ -3,7 +3,7 @@
 
 use crate::channels::{CHANNEL_VERIFIER, CHZZK_API_URL};
 use crate::http::PUBLIC_URL;
-use crate::identity::JWT_SECRET;
+use crate::identity::{EMAIL_VERIFICATION_REQUIRED, JWT_SECRET, STREAMER_SELF_REGISTRATION};
 use crate::missions::{MISSION_MIN_DURATION_SECONDS, PLEDGE_MIN};
 use crate::payouts::{BANK_PROVIDER, PAYOUT_FEE_WON};
 use crate::topups::{
@@ -75,6 +75,20 @@ impl Config {
                 }
             }
             _ => {}
+        }
+        // The development conveniences `scripts/run` sets undo who is who: never in production.
+        if production && self.identity.streamer_self_registration {
+            return Err(err(
+                STREAMER_SELF_REGISTRATION.name,
+                "true lets anyone register as a streamer and collect escrow; refused when \
+                 APP_ENV=production (streamers apply or link their channel)",
+            ));
+        }
+        if production && !self.identity.email_verification_required {
+            return Err(err(
+                EMAIL_VERIFICATION_REQUIRED.name,
+                "false lets money move for unproven addresses; refused when APP_ENV=production",
+            ));
         }
         match &self.identity.channels.verifier {
             VerifierChoice::Sandbox if production => {

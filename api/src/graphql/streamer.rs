@@ -173,7 +173,9 @@ impl StreamerMutation {
     /// without a pending application or when it was already decided the other way;
     /// `ALREADY_STREAMER` if the user became one meanwhile (refuse the application instead);
     /// `CHANNEL_ALREADY_LINKED` if another account has the channel. Approving again after a
-    /// failure finishes the first approval.
+    /// failure between the two databases finishes the first approval; an approval recorded but
+    /// no longer applicable (the channel or the account changed in between) closes the
+    /// application as refused, its note saying why.
     async fn approve_streamer(
         &self,
         ctx: &Context<'_>,
@@ -205,7 +207,8 @@ impl StreamerMutation {
     /// the channel), `CHANNEL_VERIFIER_NOT_CONFIGURED` (this server has no CHZZK application),
     /// `CHANNEL_VERIFIER_UNAVAILABLE` (CHZZK did not answer: try again), `INVALID_STATE` (your
     /// account has another channel), `EMAIL_NOT_VERIFIED` (an unproven address, with
-    /// `EMAIL_VERIFICATION_REQUIRED`). Linking the same channel again answers it again.
+    /// `EMAIL_VERIFICATION_REQUIRED`). A pending application is closed: nothing is left for an
+    /// operator to decide.
     async fn link_channel(
         &self,
         ctx: &Context<'_>,

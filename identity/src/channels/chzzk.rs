@@ -100,6 +100,12 @@ impl Chzzk {
                 content: Some(content),
                 ..
             }) if status.is_success() => Ok(content),
+            // CHZZK down or throttling us says nothing of the user's code: try again later.
+            _ if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                Err(VerifyError::Unavailable(anyhow::anyhow!(
+                    "{what}: HTTP {status} from CHZZK"
+                )))
+            }
             Some(Envelope { code, message, .. }) if status.is_client_error() || code.is_some() => {
                 Err(VerifyError::Refused(format!(
                     "{what}: HTTP {status}, code {code:?}, {message:?}"
