@@ -133,6 +133,19 @@ async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mi
     assert_eq!(me["verifiedChannel"]["channelId"], channel.as_str());
     assert_eq!(me["verifiedChannel"]["verifiedBy"], "OPERATOR");
     assert!(!me["verifiedChannel"]["verifiedAt"].is_null());
+    // A streamer-only action, with the token that still says VIEWER: the role is the account's.
+    let overlay = app
+        .gql(
+            Some(&stella.access),
+            "mutation { rotateOverlayToken { url } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        overlay.data("rotateOverlayToken")["url"].is_string(),
+        "{}",
+        overlay.0
+    );
     let public = app
         .gql(
             None,

@@ -262,6 +262,14 @@ async fn the_reconciliation_reaches_every_stuck_top_up_however_many_stay_pending
         assert_eq!(t.status, expected, "{order_id}");
     }
     assert_eq!(app.wallet(&viewer).await["cash"], 1_000);
+    // Having passed the newest, the next round starts over at the oldest.
+    let asked = fake.confirm_requests();
+    round(&reconciler).await.expect("round");
+    assert_eq!(
+        fake.confirm_requests() - asked,
+        u32::try_from(BATCH).expect("a batch"),
+        "a full page again, from the start"
+    );
     app.assert_audit_clean().await;
 }
 
