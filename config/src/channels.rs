@@ -45,12 +45,30 @@ pub const CHANNEL_VERIFY_TIMEOUT_SECONDS: Var = Var::int(
      (CHANNEL_VERIFIER_UNAVAILABLE past it)",
 );
 
+pub const STREAMER_REQUESTS_MAX_PER_USER: Var = Var::int(
+    "STREAMER_REQUESTS_MAX_PER_USER",
+    10,
+    1..=10_000,
+    "applyAsStreamer and linkChannel calls one user may make per window, every attempt counted \
+     (a link calls the platform under this server's application; an application takes an \
+     operator's time); then RATE_LIMITED",
+);
+
+pub const STREAMER_REQUESTS_WINDOW_SECONDS: Var = Var::int(
+    "STREAMER_REQUESTS_WINDOW_SECONDS",
+    3_600,
+    1..=86_400,
+    "the streamer requests throttle's window",
+);
+
 pub const VARIABLES: &[Var] = &[
     CHANNEL_VERIFIER,
     CHZZK_API_URL,
     CHZZK_CLIENT_ID,
     CHZZK_CLIENT_SECRET,
     CHANNEL_VERIFY_TIMEOUT_SECONDS,
+    STREAMER_REQUESTS_MAX_PER_USER,
+    STREAMER_REQUESTS_WINDOW_SECONDS,
 ];
 
 pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
@@ -70,6 +88,8 @@ pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
     Ok(ChannelSettings {
         verifier,
         timeout_seconds: env.int(&CHANNEL_VERIFY_TIMEOUT_SECONDS)?,
+        requests_max_per_user: env.int(&STREAMER_REQUESTS_MAX_PER_USER)?,
+        requests_window_seconds: env.int(&STREAMER_REQUESTS_WINDOW_SECONDS)?,
     })
 }
 

@@ -85,6 +85,25 @@ pub async fn apply(
     }
 }
 
+/// Counts one `applyAsStreamer` or `linkChannel` of `user_id` before any work, every attempt
+/// (each link costs calls to the platform under this server's application, each application
+/// an operator's time): past `max` per `window_seconds`, `RATE_LIMITED`, nothing counted.
+pub async fn count_request(
+    users_db: &DatabaseConnection,
+    user_id: &str,
+    max: i64,
+    window_seconds: i64,
+) -> IdentityResult<()> {
+    let bucket = format!("streamer-request:{user_id}");
+    match crate::throttle::acquire(users_db, &bucket, max, window_seconds).await? {
+        Some(_) => Ok(()),
+        None => Err(IdentityError::RateLimited(format!(
+            "at most {max} streamer applications and channel links per {window_seconds} \
+             seconds; try again later"
+        ))),
+    }
+}
+
 /// What a decision did.
 #[derive(Debug)]
 pub struct Decided {

@@ -301,6 +301,31 @@ async fn a_refused_application_leaves_a_viewer_who_may_apply_again() {
 }
 
 #[tokio::test]
+async fn applications_and_links_are_limited_per_user_at_the_default() {
+    let app = TestApp::spawn().await;
+    let eager = app.register("eagerviewer").await;
+    let limit: usize = missionlink_config::channels::STREAMER_REQUESTS_MAX_PER_USER
+        .default_text()
+        .parse()
+        .expect("a number");
+    for _ in 0..limit {
+        let r = apply(&app, &eager, "TWITCH", "https://example.com/not-a-channel").await;
+        assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    }
+    // Every attempt counted: even a well-formed application now waits.
+    let r = apply(&app, &eager, "TWITCH", "https://www.twitch.tv/eagerviewer").await;
+    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
+    let r = app
+        .gql(Some(&eager.access), MY_APPLICATION, json!({}))
+        .await;
+    assert!(r.data("myStreamerApplication").is_null(), "{}", r.0);
+    // Others are not held back.
+    let other = app.register("calmviewer").await;
+    let r = apply(&app, &other, "TWITCH", "https://www.twitch.tv/calmviewer").await;
+    assert_eq!(r.data("applyAsStreamer")["status"], "PENDING");
+}
+
+#[tokio::test]
 async fn streamers_do_not_register_themselves_at_the_default_settings() {
     let app = TestApp::spawn().await;
     let register = |handle: &'static str, role: &'static str| {
