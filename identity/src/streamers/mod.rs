@@ -133,6 +133,11 @@ pub async fn decide(
     };
     if approve {
         may_become_streamer(&target)?;
+        if crate::suspension::suspended(&target, Utc::now()).is_some() {
+            return Err(IdentityError::InvalidState(
+                "this account is suspended: lift the suspension before approving it".into(),
+            ));
+        }
         let owner = owner_of(users_db, pending.platform, &pending.channel_id).await?;
         if owner.is_some_and(|owner| owner != user_id) {
             return Err(already_linked(pending.platform));

@@ -301,6 +301,41 @@ async fn a_refused_application_leaves_a_viewer_who_may_apply_again() {
 }
 
 #[tokio::test]
+async fn a_suspended_applicant_is_not_approved() {
+    let app = TestApp::spawn().await;
+    let ops = operator(&app, "suspender").await;
+    let shady = app.register("shadyviewer").await;
+    apply(&app, &shady, "TWITCH", "https://www.twitch.tv/shadyviewer")
+        .await
+        .data("applyAsStreamer");
+    app.gql(
+        Some(&ops.access),
+        "mutation($u: ID!) { suspendUser(userId: $u, note: \"chargebacks\") { id } }",
+        json!({ "u": shady.user_id }),
+    )
+    .await
+    .data("suspendUser");
+    let r = app
+        .gql(
+            Some(&ops.access),
+            &decide(true),
+            json!({ "u": shady.user_id, "n": "looks fine" }),
+        )
+        .await;
+    assert_eq!(r.code(), "INVALID_STATE", "{}", r.0);
+    assert!(r.message().contains("suspended"), "{}", r.0);
+    // Refusing stays possible.
+    let r = app
+        .gql(
+            Some(&ops.access),
+            &decide(false),
+            json!({ "u": shady.user_id, "n": "suspended for chargebacks" }),
+        )
+        .await;
+    assert_eq!(r.data("refuseStreamer")["application"]["status"], "REFUSED");
+}
+
+#[tokio::test]
 async fn applications_and_links_are_limited_per_user_at_the_default() {
     let app = TestApp::spawn().await;
     let eager = app.register("eagerviewer").await;
