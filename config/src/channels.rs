@@ -45,19 +45,37 @@ pub const CHANNEL_VERIFY_TIMEOUT_SECONDS: Var = Var::int(
      (CHANNEL_VERIFIER_UNAVAILABLE past it)",
 );
 
+pub const STREAMER_REQUESTS_MAX_PER_USER: Var = Var::int(
+    "STREAMER_REQUESTS_MAX_PER_USER",
+    10,
+    1..=10_000,
+    "applyAsStreamer and linkChannel calls one user may make per window, every attempt counted \
+     (a link calls the platform under this server's application; an application takes an \
+     operator's time); then RATE_LIMITED",
+);
+
+pub const STREAMER_REQUESTS_WINDOW_SECONDS: Var = Var::int(
+    "STREAMER_REQUESTS_WINDOW_SECONDS",
+    3_600,
+    1..=86_400,
+    "the streamer requests throttle's window",
+);
+
 pub const VARIABLES: &[Var] = &[
     CHANNEL_VERIFIER,
     CHZZK_API_URL,
     CHZZK_CLIENT_ID,
     CHZZK_CLIENT_SECRET,
     CHANNEL_VERIFY_TIMEOUT_SECONDS,
+    STREAMER_REQUESTS_MAX_PER_USER,
+    STREAMER_REQUESTS_WINDOW_SECONDS,
 ];
 
 pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
     let verifier = match env.text(&CHANNEL_VERIFIER).trim() {
         "sandbox" => VerifierChoice::Sandbox,
         "chzzk" => VerifierChoice::Chzzk(ChzzkConfig {
-            api_url: env.parse(&CHZZK_API_URL, api_url)?,
+            api_url: env.parse(&CHZZK_API_URL, crate::var::http_url)?,
             credentials: env.set(&CHZZK_CLIENT_ID).zip(env.set(&CHZZK_CLIENT_SECRET)),
         }),
         other => {
@@ -70,31 +88,15 @@ pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
     Ok(ChannelSettings {
         verifier,
         timeout_seconds: env.int(&CHANNEL_VERIFY_TIMEOUT_SECONDS)?,
+        requests_max_per_user: env.int(&STREAMER_REQUESTS_MAX_PER_USER)?,
+        requests_window_seconds: env.int(&STREAMER_REQUESTS_WINDOW_SECONDS)?,
     })
-}
-
-pub(crate) fn api_url(raw: String) -> Result<String, String> {
-    match url::Url::parse(&raw) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
-            Ok(raw.trim_end_matches('/').to_owned())
-        }
-        _ => Err(format!("{raw:?} is not an http(s) URL")),
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{Config, ConfigError};
+    use crate::tests::config;
     use missionlink_identity::channels::VerifierChoice;
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
 
     const PRODUCTION: [(&str, &str); 4] = [
         ("APP_ENV", "production"),

@@ -63,7 +63,7 @@ pub const TOPUP_REQUIRES_IDENTITY: Var = Var::text(
     "TOPUP_REQUIRES_IDENTITY",
     "true",
     "true or false: whether prepareTopUp and topUp wait until the caller's identity is verified \
-     (IDENTITY_REQUIRED); scripts/run sets false",
+     (IDENTITY_REQUIRED); scripts/run sets false; false is refused when APP_ENV=production",
 );
 
 pub const VARIABLES: &[Var] = &[
@@ -80,7 +80,7 @@ pub(crate) fn read(env: &Env) -> Result<PersonSettings, ConfigError> {
     let verifier = match env.text(&IDENTITY_VERIFIER).trim() {
         "sandbox" => VerifierChoice::Sandbox,
         "portone" => VerifierChoice::PortOne(PortOneConfig {
-            api_url: env.parse(&PORTONE_API_URL, crate::channels::api_url)?,
+            api_url: env.parse(&PORTONE_API_URL, crate::var::http_url)?,
             credentials: env.set(&PORTONE_IMP_KEY).zip(env.set(&PORTONE_IMP_SECRET)),
         }),
         other => {
@@ -123,17 +123,8 @@ fn hash_key(env: &Env) -> Result<HashKey, ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Config, ConfigError};
+    use crate::tests::config;
     use missionlink_identity::persons::VerifierChoice;
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
 
     const PRODUCTION: [(&str, &str); 5] = [
         ("APP_ENV", "production"),
@@ -195,6 +186,12 @@ mod tests {
         assert!(!shown.contains("hhhhhhhh"), "Debug hides the hash key");
         let off = config(&[("TOPUP_REQUIRES_IDENTITY", "false")]).unwrap();
         assert!(!off.identity.persons.topup_requires_identity);
+        let mut off = PRODUCTION.to_vec();
+        off.push(("TOPUP_REQUIRES_IDENTITY", "false"));
+        assert_eq!(
+            config(&off).unwrap_err().variable,
+            "TOPUP_REQUIRES_IDENTITY"
+        );
         let e = config(&[("IDENTITY_VERIFIER", "nice")]).unwrap_err();
         assert_eq!(e.variable, "IDENTITY_VERIFIER");
     }

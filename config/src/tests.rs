@@ -6,7 +6,8 @@ use missionlink_workflows::bank::{BankChoice, SandboxOutcome};
 use missionlink_workflows::payments::PaymentChoice;
 use std::collections::HashMap;
 
-fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+/// The configuration from `vars` alone (shared by the sections' own tests).
+pub(crate) fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -141,6 +142,30 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
             .variable,
         "TOPUP_DAILY_LIMIT_WON"
     );
+}
+
+#[test]
+fn production_refuses_the_development_conveniences_that_undo_who_is_who() {
+    let secret = "s".repeat(32);
+    let prod = [
+        ("APP_ENV", "production"),
+        ("JWT_SECRET", secret.as_str()),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+        ("PUBLIC_URL", "https://live.example.com"),
+        ("CHZZK_CLIENT_ID", "id"),
+        ("CHZZK_CLIENT_SECRET", "secret"),
+    ];
+    let defaults = config(&prod);
+    assert!(defaults.is_ok(), "{defaults:?}");
+    for (name, value) in [
+        ("STREAMER_SELF_REGISTRATION", "true"),
+        ("EMAIL_VERIFICATION_REQUIRED", "false"),
+        ("TOPUP_REQUIRES_IDENTITY", "false"),
+    ] {
+        let mut vars = prod.to_vec();
+        vars.push((name, value));
+        assert_eq!(config(&vars).unwrap_err().variable, name);
+    }
 }
 
 #[test]

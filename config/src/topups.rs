@@ -146,8 +146,18 @@ pub const TOPUP_FAILURES_MAX: Var = Var::int(
     5,
     1..=10_000,
     "failed prepareTopUp / confirmTopUp calls (a declined card, a refused amount or order) one \
-     user, and one client address, may make per window; the next is refused with RATE_LIMITED \
-     and extensions.retryAt before the provider is asked (card testing)",
+     user may make per window; the next is refused with RATE_LIMITED and extensions.retryAt \
+     before the provider is asked (card testing)",
+);
+
+pub const TOPUP_FAILURES_MAX_PER_ADDRESS: Var = Var::int(
+    "TOPUP_FAILURES_MAX_PER_ADDRESS",
+    20,
+    1..=100_000,
+    "payments declined (or described otherwise than their order) for top-ups from one client \
+     address, whatever the account, per window; then every prepareTopUp / confirmTopUp from it \
+     is RATE_LIMITED (card testing with many accounts). Higher than the per-user limit: many \
+     people share an address behind a carrier's NAT",
 );
 
 pub const TOPUP_FAILURE_WINDOW_SECONDS: Var = Var::int(
@@ -174,6 +184,7 @@ pub const VARIABLES: &[Var] = &[
     TOPUP_PREPARE_MAX_PER_USER,
     TOPUP_PREPARE_WINDOW_SECONDS,
     TOPUP_FAILURES_MAX,
+    TOPUP_FAILURES_MAX_PER_ADDRESS,
     TOPUP_FAILURE_WINDOW_SECONDS,
 ];
 
@@ -272,7 +283,7 @@ pub(crate) fn read(env: &Env) -> Result<TopUpConfig, ConfigError> {
         "sandbox" => (Some(PaymentChoice::Sandbox), None),
         "toss" => {
             let toss = TossConfig {
-                api_base: env.parse(&TOSS_API_BASE, provider_base)?,
+                api_base: env.parse(&TOSS_API_BASE, crate::var::http_url)?,
                 secret_key: secret(&TOSS_SECRET_KEY)?,
             };
             (
@@ -308,33 +319,17 @@ pub(crate) fn read(env: &Env) -> Result<TopUpConfig, ConfigError> {
         },
         failure_throttle: FailureThrottle {
             max: env.int(&TOPUP_FAILURES_MAX)?,
+            max_per_address: env.int(&TOPUP_FAILURES_MAX_PER_ADDRESS)?,
             window_seconds: env.int(&TOPUP_FAILURE_WINDOW_SECONDS)?,
         },
     })
 }
 
-/// A payment provider's base URL: http(s) with a host. (Production wants https, or plain http
-/// to a loopback address: [`crate::Config::validate`].)
-fn provider_base(raw: String) -> Result<String, String> {
-    match url::Url::parse(&raw) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(raw),
-        _ => Err(format!("{raw:?} is not an http(s) URL")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::MIN_WEBHOOK_SECRET_CHARS;
+    use crate::tests::config;
     use crate::{Config, ConfigError};
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
 
     /// Production with Toss, plus `extra` (which wins).
     fn toss_in_production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {

@@ -3,10 +3,12 @@
 
 use crate::channels::{CHANNEL_VERIFIER, CHZZK_API_URL};
 use crate::http::PUBLIC_URL;
-use crate::identity::JWT_SECRET;
+use crate::identity::{EMAIL_VERIFICATION_REQUIRED, JWT_SECRET, STREAMER_SELF_REGISTRATION};
 use crate::missions::{MISSION_MIN_DURATION_SECONDS, PLEDGE_MIN};
 use crate::payouts::{BANK_PROVIDER, PAYOUT_FEE_WON};
-use crate::persons::{IDENTITY_HASH_KEY, IDENTITY_VERIFIER, PORTONE_API_URL};
+use crate::persons::{
+    IDENTITY_HASH_KEY, IDENTITY_VERIFIER, PORTONE_API_URL, TOPUP_REQUIRES_IDENTITY,
+};
 use crate::topups::{
     MIN_WEBHOOK_SECRET_CHARS, PAYMENT_PROVIDER, TOSS_API_BASE, TOSS_WEBHOOK_SECRET,
 };
@@ -77,6 +79,27 @@ impl Config {
                 }
             }
             _ => {}
+        }
+        // The development conveniences `scripts/run` sets undo who is who: never in production.
+        if production && self.identity.streamer_self_registration {
+            return Err(err(
+                STREAMER_SELF_REGISTRATION.name,
+                "true lets anyone register as a streamer and collect escrow; refused when \
+                 APP_ENV=production (streamers apply or link their channel)",
+            ));
+        }
+        if production && !self.identity.email_verification_required {
+            return Err(err(
+                EMAIL_VERIFICATION_REQUIRED.name,
+                "false lets money move for unproven addresses; refused when APP_ENV=production",
+            ));
+        }
+        if production && !self.identity.persons.topup_requires_identity {
+            return Err(err(
+                TOPUP_REQUIRES_IDENTITY.name,
+                "false lets unverified people top up, past the per-person limit; refused when \
+                 APP_ENV=production",
+            ));
         }
         match &self.identity.channels.verifier {
             VerifierChoice::Sandbox if production => {

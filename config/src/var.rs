@@ -106,6 +106,18 @@ impl Var {
     }
 }
 
+/// The value as an http(s) URL with a host, without a trailing `/` (an API's base, to which paths
+/// are appended). Production wants https, or plain http to a loopback address
+/// ([`crate::Config::validate`]).
+pub(crate) fn http_url(raw: String) -> Result<String, String> {
+    match url::Url::parse(&raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Ok(raw.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!("{raw:?} is not an http(s) URL")),
+    }
+}
+
 /// The variables' values: a lookup function (the process environment, or a test's map) and
 /// the declarations' defaults. `APP_ENV` is read first, as other defaults depend on it.
 pub(crate) struct Env<'a> {

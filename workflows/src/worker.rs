@@ -165,12 +165,12 @@ pub async fn run(
     ));
     if let Some(choice) = &deps.topups.provider {
         loops.spawn(crate::payments::reconcile::worker_loop(
-            crate::payments::reconcile::Reconciler {
-                missions_db: db.clone(),
-                provider: choice.connect(deps.topups.timeout)?,
-                after: deps.topups.reconcile_after,
-                rules: deps.topups.rules,
-            },
+            crate::payments::reconcile::Reconciler::new(
+                db.clone(),
+                choice.connect(deps.topups.timeout)?,
+                deps.topups.reconcile_after,
+                deps.topups.rules,
+            ),
         ));
     }
     loops.spawn(crate::audit_loop::worker_loop(

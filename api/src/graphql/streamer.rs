@@ -147,7 +147,9 @@ impl StreamerMutation {
     /// else is `BAD_USER_INPUT`. One application at a time (`APPLICATION_PENDING`); a streamer
     /// gets `ALREADY_STREAMER`, a channel another account has `CHANNEL_ALREADY_LINKED`. A
     /// refusal changes nothing. A CHZZK channel can be verified at once with `linkChannel`.
-    /// With `EMAIL_VERIFICATION_REQUIRED`, an unproven address is `EMAIL_NOT_VERIFIED`.
+    /// With `EMAIL_VERIFICATION_REQUIRED`, an unproven address is `EMAIL_NOT_VERIFIED`; past
+    /// `STREAMER_REQUESTS_MAX_PER_USER` applications and links per
+    /// `STREAMER_REQUESTS_WINDOW_SECONDS`, `RATE_LIMITED`.
     async fn apply_as_streamer(
         &self,
         ctx: &Context<'_>,
@@ -156,6 +158,7 @@ impl StreamerMutation {
     ) -> GqlResult<StreamerApplication> {
         // A money action's caller: an unproven address answers EMAIL_NOT_VERIFIED.
         let claims = paying_caller(ctx)?;
+        count_request(ctx, &claims.sub).await?;
         let application = streamers::apply(
             &state(ctx).db.users,
             &claims.sub,
@@ -173,7 +176,9 @@ impl StreamerMutation {
     /// without a pending application or when it was already decided the other way;
     /// `ALREADY_STREAMER` if the user became one meanwhile (refuse the application instead);
     /// `CHANNEL_ALREADY_LINKED` if another account has the channel. Approving again after a
-    /// failure finishes the first approval.
+    /// failure between the two databases finishes the first approval; an approval recorded but
+    /// no longer applicable (the channel or the account changed in between) closes the
+    /// application as refused, its note saying why.
     async fn approve_streamer(
         &self,
         ctx: &Context<'_>,
@@ -205,7 +210,8 @@ impl StreamerMutation {
     /// the channel), `CHANNEL_VERIFIER_NOT_CONFIGURED` (this server has no CHZZK application),
     /// `CHANNEL_VERIFIER_UNAVAILABLE` (CHZZK did not answer: try again), `INVALID_STATE` (your
     /// account has another channel), `EMAIL_NOT_VERIFIED` (an unproven address, with
-    /// `EMAIL_VERIFICATION_REQUIRED`). Linking the same channel again answers it again.
+    /// `EMAIL_VERIFICATION_REQUIRED`), `RATE_LIMITED` (past `STREAMER_REQUESTS_MAX_PER_USER`). A
+    /// pending application is closed: nothing is left for an operator to decide.
     async fn link_channel(
         &self,
         ctx: &Context<'_>,
@@ -217,6 +223,7 @@ impl StreamerMutation {
         // Becoming a streamer is a money action: an unproven address answers
         // EMAIL_NOT_VERIFIED.
         let claims = paying_caller(ctx)?;
+        count_request(ctx, &claims.sub).await?;
         let app = state(ctx);
         let channel = link::link_channel(
             &app.db.users,
@@ -234,6 +241,19 @@ impl StreamerMutation {
         app.auth.active_users.forget(&claims.sub).await;
         Ok(channel.into())
     }
+}
+
+/// Counts one streamer request of `user_id` (`STREAMER_REQUESTS_*`), before any work.
+async fn count_request(ctx: &Context<'_>, user_id: &str) -> Result<(), ApiError> {
+    let limits = &state(ctx).settings.identity.channels;
+    streamers::count_request(
+        &state(ctx).db.users,
+        user_id,
+        limits.requests_max_per_user,
+        limits.requests_window_seconds,
+    )
+    .await
+    .map_err(ApiError::from)
 }
 
 /// Decides `user_id`'s pending application as the calling operator.

@@ -100,6 +100,12 @@ impl Chzzk {
                 content: Some(content),
                 ..
             }) if status.is_success() => Ok(content),
+            // CHZZK down or throttling us says nothing of the user's code: try again later.
+            _ if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                Err(VerifyError::Unavailable(anyhow::anyhow!(
+                    "{what}: HTTP {status} from CHZZK"
+                )))
+            }
             Some(Envelope { code, message, .. }) if status.is_client_error() || code.is_some() => {
                 Err(VerifyError::Refused(format!(
                     "{what}: HTTP {status}, code {code:?}, {message:?}"
@@ -114,6 +120,38 @@ impl Chzzk {
 
 fn unavailable(what: &'static str) -> impl Fn(reqwest::Error) -> VerifyError {
     move |e| VerifyError::Unavailable(anyhow::Error::new(e).context(what))
+}
+
+impl Chzzk {
+    /// `GET /open/v1/users/me` with the user's access token.
+    async fn me(&self, access_token: &str) -> Result<Me, VerifyError> {
+        let response = self
+            .http
+            .get(self.url("/open/v1/users/me"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(unavailable("CHZZK users/me"))?;
+        Self::content(response, "CHZZK users/me").await
+    }
+
+    /// `POST /auth/v1/token/revoke`; a failure is only logged (the token lapses within a day).
+    async fn revoke(&self, client_id: &str, client_secret: &str, access_token: &str) {
+        let revoked = self
+            .http
+            .post(self.url("/auth/v1/token/revoke"))
+            .json(&json!({
+                "clientId": client_id,
+                "clientSecret": client_secret,
+                "token": access_token,
+                "tokenTypeHint": "access_token",
+            }))
+            .send()
+            .await;
+        if let Err(e) = revoked.and_then(reqwest::Response::error_for_status) {
+            tracing::warn!(error = %e, "CHZZK token not revoked; it lapses within a day");
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -148,30 +186,12 @@ impl ChannelVerifier for Chzzk {
             .map_err(unavailable("CHZZK token exchange"))?;
         let token: Token = Self::content(response, "CHZZK token exchange").await?;
 
-        let response = self
-            .http
-            .get(self.url("/open/v1/users/me"))
-            .bearer_auth(&token.access_token)
-            .send()
-            .await
-            .map_err(unavailable("CHZZK users/me"))?;
-        let me: Me = Self::content(response, "CHZZK users/me").await?;
-
-        // Nothing of CHZZK's is kept: the token goes back at once (best effort).
-        let revoked = self
-            .http
-            .post(self.url("/auth/v1/token/revoke"))
-            .json(&json!({
-                "clientId": client_id,
-                "clientSecret": client_secret,
-                "token": token.access_token,
-                "tokenTypeHint": "access_token",
-            }))
-            .send()
+        let me = self.me(&token.access_token).await;
+        // Nothing of CHZZK's is kept: the token goes back at once (best effort), whatever
+        // `users/me` answered.
+        self.revoke(client_id, client_secret, &token.access_token)
             .await;
-        if let Err(e) = revoked.and_then(reqwest::Response::error_for_status) {
-            tracing::warn!(error = %e, "CHZZK token not revoked; it lapses within a day");
-        }
+        let me = me?;
 
         if !chzzk_id(&me.channel_id) {
             return Err(VerifyError::Unavailable(anyhow::anyhow!(

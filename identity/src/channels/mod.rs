@@ -72,6 +72,10 @@ pub struct ChannelSettings {
     pub verifier: VerifierChoice,
     /// `CHANNEL_VERIFY_TIMEOUT_SECONDS`: the longest wait for one call to the platform.
     pub timeout_seconds: u64,
+    /// `STREAMER_REQUESTS_MAX_PER_USER` applications and channel links one user may ask for per
+    /// `STREAMER_REQUESTS_WINDOW_SECONDS`.
+    pub requests_max_per_user: i64,
+    pub requests_window_seconds: i64,
 }
 
 impl ChannelSettings {

@@ -30,7 +30,8 @@ pub struct LinkRequest<'a> {
 /// (`CHANNEL_VERIFIER_NOT_CONFIGURED`), a code the platform refuses (`CHANNEL_NOT_VERIFIED`),
 /// the platform not answering (`CHANNEL_VERIFIER_UNAVAILABLE`), an operator (`FORBIDDEN`), an
 /// account that has another channel (`INVALID_STATE`), a channel another account has
-/// (`CHANNEL_ALREADY_LINKED`). Linking the same channel again answers it again.
+/// (`CHANNEL_ALREADY_LINKED`). A pending application is closed: there is nothing left for an
+/// operator to decide.
 pub async fn link_channel(
     users_db: &DatabaseConnection,
     verifier: &dyn ChannelVerifier,
@@ -92,6 +93,16 @@ pub async fn link_channel(
     };
     let txn = users_db.begin().await?;
     grant(&txn, &channel).await?;
+    // An application still waiting for an operator has nothing left to decide.
+    if let Some(pending) = super::pending_of(&txn, user_id).await? {
+        super::close_pending(
+            &txn,
+            &pending.id,
+            "the channel was verified through linkChannel",
+            user_id,
+        )
+        .await?;
+    }
     txn.commit().await?;
     super::channel_of(users_db, user_id)
         .await?

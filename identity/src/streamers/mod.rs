@@ -15,6 +15,8 @@
 //! `missionlink_ledger::operator::decide_application`), then the users database takes it in one
 //! transaction (the application's status, the role, the channel). A failure between leaves the
 //! record and a pending application; deciding the same way again finds the record and finishes.
+//! An approval on record that can no longer be applied (the channel or the account changed in
+//! between) closes the application as refused, its note saying why: nothing stays pending forever.
 //! The caller forgets its cached user (`ActiveUsers::forget`): the role is read from the user's
 //! row on every request, so a token issued to the viewer acts as the streamer at once.
 
@@ -83,6 +85,25 @@ pub async fn apply(
     }
 }
 
+/// Counts one `applyAsStreamer` or `linkChannel` of `user_id` before any work, every attempt
+/// (each link costs calls to the platform under this server's application, each application
+/// an operator's time): past `max` per `window_seconds`, `RATE_LIMITED`, nothing counted.
+pub async fn count_request(
+    users_db: &DatabaseConnection,
+    user_id: &str,
+    max: i64,
+    window_seconds: i64,
+) -> IdentityResult<()> {
+    let bucket = format!("streamer-request:{user_id}");
+    match crate::throttle::acquire(users_db, &bucket, max, window_seconds).await? {
+        Some(_) => Ok(()),
+        None => Err(IdentityError::RateLimited(format!(
+            "at most {max} streamer applications and channel links per {window_seconds} \
+             seconds; try again later"
+        ))),
+    }
+}
+
 /// What a decision did.
 #[derive(Debug)]
 pub struct Decided {
@@ -112,6 +133,11 @@ pub async fn decide(
     };
     if approve {
         may_become_streamer(&target)?;
+        if crate::suspension::suspended(&target, Utc::now()).is_some() {
+            return Err(IdentityError::InvalidState(
+                "this account is suspended: lift the suspension before approving it".into(),
+            ));
+        }
         let owner = owner_of(users_db, pending.platform, &pending.channel_id).await?;
         if owner.is_some_and(|owner| owner != user_id) {
             return Err(already_linked(pending.platform));
@@ -158,7 +184,20 @@ pub async fn decide(
             verified_via: Verification::Operator,
             verified_by: Some(action.operator_id.clone()),
         };
-        grant(&txn, &channel).await?;
+        if let Err(e) = grant(&txn, &channel).await {
+            // The approval is on record but cannot be applied (the channel or the account
+            // changed since the checks above): the application is closed as refused, saying
+            // why, so it neither stays pending forever nor blocks a new application.
+            txn.rollback().await?;
+            close_pending(
+                users_db,
+                &pending.id,
+                &format!("the approval could not be applied: {}", why(&e)),
+                &action.operator_id,
+            )
+            .await?;
+            return Err(e);
+        }
     }
     txn.commit().await?;
     let application = streamer_application::Entity::find_by_id(pending.id.clone())
@@ -169,6 +208,46 @@ pub async fn decide(
         application,
         action,
     })
+}
+
+/// Closes the pending application `id` as refused with `note` (`by`: who closed it), in its own
+/// write, if it is still pending.
+pub(crate) async fn close_pending<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    note: &str,
+    by: &str,
+) -> IdentityResult<()> {
+    streamer_application::Entity::update_many()
+        .col_expr(
+            streamer_application::Column::Status,
+            Expr::value(ApplicationStatus::Refused),
+        )
+        .col_expr(streamer_application::Column::Note, Expr::value(Some(note)))
+        .col_expr(
+            streamer_application::Column::DecidedBy,
+            Expr::value(Some(by)),
+        )
+        .col_expr(
+            streamer_application::Column::DecidedAt,
+            Expr::value(Some(Utc::now())),
+        )
+        .filter(streamer_application::Column::Id.eq(id))
+        .filter(streamer_application::Column::Status.eq(ApplicationStatus::Pending))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What a refusal says, for an application's note.
+fn why(e: &IdentityError) -> String {
+    match e {
+        IdentityError::Refused { message, .. }
+        | IdentityError::InvalidState(message)
+        | IdentityError::Forbidden(message)
+        | IdentityError::BadInput(message) => message.clone(),
+        _ => "an error on our side".into(),
+    }
 }
 
 /// Makes `channel.user_id` a streamer with `channel`, in the caller's transaction: the role

@@ -26,24 +26,52 @@ pub fn top_up_order(descending: bool) -> Order {
     }
 }
 
-/// Top-ups in `status` (CONFIRMING or WITHDRAWING) since before `before`, oldest first, at
-/// most `limit`: what the worker asks the provider about again.
+/// Where a pass over the stale top-ups of one status stopped: the last one's time in that status
+/// and id.
+pub type StaleCursor = (chrono::DateTime<chrono::Utc>, String);
+
+/// Top-ups of `provider` in `status` (CONFIRMING or WITHDRAWING) since before `before`, oldest
+/// first, after `after` when given, at most `limit`: what the worker asks the provider about
+/// again. Going on from where the last page stopped, a pass reaches every one of them, however
+/// many the provider keeps answering nothing for.
 pub async fn stale<C: sea_orm::ConnectionTrait>(
     db: &C,
     status: TopUpStatus,
+    provider: &str,
     before: chrono::DateTime<chrono::Utc>,
+    after: Option<&StaleCursor>,
     limit: u64,
 ) -> Result<Vec<top_up::Model>, crate::LedgerError> {
+    use sea_orm::sea_query::{Condition, ExprTrait};
     use sea_orm::{QueryOrder, QuerySelect};
     let since = match status {
         TopUpStatus::Withdrawing => top_up::Column::WithdrawingAt,
         _ => top_up::Column::ConfirmingAt,
     };
-    Ok(top_up::Entity::find()
+    let mut select = top_up::Entity::find()
         .filter(top_up::Column::Status.eq(status))
-        .filter(since.lt(before))
+        .filter(top_up::Column::Provider.eq(provider))
+        .filter(since.lt(before));
+    if let Some((at, id)) = after {
+        select = select.filter(
+            Condition::any()
+                .add(since.gt(*at))
+                .add(since.eq(*at).and(top_up::Column::Id.gt(id.as_str()))),
+        );
+    }
+    Ok(select
         .order_by_asc(since)
+        .order_by_asc(top_up::Column::Id)
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// Where a page of [`stale`] top-ups in `status` ends, to go on from there.
+pub fn stale_cursor(status: TopUpStatus, last: &top_up::Model) -> Option<StaleCursor> {
+    let at = match status {
+        TopUpStatus::Withdrawing => last.withdrawing_at,
+        _ => last.confirming_at,
+    };
+    at.map(|at| (at, last.id.clone()))
 }

@@ -29,46 +29,55 @@ async fn order(app: &TestApp, who: &Session, client: &str) -> Gql {
     from(app, who, client, PREPARE, json!({ "a": 10_000 })).await
 }
 
+/// `who` orders a top-up from `client` and pays it with a card the provider declines.
+async fn declined(app: &TestApp, fake: &FakeToss, who: &Session, client: &str) -> Gql {
+    let made = order(app, who, client).await;
+    let Some(id) = made.0["data"]["prepareTopUp"]["orderId"].as_str() else {
+        return made;
+    };
+    let key = fake.pay(id, 10_000);
+    fake.decline(&key);
+    from(
+        app,
+        who,
+        client,
+        CONFIRM,
+        json!({ "o": id, "k": key, "a": 10_000 }),
+    )
+    .await
+}
+
 #[tokio::test]
-async fn declined_cards_stop_at_the_default_limit_per_account_and_per_address() {
+async fn declined_cards_stop_at_the_default_limits_per_account_and_per_address() {
+    use missionlink_config::topups::{TOPUP_FAILURES_MAX, TOPUP_FAILURES_MAX_PER_ADDRESS};
     let fake = FakeToss::start().await;
-    let default = missionlink_config::topups::TOPUP_FAILURES_MAX.default_text();
+    let (per_user, per_address) = (
+        TOPUP_FAILURES_MAX.default_text(),
+        TOPUP_FAILURES_MAX_PER_ADDRESS.default_text(),
+    );
     let app = fake
         .app(
             TestDatabases::postgres().await,
             &[
-                ("TOPUP_FAILURES_MAX", default.as_ref()),
+                ("TOPUP_FAILURES_MAX", per_user.as_ref()),
+                ("TOPUP_FAILURES_MAX_PER_ADDRESS", per_address.as_ref()),
                 ("TRUSTED_PROXIES", "127.0.0.1/32"),
             ],
         )
         .await;
-    let limit: i64 = default.parse().expect("a number");
+    let per_user: i64 = per_user.parse().expect("a number");
+    let per_address: i64 = per_address.parse().expect("a number");
     let (bot_address, elsewhere, another) = ("203.0.113.9", "198.51.100.7", "192.0.2.44");
     let bot = app.register("cardbot").await;
-    let accomplice = app.register("cardbot2").await;
     let honest = app.register("honestfan").await;
 
     // The bot tries one stolen card after another: each order is made, each payment declined.
-    for _ in 0..limit {
-        let id = order(&app, &bot, bot_address).await.data("prepareTopUp")["orderId"]
-            .as_str()
-            .expect("orderId")
-            .to_owned();
-        let key = fake.pay(&id, 10_000);
-        fake.decline(&key);
-        let r = from(
-            &app,
-            &bot,
-            bot_address,
-            CONFIRM,
-            json!({ "o": id, "k": key, "a": 10_000 }),
-        )
-        .await;
+    for _ in 0..per_user {
+        let r = declined(&app, &fake, &bot, bot_address).await;
         assert_eq!(r.code(), "PAYMENT_FAILED", "{}", r.0);
     }
     let asked = fake.confirm_requests();
-
-    // Past the limit: refused before anything, with when to come back.
+    // Past its limit: refused before anything, with when to come back, from any address.
     let r = order(&app, &bot, bot_address).await;
     assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
     assert!(
@@ -76,6 +85,8 @@ async fn declined_cards_stop_at_the_default_limit_per_account_and_per_address() 
         "{}",
         r.0
     );
+    let r = order(&app, &bot, another).await;
+    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
     // Not even a good card of an order made before gets through: the provider is not asked.
     let made = order(&app, &honest, elsewhere).await.data("prepareTopUp")["orderId"]
         .as_str()
@@ -91,16 +102,41 @@ async fn declined_cards_stop_at_the_default_limit_per_account_and_per_address() 
     )
     .await;
     assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
-    // Another account on the bot's address is held back too; the bot's account from
-    // another address as well.
-    let r = order(&app, &accomplice, bot_address).await;
-    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
-    let r = order(&app, &bot, another).await;
-    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
     assert_eq!(fake.confirm_requests(), asked, "the provider was not asked");
 
+    // Mistyped orders from a shared address use up nothing of the address's allowance.
+    let typo = app.register("typofan").await;
+    for _ in 0..per_address {
+        let r = from(
+            &app,
+            &typo,
+            bot_address,
+            CONFIRM,
+            json!({ "o": "ml-nosuchorder", "k": "tgen_x", "a": 10_000 }),
+        )
+        .await;
+        assert_ne!(r.code(), "PAYMENT_FAILED", "{}", r.0);
+    }
+    // More accounts on the bot's address: their declined cards add up to the address's limit,
+    // then every account there is held back.
+    let mut declines = per_user;
+    let mut n = 0;
+    while declines < per_address {
+        n += 1;
+        let accomplice = app.register(&format!("cardbotx{n}")).await;
+        for _ in 0..per_user.min(per_address - declines) {
+            let r = declined(&app, &fake, &accomplice, bot_address).await;
+            assert_eq!(r.code(), "PAYMENT_FAILED", "{}", r.0);
+            declines += 1;
+        }
+    }
+    let fresh = app.register("cardbotfresh").await;
+    let r = order(&app, &fresh, bot_address).await;
+    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
+    assert!(r.message().contains("address"), "{}", r.0);
+
     // Someone else, elsewhere, tops up as ever, and their successes count nothing.
-    for _ in 0..=limit {
+    for _ in 0..=per_user {
         let id = order(&app, &honest, elsewhere).await.data("prepareTopUp")["orderId"]
             .as_str()
             .expect("orderId")
@@ -117,7 +153,7 @@ async fn declined_cards_stop_at_the_default_limit_per_account_and_per_address() 
         assert_eq!(r.data("confirmTopUp")["status"], "CONFIRMED");
     }
     assert_eq!(app.wallet(&bot).await["cash"], 0);
-    assert_eq!(app.wallet(&honest).await["cash"], 10_000 * (limit + 1));
+    assert_eq!(app.wallet(&honest).await["cash"], 10_000 * (per_user + 1));
     app.assert_audit_clean().await;
 }
 

@@ -48,6 +48,8 @@ pub struct FakePayment {
     pub decline: bool,
     /// A cancel of this payment is refused with NOT_CANCELABLE_PAYMENT.
     pub not_cancelable: bool,
+    /// A confirm of this payment answers 500, an outage for it alone ([`FakeToss::stall`]).
+    pub stalled: bool,
     /// The `totalAmount` this server reports for the payment, when the test makes it disagree
     /// with what was paid ([`FakeToss::misreport`]).
     pub reported_amount: Option<i64>,
@@ -180,6 +182,11 @@ async fn confirm(
                 StatusCode::BAD_REQUEST,
                 "ALREADY_PROCESSED_PAYMENT",
                 "이미 처리된 결제 입니다.",
+            ),
+            Some(p) if p.stalled => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "FAILED_INTERNAL_SYSTEM_PROCESSING",
+                "내부 시스템 처리 작업이 실패했습니다. 잠시 후 다시 시도해주세요.",
             ),
             Some(p) if p.decline => {
                 p.status = "ABORTED";
@@ -353,10 +360,18 @@ impl FakeToss {
                 cancels: 0,
                 decline: false,
                 not_cancelable: false,
+                stalled: false,
                 reported_amount: None,
             },
         );
         key
+    }
+
+    /// Confirms of this payment answer 500 from now on (the provider keeps answering nothing).
+    pub fn stall(&self, key: &str) {
+        if let Some(p) = self.books.lock().expect("books").payments.get_mut(key) {
+            p.stalled = true;
+        }
     }
 
     pub fn decline(&self, key: &str) {

@@ -133,6 +133,19 @@ async fn a_viewer_applies_an_operator_approves_and_the_same_account_accepts_a_mi
     assert_eq!(me["verifiedChannel"]["channelId"], channel.as_str());
     assert_eq!(me["verifiedChannel"]["verifiedBy"], "OPERATOR");
     assert!(!me["verifiedChannel"]["verifiedAt"].is_null());
+    // A streamer-only action, with the token that still says VIEWER: the role is the account's.
+    let overlay = app
+        .gql(
+            Some(&stella.access),
+            "mutation { rotateOverlayToken { url } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        overlay.data("rotateOverlayToken")["url"].is_string(),
+        "{}",
+        overlay.0
+    );
     let public = app
         .gql(
             None,
@@ -285,6 +298,66 @@ async fn a_refused_application_leaves_a_viewer_who_may_apply_again() {
     assert_eq!(listed["totalCount"], 2);
     assert_eq!(listed["nodes"][0]["status"], "APPROVED", "newest first");
     assert_eq!(listed["pageInfo"]["hasNextPage"], true);
+}
+
+#[tokio::test]
+async fn a_suspended_applicant_is_not_approved() {
+    let app = TestApp::spawn().await;
+    let ops = operator(&app, "suspender").await;
+    let shady = app.register("shadyviewer").await;
+    apply(&app, &shady, "TWITCH", "https://www.twitch.tv/shadyviewer")
+        .await
+        .data("applyAsStreamer");
+    app.gql(
+        Some(&ops.access),
+        "mutation($u: ID!) { suspendUser(userId: $u, note: \"chargebacks\") { id } }",
+        json!({ "u": shady.user_id }),
+    )
+    .await
+    .data("suspendUser");
+    let r = app
+        .gql(
+            Some(&ops.access),
+            &decide(true),
+            json!({ "u": shady.user_id, "n": "looks fine" }),
+        )
+        .await;
+    assert_eq!(r.code(), "INVALID_STATE", "{}", r.0);
+    assert!(r.message().contains("suspended"), "{}", r.0);
+    // Refusing stays possible.
+    let r = app
+        .gql(
+            Some(&ops.access),
+            &decide(false),
+            json!({ "u": shady.user_id, "n": "suspended for chargebacks" }),
+        )
+        .await;
+    assert_eq!(r.data("refuseStreamer")["application"]["status"], "REFUSED");
+}
+
+#[tokio::test]
+async fn applications_and_links_are_limited_per_user_at_the_default() {
+    let app = TestApp::spawn().await;
+    let eager = app.register("eagerviewer").await;
+    let limit: usize = missionlink_config::channels::STREAMER_REQUESTS_MAX_PER_USER
+        .default_text()
+        .parse()
+        .expect("a number");
+    for _ in 0..limit {
+        let r = apply(&app, &eager, "TWITCH", "https://example.com/not-a-channel").await;
+        assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    }
+    // Every attempt counted: even a well-formed application now waits.
+    let r = apply(&app, &eager, "TWITCH", "https://www.twitch.tv/eagerviewer").await;
+    assert_eq!(r.code(), "RATE_LIMITED", "{}", r.0);
+    let r = app
+        .gql(Some(&eager.access), MY_APPLICATION, json!({}))
+        .await;
+    assert!(r.data("myStreamerApplication").is_null(), "{}", r.0);
+    // Others are not held back.
+    let other = app.register("calmviewer").await;
+    let r = apply(&app, &other, "TWITCH", "https://www.twitch.tv/calmviewer").await;
+    assert_eq!(r.data("applyAsStreamer")["status"], "PENDING");
 }
 
 #[tokio::test]

@@ -470,6 +470,7 @@ pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
         // Tests of declined cards and refused orders are not about the card-testing throttle,
         // whose own test (topups.rs) runs at its default.
         ("TOPUP_FAILURES_MAX".into(), "10000".into()),
+        ("TOPUP_FAILURES_MAX_PER_ADDRESS".into(), "10000".into()),
     ]);
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());

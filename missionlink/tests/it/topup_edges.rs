@@ -165,19 +165,7 @@ async fn a_top_up_stuck_with_such_a_key_is_failed_and_its_limit_released_without
         .expect("reserve");
     txn.commit().await.expect("commit");
 
-    let reconciler = missionlink_workflows::payments::reconcile::Reconciler {
-        missions_db: db.clone(),
-        provider: app
-            .config
-            .topups
-            .provider
-            .as_ref()
-            .expect("toss")
-            .connect(std::time::Duration::from_secs(5))
-            .expect("connect"),
-        after: std::time::Duration::from_secs(1),
-        rules: app.config.topups.rules,
-    };
+    let reconciler = reconciler(&app);
     assert_eq!(
         missionlink_workflows::payments::reconcile::round(&reconciler)
             .await
@@ -195,6 +183,94 @@ async fn a_top_up_stuck_with_such_a_key_is_failed_and_its_limit_released_without
         .expect("usage");
     assert_eq!(usage.used_won, 0, "the reservation is given back");
     assert_eq!(fake.requests(), Vec::<String>::new(), "nothing was sent");
+    app.assert_audit_clean().await;
+}
+
+/// The worker's reconciliation of `app`'s top-ups, as the worker runs it.
+fn reconciler(app: &TestApp) -> missionlink_workflows::payments::reconcile::Reconciler {
+    missionlink_workflows::payments::reconcile::Reconciler::new(
+        app.db.missions.clone(),
+        app.config
+            .topups
+            .provider
+            .as_ref()
+            .expect("toss")
+            .connect(std::time::Duration::from_secs(5))
+            .expect("connect"),
+        std::time::Duration::from_secs(1),
+        app.config.topups.rules,
+    )
+}
+
+/// Top-ups the provider keeps answering nothing for, more than one round takes, do not hold
+/// back a newer one: each round goes on where the last one stopped.
+#[tokio::test]
+async fn the_reconciliation_reaches_every_stuck_top_up_however_many_stay_pending() {
+    use missionlink_workflows::payments::reconcile::{BATCH, round};
+    let fake = FakeToss::start().await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
+    let viewer = app.register(&unique("queue")).await;
+    let db = &app.db.missions;
+    let now = Utc::now();
+    let stuck = usize::try_from(BATCH).expect("a batch") + 1;
+    let mut keys = Vec::new();
+    for i in 0..=stuck {
+        let order_id = order_id(&app, &viewer, 1_000).await;
+        let key = fake.pay(&order_id, 1_000);
+        let newest = i == stuck;
+        if !newest {
+            fake.stall(&key);
+        }
+        let row = order::by_order(db, &order_id)
+            .await
+            .expect("read")
+            .expect("order");
+        // Oldest first; each waited past TOPUP_RECONCILE_AFTER_SECONDS.
+        let minutes = i64::try_from(100 - i).expect("minutes");
+        let txn = sea_orm::TransactionTrait::begin(db).await.expect("txn");
+        top_up::ActiveModel {
+            id: Set(row.id.clone()),
+            status: Set(TopUpStatus::Confirming),
+            payment_key: Set(Some(key.clone())),
+            kst_day: Set(Some(day::day_key(day::kst_day(now)))),
+            confirming_at: Set(Some(now - chrono::Duration::minutes(minutes))),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await
+        .expect("store the stuck top-up");
+        day::reserve(&txn, &viewer.user_id, 1_000, 1_000_000, now)
+            .await
+            .expect("reserve");
+        txn.commit().await.expect("commit");
+        keys.push((order_id, newest));
+    }
+    let reconciler = reconciler(&app);
+    // As many rounds as it takes to pass them all once.
+    for _ in 0..2 {
+        round(&reconciler).await.expect("round");
+    }
+    for (order_id, newest) in &keys {
+        let t = order::by_order(db, order_id)
+            .await
+            .expect("read")
+            .expect("order");
+        let expected = if *newest {
+            TopUpStatus::Confirmed
+        } else {
+            TopUpStatus::Confirming
+        };
+        assert_eq!(t.status, expected, "{order_id}");
+    }
+    assert_eq!(app.wallet(&viewer).await["cash"], 1_000);
+    // Having passed the newest, the next round starts over at the oldest.
+    let asked = fake.confirm_requests();
+    round(&reconciler).await.expect("round");
+    assert_eq!(
+        fake.confirm_requests() - asked,
+        u32::try_from(BATCH).expect("a batch"),
+        "a full page again, from the start"
+    );
     app.assert_audit_clean().await;
 }
 

@@ -708,3 +708,94 @@ async fn both_links_work_in_a_real_browser() {
     assert_eq!(r.code(), "UNAUTHENTICATED", "{}", r.0);
     worker.stop().await;
 }
+
+/// An email the provider keeps refusing is given up after `MAX_ATTEMPTS` claims (`FAILED`,
+/// nothing sent), and what is finished or spent is deleted after `RETENTION_DAYS`, pending
+/// emails never.
+#[tokio::test]
+async fn account_emails_are_given_up_after_their_attempts_and_pruned_after_their_retention() {
+    use missionlink_entities::users::{account_code, account_email};
+    use missionlink_identity::account_mail::{self, MAX_ATTEMPTS, RETENTION_DAYS};
+    use missionlink_workflows::account_emails::{AccountEmails, round};
+    use sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr,
+    };
+    let app = TestApp::spawn().await;
+    let gone = app.register_unverified("vfgivenup", "VIEWER").await;
+    let users = &app.db.users;
+    // The registration's email, as if every earlier claim's send had failed.
+    account_email::Entity::update_many()
+        .col_expr(account_email::Column::Attempts, Expr::value(MAX_ATTEMPTS))
+        .exec(users)
+        .await
+        .expect("attempts");
+    let outbox = tempfile::tempdir().expect("outbox");
+    let deps = AccountEmails {
+        users_db: users.clone(),
+        mailer: std::sync::Arc::new(missionlink_workflows::email::Mailer::file(
+            outbox.path(),
+            "MissionLink <no-reply@missionlink.local>",
+        )),
+        settings: app.config.account_emails(),
+    };
+    assert_eq!(round(&deps).await.expect("round"), 0, "nothing sent");
+    let row = account_email::Entity::find()
+        .one(users)
+        .await
+        .expect("read")
+        .expect("the email");
+    assert_eq!(row.status.as_str(), "FAILED");
+    assert!(
+        row.error.as_deref().is_some_and(|e| e.contains("attempts")),
+        "{row:?}"
+    );
+    assert_eq!(std::fs::read_dir(outbox.path()).expect("dir").count(), 0);
+
+    // Pruning: finished and spent rows past the retention go, the rest stays.
+    let old = chrono::Utc::now() - chrono::Duration::days(RETENTION_DAYS + 1);
+    let mut pending: account_email::ActiveModel = row.clone().into();
+    pending.id = Set("old-pending".into());
+    pending.status = Set(missionlink_entities::users::AccountEmailStatus::Pending);
+    pending.created_at = Set(old);
+    pending.insert(users).await.expect("an old pending email");
+    account_email::Entity::update_many()
+        .col_expr(account_email::Column::CreatedAt, Expr::value(old))
+        .filter(account_email::Column::Id.eq(row.id.as_str()))
+        .exec(users)
+        .await
+        .expect("age the failed email");
+    for (id, used) in [("spent", Some(old)), ("live", None)] {
+        account_code::ActiveModel {
+            id: Set(id.into()),
+            user_id: Set(gone.user_id.clone()),
+            purpose: Set(missionlink_entities::users::CodePurpose::VerifyEmail),
+            code_hash: Set(format!("hash-{id}")),
+            email: Set(gone.email.clone()),
+            created_at: Set(old),
+            expires_at: Set(chrono::Utc::now() + chrono::Duration::days(1)),
+            used_at: Set(used),
+        }
+        .insert(users)
+        .await
+        .expect("a code");
+    }
+    account_mail::prune(users, chrono::Utc::now())
+        .await
+        .expect("prune");
+    let emails: Vec<String> = account_email::Entity::find()
+        .all(users)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(emails, ["old-pending"], "a pending email is never deleted");
+    let codes: Vec<String> = account_code::Entity::find()
+        .all(users)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(codes, ["live"]);
+}
