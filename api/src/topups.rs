@@ -39,12 +39,19 @@ pub fn provider(app: &AppState) -> ApiResult<&Arc<dyn PaymentProvider>> {
     })
 }
 
-/// `prepareTopUp`: an order of `amount_won` for the caller.
-pub async fn prepare(app: &AppState, user_id: &str, amount_won: i64) -> ApiResult<top_up::Model> {
+/// `prepareTopUp`: an order of `amount_won` for the caller, counted against the daily limit of
+/// `limit_key` (identity's `persons::limit_key`).
+pub async fn prepare(
+    app: &AppState,
+    user_id: &str,
+    limit_key: &str,
+    amount_won: i64,
+) -> ApiResult<top_up::Model> {
     let provider = provider(app)?;
     Ok(order::prepare(
         &app.db.missions,
         user_id,
+        limit_key,
         amount_won,
         provider.name(),
         &app.settings.topups.rules,

@@ -98,9 +98,10 @@ mod tests {
     use crate::tests::config;
     use missionlink_identity::channels::VerifierChoice;
 
-    const PRODUCTION: [(&str, &str); 3] = [
+    const PRODUCTION: [(&str, &str); 4] = [
         ("APP_ENV", "production"),
         ("JWT_SECRET", "ssssssssssssssssssssssssssssssssssss"),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://api.example.com"),
     ];
 

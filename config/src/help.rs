@@ -11,6 +11,7 @@ pub fn variables() -> impl Iterator<Item = &'static Var> {
         crate::temporal::VARIABLES,
         crate::identity::VARIABLES,
         crate::channels::VARIABLES,
+        crate::persons::VARIABLES,
         crate::missions::VARIABLES,
         crate::email::VARIABLES,
         crate::payouts::VARIABLES,

@@ -191,6 +191,7 @@ pub(crate) fn read(env: &Env) -> Result<Settings, ConfigError> {
         },
         streamer_self_registration: env.flag(&STREAMER_SELF_REGISTRATION)?,
         channels: crate::channels::read(env)?,
+        persons: crate::persons::read(env)?,
     })
 }
 

@@ -19,6 +19,7 @@ pub mod http;
 pub mod identity;
 pub mod missions;
 pub mod payouts;
+pub mod persons;
 pub mod process;
 pub mod temporal;
 pub mod topups;

@@ -38,6 +38,7 @@ fn production_refuses_to_start_without_a_jwt_secret() {
     let ok = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &"s".repeat(32)),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://api.example.com"),
     ]);
     assert!(ok.is_ok());
@@ -64,6 +65,7 @@ fn payouts_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let prod = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://api.example.com"),
     ])
     .unwrap();
@@ -71,6 +73,7 @@ fn payouts_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let e = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("BANK_PROVIDER", "sandbox"),
     ])
     .unwrap_err();
@@ -101,6 +104,7 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let prod = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://api.example.com"),
     ])
     .unwrap();
@@ -108,6 +112,7 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let e = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PAYMENT_PROVIDER", "sandbox"),
     ])
     .unwrap_err();
@@ -115,6 +120,7 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let e = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PAYMENT_PROVIDER", "toss"),
     ])
     .unwrap_err();
@@ -122,6 +128,7 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     let toss = config(&[
         ("APP_ENV", "production"),
         ("JWT_SECRET", &secret),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PAYMENT_PROVIDER", "toss"),
         ("TOSS_SECRET_KEY", "live_sk_x"),
         ("TOSS_WEBHOOK_SECRET", &"w".repeat(32)),
@@ -143,6 +150,7 @@ fn production_refuses_the_development_conveniences_that_undo_who_is_who() {
     let prod = [
         ("APP_ENV", "production"),
         ("JWT_SECRET", secret.as_str()),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
         ("PUBLIC_URL", "https://live.example.com"),
         ("CHZZK_CLIENT_ID", "id"),
         ("CHZZK_CLIENT_SECRET", "secret"),
@@ -152,6 +160,7 @@ fn production_refuses_the_development_conveniences_that_undo_who_is_who() {
     for (name, value) in [
         ("STREAMER_SELF_REGISTRATION", "true"),
         ("EMAIL_VERIFICATION_REQUIRED", "false"),
+        ("TOPUP_REQUIRES_IDENTITY", "false"),
     ] {
         let mut vars = prod.to_vec();
         vars.push((name, value));
@@ -162,7 +171,11 @@ fn production_refuses_the_development_conveniences_that_undo_who_is_who() {
 #[test]
 fn production_needs_a_public_url_and_links_never_follow_the_request() {
     let secret = "s".repeat(32);
-    let prod = [("APP_ENV", "production"), ("JWT_SECRET", secret.as_str())];
+    let prod = [
+        ("APP_ENV", "production"),
+        ("JWT_SECRET", secret.as_str()),
+        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+    ];
     assert_eq!(config(&prod).unwrap_err().variable, "PUBLIC_URL");
     let with = |url: &'static str| {
         let mut vars = prod.to_vec();
@@ -261,6 +274,8 @@ fn every_variable_read_is_declared_and_every_declared_one_is_read() {
         &[
             ("APP_ENV", "production"),
             ("JWT_SECRET", &secret),
+            ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+            ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
             ("PUBLIC_URL", "https://api.example.com"),
             ("PAYMENT_PROVIDER", "toss"),
             ("TOSS_SECRET_KEY", "live_sk_x"),

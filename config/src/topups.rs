@@ -338,6 +338,7 @@ mod tests {
         let mut vars = vec![
             ("APP_ENV", "production"),
             ("JWT_SECRET", secret.as_str()),
+            ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
             ("PUBLIC_URL", "https://api.example.com"),
             ("PAYMENT_PROVIDER", "toss"),
             ("TOSS_SECRET_KEY", "live_sk_x"),

@@ -6,11 +6,15 @@ use crate::http::PUBLIC_URL;
 use crate::identity::{EMAIL_VERIFICATION_REQUIRED, JWT_SECRET, STREAMER_SELF_REGISTRATION};
 use crate::missions::{MISSION_MIN_DURATION_SECONDS, PLEDGE_MIN};
 use crate::payouts::{BANK_PROVIDER, PAYOUT_FEE_WON};
+use crate::persons::{
+    IDENTITY_HASH_KEY, IDENTITY_VERIFIER, PORTONE_API_URL, TOPUP_REQUIRES_IDENTITY,
+};
 use crate::topups::{
     MIN_WEBHOOK_SECRET_CHARS, PAYMENT_PROVIDER, TOSS_API_BASE, TOSS_WEBHOOK_SECRET,
 };
 use crate::{AppEnv, Config, ConfigError, err};
 use missionlink_identity::channels::VerifierChoice;
+use missionlink_identity::persons::VerifierChoice as PersonVerifier;
 use missionlink_workflows::bank::BankChoice;
 use missionlink_workflows::payments::PaymentChoice;
 
@@ -90,6 +94,13 @@ impl Config {
                 "false lets money move for unproven addresses; refused when APP_ENV=production",
             ));
         }
+        if production && !self.identity.persons.topup_requires_identity {
+            return Err(err(
+                TOPUP_REQUIRES_IDENTITY.name,
+                "false lets unverified people top up, past the per-person limit; refused when \
+                 APP_ENV=production",
+            ));
+        }
         match &self.identity.channels.verifier {
             VerifierChoice::Sandbox if production => {
                 return Err(err(
@@ -104,6 +115,35 @@ impl Config {
                     format!(
                         "{:?} is not https: required when APP_ENV=production",
                         chzzk.api_url
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        let persons = &self.identity.persons;
+        if production && persons.hash_key.is_empty() {
+            return Err(err(
+                IDENTITY_HASH_KEY.name,
+                "required when APP_ENV=production: a random key of at least 32 bytes from a \
+                 secret store (such as `openssl rand -hex 32`), kept for good",
+            ));
+        }
+        match &persons.verifier {
+            PersonVerifier::Sandbox if production => {
+                return Err(err(
+                    IDENTITY_VERIFIER.name,
+                    "sandbox certifies anyone and is refused when APP_ENV=production: set \
+                     IDENTITY_VERIFIER=portone with PORTONE_IMP_KEY and PORTONE_IMP_SECRET",
+                ));
+            }
+            PersonVerifier::PortOne(portone)
+                if production && !https_or_loopback(&portone.api_url) =>
+            {
+                return Err(err(
+                    PORTONE_API_URL.name,
+                    format!(
+                        "{:?} is not https: required when APP_ENV=production",
+                        portone.api_url
                     ),
                 ));
             }

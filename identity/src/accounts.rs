@@ -79,6 +79,9 @@ pub struct Settings {
     pub streamer_self_registration: bool,
     /// `CHANNEL_VERIFIER`, `CHZZK_*`: who verifies `linkChannel`.
     pub channels: crate::channels::ChannelSettings,
+    /// `IDENTITY_VERIFIER`, `PORTONE_*`, `IDENTITY_HASH_KEY`, `TOPUP_REQUIRES_IDENTITY`: who
+    /// verifies `verifyIdentity`, and whether top-ups wait for it.
+    pub persons: crate::persons::PersonSettings,
 }
 
 /// The accounts: registration, login, refresh, and who may act now.
@@ -98,6 +101,8 @@ pub struct Accounts {
     pub streamer_self_registration: bool,
     /// Verifies `linkChannel`'s codes.
     pub channel_verifier: std::sync::Arc<dyn crate::channels::ChannelVerifier>,
+    /// Verifies people (`verifyIdentity`) and says whether top-ups wait for it.
+    pub persons: crate::persons::Persons,
 }
 
 impl Accounts {
@@ -121,6 +126,7 @@ impl Accounts {
             missions_db,
             streamer_self_registration: settings.streamer_self_registration,
             channel_verifier: settings.channels.verifier()?,
+            persons: settings.persons.persons()?,
         })
     }
 

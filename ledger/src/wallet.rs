@@ -67,10 +67,23 @@ pub async fn open_user(
 /// `NotFound`, and nothing is written. The credit counts toward the user's limit of the
 /// Asia/Seoul day (`daily_limit_won`, reserved in the same transaction: `TOPUP_LIMIT_EXCEEDED`
 /// past it, nothing written), like a top-up through the payment provider.
-#[tracing::instrument(name = "db.top_up", skip_all)]
 pub async fn top_up(
     db: &DatabaseConnection,
     user_id: &str,
+    amount_won: i64,
+    key: &IdempotencyKey,
+    daily_limit_won: i64,
+) -> Result<Wallet, LedgerError> {
+    top_up_counted(db, user_id, user_id, amount_won, key, daily_limit_won).await
+}
+
+/// [`top_up`], counted toward the daily limit of `limit_key` (the person or the user, as
+/// identity says; see `topup::day`) rather than the user's own.
+#[tracing::instrument(name = "db.top_up", skip_all)]
+pub async fn top_up_counted(
+    db: &DatabaseConnection,
+    user_id: &str,
+    limit_key: &str,
     amount_won: i64,
     key: &IdempotencyKey,
     daily_limit_won: i64,
@@ -85,7 +98,7 @@ pub async fn top_up(
                 .map_err(|e| LedgerError::Corrupt(format!("stored topUp response: {e}")))
         }
         Claim::Fresh => {
-            crate::topup::day::reserve(&txn, user_id, amount.get(), daily_limit_won, Utc::now())
+            crate::topup::day::reserve(&txn, limit_key, amount.get(), daily_limit_won, Utc::now())
                 .await?;
             let credited = transfer::apply(
                 &txn,

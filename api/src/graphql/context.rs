@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use async_graphql::Context;
 use missionlink_identity::AccessClaims;
+use missionlink_identity::persons;
 use missionlink_identity::suspension::Suspension;
 use std::net::IpAddr;
 
@@ -69,6 +70,30 @@ pub(crate) fn paying_caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, A
             code: "EMAIL_NOT_VERIFIED",
             message: "verify your email address first: use the code we sent you \
                       (verifyEmail), or ask for a new one (resendVerificationEmail)"
+                .into(),
+            retry_at: None,
+        })
+    }
+}
+
+/// The caller of a top-up (`prepareTopUp`, the sandbox `topUp`), as [`paying_caller`], and
+/// with `TOPUP_REQUIRES_IDENTITY` one whose identity is verified (`verifyIdentity`), else
+/// `IDENTITY_REQUIRED`, before anything is written. Also the key the caller's daily limit counts
+/// by (the person when verified, so one person's accounts share one limit). `confirmTopUp` does
+/// not ask: the payment it confirms is already taken.
+pub(crate) async fn identified_caller<'a>(
+    ctx: &Context<'a>,
+) -> Result<(&'a AccessClaims, persons::LimitKey), ApiError> {
+    let claims = paying_caller(ctx)?;
+    let auth = &state(ctx).auth;
+    let limit = persons::limit_key(&auth.users_db, &claims.sub).await?;
+    if limit.verified || !auth.persons.topup_requires_identity {
+        Ok((claims, limit))
+    } else {
+        Err(ApiError::Refused {
+            code: "IDENTITY_REQUIRED",
+            message: "verify who you are first (verifyIdentity): top-ups need a verified \
+                      identity"
                 .into(),
             retry_at: None,
         })

@@ -18,6 +18,7 @@ mod node;
 mod operator;
 mod overlay;
 mod payout;
+mod person;
 mod pledge;
 mod prediction;
 mod query;
@@ -71,6 +72,7 @@ pub struct Mutation(
     dispute::DisputeMutation,
     operator::OperatorMutation,
     streamer::StreamerMutation,
+    person::PersonMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.

@@ -1,4 +1,6 @@
-use super::context::{caller, caller_even_if_suspended, client_addr, paying_caller, state};
+use super::context::{
+    caller, caller_even_if_suspended, client_addr, identified_caller, paying_caller, state,
+};
 use super::types::{AuthPayload, Wallet};
 use super::user::Role;
 use crate::error::{ApiError, GqlResult};
@@ -161,17 +163,19 @@ impl IdentityMutation {
         amount: i32,
         idempotency_key: String,
     ) -> GqlResult<Wallet> {
-        let claims = paying_caller(ctx)?;
+        paying_caller(ctx)?;
         if !state(ctx).settings.sandbox_payments {
             return Err(ApiError::Forbidden(
                 "topUp is the sandbox payment provider and is disabled in production".into(),
             )
             .into());
         }
+        let (claims, limit) = identified_caller(ctx).await?;
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
-        let wallet = wallet::top_up(
+        let wallet = wallet::top_up_counted(
             &state(ctx).db.missions,
             &claims.sub,
+            &limit.key,
             i64::from(amount),
             &key,
             state(ctx).settings.topups.rules.daily_limit_won,

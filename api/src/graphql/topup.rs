@@ -2,7 +2,7 @@
 //! the caller's `wallet` their `topUps` and `topUpLimit` (`crate::topups` does the work).
 
 use super::connection::{List, PageArgs, list};
-use super::context::{caller, client_addr, paying_caller, state};
+use super::context::{caller, client_addr, identified_caller, state};
 use super::money::Won;
 use super::status::TopUpStatus;
 use crate::card_testing;
@@ -85,11 +85,13 @@ pub struct TopUpOrder {
     pub top_up: TopUp,
 }
 
-/// The caller's daily top-up limit (`TOPUP_DAILY_LIMIT_WON`, per Asia/Seoul calendar day).
+/// The caller's daily top-up limit (`TOPUP_DAILY_LIMIT_WON`, per Asia/Seoul calendar day),
+/// shared by every account of one verified person.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct TopUpLimit {
     pub limit: Won,
-    /// Topped up today (Asia/Seoul), confirms under way included.
+    /// Topped up today (Asia/Seoul), confirms under way included, by every account of the
+    /// caller's verified person.
     pub used_today: Won,
     pub remaining_today: Won,
     /// The next midnight in Asia/Seoul, when the day's total starts again at zero.
@@ -115,9 +117,12 @@ pub(super) async fn top_ups(
 /// `Wallet.topUpLimit`.
 pub(super) async fn top_up_limit(ctx: &Context<'_>, user_id: &str) -> GqlResult<TopUpLimit> {
     let app = state(ctx);
+    let limit = missionlink_identity::persons::limit_key(&app.db.users, user_id)
+        .await
+        .map_err(ApiError::from)?;
     let used = day::usage(
         &app.db.missions,
-        user_id,
+        &limit.key,
         app.settings.topups.rules.daily_limit_won,
         Utc::now(),
     )
@@ -139,6 +144,7 @@ pub(super) async fn top_up_limit(ctx: &Context<'_>, user_id: &str) -> GqlResult<
 async fn prepare_throttled(
     app: &AppState,
     user_id: &str,
+    limit_key: &str,
     amount_won: i64,
 ) -> Result<top_up_row::Model, ApiError> {
     let limit = app.settings.topups.prepare_throttle;
@@ -157,7 +163,7 @@ async fn prepare_throttled(
             retry_at: throttle::window_ends(users, &bucket, limit.window_seconds).await?,
         });
     };
-    let made = crate::topups::prepare(app, user_id, amount_won).await;
+    let made = crate::topups::prepare(app, user_id, limit_key, amount_won).await;
     if made.is_err() {
         throttle::release(users, &attempt).await?;
     }
@@ -174,11 +180,13 @@ impl TopUpMutation {
     /// `TOPUP_ORDER_TTL_SECONDS` (else `ORDER_EXPIRED`; the order is then deleted). Refused early
     /// with `TOPUP_LIMIT_EXCEEDED` when today's limit could not take it, and with `RATE_LIMITED`
     /// (`extensions.retryAt`) past `TOPUP_PREPARE_MAX_PER_USER` orders in
-    /// `TOPUP_PREPARE_WINDOW_SECONDS`. Nothing is charged yet.
+    /// `TOPUP_PREPARE_WINDOW_SECONDS`. With `TOPUP_REQUIRES_IDENTITY` (the default), an
+    /// unverified caller is refused `IDENTITY_REQUIRED` first (`verifyIdentity`); the limit is
+    /// the verified person's, across their accounts. Nothing is charged yet.
     async fn prepare_top_up(&self, ctx: &Context<'_>, amount: i32) -> GqlResult<TopUpOrder> {
-        let claims = paying_caller(ctx)?;
+        let (claims, limit) = identified_caller(ctx).await?;
         let app = state(ctx);
-        let work = prepare_throttled(app, &claims.sub, i64::from(amount));
+        let work = prepare_throttled(app, &claims.sub, &limit.key, i64::from(amount));
         let t = card_testing::guarded(app, &claims.sub, client_addr(ctx), work).await?;
         let customer_key = customer::key_of(&app.db.missions, &claims.sub)
             .await

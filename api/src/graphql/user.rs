@@ -117,6 +117,16 @@ impl User {
         Ok(self.email_verified)
     }
 
+    /// This user's verified identity (`verifyIdentity`): when, and whether the person is an
+    /// adult; null until verified. Its own user only (`FORBIDDEN` otherwise).
+    async fn identity(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::person::IdentityStatus>> {
+        let id = self.own_or(ctx, "only your own identity can be read: read it on `me`")?;
+        super::person::identity_of(ctx, id).await
+    }
+
     /// The channel this streamer was verified as the owner of (null for viewers and
     /// operators). Public. (`channel` is the streamer's rules, from before channels were
     /// verified; it keeps its name.)

@@ -20,6 +20,10 @@ pub struct Model {
     /// The Asia/Seoul date (`YYYY-MM-DD`) whose limit it counts against, set when confirm
     /// begins.
     pub kst_day: Option<String>,
+    /// What the day's limit counts by ([`Model::limit_key`]): the person (`person:…`) or the
+    /// user, as identity said when the order was prepared. `None` on top-ups from before
+    /// missions migration 000018: the user.
+    pub limit_key: Option<String>,
     pub created_at: DateTimeUtc,
     pub confirming_at: Option<DateTimeUtc>,
     pub confirmed_at: Option<DateTimeUtc>,
@@ -28,6 +32,13 @@ pub struct Model {
     /// The provider's refusal (FAILED), or its refusal to cancel (back to CONFIRMED).
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
+}
+
+impl Model {
+    /// The key of the `topup_days` row this top-up counts against.
+    pub fn limit_key(&self) -> &str {
+        self.limit_key.as_deref().unwrap_or(&self.user_id)
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

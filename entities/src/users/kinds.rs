@@ -123,3 +123,11 @@ mod tests {
         assert_eq!(Locale::ALL.len(), 2);
     }
 }
+
+text_enum! {
+    /// Who vouched for a person's identity (본인인증): `person_verifications.provider`.
+    pub enum IdentityProvider {
+        /// PortOne (formerly I'mport) v1 certifications: a mobile-carrier identity check.
+        Portone = "PORTONE",
+    }
+}

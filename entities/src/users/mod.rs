@@ -5,12 +5,13 @@ pub mod account_email;
 pub mod kinds;
 pub mod login_throttle;
 pub mod overlay_token;
+pub mod person_verification;
 pub mod refresh_token;
 pub mod streamer_application;
 pub mod streamer_channel;
 pub mod user;
 
 pub use kinds::{
-    AccountEmailKind, AccountEmailStatus, ApplicationStatus, CodePurpose, Locale, Platform, Role,
-    Verification,
+    AccountEmailKind, AccountEmailStatus, ApplicationStatus, CodePurpose, IdentityProvider, Locale,
+    Platform, Role, Verification,
 };

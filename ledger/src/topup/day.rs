@@ -1,5 +1,10 @@
-//! The daily top-up limit, per user and Asia/Seoul calendar day (KCC guideline for paid
+//! The daily top-up limit, per person and Asia/Seoul calendar day (KCC guideline for paid
 //! donation items, 2018: 1,000,000 won a day).
+//!
+//! A day's total is kept per *limit key*, a plain string identity gives the caller: `person:…`
+//! for a verified person (every account of one person shares it, so a second account does not
+//! double the limit), the user's id otherwise. `topup_days.user_id` holds that key (missions
+//! migration 000018); the ledger never learns who the person is.
 //!
 //! Korea Standard Time is UTC+9 all year (no daylight saving since 1988), so a fixed offset is
 //! exact and needs no time-zone database (`chrono-tz` is not a dependency).
@@ -98,7 +103,8 @@ async fn used_on<C: ConnectionTrait>(db: &C, user_id: &str, day: &str) -> Result
         .unwrap_or(0))
 }
 
-/// What `user_id` has topped up on the Asia/Seoul day of `at` (reserved confirms included).
+/// What the limit key `user_id` (a person or a user) has topped up on the Asia/Seoul day of
+/// `at` (reserved confirms included).
 pub async fn usage<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
@@ -109,7 +115,8 @@ pub async fn usage<C: ConnectionTrait>(
     Ok(DayUse::of(limit_won, used, at))
 }
 
-/// Adds `amount_won` to `user_id`'s total of the Asia/Seoul day of `at`, inside the caller's
+/// Adds `amount_won` to the total of the limit key `user_id` (a person or a user) on the
+/// Asia/Seoul day of `at`, inside the caller's
 /// transaction, if the total stays within `limit_won`; else [`LedgerError::LimitExceeded`]
 /// (the caller rolls back). Returns the day it counted against.
 pub async fn reserve<C: ConnectionTrait>(

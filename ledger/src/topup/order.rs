@@ -73,19 +73,22 @@ fn expired(order_id: &str, at: DateTime<Utc>) -> LedgerError {
     }
 }
 
-/// Records an order of `amount_won` for `user_id` with `provider`, PREPARED. Refused early
-/// (nothing written) when today's limit could not take it: the limit is enforced again, under
-/// its lock, when the confirm begins.
+/// Records an order of `amount_won` for `user_id` with `provider`, PREPARED, counting against
+/// the daily limit of `limit_key` (the person or the user, as identity says: see
+/// [`day`]). Refused early (nothing written) when today's limit could not take it: the limit is
+/// enforced again, under its lock, when the confirm begins.
+#[allow(clippy::too_many_arguments)]
 pub async fn prepare(
     db: &DatabaseConnection,
     user_id: &str,
+    limit_key: &str,
     amount_won: i64,
     provider: &str,
     rules: &TopUpRules,
     now: DateTime<Utc>,
 ) -> Result<top_up::Model, LedgerError> {
     let amount = Amount::within(amount_won, TOP_UP_MIN_WON, TOP_UP_MAX_WON)?;
-    let today = day::usage(db, user_id, rules.daily_limit_won, now).await?;
+    let today = day::usage(db, limit_key, rules.daily_limit_won, now).await?;
     if amount.get() > today.remaining_won {
         return Err(today.refusal(amount.get()));
     }
@@ -111,6 +114,7 @@ pub async fn prepare(
         provider: Set(provider.to_owned()),
         payment_key: Set(None),
         kst_day: Set(None),
+        limit_key: Set(Some(limit_key.to_owned())),
         created_at: Set(now),
         confirming_at: Set(None),
         confirmed_at: Set(None),
@@ -230,7 +234,15 @@ pub async fn begin_confirm(
         txn.rollback().await?;
         return found(own_order(db, user_id, order_id).await?, payment_key);
     }
-    day::reserve(&txn, user_id, order.amount, rules.daily_limit_won, now).await?;
+    // The key the order was prepared under: every account of one verified person shares it.
+    day::reserve(
+        &txn,
+        order.limit_key(),
+        order.amount,
+        rules.daily_limit_won,
+        now,
+    )
+    .await?;
     let begun = crate::topup::find(&txn, &order.id).await?;
     txn.commit().await?;
     Ok(Begun::Ask(begun))
@@ -341,7 +353,7 @@ pub async fn fail(
         .kst_day
         .clone()
         .ok_or_else(|| LedgerError::Corrupt(format!("top-up {id} has no day")))?;
-    day::release(&txn, &t.user_id, &day, t.amount).await?;
+    day::release(&txn, t.limit_key(), &day, t.amount).await?;
     txn.commit().await?;
     Ok((t, true))
 }

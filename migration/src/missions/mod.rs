@@ -19,6 +19,7 @@ mod m20261206_000014_payout_holds;
 mod m20261206_000015_topup_order_expiry;
 mod m20261206_000016_streamer_decisions;
 mod m20261206_000017_payment_customers;
+mod m20261206_000018_topup_limit_keys;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_topup_order_expiry::Migration),
             Box::new(m20261206_000016_streamer_decisions::Migration),
             Box::new(m20261206_000017_payment_customers::Migration),
+            Box::new(m20261206_000018_topup_limit_keys::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod m20261126_000003_operators;
 mod m20261206_000004_sessions;
 mod m20261206_000005_account_emails;
 mod m20261206_000006_streamer_channels;
+mod m20261206_000007_person_verifications;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_sessions::Migration),
             Box::new(m20261206_000005_account_emails::Migration),
             Box::new(m20261206_000006_streamer_channels::Migration),
+            Box::new(m20261206_000007_person_verifications::Migration),
         ]
     }
 }

@@ -28,6 +28,9 @@ use tokio::sync::oneshot;
 
 /// Secret the test apps sign tokens with.
 pub const TEST_JWT_SECRET: &str = "integration-tests-secret-0123456789abcdef";
+/// The key of the CI's hash in every test app and binary, fixed so a spawned process knows the
+/// people the test app verified.
+pub const TEST_IDENTITY_HASH_KEY: &str = "integration-tests-identity-hash-key-0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A loopback port nothing listens on right now.
@@ -258,7 +261,9 @@ impl TestApp {
 
     /// Registers `handle` as `role`, with the address proven as if the code emailed at
     /// registration had been used: the default `EMAIL_VERIFICATION_REQUIRED` stays on, and the
-    /// tests of proving an address (`verification.rs`) use [`Self::register_unverified`]. A
+    /// tests of proving an address (`verification.rs`) use [`Self::register_unverified`]. Its
+    /// identity is verified as a person of its own, an adult ([`Self::verify_identity`]), so
+    /// the default `TOPUP_REQUIRES_IDENTITY` stays on too (`persons.rs` tests the gate). A
     /// `STREAMER` registers as a viewer and becomes a verified streamer through identity's own
     /// approval path ([`Self::make_streamer`]), as the server's default configuration
     /// (`STREAMER_SELF_REGISTRATION=false`) requires; the session is refreshed after it, so its
@@ -284,10 +289,30 @@ impl TestApp {
         }
         let session = self.register_input(&input).await;
         self.mark_email_verified(&session.user_id).await;
+        let person = format!("test-person-{}", session.user_id);
+        self.verify_identity(&session.user_id, &person, "1990-01-01")
+            .await;
         if streamer {
             return self.make_streamer(&session).await;
         }
         session
+    }
+
+    /// What a completed identity check would do: verifies `user_id` as `person` born on `birth`
+    /// (`YYYY-MM-DD`) through identity's own path and the sandbox verifier, whatever verifier
+    /// the app runs (PortOne's own tests are `persons.rs`'), under the app's hash key.
+    pub async fn verify_identity(&self, user_id: &str, person: &str, birth: &str) {
+        use missionlink_identity::persons;
+        persons::verify(
+            &self.db.users,
+            &persons::sandbox::Sandbox,
+            &self.config.identity.persons.hash_key,
+            user_id,
+            missionlink_entities::users::IdentityProvider::Portone,
+            &format!("sandbox:Test Person:{birth}:{person}"),
+        )
+        .await
+        .expect("verify the identity");
     }
 
     /// Registers `handle` as `role`, as given, its address not proven yet.
@@ -431,6 +456,7 @@ pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
         ("MISSIONS_DATABASE_URL".into(), dbs.missions_url.clone()),
         ("HTTP_ADDR".into(), "127.0.0.1:0".into()),
         ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+        ("IDENTITY_HASH_KEY".into(), TEST_IDENTITY_HASH_KEY.into()),
         ("TEMPORAL_ADDRESS".into(), "http://127.0.0.1:9".into()),
         (
             "TEMPORAL_TASK_QUEUE".into(),

@@ -159,7 +159,8 @@ async fn a_top_up_stuck_with_such_a_key_is_failed_and_its_limit_released_without
     .await
     .expect("store the stuck top-up");
     let txn = sea_orm::TransactionTrait::begin(db).await.expect("txn");
-    day::reserve(&txn, &viewer.user_id, 20_000, 1_000_000, now)
+    // Under the key the order counts against (its person: the test support verifies everyone).
+    day::reserve(&txn, row.limit_key(), 20_000, 1_000_000, now)
         .await
         .expect("reserve");
     txn.commit().await.expect("commit");
@@ -177,7 +178,7 @@ async fn a_top_up_stuck_with_such_a_key_is_failed_and_its_limit_released_without
         .expect("order");
     assert_eq!(t.status, TopUpStatus::Failed);
     assert_eq!(t.failure_code.as_deref(), Some("INVALID_REQUEST"));
-    let usage = day::usage(db, &viewer.user_id, 1_000_000, Utc::now())
+    let usage = day::usage(db, t.limit_key(), 1_000_000, Utc::now())
         .await
         .expect("usage");
     assert_eq!(usage.used_won, 0, "the reservation is given back");
@@ -391,6 +392,7 @@ async fn prepare_top_up_past_its_throttle_is_refused_with_retry_at_on_sqlite() {
 async fn order_made_ago(app: &TestApp, who: &Session, age: chrono::Duration) -> top_up::Model {
     order::prepare(
         &app.db.missions,
+        &who.user_id,
         &who.user_id,
         10_000,
         "toss",

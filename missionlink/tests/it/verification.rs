@@ -143,6 +143,17 @@ async fn an_unproven_account_reads_and_bets_but_moves_no_money_until_its_code_is
     let r = app.gql(None, VERIFY, json!({ "c": loose })).await;
     assert_eq!(r.data("verifyEmail"), json!(true));
     assert_eq!(me(&app, &vera).await["emailVerified"], json!(true));
+    // Top-ups also wait for a verified identity (`persons.rs`), which this test is not about.
+    let r = app
+        .gql(
+            Some(&vera.access),
+            TOP_UP,
+            json!({ "a": 10_000, "k": "vf-1" }),
+        )
+        .await;
+    assert_eq!(r.code(), "IDENTITY_REQUIRED", "{}", r.0);
+    app.verify_identity(&vera.user_id, "vf-vera", "1990-01-01")
+        .await;
     let r = app
         .gql(
             Some(&vera.access),

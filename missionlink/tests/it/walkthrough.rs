@@ -8,10 +8,12 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The development settings `scripts/run` sets (and its banner names), which the walkthrough and
-/// the demo assume: the demo's users cannot read their mail, and its streamer registers itself.
-const DEVELOPMENT: [(&str, &str); 2] = [
+/// the demo assume: the demo's users cannot read their mail nor verify who they are, and its streamer registers
+/// itself.
+const DEVELOPMENT: [(&str, &str); 3] = [
     ("EMAIL_VERIFICATION_REQUIRED", "false"),
     ("STREAMER_SELF_REGISTRATION", "true"),
+    ("TOPUP_REQUIRES_IDENTITY", "false"),
 ];
 
 #[test]
@@ -265,6 +267,7 @@ async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
             ("TEMPORAL_ADDRESS", temporal.as_str()),
             DEVELOPMENT[0],
             DEVELOPMENT[1],
+            DEVELOPMENT[2],
         ],
     )
     .await;

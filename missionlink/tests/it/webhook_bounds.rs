@@ -251,6 +251,7 @@ async fn a_payment_for_an_expired_order_is_answered_and_never_credited() {
     let stale = missionlink_ledger::topup::order::prepare(
         &app.db.missions,
         &viewer.user_id,
+        &viewer.user_id,
         10_000,
         "toss",
         &app.config.topups.rules,

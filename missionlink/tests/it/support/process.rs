@@ -1,7 +1,7 @@
 //! The `missionlink` binary as processes of their own on a test app's databases: a worker,
 //! `audit`, and `serve` (which a test may kill).
 
-use super::{TEST_JWT_SECRET, TestApp, free_port, temporal_address};
+use super::{TEST_IDENTITY_HASH_KEY, TEST_JWT_SECRET, TestApp, free_port, temporal_address};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -55,6 +55,7 @@ impl TestApp {
                 self.dbs.missions_url.clone(),
             ),
             ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+            ("IDENTITY_HASH_KEY".into(), TEST_IDENTITY_HASH_KEY.into()),
             ("RUST_LOG".into(), "warn".into()),
             ("WORKER_METRICS_ADDR".into(), "127.0.0.1:0".into()),
         ])
