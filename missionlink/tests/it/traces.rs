@@ -135,9 +135,10 @@ async fn one_trace_follows_a_mission_from_the_request_into_its_workflow_and_acti
         // The trace shows the API's fast path starting the workflow: however slow a loaded
         // machine makes it, the worker's relay must not get there first.
         .env("OUTBOX_RELAY_GRACE_SECONDS", "120")
-        // A test of traces, not of verification: its streamer registers itself, as in
-        // development (scripts/run).
+        // A test of traces, not of verification: its streamer registers itself and its fan
+        // tops up unidentified, as in development (scripts/run).
         .env("STREAMER_SELF_REGISTRATION", "true")
+        .env("TOPUP_REQUIRES_IDENTITY", "false")
         .kill_on_drop(true)
         .spawn()
         .expect("start missionlink all");
