@@ -40,7 +40,10 @@ pub mod verification;
 pub use accounts::{Accounts, Registration, Session, Settings};
 pub use error::{IdentityError, IdentityResult};
 pub use missionlink_entities::users::user::Model as User;
-pub use missionlink_entities::users::{AccountEmailKind, CodePurpose, Locale, Role};
+pub use missionlink_entities::users::{
+    AccountEmailKind, ApplicationStatus, CodePurpose, IdentityProvider, Locale, Platform, Role,
+    Verification,
+};
 pub use standing::{ActiveUsers, Standing};
 pub use tokens::{AccessClaims, TokenKeys};
 pub use users::Recipient;

@@ -10,7 +10,7 @@ use missionlink_identity::persons::{self, IdentityStatus as Status};
 
 /// Who checks a person's identity.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "missionlink_entities::users::IdentityProvider")]
+#[graphql(remote = "missionlink_identity::IdentityProvider")]
 pub enum IdentityProvider {
     /// PortOne (formerly I'mport) v1 identity certification (휴대폰 본인인증): its widget
     /// gives the client an `imp_uid`, which is `verifyIdentity`'s `certificationId`.

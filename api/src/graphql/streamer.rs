@@ -38,7 +38,7 @@ pub struct StreamerApplication {
 
 /// Where a streamer application stands. Only `PENDING` changes, once.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "missionlink_entities::users::ApplicationStatus")]
+#[graphql(remote = "missionlink_identity::ApplicationStatus")]
 pub enum StreamerApplicationStatus {
     /// Waiting for an operator.
     Pending,

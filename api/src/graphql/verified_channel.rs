@@ -7,7 +7,7 @@ use missionlink_identity::streamers::Channel;
 
 /// A streaming platform.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "missionlink_entities::users::Platform")]
+#[graphql(remote = "missionlink_identity::Platform")]
 pub enum StreamerPlatform {
     /// NAVER's CHZZK (치지직): `linkChannel` verifies a channel at once through its OAuth API.
     Chzzk,
@@ -18,7 +18,7 @@ pub enum StreamerPlatform {
 
 /// How a streamer's channel was verified.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "missionlink_entities::users::Verification")]
+#[graphql(remote = "missionlink_identity::Verification")]
 pub enum ChannelVerification {
     /// An operator approved the streamer's application (`approveStreamer`).
     Operator,
