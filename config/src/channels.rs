@@ -95,15 +95,8 @@ pub(crate) fn read(env: &Env) -> Result<ChannelSettings, ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::tests::config;
+    use crate::tests::{PRODUCTION, config};
     use missionlink_identity::channels::VerifierChoice;
-
-    const PRODUCTION: [(&str, &str); 4] = [
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", "ssssssssssssssssssssssssssssssssssss"),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("PUBLIC_URL", "https://api.example.com"),
-    ];
 
     #[test]
     fn streamers_do_not_register_themselves_unless_told_to() {

@@ -123,16 +123,8 @@ fn hash_key(env: &Env) -> Result<HashKey, ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::tests::config;
+    use crate::tests::{PRODUCTION, config};
     use missionlink_identity::persons::VerifierChoice;
-
-    const PRODUCTION: [(&str, &str); 5] = [
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", "ssssssssssssssssssssssssssssssssssss"),
-        ("PUBLIC_URL", "https://api.example.com"),
-        ("CHANNEL_VERIFIER", "chzzk"),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-    ];
 
     #[test]
     fn production_verifies_people_with_portone_only_and_a_hash_key_of_its_own() {

@@ -6,6 +6,23 @@ use missionlink_workflows::bank::{BankChoice, SandboxOutcome};
 use missionlink_workflows::payments::PaymentChoice;
 use std::collections::HashMap;
 
+/// The least a production configuration needs: a JWT secret, an identity hash key and a public
+/// URL (shared by the sections' own tests).
+pub(crate) const PRODUCTION: [(&str, &str); 4] = [
+    ("APP_ENV", "production"),
+    ("JWT_SECRET", "ssssssssssssssssssssssssssssssssssss"),
+    ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+    ("PUBLIC_URL", "https://api.example.com"),
+];
+
+/// [`PRODUCTION`] with `extra` on top: a variable in `extra` replaces the base's.
+pub(crate) fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let mut vars = PRODUCTION.to_vec();
+    vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+    vars.extend_from_slice(extra);
+    config(&vars)
+}
+
 /// The configuration from `vars` alone (shared by the sections' own tests).
 pub(crate) fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = vars
@@ -35,13 +52,7 @@ fn defaults_follow_the_contract() {
 fn production_refuses_to_start_without_a_jwt_secret() {
     let e = config(&[("APP_ENV", "production")]).unwrap_err();
     assert_eq!(e.variable, "JWT_SECRET");
-    let ok = config(&[
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", &"s".repeat(32)),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("PUBLIC_URL", "https://api.example.com"),
-    ]);
-    assert!(ok.is_ok());
+    assert!(production(&[]).is_ok());
 }
 
 #[test]
@@ -61,22 +72,9 @@ fn payouts_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     assert_eq!(c.payouts.fee_won, 0);
     assert_eq!(c.payouts.hold_seconds, 3_600);
     assert_eq!(c.payouts.bank, BankChoice::Sandbox(SandboxOutcome::Succeed));
-    let secret = "s".repeat(32);
-    let prod = config(&[
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", &secret),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("PUBLIC_URL", "https://api.example.com"),
-    ])
-    .unwrap();
+    let prod = production(&[]).unwrap();
     assert_eq!(prod.payouts.bank, BankChoice::None);
-    let e = config(&[
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", &secret),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("BANK_PROVIDER", "sandbox"),
-    ])
-    .unwrap_err();
+    let e = production(&[("BANK_PROVIDER", "sandbox")]).unwrap_err();
     assert_eq!(e.variable, "BANK_PROVIDER");
     assert!(
         e.problem.contains("no real bank provider exists yet"),
@@ -100,39 +98,17 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
     assert_eq!(c.topups.provider, Some(PaymentChoice::Sandbox));
     assert_eq!(c.topups.rules.daily_limit_won, 1_000_000);
     assert_eq!(c.topups.rules.withdrawal_days, 7);
-    let secret = "s".repeat(32);
-    let prod = config(&[
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", &secret),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("PUBLIC_URL", "https://api.example.com"),
-    ])
-    .unwrap();
+    let prod = production(&[]).unwrap();
     assert_eq!(prod.topups.provider, None);
-    let e = config(&[
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", &secret),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("PAYMENT_PROVIDER", "sandbox"),
-    ])
-    .unwrap_err();
+    let e = production(&[("PAYMENT_PROVIDER", "sandbox")]).unwrap_err();
     assert_eq!(e.variable, "PAYMENT_PROVIDER");
-    let e = config(&[
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", &secret),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("PAYMENT_PROVIDER", "toss"),
-    ])
-    .unwrap_err();
+    let e = production(&[("PAYMENT_PROVIDER", "toss")]).unwrap_err();
     assert_eq!(e.variable, "TOSS_SECRET_KEY");
-    let toss = config(&[
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", &secret),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
+    let webhook = "w".repeat(32);
+    let toss = production(&[
         ("PAYMENT_PROVIDER", "toss"),
         ("TOSS_SECRET_KEY", "live_sk_x"),
-        ("TOSS_WEBHOOK_SECRET", &"w".repeat(32)),
-        ("PUBLIC_URL", "https://api.example.com"),
+        ("TOSS_WEBHOOK_SECRET", &webhook),
     ])
     .unwrap();
     assert_eq!(toss.topups.provider.map(|p| p.name()), Some("toss"));
@@ -146,25 +122,14 @@ fn top_ups_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
 
 #[test]
 fn production_refuses_the_development_conveniences_that_undo_who_is_who() {
-    let secret = "s".repeat(32);
-    let prod = [
-        ("APP_ENV", "production"),
-        ("JWT_SECRET", secret.as_str()),
-        ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-        ("PUBLIC_URL", "https://live.example.com"),
-        ("CHZZK_CLIENT_ID", "id"),
-        ("CHZZK_CLIENT_SECRET", "secret"),
-    ];
-    let defaults = config(&prod);
+    let defaults = production(&[]);
     assert!(defaults.is_ok(), "{defaults:?}");
     for (name, value) in [
         ("STREAMER_SELF_REGISTRATION", "true"),
         ("EMAIL_VERIFICATION_REQUIRED", "false"),
         ("TOPUP_REQUIRES_IDENTITY", "false"),
     ] {
-        let mut vars = prod.to_vec();
-        vars.push((name, value));
-        assert_eq!(config(&vars).unwrap_err().variable, name);
+        assert_eq!(production(&[(name, value)]).unwrap_err().variable, name);
     }
 }
 
@@ -274,7 +239,6 @@ fn every_variable_read_is_declared_and_every_declared_one_is_read() {
         &[
             ("APP_ENV", "production"),
             ("JWT_SECRET", &secret),
-            ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
             ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
             ("PUBLIC_URL", "https://api.example.com"),
             ("PAYMENT_PROVIDER", "toss"),

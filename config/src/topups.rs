@@ -328,25 +328,20 @@ pub(crate) fn read(env: &Env) -> Result<TopUpConfig, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::MIN_WEBHOOK_SECRET_CHARS;
-    use crate::tests::config;
+    use crate::tests::{config, production};
     use crate::{Config, ConfigError};
 
     /// Production with Toss, plus `extra` (which wins).
     fn toss_in_production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let secret = "s".repeat(32);
         let webhook = "w".repeat(MIN_WEBHOOK_SECRET_CHARS);
         let mut vars = vec![
-            ("APP_ENV", "production"),
-            ("JWT_SECRET", secret.as_str()),
-            ("IDENTITY_HASH_KEY", "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"),
-            ("PUBLIC_URL", "https://api.example.com"),
             ("PAYMENT_PROVIDER", "toss"),
             ("TOSS_SECRET_KEY", "live_sk_x"),
             ("TOSS_WEBHOOK_SECRET", webhook.as_str()),
         ];
         vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         vars.extend_from_slice(extra);
-        config(&vars)
+        production(&vars)
     }
 
     #[test]
