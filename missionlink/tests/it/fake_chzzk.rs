@@ -127,13 +127,7 @@ impl FakeChzzk {
             .route("/auth/v1/token/revoke", post(revoke))
             .route("/open/v1/users/me", get(me))
             .with_state(books.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake CHZZK");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
+        let addr = crate::support::serve_on_loopback(app).await;
         Self { addr, books }
     }
 

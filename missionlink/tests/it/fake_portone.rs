@@ -106,13 +106,7 @@ impl FakePortOne {
             .route("/users/getToken", post(get_token))
             .route("/certifications/{imp_uid}", get(certification))
             .with_state(books.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake PortOne");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
+        let addr = crate::support::serve_on_loopback(app).await;
         Self { addr, books }
     }
 

@@ -310,13 +310,7 @@ impl FakeToss {
                     next.run(req)
                 },
             ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake Toss");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
+        let addr = crate::support::serve_on_loopback(app).await;
         Self {
             addr,
             books,

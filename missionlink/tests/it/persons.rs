@@ -6,7 +6,7 @@
 
 use crate::fake_portone::FakePortOne;
 use crate::fake_toss::FakeToss;
-use crate::support::{Gql, Session, TestApp, TestDatabases};
+use crate::support::{Gql, Session, TestApp, TestDatabases, migrations};
 use serde_json::{Value, json};
 
 const VERIFY: &str = "mutation($id: String!) {
@@ -340,19 +340,6 @@ async fn texts(db: &sea_orm::DatabaseConnection, sql: &str, column: &str) -> Vec
     .collect()
 }
 
-async fn rows(db: &sea_orm::DatabaseConnection, sql: &str) -> Vec<String> {
-    use sea_orm::ConnectionTrait;
-    db.query_all_raw(sea_orm::Statement::from_string(
-        db.get_database_backend(),
-        sql,
-    ))
-    .await
-    .expect(sql)
-    .iter()
-    .map(|r| format!("{r:?}"))
-    .collect()
-}
-
 /// Users migration 000007 and missions migration 000018 on both backends: every user and
 /// top-up kept; an existing top-up counts against its user.
 #[tokio::test]
@@ -363,27 +350,14 @@ async fn the_identity_migrations_keep_every_user_and_top_up() {
         TestDatabases::postgres_empty().await,
         TestDatabases::sqlite(),
     ] {
-        let db = missionlink_api::db::connect(&dbs.users_url)
-            .await
-            .expect("connect");
-        missionlink_migration::users::Migrator::up(&db, Some(6))
-            .await
-            .expect("migrate to 6");
-        let now = "'2026-11-01 10:00:00+00:00'";
-        db.execute_unprepared(&format!(
-            "INSERT INTO users (id, email, handle, handle_key, display_name, role, locale, \
-             password_hash, created_at) VALUES \
-             ('u1', 'a@example.com', 'Alice', 'alice', 'Alice', 'VIEWER', 'ko', 'h1', {now}), \
-             ('u2', 'b@example.com', 'bob', 'bob', 'Bob', 'STREAMER', 'en', 'h2', {now})"
-        ))
-        .await
-        .expect("seed");
-        let users = "SELECT id, email, handle, role, locale, password_hash FROM users ORDER BY id";
-        let before = rows(&db, users).await;
+        let db = migrations::users_at(&dbs.users_url, 6).await;
+        migrations::seed_users(&db, false).await;
+        let users = migrations::USERS;
+        let before = migrations::rows(&db, users).await;
         missionlink_migration::users::Migrator::up(&db, None)
             .await
             .expect("migrate forward");
-        assert_eq!(rows(&db, users).await, before);
+        assert_eq!(migrations::rows(&db, users).await, before);
         let status = missionlink_identity::persons::identity_of(&db, "u1")
             .await
             .expect("identity");
@@ -418,6 +392,6 @@ async fn the_identity_migrations_keep_every_user_and_top_up() {
             before,
             "a day total is a user's"
         );
-        rows(&missions, "SELECT limit_key FROM top_ups").await;
+        migrations::rows(&missions, "SELECT limit_key FROM top_ups").await;
     }
 }

@@ -1,7 +1,7 @@
 //! Signing out (issue 25, item 3) and the names no one may take (item 6), through real HTTP
 //! and websockets.
 
-use crate::support::{Gql, PASSWORD, Session, TestApp, TestDatabases};
+use crate::support::{Gql, PASSWORD, Session, TestApp, TestDatabases, migrations};
 use crate::websocket::{Event, LONG_LIVED, initialised, next, subscribe};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -361,44 +361,19 @@ async fn the_sessions_migration_keeps_every_user_and_token_and_old_tokens_work_u
         TestDatabases::postgres_empty().await,
         TestDatabases::sqlite(),
     ] {
-        let db = missionlink_api::db::connect(&dbs.users_url)
-            .await
-            .expect("connect");
-        missionlink_migration::users::Migrator::up(&db, Some(3))
-            .await
-            .expect("migrate to 3");
-        let now = "'2026-11-01 10:00:00+00:00'";
-        for sql in [
-            format!(
-                "INSERT INTO users (id, email, handle, handle_key, display_name, role, locale, \
-                 password_hash, created_at) VALUES \
-                 ('u1', 'a@example.com', 'Alice', 'alice', 'Alice', 'VIEWER', 'ko', 'h1', {now}), \
-                 ('u2', 'b@example.com', 'bob', 'bob', 'Bob', 'STREAMER', 'en', 'h2', {now})"
-            ),
-            format!(
-                "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, \
-                 expires_at, rotated_at, revoked_at) VALUES \
-                 ('r1', 'f1', 'u1', 't1', {now}, {now}, NULL, NULL), \
-                 ('r2', 'f2', 'u2', 't2', {now}, {now}, {now}, {now})"
-            ),
-        ] {
-            db.execute_unprepared(&sql).await.expect("seed");
-        }
-        let read = |sql: &'static str| {
-            let db = db.clone();
-            async move {
-                db.query_all_raw(sea_orm::Statement::from_string(
-                    db.get_database_backend(),
-                    sql,
-                ))
-                .await
-                .expect(sql)
-                .iter()
-                .map(|r| format!("{r:?}"))
-                .collect::<Vec<_>>()
-            }
-        };
-        let users = "SELECT id, email, handle, role, locale, password_hash FROM users ORDER BY id";
+        let db = migrations::users_at(&dbs.users_url, 3).await;
+        migrations::seed_users(&db, false).await;
+        let now = migrations::SEEDED_AT;
+        db.execute_unprepared(&format!(
+            "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, \
+             expires_at, rotated_at, revoked_at) VALUES \
+             ('r1', 'f1', 'u1', 't1', {now}, {now}, NULL, NULL), \
+             ('r2', 'f2', 'u2', 't2', {now}, {now}, {now}, {now})"
+        ))
+        .await
+        .expect("seed");
+        let read = |sql: &'static str| migrations::rows(&db, sql);
+        let users = migrations::USERS;
         let tokens = "SELECT id, family_id, user_id, token_hash, revoked_at FROM refresh_tokens \
                       ORDER BY id";
         let (users_before, tokens_before) = (read(users).await, read(tokens).await);

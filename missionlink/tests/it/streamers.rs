@@ -3,7 +3,7 @@
 //! refused at the default settings; the migrations keep every user and action.
 
 use crate::disputes::operator;
-use crate::support::{Session, TestApp, TestDatabases};
+use crate::support::{Session, TestApp, TestDatabases, migrations};
 use serde_json::json;
 
 pub const APPLY: &str = "mutation($p: StreamerPlatform!, $u: String!) {
@@ -411,28 +411,15 @@ async fn the_streamer_migrations_keep_every_user_and_action_and_verify_existing_
         TestDatabases::postgres_empty().await,
         TestDatabases::sqlite(),
     ] {
-        let db = missionlink_api::db::connect(&dbs.users_url)
-            .await
-            .expect("connect");
-        missionlink_migration::users::Migrator::up(&db, Some(4))
-            .await
-            .expect("migrate to 4");
-        let now = "'2026-11-01 10:00:00+00:00'";
-        db.execute_unprepared(&format!(
-            "INSERT INTO users (id, email, handle, handle_key, display_name, role, locale, \
-             password_hash, created_at) VALUES \
-             ('u1', 'a@example.com', 'Alice', 'alice', 'Alice', 'VIEWER', 'ko', 'h1', {now}), \
-             ('u2', 'b@example.com', 'bob', 'bob', 'Bob', 'STREAMER', 'en', 'h2', {now}), \
-             ('u3', 'c@example.com', 'ops', 'ops', 'Ops', 'OPERATOR', 'en', 'h3', {now})"
-        ))
-        .await
-        .expect("seed");
-        let users = "SELECT id, email, handle, role, locale, password_hash FROM users ORDER BY id";
-        let before = rows(&db, users).await;
+        let db = migrations::users_at(&dbs.users_url, 4).await;
+        migrations::seed_users(&db, true).await;
+        let now = migrations::SEEDED_AT;
+        let users = migrations::USERS;
+        let before = migrations::rows(&db, users).await;
         missionlink_migration::users::Migrator::up(&db, None)
             .await
             .expect("migrate forward");
-        assert_eq!(rows(&db, users).await, before);
+        assert_eq!(migrations::rows(&db, users).await, before);
         let verified = missionlink_identity::streamers::channels_of(
             &db,
             &["u1".into(), "u2".into(), "u3".into()],
@@ -471,11 +458,11 @@ async fn the_streamer_migrations_keep_every_user_and_action_and_verify_existing_
             .expect("seed actions");
         let actions =
             "SELECT id, operator_id, action, user_id, note FROM operator_actions ORDER BY id";
-        let before = rows(&missions, actions).await;
+        let before = migrations::rows(&missions, actions).await;
         missionlink_migration::missions::Migrator::up(&missions, None)
             .await
             .expect("migrate forward");
-        assert_eq!(rows(&missions, actions).await, before);
+        assert_eq!(migrations::rows(&missions, actions).await, before);
         let decision = |id: &str| {
             format!(
                 "INSERT INTO operator_actions (id, operator_id, action, user_id, application_id, \
@@ -499,17 +486,4 @@ async fn the_streamer_migrations_keep_every_user_and_action_and_verify_existing_
             "a decision names its application"
         );
     }
-}
-
-async fn rows(db: &sea_orm::DatabaseConnection, sql: &str) -> Vec<String> {
-    use sea_orm::ConnectionTrait;
-    db.query_all_raw(sea_orm::Statement::from_string(
-        db.get_database_backend(),
-        sql,
-    ))
-    .await
-    .expect(sql)
-    .iter()
-    .map(|r| format!("{r:?}"))
-    .collect()
 }

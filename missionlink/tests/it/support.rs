@@ -2,6 +2,7 @@
 
 mod fault;
 mod mail;
+pub mod migrations;
 mod process;
 mod snapshot;
 mod worker;
@@ -39,6 +40,19 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// Serves `app` on a free loopback port for the rest of the test process (the local servers
+/// that speak an outside service's API: Toss, CHZZK, PortOne, an OTLP receiver); its address.
+pub async fn serve_on_loopback(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.ok();
+    });
+    addr
 }
 
 /// Where a test leaves what a person may want to look at (screenshots): `TEST_ARTIFACTS_DIR`

@@ -47,12 +47,7 @@ async fn receiver() -> (std::net::SocketAddr, Arc<Mutex<Vec<Span>>>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, spans)
+    (crate::support::serve_on_loopback(app).await, spans)
 }
 
 async fn gql(
