@@ -17,6 +17,7 @@ pub mod http;
 pub mod metrics;
 pub mod payments;
 pub mod proxy;
+pub mod reconciliation;
 pub mod settings;
 pub mod state;
 pub mod topups;

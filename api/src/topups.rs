@@ -19,7 +19,7 @@ use chrono::Utc;
 use missionlink_entities::missions::top_up;
 use missionlink_ledger::LedgerError;
 use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::status::TopUpStatus;
+use missionlink_ledger::status::{CaseKind, TopUpStatus};
 use missionlink_ledger::topup::{order, withdraw};
 use missionlink_telemetry::metrics;
 use std::sync::Arc;
@@ -407,7 +407,7 @@ async fn handle(
                         code: order::ORDER_EXPIRED,
                         ..
                     },
-                ) => settle::keep_disagreement(db, t, &p)
+                ) => settle::keep_disagreement(db, t, &p, CaseKind::OverLimit)
                     .await
                     .map(|_| ())
                     .map_err(Into::into),
@@ -427,11 +427,13 @@ async fn handle(
             .await
             .map(|_| ())
             .map_err(Into::into),
-        (TopUpStatus::Confirmed, PaymentStatus::Canceled | PaymentStatus::PartialCanceled) => {
-            // Refunded at the provider outside cancelTopUp (its dashboard): the wallet still
-            // holds the won. Not undone automatically — the user may have spent them.
-            tracing::error!(top_up = %t.id, order_id, "payment cancelled at the provider outside cancelTopUp: an operator must reconcile");
-            Ok(())
+        (TopUpStatus::Confirmed, PaymentStatus::Canceled | PaymentStatus::PartialCanceled)
+            if own_key =>
+        {
+            // Refunded at the provider outside cancelTopUp (its console, the card issuer): the
+            // wallet still holds the won, which may be spent already. Not undone here: a
+            // reconciliation case for an operator, once per cancel.
+            crate::reconciliation::cancelled_at_provider(db, t, &p).await
         }
         _ => Ok(()),
     }

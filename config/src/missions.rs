@@ -81,6 +81,15 @@ pub const DISPUTE_SLA_SECONDS: Var = Var::int(
      raises MissionLinkDisputeOverdue",
 );
 
+pub const RECONCILIATION_SLA_SECONDS: Var = Var::int(
+    "RECONCILIATION_SLA_SECONDS",
+    86_400,
+    1..=2_592_000,
+    "a reconciliation case (a disagreement with the payment provider or bank) open longer \
+     counts in missionlink_reconciliation_cases_overdue and raises \
+     MissionLinkReconciliationOverdue",
+);
+
 pub const PLEDGE_BATCH_MAX: Var = Var::int(
     "PLEDGE_BATCH_MAX",
     256,
@@ -137,6 +146,7 @@ pub const VARIABLES: &[Var] = &[
     OBJECTION_WINDOW_SECONDS,
     OBJECTION_THRESHOLD_BPS,
     DISPUTE_SLA_SECONDS,
+    RECONCILIATION_SLA_SECONDS,
     PLEDGE_BATCH_MAX,
     PLEDGE_BATCH_WORKERS,
     SETTLEMENT_PAGE_SIZE,
@@ -171,6 +181,9 @@ pub struct MissionRules {
     pub objection_threshold_bps: u32,
     /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue (alert).
     pub dispute_sla_seconds: u64,
+    /// `RECONCILIATION_SLA_SECONDS`: a reconciliation case open longer counts as overdue
+    /// (alert).
+    pub reconciliation_sla_seconds: u64,
     /// `EVENT_RETENTION_HOURS`: how long a streamer's feed keeps its events.
     pub event_retention_hours: u64,
 }
@@ -221,6 +234,7 @@ pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
         objection_window_seconds: env.int(&OBJECTION_WINDOW_SECONDS)?,
         objection_threshold_bps: env.int(&OBJECTION_THRESHOLD_BPS)?,
         dispute_sla_seconds: env.int(&DISPUTE_SLA_SECONDS)?,
+        reconciliation_sla_seconds: env.int(&RECONCILIATION_SLA_SECONDS)?,
         event_retention_hours: env.int(&EVENT_RETENTION_HOURS)?,
     })
 }

@@ -85,6 +85,17 @@ impl AccountId {
         }
     }
 
+    /// What `user_id` owes the platform: cash a provider gave back after it was spent
+    /// (`receivable:CASH:<user>`, balance at most zero). Opened when first needed.
+    pub fn receivable(user_id: &str) -> Self {
+        Self {
+            id: format!("receivable:CASH:{user_id}"),
+            kind: AccountKind::Receivable,
+            currency: Currency::Cash,
+            owner: Some(user_id.to_owned()),
+        }
+    }
+
     pub fn platform_fee() -> Self {
         Self {
             id: "fee:CASH".to_owned(),

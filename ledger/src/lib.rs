@@ -21,6 +21,7 @@ pub mod money;
 pub mod operator;
 pub mod payout;
 pub mod prediction;
+pub mod reconcile;
 pub mod rules;
 mod sql;
 pub mod statement;

@@ -20,6 +20,8 @@ pub enum Balance {
     Cash,
     Points,
     Earnings,
+    /// What the user owes (a receivable: at most zero).
+    Owed,
 }
 
 impl Balance {
@@ -28,6 +30,7 @@ impl Balance {
             Balance::Cash => AccountId::wallet(Currency::Cash, user_id),
             Balance::Points => AccountId::wallet(Currency::Points, user_id),
             Balance::Earnings => AccountId::earnings(user_id),
+            Balance::Owed => AccountId::receivable(user_id),
         }
     }
 
@@ -36,6 +39,7 @@ impl Balance {
             Balance::Cash => "CASH",
             Balance::Points => "POINTS",
             Balance::Earnings => "EARNINGS",
+            Balance::Owed => "OWED",
         }
     }
 
@@ -44,6 +48,7 @@ impl Balance {
             "CASH" => Ok(Balance::Cash),
             "POINTS" => Ok(Balance::Points),
             "EARNINGS" => Ok(Balance::Earnings),
+            "OWED" => Ok(Balance::Owed),
             other => Err(LedgerError::Corrupt(format!("statement balance {other}"))),
         }
     }
@@ -78,6 +83,15 @@ pub enum EntryKind {
     BetRefund,
     /// A new user's starting points.
     SignupPoints,
+    /// Cash the payment provider gave back to the card after it was credited (a top-up
+    /// cancelled at the provider), taken from the wallet by an operator's reconciliation.
+    ProviderReversal,
+    /// What such a reversal could not take from the wallet, recorded as owed.
+    Owed,
+    /// Cash paying back what is owed, taken first from a top-up or refund.
+    Repayment,
+    /// The same repayment, as what is owed shrinks.
+    OwedRepaid,
 }
 
 /// Whether the user's account was the transfer's debit or credit side.
@@ -178,6 +192,30 @@ pub const SOURCES: &[Source] = &[
         Side::Credit,
         TransferKind::PayoutReturn,
         EntryKind::PayoutReturned,
+    ),
+    source(
+        Balance::Cash,
+        Side::Debit,
+        TransferKind::ProviderReversal,
+        EntryKind::ProviderReversal,
+    ),
+    source(
+        Balance::Cash,
+        Side::Debit,
+        TransferKind::Repayment,
+        EntryKind::Repayment,
+    ),
+    source(
+        Balance::Owed,
+        Side::Debit,
+        TransferKind::Owed,
+        EntryKind::Owed,
+    ),
+    source(
+        Balance::Owed,
+        Side::Credit,
+        TransferKind::Repayment,
+        EntryKind::OwedRepaid,
     ),
     source(
         Balance::Points,
@@ -425,6 +463,7 @@ pub fn shown_condition() -> String {
                 Balance::Cash => ("WALLET", "CASH"),
                 Balance::Points => ("WALLET", "POINTS"),
                 Balance::Earnings => ("EARNINGS", "CASH"),
+                Balance::Owed => ("RECEIVABLE", "CASH"),
             };
             let side = match s.side {
                 Side::Debit => "D",

@@ -6,7 +6,7 @@
 //! previous one plus this movement, and the statement reads them as they are (issue 14).
 
 use crate::sql::{json_rows, param, row_count};
-use crate::status::TransferKind;
+use crate::status::{AccountKind, TransferKind};
 use crate::{AccountId, Amount, LedgerError};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{account, transfer};
@@ -59,7 +59,9 @@ pub async fn apply<C: ConnectionTrait>(db: &C, t: &Transfer) -> Result<Applied, 
         // Invariant 3: the wallet may not go below zero. The `balance >= amount` condition
         // refuses the debit here; the accounts_non_negative CHECK constraint backs it up in
         // the database itself.
-        after.debit = match debit(db, t.debit.as_str(), t.amount.get()).await? {
+        // A receivable may go further below zero (more owed); every other account may not.
+        let floored = t.debit.kind() != AccountKind::Receivable;
+        after.debit = match debit(db, t.debit.as_str(), t.amount.get(), floored).await? {
             Some(balance) => Some(balance),
             // The same transfer, applied by a concurrent caller that committed while this one
             // waited for the account, is an answer too; anything else is a refusal.
@@ -170,18 +172,21 @@ async fn account_exists<C: ConnectionTrait>(db: &C, id: &str) -> Result<bool, Le
         .is_some())
 }
 
-/// Takes `amount` from a materialised account if it holds that much; its balance after, or
-/// `None` if it does not hold that much (or does not exist).
+/// Takes `amount` from a materialised account if it holds that much (when `floored`; a
+/// receivable is not: what it owes only grows); its balance after, or `None` if it does not
+/// hold that much (or does not exist).
 async fn debit<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
     amount: i64,
+    floored: bool,
 ) -> Result<Option<i64>, LedgerError> {
     let backend = db.get_database_backend();
     let p = |i| param(backend, i);
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
+    // Invariant 3: `balance >= amount` refuses the debit here (the receivable's own rule,
+    // balance <= 0, is the database's CHECK).
+    let (sql, values): (String, Vec<sea_orm::Value>) = if floored {
+        (
             format!(
                 "UPDATE accounts SET balance = balance - {a} WHERE id = {id} AND balance >= {a2} \
                  RETURNING balance",
@@ -189,8 +194,20 @@ async fn debit<C: ConnectionTrait>(
                 id = p(2),
                 a2 = p(3)
             ),
-            [amount.into(), account_id.into(), amount.into()],
-        ))
+            vec![amount.into(), account_id.into(), amount.into()],
+        )
+    } else {
+        (
+            format!(
+                "UPDATE accounts SET balance = balance - {} WHERE id = {} RETURNING balance",
+                p(1),
+                p(2)
+            ),
+            vec![amount.into(), account_id.into()],
+        )
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     Ok(row.map(|r| r.try_get::<i64>("", "balance")).transpose()?)
 }

@@ -30,6 +30,10 @@ pub struct Wallet {
     pub points: i64,
     /// Won paid out to the user as a streamer.
     pub earnings_won: i64,
+    /// Won the user owes (a top-up cancelled at the payment provider after it was spent),
+    /// repaid first from later top-ups and refunds. Absent from responses stored before it.
+    #[serde(default)]
+    pub owed_won: i64,
 }
 
 /// Opens the user's accounts and grants the signup points, once. Safe to call any number of
@@ -100,10 +104,11 @@ pub async fn top_up_counted(
         Claim::Fresh => {
             crate::topup::day::reserve(&txn, limit_key, amount.get(), daily_limit_won, Utc::now())
                 .await?;
+            let credit_id = format!("topup:{user_id}:{}", key.as_str());
             let credited = transfer::apply(
                 &txn,
                 &Transfer {
-                    id: format!("topup:{user_id}:{}", key.as_str()),
+                    id: credit_id.clone(),
                     debit: AccountId::world(Currency::Cash),
                     credit: AccountId::wallet(Currency::Cash, user_id),
                     amount,
@@ -116,6 +121,15 @@ pub async fn top_up_counted(
                 return Err(LedgerError::NotFound("this user has no wallet".into()));
             }
             credited?;
+            crate::reconcile::receivable::repay(
+                &txn,
+                &[crate::reconcile::receivable::Credited {
+                    user_id,
+                    amount: amount.get(),
+                    transfer_id: &credit_id,
+                }],
+            )
+            .await?;
             let wallet = read(&txn, user_id).await?;
             if wallet.cash_won > MAX_BALANCE {
                 txn.rollback().await?;
@@ -134,7 +148,8 @@ pub async fn top_up_counted(
 
 /// The user's current balances (zero for accounts not opened yet). Reads only.
 pub async fn read<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Wallet, LedgerError> {
-    let ids = account::user_accounts(user_id);
+    let mut ids = account::user_accounts(user_id);
+    ids.push(AccountId::receivable(user_id));
     let rows = account_entity::Entity::find()
         .filter(account_entity::Column::Id.is_in(ids.iter().map(|a| a.as_str().to_owned())))
         .all(db)
@@ -148,5 +163,6 @@ pub async fn read<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Wallet, L
         cash_won: balance_of(&AccountId::wallet(Currency::Cash, user_id)),
         points: balance_of(&AccountId::wallet(Currency::Points, user_id)),
         earnings_won: balance_of(&AccountId::earnings(user_id)),
+        owed_won: -balance_of(&AccountId::receivable(user_id)).min(0),
     })
 }

@@ -55,6 +55,9 @@ pub async fn deps(config: &Config, db: &Databases) -> WorkerDeps {
         payouts: config.payouts.worker(),
         topups: config.topups.worker(),
         dispute_sla: std::time::Duration::from_secs(config.missions.dispute_sla_seconds),
+        reconciliation_sla: std::time::Duration::from_secs(
+            config.missions.reconciliation_sla_seconds,
+        ),
         account_emails: config.account_emails(),
     }
 }

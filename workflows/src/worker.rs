@@ -37,6 +37,8 @@ pub struct WorkerDeps {
     pub topups: TopUpSettings,
     /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue.
     pub dispute_sla: std::time::Duration,
+    /// `RECONCILIATION_SLA_SECONDS`: a reconciliation case open longer counts as overdue.
+    pub reconciliation_sla: std::time::Duration,
     /// The links and code lifetimes of the account emails.
     pub account_emails: crate::account_emails::AccountEmailSettings,
 }
@@ -142,6 +144,10 @@ pub async fn run(
     loops.spawn(crate::dispute_watch::worker_loop(
         db.clone(),
         deps.dispute_sla,
+    ));
+    loops.spawn(crate::reconciliation_watch::worker_loop(
+        db.clone(),
+        deps.reconciliation_sla,
     ));
     loops.spawn(crate::topup_receipts::worker_loop(
         crate::topup_receipts::TopUpReceipts {

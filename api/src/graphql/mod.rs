@@ -22,6 +22,7 @@ mod person;
 mod pledge;
 mod prediction;
 mod query;
+mod reconciliation;
 mod statement;
 mod status;
 mod streamer;
@@ -55,6 +56,7 @@ pub struct Query(
     overlay::OverlayQuery,
     operator::OperatorQuery,
     streamer::StreamerQuery,
+    reconciliation::ReconciliationQuery,
 );
 
 /// Every mutation: identity and wallet, then missions, then the overlay's token, then payouts
@@ -73,6 +75,7 @@ pub struct Mutation(
     operator::OperatorMutation,
     streamer::StreamerMutation,
     person::PersonMutation,
+    reconciliation::ReconciliationMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.

@@ -46,6 +46,8 @@ pub struct OperatorAction {
     pub cause_id: Option<String>,
     #[graphql(skip)]
     pub payout_id: Option<String>,
+    #[graphql(skip)]
+    pub case_id: Option<String>,
 }
 
 /// What an operator did.
@@ -70,6 +72,10 @@ pub enum OperatorActionKind {
     ApproveStreamer,
     /// Refused a viewer's streamer application.
     RefuseStreamer,
+    /// Settled a reconciliation case (see `case`).
+    ResolveReconciliation,
+    /// Read one user's money (`userMoney`).
+    ReadUserMoney,
 }
 
 impl TryFrom<operator_action::Model> for OperatorAction {
@@ -88,6 +94,7 @@ impl TryFrom<operator_action::Model> for OperatorAction {
             user_id: a.user_id,
             cause_id: a.cause_id,
             payout_id: a.payout_id,
+            case_id: a.case_id,
         })
     }
 }
@@ -107,7 +114,8 @@ impl OperatorAction {
         }
     }
 
-    /// The user suspended or unsuspended, or whose streamer application was decided.
+    /// The user suspended or unsuspended, whose streamer application was decided, or whose
+    /// money was read.
     async fn user(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
         match &self.user_id {
             Some(id) => Ok(Some(load_user(ctx, id, Role::Viewer).await?)),
@@ -124,6 +132,20 @@ impl OperatorAction {
             .await
             .map_err(ApiError::from)?;
         Ok(Some(Payout::try_from(found)?))
+    }
+
+    /// The reconciliation case settled.
+    async fn case(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::reconciliation::ReconciliationCase>> {
+        let Some(id) = &self.case_id else {
+            return Ok(None);
+        };
+        let found = missionlink_ledger::reconcile::cases::find(&state(ctx).db.missions, id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Some(found.try_into()?))
     }
 
     /// The suspension that cancelled this mission or payout, if one did.

@@ -44,6 +44,15 @@ pub enum TransactionKind {
     BetRefund,
     /// A new user's starting points.
     SignupPoints,
+    /// Won the payment provider gave back to your card after they were credited (a top-up
+    /// cancelled at the provider), taken back from your cash by an operator's reconciliation.
+    ProviderReversal,
+    /// What such a reversal could not take from your cash: owed (`Wallet.owed`; balance `OWED`).
+    Owed,
+    /// Cash from a top-up or refund paying back what you owe (cash).
+    Repayment,
+    /// The same repayment, as what you owe shrinks (balance `OWED`).
+    OwedRepaid,
 }
 
 /// Which of the wallet's balances a movement changed.
@@ -56,6 +65,8 @@ pub enum WalletBalance {
     Points,
     /// `Wallet.earnings`, in won.
     Earnings,
+    /// Minus `Wallet.owed`, in won (never above zero).
+    Owed,
 }
 
 /// One movement of the wallet: a line of its statement.

@@ -24,6 +24,9 @@ pub struct Wallet {
     pub points: Points,
     /// Won paid out to this user as a streamer.
     pub earnings: Won,
+    /// Won you owe: a top-up the payment provider gave back to your card after you had spent
+    /// it. Your next top-ups and refunds pay it back first (the statement shows `REPAYMENT`).
+    pub owed: Won,
     /// Whose wallet it is: the caller's (only `wallet` and `topUp` return one).
     #[graphql(skip)]
     pub user_id: String,
@@ -37,6 +40,7 @@ impl Wallet {
             cash: Won::of(w.cash_won, "cash balance")?,
             points: Points::of(w.points, "points balance")?,
             earnings: Won::of(w.earnings_won, "earnings balance")?,
+            owed: Won::of(w.owed_won, "owed")?,
         })
     }
 }

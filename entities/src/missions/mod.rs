@@ -18,6 +18,7 @@ pub mod payout;
 pub mod payout_account;
 pub mod payout_receipt;
 pub mod pledge;
+pub mod reconciliation_case;
 pub mod prediction;
 pub mod status;
 pub mod streamer_feed;

@@ -1,4 +1,4 @@
-//! One operator action: who did what, to which mission, user or payout, when and why. Append-only.
+//! One operator action: who did what, to which mission, user, payout or case, when and why. Append-only.
 
 use super::status::{OperatorActionKind, Outcome};
 use sea_orm::entity::prelude::*;
@@ -27,6 +27,8 @@ pub struct Model {
     /// The streamer application approved or refused (an id of the users database): one
     /// decision per application, by a unique index.
     pub application_id: Option<String>,
+    /// The reconciliation case settled.
+    pub case_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -104,6 +104,16 @@ text_enum! {
         /// A withdrawal the payment provider refused to cancel: the cash back into the wallet,
         /// `withdrawal-return:<top-up>`.
         WithdrawalReturn = "WITHDRAWAL_RETURN",
+        /// Cash a payment provider gave back to the card behind our back (a top-up cancelled at
+        /// the provider), taken from the wallet by an operator's reconciliation: wallet to the
+        /// outside world, `case:<case>:debit`.
+        ProviderReversal = "PROVIDER_REVERSAL",
+        /// What such a reversal could not take from the wallet, recorded as owed: the user's
+        /// receivable to the outside world, `case:<case>:owed`.
+        Owed = "OWED",
+        /// Cash later credited to a wallet that owes, paying the debt back first: wallet to
+        /// the user's receivable, `repay:<cause>`.
+        Repayment = "REPAYMENT",
     }
 }
 
@@ -126,6 +136,10 @@ text_enum! {
         Escrow = "ESCROW",
         /// A prediction's pool of staked points. Journal-only, like escrow.
         Pool = "POOL",
+        /// What a user owes the platform (`receivable:CASH:<user>`): cash a provider gave back
+        /// after it was spent. Materialised, and never above zero (the database's CHECK): its
+        /// balance is minus what is owed, repaid first from the user's later cash.
+        Receivable = "RECEIVABLE",
     }
 }
 
@@ -285,6 +299,51 @@ text_enum! {
         ApproveStreamer = "APPROVE_STREAMER",
         /// Refused a viewer's application; the account stays a viewer.
         RefuseStreamer = "REFUSE_STREAMER",
+        /// Settled a reconciliation case (a disagreement with a payment provider or bank).
+        ResolveReconciliation = "RESOLVE_RECONCILIATION",
+        /// Read one user's money (`userMoney`): every such read is on the record.
+        ReadUserMoney = "READ_USER_MONEY",
+    }
+}
+
+text_enum! {
+    /// What a payment provider or bank did that the ledger disagrees with:
+    /// `reconciliation_cases.kind`.
+    pub enum CaseKind {
+        /// A credited top-up's payment was cancelled whole at the provider (its console, the
+        /// card issuer), outside `cancelTopUp`: the won went back to the card.
+        TopupCancelledAtProvider = "TOPUP_CANCELLED_AT_PROVIDER",
+        /// Part of a credited top-up's payment was cancelled at the provider.
+        PartialCancelAtProvider = "PARTIAL_CANCEL_AT_PROVIDER",
+        /// The provider describes a payment otherwise than our order (another amount or
+        /// order): taken, never credited.
+        AmountMismatch = "AMOUNT_MISMATCH",
+        /// A payment taken past the day's limit or the order's time, never credited.
+        OverLimit = "OVER_LIMIT",
+        /// A paid payout the bank sent back.
+        PayoutReturnedByBank = "PAYOUT_RETURNED_BY_BANK",
+    }
+}
+
+text_enum! {
+    /// Whether an operator settled a case: `reconciliation_cases.status`.
+    pub enum CaseStatus {
+        Open = "OPEN",
+        Resolved = "RESOLVED",
+    }
+}
+
+text_enum! {
+    /// How an operator settled a case: `reconciliation_cases.resolution`.
+    pub enum CaseAction {
+        /// Take the won back from the wallet; what it cannot cover becomes owed.
+        DebitWallet = "DEBIT_WALLET",
+        /// Record the whole amount as owed, repaid from later cash.
+        RecordReceivable = "RECORD_RECEIVABLE",
+        /// Give the payment back at the provider (one never credited).
+        RefundAtProvider = "REFUND_AT_PROVIDER",
+        /// Nothing to move (settled outside, or written off); the note says why.
+        NoAction = "NO_ACTION",
     }
 }
 
@@ -315,6 +374,9 @@ mod tests {
         agrees(MessageStatus::ALL);
         agrees(ModerationAction::ALL);
         agrees(OperatorActionKind::ALL);
+        agrees(CaseKind::ALL);
+        agrees(CaseStatus::ALL);
+        agrees(CaseAction::ALL);
         agrees(PayoutStatus::ALL);
         agrees(BankTransferStatus::ALL);
         agrees(TopUpStatus::ALL);

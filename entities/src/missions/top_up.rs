@@ -32,6 +32,9 @@ pub struct Model {
     /// The provider's refusal (FAILED), or its refusal to cancel (back to CONFIRMED).
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
+    /// Won of this payment the provider has cancelled outside `cancelTopUp` (its console, the
+    /// card issuer), as far as reconciliation cases record it (missions migration 000020).
+    pub provider_cancelled_won: i64,
 }
 
 impl Model {

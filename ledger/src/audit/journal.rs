@@ -77,11 +77,13 @@ pub(super) async fn balances<C: ConnectionTrait>(
              FROM accounts a LEFT JOIN j ON j.account_id = a.id
            )
            SELECT id, kind, currency, balance, materialised, journal, effective FROM a
-           WHERE (materialised AND balance <> journal) OR (kind <> '{world}' AND effective < 0)
+           WHERE (materialised AND balance <> journal)
+              OR (kind NOT IN ('{world}', '{receivable}') AND effective < 0)
            UNION ALL
            SELECT NULL, NULL, currency, NULL, NULL, NULL, CAST(SUM(effective) AS BIGINT)
            FROM a GROUP BY currency"#,
-            world = AccountKind::World
+            world = AccountKind::World,
+            receivable = AccountKind::Receivable,
         ),
     ))
     .all(db)
@@ -103,7 +105,8 @@ pub(super) async fn balances<C: ConnectionTrait>(
                 ),
             });
         }
-        if a.kind != Some(AccountKind::World) && a.effective < 0 {
+        if !matches!(a.kind, Some(AccountKind::World | AccountKind::Receivable)) && a.effective < 0
+        {
             violations.push(Violation {
                 check: "non_negative",
                 detail: format!("account {id} has negative balance {}", a.effective),
@@ -206,13 +209,14 @@ pub(super) async fn statements_sum_to_balances<C: ConnectionTrait>(
             r#"SELECT a.id AS id, a.balance AS balance,
                CAST(SUM(CASE WHEN {shown} THEN p.delta ELSE 0 END) AS BIGINT) AS stated
            FROM accounts a JOIN ({POSTINGS}) p ON p.account_id = a.id
-           WHERE a.kind IN ('{wallet}', '{earnings}')
+           WHERE a.kind IN ('{wallet}', '{earnings}', '{receivable}')
            GROUP BY a.id, a.balance
            HAVING SUM(CASE WHEN {shown} THEN p.delta ELSE 0 END) <> a.balance
            LIMIT {STATEMENT_REPORT_LIMIT}"#,
             shown = crate::statement::shown_condition(),
             wallet = AccountKind::Wallet,
             earnings = AccountKind::Earnings,
+            receivable = AccountKind::Receivable,
         ),
     ))
     .all(db)

@@ -3,11 +3,13 @@
 //! It recomputes every balance from the journal of transfers and compares. It only reads.
 //!
 //! By concern: `journal.rs` (the transfers and the balances they add up to, the statements),
-//! `missions.rs` (escrows, pledges and prediction pools), `payouts.rs`, `top_ups.rs`.
+//! `missions.rs` (escrows, pledges and prediction pools), `payouts.rs`, `top_ups.rs`,
+//! `reconciliation.rs` (cases and receivables).
 
 mod journal;
 mod missions;
 mod payouts;
+mod reconciliation;
 mod top_ups;
 
 use crate::LedgerError;
@@ -19,7 +21,7 @@ use std::fmt;
 pub struct Violation {
     /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`,
     /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `prediction_pool`,
-    /// `payout`, `top_up`.
+    /// `payout`, `top_up`, `reconciliation`, `receivable`.
     pub check: &'static str,
     pub detail: String,
 }
@@ -57,6 +59,8 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
     violations.extend(missions::prediction_pools(db).await?);
     violations.extend(payouts::payouts_exactly_once(db).await?);
     violations.extend(top_ups::top_ups_exactly_once(db).await?);
+    violations.extend(reconciliation::cases_moved_what_they_record(db).await?);
+    violations.extend(reconciliation::receivables_never_positive(db).await?);
     violations.extend(journal::double_entry(totals));
     Ok(violations)
 }

@@ -4,6 +4,7 @@
 use super::read::find;
 use crate::events::{self, NewEvent};
 use crate::status::{EventKind, MissionStatus, PledgeStatus, TransferKind};
+use crate::reconcile::receivable;
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;
@@ -132,6 +133,19 @@ pub async fn settle_page(
             .ok_or_else(|| LedgerError::Corrupt("settled amount overflows".into()))?;
     }
     transfer::apply_new_batch(&txn, &transfers).await?;
+    if !paid {
+        // Backers who owe pay it back first from their refunds (issue 26, item 4).
+        let refunds: Vec<receivable::Credited<'_>> = held
+            .iter()
+            .zip(&transfers)
+            .map(|(p, t)| receivable::Credited {
+                user_id: &p.backer_id,
+                amount: p.amount,
+                transfer_id: &t.id,
+            })
+            .collect();
+        receivable::repay(&txn, &refunds).await?;
+    }
     page.last_pledge_id = held.last().map(|p| p.id.clone());
     if !held.is_empty() {
         let ids: Vec<String> = held.iter().map(|p| p.id.clone()).collect();

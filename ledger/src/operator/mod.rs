@@ -68,6 +68,7 @@ pub(crate) struct Target<'a> {
     pub cause_id: Option<&'a str>,
     pub payout_id: Option<&'a str>,
     pub application_id: Option<&'a str>,
+    pub case_id: Option<&'a str>,
 }
 
 /// Appends one action to the record, in the caller's transaction.
@@ -90,6 +91,7 @@ pub(crate) async fn record<C: ConnectionTrait>(
         created_at: Utc::now(),
         payout_id: target.payout_id.map(str::to_owned),
         application_id: target.application_id.map(str::to_owned),
+        case_id: target.case_id.map(str::to_owned),
     };
     operator_action::Entity::insert(operator_action::ActiveModel::from(row.clone()))
         .exec_without_returning(txn)

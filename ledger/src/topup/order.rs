@@ -3,6 +3,7 @@
 
 use super::{TopUpRules, credit_transfer_id, day, receipts};
 use crate::status::{TopUpEvent, TopUpStatus, TransferKind};
+use crate::reconcile::receivable;
 use crate::transfer::{self, Transfer};
 use crate::wallet::{TOP_UP_MAX_WON, TOP_UP_MIN_WON};
 use crate::{AccountId, Amount, Currency, LedgerError};
@@ -122,6 +123,7 @@ pub async fn prepare(
         withdrawn_at: Set(None),
         failure_code: Set(None),
         failure_message: Set(None),
+        provider_cancelled_won: Set(0),
     };
     Ok(top_up::Entity::insert(row).exec_with_returning(db).await?)
 }
@@ -309,15 +311,26 @@ pub async fn settle(
         txn.rollback().await?;
         return Ok((t, false));
     }
+    let credit_id = credit_transfer_id(&t.order_id);
     transfer::apply(
         &txn,
         &Transfer {
-            id: credit_transfer_id(&t.order_id),
+            id: credit_id.clone(),
             debit: AccountId::world(Currency::Cash),
             credit: AccountId::wallet(Currency::Cash, &t.user_id),
             amount: Amount::new(t.amount)?,
             kind: TransferKind::Topup,
         },
+    )
+    .await?;
+    // What the user owes is paid back first (issue 26, item 4).
+    receivable::repay(
+        &txn,
+        &[receivable::Credited {
+            user_id: &t.user_id,
+            amount: t.amount,
+            transfer_id: &credit_id,
+        }],
     )
     .await?;
     receipts::record(&txn, id, TopUpEvent::Confirmed, now).await?;

@@ -41,6 +41,23 @@ pub const TOPUP_OUTCOMES: [&str; 7] = [
     "DISAGREES",
 ];
 
+/// The kinds of reconciliation case `missionlink_reconciliation_cases_opened_total` counts.
+pub const CASE_KINDS: [&str; 5] = [
+    "TOPUP_CANCELLED_AT_PROVIDER",
+    "PARTIAL_CANCEL_AT_PROVIDER",
+    "AMOUNT_MISMATCH",
+    "OVER_LIMIT",
+    "PAYOUT_RETURNED_BY_BANK",
+];
+
+/// The resolutions `missionlink_reconciliation_cases_resolved_total` counts.
+pub const CASE_ACTIONS: [&str; 4] = [
+    "DEBIT_WALLET",
+    "RECORD_RECEIVABLE",
+    "REFUND_AT_PROVIDER",
+    "NO_ACTION",
+];
+
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -238,6 +255,30 @@ impl Metrics {
                  the order: kept for an operator in payment_discrepancies)",
                 &["outcome"],
             )?,
+            reconciliation_cases_opened_total: counter_vec(
+                &r,
+                "reconciliation_cases_opened_total",
+                "Disagreements with the payment provider or bank kept as reconciliation cases, \
+                 by kind",
+                &["kind"],
+            )?,
+            reconciliation_cases_resolved_total: counter_vec(
+                &r,
+                "reconciliation_cases_resolved_total",
+                "Reconciliation cases an operator settled, by action",
+                &["action"],
+            )?,
+            reconciliation_cases_open: gauge(
+                &r,
+                "reconciliation_cases_open",
+                "Reconciliation cases waiting for an operator, as the worker last counted them",
+            )?,
+            reconciliation_cases_overdue: gauge(
+                &r,
+                "reconciliation_cases_overdue",
+                "Reconciliation cases open longer than RECONCILIATION_SLA_SECONDS, as the worker \
+                 last counted them",
+            )?,
             registry: r,
         };
         m.zero_known_series();
@@ -263,6 +304,14 @@ impl Metrics {
         }
         for outcome in TOPUP_OUTCOMES {
             self.topups_total.with_label_values(&[outcome]);
+        }
+        for kind in CASE_KINDS {
+            self.reconciliation_cases_opened_total
+                .with_label_values(&[kind]);
+        }
+        for action in CASE_ACTIONS {
+            self.reconciliation_cases_resolved_total
+                .with_label_values(&[action]);
         }
         for action in ["HOLD", "RELEASE", "CANCEL"] {
             self.payout_operator_actions_total

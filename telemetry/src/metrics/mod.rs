@@ -56,6 +56,10 @@ pub struct Metrics {
     payout_operator_actions_total: IntCounterVec,
     payouts_held: IntGauge,
     payouts_held_overdue: IntGauge,
+    reconciliation_cases_opened_total: IntCounterVec,
+    reconciliation_cases_resolved_total: IntCounterVec,
+    reconciliation_cases_open: IntGauge,
+    reconciliation_cases_overdue: IntGauge,
 }
 
 /// The process-wide metrics.
@@ -203,6 +207,28 @@ impl Metrics {
         self.disputes_open
             .set(i64::try_from(open).unwrap_or(i64::MAX));
         self.disputes_overdue
+            .set(i64::try_from(overdue).unwrap_or(i64::MAX));
+    }
+
+    /// A reconciliation case of `kind` was opened, counted once.
+    pub fn reconciliation_case(&self, kind: &str) {
+        self.reconciliation_cases_opened_total
+            .with_label_values(&[kind])
+            .inc();
+    }
+
+    /// An operator settled a reconciliation case with `action`.
+    pub fn reconciliation_resolved(&self, action: &str) {
+        self.reconciliation_cases_resolved_total
+            .with_label_values(&[action])
+            .inc();
+    }
+
+    /// The worker's latest count of open reconciliation cases, and of those past the SLA.
+    pub fn reconciliation_waiting(&self, open: u64, overdue: u64) {
+        self.reconciliation_cases_open
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+        self.reconciliation_cases_overdue
             .set(i64::try_from(overdue).unwrap_or(i64::MAX));
     }
 

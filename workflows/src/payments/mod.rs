@@ -80,6 +80,8 @@ pub struct Payment {
     pub order_id: String,
     pub status: PaymentStatus,
     pub total_amount_won: i64,
+    /// What is left of it after cancels (all of it until one; 0 once cancelled whole).
+    pub balance_amount_won: i64,
     pub approved_at: Option<DateTime<Utc>>,
 }
 

@@ -24,6 +24,7 @@ impl PaymentProvider for SandboxPayments {
             order_id: order_id.to_owned(),
             status: PaymentStatus::Done,
             total_amount_won: amount_won,
+            balance_amount_won: amount_won,
             approved_at: Some(Utc::now()),
         })
     }
@@ -47,6 +48,7 @@ impl PaymentProvider for SandboxPayments {
             order_id: String::new(),
             status: PaymentStatus::Canceled,
             total_amount_won: 0,
+            balance_amount_won: 0,
             approved_at: None,
         })
     }

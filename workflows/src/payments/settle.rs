@@ -9,7 +9,8 @@ use super::{
 use chrono::Utc;
 use missionlink_entities::missions::top_up;
 use missionlink_ledger::LedgerError;
-use missionlink_ledger::status::TopUpStatus;
+use missionlink_ledger::reconcile::cases;
+use missionlink_ledger::status::{CaseKind, TopUpStatus};
 use missionlink_ledger::topup::{order, webhooks, withdraw};
 use missionlink_telemetry::metrics;
 use sea_orm::DatabaseConnection;
@@ -94,12 +95,40 @@ fn ours(t: &top_up::Model, p: &Payment) -> bool {
 }
 
 /// Keeps the provider's word `p` about top-up `t` for an operator (once per top-up and payment:
-/// whether this call kept it), counted and logged once. Changes nothing else.
+/// whether this call kept it), counted and logged once. A payment the provider took (DONE)
+/// also becomes a reconciliation case of `kind` (once per payment), for an operator to refund
+/// at the provider. Changes nothing else.
 pub async fn keep_disagreement(
     db: &DatabaseConnection,
     t: &top_up::Model,
     p: &Payment,
+    kind: CaseKind,
 ) -> Result<bool, LedgerError> {
+    if p.status == PaymentStatus::Done && p.total_amount_won > 0 {
+        let (case, opened) = cases::open(
+            db,
+            cases::NewCase {
+                kind,
+                subject: format!("payment:{}", p.payment_key),
+                user_id: t.user_id.clone(),
+                top_up_id: Some(t.id.clone()),
+                payment_key: Some(p.payment_key.clone()),
+                payout_id: None,
+                amount: p.total_amount_won,
+                detail: format!(
+                    "the provider took {} won as payment {} of order {}; our order {} is for {} \
+                     won and was not credited",
+                    p.total_amount_won, p.payment_key, p.order_id, t.order_id, t.amount
+                ),
+            },
+        )
+        .await?;
+        if opened {
+            metrics().reconciliation_case(kind.as_str());
+            tracing::error!(case = %case.id, kind = kind.as_str(), top_up = %t.id,
+                "a reconciliation case is open: an operator must settle it");
+        }
+    }
     let word = webhooks::ProviderWord {
         payment_key: &p.payment_key,
         order_id: &p.order_id,
@@ -130,7 +159,7 @@ pub async fn disagree(
     let message = "the payment provider describes this payment otherwise than your order: \
                    nothing was credited, and an operator will settle it with the provider"
         .to_owned();
-    keep_disagreement(db, t, p).await?;
+    keep_disagreement(db, t, p, CaseKind::AmountMismatch).await?;
     let (_, changed) = order::fail(db, &t.id, PROVIDER_MISMATCH, &message).await?;
     if changed {
         metrics().topup("FAILED");

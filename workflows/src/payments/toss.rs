@@ -8,7 +8,7 @@
 //! - look-up: `GET /v1/payments/{paymentKey}`;
 //! - cancel: `POST /v1/payments/{paymentKey}/cancel`, JSON `{cancelReason}` (no amount: the
 //!   whole payment), header `Idempotency-Key`;
-//! - answers: a Payment object (`paymentKey`, `orderId`, `status`, `totalAmount`,
+//! - answers: a Payment object (`paymentKey`, `orderId`, `status`, `totalAmount`, `balanceAmount`,
 //!   `approvedAt` in ISO 8601 with offset) or an error object `{code, message}` with its HTTP
 //!   status.
 //!
@@ -129,6 +129,8 @@ struct PaymentBody {
     order_id: String,
     status: String,
     total_amount: i64,
+    /// What can still be cancelled (Toss: `balanceAmount`): the total less what was cancelled.
+    balance_amount: Option<i64>,
     approved_at: Option<String>,
 }
 
@@ -142,11 +144,16 @@ impl PaymentBody {
             .as_deref()
             .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
             .map(|at| at.with_timezone(&Utc));
+        let balance_amount_won = self.balance_amount.unwrap_or(match status {
+            PaymentStatus::Canceled => 0,
+            _ => self.total_amount,
+        });
         Ok(Payment {
             payment_key: self.payment_key,
             order_id: self.order_id,
             status,
             total_amount_won: self.total_amount,
+            balance_amount_won,
             approved_at,
         })
     }

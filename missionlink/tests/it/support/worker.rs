@@ -161,6 +161,7 @@ impl TestApp {
                     payouts,
                     topups,
                     dispute_sla: std::time::Duration::from_secs(86_400),
+                    reconciliation_sla: std::time::Duration::from_secs(86_400),
                     account_emails,
                 };
                 missionlink_workflows::worker::run(&temporal, deps, async {

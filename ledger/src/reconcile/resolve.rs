@@ -1,0 +1,180 @@
+//! An operator settles a reconciliation case: one operator action (`RESOLVE_RECONCILIATION`,
+//! at most one per case: a unique index) in the transaction of the case's movements.
+
+use super::cases::find;
+use crate::account;
+use crate::operator::{Acting, Target, record};
+use crate::status::{CaseAction, CaseKind, CaseStatus, OperatorActionKind, TransferKind};
+use crate::transfer::{self, Transfer};
+use crate::{AccountId, Amount, Currency, LedgerError};
+use chrono::Utc;
+use missionlink_entities::missions::{account as account_row, operator_action};
+use missionlink_entities::missions::reconciliation_case as case;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
+
+/// A settled case and the action that settled it.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub case: case::Model,
+    pub action: operator_action::Model,
+}
+
+/// The actions that fit a case of `kind`: a cancel at the provider moved credited won back to
+/// the card, so the wallet is debited or the won owed (the provider has refunded already); a
+/// payment taken and never credited is refunded at the provider; a payout the bank sent back
+/// is for an operator to settle with the bank. Every case may be closed with no movement.
+pub fn allowed(kind: CaseKind) -> &'static [CaseAction] {
+    match kind {
+        CaseKind::TopupCancelledAtProvider | CaseKind::PartialCancelAtProvider => &[
+            CaseAction::DebitWallet,
+            CaseAction::RecordReceivable,
+            CaseAction::NoAction,
+        ],
+        CaseKind::AmountMismatch | CaseKind::OverLimit => {
+            &[CaseAction::RefundAtProvider, CaseAction::NoAction]
+        }
+        CaseKind::PayoutReturnedByBank => &[CaseAction::NoAction],
+    }
+}
+
+/// Case `case_id`, OPEN and fit for `action`; `INVALID_STATE` or `BAD_USER_INPUT` (nothing
+/// written) otherwise. Read without a lock: [`resolve`] checks again under its own.
+pub async fn check<C: ConnectionTrait>(
+    db: &C,
+    case_id: &str,
+    action: CaseAction,
+) -> Result<case::Model, LedgerError> {
+    let c = find(db, case_id).await?;
+    if c.status != CaseStatus::Open {
+        return Err(LedgerError::InvalidState(format!(
+            "this case is resolved already ({})",
+            c.resolution.map_or("?", |r| r.as_str())
+        )));
+    }
+    let fits = allowed(c.kind);
+    if !fits.contains(&action) {
+        return Err(LedgerError::InvalidInput(format!(
+            "a {} case is resolved with one of {}",
+            c.kind,
+            fits.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(c)
+}
+
+/// The wallet's balance, its row taken for `txn` first: every change to what a user owes
+/// happens under their wallet's row ([`super::receivable`]).
+async fn lock_wallet<C: ConnectionTrait>(txn: &C, user_id: &str) -> Result<i64, LedgerError> {
+    let wallet = AccountId::wallet(Currency::Cash, user_id);
+    account_row::Entity::update_many()
+        .col_expr(account_row::Column::Balance, Expr::col(account_row::Column::Balance).into())
+        .filter(account_row::Column::Id.eq(wallet.as_str()))
+        .exec(txn)
+        .await?;
+    let balance: Option<i64> = account_row::Entity::find_by_id(wallet.as_str())
+        .select_only()
+        .column(account_row::Column::Balance)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    balance.ok_or_else(|| LedgerError::NotFound(format!("{user_id} has no wallet")))
+}
+
+/// Settles OPEN case `case_id` with `action` as `acting`, in one transaction: the operator
+/// action, the movements, and the case RESOLVED with what it moved.
+///
+/// - `DEBIT_WALLET`: the wallet gives what it holds, up to the amount (`PROVIDER_REVERSAL`,
+///   `case:<id>:debit`); the rest is owed (`OWED`, `case:<id>:owed`).
+/// - `RECORD_RECEIVABLE`: all of the amount is owed; the wallet is left as it is.
+/// - `REFUND_AT_PROVIDER` (the caller has had the provider refund the payment) and
+///   `NO_ACTION`: nothing moves.
+///
+/// Refused, nothing written: a resolved case (`INVALID_STATE`), an action that does not fit
+/// its kind ([`allowed`]). A racing second resolution finds the case resolved.
+pub async fn resolve(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    case_id: &str,
+    action: CaseAction,
+) -> Result<Resolved, LedgerError> {
+    let txn = db.begin().await?;
+    // Takes the case's row, then checks it under the lock.
+    case::Entity::update_many()
+        .col_expr(case::Column::Status, Expr::col(case::Column::Status).into())
+        .filter(case::Column::Id.eq(case_id))
+        .exec(&txn)
+        .await?;
+    let c = check(&txn, case_id, action).await?;
+    let recorded = record(
+        &txn,
+        acting,
+        OperatorActionKind::ResolveReconciliation,
+        Target {
+            case_id: Some(case_id),
+            ..Target::default()
+        },
+    )
+    .await?;
+    let (debited, owed) = match action {
+        CaseAction::DebitWallet => {
+            let balance = lock_wallet(&txn, &c.user_id).await?;
+            let debited = balance.clamp(0, c.amount);
+            (debited, c.amount - debited)
+        }
+        CaseAction::RecordReceivable => {
+            lock_wallet(&txn, &c.user_id).await?;
+            (0, c.amount)
+        }
+        CaseAction::RefundAtProvider | CaseAction::NoAction => (0, 0),
+    };
+    if debited > 0 {
+        transfer::apply(
+            &txn,
+            &Transfer {
+                id: format!("case:{case_id}:debit"),
+                debit: AccountId::wallet(Currency::Cash, &c.user_id),
+                credit: AccountId::world(Currency::Cash),
+                amount: Amount::new(debited)?,
+                kind: TransferKind::ProviderReversal,
+            },
+        )
+        .await?;
+    }
+    if owed > 0 {
+        let receivable = AccountId::receivable(&c.user_id);
+        account::open(&txn, std::slice::from_ref(&receivable)).await?;
+        transfer::apply(
+            &txn,
+            &Transfer {
+                id: format!("case:{case_id}:owed"),
+                debit: receivable,
+                credit: AccountId::world(Currency::Cash),
+                amount: Amount::new(owed)?,
+                kind: TransferKind::Owed,
+            },
+        )
+        .await?;
+    }
+    let now = Utc::now();
+    case::Entity::update_many()
+        .col_expr(case::Column::Status, Expr::value(CaseStatus::Resolved))
+        .col_expr(case::Column::Resolution, Expr::value(action))
+        .col_expr(case::Column::ResolvedBy, Expr::value(recorded.id.clone()))
+        .col_expr(case::Column::ResolvedAt, Expr::value(now))
+        .col_expr(case::Column::Debited, Expr::value(debited))
+        .col_expr(case::Column::Owed, Expr::value(owed))
+        .filter(case::Column::Id.eq(case_id))
+        .filter(case::Column::Status.eq(CaseStatus::Open))
+        .exec(&txn)
+        .await?;
+    let resolved = find(&txn, case_id).await?;
+    txn.commit().await?;
+    Ok(Resolved {
+        case: resolved,
+        action: recorded,
+    })
+}
