@@ -11,8 +11,10 @@
 //!   second confirm under another idempotency key); the same idempotency key again answers the
 //!   first answer;
 //! - `GET /v1/payments/{paymentKey}`: the Payment object, or 404 `NOT_FOUND_PAYMENT`;
-//! - `POST /v1/payments/{paymentKey}/cancel` (`cancelReason`, `Idempotency-Key`): `CANCELED`,
-//!   400 `ALREADY_CANCELED_PAYMENT`, or 403 `NOT_CANCELABLE_PAYMENT` when the test says so.
+//! - `POST /v1/payments/{paymentKey}/cancel` (`cancelReason`, optional `cancelAmount`,
+//!   `Idempotency-Key`): `CANCELED` (or `PARTIAL_CANCELED` while some is left; `balanceAmount`
+//!   what is), 400 `ALREADY_CANCELED_PAYMENT`, 403 `NOT_CANCELABLE_AMOUNT` (more than is left),
+//!   or 403 `NOT_CANCELABLE_PAYMENT` when the test says so.
 //!
 //! The widget step (the customer paying) is [`FakeToss::pay`]; a confirm that takes the payment
 //! and then answers too late for the client is [`FakeToss::answer_confirms_after`]; a webhook
@@ -44,6 +46,8 @@ pub struct FakePayment {
     /// Confirms that took the payment (at most one ever should).
     pub taken: u32,
     pub cancels: u32,
+    /// Won cancelled so far (`balanceAmount` is `amount` less this).
+    pub cancelled: i64,
     /// A confirm of this payment is declined with REJECT_CARD_PAYMENT.
     pub decline: bool,
     /// A cancel of this payment is refused with NOT_CANCELABLE_PAYMENT.
@@ -53,6 +57,19 @@ pub struct FakePayment {
     /// The `totalAmount` this server reports for the payment, when the test makes it disagree
     /// with what was paid ([`FakeToss::misreport`]).
     pub reported_amount: Option<i64>,
+}
+
+impl FakePayment {
+    /// Cancels `amount` won of it (all that is left when `None`).
+    fn cancel(&mut self, amount: Option<i64>) {
+        self.cancelled += amount.unwrap_or(self.amount - self.cancelled);
+        self.status = if self.cancelled >= self.amount {
+            "CANCELED"
+        } else {
+            "PARTIAL_CANCELED"
+        };
+        self.cancels += 1;
+    }
 }
 
 #[derive(Default)]
@@ -92,7 +109,7 @@ fn payment_object(key: &str, p: &FakePayment) -> Value {
         "method": "카드",
         "status": p.status,
         "totalAmount": p.reported_amount.unwrap_or(p.amount),
-        "balanceAmount": if p.status == "CANCELED" { 0 } else { p.amount },
+        "balanceAmount": p.amount - p.cancelled,
         "requestedAt": "2026-11-26T09:00:00+09:00",
         "approvedAt": p.approved_at,
         "cancels": null,
@@ -268,16 +285,25 @@ async fn cancel(
                 "ALREADY_CANCELED_PAYMENT",
                 "이미 취소된 결제 입니다.",
             ),
-            Some(p) if p.not_cancelable || p.status != "DONE" => error(
-                StatusCode::FORBIDDEN,
-                "NOT_CANCELABLE_PAYMENT",
-                "취소 할 수 없는 결제 입니다.",
-            ),
-            Some(p) => {
-                p.status = "CANCELED";
-                p.cancels += 1;
-                (200, payment_object(&key, p))
+            Some(p) if p.not_cancelable || !matches!(p.status, "DONE" | "PARTIAL_CANCELED") => {
+                error(
+                    StatusCode::FORBIDDEN,
+                    "NOT_CANCELABLE_PAYMENT",
+                    "취소 할 수 없는 결제 입니다.",
+                )
             }
+            // `cancelAmount`: part of the payment; without it, all that is left.
+            Some(p) => match body["cancelAmount"].as_i64() {
+                Some(amount) if amount <= 0 || amount > p.amount - p.cancelled => error(
+                    StatusCode::FORBIDDEN,
+                    "NOT_CANCELABLE_AMOUNT",
+                    "취소 할 수 없는 금액 입니다.",
+                ),
+                amount => {
+                    p.cancel(amount);
+                    (200, payment_object(&key, p))
+                }
+            },
         };
         if let Some(k) = idempotency {
             b.answers.insert(k, answer.clone());
@@ -352,6 +378,7 @@ impl FakeToss {
                 approved_at: None,
                 taken: 0,
                 cancels: 0,
+                cancelled: 0,
                 decline: false,
                 not_cancelable: false,
                 stalled: false,
@@ -379,6 +406,14 @@ impl FakeToss {
     pub fn misreport(&self, key: &str, amount: i64) {
         if let Some(p) = self.books.lock().expect("books").payments.get_mut(key) {
             p.reported_amount = Some(amount);
+        }
+    }
+
+    /// Cancels `amount` won of payment `key` (all that is left when `None`) at the provider
+    /// itself, as its console or the card issuer does: nobody asks MissionLink.
+    pub fn cancel_at_provider(&self, key: &str, amount: Option<i64>) {
+        if let Some(p) = self.books.lock().expect("books").payments.get_mut(key) {
+            p.cancel(amount);
         }
     }
 

@@ -39,6 +39,7 @@ mod persons;
 mod prediction_scale;
 mod predictions;
 mod profile;
+mod reconciliation;
 mod recovery;
 mod replays;
 mod schema;

@@ -6,12 +6,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 impl TestApp {
     /// The rows of both databases that a refused request must leave alone (users, tokens,
     /// throttles, accounts, transfers, idempotency keys, top-ups, their receipts and days,
-    /// missions, pledges, bets and the workflow outbox), in a stable order: equal snapshots mean
+    /// missions, pledges, bets, the workflow outbox and reconciliation cases), in a stable order: equal snapshots mean
     /// nothing changed.
     pub async fn snapshot(&self) -> String {
         use missionlink_entities::missions::{
-            account, bet, idempotency_key, mission, pledge, top_up, topup_receipt, transfer,
-            workflow_outbox,
+            account, bet, idempotency_key, mission, pledge, reconciliation_case, top_up,
+            topup_receipt, transfer, workflow_outbox,
         };
         use missionlink_entities::users::{login_throttle, refresh_token, user};
         let u = &self.db.users;
@@ -33,7 +33,7 @@ impl TestApp {
             })
             .collect();
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{days:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{days:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             user::Entity::find()
                 .order_by_asc(user::Column::Id)
                 .all(u)
@@ -99,6 +99,11 @@ impl TestApp {
                 .all(m)
                 .await
                 .expect("workflow outbox"),
+            reconciliation_case::Entity::find()
+                .order_by_asc(reconciliation_case::Column::Id)
+                .all(m)
+                .await
+                .expect("reconciliation cases"),
         )
     }
 }

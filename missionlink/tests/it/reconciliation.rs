@@ -1,0 +1,406 @@
+//! Reconciliation with the payment provider (issue 26, item 4), through real HTTP against a
+//! local server speaking Toss Payments' documented API (`fake_toss.rs`): what the provider does
+//! behind our back becomes a case, an operator resolves it as a recorded action, what a wallet
+//! cannot cover is owed and repaid first from the next top-up, and the audit stays clean at
+//! every step.
+
+use crate::disputes::operator;
+use crate::fake_toss::{FakeToss, WEBHOOK_SECRET};
+use crate::support::{Gql, Session, TestApp, TestDatabases};
+use serde_json::{Value, json};
+
+const CASE_FIELDS: &str = "id kind status amount detail openedAt resolution resolvedAt debited \
+    owed user { id } topUp { id status } resolvedBy { action note case { id } }";
+
+/// A top-up of `amount` through the provider, confirmed: its payment key.
+async fn paid_top_up(app: &TestApp, fake: &FakeToss, who: &Session, amount: i64) -> String {
+    let order = app
+        .gql(
+            Some(&who.access),
+            "mutation($a: Int!) { prepareTopUp(amount: $a) { orderId } }",
+            json!({ "a": amount }),
+        )
+        .await
+        .data("prepareTopUp")["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let key = fake.pay(&order, amount);
+    let t = app
+        .gql(
+            Some(&who.access),
+            "mutation($o: String!, $k: String!, $a: Int!) {
+               confirmTopUp(orderId: $o, paymentKey: $k, amount: $a) { status } }",
+            json!({ "o": order, "k": key, "a": amount }),
+        )
+        .await
+        .data("confirmTopUp");
+    assert_eq!(t["status"], "CONFIRMED");
+    key
+}
+
+async fn cases(app: &TestApp, who: &Session, status: Option<&str>) -> Gql {
+    app.gql(
+        Some(&who.access),
+        &format!(
+            "query($s: ReconciliationCaseStatus) {{ reconciliationCases(status: $s, first: 20) {{
+               totalCount nodes {{ {CASE_FIELDS} }} }} }}"
+        ),
+        json!({ "s": status }),
+    )
+    .await
+}
+
+async fn open_cases(app: &TestApp, ops: &Session) -> Vec<Value> {
+    cases(app, ops, Some("OPEN")).await.data("reconciliationCases")["nodes"]
+        .as_array()
+        .expect("nodes")
+        .clone()
+}
+
+async fn resolve(app: &TestApp, ops: &Session, case_id: &str, action: &str) -> Gql {
+    app.gql(
+        Some(&ops.access),
+        &format!(
+            "mutation($c: ID!, $a: ReconciliationAction!, $n: String!) {{
+               resolveReconciliation(caseId: $c, action: $a, note: $n) {{ {CASE_FIELDS} }} }}"
+        ),
+        json!({ "c": case_id, "a": action, "n": format!("reconciled: {action}") }),
+    )
+    .await
+}
+
+/// The wallet's cash, what is owed, and the statement's won entries (kind, balance, amount),
+/// oldest first.
+async fn money(app: &TestApp, who: &Session) -> (i64, i64, Vec<(String, String, i64)>) {
+    let w = app
+        .gql(
+            Some(&who.access),
+            "{ wallet { cash owed transactions(first: 50) { nodes { kind balance amount } } } }",
+            json!({}),
+        )
+        .await
+        .data("wallet");
+    let mut entries: Vec<(String, String, i64)> = w["transactions"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| n["balance"] != "POINTS")
+        .map(|n| {
+            (
+                n["kind"].as_str().expect("kind").to_owned(),
+                n["balance"].as_str().expect("balance").to_owned(),
+                n["amount"].as_i64().expect("amount"),
+            )
+        })
+        .collect();
+    entries.reverse();
+    (
+        w["cash"].as_i64().expect("cash"),
+        w["owed"].as_i64().expect("owed"),
+        entries,
+    )
+}
+
+fn entry(kind: &str, balance: &str, amount: i64) -> (String, String, i64) {
+    (kind.to_owned(), balance.to_owned(), amount)
+}
+
+async fn deliver(app: &TestApp, fake: &FakeToss, key: &str, event: &str) {
+    assert_eq!(
+        fake.deliver_webhook(&app.url(""), key, event, WEBHOOK_SECRET)
+            .await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_top_up_cancelled_at_the_provider_after_it_was_pledged_is_owed_and_repaid_by_the_next_top_up()
+ {
+    let fake = FakeToss::start().await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1")],
+        )
+        .await;
+    let ops = operator(&app, "recon").await;
+    let streamer = app.register_as("reconstreamer", "STREAMER").await;
+    let viewer = app.register("reconviewer").await;
+    let key = paid_top_up(&app, &fake, &viewer, 50_000).await;
+    app.new_mission(&viewer, &streamer.user_id, 40_000).await;
+    assert_eq!(money(&app, &viewer).await.0, 10_000);
+    app.assert_audit_clean().await;
+
+    // The card issuer cancels the whole payment at the provider; its webhook says so.
+    fake.cancel_at_provider(&key, None);
+    deliver(&app, &fake, &key, "evt-cancel-1").await;
+    let open = open_cases(&app, &ops).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let case = &open[0];
+    assert_eq!(case["kind"], "TOPUP_CANCELLED_AT_PROVIDER");
+    assert_eq!(case["amount"], 50_000);
+    assert_eq!(case["user"]["id"], viewer.user_id.as_str());
+    assert_eq!(case["topUp"]["status"], "CONFIRMED");
+    assert!(case["resolution"].is_null());
+    let case_id = case["id"].as_str().expect("id").to_owned();
+    // Nothing moved yet: the wallet is as it was, and the case waits for an operator.
+    assert_eq!(money(&app, &viewer).await.0, 10_000);
+    app.assert_audit_clean().await;
+    // The same cancel delivered again (a later delivery, another event) opens nothing more.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    deliver(&app, &fake, &key, "evt-cancel-2").await;
+    assert_eq!(open_cases(&app, &ops).await.len(), 1);
+
+    // Viewers can neither read nor resolve cases.
+    assert_eq!(cases(&app, &viewer, None).await.code(), "FORBIDDEN");
+    let before = app.snapshot().await;
+    assert_eq!(
+        resolve(&app, &viewer, &case_id, "NO_ACTION").await.code(),
+        "FORBIDDEN"
+    );
+    // An action that does not fit a cancel: refused, nothing changed.
+    let r = resolve(&app, &ops, &case_id, "REFUND_AT_PROVIDER").await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{:?}", r.0);
+    assert_eq!(app.snapshot().await, before);
+
+    // DEBIT_WALLET: the 10,000 left in the wallet, and 40,000 owed.
+    let done = resolve(&app, &ops, &case_id, "DEBIT_WALLET")
+        .await
+        .data("resolveReconciliation");
+    assert_eq!(done["status"], "RESOLVED");
+    assert_eq!(done["resolution"], "DEBIT_WALLET");
+    assert_eq!(done["debited"], 10_000);
+    assert_eq!(done["owed"], 40_000);
+    assert_eq!(done["resolvedBy"]["action"], "RESOLVE_RECONCILIATION");
+    assert_eq!(done["resolvedBy"]["note"], "reconciled: DEBIT_WALLET");
+    assert_eq!(done["resolvedBy"]["case"]["id"], case_id.as_str());
+    let (cash, owed, entries) = money(&app, &viewer).await;
+    assert_eq!((cash, owed), (0, 40_000));
+    assert_eq!(
+        entries,
+        vec![
+            entry("TOP_UP", "CASH", 50_000),
+            entry("PLEDGE", "CASH", -40_000),
+            entry("PROVIDER_REVERSAL", "CASH", -10_000),
+            entry("OWED", "OWED", -40_000),
+        ]
+    );
+    app.assert_audit_clean().await;
+    // A second resolution (a retry, another operator) is refused and changes nothing.
+    let before = app.snapshot().await;
+    let again = resolve(&app, &ops, &case_id, "DEBIT_WALLET").await;
+    assert_eq!(again.code(), "INVALID_STATE", "{:?}", again.0);
+    assert_eq!(app.snapshot().await, before);
+    assert!(open_cases(&app, &ops).await.is_empty());
+    let resolved = cases(&app, &ops, Some("RESOLVED")).await;
+    assert_eq!(resolved.data("reconciliationCases")["totalCount"], 1);
+
+    // The next top-up pays back what is owed first: 30,000 of the 40,000.
+    paid_top_up(&app, &fake, &viewer, 30_000).await;
+    let (cash, owed, entries) = money(&app, &viewer).await;
+    assert_eq!((cash, owed), (0, 10_000));
+    // The repayment's two sides are one transfer: their order on the statement is not fixed.
+    let mut repaid = entries[5..].to_vec();
+    repaid.sort();
+    assert_eq!(entries[4], entry("TOP_UP", "CASH", 30_000));
+    assert_eq!(
+        repaid,
+        [
+            entry("OWED_REPAID", "OWED", 30_000),
+            entry("REPAYMENT", "CASH", -30_000),
+        ]
+    );
+    app.assert_audit_clean().await;
+    // And the one after: the last 10,000, the rest to spend.
+    paid_top_up(&app, &fake, &viewer, 25_000).await;
+    let (cash, owed, _) = money(&app, &viewer).await;
+    assert_eq!((cash, owed), (15_000, 0));
+    app.assert_audit_clean().await;
+
+    // Every resolution is on the operators' record.
+    let record = app
+        .gql(
+            Some(&ops.access),
+            "{ operatorActions(first: 10) { nodes { action case { id kind } } } }",
+            json!({}),
+        )
+        .await
+        .data("operatorActions");
+    assert_eq!(record["nodes"][0]["action"], "RESOLVE_RECONCILIATION");
+    assert_eq!(record["nodes"][0]["case"]["id"], case_id.as_str());
+}
+
+#[tokio::test]
+async fn partial_cancels_at_the_provider_each_open_a_case_for_what_they_cancelled() {
+    let fake = FakeToss::start().await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1")],
+        )
+        .await;
+    let ops = operator(&app, "recon2").await;
+    let viewer = app.register("partialviewer").await;
+    let key = paid_top_up(&app, &fake, &viewer, 50_000).await;
+
+    fake.cancel_at_provider(&key, Some(20_000));
+    deliver(&app, &fake, &key, "evt-part-1").await;
+    let open = open_cases(&app, &ops).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["kind"], "PARTIAL_CANCEL_AT_PROVIDER");
+    assert_eq!(open[0]["amount"], 20_000);
+    let first = open[0]["id"].as_str().expect("id").to_owned();
+
+    // The rest is cancelled later: a second case for the 30,000, never the 20,000 again.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    fake.cancel_at_provider(&key, None);
+    deliver(&app, &fake, &key, "evt-part-2").await;
+    let open = open_cases(&app, &ops).await;
+    assert_eq!(open.len(), 2);
+    assert_eq!(open[1]["kind"], "TOPUP_CANCELLED_AT_PROVIDER");
+    assert_eq!(open[1]["amount"], 30_000);
+    let second = open[1]["id"].as_str().expect("id").to_owned();
+    app.assert_audit_clean().await;
+
+    // RECORD_RECEIVABLE owes all of it and leaves the cash alone; NO_ACTION moves nothing.
+    let r = resolve(&app, &ops, &first, "RECORD_RECEIVABLE")
+        .await
+        .data("resolveReconciliation");
+    assert_eq!((r["debited"].as_i64(), r["owed"].as_i64()), (Some(0), Some(20_000)));
+    let (cash, owed, _) = money(&app, &viewer).await;
+    assert_eq!((cash, owed), (50_000, 20_000));
+    let r = resolve(&app, &ops, &second, "NO_ACTION")
+        .await
+        .data("resolveReconciliation");
+    assert_eq!((r["debited"].as_i64(), r["owed"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(money(&app, &viewer).await.0, 50_000);
+    assert!(open_cases(&app, &ops).await.is_empty());
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn a_payment_taken_and_never_credited_is_refunded_at_the_provider_once() {
+    let fake = FakeToss::start().await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[("PAYMENT_TIMEOUT_SECONDS", "1")],
+        )
+        .await;
+    let ops = operator(&app, "recon3").await;
+    let viewer = app.register("mismatchviewer").await;
+    let order = app
+        .gql(
+            Some(&viewer.access),
+            "mutation { prepareTopUp(amount: 30000) { orderId } }",
+            json!({}),
+        )
+        .await
+        .data("prepareTopUp")["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let key = fake.pay(&order, 30_000);
+    // The provider describes the payment with another amount: taken, never credited.
+    fake.misreport(&key, 31_000);
+    let r = app
+        .gql(
+            Some(&viewer.access),
+            "mutation($o: String!, $k: String!) {
+               confirmTopUp(orderId: $o, paymentKey: $k, amount: 30000) { status } }",
+            json!({ "o": order, "k": key }),
+        )
+        .await;
+    assert_eq!(r.code(), "PAYMENT_UNDER_REVIEW", "{:?}", r.0);
+    let open = open_cases(&app, &ops).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["kind"], "AMOUNT_MISMATCH");
+    assert_eq!(open[0]["amount"], 31_000);
+    let case_id = open[0]["id"].as_str().expect("id").to_owned();
+    app.assert_audit_clean().await;
+
+    // Nothing was credited, so nothing can be debited or owed.
+    let before = app.snapshot().await;
+    for action in ["DEBIT_WALLET", "RECORD_RECEIVABLE"] {
+        assert_eq!(
+            resolve(&app, &ops, &case_id, action).await.code(),
+            "BAD_USER_INPUT"
+        );
+    }
+    assert_eq!(app.snapshot().await, before);
+
+    // The provider cancels, but its answer comes too late: the case stays open.
+    fake.answer_cancels_after(Some(std::time::Duration::from_secs(3)));
+    let late = resolve(&app, &ops, &case_id, "REFUND_AT_PROVIDER").await;
+    assert_eq!(late.code(), "PAYMENT_PENDING", "{:?}", late.0);
+    assert_eq!(open_cases(&app, &ops).await.len(), 1);
+    // Resolved again: the same cancel (its idempotency key) is answered, not made twice.
+    fake.answer_cancels_after(None);
+    let done = resolve(&app, &ops, &case_id, "REFUND_AT_PROVIDER")
+        .await
+        .data("resolveReconciliation");
+    assert_eq!(done["status"], "RESOLVED");
+    assert_eq!(done["resolution"], "REFUND_AT_PROVIDER");
+    assert_eq!(fake.payment(&key).status, "CANCELED");
+    assert_eq!(fake.payment(&key).cancels, 1, "refunded once");
+    assert_eq!(money(&app, &viewer).await.0, 0);
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn racing_resolutions_of_one_case_settle_it_once() {
+    let fake = FakeToss::start().await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
+    let ops = operator(&app, "recon4").await;
+    let viewer = app.register("raceviewer").await;
+    let key = paid_top_up(&app, &fake, &viewer, 20_000).await;
+    fake.cancel_at_provider(&key, None);
+    deliver(&app, &fake, &key, "evt-race").await;
+    let case_id = open_cases(&app, &ops).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let tries = (0..6).map(|_| resolve(&app, &ops, &case_id, "DEBIT_WALLET"));
+    let answers = futures::future::join_all(tries).await;
+    let won = answers.iter().filter(|a| a.0["errors"].is_null()).count();
+    assert_eq!(won, 1, "{answers:?}");
+    for a in answers.iter().filter(|a| !a.0["errors"].is_null()) {
+        assert_eq!(a.code(), "INVALID_STATE");
+    }
+    let (cash, owed, _) = money(&app, &viewer).await;
+    assert_eq!((cash, owed), (0, 0), "debited once");
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn deliveries_of_one_cancel_racing_open_one_case() {
+    let fake = FakeToss::start().await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
+    let viewer = app.register("racecancel").await;
+    paid_top_up(&app, &fake, &viewer, 20_000).await;
+    use missionlink_entities::missions::top_up;
+    use sea_orm::EntityTrait;
+    let t = top_up::Entity::find()
+        .one(&app.db.missions)
+        .await
+        .expect("read")
+        .expect("the top-up");
+    // What the webhook does for each delivery, eight at once (the webhook's own per-order
+    // look-up interval would keep real deliveries apart).
+    let db = app.db.missions.clone();
+    let runs = (0..8).map(|_| {
+        let (db, id) = (db.clone(), t.id.clone());
+        tokio::spawn(async move {
+            missionlink_ledger::reconcile::cases::provider_cancelled(&db, &id, 5_000, "test").await
+        })
+    });
+    let opened = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(|r| r.expect("join").expect("provider_cancelled"))
+        .filter(Option::is_some)
+        .count();
+    assert_eq!(opened, 1);
+    app.assert_audit_clean().await;
+}
