@@ -177,6 +177,7 @@ DROP TRIGGER transfers_known_kind;
 CREATE TRIGGER transfers_known_kind BEFORE INSERT ON transfers
     WHEN NOT ({known})
     BEGIN SELECT RAISE(ABORT, 'transfers_known_kind'); END;
+{cases}
 CREATE TABLE operator_actions_before_reconciliation AS SELECT * FROM operator_actions;
 DROP TABLE operator_actions;
 CREATE TABLE operator_actions (
@@ -209,7 +210,6 @@ BEGIN SELECT RAISE(ABORT, 'operator actions are append-only'); END;
 CREATE UNIQUE INDEX operator_actions_application
     ON operator_actions (application_id) WHERE application_id IS NOT NULL;
 {ACTION_INDEXES}
-{cases}
 "#,
         known = known_transfer_kind("NEW."),
         cases = cases(ts),
