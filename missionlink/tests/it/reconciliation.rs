@@ -404,3 +404,116 @@ async fn deliveries_of_one_cancel_racing_open_one_case() {
     assert_eq!(opened, 1);
     app.assert_audit_clean().await;
 }
+
+/// Migration 000020 keeps every account, transfer and operator action on both backends (SQLite
+/// rebuilds `accounts` and `operator_actions`), the audit stays clean, and the new rules hold:
+/// a receivable never goes above zero, a wallet never below, the record stays append-only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciliation_migration_keeps_every_account_transfer_and_action() {
+    use missionlink_ledger::transfer::{self, Transfer};
+    use missionlink_ledger::{AccountId, Amount, Currency, account, status::TransferKind};
+    use missionlink_migration::Migrate as _;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    for dbs in [
+        TestDatabases::postgres_empty().await,
+        TestDatabases::sqlite(),
+    ] {
+        let db = sea_orm::Database::connect(&dbs.missions_url)
+            .await
+            .expect("connect");
+        let backend = db.get_database_backend();
+        if backend == DbBackend::Sqlite {
+            db.execute_unprepared("PRAGMA foreign_keys = ON")
+                .await
+                .expect("foreign keys");
+        }
+        missionlink_migration::missions::Migrator::up(&db, Some(18))
+            .await
+            .expect("migrate to 18");
+        let mut opened = account::system_accounts();
+        opened.extend(account::user_accounts("u1"));
+        account::open(&db, &opened).await.expect("accounts");
+        transfer::apply(
+            &db,
+            &Transfer {
+                id: "topup:u1:k".into(),
+                debit: AccountId::world(Currency::Cash),
+                credit: AccountId::wallet(Currency::Cash, "u1"),
+                amount: Amount::new(5_000).expect("amount"),
+                kind: TransferKind::Topup,
+            },
+        )
+        .await
+        .expect("top-up");
+        let now = if backend == DbBackend::Postgres {
+            "now()"
+        } else {
+            "'2026-12-06T10:00:00+00:00'"
+        };
+        db.execute_unprepared(&format!(
+            "INSERT INTO operator_actions (id, operator_id, action, user_id, note, created_at) \
+             VALUES ('a1', 'op', 'SUSPEND_USER', 'u1', 'fraud', {now})"
+        ))
+        .await
+        .expect("an action");
+        let read = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                db.query_all_raw(Statement::from_string(backend, sql))
+                    .await
+                    .expect(sql)
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.try_get_by_index::<String>(0).expect("id"),
+                            r.try_get_by_index::<i64>(1).expect("number"),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let accounts = "SELECT id, balance FROM accounts ORDER BY id";
+        let transfers = "SELECT id, amount FROM transfers ORDER BY id";
+        let before = (read(accounts).await, read(transfers).await);
+        missionlink_migration::missions::Migrator::up(&db, None)
+            .await
+            .expect("migrate forward");
+        assert_eq!(
+            (read(accounts).await, read(transfers).await),
+            before,
+            "{backend:?}"
+        );
+        assert_eq!(
+            read("SELECT id, CAST(0 AS BIGINT) FROM operator_actions").await,
+            vec![("a1".to_owned(), 0)]
+        );
+        assert!(
+            missionlink_ledger::audit::run(&db)
+                .await
+                .expect("audit")
+                .is_empty(),
+            "{backend:?}"
+        );
+        for refused in [
+            "INSERT INTO accounts (id, kind, owner_id, currency, balance, materialised, created_at) \
+             VALUES ('receivable:CASH:u2', 'RECEIVABLE', 'u2', 'CASH', 1, TRUE, {now})",
+            "UPDATE accounts SET balance = -1 WHERE id = 'wallet:CASH:u1'",
+            "UPDATE operator_actions SET note = 'changed'",
+            "INSERT INTO operator_actions (id, operator_id, action, note, created_at) \
+             VALUES ('a2', 'op', 'RESOLVE_RECONCILIATION', 'no case', {now})",
+        ] {
+            let sql = refused.replace("{now}", now);
+            assert!(
+                db.execute_unprepared(&sql).await.is_err(),
+                "{backend:?}: {sql}"
+            );
+        }
+        if backend == DbBackend::Sqlite {
+            let broken = db
+                .query_all_raw(Statement::from_string(backend, "PRAGMA foreign_key_check"))
+                .await
+                .expect("foreign key check");
+            assert!(broken.is_empty());
+        }
+    }
+}
