@@ -29,6 +29,7 @@ mod streamer;
 mod topup;
 mod types;
 mod user;
+mod user_money;
 mod verified_channel;
 
 use crate::state::AppState;
@@ -57,6 +58,7 @@ pub struct Query(
     operator::OperatorQuery,
     streamer::StreamerQuery,
     reconciliation::ReconciliationQuery,
+    user_money::UserMoneyQuery,
 );
 
 /// Every mutation: identity and wallet, then missions, then the overlay's token, then payouts

@@ -1,5 +1,7 @@
 //! What operators do (issues 16, 23 and 25): settle a dispute, cancel a mission, suspend and
-//! unsuspend a user, hold, release or cancel a payout, decide a streamer application. Every action is one append-only `operator_actions` row (who, what, when, the note),
+//! unsuspend a user, hold, release or cancel a payout, decide a streamer application, settle
+//! a reconciliation case (`crate::reconcile`), read one user's money. Every action is one
+//! append-only `operator_actions` row (who, what, when, the note),
 //! written in the same transaction as its effect on the missions database, so an effect here
 //! never happens without its record. A mission's change also asks its workflow to hear of it
 //! as the `operatorAction` signal (the outbox's `pending_action`), so the action shows in the
@@ -166,6 +168,34 @@ pub async fn unsuspend(
         db,
         acting,
         OperatorActionKind::UnsuspendUser,
+        Target {
+            user_id: Some(user_id),
+            ..Target::default()
+        },
+    )
+    .await
+}
+
+/// Records that an operator reads `user_id`'s money (`userMoney`, issue 26, item 5): every
+/// such read is on the record, before anything is shown. `NotFound` (nothing recorded) for a
+/// user the missions database has no wallet of.
+#[tracing::instrument(name = "db.record_money_read", skip_all)]
+pub async fn record_money_read(
+    db: &DatabaseConnection,
+    acting: &Acting,
+    user_id: &str,
+) -> Result<operator_action::Model, LedgerError> {
+    let wallet = crate::AccountId::wallet(crate::Currency::Cash, user_id);
+    let found = missionlink_entities::missions::account::Entity::find_by_id(wallet.as_str())
+        .one(db)
+        .await?;
+    if found.is_none() {
+        return Err(LedgerError::NotFound(format!("no user {user_id} holds money here")));
+    }
+    record(
+        db,
+        acting,
+        OperatorActionKind::ReadUserMoney,
         Target {
             user_id: Some(user_id),
             ..Target::default()

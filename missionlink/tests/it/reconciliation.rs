@@ -517,3 +517,87 @@ async fn the_reconciliation_migration_keeps_every_account_transfer_and_action() 
         }
     }
 }
+
+/// How many `READ_USER_MONEY` actions the record holds about `user_id`.
+async fn reads_of(app: &TestApp, ops: &Session, user_id: &str) -> usize {
+    app.gql(
+        Some(&ops.access),
+        "query($u: ID!) { operatorActions(userId: $u, first: 50) { nodes { action } } }",
+        json!({ "u": user_id }),
+    )
+    .await
+    .data("operatorActions")["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| n["action"] == "READ_USER_MONEY")
+        .count()
+}
+
+#[tokio::test]
+async fn an_operator_reads_one_users_money_and_every_read_is_recorded() {
+    let fake = FakeToss::start().await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
+    let ops = operator(&app, "moneyview").await;
+    let streamer = app.register_as("moneystreamer", "STREAMER").await;
+    let viewer = app.register("moneyviewer").await;
+    let key = paid_top_up(&app, &fake, &viewer, 30_000).await;
+    app.new_mission(&viewer, &streamer.user_id, 12_000).await;
+    fake.cancel_at_provider(&key, Some(5_000));
+    deliver(&app, &fake, &key, "evt-view").await;
+
+    let query = "query($u: ID!, $r: String!) { userMoney(userId: $u, reason: $r) {
+        user { id } read { action note user { id } operator { id } }
+        wallet { cash owed earnings transactions(first: 10) { totalCount }
+                 topUps(first: 10) { totalCount nodes { amount status } }
+                 payouts(first: 10) { totalCount } }
+        pledges(first: 10) { totalCount nodes { amount status } }
+        cases(first: 10) { totalCount nodes { kind amount status } } } }";
+    let read = |who: &Session, user: &str, reason: &str| {
+        let (token, vars) = (who.access.clone(), json!({ "u": user, "r": reason }));
+        let app = &app;
+        async move { app.gql(Some(&token), query, vars).await }
+    };
+    let m = read(&ops, &viewer.user_id, "ticket #4711: the user asks where their won went")
+        .await
+        .data("userMoney");
+    assert_eq!(m["user"]["id"], viewer.user_id.as_str());
+    assert_eq!(m["wallet"]["cash"], 18_000);
+    assert_eq!(m["wallet"]["owed"], 0);
+    assert_eq!(m["wallet"]["topUps"]["nodes"][0]["amount"], 30_000);
+    assert_eq!(m["pledges"]["totalCount"], 1);
+    assert_eq!(m["pledges"]["nodes"][0]["amount"], 12_000);
+    assert_eq!(m["cases"]["totalCount"], 1);
+    assert_eq!(m["cases"]["nodes"][0]["kind"], "PARTIAL_CANCEL_AT_PROVIDER");
+    assert_eq!(m["cases"]["nodes"][0]["amount"], 5_000);
+    assert_eq!(m["read"]["action"], "READ_USER_MONEY");
+    assert_eq!(
+        m["read"]["note"],
+        "ticket #4711: the user asks where their won went"
+    );
+    assert_eq!(m["read"]["user"]["id"], viewer.user_id.as_str());
+    assert_eq!(m["read"]["operator"]["id"], ops.user_id.as_str());
+    assert_eq!(reads_of(&app, &ops, &viewer.user_id).await, 1);
+    // Every read is recorded, not only the first.
+    read(&ops, &viewer.user_id, "again, for the refund")
+        .await
+        .data("userMoney");
+    assert_eq!(reads_of(&app, &ops, &viewer.user_id).await, 2);
+
+    // Refused, nothing read and nothing recorded: a viewer, no reason, an unknown user.
+    assert_eq!(
+        read(&viewer, &viewer.user_id, "curious").await.code(),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        read(&ops, &viewer.user_id, "  ").await.code(),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        read(&ops, "01900000-0000-7000-8000-000000000000", "lookup")
+            .await
+            .code(),
+        "NOT_FOUND"
+    );
+    assert_eq!(reads_of(&app, &ops, &viewer.user_id).await, 2);
+}
