@@ -5,7 +5,7 @@
 //! audit run after each.
 
 use crate::findable::{temporal_client, wait_for_listing};
-use crate::support::{Gql, PASSWORD, Session, TestApp};
+use crate::support::{Gql, PASSWORD, Session, TestApp, wait_for_metrics};
 use serde_json::{Value, json};
 
 fn settled(m: &Value) -> bool {
@@ -872,28 +872,8 @@ async fn a_dispute_past_its_sla_is_counted_for_the_alert() {
         .data("decideMission");
     object(&app, &bob, &id, "o").await.data("objectToVerdict");
     let scrape = |expected: [&'static str; 2]| {
-        let (http, url) = (app.http.clone(), format!("http://{metrics_addr}/metrics"));
-        async move {
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(45);
-            loop {
-                let text = match http.get(&url).send().await {
-                    Ok(r) => r.text().await.unwrap_or_default(),
-                    Err(_) => String::new(),
-                };
-                if expected.iter().all(|e| text.lines().any(|l| l == *e)) {
-                    return;
-                }
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "never counted {expected:?}:\n{}",
-                    text.lines()
-                        .filter(|l| l.contains("disputes"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            }
-        }
+        let (http, addr) = (app.http.clone(), metrics_addr.clone());
+        async move { wait_for_metrics(&http, &addr, &expected, "disputes").await }
     };
     scrape([
         "missionlink_disputes_open 1",

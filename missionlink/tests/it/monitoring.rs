@@ -207,7 +207,7 @@ async fn every_dashboard_and_alert_query_is_valid_against_live_metrics() {
         .flatten()
         .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
         .collect();
-    assert_eq!(rules.len(), 12, "every alert rule is loaded");
+    assert_eq!(rules.len(), 13, "every alert rule is loaded");
     for rule in &rules {
         let expr = rule["query"].as_str().expect("rule query");
         for name in metric_names(expr) {

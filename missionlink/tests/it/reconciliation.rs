@@ -6,7 +6,7 @@
 
 use crate::disputes::operator;
 use crate::fake_toss::{FakeToss, WEBHOOK_SECRET};
-use crate::support::{Gql, Session, TestApp, TestDatabases};
+use crate::support::{Gql, Session, TestApp, TestDatabases, wait_for_metrics};
 use serde_json::{Value, json};
 
 const CASE_FIELDS: &str = "id kind status amount detail openedAt resolution resolvedAt debited \
@@ -600,4 +600,71 @@ async fn an_operator_reads_one_users_money_and_every_read_is_recorded() {
         "NOT_FOUND"
     );
     assert_eq!(reads_of(&app, &ops, &viewer.user_id).await, 2);
+}
+
+/// A case open past `RECONCILIATION_SLA_SECONDS` is counted by the worker (a `missionlink
+/// worker` process) into the gauges the business dashboard and
+/// `MissionLinkReconciliationOverdue` read; once resolved, it is counted no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_past_its_sla_is_counted_for_the_alert() {
+    let fake = FakeToss::start().await;
+    let app = fake.app(TestDatabases::postgres().await, &[]).await;
+    let ops = operator(&app, "recon5").await;
+    let viewer = app.register("slaviewer").await;
+    let key = paid_top_up(&app, &fake, &viewer, 10_000).await;
+    let metrics_addr = format!("127.0.0.1:{}", crate::support::free_port());
+    let _worker = app.spawn_worker_process(&[
+        ("RECONCILIATION_SLA_SECONDS", "1"),
+        ("WORKER_METRICS_ADDR", metrics_addr.as_str()),
+    ]);
+    fake.cancel_at_provider(&key, None);
+    deliver(&app, &fake, &key, "evt-sla").await;
+    let topic = "reconciliation";
+    wait_for_metrics(
+        &app.http,
+        &metrics_addr,
+        &[
+            "missionlink_reconciliation_cases_open 1",
+            "missionlink_reconciliation_cases_overdue 1",
+        ],
+        topic,
+    )
+    .await;
+    let case_id = open_cases(&app, &ops).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    resolve(&app, &ops, &case_id, "DEBIT_WALLET")
+        .await
+        .data("resolveReconciliation");
+    wait_for_metrics(
+        &app.http,
+        &metrics_addr,
+        &[
+            "missionlink_reconciliation_cases_open 0",
+            "missionlink_reconciliation_cases_overdue 0",
+        ],
+        topic,
+    )
+    .await;
+    // The API counts what it opened and what operators resolved.
+    let api = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics");
+    for line in [
+        "missionlink_reconciliation_cases_opened_total{kind=\"TOPUP_CANCELLED_AT_PROVIDER\"}",
+        "missionlink_reconciliation_cases_resolved_total{action=\"DEBIT_WALLET\"}",
+    ] {
+        assert!(
+            api.lines()
+                .any(|l| l.starts_with(line) && !l.ends_with(" 0")),
+            "{line}:\n{api}"
+        );
+    }
 }

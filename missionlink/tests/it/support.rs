@@ -12,7 +12,7 @@ pub use fault::{Fault, FaultProxy};
 pub use mail::{
     Mail, Mailbox, SES_SENDER, moto_messages, moto_ses_config, parse_eml, ses_endpoint,
 };
-pub use process::ServeProcess;
+pub use process::{ServeProcess, wait_for_metrics};
 pub use worker::TestWorker;
 pub use ws::{WsSocket, ws_connect, ws_next_json, ws_open, ws_open_at};
 

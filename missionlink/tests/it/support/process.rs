@@ -134,3 +134,28 @@ impl ServeProcess {
         self.process.kill().await.expect("kill missionlink serve");
     }
 }
+
+/// Waits up to 45 seconds until the worker's metrics at `addr` (`WORKER_METRICS_ADDR`) show
+/// every line of `expected`; panics with the lines containing `topic` if they never do.
+pub async fn wait_for_metrics(http: &reqwest::Client, addr: &str, expected: &[&str], topic: &str) {
+    let url = format!("http://{addr}/metrics");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        let text = match http.get(&url).send().await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if expected.iter().all(|e| text.lines().any(|l| l == *e)) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never counted {expected:?}:\n{}",
+            text.lines()
+                .filter(|l| l.contains(topic))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
