@@ -75,7 +75,7 @@ async fn refund_at_provider(
     };
     let provider = crate::topups::provider(app)?;
     let reason = "결제 대사: 적립되지 않은 결제 취소 (reconciliation: a payment never credited)";
-    match provider.cancel(key, reason, &format!("case-{}", case.id)).await {
+    match provider.cancel(key, reason, &format!("case-{}", case.id), None).await {
         Ok(p) if p.status == PaymentStatus::Canceled => Ok(()),
         Err(PaymentError::Refused { code, .. }) if code == ALREADY_CANCELED => Ok(()),
         Ok(p) => Err(ApiError::Refused {

@@ -127,11 +127,13 @@ fn pending(message: &str) -> ApiError {
     }
 }
 
-/// `cancelTopUp`: withdraws a confirmed, unspent top-up within the window.
+/// `cancelTopUp`: withdraws `amount` won (all when `None`) of a confirmed top-up, unspent,
+/// within the window.
 pub async fn cancel(
     app: &AppState,
     user_id: &str,
     id: &str,
+    amount: Option<i64>,
     key: &IdempotencyKey,
 ) -> ApiResult<top_up::Model> {
     let db = &app.db.missions;
@@ -140,7 +142,16 @@ pub async fn cancel(
     let own = missionlink_ledger::topup::find_own(db, user_id, id).await?;
     for_top_up(app, &own)?;
     let begun =
-        withdraw::begin(db, user_id, id, key, &app.settings.topups.rules, Utc::now()).await?;
+        withdraw::begin(
+            db,
+            user_id,
+            id,
+            amount,
+            key,
+            &app.settings.topups.rules,
+            Utc::now(),
+        )
+        .await?;
     let t = match begun {
         withdraw::Begun::Done(t) => return Ok(t),
         withdraw::Begun::Ask(t) => t,
@@ -423,12 +434,16 @@ async fn handle(
             .await
             .map(|_| ())
             .map_err(Into::into),
-        (TopUpStatus::Withdrawing, PaymentStatus::Canceled) => settle::finish(db, &t.id)
-            .await
-            .map(|_| ())
-            .map_err(Into::into),
-        (TopUpStatus::Confirmed, PaymentStatus::Canceled | PaymentStatus::PartialCanceled)
-            if own_key =>
+        (TopUpStatus::Withdrawing, _) if own_key && settle::withdrawn_at_provider(t, &p) => {
+            settle::finish(db, &t.id)
+                .await
+                .map(|_| ())
+                .map_err(Into::into)
+        }
+        (
+            TopUpStatus::Confirmed | TopUpStatus::Withdrawn,
+            PaymentStatus::Canceled | PaymentStatus::PartialCanceled,
+        ) if own_key =>
         {
             // Refunded at the provider outside cancelTopUp (its console, the card issuer): the
             // wallet still holds the won, which may be spent already. Not undone here: a

@@ -95,7 +95,12 @@ async fn send(deps: &TopUpReceipts, id: &str, event: TopUpEvent) -> anyhow::Resu
         order_id: t.order_id.clone(),
         withdrawn,
         at,
-        amount_won: t.amount,
+        // A withdrawal's receipt is for what it withdrew (all of the top-up or part of it).
+        amount_won: if withdrawn {
+            t.withdrawal_won()
+        } else {
+            t.amount
+        },
         provider: t.provider.clone(),
         withdrawable_until: t
             .confirmed_at

@@ -11,6 +11,7 @@ use crate::state::AppState;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::top_up as top_up_row;
+use missionlink_ledger::status::TopUpStatus as TopUpStatusRow;
 use missionlink_identity::throttle;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::topup::{self as domain, customer, day, list as top_up_list};
@@ -30,6 +31,8 @@ pub struct TopUp {
     /// When the payment was taken and the wallet credited.
     pub confirmed_at: Option<DateTime<Utc>>,
     pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Won its withdrawal takes (all of it, or the part asked for); null until one begins.
+    pub withdrawn_amount: Option<Won>,
     /// The provider's code when it refused the payment (FAILED) or its cancel.
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
@@ -39,6 +42,12 @@ impl TryFrom<top_up_row::Model> for TopUp {
     type Error = ApiError;
 
     fn try_from(t: top_up_row::Model) -> Result<Self, ApiError> {
+        let withdrawn_amount = matches!(
+            t.status,
+            TopUpStatusRow::Withdrawing | TopUpStatusRow::Withdrawn
+        )
+        .then(|| Won::of(t.withdrawal_won(), "withdrawn amount"))
+        .transpose()?;
         Ok(Self {
             amount: Won::of(t.amount, "top-up amount")?,
             status: t.status.into(),
@@ -47,6 +56,7 @@ impl TryFrom<top_up_row::Model> for TopUp {
             created_at: t.created_at,
             confirmed_at: t.confirmed_at,
             withdrawn_at: t.withdrawn_at,
+            withdrawn_amount,
             failure_code: t.failure_code,
             failure_message: t.failure_message,
             id: ID(t.id),
@@ -233,20 +243,30 @@ impl TopUpMutation {
     }
 
     /// Withdraws a top-up (KCC guideline: unspent top-ups within `TOPUP_WITHDRAWAL_DAYS` of
-    /// payment): the whole amount leaves the wallet and the provider cancels the payment.
-    /// Refused with `WITHDRAWAL_WINDOW_CLOSED`, `TOPUP_ALREADY_SPENT` (the wallet no longer
-    /// holds the whole amount) or `WITHDRAWAL_REFUSED`; a withdrawn top-up is answered as it
-    /// is. Idempotent per `idempotencyKey`.
+    /// payment): `amount` won of it (all of it when left out; 1 to its amount, else
+    /// `BAD_USER_INPUT`) leave the wallet and the provider cancels that much of the payment
+    /// (Toss `cancelAmount`). One withdrawal per top-up. Refused with
+    /// `WITHDRAWAL_WINDOW_CLOSED`, `TOPUP_ALREADY_SPENT` (the wallet does not hold that much;
+    /// the message says how much it could withdraw) or `WITHDRAWAL_REFUSED`; a withdrawn top-up
+    /// is answered as it is. Idempotent per `idempotencyKey`.
     async fn cancel_top_up(
         &self,
         ctx: &Context<'_>,
         top_up_id: ID,
         idempotency_key: String,
+        amount: Option<i32>,
     ) -> GqlResult<TopUp> {
         let claims = caller(ctx)?;
         let app = state(ctx);
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
-        let t = crate::topups::cancel(app, &claims.sub, top_up_id.as_str(), &key).await?;
+        let t = crate::topups::cancel(
+            app,
+            &claims.sub,
+            top_up_id.as_str(),
+            amount.map(i64::from),
+            &key,
+        )
+        .await?;
         Ok(TopUp::try_from(t)?)
     }
 }

@@ -35,9 +35,17 @@ pub struct Model {
     /// Won of this payment the provider has cancelled outside `cancelTopUp` (its console, the
     /// card issuer), as far as reconciliation cases record it (missions migration 000020).
     pub provider_cancelled_won: i64,
+    /// Won of its withdrawal (`cancelTopUp`, all or part of it), from the time one begins;
+    /// `None` on top-ups from before missions migration 000021, whose withdrawals were whole.
+    pub withdrawn_won: Option<i64>,
 }
 
 impl Model {
+    /// Won its withdrawal takes (the whole amount unless one was asked for part of it).
+    pub fn withdrawal_won(&self) -> i64 {
+        self.withdrawn_won.unwrap_or(self.amount)
+    }
+
     /// The key of the `topup_days` row this top-up counts against.
     pub fn limit_key(&self) -> &str {
         self.limit_key.as_deref().unwrap_or(&self.user_id)

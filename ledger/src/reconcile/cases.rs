@@ -3,7 +3,7 @@
 use crate::LedgerError;
 use crate::listing::Order;
 use crate::sql::param;
-use crate::status::{CaseKind, CaseStatus};
+use crate::status::{CaseKind, CaseStatus, TopUpStatus};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{reconciliation_case as case, top_up};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -76,7 +76,7 @@ pub async fn open<C: ConnectionTrait>(
 }
 
 /// The provider says it has cancelled all but `remaining_won` of top-up `top_up_id`'s payment
-/// (CONFIRMED, credited), outside `cancelTopUp`. Opens a case for what it cancelled beyond what
+/// (credited), beyond the top-up's own withdrawal (`cancelTopUp`). Opens a case for what it cancelled beyond what
 /// earlier cases record (`TOPUP_CANCELLED_AT_PROVIDER` when nothing remains, else
 /// `PARTIAL_CANCEL_AT_PROVIDER`), and records the new total on the top-up, in one transaction
 /// that holds the top-up's row: deliveries of one cancel, however many and however
@@ -102,13 +102,22 @@ pub async fn provider_cancelled(
         .one(&txn)
         .await?
         .ok_or_else(|| LedgerError::NotFound(format!("no top-up has id {top_up_id}")))?;
-    let cancelled = t.amount.saturating_sub(remaining_won.clamp(0, t.amount));
+    // What the provider cancelled less this top-up's own withdrawal (`cancelTopUp`, all or part).
+    let own = match t.status {
+        TopUpStatus::Withdrawing | TopUpStatus::Withdrawn => t.withdrawal_won(),
+        _ => 0,
+    };
+    let cancelled = t
+        .amount
+        .saturating_sub(remaining_won.clamp(0, t.amount))
+        .saturating_sub(own)
+        .max(0);
     let new = cancelled - t.provider_cancelled_won;
     if new <= 0 {
         txn.rollback().await?;
         return Ok(None);
     }
-    let kind = if cancelled == t.amount {
+    let kind = if remaining_won <= 0 {
         CaseKind::TopupCancelledAtProvider
     } else {
         CaseKind::PartialCancelAtProvider

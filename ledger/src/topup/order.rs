@@ -124,6 +124,7 @@ pub async fn prepare(
         failure_code: Set(None),
         failure_message: Set(None),
         provider_cancelled_won: Set(0),
+        withdrawn_won: Set(None),
     };
     Ok(top_up::Entity::insert(row).exec_with_returning(db).await?)
 }

@@ -1,9 +1,10 @@
 //! Withdrawal of a top-up (KCC guideline: penalty-free withdrawal of unspent purchases within
 //! 7 days): [`begin`], then [`finish`] or [`refused`] once the provider answered the cancel.
 //!
-//! "Unspent" is the wallet covering the whole amount: cash is fungible, so the rule is that the
-//! withdrawal's debit of the full amount must succeed (`balance >= amount`, the ledger's
-//! conditional debit). A wallet that spent part of it cannot withdraw it.
+//! A withdrawal takes all of the top-up or part of it (issue 26: Toss's `cancelAmount`), once
+//! per top-up. "Unspent" is the wallet covering what is withdrawn: cash is fungible, so the rule
+//! is that the withdrawal's debit must succeed (`balance >= amount`, the ledger's conditional
+//! debit). A wallet that spent part of a top-up can still withdraw what it holds of it.
 //!
 //! The order is debit first, provider second. `begin` takes the won out of the wallet
 //! (`withdrawal:<top-up>`, WITHDRAWING) before the provider is asked to cancel the payment,
@@ -43,20 +44,23 @@ pub enum Begun {
     Done(top_up::Model),
 }
 
-/// Begins withdrawing the caller's top-up `id`, idempotent per `key`: within
-/// `rules.withdrawal_days` of its confirmation, while the wallet covers its whole amount, the
-/// won leave the wallet and it becomes WITHDRAWING, in one transaction. Refusals, with nothing
-/// changed: [`WINDOW_CLOSED`], [`ALREADY_SPENT`], [`REFUSED`] (the provider refused before),
-/// `INVALID_STATE` for a top-up never confirmed.
+/// Begins withdrawing `amount_won` of the caller's top-up `id` (all of it when `None`),
+/// idempotent per `key`: within `rules.withdrawal_days` of its confirmation, while the wallet
+/// covers that much, the won leave the wallet and it becomes WITHDRAWING, in one transaction.
+/// Refusals, with nothing changed: an amount below 1 or above the top-up's (`InvalidAmount`),
+/// [`WINDOW_CLOSED`], [`ALREADY_SPENT`] (saying how much could be withdrawn), [`REFUSED`] (the
+/// provider refused before), `INVALID_STATE` for a top-up never confirmed.
 pub async fn begin(
     db: &DatabaseConnection,
     user_id: &str,
     id: &str,
+    amount_won: Option<i64>,
     key: &IdempotencyKey,
     rules: &TopUpRules,
     now: DateTime<Utc>,
 ) -> Result<Begun, LedgerError> {
-    let hash = idempotency::request_hash("cancelTopUp", id);
+    let asked = amount_won.map_or_else(|| "all".to_owned(), |a| a.to_string());
+    let hash = idempotency::request_hash("cancelTopUp", &format!("{id}:{asked}"));
     let txn = db.begin().await?;
     // The key's claim is the first write; its response is the top-up's id. A replay reads
     // the top-up as it is now: the debit happened once either way, and a WITHDRAWING one must
@@ -77,6 +81,13 @@ pub async fn begin(
     }
     if t.failure_code.is_some() {
         return Err(refused_before(&t));
+    }
+    let amount = amount_won.unwrap_or(t.amount);
+    if !(1..=t.amount).contains(&amount) {
+        return Err(LedgerError::InvalidAmount(format!(
+            "amount must be 1 to {} won: what this top-up paid",
+            t.amount
+        )));
     }
     let confirmed_at = t
         .confirmed_at
@@ -101,6 +112,7 @@ pub async fn begin(
             Expr::value(TopUpStatus::Withdrawing),
         )
         .col_expr(top_up::Column::WithdrawingAt, Expr::value(now))
+        .col_expr(top_up::Column::WithdrawnWon, Expr::value(amount))
         .filter(top_up::Column::Id.eq(id))
         .filter(top_up::Column::Status.eq(TopUpStatus::Confirmed))
         .exec(&txn)
@@ -116,7 +128,7 @@ pub async fn begin(
             id: withdrawal_transfer_id(id),
             debit: AccountId::wallet(Currency::Cash, user_id),
             credit: AccountId::world(Currency::Cash),
-            amount: Amount::new(t.amount)?,
+            amount: Amount::new(amount)?,
             kind: TransferKind::Withdrawal,
         },
     )
@@ -127,9 +139,9 @@ pub async fn begin(
         return Err(LedgerError::Refused {
             code: ALREADY_SPENT,
             message: format!(
-                "withdrawing this top-up needs all of its {} won unspent in your wallet, which \
-                 holds {cash} won",
-                t.amount
+                "withdrawing {amount} won of this top-up needs them unspent in your wallet, \
+                 which holds {cash} won: withdraw at most {} won of it",
+                cash.clamp(0, t.amount)
             ),
             retry_at: None,
         });
@@ -200,8 +212,8 @@ pub async fn finish(
 }
 
 /// The provider refused for good to cancel the payment of top-up `id` (WITHDRAWING): the won
-/// back in the wallet (`withdrawal-return:<top-up>`), CONFIRMED again with the provider's
-/// reason, and no further withdrawal attempts ([`REFUSED`]).
+/// withdrawn back in the wallet (`withdrawal-return:<top-up>`), CONFIRMED again with the
+/// provider's reason, and no further withdrawal attempts ([`REFUSED`]).
 pub async fn refused(
     db: &DatabaseConnection,
     id: &str,
@@ -229,7 +241,7 @@ pub async fn refused(
             id: withdrawal_return_transfer_id(id),
             debit: AccountId::world(Currency::Cash),
             credit: AccountId::wallet(Currency::Cash, &t.user_id),
-            amount: Amount::new(t.amount)?,
+            amount: Amount::new(t.withdrawal_won())?,
             kind: TransferKind::WithdrawalReturn,
         },
     )

@@ -40,6 +40,7 @@ mod prediction_scale;
 mod predictions;
 mod profile;
 mod reconciliation;
+mod refunds;
 mod recovery;
 mod replays;
 mod schema;

@@ -51,7 +51,7 @@ async fn cases(app: &TestApp, who: &Session, status: Option<&str>) -> Gql {
     .await
 }
 
-async fn open_cases(app: &TestApp, ops: &Session) -> Vec<Value> {
+pub async fn open_cases(app: &TestApp, ops: &Session) -> Vec<Value> {
     cases(app, ops, Some("OPEN")).await.data("reconciliationCases")["nodes"]
         .as_array()
         .expect("nodes")

@@ -60,7 +60,7 @@ pub fn topup_receipt(f: &TopUpReceiptFacts, locale: Locale) -> (String, String) 
                  결제 일시: {at}\n\
                  결제 금액: {amount}원\n\
                  결제 대행: {provider}\n\n\
-                 청약 철회: 사용하지 않은 충전 금액은 결제일로부터 {days}일 이내({until}까지) 전액 취소할 수 있습니다.\n\
+                 청약 철회: 사용하지 않은 충전 금액은 결제일로부터 {days}일 이내({until}까지) 전액 또는 일부를 취소할 수 있습니다.\n\
                  이의 제기: 이 내역에 이의가 있으시면 {OBJECTION_DAYS}일 이내에 충전 번호를 적어 {contact}(으)로 연락해 주세요.\n\
                  운영자: {op} ({contact})\n"
             ),
@@ -87,7 +87,7 @@ pub fn topup_receipt(f: &TopUpReceiptFacts, locale: Locale) -> (String, String) 
                  Paid: {at}\n\
                  Amount: {amount} won\n\
                  Payment provider: {provider}\n\n\
-                 Withdrawal: while unspent, this top-up can be cancelled in full within {days} days of payment (until {until}).\n\
+                 Withdrawal: while unspent, this top-up can be cancelled, in full or in part, within {days} days of payment (until {until}).\n\
                  To object: if anything here is wrong, write to {contact} within {OBJECTION_DAYS} days, quoting the top-up number.\n\
                  Operator: {op} ({contact})\n"
             ),

@@ -128,12 +128,14 @@ pub trait PaymentProvider: Send + Sync {
     /// The payment as the provider has it now.
     async fn payment(&self, payment_key: &str) -> Result<Payment, PaymentError>;
 
-    /// Cancels the whole payment, once per `idempotency_key`.
+    /// Cancels `amount_won` of the payment (Toss: `cancelAmount`), or all that is left when
+    /// `None`, once per `idempotency_key`.
     async fn cancel(
         &self,
         payment_key: &str,
         reason: &str,
         idempotency_key: &str,
+        amount_won: Option<i64>,
     ) -> Result<Payment, PaymentError>;
 }
 

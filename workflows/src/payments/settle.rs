@@ -251,11 +251,12 @@ pub async fn cancel(
     reason: &str,
 ) -> Result<Cancelled, LedgerError> {
     let key = t.payment_key.clone().unwrap_or_default();
+    let part = (t.withdrawal_won() < t.amount).then_some(t.withdrawal_won());
     let (code, message) = match provider
-        .cancel(&key, reason, &format!("withdrawal-{}", t.id))
+        .cancel(&key, reason, &format!("withdrawal-{}", t.id), part)
         .await
     {
-        Ok(p) if p.status == PaymentStatus::Canceled => return finish(db, &t.id).await,
+        Ok(p) if withdrawn_at_provider(t, &p) => return finish(db, &t.id).await,
         Err(PaymentError::Refused { code, .. }) if code == ALREADY_CANCELED => {
             return finish(db, &t.id).await;
         }
@@ -269,7 +270,7 @@ pub async fn cancel(
         Err(PaymentError::Refused { code, message, .. }) => (code, message),
     };
     match provider.payment(&key).await {
-        Ok(p) if ours(t, &p) && p.status == PaymentStatus::Canceled => finish(db, &t.id).await,
+        Ok(p) if ours(t, &p) && withdrawn_at_provider(t, &p) => finish(db, &t.id).await,
         Ok(p) if ours(t, &p) && p.status == PaymentStatus::Done => {
             let (_, changed) = withdraw::refused(db, &t.id, &code, &message).await?;
             if changed {
@@ -284,6 +285,18 @@ pub async fn cancel(
         Err(e) => Ok(Cancelled::Pending(format!(
             "refused ({code}), and the payment could not be looked up: {e}"
         ))),
+    }
+}
+
+/// Whether the provider's word `p` says WITHDRAWING top-up `t`'s withdrawal is done: the
+/// payment cancelled whole, or in part with no more than the rest left.
+pub fn withdrawn_at_provider(t: &top_up::Model, p: &Payment) -> bool {
+    match p.status {
+        PaymentStatus::Canceled => true,
+        PaymentStatus::PartialCanceled => {
+            p.balance_amount_won <= t.amount.saturating_sub(t.withdrawal_won())
+        }
+        _ => false,
     }
 }
 

@@ -250,7 +250,12 @@ impl PaymentProvider for TossPayments {
         payment_key: &str,
         reason: &str,
         idempotency_key: &str,
+        amount_won: Option<i64>,
     ) -> Result<Payment, PaymentError> {
+        let mut body = serde_json::json!({ "cancelReason": reason });
+        if let Some(amount) = amount_won {
+            body["cancelAmount"] = amount.into();
+        }
         self.send(
             self.http
                 .post(format!(
@@ -259,7 +264,7 @@ impl PaymentProvider for TossPayments {
                     segment(payment_key)?
                 ))
                 .header("Idempotency-Key", idempotency_key)
-                .json(&serde_json::json!({ "cancelReason": reason })),
+                .json(&body),
         )
         .await
     }
