@@ -66,6 +66,8 @@ pub struct PayoutSettings {
     pub enabled: bool,
     /// The bounds the ledger enforces on a request.
     pub rules: missionlink_ledger::payout::PayoutRules,
+    /// The bounds of a refund of remaining cash (`requestCashRefund`).
+    pub refund_rules: missionlink_ledger::payout::CashRefundRules,
 }
 
 /// Top-ups through a payment provider, and its webhook.

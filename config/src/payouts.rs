@@ -49,6 +49,29 @@ pub const PAYOUT_HELD_SLA_SECONDS: Var = Var::int(
      counts in missionlink_payouts_held_overdue and raises MissionLinkPayoutHeldOverdue",
 );
 
+pub const CASH_REFUND_MIN_WON: Var = Var::int(
+    "CASH_REFUND_MIN_WON",
+    1_000,
+    1..=MAX_BALANCE,
+    "smallest refund of remaining cash (requestCashRefund), won",
+);
+
+pub const CASH_REFUND_FEE_BPS: Var = Var::int(
+    "CASH_REFUND_FEE_BPS",
+    1_000,
+    0..=10_000,
+    "the fee of a refund of remaining cash, basis points of the amount (floored to the won); \
+     waived once CASH_REFUND_FEE_WAIVER_USED_BPS of what was charged is used",
+);
+
+pub const CASH_REFUND_FEE_WAIVER_USED_BPS: Var = Var::int(
+    "CASH_REFUND_FEE_WAIVER_USED_BPS",
+    8_000,
+    0..=10_000,
+    "a cash refund is free once the user has used this share (basis points) of what they were \
+     charged (top-ups less withdrawals)",
+);
+
 /// The sandbox pays no one: refused in production, see [`crate::Config::validate`].
 pub const BANK_PROVIDER: Var = Var::by_env(
     "BANK_PROVIDER",
@@ -97,6 +120,9 @@ pub const VARIABLES: &[Var] = &[
     BANK_TIMEOUT_SECONDS,
     OPERATOR_NAME,
     OPERATOR_CONTACT,
+    CASH_REFUND_MIN_WON,
+    CASH_REFUND_FEE_BPS,
+    CASH_REFUND_FEE_WAIVER_USED_BPS,
 ];
 
 /// Streamer payouts (`PAYOUT_*`, `BANK_*`, `OPERATOR_*`).
@@ -120,6 +146,10 @@ pub struct PayoutConfig {
     /// `OPERATOR_NAME`, `OPERATOR_CONTACT`: who receipts name, and where to object.
     pub operator_name: String,
     pub operator_contact: String,
+    /// `CASH_REFUND_MIN_WON`, `CASH_REFUND_FEE_BPS`, `CASH_REFUND_FEE_WAIVER_USED_BPS`.
+    pub refund_min_won: i64,
+    pub refund_fee_bps: u32,
+    pub refund_waiver_used_bps: u32,
 }
 
 impl PayoutConfig {
@@ -128,6 +158,16 @@ impl PayoutConfig {
         missionlink_ledger::payout::PayoutRules {
             min_won: self.min_won,
             fee_won: self.fee_won,
+            hold_seconds: self.hold_seconds,
+        }
+    }
+
+    /// The bounds the ledger enforces on a cash refund (the payouts' hold included).
+    pub fn refund_rules(&self) -> missionlink_ledger::payout::CashRefundRules {
+        missionlink_ledger::payout::CashRefundRules {
+            min_won: self.refund_min_won,
+            fee_bps: self.refund_fee_bps,
+            waiver_used_bps: self.refund_waiver_used_bps,
             hold_seconds: self.hold_seconds,
         }
     }
@@ -151,6 +191,7 @@ impl PayoutConfig {
         missionlink_api::settings::PayoutSettings {
             enabled: self.enabled(),
             rules: self.rules(),
+            refund_rules: self.refund_rules(),
         }
     }
 
@@ -193,5 +234,8 @@ pub(crate) fn read(env: &Env) -> Result<PayoutConfig, ConfigError> {
         bank_timeout_seconds: env.int(&BANK_TIMEOUT_SECONDS)?,
         operator_name: env.text(&OPERATOR_NAME),
         operator_contact: env.text(&OPERATOR_CONTACT),
+        refund_min_won: env.int(&CASH_REFUND_MIN_WON)?,
+        refund_fee_bps: env.int(&CASH_REFUND_FEE_BPS)?,
+        refund_waiver_used_bps: env.int(&CASH_REFUND_FEE_WAIVER_USED_BPS)?,
     })
 }

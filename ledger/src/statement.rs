@@ -92,6 +92,12 @@ pub enum EntryKind {
     Repayment,
     /// The same repayment, as what is owed shrinks.
     OwedRepaid,
+    /// Cash refunded to the user's refund account (held from the request on).
+    CashRefund,
+    /// The fee of a cash refund.
+    CashRefundFee,
+    /// A failed or cancelled cash refund's amount, fee included, back in the cash.
+    CashRefundReturned,
 }
 
 /// Whether the user's account was the transfer's debit or credit side.
@@ -204,6 +210,24 @@ pub const SOURCES: &[Source] = &[
         Side::Debit,
         TransferKind::Repayment,
         EntryKind::Repayment,
+    ),
+    source(
+        Balance::Cash,
+        Side::Debit,
+        TransferKind::CashRefund,
+        EntryKind::CashRefund,
+    ),
+    source(
+        Balance::Cash,
+        Side::Debit,
+        TransferKind::CashRefundFee,
+        EntryKind::CashRefundFee,
+    ),
+    source(
+        Balance::Cash,
+        Side::Credit,
+        TransferKind::CashRefundReturn,
+        EntryKind::CashRefundReturned,
     ),
     source(
         Balance::Owed,

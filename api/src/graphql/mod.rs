@@ -3,6 +3,7 @@
 
 mod account;
 mod background;
+mod cash_refund;
 mod channel;
 mod connection;
 mod context;
@@ -72,6 +73,7 @@ pub struct Mutation(
     channel::ChannelMutation,
     overlay::OverlayMutation,
     payout::PayoutMutation,
+    cash_refund::CashRefundMutation,
     topup::TopUpMutation,
     dispute::DisputeMutation,
     operator::OperatorMutation,

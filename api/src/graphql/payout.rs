@@ -7,7 +7,7 @@
 use super::connection::{List, PageArgs, list};
 use super::context::{caller, paying_caller, state};
 use super::money::Won;
-use super::status::PayoutStatus;
+use super::status::{PayoutKind, PayoutStatus};
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{Context, ID, Object, SimpleObject};
@@ -76,6 +76,9 @@ pub struct Payout {
     /// stays REQUESTED and waits for an operator instead of leaving for the bank. Null: not
     /// held.
     pub held_at: Option<DateTime<Utc>>,
+    /// Earnings paid out (`requestPayout`), or remaining cash refunded
+    /// (`requestCashRefund`).
+    pub kind: PayoutKind,
 }
 
 impl TryFrom<payout_row::Model> for Payout {
@@ -107,6 +110,7 @@ impl TryFrom<payout_row::Model> for Payout {
             held_at: p
                 .held_at
                 .filter(|_| p.status == PayoutStatus::Requested.into()),
+            kind: p.kind.into(),
             id: ID(p.id),
         })
     }
@@ -160,7 +164,7 @@ fn refusal(e: LedgerError) -> ApiError {
 
 /// After a request commits: start its workflow now, in the request's trace (the relay covers
 /// a failure).
-fn start_workflow(app: &AppState, payout_id: &str) {
+pub(super) fn start_workflow(app: &AppState, payout_id: &str) {
     super::background::after_commit(
         app,
         payout_id,

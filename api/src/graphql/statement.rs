@@ -53,6 +53,13 @@ pub enum TransactionKind {
     Repayment,
     /// The same repayment, as what you owe shrinks (balance `OWED`).
     OwedRepaid,
+    /// Cash refunded to your refund account (`requestCashRefund`; see `payout`).
+    CashRefund,
+    /// The fee of a cash refund (`CASH_REFUND_FEE_BPS`, waived once most of what you were
+    /// charged is used).
+    CashRefundFee,
+    /// A failed or cancelled cash refund's amount, fee included, back in your cash.
+    CashRefundReturned,
 }
 
 /// Which of the wallet's balances a movement changed.

@@ -67,10 +67,21 @@ pub enum PayoutStatus {
     Processing,
     /// The bank paid it.
     Paid,
-    /// The bank refused it; the whole amount is back in earnings.
+    /// The bank refused it; the whole amount is back in earnings (a cash refund's: in cash).
     Failed,
-    /// Cancelled during the hold; the whole amount is back in earnings.
+    /// Cancelled during the hold; the whole amount is back in earnings (a cash refund's: in
+    /// cash).
     Cancelled,
+}
+
+/// What a payout pays out.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "missionlink_ledger::status::PayoutKind")]
+pub enum PayoutKind {
+    /// A streamer's earnings (`requestPayout`).
+    Earnings,
+    /// Remaining cash, to a refund account in the verified name (`requestCashRefund`).
+    CashRefund,
 }
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]

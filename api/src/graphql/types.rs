@@ -69,6 +69,12 @@ impl Wallet {
         super::statement::transactions(ctx, &self.user_id, kind, args).await
     }
 
+    /// Where your cash refunds go (`requestCashRefund`); null until set with
+    /// `setRefundAccount`.
+    async fn refund_account(&self, ctx: &Context<'_>) -> GqlResult<Option<PayoutAccount>> {
+        super::cash_refund::refund_account(ctx, &self.user_id).await
+    }
+
     /// Where your payouts go; null until set with `setPayoutAccount`.
     async fn payout_account(&self, ctx: &Context<'_>) -> GqlResult<Option<PayoutAccount>> {
         super::payout::payout_account(ctx, &self.user_id).await

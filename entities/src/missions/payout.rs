@@ -1,4 +1,4 @@
-use super::status::PayoutStatus;
+use super::status::{PayoutKind, PayoutStatus};
 use sea_orm::entity::prelude::*;
 
 /// A streamer's request to be paid out, with the account snapshotted at the request.
@@ -31,6 +31,8 @@ pub struct Model {
     /// The operator action that holds it: a `HOLD_PAYOUT`, or the `SUSPEND_USER` that made the
     /// workflow hold it.
     pub held_by: Option<String>,
+    /// Earnings paid out, or a viewer's remaining cash refunded (missions migration 000021).
+    pub kind: PayoutKind,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

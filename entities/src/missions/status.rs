@@ -114,6 +114,14 @@ text_enum! {
         /// Cash later credited to a wallet that owes, paying the debt back first: wallet to
         /// the user's receivable, `repay:<cause>`.
         Repayment = "REPAYMENT",
+        /// A user's cash into a cash refund's hold: what the bank will be asked to send
+        /// (`payoutreq:<id>:net`).
+        CashRefund = "CASH_REFUND",
+        /// A user's cash into a cash refund's hold: its fee (`payoutreq:<id>:fee`).
+        CashRefundFee = "CASH_REFUND_FEE",
+        /// A failed or cancelled cash refund's hold back to the user's cash
+        /// (`payoutreturn:<id>`).
+        CashRefundReturn = "CASH_REFUND_RETURN",
     }
 }
 
@@ -193,6 +201,17 @@ text_enum! {
         Disputed = "DISPUTED",
         /// An operator cancelled the mission; every backer is refunded.
         Cancelled = "CANCELLED",
+    }
+}
+
+text_enum! {
+    /// What a payout pays out: `payouts.kind`.
+    pub enum PayoutKind {
+        /// A streamer's earnings (`requestPayout`).
+        Earnings = "EARNINGS",
+        /// A user's remaining cash, to a refund account in their verified name
+        /// (`requestCashRefund`).
+        CashRefund = "CASH_REFUND",
     }
 }
 
@@ -378,6 +397,7 @@ mod tests {
         agrees(CaseStatus::ALL);
         agrees(CaseAction::ALL);
         agrees(PayoutStatus::ALL);
+        agrees(PayoutKind::ALL);
         agrees(BankTransferStatus::ALL);
         agrees(TopUpStatus::ALL);
         agrees(TopUpEvent::ALL);

@@ -22,7 +22,9 @@ pub mod sandbox;
 pub mod verify;
 
 pub use crate::channels::VerifyError;
-pub use verify::{IdentityStatus, LimitKey, identity_of, limit_key, verify};
+pub use verify::{
+    IdentityStatus, LimitKey, holder_is_verified_name, identity_of, limit_key, verify,
+};
 
 use chrono::NaiveDate;
 use hmac::{Hmac, Mac};

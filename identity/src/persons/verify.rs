@@ -93,6 +93,26 @@ pub async fn identity_of(
         .transpose()
 }
 
+/// Whether `holder` (a bank account holder's name as the user typed it) is `user_id`'s
+/// verified name: equal once spaces are ignored and letters compared without case (banks
+/// print `홍 길동`, `HONG GILDONG`, `Hong Gildong` alike). `None` when the user is not verified.
+/// The name itself never leaves identity.
+pub async fn holder_is_verified_name(
+    db: &DatabaseConnection,
+    user_id: &str,
+    holder: &str,
+) -> IdentityResult<Option<bool>> {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    Ok(row_of(db, user_id)
+        .await?
+        .map(|row| squash(&row.name) == squash(holder)))
+}
+
 /// The key `user_id`'s top-ups count against ([`LimitKey`]).
 pub async fn limit_key(db: &DatabaseConnection, user_id: &str) -> IdentityResult<LimitKey> {
     Ok(match row_of(db, user_id).await? {

@@ -4,7 +4,7 @@
 
 use super::transfer_ids;
 use crate::idempotency::{self, Claim, IdempotencyKey};
-use crate::status::{PayoutStatus, TransferKind};
+use crate::status::{PayoutKind, PayoutStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
@@ -256,14 +256,22 @@ pub(crate) async fn give_back<C: ConnectionTrait>(
     db: &C,
     p: &payout::Model,
 ) -> Result<(), LedgerError> {
+    // Back where it came from: a streamer's earnings, or a cash refund's wallet.
+    let (credit, kind) = match p.kind {
+        PayoutKind::Earnings => (AccountId::earnings(&p.streamer_id), TransferKind::PayoutReturn),
+        PayoutKind::CashRefund => (
+            AccountId::wallet(Currency::Cash, &p.streamer_id),
+            TransferKind::CashRefundReturn,
+        ),
+    };
     transfer::apply(
         db,
         &Transfer {
             id: transfer_ids::returned(&p.id),
             debit: AccountId::payout_hold(&p.id),
-            credit: AccountId::earnings(&p.streamer_id),
+            credit,
             amount: Amount::new(p.amount)?,
-            kind: TransferKind::PayoutReturn,
+            kind,
         },
     )
     .await?;

@@ -20,6 +20,7 @@ mod account;
 pub mod banks;
 mod finish;
 mod list;
+mod refund;
 mod request;
 
 pub use account::{AccountNumber, HolderName, PayoutAccount, account, set_account};
@@ -27,6 +28,10 @@ pub use finish::{Outcome, cancel, finish, start_processing};
 pub(crate) use finish::{give_back, hold_row, lock, transition};
 pub use list::{
     find, held_count, mark_workflow_started, payout_order, payouts, stuck_count, unstarted,
+};
+pub use refund::{
+    CashRefundRules, Usage, refund_account, refund_account_key, request_cash_refund,
+    set_refund_account, usage,
 };
 pub use request::{PayoutRules, request};
 

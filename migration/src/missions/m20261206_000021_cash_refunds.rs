@@ -1,20 +1,57 @@
-//! Refunds (issue 26, item 3): a withdrawal (`cancelTopUp`) may take part of a top-up, once per
-//! top-up: `top_ups.withdrawn_won` is what it takes (NULL on top-ups from before, whose
-//! withdrawals were whole). No money moves.
+//! Refunds (issue 26, item 3).
+//!
+//! - A withdrawal (`cancelTopUp`) may take part of a top-up, once per top-up:
+//!   `top_ups.withdrawn_won` is what it takes (NULL on top-ups from before, whose withdrawals
+//!   were whole).
+//! - A user's remaining cash is refunded to an account in their verified name through the
+//!   payouts' machinery: `payouts.kind` is `EARNINGS` (every payout before) or `CASH_REFUND`.
+//!   The refund account is the `payout_accounts` row keyed `refund:<user>`.
+//! - Transfers gain `CASH_REFUND`, `CASH_REFUND_FEE` and `CASH_REFUND_RETURN`: the known-kinds
+//!   rule of migration 000020 is replaced by one that lists them.
+//!
+//! No money moves.
 
 use crate::run_sql;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
+
+/// The kinds of movement the ledger makes: every `TransferKind`.
+fn known_transfer_kind(row: &str) -> String {
+    format!(
+        "{row}kind IN ('SIGNUP_GRANT', 'TOPUP', 'PLEDGE', 'PAYOUT', 'FEE', 'REFUND', 'BET', \
+         'BET_PAYOUT', 'BET_REFUND', 'BANK_PAYOUT', 'PAYOUT_FEE', 'BANK_TRANSFER', \
+         'PAYOUT_RETURN', 'WITHDRAWAL', 'WITHDRAWAL_RETURN', 'PROVIDER_REVERSAL', 'OWED', \
+         'REPAYMENT', 'CASH_REFUND', 'CASH_REFUND_FEE', 'CASH_REFUND_RETURN')"
+    )
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run_sql(
             manager,
-            "ALTER TABLE top_ups ADD COLUMN withdrawn_won BIGINT CHECK (withdrawn_won > 0);",
+            "ALTER TABLE top_ups ADD COLUMN withdrawn_won BIGINT CHECK (withdrawn_won > 0);
+             ALTER TABLE payouts ADD COLUMN kind TEXT NOT NULL DEFAULT 'EARNINGS'
+                 CHECK (kind IN ('EARNINGS', 'CASH_REFUND'));",
         )
-        .await
+        .await?;
+        let kinds = match manager.get_database_backend() {
+            DatabaseBackend::Postgres => format!(
+                "ALTER TABLE transfers DROP CONSTRAINT transfers_known_kind; \
+                 ALTER TABLE transfers ADD CONSTRAINT transfers_known_kind CHECK ({});",
+                known_transfer_kind("")
+            ),
+            _ => format!(
+                "DROP TRIGGER transfers_known_kind; \
+                 CREATE TRIGGER transfers_known_kind BEFORE INSERT ON transfers \
+                   WHEN NOT ({}) \
+                   BEGIN SELECT RAISE(ABORT, 'transfers_known_kind'); END;",
+                known_transfer_kind("NEW.")
+            ),
+        };
+        run_sql(manager, &kinds).await
     }
 }

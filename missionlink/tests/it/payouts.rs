@@ -14,7 +14,7 @@ const ACCOUNT: &str = "123-456-789012";
 const ACCOUNT_DIGITS: &str = "123456789012";
 const MASKED: &str = "********9012";
 
-const PAYOUT_FIELDS: &str = "id amount fee net status requestedAt holdUntil processingAt finishedAt
+pub(crate) const PAYOUT_FIELDS: &str = "id amount fee net status requestedAt holdUntil processingAt finishedAt
     failureReason account { bankCode bankName accountMasked holderName }";
 
 fn unique(prefix: &str) -> String {
@@ -85,7 +85,7 @@ async fn cancel(app: &TestApp, who: &Session, id: &str) -> crate::support::Gql {
 }
 
 /// The payout as its streamer reads it through `node`.
-async fn read_payout(app: &TestApp, who: &Session, id: &str) -> Value {
+pub(crate) async fn read_payout(app: &TestApp, who: &Session, id: &str) -> Value {
     app.gql(
         Some(&who.access),
         &format!("query($id: ID!) {{ node(id: $id) {{ ... on Payout {{ {PAYOUT_FIELDS} }} }} }}"),
@@ -95,7 +95,7 @@ async fn read_payout(app: &TestApp, who: &Session, id: &str) -> Value {
     .data("node")
 }
 
-async fn wait_for_status(app: &TestApp, who: &Session, id: &str, status: &str, secs: u64) -> Value {
+pub(crate) async fn wait_for_status(app: &TestApp, who: &Session, id: &str, status: &str, secs: u64) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         let p = read_payout(app, who, id).await;
@@ -111,7 +111,7 @@ async fn wait_for_status(app: &TestApp, who: &Session, id: &str, status: &str, s
 }
 
 /// Rows the sandbox bank holds for this payout (its request id names the payout).
-async fn bank_rows(app: &TestApp, id: &str) -> Vec<bank_sandbox_transfer::Model> {
+pub(crate) async fn bank_rows(app: &TestApp, id: &str) -> Vec<bank_sandbox_transfer::Model> {
     bank_sandbox_transfer::Entity::find()
         .filter(bank_sandbox_transfer::Column::RequestId.contains(id))
         .all(&app.db.missions)
@@ -120,7 +120,7 @@ async fn bank_rows(app: &TestApp, id: &str) -> Vec<bank_sandbox_transfer::Model>
 }
 
 /// The payout's transfers, by id.
-async fn transfers_of(app: &TestApp, id: &str) -> Vec<(String, i64)> {
+pub(crate) async fn transfers_of(app: &TestApp, id: &str) -> Vec<(String, i64)> {
     let mut rows: Vec<(String, i64)> = transfer::Entity::find()
         .filter(transfer::Column::Id.contains(id))
         .all(&app.db.missions)

@@ -613,9 +613,13 @@ async fn a_case_past_its_sla_is_counted_for_the_alert() {
     let viewer = app.register("slaviewer").await;
     let key = paid_top_up(&app, &fake, &viewer, 10_000).await;
     let metrics_addr = format!("127.0.0.1:{}", crate::support::free_port());
+    // The worker sends the top-up's receipt: to files of this test's own.
+    let outbox = tempfile::tempdir().expect("outbox");
     let _worker = app.spawn_worker_process(&[
         ("RECONCILIATION_SLA_SECONDS", "1"),
         ("WORKER_METRICS_ADDR", metrics_addr.as_str()),
+        ("EMAIL_TRANSPORT", "file"),
+        ("EMAIL_OUTBOX_DIR", outbox.path().to_str().expect("utf-8 path")),
     ]);
     fake.cancel_at_provider(&key, None);
     deliver(&app, &fake, &key, "evt-sla").await;

@@ -136,3 +136,206 @@ async fn part_of_a_top_up_is_withdrawn_exactly_up_to_what_is_unspent() {
     );
     app.assert_audit_clean().await;
 }
+
+/// A refund account's mutation, with `holder` as the holder's name.
+async fn set_refund_account(app: &TestApp, who: &Session, holder: &str) -> Gql {
+    app.gql(
+        Some(&who.access),
+        "mutation($h: String!) { setRefundAccount(bankCode: \"004\", accountNumber: \"123-456-789012\",
+           holderName: $h) { bankCode accountMasked holderName } }",
+        json!({ "h": holder }),
+    )
+    .await
+}
+
+async fn refund(app: &TestApp, who: &Session, amount: i64, key: &str) -> Gql {
+    app.gql(
+        Some(&who.access),
+        &format!(
+            "mutation($a: Won!, $k: String!) {{ requestCashRefund(amount: $a, idempotencyKey: $k) {{
+               kind {} }} }}",
+            crate::payouts::PAYOUT_FIELDS
+        ),
+        json!({ "a": amount, "k": key }),
+    )
+    .await
+}
+
+/// The user's cash statement (kind, amount), oldest first.
+async fn cash_entries(app: &TestApp, who: &Session) -> Vec<(String, i64)> {
+    let w = app
+        .gql(
+            Some(&who.access),
+            "{ wallet { transactions(first: 50) { nodes { kind balance amount } } } }",
+            json!({}),
+        )
+        .await
+        .data("wallet");
+    let mut rows: Vec<(String, i64)> = w["transactions"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| n["balance"] == "CASH")
+        .map(|n| {
+            (
+                n["kind"].as_str().expect("kind").to_owned(),
+                n["amount"].as_i64().expect("amount"),
+            )
+        })
+        .collect();
+    rows.reverse();
+    rows
+}
+
+/// Remaining cash goes back to an account in the verified name only, with its fee (waived once
+/// most of what was charged is used); the worker dies while the bank holds the refund, and a
+/// new one finishes it: paid once, one receipt, the audit clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remaining_balance_refund_is_paid_once_with_the_worker_killed_mid_way() {
+    use crate::payouts::{bank_rows, read_payout, transfers_of, wait_for_status};
+    let app = TestApp::with_temporal(&[("PAYOUT_HOLD_SECONDS", "1")]).await;
+    let streamer = app.register_as("refundstreamer", "STREAMER").await;
+    // `register` verifies each user as "Test Person".
+    let viewer = app.register("refundviewer").await;
+    app.top_up(&viewer, 50_000, "t1").await.data("topUp");
+    app.new_mission(&viewer, &streamer.user_id, 10_000).await;
+
+    // Only an account in the verified name: another name is refused, nothing changed.
+    let before = app.snapshot().await;
+    let other = set_refund_account(&app, &viewer, "김민지").await;
+    assert_eq!(other.code(), "REFUND_ACCOUNT_NAME_MISMATCH", "{:?}", other.0);
+    assert_eq!(
+        refund(&app, &viewer, 40_000, "r0").await.code(),
+        "REFUND_ACCOUNT_REQUIRED"
+    );
+    assert_eq!(app.snapshot().await, before);
+    let set = set_refund_account(&app, &viewer, " test  PERSON ")
+        .await
+        .data("setRefundAccount");
+    assert_eq!(set["accountMasked"], "********9012");
+    // More than the cash, or below the minimum: refused, nothing changed.
+    let before = app.snapshot().await;
+    assert_eq!(
+        refund(&app, &viewer, 40_001, "r-big").await.code(),
+        "INSUFFICIENT_FUNDS"
+    );
+    assert_eq!(
+        refund(&app, &viewer, 999, "r-small").await.code(),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(app.snapshot().await, before);
+
+    // The first worker's bank never answers: the refund waits at the bank.
+    let outbox = tempfile::tempdir().expect("outbox");
+    let outbox_dir = outbox.path().to_str().expect("utf-8 path").to_owned();
+    let env = |outcome: &'static str| {
+        vec![
+            ("BANK_SANDBOX_OUTCOME", outcome),
+            ("BANK_TIMEOUT_SECONDS", "1"),
+            ("PAYOUT_HOLD_SECONDS", "1"),
+            ("EMAIL_TRANSPORT", "file"),
+            ("EMAIL_OUTBOX_DIR", outbox_dir.as_str()),
+        ]
+    };
+    let mut first = app.spawn_worker_process(&env("timeout"));
+    // 10,000 of 50,000 used (20 %): the fee, 10 % of 40,000, applies.
+    let r = refund(&app, &viewer, 40_000, "r1")
+        .await
+        .data("requestCashRefund");
+    assert_eq!(r["kind"], "CASH_REFUND");
+    assert_eq!((r["amount"].as_i64(), r["fee"].as_i64(), r["net"].as_i64()), (Some(40_000), Some(4_000), Some(36_000)));
+    assert_eq!(r["account"]["holderName"], "test  PERSON");
+    let id = r["id"].as_str().expect("id").to_owned();
+    let again = refund(&app, &viewer, 40_000, "r1")
+        .await
+        .data("requestCashRefund");
+    assert_eq!(again["id"], r["id"], "the same key, the same refund");
+    assert_eq!(app.wallet(&viewer).await["cash"], 0);
+    wait_for_status(&app, &viewer, &id, "PROCESSING", 60).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while bank_rows(&app, &id).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bank never received it"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    first.kill().await.expect("kill the worker");
+    assert_eq!(read_payout(&app, &viewer, &id).await["status"], "PROCESSING");
+
+    let mut second = app.spawn_worker_process(&env("succeed"));
+    wait_for_status(&app, &viewer, &id, "PAID", 120).await;
+    let bank = bank_rows(&app, &id).await;
+    assert_eq!(bank.len(), 1, "one transfer at the bank");
+    assert_eq!(bank[0].amount, 36_000);
+    assert_eq!(
+        transfers_of(&app, &id).await,
+        vec![
+            (format!("payoutpaid:{id}:bank"), 36_000),
+            (format!("payoutpaid:{id}:fee"), 4_000),
+            (format!("payoutreq:{id}:fee"), 4_000),
+            (format!("payoutreq:{id}:net"), 36_000),
+        ]
+    );
+    assert_eq!(
+        cash_entries(&app, &viewer).await,
+        vec![
+            ("TOP_UP".to_owned(), 50_000),
+            ("PLEDGE".to_owned(), -10_000),
+            ("CASH_REFUND".to_owned(), -36_000),
+            ("CASH_REFUND_FEE".to_owned(), -4_000),
+        ]
+    );
+    // One receipt, a refund's, from the second worker.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let receipts = loop {
+        let files: Vec<crate::support::Mail> = std::fs::read_dir(outbox.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| crate::support::parse_eml(&std::fs::read_to_string(e.path()).expect("eml")))
+            .filter(|m| m.subject.contains("refund") || m.subject.contains("환불"))
+            .collect();
+        if !files.is_empty() || tokio::time::Instant::now() > deadline {
+            break files;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(receipts.len(), 1, "{receipts:#?}");
+    assert!(
+        receipts[0].subject.contains("36,000") || receipts[0].subject.contains("36000"),
+        "{}",
+        receipts[0].subject
+    );
+    app.assert_audit_clean().await;
+    second.kill().await.ok();
+}
+
+#[tokio::test]
+async fn the_cash_refund_fee_is_waived_once_most_of_what_was_charged_is_used() {
+    let app = TestApp::spawn().await;
+    let streamer = app.register_as("waivestreamer", "STREAMER").await;
+    let viewer = app.register("waiveviewer").await;
+    app.top_up(&viewer, 10_000, "t1").await.data("topUp");
+    app.new_mission(&viewer, &streamer.user_id, 8_000).await;
+    set_refund_account(&app, &viewer, "Test Person")
+        .await
+        .data("setRefundAccount");
+    let r = refund(&app, &viewer, 2_000, "r1")
+        .await
+        .data("requestCashRefund");
+    assert_eq!((r["fee"].as_i64(), r["net"].as_i64()), (Some(0), Some(2_000)));
+    // The refund can be cancelled during its hold: the whole amount back in cash.
+    let cancelled = app
+        .gql(
+            Some(&viewer.access),
+            "mutation($id: ID!) { cancelPayout(id: $id, idempotencyKey: \"c1\") { status } }",
+            json!({ "id": r["id"] }),
+        )
+        .await
+        .data("cancelPayout");
+    assert_eq!(cancelled["status"], "CANCELLED");
+    assert_eq!(app.wallet(&viewer).await["cash"], 2_000);
+    app.assert_audit_clean().await;
+}

@@ -26,6 +26,8 @@ pub struct ReceiptFacts {
     pub account_masked: String,
     pub holder_name: String,
     pub failure_reason: Option<String>,
+    /// A refund of remaining cash (`requestCashRefund`), not a payout of earnings.
+    pub refund: bool,
     pub operator_name: String,
     pub operator_contact: String,
 }
@@ -44,19 +46,25 @@ pub fn payout_receipt(f: &ReceiptFacts, locale: Locale) -> (String, String) {
     let reason = f.failure_reason.as_deref().unwrap_or("-");
     let (op, contact, id) = (&f.operator_name, &f.operator_contact, &f.payout_id);
     let account = format!("{} {} ({})", f.bank_name, f.account_masked, f.holder_name);
+    // A cash refund reads as a refund, and its money goes back to the cash.
+    let (ko_what, ko_back, en_what, en_back) = if f.refund {
+        ("캐시 환불", "캐시로", "Cash refund", "cash")
+    } else {
+        ("출금", "수익금으로", "Payout", "earnings")
+    };
     match locale {
         Locale::Ko => {
             let (subject, headline, result) = if f.paid {
                 (
-                    format!("[MissionLink] 출금 완료: {net}원"),
-                    "요청하신 출금이 완료되었습니다.".to_owned(),
+                    format!("[MissionLink] {ko_what} 완료: {net}원"),
+                    format!("요청하신 {ko_what}이 완료되었습니다."),
                     format!("입금액(수수료 제외): {net}원"),
                 )
             } else {
                 (
-                    format!("[MissionLink] 출금 실패: {amount}원 반환"),
+                    format!("[MissionLink] {ko_what} 실패: {amount}원 반환"),
                     format!(
-                        "요청하신 출금이 은행에서 처리되지 않았습니다. {amount}원 전액이 수익금으로 돌아갔습니다."
+                        "요청하신 {ko_what}이 은행에서 처리되지 않았습니다. {amount}원 전액이 {ko_back} 돌아갔습니다."
                     ),
                     format!("실패 사유: {reason}"),
                 )
@@ -65,13 +73,13 @@ pub fn payout_receipt(f: &ReceiptFacts, locale: Locale) -> (String, String) {
                 subject,
                 format!(
                     "안녕하세요.\n\n{headline}\n\n\
-                     출금 번호: {id}\n\
+                     {ko_what} 번호: {id}\n\
                      처리 일시: {at}\n\
-                     출금 요청액: {amount}원\n\
+                     {ko_what} 요청액: {amount}원\n\
                      수수료: {fee}원\n\
                      {result}\n\
                      입금 계좌: {account}\n\n\
-                     이의 제기: 이 내역에 이의가 있으시면 {OBJECTION_DAYS}일 이내에 출금 번호를 적어 {contact}(으)로 연락해 주세요.\n\
+                     이의 제기: 이 내역에 이의가 있으시면 {OBJECTION_DAYS}일 이내에 {ko_what} 번호를 적어 {contact}(으)로 연락해 주세요.\n\
                      운영자: {op} ({contact})\n"
                 ),
             )
@@ -79,15 +87,16 @@ pub fn payout_receipt(f: &ReceiptFacts, locale: Locale) -> (String, String) {
         Locale::En => {
             let (subject, headline, result) = if f.paid {
                 (
-                    format!("[MissionLink] Payout completed: {net} won"),
-                    "Your payout was sent to your bank account.".to_owned(),
+                    format!("[MissionLink] {en_what} completed: {net} won"),
+                    format!("Your {} was sent to your bank account.", en_what.to_lowercase()),
                     format!("Sent to your account (after the fee): {net} won"),
                 )
             } else {
                 (
-                    format!("[MissionLink] Payout failed: {amount} won returned"),
+                    format!("[MissionLink] {en_what} failed: {amount} won returned"),
                     format!(
-                        "Your payout could not be completed by the bank. All {amount} won are back in your earnings."
+                        "Your {} could not be completed by the bank. All {amount} won are back in your {en_back}.",
+                        en_what.to_lowercase()
                     ),
                     format!("Reason: {reason}"),
                 )
@@ -96,14 +105,15 @@ pub fn payout_receipt(f: &ReceiptFacts, locale: Locale) -> (String, String) {
                 subject,
                 format!(
                     "Hello,\n\n{headline}\n\n\
-                     Payout: {id}\n\
+                     {en_what}: {id}\n\
                      Date: {at}\n\
                      Amount requested: {amount} won\n\
                      Fee: {fee} won\n\
                      {result}\n\
                      Account: {account}\n\n\
-                     To object: if anything here is wrong, write to {contact} within {OBJECTION_DAYS} days, quoting the payout number.\n\
-                     Operator: {op} ({contact})\n"
+                     To object: if anything here is wrong, write to {contact} within {OBJECTION_DAYS} days, quoting the {} number.\n\
+                     Operator: {op} ({contact})\n",
+                    en_what.to_lowercase()
                 ),
             )
         }
@@ -127,6 +137,7 @@ mod tests {
             account_masked: "********9012".into(),
             holder_name: "김민지".into(),
             failure_reason: (!paid).then(|| "closed account".into()),
+            refund: false,
             operator_name: "MissionLink Inc.".into(),
             operator_contact: "help@example.com".into(),
         }

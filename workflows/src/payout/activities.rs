@@ -252,6 +252,7 @@ impl PayoutActivities {
             account_masked: p.account_masked.clone(),
             holder_name: p.holder_name.clone(),
             failure_reason: p.failure_reason.clone(),
+            refund: p.kind == missionlink_ledger::status::PayoutKind::CashRefund,
             operator_name: self.operator.name.clone(),
             operator_contact: self.operator.contact.clone(),
         };
