@@ -95,7 +95,6 @@ pub async fn require_for_top_up(
 ///   (`RATE_LIMITED`, the provider not asked; its own count, apart from `verifyIdentity`'s);
 /// - a guardian under 19 at `now` ([`GUARDIAN_NOT_ADULT`]), or the minor themself (the same
 ///   person's unique key: [`GUARDIAN_IS_SELF`]). Both count as refused checks.
-#[allow(clippy::too_many_arguments)]
 pub async fn record_consent(
     db: &DatabaseConnection,
     verifier: &dyn IdentityVerifier,

@@ -324,6 +324,20 @@ async fn someone_nineteen_today_needs_no_consent_and_has_no_monthly_limit() {
     app.top_up(&eve, 10_000, "e-2").await.data("topUp");
     let r = app.top_up(&eve, 61_000, "e-3").await;
     assert_month_full(&r, 60_000);
+
+    // With TOPUP_REQUIRES_IDENTITY=false (scripts/run) an unverified user tops up, but a
+    // verified minor still waits for a guardian: their age is known.
+    let open = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[("TOPUP_REQUIRES_IDENTITY", "false")],
+    )
+    .await;
+    let anyone = open.register_unverified("openanyone", "VIEWER").await;
+    open.mark_email_verified(&anyone.user_id).await;
+    open.top_up(&anyone, 10_000, "o-1").await.data("topUp");
+    let teen = minor(&open, "openteen").await;
+    let r = open.top_up(&teen, 10_000, "o-2").await;
+    assert_eq!(r.code(), "GUARDIAN_CONSENT_REQUIRED", "{}", r.0);
 }
 
 #[tokio::test]
