@@ -7,9 +7,13 @@
 //! and works as the day's: [`reserve`] adds the amount with a conditional update
 //! (`total_won + amount <= limit`) in the caller's transaction, which locks the row until it
 //! ends, so racing top-ups of one person queue on it and never pass the limit together;
-//! [`release`] gives an amount back when the provider refuses the payment. An order says it
-//! is a minor's in `top_ups.minor`, set when it is prepared, so a refusal later (the webhook,
-//! the worker's reconciliation, which know no persons) gives back to the same row.
+//! [`release`] gives an amount back when the provider refuses the payment. Every caller takes
+//! the day's row first (`day::reserve`, then this), so two transactions never wait on each
+//! other's rows. An order says it is a minor's in `top_ups.minor`, set when it is prepared, so
+//! a refusal later (the webhook, the worker's reconciliation, which know no persons) gives back
+//! to the same row; an order a minor prepared still counts against the month if its confirm
+//! comes after their 19th birthday began (at most `TOPUP_ORDER_TTL_SECONDS` later): the
+//! stricter reading, for the one order in flight.
 
 use super::day::kst_day;
 use crate::LedgerError;
