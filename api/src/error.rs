@@ -34,7 +34,9 @@ pub enum ApiError {
     },
     /// A top-up the user's daily limit cannot take (`TOPUP_LIMIT_EXCEEDED`), with
     /// `extensions.limit`, `extensions.remainingToday` and `extensions.retryAt` (the next
-    /// Asia/Seoul midnight).
+    /// Asia/Seoul midnight); or a minor's month cannot (`TOPUP_MINOR_MONTHLY_LIMIT_EXCEEDED`),
+    /// with `extensions.limit`, `extensions.remainingThisMonth` and `extensions.retryAt` (the
+    /// first Asia/Seoul midnight of next month).
     LimitExceeded {
         code: &'static str,
         message: String,
@@ -235,7 +237,11 @@ impl From<ApiError> for async_graphql::Error {
             }
             if let Some((limit, remaining)) = limit {
                 ext.set("limit", limit);
-                ext.set("remainingToday", remaining);
+                if code == missionlink_ledger::topup::month::LIMIT_EXCEEDED {
+                    ext.set("remainingThisMonth", remaining);
+                } else {
+                    ext.set("remainingToday", remaining);
+                }
             }
             if let Some(code) = &provider_code {
                 ext.set("providerCode", code.as_str());

@@ -40,11 +40,12 @@ pub fn provider(app: &AppState) -> ApiResult<&Arc<dyn PaymentProvider>> {
 }
 
 /// `prepareTopUp`: an order of `amount_won` for the caller, counted against the daily limit of
-/// `limit_key` (identity's `persons::limit_key`).
+/// `limit_key` (identity's `persons::limit_key`), and a `minor`'s against the month's too.
 pub async fn prepare(
     app: &AppState,
     user_id: &str,
     limit_key: &str,
+    minor: bool,
     amount_won: i64,
 ) -> ApiResult<top_up::Model> {
     let provider = provider(app)?;
@@ -52,6 +53,7 @@ pub async fn prepare(
         &app.db.missions,
         user_id,
         limit_key,
+        minor,
         amount_won,
         provider.name(),
         &app.settings.topups.rules,

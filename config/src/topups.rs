@@ -5,7 +5,8 @@ use crate::{ConfigError, err};
 use missionlink_api::card_testing::FailureThrottle;
 use missionlink_api::settings::PrepareThrottle;
 use missionlink_ledger::money::MAX_BALANCE;
-use missionlink_ledger::topup::DEFAULT_ORDER_TTL_SECONDS;
+use missionlink_ledger::topup::{DEFAULT_MINOR_MONTHLY_LIMIT_WON, DEFAULT_ORDER_TTL_SECONDS};
+use missionlink_ledger::wallet::TOP_UP_MIN_WON;
 use missionlink_workflows::payments::PaymentChoice;
 use missionlink_workflows::payments::toss::TossConfig;
 
@@ -110,6 +111,17 @@ pub const TOPUP_DAILY_LIMIT_WON: Var = Var::int(
      confirmTopUp both count",
 );
 
+/// At least the smallest top-up, and it must be able to bind: see [`crate::Config::validate`].
+pub const TOPUP_MINOR_MONTHLY_LIMIT_WON: Var = Var::int(
+    "TOPUP_MINOR_MONTHLY_LIMIT_WON",
+    DEFAULT_MINOR_MONTHLY_LIMIT_WON,
+    TOP_UP_MIN_WON..=MAX_BALANCE,
+    "most won a verified minor (under 19, with a guardian's consent: recordGuardianConsent) may \
+     top up per Asia/Seoul calendar month, on top of the daily limit; the default is the \
+     monthly purchase limit Korean online games keep for minors; at most 31 times \
+     TOPUP_DAILY_LIMIT_WON",
+);
+
 pub const TOPUP_WITHDRAWAL_DAYS: Var = Var::int(
     "TOPUP_WITHDRAWAL_DAYS",
     7,
@@ -179,6 +191,7 @@ pub const VARIABLES: &[Var] = &[
     PAYMENT_WEBHOOK_WINDOW_SECONDS,
     TOPUP_RECONCILE_AFTER_SECONDS,
     TOPUP_DAILY_LIMIT_WON,
+    TOPUP_MINOR_MONTHLY_LIMIT_WON,
     TOPUP_WITHDRAWAL_DAYS,
     TOPUP_ORDER_TTL_SECONDS,
     TOPUP_PREPARE_MAX_PER_USER,
@@ -209,7 +222,8 @@ pub struct TopUpConfig {
     /// client address.
     pub webhook_max_per_client: i64,
     pub webhook_window_seconds: i64,
-    /// `TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`, `TOPUP_ORDER_TTL_SECONDS`.
+    /// `TOPUP_DAILY_LIMIT_WON`, `TOPUP_MINOR_MONTHLY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`,
+    /// `TOPUP_ORDER_TTL_SECONDS`.
     pub rules: missionlink_ledger::topup::TopUpRules,
     /// `TOPUP_RECONCILE_AFTER_SECONDS`.
     pub reconcile_after_seconds: u64,
@@ -310,6 +324,7 @@ pub(crate) fn read(env: &Env) -> Result<TopUpConfig, ConfigError> {
         reconcile_after_seconds: env.int(&TOPUP_RECONCILE_AFTER_SECONDS)?,
         rules: missionlink_ledger::topup::TopUpRules {
             daily_limit_won: env.int(&TOPUP_DAILY_LIMIT_WON)?,
+            minor_monthly_limit_won: env.int(&TOPUP_MINOR_MONTHLY_LIMIT_WON)?,
             withdrawal_days: env.int(&TOPUP_WITHDRAWAL_DAYS)?,
             order_ttl_seconds: env.int(&TOPUP_ORDER_TTL_SECONDS)?,
         },
@@ -386,6 +401,39 @@ mod tests {
         let e = toss_in_production(&[("TOSS_WEBHOOK_SECRET", short.as_str())]).unwrap_err();
         assert_eq!(e.variable, "TOSS_WEBHOOK_SECRET");
         assert!(e.problem.contains("32"), "{e}");
+    }
+
+    #[test]
+    fn minors_have_a_monthly_limit_that_can_bind() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.topups.rules.minor_monthly_limit_won, 70_000);
+        let c = config(&[("TOPUP_MINOR_MONTHLY_LIMIT_WON", "50000")]).unwrap();
+        assert_eq!(c.topups.rules.minor_monthly_limit_won, 50_000);
+        // Below the smallest top-up, no minor could top up at all.
+        for bad in ["0", "-1", "999"] {
+            assert_eq!(
+                config(&[("TOPUP_MINOR_MONTHLY_LIMIT_WON", bad)])
+                    .unwrap_err()
+                    .variable,
+                "TOPUP_MINOR_MONTHLY_LIMIT_WON",
+                "{bad}"
+            );
+        }
+        // More than 31 days at the daily limit could never bind: a typo, refused.
+        assert!(
+            config(&[
+                ("TOPUP_DAILY_LIMIT_WON", "10000"),
+                ("TOPUP_MINOR_MONTHLY_LIMIT_WON", "310000"),
+            ])
+            .is_ok()
+        );
+        let e = config(&[
+            ("TOPUP_DAILY_LIMIT_WON", "10000"),
+            ("TOPUP_MINOR_MONTHLY_LIMIT_WON", "310001"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "TOPUP_MINOR_MONTHLY_LIMIT_WON");
+        assert!(e.problem.contains("TOPUP_DAILY_LIMIT_WON"), "{e}");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::persons::{
     IDENTITY_HASH_KEY, IDENTITY_VERIFIER, PORTONE_API_URL, TOPUP_REQUIRES_IDENTITY,
 };
 use crate::topups::{
-    MIN_WEBHOOK_SECRET_CHARS, PAYMENT_PROVIDER, TOSS_API_BASE, TOSS_WEBHOOK_SECRET,
+    MIN_WEBHOOK_SECRET_CHARS, PAYMENT_PROVIDER, TOPUP_MINOR_MONTHLY_LIMIT_WON, TOSS_API_BASE,
+    TOSS_WEBHOOK_SECRET,
 };
 use crate::{AppEnv, Config, ConfigError, err};
 use missionlink_identity::channels::VerifierChoice;
@@ -47,6 +48,14 @@ impl Config {
             return Err(err(
                 PAYOUT_FEE_WON.name,
                 "must be less than PAYOUT_MIN, or no payout could pay anything",
+            ));
+        }
+        let rules = &self.topups.rules;
+        if rules.minor_monthly_limit_won > rules.daily_limit_won.saturating_mul(31) {
+            return Err(err(
+                TOPUP_MINOR_MONTHLY_LIMIT_WON.name,
+                "must not exceed 31 times TOPUP_DAILY_LIMIT_WON: a month of daily limits \
+                 would reach it first, and it would never bind",
             ));
         }
         match &self.topups.provider {

@@ -78,11 +78,14 @@ pub async fn top_up(
     key: &IdempotencyKey,
     daily_limit_won: i64,
 ) -> Result<Wallet, LedgerError> {
-    top_up_counted(db, user_id, user_id, amount_won, key, daily_limit_won).await
+    top_up_counted(db, user_id, user_id, amount_won, key, daily_limit_won, None).await
 }
 
 /// [`top_up`], counted toward the daily limit of `limit_key` (the person or the user, as
-/// identity says; see `topup::day`) rather than the user's own.
+/// identity says; see `topup::day`) rather than the user's own, and, given
+/// `minor_monthly_limit_won` (identity says the caller is a verified minor), toward the
+/// person's Asia/Seoul month too (`topup::month`: `TOPUP_MINOR_MONTHLY_LIMIT_EXCEEDED` past
+/// it, nothing written).
 #[tracing::instrument(name = "db.top_up", skip_all)]
 pub async fn top_up_counted(
     db: &DatabaseConnection,
@@ -91,6 +94,7 @@ pub async fn top_up_counted(
     amount_won: i64,
     key: &IdempotencyKey,
     daily_limit_won: i64,
+    minor_monthly_limit_won: Option<i64>,
 ) -> Result<Wallet, LedgerError> {
     let amount = Amount::within(amount_won, TOP_UP_MIN_WON, TOP_UP_MAX_WON)?;
     let hash = idempotency::request_hash("topUp", &amount.to_string());
@@ -102,8 +106,14 @@ pub async fn top_up_counted(
                 .map_err(|e| LedgerError::Corrupt(format!("stored topUp response: {e}")))
         }
         Claim::Fresh => {
-            crate::topup::day::reserve(&txn, limit_key, amount.get(), daily_limit_won, Utc::now())
-                .await?;
+            let now = Utc::now();
+            let day =
+                crate::topup::day::reserve(&txn, limit_key, amount.get(), daily_limit_won, now)
+                    .await?;
+            if let Some(limit) = minor_monthly_limit_won {
+                crate::topup::month::reserve(&txn, limit_key, &day, amount.get(), limit, now)
+                    .await?;
+            }
             let credit_id = format!("topup:{user_id}:{}", key.as_str());
             let credited = transfer::apply(
                 &txn,

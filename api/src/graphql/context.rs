@@ -78,26 +78,30 @@ pub(crate) fn paying_caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, A
 
 /// The caller of a top-up (`prepareTopUp`, the sandbox `topUp`), as [`paying_caller`], and
 /// with `TOPUP_REQUIRES_IDENTITY` one whose identity is verified (`verifyIdentity`), else
-/// `IDENTITY_REQUIRED`, before anything is written. Also the key the caller's daily limit counts
-/// by (the person when verified, so one person's accounts share one limit). `confirmTopUp` does
-/// not ask: the payment it confirms is already taken.
+/// `IDENTITY_REQUIRED`; a verified minor (under 19 now) only with a guardian's consent
+/// (`recordGuardianConsent`), else `GUARDIAN_CONSENT_REQUIRED`; each before anything is
+/// written or the payment provider asked. Also the key the caller's limits count by (the
+/// person when verified, so one person's accounts share one limit) and whether the caller is a
+/// minor (whose top-ups count against `TOPUP_MINOR_MONTHLY_LIMIT_WON` too). `confirmTopUp`
+/// does not ask: the payment it confirms is already taken, and its order says whose limits it
+/// counts against.
 pub(crate) async fn identified_caller<'a>(
     ctx: &Context<'a>,
 ) -> Result<(&'a AccessClaims, persons::LimitKey), ApiError> {
     let claims = paying_caller(ctx)?;
     let auth = &state(ctx).auth;
     let limit = persons::limit_key(&auth.users_db, &claims.sub).await?;
-    if limit.verified || !auth.persons.topup_requires_identity {
-        Ok((claims, limit))
-    } else {
-        Err(ApiError::Refused {
+    if !limit.verified && auth.persons.topup_requires_identity {
+        return Err(ApiError::Refused {
             code: "IDENTITY_REQUIRED",
             message: "verify who you are first (verifyIdentity): top-ups need a verified \
                       identity"
                 .into(),
             retry_at: None,
-        })
+        });
     }
+    persons::guardian::require_for_top_up(&auth.users_db, &claims.sub, &limit).await?;
+    Ok((claims, limit))
 }
 
 /// The authenticated caller, suspended or not: only for `logoutEverywhere`, so the owner of a

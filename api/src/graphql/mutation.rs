@@ -155,8 +155,10 @@ impl IdentityMutation {
     }
 
     /// Adds won to the wallet from the sandbox payment provider (1,000 to 1,000,000 won),
-    /// counted toward the daily limit (`TOPUP_LIMIT_EXCEEDED`). Idempotent per `idempotencyKey`. Refused with `FORBIDDEN` when the server runs with
-    /// `APP_ENV=production`: the sandbox provider takes no payment.
+    /// counted toward the daily limit (`TOPUP_LIMIT_EXCEEDED`) and, for a minor, the monthly
+    /// one (`TOPUP_MINOR_MONTHLY_LIMIT_EXCEEDED`; without a guardian's consent
+    /// `GUARDIAN_CONSENT_REQUIRED`). Idempotent per `idempotencyKey`. Refused with `FORBIDDEN`
+    /// when the server runs with `APP_ENV=production`: the sandbox provider takes no payment.
     async fn top_up(
         &self,
         ctx: &Context<'_>,
@@ -172,13 +174,15 @@ impl IdentityMutation {
         }
         let (claims, limit) = identified_caller(ctx).await?;
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
+        let rules = &state(ctx).settings.topups.rules;
         let wallet = wallet::top_up_counted(
             &state(ctx).db.missions,
             &claims.sub,
             &limit.key,
             i64::from(amount),
             &key,
-            state(ctx).settings.topups.rules.daily_limit_won,
+            rules.daily_limit_won,
+            limit.minor.then_some(rules.minor_monthly_limit_won),
         )
         .await
         .map_err(ApiError::from)?;

@@ -11,10 +11,11 @@ use crate::state::AppState;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::top_up as top_up_row;
-use missionlink_ledger::status::TopUpStatus as TopUpStatusRow;
+use missionlink_identity::persons::LimitKey;
 use missionlink_identity::throttle;
 use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::topup::{self as domain, customer, day, list as top_up_list};
+use missionlink_ledger::status::TopUpStatus as TopUpStatusRow;
+use missionlink_ledger::topup::{self as domain, customer, day, list as top_up_list, month};
 
 /// A top-up through the payment provider.
 #[derive(SimpleObject, Clone, Debug)]
@@ -106,6 +107,22 @@ pub struct TopUpLimit {
     pub remaining_today: Won,
     /// The next midnight in Asia/Seoul, when the day's total starts again at zero.
     pub resets_at: DateTime<Utc>,
+    /// A verified minor's monthly limit (`TOPUP_MINOR_MONTHLY_LIMIT_WON`, per Asia/Seoul
+    /// calendar month), which their top-ups must fit as well as the day's; null for an adult
+    /// (or an unverified caller).
+    pub monthly: Option<MonthlyTopUpLimit>,
+}
+
+/// A minor's monthly top-up limit (under 19, with a guardian's consent).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct MonthlyTopUpLimit {
+    pub limit: Won,
+    /// Topped up this month (Asia/Seoul), confirms under way included.
+    pub used_this_month: Won,
+    pub remaining_this_month: Won,
+    /// The first midnight of next month in Asia/Seoul, when the month's total starts again at
+    /// zero.
+    pub resets_at: DateTime<Utc>,
 }
 
 /// `Wallet.topUps`: `user_id`'s top-ups, newest first, of `status` if given.
@@ -130,19 +147,35 @@ pub(super) async fn top_up_limit(ctx: &Context<'_>, user_id: &str) -> GqlResult<
     let limit = missionlink_identity::persons::limit_key(&app.db.users, user_id)
         .await
         .map_err(ApiError::from)?;
-    let used = day::usage(
-        &app.db.missions,
-        &limit.key,
-        app.settings.topups.rules.daily_limit_won,
-        Utc::now(),
-    )
-    .await
-    .map_err(ApiError::from)?;
+    let rules = &app.settings.topups.rules;
+    let now = Utc::now();
+    let used = day::usage(&app.db.missions, &limit.key, rules.daily_limit_won, now)
+        .await
+        .map_err(ApiError::from)?;
+    let monthly = if limit.minor {
+        let m = month::usage(
+            &app.db.missions,
+            &limit.key,
+            rules.minor_monthly_limit_won,
+            now,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Some(MonthlyTopUpLimit {
+            limit: Won::of(m.limit_won, "monthly limit")?,
+            used_this_month: Won::of(m.used_won, "topped up this month")?,
+            remaining_this_month: Won::of(m.remaining_won, "remaining this month")?,
+            resets_at: m.resets_at,
+        })
+    } else {
+        None
+    };
     Ok(TopUpLimit {
         limit: Won::of(used.limit_won, "daily limit")?,
         used_today: Won::of(used.used_won, "topped up today")?,
         remaining_today: Won::of(used.remaining_won, "remaining today")?,
         resets_at: used.resets_at,
+        monthly,
     })
 }
 
@@ -154,7 +187,7 @@ pub(super) async fn top_up_limit(ctx: &Context<'_>, user_id: &str) -> GqlResult<
 async fn prepare_throttled(
     app: &AppState,
     user_id: &str,
-    limit_key: &str,
+    counted: &LimitKey,
     amount_won: i64,
 ) -> Result<top_up_row::Model, ApiError> {
     let limit = app.settings.topups.prepare_throttle;
@@ -173,7 +206,7 @@ async fn prepare_throttled(
             retry_at: throttle::window_ends(users, &bucket, limit.window_seconds).await?,
         });
     };
-    let made = crate::topups::prepare(app, user_id, limit_key, amount_won).await;
+    let made = crate::topups::prepare(app, user_id, &counted.key, counted.minor, amount_won).await;
     if made.is_err() {
         throttle::release(users, &attempt).await?;
     }
@@ -192,11 +225,14 @@ impl TopUpMutation {
     /// (`extensions.retryAt`) past `TOPUP_PREPARE_MAX_PER_USER` orders in
     /// `TOPUP_PREPARE_WINDOW_SECONDS`. With `TOPUP_REQUIRES_IDENTITY` (the default), an
     /// unverified caller is refused `IDENTITY_REQUIRED` first (`verifyIdentity`); the limit is
-    /// the verified person's, across their accounts. Nothing is charged yet.
+    /// the verified person's, across their accounts. A verified minor (under 19) is refused
+    /// `GUARDIAN_CONSENT_REQUIRED` until a guardian consented (`recordGuardianConsent`), and
+    /// with `TOPUP_MINOR_MONTHLY_LIMIT_EXCEEDED` when this month's minors' limit could not take
+    /// it. Nothing is charged yet.
     async fn prepare_top_up(&self, ctx: &Context<'_>, amount: i32) -> GqlResult<TopUpOrder> {
         let (claims, limit) = identified_caller(ctx).await?;
         let app = state(ctx);
-        let work = prepare_throttled(app, &claims.sub, &limit.key, i64::from(amount));
+        let work = prepare_throttled(app, &claims.sub, &limit, i64::from(amount));
         let t = card_testing::guarded(app, &claims.sub, client_addr(ctx), work).await?;
         let customer_key = customer::key_of(&app.db.missions, &claims.sub)
             .await
@@ -215,7 +251,8 @@ impl TopUpMutation {
     /// `TOPUP_ORDER_TTL_SECONDS` (else `ORDER_EXPIRED`) and `amount` against the order (else
     /// `TOPUP_AMOUNT_MISMATCH`), each refusal with nothing changed and the provider not asked;
     /// then it reserves today's limit
-    /// (`TOPUP_LIMIT_EXCEEDED`), asks the provider to take the payment `paymentKey`, and
+    /// (`TOPUP_LIMIT_EXCEEDED`) and a minor's month's (`TOPUP_MINOR_MONTHLY_LIMIT_EXCEEDED`),
+    /// asks the provider to take the payment `paymentKey`, and
     /// credits the wallet once. Confirming a confirmed order answers it again. `PAYMENT_FAILED`:
     /// the provider refused (its code in `extensions.providerCode`); `PAYMENT_PENDING`: it did
     /// not answer — call again with the same arguments, or the provider's webhook settles it;

@@ -24,6 +24,10 @@ pub struct Model {
     /// user, as identity said when the order was prepared. `None` on top-ups from before
     /// missions migration 000018: the user.
     pub limit_key: Option<String>,
+    /// Prepared by a verified minor (missions migration 000019): its confirm counts against the
+    /// minors' monthly limit (`topup_months`, the Asia/Seoul month of `kst_day`) as well as the
+    /// day's.
+    pub minor: bool,
     pub created_at: DateTimeUtc,
     pub confirming_at: Option<DateTimeUtc>,
     pub confirmed_at: Option<DateTimeUtc>,

@@ -2,6 +2,7 @@
 
 pub mod account_code;
 pub mod account_email;
+pub mod guardian_consent;
 pub mod kinds;
 pub mod login_throttle;
 pub mod overlay_token;

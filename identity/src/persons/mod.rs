@@ -16,7 +16,12 @@
 //! the API beyond `me.identity { verifiedAt adult }`. One person, one verified account (a
 //! unique constraint). The daily top-up limit counts per person through [`limit_key`], a plain
 //! string the ledger keys its day totals by: nothing joins across the two databases.
+//!
+//! Minors (issue 26, item 2, [`guardian`]): a verified person under 19 tops up only once a
+//! guardian, an adult verified through the same verifier, consented (`recordGuardianConsent`),
+//! and within the minors' monthly limit, which the ledger counts under the same key.
 
+pub mod guardian;
 pub mod portone;
 pub mod sandbox;
 pub mod verify;

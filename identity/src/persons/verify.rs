@@ -38,7 +38,7 @@ pub struct IdentityStatus {
 }
 
 impl IdentityStatus {
-    fn of(row: &person::Model) -> IdentityResult<Self> {
+    pub(crate) fn of(row: &person::Model) -> IdentityResult<Self> {
         let birth_date = NaiveDate::parse_from_str(&row.birth_date, "%Y-%m-%d").map_err(|e| {
             IdentityError::Internal(anyhow::anyhow!(
                 "person_verifications.birth_date of {}: {e}",
@@ -56,28 +56,39 @@ impl IdentityStatus {
     /// Asia/Seoul calendar day of `now`. Someone born on 29 February comes of age on 1 March
     /// of a common year (the day after the period's last day, Civil Act art. 160).
     pub fn adult(&self, now: DateTime<Utc>) -> bool {
-        let seoul = FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
-        let today = now.with_timezone(&seoul).date_naive();
-        let b = self.birth_date;
-        let year = b.year() + ADULT_AGE_YEARS;
-        let comes_of_age = NaiveDate::from_ymd_opt(year, b.month(), b.day())
-            .or_else(|| NaiveDate::from_ymd_opt(year, 3, 1))
-            .unwrap_or(NaiveDate::MAX);
-        today >= comes_of_age
+        is_adult(self.birth_date, now)
     }
+}
+
+/// Whether someone born on `birth_date` is an adult at `now`: see [`IdentityStatus::adult`].
+pub(crate) fn is_adult(birth_date: NaiveDate, now: DateTime<Utc>) -> bool {
+    let seoul = FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
+    let today = now.with_timezone(&seoul).date_naive();
+    let b = birth_date;
+    let year = b.year() + ADULT_AGE_YEARS;
+    let comes_of_age = NaiveDate::from_ymd_opt(year, b.month(), b.day())
+        .or_else(|| NaiveDate::from_ymd_opt(year, 3, 1))
+        .unwrap_or(NaiveDate::MAX);
+    today >= comes_of_age
 }
 
 /// What the daily top-up limit of a user counts by: the person (`person:` and the first 32 hex
 /// characters of the CI's keyed hash, the same for every account of one person) when the user
-/// is verified, else the user's own id. A plain string: the ledger keys `topup_days` by it and
-/// never learns more.
+/// is verified, else the user's own id. A plain string: the ledger keys `topup_days` (and a
+/// minor's `topup_months`) by it and never learns more.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitKey {
     pub key: String,
     pub verified: bool,
+    /// A verified person under [`ADULT_AGE_YEARS`] when it was read: their top-ups wait for a
+    /// guardian's consent and count against the minors' monthly limit too (`guardian`).
+    pub minor: bool,
 }
 
-async fn row_of(db: &DatabaseConnection, user_id: &str) -> IdentityResult<Option<person::Model>> {
+pub(crate) async fn row_of(
+    db: &DatabaseConnection,
+    user_id: &str,
+) -> IdentityResult<Option<person::Model>> {
     Ok(person::Entity::find_by_id(user_id).one(db).await?)
 }
 
@@ -113,16 +124,19 @@ pub async fn holder_is_verified_name(
         .map(|row| squash(&row.name) == squash(holder)))
 }
 
-/// The key `user_id`'s top-ups count against ([`LimitKey`]).
+/// The key `user_id`'s top-ups count against ([`LimitKey`]), and whether the person is a minor
+/// now.
 pub async fn limit_key(db: &DatabaseConnection, user_id: &str) -> IdentityResult<LimitKey> {
     Ok(match row_of(db, user_id).await? {
         Some(row) => LimitKey {
             key: format!("person:{}", &row.ci_hash[..32.min(row.ci_hash.len())]),
             verified: true,
+            minor: !IdentityStatus::of(&row)?.adult(Utc::now()),
         },
         None => LimitKey {
             key: user_id.to_owned(),
             verified: false,
+            minor: false,
         },
     })
 }
@@ -235,7 +249,7 @@ fn already_used() -> IdentityError {
     }
 }
 
-fn refusal(e: VerifyError) -> IdentityError {
+pub(crate) fn refusal(e: VerifyError) -> IdentityError {
     match e {
         VerifyError::NotConfigured(message) => IdentityError::Refused {
             code: "IDENTITY_VERIFIER_NOT_CONFIGURED",

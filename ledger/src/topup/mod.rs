@@ -7,10 +7,11 @@
 //!
 //! - [`order::prepare`] records an order (PREPARED) and hands back its `orderId`.
 //! - [`order::begin_confirm`] checks the amount against the order, reserves the amount in the
-//!   user's Asia/Seoul day ([`day`]) and marks it CONFIRMING, before anyone asks the provider
-//!   to take the payment: a payment over the limit is never taken.
+//!   user's Asia/Seoul day ([`day`]), and for a minor's order in the month too ([`month`]), and
+//!   marks it CONFIRMING, before anyone asks the provider to take the payment: a payment over
+//!   a limit is never taken.
 //! - [`order::settle`] (the provider approved: CONFIRMED, wallet credited with
-//!   `topup:order:<orderId>`, receipt queued) or [`order::fail`] (refused: FAILED, reservation
+//!   `topup:order:<orderId>`, receipt queued) or [`order::fail`] (refused: FAILED, reservations
 //!   released).
 //! - [`withdraw::begin`] (within the window, while the wallet covers the whole amount: the
 //!   wallet debited with `withdrawal:<top-up>`, WITHDRAWING), then [`withdraw::finish`]
@@ -20,6 +21,7 @@
 pub mod customer;
 pub mod day;
 pub mod list;
+pub mod month;
 pub mod order;
 pub mod receipts;
 pub mod webhooks;
@@ -33,12 +35,15 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, UpdateMany,
 };
 
-/// The bounds of top-ups (`TOPUP_DAILY_LIMIT_WON`, `TOPUP_WITHDRAWAL_DAYS`,
-/// `TOPUP_ORDER_TTL_SECONDS`).
+/// The bounds of top-ups (`TOPUP_DAILY_LIMIT_WON`, `TOPUP_MINOR_MONTHLY_LIMIT_WON`,
+/// `TOPUP_WITHDRAWAL_DAYS`, `TOPUP_ORDER_TTL_SECONDS`).
 #[derive(Clone, Copy, Debug)]
 pub struct TopUpRules {
     /// Most won one user may top up in one Asia/Seoul calendar day (KCC guideline: 1,000,000).
     pub daily_limit_won: i64,
+    /// Most won a verified minor (under 19, with a guardian's consent) may top up in one
+    /// Asia/Seoul calendar month, on top of the daily limit ([`month`]).
+    pub minor_monthly_limit_won: i64,
     /// Days after confirmation within which an unspent top-up may be withdrawn (KCC: 7).
     pub withdrawal_days: i64,
     /// How long a PREPARED order may wait for its confirm: past it the confirm is refused
@@ -51,10 +56,16 @@ pub struct TopUpRules {
 /// Toss expires the payment and no confirm could take it), with room for a slow customer.
 pub const DEFAULT_ORDER_TTL_SECONDS: i64 = 1_800;
 
+/// `TOPUP_MINOR_MONTHLY_LIMIT_WON`'s default: 70,000 won, the monthly purchase limit for minors
+/// Korea's online games have kept since the adults' monthly limit was lifted in 2019 (the
+/// limit a Korean parent knows for paid digital items).
+pub const DEFAULT_MINOR_MONTHLY_LIMIT_WON: i64 = 70_000;
+
 impl Default for TopUpRules {
     fn default() -> Self {
         Self {
             daily_limit_won: 1_000_000,
+            minor_monthly_limit_won: DEFAULT_MINOR_MONTHLY_LIMIT_WON,
             withdrawal_days: 7,
             order_ttl_seconds: DEFAULT_ORDER_TTL_SECONDS,
         }

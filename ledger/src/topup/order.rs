@@ -1,7 +1,7 @@
 //! A top-up's order and its confirmation: [`prepare`], [`begin_confirm`], then [`settle`] or
 //! [`fail`] once the provider answered.
 
-use super::{TopUpRules, credit_transfer_id, day, receipts};
+use super::{TopUpRules, credit_transfer_id, day, month, receipts};
 use crate::status::{TopUpEvent, TopUpStatus, TransferKind};
 use crate::reconcile::receivable;
 use crate::transfer::{self, Transfer};
@@ -76,13 +76,16 @@ fn expired(order_id: &str, at: DateTime<Utc>) -> LedgerError {
 
 /// Records an order of `amount_won` for `user_id` with `provider`, PREPARED, counting against
 /// the daily limit of `limit_key` (the person or the user, as identity says: see
-/// [`day`]). Refused early (nothing written) when today's limit could not take it: the limit is
-/// enforced again, under its lock, when the confirm begins.
+/// [`day`]), and when `minor` (identity says the caller is a verified minor) against the
+/// minors' monthly limit too ([`month`]). Refused early (nothing written) when today's limit,
+/// or a minor's month, could not take it: the limits are enforced again, under their locks,
+/// when the confirm begins.
 #[allow(clippy::too_many_arguments)]
 pub async fn prepare(
     db: &DatabaseConnection,
     user_id: &str,
     limit_key: &str,
+    minor: bool,
     amount_won: i64,
     provider: &str,
     rules: &TopUpRules,
@@ -92,6 +95,12 @@ pub async fn prepare(
     let today = day::usage(db, limit_key, rules.daily_limit_won, now).await?;
     if amount.get() > today.remaining_won {
         return Err(today.refusal(amount.get()));
+    }
+    if minor {
+        let this_month = month::usage(db, limit_key, rules.minor_monthly_limit_won, now).await?;
+        if amount.get() > this_month.remaining_won {
+            return Err(this_month.refusal(amount.get()));
+        }
     }
     let wallet = AccountId::wallet(Currency::Cash, user_id);
     let opened = missionlink_entities::missions::account::Entity::find_by_id(wallet.as_str())
@@ -116,6 +125,7 @@ pub async fn prepare(
         payment_key: Set(None),
         kst_day: Set(None),
         limit_key: Set(Some(limit_key.to_owned())),
+        minor: Set(minor),
         created_at: Set(now),
         confirming_at: Set(None),
         confirmed_at: Set(None),
@@ -146,7 +156,8 @@ pub enum Begun {
 /// nothing changed, and the order stays PREPARED (a client bug or a tampered request must not
 /// burn the order; the provider was not asked, so nothing was charged). A PREPARED order then
 /// becomes CONFIRMING in one transaction with its reservation of the day's limit (refused with
-/// `TOPUP_LIMIT_EXCEEDED`, nothing changed). An order already CONFIRMING with the same payment
+/// `TOPUP_LIMIT_EXCEEDED`, nothing changed) and, for a minor's order, of the month's (refused
+/// with `TOPUP_MINOR_MONTHLY_LIMIT_EXCEEDED`, nothing changed). An order already CONFIRMING with the same payment
 /// (a retry after the provider did not answer) is asked again; one already settled is answered.
 ///
 /// Refused before anything is read or written: a `payment_key` that is no provider's key
@@ -238,7 +249,7 @@ pub async fn begin_confirm(
         return found(own_order(db, user_id, order_id).await?, payment_key);
     }
     // The key the order was prepared under: every account of one verified person shares it.
-    day::reserve(
+    let day = day::reserve(
         &txn,
         order.limit_key(),
         order.amount,
@@ -246,6 +257,19 @@ pub async fn begin_confirm(
         now,
     )
     .await?;
+    // A minor's order: the month of the same day, under the person's month lock. The day's lock
+    // is taken first, in every transaction that takes both, so two never wait on each other.
+    if order.minor {
+        month::reserve(
+            &txn,
+            order.limit_key(),
+            &day,
+            order.amount,
+            rules.minor_monthly_limit_won,
+            now,
+        )
+        .await?;
+    }
     let begun = crate::topup::find(&txn, &order.id).await?;
     txn.commit().await?;
     Ok(Begun::Ask(begun))
@@ -340,7 +364,7 @@ pub async fn settle(
 }
 
 /// The provider refused the payment of top-up `id` (CONFIRMING): FAILED with the provider's
-/// code and message, the day's reservation released. Nothing was credited. Returns the top-up
+/// code and message, the day's reservation released (and a minor's month's). Nothing was credited. Returns the top-up
 /// and whether this call failed it.
 pub async fn fail(
     db: &DatabaseConnection,
@@ -368,6 +392,9 @@ pub async fn fail(
         .clone()
         .ok_or_else(|| LedgerError::Corrupt(format!("top-up {id} has no day")))?;
     day::release(&txn, t.limit_key(), &day, t.amount).await?;
+    if t.minor {
+        month::release(&txn, t.limit_key(), &day, t.amount).await?;
+    }
     txn.commit().await?;
     Ok((t, true))
 }

@@ -20,6 +20,7 @@ mod m20261206_000015_topup_order_expiry;
 mod m20261206_000016_streamer_decisions;
 mod m20261206_000017_payment_customers;
 mod m20261206_000018_topup_limit_keys;
+mod m20261206_000019_topup_months;
 mod m20261206_000020_reconciliation;
 mod m20261206_000021_cash_refunds;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_streamer_decisions::Migration),
             Box::new(m20261206_000017_payment_customers::Migration),
             Box::new(m20261206_000018_topup_limit_keys::Migration),
+            Box::new(m20261206_000019_topup_months::Migration),
             Box::new(m20261206_000020_reconciliation::Migration),
             Box::new(m20261206_000021_cash_refunds::Migration),
         ]

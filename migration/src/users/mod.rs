@@ -9,6 +9,7 @@ mod m20261206_000004_sessions;
 mod m20261206_000005_account_emails;
 mod m20261206_000006_streamer_channels;
 mod m20261206_000007_person_verifications;
+mod m20261206_000008_guardian_consents;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000005_account_emails::Migration),
             Box::new(m20261206_000006_streamer_channels::Migration),
             Box::new(m20261206_000007_person_verifications::Migration),
+            Box::new(m20261206_000008_guardian_consents::Migration),
         ]
     }
 }

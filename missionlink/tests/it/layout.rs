@@ -65,6 +65,7 @@ fn only_identity_touches_the_users_databases_tables() {
         "streamer_application::",
         "streamer_channel::",
         "person_verification::",
+        "guardian_consent::",
         // Raw SQL reads, whatever the casing of the keywords.
         "from users",
         "join users",
@@ -76,6 +77,7 @@ fn only_identity_touches_the_users_databases_tables() {
         "from streamer_applications",
         "from streamer_channels",
         "from person_verifications",
+        "from guardian_consents",
     ];
     let mut trespass = Vec::new();
     for (krate, file) in crate_sources() {

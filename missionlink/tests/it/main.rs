@@ -27,6 +27,7 @@ mod introspection;
 mod layout;
 mod limits;
 mod live;
+mod minors;
 mod missions;
 mod monitoring;
 mod mutation_caps;

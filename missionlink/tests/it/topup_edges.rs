@@ -394,6 +394,7 @@ async fn order_made_ago(app: &TestApp, who: &Session, age: chrono::Duration) -> 
         &app.db.missions,
         &who.user_id,
         &who.user_id,
+        false,
         10_000,
         "toss",
         &app.config.topups.rules,

@@ -252,6 +252,7 @@ async fn a_payment_for_an_expired_order_is_answered_and_never_credited() {
         &app.db.missions,
         &viewer.user_id,
         &viewer.user_id,
+        false,
         10_000,
         "toss",
         &app.config.topups.rules,

@@ -5,15 +5,15 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 impl TestApp {
     /// The rows of both databases that a refused request must leave alone (users, tokens,
-    /// throttles, accounts, transfers, idempotency keys, top-ups, their receipts and days,
-    /// missions, pledges, bets, the workflow outbox and reconciliation cases), in a stable order: equal snapshots mean
-    /// nothing changed.
+    /// guardians' consents, throttles, accounts, transfers, idempotency keys, top-ups, their
+    /// receipts, days and minors' months, missions, pledges, bets, the workflow outbox and
+    /// reconciliation cases), in a stable order: equal snapshots mean nothing changed.
     pub async fn snapshot(&self) -> String {
         use missionlink_entities::missions::{
             account, bet, idempotency_key, mission, pledge, reconciliation_case, top_up,
             topup_receipt, transfer, workflow_outbox,
         };
-        use missionlink_entities::users::{login_throttle, refresh_token, user};
+        use missionlink_entities::users::{guardian_consent, login_throttle, refresh_token, user};
         let u = &self.db.users;
         let m = &self.db.missions;
         let days: Vec<(String, String, i64)> = m
@@ -32,8 +32,24 @@ impl TestApp {
                 )
             })
             .collect();
+        let months: Vec<(String, String, i64)> = m
+            .query_all_raw(sea_orm::Statement::from_string(
+                m.get_database_backend(),
+                "SELECT limit_key, month, total_won FROM topup_months ORDER BY limit_key, month",
+            ))
+            .await
+            .expect("top-up months")
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "limit_key").expect("limit_key"),
+                    r.try_get("", "month").expect("month"),
+                    r.try_get("", "total_won").expect("total_won"),
+                )
+            })
+            .collect();
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{days:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{days:?}\n{months:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             user::Entity::find()
                 .order_by_asc(user::Column::Id)
                 .all(u)
@@ -44,6 +60,11 @@ impl TestApp {
                 .all(u)
                 .await
                 .expect("refresh tokens"),
+            guardian_consent::Entity::find()
+                .order_by_asc(guardian_consent::Column::UserId)
+                .all(u)
+                .await
+                .expect("guardian consents"),
             // Less the card-testing counters (`api/src/card_testing.rs`), which count refused
             // top-ups by design: a refusal leaves everything else as it was.
             login_throttle::Entity::find()
