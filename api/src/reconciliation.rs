@@ -35,8 +35,7 @@ pub async fn cancelled_at_provider(
         p.total_amount_won,
         t.amount
     );
-    if let Some(case) = cases::provider_cancelled(db, &t.id, p.balance_amount_won, &detail).await?
-    {
+    if let Some(case) = cases::provider_cancelled(db, &t.id, p.balance_amount_won, &detail).await? {
         metrics().reconciliation_case(case.kind.as_str());
         tracing::error!(case = %case.id, kind = case.kind.as_str(), top_up = %t.id,
             amount = case.amount, "payment cancelled at the provider after it was credited: a \
@@ -75,7 +74,10 @@ async fn refund_at_provider(
     };
     let provider = crate::topups::provider(app)?;
     let reason = "결제 대사: 적립되지 않은 결제 취소 (reconciliation: a payment never credited)";
-    match provider.cancel(key, reason, &format!("case-{}", case.id), None).await {
+    match provider
+        .cancel(key, reason, &format!("case-{}", case.id), None)
+        .await
+    {
         Ok(p) if p.status == PaymentStatus::Canceled => Ok(()),
         Err(PaymentError::Refused { code, .. }) if code == ALREADY_CANCELED => Ok(()),
         Ok(p) => Err(ApiError::Refused {

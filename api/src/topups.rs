@@ -143,17 +143,16 @@ pub async fn cancel(
     // (`PAYMENT_PROVIDER=none`, or another provider) refuses before any won leave the wallet.
     let own = missionlink_ledger::topup::find_own(db, user_id, id).await?;
     for_top_up(app, &own)?;
-    let begun =
-        withdraw::begin(
-            db,
-            user_id,
-            id,
-            amount,
-            key,
-            &app.settings.topups.rules,
-            Utc::now(),
-        )
-        .await?;
+    let begun = withdraw::begin(
+        db,
+        user_id,
+        id,
+        amount,
+        key,
+        &app.settings.topups.rules,
+        Utc::now(),
+    )
+    .await?;
     let t = match begun {
         withdraw::Begun::Done(t) => return Ok(t),
         withdraw::Begun::Ask(t) => t,
@@ -445,8 +444,7 @@ async fn handle(
         (
             TopUpStatus::Confirmed | TopUpStatus::Withdrawn,
             PaymentStatus::Canceled | PaymentStatus::PartialCanceled,
-        ) if own_key =>
-        {
+        ) if own_key => {
             // Refunded at the provider outside cancelTopUp (its console, the card issuer): the
             // wallet still holds the won, which may be spent already. Not undone here: a
             // reconciliation case for an operator, once per cancel.

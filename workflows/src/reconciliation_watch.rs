@@ -21,7 +21,10 @@ pub fn worker_loop(db: DatabaseConnection, sla: Duration) -> Loop {
                 .await
                 .context("could not count open reconciliation cases")?;
             if w.overdue > 0 {
-                tracing::warn!(overdue = w.overdue, "reconciliation cases open past their SLA");
+                tracing::warn!(
+                    overdue = w.overdue,
+                    "reconciliation cases open past their SLA"
+                );
             }
             missionlink_telemetry::metrics().reconciliation_waiting(
                 u64::try_from(w.open).unwrap_or(0),

@@ -92,7 +92,12 @@ impl UserMoneyQuery {
     /// reconciliation cases. `reason` (required, at most 1,000 characters) says why; each read
     /// is recorded as an operator action (`READ_USER_MONEY`) before anything is shown.
     /// `NOT_FOUND` (nothing recorded) for a user who holds no money here.
-    async fn user_money(&self, ctx: &Context<'_>, user_id: ID, reason: String) -> GqlResult<UserMoney> {
+    async fn user_money(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        reason: String,
+    ) -> GqlResult<UserMoney> {
         let operator_id = operator(ctx)?;
         let acting = Acting::new(&operator_id, &reason).map_err(ApiError::from)?;
         let db = &state(ctx).db.missions;

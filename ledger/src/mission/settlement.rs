@@ -3,8 +3,8 @@
 
 use super::read::find;
 use crate::events::{self, NewEvent};
-use crate::status::{EventKind, MissionStatus, PledgeStatus, TransferKind};
 use crate::reconcile::receivable;
+use crate::status::{EventKind, MissionStatus, PledgeStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;

@@ -190,7 +190,9 @@ pub async fn record_money_read(
         .one(db)
         .await?;
     if found.is_none() {
-        return Err(LedgerError::NotFound(format!("no user {user_id} holds money here")));
+        return Err(LedgerError::NotFound(format!(
+            "no user {user_id} holds money here"
+        )));
     }
     record(
         db,

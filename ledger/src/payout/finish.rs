@@ -258,7 +258,10 @@ pub(crate) async fn give_back<C: ConnectionTrait>(
 ) -> Result<(), LedgerError> {
     // Back where it came from: a streamer's earnings, or a cash refund's wallet.
     let (credit, kind) = match p.kind {
-        PayoutKind::Earnings => (AccountId::earnings(&p.streamer_id), TransferKind::PayoutReturn),
+        PayoutKind::Earnings => (
+            AccountId::earnings(&p.streamer_id),
+            TransferKind::PayoutReturn,
+        ),
         PayoutKind::CashRefund => (
             AccountId::wallet(Currency::Cash, &p.streamer_id),
             TransferKind::CashRefundReturn,

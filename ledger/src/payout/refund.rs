@@ -201,6 +201,10 @@ mod tests {
         assert_eq!(u(100_000, 0).fee(50_005, &RULES), 5_000);
         assert_eq!(u(100_000, 79_999).fee(20_001, &RULES), 2_000);
         assert_eq!(u(100_000, 80_000).fee(20_000, &RULES), 0);
-        assert_eq!(u(0, 0).fee(5_000, &RULES), 0, "nothing charged, nothing to keep");
+        assert_eq!(
+            u(0, 0).fee(5_000, &RULES),
+            0,
+            "nothing charged, nothing to keep"
+        );
     }
 }

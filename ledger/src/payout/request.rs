@@ -66,7 +66,10 @@ pub async fn request(
         kind: PayoutKind::Earnings,
         operation: OPERATION,
         account_key: streamer_id.to_owned(),
-        no_account: ("PAYOUT_ACCOUNT_REQUIRED", "set your payout account (setPayoutAccount) before requesting a payout"),
+        no_account: (
+            "PAYOUT_ACCOUNT_REQUIRED",
+            "set your payout account (setPayoutAccount) before requesting a payout",
+        ),
         hold_seconds: rules.hold_seconds,
     };
     make(db, streamer_id, amount_won, key, &spec, async |_| Ok(fee)).await

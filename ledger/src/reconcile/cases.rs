@@ -93,7 +93,7 @@ pub async fn provider_cancelled(
     top_up::Entity::update_many()
         .col_expr(
             top_up::Column::ProviderCancelledWon,
-            Expr::col(top_up::Column::ProviderCancelledWon).into(),
+            Expr::col(top_up::Column::ProviderCancelledWon),
         )
         .filter(top_up::Column::Id.eq(top_up_id))
         .exec(&txn)
@@ -204,14 +204,12 @@ pub async fn waiting<C: ConnectionTrait>(
         param(backend, 1),
         CaseStatus::Open.as_str()
     );
-    Ok(
-        Waiting::find_by_statement(Statement::from_sql_and_values(
-            backend,
-            &sql,
-            [overdue_before.into()],
-        ))
-        .one(db)
-        .await?
-        .unwrap_or_default(),
-    )
+    Ok(Waiting::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        &sql,
+        [overdue_before.into()],
+    ))
+    .one(db)
+    .await?
+    .unwrap_or_default())
 }

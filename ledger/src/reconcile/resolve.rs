@@ -8,8 +8,8 @@ use crate::status::{CaseAction, CaseKind, CaseStatus, OperatorActionKind, Transf
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
-use missionlink_entities::missions::{account as account_row, operator_action};
 use missionlink_entities::missions::reconciliation_case as case;
+use missionlink_entities::missions::{account as account_row, operator_action};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
@@ -60,7 +60,10 @@ pub async fn check<C: ConnectionTrait>(
         return Err(LedgerError::InvalidInput(format!(
             "a {} case is resolved with one of {}",
             c.kind,
-            fits.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+            fits.iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     Ok(c)
@@ -71,7 +74,10 @@ pub async fn check<C: ConnectionTrait>(
 async fn lock_wallet<C: ConnectionTrait>(txn: &C, user_id: &str) -> Result<i64, LedgerError> {
     let wallet = AccountId::wallet(Currency::Cash, user_id);
     account_row::Entity::update_many()
-        .col_expr(account_row::Column::Balance, Expr::col(account_row::Column::Balance).into())
+        .col_expr(
+            account_row::Column::Balance,
+            Expr::col(account_row::Column::Balance),
+        )
         .filter(account_row::Column::Id.eq(wallet.as_str()))
         .exec(txn)
         .await?;
@@ -104,7 +110,7 @@ pub async fn resolve(
     let txn = db.begin().await?;
     // Takes the case's row, then checks it under the lock.
     case::Entity::update_many()
-        .col_expr(case::Column::Status, Expr::col(case::Column::Status).into())
+        .col_expr(case::Column::Status, Expr::col(case::Column::Status))
         .filter(case::Column::Id.eq(case_id))
         .exec(&txn)
         .await?;

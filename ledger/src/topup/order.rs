@@ -2,8 +2,8 @@
 //! [`fail`] once the provider answered.
 
 use super::{TopUpRules, credit_transfer_id, day, month, receipts};
-use crate::status::{TopUpEvent, TopUpStatus, TransferKind};
 use crate::reconcile::receivable;
+use crate::status::{TopUpEvent, TopUpStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::wallet::{TOP_UP_MAX_WON, TOP_UP_MIN_WON};
 use crate::{AccountId, Amount, Currency, LedgerError};

@@ -14,7 +14,8 @@ const ACCOUNT: &str = "123-456-789012";
 const ACCOUNT_DIGITS: &str = "123456789012";
 const MASKED: &str = "********9012";
 
-pub(crate) const PAYOUT_FIELDS: &str = "id amount fee net status requestedAt holdUntil processingAt finishedAt
+pub(crate) const PAYOUT_FIELDS: &str =
+    "id amount fee net status requestedAt holdUntil processingAt finishedAt
     failureReason account { bankCode bankName accountMasked holderName }";
 
 fn unique(prefix: &str) -> String {
@@ -95,7 +96,13 @@ pub(crate) async fn read_payout(app: &TestApp, who: &Session, id: &str) -> Value
     .data("node")
 }
 
-pub(crate) async fn wait_for_status(app: &TestApp, who: &Session, id: &str, status: &str, secs: u64) -> Value {
+pub(crate) async fn wait_for_status(
+    app: &TestApp,
+    who: &Session,
+    id: &str,
+    status: &str,
+    secs: u64,
+) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         let p = read_payout(app, who, id).await;

@@ -52,7 +52,9 @@ async fn cases(app: &TestApp, who: &Session, status: Option<&str>) -> Gql {
 }
 
 pub async fn open_cases(app: &TestApp, ops: &Session) -> Vec<Value> {
-    cases(app, ops, Some("OPEN")).await.data("reconciliationCases")["nodes"]
+    cases(app, ops, Some("OPEN"))
+        .await
+        .data("reconciliationCases")["nodes"]
         .as_array()
         .expect("nodes")
         .clone()
@@ -267,13 +269,19 @@ async fn partial_cancels_at_the_provider_each_open_a_case_for_what_they_cancelle
     let r = resolve(&app, &ops, &first, "RECORD_RECEIVABLE")
         .await
         .data("resolveReconciliation");
-    assert_eq!((r["debited"].as_i64(), r["owed"].as_i64()), (Some(0), Some(20_000)));
+    assert_eq!(
+        (r["debited"].as_i64(), r["owed"].as_i64()),
+        (Some(0), Some(20_000))
+    );
     let (cash, owed, _) = money(&app, &viewer).await;
     assert_eq!((cash, owed), (50_000, 20_000));
     let r = resolve(&app, &ops, &second, "NO_ACTION")
         .await
         .data("resolveReconciliation");
-    assert_eq!((r["debited"].as_i64(), r["owed"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(
+        (r["debited"].as_i64(), r["owed"].as_i64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(money(&app, &viewer).await.0, 50_000);
     assert!(open_cases(&app, &ops).await.is_empty());
     app.assert_audit_clean().await;
@@ -558,9 +566,13 @@ async fn an_operator_reads_one_users_money_and_every_read_is_recorded() {
         let app = &app;
         async move { app.gql(Some(&token), query, vars).await }
     };
-    let m = read(&ops, &viewer.user_id, "ticket #4711: the user asks where their won went")
-        .await
-        .data("userMoney");
+    let m = read(
+        &ops,
+        &viewer.user_id,
+        "ticket #4711: the user asks where their won went",
+    )
+    .await
+    .data("userMoney");
     assert_eq!(m["user"]["id"], viewer.user_id.as_str());
     assert_eq!(m["wallet"]["cash"], 18_000);
     assert_eq!(m["wallet"]["owed"], 0);
@@ -619,7 +631,10 @@ async fn a_case_past_its_sla_is_counted_for_the_alert() {
         ("RECONCILIATION_SLA_SECONDS", "1"),
         ("WORKER_METRICS_ADDR", metrics_addr.as_str()),
         ("EMAIL_TRANSPORT", "file"),
-        ("EMAIL_OUTBOX_DIR", outbox.path().to_str().expect("utf-8 path")),
+        (
+            "EMAIL_OUTBOX_DIR",
+            outbox.path().to_str().expect("utf-8 path"),
+        ),
     ]);
     fake.cancel_at_provider(&key, None);
     deliver(&app, &fake, &key, "evt-sla").await;

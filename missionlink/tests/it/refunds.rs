@@ -73,7 +73,11 @@ async fn part_of_a_top_up_is_withdrawn_exactly_up_to_what_is_unspent() {
     let before = app.snapshot().await;
     let spent = withdraw(&app, &viewer, &id, Some(20_000), "w-1").await;
     assert_eq!(spent.code(), "TOPUP_ALREADY_SPENT", "{:?}", spent.0);
-    assert!(spent.message().contains("at most 19999 won"), "{}", spent.message());
+    assert!(
+        spent.message().contains("at most 19999 won"),
+        "{}",
+        spent.message()
+    );
     for bad in [0, -5, 50_001] {
         assert_eq!(
             withdraw(&app, &viewer, &id, Some(bad), &format!("w-bad-{bad}"))
@@ -93,7 +97,10 @@ async fn part_of_a_top_up_is_withdrawn_exactly_up_to_what_is_unspent() {
     assert_eq!(w["amount"], 50_000);
     assert_eq!(w["withdrawnAmount"], 19_999);
     let p = fake.payment(&key);
-    assert_eq!((p.status, p.cancelled, p.cancels), ("PARTIAL_CANCELED", 19_999, 1));
+    assert_eq!(
+        (p.status, p.cancelled, p.cancels),
+        ("PARTIAL_CANCELED", 19_999, 1)
+    );
     assert_eq!(cash(&app, &viewer).await, 0);
     // The same request again answers it; another key finds it withdrawn: one withdrawal.
     let again = withdraw(&app, &viewer, &id, Some(19_999), "w-2")
@@ -118,7 +125,12 @@ async fn part_of_a_top_up_is_withdrawn_exactly_up_to_what_is_unspent() {
         crate::reconciliation::open_cases(&app, &ops)
             .await
             .iter()
-            .map(|c| (c["kind"].as_str().expect("kind").to_owned(), c["amount"].clone()))
+            .map(|c| {
+                (
+                    c["kind"].as_str().expect("kind").to_owned(),
+                    c["amount"].clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(open().await, vec![]);
@@ -203,7 +215,12 @@ async fn a_remaining_balance_refund_is_paid_once_with_the_worker_killed_mid_way(
     // Only an account in the verified name: another name is refused, nothing changed.
     let before = app.snapshot().await;
     let other = set_refund_account(&app, &viewer, "김민지").await;
-    assert_eq!(other.code(), "REFUND_ACCOUNT_NAME_MISMATCH", "{:?}", other.0);
+    assert_eq!(
+        other.code(),
+        "REFUND_ACCOUNT_NAME_MISMATCH",
+        "{:?}",
+        other.0
+    );
     assert_eq!(
         refund(&app, &viewer, 40_000, "r0").await.code(),
         "REFUND_ACCOUNT_REQUIRED"
@@ -243,7 +260,10 @@ async fn a_remaining_balance_refund_is_paid_once_with_the_worker_killed_mid_way(
         .await
         .data("requestCashRefund");
     assert_eq!(r["kind"], "CASH_REFUND");
-    assert_eq!((r["amount"].as_i64(), r["fee"].as_i64(), r["net"].as_i64()), (Some(40_000), Some(4_000), Some(36_000)));
+    assert_eq!(
+        (r["amount"].as_i64(), r["fee"].as_i64(), r["net"].as_i64()),
+        (Some(40_000), Some(4_000), Some(36_000))
+    );
     assert_eq!(r["account"]["holderName"], "test  PERSON");
     let id = r["id"].as_str().expect("id").to_owned();
     let again = refund(&app, &viewer, 40_000, "r1")
@@ -261,7 +281,10 @@ async fn a_remaining_balance_refund_is_paid_once_with_the_worker_killed_mid_way(
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     first.kill().await.expect("kill the worker");
-    assert_eq!(read_payout(&app, &viewer, &id).await["status"], "PROCESSING");
+    assert_eq!(
+        read_payout(&app, &viewer, &id).await["status"],
+        "PROCESSING"
+    );
 
     let mut second = app.spawn_worker_process(&env("succeed"));
     wait_for_status(&app, &viewer, &id, "PAID", 120).await;
@@ -325,7 +348,10 @@ async fn the_cash_refund_fee_is_waived_once_most_of_what_was_charged_is_used() {
     let r = refund(&app, &viewer, 2_000, "r1")
         .await
         .data("requestCashRefund");
-    assert_eq!((r["fee"].as_i64(), r["net"].as_i64()), (Some(0), Some(2_000)));
+    assert_eq!(
+        (r["fee"].as_i64(), r["net"].as_i64()),
+        (Some(0), Some(2_000))
+    );
     // The refund can be cancelled during its hold: the whole amount back in cash.
     let cancelled = app
         .gql(

@@ -88,7 +88,10 @@ pub fn payout_receipt(f: &ReceiptFacts, locale: Locale) -> (String, String) {
             let (subject, headline, result) = if f.paid {
                 (
                     format!("[MissionLink] {en_what} completed: {net} won"),
-                    format!("Your {} was sent to your bank account.", en_what.to_lowercase()),
+                    format!(
+                        "Your {} was sent to your bank account.",
+                        en_what.to_lowercase()
+                    ),
                     format!("Sent to your account (after the fee): {net} won"),
                 )
             } else {
