@@ -1,48 +1,20 @@
 //! Reconciliation between the ledger and the payment provider (issue 26, item 4): what the API
 //! does around the ledger's cases (`missionlink_ledger::reconcile`). Callable without GraphQL.
 //!
-//! - [`cancelled_at_provider`]: the webhook learnt that a credited top-up's payment was
-//!   cancelled, whole or in part, outside `cancelTopUp`: a case, once per cancel.
-//! - [`resolve`]: an operator's resolution. `REFUND_AT_PROVIDER` first has the provider cancel
-//!   the payment (idempotency key `case-<id>`, so a retried resolution cancels once), and is
-//!   recorded only once the provider has: a provider that does not answer leaves the case open
-//!   (`PAYMENT_PENDING`), safe to resolve again.
+//! [`resolve`] is an operator's resolution. `REFUND_AT_PROVIDER` first has the provider cancel
+//! the payment (idempotency key `case-<id>`, so a retried resolution cancels once), and is
+//! recorded only once the provider has: a provider that does not answer leaves the case open
+//! (`PAYMENT_PENDING`), safe to resolve again.
+//!
+//! A cancel at the provider becomes a case in `settle::cancelled_at_provider`, which the webhook
+//! and every finished withdrawal call.
 
 use crate::error::{ApiError, ApiResult};
-use crate::payments::{ALREADY_CANCELED, Payment, PaymentError, PaymentStatus};
+use crate::payments::{ALREADY_CANCELED, PaymentError, PaymentStatus};
 use crate::state::AppState;
-use missionlink_entities::missions::top_up;
 use missionlink_ledger::operator::Acting;
-use missionlink_ledger::reconcile::{self, cases};
+use missionlink_ledger::reconcile;
 use missionlink_ledger::status::CaseAction;
-use missionlink_telemetry::metrics;
-use sea_orm::DatabaseConnection;
-
-/// The provider's word `p`: top-up `t`'s payment (CONFIRMED, credited) is cancelled, whole or
-/// in part, at the provider. Opens a case for what is newly cancelled (none when nothing is),
-/// counted and logged once.
-pub async fn cancelled_at_provider(
-    db: &DatabaseConnection,
-    t: &top_up::Model,
-    p: &Payment,
-) -> ApiResult<()> {
-    let detail = format!(
-        "the provider reports payment {} as {}: {} of its {} won remain; the wallet was \
-         credited {} won",
-        p.payment_key,
-        p.status.as_str(),
-        p.balance_amount_won,
-        p.total_amount_won,
-        t.amount
-    );
-    if let Some(case) = cases::provider_cancelled(db, &t.id, p.balance_amount_won, &detail).await? {
-        metrics().reconciliation_case(case.kind.as_str());
-        tracing::error!(case = %case.id, kind = case.kind.as_str(), top_up = %t.id,
-            amount = case.amount, "payment cancelled at the provider after it was credited: a \
-            reconciliation case is open");
-    }
-    Ok(())
-}
 
 /// `resolveReconciliation`: settles case `case_id` with `action` as operator `operator_id`,
 /// with `note`.

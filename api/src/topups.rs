@@ -436,9 +436,10 @@ async fn handle(
             .map(|_| ())
             .map_err(Into::into),
         (TopUpStatus::Withdrawing, _) if own_key && settle::withdrawn_at_provider(t, &p) => {
-            settle::finish(db, &t.id)
+            settle::finish(db, &t.id).await?;
+            // Anything cancelled beyond the withdrawal meanwhile is a case.
+            settle::cancelled_at_provider(db, t, &p)
                 .await
-                .map(|_| ())
                 .map_err(Into::into)
         }
         (
@@ -448,7 +449,9 @@ async fn handle(
             // Refunded at the provider outside cancelTopUp (its console, the card issuer): the
             // wallet still holds the won, which may be spent already. Not undone here: a
             // reconciliation case for an operator, once per cancel.
-            crate::reconciliation::cancelled_at_provider(db, t, &p).await
+            settle::cancelled_at_provider(db, t, &p)
+                .await
+                .map_err(Into::into)
         }
         _ => Ok(()),
     }

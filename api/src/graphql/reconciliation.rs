@@ -31,7 +31,8 @@ pub enum ReconciliationCaseKind {
     AmountMismatch,
     /// The provider took a payment past the day's limit or the order's time: never credited.
     OverLimit,
-    /// The bank sent a paid payout back.
+    /// Reserved for a paid payout the bank sends back: nothing opens such a case yet (the bank
+    /// port reports no returns).
     PayoutReturnedByBank,
 }
 
@@ -211,7 +212,7 @@ impl ReconciliationMutation {
     /// user's cash gives what it holds, the rest is owed), `RECORD_RECEIVABLE` (all owed) or
     /// `NO_ACTION`; a payment taken and never credited takes `REFUND_AT_PROVIDER` (the provider
     /// cancels it first; `PAYMENT_PENDING` when it does not answer, the case still open: resolve
-    /// again) or `NO_ACTION`; a payout sent back takes `NO_ACTION`. Refused, nothing changed:
+    /// again) or `NO_ACTION`. Refused, nothing changed:
     /// another action (`BAD_USER_INPUT`), a case resolved already (`INVALID_STATE`).
     async fn resolve_reconciliation(
         &self,

@@ -339,7 +339,8 @@ text_enum! {
         AmountMismatch = "AMOUNT_MISMATCH",
         /// A payment taken past the day's limit or the order's time, never credited.
         OverLimit = "OVER_LIMIT",
-        /// A paid payout the bank sent back.
+        /// Reserved for a paid payout the bank sends back: nothing opens one yet (the bank port
+        /// reports no returns after COMPLETED).
         PayoutReturnedByBank = "PAYOUT_RETURNED_BY_BANK",
     }
 }

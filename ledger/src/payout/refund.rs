@@ -166,15 +166,15 @@ pub async fn request_cash_refund(
     };
     let rules = *rules;
     make(db, user_id, amount_won, key, &spec, async move |txn| {
-        // Repaid first, from the cash as it is; the wallet's row is this transaction's from
-        // here on.
-        let cash = crate::wallet::read(txn, user_id).await?.cash_won;
+        // The wallet's row is this transaction's from here on: what is owed, and the cash the
+        // fee's waiver reads, cannot change under it. What is owed is repaid first.
+        let cash = receivable::lock_wallet(txn, user_id).await?;
         receivable::repay(
             txn,
             &[receivable::Credited {
                 user_id,
                 amount: cash,
-                transfer_id: &format!("cashrefund:{}", key.as_str()),
+                transfer_id: &format!("cashrefund:{user_id}:{}", key.as_str()),
             }],
         )
         .await?;

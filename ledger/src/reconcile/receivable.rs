@@ -8,7 +8,32 @@ use crate::status::{AccountKind, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use missionlink_entities::missions::account;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+/// The wallet's balance, its row taken for `txn` first: every change to what a user owes
+/// happens under their wallet's row ([`super::receivable`]).
+pub(crate) async fn lock_wallet<C: ConnectionTrait>(
+    txn: &C,
+    user_id: &str,
+) -> Result<i64, LedgerError> {
+    let wallet = AccountId::wallet(Currency::Cash, user_id);
+    account::Entity::update_many()
+        .col_expr(
+            account::Column::Balance,
+            Expr::col(account::Column::Balance),
+        )
+        .filter(account::Column::Id.eq(wallet.as_str()))
+        .exec(txn)
+        .await?;
+    let balance: Option<i64> = account::Entity::find_by_id(wallet.as_str())
+        .select_only()
+        .column(account::Column::Balance)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    balance.ok_or_else(|| LedgerError::NotFound(format!("{user_id} has no wallet")))
+}
 
 /// What `user_id` owes, in won (0 when nothing).
 pub async fn owed<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<i64, LedgerError> {

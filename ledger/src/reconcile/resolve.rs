@@ -2,14 +2,17 @@
 //! at most one per case: a unique index) in the transaction of the case's movements.
 
 use super::cases::find;
+use super::receivable;
 use crate::account;
 use crate::operator::{Acting, Target, record};
-use crate::status::{CaseAction, CaseKind, CaseStatus, OperatorActionKind, TransferKind};
+use crate::status::{
+    CaseAction, CaseKind, CaseStatus, OperatorActionKind, TopUpStatus, TransferKind,
+};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
 use missionlink_entities::missions::reconciliation_case as case;
-use missionlink_entities::missions::{account as account_row, operator_action};
+use missionlink_entities::missions::{account as account_row, operator_action, top_up};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
@@ -66,28 +69,30 @@ pub async fn check<C: ConnectionTrait>(
                 .join(", ")
         )));
     }
+    // A payment refunded at the provider must be one nothing credited: an order whose confirm
+    // went through since (the limit freed, a redelivered webhook) is not refunded behind the
+    // wallet's back.
+    if action == CaseAction::RefundAtProvider
+        && let Some(key) = &c.payment_key
+    {
+        let credited = top_up::Entity::find()
+            .filter(top_up::Column::PaymentKey.eq(key.as_str()))
+            .filter(top_up::Column::Status.is_in([
+                TopUpStatus::Confirmed,
+                TopUpStatus::Withdrawing,
+                TopUpStatus::Withdrawn,
+            ]))
+            .one(db)
+            .await?;
+        if let Some(t) = credited {
+            return Err(LedgerError::InvalidState(format!(
+                "the payment was credited since (top-up {} is {}): it is not refunded at the \
+                 provider behind the wallet; withdraw it, or resolve NO_ACTION",
+                t.id, t.status
+            )));
+        }
+    }
     Ok(c)
-}
-
-/// The wallet's balance, its row taken for `txn` first: every change to what a user owes
-/// happens under their wallet's row ([`super::receivable`]).
-async fn lock_wallet<C: ConnectionTrait>(txn: &C, user_id: &str) -> Result<i64, LedgerError> {
-    let wallet = AccountId::wallet(Currency::Cash, user_id);
-    account_row::Entity::update_many()
-        .col_expr(
-            account_row::Column::Balance,
-            Expr::col(account_row::Column::Balance),
-        )
-        .filter(account_row::Column::Id.eq(wallet.as_str()))
-        .exec(txn)
-        .await?;
-    let balance: Option<i64> = account_row::Entity::find_by_id(wallet.as_str())
-        .select_only()
-        .column(account_row::Column::Balance)
-        .into_tuple()
-        .one(txn)
-        .await?;
-    balance.ok_or_else(|| LedgerError::NotFound(format!("{user_id} has no wallet")))
 }
 
 /// Settles OPEN case `case_id` with `action` as `acting`, in one transaction: the operator
@@ -127,12 +132,12 @@ pub async fn resolve(
     .await?;
     let (debited, owed) = match action {
         CaseAction::DebitWallet => {
-            let balance = lock_wallet(&txn, &c.user_id).await?;
+            let balance = receivable::lock_wallet(&txn, &c.user_id).await?;
             let debited = balance.clamp(0, c.amount);
             (debited, c.amount - debited)
         }
         CaseAction::RecordReceivable => {
-            lock_wallet(&txn, &c.user_id).await?;
+            receivable::lock_wallet(&txn, &c.user_id).await?;
             (0, c.amount)
         }
         CaseAction::RefundAtProvider | CaseAction::NoAction => (0, 0),

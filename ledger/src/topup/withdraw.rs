@@ -82,11 +82,20 @@ pub async fn begin(
     if t.failure_code.is_some() {
         return Err(refused_before(&t));
     }
-    let amount = amount_won.unwrap_or(t.amount);
-    if !(1..=t.amount).contains(&amount) {
+    // What the provider cancelled behind our back (a reconciliation case) is not the user's to
+    // withdraw again: an operator settles it.
+    let left = t.amount - t.provider_cancelled_won;
+    if left <= 0 {
+        return Err(LedgerError::InvalidState(
+            "this payment was cancelled at the payment provider; an operator settles it with \
+             you"
+            .into(),
+        ));
+    }
+    let amount = amount_won.unwrap_or(left);
+    if !(1..=left).contains(&amount) {
         return Err(LedgerError::InvalidAmount(format!(
-            "amount must be 1 to {} won: what this top-up paid",
-            t.amount
+            "amount must be 1 to {left} won: what is left of this top-up at the payment provider"
         )));
     }
     let confirmed_at = t

@@ -14,29 +14,7 @@ const CASE_FIELDS: &str = "id kind status amount detail openedAt resolution reso
 
 /// A top-up of `amount` through the provider, confirmed: its payment key.
 async fn paid_top_up(app: &TestApp, fake: &FakeToss, who: &Session, amount: i64) -> String {
-    let order = app
-        .gql(
-            Some(&who.access),
-            "mutation($a: Int!) { prepareTopUp(amount: $a) { orderId } }",
-            json!({ "a": amount }),
-        )
-        .await
-        .data("prepareTopUp")["orderId"]
-        .as_str()
-        .expect("orderId")
-        .to_owned();
-    let key = fake.pay(&order, amount);
-    let t = app
-        .gql(
-            Some(&who.access),
-            "mutation($o: String!, $k: String!, $a: Int!) {
-               confirmTopUp(orderId: $o, paymentKey: $k, amount: $a) { status } }",
-            json!({ "o": order, "k": key, "a": amount }),
-        )
-        .await
-        .data("confirmTopUp");
-    assert_eq!(t["status"], "CONFIRMED");
-    key
+    crate::refunds::paid_top_up(app, fake, who, amount).await.1
 }
 
 async fn cases(app: &TestApp, who: &Session, status: Option<&str>) -> Gql {
@@ -337,6 +315,30 @@ async fn a_payment_taken_and_never_credited_is_refunded_at_the_provider_once() {
         );
     }
     assert_eq!(app.snapshot().await, before);
+
+    // A payment credited since is not refunded behind the wallet's back.
+    use sea_orm::ConnectionTrait;
+    let set_status = |status: &'static str| {
+        let (db, key) = (app.db.missions.clone(), key.clone());
+        let confirmed_at = if status == "CONFIRMED" {
+            "created_at"
+        } else {
+            "NULL"
+        };
+        async move {
+            db.execute_unprepared(&format!(
+                "UPDATE top_ups SET status = '{status}', confirmed_at = {confirmed_at} \
+                 WHERE payment_key = '{key}'"
+            ))
+            .await
+            .expect("set the top-up's status")
+        }
+    };
+    set_status("CONFIRMED").await;
+    let credited = resolve(&app, &ops, &case_id, "REFUND_AT_PROVIDER").await;
+    assert_eq!(credited.code(), "INVALID_STATE", "{:?}", credited.0);
+    assert_eq!(fake.payment(&key).cancels, 0);
+    set_status("FAILED").await;
 
     // The provider cancels, but its answer comes too late: the case stays open.
     fake.answer_cancels_after(Some(std::time::Duration::from_secs(3)));

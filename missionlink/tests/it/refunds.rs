@@ -365,3 +365,107 @@ async fn the_cash_refund_fee_is_waived_once_most_of_what_was_charged_is_used() {
     assert_eq!(app.wallet(&viewer).await["cash"], 2_000);
     app.assert_audit_clean().await;
 }
+
+/// The provider's cancels and the user's withdrawal, in either order: what the provider
+/// cancelled behind our back is never withdrawn again, and what it cancelled while a
+/// withdrawal was under way becomes a case.
+#[tokio::test]
+async fn a_withdrawal_and_a_cancel_at_the_provider_never_refund_the_same_won_twice() {
+    let fake = FakeToss::start().await;
+    let app = fake
+        .app(
+            TestDatabases::postgres().await,
+            &[
+                ("PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS", "1"),
+                ("PAYMENT_TIMEOUT_SECONDS", "1"),
+            ],
+        )
+        .await;
+    let ops = crate::disputes::operator(&app, "ordersops").await;
+    let viewer = app.register("orderviewer").await;
+    let open = || async {
+        crate::reconciliation::open_cases(&app, &ops)
+            .await
+            .iter()
+            .map(|c| {
+                (
+                    c["kind"].as_str().expect("kind").to_owned(),
+                    c["amount"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // The provider first: 4,000 cancelled in its console, a case; the user withdraws the rest.
+    let (first, key) = paid_top_up(&app, &fake, &viewer, 10_000).await;
+    fake.cancel_at_provider(&key, Some(4_000));
+    assert_eq!(
+        fake.deliver_webhook(&app.url(""), &key, "evt-a", WEBHOOK_SECRET)
+            .await,
+        200
+    );
+    assert_eq!(
+        open().await,
+        vec![("PARTIAL_CANCEL_AT_PROVIDER".to_owned(), json!(4_000))]
+    );
+    let before = app.snapshot().await;
+    let over = withdraw(&app, &viewer, &first, Some(6_001), "a-1").await;
+    assert_eq!(over.code(), "BAD_USER_INPUT", "{:?}", over.0);
+    assert!(
+        over.message().contains("1 to 6000 won"),
+        "{}",
+        over.message()
+    );
+    assert_eq!(app.snapshot().await, before);
+    let w = withdraw(&app, &viewer, &first, None, "a-2")
+        .await
+        .data("cancelTopUp");
+    assert_eq!(
+        (w["status"].as_str(), w["withdrawnAmount"].as_i64()),
+        (Some("WITHDRAWN"), Some(6_000))
+    );
+    assert_eq!(fake.payment(&key).status, "CANCELED");
+    assert_eq!(
+        cash(&app, &viewer).await,
+        4_000,
+        "the 4,000 wait for the operator"
+    );
+    assert_eq!(
+        open().await.len(),
+        1,
+        "no second case for the user's own withdrawal"
+    );
+    app.assert_audit_clean().await;
+
+    // A payment cancelled whole at the provider cannot be withdrawn at all.
+    let (second, key2) = paid_top_up(&app, &fake, &viewer, 5_000).await;
+    fake.cancel_at_provider(&key2, None);
+    assert_eq!(
+        fake.deliver_webhook(&app.url(""), &key2, "evt-b", WEBHOOK_SECRET)
+            .await,
+        200
+    );
+    let before = app.snapshot().await;
+    let gone = withdraw(&app, &viewer, &second, None, "b-1").await;
+    assert_eq!(gone.code(), "INVALID_STATE", "{:?}", gone.0);
+    assert_eq!(app.snapshot().await, before);
+
+    // The user first: 3,000 withdrawn, the provider's answer late; meanwhile the console cancels
+    // the other 7,000. Finishing the withdrawal finds it, and opens a case for the 7,000.
+    let (third, key3) = paid_top_up(&app, &fake, &viewer, 10_000).await;
+    fake.answer_cancels_after(Some(std::time::Duration::from_secs(3)));
+    let late = withdraw(&app, &viewer, &third, Some(3_000), "c-1").await;
+    assert_eq!(late.code(), "PAYMENT_PENDING", "{:?}", late.0);
+    fake.answer_cancels_after(None);
+    fake.cancel_at_provider(&key3, None);
+    let done = withdraw(&app, &viewer, &third, Some(3_000), "c-1")
+        .await
+        .data("cancelTopUp");
+    assert_eq!(done["status"], "WITHDRAWN");
+    let cases = open().await;
+    assert!(
+        cases.contains(&("TOPUP_CANCELLED_AT_PROVIDER".to_owned(), json!(7_000))),
+        "{cases:?}"
+    );
+    app.assert_audit_clean().await;
+}

@@ -256,9 +256,9 @@ pub async fn cancel(
         .cancel(&key, reason, &format!("withdrawal-{}", t.id), part)
         .await
     {
-        Ok(p) if withdrawn_at_provider(t, &p) => return finish(db, &t.id).await,
+        Ok(p) if withdrawn_at_provider(t, &p) => return finished(db, provider, t).await,
         Err(PaymentError::Refused { code, .. }) if code == ALREADY_CANCELED => {
-            return finish(db, &t.id).await;
+            return finished(db, provider, t).await;
         }
         Ok(p) => {
             return Ok(Cancelled::Pending(format!(
@@ -270,7 +270,11 @@ pub async fn cancel(
         Err(PaymentError::Refused { code, message, .. }) => (code, message),
     };
     match provider.payment(&key).await {
-        Ok(p) if ours(t, &p) && withdrawn_at_provider(t, &p) => finish(db, &t.id).await,
+        Ok(p) if ours(t, &p) && withdrawn_at_provider(t, &p) => {
+            let done = finish(db, &t.id).await?;
+            cancelled_at_provider(db, t, &p).await?;
+            Ok(done)
+        }
         Ok(p) if ours(t, &p) && p.status == PaymentStatus::Done => {
             let (_, changed) = withdraw::refused(db, &t.id, &code, &message).await?;
             if changed {
@@ -298,6 +302,57 @@ pub fn withdrawn_at_provider(t: &top_up::Model, p: &Payment) -> bool {
         }
         _ => false,
     }
+}
+
+/// WITHDRAWN, then the payment looked up afresh: whatever the provider cancelled beyond the
+/// withdrawal meanwhile (its console, the card issuer) becomes a case. A look-up that fails
+/// leaves that to the provider's webhook.
+async fn finished(
+    db: &DatabaseConnection,
+    provider: &dyn PaymentProvider,
+    t: &top_up::Model,
+) -> Result<Cancelled, LedgerError> {
+    let done = finish(db, &t.id).await?;
+    let key = t.payment_key.clone().unwrap_or_default();
+    match provider.payment(&key).await {
+        Ok(p) if ours(t, &p) => cancelled_at_provider(db, t, &p).await?,
+        Ok(_) => {}
+        Err(e) => tracing::warn!(top_up = %t.id, error = %e,
+            "a withdrawn payment could not be looked up again; the webhook reports any other cancel"),
+    }
+    Ok(done)
+}
+
+/// The provider's word `p`: top-up `t`'s payment (credited) is cancelled, whole or in part,
+/// beyond the top-up's own withdrawal. Opens a reconciliation case for what is newly cancelled
+/// (none when nothing is), counted and logged once.
+pub async fn cancelled_at_provider(
+    db: &DatabaseConnection,
+    t: &top_up::Model,
+    p: &Payment,
+) -> Result<(), LedgerError> {
+    if !matches!(
+        p.status,
+        PaymentStatus::Canceled | PaymentStatus::PartialCanceled
+    ) {
+        return Ok(());
+    }
+    let detail = format!(
+        "the provider reports payment {} as {}: {} of its {} won remain; the wallet was \
+         credited {} won",
+        p.payment_key,
+        p.status.as_str(),
+        p.balance_amount_won,
+        p.total_amount_won,
+        t.amount
+    );
+    if let Some(case) = cases::provider_cancelled(db, &t.id, p.balance_amount_won, &detail).await? {
+        metrics().reconciliation_case(case.kind.as_str());
+        tracing::error!(case = %case.id, kind = case.kind.as_str(), top_up = %t.id,
+            amount = case.amount, "payment cancelled at the provider beyond what MissionLink \
+            withdrew: a reconciliation case is open");
+    }
+    Ok(())
 }
 
 /// WITHDRAWN, counted once.

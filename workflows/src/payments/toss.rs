@@ -6,8 +6,8 @@
 //!   `Idempotency-Key` (we send the order id: confirming an order again answers the first
 //!   result and never takes a second payment);
 //! - look-up: `GET /v1/payments/{paymentKey}`;
-//! - cancel: `POST /v1/payments/{paymentKey}/cancel`, JSON `{cancelReason}` (no amount: the
-//!   whole payment), header `Idempotency-Key`;
+//! - cancel: `POST /v1/payments/{paymentKey}/cancel`, JSON `{cancelReason}` and, to cancel part
+//!   of it, `cancelAmount` (without it: all that is left), header `Idempotency-Key`;
 //! - answers: a Payment object (`paymentKey`, `orderId`, `status`, `totalAmount`, `balanceAmount`,
 //!   `approvedAt` in ISO 8601 with offset) or an error object `{code, message}` with its HTTP
 //!   status.
