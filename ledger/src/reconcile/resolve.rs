@@ -12,11 +12,10 @@ use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
 use missionlink_entities::missions::reconciliation_case as case;
-use missionlink_entities::missions::{account as account_row, operator_action, top_up};
+use missionlink_entities::missions::{operator_action, top_up};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
 
 /// A settled case and the action that settled it.
