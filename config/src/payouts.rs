@@ -49,6 +49,21 @@ pub const PAYOUT_HELD_SLA_SECONDS: Var = Var::int(
      counts in missionlink_payouts_held_overdue and raises MissionLinkPayoutHeldOverdue",
 );
 
+pub const PAYOUT_RETURN_WATCH_DAYS: Var = Var::int(
+    "PAYOUT_RETURN_WATCH_DAYS",
+    14,
+    1..=90,
+    "how many days after it is paid the worker asks the bank again about a payout, in case it \
+     sent it back (a reconciliation case PAYOUT_RETURNED_BY_BANK)",
+);
+
+pub const PAYOUT_RETURN_CHECK_SECONDS: Var = Var::int(
+    "PAYOUT_RETURN_CHECK_SECONDS",
+    3_600,
+    1..=86_400,
+    "how often the worker asks the bank about the payouts paid within PAYOUT_RETURN_WATCH_DAYS",
+);
+
 pub const CASH_REFUND_MIN_WON: Var = Var::int(
     "CASH_REFUND_MIN_WON",
     1_000,
@@ -123,6 +138,8 @@ pub const VARIABLES: &[Var] = &[
     CASH_REFUND_MIN_WON,
     CASH_REFUND_FEE_BPS,
     CASH_REFUND_FEE_WAIVER_USED_BPS,
+    PAYOUT_RETURN_WATCH_DAYS,
+    PAYOUT_RETURN_CHECK_SECONDS,
 ];
 
 /// Streamer payouts (`PAYOUT_*`, `BANK_*`, `OPERATOR_*`).
@@ -150,6 +167,9 @@ pub struct PayoutConfig {
     pub refund_min_won: i64,
     pub refund_fee_bps: u32,
     pub refund_waiver_used_bps: u32,
+    /// `PAYOUT_RETURN_WATCH_DAYS`, `PAYOUT_RETURN_CHECK_SECONDS`.
+    pub return_watch_days: u64,
+    pub return_check_seconds: u64,
 }
 
 impl PayoutConfig {
@@ -179,6 +199,8 @@ impl PayoutConfig {
             bank_timeout: std::time::Duration::from_secs(self.bank_timeout_seconds),
             stuck_after: std::time::Duration::from_secs(self.stuck_seconds),
             held_sla: std::time::Duration::from_secs(self.held_sla_seconds),
+            return_window: std::time::Duration::from_secs(self.return_watch_days * 86_400),
+            return_interval: std::time::Duration::from_secs(self.return_check_seconds),
             operator: missionlink_workflows::payout::Operator {
                 name: self.operator_name.clone(),
                 contact: self.operator_contact.clone(),
@@ -237,5 +259,7 @@ pub(crate) fn read(env: &Env) -> Result<PayoutConfig, ConfigError> {
         refund_min_won: env.int(&CASH_REFUND_MIN_WON)?,
         refund_fee_bps: env.int(&CASH_REFUND_FEE_BPS)?,
         refund_waiver_used_bps: env.int(&CASH_REFUND_FEE_WAIVER_USED_BPS)?,
+        return_watch_days: env.int(&PAYOUT_RETURN_WATCH_DAYS)?,
+        return_check_seconds: env.int(&PAYOUT_RETURN_CHECK_SECONDS)?,
     })
 }

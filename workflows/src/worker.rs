@@ -68,6 +68,10 @@ pub struct PayoutSettings {
     pub stuck_after: std::time::Duration,
     /// `PAYOUT_HELD_SLA_SECONDS`: held for an operator longer than this counts as overdue.
     pub held_sla: std::time::Duration,
+    /// `PAYOUT_RETURN_WATCH_DAYS`: how long after it is paid a payout is asked about again.
+    pub return_window: std::time::Duration,
+    /// `PAYOUT_RETURN_CHECK_SECONDS`: how often.
+    pub return_interval: std::time::Duration,
     pub operator: Operator,
 }
 
@@ -140,6 +144,14 @@ pub async fn run(
     let (stuck_after, held_sla) = (deps.payouts.stuck_after, deps.payouts.held_sla);
     for watch in crate::payout::watch::worker_loops(db.clone(), stuck_after, held_sla) {
         loops.spawn(watch);
+    }
+    if deps.payouts.bank != crate::bank::BankChoice::None {
+        loops.spawn(crate::payout::returns::worker_loop(
+            db.clone(),
+            deps.payouts.bank.connect(db.clone()),
+            deps.payouts.return_window,
+            deps.payouts.return_interval,
+        ));
     }
     loops.spawn(crate::dispute_watch::worker_loop(
         db.clone(),

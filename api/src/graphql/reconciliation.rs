@@ -31,8 +31,8 @@ pub enum ReconciliationCaseKind {
     AmountMismatch,
     /// The provider took a payment past the day's limit or the order's time: never credited.
     OverLimit,
-    /// Reserved for a paid payout the bank sends back: nothing opens such a case yet (the bank
-    /// port reports no returns).
+    /// A paid payout the bank sent back (the worker asks the bank about paid payouts again for
+    /// `PAYOUT_RETURN_WATCH_DAYS`).
     PayoutReturnedByBank,
 }
 
@@ -56,6 +56,9 @@ pub enum ReconciliationAction {
     RecordReceivable,
     /// Have the provider give back a payment that was never credited. Payments taken only.
     RefundAtProvider,
+    /// Give a payout the bank sent back to the streamer's earnings, to be requested again.
+    /// Payouts sent back only.
+    ReturnToEarnings,
     /// Move nothing (settled outside MissionLink, or written off); the note says why.
     NoAction,
 }
@@ -78,6 +81,8 @@ pub struct ReconciliationCase {
     pub debited: Won,
     /// Won the resolution recorded as owed.
     pub owed: Won,
+    /// Won the resolution gave back to the streamer's earnings.
+    pub returned: Won,
     #[graphql(skip)]
     pub user_id: String,
     #[graphql(skip)]
@@ -103,6 +108,7 @@ impl TryFrom<case_row::Model> for ReconciliationCase {
             resolved_at: c.resolved_at,
             debited: Won::of(c.debited, "debited")?,
             owed: Won::of(c.owed, "owed")?,
+            returned: Won::of(c.returned, "returned")?,
             user_id: c.user_id,
             top_up_id: c.top_up_id,
             payout_id: c.payout_id,
@@ -212,8 +218,9 @@ impl ReconciliationMutation {
     /// user's cash gives what it holds, the rest is owed), `RECORD_RECEIVABLE` (all owed) or
     /// `NO_ACTION`; a payment taken and never credited takes `REFUND_AT_PROVIDER` (the provider
     /// cancels it first; `PAYMENT_PENDING` when it does not answer, the case still open: resolve
-    /// again) or `NO_ACTION`. Refused, nothing changed:
-    /// another action (`BAD_USER_INPUT`), a case resolved already (`INVALID_STATE`).
+    /// again) or `NO_ACTION`; a payout the bank sent back `RETURN_TO_EARNINGS` or `NO_ACTION`.
+    /// Refused, nothing changed: another action (`BAD_USER_INPUT`), a case resolved already
+    /// (`INVALID_STATE`).
     async fn resolve_reconciliation(
         &self,
         ctx: &Context<'_>,

@@ -16,6 +16,10 @@ pub struct Model {
     pub submissions: i32,
     pub received_at: DateTimeUtc,
     pub resolved_at: Option<DateTimeUtc>,
+    /// When a COMPLETED transfer came back (missions migration 000021): set in the sandbox's
+    /// books to try a return; the bank then answers RETURNED with `return_reason`.
+    pub returned_at: Option<DateTimeUtc>,
+    pub return_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -32,6 +32,9 @@ pub struct Model {
     pub debited: i64,
     /// Won the resolution recorded as owed.
     pub owed: i64,
+    /// Won the resolution gave back to the streamer's earnings (a payout the bank sent back;
+    /// missions migration 000021).
+    pub returned: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

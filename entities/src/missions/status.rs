@@ -339,8 +339,8 @@ text_enum! {
         AmountMismatch = "AMOUNT_MISMATCH",
         /// A payment taken past the day's limit or the order's time, never credited.
         OverLimit = "OVER_LIMIT",
-        /// Reserved for a paid payout the bank sends back: nothing opens one yet (the bank port
-        /// reports no returns after COMPLETED).
+        /// A paid payout the bank sent back (the worker asks the bank about paid payouts again
+        /// for `PAYOUT_RETURN_WATCH_DAYS`): the won are back in the platform's account.
         PayoutReturnedByBank = "PAYOUT_RETURNED_BY_BANK",
     }
 }
@@ -362,6 +362,8 @@ text_enum! {
         RecordReceivable = "RECORD_RECEIVABLE",
         /// Give the payment back at the provider (one never credited).
         RefundAtProvider = "REFUND_AT_PROVIDER",
+        /// Give a payout the bank sent back to the streamer's earnings, to be requested again.
+        ReturnToEarnings = "RETURN_TO_EARNINGS",
         /// Nothing to move (settled outside, or written off); the note says why.
         NoAction = "NO_ACTION",
     }

@@ -14,8 +14,10 @@ struct BadCase {
     amount: i64,
     debited: i64,
     owed: i64,
+    returned: i64,
     moved_debit: i64,
     moved_owed: i64,
+    moved_returned: i64,
 }
 
 #[derive(FromQueryResult)]
@@ -31,9 +33,9 @@ struct BadReceivable {
     balance: i64,
 }
 
-/// Each case moved what it records (`case:<id>:debit` = `debited`, `case:<id>:owed` = `owed`):
-/// nothing while OPEN, nothing but on `DEBIT_WALLET` and `RECORD_RECEIVABLE`, and all of
-/// the amount on either of those. Each sum is a lookup by transfer id.
+/// Each case moved what it records (`case:<id>:debit` = `debited`, `case:<id>:owed` = `owed`,
+/// `case:<id>:returned` = `returned`): nothing while OPEN, nothing but on `DEBIT_WALLET`,
+/// `RECORD_RECEIVABLE` and `RETURN_TO_EARNINGS`, and all of the amount on each of those. Each sum is a lookup by transfer id.
 pub(super) async fn cases_moved_what_they_record<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<Violation>, LedgerError> {
@@ -48,18 +50,23 @@ pub(super) async fn cases_moved_what_they_record<C: ConnectionTrait>(
         format!(
             r#"SELECT * FROM (
              SELECT c.id AS id, c.status AS status, c.amount AS amount, c.debited AS debited,
-               c.owed AS owed, c.resolution AS resolution,
-               {debit} AS moved_debit, {owed} AS moved_owed
+               c.owed AS owed, c.returned AS returned, c.resolution AS resolution,
+               {debit} AS moved_debit, {owed} AS moved_owed, {returned} AS moved_returned
              FROM reconciliation_cases c
            ) x
            WHERE x.moved_debit <> x.debited OR x.moved_owed <> x.owed
-              OR (x.status = '{open}' AND x.debited + x.owed <> 0)
+              OR x.moved_returned <> x.returned
+              OR (x.status = '{open}' AND x.debited + x.owed + x.returned <> 0)
+              OR (x.resolution = '{to_earnings}' AND x.returned <> x.amount)
+              OR (x.resolution <> '{to_earnings}' AND x.returned <> 0)
               OR (x.resolution IN ('{debit_wallet}', '{record}')
                   AND x.debited + x.owed <> x.amount)
               OR (x.resolution NOT IN ('{debit_wallet}', '{record}')
                   AND x.debited + x.owed <> 0)"#,
             debit = sum("debit"),
             owed = sum("owed"),
+            returned = sum("returned"),
+            to_earnings = CaseAction::ReturnToEarnings,
             open = CaseStatus::Open,
             debit_wallet = CaseAction::DebitWallet,
             record = CaseAction::RecordReceivable,
@@ -72,8 +79,17 @@ pub(super) async fn cases_moved_what_they_record<C: ConnectionTrait>(
         .map(|c| Violation {
             check: "reconciliation",
             detail: format!(
-                "case {} ({}, {} won) records {} debited and {} owed but moved {} and {}",
-                c.id, c.status, c.amount, c.debited, c.owed, c.moved_debit, c.moved_owed
+                "case {} ({}, {} won) records {} debited, {} owed and {} returned but moved {}, {} \
+                 and {}",
+                c.id,
+                c.status,
+                c.amount,
+                c.debited,
+                c.owed,
+                c.returned,
+                c.moved_debit,
+                c.moved_owed,
+                c.moved_returned
             ),
         })
         .collect();

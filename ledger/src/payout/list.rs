@@ -73,6 +73,26 @@ pub async fn mark_workflow_started<C: ConnectionTrait>(
     Ok(())
 }
 
+/// PAID payouts finished since `since`, by id after `after` (a keyset page of at most `limit`,
+/// an index range of `payouts_paid`): what the worker asks the bank about again, in case it
+/// sent one back.
+pub async fn paid_since<C: ConnectionTrait>(
+    db: &C,
+    since: DateTime<Utc>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<payout::Model>, LedgerError> {
+    let mut select = payout::Entity::find()
+        .filter(payout::Column::Status.eq(PayoutStatus::Paid))
+        .filter(payout::Column::FinishedAt.gte(since))
+        .order_by_asc(payout::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        select = select.filter(payout::Column::Id.gt(after));
+    }
+    Ok(select.all(db).await?)
+}
+
 /// How many payouts have been PROCESSING (at the bank) since before `since`.
 pub async fn stuck_count<C: ConnectionTrait>(
     db: &C,

@@ -27,7 +27,8 @@ pub use account::{AccountNumber, HolderName, PayoutAccount, account, set_account
 pub use finish::{Outcome, cancel, finish, start_processing};
 pub(crate) use finish::{give_back, hold_row, lock, transition};
 pub use list::{
-    find, held_count, mark_workflow_started, payout_order, payouts, stuck_count, unstarted,
+    find, held_count, mark_workflow_started, paid_since, payout_order, payouts, stuck_count,
+    unstarted,
 };
 pub use refund::{
     CashRefundRules, Usage, refund_account, refund_account_key, request_cash_refund,

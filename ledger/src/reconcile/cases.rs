@@ -57,6 +57,7 @@ pub async fn open<C: ConnectionTrait>(
         resolved_at: None,
         debited: 0,
         owed: 0,
+        returned: 0,
     };
     let inserted = case::Entity::insert(case::ActiveModel::from(row))
         .on_conflict(

@@ -28,7 +28,7 @@ pub struct Resolved {
 /// The actions that fit a case of `kind`: a cancel at the provider moved credited won back to
 /// the card, so the wallet is debited or the won owed (the provider has refunded already); a
 /// payment taken and never credited is refunded at the provider; a payout the bank sent back
-/// is for an operator to settle with the bank. Every case may be closed with no movement.
+/// goes back to the streamer's earnings. Every case may be closed with no movement.
 pub fn allowed(kind: CaseKind) -> &'static [CaseAction] {
     match kind {
         CaseKind::TopupCancelledAtProvider | CaseKind::PartialCancelAtProvider => &[
@@ -39,7 +39,7 @@ pub fn allowed(kind: CaseKind) -> &'static [CaseAction] {
         CaseKind::AmountMismatch | CaseKind::OverLimit => {
             &[CaseAction::RefundAtProvider, CaseAction::NoAction]
         }
-        CaseKind::PayoutReturnedByBank => &[CaseAction::NoAction],
+        CaseKind::PayoutReturnedByBank => &[CaseAction::ReturnToEarnings, CaseAction::NoAction],
     }
 }
 
@@ -100,6 +100,8 @@ pub async fn check<C: ConnectionTrait>(
 /// - `DEBIT_WALLET`: the wallet gives what it holds, up to the amount (`PROVIDER_REVERSAL`,
 ///   `case:<id>:debit`); the rest is owed (`OWED`, `case:<id>:owed`).
 /// - `RECORD_RECEIVABLE`: all of the amount is owed; the wallet is left as it is.
+/// - `RETURN_TO_EARNINGS` (a payout the bank sent back): its amount back to the streamer's
+///   earnings (`case:<id>:returned`), to be requested again.
 /// - `REFUND_AT_PROVIDER` (the caller has had the provider refund the payment) and
 ///   `NO_ACTION`: nothing moves.
 ///
@@ -139,8 +141,28 @@ pub async fn resolve(
             receivable::lock_wallet(&txn, &c.user_id).await?;
             (0, c.amount)
         }
-        CaseAction::RefundAtProvider | CaseAction::NoAction => (0, 0),
+        CaseAction::RefundAtProvider | CaseAction::ReturnToEarnings | CaseAction::NoAction => {
+            (0, 0)
+        }
     };
+    let returned = if action == CaseAction::ReturnToEarnings {
+        c.amount
+    } else {
+        0
+    };
+    if returned > 0 {
+        transfer::apply(
+            &txn,
+            &Transfer {
+                id: format!("case:{case_id}:returned"),
+                debit: AccountId::world(Currency::Cash),
+                credit: AccountId::earnings(&c.user_id),
+                amount: Amount::new(returned)?,
+                kind: TransferKind::PayoutReturn,
+            },
+        )
+        .await?;
+    }
     if debited > 0 {
         transfer::apply(
             &txn,
@@ -177,6 +199,7 @@ pub async fn resolve(
         .col_expr(case::Column::ResolvedAt, Expr::value(now))
         .col_expr(case::Column::Debited, Expr::value(debited))
         .col_expr(case::Column::Owed, Expr::value(owed))
+        .col_expr(case::Column::Returned, Expr::value(returned))
         .filter(case::Column::Id.eq(case_id))
         .filter(case::Column::Status.eq(CaseStatus::Open))
         .exec(&txn)

@@ -9,9 +9,13 @@
 //! - Transfers gain `CASH_REFUND`, `CASH_REFUND_FEE` and `CASH_REFUND_RETURN`: the known-kinds
 //!   rule of migration 000020 is replaced by one that lists them.
 //!
+//! - Payouts the bank sends back (issue 26, item 4): the sandbox bank's books gain
+//!   `returned_at` and `return_reason`; `payouts_paid` pages the paid payouts the worker asks
+//!   the bank about again; a case records what it `returned` to the streamer's earnings.
+//!
 //! No money moves.
 
-use crate::run_sql;
+use crate::{Dialect, run_sql};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
@@ -31,11 +35,19 @@ fn known_transfer_kind(row: &str) -> String {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let ts = Dialect::of(manager.get_database_backend())?.timestamp;
         run_sql(
             manager,
-            "ALTER TABLE top_ups ADD COLUMN withdrawn_won BIGINT CHECK (withdrawn_won > 0);
+            &format!(
+                "ALTER TABLE top_ups ADD COLUMN withdrawn_won BIGINT CHECK (withdrawn_won > 0);
              ALTER TABLE payouts ADD COLUMN kind TEXT NOT NULL DEFAULT 'EARNINGS'
-                 CHECK (kind IN ('EARNINGS', 'CASH_REFUND'));",
+                 CHECK (kind IN ('EARNINGS', 'CASH_REFUND'));
+             ALTER TABLE bank_sandbox_transfers ADD COLUMN returned_at {ts};
+             ALTER TABLE bank_sandbox_transfers ADD COLUMN return_reason TEXT;
+             CREATE INDEX payouts_paid ON payouts (status, finished_at, id);
+             ALTER TABLE reconciliation_cases ADD COLUMN returned BIGINT NOT NULL DEFAULT 0
+                 CHECK (returned >= 0);"
+            ),
         )
         .await?;
         let kinds = match manager.get_database_backend() {

@@ -27,7 +27,7 @@ fn unique(prefix: &str) -> String {
 
 /// A streamer (locale `locale`) whose earnings hold `won`: a viewer's mission to them
 /// succeeded and was settled by `worker`'s workflow.
-async fn streamer_with_earnings(app: &TestApp, locale: &str, won: i64) -> Session {
+pub(crate) async fn streamer_with_earnings(app: &TestApp, locale: &str, won: i64) -> Session {
     let handle = unique("st");
     let email = format!("{handle}@example.com");
     let streamer = app
@@ -52,7 +52,7 @@ async fn streamer_with_earnings(app: &TestApp, locale: &str, won: i64) -> Sessio
     streamer
 }
 
-async fn set_account(
+pub(crate) async fn set_account(
     app: &TestApp,
     who: &Session,
     bank: &str,
@@ -67,7 +67,12 @@ async fn set_account(
     .await
 }
 
-async fn request(app: &TestApp, who: &Session, amount: i64, key: &str) -> crate::support::Gql {
+pub(crate) async fn request(
+    app: &TestApp,
+    who: &Session,
+    amount: i64,
+    key: &str,
+) -> crate::support::Gql {
     app.gql(
         Some(&who.access),
         &format!("mutation($a: Won!, $k: String!) {{ requestPayout(amount: $a, idempotencyKey: $k) {{ {PAYOUT_FIELDS} }} }}"),

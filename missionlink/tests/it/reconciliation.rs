@@ -10,7 +10,7 @@ use crate::support::{Gql, Session, TestApp, TestDatabases, wait_for_metrics};
 use serde_json::{Value, json};
 
 const CASE_FIELDS: &str = "id kind status amount detail openedAt resolution resolvedAt debited \
-    owed user { id } topUp { id status } resolvedBy { action note case { id } }";
+    owed returned user { id } topUp { id status } resolvedBy { action note case { id } }";
 
 /// A top-up of `amount` through the provider, confirmed: its payment key.
 async fn paid_top_up(app: &TestApp, fake: &FakeToss, who: &Session, amount: i64) -> String {
@@ -688,4 +688,92 @@ async fn a_case_past_its_sla_is_counted_for_the_alert() {
             "{line}:\n{api}"
         );
     }
+}
+
+/// A paid payout the bank later sends back: the worker (a `missionlink worker` process, asking
+/// the bank again every `PAYOUT_RETURN_CHECK_SECONDS`) opens one case for the net it sent, and
+/// the operator gives it back to the streamer's earnings, once, with the audit clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payout_the_bank_sends_back_becomes_a_case_and_returns_to_earnings() {
+    use crate::payouts::{request, set_account, streamer_with_earnings, wait_for_status};
+    let app =
+        TestApp::with_temporal(&[("PAYOUT_HOLD_SECONDS", "1"), ("PAYOUT_FEE_WON", "500")]).await;
+    let earner = app.start_worker().await;
+    let streamer = streamer_with_earnings(&app, "ko", 30_000).await;
+    set_account(&app, &streamer, "004", "123-456-789012")
+        .await
+        .data("setPayoutAccount");
+    let id = request(&app, &streamer, 30_000, "p1")
+        .await
+        .data("requestPayout")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    wait_for_status(&app, &streamer, &id, "PAID", 60).await;
+    earner.stop().await;
+    assert_eq!(app.wallet(&streamer).await["earnings"], 0);
+
+    // The receiving bank sends it back: the sandbox bank's books say so from now on.
+    use sea_orm::ConnectionTrait;
+    app.db
+        .missions
+        .execute_unprepared(&format!(
+            "UPDATE bank_sandbox_transfers SET returned_at = received_at, \
+             return_reason = 'account closed' WHERE request_id = 'missionlink-payout-{id}'"
+        ))
+        .await
+        .expect("the bank returns it");
+    let outbox = tempfile::tempdir().expect("outbox");
+    let mut worker = app.spawn_worker_process(&[
+        ("PAYOUT_RETURN_CHECK_SECONDS", "1"),
+        ("EMAIL_TRANSPORT", "file"),
+        (
+            "EMAIL_OUTBOX_DIR",
+            outbox.path().to_str().expect("utf-8 path"),
+        ),
+    ]);
+    let ops = operator(&app, "returns").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let case = loop {
+        if let Some(c) = open_cases(&app, &ops).await.into_iter().next() {
+            break c;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the returned payout never became a case"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(case["kind"], "PAYOUT_RETURNED_BY_BANK");
+    assert_eq!(case["amount"], 29_500, "the net the bank sent");
+    assert_eq!(case["user"]["id"], streamer.user_id.as_str());
+    assert!(
+        case["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("account closed")
+    );
+    // Asked again and again, it stays one case.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let all = cases(&app, &ops, None).await;
+    assert_eq!(all.data("reconciliationCases")["totalCount"], 1);
+    worker.kill().await.ok();
+
+    let case_id = case["id"].as_str().expect("id");
+    assert_eq!(
+        resolve(&app, &ops, case_id, "DEBIT_WALLET").await.code(),
+        "BAD_USER_INPUT"
+    );
+    let done = resolve(&app, &ops, case_id, "RETURN_TO_EARNINGS")
+        .await
+        .data("resolveReconciliation");
+    assert_eq!(done["status"], "RESOLVED");
+    assert_eq!(done["returned"], 29_500);
+    assert_eq!(app.wallet(&streamer).await["earnings"], 29_500);
+    assert_eq!(
+        wait_for_status(&app, &streamer, &id, "PAID", 1).await["status"],
+        "PAID",
+        "the payout was paid; the return is the case's"
+    );
+    app.assert_audit_clean().await;
 }

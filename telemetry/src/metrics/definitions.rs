@@ -51,10 +51,11 @@ pub const CASE_KINDS: [&str; 5] = [
 ];
 
 /// The resolutions `missionlink_reconciliation_cases_resolved_total` counts.
-pub const CASE_ACTIONS: [&str; 4] = [
+pub const CASE_ACTIONS: [&str; 5] = [
     "DEBIT_WALLET",
     "RECORD_RECEIVABLE",
     "REFUND_AT_PROVIDER",
+    "RETURN_TO_EARNINGS",
     "NO_ACTION",
 ];
 

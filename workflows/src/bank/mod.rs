@@ -57,6 +57,9 @@ pub enum TransferStatus {
     Completed,
     /// The bank refused it (closed account, name mismatch, ...): nothing was sent.
     Failed { reason: String },
+    /// It reached the receiving bank, which later sent it back (a closed or dormant account,
+    /// the holder refusing it): the money is back in the platform's account.
+    Returned { reason: String },
 }
 
 /// Why a call to the bank did not give an answer.

@@ -1,7 +1,9 @@
 //! The sandbox bank (`BANK_PROVIDER=sandbox`): it pays no one. It keeps its books in
 //! `bank_sandbox_transfers` (one row per request id, with how often it was submitted), so tests
 //! and operators can see that each payout reached the bank exactly once, and resolves each
-//! transfer as `BANK_SANDBOX_OUTCOME` says when its status is first asked for.
+//! transfer as `BANK_SANDBOX_OUTCOME` says when its status is first asked for. A completed
+//! transfer whose row is given a `returned_at` (by hand, to try the path) is answered RETURNED
+//! from then on, as a real bank reports a transfer the receiving account sent back.
 
 use super::{BankError, BankProvider, SandboxOutcome, TransferRequest, TransferStatus};
 use chrono::Utc;
@@ -44,6 +46,8 @@ impl SandboxBank {
             submissions: Set(1),
             received_at: Set(now),
             resolved_at: Set(None),
+            returned_at: Set(None),
+            return_reason: Set(None),
         })
         .on_conflict(
             OnConflict::column(row::Column::RequestId)
@@ -106,6 +110,9 @@ impl SandboxBank {
 fn status_of(r: &row::Model) -> TransferStatus {
     match r.status {
         BankTransferStatus::Pending => TransferStatus::Pending,
+        BankTransferStatus::Completed if r.returned_at.is_some() => TransferStatus::Returned {
+            reason: r.return_reason.clone().unwrap_or_default(),
+        },
         BankTransferStatus::Completed => TransferStatus::Completed,
         BankTransferStatus::Failed => TransferStatus::Failed {
             reason: r.failure_reason.clone().unwrap_or_default(),

@@ -183,7 +183,11 @@ impl PayoutActivities {
             TransferStatus::Pending => Err(failure::retryable(format!(
                 "payout {payout_id} is still pending at the bank"
             ))),
-            TransferStatus::Completed => Ok(BankOutcome::Completed),
+            // Sent, then sent back: it was paid; the return is a reconciliation case
+            // (`payout::returns`).
+            TransferStatus::Completed | TransferStatus::Returned { .. } => {
+                Ok(BankOutcome::Completed)
+            }
             TransferStatus::Failed { reason } => Ok(BankOutcome::Failed { reason }),
         }
     }

@@ -9,6 +9,7 @@ pub mod activities;
 pub mod outbox;
 pub mod payload;
 pub mod replay;
+pub mod returns;
 pub mod watch;
 pub mod workflow;
 
