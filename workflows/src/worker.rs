@@ -170,6 +170,14 @@ pub async fn run(
             rules: deps.topups.rules,
         },
     ));
+    loops.spawn(crate::reconciliation_notices::worker_loop(
+        crate::reconciliation_notices::ReconciliationNotices {
+            missions_db: db.clone(),
+            users_db: receipt_users_db.clone(),
+            mailer: receipt_mailer.clone(),
+            operator: deps.payouts.operator.clone(),
+        },
+    ));
     loops.spawn(crate::account_emails::worker_loop(
         crate::account_emails::AccountEmails {
             users_db: receipt_users_db.clone(),

@@ -1,6 +1,6 @@
 //! A disagreement with a payment provider or bank, kept until an operator settles it.
 
-use super::status::{CaseAction, CaseKind, CaseStatus};
+use super::status::{CaseAction, CaseKind, CaseStatus, DeliveryStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -35,6 +35,12 @@ pub struct Model {
     /// Won the resolution gave back to the streamer's earnings (a payout the bank sent back;
     /// missions migration 000021).
     pub returned: i64,
+    /// The notice owed to the user once resolved with a movement of theirs (missions
+    /// migration 000021): claimed until, sent when, how it ended.
+    pub notice_claimed_until: Option<DateTimeUtc>,
+    pub notice_sent_at: Option<DateTimeUtc>,
+    pub notice_status: Option<DeliveryStatus>,
+    pub notice_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

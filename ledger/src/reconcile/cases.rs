@@ -58,6 +58,10 @@ pub async fn open<C: ConnectionTrait>(
         debited: 0,
         owed: 0,
         returned: 0,
+        notice_claimed_until: None,
+        notice_sent_at: None,
+        notice_status: None,
+        notice_error: None,
     };
     let inserted = case::Entity::insert(case::ActiveModel::from(row))
         .on_conflict(

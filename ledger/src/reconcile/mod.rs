@@ -8,12 +8,15 @@
 //! - [`resolve`]: an operator's resolution, recorded as an operator action in the transaction
 //!   of its movements. `DEBIT_WALLET` takes what the wallet holds (`PROVIDER_REVERSAL`) and
 //!   records the rest as owed (`OWED`); `RECORD_RECEIVABLE` records all of it as owed.
+//! - [`notices`]: the email each user is owed for a case resolved about their money (the case
+//!   row is its own outbox).
 //! - [`receivable`]: what a user owes (`receivable:CASH:<user>`, never above zero), repaid
 //!   first from later cash into the wallet (`REPAYMENT`): top-ups and mission refunds.
 //!
 //! A wallet never goes below zero: what it cannot cover is owed instead.
 
 pub mod cases;
+pub mod notices;
 pub mod receivable;
 pub mod resolve;
 

@@ -12,6 +12,8 @@
 //! - Payouts the bank sends back (issue 26, item 4): the sandbox bank's books gain
 //!   `returned_at` and `return_reason`; `payouts_paid` pages the paid payouts the worker asks
 //!   the bank about again; a case records what it `returned` to the streamer's earnings.
+//! - A resolved case owes its user a notice: `reconciliation_cases.notice_*`, the case row as
+//!   its own outbox.
 //!
 //! No money moves.
 
@@ -46,7 +48,14 @@ impl MigrationTrait for Migration {
              ALTER TABLE bank_sandbox_transfers ADD COLUMN return_reason TEXT;
              CREATE INDEX payouts_paid ON payouts (status, finished_at, id);
              ALTER TABLE reconciliation_cases ADD COLUMN returned BIGINT NOT NULL DEFAULT 0
-                 CHECK (returned >= 0);"
+                 CHECK (returned >= 0);
+             ALTER TABLE reconciliation_cases ADD COLUMN notice_claimed_until {ts};
+             ALTER TABLE reconciliation_cases ADD COLUMN notice_sent_at {ts};
+             ALTER TABLE reconciliation_cases ADD COLUMN notice_status TEXT
+                 CHECK (notice_status IN ('SENT', 'FAILED'));
+             ALTER TABLE reconciliation_cases ADD COLUMN notice_error TEXT;
+             CREATE INDEX reconciliation_cases_notice ON reconciliation_cases (resolved_at, id)
+                 WHERE notice_sent_at IS NULL AND status = 'RESOLVED';"
             ),
         )
         .await?;

@@ -668,6 +668,34 @@ async fn a_case_past_its_sla_is_counted_for_the_alert() {
         topic,
     )
     .await;
+    // The user is told, once, in their language, what moved (the worker's notice).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let notices = loop {
+        let found: Vec<crate::support::Mail> = std::fs::read_dir(outbox.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| crate::support::parse_eml(&std::fs::read_to_string(e.path()).expect("eml")))
+            .filter(|m| m.subject.contains("조정") || m.subject.contains("adjusted"))
+            .collect();
+        if !found.is_empty() || tokio::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(notices.len(), 1, "{notices:#?}");
+    assert!(
+        notices[0].subject.contains("10,000"),
+        "{}",
+        notices[0].subject
+    );
+    assert!(
+        notices[0].body.contains("10,000원") || notices[0].body.contains("10,000 won"),
+        "{}",
+        notices[0].body
+    );
+    assert!(notices[0].body.contains(&case_id), "{}", notices[0].body);
     // The API counts what it opened and what operators resolved.
     let api = app
         .http

@@ -19,10 +19,12 @@ use tokio::time::Instant;
 
 mod account;
 mod receipt;
+mod reconciliation_notice;
 mod texts;
 mod topup_receipt;
 pub use account::{account_email, address_changed_notice};
 pub use receipt::{ReceiptFacts, kst, payout_receipt};
+pub use reconciliation_notice::{NoticeFacts, reconciliation_notice};
 pub use texts::{Locale, MissionFacts, backer_message, streamer_message, won};
 pub use topup_receipt::{TopUpReceiptFacts, topup_receipt};
 
