@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// How often the worker looks for notices to send.
 pub const INTERVAL: Duration = Duration::from_secs(1);
-/// Most notices claimed per round.
+/// Most notices sent per round.
 pub const BATCH: u64 = 50;
 /// How long a claim keeps other workers off a notice: longer than one send can take.
 pub const LEASE_SECONDS: i64 = 300;
@@ -43,17 +43,21 @@ pub fn worker_loop(deps: ReconciliationNotices) -> crate::periodic::Loop {
     })
 }
 
-/// One round: claims and sends at most [`BATCH`] notices.
+/// One round: sends at most [`BATCH`] notices, each claimed just before its send, so a lease
+/// never lapses behind a queue of slow sends (another worker would send those again).
 pub async fn round(deps: &ReconciliationNotices) -> anyhow::Result<usize> {
-    let claimed = notices::claim_due(
-        &deps.missions_db,
-        Utc::now(),
-        chrono::Duration::seconds(LEASE_SECONDS),
-        BATCH,
-    )
-    .await?;
     let mut sent = 0;
-    for c in claimed {
+    for _ in 0..BATCH {
+        let claimed = notices::claim_due(
+            &deps.missions_db,
+            Utc::now(),
+            chrono::Duration::seconds(LEASE_SECONDS),
+            1,
+        )
+        .await?;
+        let Some(c) = claimed.into_iter().next() else {
+            break;
+        };
         match send(deps, &c).await {
             Ok(()) => sent += 1,
             // Left claimed: the lease lapses and a later round tries again.
@@ -81,6 +85,15 @@ async fn send(deps: &ReconciliationNotices, c: &case::Model) -> anyhow::Result<(
     let (Some(action), Some(at)) = (c.resolution, c.resolved_at) else {
         anyhow::bail!("case {} is due a notice but is not resolved", c.id);
     };
+    let to_cash = match &c.payout_id {
+        Some(id) => {
+            missionlink_ledger::payout::find(&deps.missions_db, id)
+                .await?
+                .kind
+                == missionlink_ledger::status::PayoutKind::CashRefund
+        }
+        None => false,
+    };
     let facts = NoticeFacts {
         case_id: c.id.clone(),
         action,
@@ -88,6 +101,7 @@ async fn send(deps: &ReconciliationNotices, c: &case::Model) -> anyhow::Result<(
         amount_won: c.amount,
         debited_won: c.debited,
         owed_won: c.owed,
+        to_cash,
         operator_name: deps.operator.name.clone(),
         operator_contact: deps.operator.contact.clone(),
     };

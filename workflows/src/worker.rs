@@ -151,6 +151,7 @@ pub async fn run(
             deps.payouts.bank.connect(db.clone()),
             deps.payouts.return_window,
             deps.payouts.return_interval,
+            deps.payouts.bank_timeout,
         ));
     }
     loops.spawn(crate::dispute_watch::worker_loop(

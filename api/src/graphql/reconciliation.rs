@@ -56,9 +56,9 @@ pub enum ReconciliationAction {
     RecordReceivable,
     /// Have the provider give back a payment that was never credited. Payments taken only.
     RefundAtProvider,
-    /// Give a payout the bank sent back to the streamer's earnings, to be requested again.
-    /// Payouts sent back only.
-    ReturnToEarnings,
+    /// Give a payout the bank sent back to the balance it was paid from (the streamer's
+    /// earnings, or the cash of a cash refund), to be requested again. Payouts sent back only.
+    ReturnToBalance,
     /// Move nothing (settled outside MissionLink, or written off); the note says why.
     NoAction,
 }
@@ -81,7 +81,7 @@ pub struct ReconciliationCase {
     pub debited: Won,
     /// Won the resolution recorded as owed.
     pub owed: Won,
-    /// Won the resolution gave back to the streamer's earnings.
+    /// Won the resolution gave back (a payout sent back: to earnings, or a cash refund's cash).
     pub returned: Won,
     #[graphql(skip)]
     pub user_id: String,
@@ -218,7 +218,7 @@ impl ReconciliationMutation {
     /// user's cash gives what it holds, the rest is owed), `RECORD_RECEIVABLE` (all owed) or
     /// `NO_ACTION`; a payment taken and never credited takes `REFUND_AT_PROVIDER` (the provider
     /// cancels it first; `PAYMENT_PENDING` when it does not answer, the case still open: resolve
-    /// again) or `NO_ACTION`; a payout the bank sent back `RETURN_TO_EARNINGS` or `NO_ACTION`.
+    /// again) or `NO_ACTION`; a payout the bank sent back `RETURN_TO_BALANCE` or `NO_ACTION`.
     /// Refused, nothing changed: another action (`BAD_USER_INPUT`), a case resolved already
     /// (`INVALID_STATE`).
     async fn resolve_reconciliation(

@@ -34,7 +34,8 @@ pub enum TransactionKind {
     PayoutToBank,
     /// The fee of a payout to your bank account (`PAYOUT_FEE_WON`).
     PayoutFee,
-    /// A failed or cancelled payout's amount, fee included, back in your earnings.
+    /// A failed or cancelled payout's amount, fee included, back in your earnings; or what the
+    /// bank sent back of a paid payout (its net: the fee is kept).
     PayoutReturned,
     /// Points staked on a prediction.
     Bet,

@@ -362,8 +362,9 @@ text_enum! {
         RecordReceivable = "RECORD_RECEIVABLE",
         /// Give the payment back at the provider (one never credited).
         RefundAtProvider = "REFUND_AT_PROVIDER",
-        /// Give a payout the bank sent back to the streamer's earnings, to be requested again.
-        ReturnToEarnings = "RETURN_TO_EARNINGS",
+        /// Give a payout the bank sent back to the balance it was paid from (a streamer's
+        /// earnings, or a cash refund's cash), to be requested again.
+        ReturnToBalance = "RETURN_TO_BALANCE",
         /// Nothing to move (settled outside, or written off); the note says why.
         NoAction = "NO_ACTION",
     }

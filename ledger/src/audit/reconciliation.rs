@@ -35,7 +35,8 @@ struct BadReceivable {
 
 /// Each case moved what it records (`case:<id>:debit` = `debited`, `case:<id>:owed` = `owed`,
 /// `case:<id>:returned` = `returned`): nothing while OPEN, nothing but on `DEBIT_WALLET`,
-/// `RECORD_RECEIVABLE` and `RETURN_TO_EARNINGS`, and all of the amount on each of those. Each sum is a lookup by transfer id.
+/// `RECORD_RECEIVABLE` and `RETURN_TO_BALANCE`, and all of the amount on each of those. Each
+/// sum is a lookup by transfer id.
 pub(super) async fn cases_moved_what_they_record<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<Violation>, LedgerError> {
@@ -66,7 +67,7 @@ pub(super) async fn cases_moved_what_they_record<C: ConnectionTrait>(
             debit = sum("debit"),
             owed = sum("owed"),
             returned = sum("returned"),
-            to_earnings = CaseAction::ReturnToEarnings,
+            to_earnings = CaseAction::ReturnToBalance,
             open = CaseStatus::Open,
             debit_wallet = CaseAction::DebitWallet,
             record = CaseAction::RecordReceivable,

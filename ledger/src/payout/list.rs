@@ -5,7 +5,7 @@ use crate::LedgerError;
 use crate::listing::Order;
 use crate::status::PayoutStatus;
 use chrono::{DateTime, Utc};
-use missionlink_entities::missions::payout;
+use missionlink_entities::missions::{payout, reconciliation_case};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -73,9 +73,9 @@ pub async fn mark_workflow_started<C: ConnectionTrait>(
     Ok(())
 }
 
-/// PAID payouts finished since `since`, by id after `after` (a keyset page of at most `limit`,
-/// an index range of `payouts_paid`): what the worker asks the bank about again, in case it
-/// sent one back.
+/// PAID payouts finished since `since` that no reconciliation case names yet, by id after
+/// `after` (a keyset page of at most `limit`, from an index range of `payouts_paid`): what the
+/// worker asks the bank about again, in case it sent one back.
 pub async fn paid_since<C: ConnectionTrait>(
     db: &C,
     since: DateTime<Utc>,
@@ -85,6 +85,15 @@ pub async fn paid_since<C: ConnectionTrait>(
     let mut select = payout::Entity::find()
         .filter(payout::Column::Status.eq(PayoutStatus::Paid))
         .filter(payout::Column::FinishedAt.gte(since))
+        .filter(
+            payout::Column::Id.not_in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(reconciliation_case::Column::PayoutId)
+                    .from(reconciliation_case::Entity)
+                    .and_where(reconciliation_case::Column::PayoutId.is_not_null())
+                    .to_owned(),
+            ),
+        )
         .order_by_asc(payout::Column::Id)
         .limit(limit);
     if let Some(after) = after {

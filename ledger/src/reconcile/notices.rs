@@ -1,5 +1,5 @@
 //! The notices owed to users for resolved reconciliation cases (issue 26): a case resolved with
-//! a movement of theirs (`DEBIT_WALLET`, `RECORD_RECEIVABLE`, `RETURN_TO_EARNINGS`) or a refund
+//! a movement of theirs (`DEBIT_WALLET`, `RECORD_RECEIVABLE`, `RETURN_TO_BALANCE`) or a refund
 //! to their card (`REFUND_AT_PROVIDER`) is due a notice from its resolution on. The case row is
 //! its own outbox (`notice_*` columns, missions migration 000021), claimed for a lease and marked
 //! sent as the top-up receipts are: at most the one message in flight at a worker's crash can
@@ -17,7 +17,7 @@ pub const NOTIFIED: [CaseAction; 4] = [
     CaseAction::DebitWallet,
     CaseAction::RecordReceivable,
     CaseAction::RefundAtProvider,
-    CaseAction::ReturnToEarnings,
+    CaseAction::ReturnToBalance,
 ];
 
 fn due(now: DateTime<Utc>) -> Condition {

@@ -6,7 +6,7 @@ use super::receivable;
 use crate::account;
 use crate::operator::{Acting, Target, record};
 use crate::status::{
-    CaseAction, CaseKind, CaseStatus, OperatorActionKind, TopUpStatus, TransferKind,
+    CaseAction, CaseKind, CaseStatus, OperatorActionKind, PayoutKind, TopUpStatus, TransferKind,
 };
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
@@ -28,7 +28,7 @@ pub struct Resolved {
 /// The actions that fit a case of `kind`: a cancel at the provider moved credited won back to
 /// the card, so the wallet is debited or the won owed (the provider has refunded already); a
 /// payment taken and never credited is refunded at the provider; a payout the bank sent back
-/// goes back to the streamer's earnings. Every case may be closed with no movement.
+/// goes back to the balance it was paid from. Every case may be closed with no movement.
 pub fn allowed(kind: CaseKind) -> &'static [CaseAction] {
     match kind {
         CaseKind::TopupCancelledAtProvider | CaseKind::PartialCancelAtProvider => &[
@@ -39,7 +39,7 @@ pub fn allowed(kind: CaseKind) -> &'static [CaseAction] {
         CaseKind::AmountMismatch | CaseKind::OverLimit => {
             &[CaseAction::RefundAtProvider, CaseAction::NoAction]
         }
-        CaseKind::PayoutReturnedByBank => &[CaseAction::ReturnToEarnings, CaseAction::NoAction],
+        CaseKind::PayoutReturnedByBank => &[CaseAction::ReturnToBalance, CaseAction::NoAction],
     }
 }
 
@@ -100,8 +100,8 @@ pub async fn check<C: ConnectionTrait>(
 /// - `DEBIT_WALLET`: the wallet gives what it holds, up to the amount (`PROVIDER_REVERSAL`,
 ///   `case:<id>:debit`); the rest is owed (`OWED`, `case:<id>:owed`).
 /// - `RECORD_RECEIVABLE`: all of the amount is owed; the wallet is left as it is.
-/// - `RETURN_TO_EARNINGS` (a payout the bank sent back): its amount back to the streamer's
-///   earnings (`case:<id>:returned`), to be requested again.
+/// - `RETURN_TO_BALANCE` (a payout the bank sent back): its amount back to the balance it was
+///   paid from (`case:<id>:returned`): a streamer's earnings, or a cash refund's cash.
 /// - `REFUND_AT_PROVIDER` (the caller has had the provider refund the payment) and
 ///   `NO_ACTION`: nothing moves.
 ///
@@ -141,27 +141,53 @@ pub async fn resolve(
             receivable::lock_wallet(&txn, &c.user_id).await?;
             (0, c.amount)
         }
-        CaseAction::RefundAtProvider | CaseAction::ReturnToEarnings | CaseAction::NoAction => {
-            (0, 0)
-        }
+        CaseAction::RefundAtProvider | CaseAction::ReturnToBalance | CaseAction::NoAction => (0, 0),
     };
-    let returned = if action == CaseAction::ReturnToEarnings {
+    let returned = if action == CaseAction::ReturnToBalance {
         c.amount
     } else {
         0
     };
     if returned > 0 {
+        // Back to the balance it was paid from: a streamer's earnings, or a cash refund's cash.
+        let paid_from = match &c.payout_id {
+            Some(id) => crate::payout::find(&txn, id).await?.kind,
+            None => PayoutKind::Earnings,
+        };
+        let to_cash = paid_from == PayoutKind::CashRefund;
+        let (credit, kind) = if to_cash {
+            // Cash, like every credit of a wallet: under its row, what is owed repaid first.
+            receivable::lock_wallet(&txn, &c.user_id).await?;
+            (
+                AccountId::wallet(Currency::Cash, &c.user_id),
+                TransferKind::CashRefundReturn,
+            )
+        } else {
+            (AccountId::earnings(&c.user_id), TransferKind::PayoutReturn)
+        };
+        let id = format!("case:{case_id}:returned");
         transfer::apply(
             &txn,
             &Transfer {
-                id: format!("case:{case_id}:returned"),
+                id: id.clone(),
                 debit: AccountId::world(Currency::Cash),
-                credit: AccountId::earnings(&c.user_id),
+                credit,
                 amount: Amount::new(returned)?,
-                kind: TransferKind::PayoutReturn,
+                kind,
             },
         )
         .await?;
+        if to_cash {
+            receivable::repay(
+                &txn,
+                &[receivable::Credited {
+                    user_id: &c.user_id,
+                    amount: returned,
+                    transfer_id: &id,
+                }],
+            )
+            .await?;
+        }
     }
     if debited > 0 {
         transfer::apply(

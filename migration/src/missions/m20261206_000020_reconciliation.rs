@@ -85,7 +85,7 @@ CREATE TABLE reconciliation_cases (
     detail       TEXT NOT NULL,
     opened_at    {ts} NOT NULL,
     resolution   TEXT CHECK (resolution IN ('DEBIT_WALLET', 'RECORD_RECEIVABLE',
-                     'REFUND_AT_PROVIDER', 'RETURN_TO_EARNINGS', 'NO_ACTION')),
+                     'REFUND_AT_PROVIDER', 'RETURN_TO_BALANCE', 'NO_ACTION')),
     resolved_by  TEXT REFERENCES operator_actions (id),
     resolved_at  {ts},
     debited      BIGINT NOT NULL DEFAULT 0 CHECK (debited >= 0),

@@ -55,7 +55,9 @@ impl MigrationTrait for Migration {
                  CHECK (notice_status IN ('SENT', 'FAILED'));
              ALTER TABLE reconciliation_cases ADD COLUMN notice_error TEXT;
              CREATE INDEX reconciliation_cases_notice ON reconciliation_cases (resolved_at, id)
-                 WHERE notice_sent_at IS NULL AND status = 'RESOLVED';"
+                 WHERE notice_sent_at IS NULL AND status = 'RESOLVED'
+                   AND resolution IN ('DEBIT_WALLET', 'RECORD_RECEIVABLE', 'REFUND_AT_PROVIDER',
+                                      'RETURN_TO_BALANCE');"
             ),
         )
         .await?;

@@ -38,7 +38,7 @@ pub async fn open_cases(app: &TestApp, ops: &Session) -> Vec<Value> {
         .clone()
 }
 
-async fn resolve(app: &TestApp, ops: &Session, case_id: &str, action: &str) -> Gql {
+pub async fn resolve(app: &TestApp, ops: &Session, case_id: &str, action: &str) -> Gql {
     app.gql(
         Some(&ops.access),
         &format!(
@@ -690,12 +690,33 @@ async fn a_case_past_its_sla_is_counted_for_the_alert() {
         "{}",
         notices[0].subject
     );
-    assert!(
-        notices[0].body.contains("10,000원") || notices[0].body.contains("10,000 won"),
-        "{}",
-        notices[0].body
+    let body = &notices[0].body;
+    let (taken, owed) = if body.contains("캐시에서") {
+        (
+            "캐시에서 차감: 10,000원",
+            "(다음 충전·환불에서 먼저 차감): 0원",
+        )
+    } else {
+        (
+            "Taken from your cash: 10,000 won",
+            "Owed (taken first from your next top-ups and refunds): 0 won",
+        )
+    };
+    assert!(body.contains(taken) && body.contains(owed), "{body}");
+    assert!(body.contains(&case_id), "{body}");
+    // Recorded sent once: the case is its own outbox, and nothing is due any more.
+    use missionlink_entities::missions::reconciliation_case;
+    use sea_orm::EntityTrait;
+    let row = reconciliation_case::Entity::find_by_id(case_id.clone())
+        .one(&app.db.missions)
+        .await
+        .expect("read")
+        .expect("the case");
+    assert!(row.notice_sent_at.is_some(), "{row:?}");
+    assert_eq!(
+        row.notice_status,
+        Some(missionlink_entities::missions::status::DeliveryStatus::Sent)
     );
-    assert!(notices[0].body.contains(&case_id), "{}", notices[0].body);
     // The API counts what it opened and what operators resolved.
     let api = app
         .http
@@ -792,7 +813,7 @@ async fn a_payout_the_bank_sends_back_becomes_a_case_and_returns_to_earnings() {
         resolve(&app, &ops, case_id, "DEBIT_WALLET").await.code(),
         "BAD_USER_INPUT"
     );
-    let done = resolve(&app, &ops, case_id, "RETURN_TO_EARNINGS")
+    let done = resolve(&app, &ops, case_id, "RETURN_TO_BALANCE")
         .await
         .data("resolveReconciliation");
     assert_eq!(done["status"], "RESOLVED");

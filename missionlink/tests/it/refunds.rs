@@ -333,6 +333,52 @@ async fn a_remaining_balance_refund_is_paid_once_with_the_worker_killed_mid_way(
     );
     app.assert_audit_clean().await;
     second.kill().await.ok();
+
+    // The receiving bank sends the refund back: the worker's check finds it, and the operator
+    // gives the net back to the cash it came from, not to earnings.
+    use missionlink_workflows::bank::{SandboxOutcome, sandbox::SandboxBank};
+    use sea_orm::ConnectionTrait;
+    app.db
+        .missions
+        .execute_unprepared(&format!(
+            "UPDATE bank_sandbox_transfers SET returned_at = received_at, \
+             return_reason = 'dormant account' WHERE request_id = 'missionlink-payout-{id}'"
+        ))
+        .await
+        .expect("the bank returns it");
+    let bank = SandboxBank::new(app.db.missions.clone(), SandboxOutcome::Succeed);
+    let (window, timeout) = (
+        std::time::Duration::from_secs(86_400),
+        std::time::Duration::from_secs(5),
+    );
+    missionlink_workflows::payout::returns::check_once(&app.db.missions, &bank, window, timeout)
+        .await
+        .expect("check the paid payouts");
+    let ops = crate::disputes::operator(&app, "refundreturns").await;
+    let case = crate::reconciliation::open_cases(&app, &ops).await[0].clone();
+    assert_eq!(
+        (case["kind"].as_str(), case["amount"].as_i64()),
+        (Some("PAYOUT_RETURNED_BY_BANK"), Some(36_000))
+    );
+    let done = crate::reconciliation::resolve(
+        &app,
+        &ops,
+        case["id"].as_str().expect("id"),
+        "RETURN_TO_BALANCE",
+    )
+    .await
+    .data("resolveReconciliation");
+    assert_eq!(done["returned"], 36_000);
+    let w = app.wallet(&viewer).await;
+    assert_eq!(
+        (w["cash"].as_i64(), w["earnings"].as_i64()),
+        (Some(36_000), Some(0))
+    );
+    assert_eq!(
+        cash_entries(&app, &viewer).await.last(),
+        Some(&("CASH_REFUND_RETURNED".to_owned(), 36_000))
+    );
+    app.assert_audit_clean().await;
 }
 
 #[tokio::test]

@@ -55,7 +55,7 @@ pub const CASE_ACTIONS: [&str; 5] = [
     "DEBIT_WALLET",
     "RECORD_RECEIVABLE",
     "REFUND_AT_PROVIDER",
-    "RETURN_TO_EARNINGS",
+    "RETURN_TO_BALANCE",
     "NO_ACTION",
 ];
 

@@ -19,6 +19,8 @@ pub struct NoticeFacts {
     pub debited_won: i64,
     /// Recorded as owed.
     pub owed_won: i64,
+    /// A returned payout that was a cash refund: back in the cash, not the earnings.
+    pub to_cash: bool,
     pub operator_name: String,
     pub operator_contact: String,
 }
@@ -30,6 +32,11 @@ pub const OBJECTION_DAYS: u32 = 30;
 pub fn reconciliation_notice(f: &NoticeFacts, locale: Locale) -> (String, String) {
     let (amount, debited, owed) = (won(f.amount_won), won(f.debited_won), won(f.owed_won));
     let (at, id, op, contact) = (kst(f.at), &f.case_id, &f.operator_name, &f.operator_contact);
+    let (ko_balance, en_balance, ko_what, en_what) = if f.to_cash {
+        ("캐시로", "cash", "캐시 환불", "cash refund")
+    } else {
+        ("수익금으로", "earnings", "출금", "payout")
+    };
     let (subject, body) = match (locale, f.action) {
         (Locale::Ko, CaseAction::DebitWallet | CaseAction::RecordReceivable) => (
             format!("[MissionLink] 결제 취소에 따른 캐시 조정: {amount}원"),
@@ -48,10 +55,10 @@ pub fn reconciliation_notice(f: &NoticeFacts, locale: Locale) -> (String, String
             ),
         ),
         (Locale::Ko, _) => (
-            format!("[MissionLink] 은행에서 반환된 출금: {amount}원"),
+            format!("[MissionLink] 은행에서 반환된 {ko_what}: {amount}원"),
             format!(
-                "출금하신 {amount}원이 받는 은행에서 반환되었습니다(해지·휴면 계좌 등). \
-                 {amount}원을 수익금으로 돌려드렸습니다. 출금 계좌를 확인하고 다시 출금해 주세요."
+                "요청하신 {ko_what} {amount}원이 받는 은행에서 반환되었습니다(해지·휴면 계좌 등). \
+                 {amount}원을 {ko_balance} 돌려드렸습니다. 계좌를 확인하고 다시 요청해 주세요."
             ),
         ),
         (Locale::En, CaseAction::DebitWallet | CaseAction::RecordReceivable) => (
@@ -74,11 +81,11 @@ pub fn reconciliation_notice(f: &NoticeFacts, locale: Locale) -> (String, String
             ),
         ),
         (Locale::En, _) => (
-            format!("[MissionLink] A payout came back from the bank: {amount} won"),
+            format!("[MissionLink] A {en_what} came back from the bank: {amount} won"),
             format!(
-                "The receiving bank sent back your payout of {amount} won (a closed or dormant \
-                 account, for instance). The {amount} won are back in your earnings: check your \
-                 payout account and request the payout again."
+                "The receiving bank sent back your {en_what} of {amount} won (a closed or dormant \
+                 account, for instance). The {amount} won are back in your {en_balance}: check \
+                 your account and request it again."
             ),
         ),
     };
@@ -115,6 +122,7 @@ mod tests {
             amount_won: 50_000,
             debited_won: 10_000,
             owed_won: 40_000,
+            to_cash: false,
             operator_name: "MissionLink Inc.".into(),
             operator_contact: "help@missionlink.example".into(),
         }
@@ -130,7 +138,7 @@ mod tests {
         let (subject, text) = reconciliation_notice(&facts(CaseAction::DebitWallet), Locale::En);
         assert!(subject.contains("50,000 won"), "{subject}");
         assert!(text.contains("Owed (taken first from your next top-ups and refunds): 40,000 won"));
-        let (_, text) = reconciliation_notice(&facts(CaseAction::ReturnToEarnings), Locale::En);
+        let (_, text) = reconciliation_notice(&facts(CaseAction::ReturnToBalance), Locale::En);
         assert!(text.contains("back in your earnings"), "{text}");
     }
 }

@@ -3,7 +3,7 @@
 //! the bank again about each payout PAID within `PAYOUT_RETURN_WATCH_DAYS`, a page at a time, and
 //! a transfer it reports RETURNED becomes a `PAYOUT_RETURNED_BY_BANK` reconciliation case for
 //! what it sent (the net), once (the case's subject is the payout). An operator gives it back
-//! to the streamer's earnings (`RETURN_TO_EARNINGS`). The payout itself stays PAID: it was paid.
+//! to the balance it was paid from (`RETURN_TO_BALANCE`: earnings, or a cash refund's cash). The payout itself stays PAID: it was paid.
 
 use crate::bank::{BankProvider, TransferStatus};
 use crate::periodic::{Loop, ago};
@@ -24,18 +24,25 @@ pub fn worker_loop(
     bank: Arc<dyn BankProvider>,
     window: Duration,
     interval: Duration,
+    timeout: Duration,
 ) -> Loop {
     Loop::new("payout returns", interval, move || {
         let (db, bank) = (db.clone(), bank.clone());
-        async move { check_once(&db, bank.as_ref(), window).await.map(|_| ()) }
+        async move {
+            check_once(&db, bank.as_ref(), window, timeout)
+                .await
+                .map(|_| ())
+        }
     })
 }
 
-/// One pass over the payouts paid within `window`; the cases it opened.
+/// One pass over the payouts paid within `window` that no case names yet, each question to
+/// the bank bounded by `timeout` (`BANK_TIMEOUT_SECONDS`); the cases it opened.
 pub async fn check_once(
     db: &DatabaseConnection,
     bank: &dyn BankProvider,
     window: Duration,
+    timeout: Duration,
 ) -> anyhow::Result<u64> {
     let since = ago(window);
     let mut after: Option<String> = None;
@@ -49,10 +56,15 @@ pub async fn check_once(
         };
         after = Some(last.id.clone());
         for p in &page {
-            let reason = match bank.status(&p.bank_request_id).await {
-                Ok(TransferStatus::Returned { reason }) => reason,
-                Ok(_) => continue,
-                Err(e) => {
+            let asked = tokio::time::timeout(timeout, bank.status(&p.bank_request_id)).await;
+            let reason = match asked {
+                Ok(Ok(TransferStatus::Returned { reason })) => reason,
+                Ok(Ok(_)) => continue,
+                Err(_) => {
+                    tracing::warn!(payout = %p.id, "the bank did not answer about a paid payout; asking again next time");
+                    continue;
+                }
+                Ok(Err(e)) => {
                     tracing::warn!(payout = %p.id, error = %e, "could not ask the bank about a paid payout; asking again next time");
                     continue;
                 }
