@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// How often the worker looks for receipts to send.
 pub const INTERVAL: Duration = Duration::from_secs(1);
-/// Most receipts claimed per round.
+/// Most receipts sent per round.
 pub const BATCH: u64 = 50;
 /// How long a claim keeps other workers off a receipt: longer than one send can take.
 pub const LEASE_SECONDS: i64 = 300;
@@ -44,17 +44,21 @@ pub fn worker_loop(deps: TopUpReceipts) -> crate::periodic::Loop {
     })
 }
 
-/// One round: claims and sends at most [`BATCH`] receipts.
+/// One round: sends at most [`BATCH`] receipts, each claimed just before its send, so a lease
+/// never lapses behind a queue of slow sends (another worker would send those again).
 pub async fn round(deps: &TopUpReceipts) -> anyhow::Result<usize> {
-    let claimed = receipts::claim_due(
-        &deps.missions_db,
-        Utc::now(),
-        chrono::Duration::seconds(LEASE_SECONDS),
-        BATCH,
-    )
-    .await?;
     let mut sent = 0;
-    for (id, event) in claimed {
+    for _ in 0..BATCH {
+        let claimed = receipts::claim_due(
+            &deps.missions_db,
+            Utc::now(),
+            chrono::Duration::seconds(LEASE_SECONDS),
+            1,
+        )
+        .await?;
+        let Some((id, event)) = claimed.into_iter().next() else {
+            break;
+        };
         match send(deps, &id, event).await {
             Ok(()) => sent += 1,
             // Left claimed: the lease lapses and a later round tries again.
