@@ -217,7 +217,8 @@ pub async fn find<C: ConnectionTrait>(
         .ok_or_else(|| LedgerError::NotFound("no such operator action".into()))
 }
 
-/// The disputes waiting for an operator, and how many of them since before `overdue_before`.
+/// What waits for an operator (disputes, reconciliation cases), and how many of them since
+/// before `overdue_before`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sea_orm::FromQueryResult)]
 pub struct Waiting {
     pub open: i64,
@@ -229,14 +230,33 @@ pub async fn disputes_waiting<C: ConnectionTrait>(
     db: &C,
     overdue_before: DateTime<Utc>,
 ) -> Result<Waiting, LedgerError> {
+    let status = crate::status::MissionStatus::Disputed;
+    waiting_in(
+        db,
+        "missions",
+        "disputed_at",
+        status.as_str(),
+        overdue_before,
+    )
+    .await
+}
+
+/// Counts the rows of `table` in `status`, and of those the ones whose `since` column is before
+/// `overdue_before` (one index range of the table's status index).
+pub(crate) async fn waiting_in<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    since: &str,
+    status: &str,
+    overdue_before: DateTime<Utc>,
+) -> Result<Waiting, LedgerError> {
     use sea_orm::FromQueryResult;
     let backend = db.get_database_backend();
     let sql = format!(
         "SELECT CAST(COUNT(*) AS BIGINT) AS open, \
-         CAST(COALESCE(SUM(CASE WHEN disputed_at < {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue \
-         FROM missions WHERE status = '{}'",
+         CAST(COALESCE(SUM(CASE WHEN {since} < {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue \
+         FROM {table} WHERE status = '{status}'",
         crate::sql::param(backend, 1),
-        crate::status::MissionStatus::Disputed.as_str()
     );
     Ok(
         Waiting::find_by_statement(sea_orm::Statement::from_sql_and_values(

@@ -2,14 +2,14 @@
 
 use crate::LedgerError;
 use crate::listing::Order;
-use crate::sql::param;
+pub use crate::operator::Waiting;
 use crate::status::{CaseKind, CaseStatus, TopUpStatus};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{reconciliation_case as case, top_up};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    Select, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select,
+    TransactionTrait,
 };
 
 /// A case to open.
@@ -189,32 +189,18 @@ pub fn case_order(descending: bool) -> Order {
     }
 }
 
-/// How many cases are open, and how many of them since before `overdue_before`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromQueryResult)]
-pub struct Waiting {
-    pub open: i64,
-    pub overdue: i64,
-}
-
 /// Counts the OPEN cases (an index range of `reconciliation_cases_status`).
 pub async fn waiting<C: ConnectionTrait>(
     db: &C,
     overdue_before: DateTime<Utc>,
 ) -> Result<Waiting, LedgerError> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS open, \
-         CAST(COALESCE(SUM(CASE WHEN opened_at < {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue \
-         FROM reconciliation_cases WHERE status = '{}'",
-        param(backend, 1),
-        CaseStatus::Open.as_str()
-    );
-    Ok(Waiting::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        &sql,
-        [overdue_before.into()],
-    ))
-    .one(db)
-    .await?
-    .unwrap_or_default())
+    let open = CaseStatus::Open.as_str();
+    crate::operator::waiting_in(
+        db,
+        "reconciliation_cases",
+        "opened_at",
+        open,
+        overdue_before,
+    )
+    .await
 }

@@ -35,17 +35,6 @@ pub(crate) async fn lock_wallet<C: ConnectionTrait>(
     balance.ok_or_else(|| LedgerError::NotFound(format!("{user_id} has no wallet")))
 }
 
-/// What `user_id` owes, in won (0 when nothing).
-pub async fn owed<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<i64, LedgerError> {
-    let balance: Option<i64> = account::Entity::find_by_id(AccountId::receivable(user_id).as_str())
-        .select_only()
-        .column(account::Column::Balance)
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(balance.map_or(0, |b| -b.min(0)))
-}
-
 /// Cash just credited to a wallet, inside the caller's transaction (which credited it and so
 /// holds the wallet's row).
 #[derive(Clone, Debug)]
