@@ -1,13 +1,17 @@
 //! The load generator and seeder behind `bench/run`. Subcommands:
 //!
-//! - `setup API CLIENTS MISSIONS OUT`: registers a streamer, one viewer per client (each with
-//!   enough cash), and MISSIONS missions proposed to the streamer; writes the tokens and ids.
-//! - `pledges API SETUP CLIENTS SECONDS MISSIONS`: CLIENTS concurrent clients send real
-//!   `contribute` mutations for SECONDS, round-robin over the first MISSIONS missions; prints one
-//!   JSON line with the count, the rate and the latency percentiles. Meanwhile a subscriber
-//!   follows the streamer's `missionEvents` over the websocket and measures, for each pledge's
-//!   event, the time from its commit (the event's `at`, stamped just before the commit) to its
-//!   arrival (`feed_p50_ms`, `feed_p95_ms`; same machine, same clock).
+//! - `setup API CLIENTS MISSIONS STREAMERS OUT`: registers a streamer, one viewer per client
+//!   (each with enough cash), and MISSIONS missions proposed to the streamer (`missions`); with
+//!   STREAMERS > 1, STREAMERS more streamers and MISSIONS more missions spread over them
+//!   (`many`); writes the tokens and ids.
+//! - `pledges API SETUP CLIENTS SECONDS MISSIONS [SET]`: CLIENTS concurrent clients send real
+//!   `contribute` mutations for SECONDS, round-robin over the first MISSIONS missions of SET
+//!   (`missions`, or `many`); prints one JSON line with the count, the rate and the latency
+//!   percentiles. Meanwhile a subscriber follows the first streamer's `missionEvents` over the
+//!   websocket, asking what the overlay asks (each event's mission with its totals, its pledge
+//!   and backer), and measures, for each pledge's event, the time from its commit (the event's
+//!   `at`, stamped just before the commit) to its arrival (`feed_p50_ms`, `feed_p95_ms`; same
+//!   machine, same clock).
 //! - `seed USERS_DB MISSIONS_DB API BACKERS OUT`: a mission with BACKERS pledges from BACKERS
 //!   backers, seeded straight through the ledger code; writes the mission and the streamer's
 //!   token.
@@ -36,7 +40,16 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("argument {i} missing; see the crate docs"))
     };
     match arg(0)? {
-        "setup" => setup(arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, arg(4)?).await,
+        "setup" => {
+            setup(
+                arg(1)?,
+                arg(2)?.parse()?,
+                arg(3)?.parse()?,
+                arg(4)?.parse()?,
+                arg(5)?,
+            )
+            .await
+        }
         "pledges" => {
             pledges(
                 arg(1)?,
@@ -44,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
                 arg(3)?.parse()?,
                 arg(4)?.parse()?,
                 arg(5)?.parse()?,
+                args.get(6).map_or("missions", String::as_str),
             )
             .await
         }
@@ -124,22 +138,37 @@ impl Api {
     }
 }
 
-async fn setup(api: &str, clients: usize, missions: usize, out: &str) -> anyhow::Result<()> {
+async fn setup(
+    api: &str,
+    clients: usize,
+    missions: usize,
+    streamers: usize,
+    out: &str,
+) -> anyhow::Result<()> {
     let api = Arc::new(Api::new(api));
     let run = &uuid::Uuid::new_v4().simple().to_string()[..6];
     let (_, streamer_id) = api.register(&format!("streamer_{run}"), "STREAMER").await?;
     let (creator, _) = api.register(&format!("creator_{run}"), "VIEWER").await?;
     api.fund(&creator).await?;
-    let mut mission_ids = Vec::with_capacity(missions);
-    for i in 0..missions {
-        let d = api
-            .gql(
-                Some(&creator),
-                "mutation($i: CreateMissionInput!, $k: String!) { createMission(input: $i, idempotencyKey: $k) { id } }",
-                json!({ "i": { "streamerId": streamer_id, "title": format!("Bench mission {i}"), "amount": 1000, "durationSeconds": 3600 }, "k": format!("m{i}") }),
-            )
-            .await?;
-        mission_ids.push(d["createMission"]["id"].as_str().context("id")?.to_owned());
+    let mission_ids = propose(
+        &api,
+        &creator,
+        std::slice::from_ref(&streamer_id),
+        missions,
+        "m",
+    )
+    .await?;
+    let mut many = Vec::new();
+    if streamers > 1 {
+        let mut others = Vec::with_capacity(streamers);
+        for s in 0..streamers {
+            others.push(
+                api.register(&format!("streamer_{run}_{s}"), "STREAMER")
+                    .await?
+                    .1,
+            );
+        }
+        many = propose(&api, &creator, &others, missions, "n").await?;
     }
     let tokens = futures::future::try_join_all((0..clients).map(|c| {
         let api = api.clone();
@@ -153,10 +182,32 @@ async fn setup(api: &str, clients: usize, missions: usize, out: &str) -> anyhow:
     std::fs::write(
         out,
         serde_json::to_string(
-            &json!({ "tokens": tokens, "missions": mission_ids, "streamer": streamer_id }),
+            &json!({ "tokens": tokens, "missions": mission_ids, "many": many, "streamer": streamer_id }),
         )?,
     )?;
     Ok(())
+}
+
+/// `count` missions proposed by `creator`, round-robin over `streamers` (keys `<prefix><n>`).
+async fn propose(
+    api: &Api,
+    creator: &str,
+    streamers: &[String],
+    count: usize,
+    prefix: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(count);
+    for i in 0..count {
+        let d = api
+            .gql(
+                Some(creator),
+                "mutation($i: CreateMissionInput!, $k: String!) { createMission(input: $i, idempotencyKey: $k) { id } }",
+                json!({ "i": { "streamerId": streamers[i % streamers.len()], "title": format!("Bench mission {prefix}{i}"), "amount": 1000, "durationSeconds": 3600 }, "k": format!("{prefix}{i}") }),
+            )
+            .await?;
+        ids.push(d["createMission"]["id"].as_str().context("id")?.to_owned());
+    }
+    Ok(ids)
 }
 
 async fn pledges(
@@ -165,10 +216,11 @@ async fn pledges(
     clients: usize,
     seconds: u64,
     missions: usize,
+    set: &str,
 ) -> anyhow::Result<()> {
     let setup: Value = serde_json::from_str(&std::fs::read_to_string(setup)?)?;
     let tokens: Vec<String> = serde_json::from_value(setup["tokens"].clone())?;
-    let all: Vec<String> = serde_json::from_value(setup["missions"].clone())?;
+    let all: Vec<String> = serde_json::from_value(setup[set].clone())?;
     let targets: Arc<Vec<String>> = Arc::new(all.into_iter().take(missions).collect());
     if tokens.len() < clients || targets.len() < missions {
         bail!(
@@ -266,6 +318,11 @@ fn ws_url(api: &str) -> anyhow::Result<String> {
     Ok(format!("ws://{}/graphql/ws", host.trim_end_matches('/')))
 }
 
+/// What the overlay asks of each event (`api/src/http/overlay.html`).
+const FEED_QUERY: &str = "subscription($s: ID!) { missionEvents(streamerId: $s) { seq kind at \
+    mission { id title status acceptBy deadline totalPledged backerCount } \
+    pledge { id amount createdAt anonymous message backer { displayName } } } }";
+
 /// Follows `streamer`'s feed from now on, recording each PLEDGED event's commit-to-arrival
 /// time, until aborted.
 async fn follow_feed(url: String, streamer: String) -> anyhow::Result<()> {
@@ -279,7 +336,7 @@ async fn follow_feed(url: String, streamer: String) -> anyhow::Result<()> {
     for message in [
         json!({ "type": "connection_init" }),
         json!({ "id": "feed", "type": "subscribe", "payload": {
-            "query": "subscription($s: ID!) { missionEvents(streamerId: $s) { kind at } }",
+            "query": FEED_QUERY,
             "variables": { "s": streamer } } }),
     ] {
         ws.send(Message::text(message.to_string())).await?;
@@ -290,6 +347,9 @@ async fn follow_feed(url: String, streamer: String) -> anyhow::Result<()> {
         };
         let arrived = chrono::Utc::now();
         let v: Value = serde_json::from_str(&text)?;
+        if v["type"] == "error" || v["payload"].get("errors").is_some() {
+            eprintln!("the feed subscriber was answered an error: {text}");
+        }
         let event = &v["payload"]["data"]["missionEvents"];
         if event["kind"] != "PLEDGED" {
             continue;

@@ -85,6 +85,16 @@ impl Metrics {
             ]),
         )?;
         r.register(Box::new(settlement_duration_seconds.clone()))?;
+        let pledge_batch_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "pledge_batch_size",
+                "Pledges committed together in one transaction (group commit)",
+            )
+            .buckets(vec![
+                1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+            ]),
+        )?;
+        r.register(Box::new(pledge_batch_size.clone()))?;
         let db_pool_connections = IntGaugeVec::new(
             Opts::new(
                 "db_pool_connections",
@@ -134,6 +144,7 @@ impl Metrics {
                 &["status"],
             )?,
             settlement_duration_seconds,
+            pledge_batch_size,
             settlement_failures_total: counter(
                 &r,
                 "settlement_failures_total",

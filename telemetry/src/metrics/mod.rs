@@ -34,6 +34,7 @@ pub struct Metrics {
     missions_created_total: IntCounter,
     missions_settled_total: IntCounterVec,
     settlement_duration_seconds: Histogram,
+    pledge_batch_size: Histogram,
     settlement_failures_total: IntCounter,
     emails_sent_total: IntCounterVec,
     emails_failed_total: IntCounterVec,
@@ -103,6 +104,12 @@ impl Metrics {
         self.pledges_total.inc();
         self.pledged_won_total
             .inc_by(u64::try_from(amount_won).unwrap_or(0));
+    }
+
+    /// A group commit of `size` pledges (accepted and refused alike) was attempted.
+    pub fn pledge_batch(&self, size: usize) {
+        self.pledge_batch_size
+            .observe(f64::from(u32::try_from(size).unwrap_or(u32::MAX)));
     }
 
     pub fn bet(&self, points: i64) {
