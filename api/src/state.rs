@@ -57,6 +57,7 @@ impl AppState {
                 settings.missions.rules.clone(),
                 settings.missions.pledge_batch_workers,
                 settings.missions.pledge_batch_max,
+                |size| missionlink_telemetry::metrics().pledge_batch(size),
             ),
             settings,
             db,

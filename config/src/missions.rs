@@ -101,7 +101,8 @@ pub const PLEDGE_BATCH_WORKERS: Var = Var::int(
     "PLEDGE_BATCH_WORKERS",
     4,
     1..=64,
-    "pledge batches committing in parallel",
+    "pledge batches in flight at once, over all streamers (each streamer's lane keeps at most \
+     two: one committing, the next being prepared)",
 );
 
 pub const SETTLEMENT_PAGE_SIZE: Var = Var::int(

@@ -1,10 +1,11 @@
 //! Group commit for pledges: many `contribute` calls share one database commit.
 //!
 //! A hot mission must not cost one durable commit per pledge (BRIEF §5). Callers hand their
-//! pledge to a [`PledgeBatcher`] and wait. Each of its workers takes whatever pledges are
-//! queued (up to `max_batch`), runs each inside its own savepoint of one transaction — so a
-//! refused pledge (insufficient funds, closed mission, reused key) rolls back alone — commits
-//! once, and only then answers every caller. So:
+//! pledge to a [`PledgeBatcher`] and wait. It routes each pledge to its mission's streamer's
+//! lane ([`lanes`]), which cuts batches of everything queued while its previous batch commits;
+//! a batch runs in one transaction — set-based on Postgres, each pledge in its own savepoint
+//! otherwise, so a refused pledge (insufficient funds, closed mission, reused key) leaves
+//! nothing — commits once, and only then answers every caller. So:
 //!
 //! - an acknowledged pledge is committed: no answer leaves before the commit;
 //! - a pledge whose batch failed to commit is answered with an error and nothing of it stays;
@@ -16,6 +17,7 @@
 //! flight exactly as it waits for a single pledge.
 
 mod each;
+pub mod lanes;
 pub(crate) mod pledge;
 mod set;
 
@@ -24,45 +26,76 @@ pub use pledge::{Answer, PledgeNote, PledgeRequest};
 use crate::LedgerError;
 use crate::idempotency::IdempotencyKey;
 use crate::rules::MissionRules;
-use sea_orm::{DatabaseBackend, DatabaseConnection};
+use missionlink_entities::missions::mission;
+use sea_orm::{DatabaseBackend, DatabaseConnection, EntityTrait, QuerySelect};
 use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
-/// Pledges waiting for a worker before callers are pushed back.
+/// Pledges queued in the lanes before callers are pushed back.
 const QUEUE: usize = 16_384;
+/// Missions whose streamer the batcher remembers (a mission's streamer never changes).
+const STREAMERS_REMEMBERED: u64 = 100_000;
 
 struct Job {
     request: PledgeRequest,
     reply: oneshot::Sender<Answer>,
 }
 
-/// A handle to the batching workers; cheap to clone.
+/// What every batch needs: the database, the rules, and who to tell its size.
+struct Batches {
+    db: DatabaseConnection,
+    rules: MissionRules,
+    on_batch: fn(usize),
+}
+
+impl Batches {
+    async fn run(&self, jobs: Vec<Job>) {
+        (self.on_batch)(jobs.len());
+        let (requests, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
+        let answers = commit(&self.db, &self.rules, &requests).await;
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// A handle to the lanes; cheap to clone.
 #[derive(Clone)]
 pub struct PledgeBatcher {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<(Arc<str>, Job)>,
+    db: DatabaseConnection,
+    streamers: moka::future::Cache<String, Arc<str>>,
 }
 
 impl PledgeBatcher {
-    /// Starts `workers` batching tasks of at most `max_batch` pledges each. Must run inside a
-    /// Tokio runtime.
+    /// Starts the lanes: at most `max_running` batches in flight in all, each of at most
+    /// `max_batch` pledges; `on_batch` hears each batch's size. Must run inside a Tokio runtime.
     pub fn start(
         db: DatabaseConnection,
         rules: MissionRules,
-        workers: usize,
+        max_running: usize,
         max_batch: usize,
+        on_batch: fn(usize),
     ) -> Self {
-        let (queue, rx) = mpsc::channel(QUEUE);
-        let rx = Arc::new(Mutex::new(rx));
-        let rules = Arc::new(rules);
-        for _ in 0..workers.max(1) {
-            tokio::spawn(work(
-                db.clone(),
-                rules.clone(),
-                rx.clone(),
-                max_batch.max(1),
-            ));
+        let (queue, inbox) = mpsc::channel(QUEUE);
+        let batches = Arc::new(Batches {
+            db: db.clone(),
+            rules,
+            on_batch,
+        });
+        tokio::spawn(lanes::dispatch(
+            inbox,
+            batches,
+            max_running,
+            max_batch,
+            QUEUE,
+        ));
+        Self {
+            queue,
+            db,
+            streamers: moka::future::Cache::new(STREAMERS_REMEMBERED),
         }
-        Self { queue }
     }
 
     /// Pledges `amount_won` to the mission with `note`; answers once the pledge is committed
@@ -75,57 +108,47 @@ impl PledgeBatcher {
         key: &IdempotencyKey,
         note: PledgeNote,
     ) -> Answer {
+        let lane = self.lane_of(mission_id).await?;
         let (reply, answer) = oneshot::channel();
+        let job = Job {
+            request: PledgeRequest {
+                mission_id: mission_id.to_owned(),
+                backer_id: backer_id.to_owned(),
+                amount_won,
+                key: key.clone(),
+                note,
+            },
+            reply,
+        };
         self.queue
-            .send(Job {
-                request: PledgeRequest {
-                    mission_id: mission_id.to_owned(),
-                    backer_id: backer_id.to_owned(),
-                    amount_won,
-                    key: key.clone(),
-                    note,
-                },
-                reply,
-            })
+            .send((lane, job))
             .await
             .map_err(|_| LedgerError::Corrupt("the pledge batcher stopped".into()))?;
         answer
             .await
             .map_err(|_| LedgerError::Corrupt("the pledge batcher dropped a pledge".into()))?
     }
-}
 
-async fn work(
-    db: DatabaseConnection,
-    rules: Arc<MissionRules>,
-    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
-    max_batch: usize,
-) {
-    loop {
-        let mut jobs = Vec::with_capacity(max_batch);
-        {
-            let mut rx = queue.lock().await;
-            match rx.recv().await {
-                Some(job) => jobs.push(job),
-                None => return,
-            }
-            while jobs.len() < max_batch {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
+    /// The lane of a pledge to `mission_id`: its streamer, remembered once read. A mission
+    /// that does not exist goes to the lane named "" and is refused there, in its batch.
+    async fn lane_of(&self, mission_id: &str) -> Result<Arc<str>, LedgerError> {
+        if let Some(streamer) = self.streamers.get(mission_id).await {
+            return Ok(streamer);
         }
-        run_batch(&db, &rules, jobs).await;
-    }
-}
-
-async fn run_batch(db: &DatabaseConnection, rules: &MissionRules, jobs: Vec<Job>) {
-    let (requests, replies): (Vec<_>, Vec<_>) =
-        jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
-    let answers = commit(db, rules, &requests).await;
-    for (reply, answer) in replies.into_iter().zip(answers) {
-        let _ = reply.send(answer);
+        let streamer: Option<String> = mission::Entity::find_by_id(mission_id.to_owned())
+            .select_only()
+            .column(mission::Column::StreamerId)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        let Some(streamer) = streamer else {
+            return Ok(Arc::from(""));
+        };
+        let streamer: Arc<str> = Arc::from(streamer);
+        self.streamers
+            .insert(mission_id.to_owned(), streamer.clone())
+            .await;
+        Ok(streamer)
     }
 }
 
