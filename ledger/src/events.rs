@@ -19,9 +19,15 @@ use sea_orm::{
     QuerySelect, Set, Statement,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::broadcast;
 
 /// The Postgres notification channel: the payload is the streamer whose feed grew.
 pub const CHANNEL: &str = "mission_events";
+
+/// Committed events not yet taken by a slow in-process listener before it is told it lagged
+/// (and reads from the database instead).
+const LOCAL_CAPACITY: usize = 1_024;
 
 /// An event to append.
 #[derive(Clone, Debug)]
@@ -37,13 +43,44 @@ pub struct NewEvent<'a> {
 
 /// Appends `events`, in order, to the feeds of their missions' streamers, inside `txn`. Call it
 /// as the transaction's last write: the feed rows it locks stay locked until the commit. On
-/// Postgres it also notifies [`CHANNEL`] with each streamer (delivered at the commit).
+/// Postgres it also notifies [`CHANNEL`] with each streamer (delivered at the commit). The hot
+/// path (a pledge batch) uses [`write`] and [`announce_committed`] instead, to keep the
+/// notification out of its transaction.
 pub async fn append<C: ConnectionTrait>(
     txn: &C,
     events: &[NewEvent<'_>],
 ) -> Result<(), LedgerError> {
+    let appended = write(txn, events).await?;
+    if txn.get_database_backend() == DatabaseBackend::Postgres && !appended.is_empty() {
+        let streamers: Vec<&str> = appended.iter().map(|a| a.streamer_id.as_str()).collect();
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_notify($1, s) FROM jsonb_array_elements_text($2::jsonb) AS g(s)",
+            [
+                CHANNEL.into(),
+                serde_json::Value::from(streamers).to_string().into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// What one transaction appended to one streamer's feed, in `seq` order.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub streamer_id: String,
+    pub events: Vec<mission_event::Model>,
+}
+
+/// Appends `events` as [`append`] does, without notifying anyone: after the commit, hand what
+/// it returns to [`announce_committed`].
+pub async fn write<C: ConnectionTrait>(
+    txn: &C,
+    events: &[NewEvent<'_>],
+) -> Result<Vec<Appended>, LedgerError> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // The streamers the caller did not name, in one read.
     let unnamed: BTreeSet<&str> = events
@@ -76,38 +113,101 @@ pub async fn append<C: ConnectionTrait>(
         by_streamer.entry(streamer).or_default().push(event);
     }
     let now = Utc::now();
+    let mut appended = Vec::with_capacity(by_streamer.len());
     for (streamer, events) in &by_streamer {
         let n = i64::try_from(events.len())
             .map_err(|_| LedgerError::InvalidInput("too many events in one commit".into()))?;
         let last = take_seqs(txn, streamer, n).await?;
-        let rows = events
+        let rows: Vec<mission_event::Model> = events
             .iter()
             .zip(last - n + 1..)
-            .map(|(e, seq)| mission_event::ActiveModel {
-                streamer_id: Set((*streamer).to_owned()),
-                seq: Set(seq),
-                mission_id: Set(e.mission_id.to_owned()),
-                kind: Set(e.kind),
-                pledge_id: Set(e.pledge_id.map(str::to_owned)),
-                created_at: Set(now),
-            });
-        mission_event::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await?;
+            .map(|(e, seq)| mission_event::Model {
+                streamer_id: (*streamer).to_owned(),
+                seq,
+                mission_id: e.mission_id.to_owned(),
+                kind: e.kind,
+                pledge_id: e.pledge_id.map(str::to_owned),
+                created_at: now,
+            })
+            .collect();
+        mission_event::Entity::insert_many(
+            rows.iter().cloned().map(mission_event::ActiveModel::from),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        appended.push(Appended {
+            streamer_id: (*streamer).to_owned(),
+            events: rows,
+        });
     }
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        let streamers: Vec<&str> = by_streamer.keys().copied().collect();
-        txn.execute_raw(Statement::from_sql_and_values(
+    Ok(appended)
+}
+
+/// This process's events as their transactions commit (see [`announce_committed`]).
+pub fn local_committed() -> &'static broadcast::Sender<Arc<Appended>> {
+    static LOCAL: OnceLock<broadcast::Sender<Arc<Appended>>> = OnceLock::new();
+    LOCAL.get_or_init(|| broadcast::channel(LOCAL_CAPACITY).0)
+}
+
+/// Tells this process's listeners apart from others': the tail of the Postgres notifications
+/// [`announce_committed`] sends, which this process's own listener ignores (it was pushed
+/// what they announce).
+pub fn instance() -> &'static str {
+    static INSTANCE: OnceLock<String> = OnceLock::new();
+    INSTANCE.get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// The streamer a notification on [`CHANNEL`] names, unless this process sent it after a
+/// commit (and so already pushed its events to its own subscribers).
+pub fn notified_streamer(payload: &str) -> Option<&str> {
+    match payload.split_once(' ') {
+        Some((_, from)) if from == instance() => None,
+        Some((streamer, _)) => Some(streamer),
+        None => Some(payload),
+    }
+}
+
+/// After the commit of a transaction that [`write`] `appended` to and that changed
+/// `mission_ids`: pushes the events to this process's subscribers ([`local_committed`]), then
+/// on Postgres notifies every other process in one statement outside any money transaction
+/// ([`CHANNEL`] with `"<streamer> <instance>"`, and [`crate::changes::CHANNEL`] with each
+/// mission). Best effort: the events are committed, and a subscriber that misses a wake-up
+/// reads them at its next poll.
+pub async fn announce_committed<C: ConnectionTrait>(
+    db: &C,
+    appended: Vec<Appended>,
+    mission_ids: &[&str],
+) {
+    let streamers: Vec<String> = appended
+        .iter()
+        .map(|a| format!("{} {}", a.streamer_id, instance()))
+        .collect();
+    for a in appended {
+        // No receiver is fine: nobody follows a feed in this process.
+        let _ = local_committed().send(Arc::new(a));
+    }
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        crate::changes::committed(db.get_database_backend(), mission_ids.iter().copied());
+        return;
+    }
+    let notified = db
+        .execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            "SELECT pg_notify($1, s) FROM jsonb_array_elements_text($2::jsonb) AS g(s)",
+            "SELECT pg_notify($1, s) FROM jsonb_array_elements_text($2::jsonb) AS g(s) \
+             UNION ALL SELECT pg_notify($3, m) FROM jsonb_array_elements_text($4::jsonb) AS h(m)",
             [
                 CHANNEL.into(),
                 serde_json::Value::from(streamers).to_string().into(),
+                crate::changes::CHANNEL.into(),
+                serde_json::Value::from(mission_ids.to_vec())
+                    .to_string()
+                    .into(),
             ],
         ))
-        .await?;
+        .await;
+    if let Err(e) = notified {
+        tracing::warn!(error = %e, "could not announce committed events; subscribers poll");
     }
-    Ok(())
 }
 
 /// Locks `streamer`'s feed row (making it if need be) until the commit, taking no number: orders

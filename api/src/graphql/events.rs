@@ -5,19 +5,21 @@
 
 use super::connection::graphql_int;
 use super::context::state;
+use super::feed_objects::{self, FeedObjects, Wanted};
 use super::mission::load_mission;
 use super::mission::{Mission, Pledge};
 use crate::error::{ApiError, GqlResult};
-use crate::event_feed::POLL;
+use crate::event_feed::{POLL, Wake};
 use crate::state::AppState;
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use missionlink_entities::missions::{mission_event, pledge};
-use missionlink_ledger::events::{self, FeedState, Unreadable};
+use missionlink_ledger::events::{self, Appended, FeedState, Unreadable};
 use sea_orm::EntityTrait;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Most events one `missionEvents` query returns (a subscriber reads up to this many at once):
 /// a page with a full selection of each event's mission and pledge stays within
@@ -72,6 +74,9 @@ pub struct MissionEvent {
     pub mission_id: String,
     #[graphql(skip)]
     pub pledge_id: Option<String>,
+    /// Its mission and pledge, when loaded with the other events of a followed feed's read.
+    #[graphql(skip)]
+    pub objects: Option<Arc<FeedObjects>>,
 }
 
 impl TryFrom<mission_event::Model> for MissionEvent {
@@ -84,6 +89,7 @@ impl TryFrom<mission_event::Model> for MissionEvent {
             at: e.created_at,
             mission_id: e.mission_id,
             pledge_id: e.pledge_id,
+            objects: None,
         })
     }
 }
@@ -93,6 +99,13 @@ impl MissionEvent {
     /// The mission as it is now (its totals and status when this is read, not when it
     /// happened): an overlay shows it as is.
     async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Mission> {
+        if let Some(known) = self
+            .objects
+            .as_ref()
+            .and_then(|o| o.mission(&self.mission_id))
+        {
+            return Ok(known);
+        }
         Ok(load_mission(ctx, &self.mission_id).await?)
     }
 
@@ -101,6 +114,9 @@ impl MissionEvent {
         let Some(id) = &self.pledge_id else {
             return Ok(None);
         };
+        if let Some(known) = self.objects.as_ref().and_then(|o| o.pledge(id)) {
+            return Ok(Some(known));
+        }
         let found = pledge::Entity::find_by_id(id.clone())
             .one(&state(ctx).db.missions)
             .await
@@ -229,7 +245,9 @@ impl EventSubscription {
             }
         };
         // Unguarded: nothing ends it but the client, or a pruning that left it behind.
-        Ok(follow(app, streamer, after, None).map(|e| e.map_err(async_graphql::Error::from)))
+        let wanted = Wanted::of(ctx);
+        Ok(follow(app, streamer, after, None, wanted)
+            .map(|e| e.map_err(async_graphql::Error::from)))
     }
 }
 
@@ -262,17 +280,18 @@ pub(super) enum Admission {
 pub(super) type Guard = Box<dyn FnMut() -> BoxFuture<'static, Admission> + Send>;
 
 /// Every event of `streamer` after `after`, read from the database whenever the feed may have
-/// grown (a wake-up, or every [`POLL`]). With a `guard`, each read is followed by its check: the
-/// stream ends with the guard's error as soon as it refuses, and so within one [`POLL`] even
-/// when the feed is quiet.
+/// grown (a wake-up, or every [`POLL`]), or taken as pushed when this process committed them
+/// and they follow the last one delivered. With a `guard`, each read (or push) is followed by
+/// its check: the stream ends with the guard's error as soon as it refuses, and so within one
+/// [`POLL`] even when the feed is quiet.
 pub(super) fn follow(
     app: AppState,
     streamer: String,
     after: i64,
     guard: Option<Guard>,
+    wanted: Wanted,
 ) -> impl Stream<Item = Result<MissionEvent, ApiError>> {
     let wake = app.event_wakeups.subscribe();
-    let limit = u64::from(MAX_EVENTS_PAGE.unsigned_abs());
     let start = Follow {
         app,
         streamer,
@@ -281,88 +300,181 @@ pub(super) fn follow(
         wake,
         guard,
         ended: false,
+        up_to_date: false,
+        wanted,
     };
     futures::stream::unfold(start, move |mut f| async move {
         loop {
-            if let Some(row) = f.ready.pop_front() {
-                let row: mission_event::Model = row;
-                f.after = row.seq;
-                match MissionEvent::try_from(row) {
-                    Ok(event) => return Some((Ok(event), f)),
-                    Err(e) => {
-                        tracing::error!(error = ?e, "a feed event does not convert");
-                        continue;
-                    }
-                }
+            if let Some(event) = f.ready.pop_front() {
+                return Some((Ok(event), f));
             }
             if f.ended {
                 return None;
             }
-            match events::after(&f.app.db.missions, &f.streamer, f.after, limit).await {
-                Ok(rows) => {
-                    let admission = match &mut f.guard {
-                        Some(guard) => guard().await,
-                        None => Admission::Go,
-                    };
-                    // Events after `after` pruned before this read: the follower is left behind.
-                    let admission = match rows.first() {
-                        Some(first) if matches!(admission, Admission::Go) => {
-                            match no_pruned_gap(&f.app, &f.streamer, f.after, first.seq).await {
-                                Ok(()) => admission,
-                                Err(e) => Admission::Stop(e),
-                            }
-                        }
-                        _ => admission,
-                    };
-                    match admission {
-                        Admission::Go if !rows.is_empty() => {
-                            f.ready.extend(rows);
-                            continue;
-                        }
-                        Admission::Go | Admission::Unknown => {}
-                        Admission::Stop(e) => {
-                            f.ended = true;
-                            return Some((Err(e), f));
-                        }
-                    }
+            if !f.up_to_date {
+                if let Some(e) = f.read().await {
+                    f.ended = true;
+                    return Some((Err(e), f));
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not read a streamer's feed; retrying")
+                if !f.ready.is_empty() {
+                    continue;
                 }
             }
-            // Nothing new: wait to be told, or poll.
-            let streamer = f.streamer.as_str();
-            let wake = &mut f.wake;
-            let woken = tokio::time::timeout(POLL, async {
-                loop {
-                    match wake.recv().await {
-                        Ok(w) if w.concerns(streamer) => return true,
-                        Ok(_) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                            return true;
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+            // Nothing new: wait to be told (or pushed), or poll.
+            f.up_to_date = false;
+            match f.wait().await {
+                Woken::Closed => return None,
+                Woken::Read => {}
+                Woken::Pushed(appended) => {
+                    if let Some(e) = f.take(&appended).await {
+                        f.ended = true;
+                        return Some((Err(e), f));
                     }
                 }
-            })
-            .await;
-            if woken == Ok(false) {
-                return None;
             }
         }
     })
+}
+
+/// What ended a follower's wait.
+enum Woken {
+    /// The feed may have grown (or the poll is due): read it.
+    Read,
+    /// This process committed these events of the followed feed.
+    Pushed(Arc<Appended>),
+    /// The wake-ups ended with the process.
+    Closed,
+}
+
+impl Follow {
+    /// Reads what follows `after` into `ready`, if the guard admits it; the guard's (or a
+    /// pruning's) refusal, which ends the stream.
+    async fn read(&mut self) -> Option<ApiError> {
+        let limit = u64::from(MAX_EVENTS_PAGE.unsigned_abs());
+        let rows =
+            match events::after(&self.app.db.missions, &self.streamer, self.after, limit).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read a streamer's feed; retrying");
+                    return None;
+                }
+            };
+        let admission = self.admit().await;
+        // Events after `after` pruned before this read: the follower is left behind.
+        let admission = match rows.first() {
+            Some(first) if matches!(admission, Admission::Go) => {
+                match no_pruned_gap(&self.app, &self.streamer, self.after, first.seq).await {
+                    Ok(()) => admission,
+                    Err(e) => Admission::Stop(e),
+                }
+            }
+            _ => admission,
+        };
+        match admission {
+            Admission::Go => {
+                self.deliver(&rows).await;
+                None
+            }
+            Admission::Unknown => None,
+            Admission::Stop(e) => Some(e),
+        }
+    }
+
+    /// Queues `rows` for delivery with their objects, loaded together; moves `after` past them.
+    async fn deliver(&mut self, rows: &[mission_event::Model]) {
+        let Some(last) = rows.last() else {
+            return;
+        };
+        self.after = last.seq;
+        let objects = match feed_objects::load(&self.app, self.wanted, rows).await {
+            Ok(objects) => Some(Arc::new(objects)),
+            Err(e) => {
+                tracing::warn!(error = ?e, "could not load a feed's objects together; each event loads its own");
+                None
+            }
+        };
+        for row in rows {
+            match MissionEvent::try_from(row.clone()) {
+                Ok(mut event) => {
+                    event.objects = objects.clone();
+                    self.ready.push_back(event);
+                }
+                Err(e) => tracing::error!(error = ?e, "a feed event does not convert"),
+            }
+        }
+    }
+
+    /// Takes pushed events that follow `after` as they are (no read), if the guard admits
+    /// them; pushed events past a gap leave the follower to read the gap.
+    async fn take(&mut self, appended: &Appended) -> Option<ApiError> {
+        if appended.events.first().map(|e| e.seq) != Some(self.after + 1) {
+            return None;
+        }
+        match self.admit().await {
+            Admission::Go => {
+                self.deliver(&appended.events).await;
+                self.up_to_date = true;
+                None
+            }
+            // Read again at the next wake-up or poll.
+            Admission::Unknown => {
+                self.up_to_date = true;
+                None
+            }
+            Admission::Stop(e) => Some(e),
+        }
+    }
+
+    async fn admit(&mut self) -> Admission {
+        match &mut self.guard {
+            Some(guard) => guard().await,
+            None => Admission::Go,
+        }
+    }
+
+    /// Waits for a wake-up concerning this feed (pushed events already delivered are
+    /// skipped), at most [`POLL`].
+    async fn wait(&mut self) -> Woken {
+        let (streamer, after) = (self.streamer.as_str(), self.after);
+        let wake = &mut self.wake;
+        tokio::time::timeout(POLL, async {
+            loop {
+                match wake.recv().await {
+                    Ok(Wake::Events(a)) if a.streamer_id == streamer => {
+                        if a.events.last().is_some_and(|e| e.seq > after) {
+                            return Woken::Pushed(a);
+                        }
+                    }
+                    Ok(w) if w.concerns(streamer) => return Woken::Read,
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        return Woken::Read;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        return Woken::Closed;
+                    }
+                }
+            }
+        })
+        .await
+        .unwrap_or(Woken::Read)
+    }
 }
 
 /// A followed feed between two events.
 struct Follow {
     app: AppState,
     streamer: String,
-    /// The last `seq` delivered (or read past).
+    /// The last `seq` delivered or queued for delivery (or read past).
     after: i64,
     /// Read, not yet delivered.
-    ready: VecDeque<mission_event::Model>,
-    wake: tokio::sync::broadcast::Receiver<crate::event_feed::Wake>,
+    ready: VecDeque<MissionEvent>,
+    wake: tokio::sync::broadcast::Receiver<Wake>,
     guard: Option<Guard>,
     /// The guard refused: nothing more is read.
     ended: bool,
+    /// Took pushed events up to the feed's newest: wait before reading again.
+    up_to_date: bool,
+    /// What the subscriber selects of each event's objects.
+    wanted: Wanted,
 }

@@ -7,6 +7,7 @@ use super::connection::graphql_int;
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list_cost};
 use super::context::{PublicOrigin, caller, state};
 use super::events::{Admission, Guard, MissionEvent, follow, readable};
+use super::feed_objects::Wanted;
 use super::mission::{Mission, MissionOrder, MissionOrderField, OrderDirection, missions_page};
 use super::status::MissionStatus;
 use super::user::User;
@@ -199,7 +200,10 @@ impl OverlaySubscription {
                 }
             })
         });
-        Ok(follow(app, streamer, i64::from(after_seq), Some(guard))
-            .map(|e| e.map_err(async_graphql::Error::from)))
+        let wanted = Wanted::of(ctx);
+        Ok(
+            follow(app, streamer, i64::from(after_seq), Some(guard), wanted)
+                .map(|e| e.map_err(async_graphql::Error::from)),
+        )
     }
 }

@@ -41,6 +41,9 @@ pub struct Pledge {
     pub stored_message: Option<String>,
     #[graphql(skip)]
     pub stored_status: Option<StoredStatus>,
+    /// The backer, when loaded with others (a followed feed's); otherwise read when asked.
+    #[graphql(skip)]
+    pub known_backer: Option<std::sync::Arc<User>>,
 }
 
 impl TryFrom<pledge::Model> for Pledge {
@@ -58,6 +61,7 @@ impl TryFrom<pledge::Model> for Pledge {
             mission_id: p.mission_id,
             stored_message: p.message,
             stored_status: p.message_status,
+            known_backer: None,
         })
     }
 }
@@ -97,6 +101,9 @@ impl Pledge {
                 "Anonymous",
                 Role::Viewer,
             ));
+        }
+        if let Some(known) = &self.known_backer {
+            return Ok((**known).clone());
         }
         Ok(load_user(ctx, &self.backer_id, Role::Viewer).await?)
     }

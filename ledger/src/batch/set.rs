@@ -12,7 +12,7 @@ use crate::idempotency::{self, Claim, Effect};
 use crate::rules::MissionRules;
 use crate::sql::{json_rows, row_count};
 use crate::status::{EventKind, PledgeStatus};
-use crate::{AccountId, Amount, Currency, LedgerError, changes};
+use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
 use missionlink_entities::missions::{mission, pledge};
 use sea_orm::{
@@ -69,8 +69,7 @@ pub(super) async fn commit_set(
         answers.iter().all(Option::is_some),
         "a pledge of the batch went unanswered"
     );
-    // Each round announced its missions in its own statement; the feed takes every new pledge
-    // last, so its row is locked only for the commit.
+    // The feed takes every new pledge last, so its row is locked only for the commit.
     let held: Vec<NewEvent<'_>> = answers
         .iter()
         .filter_map(|a| match a {
@@ -87,8 +86,15 @@ pub(super) async fn commit_set(
             _ => None,
         })
         .collect();
-    events::append(&txn, &held).await?;
+    let mut changed: Vec<&str> = held.iter().map(|e| e.mission_id).collect();
+    changed.sort_unstable();
+    changed.dedup();
+    let appended = events::write(&txn, &held).await?;
     txn.commit().await?;
+    // Wake-ups after the commit, not inside it: NOTIFY holds Postgres's one cluster-wide
+    // notification lock from the commit's start through its flush, which would put every
+    // batch of every streamer in one line.
+    events::announce_committed(db, appended, &changed).await;
     Ok(answers
         .into_iter()
         .map(|a| a.expect("checked above"))
@@ -248,8 +254,9 @@ async fn read_missions(
 
 /// Locks the payable items' wallets, then in one statement debits each wallet that covers its
 /// pledge (the conditional update), inserts those pledges and their transfers into escrow (each
-/// with its wallet's balance after, numbered by `transfer_seq` after the lock), and
-/// announces each changed mission (NOTIFY, delivered on commit). The inserts read the debit's
+/// with its wallet's balance after, numbered by `transfer_seq` after the lock), and adds them to
+/// their missions' totals (in mission order; a backer's first pledge to a mission counts it, as
+/// the statement's snapshot holds none of this round's pledges). The inserts read the debit's
 /// RETURNING, so a pledge exists exactly when its wallet was debited. Returns the held items
 /// and the refused ones with their reason (funds, or no such wallet).
 async fn debit_and_hold<'a>(
@@ -305,7 +312,7 @@ async fn debit_and_hold<'a>(
                SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(wallet text, amount bigint, \
                  pledge_id text, mission_id text, backer_id text, transfer_id text, escrow text, \
                  currency text, kind text, message text, message_status text, anonymous boolean) \
-                 LIMIT $5 \
+                 LIMIT $4 \
              ), debited AS ( \
                UPDATE accounts AS a SET balance = a.balance - d.amount FROM d \
                WHERE a.id = d.wallet AND a.balance >= d.amount RETURNING a.id, a.balance \
@@ -314,21 +321,25 @@ async fn debit_and_hold<'a>(
                  message, message_status, anonymous) \
                SELECT d.pledge_id, d.mission_id, d.backer_id, d.amount, $2, $3, NULL, \
                  d.message, d.message_status, d.anonymous \
-               FROM d JOIN debited ON debited.id = d.wallet RETURNING mission_id \
+               FROM d JOIN debited ON debited.id = d.wallet \
              ), moved AS ( \
                INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, \
                  created_at, debit_balance_after) \
                SELECT d.transfer_id, d.wallet, d.escrow, d.currency, d.amount, d.kind, $3, debited.balance \
                FROM d JOIN debited ON debited.id = d.wallet \
-             ), announced AS ( \
-               SELECT pg_notify($4, m) FROM (SELECT DISTINCT mission_id AS m FROM pledged) x \
+             ), counted AS ( \
+               INSERT INTO mission_totals AS t (mission_id, total_won, backers) \
+               SELECT d.mission_id, SUM(d.amount), COUNT(*) FILTER (WHERE NOT EXISTS ( \
+                 SELECT 1 FROM pledges p WHERE p.mission_id = d.mission_id AND p.backer_id = d.backer_id)) \
+               FROM d JOIN debited ON debited.id = d.wallet GROUP BY d.mission_id ORDER BY d.mission_id \
+               ON CONFLICT (mission_id) DO UPDATE SET total_won = t.total_won + excluded.total_won, \
+                 backers = t.backers + excluded.backers \
              ) \
-             SELECT id, (SELECT count(*) FROM announced) AS announced FROM debited",
+             SELECT id FROM debited",
             vec![
                 json_rows(rows_in),
                 PledgeStatus::Held.as_str().into(),
                 payable[0].pledge.created_at.into(),
-                changes::CHANNEL.into(),
                 row_count(payable.len()),
             ],
         ))
