@@ -15,6 +15,15 @@ struct MissionHeld {
 }
 
 #[derive(FromQueryResult)]
+struct TotalsRow {
+    mission_id: String,
+    counted_won: i64,
+    counted_backers: i64,
+    kept_won: i64,
+    kept_backers: i64,
+}
+
+#[derive(FromQueryResult)]
 struct PredictionRow {
     mission_id: String,
     status: PredictionStatus,
@@ -120,6 +129,39 @@ pub(super) async fn pledges_settled_exactly_once<C: ConnectionTrait>(
             detail: format!(
                 "pledge {} of mission {} is {} for {} won but was held {}, paid {}, refunded {}",
                 p.id, p.mission_id, p.status, p.amount, p.held, p.paid, p.refunded
+            ),
+        })
+        .collect())
+}
+
+/// A mission's kept totals (`mission_totals`, what `totalPledged` and `backerCount` show) are
+/// its pledges' sum and distinct backers, and no mission without pledges has any.
+pub(super) async fn totals_match_pledges<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = TotalsRow::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        r#"SELECT mission_id, CAST(SUM(cw) AS BIGINT) AS counted_won,
+             CAST(SUM(cb) AS BIGINT) AS counted_backers, CAST(SUM(kw) AS BIGINT) AS kept_won,
+             CAST(SUM(kb) AS BIGINT) AS kept_backers
+           FROM (
+             SELECT mission_id, SUM(amount) AS cw, COUNT(DISTINCT backer_id) AS cb, 0 AS kw, 0 AS kb
+             FROM pledges GROUP BY mission_id
+             UNION ALL
+             SELECT mission_id, 0, 0, total_won, backers FROM mission_totals
+           ) x
+           GROUP BY mission_id
+           HAVING SUM(cw) <> SUM(kw) OR SUM(cb) <> SUM(kb)"#,
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|t| Violation {
+            check: "mission_totals",
+            detail: format!(
+                "mission {} shows {} won from {} backers but its pledges are {} won from {}",
+                t.mission_id, t.kept_won, t.kept_backers, t.counted_won, t.counted_backers
             ),
         })
         .collect())

@@ -3,7 +3,7 @@
 //! It recomputes every balance from the journal of transfers and compares. It only reads.
 //!
 //! By concern: `journal.rs` (the transfers and the balances they add up to, the statements),
-//! `missions.rs` (escrows, pledges and prediction pools), `payouts.rs`, `top_ups.rs`,
+//! `missions.rs` (escrows, pledges, the missions' kept totals and prediction pools), `payouts.rs`, `top_ups.rs`,
 //! `reconciliation.rs` (cases and receivables).
 
 mod journal;
@@ -20,8 +20,8 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`,
-    /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `prediction_pool`,
-    /// `payout`, `top_up`, `reconciliation`, `receivable`.
+    /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `mission_totals`,
+    /// `prediction_pool`, `payout`, `top_up`, `reconciliation`, `receivable`.
     pub check: &'static str,
     pub detail: String,
 }
@@ -56,6 +56,7 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
     violations.extend(journal::statements_sum_to_balances(db).await?);
     violations.extend(missions::escrow_matches_held_pledges(db).await?);
     violations.extend(missions::pledges_settled_exactly_once(db).await?);
+    violations.extend(missions::totals_match_pledges(db).await?);
     violations.extend(missions::prediction_pools(db).await?);
     violations.extend(payouts::payouts_exactly_once(db).await?);
     violations.extend(top_ups::top_ups_exactly_once(db).await?);

@@ -10,7 +10,9 @@ use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{mission, pledge};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, SelectExt,
+};
 use serde::{Deserialize, Serialize};
 
 /// One `contribute` call.
@@ -194,7 +196,8 @@ pub(crate) fn hold_transfer(p: &pledge::Model, amount: Amount) -> Transfer {
     }
 }
 
-/// Inserts a HELD pledge and moves its amount from the backer's wallet into the escrow.
+/// Inserts a HELD pledge, moves its amount from the backer's wallet into the escrow, and adds
+/// it to the mission's totals.
 pub(crate) async fn hold(
     txn: &DatabaseTransaction,
     m: &mission::Model,
@@ -208,5 +211,14 @@ pub(crate) async fn hold(
         .exec_without_returning(txn)
         .await?;
     transfer::apply(txn, &hold_transfer(&p, amount)).await?;
+    // Read after the wallet's row is locked (by the debit): a concurrent pledge of this backer
+    // has committed by now, and this statement sees it.
+    let first = !pledge::Entity::find()
+        .filter(pledge::Column::MissionId.eq(&m.id))
+        .filter(pledge::Column::BackerId.eq(backer_id))
+        .filter(pledge::Column::Id.ne(&p.id))
+        .exists(txn)
+        .await?;
+    crate::mission::add_to_totals(txn, &m.id, amount.get(), first).await?;
     Ok(p)
 }

@@ -19,6 +19,7 @@ pub use crate::rules::{
     MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, MissionRules, NewMission,
 };
 pub use create::create;
+pub(crate) use read::add_to_totals;
 pub use read::{
     BackerTotal, Outflows, Totals, backers_page, find, outflows, totals, totals_of, workflow_id,
 };

@@ -2,7 +2,7 @@
 
 use crate::status::TransferKind;
 use crate::{AccountId, LedgerError};
-use missionlink_entities::missions::mission;
+use missionlink_entities::missions::{mission, mission_total};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Statement};
 use serde::{Deserialize, Serialize};
 
@@ -67,22 +67,17 @@ pub struct Totals {
     pub backers: i64,
 }
 
-/// Sums the mission's pledges (every status: a settled mission still shows what was pledged).
+/// The mission's totals (every pledge, whatever its status: a settled mission still shows
+/// what was pledged), as kept in `mission_totals` with its pledges.
 pub async fn totals<C: ConnectionTrait>(db: &C, mission_id: &str) -> Result<Totals, LedgerError> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total_won, \
-         CAST(COUNT(DISTINCT backer_id) AS BIGINT) AS backers FROM pledges WHERE mission_id = {}",
-        crate::sql::param(backend, 1)
-    );
-    Ok(Totals::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        &sql,
-        [mission_id.into()],
-    ))
-    .one(db)
-    .await?
-    .unwrap_or_default())
+    Ok(mission_total::Entity::find_by_id(mission_id.to_owned())
+        .one(db)
+        .await?
+        .map(|t| Totals {
+            total_won: t.total_won,
+            backers: t.backers,
+        })
+        .unwrap_or_default())
 }
 
 /// The totals of several missions in one query, by mission id (a mission without pledges is
@@ -91,29 +86,54 @@ pub async fn totals_of<C: ConnectionTrait>(
     db: &C,
     mission_ids: &[String],
 ) -> Result<std::collections::HashMap<String, Totals>, LedgerError> {
-    use missionlink_entities::missions::pledge;
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
-    let rows: Vec<(String, i64, i64)> = pledge::Entity::find()
-        .select_only()
-        .column(pledge::Column::MissionId)
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(pledges.amount), 0) AS BIGINT)"),
-            "total_won",
-        )
-        .column_as(
-            Expr::cust("CAST(COUNT(DISTINCT pledges.backer_id) AS BIGINT)"),
-            "backers",
-        )
-        .filter(pledge::Column::MissionId.is_in(mission_ids.iter().map(String::as_str)))
-        .group_by(pledge::Column::MissionId)
-        .into_tuple()
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(mission_total::Entity::find()
+        .filter(mission_total::Column::MissionId.is_in(mission_ids.iter().map(String::as_str)))
         .all(db)
-        .await?;
-    Ok(rows
+        .await?
         .into_iter()
-        .map(|(id, total_won, backers)| (id, Totals { total_won, backers }))
+        .map(|t| {
+            (
+                t.mission_id,
+                Totals {
+                    total_won: t.total_won,
+                    backers: t.backers,
+                },
+            )
+        })
         .collect())
+}
+
+/// Adds a pledge of `amount_won` to the mission's totals, inside the transaction that inserts
+/// it; `first` when it is its backer's first pledge to the mission.
+pub(crate) async fn add_to_totals<C: ConnectionTrait>(
+    txn: &C,
+    mission_id: &str,
+    amount_won: i64,
+    first: bool,
+) -> Result<(), LedgerError> {
+    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+    let row = mission_total::ActiveModel {
+        mission_id: sea_orm::Set(mission_id.to_owned()),
+        total_won: sea_orm::Set(amount_won),
+        backers: sea_orm::Set(i64::from(first)),
+    };
+    let grow = OnConflict::column(mission_total::Column::MissionId)
+        .value(
+            mission_total::Column::TotalWon,
+            Expr::col((mission_total::Entity, mission_total::Column::TotalWon)).add(amount_won),
+        )
+        .value(
+            mission_total::Column::Backers,
+            Expr::col((mission_total::Entity, mission_total::Column::Backers))
+                .add(i64::from(first)),
+        )
+        .to_owned();
+    mission_total::Entity::insert(row)
+        .on_conflict(grow)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
 }
 
 /// One backer's pledges to a mission, summed (for their email).

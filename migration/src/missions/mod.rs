@@ -23,6 +23,7 @@ mod m20261206_000018_topup_limit_keys;
 mod m20261206_000019_topup_months;
 mod m20261206_000020_reconciliation;
 mod m20261206_000021_cash_refunds;
+mod m20261206_000022_mission_totals;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000019_topup_months::Migration),
             Box::new(m20261206_000020_reconciliation::Migration),
             Box::new(m20261206_000021_cash_refunds::Migration),
+            Box::new(m20261206_000022_mission_totals::Migration),
         ]
     }
 }
