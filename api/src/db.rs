@@ -32,6 +32,9 @@ impl Databases {
     }
 }
 
+/// How long a pooled connection may sit idle before it is pinged on its next checkout.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
 /// Opens a pool. For SQLite, creates the file's directory, and uses WAL with a busy timeout so
 /// that concurrent writers wait their turn instead of failing.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -47,6 +50,9 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .max_connections(20)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
+        // No ping on every checkout (a round trip per transaction): only a connection idle
+        // long enough to have been dropped by the server or a proxy is pinged first.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

@@ -3,71 +3,148 @@
 //! outcome code, and HTTP responses by status class.
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
 };
-use async_graphql::{ServerResult, Value};
-use axum::extract::{MatchedPath, Request};
+use async_graphql::parser::types::{ExecutableDocument, Selection};
+use async_graphql::{PathSegment, Request, Response, ServerResult, Value, Variables};
+use axum::extract::{MatchedPath, Request as HttpRequest};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::Response as HttpResponse;
 use missionlink_telemetry::metrics;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tracing::Instrument;
 
-/// Times each root field (`register`, `topUp`, ...). Labels come from the schema's own field
-/// names, never from client input, so their number is bounded.
+/// Times each operation, once, and counts it under each of its root fields (`register`,
+/// `topUp`, ...) with that field's outcome code. Labels come from the schema's own field names
+/// (the document passed validation before it runs), never from other client input, so their
+/// number is bounded. Nothing runs per field.
 pub struct GraphqlMetrics;
 
 impl ExtensionFactory for GraphqlMetrics {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GraphqlMetricsExtension)
+        Arc::new(GraphqlMetricsExtension::default())
     }
 }
 
-struct GraphqlMetricsExtension;
+/// One request's: the operation it names, then the root fields of that operation as
+/// `(response key, field name)`.
+#[derive(Default)]
+struct GraphqlMetricsExtension {
+    operation: Mutex<Option<String>>,
+    roots: Mutex<Vec<(String, String)>>,
+}
 
 #[async_trait::async_trait]
 impl Extension for GraphqlMetricsExtension {
-    async fn resolve(
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let is_root = info.path_node.parent.is_none() && !info.is_for_introspection;
-        if !is_root {
-            return next.run(ctx, info).await;
-        }
-        let field = info.name.to_owned();
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let request = next.run(ctx, request).await?;
+        *lock(&self.operation) = request.operation_name.clone();
+        Ok(request)
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let operation = lock(&self.operation).clone();
+        *lock(&self.roots) = root_fields(&document, operation.as_deref());
+        Ok(document)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let roots = std::mem::take(&mut *lock(&self.roots));
+        let names: Vec<&str> = roots.iter().map(|(_, field)| field.as_str()).collect();
+        let label = names.join(",");
         let started = Instant::now();
         // One span per operation: the root of the request's trace (database calls and the
         // workflow it starts hang below it).
         let span = tracing::info_span!(
             "graphql",
-            otel.name = %format!("graphql {field}"),
-            graphql.operation = %field,
+            otel.name = %format!("graphql {label}"),
+            graphql.operation = %label,
         );
-        let result = next.run(ctx, info).instrument(span).await;
-        let code = match &result {
-            Ok(_) => "OK".to_owned(),
-            Err(e) => e
-                .extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .and_then(|v| match v {
-                    Value::String(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "BAD_USER_INPUT".to_owned()),
-        };
-        metrics().graphql_operation(&field, &code, started.elapsed().as_secs_f64());
-        result
+        let response = next.run(ctx, operation_name).instrument(span).await;
+        let seconds = started.elapsed().as_secs_f64();
+        for (key, field) in &roots {
+            metrics().graphql_operation(field, &code_of(&response, key), seconds);
+        }
+        response
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The root fields (response key, field name) of the operation a request runs: the named one,
+/// or the only one. Introspection (`__schema`, `__type`, `__typename`) is not counted.
+fn root_fields(document: &ExecutableDocument, operation: Option<&str>) -> Vec<(String, String)> {
+    let chosen = document
+        .operations
+        .iter()
+        .find(|(name, _)| match operation {
+            Some(wanted) => name.is_some_and(|n| n.as_str() == wanted),
+            None => true,
+        });
+    let Some((_, op)) = chosen else {
+        return Vec::new();
+    };
+    op.node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .filter_map(|item| match &item.node {
+            Selection::Field(f) => {
+                let name = f.node.name.node.as_str();
+                (!name.starts_with("__"))
+                    .then(|| (f.node.response_key().node.to_string(), name.to_owned()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The code of the first error under the root field answered as `key` (`OK` without one; an
+/// error without a code is the client's).
+fn code_of(response: &Response, key: &str) -> String {
+    let error = response.errors.iter().find(|e| match e.path.first() {
+        Some(PathSegment::Field(first)) => first == key,
+        // An error before anything ran (validation) concerns every root field.
+        _ => e.path.is_empty(),
+    });
+    let Some(error) = error else {
+        return "OK".to_owned();
+    };
+    error
+        .extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "BAD_USER_INPUT".to_owned())
 }
 
 /// Counts every HTTP response by route (the matched route pattern, never the raw path) and
 /// status class.
-pub async fn count_responses(request: Request, next: Next) -> Response {
+pub async fn count_responses(request: HttpRequest, next: Next) -> HttpResponse {
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -22,6 +22,10 @@ pub struct Settings {
     pub cors_allowed_origins: AllowedOrigins,
     /// How many persisted queries (by hash) the API remembers.
     pub persisted_queries: usize,
+    /// How many documents are kept parsed and validated (`GRAPHQL_DOCUMENT_CACHE`).
+    pub document_cache: u64,
+    /// Whether answers report `extensions.analyzer { complexity depth }`.
+    pub analyzer: bool,
     /// Most top-level mutation fields in one request (of which at most one moves money).
     pub max_mutations_per_request: usize,
     pub websocket: WebsocketLimits,

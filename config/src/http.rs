@@ -32,6 +32,21 @@ pub const PERSISTED_QUERIES: Var = Var::int(
     "automatic persisted queries (Apollo APQ) remembered by hash, most recent first",
 );
 
+pub const GRAPHQL_DOCUMENT_CACHE: Var = Var::int(
+    "GRAPHQL_DOCUMENT_CACHE",
+    1_000,
+    1..=100_000,
+    "GraphQL documents kept parsed, and their validation verdicts (by text, operation and the \
+     variables' values that validation reads), most recent first",
+);
+
+pub const GRAPHQL_ANALYZER: Var = Var::text(
+    "GRAPHQL_ANALYZER",
+    "false",
+    "true or false: whether each answer reports its operation's complexity and depth in \
+     extensions.analyzer; scripts/run sets true",
+);
+
 pub const CORS_ALLOWED_ORIGINS: Var = Var::optional(
     "CORS_ALLOWED_ORIGINS",
     "empty = none",
@@ -75,6 +90,8 @@ pub const VARIABLES: &[Var] = &[
     TRUSTED_PROXIES,
     CORS_ALLOWED_ORIGINS,
     PERSISTED_QUERIES,
+    GRAPHQL_DOCUMENT_CACHE,
+    GRAPHQL_ANALYZER,
     MAX_MUTATIONS_PER_REQUEST,
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     WS_MAX_SOCKETS_PER_ADDRESS,
@@ -95,6 +112,10 @@ pub struct HttpConfig {
     pub cors_allowed_origins: AllowedOrigins,
     /// `PERSISTED_QUERIES`: how many persisted queries (by hash) the API remembers.
     pub persisted_queries: usize,
+    /// `GRAPHQL_DOCUMENT_CACHE`: how many documents the API keeps parsed and validated.
+    pub document_cache: u64,
+    /// `GRAPHQL_ANALYZER`: whether answers carry `extensions.analyzer`.
+    pub analyzer: bool,
     /// `MAX_MUTATIONS_PER_REQUEST`: most top-level mutation fields in one request (of which at
     /// most one moves money).
     pub max_mutations_per_request: usize,
@@ -108,6 +129,8 @@ pub(crate) fn read(env: &Env) -> Result<HttpConfig, ConfigError> {
         public_url: env.optional(&PUBLIC_URL, |raw| public_url(raw.trim()))?,
         trusted_proxies: env.parse(&TRUSTED_PROXIES, |raw| TrustedProxies::parse(&raw))?,
         persisted_queries: env.int(&PERSISTED_QUERIES)?,
+        document_cache: env.int(&GRAPHQL_DOCUMENT_CACHE)?,
+        analyzer: env.flag(&GRAPHQL_ANALYZER)?,
         cors_allowed_origins: env
             .parse(&CORS_ALLOWED_ORIGINS, |raw| AllowedOrigins::parse(&raw))?,
         max_mutations_per_request: env.int(&MAX_MUTATIONS_PER_REQUEST)?,

@@ -108,6 +108,8 @@ impl Config {
             trusted_proxies: self.http.trusted_proxies.clone(),
             cors_allowed_origins: self.http.cors_allowed_origins.clone(),
             persisted_queries: self.http.persisted_queries,
+            document_cache: self.http.document_cache,
+            analyzer: self.http.analyzer,
             max_mutations_per_request: self.http.max_mutations_per_request,
             websocket: self.http.websocket.clone(),
             identity: self.identity.clone(),

@@ -10,6 +10,7 @@ mod context;
 mod dispute;
 mod events;
 pub mod extensions;
+mod feed_objects;
 mod loaders;
 mod mission;
 mod mission_mutation;
@@ -98,7 +99,7 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 
 pub fn build_schema(state: AppState) -> AppSchema {
     let (users, missions, totals, channels) = loaders::loaders(&state);
-    Schema::build(
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
@@ -115,19 +116,29 @@ pub fn build_schema(state: AppState) -> AppSchema {
     // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept).
     .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
         state.settings.persisted_queries,
-    )))
-    // Each answer reports its operation's cost: `extensions.analyzer { complexity depth }`.
-    .extension(Analyzer)
-    // Introspection's bound for every query; `DepthLimit` holds the rest to `MAX_DEPTH`.
-    .limit_depth(MAX_INTROSPECTION_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    // Without caches: they batch the loads of one moment, they never serve stale rows.
-    .data(users)
-    .data(missions)
-    .data(totals)
-    .data(channels)
-    .data(state)
-    .finish()
+    )));
+    // With `GRAPHQL_ANALYZER`, each answer reports its operation's cost:
+    // `extensions.analyzer { complexity depth }`.
+    let builder = if state.settings.analyzer {
+        builder.extension(Analyzer)
+    } else {
+        builder
+    };
+    // Last, so that it replaces the parse alone: every check above still sees the document.
+    builder
+        .extension(extensions::documents::DocumentCache::new(
+            state.settings.document_cache,
+        ))
+        // Introspection's bound for every query; `DepthLimit` holds the rest to `MAX_DEPTH`.
+        .limit_depth(MAX_INTROSPECTION_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        // Without caches: they batch the loads of one moment, they never serve stale rows.
+        .data(users)
+        .data(missions)
+        .data(totals)
+        .data(channels)
+        .data(state)
+        .finish()
 }
 
 /// The schema in SDL, as served. `api/schema.graphql` holds the committed copy that frontends

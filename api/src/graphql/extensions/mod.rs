@@ -7,8 +7,11 @@
 //!   at most one moves money.
 //! - `depth`: the depth limits (introspection has its own).
 //! - `transport`: queries only over `GET`.
+//! - `documents` (last): documents kept parsed and validated, by their text (and what
+//!   validation reads of their variables).
 
 pub mod depth;
+pub mod documents;
 pub mod identity;
 pub mod mutation_limits;
 pub mod text;
