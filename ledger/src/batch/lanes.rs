@@ -129,3 +129,85 @@ pub(super) async fn dispatch(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{PledgeNote, PledgeRequest};
+    use crate::idempotency::IdempotencyKey;
+    use tokio::sync::oneshot;
+
+    fn job() -> Job {
+        let (reply, _) = oneshot::channel();
+        Job {
+            request: PledgeRequest {
+                mission_id: "m".into(),
+                backer_id: "b".into(),
+                amount_won: 1_000,
+                key: IdempotencyKey::parse("k").expect("key"),
+                note: PledgeNote::default(),
+            },
+            reply,
+        }
+    }
+
+    fn lanes(max_running: usize, max_batch: usize) -> Lanes {
+        Lanes {
+            lanes: HashMap::new(),
+            ready: VecDeque::new(),
+            running: 0,
+            queued: 0,
+            max_running,
+            max_batch,
+        }
+    }
+
+    #[test]
+    fn a_lane_keeps_two_batches_in_flight_and_cuts_the_next_from_everything_queued() {
+        let mut l = lanes(8, 100);
+        let s: Arc<str> = Arc::from("s");
+        l.push(s.clone(), job());
+        assert_eq!(l.cut().expect("first").1.len(), 1, "a quiet lane's pledge goes at once");
+        l.push(s.clone(), job());
+        assert_eq!(l.cut().expect("second").1.len(), 1);
+        for _ in 0..5 {
+            l.push(s.clone(), job());
+        }
+        assert!(l.cut().is_none(), "two in flight: the rest waits in the lane");
+        l.done(&s);
+        let (lane, third) = l.cut().expect("third");
+        assert_eq!((&*lane, third.len()), ("s", 5), "everything queued, as one batch");
+        assert!(l.cut().is_none());
+        l.done(&s);
+        l.done(&s);
+        assert!(l.lanes.is_empty(), "an idle lane is forgotten");
+        assert_eq!((l.running, l.queued), (0, 0));
+    }
+
+    #[test]
+    fn lanes_share_the_batches_in_flight_in_arrival_order() {
+        let mut l = lanes(2, 100);
+        for s in ["a", "b", "c"] {
+            l.push(Arc::from(s), job());
+        }
+        assert_eq!(&*l.cut().expect("a").0, "a");
+        assert_eq!(&*l.cut().expect("b").0, "b");
+        assert!(l.cut().is_none(), "every slot taken");
+        l.done(&Arc::from("a"));
+        assert_eq!(&*l.cut().expect("c").0, "c", "the waiting lane goes next");
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_max_batch_and_the_rest_follows() {
+        let mut l = lanes(8, 3);
+        let s: Arc<str> = Arc::from("s");
+        for _ in 0..7 {
+            l.push(s.clone(), job());
+        }
+        assert_eq!(l.cut().expect("one").1.len(), 3);
+        assert_eq!(l.cut().expect("two").1.len(), 3);
+        assert!(l.cut().is_none());
+        l.done(&s);
+        assert_eq!(l.cut().expect("three").1.len(), 1);
+    }
+}

@@ -276,3 +276,50 @@ async fn killing_the_api_mid_batch_loses_no_acknowledged_pledge() {
     );
     app.assert_audit_clean().await;
 }
+
+/// A mission's kept totals (`totalPledged`, `backerCount`) stay exact when one backer's pledges
+/// race each other in concurrent batches (two in flight per streamer) and other backers' too,
+/// on Postgres (set-based) and SQLite (pledge by pledge); the audit compares them with the
+/// pledges, and notices when they disagree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn backers_are_counted_once_however_their_pledges_race() {
+    for dbs in [TestDatabases::postgres().await, TestDatabases::sqlite()] {
+        let app = TestApp::spawn_with(dbs, &[]).await;
+        let streamer = app.register_as("host", "STREAMER").await;
+        let creator = app.register("creator").await;
+        app.top_up(&creator, 100_000, "t").await.data("topUp");
+        let mission = app.new_mission(&creator, &streamer.user_id, 1_000).await;
+        let mut fans = Vec::new();
+        for i in 0..4 {
+            let fan = app.register_owned(format!("racer{i}")).await;
+            app.top_up(&fan, 100_000, "t").await.data("topUp");
+            fans.push(fan);
+        }
+        // Each fan's first pledges race each other: 4 fans × 8 pledges, all at once.
+        let pledges = fans.iter().flat_map(|fan| {
+            let (app, mission) = (&app, &mission);
+            (0..8).map(move |i| async move {
+                app.contribute(fan, mission, 1_000 + i, &format!("r{i}"))
+                    .await
+                    .data("contribute");
+            })
+        });
+        futures::future::join_all(pledges).await;
+        let m = app.mission(&mission).await;
+        assert_eq!(m["backerCount"], 5, "{m}");
+        assert_eq!(m["totalPledged"], 1_000 + 4 * (8 * 1_000 + 28), "{m}");
+        app.assert_audit_clean().await;
+
+        // The audit notices kept totals that disagree with the pledges.
+        use sea_orm::ConnectionTrait;
+        app.db
+            .missions
+            .execute_unprepared("UPDATE mission_totals SET backers = backers + 1")
+            .await
+            .expect("corrupt the totals");
+        let out = app.audit().await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains("mission_totals"), "{stdout}");
+    }
+}

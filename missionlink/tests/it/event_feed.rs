@@ -320,3 +320,62 @@ async fn the_database_stores_every_event_kind_on_both_backends() {
         assert_eq!(kinds, all);
     }
 }
+
+/// What the overlay asks of each event (`api/src/http/overlay.html`).
+const OVERLAY_EVENT: &str = "seq kind mission { id status totalPledged backerCount } \
+    pledge { id amount backer { id displayName } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscriber_asking_what_the_overlay_asks_gets_every_event_with_its_objects() {
+    let app = TestApp::spawn().await;
+    let (streamer, viewers, mission) = cast(&app, 5).await;
+    let mut ws = ws_open_at(app.addr).await;
+    let ack = ws_next_json(&mut ws).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    let subscribe = json!({ "id": "feed", "type": "subscribe", "payload": {
+        "query": format!("subscription($s: ID!) {{ missionEvents(streamerId: $s, afterSeq: 0) {{ {OVERLAY_EVENT} }} }}"),
+        "variables": { "s": streamer.user_id } } });
+    ws.send(Message::text(subscribe.to_string()))
+        .await
+        .expect("subscribe");
+
+    // 5 backers × 10 pledges at once: batches of several pledges, each pushed to the
+    // subscriber with its objects loaded together.
+    let pledges = viewers[1..].iter().flat_map(|who| {
+        let (app, mission) = (&app, &mission);
+        (0..10).map(move |i| async move {
+            let id = app
+                .contribute(who, mission, 1_000, &format!("o{i}"))
+                .await
+                .data("contribute")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            (id, who.user_id.clone())
+        })
+    });
+    let backer_of: std::collections::HashMap<String, String> =
+        futures::future::join_all(pledges).await.into_iter().collect();
+
+    let live = events_through(&mut ws, 51).await;
+    assert_eq!(seqs(&live), (1..=51).collect::<Vec<_>>());
+    let mut shown_total = 0;
+    for event in &live[1..] {
+        assert_eq!(event["kind"], "PLEDGED", "{event}");
+        let pledge = event["pledge"]["id"].as_str().expect("pledge");
+        assert_eq!(
+            event["pledge"]["backer"]["id"].as_str(),
+            backer_of.get(pledge).map(String::as_str),
+            "each pledge shows its own backer: {event}"
+        );
+        // The mission as read with its event's batch: never behind an earlier event's.
+        let total = event["mission"]["totalPledged"].as_i64().expect("total");
+        assert!(total >= shown_total, "totals went back: {event}");
+        shown_total = total;
+    }
+    let last = &live[50]["mission"];
+    assert_eq!(last["totalPledged"], 1_000 + 50 * 1_000, "{last}");
+    assert_eq!(last["backerCount"], 6, "{last}");
+    assert_eq!(app.mission(&mission).await["backerCount"], 6);
+    app.assert_audit_clean().await;
+}

@@ -30,18 +30,12 @@ async fn a_query_runs_over_get_and_a_mutation_does_not() {
     let (status, body) = get(&app, &[("query", QUERY)]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["__typename"], "Query");
-    // Each answer reports its operation's cost.
     let (_, listed) = get(
         &app,
         &[("query", "{ missions(first: 2) { nodes { id title } } }")],
     )
     .await;
-    let analyzer = &listed["extensions"]["analyzer"];
-    assert_eq!(analyzer["depth"], 3, "{listed}");
-    assert!(
-        analyzer["complexity"].as_u64().is_some_and(|c| c > 0),
-        "{listed}"
-    );
+    assert!(listed["data"]["missions"]["nodes"].is_array(), "{listed}");
 
     let r = app
         .http

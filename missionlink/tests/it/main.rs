@@ -13,6 +13,7 @@ mod connections;
 mod cors;
 mod deployment;
 mod disputes;
+mod documents;
 mod email_delivery;
 mod event_feed;
 mod fake_chzzk;
