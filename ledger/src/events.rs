@@ -117,30 +117,95 @@ pub async fn write<C: ConnectionTrait>(
     for (streamer, events) in &by_streamer {
         let n = i64::try_from(events.len())
             .map_err(|_| LedgerError::InvalidInput("too many events in one commit".into()))?;
-        let last = take_seqs(txn, streamer, n).await?;
-        let rows: Vec<mission_event::Model> = events
-            .iter()
-            .zip(last - n + 1..)
-            .map(|(e, seq)| mission_event::Model {
-                streamer_id: (*streamer).to_owned(),
-                seq,
-                mission_id: e.mission_id.to_owned(),
-                kind: e.kind,
-                pledge_id: e.pledge_id.map(str::to_owned),
-                created_at: now,
-            })
-            .collect();
-        mission_event::Entity::insert_many(
-            rows.iter().cloned().map(mission_event::ActiveModel::from),
-        )
-        .exec_without_returning(txn)
-        .await?;
+        let rows = if txn.get_database_backend() == DatabaseBackend::Postgres {
+            append_pg(txn, streamer, events, now).await?
+        } else {
+            let last = take_seqs(txn, streamer, n).await?;
+            let rows = numbered(streamer, events, last, now);
+            mission_event::Entity::insert_many(
+                rows.iter().cloned().map(mission_event::ActiveModel::from),
+            )
+            .exec_without_returning(txn)
+            .await?;
+            rows
+        };
         appended.push(Appended {
             streamer_id: (*streamer).to_owned(),
             events: rows,
         });
     }
     Ok(appended)
+}
+
+/// `events` numbered up to `last`, as stored.
+fn numbered(
+    streamer: &str,
+    events: &[&NewEvent<'_>],
+    last: i64,
+    now: DateTime<Utc>,
+) -> Vec<mission_event::Model> {
+    let first = last - i64::try_from(events.len()).unwrap_or(i64::MAX) + 1;
+    events
+        .iter()
+        .zip(first..)
+        .map(|(e, seq)| mission_event::Model {
+            streamer_id: streamer.to_owned(),
+            seq,
+            mission_id: e.mission_id.to_owned(),
+            kind: e.kind,
+            pledge_id: e.pledge_id.map(str::to_owned),
+            created_at: now,
+        })
+        .collect()
+}
+
+/// Takes `events.len()` numbers of `streamer`'s feed (locking its row) and inserts the events,
+/// in one statement whose text never changes (Postgres).
+async fn append_pg<C: ConnectionTrait>(
+    txn: &C,
+    streamer: &str,
+    events: &[&NewEvent<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<mission_event::Model>, LedgerError> {
+    let n = i64::try_from(events.len())
+        .map_err(|_| LedgerError::InvalidInput("too many events in one commit".into()))?;
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .zip(1_i64..)
+        .map(|(e, i)| {
+            serde_json::json!({
+                "n": i, "mission_id": e.mission_id, "kind": e.kind.as_str(),
+                "pledge_id": e.pledge_id,
+            })
+        })
+        .collect();
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "WITH f AS ( \
+               INSERT INTO streamer_feeds AS sf (streamer_id, last_seq, pruned_through) \
+               VALUES ($1, $2, 0) \
+               ON CONFLICT (streamer_id) DO UPDATE SET last_seq = sf.last_seq + $2 \
+               RETURNING last_seq \
+             ), added AS ( \
+               INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
+               SELECT $1, f.last_seq - $2 + e.n, e.mission_id, e.kind, e.pledge_id, $4 \
+               FROM f, (SELECT * FROM jsonb_to_recordset($3::jsonb) \
+                 AS e(n bigint, mission_id text, kind text, pledge_id text) LIMIT $5) e \
+             ) \
+             SELECT last_seq FROM f",
+            [
+                streamer.into(),
+                n.into(),
+                crate::sql::json_rows(rows),
+                now.into(),
+                crate::sql::row_count(events.len()),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| LedgerError::Corrupt("the feed row was not written".into()))?;
+    let last: i64 = row.try_get("", "last_seq")?;
+    Ok(numbered(streamer, events, last, now))
 }
 
 /// This process's events as their transactions commit (see [`announce_committed`]).

@@ -4,10 +4,12 @@
 //!
 //! By concern: `journal.rs` (the transfers and the balances they add up to, the statements),
 //! `missions.rs` (escrows, pledges, the missions' kept totals and prediction pools), `payouts.rs`, `top_ups.rs`,
-//! `reconciliation.rs` (cases and receivables).
+//! `reconciliation.rs` (cases and receivables), `orphans.rs` (rows naming rows that are not
+//! there).
 
 mod journal;
 mod missions;
+mod orphans;
 mod payouts;
 mod reconciliation;
 mod top_ups;
@@ -21,7 +23,7 @@ use std::fmt;
 pub struct Violation {
     /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`,
     /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `mission_totals`,
-    /// `prediction_pool`, `payout`, `top_up`, `reconciliation`, `receivable`.
+    /// `prediction_pool`, `payout`, `top_up`, `reconciliation`, `receivable`, `orphan`.
     pub check: &'static str,
     pub detail: String,
 }
@@ -51,6 +53,7 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<Violation>, LedgerError>
 
 async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
     let mut violations = journal::transfer_shapes(db).await?;
+    violations.extend(orphans::nothing_names_what_is_not_there(db).await?);
     let totals = journal::balances(db, &mut violations).await?;
     violations.extend(journal::balances_after_chain(db).await?);
     violations.extend(journal::statements_sum_to_balances(db).await?);

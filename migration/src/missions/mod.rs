@@ -24,6 +24,7 @@ mod m20261206_000019_topup_months;
 mod m20261206_000020_reconciliation;
 mod m20261206_000021_cash_refunds;
 mod m20261206_000022_mission_totals;
+mod m20261206_000023_hot_path_checks;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_reconciliation::Migration),
             Box::new(m20261206_000021_cash_refunds::Migration),
             Box::new(m20261206_000022_mission_totals::Migration),
+            Box::new(m20261206_000023_hot_path_checks::Migration),
         ]
     }
 }

@@ -130,3 +130,32 @@ async fn points_can_never_move_into_a_cash_account() {
         .await;
     assert!(r.is_err(), "a points account took part in a cash transfer");
 }
+
+/// Postgres no longer checks the pledge path's foreign keys row by row (missions migration
+/// 000023): the audit names any pledge, event or transfer naming something that is not there.
+#[tokio::test]
+async fn the_audit_names_rows_that_name_what_is_not_there() {
+    let app = busy_app().await;
+    for sql in [
+        "INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at) \
+         VALUES ('lost-pledge', 'no-such-mission', 'x', 1000, 'REFUNDED', now())",
+        "INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
+         VALUES ('lost-streamer', 1, 'no-such-mission', 'PLEDGED', 'no-such-pledge', now())",
+    ] {
+        app.db
+            .missions
+            .execute_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+            .await
+            .expect(sql);
+    }
+    let out = app.audit().await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for orphan in [
+        "pledge lost-pledge backs mission no-such-mission",
+        "event 1 of streamer lost-streamer names mission no-such-mission",
+        "names pledge no-such-pledge",
+    ] {
+        assert!(stdout.contains(orphan), "{orphan}: {stdout}");
+    }
+}
