@@ -167,16 +167,27 @@ mod tests {
         let mut l = lanes(8, 100);
         let s: Arc<str> = Arc::from("s");
         l.push(s.clone(), job());
-        assert_eq!(l.cut().expect("first").1.len(), 1, "a quiet lane's pledge goes at once");
+        assert_eq!(
+            l.cut().expect("first").1.len(),
+            1,
+            "a quiet lane's pledge goes at once"
+        );
         l.push(s.clone(), job());
         assert_eq!(l.cut().expect("second").1.len(), 1);
         for _ in 0..5 {
             l.push(s.clone(), job());
         }
-        assert!(l.cut().is_none(), "two in flight: the rest waits in the lane");
+        assert!(
+            l.cut().is_none(),
+            "two in flight: the rest waits in the lane"
+        );
         l.done(&s);
         let (lane, third) = l.cut().expect("third");
-        assert_eq!((&*lane, third.len()), ("s", 5), "everything queued, as one batch");
+        assert_eq!(
+            (&*lane, third.len()),
+            ("s", 5),
+            "everything queued, as one batch"
+        );
         assert!(l.cut().is_none());
         l.done(&s);
         l.done(&s);

@@ -71,9 +71,11 @@ async fn answers_report_their_cost_only_with_graphql_analyzer() {
     answer.data("missions");
     assert!(answer.0.get("extensions").is_none(), "{}", answer.0);
 
-    let analysed =
-        TestApp::spawn_with(TestDatabases::postgres().await, &[("GRAPHQL_ANALYZER", "true")])
-            .await;
+    let analysed = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[("GRAPHQL_ANALYZER", "true")],
+    )
+    .await;
     let answer = analysed.gql(None, query, json!({})).await;
     let analyzer = &answer.0["extensions"]["analyzer"];
     assert_eq!(analyzer["depth"], 3, "{}", answer.0);

@@ -354,8 +354,10 @@ async fn a_subscriber_asking_what_the_overlay_asks_gets_every_event_with_its_obj
             (id, who.user_id.clone())
         })
     });
-    let backer_of: std::collections::HashMap<String, String> =
-        futures::future::join_all(pledges).await.into_iter().collect();
+    let backer_of: std::collections::HashMap<String, String> = futures::future::join_all(pledges)
+        .await
+        .into_iter()
+        .collect();
 
     let live = events_through(&mut ws, 51).await;
     assert_eq!(seqs(&live), (1..=51).collect::<Vec<_>>());
