@@ -8,9 +8,12 @@
 //! batch after. So a busy streamer's batches grow with the load (adaptive group commit) instead
 //! of many small batches queueing on one row, and a quiet streamer's pledge goes alone at once.
 //!
-//! Lanes share `max_running` batches in flight in all (the database's connections); a lane
-//! ready while all are taken waits its turn in arrival order, so no streamer starves another.
-//! One task owns the lanes; batches run as their own tasks and report back when done.
+//! Lanes share `max_running` batches in flight in all (the database's connections). A batch
+//! starts with the lane ready longest and takes the next ready lanes too while it has room, so
+//! many quiet streamers share a commit as one busy streamer does (each such lane counts the
+//! batch as one of its own two; feed rows are locked in streamer order, so batches sharing
+//! lanes never wait on each other in a cycle); no streamer starves another. One task owns the
+//! lanes; batches run as their own tasks and report back when done.
 
 use super::{Batches, Job};
 use std::collections::{HashMap, VecDeque};
@@ -50,41 +53,51 @@ impl Lanes {
         }
     }
 
-    fn done(&mut self, lane: &Arc<str>) {
+    /// A batch over `lanes` finished.
+    fn done(&mut self, lanes: &[Arc<str>]) {
         self.running -= 1;
-        let Some(l) = self.lanes.get_mut(lane) else {
-            return;
-        };
-        l.in_flight -= 1;
-        if l.queue.is_empty() && l.in_flight == 0 {
-            self.lanes.remove(lane);
-        } else if !l.listed && !l.queue.is_empty() {
-            l.listed = true;
-            self.ready.push_back(lane.clone());
+        for lane in lanes {
+            let Some(l) = self.lanes.get_mut(lane) else {
+                continue;
+            };
+            l.in_flight -= 1;
+            if l.queue.is_empty() && l.in_flight == 0 {
+                self.lanes.remove(lane);
+            } else if !l.listed && !l.queue.is_empty() {
+                l.listed = true;
+                self.ready.push_back(lane.clone());
+            }
         }
     }
 
-    /// The next batch to run, if a slot is free: everything its lane has queued (up to
-    /// `max_batch`).
-    fn cut(&mut self) -> Option<(Arc<str>, Vec<Job>)> {
-        if self.running >= self.max_running {
+    /// The next batch to run, if a slot is free: everything the lane ready longest has queued,
+    /// then the next ready lanes' while there is room (up to `max_batch` pledges).
+    fn cut(&mut self) -> Option<(Vec<Arc<str>>, Vec<Job>)> {
+        if self.running >= self.max_running || self.ready.is_empty() {
             return None;
         }
-        let lane = self.ready.pop_front()?;
-        let l = self
-            .lanes
-            .get_mut(&lane)
-            .expect("a listed lane exists until it is empty");
-        let n = l.queue.len().min(self.max_batch);
-        let jobs: Vec<Job> = l.queue.drain(..n).collect();
-        self.queued -= n;
-        l.in_flight += 1;
-        self.running += 1;
-        l.listed = !l.queue.is_empty() && l.in_flight < LANE_IN_FLIGHT;
-        if l.listed {
-            self.ready.push_back(lane.clone());
+        let mut lanes = Vec::new();
+        let mut jobs: Vec<Job> = Vec::new();
+        while jobs.len() < self.max_batch {
+            let Some(lane) = self.ready.pop_front() else {
+                break;
+            };
+            let l = self
+                .lanes
+                .get_mut(&lane)
+                .expect("a listed lane exists until it is empty");
+            let n = l.queue.len().min(self.max_batch - jobs.len());
+            jobs.extend(l.queue.drain(..n));
+            self.queued -= n;
+            l.in_flight += 1;
+            l.listed = !l.queue.is_empty() && l.in_flight < LANE_IN_FLIGHT;
+            if l.listed {
+                self.ready.push_back(lane.clone());
+            }
+            lanes.push(lane);
         }
-        Some((lane, jobs))
+        self.running += 1;
+        Some((lanes, jobs))
     }
 }
 
@@ -105,23 +118,23 @@ pub(super) async fn dispatch(
         max_running: max_running.max(1),
         max_batch: max_batch.max(1),
     };
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Arc<str>>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Vec<Arc<str>>>();
     let mut open = true;
     loop {
         tokio::select! {
             // Finished batches first: they free slots for what is queued.
             biased;
-            Some(lane) = done_rx.recv() => lanes.done(&lane),
+            Some(finished) = done_rx.recv() => lanes.done(&finished),
             pledge = inbox.recv(), if open && lanes.queued < max_queued => match pledge {
                 Some((lane, job)) => lanes.push(lane, job),
                 None => open = false,
             },
         }
-        while let Some((lane, jobs)) = lanes.cut() {
+        while let Some((finished, jobs)) = lanes.cut() {
             let (batches, done_tx) = (batches.clone(), done_tx.clone());
             tokio::spawn(async move {
                 batches.run(jobs).await;
-                let _ = done_tx.send(lane);
+                let _ = done_tx.send(finished);
             });
         }
         if !open && lanes.running == 0 && lanes.queued == 0 {
@@ -181,31 +194,57 @@ mod tests {
             l.cut().is_none(),
             "two in flight: the rest waits in the lane"
         );
-        l.done(&s);
-        let (lane, third) = l.cut().expect("third");
+        l.done(std::slice::from_ref(&s));
+        let (lanes, third) = l.cut().expect("third");
         assert_eq!(
-            (&*lane, third.len()),
-            ("s", 5),
+            (lanes, third.len()),
+            (vec![s.clone()], 5),
             "everything queued, as one batch"
         );
         assert!(l.cut().is_none());
-        l.done(&s);
-        l.done(&s);
+        l.done(std::slice::from_ref(&s));
+        l.done(std::slice::from_ref(&s));
         assert!(l.lanes.is_empty(), "an idle lane is forgotten");
         assert_eq!((l.running, l.queued), (0, 0));
     }
 
     #[test]
-    fn lanes_share_the_batches_in_flight_in_arrival_order() {
-        let mut l = lanes(2, 100);
-        for s in ["a", "b", "c"] {
-            l.push(Arc::from(s), job());
+    fn ready_lanes_share_a_batch_and_never_exceed_two_in_flight() {
+        let mut l = lanes(1, 100);
+        let (a, b, c): (Arc<str>, Arc<str>, Arc<str>) =
+            (Arc::from("a"), Arc::from("b"), Arc::from("c"));
+        l.push(a.clone(), job());
+        let (first, _) = l.cut().expect("a alone");
+        assert_eq!(first, vec![a.clone()]);
+        // While the only slot is taken, three lanes become ready: one batch takes them all.
+        for lane in [&b, &a, &c, &b] {
+            l.push(lane.clone(), job());
         }
-        assert_eq!(&*l.cut().expect("a").0, "a");
-        assert_eq!(&*l.cut().expect("b").0, "b");
         assert!(l.cut().is_none(), "every slot taken");
-        l.done(&Arc::from("a"));
-        assert_eq!(&*l.cut().expect("c").0, "c", "the waiting lane goes next");
+        l.done(&first);
+        let (lanes, jobs) = l.cut().expect("b, a and c");
+        assert_eq!(lanes, vec![b.clone(), a.clone(), c.clone()]);
+        assert_eq!(jobs.len(), 4);
+    }
+
+    #[test]
+    fn a_lane_in_two_batches_waits_for_one_to_finish() {
+        let mut l = lanes(8, 100);
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        l.push(a.clone(), job());
+        l.push(b.clone(), job());
+        assert_eq!(l.cut().expect("a and b").0, vec![a.clone(), b.clone()]);
+        l.push(a.clone(), job());
+        assert_eq!(l.cut().expect("a again").0, vec![a.clone()]);
+        l.push(a.clone(), job());
+        l.push(b.clone(), job());
+        assert_eq!(
+            l.cut().expect("b only").0,
+            vec![b.clone()],
+            "a has two in flight"
+        );
+        l.done(&[a.clone(), b.clone()]);
+        assert_eq!(l.cut().expect("a's last").0, vec![a.clone()]);
     }
 
     #[test]
@@ -218,7 +257,7 @@ mod tests {
         assert_eq!(l.cut().expect("one").1.len(), 3);
         assert_eq!(l.cut().expect("two").1.len(), 3);
         assert!(l.cut().is_none());
-        l.done(&s);
+        l.done(std::slice::from_ref(&s));
         assert_eq!(l.cut().expect("three").1.len(), 1);
     }
 }

@@ -138,7 +138,7 @@ async fn the_audit_names_rows_that_name_what_is_not_there() {
     let app = busy_app().await;
     for sql in [
         "INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at) \
-         VALUES ('lost-pledge', 'no-such-mission', 'x', 1000, 'REFUNDED', now())",
+         VALUES ('lost-pledge', 'no-such-mission', 'x', 1000, 'HELD', now())",
         "INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
          VALUES ('lost-streamer', 1, 'no-such-mission', 'PLEDGED', 'no-such-pledge', now())",
     ] {
