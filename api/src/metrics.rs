@@ -2,6 +2,7 @@
 //! into `missionlink_telemetry`'s registry (which owns every metric): GraphQL operations by
 //! outcome code, and HTTP responses by status class.
 
+use crate::graphql::extensions::lock;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
 };
@@ -85,10 +86,6 @@ impl Extension for GraphqlMetricsExtension {
         }
         response
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The root fields (response key, field name) of the operation a request runs: the named one,

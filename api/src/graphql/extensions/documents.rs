@@ -15,6 +15,7 @@
 //! Only successes are kept; both caches hold at most `GRAPHQL_DOCUMENT_CACHE` entries, the least
 //! recently used forgotten first, and compare the full key on a hit (the hash only finds it).
 
+use super::lock;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
     NextValidation,
@@ -128,10 +129,6 @@ impl Extension for PerRequest {
             .await;
         Ok(result)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What a validation verdict depends on: the text, the operation chosen, and each declared

@@ -16,3 +16,8 @@ pub mod identity;
 pub mod mutation_limits;
 pub mod text;
 pub mod transport;
+
+/// A request's extension state behind its mutex (a panic elsewhere leaves it usable).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
