@@ -18,12 +18,6 @@ use missionlink_api::db::Databases;
 use missionlink_config::{Config, variables_help};
 use std::process::ExitCode;
 
-/// mimalloc instead of the system's allocator: a pledge's request allocates and frees many small
-/// buffers, and glibc's malloc was a fifth of the API's CPU in a profile of the hot run
-/// (`PROFILE=1 bench/run`; README, Performance).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "missionlink", version, about = "Mission donations for live streaming", after_help = variables_help())]
 struct Cli {
