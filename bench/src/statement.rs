@@ -5,7 +5,8 @@
 //! time, the two users alternating, so both meet the same machine. Also pages filtered to the
 //! rare kind (`PLEDGE`). Prints one JSON line.
 
-use super::{Api, percentile_ms};
+use super::Api;
+use super::pledges::percentile_ms;
 use anyhow::Context;
 use base64::Engine as _;
 use missionlink_ledger::listing::{Key, SortValue};
