@@ -8,7 +8,7 @@ use crate::rules::MissionRules;
 use crate::status::EventKind;
 use crate::{LedgerError, changes};
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The batch pledge by pledge, each in its own savepoint of one transaction: any backend, and
 /// any failure stays with its pledge. Answers are final (committed or refused).
@@ -23,13 +23,22 @@ pub(super) async fn commit_each(
     };
     let mut answers = Vec::with_capacity(jobs.len());
     let mut changed = BTreeSet::new();
+    // Won and first-time backers per mission, added to the totals once, in mission order.
+    let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for job in jobs {
         let answer = match txn.begin().await {
             Ok(savepoint) => match pledge_in(&savepoint, rules, job).await {
-                Ok(p) => savepoint
+                Ok((p, first)) => savepoint
                     .commit()
                     .await
-                    .map(|()| p)
+                    .map(|()| {
+                        if p.is_new() {
+                            let t = totals.entry(job.mission_id.as_str()).or_default();
+                            t.0 += p.get().amount;
+                            t.1 += i64::from(first);
+                        }
+                        p
+                    })
                     .map_err(LedgerError::from),
                 Err(e) => {
                     let _ = savepoint.rollback().await;
@@ -57,6 +66,9 @@ pub(super) async fn commit_each(
         })
         .collect();
     let committed = async {
+        for (mission, (won, backers)) in &totals {
+            crate::mission::add_to_totals(&txn, mission, *won, *backers).await?;
+        }
         changes::announce_in(&txn, changed.iter().copied()).await?;
         // Last: the feed's row is locked only for the commit.
         events::append(&txn, &held).await?;

@@ -133,7 +133,11 @@ pub(super) async fn dispatch(
         while let Some((finished, jobs)) = lanes.cut() {
             let (batches, done_tx) = (batches.clone(), done_tx.clone());
             tokio::spawn(async move {
-                batches.run(jobs).await;
+                // The batch runs as its own task, so that its lanes are told it finished even
+                // if it panicked (its callers then hear that their pledge was dropped).
+                if let Err(e) = tokio::spawn(async move { batches.run(jobs).await }).await {
+                    tracing::error!(error = %e, "a pledge batch panicked");
+                }
                 let _ = done_tx.send(finished);
             });
         }

@@ -68,6 +68,8 @@ struct PledgedResponse {
 /// One pledge inside the caller's transaction (or savepoint). Writes nothing when it fails; on
 /// a replay it writes nothing and returns the first pledge.
 ///
+/// Also says whether a new pledge is its backer's first to the mission (false for a replay).
+///
 /// Race with a closing transition: on Postgres the pledge holds the mission's gate shared
 /// before checking its status, and every transition takes it exclusive, so a transition waits
 /// for in-flight pledges to commit and later pledges see the new status. On SQLite the
@@ -77,20 +79,23 @@ pub(crate) async fn pledge_in(
     txn: &DatabaseTransaction,
     rules: &MissionRules,
     job: &PledgeRequest,
-) -> Answer {
+) -> Result<(Effect<pledge::Model>, bool), LedgerError> {
     let (mission_id, backer_id, key) = (job.mission_id.as_str(), job.backer_id.as_str(), &job.key);
     let (amount, hash) = pledge_request(rules, job)?;
     if let Claim::Replay(response) =
         idempotency::claim(txn, backer_id, key, CONTRIBUTE, &hash).await?
     {
-        return replayed_pledge(txn, &response).await.map(Effect::Replayed);
+        return Ok((
+            Effect::Replayed(replayed_pledge(txn, &response).await?),
+            false,
+        ));
     }
     let m = lock_shared(txn, mission_id).await?;
     let now = Utc::now();
     ensure_pledgeable(&m, backer_id, now)?;
-    let p = hold(txn, &m, backer_id, amount, &job.note, now).await?;
+    let (p, first) = hold(txn, &m, backer_id, amount, &job.note, now).await?;
     idempotency::complete(txn, backer_id, key, &pledged_response(&p.id)?).await?;
-    Ok(Effect::New(p))
+    Ok((Effect::New(p), first))
 }
 
 /// A pledge request checked against the rules: its amount and its idempotency fingerprint.
@@ -196,8 +201,9 @@ pub(crate) fn hold_transfer(p: &pledge::Model, amount: Amount) -> Transfer {
     }
 }
 
-/// Inserts a HELD pledge, moves its amount from the backer's wallet into the escrow, and adds
-/// it to the mission's totals.
+/// Inserts a HELD pledge and moves its amount from the backer's wallet into the escrow; with
+/// whether it is its backer's first pledge to the mission, for the caller to add to the
+/// mission's totals (`mission::add_to_totals`) once it has all its pledges, in mission order.
 pub(crate) async fn hold(
     txn: &DatabaseTransaction,
     m: &mission::Model,
@@ -205,7 +211,7 @@ pub(crate) async fn hold(
     amount: Amount,
     note: &PledgeNote,
     now: DateTime<Utc>,
-) -> Result<pledge::Model, LedgerError> {
+) -> Result<(pledge::Model, bool), LedgerError> {
     let p = new_pledge(&m.id, backer_id, amount, note, now);
     pledge::Entity::insert(pledge::ActiveModel::from(p.clone()))
         .exec_without_returning(txn)
@@ -219,6 +225,5 @@ pub(crate) async fn hold(
         .filter(pledge::Column::Id.ne(&p.id))
         .exists(txn)
         .await?;
-    crate::mission::add_to_totals(txn, &m.id, amount.get(), first).await?;
-    Ok(p)
+    Ok((p, first))
 }

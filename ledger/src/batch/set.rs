@@ -19,7 +19,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, Statement, TransactionTrait,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A pledge refused in a round, with its reason.
 type Refused<'a> = (Item<'a>, LedgerError);
@@ -60,8 +60,9 @@ pub(super) async fn commit_set(
     let mut missions: HashMap<String, Option<mission::Model>> = HashMap::new();
     // Rounds in which no backer pledges twice: a backer's second pledge in the batch (or a
     // replay of its first key) comes in the next round and sees the first one's effects.
+    let mut totals = Totals::new();
     for round in rounds(items) {
-        pledge_round(&txn, round, &mut missions, &mut answers).await?;
+        pledge_round(&txn, round, &mut missions, &mut answers, &mut totals).await?;
     }
     // Every round answers each of its items; a pledge left unanswered would commit without
     // its caller hearing of it.
@@ -86,19 +87,55 @@ pub(super) async fn commit_set(
             _ => None,
         })
         .collect();
-    let mut changed: Vec<&str> = held.iter().map(|e| e.mission_id).collect();
+    let mut changed: Vec<String> = held.iter().map(|e| e.mission_id.to_owned()).collect();
     changed.sort_unstable();
     changed.dedup();
+    // The missions' totals and then the feed last, each in one order for every batch (by
+    // mission, by streamer): their rows are locked only for the commit, and two batches never
+    // wait on each other in a cycle.
+    add_to_totals(&txn, &totals).await?;
     let appended = events::write(&txn, &held).await?;
     txn.commit().await?;
     // Wake-ups after the commit, not inside it: NOTIFY holds Postgres's one cluster-wide
     // notification lock from the commit's start through its flush, which would put every
-    // batch of every streamer in one line.
-    events::announce_committed(db, appended, &changed).await;
+    // batch of every streamer in one line. Sent beside the answers, not before them.
+    let db = db.clone();
+    tokio::spawn(async move {
+        let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
+        events::announce_committed(&db, appended, &changed).await;
+    });
     Ok(answers
         .into_iter()
         .map(|a| a.expect("checked above"))
         .collect())
+}
+
+/// What a batch adds to each mission's totals: won, and backers pledging to it for the first
+/// time; by mission, in the order their rows are locked.
+type Totals = BTreeMap<String, (i64, i64)>;
+
+/// Adds the batch's pledges to their missions' totals, in one statement, in mission order.
+async fn add_to_totals(txn: &DatabaseTransaction, totals: &Totals) -> Result<(), LedgerError> {
+    if totals.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = totals
+        .iter()
+        .map(|(mission, (won, backers))| {
+            serde_json::json!({ "mission_id": mission, "total_won": won, "backers": backers })
+        })
+        .collect();
+    txn.execute_raw(raw(
+        "INSERT INTO mission_totals AS t (mission_id, total_won, backers) \
+         SELECT m.mission_id, m.total_won, m.backers FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) \
+           AS m(mission_id text, total_won bigint, backers bigint) LIMIT $2) m \
+         ORDER BY m.mission_id \
+         ON CONFLICT (mission_id) DO UPDATE SET total_won = t.total_won + excluded.total_won, \
+           backers = t.backers + excluded.backers",
+        vec![json_rows(rows), row_count(totals.len())],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Splits items (sorted by backer) into rounds holding each backer at most once.
@@ -132,6 +169,7 @@ async fn pledge_round(
     round: Vec<Item<'_>>,
     missions: &mut HashMap<String, Option<mission::Model>>,
     answers: &mut [Option<Answer>],
+    totals: &mut Totals,
 ) -> Result<(), LedgerError> {
     let fresh = claim_keys(txn, round, answers).await?;
     read_missions(txn, &fresh, missions).await?;
@@ -151,7 +189,10 @@ async fn pledge_round(
     let (held, unfunded) = debit_and_hold(txn, payable).await?;
     refused.extend(unfunded);
     release_claims(txn, &refused).await?;
-    for item in held {
+    for (item, first) in held {
+        let t = totals.entry(item.pledge.mission_id.clone()).or_default();
+        t.0 += item.amount.get();
+        t.1 += i64::from(first);
         answers[item.at] = Some(Ok(Effect::New(item.pledge)));
     }
     for (item, e) in refused {
@@ -254,15 +295,14 @@ async fn read_missions(
 
 /// Locks the payable items' wallets, then in one statement debits each wallet that covers its
 /// pledge (the conditional update), inserts those pledges and their transfers into escrow (each
-/// with its wallet's balance after, numbered by `transfer_seq` after the lock), and adds them to
-/// their missions' totals (in mission order; a backer's first pledge to a mission counts it, as
-/// the statement's snapshot holds none of this round's pledges). The inserts read the debit's
-/// RETURNING, so a pledge exists exactly when its wallet was debited. Returns the held items
-/// and the refused ones with their reason (funds, or no such wallet).
+/// with its wallet's balance after, numbered by `transfer_seq` after the lock). The inserts read
+/// the debit's RETURNING, so a pledge exists exactly when its wallet was debited. Returns the
+/// held items, each with whether it is its backer's first pledge to the mission, and the
+/// refused ones with their reason (funds, or no such wallet).
 async fn debit_and_hold<'a>(
     txn: &DatabaseTransaction,
     payable: Vec<Item<'a>>,
-) -> Result<(Vec<Item<'a>>, Vec<Refused<'a>>), LedgerError> {
+) -> Result<(Vec<(Item<'a>, bool)>, Vec<Refused<'a>>), LedgerError> {
     if payable.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -306,7 +346,10 @@ async fn debit_and_hold<'a>(
             })
         })
         .collect();
-    let debited: HashSet<String> = txn
+    // Wallet → whether its pledge is the backer's first to the mission (the statement's
+    // snapshot holds none of its own inserts, and the wallet's lock orders it after any earlier
+    // pledge of the backer).
+    let debited: HashMap<String, bool> = txn
         .query_all_raw(raw(
             "WITH d AS ( \
                SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(wallet text, amount bigint, \
@@ -327,15 +370,10 @@ async fn debit_and_hold<'a>(
                  created_at, debit_balance_after) \
                SELECT d.transfer_id, d.wallet, d.escrow, d.currency, d.amount, d.kind, $3, debited.balance \
                FROM d JOIN debited ON debited.id = d.wallet \
-             ), counted AS ( \
-               INSERT INTO mission_totals AS t (mission_id, total_won, backers) \
-               SELECT d.mission_id, SUM(d.amount), COUNT(*) FILTER (WHERE NOT EXISTS ( \
-                 SELECT 1 FROM pledges p WHERE p.mission_id = d.mission_id AND p.backer_id = d.backer_id)) \
-               FROM d JOIN debited ON debited.id = d.wallet GROUP BY d.mission_id ORDER BY d.mission_id \
-               ON CONFLICT (mission_id) DO UPDATE SET total_won = t.total_won + excluded.total_won, \
-                 backers = t.backers + excluded.backers \
              ) \
-             SELECT id FROM debited",
+             SELECT d.wallet AS id, NOT EXISTS (SELECT 1 FROM pledges p \
+               WHERE p.mission_id = d.mission_id AND p.backer_id = d.backer_id) AS first \
+             FROM d JOIN debited ON debited.id = d.wallet",
             vec![
                 json_rows(rows_in),
                 PledgeStatus::Held.as_str().into(),
@@ -345,13 +383,13 @@ async fn debit_and_hold<'a>(
         ))
         .await?
         .iter()
-        .map(|r| r.try_get::<String>("", "id"))
-        .collect::<Result<_, _>>()?;
+        .map(|r| Ok((r.try_get::<String>("", "id")?, r.try_get::<bool>("", "first")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
     let mut held = Vec::with_capacity(payable.len());
     let mut refused = Vec::new();
     for (item, wallet) in payable.into_iter().zip(wallets) {
-        if debited.contains(&wallet) {
-            held.push(item);
+        if let Some(first) = debited.get(&wallet) {
+            held.push((item, *first));
         } else if existing.contains(&wallet) {
             refused.push((item, LedgerError::InsufficientFunds { account: wallet }));
         } else {

@@ -106,7 +106,8 @@ pub async fn create(
         .exec_without_returning(&txn)
         .await?;
     account::open(&txn, &[AccountId::escrow(&id)]).await?;
-    let first = hold(&txn, &row, &new.creator_id, valid.amount, &note, now).await?;
+    let (first, _) = hold(&txn, &row, &new.creator_id, valid.amount, &note, now).await?;
+    crate::mission::add_to_totals(&txn, &row.id, valid.amount.get(), 1).await?;
     // BRIEF §6: the intent to start the workflow commits with the money it will settle.
     workflow_outbox::Entity::insert(workflow_outbox::ActiveModel {
         mission_id: Set(id.clone()),

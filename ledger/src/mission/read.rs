@@ -104,19 +104,19 @@ pub async fn totals_of<C: ConnectionTrait>(
         .collect())
 }
 
-/// Adds a pledge of `amount_won` to the mission's totals, inside the transaction that inserts
-/// it; `first` when it is its backer's first pledge to the mission.
+/// Adds pledges of `amount_won` in all, from `new_backers` backers pledging to the mission for
+/// the first time, to its totals, inside the transaction that inserts them.
 pub(crate) async fn add_to_totals<C: ConnectionTrait>(
     txn: &C,
     mission_id: &str,
     amount_won: i64,
-    first: bool,
+    new_backers: i64,
 ) -> Result<(), LedgerError> {
     use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
     let row = mission_total::ActiveModel {
         mission_id: sea_orm::Set(mission_id.to_owned()),
         total_won: sea_orm::Set(amount_won),
-        backers: sea_orm::Set(i64::from(first)),
+        backers: sea_orm::Set(new_backers),
     };
     let grow = OnConflict::column(mission_total::Column::MissionId)
         .value(
@@ -125,8 +125,7 @@ pub(crate) async fn add_to_totals<C: ConnectionTrait>(
         )
         .value(
             mission_total::Column::Backers,
-            Expr::col((mission_total::Entity, mission_total::Column::Backers))
-                .add(i64::from(first)),
+            Expr::col((mission_total::Entity, mission_total::Column::Backers)).add(new_backers),
         )
         .to_owned();
     mission_total::Entity::insert(row)

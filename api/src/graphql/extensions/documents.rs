@@ -12,7 +12,8 @@
 //!   whole (an `Int` such as `first` sets the complexity). So `contribute`'s document is
 //!   validated once, whatever its idempotency key and mission.
 //!
-//! Only successes are kept; both caches hold at most `GRAPHQL_DOCUMENT_CACHE` entries, the least
+//! Only documents that passed validation are kept, and only texts of at most
+//! [`MAX_KEPT_TEXT`] bytes; both caches hold at most `GRAPHQL_DOCUMENT_CACHE` entries, the least
 //! recently used forgotten first, and compare the full key on a hit (the hash only finds it).
 
 use super::lock;
@@ -26,11 +27,18 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
+/// Longest query text kept parsed: a valid document is far shorter (`MAX_COMPLEXITY` bounds its
+/// fields), and a long one refused later must not sit in memory.
+pub const MAX_KEPT_TEXT: usize = 16 * 1024;
+
+/// A parsed document, with the text it was parsed from.
+type Parsed = Arc<(Box<str>, ExecutableDocument)>;
+
 /// The schema extension; one per schema, sharing its caches with every request.
 pub struct DocumentCache(Arc<Shared>);
 
 struct Shared {
-    parsed: moka::future::Cache<u64, Arc<(Box<str>, ExecutableDocument)>>,
+    parsed: moka::future::Cache<u64, Parsed>,
     verdicts: moka::future::Cache<u64, Arc<(Box<str>, ValidationResult)>>,
     /// Keyed per process: nobody outside can aim a hash at another's document.
     hasher: RandomState,
@@ -53,6 +61,7 @@ impl ExtensionFactory for DocumentCache {
             shared: self.0.clone(),
             operation: Mutex::new(None),
             verdict_key: Mutex::new(None),
+            unkept: Mutex::new(None),
         })
     }
 }
@@ -62,6 +71,8 @@ struct PerRequest {
     shared: Arc<Shared>,
     operation: Mutex<Option<String>>,
     verdict_key: Mutex<Option<String>>,
+    /// Parsed now, kept once it passes validation.
+    unkept: Mutex<Option<(u64, Parsed)>>,
 }
 
 #[async_trait::async_trait]
@@ -90,10 +101,9 @@ impl Extension for PerRequest {
             Some(kept) if &*kept.0 == query => kept.1.clone(),
             _ => {
                 let document = next.run(ctx, query, variables).await?;
-                shared
-                    .parsed
-                    .insert(hash, Arc::new((query.into(), document.clone())))
-                    .await;
+                if query.len() <= MAX_KEPT_TEXT {
+                    *lock(&self.unkept) = Some((hash, Arc::new((query.into(), document.clone()))));
+                }
                 document
             }
         };
@@ -117,16 +127,21 @@ impl Extension for PerRequest {
         };
         let shared = &self.shared;
         let hash = shared.hasher.hash_one(&key);
-        if let Some(kept) = shared.verdicts.get(&hash).await
-            && *kept.0 == *key
-        {
-            return Ok(kept.1);
+        let result = match shared.verdicts.get(&hash).await {
+            Some(kept) if *kept.0 == *key => kept.1,
+            _ => {
+                let result = next.run(ctx).await?;
+                shared
+                    .verdicts
+                    .insert(hash, Arc::new((key.into_boxed_str(), result)))
+                    .await;
+                result
+            }
+        };
+        let unkept = lock(&self.unkept).take();
+        if let Some((hash, parsed)) = unkept {
+            shared.parsed.insert(hash, parsed).await;
         }
-        let result = next.run(ctx).await?;
-        shared
-            .verdicts
-            .insert(hash, Arc::new((key.into_boxed_str(), result)))
-            .await;
         Ok(result)
     }
 }
@@ -163,7 +178,8 @@ fn verdict_key(
         match variables.get(&async_graphql::Name::new(name)) {
             None => key.push('-'),
             Some(Value::String(_)) if textual => key.push('s'),
-            Some(value) => key.push_str(&value.to_string()),
+            // JSON, whose object keys are quoted and escaped: two values never read alike.
+            Some(value) => key.push_str(&serde_json::to_string(value).unwrap_or_default()),
         }
     }
     key
@@ -196,6 +212,21 @@ mod tests {
             key(q, serde_json::json!({ "m": "a", "k": 5, "a": 1000 }))
         );
         assert_ne!(one, key(q, serde_json::json!({ "k": "x", "a": 1000 })));
+    }
+
+    #[test]
+    fn objects_whose_keys_print_alike_are_told_apart() {
+        let q = "query($o: MissionOrder) { missions(orderBy: $o) { totalCount } }";
+        assert_ne!(
+            key(
+                q,
+                serde_json::json!({ "o": { "field": "CREATED_AT", "direction": "DESC" } })
+            ),
+            key(
+                q,
+                serde_json::json!({ "o": { "field: \"CREATED_AT\", direction": "DESC" } })
+            )
+        );
     }
 
     #[test]
