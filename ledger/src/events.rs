@@ -241,7 +241,7 @@ pub fn notified_streamer(payload: &str) -> Option<&str> {
 pub async fn announce_committed<C: ConnectionTrait>(
     db: &C,
     appended: Vec<Appended>,
-    mission_ids: &[&str],
+    mission_ids: Vec<String>,
 ) {
     let streamers: Vec<String> = appended
         .iter()
@@ -252,7 +252,10 @@ pub async fn announce_committed<C: ConnectionTrait>(
         let _ = local_committed().send(Arc::new(a));
     }
     if db.get_database_backend() != DatabaseBackend::Postgres {
-        crate::changes::committed(db.get_database_backend(), mission_ids.iter().copied());
+        crate::changes::committed(
+            db.get_database_backend(),
+            mission_ids.iter().map(String::as_str),
+        );
         return;
     }
     let notified = db
@@ -264,9 +267,7 @@ pub async fn announce_committed<C: ConnectionTrait>(
                 CHANNEL.into(),
                 serde_json::Value::from(streamers).to_string().into(),
                 crate::changes::CHANNEL.into(),
-                serde_json::Value::from(mission_ids.to_vec())
-                    .to_string()
-                    .into(),
+                serde_json::Value::from(mission_ids).to_string().into(),
             ],
         ))
         .await;

@@ -4,12 +4,14 @@
 //! two hundred, and a subscriber asking what the overlay asks keeps pace with a hot mission.
 //! Should a load fail, each event loads its own objects as a query's would.
 
+use super::loaders::MissionLoader;
 use super::mission::{Mission, Pledge};
 use super::user::User;
 use crate::error::ApiError;
 use crate::state::AppState;
 use async_graphql::Context;
-use missionlink_entities::missions::{mission, mission_event, pledge};
+use async_graphql::dataloader::Loader;
+use missionlink_entities::missions::{mission_event, pledge};
 use missionlink_ledger::mission::totals_of;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
@@ -73,11 +75,12 @@ pub(super) async fn load(
         } else {
             HashMap::new()
         };
-        for m in mission::Entity::find()
-            .filter(mission::Column::Id.is_in(ids))
-            .all(&app.db.missions)
-            .await?
-        {
+        // The query a page's `mission` fields batch through.
+        let missions = MissionLoader(app.db.missions.clone())
+            .load(&ids)
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("loading missions: {e}")))?;
+        for m in missions.into_values() {
             let mut found = Mission::try_from(m)?;
             if wanted.totals {
                 let known = totals.remove(found.id.as_str()).unwrap_or_default();

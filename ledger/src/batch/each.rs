@@ -8,7 +8,7 @@ use crate::rules::MissionRules;
 use crate::status::EventKind;
 use crate::{LedgerError, changes};
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The batch pledge by pledge, each in its own savepoint of one transaction: any backend, and
 /// any failure stays with its pledge. Answers are final (committed or refused).
@@ -22,8 +22,8 @@ pub(super) async fn commit_each(
         Err(e) => return jobs.iter().map(|_| Err(failed(&e))).collect(),
     };
     let mut answers = Vec::with_capacity(jobs.len());
-    let mut changed = BTreeSet::new();
-    // Won and first-time backers per mission, added to the totals once, in mission order.
+    // Won and first-time backers per mission with a new pledge (a replay changes none), added to
+    // the totals once, in mission order; the missions announced as changed.
     let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for job in jobs {
         let answer = match txn.begin().await {
@@ -47,10 +47,6 @@ pub(super) async fn commit_each(
             },
             Err(e) => Err(e.into()),
         };
-        // Only new pledges change a mission; a replay is not announced.
-        if answer.as_ref().is_ok_and(|effect| effect.is_new()) {
-            changed.insert(job.mission_id.as_str());
-        }
         answers.push(answer);
     }
     let held: Vec<NewEvent<'_>> = answers
@@ -69,14 +65,14 @@ pub(super) async fn commit_each(
         for (mission, (won, backers)) in &totals {
             crate::mission::add_to_totals(&txn, mission, *won, *backers).await?;
         }
-        changes::announce_in(&txn, changed.iter().copied()).await?;
+        changes::announce_in(&txn, totals.keys().copied()).await?;
         // Last: the feed's row is locked only for the commit.
         events::append(&txn, &held).await?;
         txn.commit().await.map_err(LedgerError::from)
     };
     match committed.await {
         Ok(()) => {
-            changes::committed(db.get_database_backend(), changed);
+            changes::committed(db.get_database_backend(), totals.keys().copied());
             answers
         }
         // Nothing of this batch stayed: every caller hears so, none is told it pledged.

@@ -87,9 +87,6 @@ pub(super) async fn commit_set(
             _ => None,
         })
         .collect();
-    let mut changed: Vec<String> = held.iter().map(|e| e.mission_id.to_owned()).collect();
-    changed.sort_unstable();
-    changed.dedup();
     // The missions' totals and then the feed last, each in one order for every batch (by
     // mission, by streamer): their rows are locked only for the commit, and two batches never
     // wait on each other in a cycle.
@@ -99,11 +96,9 @@ pub(super) async fn commit_set(
     // Wake-ups after the commit, not inside it: NOTIFY holds Postgres's one cluster-wide
     // notification lock from the commit's start through its flush, which would put every
     // batch of every streamer in one line. Sent beside the answers, not before them.
-    let db = db.clone();
-    tokio::spawn(async move {
-        let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
-        events::announce_committed(&db, appended, &changed).await;
-    });
+    // The missions with a new pledge are the keys of its totals.
+    let (db, changed) = (db.clone(), totals.into_keys().collect());
+    tokio::spawn(async move { events::announce_committed(&db, appended, changed).await });
     Ok(answers
         .into_iter()
         .map(|a| a.expect("checked above"))
