@@ -20,6 +20,9 @@
 //!   directory (not `-`) it also checks that every email file exists.
 //! - `statement API MISSIONS_DB MOVEMENTS`: the wallet statement's page latency for a user with
 //!   MOVEMENTS movements beside one with 100 (see `statement.rs`).
+//! - `files DIR N`: the disk's ceiling for the file transport: N files of an email's size
+//!   written as it writes them (a temporary file, then a rename), by one thread, into the new
+//!   directory DIR; prints the files a second.
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
@@ -63,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
         }
         "seed" => seed(arg(1)?, arg(2)?, arg(3)?, arg(4)?.parse()?, arg(5)?).await,
         "settle" => settle(arg(1)?, arg(2)?, arg(3)?, arg(4)?, arg(5)?.parse()?).await,
+        "files" => files(arg(1)?, arg(2)?.parse()?),
         "statement" => statement::run(arg(1)?, arg(2)?, arg(3)?.parse()?).await,
         other => bail!("unknown subcommand {other:?}"),
     }
@@ -431,6 +435,26 @@ async fn settle(
     println!(
         "{}",
         json!({ "settled_s": settled_s, "emails_s": emails_s })
+    );
+    Ok(())
+}
+
+/// Writes `n` email-sized files into the new directory `dir` the way the file transport does
+/// (a temporary name, then a rename) and prints how many a second.
+fn files(dir: &str, n: usize) -> anyhow::Result<()> {
+    let dir = std::path::Path::new(dir);
+    std::fs::create_dir(dir)?;
+    let body = vec![b'x'; 640];
+    let started = Instant::now();
+    for i in 0..n {
+        let temp = dir.join(format!(".bench-{i}.eml.tmp"));
+        std::fs::write(&temp, &body)?;
+        std::fs::rename(&temp, dir.join(format!("bench-{i}.eml")))?;
+    }
+    let s = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({ "files": n, "seconds": s, "per_s": n as f64 / s })
     );
     Ok(())
 }

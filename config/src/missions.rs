@@ -112,6 +112,14 @@ pub const SETTLEMENT_PAGE_SIZE: Var = Var::int(
     "pledges settled per database transaction",
 );
 
+pub const SETTLEMENT_PAGES_IN_FLIGHT: Var = Var::int(
+    "SETTLEMENT_PAGES_IN_FLIGHT",
+    2,
+    1..=16,
+    "settlement pages of one mission in flight at once, each in its own transaction \
+     (PostgreSQL; SQLite settles one at a time)",
+);
+
 pub const PROPOSAL_COOLDOWN_SECONDS: Var = Var::int(
     "PROPOSAL_COOLDOWN_SECONDS",
     300,
@@ -151,6 +159,7 @@ pub const VARIABLES: &[Var] = &[
     PLEDGE_BATCH_MAX,
     PLEDGE_BATCH_WORKERS,
     SETTLEMENT_PAGE_SIZE,
+    SETTLEMENT_PAGES_IN_FLIGHT,
     PROPOSAL_COOLDOWN_SECONDS,
     REJECTIONS_BAN,
     EVENT_RETENTION_HOURS,
@@ -167,6 +176,7 @@ pub struct MissionRules {
     pub pledge_max_won: i64,
     pub prediction_window_seconds: i64,
     pub settlement_page_size: u64,
+    pub settlement_pages_in_flight: u64,
     /// Most pledges committed together.
     pub pledge_batch_max: usize,
     /// Batches committing in parallel.
@@ -228,6 +238,7 @@ pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
         pledge_max_won: env.int(&PLEDGE_MAX)?,
         prediction_window_seconds: env.int(&PREDICTION_WINDOW_SECONDS)?,
         settlement_page_size: env.int(&SETTLEMENT_PAGE_SIZE)?,
+        settlement_pages_in_flight: env.int(&SETTLEMENT_PAGES_IN_FLIGHT)?,
         pledge_batch_max: env.int(&PLEDGE_BATCH_MAX)?,
         pledge_batch_workers: env.int(&PLEDGE_BATCH_WORKERS)?,
         proposal_cooldown_seconds: env.int(&PROPOSAL_COOLDOWN_SECONDS)?,

@@ -50,6 +50,7 @@ pub async fn deps(config: &Config, db: &Databases) -> WorkerDeps {
         settlement: SettlementSettings {
             fee_bps: config.missions.platform_fee_bps,
             page_size: config.missions.settlement_page_size,
+            pages_in_flight: config.missions.settlement_pages_in_flight,
             email_page_size: config.email.page_size,
         },
         payouts: config.payouts.worker(),

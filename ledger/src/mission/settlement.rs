@@ -9,10 +9,10 @@ use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::Utc;
 use missionlink_entities::missions::{mission, pledge};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,13 +31,21 @@ pub struct SettledPage {
     pub last_pledge_id: Option<String>,
 }
 
+/// A pledge a settlement page took: flipped out of HELD by the page's first statement.
+#[derive(Debug, FromQueryResult)]
+struct Taken {
+    id: String,
+    backer_id: String,
+    amount: i64,
+}
+
 /// The movements that settle pledge `p` of `m`: on SUCCEEDED its amount less the fee to the
 /// streamer's earnings and the fee to the platform; otherwise all of it back to its backer.
 /// Each id names the mission, the step and the pledge.
 fn movements(
     m: &mission::Model,
     paid: bool,
-    p: &pledge::Model,
+    p: &Taken,
     fee_bps: u32,
 ) -> Result<Vec<Transfer>, LedgerError> {
     let escrow = AccountId::escrow(&m.id);
@@ -80,6 +88,11 @@ fn movements(
 /// and each pledge leaves HELD in the same transaction, so a retried or concurrent page can
 /// neither pay twice nor skip one. Returns what this page settled; zero pledges means done.
 ///
+/// The page's first statement takes its pledges and flips them out of HELD at once (Postgres
+/// skips pledges another settler's page holds, so settlers running side by side take different
+/// pages); the movements follow, and the accounts they credit are locked only from then to the
+/// commit, so the next page's flip runs while this page's movements are written.
+///
 /// `after` (the previous page's last pledge) starts the scan past the pledges this caller
 /// already settled, so page after page does not wade through their superseded index entries.
 /// A pledge skipped because another settler held it is still caught: settling ends only when
@@ -100,26 +113,14 @@ pub async fn settle_page(
             m.status
         )));
     }
-    let mut query = pledge::Entity::find()
-        .filter(pledge::Column::MissionId.eq(mission_id))
-        .filter(pledge::Column::Status.eq(PledgeStatus::Held))
-        .order_by_asc(pledge::Column::Id)
-        .limit(page_size);
-    if let Some(after) = after {
-        query = query.filter(pledge::Column::Id.gt(after));
-    }
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        // Two workers settling the same mission (a retry racing a slow first attempt) take
-        // different pledges instead of waiting on each other.
-        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let held = query.all(&txn).await?;
     let paid = m.status == MissionStatus::Succeeded;
     let to_status = if paid {
         PledgeStatus::Paid
     } else {
         PledgeStatus::Refunded
     };
+    let mut held = take_page(&txn, mission_id, after, page_size, to_status).await?;
+    held.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let mut page = SettledPage::default();
     // The page's movements, applied together: one multi-row insert and one balance update per
     // credited account, instead of a round trip per pledge.
@@ -147,27 +148,57 @@ pub async fn settle_page(
         receivable::repay(&txn, &refunds).await?;
     }
     page.last_pledge_id = held.last().map(|p| p.id.clone());
-    if !held.is_empty() {
-        let ids: Vec<String> = held.iter().map(|p| p.id.clone()).collect();
-        let flipped = pledge::Entity::update_many()
-            .col_expr(pledge::Column::Status, Expr::value(to_status))
-            .col_expr(pledge::Column::SettledAt, Expr::value(Utc::now()))
-            .filter(pledge::Column::Id.is_in(ids))
-            .filter(pledge::Column::Status.eq(PledgeStatus::Held))
-            .exec(&txn)
-            .await?;
-        if flipped.rows_affected != page.pledges {
-            // Someone else settled part of this page between our read and write: roll back
-            // and let the caller retry; the transfer ids make the retry exact.
-            return Err(LedgerError::Contended(format!(
-                "settling mission {mission_id}: {} of {} pledges changed under us",
-                page.pledges - flipped.rows_affected,
-                page.pledges
-            )));
-        }
-    }
     txn.commit().await?;
     Ok(page)
+}
+
+/// Takes up to `limit` HELD pledges of the mission after `after`, in id order, and flips them
+/// to `to`, in one statement; answers them. On Postgres pledges another transaction holds are
+/// skipped, not waited for.
+async fn take_page<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+    after: Option<&str>,
+    limit: u64,
+    to: PledgeStatus,
+) -> Result<Vec<Taken>, LedgerError> {
+    let backend = db.get_database_backend();
+    let p = |i: usize| crate::sql::param(backend, i);
+    let skip_locked = if backend == DatabaseBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    // HELD is written into the text (our own constant), so each parameter appears once, as
+    // SQLite's positional parameters need.
+    let sql = format!(
+        "UPDATE pledges SET status = {to}, settled_at = {now} \
+         WHERE status = '{held}' AND id IN (SELECT id FROM pledges \
+           WHERE mission_id = {mission} AND status = '{held}' AND id > {after} \
+           ORDER BY id LIMIT {limit}{skip_locked}) \
+         RETURNING id, backer_id, amount",
+        to = p(1),
+        now = p(2),
+        held = PledgeStatus::Held.as_str(),
+        mission = p(3),
+        after = p(4),
+        limit = p(5),
+    );
+    let limit = i64::try_from(limit)
+        .map_err(|_| LedgerError::InvalidInput("page size too large".into()))?;
+    Ok(Taken::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        &sql,
+        [
+            to.as_str().into(),
+            Utc::now().into(),
+            mission_id.into(),
+            after.unwrap_or("").into(),
+            limit.into(),
+        ],
+    ))
+    .all(db)
+    .await?)
 }
 
 /// Marks the mission settled once no pledge is HELD. Returns the mission; `settled_at` stays

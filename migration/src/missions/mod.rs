@@ -25,6 +25,7 @@ mod m20261206_000020_reconciliation;
 mod m20261206_000021_cash_refunds;
 mod m20261206_000022_mission_totals;
 mod m20261206_000023_hot_path_checks;
+mod m20261206_000024_settlement_index;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_cash_refunds::Migration),
             Box::new(m20261206_000022_mission_totals::Migration),
             Box::new(m20261206_000023_hot_path_checks::Migration),
+            Box::new(m20261206_000024_settlement_index::Migration),
         ]
     }
 }

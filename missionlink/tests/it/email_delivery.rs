@@ -389,3 +389,58 @@ async fn the_file_transport_never_addresses_a_list() {
     assert_eq!(failed[0].address, list);
     worker.stop().await;
 }
+
+/// Files named after their message: the file worker writes a page while the one before it is
+/// recorded, so a crash can rewrite two pages' files. Killed mid-way, it must still leave
+/// exactly one file per recipient, and each delivery recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_worker_killed_mid_way_leaves_one_file_per_recipient() {
+    let app = TestApp::with_temporal(&[]).await;
+    let outbox = tempfile::tempdir().expect("outbox");
+    let dir = outbox.path().to_str().expect("utf-8 path").to_owned();
+    let file_worker = |app: &TestApp| {
+        app.spawn_worker_process(&[
+            ("EMAIL_TRANSPORT", "file"),
+            ("EMAIL_OUTBOX_DIR", &dir),
+            // Pages of 50: the kill lands between pages, with some recorded and some not.
+            ("EMAIL_PAGE_SIZE", "50"),
+            ("WORKER_METRICS_ADDR", &metrics_addr().to_string()),
+        ])
+    };
+    let files = || {
+        std::fs::read_dir(outbox.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| crate::support::parse_eml(&std::fs::read_to_string(e.path()).expect("eml")))
+            .collect::<Vec<_>>()
+    };
+    let mut first = file_worker(&app);
+    let m = failed_mission(&app, &addresses("filekill", 3_000)).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while files().len() < 300 {
+        assert!(Instant::now() < deadline, "fewer than 300 files written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().await.expect("kill the worker");
+    let written = files().len();
+    assert!(
+        written < m.recipients.len(),
+        "the first worker finished ({written} files) before it was killed: nothing was tested"
+    );
+    let _second = file_worker(&app);
+    wait_notified(&app, &m.id, 180).await;
+    let mut per_recipient: HashMap<String, usize> = HashMap::new();
+    for mail in files().into_iter().filter(|f| f.subject.contains(&m.title)) {
+        *per_recipient.entry(mail.to).or_default() += 1;
+    }
+    assert_exactly_once(&m, &per_recipient);
+    let recorded = email_delivery::Entity::find()
+        .filter(email_delivery::Column::MissionId.eq(&m.id))
+        .filter(email_delivery::Column::Status.eq("SENT"))
+        .all(&app.db.missions)
+        .await
+        .expect("deliveries");
+    assert_eq!(recorded.len(), m.recipients.len());
+}

@@ -114,6 +114,13 @@ impl Mailer {
         self
     }
 
+    /// Whether sending a message again replaces the first one instead of adding a second: a
+    /// file is named after its message's key, so rewriting it leaves one file; an SES resend is
+    /// a second email in the recipient's inbox.
+    pub fn resend_replaces(&self) -> bool {
+        matches!(self.transport, Transport::File { .. })
+    }
+
     /// The least time between two sends; `None` = not limited (files).
     pub fn send_interval(&self) -> Option<Duration> {
         self.min_interval

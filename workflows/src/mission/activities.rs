@@ -11,8 +11,9 @@ use crate::mission::delivery::{self, EmailStep};
 use missionlink_entities::missions::{mission as mission_row, prediction as prediction_row};
 use missionlink_ledger::status::{MissionStatus, PredictionStatus};
 use missionlink_ledger::{LedgerError, mission, prediction};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{DatabaseBackend, DatabaseConnection, EntityTrait};
 use std::sync::Arc;
+use std::sync::PoisonError;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -39,6 +40,8 @@ pub struct SettlementSettings {
     pub fee_bps: u32,
     /// Pledges (and bets) settled per database transaction.
     pub page_size: u64,
+    /// Pledge pages of one mission settled side by side (Postgres; SQLite has one writer).
+    pub pages_in_flight: u64,
     /// Backers whose emails are prepared per page.
     pub email_page_size: u64,
 }
@@ -290,43 +293,58 @@ impl MissionActivities {
 }
 
 impl MissionActivities {
-    /// The body of `SettlePledges`: pages until nothing is held, then `settledAt`.
+    /// The body of `SettlePledges`: [`SettlementSettings::pages_in_flight`] settlers take pages
+    /// side by side until none is held, then `settledAt`. Each keeps its own place; Postgres
+    /// hands each page's pledges to one of them (`SKIP LOCKED`).
     async fn settle_all(
         &self,
         ctx: &ActivityContext,
         mission_id: &str,
     ) -> Result<SettlementSummary, ActivityError> {
         let fail = |e| failure::ledger("SettlePledges", e);
-        let mut summary: SettlementSummary = ctx
+        let resumed: SettlementSummary = ctx
             .heartbeat_details()
             .deserialize()
             .ok()
             .flatten()
             .unwrap_or_default();
-        let mut after: Option<String> = None;
-        loop {
-            let page = mission::settle_page(
-                &self.missions_db,
-                mission_id,
-                after.as_deref(),
-                self.settings.page_size,
-                self.settings.fee_bps,
-            )
-            .await
-            .map_err(fail)?;
-            if page.pledges == 0 {
-                break;
-            }
-            summary.pledges += page.pledges;
-            summary.amount_won = summary
-                .amount_won
-                .checked_add(page.amount_won)
-                .ok_or_else(|| fail(LedgerError::Corrupt("settled won overflow".into())))?;
-            after = page.last_pledge_id;
-            ctx.record_heartbeat(summary)
+        let summary = std::sync::Mutex::new(resumed);
+        let settlers = match self.missions_db.get_database_backend() {
+            DatabaseBackend::Postgres => self.settings.pages_in_flight.max(1),
+            _ => 1,
+        };
+        let settler = || async {
+            let mut after: Option<String> = None;
+            loop {
+                let page = mission::settle_page(
+                    &self.missions_db,
+                    mission_id,
+                    after.as_deref(),
+                    self.settings.page_size,
+                    self.settings.fee_bps,
+                )
                 .await
-                .map_err(failure::retryable)?;
-        }
+                .map_err(fail)?;
+                if page.pledges == 0 {
+                    return Ok::<(), ActivityError>(());
+                }
+                let so_far = {
+                    let mut s = summary.lock().unwrap_or_else(PoisonError::into_inner);
+                    s.pledges += page.pledges;
+                    s.amount_won = s
+                        .amount_won
+                        .checked_add(page.amount_won)
+                        .ok_or_else(|| fail(LedgerError::Corrupt("settled won overflow".into())))?;
+                    *s
+                };
+                after = page.last_pledge_id;
+                ctx.record_heartbeat(so_far)
+                    .await
+                    .map_err(failure::retryable)?;
+            }
+        };
+        futures::future::try_join_all((0..settlers).map(|_| settler())).await?;
+        let summary = summary.into_inner().unwrap_or_else(PoisonError::into_inner);
         let m = mission::mark_settled(&self.missions_db, mission_id)
             .await
             .map_err(fail)?;

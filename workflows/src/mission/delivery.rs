@@ -2,9 +2,13 @@
 //! streamer's summary, each sent once.
 //!
 //! Exactly once, except for a crash, and then at most the sends in flight are repeated:
-//! - a delivery is recorded in `email_deliveries` as soon as its send succeeded (what completed
-//!   together is recorded together, at most [`RECORD_GROUP`] rows a statement), and no new send
-//!   starts while a record is being written;
+//! - through a transport whose resend would be a second message (SES), a delivery is recorded
+//!   in `email_deliveries` as soon as its send succeeded (what completed together is recorded
+//!   together, at most [`RECORD_GROUP`] rows a statement), and no new send starts while a
+//!   record is being written;
+//! - through one whose resend replaces the first message (files named after it), a page is
+//!   written while the page before it is recorded and the page after it is read: a crash
+//!   rewrites at most those two pages' files, and adds none;
 //! - recording is retried here, in the process, for up to [`RECORD_RETRY_FOR`] (the database
 //!   restarting, the pool waiting), instead of failing the attempt, whose retry would resend;
 //! - the activity heartbeats every [`HEARTBEAT_EVERY`] whatever is in flight (a page at the SES
@@ -36,7 +40,7 @@ pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a running email step heartbeats, whatever it is waiting for.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 /// Most delivery rows written by one statement.
-pub const RECORD_GROUP: usize = 100;
+pub const RECORD_GROUP: usize = 500;
 /// How long recording a delivery is retried in the process before the attempt gives up (and
 /// its retry resends the unrecorded messages).
 pub const RECORD_RETRY_FOR: Duration = Duration::from_secs(600);
@@ -100,17 +104,13 @@ impl EmailStep<'_> {
         };
         let mut summary = EmailSummary::default();
         let after = lock(cursor).clone();
-        // Pages overlap: the next page is read from the databases while this one goes out.
-        let mut loaded = self.backer_page(&facts, after.as_deref()).await?;
-        while let Some(page) = loaded {
-            summary.already_sent += page.already_sent;
-            let (outcome, next) = tokio::join!(
-                self.send_and_record(ctx, page.outgoing),
-                self.backer_page(&facts, Some(&page.last))
-            );
-            outcome?.add_to(&mut summary)?;
-            *lock(cursor) = Some(page.last);
-            loaded = next?;
+        let first = self.backer_page(&facts, after.as_deref()).await?;
+        if self.mailer.resend_replaces() {
+            self.pipelined(ctx, &facts, first, cursor, &mut summary)
+                .await?;
+        } else {
+            self.one_page_at_a_time(ctx, &facts, first, cursor, &mut summary)
+                .await?;
         }
         match streamer {
             Some(streamer) => {
@@ -125,6 +125,81 @@ impl EmailStep<'_> {
             .await
             .map_err(retryable)?;
         Ok(summary)
+    }
+
+    /// Every page, one at a time (a transport whose resend would be a second message): the
+    /// next page is read from the databases while this one goes out and is recorded.
+    async fn one_page_at_a_time(
+        &self,
+        ctx: &ActivityContext,
+        facts: &MissionFacts,
+        mut loaded: Option<BackerPage>,
+        cursor: &std::sync::Mutex<Option<String>>,
+        summary: &mut EmailSummary,
+    ) -> Result<(), ActivityError> {
+        while let Some(page) = loaded {
+            summary.already_sent += page.already_sent;
+            let (outcome, next) = tokio::join!(
+                self.send_and_record(ctx, page.outgoing),
+                self.backer_page(facts, Some(&page.last))
+            );
+            outcome?.add_to(summary)?;
+            *lock(cursor) = Some(page.last);
+            loaded = next?;
+        }
+        Ok(())
+    }
+
+    /// Every page, three at once (a transport whose resend replaces the first message, like
+    /// files named after the message): page N goes out while page N-1 is recorded and page N+1
+    /// is read. A crash can rewrite the two pages not yet recorded, which replaces their files
+    /// and adds nothing; the cursor moves past a page once it is recorded.
+    async fn pipelined(
+        &self,
+        ctx: &ActivityContext,
+        facts: &MissionFacts,
+        mut loaded: Option<BackerPage>,
+        cursor: &std::sync::Mutex<Option<String>>,
+        summary: &mut EmailSummary,
+    ) -> Result<(), ActivityError> {
+        let mut unrecorded: Option<(Vec<email_delivery::ActiveModel>, String)> = None;
+        while let Some(page) = loaded {
+            summary.already_sent += page.already_sent;
+            let (sent, recorded, next) = tokio::join!(
+                self.send(ctx, page.outgoing),
+                self.record_page(unrecorded.take()),
+                self.backer_page(facts, Some(&page.last))
+            );
+            if let Some(last) = recorded? {
+                *lock(cursor) = Some(last);
+            }
+            let (outcome, mut records) = sent?;
+            if outcome.retry.is_some() {
+                // What went is recorded before the attempt ends; its retry sends the rest.
+                self.record(&mut records).await?;
+            }
+            outcome.add_to(summary)?;
+            unrecorded = Some((records, page.last));
+            loaded = next?;
+        }
+        if let Some(last) = self.record_page(unrecorded).await? {
+            *lock(cursor) = Some(last);
+        }
+        Ok(())
+    }
+
+    /// Records a page's deliveries; returns the page's last backer once they are recorded.
+    async fn record_page(
+        &self,
+        page: Option<(Vec<email_delivery::ActiveModel>, String)>,
+    ) -> Result<Option<String>, ActivityError> {
+        let Some((records, last)) = page else {
+            return Ok(None);
+        };
+        for group in records.chunks(RECORD_GROUP) {
+            self.record(&mut group.to_vec()).await?;
+        }
+        Ok(Some(last))
     }
 
     async fn streamer_summary(
@@ -242,33 +317,10 @@ impl EmailStep<'_> {
                 }
             };
             let Some((i, result)) = next else { break };
-            let mut record = records.get_mut(i).and_then(Option::take).ok_or_else(|| {
-                non_retryable(
-                    "SendMissionEmails",
-                    "Bug",
-                    "the mailer answered for a message it was not given",
-                )
-            })?;
-            match result {
-                Ok(()) => outcome.sent += 1,
-                Err(SendError::Rejected(why)) => {
-                    tracing::warn!(reason = %why, "recipient refused for good; recorded as failed");
-                    record.status = sea_orm::Set(DeliveryStatus::Failed);
-                    record.error = sea_orm::Set(Some(why));
-                    outcome.failed += 1;
-                }
-                Err(SendError::Transient(e)) => {
-                    tracing::warn!(error = %format!("{e:#}"), "email not sent; a retry will send it");
-                    outcome.retry = outcome.retry.or(Some(e));
-                    continue;
-                }
-                Err(SendError::Cancelled) => {
-                    outcome.retry = outcome
-                        .retry
-                        .or_else(|| Some(anyhow::anyhow!("the attempt was cancelled")));
-                    continue;
-                }
-            }
+            let record = take_record(&mut records, i)?;
+            let Some(record) = outcome.add(record, result) else {
+                continue;
+            };
             pending.push(record);
             if pending.len() >= RECORD_GROUP {
                 self.record(&mut pending).await?;
@@ -276,6 +328,31 @@ impl EmailStep<'_> {
         }
         self.record(&mut pending).await?;
         Ok(outcome)
+    }
+
+    /// Sends the messages and answers what happened with the delivery rows to record (sent,
+    /// or failed for good); nothing is recorded here. Once the attempt is cancelled nothing
+    /// more is sent.
+    async fn send(
+        &self,
+        ctx: &ActivityContext,
+        outgoing: Vec<Outgoing>,
+    ) -> Result<(Outcome, Vec<email_delivery::ActiveModel>), ActivityError> {
+        let (emails, mut records): (Vec<Email>, Vec<Option<email_delivery::ActiveModel>>) =
+            outgoing
+                .into_iter()
+                .map(|o| (o.email, Some(o.record)))
+                .unzip();
+        let mut outcome = Outcome::default();
+        let mut done = Vec::with_capacity(records.len());
+        let mut results = self.mailer.deliver(emails, || !ctx.is_cancelled());
+        while let Some((i, result)) = results.next().await {
+            let record = take_record(&mut records, i)?;
+            if let Some(record) = outcome.add(record, result) {
+                done.push(record);
+            }
+        }
+        Ok((outcome, done))
     }
 
     /// Records `pending` deliveries, retrying in the process for up to [`RECORD_RETRY_FOR`].
@@ -377,7 +454,52 @@ struct Outcome {
     retry: Option<anyhow::Error>,
 }
 
+/// The delivery row of the message at `i`, taken once.
+fn take_record(
+    records: &mut [Option<email_delivery::ActiveModel>],
+    i: usize,
+) -> Result<email_delivery::ActiveModel, ActivityError> {
+    records.get_mut(i).and_then(Option::take).ok_or_else(|| {
+        non_retryable(
+            "SendMissionEmails",
+            "Bug",
+            "the mailer answered for a message it was not given",
+        )
+    })
+}
+
 impl Outcome {
+    /// Counts one message's result; answers its delivery row to record (sent, or failed for
+    /// good), or `None` when a later attempt is to send it.
+    fn add(
+        &mut self,
+        mut record: email_delivery::ActiveModel,
+        result: Result<(), SendError>,
+    ) -> Option<email_delivery::ActiveModel> {
+        match result {
+            Ok(()) => self.sent += 1,
+            Err(SendError::Rejected(why)) => {
+                tracing::warn!(reason = %why, "recipient refused for good; recorded as failed");
+                record.status = sea_orm::Set(DeliveryStatus::Failed);
+                record.error = sea_orm::Set(Some(why));
+                self.failed += 1;
+            }
+            Err(SendError::Transient(e)) => {
+                tracing::warn!(error = %format!("{e:#}"), "email not sent; a retry will send it");
+                self.retry = self.retry.take().or(Some(e));
+                return None;
+            }
+            Err(SendError::Cancelled) => {
+                self.retry = self
+                    .retry
+                    .take()
+                    .or_else(|| Some(anyhow::anyhow!("the attempt was cancelled")));
+                return None;
+            }
+        }
+        Some(record)
+    }
+
     /// Adds the counts to `summary`, or fails the attempt (retryable) if a message is left.
     fn add_to(self, summary: &mut EmailSummary) -> Result<(), ActivityError> {
         if let Some(e) = self.retry {

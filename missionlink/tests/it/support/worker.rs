@@ -127,6 +127,7 @@ impl TestApp {
         let settlement = missionlink_workflows::mission::SettlementSettings {
             fee_bps: self.config.missions.platform_fee_bps,
             page_size: self.config.missions.settlement_page_size,
+            pages_in_flight: self.config.missions.settlement_pages_in_flight,
             email_page_size: 100,
         };
         let payouts = self.config.payouts.worker();
