@@ -168,6 +168,69 @@ async fn settlement_pages_pay_every_pledge_once() {
     }
 }
 
+/// Settlers running side by side (`SETTLEMENT_PAGES_IN_FLIGHT`) on both outcomes: each page's
+/// first statement takes its pledges, so together they settle every pledge exactly once, and
+/// the audit (escrow zero, each pledge paid or refunded once) is clean.
+#[tokio::test]
+async fn settlers_side_by_side_settle_every_pledge_once() {
+    for dbs in [TestDatabases::postgres().await, TestDatabases::sqlite()] {
+        let db = open(&dbs).await;
+        for outcome in [Outcome::Success, Outcome::Failure] {
+            let streamer = user(&db, "streamer", 0).await;
+            let creator = user(&db, "creator", 10_000).await;
+            let id = new_mission(&db, &creator, &streamer, 1_000).await;
+            let mut requests = Vec::new();
+            for i in 0..60 {
+                let backer = user(&db, "backer", 5_000).await;
+                requests.push(pledge(&id, &backer, 1_000 + i, "p"));
+            }
+            for answer in batch::commit(&db.missions, &rules(), &requests).await {
+                answer.expect("pledged");
+            }
+            let r = rules();
+            let act = |a| mission::act(&db.missions, &r, &id, &streamer, a);
+            act(&StreamerAction::Accept).await.expect("accept");
+            act(&StreamerAction::Decide(outcome)).await.expect("decide");
+
+            let settler = || async {
+                let (mut after, mut pledges, mut won) = (None::<String>, 0u64, 0i64);
+                loop {
+                    let page = mission::settle_page(&db.missions, &id, after.as_deref(), 4, 250)
+                        .await
+                        .expect("page");
+                    if page.pledges == 0 {
+                        return (pledges, won);
+                    }
+                    pledges += page.pledges;
+                    won += page.amount_won;
+                    after = page.last_pledge_id;
+                }
+            };
+            let (a, b, c, d) = tokio::join!(settler(), settler(), settler(), settler());
+            let done = [a, b, c, d];
+            let pledges: u64 = done.iter().map(|d| d.0).sum();
+            let won: i64 = done.iter().map(|d| d.1).sum();
+            assert_eq!(
+                pledges, 61,
+                "{outcome:?}: each pledge settled by exactly one settler"
+            );
+            assert_eq!(won, 1_000 + (0..60).map(|i| 1_000 + i).sum::<i64>());
+            let settled = mission::mark_settled(&db.missions, &id)
+                .await
+                .expect("mark");
+            assert!(settled.settled_at.is_some(), "{outcome:?}: none left held");
+            let out = mission::outflows(&db.missions, &id)
+                .await
+                .expect("outflows");
+            match outcome {
+                Outcome::Success => assert_eq!(out.paid_won + out.fee_won, won),
+                Outcome::Failure => assert_eq!(out.refunded_won, won),
+            }
+        }
+        assert_audit_clean(&db).await;
+    }
+}
+
 #[tokio::test]
 async fn a_prediction_pays_its_pool_exactly_page_by_page() {
     for dbs in [TestDatabases::postgres().await, TestDatabases::sqlite()] {

@@ -30,7 +30,10 @@ use missionlink_entities::missions::email_delivery;
 use missionlink_identity::users::{self as identity, Recipient};
 use missionlink_ledger::mission;
 use missionlink_ledger::status::DeliveryStatus;
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    QueryFilter, TransactionTrait,
+};
 use std::collections::HashSet;
 use std::time::Duration;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -262,17 +265,14 @@ impl EmailStep<'_> {
         let page_ids = Condition::all()
             .add(email_delivery::Column::RecipientId.gt(after.unwrap_or("")))
             .add(email_delivery::Column::RecipientId.lte(last.as_str()));
-        let done = self
-            .delivered(&facts.mission_id, "BACKER", page_ids)
-            .await?;
-        let ids: Vec<String> = page
-            .iter()
-            .filter(|b| !done.contains(&b.backer_id))
-            .map(|b| b.backer_id.clone())
-            .collect();
-        let users = identity::recipients(self.users_db, &ids)
-            .await
-            .map_err(retryable)?;
+        // The page's users are read beside its deliveries (a few already emailed are read for
+        // nothing; a retry's rare case), not after them.
+        let ids: Vec<String> = page.iter().map(|b| b.backer_id.clone()).collect();
+        let (done, users) = tokio::join!(
+            self.delivered(&facts.mission_id, "BACKER", page_ids),
+            identity::recipients(self.users_db, &ids)
+        );
+        let (done, users) = (done?, users.map_err(retryable)?);
         let mut outgoing = Vec::with_capacity(page.len());
         for b in &page {
             if done.contains(&b.backer_id) {
@@ -366,11 +366,7 @@ impl EmailStep<'_> {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
-            let written = email_delivery::Entity::insert_many(pending.clone())
-                .on_conflict_do_nothing()
-                .exec_without_returning(self.missions_db)
-                .await;
-            match written {
+            match self.write_deliveries(pending.clone()).await {
                 Ok(_) => {
                     pending.clear();
                     return Ok(());
@@ -383,6 +379,28 @@ impl EmailStep<'_> {
                 Err(e) => return Err(retryable(format!("recording deliveries: {e}"))),
             }
         }
+    }
+
+    /// Inserts delivery rows (a recipient's existing row wins). Where a resend replaces the
+    /// message (files), a lost record costs only a rewrite, so on Postgres the commit does not
+    /// wait for its WAL flush (`synchronous_commit` off for this transaction only): that wait,
+    /// behind the disk's writeback of the files just written, was most of a page's time. Where
+    /// a resend would be a second email (SES), the commit is durable.
+    async fn write_deliveries(
+        &self,
+        rows: Vec<email_delivery::ActiveModel>,
+    ) -> Result<(), sea_orm::DbErr> {
+        let insert = email_delivery::Entity::insert_many(rows).on_conflict_do_nothing();
+        let db = self.missions_db;
+        if !self.mailer.resend_replaces() || db.get_database_backend() != DatabaseBackend::Postgres
+        {
+            return insert.exec_without_returning(db).await.map(|_| ());
+        }
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+            .await?;
+        insert.exec_without_returning(&txn).await?;
+        txn.commit().await
     }
 
     /// Recipients of the mission in `role` whose delivery is recorded (sent or failed for good),
