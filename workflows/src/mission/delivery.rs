@@ -22,14 +22,14 @@
 //! never fails the step and is never retried. Any other failure ends the attempt once its page is
 //! recorded; the retry skips every recorded recipient, so it sends only what is missing.
 
-use crate::email::{Email, Mailer, MissionFacts, SendError, backer_message, streamer_message};
-use crate::failure::{non_retryable, retryable};
+use super::outgoing::{Outcome, Outgoing, message, take_record};
+use crate::email::{Email, Mailer, MissionFacts, backer_message, streamer_message};
+use crate::failure::retryable;
 use crate::mission::payload::EmailSummary;
 use futures::{FutureExt, StreamExt};
 use missionlink_entities::missions::email_delivery;
 use missionlink_identity::users::{self as identity, Recipient};
 use missionlink_ledger::mission;
-use missionlink_ledger::status::DeliveryStatus;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
     QueryFilter, TransactionTrait,
@@ -455,105 +455,6 @@ struct BackerPage {
     already_sent: u64,
     /// The page's last backer: the next page starts after it.
     last: String,
-}
-
-/// A message and the delivery row that records it.
-struct Outgoing {
-    email: Email,
-    record: email_delivery::ActiveModel,
-}
-
-/// What sending a group of messages did.
-#[derive(Default)]
-struct Outcome {
-    sent: u64,
-    failed: u64,
-    /// The first failure that a later attempt may get past.
-    retry: Option<anyhow::Error>,
-}
-
-/// The delivery row of the message at `i`, taken once.
-fn take_record(
-    records: &mut [Option<email_delivery::ActiveModel>],
-    i: usize,
-) -> Result<email_delivery::ActiveModel, ActivityError> {
-    records.get_mut(i).and_then(Option::take).ok_or_else(|| {
-        non_retryable(
-            "SendMissionEmails",
-            "Bug",
-            "the mailer answered for a message it was not given",
-        )
-    })
-}
-
-impl Outcome {
-    /// Counts one message's result; answers its delivery row to record (sent, or failed for
-    /// good), or `None` when a later attempt is to send it.
-    fn add(
-        &mut self,
-        mut record: email_delivery::ActiveModel,
-        result: Result<(), SendError>,
-    ) -> Option<email_delivery::ActiveModel> {
-        match result {
-            Ok(()) => self.sent += 1,
-            Err(SendError::Rejected(why)) => {
-                tracing::warn!(reason = %why, "recipient refused for good; recorded as failed");
-                record.status = sea_orm::Set(DeliveryStatus::Failed);
-                record.error = sea_orm::Set(Some(why));
-                self.failed += 1;
-            }
-            Err(SendError::Transient(e)) => {
-                tracing::warn!(error = %format!("{e:#}"), "email not sent; a retry will send it");
-                self.retry = self.retry.take().or(Some(e));
-                return None;
-            }
-            Err(SendError::Cancelled) => {
-                self.retry = self
-                    .retry
-                    .take()
-                    .or_else(|| Some(anyhow::anyhow!("the attempt was cancelled")));
-                return None;
-            }
-        }
-        Some(record)
-    }
-
-    /// Adds the counts to `summary`, or fails the attempt (retryable) if a message is left.
-    fn add_to(self, summary: &mut EmailSummary) -> Result<(), ActivityError> {
-        if let Some(e) = self.retry {
-            return Err(retryable(format!("{e:#}")));
-        }
-        summary.sent += self.sent;
-        summary.failed += self.failed;
-        Ok(())
-    }
-}
-
-/// A message to `to` and the delivery record to store once it went.
-fn message(
-    mission_id: &str,
-    role: &str,
-    to: &Recipient,
-    subject: String,
-    text: String,
-) -> Outgoing {
-    let email = Email {
-        key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
-        to: to.email.clone(),
-        subject: subject.clone(),
-        text,
-    };
-    let record = email_delivery::ActiveModel {
-        mission_id: sea_orm::Set(mission_id.to_owned()),
-        recipient_id: sea_orm::Set(to.id.clone()),
-        role: sea_orm::Set(role.to_owned()),
-        address: sea_orm::Set(to.email.clone()),
-        subject: sea_orm::Set(subject),
-        sent_at: sea_orm::Set(chrono::Utc::now()),
-        status: sea_orm::Set(DeliveryStatus::Sent),
-        error: sea_orm::Set(None),
-    };
-    Outgoing { email, record }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 
 pub mod activities;
 pub mod delivery;
+mod outgoing;
 pub mod payload;
 pub mod replay;
 pub mod workflow;

@@ -1,0 +1,109 @@
+//! What the email step sends and records: a message with its delivery row, and what sending
+//! a group of them did.
+
+use crate::email::{Email, SendError};
+use crate::failure::{non_retryable, retryable};
+use crate::mission::payload::EmailSummary;
+use missionlink_entities::missions::email_delivery;
+use missionlink_identity::users::Recipient;
+use missionlink_ledger::status::DeliveryStatus;
+use temporalio_sdk::activities::ActivityError;
+
+/// A message and the delivery row that records it.
+pub(super) struct Outgoing {
+    pub(super) email: Email,
+    pub(super) record: email_delivery::ActiveModel,
+}
+
+/// What sending a group of messages did.
+#[derive(Default)]
+pub(super) struct Outcome {
+    pub(super) sent: u64,
+    pub(super) failed: u64,
+    /// The first failure that a later attempt may get past.
+    pub(super) retry: Option<anyhow::Error>,
+}
+
+/// The delivery row of the message at `i`, taken once.
+pub(super) fn take_record(
+    records: &mut [Option<email_delivery::ActiveModel>],
+    i: usize,
+) -> Result<email_delivery::ActiveModel, ActivityError> {
+    records.get_mut(i).and_then(Option::take).ok_or_else(|| {
+        non_retryable(
+            "SendMissionEmails",
+            "Bug",
+            "the mailer answered for a message it was not given",
+        )
+    })
+}
+
+impl Outcome {
+    /// Counts one message's result; answers its delivery row to record (sent, or failed for
+    /// good), or `None` when a later attempt is to send it.
+    pub(super) fn add(
+        &mut self,
+        mut record: email_delivery::ActiveModel,
+        result: Result<(), SendError>,
+    ) -> Option<email_delivery::ActiveModel> {
+        match result {
+            Ok(()) => self.sent += 1,
+            Err(SendError::Rejected(why)) => {
+                tracing::warn!(reason = %why, "recipient refused for good; recorded as failed");
+                record.status = sea_orm::Set(DeliveryStatus::Failed);
+                record.error = sea_orm::Set(Some(why));
+                self.failed += 1;
+            }
+            Err(SendError::Transient(e)) => {
+                tracing::warn!(error = %format!("{e:#}"), "email not sent; a retry will send it");
+                self.retry = self.retry.take().or(Some(e));
+                return None;
+            }
+            Err(SendError::Cancelled) => {
+                self.retry = self
+                    .retry
+                    .take()
+                    .or_else(|| Some(anyhow::anyhow!("the attempt was cancelled")));
+                return None;
+            }
+        }
+        Some(record)
+    }
+
+    /// Adds the counts to `summary`, or fails the attempt (retryable) if a message is left.
+    pub(super) fn add_to(self, summary: &mut EmailSummary) -> Result<(), ActivityError> {
+        if let Some(e) = self.retry {
+            return Err(retryable(format!("{e:#}")));
+        }
+        summary.sent += self.sent;
+        summary.failed += self.failed;
+        Ok(())
+    }
+}
+
+/// A message to `to` and the delivery record to store once it went.
+pub(super) fn message(
+    mission_id: &str,
+    role: &str,
+    to: &Recipient,
+    subject: String,
+    text: String,
+) -> Outgoing {
+    let email = Email {
+        key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
+        to: to.email.clone(),
+        subject: subject.clone(),
+        text,
+    };
+    let record = email_delivery::ActiveModel {
+        mission_id: sea_orm::Set(mission_id.to_owned()),
+        recipient_id: sea_orm::Set(to.id.clone()),
+        role: sea_orm::Set(role.to_owned()),
+        address: sea_orm::Set(to.email.clone()),
+        subject: sea_orm::Set(subject),
+        sent_at: sea_orm::Set(chrono::Utc::now()),
+        status: sea_orm::Set(DeliveryStatus::Sent),
+        error: sea_orm::Set(None),
+    };
+    Outgoing { email, record }
+}
