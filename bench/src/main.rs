@@ -452,9 +452,7 @@ fn files(dir: &str, n: usize) -> anyhow::Result<()> {
         std::fs::rename(&temp, dir.join(format!("bench-{i}.eml")))?;
     }
     let s = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        json!({ "files": n, "seconds": s, "per_s": n as f64 / s })
-    );
+    let per_s = f64::from(u32::try_from(n)?) / s;
+    println!("{}", json!({ "files": n, "seconds": s, "per_s": per_s }));
     Ok(())
 }

@@ -47,6 +47,14 @@ pub const TEMPORAL_METRICS_ADDR: Var = Var::optional(
     "where the worker serves the Temporal SDK's own metrics",
 );
 
+pub const WORKER_CACHED_WORKFLOWS: Var = Var::int(
+    "WORKER_CACHED_WORKFLOWS",
+    500,
+    1..=100_000,
+    "workflows the worker keeps in memory between their tasks; one evicted replays its \
+     history at its next task (memory against replay CPU)",
+);
+
 pub const VARIABLES: &[Var] = &[
     TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE,
@@ -55,6 +63,7 @@ pub const VARIABLES: &[Var] = &[
     AUDIT_INTERVAL_SECONDS,
     WORKER_METRICS_ADDR,
     TEMPORAL_METRICS_ADDR,
+    WORKER_CACHED_WORKFLOWS,
 ];
 
 /// The worker process's own settings (the rest of what it needs comes from the other sections).
@@ -66,6 +75,8 @@ pub struct WorkerConfig {
     pub metrics_addr: SocketAddr,
     /// `TEMPORAL_METRICS_ADDR`: where the worker serves the Temporal SDK's metrics, if anywhere.
     pub temporal_metrics_addr: Option<SocketAddr>,
+    /// `WORKER_CACHED_WORKFLOWS`: workflows kept in memory between their tasks.
+    pub cached_workflows: usize,
 }
 
 pub(crate) fn read(env: &Env) -> Result<TemporalConfig, ConfigError> {
@@ -82,5 +93,6 @@ pub(crate) fn read_worker(env: &Env) -> Result<WorkerConfig, ConfigError> {
         audit_interval_seconds: env.int(&AUDIT_INTERVAL_SECONDS)?,
         metrics_addr: env.parse(&WORKER_METRICS_ADDR, socket_addr)?,
         temporal_metrics_addr: env.optional(&TEMPORAL_METRICS_ADDR, socket_addr)?,
+        cached_workflows: env.int(&WORKER_CACHED_WORKFLOWS)?,
     })
 }

@@ -44,6 +44,7 @@ pub async fn deps(config: &Config, db: &Databases) -> WorkerDeps {
             config.missions.event_retention_hours * 3600,
         ),
         sdk_metrics_addr: config.worker.temporal_metrics_addr,
+        cached_workflows: config.worker.cached_workflows,
         missions_db: db.missions.clone(),
         users_db: db.users.clone(),
         mailer: Arc::new(mailer),

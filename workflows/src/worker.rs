@@ -30,6 +30,9 @@ pub struct WorkerDeps {
     /// Where the Temporal SDK's own metrics (`temporal_*`: polls, task latencies, activity
     /// failures and retries) are served for Prometheus; `None` = not exported.
     pub sdk_metrics_addr: Option<std::net::SocketAddr>,
+    /// `WORKER_CACHED_WORKFLOWS`: workflows kept in memory between their tasks (each about
+    /// 70 KB; an evicted one replays its history at its next task).
+    pub cached_workflows: usize,
     pub users_db: DatabaseConnection,
     pub mailer: Arc<Mailer>,
     pub settlement: SettlementSettings,
@@ -95,6 +98,7 @@ pub async fn run(
     let (receipt_users_db, receipt_mailer) = (deps.users_db.clone(), deps.mailer.clone());
     let options = WorkerOptions::new(config.task_queue.clone())
         .graceful_shutdown_period(SHUTDOWN_GRACE)
+        .max_cached_workflows(deps.cached_workflows)
         .register_workflow::<LedgerAuditWorkflow>()?
         .register_workflow::<MissionWorkflow>()?
         .register_workflow::<PayoutWorkflow>()?

@@ -141,6 +141,7 @@ impl TestApp {
         let mut temporal = self.config.temporal.clone();
         temporal.address = temporal_address();
         let (users_url, missions_url) = (self.dbs.users_url.clone(), self.dbs.missions_url.clone());
+        let cached_workflows = self.config.worker.cached_workflows;
         let (tx, rx) = oneshot::channel();
         // The SDK's worker future is not Send: it gets a thread and a runtime of its own, with
         // its own database pools.
@@ -155,6 +156,7 @@ impl TestApp {
                     audit_interval: std::time::Duration::from_secs(300),
                     event_retention: std::time::Duration::from_secs(24 * 3600),
                     sdk_metrics_addr: sdk_metrics,
+                    cached_workflows,
                     missions_db: db.missions.clone(),
                     users_db: db.users.clone(),
                     mailer: std::sync::Arc::new(mailer),
