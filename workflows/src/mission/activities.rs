@@ -13,7 +13,6 @@ use missionlink_ledger::status::{MissionStatus, PredictionStatus};
 use missionlink_ledger::{LedgerError, mission, prediction};
 use sea_orm::{DatabaseBackend, DatabaseConnection, EntityTrait};
 use std::sync::Arc;
-use std::sync::PoisonError;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -308,7 +307,7 @@ impl MissionActivities {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let summary = std::sync::Mutex::new(resumed);
+        let summary = tokio::sync::Mutex::new(resumed);
         let settlers = match self.missions_db.get_database_backend() {
             DatabaseBackend::Postgres => self.settings.pages_in_flight.max(1),
             _ => 1,
@@ -328,23 +327,21 @@ impl MissionActivities {
                 if page.pledges == 0 {
                     return Ok::<(), ActivityError>(());
                 }
-                let so_far = {
-                    let mut s = summary.lock().unwrap_or_else(PoisonError::into_inner);
-                    s.pledges += page.pledges;
-                    s.amount_won = s
-                        .amount_won
-                        .checked_add(page.amount_won)
-                        .ok_or_else(|| fail(LedgerError::Corrupt("settled won overflow".into())))?;
-                    *s
-                };
+                // The total is heartbeated while it is held, so the settlers' heartbeats never
+                // go back (a retry resumes from the last one).
+                let mut s = summary.lock().await;
+                s.pledges += page.pledges;
+                s.amount_won = s
+                    .amount_won
+                    .checked_add(page.amount_won)
+                    .ok_or_else(|| fail(LedgerError::Corrupt("settled won overflow".into())))?;
+                ctx.record_heartbeat(*s).await.map_err(failure::retryable)?;
+                drop(s);
                 after = page.last_pledge_id;
-                ctx.record_heartbeat(so_far)
-                    .await
-                    .map_err(failure::retryable)?;
             }
         };
         futures::future::try_join_all((0..settlers).map(|_| settler())).await?;
-        let summary = summary.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let summary = summary.into_inner();
         let m = mission::mark_settled(&self.missions_db, mission_id)
             .await
             .map_err(fail)?;

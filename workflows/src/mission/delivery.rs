@@ -30,10 +30,7 @@ use futures::{FutureExt, StreamExt};
 use missionlink_entities::missions::email_delivery;
 use missionlink_identity::users::{self as identity, Recipient};
 use missionlink_ledger::mission;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    QueryFilter, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashSet;
 use std::time::Duration;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -183,7 +180,14 @@ impl EmailStep<'_> {
             }
             outcome.add_to(summary)?;
             unrecorded = Some((records, page.last));
-            loaded = next?;
+            loaded = match next {
+                Ok(next) => next,
+                Err(e) => {
+                    // What went is recorded before the attempt ends.
+                    self.record_page(unrecorded.take()).await?;
+                    return Err(e);
+                }
+            };
         }
         if let Some(last) = self.record_page(unrecorded).await? {
             *lock(cursor) = Some(last);
@@ -366,7 +370,11 @@ impl EmailStep<'_> {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
-            match self.write_deliveries(pending.clone()).await {
+            let written = email_delivery::Entity::insert_many(pending.clone())
+                .on_conflict_do_nothing()
+                .exec_without_returning(self.missions_db)
+                .await;
+            match written {
                 Ok(_) => {
                     pending.clear();
                     return Ok(());
@@ -379,28 +387,6 @@ impl EmailStep<'_> {
                 Err(e) => return Err(retryable(format!("recording deliveries: {e}"))),
             }
         }
-    }
-
-    /// Inserts delivery rows (a recipient's existing row wins). Where a resend replaces the
-    /// message (files), a lost record costs only a rewrite, so on Postgres the commit does not
-    /// wait for its WAL flush (`synchronous_commit` off for this transaction only): that wait,
-    /// behind the disk's writeback of the files just written, was most of a page's time. Where
-    /// a resend would be a second email (SES), the commit is durable.
-    async fn write_deliveries(
-        &self,
-        rows: Vec<email_delivery::ActiveModel>,
-    ) -> Result<(), sea_orm::DbErr> {
-        let insert = email_delivery::Entity::insert_many(rows).on_conflict_do_nothing();
-        let db = self.missions_db;
-        if !self.mailer.resend_replaces() || db.get_database_backend() != DatabaseBackend::Postgres
-        {
-            return insert.exec_without_returning(db).await.map(|_| ());
-        }
-        let txn = db.begin().await?;
-        txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
-            .await?;
-        insert.exec_without_returning(&txn).await?;
-        txn.commit().await
     }
 
     /// Recipients of the mission in `role` whose delivery is recorded (sent or failed for good),
