@@ -22,8 +22,8 @@
 //! never fails the step and is never retried. Any other failure ends the attempt once its page is
 //! recorded; the retry skips every recorded recipient, so it sends only what is missing.
 
-use super::outgoing::{Outcome, Outgoing, message, take_record};
-use crate::email::{Email, Mailer, MissionFacts, backer_message, streamer_message};
+use super::outgoing::{Outcome, Outgoing, message, split, take_record};
+use crate::email::{Mailer, MissionFacts, backer_message, streamer_message};
 use crate::failure::retryable;
 use crate::mission::payload::EmailSummary;
 use futures::{FutureExt, StreamExt};
@@ -303,11 +303,7 @@ impl EmailStep<'_> {
         ctx: &ActivityContext,
         outgoing: Vec<Outgoing>,
     ) -> Result<Outcome, ActivityError> {
-        let (emails, mut records): (Vec<Email>, Vec<Option<email_delivery::ActiveModel>>) =
-            outgoing
-                .into_iter()
-                .map(|o| (o.email, Some(o.record)))
-                .unzip();
+        let (emails, mut records) = split(outgoing);
         let mut outcome = Outcome::default();
         let mut pending = Vec::new();
         let mut results = self.mailer.deliver(emails, || !ctx.is_cancelled());
@@ -342,11 +338,7 @@ impl EmailStep<'_> {
         ctx: &ActivityContext,
         outgoing: Vec<Outgoing>,
     ) -> Result<(Outcome, Vec<email_delivery::ActiveModel>), ActivityError> {
-        let (emails, mut records): (Vec<Email>, Vec<Option<email_delivery::ActiveModel>>) =
-            outgoing
-                .into_iter()
-                .map(|o| (o.email, Some(o.record)))
-                .unzip();
+        let (emails, mut records) = split(outgoing);
         let mut outcome = Outcome::default();
         let mut done = Vec::with_capacity(records.len());
         let mut results = self.mailer.deliver(emails, || !ctx.is_cancelled());

@@ -24,6 +24,17 @@ pub(super) struct Outcome {
     pub(super) retry: Option<anyhow::Error>,
 }
 
+/// The messages to hand the mailer, and their delivery rows by the same index (each taken
+/// once, with [`take_record`], when its message's outcome is known).
+pub(super) fn split(
+    outgoing: Vec<Outgoing>,
+) -> (Vec<Email>, Vec<Option<email_delivery::ActiveModel>>) {
+    outgoing
+        .into_iter()
+        .map(|o| (o.email, Some(o.record)))
+        .unzip()
+}
+
 /// The delivery row of the message at `i`, taken once.
 pub(super) fn take_record(
     records: &mut [Option<email_delivery::ActiveModel>],
