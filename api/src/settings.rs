@@ -61,6 +61,9 @@ pub struct MissionSettings {
     pub pledge_batch_workers: usize,
     /// Most pledges committed together.
     pub pledge_batch_max: usize,
+    /// `PLATFORM_FEE_BPS`: the fee a successful mission pays, shown before pledging
+    /// (`platform`, `Mission.fee`).
+    pub platform_fee_bps: u32,
 }
 
 /// Streamers' payout requests.

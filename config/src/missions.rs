@@ -73,6 +73,14 @@ pub const OBJECTION_THRESHOLD_BPS: Var = Var::int(
      dispute for an operator",
 );
 
+pub const PLEDGE_WITHDRAWALS_PER_DAY: Var = Var::int(
+    "PLEDGE_WITHDRAWALS_PER_DAY",
+    5,
+    1..=1_000,
+    "pledges one user may withdraw (withdrawPledge, while the mission is PENDING) within 24 \
+     hours; more are refused with WITHDRAWAL_LIMIT and extensions.retryAt",
+);
+
 pub const DISPUTE_SLA_SECONDS: Var = Var::int(
     "DISPUTE_SLA_SECONDS",
     86_400,
@@ -154,6 +162,7 @@ pub const VARIABLES: &[Var] = &[
     PREDICTION_WINDOW_SECONDS,
     OBJECTION_WINDOW_SECONDS,
     OBJECTION_THRESHOLD_BPS,
+    PLEDGE_WITHDRAWALS_PER_DAY,
     DISPUTE_SLA_SECONDS,
     RECONCILIATION_SLA_SECONDS,
     PLEDGE_BATCH_MAX,
@@ -190,6 +199,8 @@ pub struct MissionRules {
     /// `OBJECTION_THRESHOLD_BPS`: the share of the pledged won whose backers' objections open
     /// a dispute.
     pub objection_threshold_bps: u32,
+    /// `PLEDGE_WITHDRAWALS_PER_DAY`: pledges one user may withdraw within 24 hours.
+    pub pledge_withdrawals_per_day: u32,
     /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue (alert).
     pub dispute_sla_seconds: u64,
     /// `RECONCILIATION_SLA_SECONDS`: a reconciliation case open longer counts as overdue
@@ -211,6 +222,7 @@ impl MissionRules {
             prediction_window_seconds: self.prediction_window_seconds,
             objection_window_seconds: self.objection_window_seconds,
             objection_threshold_bps: self.objection_threshold_bps,
+            pledge_withdrawals_per_day: self.pledge_withdrawals_per_day,
             proposals: missionlink_ledger::channel::ProposalRules {
                 cooldown_seconds: self.proposal_cooldown_seconds,
                 rejections_ban: self.rejections_ban,
@@ -224,6 +236,7 @@ impl MissionRules {
             rules: self.ledger(),
             pledge_batch_workers: self.pledge_batch_workers,
             pledge_batch_max: self.pledge_batch_max,
+            platform_fee_bps: self.platform_fee_bps,
         }
     }
 }
@@ -245,6 +258,7 @@ pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
         rejections_ban: env.int(&REJECTIONS_BAN)?,
         objection_window_seconds: env.int(&OBJECTION_WINDOW_SECONDS)?,
         objection_threshold_bps: env.int(&OBJECTION_THRESHOLD_BPS)?,
+        pledge_withdrawals_per_day: env.int(&PLEDGE_WITHDRAWALS_PER_DAY)?,
         dispute_sla_seconds: env.int(&DISPUTE_SLA_SECONDS)?,
         reconciliation_sla_seconds: env.int(&RECONCILIATION_SLA_SECONDS)?,
         event_retention_hours: env.int(&EVENT_RETENTION_HOURS)?,

@@ -20,6 +20,8 @@ pub struct MissionRules {
     pub objection_window_seconds: i64,
     /// Objectors holding this share of the pledged won (basis points) open a dispute.
     pub objection_threshold_bps: u32,
+    /// Pledges one user may withdraw within 24 hours (`PLEDGE_WITHDRAWALS_PER_DAY`).
+    pub pledge_withdrawals_per_day: u32,
 }
 
 /// The longest accept window a creator may ask for.
@@ -125,6 +127,7 @@ mod tests {
             prediction_window_seconds: 600,
             objection_window_seconds: 0,
             objection_threshold_bps: 5_000,
+            pledge_withdrawals_per_day: 5,
         }
     }
 

@@ -67,6 +67,8 @@ pub enum EntryKind {
     Pledge,
     /// A held pledge back (failure, rejection, expiry).
     Refund,
+    /// A pledge its backer withdrew while the mission was PENDING, back at once.
+    PledgeWithdrawn,
     /// A successful mission's pledges, less the fee, into the streamer's earnings.
     PayoutReceived,
     /// Earnings out to the streamer's bank account (held from the request on).
@@ -174,6 +176,12 @@ pub const SOURCES: &[Source] = &[
         Side::Credit,
         TransferKind::Refund,
         EntryKind::Refund,
+    ),
+    source(
+        Balance::Cash,
+        Side::Credit,
+        TransferKind::PledgeWithdrawal,
+        EntryKind::PledgeWithdrawn,
     ),
     source(
         Balance::Earnings,

@@ -58,6 +58,12 @@ pub enum MissionEventKind {
     Disputed,
     /// An operator cancelled the mission; every backer is refunded.
     Cancelled,
+    /// A backer withdrew a pledge (`pledge`) while the mission was PENDING: it no longer
+    /// counts in `totalHeld`.
+    PledgeWithdrawn,
+    /// The creator withdrew the mission, or its last held pledge was withdrawn; every backer
+    /// is refunded.
+    Withdrawn,
 }
 
 /// One entry of a streamer's feed.

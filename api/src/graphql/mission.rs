@@ -55,6 +55,12 @@ pub struct Mission {
     /// `objectionCount` and `objectedPledged`, likewise.
     #[graphql(skip)]
     pub objections: Arc<tokio::sync::OnceCell<domain::objection::Objections>>,
+    /// `totalHeld` and `totalRefunded`, likewise.
+    #[graphql(skip)]
+    pub holdings: Arc<tokio::sync::OnceCell<domain::Holdings>>,
+    /// `fee` and `streamerNet`, likewise (a read of the held pledges: only when asked).
+    #[graphql(skip)]
+    pub net: Arc<tokio::sync::OnceCell<domain::Net>>,
 }
 
 impl TryFrom<mission::Model> for Mission {
@@ -77,6 +83,8 @@ impl TryFrom<mission::Model> for Mission {
             creator_id: m.creator_id,
             totals: Arc::default(),
             objections: Arc::default(),
+            holdings: Arc::default(),
+            net: Arc::default(),
         })
     }
 }
@@ -94,6 +102,34 @@ impl Mission {
             })
             .await?;
         Ok(*totals)
+    }
+
+    async fn holdings(&self, ctx: &Context<'_>) -> Result<domain::Holdings, ApiError> {
+        let found = self
+            .holdings
+            .get_or_try_init(|| domain::holdings(&state(ctx).db.missions, self.id.as_str()))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(*found)
+    }
+
+    async fn net(&self, ctx: &Context<'_>) -> Result<domain::Net, ApiError> {
+        let h = self.holdings(ctx).await?;
+        let app = state(ctx);
+        let found = self
+            .net
+            .get_or_try_init(|| {
+                domain::net(
+                    &app.db.missions,
+                    self.id.as_str(),
+                    self.status.into(),
+                    &h,
+                    app.settings.missions.platform_fee_bps,
+                )
+            })
+            .await
+            .map_err(ApiError::from)?;
+        Ok(*found)
     }
 
     async fn objection_totals(
@@ -121,10 +157,40 @@ impl Mission {
         Ok(load_user(ctx, &self.creator_id, Role::Viewer).await?)
     }
 
-    /// Won pledged so far, every pledge counted once.
+    /// Won ever pledged to it, every pledge counted once, whatever became of it (withdrawn,
+    /// refunded or paid): see `totalHeld` for what it holds now.
     async fn total_pledged(&self, ctx: &Context<'_>) -> GqlResult<Won> {
         let t = self.totals(ctx).await?;
         Ok(Won::of(t.total_won, "totalPledged")?)
+    }
+
+    /// Won in its escrow now: every pledge not withdrawn, paid or refunded (0 once settled).
+    async fn total_held(&self, ctx: &Context<'_>) -> GqlResult<Won> {
+        Ok(Won::of(self.holdings(ctx).await?.held_won, "totalHeld")?)
+    }
+
+    /// Won back with its backers: pledges withdrawn, and refunds once it did not succeed.
+    async fn total_refunded(&self, ctx: &Context<'_>) -> GqlResult<Won> {
+        Ok(Won::of(
+            self.holdings(ctx).await?.refunded_won,
+            "totalRefunded",
+        )?)
+    }
+
+    /// The platform's fee (`platform.feeBps` of each pledge, rounded down per pledge): a
+    /// preview over what it holds while it may still succeed, exact once settled; 0 when it
+    /// did not succeed.
+    async fn fee(&self, ctx: &Context<'_>) -> GqlResult<Won> {
+        Ok(Won::of(self.net(ctx).await?.fee_won, "fee")?)
+    }
+
+    /// What the streamer gets: what it holds less the fee while it may still succeed (a
+    /// preview), what was paid to them once settled; 0 when it did not succeed.
+    async fn streamer_net(&self, ctx: &Context<'_>) -> GqlResult<Won> {
+        Ok(Won::of(
+            self.net(ctx).await?.streamer_net_won,
+            "streamerNet",
+        )?)
     }
 
     /// Distinct backers, the creator included.

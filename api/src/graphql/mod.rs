@@ -21,6 +21,7 @@ mod operator;
 mod overlay;
 mod payout;
 mod person;
+mod platform;
 mod pledge;
 mod prediction;
 mod query;
@@ -33,6 +34,7 @@ mod types;
 mod user;
 mod user_money;
 mod verified_channel;
+mod withdraw;
 
 use crate::state::AppState;
 use async_graphql::extensions::Analyzer;
@@ -61,6 +63,7 @@ pub struct Query(
     streamer::StreamerQuery,
     reconciliation::ReconciliationQuery,
     user_money::UserMoneyQuery,
+    platform::PlatformQuery,
 );
 
 /// Every mutation: identity and wallet, then missions, then the overlay's token, then payouts
@@ -70,6 +73,7 @@ pub struct Mutation(
     mutation::IdentityMutation,
     account::AccountMutation,
     mission_mutation::MissionMutation,
+    withdraw::WithdrawMutation,
     prediction::PredictionMutation,
     channel::ChannelMutation,
     overlay::OverlayMutation,

@@ -28,6 +28,8 @@ pub enum TransactionKind {
     Pledge,
     /// A held pledge given back: the mission failed, was rejected or expired (cash).
     Refund,
+    /// A pledge you withdrew while its mission was PENDING (`withdrawPledge`), back at once.
+    PledgeWithdrawn,
     /// A successful mission's pledges, less the platform fee (earnings).
     PayoutReceived,
     /// Earnings requested out to your bank account (`requestPayout`; see `payout`).

@@ -22,14 +22,23 @@ pub enum MissionStatus {
     Rejected,
     /// Cancelled by an operator; every backer is refunded.
     Cancelled,
+    /// Withdrawn while PENDING by its creator (`withdrawMission`), or by its backers until
+    /// none was left (`withdrawPledge`); whatever was held is refunded. Starts no cooldown.
+    Withdrawn,
 }
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "missionlink_ledger::status::PledgeStatus")]
 pub enum PledgeStatus {
+    /// In the mission's escrow.
     Held,
+    /// Paid to the streamer (less the fee): the mission succeeded.
     Paid,
+    /// Back in the backer's cash: the mission did not succeed.
     Refunded,
+    /// Withdrawn by its backer while the mission was PENDING (`withdrawPledge`): back in their
+    /// cash at once.
+    Withdrawn,
 }
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -47,6 +47,7 @@ const TEXTS: [(&str, &[(&str, &str)]); 2] = [
             ("verifying", "미션 성공 — 이의 제기 기간"),
             ("disputed", "이의 제기로 운영자 검토 중"),
             ("cancelled", "운영자가 미션을 취소했습니다"),
+            ("withdrawn", "미션이 철회되었습니다"),
             ("reconnecting", "다시 연결하는 중…"),
             (
                 "revoked",
@@ -72,6 +73,7 @@ const TEXTS: [(&str, &[(&str, &str)]); 2] = [
             ("verifying", "Mission succeeded — open to objections"),
             ("disputed", "Disputed — under review"),
             ("cancelled", "Mission cancelled by MissionLink"),
+            ("withdrawn", "Mission withdrawn"),
             ("reconnecting", "Reconnecting…"),
             (
                 "revoked",

@@ -26,6 +26,9 @@ text_enum! {
         Rejected = "REJECTED",
         /// Cancelled by an operator: every backer refunded.
         Cancelled = "CANCELLED",
+        /// Withdrawn while PENDING by its creator, or by its backers one pledge at a time
+        /// until none was held (issue 28): whatever is held is refunded.
+        Withdrawn = "WITHDRAWN",
     }
 }
 
@@ -48,6 +51,9 @@ text_enum! {
         Held = "HELD",
         Paid = "PAID",
         Refunded = "REFUNDED",
+        /// Withdrawn by its backer while the mission was PENDING: the won went back at once
+        /// (`withdraw:<mission>:<pledge>`), and `settled_at` says when.
+        Withdrawn = "WITHDRAWN",
     }
 }
 
@@ -104,6 +110,9 @@ text_enum! {
         /// A withdrawal the payment provider refused to cancel: the cash back into the wallet,
         /// `withdrawal-return:<top-up>`.
         WithdrawalReturn = "WITHDRAWAL_RETURN",
+        /// A pledge its backer withdrew while the mission was PENDING: escrow back to the
+        /// backer's cash, `withdraw:<mission>:<pledge>`.
+        PledgeWithdrawal = "PLEDGE_WITHDRAWAL",
         /// Cash a payment provider gave back to the card behind our back (a top-up cancelled at
         /// the provider), taken from the wallet by an operator's reconciliation: wallet to the
         /// outside world, `case:<case>:debit`.
@@ -201,6 +210,10 @@ text_enum! {
         Disputed = "DISPUTED",
         /// An operator cancelled the mission; every backer is refunded.
         Cancelled = "CANCELLED",
+        /// A backer withdrew a pledge while the mission was PENDING (the overlay drops it).
+        PledgeWithdrawn = "PLEDGE_WITHDRAWN",
+        /// The creator withdrew the mission, or its last held pledge was withdrawn.
+        Withdrawn = "WITHDRAWN",
     }
 }
 

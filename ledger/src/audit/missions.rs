@@ -42,6 +42,7 @@ struct BadPledge {
     held: i64,
     paid: i64,
     refunded: i64,
+    withdrawn: i64,
 }
 
 /// The journal balance of every account of `kind` (escrows, pools), by owner (the mission): one
@@ -91,8 +92,9 @@ pub(super) async fn escrow_matches_held_pledges<C: ConnectionTrait>(
 }
 
 /// Invariant 6: every pledge was held by its own transfer, and left escrow exactly once, as its
-/// status says: PAID to the streamer and fee account, or REFUNDED to its backer, never both;
-/// and no pledge of a settled mission is still HELD.
+/// status says: PAID to the streamer and fee account, REFUNDED to its backer, or WITHDRAWN by
+/// its backer (`withdraw:`), never two of them; and no pledge of a settled mission is still
+/// HELD.
 pub(super) async fn pledges_settled_exactly_once<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<Violation>, LedgerError> {
@@ -108,16 +110,25 @@ pub(super) async fn pledges_settled_exactly_once<C: ConnectionTrait>(
                                 'fee:' || p.mission_id || ':' || p.id)), 0) AS BIGINT) AS paid,
                CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
                  WHERE t.id = 'refund:' || p.mission_id || ':' || p.id), 0) AS BIGINT) AS refunded,
+               CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
+                 WHERE t.id = 'withdraw:' || p.mission_id || ':' || p.id), 0) AS BIGINT)
+                 AS withdrawn,
                m.settled_at AS settled_at
              FROM pledges p JOIN missions m ON m.id = p.mission_id
            ) x
            WHERE NOT (x.held = x.amount AND (
-                   (x.status = '{held}' AND x.paid = 0 AND x.refunded = 0 AND x.settled_at IS NULL)
-                OR (x.status = '{paid}' AND x.paid = x.amount AND x.refunded = 0)
-                OR (x.status = '{refunded}' AND x.refunded = x.amount AND x.paid = 0)))"#,
+                   (x.status = '{held}' AND x.paid = 0 AND x.refunded = 0 AND x.withdrawn = 0
+                    AND x.settled_at IS NULL)
+                OR (x.status = '{paid}' AND x.paid = x.amount AND x.refunded = 0
+                    AND x.withdrawn = 0)
+                OR (x.status = '{refunded}' AND x.refunded = x.amount AND x.paid = 0
+                    AND x.withdrawn = 0)
+                OR (x.status = '{withdrawn}' AND x.withdrawn = x.amount AND x.paid = 0
+                    AND x.refunded = 0)))"#,
             held = PledgeStatus::Held,
             paid = PledgeStatus::Paid,
             refunded = PledgeStatus::Refunded,
+            withdrawn = PledgeStatus::Withdrawn,
         ),
     ))
     .all(db)
@@ -127,8 +138,9 @@ pub(super) async fn pledges_settled_exactly_once<C: ConnectionTrait>(
         .map(|p| Violation {
             check: "pledge_settlement",
             detail: format!(
-                "pledge {} of mission {} is {} for {} won but was held {}, paid {}, refunded {}",
-                p.id, p.mission_id, p.status, p.amount, p.held, p.paid, p.refunded
+                "pledge {} of mission {} is {} for {} won but was held {}, paid {}, refunded {}, \
+                 withdrawn {}",
+                p.id, p.mission_id, p.status, p.amount, p.held, p.paid, p.refunded, p.withdrawn
             ),
         })
         .collect())

@@ -14,6 +14,7 @@ pub mod objection;
 mod read;
 mod settlement;
 pub(crate) mod transition;
+pub mod withdraw;
 
 pub use crate::rules::{
     MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, MissionRules, NewMission,
@@ -21,7 +22,8 @@ pub use crate::rules::{
 pub use create::create;
 pub(crate) use read::add_to_totals;
 pub use read::{
-    BackerTotal, Outflows, Totals, backers_page, find, outflows, totals, totals_of, workflow_id,
+    BackerTotal, Holdings, Net, Outflows, Totals, backers_page, find, holdings, net, outflows,
+    totals, totals_of, workflow_id,
 };
 pub use settlement::{SettledPage, fee_of, mark_notified, mark_settled, settle_page};
 pub use transition::{MAX_REASON_CHARS, StreamerAction, act, expire};

@@ -1,6 +1,6 @@
 //! Read models of a mission: the row, where its escrow went, its totals and its backers.
 
-use crate::status::TransferKind;
+use crate::status::{MissionStatus, PledgeStatus, TransferKind};
 use crate::{AccountId, LedgerError};
 use missionlink_entities::missions::{mission, mission_total};
 use sea_orm::{
@@ -31,6 +31,8 @@ pub struct Outflows {
     pub paid_won: i64,
     pub fee_won: i64,
     pub refunded_won: i64,
+    /// Pledges their backers withdrew while the mission was PENDING.
+    pub withdrawn_won: i64,
 }
 
 /// Sums the transfers out of the mission's escrow, by kind.
@@ -45,11 +47,12 @@ pub async fn outflows<C: ConnectionTrait>(
         )
     };
     let sql = format!(
-        "SELECT {} AS paid_won, {} AS fee_won, {} AS refunded_won \
+        "SELECT {} AS paid_won, {} AS fee_won, {} AS refunded_won, {} AS withdrawn_won \
          FROM transfers WHERE debit_account_id = {}",
         sum_of(TransferKind::Payout),
         sum_of(TransferKind::Fee),
         sum_of(TransferKind::Refund),
+        sum_of(TransferKind::PledgeWithdrawal),
         crate::sql::param(backend, 1)
     );
     let escrow = AccountId::escrow(mission_id);
@@ -61,6 +64,104 @@ pub async fn outflows<C: ConnectionTrait>(
     .one(db)
     .await?
     .unwrap_or_default())
+}
+
+/// Where a mission's pledged won are now (`totalHeld`, `totalRefunded`): exact from its
+/// escrow's journal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Holdings {
+    /// Still in its escrow: every pledge not yet withdrawn, paid or refunded.
+    pub held_won: i64,
+    /// Back with its backers: refunds and withdrawals.
+    pub refunded_won: i64,
+    /// Paid to the streamer, and the fee taken, so far.
+    pub paid: Outflows,
+}
+
+/// Mission `mission_id`'s [`Holdings`]: what was pledged (its kept total) less what left its
+/// escrow, by kind. Two indexed reads: the totals row and the escrow's outgoing transfers
+/// (only withdrawals until the mission settles), never its pledges.
+pub async fn holdings<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+) -> Result<Holdings, LedgerError> {
+    let pledged = totals(db, mission_id).await?.total_won;
+    let out = outflows(db, mission_id).await?;
+    Ok(Holdings {
+        held_won: pledged - out.paid_won - out.fee_won - out.refunded_won - out.withdrawn_won,
+        refunded_won: out.refunded_won + out.withdrawn_won,
+        paid: out,
+    })
+}
+
+/// What a mission pays if and when it succeeds (`fee`, `streamerNet`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Net {
+    /// The platform's fee: what was taken, plus, while the mission may still succeed, what
+    /// its held pledges would pay (each pledge's fee rounded down, as settlement takes it).
+    pub fee_won: i64,
+    /// What the streamer gets: what was paid to them, plus, while it may still succeed, its
+    /// held pledges less their fee.
+    pub streamer_net_won: i64,
+}
+
+/// The mission's [`Net`] in `status` with `h` its holdings: a preview at `fee_bps` over its
+/// held pledges while it may still succeed (one read of them), exact once settled.
+pub async fn net<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+    status: MissionStatus,
+    h: &Holdings,
+    fee_bps: u32,
+) -> Result<Net, LedgerError> {
+    let may_succeed = matches!(
+        status,
+        MissionStatus::Pending
+            | MissionStatus::Active
+            | MissionStatus::Verifying
+            | MissionStatus::Disputed
+            | MissionStatus::Succeeded
+    );
+    if !may_succeed || h.held_won == 0 {
+        return Ok(Net {
+            fee_won: h.paid.fee_won,
+            streamer_net_won: h.paid.paid_won,
+        });
+    }
+    let fee_to_come = held_fee(db, mission_id, fee_bps).await?;
+    Ok(Net {
+        fee_won: h.paid.fee_won + fee_to_come,
+        streamer_net_won: h.paid.paid_won + h.held_won - fee_to_come,
+    })
+}
+
+/// The fee the mission's held pledges would pay: each pledge's `floor(amount × bps ÷ 10,000)`,
+/// summed (the same integer division [`super::fee_of`] does, on positive amounts).
+async fn held_fee<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+    fee_bps: u32,
+) -> Result<i64, LedgerError> {
+    #[derive(FromQueryResult)]
+    struct Fee {
+        fee: i64,
+    }
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(amount * {bps} / 10000), 0) AS BIGINT) AS fee FROM pledges \
+         WHERE mission_id = {} AND status = '{held}'",
+        crate::sql::param(backend, 1),
+        bps = fee_bps,
+        held = PledgeStatus::Held.as_str(),
+    );
+    Ok(Fee::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        &sql,
+        [mission_id.into()],
+    ))
+    .one(db)
+    .await?
+    .map_or(0, |f| f.fee))
 }
 
 /// `totalPledged` and `backerCount` of a mission.
@@ -145,7 +246,9 @@ pub struct BackerTotal {
     pub total_won: i64,
 }
 
-/// Backers of the mission ordered by id, after `after` (exclusive), at most `limit`.
+/// Backers of the mission ordered by id, after `after` (exclusive), at most `limit`: what
+/// each still had in it when it closed. Withdrawn pledges are left out (their won went back
+/// at the time), and so is a backer who withdrew every pledge.
 ///
 /// On Postgres the page is read in the index's order and stops after `limit` backers, whatever
 /// the statistics say. A mission whose pledges arrived since the table was last analyzed looks
@@ -163,10 +266,12 @@ pub async fn backers_page(
     let p = |i: usize| crate::sql::param(backend, i);
     let sql = format!(
         "SELECT backer_id, CAST(SUM(amount) AS BIGINT) AS total_won FROM pledges \
-         WHERE mission_id = {} AND backer_id > {} GROUP BY backer_id ORDER BY backer_id LIMIT {}",
+         WHERE mission_id = {} AND backer_id > {} AND status <> '{withdrawn}' \
+         GROUP BY backer_id ORDER BY backer_id LIMIT {}",
         p(1),
         p(2),
-        p(3)
+        p(3),
+        withdrawn = PledgeStatus::Withdrawn.as_str(),
     );
     let limit = i64::try_from(limit)
         .map_err(|_| LedgerError::InvalidInput("page size too large".into()))?;

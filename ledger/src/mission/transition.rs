@@ -235,6 +235,7 @@ pub(crate) async fn announce<C: sea_orm::ConnectionTrait>(
         MissionStatus::Expired => EventKind::Expired,
         MissionStatus::Rejected => EventKind::Rejected,
         MissionStatus::Cancelled => EventKind::Cancelled,
+        MissionStatus::Withdrawn => EventKind::Withdrawn,
     };
     events::append(
         txn,

@@ -72,7 +72,10 @@ pub async fn plan(
     let winner = match m.status {
         MissionStatus::Succeeded => Some(Outcome::Success),
         MissionStatus::Failed => Some(Outcome::Failure),
-        MissionStatus::Expired | MissionStatus::Rejected | MissionStatus::Cancelled => None,
+        MissionStatus::Expired
+        | MissionStatus::Rejected
+        | MissionStatus::Cancelled
+        | MissionStatus::Withdrawn => None,
         other => {
             return Err(LedgerError::InvalidState(format!(
                 "mission {mission_id} is {other}; a prediction settles after the verdict"

@@ -26,6 +26,7 @@ mod m20261206_000021_cash_refunds;
 mod m20261206_000022_mission_totals;
 mod m20261206_000023_hot_path_checks;
 mod m20261206_000024_settlement_index;
+mod m20261207_000025_withdrawals;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000022_mission_totals::Migration),
             Box::new(m20261206_000023_hot_path_checks::Migration),
             Box::new(m20261206_000024_settlement_index::Migration),
+            Box::new(m20261207_000025_withdrawals::Migration),
         ]
     }
 }

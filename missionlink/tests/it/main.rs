@@ -62,3 +62,4 @@ mod walkthrough;
 mod wallet;
 mod webhook_bounds;
 mod websocket;
+mod withdrawals;

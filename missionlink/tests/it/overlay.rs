@@ -765,6 +765,33 @@ async fn the_overlay_page_in_a_real_browser_follows_every_event_once_across_a_re
         "a hidden message leaves the screen: {text}"
     );
 
+    // A pledge withdrawn while the mission waits for its answer leaves the card's amount at
+    // once, without an alert.
+    let meta = |snapshot: &Value| {
+        snapshot["missions"][0]["meta"]
+            .as_str()
+            .expect("meta")
+            .to_owned()
+    };
+    assert!(meta(&ko).contains("15,000"), "{}", meta(&ko));
+    writer
+        .gql(
+            Some(&ko_fans[0].access),
+            "mutation($p: ID!) { withdrawPledge(pledgeId: $p, idempotencyKey: \"oops\") { status } }",
+            json!({ "p": held }),
+        )
+        .await
+        .data("withdrawPledge");
+    let ko = browser.wait_seq("ko", 5, 5_000).await;
+    assert!(
+        meta(&ko).contains("12,000") && !meta(&ko).contains("15,000"),
+        "{}",
+        meta(&ko)
+    );
+    let withdrawn = &ko["hooks"]["shown"][4];
+    assert_eq!(withdrawn["kind"], "PLEDGE_WITHDRAWN");
+    assert_eq!(withdrawn["alert"], false, "{withdrawn}");
+
     // Offline: nothing left loopback; no script error, no Content-Security-Policy violation.
     let report = browser.call(json!({ "cmd": "report" })).await["report"].clone();
     assert_eq!(report["blocked"], json!([]), "{report:#}");

@@ -39,6 +39,7 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
                 MissionStatus::Failed => "failed",
                 MissionStatus::Rejected => "was declined",
                 MissionStatus::Cancelled => "was cancelled by MissionLink",
+                MissionStatus::Withdrawn => "was withdrawn before the streamer accepted it",
                 _ => "expired",
             };
             let money = if paid {
@@ -59,6 +60,7 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
                 MissionStatus::Failed => ("실패", "실패했습니다"),
                 MissionStatus::Rejected => ("거절", "거절되었습니다"),
                 MissionStatus::Cancelled => ("취소", "MissionLink 운영자에 의해 취소되었습니다"),
+                MissionStatus::Withdrawn => ("철회", "스트리머가 수락하기 전에 철회되었습니다"),
                 _ => ("만료", "만료되었습니다"),
             };
             let money = if paid {
@@ -82,11 +84,13 @@ fn status_word(status: MissionStatus, locale: Locale) -> &'static str {
         (Locale::En, MissionStatus::Failed) => "failed",
         (Locale::En, MissionStatus::Rejected) => "declined",
         (Locale::En, MissionStatus::Cancelled) => "cancelled by MissionLink",
+        (Locale::En, MissionStatus::Withdrawn) => "withdrawn",
         (Locale::En, _) => "expired",
         (Locale::Ko, MissionStatus::Succeeded) => "성공",
         (Locale::Ko, MissionStatus::Failed) => "실패",
         (Locale::Ko, MissionStatus::Rejected) => "거절",
         (Locale::Ko, MissionStatus::Cancelled) => "운영자 취소",
+        (Locale::Ko, MissionStatus::Withdrawn) => "철회",
         (Locale::Ko, _) => "만료",
     }
 }

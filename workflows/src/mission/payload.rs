@@ -25,6 +25,7 @@ pub enum MissionState {
     Expired,
     Rejected,
     Cancelled,
+    Withdrawn,
 }
 
 impl MissionState {
@@ -40,6 +41,7 @@ impl MissionState {
             MissionState::Expired => "EXPIRED",
             MissionState::Rejected => "REJECTED",
             MissionState::Cancelled => "CANCELLED",
+            MissionState::Withdrawn => "WITHDRAWN",
         }
     }
 }
@@ -56,6 +58,7 @@ impl From<MissionStatus> for MissionState {
             MissionStatus::Expired => MissionState::Expired,
             MissionStatus::Rejected => MissionState::Rejected,
             MissionStatus::Cancelled => MissionState::Cancelled,
+            MissionStatus::Withdrawn => MissionState::Withdrawn,
         }
     }
 }
@@ -72,6 +75,7 @@ impl From<MissionState> for MissionStatus {
             MissionState::Expired => MissionStatus::Expired,
             MissionState::Rejected => MissionStatus::Rejected,
             MissionState::Cancelled => MissionStatus::Cancelled,
+            MissionState::Withdrawn => MissionStatus::Withdrawn,
         }
     }
 }

@@ -16,6 +16,8 @@ pub const MONEY_MUTATIONS: &[&str] = &[
     "cancelTopUp",
     "createMission",
     "contribute",
+    "withdrawPledge",
+    "withdrawMission",
     "placeBet",
     "requestPayout",
     "cancelPayout",

@@ -1,0 +1,189 @@
+//! Backers who change their mind (issue 28, item 3).
+//!
+//! - A pledge withdrawn while its mission is PENDING is `WITHDRAWN`: its won went back to the
+//!   backer at once, by a `PLEDGE_WITHDRAWAL` transfer (`withdraw:<mission>:<pledge>`), and its
+//!   `settled_at` says when.
+//! - A mission its creator withdrew while PENDING (or whose last held pledge was withdrawn) is
+//!   `WITHDRAWN`, a final status: settlement refunds whatever is still held.
+//! - The feed gains `PLEDGE_WITHDRAWN` and `WITHDRAWN`.
+//!
+//! The statuses and kinds are CHECK constraints. Postgres swaps them. SQLite cannot alter a
+//! CHECK, so there each table is rebuilt from its own stored definition with the lists
+//! lengthened (copied out, dropped, created again, copied back, its indexes and triggers
+//! recreated) inside this migration's transaction, with the foreign keys that point at it
+//! checked at commit (`defer_foreign_keys`). No money moves.
+
+use crate::run_sql;
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// Every mission status, in the order of a mission's life.
+const STATUSES: &str = "'PENDING', 'ACTIVE', 'VERIFYING', 'DISPUTED', 'SUCCEEDED', 'FAILED', \
+                        'EXPIRED', 'REJECTED', 'CANCELLED', 'WITHDRAWN'";
+/// The statuses after which nothing changes, and settlement may run.
+const FINAL: &str = "'SUCCEEDED', 'FAILED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'WITHDRAWN'";
+/// Every pledge status.
+const PLEDGE_STATUSES: &str = "'HELD', 'PAID', 'REFUNDED', 'WITHDRAWN'";
+/// Every kind of feed event.
+const EVENT_KINDS: &str = "'CREATED', 'PLEDGED', 'ACCEPTED', 'REJECTED', 'SUCCEEDED', \
+                           'FAILED', 'EXPIRED', 'SETTLED', 'MESSAGE_APPROVED', 'MESSAGE_HIDDEN', \
+                           'VERIFYING', 'DISPUTED', 'CANCELLED', 'PLEDGE_WITHDRAWN', 'WITHDRAWN'";
+
+/// The kinds of movement the ledger makes: every `TransferKind`.
+fn known_transfer_kind(row: &str) -> String {
+    format!(
+        "{row}kind IN ('SIGNUP_GRANT', 'TOPUP', 'PLEDGE', 'PAYOUT', 'FEE', 'REFUND', 'BET', \
+         'BET_PAYOUT', 'BET_REFUND', 'BANK_PAYOUT', 'PAYOUT_FEE', 'BANK_TRANSFER', \
+         'PAYOUT_RETURN', 'WITHDRAWAL', 'WITHDRAWAL_RETURN', 'PROVIDER_REVERSAL', 'OWED', \
+         'REPAYMENT', 'CASH_REFUND', 'CASH_REFUND_FEE', 'CASH_REFUND_RETURN', \
+         'PLEDGE_WITHDRAWAL')"
+    )
+}
+
+fn postgres() -> String {
+    format!(
+        r#"
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT conname FROM pg_constraint
+             WHERE conrelid = 'missions'::regclass AND contype = 'c'
+               AND pg_get_constraintdef(oid) LIKE '%CANCELLED%'
+    LOOP
+        EXECUTE format('ALTER TABLE missions DROP CONSTRAINT %I', c.conname);
+    END LOOP;
+    FOR c IN SELECT conname FROM pg_constraint
+             WHERE conrelid = 'pledges'::regclass AND contype = 'c'
+               AND pg_get_constraintdef(oid) LIKE '%REFUNDED%'
+    LOOP
+        EXECUTE format('ALTER TABLE pledges DROP CONSTRAINT %I', c.conname);
+    END LOOP;
+END $$;
+ALTER TABLE missions ADD CONSTRAINT missions_status CHECK (status IN ({STATUSES})),
+    ADD CONSTRAINT missions_settled_final CHECK (settled_at IS NULL OR status IN ({FINAL}));
+ALTER TABLE pledges ADD CONSTRAINT pledges_status CHECK (status IN ({PLEDGE_STATUSES}));
+ALTER TABLE mission_events DROP CONSTRAINT mission_events_kind;
+ALTER TABLE mission_events ADD CONSTRAINT mission_events_kind CHECK (kind IN ({EVENT_KINDS}));
+ALTER TABLE transfers DROP CONSTRAINT transfers_known_kind;
+ALTER TABLE transfers ADD CONSTRAINT transfers_known_kind CHECK ({kinds});
+"#,
+        kinds = known_transfer_kind("")
+    )
+}
+
+/// One SQLite table's new definition: each `(old, new)` text of its stored `CREATE TABLE`
+/// replaced, and how many times each must occur (a schema that differs from what this
+/// migration expects stops it rather than being half changed).
+struct Rebuild {
+    table: &'static str,
+    replace: &'static [(&'static str, &'static str, usize)],
+}
+
+const REBUILDS: &[Rebuild] = &[
+    Rebuild {
+        table: "missions",
+        // The status list and the final list both end so.
+        replace: &[(
+            "'REJECTED', 'CANCELLED'",
+            "'REJECTED', 'CANCELLED', 'WITHDRAWN'",
+            2,
+        )],
+    },
+    Rebuild {
+        table: "pledges",
+        replace: &[(
+            "('HELD', 'PAID', 'REFUNDED')",
+            "('HELD', 'PAID', 'REFUNDED', 'WITHDRAWN')",
+            1,
+        )],
+    },
+    Rebuild {
+        table: "mission_events",
+        replace: &[(
+            "'DISPUTED', 'CANCELLED')",
+            "'DISPUTED', 'CANCELLED', 'PLEDGE_WITHDRAWN', 'WITHDRAWN')",
+            1,
+        )],
+    },
+];
+
+/// The stored SQL of `table`'s schema objects of `kind` ('table', 'index', 'trigger').
+async fn stored_sql(
+    manager: &SchemaManager<'_>,
+    kind: &str,
+    table: &str,
+) -> Result<Vec<String>, DbErr> {
+    let rows = manager
+        .get_connection()
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "SELECT sql FROM sqlite_master WHERE type = ? AND tbl_name = ? AND sql IS NOT NULL \
+             ORDER BY name",
+            [kind.into(), table.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "sql"))
+        .collect()
+}
+
+async fn sqlite(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    run_sql(manager, "PRAGMA defer_foreign_keys = ON;").await?;
+    for r in REBUILDS {
+        let [mut create] = <[String; 1]>::try_from(stored_sql(manager, "table", r.table).await?)
+            .map_err(|_| DbErr::Migration(format!("no table {}", r.table)))?;
+        for (old, new, times) in r.replace {
+            let found = create.matches(old).count();
+            if found != *times {
+                return Err(DbErr::Migration(format!(
+                    "{}: expected {times} of {old} in its definition, found {found}",
+                    r.table
+                )));
+            }
+            create = create.replace(old, new);
+        }
+        let indexes = stored_sql(manager, "index", r.table).await?;
+        let triggers = stored_sql(manager, "trigger", r.table).await?;
+        let t = r.table;
+        let mut sql = format!(
+            "CREATE TABLE {t}_before_withdrawals AS SELECT * FROM {t}; DROP TABLE {t}; {create}; \
+             INSERT INTO {t} SELECT * FROM {t}_before_withdrawals; \
+             DROP TABLE {t}_before_withdrawals;"
+        );
+        for s in indexes.iter().chain(&triggers) {
+            sql.push_str(s);
+            sql.push(';');
+        }
+        run_sql(manager, &sql).await?;
+    }
+    run_sql(
+        manager,
+        &format!(
+            "DROP TRIGGER transfers_known_kind; \
+             CREATE TRIGGER transfers_known_kind BEFORE INSERT ON transfers \
+               WHEN NOT ({}) \
+               BEGIN SELECT RAISE(ABORT, 'transfers_known_kind'); END;",
+            known_transfer_kind("NEW.")
+        ),
+    )
+    .await
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    /// All or nothing on both backends: SQLite's rebuild must never stop half way, and its
+    /// deferred foreign keys are checked when this transaction commits.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        match manager.get_database_backend() {
+            DatabaseBackend::Postgres => run_sql(manager, &postgres()).await,
+            _ => sqlite(manager).await,
+        }
+    }
+}
