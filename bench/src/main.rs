@@ -281,6 +281,7 @@ async fn seed(
         prediction_window_seconds: 300,
         objection_window_seconds: 0,
         objection_threshold_bps: 3_000,
+        objection_min_backers: 2,
         pledge_withdrawals_per_day: 5,
         proposals: missionlink_ledger::channel::ProposalRules {
             cooldown_seconds: 300,

@@ -59,10 +59,10 @@ pub const PREDICTION_WINDOW_SECONDS: Var = Var::int(
 
 pub const OBJECTION_WINDOW_SECONDS: Var = Var::int(
     "OBJECTION_WINDOW_SECONDS",
-    0,
+    600,
     0..=2_592_000,
-    "after a SUCCESS verdict, how long backers may object before it settles (0: off, \
-     settles at once)",
+    "after a SUCCESS verdict, how long backers may object before it settles (they are \
+     emailed when it opens; 0: off, settles at once)",
 );
 
 pub const OBJECTION_THRESHOLD_BPS: Var = Var::int(
@@ -71,6 +71,14 @@ pub const OBJECTION_THRESHOLD_BPS: Var = Var::int(
     1..=10_000,
     "objecting backers holding this share of the pledged won (basis points) open a \
      dispute for an operator",
+);
+
+pub const OBJECTION_MIN_BACKERS: Var = Var::int(
+    "OBJECTION_MIN_BACKERS",
+    2,
+    1..=1_000,
+    "objecting backers a dispute needs besides OBJECTION_THRESHOLD_BPS: one backer holding \
+     the threshold alone does not open one",
 );
 
 pub const PLEDGE_WITHDRAWALS_PER_DAY: Var = Var::int(
@@ -162,6 +170,7 @@ pub const VARIABLES: &[Var] = &[
     PREDICTION_WINDOW_SECONDS,
     OBJECTION_WINDOW_SECONDS,
     OBJECTION_THRESHOLD_BPS,
+    OBJECTION_MIN_BACKERS,
     PLEDGE_WITHDRAWALS_PER_DAY,
     DISPUTE_SLA_SECONDS,
     RECONCILIATION_SLA_SECONDS,
@@ -199,6 +208,8 @@ pub struct MissionRules {
     /// `OBJECTION_THRESHOLD_BPS`: the share of the pledged won whose backers' objections open
     /// a dispute.
     pub objection_threshold_bps: u32,
+    /// `OBJECTION_MIN_BACKERS`: objecting backers a dispute needs besides the weight.
+    pub objection_min_backers: u32,
     /// `PLEDGE_WITHDRAWALS_PER_DAY`: pledges one user may withdraw within 24 hours.
     pub pledge_withdrawals_per_day: u32,
     /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue (alert).
@@ -222,6 +233,7 @@ impl MissionRules {
             prediction_window_seconds: self.prediction_window_seconds,
             objection_window_seconds: self.objection_window_seconds,
             objection_threshold_bps: self.objection_threshold_bps,
+            objection_min_backers: self.objection_min_backers,
             pledge_withdrawals_per_day: self.pledge_withdrawals_per_day,
             proposals: missionlink_ledger::channel::ProposalRules {
                 cooldown_seconds: self.proposal_cooldown_seconds,
@@ -258,6 +270,7 @@ pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
         rejections_ban: env.int(&REJECTIONS_BAN)?,
         objection_window_seconds: env.int(&OBJECTION_WINDOW_SECONDS)?,
         objection_threshold_bps: env.int(&OBJECTION_THRESHOLD_BPS)?,
+        objection_min_backers: env.int(&OBJECTION_MIN_BACKERS)?,
         pledge_withdrawals_per_day: env.int(&PLEDGE_WITHDRAWALS_PER_DAY)?,
         dispute_sla_seconds: env.int(&DISPUTE_SLA_SECONDS)?,
         reconciliation_sla_seconds: env.int(&RECONCILIATION_SLA_SECONDS)?,

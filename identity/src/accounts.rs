@@ -217,6 +217,8 @@ impl Accounts {
             session_epoch: 0,
             sessions_valid_after: None,
             email_verified_at: None,
+            notify_accepted: true,
+            notify_verifying: true,
         };
         let txn = self.users_db.begin().await?;
         let inserted = user::Entity::insert(user::ActiveModel::from(user.clone()))

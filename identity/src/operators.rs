@@ -82,6 +82,8 @@ pub async fn create(users_db: &DatabaseConnection, new: NewOperator) -> Identity
             session_epoch: 0,
             sessions_valid_after: None,
             email_verified_at: None,
+            notify_accepted: true,
+            notify_verifying: true,
         };
         let inserted = user::Entity::insert(user::ActiveModel::from(user.clone()))
             .exec_without_returning(users_db)

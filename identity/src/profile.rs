@@ -1,4 +1,5 @@
-//! A user's own profile: the display name and the locale of their emails and overlay.
+//! A user's own profile: the display name and the locale of their emails and overlay, and
+//! which optional emails they want.
 
 use crate::accounts::Accounts;
 use crate::error::IdentityResult;
@@ -34,6 +35,29 @@ impl Accounts {
         if display_name.is_some() || locale.is_some() {
             update.exec(&self.users_db).await?;
             self.active_users.forget(user_id).await;
+        }
+        self.user(user_id).await
+    }
+
+    /// Turns `user_id`'s optional emails on or off (`None`: left as it is): the notice that a
+    /// mission they back was accepted, and the one that its success verdict is open to their
+    /// objection. Settlement emails and receipts are never optional. A notice already being
+    /// sent reads the choice as it is when its page is composed.
+    pub async fn update_notification_preferences(
+        &self,
+        user_id: &str,
+        accepted: Option<bool>,
+        verifying: Option<bool>,
+    ) -> IdentityResult<user::Model> {
+        let mut update = user::Entity::update_many().filter(user::Column::Id.eq(user_id));
+        if let Some(on) = accepted {
+            update = update.col_expr(user::Column::NotifyAccepted, Expr::value(on));
+        }
+        if let Some(on) = verifying {
+            update = update.col_expr(user::Column::NotifyVerifying, Expr::value(on));
+        }
+        if accepted.is_some() || verifying.is_some() {
+            update.exec(&self.users_db).await?;
         }
         self.user(user_id).await
     }

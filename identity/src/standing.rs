@@ -132,6 +132,8 @@ mod tests {
             session_epoch: epoch,
             sessions_valid_after: None,
             email_verified_at: None,
+            notify_accepted: true,
+            notify_verifying: true,
         }
     }
 

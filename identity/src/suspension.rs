@@ -113,6 +113,8 @@ mod tests {
             session_epoch: 0,
             sessions_valid_after: None,
             email_verified_at: None,
+            notify_accepted: true,
+            notify_verifying: true,
         }
     }
 

@@ -17,6 +17,10 @@ pub struct Recipient {
     pub email: String,
     pub locale: Locale,
     pub display_name: String,
+    /// Whether they want the notice that a mission they back was accepted.
+    pub notify_accepted: bool,
+    /// Whether they want the notice that a success verdict is open to their objection.
+    pub notify_verifying: bool,
 }
 
 fn recipient_columns() -> sea_orm::Select<user::Entity> {
@@ -25,6 +29,8 @@ fn recipient_columns() -> sea_orm::Select<user::Entity> {
         user::Column::Email,
         user::Column::Locale,
         user::Column::DisplayName,
+        user::Column::NotifyAccepted,
+        user::Column::NotifyVerifying,
     ])
 }
 

@@ -20,6 +20,8 @@ pub struct MissionRules {
     pub objection_window_seconds: i64,
     /// Objectors holding this share of the pledged won (basis points) open a dispute.
     pub objection_threshold_bps: u32,
+    /// Objecting backers a dispute needs besides the weight (`OBJECTION_MIN_BACKERS`).
+    pub objection_min_backers: u32,
     /// Pledges one user may withdraw within 24 hours (`PLEDGE_WITHDRAWALS_PER_DAY`).
     pub pledge_withdrawals_per_day: u32,
 }
@@ -32,6 +34,51 @@ pub const MAX_TITLE_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
 /// Longest pledge message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 100;
+
+/// Longest verdict note, and longest evidence link, in characters.
+pub const MAX_EVIDENCE_CHARS: usize = 500;
+
+/// What a streamer shows with their verdict (`decideMission`'s `evidenceUrl` and `note`),
+/// unvalidated; either may be absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub url: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Evidence {
+    /// The link and the note as stored: the link an absolute `https` URL with a host and no
+    /// user info, at most [`MAX_EVIDENCE_CHARS`] as written back; the note [`crate::text`]'s
+    /// rule with line breaks, at most [`MAX_EVIDENCE_CHARS`]. Blank ones are absent.
+    pub fn validate(&self) -> Result<Evidence, LedgerError> {
+        let url = match self.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(raw) => {
+                let bad = || invalid("evidenceUrl must be an https link, at most 500 characters");
+                let parsed = url::Url::parse(raw).map_err(|_| bad())?;
+                if parsed.scheme() != "https"
+                    || parsed.host_str().is_none_or(str::is_empty)
+                    || !parsed.username().is_empty()
+                    || parsed.password().is_some()
+                {
+                    return Err(bad());
+                }
+                let written = parsed.to_string();
+                if written.chars().count() > MAX_EVIDENCE_CHARS {
+                    return Err(bad());
+                }
+                Some(written)
+            }
+        };
+        let note = text::optional(
+            "note",
+            self.note.as_deref(),
+            MAX_EVIDENCE_CHARS,
+            Lines::Many,
+        )?;
+        Ok(Evidence { url, note })
+    }
+}
 
 /// A pledge message as stored: [`crate::text`]'s rule on one line, at most
 /// [`MAX_MESSAGE_CHARS`]; `None` when absent or only spaces.
@@ -110,6 +157,41 @@ impl NewMission {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_is_an_https_link_and_a_note_each_at_most_500_characters() {
+        let e = |url: &str, note: &str| {
+            Evidence {
+                url: Some(url.into()),
+                note: Some(note.into()),
+            }
+            .validate()
+        };
+        let ok = e(
+            " https://chzzk.naver.com/video/123?t=3m12s ",
+            " cleared at 3:12\nno heals ",
+        )
+        .expect("valid");
+        assert_eq!(
+            ok.url.as_deref(),
+            Some("https://chzzk.naver.com/video/123?t=3m12s")
+        );
+        assert_eq!(ok.note.as_deref(), Some("cleared at 3:12\nno heals"));
+        assert_eq!(e("", " ").expect("blank"), Evidence::default());
+        for bad in [
+            "http://chzzk.naver.com/video/1",
+            "javascript:alert(1)",
+            "https://user:pw@example.com/",
+            "chzzk.naver.com/video/1",
+            "https:///nohost",
+        ] {
+            assert!(e(bad, "").is_err(), "{bad} taken");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(500));
+        assert!(e(&long, "").is_err());
+        assert!(e("https://example.com/", &"x".repeat(501)).is_err());
+        assert!(e("https://example.com/", &"x".repeat(500)).is_ok());
+    }
     use crate::channel::ProposalRules;
     use crate::channel::words::banned_in;
 
@@ -127,6 +209,7 @@ mod tests {
             prediction_window_seconds: 600,
             objection_window_seconds: 0,
             objection_threshold_bps: 5_000,
+            objection_min_backers: 2,
             pledge_withdrawals_per_day: 5,
         }
     }

@@ -13,6 +13,7 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConne
 use sea_orm_migration::{MigratorTrait, SchemaManager};
 
 pub mod missions;
+mod rebuild;
 pub mod users;
 
 pub use sea_orm_migration::MigratorTrait as Migrate;

@@ -5,7 +5,9 @@
 
 use crate::audit::{LedgerActivities, LedgerAuditWorkflow};
 use crate::email::Mailer;
-use crate::mission::{ACTIVITY_NAMES, MissionActivities, MissionWorkflow, SettlementSettings};
+use crate::mission::{
+    ACTIVITY_NAMES, MissionActivities, MissionNoticeWorkflow, MissionWorkflow, SettlementSettings,
+};
 use crate::outbox;
 use crate::payout::{Operator, PayoutActivities, PayoutWorkflow};
 use crate::periodic::Loops;
@@ -101,6 +103,7 @@ pub async fn run(
         .max_cached_workflows(deps.cached_workflows)
         .register_workflow::<LedgerAuditWorkflow>()?
         .register_workflow::<MissionWorkflow>()?
+        .register_workflow::<MissionNoticeWorkflow>()?
         .register_workflow::<PayoutWorkflow>()?
         .register_activities(LedgerActivities {
             missions_db: deps.missions_db.clone(),

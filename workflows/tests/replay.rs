@@ -22,7 +22,8 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// Every recorded history: `mission-succeeded.binpb`, `mission-verified.binpb` and
 /// `mission-disputed.binpb` are the current code's own recordings; older ones stay
-/// (`…-before-predictions`, `…-before-search-attributes`), so missions started before a change
+/// (`…-before-predictions`, `…-before-search-attributes`, `…-before-notices`), so missions
+/// started before a change
 /// keep replaying after it.
 #[tokio::test]
 async fn every_recorded_mission_replays_on_the_current_workflow_code() {
@@ -158,6 +159,65 @@ fn the_objection_recordings_cover_the_window_and_the_dispute() {
     assert!(signals("mission-disputed.binpb").contains(&"operatorAction".to_owned()));
     assert!(patched("mission-disputed.binpb"));
     assert!(!patched("mission-succeeded.binpb"));
+}
+
+/// The recordings since the backers' notices start a `MissionNotice` child under the
+/// `backer-notices` marker for each status the workflow saw: ACTIVE (acceptance), then
+/// VERIFYING; the recordings from before have neither, and replay without them.
+#[test]
+fn the_notice_recordings_start_each_notice_once_under_its_marker() {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let children = |name: &str| -> Vec<String> {
+        events(name)
+            .into_iter()
+            .filter_map(|e| match e.attributes {
+                Some(Attributes::StartChildWorkflowExecutionInitiatedEventAttributes(c)) => {
+                    Some(format!(
+                        "{} {}",
+                        c.workflow_type.map(|t| t.name).unwrap_or_default(),
+                        c.workflow_id
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let marked = |name: &str| {
+        events(name).iter().any(|e| {
+            matches!(&e.attributes, Some(Attributes::MarkerRecordedEventAttributes(m))
+            if m.details.values().flat_map(|p| &p.payloads).any(|p| {
+                String::from_utf8_lossy(&p.data).contains("backer-notices")
+            }))
+        })
+    };
+    // Accepted well before its verdict (and recorded while its window is open): both notices,
+    // in order.
+    let started = children("mission-notified.binpb");
+    assert_eq!(started.len(), 2, "{started:?}");
+    assert!(started[0].starts_with("MissionNotice ") && started[0].ends_with("-notice-accepted"));
+    assert!(started[1].ends_with("-notice-verifying"), "{started:?}");
+    // Decided right after their acceptance: the workflow first saw them VERIFYING, so only that
+    // notice (an acceptance notice would have had nothing left to say).
+    for name in ["mission-verified.binpb", "mission-disputed.binpb"] {
+        let started = children(name);
+        assert_eq!(started.len(), 1, "{name}: {started:?}");
+        assert!(started[0].ends_with("-notice-verifying"), "{started:?}");
+    }
+    for name in [
+        "mission-notified.binpb",
+        "mission-verified.binpb",
+        "mission-disputed.binpb",
+    ] {
+        assert!(marked(name), "{name}");
+    }
+    for name in [
+        "mission-verified-before-notices.binpb",
+        "mission-disputed-before-notices.binpb",
+        "mission-succeeded.binpb",
+    ] {
+        assert!(children(name).is_empty(), "{name}");
+        assert!(!marked(name), "{name}");
+    }
 }
 
 /// A stand-in for a careless edit: it starts with a timer where the real workflow starts with

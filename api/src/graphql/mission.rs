@@ -45,6 +45,10 @@ pub struct Mission {
     pub objection_window_ends_at: Option<DateTime<Utc>>,
     /// When the objections reached the threshold and it became `DISPUTED`.
     pub disputed_at: Option<DateTime<Utc>>,
+    /// The https link the streamer gave with their verdict (a clip, the VOD at the moment).
+    pub evidence_url: Option<String>,
+    /// What the streamer said with their verdict.
+    pub verdict_note: Option<String>,
     #[graphql(skip)]
     pub streamer_id: String,
     #[graphql(skip)]
@@ -79,6 +83,8 @@ impl TryFrom<mission::Model> for Mission {
             reject_reason: m.reject_reason,
             objection_window_ends_at: m.objection_until,
             disputed_at: m.disputed_at,
+            evidence_url: m.evidence_url,
+            verdict_note: m.verdict_note,
             streamer_id: m.streamer_id,
             creator_id: m.creator_id,
             totals: Arc::default(),

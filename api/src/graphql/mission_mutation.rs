@@ -10,7 +10,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use missionlink_identity::{IdentityError, Role};
 use missionlink_ledger::channel;
 use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::mission::{self as domain, NewMission, StreamerAction};
+use missionlink_ledger::mission::{self as domain, Evidence, NewMission, StreamerAction};
 
 #[derive(InputObject)]
 pub struct CreateMissionInput {
@@ -143,14 +143,28 @@ impl MissionMutation {
         act(ctx, &mission_id, StreamerAction::Reject { reason }).await
     }
 
-    /// The streamer's final verdict: SUCCESS pays them, FAILURE refunds every backer.
+    /// The streamer's final verdict: SUCCESS pays them (once any objection window ends),
+    /// FAILURE refunds every backer. `evidenceUrl` (an https link: a clip, the VOD at the
+    /// moment) and `note` (at most 500 characters each) are shown on the mission
+    /// (`evidenceUrl`, `verdictNote`) and in the backers' emails; `BAD_USER_INPUT` otherwise.
     async fn decide_mission(
         &self,
         ctx: &Context<'_>,
         mission_id: ID,
         outcome: Outcome,
+        evidence_url: Option<String>,
+        note: Option<String>,
     ) -> GqlResult<Mission> {
-        act(ctx, &mission_id, StreamerAction::Decide(outcome.into())).await
+        let evidence = Evidence {
+            url: evidence_url,
+            note,
+        };
+        act(
+            ctx,
+            &mission_id,
+            StreamerAction::Decide(outcome.into(), evidence),
+        )
+        .await
     }
 }
 

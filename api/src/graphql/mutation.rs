@@ -102,6 +102,24 @@ impl IdentityMutation {
         Ok(user.into())
     }
 
+    /// Turns the caller's optional emails on or off; an argument left out stays as it is:
+    /// `missionAccepted` (a mission you back was accepted) and `verdictToCheck` (its success
+    /// verdict is open to your objection). Settlement emails and receipts are never optional.
+    async fn update_notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+        mission_accepted: Option<bool>,
+        verdict_to_check: Option<bool>,
+    ) -> GqlResult<super::user::NotificationPreferences> {
+        let claims = caller(ctx)?;
+        let user = state(ctx)
+            .auth
+            .update_notification_preferences(&claims.sub, mission_accepted, verdict_to_check)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(super::user::User::from(user).notifications)
+    }
+
     /// Changes the caller's password, proven by the current one, and ends every other session:
     /// all refresh tokens revoked and older access tokens refused, as `logoutEverywhere`. The
     /// answer is a fresh session to go on with. A wrong current password is `UNAUTHENTICATED`

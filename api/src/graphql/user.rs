@@ -32,6 +32,20 @@ pub struct User {
     /// Read through `emailVerified`, by its own user only.
     #[graphql(skip)]
     pub email_verified: bool,
+    /// Read through `notificationPreferences`, by its own user only.
+    #[graphql(skip)]
+    pub notifications: NotificationPreferences,
+}
+
+/// Which optional emails a user gets. Settlement emails (what became of a pledge) and receipts
+/// are never optional.
+#[derive(SimpleObject, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotificationPreferences {
+    /// When a mission they back is accepted: its deadline and the streamer's channel.
+    pub mission_accepted: bool,
+    /// When a mission they back has a success verdict open to objections: the verdict, its
+    /// evidence, and how and until when to object.
+    pub verdict_to_check: bool,
 }
 
 /// What a user is on the platform. Stored as `VIEWER` / `STREAMER` / `OPERATOR`.
@@ -59,6 +73,10 @@ impl From<missionlink_identity::User> for User {
             locale: u.locale,
             email_verified: u.email_verified_at.is_some(),
             email: u.email,
+            notifications: NotificationPreferences {
+                mission_accepted: u.notify_accepted,
+                verdict_to_check: u.notify_verifying,
+            },
         }
     }
 }
@@ -115,6 +133,16 @@ impl User {
     async fn email_verified(&self, ctx: &Context<'_>) -> GqlResult<bool> {
         self.own_or(ctx, "only your own account can be read: read it on `me`")?;
         Ok(self.email_verified)
+    }
+
+    /// Which optional emails this user gets (`updateNotificationPreferences`); its own user
+    /// only (`FORBIDDEN` otherwise).
+    async fn notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<NotificationPreferences> {
+        self.own_or(ctx, "only your own account can be read: read it on `me`")?;
+        Ok(self.notifications)
     }
 
     /// This user's verified identity (`verifyIdentity`): when, and whether the person is an
@@ -330,6 +358,10 @@ impl User {
             locale: missionlink_identity::Locale::Ko,
             email: String::new(),
             email_verified: false,
+            notifications: NotificationPreferences {
+                mission_accepted: false,
+                verdict_to_check: false,
+            },
         }
     }
 }

@@ -26,6 +26,10 @@ pub struct Model {
     pub objection_until: Option<DateTimeUtc>,
     /// When the objections reached the threshold and the mission became DISPUTED.
     pub disputed_at: Option<DateTimeUtc>,
+    /// The https link the streamer gave with their verdict, if any.
+    pub evidence_url: Option<String>,
+    /// The streamer's note with their verdict, if any.
+    pub verdict_note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,11 @@ pub struct Model {
     pub sessions_valid_after: Option<DateTimeUtc>,
     /// When the current `email` was proven by a code sent to it; `None`: not yet.
     pub email_verified_at: Option<DateTimeUtc>,
+    /// Whether they are emailed when a mission they back is accepted.
+    pub notify_accepted: bool,
+    /// Whether they are emailed when a mission they back has a success verdict open to their
+    /// objection.
+    pub notify_verifying: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -101,6 +101,8 @@ pub async fn create(
         created_at: now,
         objection_until: None,
         disputed_at: None,
+        evidence_url: None,
+        verdict_note: None,
     };
     mission::Entity::insert(mission::ActiveModel::from(row.clone()))
         .exec_without_returning(&txn)

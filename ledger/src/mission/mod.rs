@@ -17,7 +17,8 @@ pub(crate) mod transition;
 pub mod withdraw;
 
 pub use crate::rules::{
-    MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, MissionRules, NewMission,
+    Evidence, MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_EVIDENCE_CHARS, MAX_TITLE_CHARS,
+    MissionRules, NewMission,
 };
 pub use create::create;
 pub(crate) use read::add_to_totals;

@@ -1,7 +1,7 @@
 //! The backers' objection window (issue 16). With `OBJECTION_WINDOW_SECONDS` > 0 a SUCCESS
 //! verdict moves the mission to VERIFYING until `objection_until`; each backer may object once.
 //! When the objectors together pledged at least `OBJECTION_THRESHOLD_BPS` of the mission's
-//! total, the mission becomes DISPUTED and waits for an operator; otherwise the workflow's
+//! total, and they are at least `OBJECTION_MIN_BACKERS`, the mission becomes DISPUTED and waits for an operator; otherwise the workflow's
 //! timer ends the window and the mission settles as SUCCEEDED ([`close_window`]).
 //!
 //! An objection and the window's end both hold the mission's gate exclusive, so one of them
@@ -190,9 +190,12 @@ async fn record<C: ConnectionTrait>(
     if !matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
         return Err(already_objected());
     }
-    let objected = objections_of(txn, mission_id).await?.won;
+    let objected = objections_of(txn, mission_id).await?;
     let total = totals(txn, mission_id).await?.total_won;
-    let disputed = reaches(objected, total, rules.objection_threshold_bps);
+    // Weight alone is not enough: one backer holding the threshold (often the creator) does
+    // not force a dispute by themselves.
+    let disputed = reaches(objected.won, total, rules.objection_threshold_bps)
+        && objected.count >= i64::from(rules.objection_min_backers);
     if disputed {
         let changed = mission::Entity::update_many()
             .col_expr(

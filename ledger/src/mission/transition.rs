@@ -7,7 +7,7 @@ use crate::channel::moderators;
 use crate::events::{self, NewEvent};
 use crate::gate::gate_exclusive;
 use crate::prediction::game::{lock_at, open as open_prediction};
-use crate::rules::{MissionRules, invalid};
+use crate::rules::{Evidence, MissionRules, invalid};
 use crate::status::{EventKind, MissionStatus, ModerationAction, Outcome};
 use crate::{LedgerError, changes};
 use chrono::{Duration, Utc};
@@ -19,8 +19,11 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Transac
 #[derive(Clone, Debug)]
 pub enum StreamerAction {
     Accept,
-    Reject { reason: Option<String> },
-    Decide(Outcome),
+    Reject {
+        reason: Option<String>,
+    },
+    /// The verdict, with what the streamer shows for it.
+    Decide(Outcome, Evidence),
 }
 
 /// Longest rejection reason, in characters.
@@ -41,7 +44,7 @@ pub async fn act(
     let m = find(db, mission_id).await?;
     let recorded = match action {
         // The verdict is the streamer's alone.
-        StreamerAction::Decide(_) => {
+        StreamerAction::Decide(..) => {
             if m.streamer_id != actor_id {
                 return Err(LedgerError::Forbidden(
                     "only the mission's streamer may decide it".into(),
@@ -78,9 +81,12 @@ pub async fn act(
                 .col_expr(mission::Column::ClosedAt, Expr::value(now));
             (MissionStatus::Pending, MissionStatus::Rejected)
         }
-        StreamerAction::Decide(outcome) => {
+        StreamerAction::Decide(outcome, evidence) => {
+            let evidence = evidence.validate()?;
             update = update
                 .col_expr(mission::Column::ClosedAt, Expr::value(now))
+                .col_expr(mission::Column::EvidenceUrl, Expr::value(evidence.url))
+                .col_expr(mission::Column::VerdictNote, Expr::value(evidence.note))
                 .filter(mission::Column::Deadline.gt(now));
             let to = match outcome {
                 // With an objection window, success is first open to the backers' objections.

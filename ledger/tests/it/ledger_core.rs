@@ -130,9 +130,12 @@ async fn settlement_pages_pay_every_pledge_once() {
         let r = rules();
         let act = |a| mission::act(&db.missions, &r, &id, &streamer, a);
         act(&StreamerAction::Accept).await.expect("accept");
-        act(&StreamerAction::Decide(Outcome::Success))
-            .await
-            .expect("decide");
+        act(&StreamerAction::Decide(
+            Outcome::Success,
+            Default::default(),
+        ))
+        .await
+        .expect("decide");
 
         let (mut after, mut pledges, mut won) = (None::<String>, 0, 0);
         loop {
@@ -190,7 +193,9 @@ async fn settlers_side_by_side_settle_every_pledge_once() {
             let r = rules();
             let act = |a| mission::act(&db.missions, &r, &id, &streamer, a);
             act(&StreamerAction::Accept).await.expect("accept");
-            act(&StreamerAction::Decide(outcome)).await.expect("decide");
+            act(&StreamerAction::Decide(outcome, Default::default()))
+                .await
+                .expect("decide");
 
             let settler = || async {
                 let (mut after, mut pledges, mut won) = (None::<String>, 0u64, 0i64);
@@ -272,7 +277,7 @@ async fn a_prediction_pays_its_pool_exactly_page_by_page() {
             &r,
             &id,
             &streamer,
-            &StreamerAction::Decide(Outcome::Success),
+            &StreamerAction::Decide(Outcome::Success, Default::default()),
         )
         .await
         .expect("decide");

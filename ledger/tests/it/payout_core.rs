@@ -50,9 +50,12 @@ async fn streamer_with_earnings(db: &Databases, won: i64) -> String {
     let r = rules();
     let act = |a| mission::act(&db.missions, &r, &id, &streamer, a);
     act(&StreamerAction::Accept).await.expect("accept");
-    act(&StreamerAction::Decide(status::Outcome::Success))
-        .await
-        .expect("decide");
+    act(&StreamerAction::Decide(
+        status::Outcome::Success,
+        Default::default(),
+    ))
+    .await
+    .expect("decide");
     while mission::settle_page(&db.missions, &id, None, 100, 0)
         .await
         .expect("settle")

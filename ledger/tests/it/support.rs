@@ -56,6 +56,7 @@ pub fn rules() -> MissionRules {
         prediction_window_seconds: 3600,
         objection_window_seconds: 0,
         objection_threshold_bps: 3_000,
+        objection_min_backers: 2,
         pledge_withdrawals_per_day: 5,
         proposals: missionlink_ledger::channel::ProposalRules {
             cooldown_seconds: 300,

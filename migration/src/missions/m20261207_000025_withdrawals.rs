@@ -7,15 +7,14 @@
 //!   `WITHDRAWN`, a final status: settlement refunds whatever is still held.
 //! - The feed gains `PLEDGE_WITHDRAWN` and `WITHDRAWN`.
 //!
-//! The statuses and kinds are CHECK constraints. Postgres swaps them. SQLite cannot alter a
-//! CHECK, so there each table is rebuilt from its own stored definition with the lists
-//! lengthened (copied out, dropped, created again, copied back, its indexes and triggers
-//! recreated) inside this migration's transaction, with the foreign keys that point at it
-//! checked at commit (`defer_foreign_keys`). No money moves.
+//! The statuses and kinds are CHECK constraints. Postgres swaps them; SQLite rebuilds the three
+//! tables from their own stored definitions with the lists lengthened (`crate::rebuild`). No
+//! money moves.
 
+use crate::rebuild::{self, Rebuild};
 use crate::run_sql;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -74,14 +73,6 @@ ALTER TABLE transfers ADD CONSTRAINT transfers_known_kind CHECK ({kinds});
     )
 }
 
-/// One SQLite table's new definition: each `(old, new)` text of its stored `CREATE TABLE`
-/// replaced, and how many times each must occur (a schema that differs from what this
-/// migration expects stops it rather than being half changed).
-struct Rebuild {
-    table: &'static str,
-    replace: &'static [(&'static str, &'static str, usize)],
-}
-
 const REBUILDS: &[Rebuild] = &[
     Rebuild {
         table: "missions",
@@ -110,55 +101,8 @@ const REBUILDS: &[Rebuild] = &[
     },
 ];
 
-/// The stored SQL of `table`'s schema objects of `kind` ('table', 'index', 'trigger').
-async fn stored_sql(
-    manager: &SchemaManager<'_>,
-    kind: &str,
-    table: &str,
-) -> Result<Vec<String>, DbErr> {
-    let rows = manager
-        .get_connection()
-        .query_all_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Sqlite,
-            "SELECT sql FROM sqlite_master WHERE type = ? AND tbl_name = ? AND sql IS NOT NULL \
-             ORDER BY name",
-            [kind.into(), table.into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|r| r.try_get::<String>("", "sql"))
-        .collect()
-}
-
 async fn sqlite(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    run_sql(manager, "PRAGMA defer_foreign_keys = ON;").await?;
-    for r in REBUILDS {
-        let [mut create] = <[String; 1]>::try_from(stored_sql(manager, "table", r.table).await?)
-            .map_err(|_| DbErr::Migration(format!("no table {}", r.table)))?;
-        for (old, new, times) in r.replace {
-            let found = create.matches(old).count();
-            if found != *times {
-                return Err(DbErr::Migration(format!(
-                    "{}: expected {times} of {old} in its definition, found {found}",
-                    r.table
-                )));
-            }
-            create = create.replace(old, new);
-        }
-        let indexes = stored_sql(manager, "index", r.table).await?;
-        let triggers = stored_sql(manager, "trigger", r.table).await?;
-        let t = r.table;
-        let mut sql = format!(
-            "CREATE TABLE {t}_before_withdrawals AS SELECT * FROM {t}; DROP TABLE {t}; {create}; \
-             INSERT INTO {t} SELECT * FROM {t}_before_withdrawals; \
-             DROP TABLE {t}_before_withdrawals;"
-        );
-        for s in indexes.iter().chain(&triggers) {
-            sql.push_str(s);
-            sql.push(';');
-        }
-        run_sql(manager, &sql).await?;
-    }
+    rebuild::sqlite(manager, REBUILDS).await?;
     run_sql(
         manager,
         &format!(

@@ -27,6 +27,7 @@ mod m20261206_000022_mission_totals;
 mod m20261206_000023_hot_path_checks;
 mod m20261206_000024_settlement_index;
 mod m20261207_000025_withdrawals;
+mod m20261207_000026_verdict_evidence;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000023_hot_path_checks::Migration),
             Box::new(m20261206_000024_settlement_index::Migration),
             Box::new(m20261207_000025_withdrawals::Migration),
+            Box::new(m20261207_000026_verdict_evidence::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ mod m20261206_000005_account_emails;
 mod m20261206_000006_streamer_channels;
 mod m20261206_000007_person_verifications;
 mod m20261206_000008_guardian_consents;
+mod m20261207_000009_notification_preferences;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_streamer_channels::Migration),
             Box::new(m20261206_000007_person_verifications::Migration),
             Box::new(m20261206_000008_guardian_consents::Migration),
+            Box::new(m20261207_000009_notification_preferences::Migration),
         ]
     }
 }

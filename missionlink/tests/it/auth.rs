@@ -326,6 +326,8 @@ async fn a_user_whose_wallet_was_never_opened_gets_it_at_the_next_login_once() {
         session_epoch: 0,
         sessions_valid_after: None,
         email_verified_at: None,
+        notify_accepted: true,
+        notify_verifying: true,
     }
     .into_active_model()
     .insert(&app.db.users)

@@ -69,6 +69,20 @@ async fn object(app: &TestApp, who: &Session, mission_id: &str, key: &str) -> Gq
     .await
 }
 
+/// A clip the streamer shows with their verdict.
+const EVIDENCE: &str = "https://clips.example.com/boss?t=192";
+
+/// The streamer's SUCCESS verdict with `url` and a note.
+async fn decide_with(app: &TestApp, streamer: &Session, mission_id: &str, url: &str) -> Gql {
+    app.gql(
+        Some(&streamer.access),
+        "mutation($m: ID!, $u: String) { decideMission(missionId: $m, outcome: SUCCESS,
+           evidenceUrl: $u, note: \"cleared at 3:12, no heals\") { id status evidenceUrl verdictNote } }",
+        json!({ "m": mission_id, "u": url }),
+    )
+    .await
+}
+
 async fn resolve(app: &TestApp, op: &Session, mission_id: &str, outcome: &str) -> Gql {
     app.gql(
         Some(&op.access),
@@ -175,11 +189,20 @@ async fn objections_below_the_threshold_let_the_success_stand_when_the_window_en
         object(&app, &carol, &id, "early").await.code(),
         "INVALID_STATE"
     );
-    let decided = app
-        .act(&streamer, "SUCCESS", &id)
+    // The verdict comes with its evidence: an https link and a note, or nothing changes.
+    assert_eq!(
+        decide_with(&app, &streamer, &id, "http://clips.example.com/boss")
+            .await
+            .code(),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(app.mission(&id).await["status"], "ACTIVE", "refused whole");
+    let decided = decide_with(&app, &streamer, &id, EVIDENCE)
         .await
         .data("decideMission");
     assert_eq!(decided["status"], "VERIFYING");
+    assert_eq!(decided["evidenceUrl"], EVIDENCE);
+    assert_eq!(decided["verdictNote"], "cleared at 3:12, no heals");
     let m = app
         .gql(
             None,
@@ -248,6 +271,14 @@ async fn objections_below_the_threshold_let_the_success_stand_when_the_window_en
         .to_owned();
     let mail = worker.wait_for_mail(&title, 4).await;
     assert_eq!(mail.len(), 4, "{mail:#?}");
+    let to_backers: Vec<_> = mail.iter().filter(|m| m.to != streamer.email).collect();
+    assert_eq!(to_backers.len(), 3);
+    assert!(
+        to_backers
+            .iter()
+            .all(|m| m.body.contains(EVIDENCE) && m.body.contains("cleared at 3:12, no heals")),
+        "the backers' emails show the evidence: {to_backers:#?}"
+    );
     app.assert_audit_clean().await;
     let (_, activities) = history(&app, &id).await;
     assert!(
@@ -267,7 +298,8 @@ async fn objections_at_the_threshold_open_a_dispute_an_operator_settles_either_w
     let (streamer, alice, bob, carol) = cast(&app).await;
     let op = operator(&app, "ops").await;
 
-    // Two missions, both disputed: Bob's 6,000 of 20,000 is exactly 30 %.
+    // Two missions, both disputed. Bob's 6,000 of 20,000 is exactly 30 %, but one backer
+    // alone does not open a dispute (OBJECTION_MIN_BACKERS, 2); with Carol's it does.
     let upheld = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
     let overturned = accepted_mission(&app, &streamer, &alice, &bob, &carol).await;
     for id in [&upheld, &overturned] {
@@ -278,13 +310,20 @@ async fn objections_at_the_threshold_open_a_dispute_an_operator_settles_either_w
             .await
             .data("objectToVerdict");
         assert_eq!(
+            objected["mission"]["status"], "VERIFYING",
+            "a single backer's 30 % does not dispute alone"
+        );
+        let objected = object(&app, &carol, id, &format!("oc-{id}"))
+            .await
+            .data("objectToVerdict");
+        assert_eq!(
             objected["mission"]["status"], "DISPUTED",
-            "30 % reaches the threshold"
+            "two backers holding 50 %"
         );
     }
     // Objections stop once disputed; resolving is for operators only.
     assert_eq!(
-        object(&app, &carol, &upheld, "late").await.code(),
+        object(&app, &alice, &upheld, "late").await.code(),
         "OBJECTION_WINDOW_CLOSED"
     );
     assert_eq!(
@@ -380,9 +419,11 @@ async fn an_operator_cancels_from_every_status_that_is_not_final_and_everyone_is
     app.act(&streamer, "SUCCESS", &disputed)
         .await
         .data("decideMission");
-    object(&app, &bob, &disputed, "o")
-        .await
-        .data("objectToVerdict");
+    for who in [&bob, &carol] {
+        object(&app, who, &disputed, "o")
+            .await
+            .data("objectToVerdict");
+    }
     // Carol bets on the active one: her points come back too.
     let bet = app
         .gql(Some(&carol.access), "mutation($m: ID!) { placeBet(missionId: $m, outcome: SUCCESS, points: 300, idempotencyKey: \"bet\") { points } }", json!({ "m": active }))
@@ -870,7 +911,9 @@ async fn a_dispute_past_its_sla_is_counted_for_the_alert() {
     app.act(&streamer, "SUCCESS", &id)
         .await
         .data("decideMission");
-    object(&app, &bob, &id, "o").await.data("objectToVerdict");
+    for who in [&bob, &carol] {
+        object(&app, who, &id, "o").await.data("objectToVerdict");
+    }
     let scrape = |expected: [&'static str; 2]| {
         let (http, addr) = (app.http.clone(), metrics_addr.clone());
         async move { wait_for_metrics(&http, &addr, &expected, "disputes").await }

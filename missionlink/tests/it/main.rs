@@ -32,6 +32,7 @@ mod minors;
 mod missions;
 mod monitoring;
 mod mutation_caps;
+mod notices;
 mod operators_identity;
 mod ops;
 mod overlay;

@@ -10,7 +10,7 @@ mod ws;
 
 pub use fault::{Fault, FaultProxy};
 pub use mail::{
-    Mail, Mailbox, SES_SENDER, moto_messages, moto_ses_config, parse_eml, ses_endpoint,
+    Mail, Mailbox, SES_SENDER, is_notice, moto_messages, moto_ses_config, parse_eml, ses_endpoint,
 };
 pub use process::{ServeProcess, wait_for_metrics};
 pub use worker::TestWorker;
@@ -485,6 +485,10 @@ pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
         // whose own test (topups.rs) runs at its default.
         ("TOPUP_FAILURES_MAX".into(), "10000".into()),
         ("TOPUP_FAILURES_MAX_PER_ADDRESS".into(), "10000".into()),
+        // Tests that decide a success are about what follows it, not about the backers'
+        // objection window; the window's own tests (disputes.rs, notices.rs) run it at its
+        // default, 600 seconds.
+        ("OBJECTION_WINDOW_SECONDS".into(), "0".into()),
     ]);
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());

@@ -8,12 +8,13 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The development settings `scripts/run` sets (and its banner names), which the walkthrough and
-/// the demo assume: the demo's users cannot read their mail nor verify who they are, and its streamer registers
-/// itself.
-const DEVELOPMENT: [(&str, &str); 3] = [
+/// the demo assume: the demo's users cannot read their mail nor verify who they are, its streamer
+/// registers itself, and its successes settle without waiting out an objection window.
+const DEVELOPMENT: [(&str, &str); 4] = [
     ("EMAIL_VERIFICATION_REQUIRED", "false"),
     ("STREAMER_SELF_REGISTRATION", "true"),
     ("TOPUP_REQUIRES_IDENTITY", "false"),
+    ("OBJECTION_WINDOW_SECONDS", "0"),
 ];
 
 #[test]
@@ -268,6 +269,7 @@ async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
             DEVELOPMENT[0],
             DEVELOPMENT[1],
             DEVELOPMENT[2],
+            DEVELOPMENT[3],
         ],
     )
     .await;

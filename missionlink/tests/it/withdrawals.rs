@@ -398,7 +398,7 @@ async fn withdrawals_racing_the_acceptance_either_withdraw_or_land_in_the_accept
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_withdrawals_migration_keeps_every_row_index_and_reference() {
+async fn the_withdrawal_and_notice_migrations_keep_every_row_index_and_reference() {
     use missionlink_migration::Migrate as _;
     use sea_orm::{ConnectionTrait, DbBackend};
     for dbs in [
@@ -487,6 +487,23 @@ async fn the_withdrawals_migration_keeps_every_row_index_and_reference() {
         ] {
             db.execute_unprepared(&sql).await.expect(&sql);
         }
+        // Migration 000026, rebuilt the same way on SQLite: the backers' notices are recorded.
+        db.execute_unprepared(&format!(
+            "INSERT INTO email_deliveries (mission_id, recipient_id, role, address, subject, \
+             sent_at) VALUES ('m1', 'b', 'ACCEPTED', 'b@example.com', 'accepted', {now}), \
+             ('m1', 'b', 'VERIFYING', 'b@example.com', 'verdict', {now})"
+        ))
+        .await
+        .expect("the notices' roles");
+        assert!(
+            db.execute_unprepared(&format!(
+                "INSERT INTO email_deliveries (mission_id, recipient_id, role, address, subject, \
+                 sent_at) VALUES ('m1', 'b', 'OTHER', 'b@example.com', 'x', {now})"
+            ))
+            .await
+            .is_err(),
+            "{backend:?}: roles are still checked"
+        );
         for bad in [
             "UPDATE pledges SET status = 'WITHDRAWN', settled_at = NULL WHERE id = 'p1'",
             "UPDATE pledges SET status = 'LOST' WHERE id = 'p1'",

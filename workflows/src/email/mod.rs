@@ -18,11 +18,13 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 mod account;
+mod notice_texts;
 mod receipt;
 mod reconciliation_notice;
 mod texts;
 mod topup_receipt;
 pub use account::{account_email, address_changed_notice};
+pub use notice_texts::{accepted_message, verifying_message};
 pub use receipt::{ReceiptFacts, kst, payout_receipt};
 pub use reconciliation_notice::{NoticeFacts, reconciliation_notice};
 pub use texts::{Locale, MissionFacts, backer_message, streamer_message, won};

@@ -26,12 +26,37 @@ pub struct MissionFacts {
     pub title: String,
     pub streamer_name: String,
     pub status: MissionStatus,
+    /// The https link the streamer gave with their verdict, if any.
+    pub evidence_url: Option<String>,
+    /// The streamer's note with their verdict, if any.
+    pub verdict_note: Option<String>,
+    /// When its deadline is (once accepted).
+    pub deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// When its backers' objection window ends (once VERIFYING).
+    pub objection_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The lines that show the streamer's evidence and note, in `locale`; empty without either.
+fn evidence_lines(facts: &MissionFacts, locale: Locale) -> String {
+    let (link, said) = match locale {
+        Locale::En => ("The streamer's evidence", "The streamer's note"),
+        Locale::Ko => ("스트리머가 남긴 증거", "스트리머의 메모"),
+    };
+    let mut lines = String::new();
+    if let Some(url) = &facts.evidence_url {
+        lines.push_str(&format!("{link}: {url}\n"));
+    }
+    if let Some(note) = &facts.verdict_note {
+        lines.push_str(&format!("{said}: {note}\n"));
+    }
+    lines
 }
 
 /// The message to one backer: the outcome and what happened to their `amount_won`.
 pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> (String, String) {
     let (t, s, a) = (&facts.title, &facts.streamer_name, won(amount_won));
     let paid = facts.status == MissionStatus::Succeeded;
+    let evidence = evidence_lines(facts, locale);
     match locale {
         Locale::En => {
             let outcome = match facts.status {
@@ -50,7 +75,7 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
             (
                 format!("[MissionLink] \"{t}\" {outcome}"),
                 format!(
-                    "Hello,\n\nThe mission \"{t}\" for {s} {outcome}.\n{money}\n\nThank you for backing it.\nMissionLink\n"
+                    "Hello,\n\nThe mission \"{t}\" for {s} {outcome}.\n{evidence}{money}\n\nThank you for backing it.\nMissionLink\n"
                 ),
             )
         }
@@ -71,7 +96,7 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
             (
                 format!("[MissionLink] \"{t}\" 미션 {outcome}"),
                 format!(
-                    "안녕하세요.\n\n{s}님의 미션 \"{t}\"이(가) {sentence}.\n{money}\n\n후원해 주셔서 감사합니다.\nMissionLink\n"
+                    "안녕하세요.\n\n{s}님의 미션 \"{t}\"이(가) {sentence}.\n{evidence}{money}\n\n후원해 주셔서 감사합니다.\nMissionLink\n"
                 ),
             )
         }

@@ -3,7 +3,7 @@
 //! per (mission, recipient) once sent. Each classifies its errors (see [`crate::failure`]).
 
 use super::payload::{
-    EmailSummary, ExpireInput, MissionSnapshot, PredictionSummary, SettlementSummary,
+    EmailSummary, ExpireInput, MissionSnapshot, NoticeInput, PredictionSummary, SettlementSummary,
 };
 use crate::email::Mailer;
 use crate::failure;
@@ -17,7 +17,7 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 /// Every activity's name, for the failure metric's series.
-pub const ACTIVITY_NAMES: [&str; 7] = [
+pub const ACTIVITY_NAMES: [&str; 8] = [
     "LoadMission",
     "LockPrediction",
     "SettlePrediction",
@@ -25,6 +25,7 @@ pub const ACTIVITY_NAMES: [&str; 7] = [
     "CloseObjectionWindow",
     "SettlePledges",
     "SendMissionEmails",
+    "SendBackerNotice",
 ];
 
 /// How far ahead of this process's clock a timer may fire (the Temporal server's clock runs a
@@ -287,6 +288,25 @@ impl MissionActivities {
             page_size: delivery::page_size(self.settings.email_page_size, &self.mailer),
         }
         .run(&ctx, &mission_id)
+        .await
+    }
+
+    /// Sends each backer who wants it a notice while the mission runs (accepted; a success
+    /// verdict open to objections), skipping whoever has it recorded already, at the same rate
+    /// and with the same exactly-once recording as the result emails.
+    #[activity(name = "SendBackerNotice")]
+    pub async fn send_backer_notice(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: NoticeInput,
+    ) -> Result<EmailSummary, ActivityError> {
+        EmailStep {
+            missions_db: &self.missions_db,
+            users_db: &self.users_db,
+            mailer: &self.mailer,
+            page_size: delivery::page_size(self.settings.email_page_size, &self.mailer),
+        }
+        .notify(&ctx, &input.mission_id, input.notice)
         .await
     }
 }

@@ -23,9 +23,11 @@
 //! recorded; the retry skips every recorded recipient, so it sends only what is missing.
 
 use super::outgoing::{Outcome, Outgoing, message, split, take_record};
-use crate::email::{Mailer, MissionFacts, backer_message, streamer_message};
+use crate::email::{
+    Mailer, MissionFacts, accepted_message, backer_message, streamer_message, verifying_message,
+};
 use crate::failure::retryable;
-use crate::mission::payload::EmailSummary;
+use crate::mission::payload::{EmailSummary, MissionState, Notice};
 use futures::{FutureExt, StreamExt};
 use missionlink_entities::missions::email_delivery;
 use missionlink_identity::users::{self as identity, Recipient};
@@ -79,6 +81,74 @@ impl EmailStep<'_> {
         with_heartbeats(ctx, &cursor, self.send_all(ctx, mission_id, &cursor)).await
     }
 
+    /// Sends every backer who wants it `notice` of the mission, skipping whoever has it
+    /// recorded; resumes after the page in the last heartbeat. Sends nothing once the mission
+    /// left the status the notice is about (the backers hear the outcome instead).
+    pub async fn notify(
+        &self,
+        ctx: &ActivityContext,
+        mission_id: &str,
+        notice: Notice,
+    ) -> Result<EmailSummary, ActivityError> {
+        let resumed: Option<String> = ctx.heartbeat_details().deserialize().ok().flatten();
+        let cursor = std::sync::Mutex::new(resumed);
+        let work = async {
+            let m = mission::find(self.missions_db, mission_id)
+                .await
+                .map_err(retryable)?;
+            let mut summary = EmailSummary::default();
+            if MissionState::from(m.status) != notice.status() {
+                return Ok(summary);
+            }
+            let facts = self.facts(&m).await?;
+            self.backer_pages(ctx, &facts, Letter::Notice(notice), &cursor, &mut summary)
+                .await?;
+            Ok(summary)
+        };
+        with_heartbeats(ctx, &cursor, work).await
+    }
+
+    /// What the mission's emails say of it.
+    async fn facts(
+        &self,
+        m: &missionlink_entities::missions::mission::Model,
+    ) -> Result<MissionFacts, ActivityError> {
+        // The streamer as backers know them: their name and their verified channel.
+        let shown = missionlink_identity::streamers::shown_name_of(self.users_db, &m.streamer_id)
+            .await
+            .map_err(retryable)?;
+        Ok(MissionFacts {
+            mission_id: m.id.clone(),
+            title: m.title.clone(),
+            streamer_name: shown.unwrap_or_else(|| "?".to_owned()),
+            status: m.status,
+            evidence_url: m.evidence_url.clone(),
+            verdict_note: m.verdict_note.clone(),
+            deadline: m.deadline,
+            objection_until: m.objection_until,
+        })
+    }
+
+    /// Every page of backers from the cursor on, as the transport needs it.
+    async fn backer_pages(
+        &self,
+        ctx: &ActivityContext,
+        facts: &MissionFacts,
+        letter: Letter,
+        cursor: &std::sync::Mutex<Option<String>>,
+        summary: &mut EmailSummary,
+    ) -> Result<(), ActivityError> {
+        let after = lock(cursor).clone();
+        let first = self.backer_page(facts, letter, after.as_deref()).await?;
+        if self.mailer.resend_replaces() {
+            self.pipelined(ctx, facts, letter, first, cursor, summary)
+                .await
+        } else {
+            self.one_page_at_a_time(ctx, facts, letter, first, cursor, summary)
+                .await
+        }
+    }
+
     async fn send_all(
         &self,
         ctx: &ActivityContext,
@@ -88,30 +158,13 @@ impl EmailStep<'_> {
         let m = mission::find(self.missions_db, mission_id)
             .await
             .map_err(retryable)?;
-        let status = m.status;
         let streamer = identity::recipient(self.users_db, &m.streamer_id)
             .await
             .map_err(retryable)?;
-        // The streamer as backers know them: their name and their verified channel.
-        let shown = missionlink_identity::streamers::shown_name_of(self.users_db, &m.streamer_id)
-            .await
-            .map_err(retryable)?;
-        let facts = MissionFacts {
-            mission_id: mission_id.to_owned(),
-            title: m.title.clone(),
-            streamer_name: shown.unwrap_or_else(|| "?".to_owned()),
-            status,
-        };
+        let facts = self.facts(&m).await?;
         let mut summary = EmailSummary::default();
-        let after = lock(cursor).clone();
-        let first = self.backer_page(&facts, after.as_deref()).await?;
-        if self.mailer.resend_replaces() {
-            self.pipelined(ctx, &facts, first, cursor, &mut summary)
-                .await?;
-        } else {
-            self.one_page_at_a_time(ctx, &facts, first, cursor, &mut summary)
-                .await?;
-        }
+        self.backer_pages(ctx, &facts, Letter::Result, cursor, &mut summary)
+            .await?;
         match streamer {
             Some(streamer) => {
                 self.streamer_summary(ctx, &facts, &streamer, &mut summary)
@@ -133,6 +186,7 @@ impl EmailStep<'_> {
         &self,
         ctx: &ActivityContext,
         facts: &MissionFacts,
+        letter: Letter,
         mut loaded: Option<BackerPage>,
         cursor: &std::sync::Mutex<Option<String>>,
         summary: &mut EmailSummary,
@@ -141,7 +195,7 @@ impl EmailStep<'_> {
             summary.already_sent += page.already_sent;
             let (outcome, next) = tokio::join!(
                 self.send_and_record(ctx, page.outgoing),
-                self.backer_page(facts, Some(&page.last))
+                self.backer_page(facts, letter, Some(&page.last))
             );
             outcome?.add_to(summary)?;
             *lock(cursor) = Some(page.last);
@@ -158,6 +212,7 @@ impl EmailStep<'_> {
         &self,
         ctx: &ActivityContext,
         facts: &MissionFacts,
+        letter: Letter,
         mut loaded: Option<BackerPage>,
         cursor: &std::sync::Mutex<Option<String>>,
         summary: &mut EmailSummary,
@@ -168,7 +223,7 @@ impl EmailStep<'_> {
             let (sent, recorded, next) = tokio::join!(
                 self.send(ctx, page.outgoing),
                 self.record_page(unrecorded.take()),
-                self.backer_page(facts, Some(&page.last))
+                self.backer_page(facts, letter, Some(&page.last))
             );
             if let Some(last) = recorded? {
                 *lock(cursor) = Some(last);
@@ -255,6 +310,7 @@ impl EmailStep<'_> {
     async fn backer_page(
         &self,
         facts: &MissionFacts,
+        letter: Letter,
         after: Option<&str>,
     ) -> Result<Option<BackerPage>, ActivityError> {
         let page =
@@ -273,7 +329,7 @@ impl EmailStep<'_> {
         // nothing; a retry's rare case), not after them.
         let ids: Vec<String> = page.iter().map(|b| b.backer_id.clone()).collect();
         let (done, users) = tokio::join!(
-            self.delivered(&facts.mission_id, "BACKER", page_ids),
+            self.delivered(&facts.mission_id, letter.role(), page_ids),
             identity::recipients(self.users_db, &ids)
         );
         let (done, users) = (done?, users.map_err(retryable)?);
@@ -286,8 +342,10 @@ impl EmailStep<'_> {
                 tracing::warn!(backer = %b.backer_id, "backer has no user record; no email");
                 continue;
             };
-            let (subject, text) = backer_message(facts, u.locale, b.total_won);
-            outgoing.push(message(&facts.mission_id, "BACKER", u, subject, text));
+            let Some((subject, text)) = letter.compose(facts, u, b.total_won) else {
+                continue;
+            };
+            outgoing.push(message(&facts.mission_id, letter.role(), u, subject, text));
         }
         Ok(Some(BackerPage {
             outgoing,
@@ -425,6 +483,44 @@ async fn with_heartbeats<T>(
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Which email a step sends each backer.
+#[derive(Clone, Copy, Debug)]
+enum Letter {
+    /// What became of their pledges (never optional).
+    Result,
+    /// A notice while the mission runs, to those who want it.
+    Notice(Notice),
+}
+
+impl Letter {
+    /// The deliveries' `role`: one delivery per backer, mission and role.
+    fn role(self) -> &'static str {
+        match self {
+            Letter::Result => "BACKER",
+            Letter::Notice(n) => n.role(),
+        }
+    }
+
+    /// The subject and text to `to`, who had `total_won` in the mission; `None` when they do
+    /// not want this notice.
+    fn compose(
+        self,
+        facts: &MissionFacts,
+        to: &Recipient,
+        total_won: i64,
+    ) -> Option<(String, String)> {
+        match self {
+            Letter::Result => Some(backer_message(facts, to.locale, total_won)),
+            Letter::Notice(Notice::Accepted) => to
+                .notify_accepted
+                .then(|| accepted_message(facts, to.locale)),
+            Letter::Notice(Notice::Verifying) => to
+                .notify_verifying
+                .then(|| verifying_message(facts, to.locale)),
+        }
+    }
 }
 
 /// One page of backers' messages, ready to go.

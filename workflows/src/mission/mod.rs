@@ -12,15 +12,17 @@
 
 pub mod activities;
 pub mod delivery;
+pub mod notices;
 mod outgoing;
 pub mod payload;
 pub mod replay;
 pub mod workflow;
 
 pub use activities::{ACTIVITY_NAMES, MissionActivities, SettlementSettings};
+pub use notices::MissionNoticeWorkflow;
 pub use payload::{
-    EmailSummary, ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState,
-    OperatorActionSignal, Phase, PredictionSummary, SettlementSummary,
+    EmailSummary, ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState, Notice,
+    NoticeInput, OperatorActionSignal, Phase, PredictionSummary, SettlementSummary,
 };
 pub use replay::{recorded_history, replay};
-pub use workflow::{MissionWorkflow, OBJECTION_PATCH, PREDICTION_PATCH};
+pub use workflow::{MissionWorkflow, NOTICES_PATCH, OBJECTION_PATCH, PREDICTION_PATCH};

@@ -143,6 +143,41 @@ pub struct PredictionSummary {
     pub refunded: bool,
 }
 
+/// A notice the backers get while the mission runs (issue 28, item 5), each once per backer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Notice {
+    /// The streamer accepted it: its deadline, their channel.
+    Accepted,
+    /// Its success verdict is open to objections: the evidence, how and until when to object.
+    Verifying,
+}
+
+impl Notice {
+    /// The status the mission is in while this notice is worth sending.
+    pub fn status(self) -> MissionState {
+        match self {
+            Notice::Accepted => MissionState::Active,
+            Notice::Verifying => MissionState::Verifying,
+        }
+    }
+
+    /// Its deliveries' `role` in `email_deliveries`, and its name in ids.
+    pub fn role(self) -> &'static str {
+        match self {
+            Notice::Accepted => "ACCEPTED",
+            Notice::Verifying => "VERIFYING",
+        }
+    }
+}
+
+/// What the `MissionNotice` workflow sends: one notice of one mission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeInput {
+    pub mission_id: String,
+    pub notice: Notice,
+}
+
 /// What the email step did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailSummary {

@@ -4,9 +4,10 @@
 //! activities.
 
 use super::activities::MissionActivities;
+use super::notices::{self, MissionNoticeWorkflow};
 use super::payload::{
-    ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState, OperatorActionSignal,
-    Phase,
+    ExpireInput, MissionInput, MissionResult, MissionSnapshot, MissionState, Notice, NoticeInput,
+    OperatorActionSignal, Phase,
 };
 use crate::findable;
 use crate::mission::delivery;
@@ -14,8 +15,8 @@ use crate::retry::{quick, retries};
 use std::time::{Duration, UNIX_EPOCH};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, CancellableFuture, MemoValue, SyncWorkflowContext,
-    WorkflowContext, WorkflowContextView, WorkflowResult,
+    ActivityOptions, ApplicationFailure, CancellableFuture, ChildWorkflowOptions, MemoValue,
+    ParentClosePolicy, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
 /// The workflow change that added the prediction game; histories without its marker replay
@@ -31,6 +32,11 @@ pub const FINDABLE_PATCH: &str = "search-attributes";
 /// VERIFYING mission's window (a durable timer, then `CloseObjectionWindow`) and a DISPUTED
 /// mission's operator (signals only). Histories without its marker never saw those statuses.
 pub const OBJECTION_PATCH: &str = "objection-window";
+
+/// The workflow change that tells the backers while the mission runs (issue 28, item 5): on
+/// seeing the mission ACTIVE, then VERIFYING, it starts a `MissionNotice` child for each, once,
+/// and does not wait for it. Histories without its marker start none.
+pub const NOTICES_PATCH: &str = "backer-notices";
 
 /// What the workflow asks of the database when the moment it waits for comes.
 #[derive(Clone, Copy)]
@@ -51,7 +57,7 @@ pub struct MissionWorkflow {
     signals: u64,
 }
 
-fn long_running() -> ActivityOptions {
+pub(crate) fn long_running() -> ActivityOptions {
     // No overall limit on a 100,000-pledge settlement, but a worker that stops heartbeating for
     // 30 s is presumed dead and the activity is retried elsewhere, resuming where it stopped.
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(24 * 3600))
@@ -79,6 +85,42 @@ fn show(
         findable::STREAMER_ID.value_set(snap.streamer_id.clone()),
         findable::TOTAL_PLEDGED_WON.value_set(snap.total_pledged_won),
     ]);
+}
+
+/// Starts the backers' notice of the status `snap` is in, if it has one and it was not started
+/// yet (`started` remembers which were considered, so the marker is asked once per notice).
+/// The child runs on its own: abandoned, never awaited. A start refused because the child
+/// already runs (a reset replaying this) leaves that one to send it.
+async fn notify(
+    ctx: &mut WorkflowContext<MissionWorkflow>,
+    mission_id: &str,
+    snap: &MissionSnapshot,
+    started: &mut Vec<Notice>,
+) {
+    let notice = match snap.status {
+        MissionState::Active => Notice::Accepted,
+        MissionState::Verifying => Notice::Verifying,
+        _ => return,
+    };
+    if started.contains(&notice) {
+        return;
+    }
+    started.push(notice);
+    if !ctx.patched(NOTICES_PATCH) {
+        return;
+    }
+    let input = NoticeInput {
+        mission_id: mission_id.to_owned(),
+        notice,
+    };
+    let opts = ChildWorkflowOptions::builder()
+        .workflow_id(notices::workflow_id(&input))
+        .parent_close_policy(ParentClosePolicy::Abandon)
+        .build();
+    // Started or already running: either way the notice goes out.
+    let _ = ctx
+        .start_child_workflow(MissionNoticeWorkflow::run, input, opts)
+        .await;
 }
 
 #[workflow_methods]
@@ -111,6 +153,8 @@ impl MissionWorkflow {
             })?;
             show(ctx, &snap, &mut shown);
         }
+        let mut noticed = Vec::new();
+        notify(ctx, &id, &snap, &mut noticed).await;
         loop {
             // The phase, and the moment to wait for with what to do then (`None`: only a
             // signal ends the wait).
@@ -225,6 +269,7 @@ impl MissionWorkflow {
             if findable {
                 show(ctx, &snap, &mut shown);
             }
+            notify(ctx, &id, &snap, &mut noticed).await;
         }
         ctx.state_mut(|s| s.phase = Phase::Settling);
         let settlement = ctx

@@ -18,6 +18,15 @@ pub struct Mail {
     pub body: String,
 }
 
+/// Whether `subject` is a backers' notice while a mission runs (accepted; a verdict open to
+/// objections), in either language, rather than a result email or a receipt.
+pub fn is_notice(subject: &str) -> bool {
+    subject.contains(" accepted \"")
+        || subject.contains("수락했습니다")
+        || subject.contains("object by")
+        || subject.contains("이의 제기")
+}
+
 pub const SES_SENDER: &str = "no-reply@missionlink.local";
 
 pub fn ses_endpoint() -> String {

@@ -58,6 +58,8 @@ impl TestApp {
             ("IDENTITY_HASH_KEY".into(), TEST_IDENTITY_HASH_KEY.into()),
             ("RUST_LOG".into(), "warn".into()),
             ("WORKER_METRICS_ADDR".into(), "127.0.0.1:0".into()),
+            // As `test_config`: a success settles at once unless a test is about the window.
+            ("OBJECTION_WINDOW_SECONDS".into(), "0".into()),
         ])
     }
 }

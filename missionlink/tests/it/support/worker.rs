@@ -27,8 +27,9 @@ impl TestWorker {
                 .map(|e| parse_eml(&std::fs::read_to_string(e.path()).expect("read eml")))
                 .collect(),
         };
+        // The result emails and receipts; the notices while a mission runs are `notices_about`.
         all.into_iter()
-            .filter(|m| m.subject.contains(title))
+            .filter(|m| m.subject.contains(title) && !super::mail::is_notice(&m.subject))
             .collect()
     }
 
