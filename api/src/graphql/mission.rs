@@ -220,7 +220,7 @@ impl Mission {
     }
 
     /// What the objecting backers pledged to it, together: a dispute opens when this reaches
-    /// `OBJECTION_THRESHOLD_BPS` of `totalPledged`.
+    /// `OBJECTION_THRESHOLD_BPS` of `totalHeld` (and `OBJECTION_MIN_BACKERS` objected).
     async fn objected_pledged(&self, ctx: &Context<'_>) -> GqlResult<Won> {
         let won = self.objection_totals(ctx).await?.won;
         Ok(Won::of(won, "objectedPledged")?)

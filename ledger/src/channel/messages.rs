@@ -10,7 +10,7 @@ use crate::events::{self, NewEvent};
 use crate::gate::gate_exclusive;
 use crate::idempotency::IdempotencyKey;
 use crate::rules::pledge_message;
-use crate::status::{EventKind, MessageStatus, ModerationAction};
+use crate::status::{EventKind, MessageStatus, ModerationAction, PledgeStatus};
 use crate::{LedgerError, changes, mission};
 use missionlink_entities::missions::{idempotency_key, pledge};
 use sea_orm::sea_query::Expr;
@@ -73,6 +73,12 @@ pub async fn moderate(
         .await?
         .ok_or_else(|| LedgerError::NotFound("no such pledge".into()))?;
     let m = mission::find(db, &p.mission_id).await?;
+    if p.status == PledgeStatus::Withdrawn && action == Moderation::Approve {
+        // Its backer took it back: the message never reaches the stream.
+        return Err(LedgerError::InvalidState(
+            "this pledge was withdrawn; its message is not shown".into(),
+        ));
+    }
     let Some(current) = p.message_status else {
         return Err(LedgerError::InvalidState(
             "this pledge has no message".into(),
@@ -95,12 +101,15 @@ pub async fn moderate(
     gate_exclusive(&txn, &m.id).await?;
     moderators::authorize(&txn, &m, actor_id).await?;
     if current != to {
-        let changed = pledge::Entity::update_many()
+        let mut update = pledge::Entity::update_many()
             .col_expr(pledge::Column::MessageStatus, Expr::value(to))
             .filter(pledge::Column::Id.eq(pledge_id))
-            .filter(pledge::Column::MessageStatus.eq(current))
-            .exec(&txn)
-            .await?;
+            .filter(pledge::Column::MessageStatus.eq(current));
+        if action == Moderation::Approve {
+            // Behind the gate a withdrawal cannot commit; one that did before is seen here.
+            update = update.filter(pledge::Column::Status.ne(PledgeStatus::Withdrawn));
+        }
+        let changed = update.exec(&txn).await?;
         let moderated = changed.rows_affected == 1;
         if moderated {
             moderators::record(&txn, &m, actor_id, recorded, Some(pledge_id)).await?;

@@ -104,8 +104,10 @@ pub fn pending_messages(streamer_id: &str) -> Select<pledge::Entity> {
         .column(mission::Column::Id)
         .filter(mission::Column::StreamerId.eq(streamer_id))
         .into_query();
+    // A pledge withdrawn while its message waited has nothing left to show.
     pledge::Entity::find()
         .filter(pledge::Column::MessageStatus.eq(MessageStatus::Pending))
+        .filter(pledge::Column::Status.ne(PledgeStatus::Withdrawn))
         .filter(pledge::Column::MissionId.in_subquery(missions))
 }
 

@@ -7,14 +7,14 @@
 //! An objection and the window's end both hold the mission's gate exclusive, so one of them
 //! commits first: an objection either counts before the window closes or is refused as late.
 
-use super::read::{find, totals};
+use super::read::{find, holdings};
 use super::transition::{announce, request_signal};
 use crate::gate::gate_exclusive;
 use crate::idempotency::{
     self, Claim, Effect, IdempotencyKey, decode_response, encode_response, request_hash,
 };
 use crate::rules::{MissionRules, invalid};
-use crate::status::MissionStatus;
+use crate::status::{MissionStatus, PledgeStatus};
 use crate::{LedgerError, changes};
 use chrono::Utc;
 use missionlink_entities::missions::{mission, objection};
@@ -191,7 +191,8 @@ async fn record<C: ConnectionTrait>(
         return Err(already_objected());
     }
     let objected = objections_of(txn, mission_id).await?;
-    let total = totals(txn, mission_id).await?.total_won;
+    // What the mission holds: a pledge withdrawn while it was PENDING weighs nothing.
+    let total = holdings(txn, mission_id).await?.held_won;
     // Weight alone is not enough: one backer holding the threshold (often the creator) does
     // not force a dispute by themselves.
     let disputed = reaches(objected.won, total, rules.objection_threshold_bps)
@@ -245,7 +246,7 @@ async fn sum<C: ConnectionTrait>(
     )
 }
 
-/// What `backer_id` pledged to the mission.
+/// What `backer_id` has in the mission: their pledges, less any they withdrew.
 async fn pledged_by<C: ConnectionTrait>(
     db: &C,
     mission_id: &str,
@@ -254,9 +255,10 @@ async fn pledged_by<C: ConnectionTrait>(
     let backend = db.get_database_backend();
     let sql = format!(
         "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS won FROM pledges \
-         WHERE mission_id = {} AND backer_id = {}",
+         WHERE mission_id = {} AND backer_id = {} AND status <> '{withdrawn}'",
         crate::sql::param(backend, 1),
-        crate::sql::param(backend, 2)
+        crate::sql::param(backend, 2),
+        withdrawn = PledgeStatus::Withdrawn.as_str(),
     );
     sum(db, &sql, vec![mission_id.into(), backer_id.into()]).await
 }

@@ -24,8 +24,8 @@ use chrono::{DateTime, Duration, Utc};
 use missionlink_entities::missions::{mission, pledge};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,9 @@ const WITHDRAW_PLEDGE: &str = "withdrawPledge";
 const WITHDRAW_MISSION: &str = "withdrawMission";
 /// The window `PLEDGE_WITHDRAWALS_PER_DAY` counts over.
 const WITHDRAWAL_WINDOW_HOURS: i64 = 24;
+/// How many times a withdrawal starts over while a pledge batch holds the backer's wallet
+/// (waiting 5 ms, doubling to 200 ms: about 7 s in all) before it answers `BUSY`.
+const WALLET_TRIES: u32 = 40;
 
 /// What a withdrawal answered: the thing withdrawn, by id (read again by the caller).
 #[derive(Serialize, Deserialize)]
@@ -62,10 +65,37 @@ fn refused(code: &'static str, message: String, retry_at: Option<DateTime<Utc>>)
 /// becomes WITHDRAWN and its won go back to their cash at once (paying what they owe first, as
 /// every refund does). When it was the mission's last held pledge the mission is WITHDRAWN too.
 /// Refused with `NOT_FOUND` (no such pledge of theirs), `INVALID_STATE` (the mission or the
-/// pledge is past that), or `WITHDRAWAL_LIMIT` (`PLEDGE_WITHDRAWALS_PER_DAY`, with when the
-/// next is allowed). A replay of `key` answers the pledge again.
+/// pledge is past that), `WITHDRAWAL_LIMIT` (`PLEDGE_WITHDRAWALS_PER_DAY`, with when the next
+/// is allowed), or `BUSY` (a pledge batch kept the backer's wallet for seconds). A replay of
+/// `key` answers the pledge again.
 #[tracing::instrument(name = "db.withdraw_pledge", skip_all)]
 pub async fn withdraw_pledge(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    pledge_id: &str,
+    backer_id: &str,
+    key: &IdempotencyKey,
+) -> Result<Effect<PledgeWithdrawn>, LedgerError> {
+    let mut pause = std::time::Duration::from_millis(5);
+    for _ in 0..WALLET_TRIES {
+        match attempt(db, rules, pledge_id, backer_id, key).await {
+            // A pledge batch held the backer's wallet: it commits in milliseconds.
+            Err(LedgerError::Contended(_)) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            done => return done,
+        }
+    }
+    Err(refused(
+        "BUSY",
+        "another payment of yours is being committed; try again".into(),
+        Some(Utc::now() + Duration::seconds(1)),
+    ))
+}
+
+/// One try of [`withdraw_pledge`], in one transaction.
+async fn attempt(
     db: &DatabaseConnection,
     rules: &MissionRules,
     pledge_id: &str,
@@ -103,6 +133,32 @@ pub async fn withdraw_pledge(
             txn.rollback().await?;
             Err(refused)
         }
+    }
+}
+
+/// Takes the backer's wallet row for this transaction, which holds the mission's gate, without
+/// waiting for it: a pledge batch holding that wallet may be waiting for this very gate (a batch
+/// takes its gates round by round, with wallets of earlier rounds held), and waiting here would
+/// deadlock. A busy wallet is `Contended`: the withdrawal starts over once the batch committed.
+async fn take_wallet<C: ConnectionTrait>(txn: &C, backer_id: &str) -> Result<(), LedgerError> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        // SQLite has one writer at a time: nobody else holds it.
+        receivable::lock_wallet(txn, backer_id).await?;
+        return Ok(());
+    }
+    let wallet = AccountId::wallet(Currency::Cash, backer_id);
+    let taken = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT id FROM accounts WHERE id = $1 FOR UPDATE SKIP LOCKED",
+            [wallet.as_str().into()],
+        ))
+        .await?;
+    match taken {
+        Some(_) => Ok(()),
+        None => Err(LedgerError::Contended(format!(
+            "the wallet of {backer_id} is held by another transaction"
+        ))),
     }
 }
 
@@ -145,8 +201,8 @@ async fn take_back<C: ConnectionTrait>(
         )));
     }
     // The wallet's row orders this backer's withdrawals, so two racing on two missions cannot
-    // both pass the limit (the gate, then the wallet: the order every pledge takes them in).
-    receivable::lock_wallet(txn, backer_id).await?;
+    // both pass the limit.
+    take_wallet(txn, backer_id).await?;
     let now = Utc::now();
     within_daily_limit(txn, rules, backer_id, now).await?;
     let changed = pledge::Entity::update_many()

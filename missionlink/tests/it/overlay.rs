@@ -791,6 +791,15 @@ async fn the_overlay_page_in_a_real_browser_follows_every_event_once_across_a_re
     let withdrawn = &ko["hooks"]["shown"][4];
     assert_eq!(withdrawn["kind"], "PLEDGE_WITHDRAWN");
     assert_eq!(withdrawn["alert"], false, "{withdrawn}");
+    // Its message can no longer be approved onto the stream.
+    let approve = writer
+        .gql(
+            Some(&ko_streamer.access),
+            "mutation($p: ID!) { approveMessage(pledgeId: $p) { id } }",
+            json!({ "p": held }),
+        )
+        .await;
+    assert_eq!(approve.code(), "INVALID_STATE");
 
     // Offline: nothing left loopback; no script error, no Content-Security-Policy violation.
     let report = browser.call(json!({ "cmd": "report" })).await["report"].clone();

@@ -478,16 +478,12 @@ pub fn test_config(dbs: &TestDatabases, overrides: &[(&str, &str)]) -> Config {
         ),
         // Every test registers its cast from 127.0.0.1; tests of the limit set their own.
         ("REGISTER_MAX_PER_ADDRESS".into(), "1000000".into()),
-        // Tests that race many orders of one user are not about the order throttle, whose own
-        // tests (topup_edges.rs) set theirs.
+        // Not about the order throttle: its own tests (topup_edges.rs) set theirs.
         ("TOPUP_PREPARE_MAX_PER_USER".into(), "10000".into()),
-        // Tests of declined cards and refused orders are not about the card-testing throttle,
-        // whose own test (topups.rs) runs at its default.
+        // Not about the card-testing throttle: its own test (topups.rs) runs at its default.
         ("TOPUP_FAILURES_MAX".into(), "10000".into()),
         ("TOPUP_FAILURES_MAX_PER_ADDRESS".into(), "10000".into()),
-        // Tests that decide a success are about what follows it, not about the backers'
-        // objection window; the window's own tests (disputes.rs, notices.rs) run it at its
-        // default, 600 seconds.
+        // A success settles at once; the window's own tests (disputes, notices) set 600.
         ("OBJECTION_WINDOW_SECONDS".into(), "0".into()),
     ]);
     for (k, v) in overrides {

@@ -130,6 +130,8 @@ async fn one_trace_follows_a_mission_from_the_request_into_its_workflow_and_acti
         // The trace shows the API's fast path starting the workflow: however slow a loaded
         // machine makes it, the worker's relay must not get there first.
         .env("OUTBOX_RELAY_GRACE_SECONDS", "120")
+        // The trace follows a success to its emails: no objection window to wait out.
+        .env("OBJECTION_WINDOW_SECONDS", "0")
         // A test of traces, not of verification: its streamer registers itself and its fan
         // tops up unidentified, as in development (scripts/run).
         .env("STREAMER_SELF_REGISTRATION", "true")

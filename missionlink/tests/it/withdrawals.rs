@@ -516,3 +516,103 @@ async fn the_withdrawal_and_notice_migrations_keep_every_row_index_and_reference
         }
     }
 }
+
+/// Backers' pledges committing in batches to two missions while the same backers withdraw a
+/// pledge: a batch may hold a backer's wallet while it waits for the gate a withdrawal holds,
+/// so the withdrawal never waits for that wallet (it starts over). Every request is answered,
+/// none with an internal error, and the money adds up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn withdrawals_beside_the_same_backers_pledges_are_all_answered() {
+    let app = TestApp::spawn_with(crate::support::TestDatabases::postgres().await, &[]).await;
+    let first = app.register_as("streamer", "STREAMER").await;
+    let second = app.register_as("other", "STREAMER").await;
+    let alice = app.register("alice").await;
+    app.top_up(&alice, 100_000, "t").await.data("topUp");
+    let m1 = app.new_mission(&alice, &first.user_id, 1_000).await;
+    let m2 = app.new_mission(&alice, &second.user_id, 1_000).await;
+    let mut backers = Vec::new();
+    for i in 0..6 {
+        let b = app.register_owned(format!("racer{i}")).await;
+        app.top_up(&b, 100_000, "t").await.data("topUp");
+        let p = pledge(&app, &b, &m2, 1_000, "first").await;
+        backers.push((b, p));
+    }
+    let more: Vec<(&Session, &String, String)> = backers
+        .iter()
+        .flat_map(|(b, _)| {
+            let (m1, m2) = (&m1, &m2);
+            (0..6).map(move |k| (b, if k % 2 == 0 { m1 } else { m2 }, format!("more-{k}")))
+        })
+        .collect();
+    let pledges = futures::future::join_all(
+        more.iter()
+            .map(|(b, mission, key)| app.contribute(b, mission, 1_000, key)),
+    );
+    let withdrawals = futures::future::join_all(
+        backers
+            .iter()
+            .map(|(b, p)| withdraw_pledge(&app, b, p, "w")),
+    );
+    let (pledged, withdrawn) = tokio::join!(pledges, withdrawals);
+    for answer in &pledged {
+        answer.data("contribute");
+    }
+    for answer in &withdrawn {
+        assert_eq!(answer.data("withdrawPledge")["status"], "WITHDRAWN");
+    }
+    for (b, _) in &backers {
+        // Six pledges of 1,000 held; the first one back.
+        assert_eq!(app.wallet(b).await["cash"], 100_000 - 6_000);
+    }
+    app.assert_audit_clean().await;
+}
+
+async fn object(app: &TestApp, who: &Session, mission_id: &str) -> Gql {
+    app.gql(
+        Some(&who.access),
+        "mutation($m: ID!) { objectToVerdict(missionId: $m, reason: \"not done\", idempotencyKey: \"o\") {
+           pledged mission { status objectedPledged } } }",
+        json!({ "m": mission_id }),
+    )
+    .await
+}
+
+/// A backer who withdrew everything is no longer a backer when the verdict comes: they cannot
+/// object, and what they took back weighs nothing against what the mission holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backer_who_withdrew_cannot_object_and_weighs_nothing() {
+    let app = TestApp::spawn_with(
+        crate::support::TestDatabases::postgres().await,
+        &[("OBJECTION_WINDOW_SECONDS", "600")],
+    )
+    .await;
+    let streamer = app.register_as("streamer", "STREAMER").await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    for v in [&alice, &bob, &carol] {
+        app.top_up(v, 100_000, "t").await.data("topUp");
+    }
+    let id = app.new_mission(&alice, &streamer.user_id, 2_000).await;
+    let bobs = pledge(&app, &bob, &id, 50_000, "b").await;
+    pledge(&app, &carol, &id, 2_000, "c").await;
+    withdraw_pledge(&app, &bob, &bobs, "w")
+        .await
+        .data("withdrawPledge");
+    app.act(&streamer, "accept", &id)
+        .await
+        .data("acceptMission");
+    assert_eq!(
+        app.act(&streamer, "SUCCESS", &id)
+            .await
+            .data("decideMission")["status"],
+        "VERIFYING"
+    );
+    assert_eq!(object(&app, &bob, &id).await.code(), "NOT_A_BACKER");
+    // Carol holds 2,000 of the 4,000 held (50 %): past the threshold by weight, but alone.
+    let carols = object(&app, &carol, &id).await.data("objectToVerdict");
+    assert_eq!(carols["pledged"], 2_000);
+    assert_eq!(carols["mission"]["status"], "VERIFYING");
+    assert_eq!(money(&app, &id).await["totalHeld"], 4_000);
+    app.assert_audit_clean().await;
+}

@@ -305,7 +305,14 @@ impl Metrics {
             self.emails_failed_total.with_label_values(&[transport]);
             self.emails_rejected_total.with_label_values(&[transport]);
         }
-        for status in ["SUCCEEDED", "FAILED", "EXPIRED", "REJECTED", "CANCELLED"] {
+        for status in [
+            "SUCCEEDED",
+            "FAILED",
+            "EXPIRED",
+            "REJECTED",
+            "CANCELLED",
+            "WITHDRAWN",
+        ] {
             self.missions_settled_total.with_label_values(&[status]);
         }
         for outcome in ["SUCCESS", "FAILURE"] {

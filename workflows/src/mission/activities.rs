@@ -281,14 +281,7 @@ impl MissionActivities {
         ctx: ActivityContext,
         mission_id: String,
     ) -> Result<EmailSummary, ActivityError> {
-        EmailStep {
-            missions_db: &self.missions_db,
-            users_db: &self.users_db,
-            mailer: &self.mailer,
-            page_size: delivery::page_size(self.settings.email_page_size, &self.mailer),
-        }
-        .run(&ctx, &mission_id)
-        .await
+        self.email_step().run(&ctx, &mission_id).await
     }
 
     /// Sends each backer who wants it a notice while the mission runs (accepted; a success
@@ -300,18 +293,23 @@ impl MissionActivities {
         ctx: ActivityContext,
         input: NoticeInput,
     ) -> Result<EmailSummary, ActivityError> {
+        self.email_step()
+            .notify(&ctx, &input.mission_id, input.notice)
+            .await
+    }
+}
+
+impl MissionActivities {
+    /// The email step on this worker's databases and mailer, its page sized to the send rate.
+    fn email_step(&self) -> EmailStep<'_> {
         EmailStep {
             missions_db: &self.missions_db,
             users_db: &self.users_db,
             mailer: &self.mailer,
             page_size: delivery::page_size(self.settings.email_page_size, &self.mailer),
         }
-        .notify(&ctx, &input.mission_id, input.notice)
-        .await
     }
-}
 
-impl MissionActivities {
     /// The body of `SettlePledges`: [`SettlementSettings::pages_in_flight`] settlers take pages
     /// side by side until none is held, then `settledAt`. Each keeps its own place; Postgres
     /// hands each page's pledges to one of them (`SKIP LOCKED`).

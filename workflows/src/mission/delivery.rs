@@ -22,10 +22,8 @@
 //! never fails the step and is never retried. Any other failure ends the attempt once its page is
 //! recorded; the retry skips every recorded recipient, so it sends only what is missing.
 
-use super::outgoing::{Outcome, Outgoing, message, split, take_record};
-use crate::email::{
-    Mailer, MissionFacts, accepted_message, backer_message, streamer_message, verifying_message,
-};
+use super::outgoing::{Letter, Outcome, Outgoing, message, split, take_record};
+use crate::email::{Mailer, MissionFacts, streamer_message};
 use crate::failure::retryable;
 use crate::mission::payload::{EmailSummary, MissionState, Notice};
 use futures::{FutureExt, StreamExt};
@@ -283,17 +281,17 @@ impl EmailStep<'_> {
         let out = mission::outflows(self.missions_db, &facts.mission_id)
             .await
             .map_err(retryable)?;
-        let backers = mission::totals(self.missions_db, &facts.mission_id)
+        let backers = mission::backers_in(self.missions_db, &facts.mission_id)
             .await
-            .map_err(retryable)?
-            .backers;
+            .map_err(retryable)?;
+        // Back with the backers: refunds, and pledges withdrawn while it was pending.
         let (subject, text) = streamer_message(
             facts,
             streamer.locale,
             backers,
             out.paid_won,
             out.fee_won,
-            out.refunded_won,
+            out.refunded_won + out.withdrawn_won,
         );
         let outgoing = vec![message(
             &facts.mission_id,
@@ -313,6 +311,16 @@ impl EmailStep<'_> {
         letter: Letter,
         after: Option<&str>,
     ) -> Result<Option<BackerPage>, ActivityError> {
+        if let Letter::Notice(notice) = letter {
+            // A notice stops once the mission moved on (a verdict, the window's end): "object
+            // before X" must not reach anyone after X. The backers hear the outcome instead.
+            let now = mission::find(self.missions_db, &facts.mission_id)
+                .await
+                .map_err(retryable)?;
+            if MissionState::from(now.status) != notice.status() {
+                return Ok(None);
+            }
+        }
         let page =
             mission::backers_page(self.missions_db, &facts.mission_id, after, self.page_size)
                 .await
@@ -483,44 +491,6 @@ async fn with_heartbeats<T>(
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Which email a step sends each backer.
-#[derive(Clone, Copy, Debug)]
-enum Letter {
-    /// What became of their pledges (never optional).
-    Result,
-    /// A notice while the mission runs, to those who want it.
-    Notice(Notice),
-}
-
-impl Letter {
-    /// The deliveries' `role`: one delivery per backer, mission and role.
-    fn role(self) -> &'static str {
-        match self {
-            Letter::Result => "BACKER",
-            Letter::Notice(n) => n.role(),
-        }
-    }
-
-    /// The subject and text to `to`, who had `total_won` in the mission; `None` when they do
-    /// not want this notice.
-    fn compose(
-        self,
-        facts: &MissionFacts,
-        to: &Recipient,
-        total_won: i64,
-    ) -> Option<(String, String)> {
-        match self {
-            Letter::Result => Some(backer_message(facts, to.locale, total_won)),
-            Letter::Notice(Notice::Accepted) => to
-                .notify_accepted
-                .then(|| accepted_message(facts, to.locale)),
-            Letter::Notice(Notice::Verifying) => to
-                .notify_verifying
-                .then(|| verifying_message(facts, to.locale)),
-        }
-    }
 }
 
 /// One page of backers' messages, ready to go.

@@ -1,13 +1,53 @@
-//! What the email step sends and records: a message with its delivery row, and what sending
-//! a group of them did.
+//! What the email step sends and records: which letter a backer gets, a message with its
+//! delivery row, and what sending a group of them did.
 
-use crate::email::{Email, SendError};
+use crate::email::{
+    Email, MissionFacts, SendError, accepted_message, backer_message, verifying_message,
+};
 use crate::failure::{non_retryable, retryable};
-use crate::mission::payload::EmailSummary;
+use crate::mission::payload::{EmailSummary, Notice};
 use missionlink_entities::missions::email_delivery;
 use missionlink_identity::users::Recipient;
 use missionlink_ledger::status::DeliveryStatus;
 use temporalio_sdk::activities::ActivityError;
+
+/// Which email a step sends each backer.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Letter {
+    /// What became of their pledges (never optional).
+    Result,
+    /// A notice while the mission runs, to those who want it.
+    Notice(Notice),
+}
+
+impl Letter {
+    /// The deliveries' `role`: one delivery per backer, mission and role.
+    pub(super) fn role(self) -> &'static str {
+        match self {
+            Letter::Result => "BACKER",
+            Letter::Notice(n) => n.role(),
+        }
+    }
+
+    /// The subject and text to `to`, who had `total_won` in the mission; `None` when they do
+    /// not want this notice.
+    pub(super) fn compose(
+        self,
+        facts: &MissionFacts,
+        to: &Recipient,
+        total_won: i64,
+    ) -> Option<(String, String)> {
+        match self {
+            Letter::Result => Some(backer_message(facts, to.locale, total_won)),
+            Letter::Notice(Notice::Accepted) => to
+                .notify_accepted
+                .then(|| accepted_message(facts, to.locale)),
+            Letter::Notice(Notice::Verifying) => to
+                .notify_verifying
+                .then(|| verifying_message(facts, to.locale)),
+        }
+    }
+}
 
 /// A message and the delivery row that records it.
 pub(super) struct Outgoing {
