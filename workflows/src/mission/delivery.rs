@@ -1,5 +1,7 @@
 //! The email step of a finished mission (`SendMissionEmails`): each backer's message, then the
-//! streamer's summary, each sent once.
+//! streamer's summary, each sent once. The backers' notices while a mission runs
+//! (`SendBackerNotice`: accepted, a verdict open to objections) are the same step with another
+//! letter (`outgoing::Letter`), recorded under their own role.
 //!
 //! Exactly once, except for a crash, and then at most the sends in flight are repeated:
 //! - through a transport whose resend would be a second message (SES), a delivery is recorded
