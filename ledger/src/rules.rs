@@ -183,7 +183,8 @@ mod tests {
             "javascript:alert(1)",
             "https://user:pw@example.com/",
             "chzzk.naver.com/video/1",
-            "https:///nohost",
+            "https://",
+            "https://exa mple.com/",
         ] {
             assert!(e(bad, "").is_err(), "{bad} taken");
         }
