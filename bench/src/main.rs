@@ -283,6 +283,7 @@ async fn seed(
         objection_threshold_bps: 3_000,
         objection_min_backers: 2,
         pledge_withdrawals_per_day: 5,
+        goals: Default::default(),
         proposals: missionlink_ledger::channel::ProposalRules {
             cooldown_seconds: 300,
             rejections_ban: 5,

@@ -89,6 +89,28 @@ pub const PLEDGE_WITHDRAWALS_PER_DAY: Var = Var::int(
      hours; more are refused with WITHDRAWAL_LIMIT and extensions.retryAt",
 );
 
+pub const MAX_OPEN_GOALS: Var = Var::int(
+    "MAX_OPEN_GOALS",
+    3,
+    1..=100,
+    "goals (createGoalMission) one streamer may have not yet settled; more are refused with \
+     OPEN_GOALS_LIMIT",
+);
+
+pub const GOAL_FUNDING_MIN_SECONDS: Var = Var::int(
+    "GOAL_FUNDING_MIN_SECONDS",
+    600,
+    1..=604_800,
+    "how soon a goal's fundingEndsAt may be, at the earliest, from its creation",
+);
+
+pub const GOAL_FUNDING_MAX_SECONDS: Var = Var::int(
+    "GOAL_FUNDING_MAX_SECONDS",
+    604_800,
+    1..=2_592_000,
+    "how late a goal's fundingEndsAt may be, at the latest, from its creation",
+);
+
 pub const DISPUTE_SLA_SECONDS: Var = Var::int(
     "DISPUTE_SLA_SECONDS",
     86_400,
@@ -172,6 +194,9 @@ pub const VARIABLES: &[Var] = &[
     OBJECTION_THRESHOLD_BPS,
     OBJECTION_MIN_BACKERS,
     PLEDGE_WITHDRAWALS_PER_DAY,
+    MAX_OPEN_GOALS,
+    GOAL_FUNDING_MIN_SECONDS,
+    GOAL_FUNDING_MAX_SECONDS,
     DISPUTE_SLA_SECONDS,
     RECONCILIATION_SLA_SECONDS,
     PLEDGE_BATCH_MAX,
@@ -212,6 +237,8 @@ pub struct MissionRules {
     pub objection_min_backers: u32,
     /// `PLEDGE_WITHDRAWALS_PER_DAY`: pledges one user may withdraw within 24 hours.
     pub pledge_withdrawals_per_day: u32,
+    /// `MAX_OPEN_GOALS`, `GOAL_FUNDING_MIN_SECONDS`, `GOAL_FUNDING_MAX_SECONDS`.
+    pub goals: missionlink_ledger::mission::GoalRules,
     /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue (alert).
     pub dispute_sla_seconds: u64,
     /// `RECONCILIATION_SLA_SECONDS`: a reconciliation case open longer counts as overdue
@@ -235,6 +262,7 @@ impl MissionRules {
             objection_threshold_bps: self.objection_threshold_bps,
             objection_min_backers: self.objection_min_backers,
             pledge_withdrawals_per_day: self.pledge_withdrawals_per_day,
+            goals: self.goals,
             proposals: missionlink_ledger::channel::ProposalRules {
                 cooldown_seconds: self.proposal_cooldown_seconds,
                 rejections_ban: self.rejections_ban,
@@ -272,6 +300,11 @@ pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
         objection_threshold_bps: env.int(&OBJECTION_THRESHOLD_BPS)?,
         objection_min_backers: env.int(&OBJECTION_MIN_BACKERS)?,
         pledge_withdrawals_per_day: env.int(&PLEDGE_WITHDRAWALS_PER_DAY)?,
+        goals: missionlink_ledger::mission::GoalRules {
+            max_open: env.int(&MAX_OPEN_GOALS)?,
+            funding_min_seconds: env.int(&GOAL_FUNDING_MIN_SECONDS)?,
+            funding_max_seconds: env.int(&GOAL_FUNDING_MAX_SECONDS)?,
+        },
         dispute_sla_seconds: env.int(&DISPUTE_SLA_SECONDS)?,
         reconciliation_sla_seconds: env.int(&RECONCILIATION_SLA_SECONDS)?,
         event_retention_hours: env.int(&EVENT_RETENTION_HOURS)?,

@@ -24,7 +24,35 @@ pub struct MissionRules {
     pub objection_min_backers: u32,
     /// Pledges one user may withdraw within 24 hours (`PLEDGE_WITHDRAWALS_PER_DAY`).
     pub pledge_withdrawals_per_day: u32,
+    /// What a streamer's goal may be.
+    pub goals: GoalRules,
 }
+
+/// Bounds on a streamer's goals (issue 28).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GoalRules {
+    /// Goals one streamer may have open (FUNDING to settled) at once (`MAX_OPEN_GOALS`).
+    pub max_open: u32,
+    /// How soon a goal's funding may end at the earliest, from its creation
+    /// (`GOAL_FUNDING_MIN_SECONDS`).
+    pub funding_min_seconds: i64,
+    /// How late at the latest (`GOAL_FUNDING_MAX_SECONDS`).
+    pub funding_max_seconds: i64,
+}
+
+impl Default for GoalRules {
+    /// The configured defaults: 3 open goals, funding 10 minutes to 7 days.
+    fn default() -> Self {
+        Self {
+            max_open: 3,
+            funding_min_seconds: 600,
+            funding_max_seconds: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// Most stretch tiers a goal may have.
+pub const MAX_GOAL_TIERS: usize = 5;
 
 /// The longest accept window a creator may ask for.
 pub const MAX_ACCEPT_SECONDS: i64 = 7 * 24 * 3600;
@@ -111,7 +139,7 @@ pub(super) struct Validated {
     pub accept_seconds: i64,
 }
 
-pub(super) fn invalid(message: impl Into<String>) -> LedgerError {
+pub(crate) fn invalid(message: impl Into<String>) -> LedgerError {
     LedgerError::InvalidInput(message.into())
 }
 
@@ -212,6 +240,7 @@ mod tests {
             objection_threshold_bps: 5_000,
             objection_min_backers: 2,
             pledge_withdrawals_per_day: 5,
+            goals: GoalRules::default(),
         }
     }
 

@@ -58,12 +58,16 @@ pub enum MissionEventKind {
     Disputed,
     /// An operator cancelled the mission; every backer is refunded.
     Cancelled,
-    /// A backer withdrew a pledge (`pledge`) while the mission was PENDING: it no longer
+    /// A backer withdrew a pledge (`pledge`) while the mission was PENDING or FUNDING: it no longer
     /// counts in `totalHeld`.
     PledgeWithdrawn,
     /// The creator withdrew the mission, or its last held pledge was withdrawn; every backer
     /// is refunded.
     Withdrawn,
+    /// A goal reached its `goal`: it is ACTIVE and its deadline runs.
+    GoalReached,
+    /// A goal reached a stretch tier (its `tiers` say which: `reachedAt`).
+    TierReached,
 }
 
 /// One entry of a streamer's feed.

@@ -4,6 +4,7 @@
 use super::connection::graphql_int;
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list, list_cost};
 use super::context::state;
+use super::goal::{MissionKind, MissionTier, tiers_of};
 use super::loaders::{MissionLoader, TotalsLoader};
 use super::money::Won;
 pub use super::pledge::Pledge;
@@ -32,7 +33,19 @@ pub struct Mission {
     pub title: String,
     pub description: Option<String>,
     pub status: MissionStatus,
+    /// A viewer's PROPOSAL or a streamer's GOAL.
+    pub kind: MissionKind,
+    /// A proposal's accept window ends then (null for a goal: see `fundingEndsAt`).
     pub accept_by: Option<DateTime<Utc>>,
+    /// A goal's: what it must hold to start (null for a proposal).
+    pub goal: Option<Won>,
+    /// A goal's funding ends then: not reached by then, it EXPIRES and every backer is refunded
+    /// (null for a proposal).
+    pub funding_ends_at: Option<DateTime<Utc>>,
+    /// A goal's SUCCESS verdict: the level the streamer delivered, 0 the goal and `n` its
+    /// `n`th tier; they were paid up to that level and the rest refunded pro rata. Null: all
+    /// of it was earned (and for a proposal).
+    pub tier_reached: Option<i32>,
     /// Set once accepted.
     pub deadline: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -71,12 +84,17 @@ impl TryFrom<mission::Model> for Mission {
     type Error = ApiError;
 
     fn try_from(m: mission::Model) -> Result<Self, ApiError> {
+        let goal = m.kind == missionlink_ledger::status::MissionKind::Goal;
         Ok(Self {
             status: m.status.into(),
+            kind: m.kind.into(),
+            goal: m.goal_won.map(Won),
+            funding_ends_at: goal.then_some(m.accept_by),
+            tier_reached: m.tier_reached,
             id: ID(m.id),
             title: m.title,
             description: m.description,
-            accept_by: Some(m.accept_by),
+            accept_by: (!goal).then_some(m.accept_by),
             deadline: m.deadline,
             created_at: m.created_at,
             settled_at: m.settled_at,
@@ -161,6 +179,11 @@ impl Mission {
 
     async fn creator(&self, ctx: &Context<'_>) -> GqlResult<User> {
         Ok(load_user(ctx, &self.creator_id, Role::Viewer).await?)
+    }
+
+    /// A goal's stretch tiers, lowest first (none for a proposal).
+    async fn tiers(&self, ctx: &Context<'_>) -> GqlResult<Vec<MissionTier>> {
+        Ok(tiers_of(ctx, self).await?)
     }
 
     /// Won ever pledged to it, every pledge counted once, whatever became of it (withdrawn,

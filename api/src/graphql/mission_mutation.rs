@@ -147,6 +147,11 @@ impl MissionMutation {
     /// FAILURE refunds every backer. `evidenceUrl` (an https link: a clip, the VOD at the
     /// moment) and `note` (at most 500 characters each) are shown on the mission
     /// (`evidenceUrl`, `verdictNote`) and in the backers' emails; `BAD_USER_INPUT` otherwise.
+    /// On a goal's SUCCESS, `tierReached` names the level delivered: 0 the goal, `n` its `n`th
+    /// tier (one it reached). The streamer is then paid up to that level's amount and the rest
+    /// is refunded to every backer pro rata (the won that rounding leaves over go one each to
+    /// the earliest pledges); omitted, everything the goal holds is paid. `BAD_USER_INPUT` on
+    /// a proposal, with FAILURE, or for a tier not reached.
     async fn decide_mission(
         &self,
         ctx: &Context<'_>,
@@ -154,6 +159,7 @@ impl MissionMutation {
         outcome: Outcome,
         evidence_url: Option<String>,
         note: Option<String>,
+        tier_reached: Option<i32>,
     ) -> GqlResult<Mission> {
         let evidence = Evidence {
             url: evidence_url,
@@ -162,7 +168,7 @@ impl MissionMutation {
         act(
             ctx,
             &mission_id,
-            StreamerAction::Decide(outcome.into(), evidence),
+            StreamerAction::Decide(outcome.into(), evidence, tier_reached),
         )
         .await
     }

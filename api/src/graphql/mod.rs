@@ -11,6 +11,7 @@ mod dispute;
 mod events;
 pub mod extensions;
 mod feed_objects;
+mod goal;
 mod loaders;
 mod mission;
 mod mission_mutation;
@@ -74,6 +75,7 @@ pub struct Mutation(
     account::AccountMutation,
     mission_mutation::MissionMutation,
     withdraw::WithdrawMutation,
+    goal::GoalMutation,
     prediction::PredictionMutation,
     channel::ChannelMutation,
     overlay::OverlayMutation,

@@ -98,6 +98,7 @@ impl Overlay {
             direction: OrderDirection::Asc,
         };
         let open = vec![
+            MissionStatus::Funding,
             MissionStatus::Pending,
             MissionStatus::Active,
             MissionStatus::Verifying,

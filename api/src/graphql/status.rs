@@ -6,6 +6,10 @@ use async_graphql::Enum;
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "missionlink_ledger::status::MissionStatus")]
 pub enum MissionStatus {
+    /// A streamer's goal taking pledges: reaching its `goal` makes it ACTIVE (its deadline
+    /// counted from then); not reached by `fundingEndsAt`, it EXPIRES and every backer is
+    /// refunded.
+    Funding,
     /// Proposed; waiting for the streamer within the accept window. Takes pledges.
     Pending,
     /// Accepted; waiting for the verdict before the deadline. Takes pledges.
@@ -22,8 +26,9 @@ pub enum MissionStatus {
     Rejected,
     /// Cancelled by an operator; every backer is refunded.
     Cancelled,
-    /// Withdrawn while PENDING by its creator (`withdrawMission`), or by its backers until
-    /// none was left (`withdrawPledge`); whatever was held is refunded. Starts no cooldown.
+    /// Withdrawn while PENDING by its creator (`withdrawMission`; a goal by its streamer while
+    /// FUNDING), or a proposal by its backers until none was left (`withdrawPledge`); whatever
+    /// was held is refunded. Starts no cooldown.
     Withdrawn,
 }
 
@@ -32,12 +37,13 @@ pub enum MissionStatus {
 pub enum PledgeStatus {
     /// In the mission's escrow.
     Held,
-    /// Paid to the streamer (less the fee): the mission succeeded.
+    /// Paid to the streamer (less the fee): the mission succeeded. Under a goal's tiered
+    /// verdict, part of it may have come back to the backer (`refunded`).
     Paid,
     /// Back in the backer's cash: the mission did not succeed.
     Refunded,
-    /// Withdrawn by its backer while the mission was PENDING (`withdrawPledge`): back in their
-    /// cash at once.
+    /// Withdrawn by its backer while the mission was PENDING or FUNDING (`withdrawPledge`):
+    /// back in their cash at once.
     Withdrawn,
 }
 

@@ -1,4 +1,4 @@
-use super::status::MissionStatus;
+use super::status::{MissionKind, MissionStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -30,6 +30,15 @@ pub struct Model {
     pub evidence_url: Option<String>,
     /// The streamer's note with their verdict, if any.
     pub verdict_note: Option<String>,
+    /// PROPOSAL (a viewer's, accepted by the streamer) or GOAL (the streamer's own).
+    pub kind: MissionKind,
+    /// A goal mission's goal, won: reaching it makes the mission ACTIVE. Its funding ends at
+    /// `accept_by`.
+    pub goal_won: Option<i64>,
+    /// A goal mission's SUCCESS verdict: the level the streamer delivered, 0 the goal itself
+    /// and `n` its `n`th tier; the streamer is paid up to that level's amount and the rest is
+    /// refunded pro rata. None: everything held is paid.
+    pub tier_reached: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub mod email_delivery;
 pub mod idempotency_key;
 pub mod mission;
 pub mod mission_event;
+pub mod mission_tier;
 pub mod mission_total;
 pub mod moderation_action;
 pub mod objection;

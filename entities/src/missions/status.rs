@@ -14,6 +14,9 @@ use crate::text_enum::text_enum;
 text_enum! {
     /// Where a mission is in its life (BRIEF §3): `missions.status`.
     pub enum MissionStatus {
+        /// A streamer's goal taking pledges until it reaches its goal (then ACTIVE) or its
+        /// funding ends (then EXPIRED) (issue 28).
+        Funding = "FUNDING",
         Pending = "PENDING",
         Active = "ACTIVE",
         /// Decided SUCCESS, inside the backers' objection window (issue 16).
@@ -37,7 +40,8 @@ impl MissionStatus {
     pub const fn is_final(self) -> bool {
         !matches!(
             self,
-            MissionStatus::Pending
+            MissionStatus::Funding
+                | MissionStatus::Pending
                 | MissionStatus::Active
                 | MissionStatus::Verifying
                 | MissionStatus::Disputed
@@ -214,6 +218,21 @@ text_enum! {
         PledgeWithdrawn = "PLEDGE_WITHDRAWN",
         /// The creator withdrew the mission, or its last held pledge was withdrawn.
         Withdrawn = "WITHDRAWN",
+        /// A goal mission reached its goal: it is ACTIVE, its deadline runs.
+        GoalReached = "GOAL_REACHED",
+        /// A goal mission's stretch tier was reached (the mission's tiers say which).
+        TierReached = "TIER_REACHED",
+    }
+}
+
+text_enum! {
+    /// What kind of mission it is: `missions.kind`.
+    pub enum MissionKind {
+        /// A viewer proposes it to a streamer with a first pledge; the streamer accepts.
+        Proposal = "PROPOSAL",
+        /// A streamer posts it for their own channel with a goal and stretch tiers; reaching
+        /// the goal starts it.
+        Goal = "GOAL",
     }
 }
 
@@ -407,6 +426,7 @@ mod tests {
         agrees(AccountKind::ALL);
         agrees(DeliveryStatus::ALL);
         agrees(EventKind::ALL);
+        agrees(MissionKind::ALL);
         agrees(MessageStatus::ALL);
         agrees(ModerationAction::ALL);
         agrees(OperatorActionKind::ALL);

@@ -93,8 +93,9 @@ pub(super) async fn escrow_matches_held_pledges<C: ConnectionTrait>(
 
 /// Invariant 6: every pledge was held by its own transfer, and left escrow exactly once, as its
 /// status says: PAID to the streamer and fee account, REFUNDED to its backer, or WITHDRAWN by
-/// its backer (`withdraw:`), never two of them; and no pledge of a settled mission is still
-/// HELD.
+/// its backer (`withdraw:`), never two of them (but for a goal's tiered verdict, which pays a
+/// PAID pledge in part and refunds the rest, the two adding up to it); and no pledge of a
+/// settled mission is still HELD.
 pub(super) async fn pledges_settled_exactly_once<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<Violation>, LedgerError> {
@@ -113,14 +114,14 @@ pub(super) async fn pledges_settled_exactly_once<C: ConnectionTrait>(
                CAST(COALESCE((SELECT SUM(t.amount) FROM transfers t
                  WHERE t.id = 'withdraw:' || p.mission_id || ':' || p.id), 0) AS BIGINT)
                  AS withdrawn,
-               m.settled_at AS settled_at
+               m.settled_at AS settled_at, m.tier_reached AS tier_reached
              FROM pledges p JOIN missions m ON m.id = p.mission_id
            ) x
            WHERE NOT (x.held = x.amount AND (
                    (x.status = '{held}' AND x.paid = 0 AND x.refunded = 0 AND x.withdrawn = 0
                     AND x.settled_at IS NULL)
-                OR (x.status = '{paid}' AND x.paid = x.amount AND x.refunded = 0
-                    AND x.withdrawn = 0)
+                OR (x.status = '{paid}' AND x.paid + x.refunded = x.amount AND x.withdrawn = 0
+                    AND (x.refunded = 0 OR x.tier_reached IS NOT NULL))
                 OR (x.status = '{refunded}' AND x.refunded = x.amount AND x.paid = 0
                     AND x.withdrawn = 0)
                 OR (x.status = '{withdrawn}' AND x.withdrawn = x.amount AND x.paid = 0

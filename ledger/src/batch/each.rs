@@ -4,10 +4,12 @@
 use super::pledge::{Answer, PledgeRequest, pledge_in};
 use crate::events::{self, NewEvent};
 use crate::idempotency::Effect;
+use crate::mission::goal;
 use crate::rules::MissionRules;
-use crate::status::EventKind;
+use crate::status::{EventKind, MissionKind};
 use crate::{LedgerError, changes};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use missionlink_entities::missions::mission;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 use std::collections::BTreeMap;
 
 /// The batch pledge by pledge, each in its own savepoint of one transaction: any backend, and
@@ -65,9 +67,27 @@ pub(super) async fn commit_each(
         for (mission, (won, backers)) in &totals {
             crate::mission::add_to_totals(&txn, mission, *won, *backers).await?;
         }
+        // The goals among them that may have reached their goal or a tier.
+        let goals = mission::Entity::find()
+            .filter(mission::Column::Id.is_in(totals.keys().copied()))
+            .filter(mission::Column::Kind.eq(MissionKind::Goal))
+            .all(&txn)
+            .await?;
+        let mut reached = Vec::new();
+        for m in goals.iter().filter(|m| goal::watched(m)) {
+            for kind in goal::advance(&txn, rules, m).await? {
+                reached.push(NewEvent {
+                    mission_id: &m.id,
+                    streamer_id: Some(&m.streamer_id),
+                    kind,
+                    pledge_id: None,
+                });
+            }
+        }
         changes::announce_in(&txn, totals.keys().copied()).await?;
         // Last: the feed's row is locked only for the commit.
         events::append(&txn, &held).await?;
+        events::append(&txn, &reached).await?;
         txn.commit().await.map_err(LedgerError::from)
     };
     match committed.await {

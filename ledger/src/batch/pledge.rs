@@ -150,11 +150,11 @@ pub(crate) fn ensure_pledgeable(
     ensure_open(m, now)
 }
 
-/// Whether `m` takes pledges at `now`: PENDING within its accept window, or ACTIVE before its
-/// deadline.
+/// Whether `m` takes pledges at `now`: PENDING within its accept window, a goal FUNDING before
+/// its funding ends, or ACTIVE before its deadline.
 fn ensure_open(m: &mission::Model, now: DateTime<Utc>) -> Result<(), LedgerError> {
     let open = match m.status {
-        MissionStatus::Pending => now < m.accept_by,
+        MissionStatus::Pending | MissionStatus::Funding => now < m.accept_by,
         MissionStatus::Active => m.deadline.is_some_and(|d| now < d),
         _ => false,
     };

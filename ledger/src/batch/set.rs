@@ -9,6 +9,7 @@ use super::pledge::{
 use crate::events::{self, NewEvent};
 use crate::gate::gate_shared_many;
 use crate::idempotency::{self, Claim, Effect};
+use crate::mission::goal;
 use crate::rules::MissionRules;
 use crate::sql::{json_rows, row_count};
 use crate::status::{EventKind, PledgeStatus};
@@ -70,8 +71,21 @@ pub(super) async fn commit_set(
         answers.iter().all(Option::is_some),
         "a pledge of the batch went unanswered"
     );
+    // The missions' totals and then the feed last, each in one order for every batch (by
+    // mission, by streamer): their rows are locked only for the commit, and two batches never
+    // wait on each other in a cycle. A goal reached on the way is the mission's own row, behind
+    // its totals row.
+    add_to_totals(&txn, &totals).await?;
+    let mut reached = Vec::new();
+    for m in missions.values().flatten() {
+        if totals.contains_key(&m.id) && goal::watched(m) {
+            for kind in goal::advance(&txn, rules, m).await? {
+                reached.push((m, kind));
+            }
+        }
+    }
     // The feed takes every new pledge last, so its row is locked only for the commit.
-    let held: Vec<NewEvent<'_>> = answers
+    let mut held: Vec<NewEvent<'_>> = answers
         .iter()
         .filter_map(|a| match a {
             Some(Ok(Effect::New(p))) => Some(NewEvent {
@@ -87,10 +101,12 @@ pub(super) async fn commit_set(
             _ => None,
         })
         .collect();
-    // The missions' totals and then the feed last, each in one order for every batch (by
-    // mission, by streamer): their rows are locked only for the commit, and two batches never
-    // wait on each other in a cycle.
-    add_to_totals(&txn, &totals).await?;
+    held.extend(reached.into_iter().map(|(m, kind)| NewEvent {
+        mission_id: &m.id,
+        streamer_id: Some(&m.streamer_id),
+        kind,
+        pledge_id: None,
+    }));
     let appended = events::write(&txn, &held).await?;
     txn.commit().await?;
     // Wake-ups after the commit, not inside it: NOTIFY holds Postgres's one cluster-wide

@@ -8,7 +8,7 @@ use crate::channel::proposal::Proposal;
 use crate::events::{self, NewEvent};
 use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::rules::{MissionRules, NewMission};
-use crate::status::{EventKind, MissionStatus};
+use crate::status::{EventKind, MissionKind, MissionStatus};
 use crate::{AccountId, LedgerError, account, changes};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
@@ -103,6 +103,9 @@ pub async fn create(
         disputed_at: None,
         evidence_url: None,
         verdict_note: None,
+        kind: MissionKind::Proposal,
+        goal_won: None,
+        tier_reached: None,
     };
     mission::Entity::insert(mission::ActiveModel::from(row.clone()))
         .exec_without_returning(&txn)

@@ -9,18 +9,21 @@
 //! rather than keeping its own. Pledges after the first go through [`crate::batch`].
 
 mod create;
+pub mod goal;
 pub mod list;
 pub mod objection;
 mod read;
 mod settlement;
+pub mod tiered;
 pub(crate) mod transition;
 pub mod withdraw;
 
 pub use crate::rules::{
-    Evidence, MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_EVIDENCE_CHARS, MAX_TITLE_CHARS,
-    MissionRules, NewMission,
+    Evidence, GoalRules, MAX_ACCEPT_SECONDS, MAX_DESCRIPTION_CHARS, MAX_EVIDENCE_CHARS,
+    MAX_GOAL_TIERS, MAX_TITLE_CHARS, MissionRules, NewMission,
 };
 pub use create::create;
+pub use goal::{NewGoal, NewTier, create_goal, tiers};
 pub(crate) use read::add_to_totals;
 pub use read::{
     BackerTotal, Holdings, Net, Outflows, Totals, backers_in, backers_page, find, holdings, net,

@@ -116,7 +116,8 @@ pub async fn net<C: ConnectionTrait>(
 ) -> Result<Net, LedgerError> {
     let may_succeed = matches!(
         status,
-        MissionStatus::Pending
+        MissionStatus::Funding
+            | MissionStatus::Pending
             | MissionStatus::Active
             | MissionStatus::Verifying
             | MissionStatus::Disputed
@@ -142,26 +143,15 @@ async fn held_fee<C: ConnectionTrait>(
     mission_id: &str,
     fee_bps: u32,
 ) -> Result<i64, LedgerError> {
-    #[derive(FromQueryResult)]
-    struct Fee {
-        fee: i64,
-    }
     let backend = db.get_database_backend();
     let sql = format!(
-        "SELECT CAST(COALESCE(SUM(amount * {bps} / 10000), 0) AS BIGINT) AS fee FROM pledges \
+        "SELECT CAST(COALESCE(SUM(amount * {bps} / 10000), 0) AS BIGINT) AS value FROM pledges \
          WHERE mission_id = {} AND status = '{held}'",
         crate::sql::param(backend, 1),
         bps = fee_bps,
         held = PledgeStatus::Held.as_str(),
     );
-    Ok(Fee::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        &sql,
-        [mission_id.into()],
-    ))
-    .one(db)
-    .await?
-    .map_or(0, |f| f.fee))
+    Ok(crate::sql::scalar_i64(db, &sql, vec![mission_id.into()]).await?)
 }
 
 /// `totalPledged` and `backerCount` of a mission.

@@ -2,6 +2,7 @@
 //! refunded to its backer, a page per transaction, then `settledAt` and `notifiedAt`.
 
 use super::read::find;
+use super::tiered;
 use crate::events::{self, NewEvent};
 use crate::reconcile::receivable;
 use crate::status::{EventKind, MissionStatus, PledgeStatus, TransferKind};
@@ -39,34 +40,38 @@ struct Taken {
     amount: i64,
 }
 
-/// The movements that settle pledge `p` of `m`: on SUCCEEDED its amount less the fee to the
-/// streamer's earnings and the fee to the platform; otherwise all of it back to its backer.
-/// Each id names the mission, the step and the pledge.
+/// The movements that settle pledge `p` of `m`, `refund` won of it back to its backer and the
+/// rest paid: the paid part less its fee to the streamer's earnings, the fee to the platform.
+/// On SUCCEEDED the refund is nothing (or a tiered verdict's share, [`super::tiered`]);
+/// otherwise all of it. Each id names the mission, the step and the pledge.
 fn movements(
     m: &mission::Model,
-    paid: bool,
+    refund: i64,
     p: &Taken,
     fee_bps: u32,
 ) -> Result<Vec<Transfer>, LedgerError> {
     let escrow = AccountId::escrow(&m.id);
-    let amount = Amount::new(p.amount)?;
-    if !paid {
-        return Ok(vec![Transfer {
+    let mut moves = Vec::with_capacity(3);
+    if refund > 0 {
+        moves.push(Transfer {
             id: format!("refund:{}:{}", m.id, p.id),
-            debit: escrow,
+            debit: escrow.clone(),
             credit: AccountId::wallet(Currency::Cash, &p.backer_id),
-            amount,
+            amount: Amount::new(refund)?,
             kind: TransferKind::Refund,
-        }]);
+        });
     }
-    let fee = fee_of(amount, fee_bps)?;
-    let mut moves = Vec::with_capacity(2);
-    if p.amount > fee {
+    if refund >= p.amount {
+        return Ok(moves);
+    }
+    let paid = p.amount - refund;
+    let fee = fee_of(Amount::new(paid)?, fee_bps)?;
+    if paid > fee {
         moves.push(Transfer {
             id: format!("payout:{}:{}", m.id, p.id),
             debit: escrow.clone(),
             credit: AccountId::earnings(&m.streamer_id),
-            amount: Amount::new(p.amount - fee)?,
+            amount: Amount::new(paid - fee)?,
             kind: TransferKind::Payout,
         });
     }
@@ -119,14 +124,31 @@ pub async fn settle_page(
     } else {
         PledgeStatus::Refunded
     };
+    // A goal's tiered verdict pays up to its level and refunds the rest pro rata.
+    let split = if paid {
+        tiered::split(&txn, &m).await?
+    } else {
+        None
+    };
     let mut held = take_page(&txn, mission_id, after, page_size, to_status).await?;
     held.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let mut page = SettledPage::default();
     // The page's movements, applied together: one multi-row insert and one balance update per
     // credited account, instead of a round trip per pledge.
     let mut transfers = Vec::with_capacity(held.len() * 2);
+    let mut refunds = Vec::new();
     for p in &held {
-        transfers.extend(movements(&m, paid, p, fee_bps)?);
+        let refund = match &split {
+            _ if !paid => p.amount,
+            None => 0,
+            Some(split) => split.refund_of(&p.id, p.amount)?,
+        };
+        let moves = movements(&m, refund, p, fee_bps)?;
+        if refund > 0 {
+            // The refund is a pledge's first movement.
+            refunds.push((p, moves[0].id.clone(), refund));
+        }
+        transfers.extend(moves);
         page.pledges += 1;
         page.amount_won = page
             .amount_won
@@ -134,15 +156,14 @@ pub async fn settle_page(
             .ok_or_else(|| LedgerError::Corrupt("settled amount overflows".into()))?;
     }
     transfer::apply_new_batch(&txn, &transfers).await?;
-    if !paid {
+    if !refunds.is_empty() {
         // Backers who owe pay it back first from their refunds (issue 26, item 4).
-        let refunds: Vec<receivable::Credited<'_>> = held
+        let refunds: Vec<receivable::Credited<'_>> = refunds
             .iter()
-            .zip(&transfers)
-            .map(|(p, t)| receivable::Credited {
+            .map(|(p, id, amount)| receivable::Credited {
                 user_id: &p.backer_id,
-                amount: p.amount,
-                transfer_id: &t.id,
+                amount: *amount,
+                transfer_id: id,
             })
             .collect();
         receivable::repay(&txn, &refunds).await?;

@@ -2,13 +2,14 @@
 //! update behind the mission's gate held exclusive, so of two racing transitions exactly one
 //! wins, and a transition waits for the pledges in flight.
 
+use super::goal::tiers;
 use super::read::find;
 use crate::channel::moderators;
 use crate::events::{self, NewEvent};
 use crate::gate::gate_exclusive;
 use crate::prediction::game::{lock_at, open as open_prediction};
 use crate::rules::{Evidence, MissionRules, invalid};
-use crate::status::{EventKind, MissionStatus, ModerationAction, Outcome};
+use crate::status::{EventKind, MissionKind, MissionStatus, ModerationAction, Outcome};
 use crate::{LedgerError, changes};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
@@ -22,8 +23,9 @@ pub enum StreamerAction {
     Reject {
         reason: Option<String>,
     },
-    /// The verdict, with what the streamer shows for it.
-    Decide(Outcome, Evidence),
+    /// The verdict, with what the streamer shows for it and, on a goal's SUCCESS, the level
+    /// delivered (0 the goal, `n` its `n`th tier reached; none: everything it holds is earned).
+    Decide(Outcome, Evidence, Option<i32>),
 }
 
 /// Longest rejection reason, in characters.
@@ -81,10 +83,11 @@ pub async fn act(
                 .col_expr(mission::Column::ClosedAt, Expr::value(now));
             (MissionStatus::Pending, MissionStatus::Rejected)
         }
-        StreamerAction::Decide(outcome, evidence) => {
+        StreamerAction::Decide(outcome, evidence, tier) => {
             let evidence = evidence.validate()?;
             update = update
                 .col_expr(mission::Column::ClosedAt, Expr::value(now))
+                .col_expr(mission::Column::TierReached, Expr::value(*tier))
                 .col_expr(mission::Column::EvidenceUrl, Expr::value(evidence.url))
                 .col_expr(mission::Column::VerdictNote, Expr::value(evidence.note))
                 .filter(mission::Column::Deadline.gt(now));
@@ -109,6 +112,10 @@ pub async fn act(
     match recorded {
         None => moderators::ensure_disinterested(&txn, &m, actor_id).await?,
         Some(_) => moderators::authorize(&txn, &m, actor_id).await?,
+    }
+    if let StreamerAction::Decide(outcome, _, Some(tier)) = action {
+        // Behind the gate: no pledge reaches a tier while this is decided.
+        check_tier(&txn, &m, *outcome, *tier).await?;
     }
     let changed = update
         .col_expr(mission::Column::Status, Expr::value(to))
@@ -145,8 +152,40 @@ pub async fn act(
     }
 }
 
+/// Refuses a verdict's `tierReached` unless it is a goal's SUCCESS naming its goal (0) or a
+/// tier it reached.
+async fn check_tier<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    m: &mission::Model,
+    outcome: Outcome,
+    tier: i32,
+) -> Result<(), LedgerError> {
+    if m.kind != MissionKind::Goal {
+        return Err(invalid(
+            "tierReached is for a streamer's goal, not a proposal",
+        ));
+    }
+    if outcome != Outcome::Success {
+        return Err(invalid("tierReached goes with SUCCESS"));
+    }
+    let tiers = tiers(txn, &m.id).await?;
+    let reached = match usize::try_from(tier) {
+        Ok(0) => true,
+        Ok(n) => tiers.get(n - 1).is_some_and(|t| t.reached_at.is_some()),
+        Err(_) => false,
+    };
+    if reached {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "tierReached must be 0 (the goal) or a tier this goal reached (of {})",
+            tiers.len()
+        )))
+    }
+}
+
 /// Expires the mission if it is still `from` and its moment has passed by this process's
-/// clock: PENDING once `accept_by` passed, ACTIVE once its deadline passed. The workflow's
+/// clock: PENDING (or a goal FUNDING) once `accept_by` passed, ACTIVE once its deadline passed. The workflow's
 /// timer says when to ask; this checks the time itself, so an early or stray call changes
 /// nothing. Returns the mission as it is afterwards, expired or not (a streamer's action may
 /// have won the race). An ACTIVE mission without a deadline is corrupt, never expired.
@@ -163,7 +202,10 @@ pub async fn expire(
         .filter(mission::Column::Id.eq(mission_id))
         .filter(mission::Column::Status.eq(from));
     update = match from {
-        MissionStatus::Pending => update.filter(mission::Column::AcceptBy.lte(now)),
+        // A proposal's accept window, a goal's funding: both end at `accept_by`.
+        MissionStatus::Pending | MissionStatus::Funding => {
+            update.filter(mission::Column::AcceptBy.lte(now))
+        }
         MissionStatus::Active => {
             let m = find(db, mission_id).await?;
             if m.status == MissionStatus::Active && m.deadline.is_none() {
@@ -232,7 +274,7 @@ pub(crate) async fn announce<C: sea_orm::ConnectionTrait>(
     to: MissionStatus,
 ) -> Result<(), LedgerError> {
     let kind = match to {
-        MissionStatus::Pending => return Ok(()),
+        MissionStatus::Pending | MissionStatus::Funding => return Ok(()),
         MissionStatus::Active => EventKind::Accepted,
         MissionStatus::Verifying => EventKind::Verifying,
         MissionStatus::Disputed => EventKind::Disputed,

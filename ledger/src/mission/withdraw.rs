@@ -17,7 +17,7 @@ use crate::idempotency::{
 };
 use crate::reconcile::receivable;
 use crate::rules::MissionRules;
-use crate::status::{EventKind, MissionStatus, PledgeStatus, TransferKind};
+use crate::status::{EventKind, MissionKind, MissionStatus, PledgeStatus, TransferKind};
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::{DateTime, Duration, Utc};
@@ -187,9 +187,10 @@ async fn take_back<C: ConnectionTrait>(
     gate_exclusive(txn, &mission_id).await?;
     // Read again behind the gate: no transition or settlement of this mission runs now.
     let m = find(txn, &mission_id).await?;
-    if m.status != MissionStatus::Pending {
+    if !matches!(m.status, MissionStatus::Pending | MissionStatus::Funding) {
         return Err(LedgerError::InvalidState(format!(
-            "mission is {}; a pledge can be withdrawn only while its mission is PENDING",
+            "mission is {}; a pledge can be withdrawn only while its mission is PENDING or \
+             FUNDING",
             m.status
         )));
     }
@@ -250,9 +251,10 @@ async fn take_back<C: ConnectionTrait>(
         }],
     )
     .await?;
-    let closed = still_held == 0;
+    // Nothing is left to carry a proposal: it ends as if its creator had withdrawn it. A goal
+    // is the streamer's and waits for new backers until its funding ends.
+    let closed = still_held == 0 && m.kind == MissionKind::Proposal;
     if closed {
-        // Nothing is left to carry the mission: it ends as if its creator had withdrawn it.
         close(txn, &m, now).await?;
     }
     Ok((mission_id, closed))
@@ -291,7 +293,7 @@ async fn within_daily_limit<C: ConnectionTrait>(
     ))
 }
 
-/// The mission becomes WITHDRAWN: closed, its workflow told (it settles what is held, as a
+/// The mission (PENDING, or a goal still FUNDING) becomes WITHDRAWN: closed, its workflow told (it settles what is held, as a
 /// refund, and emails the backers), its feed told.
 async fn close<C: ConnectionTrait>(
     txn: &C,
@@ -305,7 +307,7 @@ async fn close<C: ConnectionTrait>(
         )
         .col_expr(mission::Column::ClosedAt, Expr::value(now))
         .filter(mission::Column::Id.eq(&m.id))
-        .filter(mission::Column::Status.eq(MissionStatus::Pending))
+        .filter(mission::Column::Status.is_in([MissionStatus::Pending, MissionStatus::Funding]))
         .exec(txn)
         .await?;
     if changed.rows_affected != 1 {
@@ -316,7 +318,8 @@ async fn close<C: ConnectionTrait>(
     Ok(true)
 }
 
-/// The creator withdraws `mission_id` while it is PENDING: it becomes WITHDRAWN, a final
+/// The creator withdraws `mission_id` while it is PENDING (a streamer their goal while it is
+/// FUNDING): it becomes WITHDRAWN, a final
 /// status, and its settlement refunds every backer and emails them. A withdrawal is not a
 /// rejection: it starts no proposal cooldown. Refused with `FORBIDDEN` (not the creator) or
 /// `INVALID_STATE` (no longer PENDING). A replay of `key` answers the mission again.
@@ -349,7 +352,7 @@ pub async fn withdraw_mission(
         }
         if !close(&txn, &m, Utc::now()).await? {
             return Err(LedgerError::InvalidState(format!(
-                "mission is {}; it can be withdrawn only while PENDING",
+                "mission is {}; it can be withdrawn only while PENDING (a goal while FUNDING)",
                 m.status
             )));
         }

@@ -20,7 +20,8 @@ use sea_orm::{
 };
 
 /// The statuses an operator can cancel from: every one that is not final.
-const CANCELLABLE: [MissionStatus; 4] = [
+const CANCELLABLE: [MissionStatus; 5] = [
+    MissionStatus::Funding,
     MissionStatus::Pending,
     MissionStatus::Active,
     MissionStatus::Verifying,

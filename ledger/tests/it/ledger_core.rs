@@ -133,6 +133,7 @@ async fn settlement_pages_pay_every_pledge_once() {
         act(&StreamerAction::Decide(
             Outcome::Success,
             Default::default(),
+            None,
         ))
         .await
         .expect("decide");
@@ -193,7 +194,7 @@ async fn settlers_side_by_side_settle_every_pledge_once() {
             let r = rules();
             let act = |a| mission::act(&db.missions, &r, &id, &streamer, a);
             act(&StreamerAction::Accept).await.expect("accept");
-            act(&StreamerAction::Decide(outcome, Default::default()))
+            act(&StreamerAction::Decide(outcome, Default::default(), None))
                 .await
                 .expect("decide");
 
@@ -277,7 +278,7 @@ async fn a_prediction_pays_its_pool_exactly_page_by_page() {
             &r,
             &id,
             &streamer,
-            &StreamerAction::Decide(Outcome::Success, Default::default()),
+            &StreamerAction::Decide(Outcome::Success, Default::default(), None),
         )
         .await
         .expect("decide");

@@ -53,6 +53,7 @@ async fn streamer_with_earnings(db: &Databases, won: i64) -> String {
     act(&StreamerAction::Decide(
         status::Outcome::Success,
         Default::default(),
+        None,
     ))
     .await
     .expect("decide");

@@ -28,6 +28,7 @@ mod m20261206_000023_hot_path_checks;
 mod m20261206_000024_settlement_index;
 mod m20261207_000025_withdrawals;
 mod m20261207_000026_verdict_evidence;
+mod m20261207_000027_goals;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000024_settlement_index::Migration),
             Box::new(m20261207_000025_withdrawals::Migration),
             Box::new(m20261207_000026_verdict_evidence::Migration),
+            Box::new(m20261207_000027_goals::Migration),
         ]
     }
 }

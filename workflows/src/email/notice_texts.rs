@@ -27,6 +27,9 @@ pub fn accepted_message(facts: &MissionFacts, locale: Locale) -> (String, String
         &facts.streamer_name,
         when(facts.deadline, locale),
     );
+    if facts.goal {
+        return goal_reached_message(facts, locale);
+    }
     match locale {
         Locale::En => (
             format!("[MissionLink] {s} accepted \"{t}\""),
@@ -40,6 +43,31 @@ pub fn accepted_message(facts: &MissionFacts, locale: Locale) -> (String, String
             format!(
                 "안녕하세요.\n\n후원하신 미션 \"{t}\"을(를) {s}님이 수락했습니다.\n마감은 {by}이며, \
                  결과가 나올 때까지 후원금은 보관됩니다.\n\nMissionLink\n"
+            ),
+        ),
+    }
+}
+
+/// The notice that a streamer's goal the recipient backs reached its goal: its deadline runs.
+fn goal_reached_message(facts: &MissionFacts, locale: Locale) -> (String, String) {
+    let (t, s, by) = (
+        &facts.title,
+        &facts.streamer_name,
+        when(facts.deadline, locale),
+    );
+    match locale {
+        Locale::En => (
+            format!("[MissionLink] \"{t}\" reached its goal"),
+            format!(
+                "Hello,\n\n{s}'s goal \"{t}\" you back reached its goal.\n{s} has until {by} \
+                 to complete it; your pledge stays held until their verdict.\n\nMissionLink\n"
+            ),
+        ),
+        Locale::Ko => (
+            format!("[MissionLink] \"{t}\" 목표 달성"),
+            format!(
+                "안녕하세요.\n\n후원하신 {s}님의 목표 \"{t}\"이(가) 목표 금액에 도달했습니다.\n마감은 \
+                 {by}이며, 결과가 나올 때까지 후원금은 보관됩니다.\n\nMissionLink\n"
             ),
         ),
     }

@@ -34,6 +34,10 @@ pub struct MissionFacts {
     pub deadline: Option<chrono::DateTime<chrono::Utc>>,
     /// When its backers' objection window ends (once VERIFYING).
     pub objection_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// A streamer's goal (started by reaching it) rather than a viewer's proposal.
+    pub goal: bool,
+    /// A goal's SUCCESS verdict: the level delivered (0 the goal, `n` its `n`th tier).
+    pub tier_reached: Option<i32>,
 }
 
 /// The lines that show the streamer's evidence and note, in `locale`; empty without either.
@@ -52,9 +56,23 @@ fn evidence_lines(facts: &MissionFacts, locale: Locale) -> String {
     lines
 }
 
-/// The message to one backer: the outcome and what happened to their `amount_won`.
-pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> (String, String) {
+/// The message to one backer: the outcome and what happened to their `amount_won`, of which a
+/// goal's tiered verdict refunded `refunded_won`.
+pub fn backer_message(
+    facts: &MissionFacts,
+    locale: Locale,
+    amount_won: i64,
+    refunded_won: i64,
+) -> (String, String) {
     let (t, s, a) = (&facts.title, &facts.streamer_name, won(amount_won));
+    let (kept, back) = (won(amount_won - refunded_won), won(refunded_won));
+    let level = match (facts.tier_reached, locale) {
+        (Some(0), Locale::En) => "its goal".to_owned(),
+        (Some(n), Locale::En) => format!("tier {n}"),
+        (Some(0), Locale::Ko) => "목표".to_owned(),
+        (Some(n), Locale::Ko) => format!("{n}단계"),
+        (None, _) => String::new(),
+    };
     let paid = facts.status == MissionStatus::Succeeded;
     let evidence = evidence_lines(facts, locale);
     match locale {
@@ -67,7 +85,12 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
                 MissionStatus::Withdrawn => "was withdrawn before the streamer accepted it",
                 _ => "expired",
             };
-            let money = if paid {
+            let money = if paid && refunded_won > 0 {
+                format!(
+                    "{s} delivered up to {level}: of your pledge of {a} won, {kept} won was paid \
+                     to them and {back} won was refunded to your MissionLink wallet."
+                )
+            } else if paid {
                 format!("Your pledge of {a} won was paid to {s}.")
             } else {
                 format!("Your pledge of {a} won was refunded to your MissionLink wallet.")
@@ -88,7 +111,12 @@ pub fn backer_message(facts: &MissionFacts, locale: Locale, amount_won: i64) -> 
                 MissionStatus::Withdrawn => ("철회", "스트리머가 수락하기 전에 철회되었습니다"),
                 _ => ("만료", "만료되었습니다"),
             };
-            let money = if paid {
+            let money = if paid && refunded_won > 0 {
+                format!(
+                    "{s}님이 {level}까지 달성했습니다: 후원하신 {a}원 중 {kept}원이 지급되고 \
+                     {back}원이 MissionLink 지갑으로 환불되었습니다."
+                )
+            } else if paid {
                 format!("후원하신 {a}원이 {s}님에게 지급되었습니다.")
             } else {
                 format!("후원하신 {a}원이 MissionLink 지갑으로 환불되었습니다.")

@@ -212,7 +212,7 @@ impl MissionActivities {
             .await
             .map_err(fail)?;
         let due = match from {
-            MissionStatus::Pending => Some(m.accept_by),
+            MissionStatus::Pending | MissionStatus::Funding => Some(m.accept_by),
             _ => m.deadline,
         };
         // This worker's clock may be behind the server's timer.

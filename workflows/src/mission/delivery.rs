@@ -126,6 +126,8 @@ impl EmailStep<'_> {
             verdict_note: m.verdict_note.clone(),
             deadline: m.deadline,
             objection_until: m.objection_until,
+            goal: m.kind == missionlink_ledger::status::MissionKind::Goal,
+            tier_reached: m.tier_reached,
         })
     }
 
@@ -343,6 +345,18 @@ impl EmailStep<'_> {
             identity::recipients(self.users_db, &ids)
         );
         let (done, users) = (done?, users.map_err(retryable)?);
+        // A goal's tiered verdict refunded part of each pledge: its result email says how much.
+        let refunds = match (letter, facts.tier_reached) {
+            (Letter::Result, Some(_)) => mission::tiered::refunds_between(
+                self.missions_db,
+                &facts.mission_id,
+                after.unwrap_or(""),
+                &last,
+            )
+            .await
+            .map_err(retryable)?,
+            _ => Default::default(),
+        };
         let mut outgoing = Vec::with_capacity(page.len());
         for b in &page {
             if done.contains(&b.backer_id) {
@@ -352,7 +366,8 @@ impl EmailStep<'_> {
                 tracing::warn!(backer = %b.backer_id, "backer has no user record; no email");
                 continue;
             };
-            let Some((subject, text)) = letter.compose(facts, u, b.total_won) else {
+            let refunded = refunds.get(&b.backer_id).copied().unwrap_or(0);
+            let Some((subject, text)) = letter.compose(facts, u, b.total_won, refunded) else {
                 continue;
             };
             outgoing.push(message(&facts.mission_id, letter.role(), u, subject, text));

@@ -29,16 +29,17 @@ impl Letter {
         }
     }
 
-    /// The subject and text to `to`, who had `total_won` in the mission; `None` when they do
-    /// not want this notice.
+    /// The subject and text to `to`, who had `total_won` in the mission (`refunded_won` of it
+    /// back by a goal's tiered verdict); `None` when they do not want this notice.
     pub(super) fn compose(
         self,
         facts: &MissionFacts,
         to: &Recipient,
         total_won: i64,
+        refunded_won: i64,
     ) -> Option<(String, String)> {
         match self {
-            Letter::Result => Some(backer_message(facts, to.locale, total_won)),
+            Letter::Result => Some(backer_message(facts, to.locale, total_won, refunded_won)),
             Letter::Notice(Notice::Accepted) => to
                 .notify_accepted
                 .then(|| accepted_message(facts, to.locale)),

@@ -16,6 +16,8 @@ pub struct MissionInput {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MissionState {
+    /// A streamer's goal taking pledges until it reaches its goal or its funding ends.
+    Funding,
     Pending,
     Active,
     Verifying,
@@ -32,6 +34,7 @@ impl MissionState {
     /// The status as recorded (its serde name): the `MissionStatus` search attribute's value.
     pub fn as_str(self) -> &'static str {
         match self {
+            MissionState::Funding => "FUNDING",
             MissionState::Pending => "PENDING",
             MissionState::Active => "ACTIVE",
             MissionState::Verifying => "VERIFYING",
@@ -49,6 +52,7 @@ impl MissionState {
 impl From<MissionStatus> for MissionState {
     fn from(s: MissionStatus) -> Self {
         match s {
+            MissionStatus::Funding => MissionState::Funding,
             MissionStatus::Pending => MissionState::Pending,
             MissionStatus::Active => MissionState::Active,
             MissionStatus::Verifying => MissionState::Verifying,
@@ -66,6 +70,7 @@ impl From<MissionStatus> for MissionState {
 impl From<MissionState> for MissionStatus {
     fn from(s: MissionState) -> Self {
         match s {
+            MissionState::Funding => MissionStatus::Funding,
             MissionState::Pending => MissionStatus::Pending,
             MissionState::Active => MissionStatus::Active,
             MissionState::Verifying => MissionStatus::Verifying,
@@ -205,6 +210,8 @@ pub struct MissionResult {
 pub enum Phase {
     #[default]
     Starting,
+    /// A goal taking pledges: waiting for its goal or the end of its funding.
+    Funding,
     AwaitingAcceptance,
     InProgress,
     /// Decided SUCCESS; the backers' objection window is open.

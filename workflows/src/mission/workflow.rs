@@ -38,6 +38,12 @@ pub const OBJECTION_PATCH: &str = "objection-window";
 /// and does not wait for it. Histories without its marker start none.
 pub const NOTICES_PATCH: &str = "backer-notices";
 
+/// The workflow change that added streamer goals (issue 28, item 1): a FUNDING goal waits for
+/// its goal (a `statusChanged` signal, sent by the pledge that reached it) against the end of
+/// its funding (a durable timer, then `ExpireMission` from FUNDING). Histories without its
+/// marker never saw that status.
+pub const GOALS_PATCH: &str = "streamer-goals";
+
 /// What the workflow asks of the database when the moment it waits for comes.
 #[derive(Clone, Copy)]
 enum OnTimer {
@@ -159,6 +165,18 @@ impl MissionWorkflow {
             // The phase, and the moment to wait for with what to do then (`None`: only a
             // signal ends the wait).
             let (phase, until) = match snap.status {
+                MissionState::Funding if ctx.patched(GOALS_PATCH) => (
+                    Phase::Funding,
+                    Some((snap.accept_by_unix_ms, OnTimer::Expire)),
+                ),
+                MissionState::Funding => {
+                    // Only a history recorded without the marker gets here, and none can have
+                    // seen a goal: never settle one still funding.
+                    return Err(ApplicationFailure::non_retryable(anyhow::anyhow!(
+                        "mission {id} is FUNDING in a history without the {GOALS_PATCH} marker"
+                    ))
+                    .into());
+                }
                 MissionState::Pending => (
                     Phase::AwaitingAcceptance,
                     Some((snap.accept_by_unix_ms, OnTimer::Expire)),
@@ -324,7 +342,7 @@ impl MissionWorkflow {
         self.signals += 1;
     }
 
-    /// Where the workflow is: `AWAITING_ACCEPTANCE`, `IN_PROGRESS`, `VERIFYING`, `DISPUTED`,
+    /// Where the workflow is: `FUNDING` (a goal), `AWAITING_ACCEPTANCE`, `IN_PROGRESS`, `VERIFYING`, `DISPUTED`,
     /// `SETTLING`, `NOTIFYING`, `DONE`.
     #[query(name = "phase")]
     pub fn phase(&self, _ctx: &WorkflowContextView) -> Phase {

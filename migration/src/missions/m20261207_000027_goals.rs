@@ -1,0 +1,117 @@
+//! Streamer goals with stretch tiers (issue 28, items 1 and 2).
+//!
+//! - `missions.kind`: `PROPOSAL` (a viewer's, every mission so far) or `GOAL` (a streamer's
+//!   own, so its creator is its streamer: the old `streamer_id <> creator_id` check now holds
+//!   for proposals only). A goal has `goal_won`; its funding ends at `accept_by`.
+//! - `missions.status` gains `FUNDING`: a goal taking pledges before it reached its goal.
+//! - `missions.tier_reached`: a goal's SUCCESS verdict names the level delivered (0 the goal,
+//!   `n` the `n`th tier); the streamer is paid up to it and the rest refunded pro rata.
+//! - `mission_tiers`: up to five stretch tiers per goal, each reached once, for good.
+//! - The feed gains `GOAL_REACHED` and `TIER_REACHED`.
+//!
+//! Postgres swaps the CHECKs; SQLite rebuilds `missions` and `mission_events` from their own
+//! stored definitions (`crate::rebuild`). No money moves.
+
+use crate::rebuild::{self, Rebuild};
+use crate::{Dialect, run_sql};
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseBackend;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// Every mission status, in the order of a mission's life.
+const STATUSES: &str = "'FUNDING', 'PENDING', 'ACTIVE', 'VERIFYING', 'DISPUTED', 'SUCCEEDED', \
+                        'FAILED', 'EXPIRED', 'REJECTED', 'CANCELLED', 'WITHDRAWN'";
+/// Every kind of feed event.
+const EVENT_KINDS: &str = "'CREATED', 'PLEDGED', 'ACCEPTED', 'REJECTED', 'SUCCEEDED', \
+                           'FAILED', 'EXPIRED', 'SETTLED', 'MESSAGE_APPROVED', 'MESSAGE_HIDDEN', \
+                           'VERIFYING', 'DISPUTED', 'CANCELLED', 'PLEDGE_WITHDRAWN', 'WITHDRAWN', \
+                           'GOAL_REACHED', 'TIER_REACHED'";
+/// Who creates a mission, and what a goal has.
+const KIND_CHECKS: &str = "CHECK (streamer_id <> creator_id OR kind = 'GOAL'), \
+                           CHECK ((kind = 'GOAL') = (goal_won IS NOT NULL)), \
+                           CHECK (goal_won IS NULL OR goal_won > 0)";
+
+fn new_columns_and_table(ts: &str) -> String {
+    format!(
+        r#"
+ALTER TABLE missions ADD COLUMN kind TEXT NOT NULL DEFAULT 'PROPOSAL'
+    CHECK (kind IN ('PROPOSAL', 'GOAL'));
+ALTER TABLE missions ADD COLUMN goal_won BIGINT;
+ALTER TABLE missions ADD COLUMN tier_reached INTEGER CHECK (tier_reached BETWEEN 0 AND 5);
+CREATE TABLE mission_tiers (
+    mission_id  TEXT NOT NULL REFERENCES missions (id),
+    position    INTEGER NOT NULL CHECK (position BETWEEN 1 AND 5),
+    amount_won  BIGINT NOT NULL CHECK (amount_won > 0),
+    title       TEXT NOT NULL,
+    reached_at  {ts},
+    PRIMARY KEY (mission_id, position)
+);
+"#
+    )
+}
+
+fn postgres() -> String {
+    format!(
+        r#"
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT conname FROM pg_constraint
+             WHERE conrelid = 'missions'::regclass AND contype = 'c'
+               AND pg_get_constraintdef(oid) LIKE '%creator_id%'
+    LOOP
+        EXECUTE format('ALTER TABLE missions DROP CONSTRAINT %I', c.conname);
+    END LOOP;
+END $$;
+ALTER TABLE missions DROP CONSTRAINT missions_status;
+ALTER TABLE missions ADD CONSTRAINT missions_status CHECK (status IN ({STATUSES}));
+ALTER TABLE missions ADD {kind_checks};
+ALTER TABLE mission_events DROP CONSTRAINT mission_events_kind;
+ALTER TABLE mission_events ADD CONSTRAINT mission_events_kind CHECK (kind IN ({EVENT_KINDS}));
+"#,
+        kind_checks = KIND_CHECKS.replace(", CHECK", ", ADD CHECK")
+    )
+}
+
+const REBUILDS: &[Rebuild] = &[
+    Rebuild {
+        table: "missions",
+        replace: &[
+            (
+                "CHECK (status IN ('PENDING', ",
+                "CHECK (status IN ('FUNDING', 'PENDING', ",
+                1,
+            ),
+            ("CHECK (streamer_id <> creator_id)", KIND_CHECKS, 1),
+        ],
+    },
+    Rebuild {
+        table: "mission_events",
+        replace: &[(
+            "'PLEDGE_WITHDRAWN', 'WITHDRAWN')",
+            "'PLEDGE_WITHDRAWN', 'WITHDRAWN', 'GOAL_REACHED', 'TIER_REACHED')",
+            1,
+        )],
+    },
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    /// All or nothing on both backends: SQLite's rebuild must never stop half way, and its
+    /// deferred foreign keys are checked when this transaction commits.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        let ts = Dialect::of(backend)?.timestamp;
+        run_sql(manager, &new_columns_and_table(ts)).await?;
+        match backend {
+            DatabaseBackend::Postgres => run_sql(manager, &postgres()).await,
+            _ => rebuild::sqlite(manager, REBUILDS).await,
+        }
+    }
+}
