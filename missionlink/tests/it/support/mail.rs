@@ -18,10 +18,12 @@ pub struct Mail {
     pub body: String,
 }
 
-/// Whether `subject` is a backers' notice while a mission runs (accepted; a verdict open to
-/// objections), in either language, rather than a result email or a receipt.
+/// Whether `subject` is a backers' notice while a mission runs (accepted, or a goal reached; a
+/// verdict open to objections), in either language, rather than a result email or a receipt.
 pub fn is_notice(subject: &str) -> bool {
     subject.contains(" accepted \"")
+        || subject.contains("reached its goal")
+        || subject.contains("목표 달성")
         || subject.contains("수락했습니다")
         || subject.contains("object by")
         || subject.contains("이의 제기")

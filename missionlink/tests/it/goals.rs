@@ -1,0 +1,390 @@
+//! Streamer goals and the tiered verdict (issue 28, items 1 and 2), end to end through HTTP,
+//! the Temporal dev server and a worker sending through moto's SES: a goal funded (ACTIVE when
+//! a pledge reaches it, its tiers reached in order), a pledge withdrawn while FUNDING, a tiered
+//! verdict's exact pro-rata refund with an awkward remainder; a goal not funded in time
+//! (EXPIRED, every backer refunded and emailed); `MAX_OPEN_GOALS` and the input rules; and
+//! backers racing to cross the goal and its tiers at once. The money is checked to the won and
+//! the audit run after each.
+
+use crate::support::{Gql, Session, TestApp};
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+/// `createGoalMission` by `who` with `goal`, `tiers` (amount, title) and funding ending
+/// `funding_seconds` from now.
+async fn create_goal(
+    app: &TestApp,
+    who: &Session,
+    title: &str,
+    goal: i64,
+    tiers: &[(i64, &str)],
+    funding_seconds: i64,
+) -> Gql {
+    let tiers: Vec<Value> = tiers
+        .iter()
+        .map(|(amount, title)| json!({ "amount": amount, "title": title }))
+        .collect();
+    app.gql(
+        Some(&who.access),
+        "mutation($i: CreateGoalMissionInput!, $k: String!) {
+           createGoalMission(input: $i, idempotencyKey: $k) {
+             id kind status goal fundingEndsAt acceptBy deadline creator { id }
+             tiers { level amount title reachedAt } } }",
+        json!({
+            "i": {
+                "title": title,
+                "goal": goal,
+                "tiers": tiers,
+                "fundingEndsAt": (Utc::now() + Duration::seconds(funding_seconds)).to_rfc3339(),
+                "durationSeconds": 3600,
+            },
+            "k": uuid::Uuid::new_v4().to_string(),
+        }),
+    )
+    .await
+}
+
+/// The goal as its backers read it.
+async fn goal(app: &TestApp, id: &str) -> Value {
+    app.gql(
+        None,
+        "query($id: ID!) { mission(id: $id) { id title status kind goal deadline settledAt
+           tierReached totalPledged totalHeld totalRefunded fee streamerNet
+           tiers { level amount title reachedAt } } }",
+        json!({ "id": id }),
+    )
+    .await
+    .data("mission")
+}
+
+async fn decide(app: &TestApp, who: &Session, id: &str, tier: Option<i64>) -> Gql {
+    app.gql(
+        Some(&who.access),
+        "mutation($m: ID!, $t: Int) { decideMission(missionId: $m, outcome: SUCCESS,
+           tierReached: $t) { id status tierReached } }",
+        json!({ "m": id, "t": tier }),
+    )
+    .await
+}
+
+/// The streamer's feed kinds, oldest first.
+async fn kinds(app: &TestApp, streamer: &Session) -> Vec<String> {
+    let page = app
+        .gql(
+            Some(&streamer.access),
+            "query($s: ID!) { missionEvents(streamerId: $s, first: 50) { nodes { kind } } }",
+            json!({ "s": streamer.user_id }),
+        )
+        .await
+        .data("missionEvents");
+    page["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["kind"].as_str().expect("kind").to_owned())
+        .collect()
+}
+
+/// The notices that goal `title` reached its goal sent to `to`.
+async fn goal_notices(title: &str, to: &str) -> usize {
+    crate::support::moto_messages()
+        .await
+        .iter()
+        .filter(|m| m.subject.contains(title))
+        .filter(|m| m.subject.contains("reached its goal") || m.subject.contains("목표 달성"))
+        .filter(|m| m.to.contains(to))
+        .count()
+}
+
+fn reached(g: &Value) -> Vec<bool> {
+    g["tiers"]
+        .as_array()
+        .expect("tiers")
+        .iter()
+        .map(|t| !t["reachedAt"].is_null())
+        .collect()
+}
+
+async fn pledge(app: &TestApp, who: &Session, id: &str, amount: i64, key: &str) -> String {
+    app.contribute(who, id, amount, key)
+        .await
+        .data("contribute")["id"]
+        .as_str()
+        .expect("pledge id")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_goal_funds_reaches_its_tiers_in_order_and_a_tiered_verdict_refunds_the_rest_pro_rata() {
+    let app = TestApp::with_temporal(&[("PLATFORM_FEE_BPS", "1000")]).await;
+    let worker = app.start_worker().await;
+    let streamer = app.register_as("streamer", "STREAMER").await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    for v in [&alice, &bob, &carol] {
+        app.top_up(v, 100_000, "t").await.data("topUp");
+    }
+    let title = format!("Goal {}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    // Only a streamer posts a goal.
+    assert_eq!(
+        create_goal(&app, &alice, &title, 10_000, &[], 3600)
+            .await
+            .code(),
+        "FORBIDDEN"
+    );
+    let tiers = [
+        (20_000, "Hard mode"),
+        (30_000, "No deaths"),
+        (40_000, "Blindfolded"),
+    ];
+    let g = create_goal(&app, &streamer, &title, 10_000, &tiers, 3600)
+        .await
+        .data("createGoalMission");
+    let id = g["id"].as_str().expect("id").to_owned();
+    assert_eq!(g["kind"], "GOAL");
+    assert_eq!(g["status"], "FUNDING");
+    assert_eq!(g["goal"], 10_000);
+    assert!(g["acceptBy"].is_null() && g["deadline"].is_null(), "{g}");
+    assert!(!g["fundingEndsAt"].is_null(), "{g}");
+    assert_eq!(g["creator"]["id"], streamer.user_id.as_str());
+    assert_eq!(reached(&g), vec![false, false, false]);
+    assert_eq!(
+        app.contribute(&streamer, &id, 1_000, "own").await.code(),
+        "FORBIDDEN"
+    );
+
+    // While FUNDING a backer may change their mind; the goal waits for others.
+    let first = pledge(&app, &alice, &id, 3_000, "a0").await;
+    app.gql(
+        Some(&alice.access),
+        "mutation($p: ID!) { withdrawPledge(pledgeId: $p, idempotencyKey: \"w\") { status } }",
+        json!({ "p": first }),
+    )
+    .await
+    .data("withdrawPledge");
+    assert_eq!(goal(&app, &id).await["status"], "FUNDING");
+    pledge(&app, &alice, &id, 4_000, "a1").await;
+    pledge(&app, &bob, &id, 3_000, "b1").await;
+    assert_eq!(goal(&app, &id).await["status"], "FUNDING", "7,000 held");
+    // 10,001 held: the goal is reached, the deadline runs from now.
+    pledge(&app, &carol, &id, 3_001, "c1").await;
+    let active = goal(&app, &id).await;
+    assert_eq!(active["status"], "ACTIVE");
+    assert!(!active["deadline"].is_null());
+    assert_eq!(reached(&active), vec![false, false, false]);
+    pledge(&app, &bob, &id, 10_000, "b2").await;
+    assert_eq!(reached(&goal(&app, &id).await), vec![true, false, false]);
+    pledge(&app, &carol, &id, 10_000, "c2").await;
+    let funded = goal(&app, &id).await;
+    assert_eq!(reached(&funded), vec![true, true, false]);
+    assert_eq!(funded["totalHeld"], 30_001);
+    let feed = kinds(&app, &streamer).await;
+    let milestones: Vec<&str> = feed
+        .iter()
+        .map(String::as_str)
+        .filter(|k| k.ends_with("_REACHED"))
+        .collect();
+    assert_eq!(
+        milestones,
+        vec!["GOAL_REACHED", "TIER_REACHED", "TIER_REACHED"],
+        "{feed:?}"
+    );
+    // The backers hear that the goal was reached, as a proposal's acceptance.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while goal_notices(&title, &alice.email).await == 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // A tier not reached, or a tier on FAILURE, is refused and changes nothing.
+    assert_eq!(
+        decide(&app, &streamer, &id, Some(3)).await.code(),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        decide(&app, &streamer, &id, Some(6)).await.code(),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(goal(&app, &id).await["status"], "ACTIVE");
+    // Delivered up to tier 1 (20,000 won): 10,001 of the 30,001 held go back pro rata. Shares
+    // rounded down: 1,333 + 1,000 + 1,000 + 3,333 + 3,333 = 9,999; the 2 won left over go one
+    // each to the two earliest pledges (Alice's 4,000 and Bob's 3,000).
+    let d = decide(&app, &streamer, &id, Some(1))
+        .await
+        .data("decideMission");
+    assert_eq!(d["tierReached"], 1);
+    let done = app
+        .wait_for_mission(&id, 60, |m| !m["settledAt"].is_null())
+        .await;
+    assert_eq!(done["status"], "SUCCEEDED");
+    let wallet = |w: Value| w["cash"].as_i64().expect("cash");
+    assert_eq!(wallet(app.wallet(&alice).await), 100_000 - 4_000 + 1_334);
+    assert_eq!(
+        wallet(app.wallet(&bob).await),
+        100_000 - 13_000 + 1_001 + 3_333
+    );
+    assert_eq!(
+        wallet(app.wallet(&carol).await),
+        100_000 - 13_001 + 1_000 + 3_333
+    );
+    // Paid 2,666 + 1,999 + 2,001 + 6,667 + 6,667 = 20,000; each part's fee rounded down:
+    // 266 + 199 + 200 + 666 + 666 = 1,997.
+    assert_eq!(app.wallet(&streamer).await["earnings"], 20_000 - 1_997);
+    let exact = goal(&app, &id).await;
+    assert_eq!(exact["tierReached"], 1);
+    assert_eq!(exact["totalHeld"], 0);
+    assert_eq!(exact["totalRefunded"], 3_000 + 10_001);
+    assert_eq!(exact["fee"], 1_997);
+    assert_eq!(exact["streamerNet"], 18_003);
+
+    // Each backer's result email (in their locale, Korean by default) says what was paid and
+    // what came back.
+    app.wait_until_notified(&id, 60).await;
+    let mail = worker.wait_for_mail(&title, 4).await;
+    assert_eq!(mail.len(), 4, "three backers and the streamer: {mail:#?}");
+    let to_alice = mail
+        .iter()
+        .find(|m| m.to.contains(&alice.email))
+        .expect("alice's email");
+    assert!(
+        to_alice
+            .body
+            .contains("4,000원 중 2,666원이 지급되고 1,334원이 MissionLink 지갑으로 환불"),
+        "{}",
+        to_alice.body
+    );
+    assert_eq!(
+        goal_notices(&title, &alice.email).await,
+        1,
+        "the goal's notice, once"
+    );
+    app.assert_audit_clean().await;
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_goal_not_funded_in_time_expires_and_refunds_every_backer() {
+    let app =
+        TestApp::with_temporal(&[("GOAL_FUNDING_MIN_SECONDS", "2"), ("MAX_OPEN_GOALS", "1")]).await;
+    let worker = app.start_worker().await;
+    let streamer = app.register_as("streamer", "STREAMER").await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    for v in [&alice, &bob] {
+        app.top_up(v, 100_000, "t").await.data("topUp");
+    }
+    // Bad input is refused with a code and creates nothing.
+    let six: Vec<(i64, &str)> = (1..=6).map(|i| (10_000 + i * 1_000, "tier")).collect();
+    for (goal_won, tiers, funding) in [
+        (10_000, six.as_slice(), 60),
+        (10_000, &[(9_000, "below the goal")][..], 60),
+        (10_000, &[(20_000, "a"), (15_000, "descending")][..], 60),
+        (10_000, &[][..], 1),
+        (10_000, &[][..], 8 * 24 * 3600),
+        (10, &[][..], 60),
+    ] {
+        let refused = create_goal(&app, &streamer, "Bad", goal_won, tiers, funding).await;
+        assert_eq!(refused.code(), "BAD_USER_INPUT", "{tiers:?} {funding}");
+    }
+    let title = format!("Goal {}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let id = create_goal(&app, &streamer, &title, 50_000, &[(60_000, "more")], 4)
+        .await
+        .data("createGoalMission")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // One open goal at a time here: a second is refused until the first is settled.
+    assert_eq!(
+        create_goal(&app, &streamer, "Second", 10_000, &[], 3600)
+            .await
+            .code(),
+        "OPEN_GOALS_LIMIT"
+    );
+    pledge(&app, &alice, &id, 20_000, "a").await;
+    pledge(&app, &bob, &id, 5_000, "b").await;
+    let done = app
+        .wait_for_mission(&id, 60, |m| !m["settledAt"].is_null())
+        .await;
+    assert_eq!(done["status"], "EXPIRED");
+    assert_eq!(app.wallet(&alice).await["cash"], 100_000);
+    assert_eq!(app.wallet(&bob).await["cash"], 100_000);
+    assert_eq!(app.wallet(&streamer).await["earnings"], 0);
+    let g = goal(&app, &id).await;
+    assert_eq!(g["totalRefunded"], 25_000);
+    assert_eq!(reached(&g), vec![false]);
+    app.wait_until_notified(&id, 60).await;
+    let mail = worker.wait_for_mail(&title, 3).await;
+    assert_eq!(mail.len(), 3, "two backers and the streamer: {mail:#?}");
+    assert!(
+        mail.iter()
+            .filter(|m| m.to.contains(&alice.email))
+            .all(|m| m.body.contains("20,000원이 MissionLink 지갑으로 환불")),
+        "{mail:#?}"
+    );
+    // Settled, it no longer counts: the streamer may post another.
+    create_goal(&app, &streamer, "Second", 10_000, &[], 3600)
+        .await
+        .data("createGoalMission");
+    app.assert_audit_clean().await;
+    worker.stop().await;
+}
+
+/// Twenty backers pledge at once across the goal and both tiers: the goal is reached once,
+/// each tier once, and the workflow hears of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backers_racing_across_the_goal_reach_it_and_each_tier_once() {
+    let app = TestApp::with_temporal(&[]).await;
+    let worker = app.start_worker().await;
+    let streamer = app.register_as("streamer", "STREAMER").await;
+    let mut backers = Vec::new();
+    for i in 0..20 {
+        let b = app.register_owned(format!("racer{i}")).await;
+        app.top_up(&b, 10_000, "t").await.data("topUp");
+        backers.push(b);
+    }
+    let title = format!("Goal {}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let id = create_goal(
+        &app,
+        &streamer,
+        &title,
+        10_000,
+        &[(15_000, "one"), (19_000, "two")],
+        3600,
+    )
+    .await
+    .data("createGoalMission")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let pledges = backers
+        .iter()
+        .map(|b| app.contribute(b, &id, 1_000, "race"));
+    for p in futures::future::join_all(pledges).await {
+        p.data("contribute");
+    }
+    let g = goal(&app, &id).await;
+    assert_eq!(g["status"], "ACTIVE");
+    assert_eq!(g["totalHeld"], 20_000);
+    assert_eq!(reached(&g), vec![true, true]);
+    let feed = kinds(&app, &streamer).await;
+    let count = |k: &str| feed.iter().filter(|f| *f == k).count();
+    assert_eq!(count("GOAL_REACHED"), 1, "{feed:?}");
+    assert_eq!(count("TIER_REACHED"), 2, "{feed:?}");
+    assert_eq!(count("PLEDGED"), 20, "{feed:?}");
+    // The workflow heard of it: it takes the verdict and settles everything to the streamer.
+    app.act(&streamer, "SUCCESS", &id)
+        .await
+        .data("decideMission");
+    let done = app
+        .wait_for_mission(&id, 60, |m| !m["settledAt"].is_null())
+        .await;
+    assert_eq!(done["status"], "SUCCEEDED");
+    assert_eq!(
+        app.wallet(&streamer).await["earnings"],
+        20_000,
+        "no fee by default"
+    );
+    app.wait_until_notified(&id, 60).await;
+    app.assert_audit_clean().await;
+    worker.stop().await;
+}
