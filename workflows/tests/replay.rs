@@ -5,6 +5,8 @@
 //! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink --test it -- successful_mission`;
 //! the objection window's (`mission-verified`, `mission-disputed`) by
 //! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink --test it -- disputes::objections`;
+//! the goals' (`mission-goal-tiered`, `mission-goal-expired`) by
+//! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink --test it -- goals::a_goal`;
 //! payout histories (`fixtures/payout/`) by the paid-payout test:
 //! `RECORD_WORKFLOW_HISTORY=1 scripts/test -p missionlink --test it -- payouts::a_paid`.
 
@@ -216,6 +218,44 @@ fn the_notice_recordings_start_each_notice_once_under_its_marker() {
         "mission-succeeded.binpb",
     ] {
         assert!(children(name).is_empty(), "{name}");
+        assert!(!marked(name), "{name}");
+    }
+}
+
+/// The goals' recordings wait out a FUNDING phase under the `streamer-goals` marker: one funded
+/// (its goal reached by a pledge, then a tiered verdict), one expired unfunded (its funding's
+/// timer fired, then `ExpireMission`). The recordings from before goals have no such marker.
+#[test]
+fn the_goal_recordings_fund_under_their_marker() {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let marked = |name: &str| {
+        events(name).iter().any(|e| {
+            matches!(&e.attributes, Some(Attributes::MarkerRecordedEventAttributes(m))
+            if m.details.values().flat_map(|p| &p.payloads).any(|p| {
+                String::from_utf8_lossy(&p.data).contains("streamer-goals")
+            }))
+        })
+    };
+    let activities = |name: &str| -> Vec<String> {
+        events(name)
+            .into_iter()
+            .filter_map(|e| match e.attributes {
+                Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                    a.activity_type.map(|t| t.name)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    for name in ["mission-goal-tiered.binpb", "mission-goal-expired.binpb"] {
+        assert!(marked(name), "{name}");
+    }
+    let expired = activities("mission-goal-expired.binpb");
+    assert!(expired.contains(&"ExpireMission".to_owned()), "{expired:?}");
+    let funded = activities("mission-goal-tiered.binpb");
+    assert!(!funded.contains(&"ExpireMission".to_owned()), "{funded:?}");
+    assert!(funded.contains(&"SettlePledges".to_owned()), "{funded:?}");
+    for name in ["mission-succeeded.binpb", "mission-notified.binpb"] {
         assert!(!marked(name), "{name}");
     }
 }

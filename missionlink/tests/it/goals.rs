@@ -96,6 +96,22 @@ async fn goal_notices(title: &str, to: &str) -> usize {
         .count()
 }
 
+/// With `RECORD_WORKFLOW_HISTORY` set, writes the mission's workflow history as the replay
+/// fixture `name` (`workflows/tests/replay.rs` replays it).
+async fn record(app: &TestApp, id: &str, name: &str) {
+    if std::env::var_os("RECORD_WORKFLOW_HISTORY").is_none() {
+        return;
+    }
+    let client = crate::findable::temporal_client(app).await;
+    let history = missionlink_workflows::mission::recorded_history(&client, id)
+        .await
+        .expect("history");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workflows/tests/fixtures")
+        .join(name);
+    std::fs::write(&path, history).expect("write fixture");
+}
+
 fn reached(g: &Value) -> Vec<bool> {
     g["tiers"]
         .as_array()
@@ -258,6 +274,7 @@ async fn a_goal_funds_reaches_its_tiers_in_order_and_a_tiered_verdict_refunds_th
         1,
         "the goal's notice, once"
     );
+    record(&app, &id, "mission-goal-tiered.binpb").await;
     app.assert_audit_clean().await;
     worker.stop().await;
 }
@@ -321,6 +338,7 @@ async fn a_goal_not_funded_in_time_expires_and_refunds_every_backer() {
             .all(|m| m.body.contains("20,000원이 MissionLink 지갑으로 환불")),
         "{mail:#?}"
     );
+    record(&app, &id, "mission-goal-expired.binpb").await;
     // Settled, it no longer counts: the streamer may post another.
     create_goal(&app, &streamer, "Second", 10_000, &[], 3600)
         .await
