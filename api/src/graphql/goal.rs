@@ -1,17 +1,13 @@
-//! Streamer goals (issue 28): `createGoalMission`, and what a mission shows of its kind, goal
-//! and stretch tiers.
+//! What a mission shows of its kind and a streamer's goal's stretch tiers (issue 28). A leaf of
+//! the schema's object graph; `createGoalMission` is in `goal_mutation`.
 
-use super::background::hand_to_workflow;
-use super::context::{caller, state};
-use super::mission::Mission;
+use super::context::state;
 use super::money::Won;
-use crate::error::{ApiError, GqlResult};
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use crate::error::ApiError;
+use async_graphql::{Context, Enum, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::mission_tier;
-use missionlink_identity::Role;
-use missionlink_ledger::idempotency::IdempotencyKey;
-use missionlink_ledger::mission::{self as domain, NewGoal, NewTier};
+use missionlink_ledger::mission as domain;
 
 /// What kind of mission it is.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,90 +44,16 @@ impl From<mission_tier::Model> for MissionTier {
     }
 }
 
-/// A stretch tier as asked for.
-#[derive(InputObject)]
-pub struct GoalTierInput {
-    /// Won; above the goal and above the tier before it.
-    pub amount: i32,
-    /// At most 100 characters, one line.
-    pub title: String,
-}
-
-#[derive(InputObject)]
-pub struct CreateGoalMissionInput {
-    pub title: String,
-    pub description: Option<String>,
-    /// Won, within the pledge bounds (`platform.pledgeMin` to `platform.pledgeMax`).
-    pub goal: i32,
-    /// At most 5, ascending, each above the goal.
-    pub tiers: Vec<GoalTierInput>,
-    /// When funding ends if the goal is not reached (then every backer is refunded):
-    /// `GOAL_FUNDING_MIN_SECONDS` (10 minutes) to `GOAL_FUNDING_MAX_SECONDS` (7 days) away.
-    pub funding_ends_at: DateTime<Utc>,
-    /// Time to complete, counted from the moment the goal is reached.
-    pub duration_seconds: i32,
-}
-
-#[derive(Default)]
-pub struct GoalMutation;
-
-#[Object]
-impl GoalMutation {
-    /// Posts a goal for your own channel (streamers only; `FORBIDDEN` otherwise), with no
-    /// pledge of your own: it is `FUNDING` and takes your viewers' pledges. Reaching `goal`
-    /// makes it `ACTIVE` (feed `GOAL_REACHED`; its deadline counts from then); each tier
-    /// reached after is `TIER_REACHED`. Not reached by `fundingEndsAt`, it `EXPIRED` and every
-    /// backer is refunded. At most `MAX_OPEN_GOALS` not yet settled (`OPEN_GOALS_LIMIT`);
-    /// bad input is `BAD_USER_INPUT`. The same `idempotencyKey` answers the first goal again.
-    async fn create_goal_mission(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateGoalMissionInput,
-        idempotency_key: String,
-    ) -> GqlResult<Mission> {
-        let claims = caller(ctx)?;
-        if claims.role != Role::Streamer {
-            return Err(ApiError::Forbidden("only streamers post goals".into()).into());
-        }
-        let app = state(ctx);
-        let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
-        let new = NewGoal {
-            streamer_id: claims.sub.clone(),
-            title: input.title,
-            description: input.description,
-            goal_won: i64::from(input.goal),
-            tiers: input
-                .tiers
-                .into_iter()
-                .map(|t| NewTier {
-                    amount_won: i64::from(t.amount),
-                    title: t.title,
-                })
-                .collect(),
-            funding_ends_at: input.funding_ends_at,
-            duration_seconds: i64::from(input.duration_seconds),
-        };
-        let created =
-            domain::create_goal(&app.db.missions, &app.settings.missions.rules, &new, &key)
-                .await
-                .map_err(ApiError::from)?;
-        if created.is_new() {
-            hand_to_workflow(app, &created.get().id);
-            missionlink_telemetry::metrics().mission_created();
-        }
-        Ok(Mission::try_from(created.into_inner())?)
-    }
-}
-
-/// A mission's tiers, lowest first: none for a proposal (read only for a goal).
+/// Mission `id`'s tiers, lowest first: none for a proposal (read only for a goal).
 pub(super) async fn tiers_of(
     ctx: &Context<'_>,
-    mission: &Mission,
+    kind: MissionKind,
+    id: &str,
 ) -> Result<Vec<MissionTier>, ApiError> {
-    if mission.kind != MissionKind::Goal {
+    if kind != MissionKind::Goal {
         return Ok(Vec::new());
     }
-    let found = domain::tiers(&state(ctx).db.missions, mission.id.as_str())
+    let found = domain::tiers(&state(ctx).db.missions, id)
         .await
         .map_err(ApiError::from)?;
     Ok(found.into_iter().map(MissionTier::from).collect())

@@ -183,7 +183,7 @@ impl Mission {
 
     /// A goal's stretch tiers, lowest first (none for a proposal).
     async fn tiers(&self, ctx: &Context<'_>) -> GqlResult<Vec<MissionTier>> {
-        Ok(tiers_of(ctx, self).await?)
+        Ok(tiers_of(ctx, self.kind, self.id.as_str()).await?)
     }
 
     /// Won ever pledged to it, every pledge counted once, whatever became of it (withdrawn,

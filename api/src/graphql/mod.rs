@@ -12,6 +12,7 @@ mod events;
 pub mod extensions;
 mod feed_objects;
 mod goal;
+mod goal_mutation;
 mod loaders;
 mod mission;
 mod mission_mutation;
@@ -75,7 +76,7 @@ pub struct Mutation(
     account::AccountMutation,
     mission_mutation::MissionMutation,
     withdraw::WithdrawMutation,
-    goal::GoalMutation,
+    goal_mutation::GoalMutation,
     prediction::PredictionMutation,
     channel::ChannelMutation,
     overlay::OverlayMutation,
