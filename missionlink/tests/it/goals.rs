@@ -406,3 +406,122 @@ async fn backers_racing_across_the_goal_reach_it_and_each_tier_once() {
     app.assert_audit_clean().await;
     worker.stop().await;
 }
+
+/// Migration 000027 on both backends: every row, index and reference kept (SQLite rebuilds
+/// `missions` and `mission_events`), an old mission a PROPOSAL, a goal (its streamer its creator)
+/// with tiers and the new feed kinds accepted, and the rules around them still enforced.
+#[tokio::test]
+async fn the_goal_migration_keeps_every_row_and_index_and_checks_the_new_rules() {
+    use missionlink_migration::Migrate as _;
+    use sea_orm::{ConnectionTrait, DbBackend};
+    for dbs in [
+        crate::support::TestDatabases::postgres_empty().await,
+        crate::support::TestDatabases::sqlite(),
+    ] {
+        let db = sea_orm::Database::connect(&dbs.missions_url)
+            .await
+            .expect("connect");
+        let backend = db.get_database_backend();
+        missionlink_migration::missions::Migrator::up(&db, Some(26))
+            .await
+            .expect("migrate to 26");
+        let now = if backend == DbBackend::Postgres {
+            "now()"
+        } else {
+            "'2026-12-07T10:00:00+00:00'"
+        };
+        let run = |sql: String| {
+            let db = db.clone();
+            async move { db.execute_unprepared(&sql).await.map(|_| ()) }
+        };
+        for sql in [
+            format!(
+                "INSERT INTO missions (id, streamer_id, creator_id, title, status, duration_seconds, \
+                 accept_by, created_at) VALUES ('m1', 's', 'c', 'open one', 'PENDING', 60, {now}, {now})"
+            ),
+            format!(
+                "INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at) \
+                 VALUES ('p1', 'm1', 'c', 1000, 'HELD', {now})"
+            ),
+            format!(
+                "INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
+                 VALUES ('s', 1, 'm1', 'CREATED', 'p1', {now})"
+            ),
+        ] {
+            run(sql.clone()).await.expect(&sql);
+        }
+        let read = |sql: &'static str| {
+            let db = db.clone();
+            async move { crate::support::migrations::rows(&db, sql).await }
+        };
+        const MISSIONS: &str = "SELECT id, streamer_id, creator_id, title, status FROM missions";
+        const EVENTS: &str = "SELECT seq, kind, pledge_id FROM mission_events ORDER BY seq";
+        let index_sql = if backend == DbBackend::Postgres {
+            "SELECT indexname FROM pg_indexes \
+             WHERE tablename IN ('missions', 'mission_events') ORDER BY indexname"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') \
+             AND tbl_name IN ('missions', 'mission_events') ORDER BY name"
+        };
+        let (missions, events, indexes) = (
+            read(MISSIONS).await,
+            read(EVENTS).await,
+            read(index_sql).await,
+        );
+        missionlink_migration::missions::Migrator::up(&db, None)
+            .await
+            .expect("migrate forward");
+        assert_eq!(read(MISSIONS).await, missions, "{backend:?}");
+        assert_eq!(read(EVENTS).await, events, "{backend:?}");
+        assert_eq!(read(index_sql).await, indexes, "{backend:?}: indexes kept");
+        assert_eq!(
+            read("SELECT kind FROM missions").await,
+            vec![r#"{"kind":"PROPOSAL"}"#.to_owned()],
+            "{backend:?}"
+        );
+        if backend == DbBackend::Sqlite {
+            assert!(read("PRAGMA foreign_key_check").await.is_empty());
+        }
+        for sql in [
+            format!(
+                "INSERT INTO missions (id, streamer_id, creator_id, title, status, duration_seconds, \
+                 accept_by, created_at, kind, goal_won) \
+                 VALUES ('g1', 's', 's', 'a goal', 'FUNDING', 60, {now}, {now}, 'GOAL', 10000)"
+            ),
+            format!(
+                "INSERT INTO mission_tiers (mission_id, position, amount_won, title, reached_at) \
+                 VALUES ('g1', 1, 20000, 'more', NULL), ('g1', 2, 30000, 'most', {now})"
+            ),
+            format!(
+                "INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
+                 VALUES ('s', 2, 'g1', 'GOAL_REACHED', NULL, {now}), \
+                        ('s', 3, 'g1', 'TIER_REACHED', NULL, {now})"
+            ),
+        ] {
+            run(sql.clone()).await.expect(&sql);
+        }
+        for bad in [
+            // A proposal to oneself, a goal without its goal, a proposal with one.
+            format!(
+                "INSERT INTO missions (id, streamer_id, creator_id, title, status, duration_seconds, \
+                 accept_by, created_at) VALUES ('x1', 's', 's', 'self', 'PENDING', 60, {now}, {now})"
+            ),
+            format!(
+                "INSERT INTO missions (id, streamer_id, creator_id, title, status, duration_seconds, \
+                 accept_by, created_at, kind) \
+                 VALUES ('x2', 's', 's', 'goal-less', 'FUNDING', 60, {now}, {now}, 'GOAL')"
+            ),
+            "UPDATE missions SET goal_won = 5 WHERE id = 'm1'".to_owned(),
+            "UPDATE missions SET status = 'LOST' WHERE id = 'g1'".to_owned(),
+            "UPDATE missions SET kind = 'OTHER' WHERE id = 'g1'".to_owned(),
+            "INSERT INTO mission_tiers (mission_id, position, amount_won, title) \
+             VALUES ('g1', 6, 90000, 'too many')"
+                .to_owned(),
+            "INSERT INTO mission_tiers (mission_id, position, amount_won, title) \
+             VALUES ('nope', 1, 90000, 'no goal')"
+                .to_owned(),
+        ] {
+            assert!(run(bad.clone()).await.is_err(), "{backend:?} took {bad}");
+        }
+    }
+}

@@ -41,15 +41,18 @@ pub async fn seed_users(db: &DatabaseConnection, operator: bool) {
     .expect("seed the users");
 }
 
-/// The rows `sql` reads, each as text.
+/// The rows `sql` reads, each as its JSON text (every column by name, so a comparison of two
+/// reads compares their values on both backends).
 pub async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<String> {
-    db.query_all_raw(sea_orm::Statement::from_string(
+    use sea_orm::FromQueryResult as _;
+    sea_orm::JsonValue::find_by_statement(sea_orm::Statement::from_string(
         db.get_database_backend(),
         sql,
     ))
+    .all(db)
     .await
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
     .iter()
-    .map(|r| format!("{r:?}"))
+    .map(ToString::to_string)
     .collect()
 }
