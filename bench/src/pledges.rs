@@ -118,7 +118,8 @@ fn ws_url(api: &str) -> anyhow::Result<String> {
 
 /// What the overlay asks of each event (`api/src/http/overlay.html`).
 const FEED_QUERY: &str = "subscription($s: ID!) { missionEvents(streamerId: $s) { seq kind at \
-    mission { id title status acceptBy deadline totalPledged backerCount } \
+    mission { id title status kind acceptBy deadline goal fundingEndsAt totalHeld backerCount \
+      tiers { level amount title reachedAt } } \
     pledge { id amount createdAt anonymous message backer { displayName } } } }";
 
 /// Follows `streamer`'s feed from now on, recording each PLEDGED event's commit-to-arrival

@@ -147,6 +147,7 @@ impl Mission {
                     &app.db.missions,
                     self.id.as_str(),
                     self.status.into(),
+                    self.tier_reached,
                     &h,
                     app.settings.missions.platform_fee_bps,
                 )

@@ -27,7 +27,8 @@ const OPTIONAL_PLEDGE_FIELDS: [&str; 2] = ["anonymous", "message"];
 /// The locale when the streamer's cannot be read.
 const FALLBACK_LOCALE: &str = "ko";
 
-/// The page's words, by locale. `{name}`, `{amount}` and `{n}` are filled in by the page.
+/// The page's words, by locale. `{name}`, `{amount}`, `{n}` and `{title}` are filled in by the
+/// page.
 const TEXTS: [(&str, &[(&str, &str)]); 2] = [
     (
         "ko",
@@ -35,11 +36,18 @@ const TEXTS: [(&str, &[(&str, &str)]); 2] = [
             ("title", "MissionLink 오버레이"),
             ("acceptWithin", "수락 마감까지"),
             ("timeLeft", "남은 시간"),
+            ("fundingEndsIn", "펀딩 마감까지"),
             ("backers", "후원자 {n}명"),
             ("newMission", "새 미션 도착!"),
+            ("newGoal", "새 목표 미션!"),
             ("pledged", "{name}님이 {amount} 후원!"),
             ("anonymous", "익명"),
             ("accepted", "미션 수락!"),
+            ("goalOf", "목표 {amount}"),
+            ("nextTier", "다음: {n}단계 {title} {amount}"),
+            ("allTiersReached", "모든 단계 달성"),
+            ("goalReached", "목표 달성!"),
+            ("tierReached", "{n}단계 달성: {title}"),
             ("succeeded", "미션 성공!"),
             ("failed", "미션 실패"),
             ("expired", "미션 시간 만료"),
@@ -61,11 +69,18 @@ const TEXTS: [(&str, &[(&str, &str)]); 2] = [
             ("title", "MissionLink overlay"),
             ("acceptWithin", "Accept within"),
             ("timeLeft", "Time left"),
+            ("fundingEndsIn", "Funding ends in"),
             ("backers", "Backers: {n}"),
             ("newMission", "New mission!"),
+            ("newGoal", "New goal!"),
             ("pledged", "{name} pledged {amount}!"),
             ("anonymous", "Anonymous"),
             ("accepted", "Mission accepted!"),
+            ("goalOf", "Goal {amount}"),
+            ("nextTier", "Next: tier {n} {title} {amount}"),
+            ("allTiersReached", "All tiers reached"),
+            ("goalReached", "Goal reached!"),
+            ("tierReached", "Tier {n} reached: {title}"),
             ("succeeded", "Mission succeeded!"),
             ("failed", "Mission failed"),
             ("expired", "Mission expired"),
@@ -226,6 +241,38 @@ mod tests {
                 .collect()
         };
         assert_eq!(keys("ko"), keys("en"));
+    }
+
+    #[test]
+    fn every_word_the_script_names_is_in_both_languages() {
+        // `T.word` in the script: a word each locale must have.
+        let script = &TEMPLATE[TEMPLATE.find("<script>").expect("script")..];
+        let named: Vec<&str> = script
+            .match_indices("T.")
+            .filter(|(i, _)| {
+                !script[..*i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            })
+            .map(|(i, _)| {
+                let rest = &script[i + 2..];
+                let end = rest
+                    .find(|c: char| !c.is_alphanumeric())
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .collect();
+        assert!(named.contains(&"goalReached"), "{named:?}");
+        for locale in ["ko", "en"] {
+            let words = texts(locale).expect("locale");
+            for word in &named {
+                assert!(
+                    words.iter().any(|(k, _)| k == word),
+                    "{locale} lacks {word}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -105,12 +105,15 @@ pub struct Net {
     pub streamer_net_won: i64,
 }
 
-/// The mission's [`Net`] in `status` with `h` its holdings: a preview at `fee_bps` over its
-/// held pledges while it may still succeed (one read of them), exact once settled.
+/// The mission's [`Net`] in `status` with `h` its holdings: while it may still succeed and holds
+/// anything, a preview at `fee_bps` over its pledges not withdrawn (one read of them; a goal's
+/// tiered verdict, `tier_reached`, counts only what it pays), each pledge's fee rounded down as
+/// settlement takes it; once settled, exact from the escrow's journal.
 pub async fn net<C: ConnectionTrait>(
     db: &C,
     mission_id: &str,
     status: MissionStatus,
+    tier_reached: Option<i32>,
     h: &Holdings,
     fee_bps: u32,
 ) -> Result<Net, LedgerError> {
@@ -129,29 +132,17 @@ pub async fn net<C: ConnectionTrait>(
             streamer_net_won: h.paid.paid_won,
         });
     }
-    let fee_to_come = held_fee(db, mission_id, fee_bps).await?;
+    // Over the pledges kept (held or already paid), not over what the escrow holds now: the
+    // same sums whatever part of a settlement has run between this and the holdings' read.
+    let split = match tier_reached {
+        Some(_) => super::tiered::split(db, &find(db, mission_id).await?).await?,
+        None => None,
+    };
+    let (paid, fee) = super::tiered::paid_and_fee(db, mission_id, split.as_ref(), fee_bps).await?;
     Ok(Net {
-        fee_won: h.paid.fee_won + fee_to_come,
-        streamer_net_won: h.paid.paid_won + h.held_won - fee_to_come,
+        fee_won: fee,
+        streamer_net_won: paid - fee,
     })
-}
-
-/// The fee the mission's held pledges would pay: each pledge's `floor(amount × bps ÷ 10,000)`,
-/// summed (the same integer division [`super::fee_of`] does, on positive amounts).
-async fn held_fee<C: ConnectionTrait>(
-    db: &C,
-    mission_id: &str,
-    fee_bps: u32,
-) -> Result<i64, LedgerError> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(amount * {bps} / 10000), 0) AS BIGINT) AS value FROM pledges \
-         WHERE mission_id = {} AND status = '{held}'",
-        crate::sql::param(backend, 1),
-        bps = fee_bps,
-        held = PledgeStatus::Held.as_str(),
-    );
-    Ok(crate::sql::scalar_i64(db, &sql, vec![mission_id.into()]).await?)
 }
 
 /// `totalPledged` and `backerCount` of a mission.

@@ -123,6 +123,54 @@ pub(super) async fn split<C: ConnectionTrait>(
     }))
 }
 
+/// What mission `mission_id`'s pledges kept (held or paid, not withdrawn or refunded) pay on
+/// success: won to the streamer before the fee, and the fee (each pledge's paid part's fee
+/// rounded down, as settlement takes it). With `split` (a tiered verdict) each pledge pays its
+/// part as [`Split::refund_of`] leaves it; without, all of it.
+pub(super) async fn paid_and_fee<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+    split: Option<&Split>,
+    fee_bps: u32,
+) -> Result<(i64, i64), LedgerError> {
+    #[derive(FromQueryResult)]
+    struct Paid {
+        paid: i64,
+        fee: i64,
+    }
+    let backend = db.get_database_backend();
+    let p = |i| crate::sql::param(backend, i);
+    // R and H are our integers; the remainder's last pledge is bound ('' when none: no id).
+    let (part, mut values): (String, Vec<sea_orm::Value>) = match split {
+        Some(s) => (
+            format!(
+                "amount - amount * {} / {} - CASE WHEN id <= {} THEN 1 ELSE 0 END",
+                s.refund_won,
+                s.held_won,
+                p(1)
+            ),
+            vec![s.last_extra.clone().unwrap_or_default().into()],
+        ),
+        None => ("amount".to_owned(), Vec::new()),
+    };
+    let id = p(values.len() + 1);
+    values.push(mission_id.into());
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(q), 0) AS BIGINT) AS paid, \
+           CAST(COALESCE(SUM(q * {fee_bps} / 10000), 0) AS BIGINT) AS fee \
+         FROM (SELECT {part} AS q FROM pledges \
+           WHERE mission_id = {id} AND status IN ('{held}', '{paid}')) x",
+        held = PledgeStatus::Held.as_str(),
+        paid = PledgeStatus::Paid.as_str(),
+    );
+    let found = Paid::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        backend, &sql, values,
+    ))
+    .one(db)
+    .await?;
+    Ok(found.map_or((0, 0), |f| (f.paid, f.fee)))
+}
+
 /// What a tiered verdict refunded each backer of mission `mission_id` with an id in
 /// `(after, last]` (their emails' page), summed over their pledges; backers refunded nothing
 /// are left out.

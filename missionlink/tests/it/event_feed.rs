@@ -322,8 +322,9 @@ async fn the_database_stores_every_event_kind_on_both_backends() {
 }
 
 /// What the overlay asks of each event (`api/src/http/overlay.html`).
-const OVERLAY_EVENT: &str = "seq kind mission { id status totalPledged backerCount } \
-    pledge { id amount backer { id displayName } }";
+const OVERLAY_EVENT: &str = "seq kind at mission { id title status kind acceptBy deadline goal \
+    fundingEndsAt totalHeld backerCount tiers { level amount title reachedAt } } \
+    pledge { id amount createdAt anonymous message backer { id displayName } }";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_subscriber_asking_what_the_overlay_asks_gets_every_event_with_its_objects() {
@@ -371,12 +372,12 @@ async fn a_subscriber_asking_what_the_overlay_asks_gets_every_event_with_its_obj
             "each pledge shows its own backer: {event}"
         );
         // The mission as read with its event's batch: never behind an earlier event's.
-        let total = event["mission"]["totalPledged"].as_i64().expect("total");
+        let total = event["mission"]["totalHeld"].as_i64().expect("total");
         assert!(total >= shown_total, "totals went back: {event}");
         shown_total = total;
     }
     let last = &live[50]["mission"];
-    assert_eq!(last["totalPledged"], 1_000 + 50 * 1_000, "{last}");
+    assert_eq!(last["totalHeld"], 1_000 + 50 * 1_000, "{last}");
     assert_eq!(last["backerCount"], 6, "{last}");
     assert_eq!(app.mission(&mission).await["backerCount"], 6);
     app.assert_audit_clean().await;

@@ -229,6 +229,10 @@ async fn a_goal_funds_reaches_its_tiers_in_order_and_a_tiered_verdict_refunds_th
         .await
         .data("decideMission");
     assert_eq!(d["tierReached"], 1);
+    // The preview counts only what the verdict pays, before settlement as after.
+    let preview = goal(&app, &id).await;
+    assert_eq!(preview["fee"], 1_997, "{preview}");
+    assert_eq!(preview["streamerNet"], 18_003, "{preview}");
     let done = app
         .wait_for_mission(&id, 60, |m| !m["settledAt"].is_null())
         .await;

@@ -37,6 +37,7 @@ mod notices;
 mod operators_identity;
 mod ops;
 mod overlay;
+mod overlay_goals;
 mod payout_holds;
 mod payouts;
 mod persons;

@@ -49,7 +49,7 @@ async fn rotate(app: &TestApp, who: &Session) -> Gql {
 }
 
 /// The token the streamer's first `rotateOverlayToken` issues.
-async fn first_token(app: &TestApp, streamer: &Session) -> String {
+pub(crate) async fn first_token(app: &TestApp, streamer: &Session) -> String {
     rotate(app, streamer).await.data("rotateOverlayToken")["token"]
         .as_str()
         .expect("issuing shows the token")
@@ -342,14 +342,14 @@ async fn an_overlay_subscription_ends_as_soon_as_its_token_is_rotated() {
 }
 
 /// One tab or command of `scripts/node/overlay-check.mjs` at a time.
-struct Browser {
+pub(crate) struct Browser {
     child: tokio::process::Child,
     stdin: tokio::process::ChildStdin,
     answers: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
 }
 
 impl Browser {
-    async fn launch() -> Self {
+    pub(crate) async fn launch() -> Self {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../scripts/node/overlay-check.mjs"
@@ -372,13 +372,13 @@ impl Browser {
     }
 
     /// Sends `command`; its answer, which must be `ok`.
-    async fn call(&mut self, command: Value) -> Value {
+    pub(crate) async fn call(&mut self, command: Value) -> Value {
         let answer = self.try_call(command.clone()).await;
         assert_eq!(answer["ok"], true, "{command} failed: {answer:#}");
         answer
     }
 
-    async fn try_call(&mut self, command: Value) -> Value {
+    pub(crate) async fn try_call(&mut self, command: Value) -> Value {
         self.stdin
             .write_all(format!("{command}\n").as_bytes())
             .await
@@ -391,23 +391,23 @@ impl Browser {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
     }
 
-    async fn open(&mut self, name: &str, url: &str) -> Value {
+    pub(crate) async fn open(&mut self, name: &str, url: &str) -> Value {
         self.call(json!({ "cmd": "open", "name": name, "url": url }))
             .await["snapshot"]
             .clone()
     }
 
-    async fn wait_seq(&mut self, name: &str, seq: i64, timeout_ms: u64) -> Value {
+    pub(crate) async fn wait_seq(&mut self, name: &str, seq: i64, timeout_ms: u64) -> Value {
         self.call(json!({ "cmd": "waitSeq", "name": name, "seq": seq, "timeoutMs": timeout_ms }))
             .await["snapshot"]
             .clone()
     }
 
-    async fn snapshot(&mut self, name: &str) -> Value {
+    pub(crate) async fn snapshot(&mut self, name: &str) -> Value {
         self.call(json!({ "cmd": "snapshot", "name": name })).await["snapshot"].clone()
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         self.call(json!({ "cmd": "close" })).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
     }
@@ -427,7 +427,7 @@ fn shown_seqs(snapshot: &Value) -> Vec<i64> {
         .collect()
 }
 
-fn alert(snapshot: &Value, seq: i64) -> &Value {
+pub(crate) fn alert(snapshot: &Value, seq: i64) -> &Value {
     snapshot["alerts"]
         .as_array()
         .expect("alerts")
