@@ -188,6 +188,16 @@ async fn a_goal_funds_reaches_its_tiers_in_order_and_a_tiered_verdict_refunds_th
     let active = goal(&app, &id).await;
     assert_eq!(active["status"], "ACTIVE");
     assert!(!active["deadline"].is_null());
+    // Reaching the goal opens the prediction game, as an acceptance does.
+    let game = app
+        .gql(
+            None,
+            "query($id: ID!) { mission(id: $id) { prediction { status } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .data("mission");
+    assert_eq!(game["prediction"]["status"], "OPEN", "{game}");
     assert_eq!(reached(&active), vec![false, false, false]);
     pledge(&app, &bob, &id, 10_000, "b2").await;
     assert_eq!(reached(&goal(&app, &id).await), vec![true, false, false]);
@@ -343,10 +353,36 @@ async fn a_goal_not_funded_in_time_expires_and_refunds_every_backer() {
         "{mail:#?}"
     );
     record(&app, &id, "mission-goal-expired.binpb").await;
-    // Settled, it no longer counts: the streamer may post another.
-    create_goal(&app, &streamer, "Second", 10_000, &[], 3600)
+    // Settled, it no longer counts: the streamer may post another, and take it down while it
+    // is FUNDING: every backer refunded, no one else may.
+    let second = create_goal(&app, &streamer, "Second", 10_000, &[], 3600)
         .await
-        .data("createGoalMission");
+        .data("createGoalMission")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    pledge(&app, &bob, &second, 4_000, "b2").await;
+    let withdraw = "mutation($m: ID!) { withdrawMission(missionId: $m, idempotencyKey: \"w\") {
+        status } }";
+    let vars = json!({ "m": second });
+    assert_eq!(
+        app.gql(Some(&bob.access), withdraw, vars.clone())
+            .await
+            .code(),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        app.gql(Some(&streamer.access), withdraw, vars)
+            .await
+            .data("withdrawMission")["status"],
+        "WITHDRAWN"
+    );
+    let gone = app
+        .wait_for_mission(&second, 60, |m| !m["settledAt"].is_null())
+        .await;
+    assert_eq!(gone["status"], "WITHDRAWN");
+    assert_eq!(app.wallet(&bob).await["cash"], 100_000);
+    app.wait_until_notified(&second, 60).await;
     app.assert_audit_clean().await;
     worker.stop().await;
 }
