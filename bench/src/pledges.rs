@@ -117,7 +117,7 @@ fn ws_url(api: &str) -> anyhow::Result<String> {
 }
 
 /// What the overlay asks of each event (`api/src/http/overlay.html`).
-const FEED_QUERY: &str = "subscription($s: ID!) { missionEvents(streamerId: $s) { seq kind at \
+const FEED_QUERY: &str = "subscription($s: ID!) { missionEvents(streamerId: $s) { seq kind at tier \
     mission { id title status kind acceptBy deadline goal fundingEndsAt totalHeld backerCount \
       tiers { level amount title reachedAt } } \
     pledge { id amount createdAt anonymous message backer { displayName } } } }";

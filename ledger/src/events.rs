@@ -39,6 +39,8 @@ pub struct NewEvent<'a> {
     pub kind: EventKind,
     /// The pledge of a CREATED or PLEDGED event.
     pub pledge_id: Option<&'a str>,
+    /// The tier (its level) of a TIER_REACHED event.
+    pub tier: Option<i32>,
 }
 
 /// Appends `events`, in order, to the feeds of their missions' streamers, inside `txn`. Call it
@@ -154,6 +156,7 @@ fn numbered(
             mission_id: e.mission_id.to_owned(),
             kind: e.kind,
             pledge_id: e.pledge_id.map(str::to_owned),
+            tier: e.tier,
             created_at: now,
         })
         .collect()
@@ -175,7 +178,7 @@ async fn append_pg<C: ConnectionTrait>(
         .map(|(e, i)| {
             serde_json::json!({
                 "n": i, "mission_id": e.mission_id, "kind": e.kind.as_str(),
-                "pledge_id": e.pledge_id,
+                "pledge_id": e.pledge_id, "tier": e.tier,
             })
         })
         .collect();
@@ -188,10 +191,11 @@ async fn append_pg<C: ConnectionTrait>(
                ON CONFLICT (streamer_id) DO UPDATE SET last_seq = sf.last_seq + $2 \
                RETURNING last_seq \
              ), added AS ( \
-               INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
-               SELECT $1, f.last_seq - $2 + e.n, e.mission_id, e.kind, e.pledge_id, $4 \
+               INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, tier, \
+                 created_at) \
+               SELECT $1, f.last_seq - $2 + e.n, e.mission_id, e.kind, e.pledge_id, e.tier, $4 \
                FROM f, (SELECT * FROM jsonb_to_recordset($3::jsonb) \
-                 AS e(n bigint, mission_id text, kind text, pledge_id text) LIMIT $5) e \
+                 AS e(n bigint, mission_id text, kind text, pledge_id text, tier int) LIMIT $5) e \
              ) \
              SELECT last_seq FROM f",
             [

@@ -26,23 +26,3 @@ pub(crate) fn row_count(n: usize) -> sea_orm::Value {
         .expect("fewer than 2^63 rows in one statement")
         .into()
 }
-
-/// The one BIGINT column `value` of the first row of `sql` (written with [`param`]s bound to
-/// `values`), 0 when there is no row: the aggregate reads (`SUM`, a fee's preview).
-pub(crate) async fn scalar_i64<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    sql: &str,
-    values: Vec<sea_orm::Value>,
-) -> Result<i64, sea_orm::DbErr> {
-    #[derive(sea_orm::FromQueryResult)]
-    struct Scalar {
-        value: i64,
-    }
-    let backend = db.get_database_backend();
-    Ok(<Scalar as sea_orm::FromQueryResult>::find_by_statement(
-        sea_orm::Statement::from_sql_and_values(backend, sql, values),
-    )
-    .one(db)
-    .await?
-    .map_or(0, |s| s.value))
-}

@@ -66,7 +66,7 @@ pub enum MissionEventKind {
     Withdrawn,
     /// A goal reached its `goal`: it is ACTIVE and its deadline runs.
     GoalReached,
-    /// A goal reached a stretch tier (its `tiers` say which: `reachedAt`).
+    /// A goal reached a stretch tier: `tier` says which (its `level`).
     TierReached,
 }
 
@@ -80,6 +80,8 @@ pub struct MissionEvent {
     pub kind: MissionEventKind,
     /// When it was committed.
     pub at: DateTime<Utc>,
+    /// The tier a `TIER_REACHED` event is about: its `level` among the mission's `tiers`.
+    pub tier: Option<i32>,
     #[graphql(skip)]
     pub mission_id: String,
     #[graphql(skip)]
@@ -97,6 +99,7 @@ impl TryFrom<mission_event::Model> for MissionEvent {
             seq: graphql_int(e.seq, "seq")?,
             kind: e.kind.into(),
             at: e.created_at,
+            tier: e.tier,
             mission_id: e.mission_id,
             pledge_id: e.pledge_id,
             objects: None,

@@ -39,6 +39,12 @@ pub struct Model {
     /// and `n` its `n`th tier; the streamer is paid up to that level's amount and the rest is
     /// refunded pro rata. None: everything held is paid.
     pub tier_reached: Option<i32>,
+    /// A tiered verdict's split, fixed with it (all None when nothing goes back): what the goal
+    /// held then, what goes back to its backers pro rata, and the last pledge (in id order)
+    /// that gets one won of the rounding's remainder.
+    pub tier_held_won: Option<i64>,
+    pub tier_refund_won: Option<i64>,
+    pub tier_extra_through: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,8 @@ pub struct Model {
     pub kind: EventKind,
     /// The pledge a CREATED or PLEDGED event is about.
     pub pledge_id: Option<String>,
+    /// The tier (its level) a TIER_REACHED event is about.
+    pub tier: Option<i32>,
     pub created_at: DateTimeUtc,
 }
 

@@ -4,7 +4,7 @@
 use super::Violation;
 use super::journal::MOVEMENTS;
 use crate::LedgerError;
-use crate::status::{AccountKind, PledgeStatus, PredictionStatus};
+use crate::status::{AccountKind, MissionStatus, PledgeStatus, PredictionStatus, TransferKind};
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 
 #[derive(FromQueryResult)]
@@ -142,6 +142,60 @@ pub(super) async fn pledges_settled_exactly_once<C: ConnectionTrait>(
                 "pledge {} of mission {} is {} for {} won but was held {}, paid {}, refunded {}, \
                  withdrawn {}",
                 p.id, p.mission_id, p.status, p.amount, p.held, p.paid, p.refunded, p.withdrawn
+            ),
+        })
+        .collect())
+}
+
+#[derive(FromQueryResult)]
+struct TieredRow {
+    id: String,
+    held: Option<i64>,
+    refund: Option<i64>,
+    refunded: i64,
+    paid: i64,
+}
+
+/// A goal settled under a tiered verdict went out of escrow as its split, fixed with the
+/// verdict, says: exactly `tier_refund_won` back to its backers and the rest of what it held
+/// (`tier_held_won`) to the streamer and the fee; nothing back when it fixed no split.
+pub(super) async fn tiered_splits_paid_as_fixed<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let rows = TieredRow::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            r#"SELECT m.id AS id, m.tier_held_won AS held, m.tier_refund_won AS refund,
+             CAST(COALESCE(SUM(CASE WHEN t.kind = '{refund}' THEN t.amount ELSE 0 END), 0)
+               AS BIGINT) AS refunded,
+             CAST(COALESCE(SUM(CASE WHEN t.kind IN ('{payout}', '{fee}') THEN t.amount ELSE 0 END),
+               0) AS BIGINT) AS paid
+           FROM missions m
+           JOIN accounts a ON a.owner_id = m.id AND a.kind = '{escrow}'
+           LEFT JOIN transfers t ON t.debit_account_id = a.id
+           WHERE m.tier_reached IS NOT NULL AND m.status = '{succeeded}'
+             AND m.settled_at IS NOT NULL
+           GROUP BY m.id, m.tier_held_won, m.tier_refund_won"#,
+            refund = TransferKind::Refund,
+            payout = TransferKind::Payout,
+            fee = TransferKind::Fee,
+            escrow = AccountKind::Escrow,
+            succeeded = MissionStatus::Succeeded,
+        ),
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| match (r.held, r.refund) {
+            (Some(held), Some(refund)) => r.refunded != refund || r.paid != held - refund,
+            _ => r.refunded != 0,
+        })
+        .map(|r| Violation {
+            check: "tiered_split",
+            detail: format!(
+                "mission {} fixed a split of {:?} held, {:?} back, but refunded {} and paid {}",
+                r.id, r.held, r.refund, r.refunded, r.paid
             ),
         })
         .collect())

@@ -59,6 +59,7 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
     violations.extend(journal::statements_sum_to_balances(db).await?);
     violations.extend(missions::escrow_matches_held_pledges(db).await?);
     violations.extend(missions::pledges_settled_exactly_once(db).await?);
+    violations.extend(missions::tiered_splits_paid_as_fixed(db).await?);
     violations.extend(missions::totals_match_pledges(db).await?);
     violations.extend(missions::prediction_pools(db).await?);
     violations.extend(payouts::payouts_exactly_once(db).await?);

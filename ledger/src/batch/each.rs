@@ -59,6 +59,7 @@ pub(super) async fn commit_each(
                 streamer_id: None,
                 kind: EventKind::Pledged,
                 pledge_id: Some(&p.id),
+                tier: None,
             }),
             _ => None,
         })
@@ -75,12 +76,13 @@ pub(super) async fn commit_each(
             .await?;
         let mut reached = Vec::new();
         for m in goals.iter().filter(|m| goal::watched(m)) {
-            for kind in goal::advance(&txn, rules, m).await? {
+            for (kind, tier) in goal::advance(&txn, rules, m).await? {
                 reached.push(NewEvent {
                     mission_id: &m.id,
                     streamer_id: Some(&m.streamer_id),
                     kind,
                     pledge_id: None,
+                    tier,
                 });
             }
         }

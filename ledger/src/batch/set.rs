@@ -79,8 +79,8 @@ pub(super) async fn commit_set(
     let mut reached = Vec::new();
     for m in missions.values().flatten() {
         if totals.contains_key(&m.id) && goal::watched(m) {
-            for kind in goal::advance(&txn, rules, m).await? {
-                reached.push((m, kind));
+            for (kind, tier) in goal::advance(&txn, rules, m).await? {
+                reached.push((m, kind, tier));
             }
         }
     }
@@ -97,15 +97,17 @@ pub(super) async fn commit_set(
                     .map(|m| m.streamer_id.as_str()),
                 kind: EventKind::Pledged,
                 pledge_id: Some(&p.id),
+                tier: None,
             }),
             _ => None,
         })
         .collect();
-    held.extend(reached.into_iter().map(|(m, kind)| NewEvent {
+    held.extend(reached.into_iter().map(|(m, kind, tier)| NewEvent {
         mission_id: &m.id,
         streamer_id: Some(&m.streamer_id),
         kind,
         pledge_id: None,
+        tier,
     }));
     let appended = events::write(&txn, &held).await?;
     txn.commit().await?;

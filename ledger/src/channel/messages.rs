@@ -120,6 +120,7 @@ pub async fn moderate(
                     streamer_id: Some(&m.streamer_id),
                     kind,
                     pledge_id: Some(pledge_id),
+                    tier: None,
                 }],
             )
             .await?;

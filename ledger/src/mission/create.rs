@@ -106,6 +106,9 @@ pub async fn create(
         kind: MissionKind::Proposal,
         goal_won: None,
         tier_reached: None,
+        tier_held_won: None,
+        tier_refund_won: None,
+        tier_extra_through: None,
     };
     mission::Entity::insert(mission::ActiveModel::from(row.clone()))
         .exec_without_returning(&txn)
@@ -140,6 +143,7 @@ pub async fn create(
             streamer_id: Some(&row.streamer_id),
             kind: EventKind::Created,
             pledge_id: Some(&first.id),
+            tier: None,
         }],
     )
     .await?;

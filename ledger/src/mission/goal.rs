@@ -22,7 +22,7 @@ use missionlink_entities::missions::{mission, mission_tier, workflow_outbox};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -148,16 +148,15 @@ pub async fn create_goal(
     new: &NewGoal,
     key: &IdempotencyKey,
 ) -> Result<Effect<mission::Model>, LedgerError> {
-    let now = Utc::now();
-    let valid = new.validate(rules, now)?;
+    // The request as sent, so a retry finds its first answer before any check runs again:
+    // `fundingEndsAt` is a moment, and a retry later may find it too near by then.
     let canonical = serde_json::json!([
-        valid.title,
-        valid.description,
-        valid.goal.get(),
-        valid
-            .tiers
+        new.title,
+        new.description,
+        new.goal_won,
+        new.tiers
             .iter()
-            .map(|(amount, title)| (amount.get(), title))
+            .map(|t| (t.amount_won, &t.title))
             .collect::<Vec<_>>(),
         new.funding_ends_at.timestamp_millis(),
         new.duration_seconds
@@ -172,6 +171,14 @@ pub async fn create_goal(
         let r: CreatedResponse = decode_response(&response)?;
         return find(db, &r.mission_id).await.map(Effect::Replayed);
     }
+    let now = Utc::now();
+    let valid = match new.validate(rules, now) {
+        Ok(valid) => valid,
+        Err(refused) => {
+            txn.rollback().await?;
+            return Err(refused);
+        }
+    };
     let id = uuid::Uuid::now_v7().to_string();
     let row = mission::Model {
         id: id.clone(),
@@ -196,6 +203,9 @@ pub async fn create_goal(
         kind: MissionKind::Goal,
         goal_won: Some(valid.goal.get()),
         tier_reached: None,
+        tier_held_won: None,
+        tier_refund_won: None,
+        tier_extra_through: None,
     };
     let created = async {
         mission::Entity::insert(mission::ActiveModel::from(row.clone()))
@@ -236,6 +246,7 @@ pub async fn create_goal(
                 streamer_id: Some(&new.streamer_id),
                 kind: EventKind::Created,
                 pledge_id: None,
+                tier: None,
             }],
         )
         .await?;
@@ -299,13 +310,13 @@ pub(crate) fn watched(m: &mission::Model) -> bool {
 /// After a pledge batch added its pledges to goal `m`'s totals (in `txn`, which holds the
 /// totals row): if what it holds reached its goal while FUNDING, it becomes ACTIVE (its
 /// deadline counted from now, its prediction game open, its workflow told); every tier whose
-/// amount it now holds is marked reached. Answers the feed events of what was reached, goal
-/// first, for the batch to append with its pledges.
+/// amount it now holds is marked reached. Answers the feed events of what was reached (each
+/// tier's with its level), goal first, for the batch to append with its pledges.
 pub(crate) async fn advance(
     txn: &DatabaseTransaction,
     rules: &MissionRules,
     m: &mission::Model,
-) -> Result<Vec<EventKind>, LedgerError> {
+) -> Result<Vec<(EventKind, Option<i32>)>, LedgerError> {
     let Some(goal) = m.goal_won else {
         return Ok(Vec::new());
     };
@@ -330,17 +341,31 @@ pub(crate) async fn advance(
         let lock_at = lock_at(now, deadline, rules.prediction_window_seconds);
         open_prediction(txn, &m.id, lock_at, now).await?;
         request_signal(txn, &m.id, MissionStatus::Active, None, now).await?;
-        reached.push(EventKind::GoalReached);
+        reached.push((EventKind::GoalReached, None));
     }
-    let tiers = mission_tier::Entity::update_many()
-        .col_expr(mission_tier::Column::ReachedAt, Expr::value(now))
+    // Read, then marked: no other batch to this goal runs until this one commits.
+    let levels: Vec<i32> = mission_tier::Entity::find()
+        .select_only()
+        .column(mission_tier::Column::Position)
         .filter(mission_tier::Column::MissionId.eq(&m.id))
         .filter(mission_tier::Column::ReachedAt.is_null())
         .filter(mission_tier::Column::AmountWon.lte(held))
-        .exec(txn)
+        .order_by_asc(mission_tier::Column::Position)
+        .into_tuple()
+        .all(txn)
         .await?;
-    for _ in 0..tiers.rows_affected {
-        reached.push(EventKind::TierReached);
+    if !levels.is_empty() {
+        mission_tier::Entity::update_many()
+            .col_expr(mission_tier::Column::ReachedAt, Expr::value(now))
+            .filter(mission_tier::Column::MissionId.eq(&m.id))
+            .filter(mission_tier::Column::Position.is_in(levels.iter().copied()))
+            .exec(txn)
+            .await?;
     }
+    reached.extend(
+        levels
+            .into_iter()
+            .map(|l| (EventKind::TierReached, Some(l))),
+    );
     Ok(reached)
 }

@@ -134,14 +134,40 @@ pub async fn net<C: ConnectionTrait>(
     }
     // Over the pledges kept (held or already paid), not over what the escrow holds now: the
     // same sums whatever part of a settlement has run between this and the holdings' read.
-    let split = match tier_reached {
-        Some(_) => super::tiered::split(db, &find(db, mission_id).await?).await?,
-        None => None,
-    };
-    let (paid, fee) = super::tiered::paid_and_fee(db, mission_id, split.as_ref(), fee_bps).await?;
+    if tier_reached.is_some()
+        && let Some((paid, fee)) =
+            super::tiered::paid_and_fee(db, &find(db, mission_id).await?, fee_bps).await?
+    {
+        return Ok(Net {
+            fee_won: fee,
+            streamer_net_won: paid - fee,
+        });
+    }
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS paid, \
+           CAST(COALESCE(SUM(amount * {fee_bps} / 10000), 0) AS BIGINT) AS fee \
+         FROM pledges WHERE mission_id = {} AND status IN ('{held}', '{paid}')",
+        crate::sql::param(backend, 1),
+        held = PledgeStatus::Held.as_str(),
+        paid = PledgeStatus::Paid.as_str(),
+    );
+    #[derive(FromQueryResult)]
+    struct Kept {
+        paid: i64,
+        fee: i64,
+    }
+    let kept = Kept::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        &sql,
+        [mission_id.into()],
+    ))
+    .one(db)
+    .await?
+    .map_or((0, 0), |k| (k.paid, k.fee));
     Ok(Net {
-        fee_won: fee,
-        streamer_net_won: paid - fee,
+        fee_won: kept.1,
+        streamer_net_won: kept.0 - kept.1,
     })
 }
 

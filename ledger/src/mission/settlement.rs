@@ -125,11 +125,7 @@ pub async fn settle_page(
         PledgeStatus::Refunded
     };
     // A goal's tiered verdict pays up to its level and refunds the rest pro rata.
-    let split = if paid {
-        tiered::split(&txn, &m).await?
-    } else {
-        None
-    };
+    let split = if paid { tiered::Split::of(&m) } else { None };
     let mut held = take_page(&txn, mission_id, after, page_size, to_status).await?;
     held.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let mut page = SettledPage::default();
@@ -252,6 +248,7 @@ pub async fn mark_settled(
                     streamer_id: None,
                     kind: EventKind::Settled,
                     pledge_id: None,
+                    tier: None,
                 }],
             )
             .await?;

@@ -11,14 +11,18 @@
 //! - The rest of each pledge (`a` less its refund) is paid as any pledge of a succeeded
 //!   mission: its fee (rounded down) to the platform, the remainder to the streamer.
 //!
-//! Every input is fixed once the mission closed, so each settlement page computes the same
-//! split whatever it and the pages before it took.
+//! The split is fixed with the verdict, in its transaction (behind the mission's gate: its
+//! pledges are final), and stored on the mission: each settlement page applies the same split
+//! whatever it and the pages before it took, without reading the other pledges. Each share is
+//! computed in 128 bits; "earliest" is the pledges' id order (uuid v7: when they were made).
 
 use super::goal::tiers;
 use crate::LedgerError;
 use crate::status::PledgeStatus;
-use missionlink_entities::missions::{mission, mission_tier};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use missionlink_entities::missions::{mission, mission_tier, pledge};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
 use std::collections::HashMap;
 
 /// The won the streamer is paid at `level` of goal `m` with `tiers` (lowest first): the goal
@@ -30,18 +34,36 @@ pub fn level_won(m: &mission::Model, tiers: &[mission_tier::Model], level: i32) 
     }
 }
 
-/// How a tiered verdict splits a goal's pledges.
+/// How a tiered verdict splits a goal's pledges, fixed with the verdict
+/// (`missions.tier_held_won`, `tier_refund_won`, `tier_extra_through`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Split {
     /// `R`: the won refunded in all.
     refund_won: i64,
     /// `H`: what the mission held when it closed.
     held_won: i64,
-    /// The last pledge (in pledge order) that gets one won of the rounding's remainder.
+    /// The last pledge (in id order) that gets one won of the rounding's remainder.
     last_extra: Option<String>,
 }
 
 impl Split {
+    /// The split fixed on `m`'s verdict; None when everything is paid (or it has no verdict).
+    pub(super) fn of(m: &mission::Model) -> Option<Self> {
+        match (m.tier_held_won, m.tier_refund_won) {
+            (Some(held_won), Some(refund_won)) if held_won > 0 && refund_won > 0 => Some(Self {
+                refund_won,
+                held_won,
+                last_extra: m.tier_extra_through.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// As stored on the mission: `tier_held_won`, `tier_refund_won`, `tier_extra_through`.
+    pub(super) fn stored(self) -> (i64, i64, Option<String>) {
+        (self.held_won, self.refund_won, self.last_extra)
+    }
+
     /// What pledge `pledge_id` of `amount` won gets back.
     pub(super) fn refund_of(&self, pledge_id: &str, amount: i64) -> Result<i64, LedgerError> {
         let share = i128::from(self.refund_won) * i128::from(amount) / i128::from(self.held_won);
@@ -54,15 +76,32 @@ impl Split {
     }
 }
 
-/// The split of SUCCEEDED mission `m`'s pledges, if its verdict named a level below what it
-/// holds; None when everything is paid.
-pub(super) async fn split<C: ConnectionTrait>(
+/// The mission's pledges with `statuses`, as (id, amount), in id order (compared as bytes, as
+/// [`Split::refund_of`] compares them).
+async fn pledges_of<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+    statuses: &[PledgeStatus],
+) -> Result<Vec<(String, i64)>, LedgerError> {
+    let mut found: Vec<(String, i64)> = pledge::Entity::find()
+        .select_only()
+        .columns([pledge::Column::Id, pledge::Column::Amount])
+        .filter(pledge::Column::MissionId.eq(mission_id))
+        .filter(pledge::Column::Status.is_in(statuses.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// The split of goal `m` decided SUCCESS at `level` (inside the verdict's transaction, behind
+/// the mission's gate: its pledges are final). None when the level's amount is all it holds.
+pub(super) async fn fix<C: ConnectionTrait>(
     db: &C,
     m: &mission::Model,
+    level: i32,
 ) -> Result<Option<Split>, LedgerError> {
-    let Some(level) = m.tier_reached else {
-        return Ok(None);
-    };
     let tiers = tiers(db, &m.id).await?;
     let paid_won = level_won(m, &tiers, level).ok_or_else(|| {
         LedgerError::Corrupt(format!(
@@ -70,105 +109,50 @@ pub(super) async fn split<C: ConnectionTrait>(
             m.id
         ))
     })?;
-    let backend = db.get_database_backend();
-    let p = |i| crate::sql::param(backend, i);
-    let kept = format!(
-        "FROM pledges WHERE mission_id = {} AND status <> '{}'",
-        p(1),
-        PledgeStatus::Withdrawn.as_str()
-    );
-    let held_won = crate::sql::scalar_i64(
-        db,
-        &format!("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS value {kept}"),
-        vec![m.id.as_str().into()],
-    )
-    .await?;
+    let kept = pledges_of(db, &m.id, &[PledgeStatus::Held]).await?;
+    let held_won: i64 = kept.iter().map(|(_, a)| a).sum();
     if held_won <= paid_won {
         return Ok(None);
     }
     let refund_won = held_won - paid_won;
-    // The shares rounded down, summed where the pledges are (one pass over them).
-    let shares = crate::sql::scalar_i64(
-        db,
-        &format!(
-            "SELECT CAST(COALESCE(SUM(amount * {refund_won} / {held_won}), 0) AS BIGINT) \
-             AS value {kept}"
-        ),
-        vec![m.id.as_str().into()],
-    )
-    .await?;
-    let remainder = refund_won - shares;
-    let last_extra = if remainder > 0 {
-        let rows = db
-            .query_one_raw(sea_orm::Statement::from_sql_and_values(
-                backend,
-                format!("SELECT id {kept} ORDER BY id LIMIT 1 OFFSET {}", p(2)),
-                [m.id.as_str().into(), (remainder - 1).into()],
-            ))
-            .await?
-            .ok_or_else(|| {
-                LedgerError::Corrupt(format!(
-                    "mission {}: a remainder of {remainder} won outnumbers its pledges",
-                    m.id
-                ))
-            })?;
-        Some(rows.try_get::<String>("", "id")?)
-    } else {
-        None
-    };
-    Ok(Some(Split {
+    let whole = Split {
         refund_won,
         held_won,
-        last_extra,
+        last_extra: None,
+    };
+    let mut shares = 0;
+    for (id, amount) in &kept {
+        shares += whole.refund_of(id, *amount)?;
+    }
+    // Fewer than the pledges: each share is below R × a ÷ H by less than one won.
+    let remainder = usize::try_from(refund_won - shares)
+        .map_err(|_| LedgerError::Corrupt("the shares exceed the refund".into()))?;
+    Ok(Some(Split {
+        last_extra: remainder.checked_sub(1).map(|i| kept[i].0.clone()),
+        ..whole
     }))
 }
 
-/// What mission `mission_id`'s pledges kept (held or paid, not withdrawn or refunded) pay on
-/// success: won to the streamer before the fee, and the fee (each pledge's paid part's fee
-/// rounded down, as settlement takes it). With `split` (a tiered verdict) each pledge pays its
-/// part as [`Split::refund_of`] leaves it; without, all of it.
+/// What goal `m`'s pledges kept (held or paid) pay on success under its tiered verdict's split:
+/// won to the streamer before the fee, and the fee (each pledge's paid part's fee rounded down,
+/// as settlement takes it). None when it has no split.
 pub(super) async fn paid_and_fee<C: ConnectionTrait>(
     db: &C,
-    mission_id: &str,
-    split: Option<&Split>,
+    m: &mission::Model,
     fee_bps: u32,
-) -> Result<(i64, i64), LedgerError> {
-    #[derive(FromQueryResult)]
-    struct Paid {
-        paid: i64,
-        fee: i64,
-    }
-    let backend = db.get_database_backend();
-    let p = |i| crate::sql::param(backend, i);
-    // R and H are our integers; the remainder's last pledge is bound ('' when none: no id).
-    let (part, mut values): (String, Vec<sea_orm::Value>) = match split {
-        Some(s) => (
-            format!(
-                "amount - amount * {} / {} - CASE WHEN id <= {} THEN 1 ELSE 0 END",
-                s.refund_won,
-                s.held_won,
-                p(1)
-            ),
-            vec![s.last_extra.clone().unwrap_or_default().into()],
-        ),
-        None => ("amount".to_owned(), Vec::new()),
+) -> Result<Option<(i64, i64)>, LedgerError> {
+    let Some(split) = Split::of(m) else {
+        return Ok(None);
     };
-    let id = p(values.len() + 1);
-    values.push(mission_id.into());
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(q), 0) AS BIGINT) AS paid, \
-           CAST(COALESCE(SUM(q * {fee_bps} / 10000), 0) AS BIGINT) AS fee \
-         FROM (SELECT {part} AS q FROM pledges \
-           WHERE mission_id = {id} AND status IN ('{held}', '{paid}')) x",
-        held = PledgeStatus::Held.as_str(),
-        paid = PledgeStatus::Paid.as_str(),
-    );
-    let found = Paid::find_by_statement(sea_orm::Statement::from_sql_and_values(
-        backend, &sql, values,
-    ))
-    .one(db)
-    .await?;
-    Ok(found.map_or((0, 0), |f| (f.paid, f.fee)))
+    let (mut paid, mut fee) = (0, 0);
+    for (id, amount) in pledges_of(db, &m.id, &[PledgeStatus::Held, PledgeStatus::Paid]).await? {
+        let part = amount - split.refund_of(&id, amount)?;
+        if part > 0 {
+            paid += part;
+            fee += super::fee_of(crate::Amount::new(part)?, fee_bps)?;
+        }
+    }
+    Ok(Some((paid, fee)))
 }
 
 /// What a tiered verdict refunded each backer of mission `mission_id` with an id in

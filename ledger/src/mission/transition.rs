@@ -113,8 +113,11 @@ pub async fn act(
         None => moderators::ensure_disinterested(&txn, &m, actor_id).await?,
         Some(_) => moderators::authorize(&txn, &m, actor_id).await?,
     }
-    if let StreamerAction::Decide(outcome, _, Some(tier)) = action {
-        // Behind the gate: no pledge reaches a tier while this is decided.
+    if let StreamerAction::Decide(outcome, _, Some(tier)) = action
+        && m.status == MissionStatus::Active
+    {
+        // Behind the gate: no pledge reaches a tier while this is decided. (A mission no
+        // longer ACTIVE is refused below, INVALID_STATE, whatever the tier.)
         check_tier(&txn, &m, *outcome, *tier).await?;
     }
     let changed = update
@@ -122,6 +125,12 @@ pub async fn act(
         .filter(mission::Column::Status.eq(from))
         .exec(&txn)
         .await?;
+    if changed.rows_affected == 1
+        && let StreamerAction::Decide(Outcome::Success, _, Some(tier)) = action
+    {
+        // The tiered verdict's split, fixed now: the pledges are final behind the gate.
+        fix_split(&txn, &m, *tier).await?;
+    }
     if changed.rows_affected == 1 && to == MissionStatus::Active {
         // Acceptance opens the prediction game on this mission.
         let lock_at = lock_at(now, deadline, rules.prediction_window_seconds);
@@ -150,6 +159,27 @@ pub async fn act(
             }
         )))
     }
+}
+
+/// Stores the split of goal `m`'s SUCCESS at `tier` on its row (`tier_held_won`,
+/// `tier_refund_won`, `tier_extra_through`), when anything goes back.
+async fn fix_split(
+    txn: &sea_orm::DatabaseTransaction,
+    m: &mission::Model,
+    tier: i32,
+) -> Result<(), LedgerError> {
+    let Some(split) = super::tiered::fix(txn, m, tier).await? else {
+        return Ok(());
+    };
+    let (held, refund, extra) = split.stored();
+    mission::Entity::update_many()
+        .col_expr(mission::Column::TierHeldWon, Expr::value(held))
+        .col_expr(mission::Column::TierRefundWon, Expr::value(refund))
+        .col_expr(mission::Column::TierExtraThrough, Expr::value(extra))
+        .filter(mission::Column::Id.eq(&m.id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Refuses a verdict's `tierReached` unless it is a goal's SUCCESS naming its goal (0) or a
@@ -232,6 +262,7 @@ pub async fn expire(
                 streamer_id: None,
                 kind: EventKind::Expired,
                 pledge_id: None,
+                tier: None,
             }],
         )
         .await?;
@@ -292,6 +323,7 @@ pub(crate) async fn announce<C: sea_orm::ConnectionTrait>(
             streamer_id: Some(streamer_id),
             kind,
             pledge_id: None,
+            tier: None,
         }],
     )
     .await?;

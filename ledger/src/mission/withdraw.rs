@@ -248,6 +248,7 @@ async fn take_back<C: ConnectionTrait>(
             streamer_id: Some(&m.streamer_id),
             kind: EventKind::PledgeWithdrawn,
             pledge_id: Some(pledge_id),
+            tier: None,
         }],
     )
     .await?;

@@ -10,7 +10,7 @@ use missionlink_ledger::mission::{self, NewGoal, NewTier, StreamerAction};
 use missionlink_ledger::status::{MissionStatus, Outcome};
 use missionlink_ledger::wallet;
 use missionlink_testdb::TestDatabases;
-use sea_orm::DatabaseBackend;
+use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 #[tokio::test]
 async fn a_batch_across_the_goal_and_a_tiered_verdict_settled_side_by_side_refund_by_the_rule() {
@@ -148,5 +148,20 @@ async fn a_batch_across_the_goal_and_a_tiered_verdict_settled_side_by_side_refun
             "{backend:?}: each paid part's fee, rounded down"
         );
         assert_audit_clean(&db).await;
+        // The audit holds settlement to the split the verdict fixed.
+        db.missions
+            .execute_unprepared(&format!(
+                "UPDATE missions SET tier_refund_won = tier_refund_won + 1 WHERE id = '{}'",
+                goal.id
+            ))
+            .await
+            .expect("corrupt");
+        let found = missionlink_ledger::audit::run(&db.missions)
+            .await
+            .expect("audit");
+        assert!(
+            found.len() == 1 && found[0].check == "tiered_split",
+            "{backend:?}: {found:?}"
+        );
     }
 }

@@ -5,9 +5,12 @@
 //!   for proposals only). A goal has `goal_won`; its funding ends at `accept_by`.
 //! - `missions.status` gains `FUNDING`: a goal taking pledges before it reached its goal.
 //! - `missions.tier_reached`: a goal's SUCCESS verdict names the level delivered (0 the goal,
-//!   `n` the `n`th tier); the streamer is paid up to it and the rest refunded pro rata.
+//!   `n` the `n`th tier); the streamer is paid up to it and the rest refunded pro rata. The
+//!   split is fixed with the verdict: `tier_held_won` (what the goal held), `tier_refund_won`
+//!   (what goes back) and `tier_extra_through` (the last pledge, in id order, that gets one won
+//!   of the rounding's remainder), all null when nothing goes back.
 //! - `mission_tiers`: up to five stretch tiers per goal, each reached once, for good.
-//! - The feed gains `GOAL_REACHED` and `TIER_REACHED`.
+//! - The feed gains `GOAL_REACHED` and `TIER_REACHED` (`mission_events.tier`: which tier).
 //!
 //! Postgres swaps the CHECKs; SQLite rebuilds `missions` and `mission_events` from their own
 //! stored definitions (`crate::rebuild`). No money moves.
@@ -40,6 +43,10 @@ ALTER TABLE missions ADD COLUMN kind TEXT NOT NULL DEFAULT 'PROPOSAL'
     CHECK (kind IN ('PROPOSAL', 'GOAL'));
 ALTER TABLE missions ADD COLUMN goal_won BIGINT;
 ALTER TABLE missions ADD COLUMN tier_reached INTEGER CHECK (tier_reached BETWEEN 0 AND 5);
+ALTER TABLE missions ADD COLUMN tier_held_won BIGINT CHECK (tier_held_won > 0);
+ALTER TABLE missions ADD COLUMN tier_refund_won BIGINT CHECK (tier_refund_won > 0);
+ALTER TABLE missions ADD COLUMN tier_extra_through TEXT;
+ALTER TABLE mission_events ADD COLUMN tier INTEGER CHECK (tier BETWEEN 1 AND 5);
 CREATE TABLE mission_tiers (
     mission_id  TEXT NOT NULL REFERENCES missions (id),
     position    INTEGER NOT NULL CHECK (position BETWEEN 1 AND 5),

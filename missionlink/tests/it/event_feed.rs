@@ -306,6 +306,7 @@ async fn the_database_stores_every_event_kind_on_both_backends() {
                 streamer_id: None,
                 kind: *kind,
                 pledge_id: None,
+                tier: None,
             })
             .collect();
         append(&txn, &every).await.expect("every kind is stored");
@@ -322,7 +323,7 @@ async fn the_database_stores_every_event_kind_on_both_backends() {
 }
 
 /// What the overlay asks of each event (`api/src/http/overlay.html`).
-const OVERLAY_EVENT: &str = "seq kind at mission { id title status kind acceptBy deadline goal \
+const OVERLAY_EVENT: &str = "seq kind at tier mission { id title status kind acceptBy deadline goal \
     fundingEndsAt totalHeld backerCount tiers { level amount title reachedAt } } \
     pledge { id amount createdAt anonymous message backer { id displayName } }";
 

@@ -170,36 +170,37 @@ async fn the_overlay_shows_a_goals_bar_filling_and_alerts_when_its_goal_and_a_ti
     assert_eq!(percent(bar), 36, "{bar}");
     assert_eq!(markers(bar), [(0, true), (1, false), (2, false)]);
 
-    // Seqs 5 and 6: 21,000 held, the first tier is reached.
-    app.contribute(&fans[2], &id, 10_000, "c")
+    // Seqs 5 to 7: 31,000 held, both tiers reached by one pledge: an alert for each, naming
+    // its own tier.
+    app.contribute(&fans[2], &id, 20_000, "c")
         .await
         .data("contribute");
-    let tier = browser.wait_seq("goal", 6, 5_000).await;
+    let tier = browser.wait_seq("goal", 7, 5_000).await;
     assert_eq!(
         shown(&tier)[4..],
         [
             ("PLEDGED".to_owned(), true),
+            ("TIER_REACHED".to_owned(), true),
             ("TIER_REACHED".to_owned(), true)
         ]
     );
-    let tier_alert = alert(&tier, 6);
-    assert_eq!(tier_alert["kind"], "TIER_REACHED");
-    let text = tier_alert["text"].as_str().expect("text");
-    assert!(text.contains("1단계 달성: Hard mode"), "{text}");
-    // The goal's alert still shows beside it (an alert lasts 8 s).
+    for (seq, named) in [(6, "1단계 달성: Hard mode"), (7, "2단계 달성: No deaths")] {
+        let tier_alert = alert(&tier, seq);
+        assert_eq!(tier_alert["kind"], "TIER_REACHED");
+        let text = tier_alert["text"].as_str().expect("text");
+        assert!(text.contains(named), "{text}");
+    }
+    // The goal's alert still shows beside them (an alert lasts 8 s).
     assert_eq!(alert(&tier, 4)["kind"], "GOAL_REACHED");
     let bar = goalbar(&tier, &id);
-    assert_eq!(percent(bar), 70, "{bar}");
-    assert_eq!(markers(bar), [(0, true), (1, true), (2, false)]);
-    assert_eq!(
-        bar["caption"],
-        "목표 10,000원 · 다음: 2단계 No deaths 30,000원"
-    );
+    assert_eq!(percent(bar), 100, "{bar}");
+    assert_eq!(markers(bar), [(0, true), (1, true), (2, true)]);
+    assert_eq!(bar["caption"], "목표 10,000원 · 모든 단계 달성");
     assert_eq!(card(&tier, &id)["status"], "ACTIVE", "still on the board");
     assert!(
         card(&tier, &id)["meta"]
             .as_str()
-            .is_some_and(|m| m.starts_with("21,000원 · 후원자 3명")),
+            .is_some_and(|m| m.starts_with("31,000원 · 후원자 3명")),
         "{tier:#}"
     );
 
