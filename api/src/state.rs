@@ -47,7 +47,7 @@ impl AppState {
             settings.topups.webhook_max_per_client,
             settings.topups.webhook_window_seconds,
         );
-        Ok(Self(Arc::new(Inner {
+        let state = Self(Arc::new(Inner {
             payments,
             webhook_clients,
             feed: MissionFeed::start(db.missions.clone()),
@@ -63,7 +63,19 @@ impl AppState {
             db,
             auth,
             temporal,
-        })))
+        }));
+        crate::graphql::hand_reached_goals(&state);
+        Ok(state)
+    }
+
+    /// A handle that does not keep the state alive (for a task that ends with it).
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.0)
+    }
+
+    /// The state behind `weak`, while it lives.
+    pub(crate) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(Self)
     }
 }
 

@@ -26,6 +26,37 @@ where
     tokio::spawn(run.with_context(trace));
 }
 
+/// Hands each goal this process's pledge batches brought to its goal its workflow's outbox entry
+/// at once. A pledge never signals (BRIEF §5): the batch that reached the goal wrote the signal
+/// into the outbox with it, which the worker's relay would deliver only after
+/// `OUTBOX_RELAY_GRACE_SECONDS`; this follows the batches' committed events (`GOAL_REACHED`)
+/// instead, so the goal's notice and the workflow's deadline timer start at once. A missed event
+/// (a lagging receiver) is left to the relay. Ends with the state.
+pub(crate) fn hand_reached_goals(app: &AppState) {
+    use missionlink_ledger::status::EventKind;
+    use tokio::sync::broadcast::error::RecvError;
+    let weak = app.downgrade();
+    let mut committed = missionlink_ledger::events::local_committed().subscribe();
+    tokio::spawn(async move {
+        loop {
+            match committed.recv().await {
+                Ok(appended) => {
+                    let Some(app) = AppState::upgrade(&weak) else {
+                        return;
+                    };
+                    for e in &appended.events {
+                        if e.kind == EventKind::GoalReached {
+                            hand_to_workflow(&app, &e.mission_id);
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
 /// After a commit: hand the workflow its outbox entry right away (in the background; the relay
 /// covers a failure). The change itself was announced by its transaction.
 pub(crate) fn hand_to_workflow(app: &AppState, mission_id: &str) {

@@ -45,6 +45,7 @@ use async_graphql::extensions::apollo_persisted_queries::{
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
+pub(crate) use background::hand_reached_goals;
 pub use context::{Caller, ClientAddr, PublicOrigin};
 pub use extensions::depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 pub use extensions::transport::{ViaGet, WRITE_OVER_GET};

@@ -391,7 +391,8 @@ async fn a_goal_not_funded_in_time_expires_and_refunds_every_backer() {
 /// each tier once, and the workflow hears of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backers_racing_across_the_goal_reach_it_and_each_tier_once() {
-    let app = TestApp::with_temporal(&[]).await;
+    // The relay waits ten minutes here: only the API's own hand-off can tell the workflow.
+    let app = TestApp::with_temporal(&[("OUTBOX_RELAY_GRACE_SECONDS", "600")]).await;
     let worker = app.start_worker().await;
     let streamer = app.register_as("streamer", "STREAMER").await;
     let mut backers = Vec::new();
@@ -429,6 +430,25 @@ async fn backers_racing_across_the_goal_reach_it_and_each_tier_once() {
     assert_eq!(count("GOAL_REACHED"), 1, "{feed:?}");
     assert_eq!(count("TIER_REACHED"), 2, "{feed:?}");
     assert_eq!(count("PLEDGED"), 20, "{feed:?}");
+    // The API handed the workflow the goal's signal at once, without the relay.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        use missionlink_entities::missions::workflow_outbox;
+        use sea_orm::EntityTrait as _;
+        let entry = workflow_outbox::Entity::find_by_id(id.clone())
+            .one(&app.db.missions)
+            .await
+            .expect("outbox")
+            .expect("entry");
+        if entry.pending_signal.is_none() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the goal's signal waits for the relay: {entry:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     // The workflow heard of it: it takes the verdict and settles everything to the streamer.
     app.act(&streamer, "SUCCESS", &id)
         .await
