@@ -90,6 +90,15 @@ fn payouts_default_to_the_sandbox_in_dev_and_refuse_it_in_production() {
         config(&[("PAYOUT_FEE_WON", "10000")]).unwrap_err().variable,
         "PAYOUT_FEE_WON"
     );
+    assert_eq!(
+        config(&[
+            ("GOAL_FUNDING_MIN_SECONDS", "700"),
+            ("GOAL_FUNDING_MAX_SECONDS", "600")
+        ])
+        .unwrap_err()
+        .variable,
+        "GOAL_FUNDING_MIN_SECONDS"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use crate::channels::{CHANNEL_VERIFIER, CHZZK_API_URL};
 use crate::http::PUBLIC_URL;
 use crate::identity::{EMAIL_VERIFICATION_REQUIRED, JWT_SECRET, STREAMER_SELF_REGISTRATION};
-use crate::missions::{MISSION_MIN_DURATION_SECONDS, PLEDGE_MIN};
+use crate::missions::{GOAL_FUNDING_MIN_SECONDS, MISSION_MIN_DURATION_SECONDS, PLEDGE_MIN};
 use crate::payouts::{BANK_PROVIDER, PAYOUT_FEE_WON};
 use crate::persons::{
     IDENTITY_HASH_KEY, IDENTITY_VERIFIER, PORTONE_API_URL, TOPUP_REQUIRES_IDENTITY,
@@ -36,6 +36,12 @@ impl Config {
         }
         if missions.pledge_min_won > missions.pledge_max_won {
             return Err(err(PLEDGE_MIN.name, "must not exceed PLEDGE_MAX"));
+        }
+        if missions.goals.funding_min_seconds > missions.goals.funding_max_seconds {
+            return Err(err(
+                GOAL_FUNDING_MIN_SECONDS.name,
+                "must not exceed GOAL_FUNDING_MAX_SECONDS, or no goal could be posted",
+            ));
         }
         if production && matches!(self.payouts.bank, BankChoice::Sandbox(_)) {
             return Err(err(

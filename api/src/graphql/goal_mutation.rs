@@ -43,8 +43,9 @@ impl GoalMutation {
     /// pledge of your own: it is `FUNDING` and takes your viewers' pledges. Reaching `goal`
     /// makes it `ACTIVE` (feed `GOAL_REACHED`; its deadline counts from then); each tier
     /// reached after is `TIER_REACHED`. Not reached by `fundingEndsAt`, it `EXPIRED` and every
-    /// backer is refunded. At most `MAX_OPEN_GOALS` not yet settled (`OPEN_GOALS_LIMIT`);
-    /// bad input is `BAD_USER_INPUT`. The same `idempotencyKey` answers the first goal again.
+    /// backer is refunded. At most `MAX_OPEN_GOALS` not yet settled (`OPEN_GOALS_LIMIT`); a
+    /// suspended streamer posts none (`STREAMER_SUSPENDED`); bad input is `BAD_USER_INPUT`.
+    /// The same `idempotencyKey` answers the first goal again, whenever it is sent.
     async fn create_goal_mission(
         &self,
         ctx: &Context<'_>,

@@ -38,7 +38,8 @@ pub enum PledgeStatus {
     /// In the mission's escrow.
     Held,
     /// Paid to the streamer (less the fee): the mission succeeded. Under a goal's tiered
-    /// verdict, part of it may have come back to the backer (`refunded`).
+    /// verdict part of it came back to the backer (their statement's `REFUND` entry, and their
+    /// result email, say how much).
     Paid,
     /// Back in the backer's cash: the mission did not succeed.
     Refunded,

@@ -355,7 +355,8 @@ async fn a_goal_not_funded_in_time_expires_and_refunds_every_backer() {
     record(&app, &id, "mission-goal-expired.binpb").await;
     // Settled, it no longer counts: the streamer may post another, and take it down while it
     // is FUNDING: every backer refunded, no one else may.
-    let second = create_goal(&app, &streamer, "Second", 10_000, &[], 3600)
+    let second_title = format!("Goal {}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let second = create_goal(&app, &streamer, &second_title, 10_000, &[], 3600)
         .await
         .data("createGoalMission")["id"]
         .as_str()
@@ -383,6 +384,19 @@ async fn a_goal_not_funded_in_time_expires_and_refunds_every_backer() {
     assert_eq!(gone["status"], "WITHDRAWN");
     assert_eq!(app.wallet(&bob).await["cash"], 100_000);
     app.wait_until_notified(&second, 60).await;
+    let told = worker.wait_for_mail(&second_title, 2).await;
+    let to_bob = told
+        .iter()
+        .find(|m| m.to.contains(&bob.email))
+        .expect("bob's email");
+    assert!(
+        to_bob
+            .body
+            .contains("목표 금액에 도달하기 전에 스트리머가 내렸습니다")
+            && to_bob.body.contains("4,000원이 MissionLink 지갑으로 환불"),
+        "{}",
+        to_bob.body
+    );
     app.assert_audit_clean().await;
     worker.stop().await;
 }

@@ -82,6 +82,9 @@ pub fn backer_message(
                 MissionStatus::Failed => "failed",
                 MissionStatus::Rejected => "was declined",
                 MissionStatus::Cancelled => "was cancelled by MissionLink",
+                MissionStatus::Withdrawn if facts.goal => {
+                    "was taken down by the streamer before it reached its goal"
+                }
                 MissionStatus::Withdrawn => "was withdrawn before the streamer accepted it",
                 _ => "expired",
             };
@@ -108,6 +111,9 @@ pub fn backer_message(
                 MissionStatus::Failed => ("실패", "실패했습니다"),
                 MissionStatus::Rejected => ("거절", "거절되었습니다"),
                 MissionStatus::Cancelled => ("취소", "MissionLink 운영자에 의해 취소되었습니다"),
+                MissionStatus::Withdrawn if facts.goal => {
+                    ("철회", "목표 금액에 도달하기 전에 스트리머가 내렸습니다")
+                }
                 MissionStatus::Withdrawn => ("철회", "스트리머가 수락하기 전에 철회되었습니다"),
                 _ => ("만료", "만료되었습니다"),
             };
