@@ -143,23 +143,38 @@ pub(crate) fn invalid(message: impl Into<String>) -> LedgerError {
     LedgerError::InvalidInput(message.into())
 }
 
+/// What every mission states, checked: its title and description (as [`crate::text`] has
+/// them), and its duration within the configured bounds.
+pub(crate) fn mission_texts(
+    rules: &MissionRules,
+    title: &str,
+    description: Option<&str>,
+    duration_seconds: i64,
+) -> Result<(String, Option<String>), LedgerError> {
+    let title = text::required("title", title, MAX_TITLE_CHARS, Lines::One)?;
+    let description = text::optional(
+        "description",
+        description,
+        MAX_DESCRIPTION_CHARS,
+        Lines::Many,
+    )?;
+    if !(rules.min_duration_seconds..=rules.max_duration_seconds).contains(&duration_seconds) {
+        return Err(invalid(format!(
+            "durationSeconds must be between {} and {}",
+            rules.min_duration_seconds, rules.max_duration_seconds
+        )));
+    }
+    Ok((title, description))
+}
+
 impl NewMission {
     pub(super) fn validate(&self, rules: &MissionRules) -> Result<Validated, LedgerError> {
-        let title = text::required("title", &self.title, MAX_TITLE_CHARS, Lines::One)?;
-        let description = text::optional(
-            "description",
+        let (title, description) = mission_texts(
+            rules,
+            &self.title,
             self.description.as_deref(),
-            MAX_DESCRIPTION_CHARS,
-            Lines::Many,
+            self.duration_seconds,
         )?;
-        if !(rules.min_duration_seconds..=rules.max_duration_seconds)
-            .contains(&self.duration_seconds)
-        {
-            return Err(invalid(format!(
-                "durationSeconds must be between {} and {}",
-                rules.min_duration_seconds, rules.max_duration_seconds
-            )));
-        }
         let accept = self
             .accept_within_seconds
             .unwrap_or(rules.default_accept_seconds);

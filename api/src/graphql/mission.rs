@@ -223,7 +223,8 @@ impl Mission {
         )?)
     }
 
-    /// Distinct backers, the creator included.
+    /// Distinct backers still in, the creator included: a backer who withdrew every pledge no
+    /// longer counts.
     async fn backer_count(&self, ctx: &Context<'_>) -> GqlResult<i32> {
         let t = self.totals(ctx).await?;
         Ok(graphql_int(t.backers, "backerCount")?)

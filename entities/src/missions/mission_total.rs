@@ -1,5 +1,6 @@
 //! A mission's totals, kept as its pledges are inserted (in the same transaction): what it was
-//! ever pledged, and by how many distinct backers. One row per mission with a pledge.
+//! ever pledged, and by how many distinct backers still in (a withdrawal of a backer's last
+//! pledge takes one off). One row per mission with a pledge.
 
 use sea_orm::entity::prelude::*;
 
@@ -10,7 +11,7 @@ pub struct Model {
     pub mission_id: String,
     /// Won pledged, every pledge counted once, whatever became of it.
     pub total_won: i64,
-    /// Distinct backers, the creator included.
+    /// Distinct backers with a pledge not withdrawn, the creator included.
     pub backers: i64,
 }
 

@@ -212,7 +212,9 @@ pub(super) async fn totals_match_pledges<C: ConnectionTrait>(
              CAST(SUM(cb) AS BIGINT) AS counted_backers, CAST(SUM(kw) AS BIGINT) AS kept_won,
              CAST(SUM(kb) AS BIGINT) AS kept_backers
            FROM (
-             SELECT mission_id, SUM(amount) AS cw, COUNT(DISTINCT backer_id) AS cb, 0 AS kw, 0 AS kb
+             SELECT mission_id, SUM(amount) AS cw,
+               COUNT(DISTINCT CASE WHEN status <> 'WITHDRAWN' THEN backer_id END) AS cb,
+               0 AS kw, 0 AS kb
              FROM pledges GROUP BY mission_id
              UNION ALL
              SELECT mission_id, 0, 0, total_won, backers FROM mission_totals

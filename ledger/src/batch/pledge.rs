@@ -219,10 +219,12 @@ pub(crate) async fn hold(
     transfer::apply(txn, &hold_transfer(&p, amount)).await?;
     // Read after the wallet's row is locked (by the debit): a concurrent pledge of this backer
     // has committed by now, and this statement sees it.
+    // A backer who withdrew every earlier pledge comes back in.
     let first = !pledge::Entity::find()
         .filter(pledge::Column::MissionId.eq(&m.id))
         .filter(pledge::Column::BackerId.eq(backer_id))
         .filter(pledge::Column::Id.ne(&p.id))
+        .filter(pledge::Column::Status.ne(PledgeStatus::Withdrawn))
         .exists(txn)
         .await?;
     Ok((p, first))

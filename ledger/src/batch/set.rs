@@ -385,7 +385,8 @@ async fn debit_and_hold<'a>(
                FROM d JOIN debited ON debited.id = d.wallet \
              ) \
              SELECT d.wallet AS id, NOT EXISTS (SELECT 1 FROM pledges p \
-               WHERE p.mission_id = d.mission_id AND p.backer_id = d.backer_id) AS first \
+               WHERE p.mission_id = d.mission_id AND p.backer_id = d.backer_id \
+                 AND p.status <> 'WITHDRAWN') AS first \
              FROM d JOIN debited ON debited.id = d.wallet",
             vec![
                 json_rows(rows_in),

@@ -23,6 +23,28 @@ struct CreatedResponse {
     mission_id: String,
 }
 
+/// Records the intent to start mission `id`'s workflow (`workflow_outbox`), in the transaction
+/// that creates the mission.
+pub(super) async fn outbox_start<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    id: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    workflow_outbox::Entity::insert(workflow_outbox::ActiveModel {
+        mission_id: Set(id.to_owned()),
+        created_at: Set(now),
+        started_at: Set(None),
+        pending_signal: Set(None),
+        signal_requested_at: Set(None),
+        pending_action: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
 /// Creates a mission with the creator's first pledge held in its escrow and a "start workflow"
 /// outbox record, in one transaction. Idempotent per `(creator, key)`: a replay answers the
 /// mission it created.
@@ -117,18 +139,7 @@ pub async fn create(
     let (first, _) = hold(&txn, &row, &new.creator_id, valid.amount, &note, now).await?;
     crate::mission::add_to_totals(&txn, &row.id, valid.amount.get(), 1).await?;
     // BRIEF §6: the intent to start the workflow commits with the money it will settle.
-    workflow_outbox::Entity::insert(workflow_outbox::ActiveModel {
-        mission_id: Set(id.clone()),
-        created_at: Set(now),
-        started_at: Set(None),
-        pending_signal: Set(None),
-        signal_requested_at: Set(None),
-        pending_action: Set(None),
-        attempts: Set(0),
-        last_error: Set(None),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    outbox_start(&txn, &id, now).await?;
     idempotency::complete(
         &txn,
         &new.creator_id,

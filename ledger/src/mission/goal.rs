@@ -13,12 +13,12 @@ use super::transition::request_signal;
 use crate::events::{self, NewEvent};
 use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
 use crate::prediction::game::{lock_at, open as open_prediction};
-use crate::rules::{MAX_DESCRIPTION_CHARS, MAX_GOAL_TIERS, MAX_TITLE_CHARS, MissionRules, invalid};
+use crate::rules::{MAX_GOAL_TIERS, MAX_TITLE_CHARS, MissionRules, invalid, mission_texts};
 use crate::status::{EventKind, MissionKind, MissionStatus};
 use crate::text::{self, Lines};
 use crate::{AccountId, Amount, LedgerError, account, changes};
 use chrono::{DateTime, Duration, Utc};
-use missionlink_entities::missions::{mission, mission_tier, workflow_outbox};
+use missionlink_entities::missions::{mission, mission_tier};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
@@ -64,21 +64,12 @@ impl NewGoal {
     /// ending `GOAL_FUNDING_MIN_SECONDS` to `GOAL_FUNDING_MAX_SECONDS` after `now`, the
     /// duration within the missions' bounds.
     fn validate(&self, rules: &MissionRules, now: DateTime<Utc>) -> Result<ValidGoal, LedgerError> {
-        let title = text::required("title", &self.title, MAX_TITLE_CHARS, Lines::One)?;
-        let description = text::optional(
-            "description",
+        let (title, description) = mission_texts(
+            rules,
+            &self.title,
             self.description.as_deref(),
-            MAX_DESCRIPTION_CHARS,
-            Lines::Many,
+            self.duration_seconds,
         )?;
-        if !(rules.min_duration_seconds..=rules.max_duration_seconds)
-            .contains(&self.duration_seconds)
-        {
-            return Err(invalid(format!(
-                "durationSeconds must be between {} and {}",
-                rules.min_duration_seconds, rules.max_duration_seconds
-            )));
-        }
         let goal = Amount::within(self.goal_won, rules.pledge_min_won, rules.pledge_max_won)
             .map_err(|_| {
                 invalid(format!(
@@ -225,18 +216,8 @@ pub async fn create_goal(
             .await?;
         }
         account::open(&txn, &[AccountId::escrow(&id)]).await?;
-        workflow_outbox::Entity::insert(workflow_outbox::ActiveModel {
-            mission_id: Set(id.clone()),
-            created_at: Set(now),
-            started_at: Set(None),
-            pending_signal: Set(None),
-            signal_requested_at: Set(None),
-            pending_action: Set(None),
-            attempts: Set(0),
-            last_error: Set(None),
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        // BRIEF §6: the intent to start the workflow commits with the mission.
+        super::create::outbox_start(&txn, &id, now).await?;
         // The streamer's feed row, taken here, orders this streamer's goal creations: the
         // count below sees every goal created before this one committed.
         events::append(

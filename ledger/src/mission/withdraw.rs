@@ -21,7 +21,7 @@ use crate::status::{EventKind, MissionKind, MissionStatus, PledgeStatus, Transfe
 use crate::transfer::{self, Transfer};
 use crate::{AccountId, Amount, Currency, LedgerError, changes};
 use chrono::{DateTime, Duration, Utc};
-use missionlink_entities::missions::{mission, pledge};
+use missionlink_entities::missions::{mission, mission_total, pledge};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
@@ -235,6 +235,26 @@ async fn take_back<C: ConnectionTrait>(
         }],
     )
     .await?;
+    // A backer with no other pledge left in the mission no longer counts among its backers
+    // (`backerCount`): behind the gate, no batch adds one meanwhile.
+    let still_in = pledge::Entity::find()
+        .filter(pledge::Column::MissionId.eq(&mission_id))
+        .filter(pledge::Column::BackerId.eq(backer_id))
+        .filter(pledge::Column::Status.ne(PledgeStatus::Withdrawn))
+        .limit(1)
+        .count(txn)
+        .await?;
+    if still_in == 0 {
+        use sea_orm::sea_query::ExprTrait as _;
+        mission_total::Entity::update_many()
+            .col_expr(
+                mission_total::Column::Backers,
+                Expr::col(mission_total::Column::Backers).sub(1),
+            )
+            .filter(mission_total::Column::MissionId.eq(&mission_id))
+            .exec(txn)
+            .await?;
+    }
     let still_held = pledge::Entity::find()
         .filter(pledge::Column::MissionId.eq(&mission_id))
         .filter(pledge::Column::Status.eq(PledgeStatus::Held))

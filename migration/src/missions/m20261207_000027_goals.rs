@@ -11,6 +11,8 @@
 //!   of the rounding's remainder), all null when nothing goes back.
 //! - `mission_tiers`: up to five stretch tiers per goal, each reached once, for good.
 //! - The feed gains `GOAL_REACHED` and `TIER_REACHED` (`mission_events.tier`: which tier).
+//! - `mission_totals.backers` (`backerCount`) counts the backers still in: a backer who
+//!   withdrew every pledge no longer counts (recounted here for missions with a withdrawal).
 //!
 //! Postgres swaps the CHECKs; SQLite rebuilds `missions` and `mission_events` from their own
 //! stored definitions (`crate::rebuild`). No money moves.
@@ -47,6 +49,10 @@ ALTER TABLE missions ADD COLUMN tier_held_won BIGINT CHECK (tier_held_won > 0);
 ALTER TABLE missions ADD COLUMN tier_refund_won BIGINT CHECK (tier_refund_won > 0);
 ALTER TABLE missions ADD COLUMN tier_extra_through TEXT;
 ALTER TABLE mission_events ADD COLUMN tier INTEGER CHECK (tier BETWEEN 1 AND 5);
+UPDATE mission_totals SET backers = (
+    SELECT COUNT(DISTINCT p.backer_id) FROM pledges p
+    WHERE p.mission_id = mission_totals.mission_id AND p.status <> 'WITHDRAWN'
+) WHERE mission_id IN (SELECT mission_id FROM pledges WHERE status = 'WITHDRAWN');
 CREATE TABLE mission_tiers (
     mission_id  TEXT NOT NULL REFERENCES missions (id),
     position    INTEGER NOT NULL CHECK (position BETWEEN 1 AND 5),

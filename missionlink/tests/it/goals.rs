@@ -49,7 +49,7 @@ async fn goal(app: &TestApp, id: &str) -> Value {
     app.gql(
         None,
         "query($id: ID!) { mission(id: $id) { id title status kind goal deadline settledAt
-           tierReached totalPledged totalHeld totalRefunded fee streamerNet
+           tierReached totalPledged totalHeld totalRefunded fee streamerNet backerCount
            tiers { level amount title reachedAt } } }",
         json!({ "id": id }),
     )
@@ -179,7 +179,9 @@ async fn a_goal_funds_reaches_its_tiers_in_order_and_a_tiered_verdict_refunds_th
     )
     .await
     .data("withdrawPledge");
-    assert_eq!(goal(&app, &id).await["status"], "FUNDING");
+    let emptied = goal(&app, &id).await;
+    assert_eq!(emptied["status"], "FUNDING");
+    assert_eq!(emptied["backerCount"], 0, "{emptied}");
     pledge(&app, &alice, &id, 4_000, "a1").await;
     pledge(&app, &bob, &id, 3_000, "b1").await;
     assert_eq!(goal(&app, &id).await["status"], "FUNDING", "7,000 held");
@@ -205,6 +207,7 @@ async fn a_goal_funds_reaches_its_tiers_in_order_and_a_tiered_verdict_refunds_th
     let funded = goal(&app, &id).await;
     assert_eq!(reached(&funded), vec![true, true, false]);
     assert_eq!(funded["totalHeld"], 30_001);
+    assert_eq!(funded["backerCount"], 3, "Alice came back in");
     let feed = kinds(&app, &streamer).await;
     let milestones: Vec<&str> = feed
         .iter()
@@ -492,18 +495,9 @@ async fn the_goal_migration_keeps_every_row_and_index_and_checks_the_new_rules()
         crate::support::TestDatabases::postgres_empty().await,
         crate::support::TestDatabases::sqlite(),
     ] {
-        let db = sea_orm::Database::connect(&dbs.missions_url)
-            .await
-            .expect("connect");
+        let db = crate::support::migrations::missions_at(&dbs.missions_url, 26).await;
         let backend = db.get_database_backend();
-        missionlink_migration::missions::Migrator::up(&db, Some(26))
-            .await
-            .expect("migrate to 26");
-        let now = if backend == DbBackend::Postgres {
-            "now()"
-        } else {
-            "'2026-12-07T10:00:00+00:00'"
-        };
+        let now = crate::support::migrations::SEEDED_AT;
         let run = |sql: String| {
             let db = db.clone();
             async move { db.execute_unprepared(&sql).await.map(|_| ()) }

@@ -37,7 +37,7 @@ async fn withdraw_mission(app: &TestApp, who: &Session, mission_id: &str, key: &
 async fn money(app: &TestApp, mission_id: &str) -> Value {
     app.gql(
         None,
-        "query($id: ID!) { mission(id: $id) { status settledAt totalPledged totalHeld
+        "query($id: ID!) { mission(id: $id) { status settledAt totalPledged totalHeld backerCount
            totalRefunded fee streamerNet } }",
         json!({ "id": mission_id }),
     )
@@ -109,6 +109,7 @@ async fn a_backer_withdraws_while_pending_and_has_the_won_back_at_once() {
     assert_eq!(before["totalPledged"], 20_014);
     assert_eq!(before["totalHeld"], 20_014);
     assert_eq!(before["totalRefunded"], 0);
+    assert_eq!(before["backerCount"], 3);
     assert_eq!(
         before["fee"],
         1_000 + 600 + 400,
@@ -155,6 +156,7 @@ async fn a_backer_withdraws_while_pending_and_has_the_won_back_at_once() {
     assert_eq!(after["totalPledged"], 20_014, "ever pledged");
     assert_eq!(after["totalHeld"], 14_014);
     assert_eq!(after["totalRefunded"], 6_000);
+    assert_eq!(after["backerCount"], 2, "Bob withdrew his only pledge");
     assert_eq!(after["fee"], 1_400);
     assert_eq!(after["streamerNet"], 12_614);
     let events = feed(&app, &streamer).await;

@@ -20,6 +20,16 @@ pub async fn users_at(url: &str, version: u32) -> DatabaseConnection {
     db
 }
 
+/// The missions database at `url`, migrated up to migration number `version`.
+pub async fn missions_at(url: &str, version: u32) -> DatabaseConnection {
+    use missionlink_migration::Migrate as _;
+    let db = missionlink_api::db::connect(url).await.expect("connect");
+    missionlink_migration::missions::Migrator::up(&db, Some(version))
+        .await
+        .unwrap_or_else(|e| panic!("migrate to {version}: {e}"));
+    db
+}
+
 /// A viewer `u1` (Alice, ko) and a streamer `u2` (bob, en), and with `operator` an operator `u3`.
 pub async fn seed_users(db: &DatabaseConnection, operator: bool) {
     let now = SEEDED_AT;
