@@ -20,6 +20,7 @@ mod fake_chzzk;
 mod fake_portone;
 mod fake_toss;
 mod findable;
+mod goal_races;
 mod goals;
 mod graphiql;
 mod http_get;

@@ -166,17 +166,28 @@ pub fn streamer_message(
     let t = &facts.title;
     match locale {
         Locale::En => {
-            let money = if facts.status == MissionStatus::Succeeded {
-                format!(
+            let money = match facts.tier_reached {
+                Some(level) if facts.status == MissionStatus::Succeeded => format!(
+                    "You delivered up to {}: you received {} won (platform fee {} won), and {} \
+                     won went back to your backers (with any withdrawals).",
+                    if level == 0 {
+                        "your goal".to_owned()
+                    } else {
+                        format!("tier {level}")
+                    },
+                    won(paid_won),
+                    won(fee_won),
+                    won(refunded_won)
+                ),
+                _ if facts.status == MissionStatus::Succeeded => format!(
                     "You received {} won (platform fee {} won).",
                     won(paid_won),
                     won(fee_won)
-                )
-            } else {
-                format!(
+                ),
+                _ => format!(
                     "All pledges, {} won, were refunded to their backers.",
                     won(refunded_won)
-                )
+                ),
             };
             (
                 format!(
@@ -191,17 +202,28 @@ pub fn streamer_message(
             )
         }
         Locale::Ko => {
-            let money = if facts.status == MissionStatus::Succeeded {
-                format!(
+            let money = match facts.tier_reached {
+                Some(level) if facts.status == MissionStatus::Succeeded => format!(
+                    "{}까지 달성하셨습니다: {}원을 받으셨고 (플랫폼 수수료 {}원), {}원은 \
+                     후원자에게 돌아갔습니다 (철회 포함).",
+                    if level == 0 {
+                        "목표".to_owned()
+                    } else {
+                        format!("{level}단계")
+                    },
+                    won(paid_won),
+                    won(fee_won),
+                    won(refunded_won)
+                ),
+                _ if facts.status == MissionStatus::Succeeded => format!(
                     "{}원을 받으셨습니다 (플랫폼 수수료 {}원).",
                     won(paid_won),
                     won(fee_won)
-                )
-            } else {
-                format!(
+                ),
+                _ => format!(
                     "후원금 {}원은 모두 후원자에게 환불되었습니다.",
                     won(refunded_won)
-                )
+                ),
             };
             (
                 format!(

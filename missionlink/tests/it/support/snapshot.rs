@@ -115,11 +115,24 @@ impl TestApp {
                 .all(m)
                 .await
                 .expect("bets"),
+            // What each entry asks of its workflow; not whether the background hand-off that
+            // follows every commit (or the relay) has delivered it yet, which races the test.
             workflow_outbox::Entity::find()
                 .order_by_asc(workflow_outbox::Column::MissionId)
                 .all(m)
                 .await
-                .expect("workflow outbox"),
+                .expect("workflow outbox")
+                .into_iter()
+                .map(|o| {
+                    (
+                        o.mission_id,
+                        o.created_at,
+                        o.pending_signal,
+                        o.signal_requested_at,
+                        o.pending_action,
+                    )
+                })
+                .collect::<Vec<_>>(),
             reconciliation_case::Entity::find()
                 .order_by_asc(reconciliation_case::Column::Id)
                 .all(m)
