@@ -113,12 +113,13 @@ pub async fn act(
         None => moderators::ensure_disinterested(&txn, &m, actor_id).await?,
         Some(_) => moderators::authorize(&txn, &m, actor_id).await?,
     }
-    if let StreamerAction::Decide(outcome, _, Some(tier)) = action
-        && m.status == MissionStatus::Active
-    {
-        // Behind the gate: no pledge reaches a tier while this is decided. (A mission no
-        // longer ACTIVE is refused below, INVALID_STATE, whatever the tier.)
-        check_tier(&txn, &m, *outcome, *tier).await?;
+    if let StreamerAction::Decide(outcome, _, Some(tier)) = action {
+        // Read again behind the gate: no pledge reaches the goal or a tier while this is
+        // decided. A mission not ACTIVE now is refused below (INVALID_STATE), whatever the tier.
+        let now = find(&txn, mission_id).await?;
+        if now.status == MissionStatus::Active {
+            check_tier(&txn, &now, *outcome, *tier).await?;
+        }
     }
     let changed = update
         .col_expr(mission::Column::Status, Expr::value(to))

@@ -94,7 +94,11 @@ async fn backers_racing_across_the_goal_reach_it_and_each_tier_once() {
 /// short.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_withdrawal_racing_the_pledge_that_reaches_the_goal_never_leaves_it_short() {
-    let app = TestApp::with_temporal(&[("MAX_OPEN_GOALS", "20")]).await;
+    let app = TestApp::with_temporal(&[
+        ("MAX_OPEN_GOALS", "20"),
+        ("PLEDGE_WITHDRAWALS_PER_DAY", "20"),
+    ])
+    .await;
     let worker = app.start_worker().await;
     let streamer = app.register_as("streamer", "STREAMER").await;
     let alice = app.register("alice").await;

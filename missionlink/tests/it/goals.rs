@@ -445,9 +445,13 @@ async fn the_goal_migration_keeps_every_row_and_index_and_checks_the_new_rules()
                  accept_by, created_at) VALUES ('m1', 's', 'c', 'open one', 'PENDING', 60, {now}, {now})"
             ),
             format!(
-                "INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at) \
-                 VALUES ('p1', 'm1', 'c', 1000, 'HELD', {now})"
+                "INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, \
+                 settled_at) VALUES ('p1', 'm1', 'c', 1000, 'HELD', {now}, NULL), \
+                 ('p2', 'm1', 'w', 2000, 'WITHDRAWN', {now}, {now})"
             ),
+            // Counted before this migration: the backer who withdrew too.
+            "INSERT INTO mission_totals (mission_id, total_won, backers) VALUES ('m1', 3000, 2)"
+                .to_owned(),
             format!(
                 "INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, created_at) \
                  VALUES ('s', 1, 'm1', 'CREATED', 'p1', {now})"
@@ -484,6 +488,11 @@ async fn the_goal_migration_keeps_every_row_and_index_and_checks_the_new_rules()
             vec![r#"{"kind":"PROPOSAL"}"#.to_owned()],
             "{backend:?}"
         );
+        assert_eq!(
+            read("SELECT backers FROM mission_totals").await,
+            vec![r#"{"backers":1}"#.to_owned()],
+            "{backend:?}: recounted without the backer who withdrew"
+        );
         if backend == DbBackend::Sqlite {
             assert!(read("PRAGMA foreign_key_check").await.is_empty());
         }
@@ -519,6 +528,12 @@ async fn the_goal_migration_keeps_every_row_and_index_and_checks_the_new_rules()
             "UPDATE missions SET goal_won = 5 WHERE id = 'm1'".to_owned(),
             "UPDATE missions SET status = 'LOST' WHERE id = 'g1'".to_owned(),
             "UPDATE missions SET kind = 'OTHER' WHERE id = 'g1'".to_owned(),
+            "UPDATE missions SET tier_held_won = 0 WHERE id = 'g1'".to_owned(),
+            "UPDATE missions SET tier_reached = 6 WHERE id = 'g1'".to_owned(),
+            format!(
+                "INSERT INTO mission_events (streamer_id, seq, mission_id, kind, tier, created_at) \
+                 VALUES ('s', 9, 'g1', 'TIER_REACHED', 6, {now})"
+            ),
             "INSERT INTO mission_tiers (mission_id, position, amount_won, title) \
              VALUES ('g1', 6, 90000, 'too many')"
                 .to_owned(),
