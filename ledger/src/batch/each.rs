@@ -89,12 +89,19 @@ pub(super) async fn commit_each(
         changes::announce_in(&txn, totals.keys().copied()).await?;
         // Last: the feed's row is locked only for the commit.
         events::append(&txn, &held).await?;
-        events::append(&txn, &reached).await?;
-        txn.commit().await.map_err(LedgerError::from)
+        // A goal reached is also pushed to this process once committed, as the set-based path
+        // pushes everything: the API hands its workflow the signal at once.
+        let milestones = events::write(&txn, &reached).await?;
+        txn.commit().await.map_err(LedgerError::from)?;
+        Ok::<_, LedgerError>(milestones)
     };
     match committed.await {
-        Ok(()) => {
+        Ok(milestones) => {
             changes::committed(db.get_database_backend(), totals.keys().copied());
+            for a in milestones {
+                // No receiver is fine; a follower that sees a gap reads it from the database.
+                let _ = events::local_committed().send(std::sync::Arc::new(a));
+            }
             answers
         }
         // Nothing of this batch stayed: every caller hears so, none is told it pledged.

@@ -51,24 +51,7 @@ async fn backers_racing_across_the_goal_reach_it_and_each_tier_once() {
     assert_eq!(count("TIER_REACHED"), 2, "{feed:?}");
     assert_eq!(count("PLEDGED"), 20, "{feed:?}");
     // The API handed the workflow the goal's signal at once, without the relay.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        use missionlink_entities::missions::workflow_outbox;
-        use sea_orm::EntityTrait as _;
-        let entry = workflow_outbox::Entity::find_by_id(id.clone())
-            .one(&app.db.missions)
-            .await
-            .expect("outbox")
-            .expect("entry");
-        if entry.pending_signal.is_none() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the goal's signal waits for the relay: {entry:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    signal_handed_at_once(&app, &id).await;
     // The workflow heard of it: it takes the verdict and settles everything to the streamer.
     app.act(&streamer, "SUCCESS", &id)
         .await
@@ -85,6 +68,29 @@ async fn backers_racing_across_the_goal_reach_it_and_each_tier_once() {
     app.wait_until_notified(&id, 60).await;
     app.assert_audit_clean().await;
     worker.stop().await;
+}
+
+/// Waits (at most 10 s) until mission `id`'s outbox entry holds no signal: with the relay held
+/// off (`OUTBOX_RELAY_GRACE_SECONDS`), only the API's own hand-off delivers it.
+async fn signal_handed_at_once(app: &TestApp, id: &str) {
+    use missionlink_entities::missions::workflow_outbox;
+    use sea_orm::EntityTrait as _;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let entry = workflow_outbox::Entity::find_by_id(id.to_owned())
+            .one(&app.db.missions)
+            .await
+            .expect("outbox")
+            .expect("entry");
+        if entry.pending_signal.is_none() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the goal's signal waits for the relay: {entry:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// A backer withdraws while another's pledge reaches the goal, ten times over: the withdrawal

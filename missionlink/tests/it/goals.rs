@@ -58,10 +58,22 @@ pub(crate) async fn goal(app: &TestApp, id: &str) -> Value {
 }
 
 async fn decide(app: &TestApp, who: &Session, id: &str, tier: Option<i64>) -> Gql {
+    decide_as(app, who, id, "SUCCESS", tier).await
+}
+
+async fn decide_as(
+    app: &TestApp,
+    who: &Session,
+    id: &str,
+    outcome: &str,
+    tier: Option<i64>,
+) -> Gql {
     app.gql(
         Some(&who.access),
-        "mutation($m: ID!, $t: Int) { decideMission(missionId: $m, outcome: SUCCESS,
-           tierReached: $t) { id status tierReached } }",
+        &format!(
+            "mutation($m: ID!, $t: Int) {{ decideMission(missionId: $m, outcome: {outcome},
+               tierReached: $t) {{ id status tierReached }} }}"
+        ),
         json!({ "m": id, "t": tier }),
     )
     .await
@@ -231,7 +243,23 @@ async fn a_goal_funds_reaches_its_tiers_in_order_and_a_tiered_verdict_refunds_th
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
-    // A tier not reached, or a tier on FAILURE, is refused and changes nothing.
+    // A tier not reached, a tier with FAILURE, or one on a proposal, is refused and changes
+    // nothing.
+    assert_eq!(
+        decide_as(&app, &streamer, &id, "FAILURE", Some(1))
+            .await
+            .code(),
+        "BAD_USER_INPUT"
+    );
+    let proposal = app.new_mission(&carol, &streamer.user_id, 1_000).await;
+    app.act(&streamer, "accept", &proposal)
+        .await
+        .data("acceptMission");
+    assert_eq!(
+        decide(&app, &streamer, &proposal, Some(0)).await.code(),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(goal(&app, &proposal).await["status"], "ACTIVE");
     assert_eq!(
         decide(&app, &streamer, &id, Some(3)).await.code(),
         "BAD_USER_INPUT"
@@ -264,7 +292,8 @@ async fn a_goal_funds_reaches_its_tiers_in_order_and_a_tiered_verdict_refunds_th
     );
     assert_eq!(
         wallet(app.wallet(&carol).await),
-        100_000 - 13_001 + 1_000 + 3_333
+        // Her 1,000 on the proposal above is still held.
+        100_000 - 13_001 - 1_000 + 1_000 + 3_333
     );
     // Paid 2,666 + 1,999 + 2,001 + 6,667 + 6,667 = 20,000; each part's fee rounded down:
     // 266 + 199 + 200 + 666 + 666 = 1,997.
