@@ -12,15 +12,59 @@ use crate::status::{EventKind, MissionKind, MissionStatus};
 use crate::{AccountId, LedgerError, account, changes};
 use chrono::{Duration, Utc};
 use missionlink_entities::missions::{mission, workflow_outbox};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 
 /// The idempotency operation name of a mission's creation.
 const CREATE_MISSION: &str = "createMission";
 
+/// What a creation's idempotency key answers: the mission it created.
 #[derive(Serialize, Deserialize)]
 struct CreatedResponse {
     mission_id: String,
+}
+
+/// A creation's idempotency claim (`operation` by `user_id` with `key`, fingerprint `hash`).
+pub(super) enum Claimed {
+    /// The key is ours: create in this transaction, then [`complete_creation`].
+    Fresh(DatabaseTransaction),
+    /// The same request created this mission before (boxed: the rare case).
+    Replayed(Box<mission::Model>),
+}
+
+/// Opens a creation's transaction with its idempotency claim, or answers the mission an
+/// earlier request with the same key created.
+pub(super) async fn claim_creation(
+    db: &DatabaseConnection,
+    user_id: &str,
+    key: &IdempotencyKey,
+    operation: &str,
+    hash: &str,
+) -> Result<Claimed, LedgerError> {
+    let txn = db.begin().await?;
+    match idempotency::claim(&txn, user_id, key, operation, hash).await? {
+        Claim::Fresh => Ok(Claimed::Fresh(txn)),
+        Claim::Replay(response) => {
+            txn.rollback().await?;
+            let r: CreatedResponse = decode_response(&response)?;
+            Ok(Claimed::Replayed(Box::new(find(db, &r.mission_id).await?)))
+        }
+    }
+}
+
+/// Stores mission `mission_id` as the answer to the creation's key, in its transaction.
+pub(super) async fn complete_creation<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    user_id: &str,
+    key: &IdempotencyKey,
+    mission_id: &str,
+) -> Result<(), LedgerError> {
+    let response = encode_response(&CreatedResponse {
+        mission_id: mission_id.to_owned(),
+    })?;
+    idempotency::complete(txn, user_id, key, &response).await
 }
 
 /// Records the intent to start mission `id`'s workflow (`workflow_outbox`), in the transaction
@@ -71,14 +115,10 @@ pub async fn create(
     }
     .to_string();
     let hash = idempotency::request_hash(CREATE_MISSION, &canonical);
-    let txn = db.begin().await?;
-    if let Claim::Replay(response) =
-        idempotency::claim(&txn, &new.creator_id, key, CREATE_MISSION, &hash).await?
-    {
-        txn.rollback().await?;
-        let r: CreatedResponse = decode_response(&response)?;
-        return find(db, &r.mission_id).await.map(Effect::Replayed);
-    }
+    let txn = match claim_creation(db, &new.creator_id, key, CREATE_MISSION, &hash).await? {
+        Claimed::Fresh(txn) => txn,
+        Claimed::Replayed(m) => return Ok(Effect::Replayed(*m)),
+    };
     let now = Utc::now();
     let texts: Vec<&str> = [
         Some(valid.title.as_str()),
@@ -140,13 +180,7 @@ pub async fn create(
     crate::mission::add_to_totals(&txn, &row.id, valid.amount.get(), 1).await?;
     // BRIEF §6: the intent to start the workflow commits with the money it will settle.
     outbox_start(&txn, &id, now).await?;
-    idempotency::complete(
-        &txn,
-        &new.creator_id,
-        key,
-        &encode_response(&CreatedResponse { mission_id: id })?,
-    )
-    .await?;
+    complete_creation(&txn, &new.creator_id, key, &id).await?;
     events::append(
         &txn,
         &[NewEvent {

@@ -8,10 +8,11 @@
 //! held shared: the batch holds the mission's totals row, so batches to one mission reach a goal
 //! or a tier one at a time, and a withdrawal or the funding's end (the gate exclusive) waits.
 
-use super::read::{find, holdings};
+use super::create::{Claimed, claim_creation, complete_creation};
+use super::read::holdings;
 use super::transition::request_signal;
 use crate::events::{self, NewEvent};
-use crate::idempotency::{self, Claim, Effect, IdempotencyKey, decode_response, encode_response};
+use crate::idempotency::{self, Effect, IdempotencyKey};
 use crate::prediction::game::{lock_at, open as open_prediction};
 use crate::rules::{MAX_GOAL_TIERS, MAX_TITLE_CHARS, MissionRules, invalid, mission_texts};
 use crate::status::{EventKind, MissionKind, MissionStatus};
@@ -22,9 +23,8 @@ use missionlink_entities::missions::{mission, mission_tier};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use serde::{Deserialize, Serialize};
 
 /// The idempotency operation name of a goal's creation.
 const CREATE_GOAL: &str = "createGoalMission";
@@ -113,11 +113,6 @@ impl NewGoal {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct CreatedResponse {
-    mission_id: String,
-}
-
 /// The streamer's goals that count against `MAX_OPEN_GOALS`: every one not yet settled.
 async fn open_goals<C: ConnectionTrait>(db: &C, streamer_id: &str) -> Result<u64, LedgerError> {
     Ok(mission::Entity::find()
@@ -154,14 +149,10 @@ pub async fn create_goal(
     ])
     .to_string();
     let hash = idempotency::request_hash(CREATE_GOAL, &canonical);
-    let txn = db.begin().await?;
-    if let Claim::Replay(response) =
-        idempotency::claim(&txn, &new.streamer_id, key, CREATE_GOAL, &hash).await?
-    {
-        txn.rollback().await?;
-        let r: CreatedResponse = decode_response(&response)?;
-        return find(db, &r.mission_id).await.map(Effect::Replayed);
-    }
+    let txn = match claim_creation(db, &new.streamer_id, key, CREATE_GOAL, &hash).await? {
+        Claimed::Fresh(txn) => txn,
+        Claimed::Replayed(m) => return Ok(Effect::Replayed(*m)),
+    };
     let now = Utc::now();
     let valid = match new.validate(rules, now) {
         Ok(valid) => valid,
@@ -249,15 +240,7 @@ pub async fn create_goal(
                 retry_at: None,
             });
         }
-        idempotency::complete(
-            &txn,
-            &new.streamer_id,
-            key,
-            &encode_response(&CreatedResponse {
-                mission_id: id.clone(),
-            })?,
-        )
-        .await
+        complete_creation(&txn, &new.streamer_id, key, &id).await
     }
     .await;
     if let Err(refused) = created {

@@ -246,30 +246,6 @@ pub(crate) async fn add_to_totals<C: ConnectionTrait>(
     Ok(())
 }
 
-/// How many distinct backers still had a pledge in the mission when it closed (withdrawn
-/// pledges left out): the streamer's summary. One read of the mission's pledges.
-pub async fn backers_in<C: ConnectionTrait>(db: &C, mission_id: &str) -> Result<i64, LedgerError> {
-    #[derive(FromQueryResult)]
-    struct Count {
-        n: i64,
-    }
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT CAST(COUNT(DISTINCT backer_id) AS BIGINT) AS n FROM pledges \
-         WHERE mission_id = {} AND status <> '{withdrawn}'",
-        crate::sql::param(backend, 1),
-        withdrawn = PledgeStatus::Withdrawn.as_str(),
-    );
-    Ok(Count::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        &sql,
-        [mission_id.into()],
-    ))
-    .one(db)
-    .await?
-    .map_or(0, |c| c.n))
-}
-
 /// One backer's pledges to a mission, summed (for their email).
 #[derive(Clone, Debug, PartialEq, Eq, FromQueryResult, Serialize, Deserialize)]
 pub struct BackerTotal {

@@ -285,9 +285,11 @@ impl EmailStep<'_> {
         let out = mission::outflows(self.missions_db, &facts.mission_id)
             .await
             .map_err(retryable)?;
-        let backers = mission::backers_in(self.missions_db, &facts.mission_id)
+        // The backers still in: one who withdrew every pledge is not counted.
+        let backers = mission::totals(self.missions_db, &facts.mission_id)
             .await
-            .map_err(retryable)?;
+            .map_err(retryable)?
+            .backers;
         // Back with the backers: refunds, and pledges withdrawn while it was pending.
         let (subject, text) = streamer_message(
             facts,
