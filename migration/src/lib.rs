@@ -38,6 +38,25 @@ impl Dialect {
     }
 }
 
+/// Postgres SQL dropping every CHECK of `table` whose definition is `LIKE` `pattern`: CHECKs
+/// created inline have generated names, so a migration that replaces one finds it by its text.
+pub(crate) fn drop_checks_like(table: &str, pattern: &str) -> String {
+    format!(
+        r#"
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT conname FROM pg_constraint
+             WHERE conrelid = '{table}'::regclass AND contype = 'c'
+               AND pg_get_constraintdef(oid) LIKE '{pattern}'
+    LOOP
+        EXECUTE format('ALTER TABLE {table} DROP CONSTRAINT %I', c.conname);
+    END LOOP;
+END $$;
+"#
+    )
+}
+
 /// Runs a batch of `;`-separated statements on the migration's connection.
 pub(crate) async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
     manager.get_connection().execute_unprepared(sql).await?;

@@ -12,7 +12,7 @@
 //! money moves.
 
 use crate::rebuild::{self, Rebuild};
-use crate::run_sql;
+use crate::{drop_checks_like, run_sql};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
@@ -44,23 +44,7 @@ fn known_transfer_kind(row: &str) -> String {
 
 fn postgres() -> String {
     format!(
-        r#"
-DO $$
-DECLARE c record;
-BEGIN
-    FOR c IN SELECT conname FROM pg_constraint
-             WHERE conrelid = 'missions'::regclass AND contype = 'c'
-               AND pg_get_constraintdef(oid) LIKE '%CANCELLED%'
-    LOOP
-        EXECUTE format('ALTER TABLE missions DROP CONSTRAINT %I', c.conname);
-    END LOOP;
-    FOR c IN SELECT conname FROM pg_constraint
-             WHERE conrelid = 'pledges'::regclass AND contype = 'c'
-               AND pg_get_constraintdef(oid) LIKE '%REFUNDED%'
-    LOOP
-        EXECUTE format('ALTER TABLE pledges DROP CONSTRAINT %I', c.conname);
-    END LOOP;
-END $$;
+        r#"{drop_mission_checks}{drop_pledge_checks}
 ALTER TABLE missions ADD CONSTRAINT missions_status CHECK (status IN ({STATUSES})),
     ADD CONSTRAINT missions_settled_final CHECK (settled_at IS NULL OR status IN ({FINAL}));
 ALTER TABLE pledges ADD CONSTRAINT pledges_status CHECK (status IN ({PLEDGE_STATUSES}));
@@ -69,6 +53,8 @@ ALTER TABLE mission_events ADD CONSTRAINT mission_events_kind CHECK (kind IN ({E
 ALTER TABLE transfers DROP CONSTRAINT transfers_known_kind;
 ALTER TABLE transfers ADD CONSTRAINT transfers_known_kind CHECK ({kinds});
 "#,
+        drop_mission_checks = drop_checks_like("missions", "%CANCELLED%"),
+        drop_pledge_checks = drop_checks_like("pledges", "%REFUNDED%"),
         kinds = known_transfer_kind("")
     )
 }

@@ -11,7 +11,7 @@
 //! No money moves.
 
 use crate::rebuild::{self, Rebuild};
-use crate::run_sql;
+use crate::{drop_checks_like, run_sql};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
@@ -40,19 +40,9 @@ impl MigrationTrait for Migration {
                 run_sql(
                     manager,
                     &format!(
-                        r#"
-DO $$
-DECLARE c record;
-BEGIN
-    FOR c IN SELECT conname FROM pg_constraint
-             WHERE conrelid = 'email_deliveries'::regclass AND contype = 'c'
-               AND pg_get_constraintdef(oid) LIKE '%STREAMER%'
-    LOOP
-        EXECUTE format('ALTER TABLE email_deliveries DROP CONSTRAINT %I', c.conname);
-    END LOOP;
-END $$;
-ALTER TABLE email_deliveries ADD CONSTRAINT email_deliveries_role CHECK (role IN ({ROLES}));
-"#
+                        "{}\nALTER TABLE email_deliveries ADD CONSTRAINT email_deliveries_role \
+                         CHECK (role IN ({ROLES}));",
+                        drop_checks_like("email_deliveries", "%STREAMER%")
                     ),
                 )
                 .await

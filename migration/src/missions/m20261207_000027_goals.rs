@@ -18,7 +18,7 @@
 //! stored definitions (`crate::rebuild`). No money moves.
 
 use crate::rebuild::{self, Rebuild};
-use crate::{Dialect, run_sql};
+use crate::{Dialect, drop_checks_like, run_sql};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
@@ -67,23 +67,14 @@ CREATE TABLE mission_tiers (
 
 fn postgres() -> String {
     format!(
-        r#"
-DO $$
-DECLARE c record;
-BEGIN
-    FOR c IN SELECT conname FROM pg_constraint
-             WHERE conrelid = 'missions'::regclass AND contype = 'c'
-               AND pg_get_constraintdef(oid) LIKE '%creator_id%'
-    LOOP
-        EXECUTE format('ALTER TABLE missions DROP CONSTRAINT %I', c.conname);
-    END LOOP;
-END $$;
+        r#"{drop_creator_check}
 ALTER TABLE missions DROP CONSTRAINT missions_status;
 ALTER TABLE missions ADD CONSTRAINT missions_status CHECK (status IN ({STATUSES}));
 ALTER TABLE missions ADD {kind_checks};
 ALTER TABLE mission_events DROP CONSTRAINT mission_events_kind;
 ALTER TABLE mission_events ADD CONSTRAINT mission_events_kind CHECK (kind IN ({EVENT_KINDS}));
 "#,
+        drop_creator_check = drop_checks_like("missions", "%creator_id%"),
         kind_checks = KIND_CHECKS.replace(", CHECK", ", ADD CHECK")
     )
 }
