@@ -38,14 +38,13 @@ struct HttpState {
 
 /// The routes, for a server listening on `listening` (the links' base when `PUBLIC_URL` is
 /// unset, in dev).
-pub fn router(app: AppState, listening: SocketAddr) -> Router {
+pub fn router(app: AppState, schema: AppSchema, listening: SocketAddr) -> Router {
     let origin = PublicOrigin(
         app.settings
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{listening}")),
     );
-    let schema = build_schema(app.clone());
     let cors = app.settings.cors_allowed_origins.layer();
     let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
@@ -84,15 +83,19 @@ pub fn router(app: AppState, listening: SocketAddr) -> Router {
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    /// What the webhooks' sender needs: it runs while the server does.
+    webhooks: (AppState, AppSchema),
 }
 
 impl Server {
     pub async fn bind(app: AppState, addr: SocketAddr) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let listening = listener.local_addr()?;
+        let schema = build_schema(app.clone());
         Ok(Self {
             listener,
-            router: router(app, listening),
+            router: router(app.clone(), schema.clone(), listening),
+            webhooks: (app, schema),
         })
     }
 
@@ -100,19 +103,23 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves (and sends the streamers' webhooks, `crate::webhooks`) until `shutdown` resolves,
+    /// then finishes in-flight requests.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
+        let (app, schema) = self.webhooks;
+        let webhooks = crate::webhooks::Deliverer::spawn(app, schema);
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
-        Ok(())
+        .await;
+        webhooks.abort();
+        Ok(served?)
     }
 }
 

@@ -21,5 +21,6 @@ pub mod reconciliation;
 pub mod settings;
 pub mod state;
 pub mod topups;
+pub mod webhooks;
 
 pub use settings::Settings;

@@ -39,6 +39,8 @@ pub struct Settings {
     pub sandbox_payments: bool,
     pub payouts: PayoutSettings,
     pub topups: TopUpSettings,
+    /// Streamers' webhooks: their limits, and whether production's target rules apply.
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// Limits of `/graphql/ws`.

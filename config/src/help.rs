@@ -16,6 +16,7 @@ pub fn variables() -> impl Iterator<Item = &'static Var> {
         crate::email::VARIABLES,
         crate::payouts::VARIABLES,
         crate::topups::VARIABLES,
+        crate::webhooks::VARIABLES,
     ]
     .into_iter()
     .flatten()

@@ -25,6 +25,7 @@ pub mod temporal;
 pub mod topups;
 mod validate;
 mod var;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -57,6 +58,8 @@ pub struct Config {
     pub email: EmailConfig,
     pub payouts: PayoutConfig,
     pub topups: TopUpConfig,
+    /// Streamers' webhooks, as the API sends them.
+    pub webhooks: missionlink_api::webhooks::WebhookSettings,
 }
 
 /// A configuration error, naming the variable.
@@ -95,6 +98,7 @@ impl Config {
             email: email::read(&env)?,
             payouts: payouts::read(&env)?,
             topups: topups::read(&env)?,
+            webhooks: webhooks::read(&env)?,
         };
         config.validate()?;
         Ok(config)
@@ -118,6 +122,7 @@ impl Config {
             sandbox_payments: self.sandbox_payments(),
             payouts: self.payouts.api(),
             topups: self.topups.api(),
+            webhooks: self.webhooks.clone(),
         }
     }
 

@@ -34,6 +34,13 @@ impl Config {
                 "must not exceed MISSION_MAX_DURATION_SECONDS",
             ));
         }
+        if self.webhooks.give_up_seconds > missions.event_retention_hours.saturating_mul(3_600) {
+            return Err(err(
+                crate::webhooks::WEBHOOK_GIVE_UP_SECONDS.name,
+                "must not exceed EVENT_RETENTION_HOURS: a webhook retried longer would owe events \
+                 the feed no longer keeps",
+            ));
+        }
         if missions.pledge_min_won > missions.pledge_max_won {
             return Err(err(PLEDGE_MIN.name, "must not exceed PLEDGE_MAX"));
         }

@@ -29,6 +29,7 @@ pub mod text;
 pub mod topup;
 pub mod transfer;
 pub mod wallet;
+pub mod webhook;
 
 /// The statuses, outcomes and kinds stored in the missions database, shared by every crate.
 pub use missionlink_entities::missions::status;

@@ -27,6 +27,7 @@ pub mod reconciliation_watch;
 mod retry;
 pub mod temporal;
 pub mod topup_receipts;
+pub mod webhook_notices;
 pub mod worker;
 
 pub use temporal::{TemporalConfig, TemporalHandle};

@@ -186,6 +186,14 @@ pub async fn run(
             operator: deps.payouts.operator.clone(),
         },
     ));
+    loops.spawn(crate::webhook_notices::worker_loop(
+        crate::webhook_notices::WebhookNotices {
+            missions_db: db.clone(),
+            users_db: receipt_users_db.clone(),
+            mailer: receipt_mailer.clone(),
+            operator: deps.payouts.operator.clone(),
+        },
+    ));
     loops.spawn(crate::account_emails::worker_loop(
         crate::account_emails::AccountEmails {
             users_db: receipt_users_db.clone(),

@@ -36,6 +36,7 @@ mod types;
 mod user;
 mod user_money;
 mod verified_channel;
+mod webhook;
 mod withdraw;
 
 use crate::state::AppState;
@@ -67,6 +68,7 @@ pub struct Query(
     reconciliation::ReconciliationQuery,
     user_money::UserMoneyQuery,
     platform::PlatformQuery,
+    webhook::WebhookQuery,
 );
 
 /// Every mutation: identity and wallet, then missions, then the overlay's token, then payouts
@@ -89,6 +91,7 @@ pub struct Mutation(
     streamer::StreamerMutation,
     person::PersonMutation,
     reconciliation::ReconciliationMutation,
+    webhook::WebhookMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.

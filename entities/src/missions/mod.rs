@@ -28,4 +28,6 @@ pub mod streamer_setting;
 pub mod top_up;
 pub mod topup_receipt;
 pub mod transfer;
+pub mod webhook;
+pub mod webhook_delivery;
 pub mod workflow_outbox;

@@ -402,6 +402,28 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Whether a streamer's webhook is sent events: `webhooks.status`.
+    pub enum WebhookStatus {
+        Active = "ACTIVE",
+        /// Given up after failing for `WEBHOOK_GIVE_UP_SECONDS` (or deleted events it still
+        /// owed); its streamer is emailed. Sent nothing until enabled again.
+        Disabled = "DISABLED",
+    }
+}
+
+text_enum! {
+    /// Where one event's delivery to a webhook stands: `webhook_deliveries.status`.
+    pub enum WebhookDeliveryStatus {
+        /// The receiver answered 2xx.
+        Delivered = "DELIVERED",
+        /// The last attempt failed; it is tried again (`webhooks.retry_at`).
+        Retrying = "RETRYING",
+        /// Given up with its webhook.
+        Failed = "FAILED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,6 +460,8 @@ mod tests {
         agrees(BankTransferStatus::ALL);
         agrees(TopUpStatus::ALL);
         agrees(TopUpEvent::ALL);
+        agrees(WebhookStatus::ALL);
+        agrees(WebhookDeliveryStatus::ALL);
         assert!(MissionStatus::try_from_value(&"pending".to_owned()).is_err());
     }
 }

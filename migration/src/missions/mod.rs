@@ -29,6 +29,7 @@ mod m20261206_000024_settlement_index;
 mod m20261207_000025_withdrawals;
 mod m20261207_000026_verdict_evidence;
 mod m20261207_000027_goals;
+mod m20261207_000028_webhooks;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000025_withdrawals::Migration),
             Box::new(m20261207_000026_verdict_evidence::Migration),
             Box::new(m20261207_000027_goals::Migration),
+            Box::new(m20261207_000028_webhooks::Migration),
         ]
     }
 }

@@ -23,12 +23,14 @@ mod receipt;
 mod reconciliation_notice;
 mod texts;
 mod topup_receipt;
+mod webhook_notice;
 pub use account::{account_email, address_changed_notice};
 pub use notice_texts::{accepted_message, verifying_message};
 pub use receipt::{ReceiptFacts, kst, payout_receipt};
 pub use reconciliation_notice::{NoticeFacts, reconciliation_notice};
 pub use texts::{Locale, MissionFacts, backer_message, streamer_message, won};
 pub use topup_receipt::{TopUpReceiptFacts, topup_receipt};
+pub use webhook_notice::{WebhookNoticeFacts, webhook_notice};
 
 /// One message to one recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,63 @@
+//! Streamers' webhooks (issue 29): `WEBHOOKS_PER_STREAMER`, `WEBHOOK_*`. Read into the API's
+//! settings (`missionlink_api::webhooks::WebhookSettings`): the API's processes send them.
+
+use crate::var::{Env, Var};
+use crate::{AppEnv, ConfigError};
+use missionlink_api::webhooks::WebhookSettings;
+
+pub const WEBHOOKS_PER_STREAMER: Var = Var::int(
+    "WEBHOOKS_PER_STREAMER",
+    5,
+    1..=100,
+    "most webhooks one streamer may register (createWebhook answers WEBHOOK_LIMIT past it)",
+);
+
+pub const WEBHOOK_TIMEOUT_SECONDS: Var = Var::int(
+    "WEBHOOK_TIMEOUT_SECONDS",
+    10,
+    1..=60,
+    "the longest one webhook delivery may take, from connecting to the response's status; \
+     past it the attempt failed and is tried again",
+);
+
+pub const WEBHOOK_RESPONSE_MAX_BYTES: Var = Var::int(
+    "WEBHOOK_RESPONSE_MAX_BYTES",
+    65_536,
+    0..=1_048_576,
+    "most bytes of a receiver's response body read (the rest is dropped unread); only its \
+     status counts",
+);
+
+pub const WEBHOOK_BACKOFF_MAX_SECONDS: Var = Var::int(
+    "WEBHOOK_BACKOFF_MAX_SECONDS",
+    600,
+    1..=86_400,
+    "the longest wait between a failing webhook's attempts (they start at 1 s and double)",
+);
+
+pub const WEBHOOK_GIVE_UP_SECONDS: Var = Var::int(
+    "WEBHOOK_GIVE_UP_SECONDS",
+    86_400,
+    1..=7_776_000,
+    "how long a webhook's deliveries may keep failing before it is disabled and its streamer \
+     emailed; at most EVENT_RETENTION_HOURS (after that the events it owes are gone)",
+);
+
+pub const VARIABLES: &[Var] = &[
+    WEBHOOKS_PER_STREAMER,
+    WEBHOOK_TIMEOUT_SECONDS,
+    WEBHOOK_RESPONSE_MAX_BYTES,
+    WEBHOOK_BACKOFF_MAX_SECONDS,
+    WEBHOOK_GIVE_UP_SECONDS,
+];
+
+pub(crate) fn read(env: &Env) -> Result<WebhookSettings, ConfigError> {
+    Ok(WebhookSettings {
+        per_streamer: env.int(&WEBHOOKS_PER_STREAMER)?,
+        timeout_seconds: env.int(&WEBHOOK_TIMEOUT_SECONDS)?,
+        response_max_bytes: env.int(&WEBHOOK_RESPONSE_MAX_BYTES)?,
+        backoff_max_seconds: env.int(&WEBHOOK_BACKOFF_MAX_SECONDS)?,
+        give_up_seconds: env.int(&WEBHOOK_GIVE_UP_SECONDS)?,
+        production: env.app_env == AppEnv::Production,
+    })
+}
