@@ -60,8 +60,9 @@ pub const EVENT_FIELDS: &str = "seq kind at tier \
               backerCount streamer { id displayName } tiers { level amount title reachedAt } } \
     pledge { id amount createdAt anonymous message backer { id displayName } }";
 
-/// Events read (and sent, one by one) per claim of a webhook.
-const PAGE: i32 = 50;
+/// Events read (and sent, one by one) per claim of a webhook: a page of [`EVENT_FIELDS`]
+/// within the schema's `MAX_COMPLEXITY`.
+const PAGE: i32 = 10;
 /// Webhooks one process sends at once.
 const CLAIMS: u64 = 16;
 /// How long a claim keeps other processes off a webhook; renewed with every event sent.

@@ -65,5 +65,6 @@ mod verification;
 mod walkthrough;
 mod wallet;
 mod webhook_bounds;
+mod webhooks;
 mod websocket;
 mod withdrawals;
