@@ -245,9 +245,14 @@ impl WebhookMutation {
     /// signed with it.
     async fn rotate_webhook_secret(&self, ctx: &Context<'_>, webhook_id: ID) -> GqlResult<Webhook> {
         let me = streamer(ctx)?;
-        let w = domain::rotate_secret(&state(ctx).db.missions, &me, &webhook_id, &sign::new_secret())
-            .await
-            .map_err(ApiError::from)?;
+        let w = domain::rotate_secret(
+            &state(ctx).db.missions,
+            &me,
+            &webhook_id,
+            &sign::new_secret(),
+        )
+        .await
+        .map_err(ApiError::from)?;
         Ok(Webhook::of(w, true)?)
     }
 

@@ -107,14 +107,8 @@ impl Deliverer {
 
     async fn round(self: Arc<Self>) -> Result<(), LedgerError> {
         let now = Utc::now();
-        let claimed = delivery::claim_due(
-            &self.app.db.missions,
-            &self.owner,
-            now,
-            lease(),
-            CLAIMS,
-        )
-        .await?;
+        let claimed =
+            delivery::claim_due(&self.app.db.missions, &self.owner, now, lease(), CLAIMS).await?;
         for w in claimed {
             if !self.lock().insert(w.id.clone()) {
                 continue; // this process is sending it already
@@ -133,7 +127,9 @@ impl Deliverer {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Sends the next page of the webhook's events, in order, stopping at the first failure.
@@ -172,8 +168,7 @@ impl Deliverer {
                 },
             };
             if attempt.error.is_none() {
-                delivery::advance(db, &w.id, &self.owner, seq, Some(&attempt), lease_end())
-                    .await?;
+                delivery::advance(db, &w.id, &self.owner, seq, Some(&attempt), lease_end()).await?;
                 through = seq;
                 continue;
             }
@@ -192,9 +187,8 @@ impl Deliverer {
     async fn failed(&self, w: &webhook::Model, attempt: &Attempt) -> Result<(), LedgerError> {
         let settings = &self.app.settings.webhooks;
         let max = settings.backoff_max_seconds;
-        let give_up = chrono::Duration::seconds(
-            i64::try_from(settings.give_up_seconds).unwrap_or(i64::MAX),
-        );
+        let give_up =
+            chrono::Duration::seconds(i64::try_from(settings.give_up_seconds).unwrap_or(i64::MAX));
         let after = delivery::failed(
             &self.app.db.missions,
             &w.id,

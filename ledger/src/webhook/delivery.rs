@@ -110,7 +110,10 @@ pub async fn advance(
     let txn = db.begin().await?;
     let moved = webhook::Entity::update_many()
         .col_expr(webhook::Column::DeliveredSeq, Expr::value(through))
-        .col_expr(webhook::Column::FailingSince, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(
+            webhook::Column::FailingSince,
+            Expr::value(None::<DateTime<Utc>>),
+        )
         .col_expr(webhook::Column::RetryAt, Expr::value(None::<DateTime<Utc>>))
         .col_expr(webhook::Column::LeaseUntil, Expr::value(lease_until))
         .filter(webhook::Column::Id.eq(id))
@@ -172,7 +175,10 @@ pub async fn failed(
         .col_expr(webhook::Column::FailingSince, Expr::value(since))
         .col_expr(webhook::Column::RetryAt, Expr::value(retry_at))
         .col_expr(webhook::Column::LeaseOwner, Expr::value(None::<String>))
-        .col_expr(webhook::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(
+            webhook::Column::LeaseUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
         .filter(webhook::Column::Id.eq(id))
         .filter(held_by(owner))
         .exec(&txn)
@@ -215,12 +221,18 @@ async fn give_up<C: ConnectionTrait>(
     attempt: Option<&Attempt>,
 ) -> Result<(), LedgerError> {
     let done = webhook::Entity::update_many()
-        .col_expr(webhook::Column::Status, Expr::value(WebhookStatus::Disabled))
+        .col_expr(
+            webhook::Column::Status,
+            Expr::value(WebhookStatus::Disabled),
+        )
         .col_expr(webhook::Column::DisabledAt, Expr::value(now()))
         .col_expr(webhook::Column::DisabledReason, Expr::value(reason))
         .col_expr(webhook::Column::RetryAt, Expr::value(None::<DateTime<Utc>>))
         .col_expr(webhook::Column::LeaseOwner, Expr::value(None::<String>))
-        .col_expr(webhook::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(
+            webhook::Column::LeaseUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
         .filter(webhook::Column::Id.eq(id))
         .filter(held_by(owner))
         .exec(txn)
@@ -238,7 +250,10 @@ async fn give_up<C: ConnectionTrait>(
 pub async fn release(db: &DatabaseConnection, id: &str, owner: &str) -> Result<(), LedgerError> {
     webhook::Entity::update_many()
         .col_expr(webhook::Column::LeaseOwner, Expr::value(None::<String>))
-        .col_expr(webhook::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(
+            webhook::Column::LeaseUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
         .filter(webhook::Column::Id.eq(id))
         .filter(webhook::Column::LeaseOwner.eq(owner))
         .exec(db)
@@ -267,10 +282,7 @@ async fn record<C: ConnectionTrait>(
         first_attempt_at: Set(now),
         last_attempt_at: Set(now),
     };
-    let attempts = (
-        webhook_delivery::Entity,
-        webhook_delivery::Column::Attempts,
-    );
+    let attempts = (webhook_delivery::Entity, webhook_delivery::Column::Attempts);
     webhook_delivery::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([
@@ -328,7 +340,10 @@ pub async fn notice_sent(db: &DatabaseConnection, id: &str) -> Result<(), Ledger
     webhook::Entity::update_many()
         .col_expr(webhook::Column::NoticeSentAt, Expr::value(now()))
         .col_expr(webhook::Column::LeaseOwner, Expr::value(None::<String>))
-        .col_expr(webhook::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(
+            webhook::Column::LeaseUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
         .filter(webhook::Column::Id.eq(id))
         .filter(webhook::Column::Status.eq(WebhookStatus::Disabled))
         .exec(db)

@@ -6,8 +6,8 @@
 
 use crate::support::{Session, TestApp, free_port, serve_on_loopback};
 use axum::extract::State;
-use missionlink_testdb::TestDatabases;
 use axum::http::{HeaderMap, StatusCode};
+use missionlink_testdb::TestDatabases;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
@@ -66,7 +66,9 @@ impl Received {
 
     /// Whether `MissionLink-Signature` is `t=<t>,v1=<HMAC of "<t>.<body>">` under `secret`.
     fn signed_with(&self, secret: &str) -> bool {
-        let value = self.headers["missionlink-signature"].to_str().expect("ascii");
+        let value = self.headers["missionlink-signature"]
+            .to_str()
+            .expect("ascii");
         let (t, v1) = value
             .split_once(',')
             .and_then(|(t, v)| Some((t.strip_prefix("t=")?, v.strip_prefix("v1=")?)))
@@ -81,7 +83,11 @@ impl Received {
 
 type Log = Arc<Mutex<Vec<Received>>>;
 
-async fn receive(State(log): State<Log>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+async fn receive(
+    State(log): State<Log>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
     log.lock().expect("log").push(Received {
         headers,
         body: body.to_vec(),
@@ -161,7 +167,10 @@ async fn burst_reaches_a_receiver(app: TestApp) {
     let (streamer, viewers) = cast(&app, 6).await;
     let (addr, log) = receiver().await;
     let hook = create(&app, &streamer, &format!("http://{addr}/hook"), &ALL_KINDS).await;
-    let secret = hook["secret"].as_str().expect("the secret, once").to_owned();
+    let secret = hook["secret"]
+        .as_str()
+        .expect("the secret, once")
+        .to_owned();
     assert!(secret.starts_with("whsec_"), "{hook}");
     assert_eq!(hook["status"], "ACTIVE");
 
@@ -181,14 +190,21 @@ async fn burst_reaches_a_receiver(app: TestApp) {
 
     let got = wait_for_seq(&log, last, 30).await;
     let seqs: Vec<i64> = got.iter().map(Received::seq).collect();
-    assert_eq!(seqs, (1..=last).collect::<Vec<_>>(), "each once, in seq order");
+    assert_eq!(
+        seqs,
+        (1..=last).collect::<Vec<_>>(),
+        "each once, in seq order"
+    );
     for r in &got {
         assert!(r.signed_with(&secret), "a bad signature: {:?}", r.headers);
         assert_eq!(
             r.headers["missionlink-event-id"],
             format!("{}:{}", streamer.user_id, r.seq()).as_str()
         );
-        assert_eq!(r.headers["missionlink-webhook-id"], hook["id"].as_str().expect("id"));
+        assert_eq!(
+            r.headers["missionlink-webhook-id"],
+            hook["id"].as_str().expect("id")
+        );
         assert_eq!(r.headers["content-type"], "application/json");
     }
     // The body is a missionEvents node: the pledge, its backer and the mission with it.
@@ -197,13 +213,20 @@ async fn burst_reaches_a_receiver(app: TestApp) {
     assert_eq!(first_pledge["mission"]["id"], mission.as_str());
     assert_eq!(first_pledge["pledge"]["amount"], 1_000);
     assert!(first_pledge["pledge"]["backer"]["displayName"].is_string());
-    assert_eq!(first_pledge["mission"]["streamer"]["id"], streamer.user_id.as_str());
+    assert_eq!(
+        first_pledge["mission"]["streamer"]["id"],
+        streamer.user_id.as_str()
+    );
 
     // Nothing more arrives, and the record shows each delivered at its first attempt.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(log.lock().expect("log").len(), 41, "no event twice");
     let record = app
-        .gql(Some(&streamer.access), DELIVERIES, json!({ "id": hook["id"] }))
+        .gql(
+            Some(&streamer.access),
+            DELIVERIES,
+            json!({ "id": hook["id"] }),
+        )
         .await
         .data("webhookDeliveries");
     assert_eq!(record["totalCount"], 41, "{record}");
@@ -213,9 +236,15 @@ async fn burst_reaches_a_receiver(app: TestApp) {
     assert_eq!(newest["attempts"], 1);
     assert_eq!(newest["responseCode"], 204);
     assert_eq!(newest["eventId"], format!("{}:41", streamer.user_id));
-    let listed = app.gql(Some(&streamer.access), HOOKS, json!({})).await.data("webhooks");
+    let listed = app
+        .gql(Some(&streamer.access), HOOKS, json!({}))
+        .await
+        .data("webhooks");
     assert_eq!(listed[0]["deliveredSeq"], 41);
-    assert!(listed[0]["secret"].is_null(), "the secret is shown once: {listed}");
+    assert!(
+        listed[0]["secret"].is_null(),
+        "the secret is shown once: {listed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -223,10 +252,18 @@ async fn a_webhook_is_sent_only_the_kinds_it_takes_and_a_rotated_secret_signs_fr
     let app = TestApp::spawn().await;
     let (streamer, viewers) = cast(&app, 2).await;
     let (addr, log) = receiver().await;
-    let hook = create(&app, &streamer, &format!("http://{addr}/hook"), &["CREATED", "ACCEPTED"]).await;
+    let hook = create(
+        &app,
+        &streamer,
+        &format!("http://{addr}/hook"),
+        &["CREATED", "ACCEPTED"],
+    )
+    .await;
     let old = hook["secret"].as_str().expect("secret").to_owned();
     let mission = app.new_mission(&viewers[0], &streamer.user_id, 1_000).await;
-    app.contribute(&viewers[1], &mission, 1_000, "k").await.data("contribute");
+    app.contribute(&viewers[1], &mission, 1_000, "k")
+        .await
+        .data("contribute");
     let got = wait_for_seq(&log, 1, 20).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].json()["kind"], "CREATED");
@@ -242,13 +279,18 @@ async fn a_webhook_is_sent_only_the_kinds_it_takes_and_a_rotated_secret_signs_fr
         .data("rotateWebhookSecret");
     let new = rotated["secret"].as_str().expect("new secret").to_owned();
     assert_ne!(new, old);
-    app.act(&streamer, "accept", &mission).await.data("acceptMission");
+    app.act(&streamer, "accept", &mission)
+        .await
+        .data("acceptMission");
     let got = wait_for_seq(&log, 3, 20).await;
     assert_eq!(got.len(), 2, "the PLEDGED event was not sent");
     assert_eq!(got[1].json()["kind"], "ACCEPTED");
     assert!(got[1].signed_with(&new) && !got[1].signed_with(&old));
     // The cursor moved past the kind it does not take.
-    let listed = app.gql(Some(&streamer.access), HOOKS, json!({})).await.data("webhooks");
+    let listed = app
+        .gql(Some(&streamer.access), HOOKS, json!({}))
+        .await
+        .data("webhooks");
     assert_eq!(listed[0]["deliveredSeq"], 3);
 }
 
@@ -262,26 +304,50 @@ async fn a_receiver_down_for_a_while_gets_the_backlog_in_order_when_it_returns()
     let (streamer, viewers) = cast(&app, 3).await;
     // Nothing listens on the port yet: every attempt is refused.
     let port = free_port();
-    let hook = create(&app, &streamer, &format!("http://127.0.0.1:{port}/hook"), &ALL_KINDS).await;
+    let hook = create(
+        &app,
+        &streamer,
+        &format!("http://127.0.0.1:{port}/hook"),
+        &ALL_KINDS,
+    )
+    .await;
     let secret = hook["secret"].as_str().expect("secret").to_owned();
     let mission = app.new_mission(&viewers[0], &streamer.user_id, 1_000).await;
     for (i, who) in viewers[1..].iter().enumerate() {
-        app.contribute(who, &mission, 1_000, &format!("d{i}")).await.data("contribute");
+        app.contribute(who, &mission, 1_000, &format!("d{i}"))
+            .await
+            .data("contribute");
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let listed = app.gql(Some(&streamer.access), HOOKS, json!({})).await.data("webhooks");
+    let listed = app
+        .gql(Some(&streamer.access), HOOKS, json!({}))
+        .await
+        .data("webhooks");
     assert_eq!(listed[0]["deliveredSeq"], 0, "{listed}");
     assert!(listed[0]["failingSince"].is_string(), "{listed}");
     let record = app
-        .gql(Some(&streamer.access), DELIVERIES, json!({ "id": hook["id"] }))
+        .gql(
+            Some(&streamer.access),
+            DELIVERIES,
+            json!({ "id": hook["id"] }),
+        )
         .await
         .data("webhookDeliveries");
     let first = &record["nodes"][0];
     assert_eq!(first["seq"], 1, "{record}");
     assert_eq!(first["status"], "RETRYING");
-    assert!(first["attempts"].as_i64().expect("attempts") >= 2, "{record}");
+    assert!(
+        first["attempts"].as_i64().expect("attempts") >= 2,
+        "{record}"
+    );
     assert!(first["responseCode"].is_null());
-    assert!(first["error"].as_str().expect("error").contains("could not reach"), "{record}");
+    assert!(
+        first["error"]
+            .as_str()
+            .expect("error")
+            .contains("could not reach"),
+        "{record}"
+    );
 
     // The receiver comes up on that port: the backlog arrives, in order, once each.
     let log = Log::default();
@@ -294,7 +360,10 @@ async fn a_receiver_down_for_a_while_gets_the_backlog_in_order_when_it_returns()
     let seqs: Vec<i64> = got.iter().map(Received::seq).collect();
     assert_eq!(seqs, [1, 2, 3]);
     assert!(got.iter().all(|r| r.signed_with(&secret)));
-    let listed = app.gql(Some(&streamer.access), HOOKS, json!({})).await.data("webhooks");
+    let listed = app
+        .gql(Some(&streamer.access), HOOKS, json!({}))
+        .await
+        .data("webhooks");
     assert_eq!(listed[0]["deliveredSeq"], 3);
     assert!(listed[0]["failingSince"].is_null(), "{listed}");
 }
@@ -312,12 +381,21 @@ async fn a_receiver_that_never_returns_is_disabled_and_its_streamer_emailed() {
     let worker = app.start_file_worker().await;
     let (streamer, viewers) = cast(&app, 1).await;
     let port = free_port();
-    let hook = create(&app, &streamer, &format!("http://127.0.0.1:{port}/gone"), &ALL_KINDS).await;
+    let hook = create(
+        &app,
+        &streamer,
+        &format!("http://127.0.0.1:{port}/gone"),
+        &ALL_KINDS,
+    )
+    .await;
     app.new_mission(&viewers[0], &streamer.user_id, 1_000).await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let listed = loop {
-        let listed = app.gql(Some(&streamer.access), HOOKS, json!({})).await.data("webhooks");
+        let listed = app
+            .gql(Some(&streamer.access), HOOKS, json!({}))
+            .await
+            .data("webhooks");
         if listed[0]["status"] == "DISABLED" || tokio::time::Instant::now() > deadline {
             break listed;
         }
@@ -327,14 +405,22 @@ async fn a_receiver_that_never_returns_is_disabled_and_its_streamer_emailed() {
     let reason = listed[0]["disabledReason"].as_str().expect("reason");
     assert!(reason.contains("WEBHOOK_GIVE_UP_SECONDS"), "{reason}");
     let record = app
-        .gql(Some(&streamer.access), DELIVERIES, json!({ "id": hook["id"] }))
+        .gql(
+            Some(&streamer.access),
+            DELIVERIES,
+            json!({ "id": hook["id"] }),
+        )
         .await
         .data("webhookDeliveries");
     assert_eq!(record["nodes"][0]["status"], "FAILED", "{record}");
 
     let mail = worker.wait_for_mail_to(&streamer.email, 1).await;
     assert_eq!(mail.len(), 1, "one notice");
-    assert!(mail[0].body.contains(&format!("127.0.0.1:{port}/gone")), "{}", mail[0].body);
+    assert!(
+        mail[0].body.contains(&format!("127.0.0.1:{port}/gone")),
+        "{}",
+        mail[0].body
+    );
     assert!(mail[0].body.contains("enableWebhook"), "{}", mail[0].body);
     // Enabled again with a receiver there, it resumes from the event it stopped at.
     let log = Log::default();
@@ -382,7 +468,10 @@ async fn private_link_local_and_reserved_targets_are_refused_and_nothing_is_made
             .await;
         assert_eq!(refused.code(), "BAD_USER_INPUT", "{url}: {:?}", refused.0);
     }
-    let listed = app.gql(Some(&streamer.access), HOOKS, json!({})).await.data("webhooks");
+    let listed = app
+        .gql(Some(&streamer.access), HOOKS, json!({}))
+        .await
+        .data("webhooks");
     assert_eq!(listed, json!([]));
 }
 
@@ -408,19 +497,28 @@ async fn at_most_five_per_streamer_and_only_their_own() {
         .map(|a| a.code())
         .collect();
     assert_eq!(refused, ["WEBHOOK_LIMIT"]);
-    let listed = app.gql(Some(&streamer.access), HOOKS, json!({})).await.data("webhooks");
+    let listed = app
+        .gql(Some(&streamer.access), HOOKS, json!({}))
+        .await
+        .data("webhooks");
     assert_eq!(listed.as_array().expect("list").len(), 5);
 
     let id = listed[0]["id"].clone();
     let viewer_try = app
-        .gql(Some(&viewer.access), CREATE, json!({ "url": url, "events": ["PLEDGED"] }))
+        .gql(
+            Some(&viewer.access),
+            CREATE,
+            json!({ "url": url, "events": ["PLEDGED"] }),
+        )
         .await;
     assert_eq!(viewer_try.code(), "FORBIDDEN");
     for mutation in [
         "mutation($id: ID!) { deleteWebhook(webhookId: $id) }",
         "mutation($id: ID!) { rotateWebhookSecret(webhookId: $id) { id } }",
     ] {
-        let theirs = app.gql(Some(&other.access), mutation, json!({ "id": id })).await;
+        let theirs = app
+            .gql(Some(&other.access), mutation, json!({ "id": id }))
+            .await;
         assert_eq!(theirs.code(), "NOT_FOUND", "{mutation}");
     }
     let deleted = app
@@ -432,6 +530,77 @@ async fn at_most_five_per_streamer_and_only_their_own() {
         .await
         .data("deleteWebhook");
     assert_eq!(deleted, id);
-    let listed = app.gql(Some(&streamer.access), HOOKS, json!({})).await.data("webhooks");
+    let listed = app
+        .gql(Some(&streamer.access), HOOKS, json!({}))
+        .await
+        .data("webhooks");
     assert_eq!(listed.as_array().expect("list").len(), 4);
+}
+
+/// The README's code block of `language` under "Checking a signature".
+fn readme_snippet(language: &str) -> String {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .expect("README.md");
+    let from = readme
+        .find("Checking a signature")
+        .expect("the README's section");
+    let fence = format!("```{language}\n");
+    let start = readme[from..].find(&fence).expect("the snippet") + from + fence.len();
+    let end = readme[start..].find("```").expect("its end") + start;
+    readme[start..end].to_owned()
+}
+
+/// Runs `program` with `script` on stdin; its trimmed output.
+fn run(program: &str, script: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(program)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("run");
+    assert!(out.status.success(), "{program} failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_readmes_python_and_node_checks_accept_a_real_delivery_and_refuse_a_changed_one() {
+    let app = TestApp::spawn().await;
+    let (streamer, viewers) = cast(&app, 1).await;
+    let (addr, log) = receiver().await;
+    let hook = create(&app, &streamer, &format!("http://{addr}/hook"), &ALL_KINDS).await;
+    let secret = hook["secret"].as_str().expect("secret");
+    app.new_mission(&viewers[0], &streamer.user_id, 1_000).await;
+    let got = wait_for_seq(&log, 1, 20).await;
+    let delivery = got.first().expect("a delivery");
+    let header = delivery.headers["missionlink-signature"]
+        .to_str()
+        .expect("ascii");
+    let dir = tempfile::tempdir().expect("dir");
+    let body = dir.path().join("body");
+    std::fs::write(&body, &delivery.body).expect("body");
+    let mut changed = delivery.body.clone();
+    changed[0] = b' ';
+    let tampered = dir.path().join("tampered");
+    std::fs::write(&tampered, &changed).expect("tampered");
+
+    let python = format!(
+        "{}\nfor p in [{body:?}, {tampered:?}]:\n    print(verified({secret:?}, {header:?}, open(p, 'rb').read()))\n",
+        readme_snippet("python")
+    );
+    assert_eq!(run("python3", &python), "True\nFalse");
+    let node = format!(
+        "{}\nconst fs = require('fs');\nfor (const p of [{body:?}, {tampered:?}]) console.log(verified({secret:?}, {header:?}, fs.readFileSync(p)) ? 'True' : 'False');\n",
+        readme_snippet("js")
+    );
+    assert_eq!(run("node", &node), "True\nFalse");
 }
