@@ -604,3 +604,101 @@ async fn the_readmes_python_and_node_checks_accept_a_real_delivery_and_refuse_a_
     );
     assert_eq!(run("node", &node), "True\nFalse");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redirect_is_not_followed_and_a_receiver_too_slow_is_tried_again() {
+    let app = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[
+            ("WEBHOOK_TIMEOUT_SECONDS", "1"),
+            ("WEBHOOK_BACKOFF_MAX_SECONDS", "1"),
+        ],
+    )
+    .await;
+    let (streamer, viewers) = cast(&app, 1).await;
+    let log = Log::default();
+    let slow_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = slow_calls.clone();
+    let receiver = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .route(
+            "/moved",
+            axum::routing::post(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/hook")],
+                )
+            }),
+        )
+        .route(
+            "/slow",
+            axum::routing::post(
+                move |State(log): State<Log>, headers: HeaderMap, body: axum::body::Bytes| {
+                    let calls = calls.clone();
+                    async move {
+                        // The first answer comes after the timeout; the rest at once.
+                        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                            tokio::time::sleep(Duration::from_secs(3)).await;
+                        }
+                        receive(State(log), headers, body).await
+                    }
+                },
+            ),
+        )
+        .with_state(log.clone());
+    let addr = serve_on_loopback(receiver).await;
+    let moved = create(&app, &streamer, &format!("http://{addr}/moved"), &ALL_KINDS).await;
+    let slow = create(&app, &streamer, &format!("http://{addr}/slow"), &ALL_KINDS).await;
+    app.new_mission(&viewers[0], &streamer.user_id, 1_000).await;
+
+    // The slow receiver: the first attempt timed out (the receiver still got it), the second
+    // delivered; the receiver deduplicates by MissionLink-Event-Id.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let record = loop {
+        let record = app
+            .gql(
+                Some(&streamer.access),
+                DELIVERIES,
+                json!({ "id": slow["id"] }),
+            )
+            .await
+            .data("webhookDeliveries");
+        if record["nodes"][0]["status"] == "DELIVERED" || tokio::time::Instant::now() > deadline {
+            break record;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let delivered = &record["nodes"][0];
+    assert_eq!(delivered["status"], "DELIVERED", "{record}");
+    assert_eq!(delivered["attempts"], 2, "{record}");
+    let got = log.lock().expect("log").clone();
+    let ids: std::collections::BTreeSet<String> = got
+        .iter()
+        .map(|r| {
+            r.headers["missionlink-event-id"]
+                .to_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one event, deduplicated by its id");
+
+    // The redirect: answered 307, never followed, retried.
+    let record = app
+        .gql(
+            Some(&streamer.access),
+            DELIVERIES,
+            json!({ "id": moved["id"] }),
+        )
+        .await
+        .data("webhookDeliveries");
+    let first = &record["nodes"][0];
+    assert_eq!(first["status"], "RETRYING", "{record}");
+    assert_eq!(first["responseCode"], 307, "{record}");
+    let slow_id = slow["id"].as_str().expect("id");
+    assert!(
+        got.iter()
+            .all(|r| r.headers["missionlink-webhook-id"] == slow_id),
+        "the redirect's target got nothing"
+    );
+}
