@@ -1,4 +1,5 @@
-//! Streamers' webhooks (issue 29): `WEBHOOKS_PER_STREAMER`, `WEBHOOK_*`. Read into the API's
+//! Streamers' webhooks and test events (issue 29): `WEBHOOKS_PER_STREAMER`, `WEBHOOK_*`,
+//! `TEST_EVENTS_PER_MINUTE`. Read into the API's
 //! settings (`missionlink_api::webhooks::WebhookSettings`): the API's processes send them.
 
 use crate::var::{Env, Var};
@@ -43,12 +44,20 @@ pub const WEBHOOK_GIVE_UP_SECONDS: Var = Var::int(
      emailed; at most EVENT_RETENTION_HOURS (after that the events it owes are gone)",
 );
 
+pub const TEST_EVENTS_PER_MINUTE: Var = Var::int(
+    "TEST_EVENTS_PER_MINUTE",
+    10,
+    1..=600,
+    "sendTestEvent calls one streamer may make per minute (then RATE_LIMITED with retryAt)",
+);
+
 pub const VARIABLES: &[Var] = &[
     WEBHOOKS_PER_STREAMER,
     WEBHOOK_TIMEOUT_SECONDS,
     WEBHOOK_RESPONSE_MAX_BYTES,
     WEBHOOK_BACKOFF_MAX_SECONDS,
     WEBHOOK_GIVE_UP_SECONDS,
+    TEST_EVENTS_PER_MINUTE,
 ];
 
 pub(crate) fn read(env: &Env) -> Result<WebhookSettings, ConfigError> {
@@ -58,6 +67,7 @@ pub(crate) fn read(env: &Env) -> Result<WebhookSettings, ConfigError> {
         response_max_bytes: env.int(&WEBHOOK_RESPONSE_MAX_BYTES)?,
         backoff_max_seconds: env.int(&WEBHOOK_BACKOFF_MAX_SECONDS)?,
         give_up_seconds: env.int(&WEBHOOK_GIVE_UP_SECONDS)?,
+        test_events_per_minute: env.int(&TEST_EVENTS_PER_MINUTE)?,
         production: env.app_env == AppEnv::Production,
     })
 }

@@ -41,6 +41,8 @@ pub struct NewEvent<'a> {
     pub pledge_id: Option<&'a str>,
     /// The tier (its level) of a TIER_REACHED event.
     pub tier: Option<i32>,
+    /// A test event's made-up objects (JSON): it names no stored mission or pledge.
+    pub test_payload: Option<&'a str>,
 }
 
 /// Appends `events`, in order, to the feeds of their missions' streamers, inside `txn`. Call it
@@ -158,6 +160,7 @@ fn numbered(
             pledge_id: e.pledge_id.map(str::to_owned),
             tier: e.tier,
             created_at: now,
+            test_payload: e.test_payload.map(str::to_owned),
         })
         .collect()
 }
@@ -178,7 +181,7 @@ async fn append_pg<C: ConnectionTrait>(
         .map(|(e, i)| {
             serde_json::json!({
                 "n": i, "mission_id": e.mission_id, "kind": e.kind.as_str(),
-                "pledge_id": e.pledge_id, "tier": e.tier,
+                "pledge_id": e.pledge_id, "tier": e.tier, "test_payload": e.test_payload,
             })
         })
         .collect();
@@ -192,10 +195,12 @@ async fn append_pg<C: ConnectionTrait>(
                RETURNING last_seq \
              ), added AS ( \
                INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, tier, \
-                 created_at) \
-               SELECT $1, f.last_seq - $2 + e.n, e.mission_id, e.kind, e.pledge_id, e.tier, $4 \
+                 created_at, test_payload) \
+               SELECT $1, f.last_seq - $2 + e.n, e.mission_id, e.kind, e.pledge_id, e.tier, $4, \
+                 e.test_payload \
                FROM f, (SELECT * FROM jsonb_to_recordset($3::jsonb) \
-                 AS e(n bigint, mission_id text, kind text, pledge_id text, tier int) LIMIT $5) e \
+                 AS e(n bigint, mission_id text, kind text, pledge_id text, tier int, \
+                 test_payload text) LIMIT $5) e \
              ) \
              SELECT last_seq FROM f",
             [

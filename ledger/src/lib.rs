@@ -25,6 +25,7 @@ pub mod reconcile;
 pub mod rules;
 mod sql;
 pub mod statement;
+pub mod test_event;
 pub mod text;
 pub mod topup;
 pub mod transfer;

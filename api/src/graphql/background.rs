@@ -45,7 +45,7 @@ pub(crate) fn hand_reached_goals(app: &AppState) {
                         return;
                     };
                     for e in &appended.events {
-                        if e.kind == EventKind::GoalReached {
+                        if e.kind == EventKind::GoalReached && e.test_payload.is_none() {
                             hand_to_workflow(&app, &e.mission_id);
                         }
                     }

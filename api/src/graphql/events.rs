@@ -8,6 +8,7 @@ use super::context::state;
 use super::feed_objects::{self, FeedObjects, Wanted};
 use super::mission::load_mission;
 use super::mission::{Mission, Pledge};
+use super::test_objects::{TestPayload, parse};
 use crate::error::{ApiError, GqlResult};
 use crate::event_feed::{POLL, Wake};
 use crate::state::AppState;
@@ -82,8 +83,15 @@ pub struct MissionEvent {
     pub at: DateTime<Utc>,
     /// The tier a `TIER_REACHED` event is about: its `level` among the mission's `tiers`.
     pub tier: Option<i32>,
+    /// A streamer's test event (`sendTestEvent`): its mission and pledge are made up, no money
+    /// moved and no total changed. Show it as a test; never count it.
+    pub test: bool,
     #[graphql(skip)]
     pub mission_id: String,
+    #[graphql(skip)]
+    pub streamer_id: String,
+    #[graphql(skip)]
+    pub test_payload: Option<Arc<TestPayload>>,
     #[graphql(skip)]
     pub pledge_id: Option<String>,
     /// Its mission and pledge, when loaded with the other events of a followed feed's read.
@@ -100,7 +108,15 @@ impl TryFrom<mission_event::Model> for MissionEvent {
             kind: e.kind.into(),
             at: e.created_at,
             tier: e.tier,
+            test: e.test_payload.is_some(),
+            test_payload: e
+                .test_payload
+                .as_deref()
+                .map(parse)
+                .transpose()?
+                .map(Arc::new),
             mission_id: e.mission_id,
+            streamer_id: e.streamer_id,
             pledge_id: e.pledge_id,
             objects: None,
         })
@@ -112,6 +128,9 @@ impl MissionEvent {
     /// The mission as it is now (its totals and status when this is read, not when it
     /// happened): an overlay shows it as is.
     async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Mission> {
+        if let Some(test) = &self.test_payload {
+            return Ok(test.mission(&self.mission_id, &self.streamer_id)?);
+        }
         if let Some(known) = self
             .objects
             .as_ref()
@@ -127,6 +146,9 @@ impl MissionEvent {
         let Some(id) = &self.pledge_id else {
             return Ok(None);
         };
+        if let Some(test) = &self.test_payload {
+            return Ok(test.pledge(id, &self.mission_id)?);
+        }
         if let Some(known) = self.objects.as_ref().and_then(|o| o.pledge(id)) {
             return Ok(Some(known));
         }

@@ -67,7 +67,12 @@ pub(super) async fn load(
 ) -> Result<FeedObjects, ApiError> {
     let mut objects = FeedObjects::default();
     if wanted.mission {
-        let mut ids: Vec<String> = events.iter().map(|e| e.mission_id.clone()).collect();
+        // A test event's mission is made up: nothing to load.
+        let mut ids: Vec<String> = events
+            .iter()
+            .filter(|e| e.test_payload.is_none())
+            .map(|e| e.mission_id.clone())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         let mut totals = if wanted.totals {
@@ -92,6 +97,7 @@ pub(super) async fn load(
     if wanted.pledge {
         let ids: Vec<&str> = events
             .iter()
+            .filter(|e| e.test_payload.is_none())
             .filter_map(|e| e.pledge_id.as_deref())
             .collect();
         if !ids.is_empty() {

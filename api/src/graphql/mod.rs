@@ -31,6 +31,8 @@ mod reconciliation;
 mod statement;
 mod status;
 mod streamer;
+mod test_event;
+mod test_objects;
 mod topup;
 mod types;
 mod user;
@@ -92,6 +94,7 @@ pub struct Mutation(
     person::PersonMutation,
     reconciliation::ReconciliationMutation,
     webhook::WebhookMutation,
+    test_event::TestEventMutation,
 );
 
 /// Every subscription: mission changes, then the streamers' event feeds, then the overlays'.

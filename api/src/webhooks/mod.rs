@@ -37,6 +37,9 @@ pub struct WebhookSettings {
     pub response_max_bytes: usize,
     pub backoff_max_seconds: u64,
     pub give_up_seconds: u64,
+    /// `TEST_EVENTS_PER_MINUTE`: a streamer's `sendTestEvent` calls per minute (they reach the
+    /// same tools as webhooks).
+    pub test_events_per_minute: u32,
     /// `APP_ENV=production`: https only, public addresses only.
     pub production: bool,
 }
@@ -49,13 +52,14 @@ impl Default for WebhookSettings {
             response_max_bytes: 65_536,
             backoff_max_seconds: 600,
             give_up_seconds: 86_400,
+            test_events_per_minute: 10,
             production: false,
         }
     }
 }
 
 /// What a delivery's body holds: a `missionEvents` node with these fields (the overlay's).
-pub const EVENT_FIELDS: &str = "seq kind at tier \
+pub const EVENT_FIELDS: &str = "seq kind at tier test \
     mission { id title status kind acceptBy deadline goal fundingEndsAt totalPledged totalHeld \
               backerCount streamer { id displayName } tiers { level amount title reachedAt } } \
     pledge { id amount createdAt anonymous message backer { id displayName } }";

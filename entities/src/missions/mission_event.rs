@@ -18,6 +18,9 @@ pub struct Model {
     /// The tier (its level) a TIER_REACHED event is about.
     pub tier: Option<i32>,
     pub created_at: DateTimeUtc,
+    /// A streamer's test event (`sendTestEvent`): the made-up mission and pledge it shows, as
+    /// JSON; then `mission_id` and `pledge_id` name nothing stored.
+    pub test_payload: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -60,6 +60,7 @@ pub(super) async fn commit_each(
                 kind: EventKind::Pledged,
                 pledge_id: Some(&p.id),
                 tier: None,
+                test_payload: None,
             }),
             _ => None,
         })
@@ -83,6 +84,7 @@ pub(super) async fn commit_each(
                     kind,
                     pledge_id: None,
                     tier,
+                    test_payload: None,
                 });
             }
         }

@@ -98,6 +98,7 @@ pub(super) async fn commit_set(
                 kind: EventKind::Pledged,
                 pledge_id: Some(&p.id),
                 tier: None,
+                test_payload: None,
             }),
             _ => None,
         })
@@ -108,6 +109,7 @@ pub(super) async fn commit_set(
         kind,
         pledge_id: None,
         tier,
+        test_payload: None,
     }));
     let appended = events::write(&txn, &held).await?;
     txn.commit().await?;

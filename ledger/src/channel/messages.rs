@@ -121,6 +121,7 @@ pub async fn moderate(
                     kind,
                     pledge_id: Some(pledge_id),
                     tier: None,
+                    test_payload: None,
                 }],
             )
             .await?;

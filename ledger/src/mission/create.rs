@@ -189,6 +189,7 @@ pub async fn create(
             kind: EventKind::Created,
             pledge_id: Some(&first.id),
             tier: None,
+            test_payload: None,
         }],
     )
     .await?;

@@ -219,6 +219,7 @@ pub async fn create_goal(
                 kind: EventKind::Created,
                 pledge_id: None,
                 tier: None,
+                test_payload: None,
             }],
         )
         .await?;

@@ -249,6 +249,7 @@ pub async fn mark_settled(
                     kind: EventKind::Settled,
                     pledge_id: None,
                     tier: None,
+                    test_payload: None,
                 }],
             )
             .await?;

@@ -264,6 +264,7 @@ pub async fn expire(
                 kind: EventKind::Expired,
                 pledge_id: None,
                 tier: None,
+                test_payload: None,
             }],
         )
         .await?;
@@ -325,6 +326,7 @@ pub(crate) async fn announce<C: sea_orm::ConnectionTrait>(
             kind,
             pledge_id: None,
             tier: None,
+            test_payload: None,
         }],
     )
     .await?;

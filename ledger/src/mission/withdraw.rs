@@ -269,6 +269,7 @@ async fn take_back<C: ConnectionTrait>(
             kind: EventKind::PledgeWithdrawn,
             pledge_id: Some(pledge_id),
             tier: None,
+            test_payload: None,
         }],
     )
     .await?;

@@ -10,10 +10,17 @@
 //! - `webhook_deliveries`: one row per event sent to a webhook (unique `(webhook_id, seq)`),
 //!   with its attempts, the last response code and latency, or the last error.
 //!
-//! New tables only; no money moves.
+//! Test events (issue 29, item 2): `mission_events.test_payload`, set only on a streamer's test
+//! event (`sendTestEvent`), holds the made-up mission and pledge it shows (JSON); its
+//! `mission_id` names no mission. So on SQLite `mission_events` is rebuilt without its foreign
+//! keys, as Postgres dropped them in 000023; the audit's `orphan` check skips test events.
+//!
+//! No money moves.
 
+use crate::rebuild::{self, Rebuild};
 use crate::{Dialect, run_sql};
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -58,14 +65,34 @@ CREATE TABLE webhook_deliveries (
     last_attempt_at  {ts} NOT NULL,
     UNIQUE (webhook_id, seq)
 );
+ALTER TABLE mission_events ADD COLUMN test_payload TEXT;
 "#
     )
 }
 
+/// SQLite: `mission_events` without its foreign keys (a test event names no mission).
+const REBUILDS: &[Rebuild] = &[Rebuild {
+    table: "mission_events",
+    replace: &[
+        ("TEXT NOT NULL REFERENCES missions (id)", "TEXT NOT NULL", 1),
+        ("TEXT REFERENCES pledges (id)", "TEXT", 1),
+    ],
+}];
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing: SQLite's rebuild must never stop half way.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let ts = Dialect::of(manager.get_database_backend())?.timestamp;
-        run_sql(manager, &tables(ts)).await
+        let backend = manager.get_database_backend();
+        let ts = Dialect::of(backend)?.timestamp;
+        run_sql(manager, &tables(ts)).await?;
+        match backend {
+            DatabaseBackend::Postgres => Ok(()),
+            _ => rebuild::sqlite(manager, REBUILDS).await,
+        }
     }
 }

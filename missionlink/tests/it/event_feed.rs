@@ -307,6 +307,7 @@ async fn the_database_stores_every_event_kind_on_both_backends() {
                 kind: *kind,
                 pledge_id: None,
                 tier: None,
+                test_payload: None,
             })
             .collect();
         append(&txn, &every).await.expect("every kind is stored");

@@ -56,6 +56,7 @@ mod statement;
 mod streamer_channels;
 mod streamers;
 mod support;
+mod test_events;
 mod text;
 mod throttle;
 mod topup_edges;
