@@ -41,6 +41,8 @@ pub struct Settings {
     pub topups: TopUpSettings,
     /// Streamers' webhooks: their limits, and whether production's target rules apply.
     pub webhooks: crate::webhooks::WebhookSettings,
+    /// `OVERLAY_LINKS_PER_STREAMER`: overlay links one streamer may hold.
+    pub overlay_links_per_streamer: u32,
 }
 
 /// Limits of `/graphql/ws`.

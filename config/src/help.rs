@@ -16,7 +16,7 @@ pub fn variables() -> impl Iterator<Item = &'static Var> {
         crate::email::VARIABLES,
         crate::payouts::VARIABLES,
         crate::topups::VARIABLES,
-        crate::webhooks::VARIABLES,
+        crate::integrations::VARIABLES,
     ]
     .into_iter()
     .flatten()

@@ -17,6 +17,7 @@ pub mod email;
 mod help;
 pub mod http;
 pub mod identity;
+pub mod integrations;
 pub mod missions;
 pub mod payouts;
 pub mod persons;
@@ -25,7 +26,6 @@ pub mod temporal;
 pub mod topups;
 mod validate;
 mod var;
-pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -58,8 +58,10 @@ pub struct Config {
     pub email: EmailConfig,
     pub payouts: PayoutConfig,
     pub topups: TopUpConfig,
-    /// Streamers' webhooks, as the API sends them.
+    /// Streamers' webhooks, as the API sends them, and their test events.
     pub webhooks: missionlink_api::webhooks::WebhookSettings,
+    /// `OVERLAY_LINKS_PER_STREAMER`.
+    pub overlay_links_per_streamer: u32,
 }
 
 /// A configuration error, naming the variable.
@@ -98,7 +100,8 @@ impl Config {
             email: email::read(&env)?,
             payouts: payouts::read(&env)?,
             topups: topups::read(&env)?,
-            webhooks: webhooks::read(&env)?,
+            webhooks: integrations::read(&env)?,
+            overlay_links_per_streamer: integrations::overlay_links(&env)?,
         };
         config.validate()?;
         Ok(config)
@@ -123,6 +126,7 @@ impl Config {
             payouts: self.payouts.api(),
             topups: self.topups.api(),
             webhooks: self.webhooks.clone(),
+            overlay_links_per_streamer: self.overlay_links_per_streamer,
         }
     }
 

@@ -36,7 +36,7 @@ impl Config {
         }
         if self.webhooks.give_up_seconds > missions.event_retention_hours.saturating_mul(3_600) {
             return Err(err(
-                crate::webhooks::WEBHOOK_GIVE_UP_SECONDS.name,
+                crate::integrations::WEBHOOK_GIVE_UP_SECONDS.name,
                 "must not exceed EVENT_RETENTION_HOURS: a webhook retried longer would owe events \
                  the feed no longer keeps",
             ));

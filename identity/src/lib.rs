@@ -22,6 +22,7 @@ pub mod error;
 pub mod input;
 pub mod operators;
 pub mod overlay;
+pub mod overlay_settings;
 pub mod password;
 pub mod persons;
 pub mod profile;

@@ -21,6 +21,7 @@ mod mutation;
 mod node;
 mod operator;
 mod overlay;
+mod overlay_links;
 mod payout;
 mod person;
 mod platform;
@@ -65,6 +66,7 @@ pub struct Query(
     events::EventQuery,
     channel::ChannelQuery,
     overlay::OverlayQuery,
+    overlay_links::OverlayLinkQuery,
     operator::OperatorQuery,
     streamer::StreamerQuery,
     reconciliation::ReconciliationQuery,
@@ -85,6 +87,7 @@ pub struct Mutation(
     prediction::PredictionMutation,
     channel::ChannelMutation,
     overlay::OverlayMutation,
+    overlay_links::OverlayLinkMutation,
     payout::PayoutMutation,
     cash_refund::CashRefundMutation,
     topup::TopUpMutation,
@@ -103,6 +106,7 @@ pub struct Subscription(
     mission::MissionSubscription,
     events::EventSubscription,
     overlay::OverlaySubscription,
+    overlay_links::OverlaySettingsSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

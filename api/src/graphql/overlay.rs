@@ -12,29 +12,38 @@ use super::mission::{Mission, MissionOrder, MissionOrderField, OrderDirection, m
 use super::status::MissionStatus;
 use super::user::User;
 use crate::error::{ApiError, GqlResult};
-use async_graphql::{ComplexObject, Context, Object, SimpleObject, Subscription};
+use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use missionlink_identity::overlay::{self, Access, Issued};
 use missionlink_ledger::events;
 use missionlink_ledger::mission::list::MissionFilter;
 
-/// The streamer's overlay link. The token is stored hashed, so `token` and `url` are given only
-/// by the call that issued them; afterwards `rotateOverlayToken` issues a new one (and the old
-/// one stops).
+/// One of the streamer's overlay links (one per device). The token is stored hashed, so
+/// `token` and `url` are given only by the call that issued them (`createOverlayLink`,
+/// `rotateOverlayToken`).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct OverlayLink {
+    pub id: ID,
+    /// What the streamer calls it ("studio PC"); `OBS` for the default link.
+    pub label: String,
     /// The page to add to OBS as a browser source: `<PUBLIC_URL>/overlay/<token>` (never the
     /// request's `Host`). Only from the call that issued the token.
     pub url: Option<String>,
     /// The overlay's read-only token. Only from the call that issued it.
     pub token: Option<String>,
+    pub created_at: DateTime<Utc>,
     /// When the current token was issued.
     pub issued_at: DateTime<Utc>,
+    /// When a page with it was last seen (loaded, or following its feed).
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Whether a page with it is open now (seen within the last 45 seconds): whether OBS is
+    /// actually showing it.
+    pub connected: bool,
 }
 
 impl OverlayLink {
-    fn of(issued: Issued, ctx: &Context<'_>) -> Self {
+    pub(super) fn of(issued: Issued, ctx: &Context<'_>) -> Self {
         let origin = ctx.data_opt::<PublicOrigin>().map_or_else(
             || {
                 let settings = &state(ctx).settings;
@@ -46,9 +55,14 @@ impl OverlayLink {
             |o| o.0.clone(),
         );
         Self {
+            connected: issued.connected(Utc::now()),
+            id: ID(issued.id),
+            label: issued.label,
             url: issued.token.as_deref().map(|t| overlay::url(&origin, t)),
             token: issued.token,
+            created_at: issued.created_at,
             issued_at: issued.issued_at,
+            last_seen_at: issued.last_seen_at,
         }
     }
 }
@@ -113,19 +127,15 @@ pub struct OverlayQuery;
 
 #[Object]
 impl OverlayQuery {
-    /// When your overlay link was issued (streamers only; `FORBIDDEN` otherwise); null before
-    /// the first `rotateOverlayToken`. The link itself is shown only by the mutation that
-    /// issues it (it is stored hashed), so `url` and `token` are null here.
+    /// Your default overlay link (streamers only; `FORBIDDEN` otherwise); null before the first
+    /// `rotateOverlayToken`. A link is shown only by the mutation that issues it (it is stored
+    /// hashed), so `url` and `token` are null here. Every link: `overlayLinks`.
     async fn my_overlay(&self, ctx: &Context<'_>) -> GqlResult<Option<OverlayLink>> {
         let claims = caller(ctx)?;
-        let issued = overlay::issued_at(&state(ctx).db.users, &claims.sub, claims.role)
+        let issued = overlay::default_link(&state(ctx).db.users, &claims.sub, claims.role)
             .await
             .map_err(ApiError::from)?;
-        Ok(issued.map(|issued_at| OverlayLink {
-            url: None,
-            token: None,
-            issued_at,
-        }))
+        Ok(issued.map(|i| OverlayLink::of(i, ctx)))
     }
 
     /// The overlay its token opens (no sign-in: the token is the credential, and reads only
@@ -154,9 +164,9 @@ pub struct OverlayMutation;
 
 #[Object]
 impl OverlayMutation {
-    /// Issues your overlay link, or replaces it (streamers only), and shows the new link, once.
-    /// The old link stops at once: new requests with it are refused, and an overlay open with it
-    /// stops within two seconds.
+    /// Issues your default overlay link, or replaces its token (streamers only), and shows the
+    /// new link, once. The old token stops at once: new requests with it are refused, and an
+    /// overlay open with it stops within two seconds. Your other links are untouched.
     async fn rotate_overlay_token(&self, ctx: &Context<'_>) -> GqlResult<OverlayLink> {
         let claims = caller(ctx)?;
         let issued = overlay::rotate(&state(ctx).db.users, &claims.sub, claims.role)

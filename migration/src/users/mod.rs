@@ -11,6 +11,7 @@ mod m20261206_000006_streamer_channels;
 mod m20261206_000007_person_verifications;
 mod m20261206_000008_guardian_consents;
 mod m20261207_000009_notification_preferences;
+mod m20261207_000010_overlay_links;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_person_verifications::Migration),
             Box::new(m20261206_000008_guardian_consents::Migration),
             Box::new(m20261207_000009_notification_preferences::Migration),
+            Box::new(m20261207_000010_overlay_links::Migration),
         ]
     }
 }

@@ -521,6 +521,16 @@ async fn the_operators_migration_keeps_existing_users_and_their_tokens() {
             tokens_before,
             "{backend:?}"
         );
+        // The overlay token became the streamer's default link (users migration 000010).
+        assert_eq!(
+            rows(
+                &db,
+                "SELECT id, user_id, label, token_hash FROM overlay_links"
+            )
+            .await,
+            ["default-u2|u2|OBS|o2"],
+            "{backend:?}"
+        );
         let migrated = user::Entity::find()
             .all(&db)
             .await
@@ -536,7 +546,7 @@ async fn the_operators_migration_keeps_existing_users_and_their_tokens() {
                 rows(&db, "PRAGMA foreign_key_check").await,
                 Vec::<String>::new()
             );
-            for table in ["refresh_tokens", "overlay_tokens"] {
+            for table in ["refresh_tokens", "overlay_links"] {
                 let fks = rows(&db, &format!("SELECT \"table\" || '.' || \"to\" AS fk FROM pragma_foreign_key_list('{table}')")).await;
                 assert_eq!(fks, ["users.id"], "{table}");
             }

@@ -10,7 +10,7 @@ use crate::support::{
     ws_open,
 };
 use futures::SinkExt;
-use missionlink_entities::users::overlay_token;
+use missionlink_entities::users::overlay_link;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -118,10 +118,10 @@ async fn a_link_is_shown_once(app: &TestApp) {
     assert_eq!(again["token"], Value::Null);
     assert_eq!(again["url"], Value::Null);
     assert_eq!(again["issuedAt"], first["issuedAt"]);
-    let rows = overlay_token::Entity::find()
+    let rows = overlay_link::Entity::find()
         .all(&app.db.users)
         .await
-        .expect("overlay tokens");
+        .expect("overlay links");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].user_id, streamer.user_id);
     assert_eq!(rows[0].token_hash, hex_sha256(&token));

@@ -1,6 +1,6 @@
-//! Streamers' webhooks and test events (issue 29): `WEBHOOKS_PER_STREAMER`, `WEBHOOK_*`,
-//! `TEST_EVENTS_PER_MINUTE`. Read into the API's
-//! settings (`missionlink_api::webhooks::WebhookSettings`): the API's processes send them.
+//! The streamers' own tools (issue 29): webhooks (`WEBHOOKS_PER_STREAMER`, `WEBHOOK_*`, read into
+//! `missionlink_api::webhooks::WebhookSettings`: the API's processes send them), test events
+//! (`TEST_EVENTS_PER_MINUTE`, likewise) and overlay links (`OVERLAY_LINKS_PER_STREAMER`).
 
 use crate::var::{Env, Var};
 use crate::{AppEnv, ConfigError};
@@ -51,6 +51,14 @@ pub const TEST_EVENTS_PER_MINUTE: Var = Var::int(
     "sendTestEvent calls one streamer may make per minute (then RATE_LIMITED with retryAt)",
 );
 
+pub const OVERLAY_LINKS_PER_STREAMER: Var = Var::int(
+    "OVERLAY_LINKS_PER_STREAMER",
+    10,
+    1..=100,
+    "overlay links (one per device) one streamer may hold; then createOverlayLink answers \
+     OVERLAY_LINK_LIMIT",
+);
+
 pub const VARIABLES: &[Var] = &[
     WEBHOOKS_PER_STREAMER,
     WEBHOOK_TIMEOUT_SECONDS,
@@ -58,7 +66,13 @@ pub const VARIABLES: &[Var] = &[
     WEBHOOK_BACKOFF_MAX_SECONDS,
     WEBHOOK_GIVE_UP_SECONDS,
     TEST_EVENTS_PER_MINUTE,
+    OVERLAY_LINKS_PER_STREAMER,
 ];
+
+/// `OVERLAY_LINKS_PER_STREAMER`.
+pub(crate) fn overlay_links(env: &Env) -> Result<u32, ConfigError> {
+    env.int(&OVERLAY_LINKS_PER_STREAMER)
+}
 
 pub(crate) fn read(env: &Env) -> Result<WebhookSettings, ConfigError> {
     Ok(WebhookSettings {

@@ -1,0 +1,197 @@
+//! How a streamer's overlay shows things (issue 29, item 3): the smallest pledge that raises an
+//! alert, how long alerts stay, whether messages show, the page's scale, the corner its mission
+//! cards sit in, and how many cards show. Every open page follows them (`overlaySettings`), so a
+//! change shows on stream within seconds, with nothing to reload in OBS.
+
+use crate::error::IdentityError;
+use chrono::{DateTime, SubsecRound, Utc};
+use missionlink_entities::users::{Role, overlay_setting};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
+
+/// Where the mission cards sit.
+pub const POSITIONS: [&str; 4] = ["TOP_LEFT", "TOP_RIGHT", "BOTTOM_LEFT", "BOTTOM_RIGHT"];
+
+/// The bounds of each setting.
+pub const ALERT_SECONDS: std::ops::RangeInclusive<i32> = 3..=60;
+pub const SCALE_PERCENT: std::ops::RangeInclusive<i32> = 100..=250;
+pub const MAX_CARDS: std::ops::RangeInclusive<i32> = 1..=10;
+/// The largest `minAlertAmount`: a pledge's own bound is far below.
+pub const MIN_ALERT_WON_MAX: i64 = 100_000_000;
+
+/// A streamer's overlay settings (the defaults until they change one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverlaySettings {
+    pub min_alert_won: i64,
+    pub alert_seconds: i32,
+    pub show_messages: bool,
+    pub scale_percent: i32,
+    pub position: String,
+    pub max_cards: i32,
+    /// When the streamer last changed them (`None`: the defaults).
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Default for OverlaySettings {
+    /// Readable on a 1080p canvas (1.5 times the page's base size), the cards top right, out of
+    /// the usual webcam corner.
+    fn default() -> Self {
+        Self {
+            min_alert_won: 0,
+            alert_seconds: 8,
+            show_messages: true,
+            scale_percent: 150,
+            position: "TOP_RIGHT".into(),
+            max_cards: 5,
+            updated_at: None,
+        }
+    }
+}
+
+impl From<overlay_setting::Model> for OverlaySettings {
+    fn from(m: overlay_setting::Model) -> Self {
+        Self {
+            min_alert_won: m.min_alert_won,
+            alert_seconds: m.alert_seconds,
+            show_messages: m.show_messages,
+            scale_percent: m.scale_percent,
+            position: m.position,
+            max_cards: m.max_cards,
+            updated_at: Some(m.updated_at),
+        }
+    }
+}
+
+/// A change: each `Some` replaces that setting.
+#[derive(Clone, Debug, Default)]
+pub struct Update {
+    pub min_alert_won: Option<i64>,
+    pub alert_seconds: Option<i32>,
+    pub show_messages: Option<bool>,
+    pub scale_percent: Option<i32>,
+    pub position: Option<String>,
+    pub max_cards: Option<i32>,
+}
+
+/// The streamer's settings.
+pub async fn of<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> Result<OverlaySettings, IdentityError> {
+    Ok(overlay_setting::Entity::find_by_id(user_id.to_owned())
+        .one(db)
+        .await?
+        .map(OverlaySettings::from)
+        .unwrap_or_default())
+}
+
+/// Every problem of `update`, each naming its field: all are reported at once.
+fn problems(u: &Update) -> Vec<String> {
+    let mut out = Vec::new();
+    if u.min_alert_won
+        .is_some_and(|w| !(0..=MIN_ALERT_WON_MAX).contains(&w))
+    {
+        out.push(format!("minAlertAmount must be 0 to {MIN_ALERT_WON_MAX}"));
+    }
+    if u.alert_seconds.is_some_and(|s| !ALERT_SECONDS.contains(&s)) {
+        out.push(format!(
+            "alertSeconds must be {} to {}",
+            ALERT_SECONDS.start(),
+            ALERT_SECONDS.end()
+        ));
+    }
+    if u.scale_percent.is_some_and(|s| !SCALE_PERCENT.contains(&s)) {
+        out.push("scale must be 1.0 to 2.5".into());
+    }
+    if u.max_cards.is_some_and(|n| !MAX_CARDS.contains(&n)) {
+        out.push(format!(
+            "maxCards must be {} to {}",
+            MAX_CARDS.start(),
+            MAX_CARDS.end()
+        ));
+    }
+    if u.position
+        .as_deref()
+        .is_some_and(|p| !POSITIONS.contains(&p))
+    {
+        out.push(format!("position must be one of {}", POSITIONS.join(", ")));
+    }
+    out
+}
+
+/// Changes the streamer's settings (streamers only); refused input (`BAD_USER_INPUT`, every
+/// problem named) changes nothing.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    role: Role,
+    u: &Update,
+) -> Result<OverlaySettings, IdentityError> {
+    if role != Role::Streamer {
+        return Err(IdentityError::Forbidden(
+            "only streamers have an overlay".into(),
+        ));
+    }
+    let wrong = problems(u);
+    if !wrong.is_empty() {
+        return Err(IdentityError::BadInput(wrong.join("; ")));
+    }
+    let now = Utc::now().trunc_subsecs(6);
+    let current = of(db, user_id).await?;
+    let next = OverlaySettings {
+        min_alert_won: u.min_alert_won.unwrap_or(current.min_alert_won),
+        alert_seconds: u.alert_seconds.unwrap_or(current.alert_seconds),
+        show_messages: u.show_messages.unwrap_or(current.show_messages),
+        scale_percent: u.scale_percent.unwrap_or(current.scale_percent),
+        position: u.position.clone().unwrap_or(current.position),
+        max_cards: u.max_cards.unwrap_or(current.max_cards),
+        updated_at: Some(now),
+    };
+    let row = overlay_setting::ActiveModel {
+        user_id: Set(user_id.to_owned()),
+        min_alert_won: Set(next.min_alert_won),
+        alert_seconds: Set(next.alert_seconds),
+        show_messages: Set(next.show_messages),
+        scale_percent: Set(next.scale_percent),
+        position: Set(next.position.clone()),
+        max_cards: Set(next.max_cards),
+        updated_at: Set(now),
+    };
+    overlay_setting::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(overlay_setting::Column::UserId)
+                .update_columns([
+                    overlay_setting::Column::MinAlertWon,
+                    overlay_setting::Column::AlertSeconds,
+                    overlay_setting::Column::ShowMessages,
+                    overlay_setting::Column::ScalePercent,
+                    overlay_setting::Column::Position,
+                    overlay_setting::Column::MaxCards,
+                    overlay_setting::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        let wrong = problems(&Update {
+            alert_seconds: Some(1),
+            scale_percent: Some(300),
+            position: Some("MIDDLE".into()),
+            ..Update::default()
+        });
+        assert_eq!(wrong.len(), 3, "{wrong:?}");
+        assert!(wrong[0].starts_with("alertSeconds"));
+        assert!(wrong[1].starts_with("scale"));
+        assert!(wrong[2].starts_with("position"));
+        assert!(problems(&Update::default()).is_empty());
+    }
+}
