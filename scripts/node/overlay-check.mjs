@@ -8,14 +8,16 @@
 //                                                 follows its feed (status "live")
 //   {"cmd":"waitSeq","name":N,"seq":S}            wait until tab N has applied event S
 //   {"cmd":"waitStatus","name":N,"status":X}      wait until tab N's status is X
+//   {"cmd":"waitScale","name":N,"scale":S}        wait until tab N applies settings of scale S
 //   {"cmd":"snapshot","name":N}                   what tab N shows now
 //   {"cmd":"screenshot","name":N,"path":P}        a PNG of tab N
 //   {"cmd":"report"}                              requests, blocked requests, page and console errors
 //   {"cmd":"close"}                               close the browser and exit
 // Waits take "timeoutMs" (default 20 000). Every answer is {"ok":true,...} or {"ok":false,
 // "error":...} with the tab's snapshot when there is one. A snapshot is the page's
-// window.__overlay (status, lastSeq, shown, connects, reloads, errors) and its DOM: lang,
-// mission cards, alerts and the notice. CHROMIUM_BIN overrides /usr/bin/chromium.
+// window.__overlay (status, lastSeq, shown, connects, reloads, errors, settings) and its DOM:
+// lang, mission cards (hidden or not), alerts, the notice, and where the card column and the
+// alerts sit on the screen (bounding boxes, after scaling). CHROMIUM_BIN overrides /usr/bin/chromium.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 
@@ -71,6 +73,7 @@ async function snapshot(name) {
         title: text(el, ".title"),
         meta: text(el, ".meta"),
         clock: text(el, ".clock"),
+        hidden: el.hidden,
       })),
       alerts: [...document.querySelectorAll("#alerts .alert")].map((el) => ({
         seq: Number(el.dataset.seq),
@@ -80,6 +83,12 @@ async function snapshot(name) {
       })),
       notice: { hidden: notice.hidden, text: notice.textContent },
       background: getComputedStyle(document.body).backgroundColor,
+      layout: Object.fromEntries(
+        ["missions", "alerts"].map((id) => {
+          const r = document.getElementById(id).getBoundingClientRect();
+          return [id, { left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width }];
+        }),
+      ),
     };
   });
 }
@@ -113,6 +122,9 @@ async function handle(command) {
       return { ok: true, snapshot: await snapshot(command.name) };
     case "waitStatus":
       await waitUntil(command.name, (status) => window.__overlay?.status === status, command.status, timeoutMs);
+      return { ok: true, snapshot: await snapshot(command.name) };
+    case "waitScale":
+      await waitUntil(command.name, (scale) => window.__overlay?.settings?.scale === scale, command.scale, timeoutMs);
       return { ok: true, snapshot: await snapshot(command.name) };
     case "snapshot":
       return { ok: true, snapshot: await snapshot(command.name) };

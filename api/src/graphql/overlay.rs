@@ -5,67 +5,19 @@
 
 use super::connection::graphql_int;
 use super::connection::{COMPUTED_ORDER_COST, List, PageArgs, list_cost};
-use super::context::{PublicOrigin, caller, state};
+use super::context::{caller, state};
 use super::events::{Admission, Guard, MissionEvent, follow, readable};
 use super::feed_objects::Wanted;
 use super::mission::{Mission, MissionOrder, MissionOrderField, OrderDirection, missions_page};
+use super::overlay_links::{OverlayLink, OverlaySettings};
 use super::status::MissionStatus;
 use super::user::User;
 use crate::error::{ApiError, GqlResult};
-use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject, Subscription};
-use chrono::{DateTime, Utc};
+use async_graphql::{ComplexObject, Context, Object, SimpleObject, Subscription};
 use futures::{Stream, StreamExt};
-use missionlink_identity::overlay::{self, Access, Issued};
+use missionlink_identity::overlay::{self, Access};
 use missionlink_ledger::events;
 use missionlink_ledger::mission::list::MissionFilter;
-
-/// One of the streamer's overlay links (one per device). The token is stored hashed, so
-/// `token` and `url` are given only by the call that issued them (`createOverlayLink`,
-/// `rotateOverlayToken`).
-#[derive(SimpleObject, Clone, Debug)]
-pub struct OverlayLink {
-    pub id: ID,
-    /// What the streamer calls it ("studio PC"); `OBS` for the default link.
-    pub label: String,
-    /// The page to add to OBS as a browser source: `<PUBLIC_URL>/overlay/<token>` (never the
-    /// request's `Host`). Only from the call that issued the token.
-    pub url: Option<String>,
-    /// The overlay's read-only token. Only from the call that issued it.
-    pub token: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// When the current token was issued.
-    pub issued_at: DateTime<Utc>,
-    /// When a page with it was last seen (loaded, or following its feed).
-    pub last_seen_at: Option<DateTime<Utc>>,
-    /// Whether a page with it is open now (seen within the last 45 seconds): whether OBS is
-    /// actually showing it.
-    pub connected: bool,
-}
-
-impl OverlayLink {
-    pub(super) fn of(issued: Issued, ctx: &Context<'_>) -> Self {
-        let origin = ctx.data_opt::<PublicOrigin>().map_or_else(
-            || {
-                let settings = &state(ctx).settings;
-                settings
-                    .public_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{}", settings.http_addr))
-            },
-            |o| o.0.clone(),
-        );
-        Self {
-            connected: issued.connected(Utc::now()),
-            id: ID(issued.id),
-            label: issued.label,
-            url: issued.token.as_deref().map(|t| overlay::url(&origin, t)),
-            token: issued.token,
-            created_at: issued.created_at,
-            issued_at: issued.issued_at,
-            last_seen_at: issued.last_seen_at,
-        }
-    }
-}
 
 /// What an overlay shows when it loads: its streamer, their PENDING and ACTIVE missions, and
 /// where their event feed stood just before the missions were read.
@@ -119,6 +71,16 @@ impl Overlay {
             MissionStatus::Disputed,
         ];
         missions_page(ctx, filter, None, Some(open), Some(order), &args).await
+    }
+
+    /// How the streamer wants the overlay to show things (follow `overlaySettings` for
+    /// changes).
+    async fn settings(&self, ctx: &Context<'_>) -> GqlResult<OverlaySettings> {
+        let found =
+            missionlink_identity::overlay_settings::of(&state(ctx).db.users, &self.streamer_id)
+                .await
+                .map_err(ApiError::from)?;
+        Ok(found.into())
     }
 }
 

@@ -4,19 +4,66 @@
 //! every open page follows, so a change shows on stream at once). The rows are
 //! `missionlink_identity::overlay`'s and `::overlay_settings`'.
 
-use super::context::{caller, state};
+use super::context::{PublicOrigin, caller, state};
 use super::money::Won;
-use super::overlay::OverlayLink;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use missionlink_identity::overlay;
+use missionlink_identity::overlay::{self, Issued};
 use missionlink_identity::overlay_settings::{self as settings, Update};
 use std::time::Duration;
 
 /// How often an open page's settings subscription reads them (and checks its token).
 const SETTINGS_POLL: Duration = Duration::from_secs(1);
+
+/// One of the streamer's overlay links (one per device). The token is stored hashed, so
+/// `token` and `url` are given only by the call that issued them (`createOverlayLink`,
+/// `rotateOverlayToken`).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OverlayLink {
+    pub id: ID,
+    /// What the streamer calls it ("studio PC"); `OBS` for the default link.
+    pub label: String,
+    /// The page to add to OBS as a browser source: `<PUBLIC_URL>/overlay/<token>` (never the
+    /// request's `Host`). Only from the call that issued the token.
+    pub url: Option<String>,
+    /// The overlay's read-only token. Only from the call that issued it.
+    pub token: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When the current token was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When a page with it was last seen (loaded, or following its feed).
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Whether a page with it is open now (seen within the last 45 seconds): whether OBS is
+    /// actually showing it.
+    pub connected: bool,
+}
+
+impl OverlayLink {
+    pub(super) fn of(issued: Issued, ctx: &Context<'_>) -> Self {
+        let origin = ctx.data_opt::<PublicOrigin>().map_or_else(
+            || {
+                let settings = &state(ctx).settings;
+                settings
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", settings.http_addr))
+            },
+            |o| o.0.clone(),
+        );
+        Self {
+            connected: issued.connected(Utc::now()),
+            id: ID(issued.id),
+            label: issued.label,
+            url: issued.token.as_deref().map(|t| overlay::url(&origin, t)),
+            token: issued.token,
+            created_at: issued.created_at,
+            issued_at: issued.issued_at,
+            last_seen_at: issued.last_seen_at,
+        }
+    }
+}
 
 /// Where the overlay's mission cards sit (its alerts show at the top, centred).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]

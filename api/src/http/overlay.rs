@@ -57,10 +57,8 @@ const TEXTS: [(&str, &[(&str, &str)]); 2] = [
             ("cancelled", "운영자가 미션을 취소했습니다"),
             ("withdrawn", "미션이 철회되었습니다"),
             ("reconnecting", "다시 연결하는 중…"),
-            (
-                "revoked",
-                "이 오버레이 주소는 교체되었습니다. MissionLink에서 새 주소를 복사해 주세요.",
-            ),
+            ("messageFrom", "{name}님의 메시지"),
+            ("test", "테스트 알림"),
         ],
     ),
     (
@@ -90,10 +88,8 @@ const TEXTS: [(&str, &[(&str, &str)]); 2] = [
             ("cancelled", "Mission cancelled by MissionLink"),
             ("withdrawn", "Mission withdrawn"),
             ("reconnecting", "Reconnecting…"),
-            (
-                "revoked",
-                "This overlay link was replaced. Copy the new one from MissionLink.",
-            ),
+            ("messageFrom", "Message from {name}"),
+            ("test", "Test alert"),
         ],
     ),
 ];
