@@ -39,6 +39,7 @@ mod operators_identity;
 mod ops;
 mod overlay;
 mod overlay_goals;
+mod overlay_tools;
 mod payout_holds;
 mod payouts;
 mod persons;

@@ -752,16 +752,26 @@ async fn the_overlay_page_in_a_real_browser_follows_every_event_once_across_a_re
                 .data(field);
         }
     };
+    // Approved while its pledge's alert is on screen: the message joins that alert, and no
+    // second alert reads like another pledge.
     moderate("approveMessage").await;
     let ko = browser.wait_seq("ko", 3, 5_000).await;
-    let text = alert(&ko, 3)["text"].as_str().expect("text").to_owned();
+    let text = alert(&ko, 2)["text"].as_str().expect("text").to_owned();
     assert!(
         text.contains("익명") && text.contains("보스 가즈아"),
         "{text}"
     );
+    assert!(
+        ko["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .all(|a| a["seq"] != 3),
+        "{ko:#}"
+    );
     moderate("hideMessage").await;
     let ko = browser.wait_seq("ko", 4, 5_000).await;
-    let text = alert(&ko, 3)["text"].as_str().expect("text").to_owned();
+    let text = alert(&ko, 2)["text"].as_str().expect("text").to_owned();
     assert!(
         !text.contains("보스 가즈아"),
         "a hidden message leaves the screen: {text}"
