@@ -36,12 +36,12 @@ pub const WEBHOOK_BACKOFF_MAX_SECONDS: Var = Var::int(
     "the longest wait between a failing webhook's attempts (they start at 1 s and double)",
 );
 
-pub const WEBHOOK_GIVE_UP_SECONDS: Var = Var::int(
+pub const WEBHOOK_GIVE_UP_SECONDS: Var = Var::optional(
     "WEBHOOK_GIVE_UP_SECONDS",
-    86_400,
-    1..=7_776_000,
+    "EVENT_RETENTION_HOURS",
     "how long a webhook's deliveries may keep failing before it is disabled and its streamer \
-     emailed; at most EVENT_RETENTION_HOURS (after that the events it owes are gone)",
+     emailed, in seconds; at most (and by default) EVENT_RETENTION_HOURS, after which the events \
+     it owes are gone",
 );
 
 pub const TEST_EVENTS_PER_MINUTE: Var = Var::int(
@@ -74,13 +74,27 @@ pub(crate) fn overlay_links(env: &Env) -> Result<u32, ConfigError> {
     env.int(&OVERLAY_LINKS_PER_STREAMER)
 }
 
-pub(crate) fn read(env: &Env) -> Result<WebhookSettings, ConfigError> {
+/// `WEBHOOK_GIVE_UP_SECONDS`, or the feed's retention when unset.
+fn give_up_seconds(env: &Env, event_retention_hours: u64) -> Result<u64, ConfigError> {
+    match env.set(&WEBHOOK_GIVE_UP_SECONDS) {
+        None => Ok(event_retention_hours.saturating_mul(3_600)),
+        Some(raw) => match raw.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(crate::err(
+                WEBHOOK_GIVE_UP_SECONDS.name,
+                format!("{raw:?} is not a whole number of seconds, 1 or more"),
+            )),
+        },
+    }
+}
+
+pub(crate) fn read(env: &Env, event_retention_hours: u64) -> Result<WebhookSettings, ConfigError> {
     Ok(WebhookSettings {
         per_streamer: env.int(&WEBHOOKS_PER_STREAMER)?,
         timeout_seconds: env.int(&WEBHOOK_TIMEOUT_SECONDS)?,
         response_max_bytes: env.int(&WEBHOOK_RESPONSE_MAX_BYTES)?,
         backoff_max_seconds: env.int(&WEBHOOK_BACKOFF_MAX_SECONDS)?,
-        give_up_seconds: env.int(&WEBHOOK_GIVE_UP_SECONDS)?,
+        give_up_seconds: give_up_seconds(env, event_retention_hours)?,
         test_events_per_minute: env.int(&TEST_EVENTS_PER_MINUTE)?,
         production: env.app_env == AppEnv::Production,
     })

@@ -89,6 +89,7 @@ impl Config {
     /// [validates](Self::validate) it.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = var::Env::new(&lookup)?;
+        let missions = missions::read(&env)?;
         let config = Self {
             app_env: env.app_env,
             http: http::read(&env)?,
@@ -96,11 +97,11 @@ impl Config {
             temporal: temporal::read(&env)?,
             worker: temporal::read_worker(&env)?,
             identity: identity::read(&env)?,
-            missions: missions::read(&env)?,
+            webhooks: integrations::read(&env, missions.event_retention_hours)?,
+            missions,
             email: email::read(&env)?,
             payouts: payouts::read(&env)?,
             topups: topups::read(&env)?,
-            webhooks: integrations::read(&env)?,
             overlay_links_per_streamer: integrations::overlay_links(&env)?,
         };
         config.validate()?;

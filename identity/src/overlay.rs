@@ -172,6 +172,8 @@ pub async fn rotate<C: ConnectionTrait>(
                 .update_columns([
                     overlay_link::Column::TokenHash,
                     overlay_link::Column::IssuedAt,
+                    // The page of the old token is no longer this link's.
+                    overlay_link::Column::LastSeenAt,
                 ])
                 .to_owned(),
         )
@@ -306,27 +308,28 @@ impl Access {
         self.seen(db).await
     }
 
-    /// Records the page seen now (at most every [`SEEN_EVERY_SECONDS`]); whether the link still
-    /// holds this token.
+    /// Whether the link still holds this token, recording the page seen now when the last
+    /// record is older than [`SEEN_EVERY_SECONDS`] (a read each check, a write at most that
+    /// often).
     async fn seen<C: ConnectionTrait>(&self, db: &C) -> Result<bool, IdentityError> {
-        let now = issue_time();
-        let stale = now - Duration::seconds(SEEN_EVERY_SECONDS);
-        overlay_link::Entity::update_many()
-            .col_expr(overlay_link::Column::LastSeenAt, Expr::value(now))
-            .filter(overlay_link::Column::Id.eq(&self.link_id))
-            .filter(overlay_link::Column::TokenHash.eq(&self.token_hash))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(overlay_link::Column::LastSeenAt.is_null())
-                    .add(overlay_link::Column::LastSeenAt.lt(stale)),
-            )
-            .exec(db)
-            .await?;
-        Ok(overlay_link::Entity::find_by_id(self.link_id.clone())
+        let Some(link) = overlay_link::Entity::find_by_id(self.link_id.clone())
             .filter(overlay_link::Column::TokenHash.eq(&self.token_hash))
             .one(db)
             .await?
-            .is_some())
+        else {
+            return Ok(false);
+        };
+        let now = issue_time();
+        let stale = now - Duration::seconds(SEEN_EVERY_SECONDS);
+        if link.last_seen_at.is_none_or(|seen| seen < stale) {
+            overlay_link::Entity::update_many()
+                .col_expr(overlay_link::Column::LastSeenAt, Expr::value(now))
+                .filter(overlay_link::Column::Id.eq(&self.link_id))
+                .filter(overlay_link::Column::TokenHash.eq(&self.token_hash))
+                .exec(db)
+                .await?;
+        }
+        Ok(true)
     }
 }
 

@@ -137,43 +137,49 @@ pub async fn update<C: ConnectionTrait>(
         return Err(IdentityError::BadInput(wrong.join("; ")));
     }
     let now = Utc::now().trunc_subsecs(6);
-    let current = of(db, user_id).await?;
-    let next = OverlaySettings {
-        min_alert_won: u.min_alert_won.unwrap_or(current.min_alert_won),
-        alert_seconds: u.alert_seconds.unwrap_or(current.alert_seconds),
-        show_messages: u.show_messages.unwrap_or(current.show_messages),
-        scale_percent: u.scale_percent.unwrap_or(current.scale_percent),
-        position: u.position.clone().unwrap_or(current.position),
-        max_cards: u.max_cards.unwrap_or(current.max_cards),
-        updated_at: Some(now),
-    };
+    // One statement: a first change inserts the defaults with it; a later one sets only the
+    // settings it names, so two changes at once (the scale here, the corner there) both stay.
+    let d = OverlaySettings::default();
     let row = overlay_setting::ActiveModel {
         user_id: Set(user_id.to_owned()),
-        min_alert_won: Set(next.min_alert_won),
-        alert_seconds: Set(next.alert_seconds),
-        show_messages: Set(next.show_messages),
-        scale_percent: Set(next.scale_percent),
-        position: Set(next.position.clone()),
-        max_cards: Set(next.max_cards),
+        min_alert_won: Set(u.min_alert_won.unwrap_or(d.min_alert_won)),
+        alert_seconds: Set(u.alert_seconds.unwrap_or(d.alert_seconds)),
+        show_messages: Set(u.show_messages.unwrap_or(d.show_messages)),
+        scale_percent: Set(u.scale_percent.unwrap_or(d.scale_percent)),
+        position: Set(u.position.clone().unwrap_or(d.position)),
+        max_cards: Set(u.max_cards.unwrap_or(d.max_cards)),
         updated_at: Set(now),
     };
+    let given = [
+        (
+            u.min_alert_won.is_some(),
+            overlay_setting::Column::MinAlertWon,
+        ),
+        (
+            u.alert_seconds.is_some(),
+            overlay_setting::Column::AlertSeconds,
+        ),
+        (
+            u.show_messages.is_some(),
+            overlay_setting::Column::ShowMessages,
+        ),
+        (
+            u.scale_percent.is_some(),
+            overlay_setting::Column::ScalePercent,
+        ),
+        (u.position.is_some(), overlay_setting::Column::Position),
+        (u.max_cards.is_some(), overlay_setting::Column::MaxCards),
+        (true, overlay_setting::Column::UpdatedAt),
+    ];
     overlay_setting::Entity::insert(row)
         .on_conflict(
             OnConflict::column(overlay_setting::Column::UserId)
-                .update_columns([
-                    overlay_setting::Column::MinAlertWon,
-                    overlay_setting::Column::AlertSeconds,
-                    overlay_setting::Column::ShowMessages,
-                    overlay_setting::Column::ScalePercent,
-                    overlay_setting::Column::Position,
-                    overlay_setting::Column::MaxCards,
-                    overlay_setting::Column::UpdatedAt,
-                ])
+                .update_columns(given.into_iter().filter(|(set, _)| *set).map(|(_, c)| c))
                 .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
-    Ok(next)
+    of(db, user_id).await
 }
 
 #[cfg(test)]

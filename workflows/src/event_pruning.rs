@@ -1,6 +1,7 @@
 //! The worker prunes the streamers' event feeds: events older than the retention
 //! (`EVENT_RETENTION_HOURS`) are deleted every [`PRUNE_INTERVAL`], and each feed records how far
-//! it was pruned, so a client resuming from a pruned `seq` is told to reload.
+//! it was pruned, so a client resuming from a pruned `seq` is told to reload. The webhooks'
+//! record of deliveries last tried before the same cutoff goes with them.
 
 use crate::periodic::Loop;
 use anyhow::Context as _;
@@ -23,6 +24,12 @@ pub fn worker_loop(db: DatabaseConnection, retention: Duration) -> Loop {
                 .context("could not prune feed events")?;
             if n > 0 {
                 tracing::info!(deleted = n, "pruned old feed events");
+            }
+            let d = missionlink_ledger::webhook::delivery::prune(&db, cutoff)
+                .await
+                .context("could not prune webhook deliveries")?;
+            if d > 0 {
+                tracing::info!(deleted = d, "pruned old webhook deliveries");
             }
             Ok(())
         }

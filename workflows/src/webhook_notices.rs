@@ -56,7 +56,7 @@ pub async fn round(deps: &WebhookNotices, owner: &str) -> anyhow::Result<usize> 
             missionlink_identity::users::recipient(&deps.users_db, &w.streamer_id).await?
         else {
             // No one to tell: recorded so it is not tried forever.
-            delivery::notice_sent(&deps.missions_db, &w.id).await?;
+            delivery::notice_sent(&deps.missions_db, &w.id, owner).await?;
             continue;
         };
         let facts = WebhookNoticeFacts {
@@ -85,7 +85,7 @@ pub async fn round(deps: &WebhookNotices, owner: &str) -> anyhow::Result<usize> 
                 continue;
             }
         }
-        delivery::notice_sent(&deps.missions_db, &w.id).await?;
+        delivery::notice_sent(&deps.missions_db, &w.id, owner).await?;
     }
     Ok(sent)
 }

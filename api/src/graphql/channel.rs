@@ -5,7 +5,7 @@
 //! moderation action (`moderationLog`).
 
 use super::connection::{List, PageArgs, list, list_cost};
-use super::context::{caller, state};
+use super::context::{caller, state, streamer_caller};
 use super::money::Won;
 use super::pledge::Pledge;
 use super::user::User;
@@ -131,11 +131,9 @@ fn maybe(v: MaybeUndefined<i32>) -> Option<Option<i64>> {
 
 /// The caller's id if they are a streamer; `FORBIDDEN` otherwise.
 fn streamer(ctx: &Context<'_>) -> Result<String, ApiError> {
-    let claims = caller(ctx)?;
-    if claims.role != Role::Streamer {
-        return Err(ApiError::Forbidden("only streamers have a channel".into()));
-    }
-    Ok(claims.sub.clone())
+    Ok(streamer_caller(ctx, "only streamers have a channel")?
+        .sub
+        .clone())
 }
 
 #[derive(Default)]

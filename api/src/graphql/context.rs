@@ -54,6 +54,18 @@ pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Result<&'a AccessClaims, ApiError
     }
 }
 
+/// The authenticated caller if they are a streamer; `FORBIDDEN` saying `refusal` otherwise.
+pub(crate) fn streamer_caller<'a>(
+    ctx: &Context<'a>,
+    refusal: &str,
+) -> Result<&'a AccessClaims, ApiError> {
+    let claims = caller(ctx)?;
+    if claims.role != missionlink_identity::Role::Streamer {
+        return Err(ApiError::Forbidden(refusal.to_owned()));
+    }
+    Ok(claims)
+}
+
 /// The authenticated caller of a money action (a top-up, a proposal, a pledge, a payout
 /// request, a streamer application): with `EMAIL_VERIFICATION_REQUIRED`, one whose address is
 /// proven, else `EMAIL_NOT_VERIFIED`, before anything is read or written.

@@ -147,7 +147,7 @@ impl MissionEvent {
             return Ok(None);
         };
         if let Some(test) = &self.test_payload {
-            return Ok(test.pledge(id, &self.mission_id)?);
+            return Ok(test.pledge(id, &self.mission_id, &self.streamer_id)?);
         }
         if let Some(known) = self.objects.as_ref().and_then(|o| o.pledge(id)) {
             return Ok(Some(known));

@@ -1,12 +1,11 @@
 //! `createGoalMission` (issue 28): a streamer's goal for their own channel.
 
 use super::background::hand_to_workflow;
-use super::context::{caller, state};
+use super::context::{state, streamer_caller};
 use super::mission::Mission;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, InputObject, Object};
 use chrono::{DateTime, Utc};
-use missionlink_identity::Role;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::mission::{self as domain, NewGoal, NewTier};
 
@@ -52,10 +51,7 @@ impl GoalMutation {
         input: CreateGoalMissionInput,
         idempotency_key: String,
     ) -> GqlResult<Mission> {
-        let claims = caller(ctx)?;
-        if claims.role != Role::Streamer {
-            return Err(ApiError::Forbidden("only streamers post goals".into()).into());
-        }
+        let claims = streamer_caller(ctx, "only streamers post goals")?;
         let app = state(ctx);
         let key = IdempotencyKey::parse(&idempotency_key).map_err(ApiError::from)?;
         let new = NewGoal {

@@ -4,7 +4,7 @@
 //! every open page follows, so a change shows on stream at once). The rows are
 //! `missionlink_identity::overlay`'s and `::overlay_settings`'.
 
-use super::context::{PublicOrigin, caller, state};
+use super::context::{PublicOrigin, caller, state, streamer_caller};
 use super::money::Won;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
@@ -65,7 +65,7 @@ impl OverlayLink {
     }
 }
 
-/// Where the overlay's mission cards sit (its alerts show at the top, centred).
+/// Where the overlay's mission cards sit (its alerts sit in the opposite corner).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum OverlayPosition {
     TopLeft,
@@ -162,10 +162,7 @@ impl OverlayLinkQuery {
 
     /// Your overlay's settings (streamers only).
     async fn overlay_settings(&self, ctx: &Context<'_>) -> GqlResult<OverlaySettings> {
-        let claims = caller(ctx)?;
-        if claims.role != missionlink_identity::Role::Streamer {
-            return Err(ApiError::Forbidden("only streamers have an overlay".into()).into());
-        }
+        let claims = streamer_caller(ctx, "only streamers have an overlay")?;
         let found = settings::of(&state(ctx).db.users, &claims.sub)
             .await
             .map_err(ApiError::from)?;

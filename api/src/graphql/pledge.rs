@@ -44,6 +44,9 @@ pub struct Pledge {
     /// The backer, when loaded with others (a followed feed's); otherwise read when asked.
     #[graphql(skip)]
     pub known_backer: Option<std::sync::Arc<User>>,
+    /// Its mission, when it is not a stored one (a test event's).
+    #[graphql(skip)]
+    pub known_mission: Option<std::sync::Arc<Mission>>,
 }
 
 impl TryFrom<pledge::Model> for Pledge {
@@ -62,6 +65,7 @@ impl TryFrom<pledge::Model> for Pledge {
             stored_message: p.message,
             stored_status: p.message_status,
             known_backer: None,
+            known_mission: None,
         })
     }
 }
@@ -80,7 +84,10 @@ impl Pledge {
         if c.sub == self.backer_id {
             return Ok(true);
         }
-        let streamer = load_mission(ctx, &self.mission_id).await?.streamer_id;
+        let streamer = match &self.known_mission {
+            Some(known) => known.streamer_id.clone(),
+            None => load_mission(ctx, &self.mission_id).await?.streamer_id,
+        };
         if streamer == c.sub {
             return Ok(true);
         }
@@ -110,6 +117,9 @@ impl Pledge {
 
     /// The mission this pledge backs.
     async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Mission> {
+        if let Some(known) = &self.known_mission {
+            return Ok((**known).clone());
+        }
         Ok(load_mission(ctx, &self.mission_id).await?)
     }
 

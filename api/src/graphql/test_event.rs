@@ -2,12 +2,11 @@
 //! anyone spending money. The event is a real one of their feed, flagged `test`; what it shows
 //! is made up (`test_objects`).
 
-use super::context::{caller, state};
+use super::context::{state, streamer_caller};
 use super::events::{MissionEvent, MissionEventKind};
 use super::test_objects::payload;
 use crate::error::{ApiError, GqlResult};
 use async_graphql::{Context, Object};
-use missionlink_identity::Role;
 use missionlink_ledger::status::EventKind;
 use missionlink_ledger::test_event::{self, TestEvent};
 
@@ -26,10 +25,7 @@ impl TestEventMutation {
         ctx: &Context<'_>,
         kind: MissionEventKind,
     ) -> GqlResult<MissionEvent> {
-        let claims = caller(ctx)?;
-        if claims.role != Role::Streamer {
-            return Err(ApiError::Forbidden("only streamers have a feed to test".into()).into());
-        }
+        let claims = streamer_caller(ctx, "only streamers have a feed to test")?;
         let app = state(ctx);
         let locale = missionlink_identity::users::get(&app.db.users, &claims.sub)
             .await

@@ -171,8 +171,14 @@ impl TestPayload {
         Ok(found)
     }
 
-    /// The made-up pledge `pledge_id` on the mission, its message shown, its backer made up.
-    pub fn pledge(&self, pledge_id: &str, mission_id: &str) -> Result<Option<Pledge>, ApiError> {
+    /// The made-up pledge `pledge_id` on the made-up mission `mission_id` of `streamer_id`, its
+    /// message shown, its backer made up.
+    pub fn pledge(
+        &self,
+        pledge_id: &str,
+        mission_id: &str,
+        streamer_id: &str,
+    ) -> Result<Option<Pledge>, ApiError> {
         let Some(p) = &self.pledge else {
             return Ok(None);
         };
@@ -194,6 +200,7 @@ impl TestPayload {
             &p.backer_name,
             missionlink_identity::Role::Viewer,
         )));
+        found.known_mission = Some(Arc::new(self.mission(mission_id, streamer_id)?));
         Ok(Some(found))
     }
 }

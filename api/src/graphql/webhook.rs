@@ -3,14 +3,13 @@
 //! `missionlink_ledger::webhook`'s; the sending and the target rules `crate::webhooks`'.
 
 use super::connection::{List, PageArgs, graphql_int, list};
-use super::context::{caller, state};
+use super::context::{state, streamer_caller};
 use super::events::MissionEventKind;
 use crate::error::{ApiError, GqlResult};
 use crate::webhooks::{sign, target};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{webhook, webhook_delivery};
-use missionlink_identity::Role;
 use missionlink_ledger::listing::{Order, SortKind};
 use missionlink_ledger::status::EventKind;
 use missionlink_ledger::webhook::{self as domain, NewWebhook};
@@ -141,11 +140,9 @@ impl WebhookDelivery {
 
 /// The caller's id if they are a streamer; `FORBIDDEN` otherwise.
 fn streamer(ctx: &Context<'_>) -> Result<String, ApiError> {
-    let claims = caller(ctx)?;
-    if claims.role != Role::Streamer {
-        return Err(ApiError::Forbidden("only streamers have webhooks".into()));
-    }
-    Ok(claims.sub.clone())
+    Ok(streamer_caller(ctx, "only streamers have webhooks")?
+        .sub
+        .clone())
 }
 
 #[derive(Default)]
@@ -225,7 +222,7 @@ impl WebhookMutation {
         let app = state(ctx);
         let production = app.settings.webhooks.production;
         let parsed = target::parse(&url, production).map_err(refused)?;
-        target::resolve(&parsed, production)
+        target::resolve(&parsed, production, app.settings.webhooks.timeout())
             .await
             .map_err(refused)?;
         let new = NewWebhook {

@@ -44,6 +44,13 @@ pub struct WebhookSettings {
     pub production: bool,
 }
 
+impl WebhookSettings {
+    /// `WEBHOOK_TIMEOUT_SECONDS`.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds)
+    }
+}
+
 impl Default for WebhookSettings {
     fn default() -> Self {
         Self {
@@ -69,10 +76,13 @@ pub const EVENT_FIELDS: &str = "seq kind at tier test \
 const PAGE: i32 = 10;
 /// Webhooks one process sends at once.
 const CLAIMS: u64 = 16;
-/// How long a claim keeps other processes off a webhook; renewed with every event sent.
-const LEASE: Duration = Duration::from_secs(60);
 /// How often a process looks for due webhooks (sooner after its own commits).
 const POLL: Duration = Duration::from_millis(500);
+/// After a wake-up by its own commit, how long a process lets more commits gather before it
+/// looks: one look per burst, not one per commit.
+const GATHER: Duration = Duration::from_millis(50);
+/// The kind recorded for an attempt that failed before its event could be read.
+const UNREAD: &str = "UNREAD";
 
 /// One process's sender of webhooks.
 pub struct Deliverer {
@@ -103,16 +113,29 @@ impl Deliverer {
                 if let Err(e) = me.clone().round().await {
                     tracing::warn!(error = %e, "webhooks: round failed; trying again");
                 }
-                // Woken by this process's own commits, or after POLL for everyone else's.
-                let _ = tokio::time::timeout(POLL, committed.recv()).await;
+                // Woken by this process's own commits (a burst gathered), or after POLL for
+                // everyone else's.
+                if tokio::time::timeout(POLL, committed.recv()).await.is_ok() {
+                    tokio::time::sleep(GATHER).await;
+                    while matches!(
+                        committed.try_recv(),
+                        Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_))
+                    ) {}
+                }
             }
         })
     }
 
     async fn round(self: Arc<Self>) -> Result<(), LedgerError> {
         let now = Utc::now();
-        let claimed =
-            delivery::claim_due(&self.app.db.missions, &self.owner, now, lease(), CLAIMS).await?;
+        let claimed = delivery::claim_due(
+            &self.app.db.missions,
+            &self.owner,
+            now,
+            self.lease(),
+            CLAIMS,
+        )
+        .await?;
         for w in claimed {
             if !self.lock().insert(w.id.clone()) {
                 continue; // this process is sending it already
@@ -130,6 +153,18 @@ impl Deliverer {
         Ok(())
     }
 
+    /// How long a claim keeps other processes off a webhook: longer than one attempt can take
+    /// (resolving, then the request, each within `WEBHOOK_TIMEOUT_SECONDS`); renewed with every
+    /// event sent.
+    fn lease(&self) -> chrono::Duration {
+        let timeout = i64::try_from(self.app.settings.webhooks.timeout_seconds).unwrap_or(60);
+        chrono::Duration::seconds(2 * timeout + 30)
+    }
+
+    fn lease_end(&self) -> DateTime<Utc> {
+        Utc::now() + self.lease()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.busy
             .lock()
@@ -140,7 +175,10 @@ impl Deliverer {
     async fn send_page(&self, w: webhook::Model) -> Result<(), LedgerError> {
         let db = &self.app.db.missions;
         let settings = &self.app.settings.webhooks;
-        let kinds = missionlink_ledger::webhook::kinds(&w)?;
+        let kinds = match missionlink_ledger::webhook::kinds(&w) {
+            Ok(kinds) => kinds,
+            Err(e) => return self.failed(&w, &unread(&w, e.to_string())).await,
+        };
         let nodes = match self.events_after(&w.streamer_id, w.delivered_seq).await {
             Ok(nodes) => nodes,
             Err(Read::Expired) => {
@@ -148,7 +186,8 @@ impl Deliverer {
                               before they could be delivered";
                 return delivery::disable(db, &w.id, &self.owner, reason, None).await;
             }
-            Err(Read::Other(e)) => return Err(LedgerError::Contended(e)),
+            // Tried again after the backoff like a receiver's failure, and given up the same way.
+            Err(Read::Other(e)) => return self.failed(&w, &unread(&w, e)).await,
         };
         let mut client: Option<reqwest::Client> = None;
         let mut through = w.delivered_seq;
@@ -158,10 +197,13 @@ impl Deliverer {
                 through = seq;
                 continue;
             }
+            // The secret as it is now (a rotation signs every later delivery), while this
+            // process still holds the webhook.
+            let secret = delivery::secret_held(db, &w.id, &self.owner).await?;
             let attempt = match client.as_ref() {
-                Some(c) => post(c, &w, &node, settings).await,
+                Some(c) => post(c, &w, &secret, &node, settings).await,
                 None => match connect(&w, settings).await {
-                    Ok(c) => post(client.insert(c), &w, &node, settings).await,
+                    Ok(c) => post(client.insert(c), &w, &secret, &node, settings).await,
                     Err(refused) => Attempt {
                         seq,
                         kind,
@@ -172,17 +214,25 @@ impl Deliverer {
                 },
             };
             if attempt.error.is_none() {
-                delivery::advance(db, &w.id, &self.owner, seq, Some(&attempt), lease_end()).await?;
+                delivery::advance(
+                    db,
+                    &w.id,
+                    &self.owner,
+                    seq,
+                    Some(&attempt),
+                    self.lease_end(),
+                )
+                .await?;
                 through = seq;
                 continue;
             }
             if through > w.delivered_seq {
-                delivery::advance(db, &w.id, &self.owner, through, None, lease_end()).await?;
+                delivery::advance(db, &w.id, &self.owner, through, None, self.lease_end()).await?;
             }
             return self.failed(&w, &attempt).await;
         }
         if through > w.delivered_seq {
-            delivery::advance(db, &w.id, &self.owner, through, None, lease_end()).await?;
+            delivery::advance(db, &w.id, &self.owner, through, None, self.lease_end()).await?;
         }
         delivery::release(db, &w.id, &self.owner).await
     }
@@ -269,12 +319,15 @@ enum Read {
     Other(String),
 }
 
-fn lease() -> chrono::Duration {
-    chrono::Duration::from_std(LEASE).unwrap_or_else(|_| chrono::Duration::seconds(60))
-}
-
-fn lease_end() -> DateTime<Utc> {
-    Utc::now() + lease()
+/// A failed attempt at the webhook's next event, which could not be read (or routed).
+fn unread(w: &webhook::Model, why: String) -> Attempt {
+    Attempt {
+        seq: w.delivered_seq + 1,
+        kind: UNREAD.to_owned(),
+        response_code: None,
+        latency_ms: None,
+        error: Some(format!("could not read the event: {why}")),
+    }
 }
 
 /// The wait before the `attempt`th attempt (the 2nd waits 1 s): doubling, capped.
@@ -298,11 +351,11 @@ async fn connect(
     settings: &WebhookSettings,
 ) -> Result<reqwest::Client, target::Refused> {
     let url = target::parse(&w.url, settings.production)?;
-    let addrs = target::resolve(&url, settings.production).await?;
+    let addrs = target::resolve(&url, settings.production, settings.timeout()).await?;
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .timeout(Duration::from_secs(settings.timeout_seconds))
+        .timeout(settings.timeout())
         .user_agent("MissionLink-Webhooks/1");
     if let Some(url::Host::Domain(name)) = url.host() {
         builder = builder.resolve_to_addrs(name, &addrs);
@@ -316,6 +369,7 @@ async fn connect(
 async fn post(
     client: &reqwest::Client,
     w: &webhook::Model,
+    secret: &str,
     node: &Node,
     settings: &WebhookSettings,
 ) -> Attempt {
@@ -325,7 +379,7 @@ async fn post(
     let sent = client
         .post(&w.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(sign::SIGNATURE_HEADER, sign::header(&w.secret, t, &body))
+        .header(sign::SIGNATURE_HEADER, sign::header(secret, t, &body))
         .header(
             sign::EVENT_ID_HEADER,
             format!("{}:{}", w.streamer_id, node.seq),

@@ -32,15 +32,18 @@ fn special_purpose() -> Vec<IpNet> {
         "203.0.113.0/24",
         "224.0.0.0/4",
         "240.0.0.0/4",
-        "::/128",
+        "::/96",
+        "::ffff:0:0:0/96",
         "64:ff9b::/96",
         "64:ff9b:1::/48",
         "100::/64",
         "2001::/23",
         "2001:db8::/32",
         "2002::/16",
+        "5f00::/16",
         "fc00::/7",
         "fe80::/10",
+        "fec0::/10",
         "ff00::/8",
     ]
     .iter()
@@ -119,7 +122,11 @@ fn refused_address(ip: IpAddr, production: bool) -> Refused {
 
 /// The addresses the URL's host resolves to now, every one of them allowed; the delivery
 /// connects to these, and only these.
-pub async fn resolve(url: &Url, production: bool) -> Result<Vec<SocketAddr>, Refused> {
+pub async fn resolve(
+    url: &Url,
+    production: bool,
+    timeout: std::time::Duration,
+) -> Result<Vec<SocketAddr>, Refused> {
     let port = url
         .port_or_known_default()
         .ok_or_else(|| Refused("url has no port".into()))?;
@@ -127,10 +134,13 @@ pub async fn resolve(url: &Url, production: bool) -> Result<Vec<SocketAddr>, Ref
         None => return Err(Refused("url must name a host".into())),
         Some(url::Host::Ipv4(a)) => vec![SocketAddr::new(IpAddr::V4(a), port)],
         Some(url::Host::Ipv6(a)) => vec![SocketAddr::new(IpAddr::V6(a), port)],
-        Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
-            .await
-            .map_err(|e| Refused(format!("url's host {name} does not resolve: {e}")))?
-            .collect(),
+        Some(url::Host::Domain(name)) => {
+            tokio::time::timeout(timeout, tokio::net::lookup_host((name, port)))
+                .await
+                .map_err(|_| Refused(format!("url's host {name} did not resolve in time")))?
+                .map_err(|e| Refused(format!("url's host {name} does not resolve: {e}")))?
+                .collect()
+        }
     };
     if addrs.is_empty() {
         return Err(Refused("url's host resolves to no address".into()));
@@ -164,6 +174,8 @@ mod tests {
             "fd00::1",
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
+            "::a9fe:a9fe",
+            "fec0::1",
         ] {
             assert!(!allowed(ip(a), false), "{a} allowed in dev");
             assert!(!allowed(ip(a), true), "{a} allowed in production");
@@ -195,9 +207,10 @@ mod tests {
     #[tokio::test]
     async fn a_name_resolving_to_loopback_is_refused_in_production_only() {
         let url = parse("https://localhost:8443/hook", true).expect("a name passes parse");
-        let refused = resolve(&url, true).await.expect_err("production");
+        let within = std::time::Duration::from_secs(5);
+        let refused = resolve(&url, true, within).await.expect_err("production");
         assert!(refused.0.contains("loopback"), "{refused}");
-        let addrs = resolve(&url, false).await.expect("dev");
+        let addrs = resolve(&url, false, within).await.expect("dev");
         assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
     }
 }

@@ -29,11 +29,12 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-fn lease_free(owner: &str, now: DateTime<Utc>) -> Condition {
+/// Leased by no live process: never leased, released, or its lease ran out. A process's own
+/// live leases are not free either: what it holds, it is sending.
+fn lease_free(now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(webhook::Column::LeaseUntil.is_null())
         .add(webhook::Column::LeaseUntil.lt(now))
-        .add(webhook::Column::LeaseOwner.eq(owner))
 }
 
 fn held_by(owner: &str) -> Condition {
@@ -49,7 +50,7 @@ fn lost(id: &str) -> LedgerError {
 }
 
 /// Claims, for `owner` until `now + lease`, at most `limit` ACTIVE webhooks that have an event
-/// to send and are due (not waiting out a retry, not leased by another live process).
+/// to send and are due (not waiting out a retry, not leased by a live process).
 pub async fn claim_due(
     db: &DatabaseConnection,
     owner: &str,
@@ -69,9 +70,9 @@ pub async fn claim_due(
                 .add(webhook::Column::RetryAt.is_null())
                 .add(webhook::Column::RetryAt.lte(now)),
         )
-        .filter(lease_free(owner, now))
+        .filter(lease_free(now))
         .filter(behind)
-        .order_by_asc(webhook::Column::RetryAt)
+        .order_by_asc(webhook::Column::Id)
         .limit(limit)
         .all(db)
         .await?;
@@ -83,7 +84,7 @@ pub async fn claim_due(
             .col_expr(webhook::Column::LeaseUntil, Expr::value(until))
             .filter(webhook::Column::Id.eq(&w.id))
             .filter(webhook::Column::Status.eq(WebhookStatus::Active))
-            .filter(lease_free(owner, now))
+            .filter(lease_free(now))
             .exec(db)
             .await?;
         if taken.rows_affected == 1 {
@@ -153,12 +154,25 @@ pub async fn failed(
 ) -> Result<AfterFailure, LedgerError> {
     let now = now();
     let txn = db.begin().await?;
-    let w = webhook::Entity::find_by_id(id.to_owned())
+    // Written first, naming the lease: it takes the row (SQLite: the database) before anything
+    // is read, and changes nothing when the lease was taken over.
+    let marked = webhook::Entity::update_many()
+        .col_expr(
+            webhook::Column::FailingSince,
+            Expr::col(webhook::Column::FailingSince).if_null(now),
+        )
+        .filter(webhook::Column::Id.eq(id))
         .filter(held_by(owner))
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        return Err(lost(id));
+    }
+    let since = webhook::Entity::find_by_id(id.to_owned())
         .one(&txn)
         .await?
-        .ok_or_else(|| lost(id))?;
-    let since = w.failing_since.unwrap_or(now);
+        .and_then(|w| w.failing_since)
+        .unwrap_or(now);
     if now - since >= give_up_after {
         let reason = format!(
             "deliveries kept failing for {}s (WEBHOOK_GIVE_UP_SECONDS); the last: {}",
@@ -172,7 +186,6 @@ pub async fn failed(
     let made = attempts(&txn, id, attempt.seq).await?;
     let retry_at = now + wait(made + 2);
     webhook::Entity::update_many()
-        .col_expr(webhook::Column::FailingSince, Expr::value(since))
         .col_expr(webhook::Column::RetryAt, Expr::value(retry_at))
         .col_expr(webhook::Column::LeaseOwner, Expr::value(None::<String>))
         .col_expr(
@@ -244,6 +257,21 @@ async fn give_up<C: ConnectionTrait>(
         record(txn, id, attempt, WebhookDeliveryStatus::Failed).await?;
     }
     Ok(())
+}
+
+/// The webhook's signing secret as it is now, while `owner` holds it (`Contended` once it does
+/// not: it was taken over, disabled or deleted).
+pub async fn secret_held(
+    db: &DatabaseConnection,
+    id: &str,
+    owner: &str,
+) -> Result<String, LedgerError> {
+    webhook::Entity::find_by_id(id.to_owned())
+        .filter(held_by(owner))
+        .one(db)
+        .await?
+        .map(|w| w.secret)
+        .ok_or_else(|| lost(id))
 }
 
 /// Lets go of the webhook before the lease runs out (a round that stopped early).
@@ -318,7 +346,7 @@ pub async fn claim_notice(
     let due = webhook::Entity::find()
         .filter(webhook::Column::Status.eq(WebhookStatus::Disabled))
         .filter(webhook::Column::NoticeSentAt.is_null())
-        .filter(lease_free(owner, now))
+        .filter(lease_free(now))
         .order_by_asc(webhook::Column::DisabledAt)
         .limit(1)
         .one(db)
@@ -328,25 +356,48 @@ pub async fn claim_notice(
         .col_expr(webhook::Column::LeaseOwner, Expr::value(owner))
         .col_expr(webhook::Column::LeaseUntil, Expr::value(now + lease))
         .filter(webhook::Column::Id.eq(&w.id))
+        .filter(webhook::Column::Status.eq(WebhookStatus::Disabled))
         .filter(webhook::Column::NoticeSentAt.is_null())
-        .filter(lease_free(owner, now))
+        .filter(lease_free(now))
         .exec(db)
         .await?;
     Ok((taken.rows_affected == 1).then_some(w))
 }
 
-/// Records the give-up notice sent.
-pub async fn notice_sent(db: &DatabaseConnection, id: &str) -> Result<(), LedgerError> {
+/// Records the give-up notice sent by `owner` (while the webhook is still DISABLED), and lets
+/// go of its claim in any case.
+pub async fn notice_sent(
+    db: &DatabaseConnection,
+    id: &str,
+    owner: &str,
+) -> Result<(), LedgerError> {
+    let txn = db.begin().await?;
     webhook::Entity::update_many()
         .col_expr(webhook::Column::NoticeSentAt, Expr::value(now()))
+        .filter(webhook::Column::Id.eq(id))
+        .filter(webhook::Column::Status.eq(WebhookStatus::Disabled))
+        .exec(&txn)
+        .await?;
+    webhook::Entity::update_many()
         .col_expr(webhook::Column::LeaseOwner, Expr::value(None::<String>))
         .col_expr(
             webhook::Column::LeaseUntil,
             Expr::value(None::<DateTime<Utc>>),
         )
         .filter(webhook::Column::Id.eq(id))
-        .filter(webhook::Column::Status.eq(WebhookStatus::Disabled))
-        .exec(db)
+        .filter(webhook::Column::LeaseOwner.eq(owner))
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     Ok(())
+}
+
+/// Deletes the record of deliveries last tried before `cutoff` (the feed's retention: the
+/// events they were about are gone too). Returns how many.
+pub async fn prune(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> Result<u64, LedgerError> {
+    Ok(webhook_delivery::Entity::delete_many()
+        .filter(webhook_delivery::Column::LastAttemptAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

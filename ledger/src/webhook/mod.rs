@@ -15,6 +15,7 @@ use crate::events;
 use crate::status::{EventKind, WebhookStatus};
 use chrono::{DateTime, SubsecRound, Utc};
 use missionlink_entities::missions::{webhook, webhook_delivery};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
@@ -132,16 +133,23 @@ pub async fn create(
     Ok(row)
 }
 
-/// Serialises the webhook registrations of one streamer (Postgres; SQLite has one writer).
+/// Serialises the webhook registrations of one streamer until the commit. On SQLite: takes the
+/// database's write lock now (a write that changes nothing), so what this transaction reads
+/// next is what it writes after, with no other writer in between.
 async fn lock_streamer<C: ConnectionTrait>(txn: &C, streamer_id: &str) -> Result<(), LedgerError> {
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(hashtextextended('webhooks:' || $1, 0))::text",
-            [streamer_id.into()],
-        ))
-        .await?;
-    }
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "SELECT pg_advisory_xact_lock(hashtextextended('webhooks:' || $1, 0))::text"
+        }
+        _ => "UPDATE webhooks SET streamer_id = streamer_id WHERE streamer_id = ?",
+    };
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [streamer_id.into()],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -218,6 +226,13 @@ pub async fn delete(
     id: &str,
 ) -> Result<(), LedgerError> {
     let txn = db.begin().await?;
+    // Its row first (written, so SQLite's lock is taken before anything is read): a delivery
+    // being recorded, which holds it, commits before, and its record goes with the rest.
+    webhook::Entity::update_many()
+        .col_expr(webhook::Column::Status, Expr::col(webhook::Column::Status))
+        .filter(webhook::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
     own(&txn, streamer_id, id).await?;
     webhook_delivery::Entity::delete_many()
         .filter(webhook_delivery::Column::WebhookId.eq(id))

@@ -226,3 +226,105 @@ async fn the_overlay_follows_its_settings_live_shows_tests_and_messages_and_each
     assert_eq!(report["consoleErrors"], json!([]), "{report:#}");
     browser.close().await;
 }
+
+const SETTINGS: &str = "{ overlaySettings { scale position alertSeconds maxCards minAlertAmount
+    showMessages updatedAt } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_settings_changes_at_once_both_stay_and_wrong_values_are_refused_together() {
+    let app = TestApp::spawn().await;
+    let streamer = app.register_as("tunestar", "STREAMER").await;
+    let viewer = app.register("tunefan").await;
+    let defaults = app
+        .gql(Some(&streamer.access), SETTINGS, json!({}))
+        .await
+        .data("overlaySettings");
+    assert_eq!(
+        defaults,
+        json!({ "scale": 1.5, "position": "TOP_RIGHT", "alertSeconds": 8, "maxCards": 5,
+                "minAlertAmount": 0, "showMessages": true, "updatedAt": null })
+    );
+    let change = |input: &'static str| {
+        let (app, token) = (&app, streamer.access.clone());
+        async move {
+            let query = format!("mutation {{ updateOverlaySettings(input: {input}) {{ scale }} }}");
+            app.gql(Some(&token), &query, json!({})).await
+        }
+    };
+    let (a, b) = tokio::join!(
+        change("{ scale: 2.25 }"),
+        change("{ position: BOTTOM_LEFT }")
+    );
+    a.data("updateOverlaySettings");
+    b.data("updateOverlaySettings");
+    let both = app
+        .gql(Some(&streamer.access), SETTINGS, json!({}))
+        .await
+        .data("overlaySettings");
+    assert_eq!(both["scale"], 2.25, "{both}");
+    assert_eq!(both["position"], "BOTTOM_LEFT", "{both}");
+
+    let refused = change("{ scale: 3.0, alertSeconds: 1, maxCards: 0 }").await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    let message = refused.message();
+    for field in ["scale", "alertSeconds", "maxCards"] {
+        assert!(message.contains(field), "{field} not named: {message}");
+    }
+    let unchanged = app
+        .gql(Some(&streamer.access), SETTINGS, json!({}))
+        .await
+        .data("overlaySettings");
+    assert_eq!(unchanged, both);
+    let viewers = app.gql(Some(&viewer.access), SETTINGS, json!({})).await;
+    assert_eq!(viewers.code(), "FORBIDDEN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlay_links_are_bounded_labelled_and_only_their_streamers() {
+    let dbs = missionlink_testdb::TestDatabases::postgres().await;
+    let app = TestApp::spawn_with(dbs, &[("OVERLAY_LINKS_PER_STREAMER", "3")]).await;
+    let streamer = app.register_as("linkstar", "STREAMER").await;
+    let other = app.register_as("otherstar", "STREAMER").await;
+    let make = |label: &str| {
+        app.gql(
+            Some(&streamer.access),
+            "mutation($l: String!) { createOverlayLink(label: $l) { id label token } }",
+            json!({ "l": label }),
+        )
+    };
+    for bad in ["", "   ", &"x".repeat(41)] {
+        assert_eq!(make(bad).await.code(), "BAD_USER_INPUT", "{bad:?}");
+    }
+    // Four at once against a limit of three.
+    let (a, b, c, d) = tokio::join!(make("a"), make("b"), make("c"), make("d"));
+    let refused: Vec<String> = [a, b, c, d]
+        .iter()
+        .filter(|g| g.0.get("errors").is_some())
+        .map(|g| g.code())
+        .collect();
+    assert_eq!(refused, ["OVERLAY_LINK_LIMIT"]);
+    let links = app
+        .gql(
+            Some(&streamer.access),
+            "{ overlayLinks { id connected } }",
+            json!({}),
+        )
+        .await
+        .data("overlayLinks");
+    assert_eq!(links.as_array().expect("links").len(), 3);
+    assert!(
+        links
+            .as_array()
+            .expect("links")
+            .iter()
+            .all(|l| l["connected"] == false)
+    );
+    let theirs = app
+        .gql(
+            Some(&other.access),
+            "mutation($id: ID!) { revokeOverlayLink(id: $id) }",
+            json!({ "id": links[0]["id"] }),
+        )
+        .await;
+    assert_eq!(theirs.code(), "NOT_FOUND");
+}

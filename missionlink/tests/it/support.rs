@@ -92,6 +92,12 @@ impl TestApp {
     /// On `dbs`, with `overrides` on top of the test configuration.
     pub async fn spawn_with(dbs: TestDatabases, overrides: &[(&str, &str)]) -> Self {
         let config = test_config(&dbs, overrides);
+        Self::start(dbs, config).await
+    }
+
+    /// On `dbs`, with `config` as given (for a setting no variable can reach in a test, such as
+    /// production's rules of one part alone).
+    pub async fn start(dbs: TestDatabases, config: Config) -> Self {
         let db = Databases::connect(&config.databases.users_url, &config.databases.missions_url)
             .await
             .expect("connect");

@@ -702,3 +702,40 @@ async fn a_redirect_is_not_followed_and_a_receiver_too_slow_is_tried_again() {
         "the redirect's target got nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_production_a_webhook_must_be_https_to_a_public_address_even_by_name() {
+    // Production's webhook rules (APP_ENV=production sets them; the rest of production's
+    // configuration is beside the point here).
+    let dbs = TestDatabases::postgres().await;
+    let mut config = crate::support::test_config(&dbs, &[]);
+    config.webhooks.production = true;
+    let app = TestApp::start(dbs, config).await;
+    let streamer = app.register_as("prodhooks", "STREAMER").await;
+    for (url, says) in [
+        ("https://localhost:8443/hook", "loopback"),
+        ("https://127.0.0.1/hook", "loopback"),
+        ("https://[::1]/hook", "loopback"),
+        ("http://example.com/hook", "https"),
+        ("https://10.1.2.3/hook", "public"),
+    ] {
+        let refused = app
+            .gql(
+                Some(&streamer.access),
+                CREATE,
+                json!({ "url": url, "events": ["PLEDGED"] }),
+            )
+            .await;
+        assert_eq!(refused.code(), "BAD_USER_INPUT", "{url}");
+        assert!(
+            refused.message().contains(says),
+            "{url}: {}",
+            refused.message()
+        );
+    }
+    let listed = app
+        .gql(Some(&streamer.access), HOOKS, json!({}))
+        .await
+        .data("webhooks");
+    assert_eq!(listed, json!([]));
+}
