@@ -275,7 +275,7 @@ pub async fn secret_held(
 }
 
 /// Lets go of the webhook before the lease runs out (a round that stopped early).
-pub async fn release(db: &DatabaseConnection, id: &str, owner: &str) -> Result<(), LedgerError> {
+pub async fn release<C: ConnectionTrait>(db: &C, id: &str, owner: &str) -> Result<(), LedgerError> {
     webhook::Entity::update_many()
         .col_expr(webhook::Column::LeaseOwner, Expr::value(None::<String>))
         .col_expr(
@@ -378,16 +378,7 @@ pub async fn notice_sent(
         .filter(webhook::Column::Status.eq(WebhookStatus::Disabled))
         .exec(&txn)
         .await?;
-    webhook::Entity::update_many()
-        .col_expr(webhook::Column::LeaseOwner, Expr::value(None::<String>))
-        .col_expr(
-            webhook::Column::LeaseUntil,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .filter(webhook::Column::Id.eq(id))
-        .filter(webhook::Column::LeaseOwner.eq(owner))
-        .exec(&txn)
-        .await?;
+    release(&txn, id, owner).await?;
     txn.commit().await?;
     Ok(())
 }
