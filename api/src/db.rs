@@ -64,6 +64,26 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .with_context(|| format!("connecting to {}", redact(url)))
 }
 
+/// Opens a database that must already exist, creating nothing (`missionlink audit`): `Ok(None)`
+/// for a SQLite file that is not there (its directory neither). SQLite is opened `mode=rw`, never
+/// `rwc`.
+pub async fn connect_existing(url: &str) -> anyhow::Result<Option<DatabaseConnection>> {
+    let url = match sqlite_path(url) {
+        Some(path) if !std::path::Path::new(path).is_file() => return Ok(None),
+        Some(path) => format!("sqlite://{path}?mode=rw"),
+        None => url.to_owned(),
+    };
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .max_connections(2)
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    Database::connect(options)
+        .await
+        .map(Some)
+        .with_context(|| format!("connecting to {}", redact(&url)))
+}
+
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://")?;
     let path = rest.split('?').next()?;

@@ -46,6 +46,7 @@ pub fn router(app: AppState, schema: AppSchema, listening: SocketAddr) -> Router
             .unwrap_or_else(|| format!("http://{listening}")),
     );
     let cors = app.settings.cors_allowed_origins.layer();
+    let app_origins = app.settings.cors_allowed_origins.clone();
     let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/graphql/ws", get(ws::upgrade))
@@ -72,11 +73,17 @@ pub fn router(app: AppState, schema: AppSchema, listening: SocketAddr) -> Router
             sockets: ws::OpenSockets::default(),
             origin,
         });
-    // Outermost, so that it answers preflights before anything else looks at them.
-    match cors {
+    // The CORS layer answers allowed preflights before anything else looks at them.
+    let router = match cors {
         Some(cors) => router.layer(cors),
         None => router,
-    }
+    };
+    // Outermost: a preflight from an origin that is not allowed is answered 403, naming the
+    // variable (the CORS layer would answer it 200 without its headers).
+    let allowed = app_origins;
+    router.layer(axum::middleware::from_fn(move |request, next| {
+        crate::cors::refuse_preflight(allowed.clone(), request, next)
+    }))
 }
 
 /// A bound, not yet running server. Binding first lets tests use port 0 and learn the port.

@@ -49,9 +49,10 @@ pub const GRAPHQL_ANALYZER: Var = Var::text(
 
 pub const CORS_ALLOWED_ORIGINS: Var = Var::optional(
     "CORS_ALLOWED_ORIGINS",
-    "empty = none",
+    "none in production; every loopback origin otherwise",
     "comma-separated browser origins (scheme://host[:port], exact; `*` is refused) allowed \
-     to call the API from another site; never with credentials",
+     to call the API from another site, or `none`; never with credentials. Unset: none when \
+     APP_ENV=production, else every loopback origin of any port (http://localhost:5173)",
 );
 
 pub const MAX_MUTATIONS_PER_REQUEST: Var = Var::int(
@@ -132,7 +133,11 @@ pub(crate) fn read(env: &Env) -> Result<HttpConfig, ConfigError> {
         document_cache: env.int(&GRAPHQL_DOCUMENT_CACHE)?,
         analyzer: env.flag(&GRAPHQL_ANALYZER)?,
         cors_allowed_origins: env
-            .parse(&CORS_ALLOWED_ORIGINS, |raw| AllowedOrigins::parse(&raw))?,
+            .optional(&CORS_ALLOWED_ORIGINS, |raw| AllowedOrigins::parse(&raw))?
+            .unwrap_or_else(|| match env.app_env {
+                crate::AppEnv::Production => AllowedOrigins::default(),
+                crate::AppEnv::Dev => AllowedOrigins::loopback(),
+            }),
         max_mutations_per_request: env.int(&MAX_MUTATIONS_PER_REQUEST)?,
         websocket: WebsocketLimits {
             max_subscriptions_per_socket: env.int(&WS_MAX_SUBSCRIPTIONS_PER_SOCKET)?,

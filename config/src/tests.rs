@@ -294,3 +294,22 @@ fn help_shows_defaults_and_ranges() {
     assert!(line("BANK_PROVIDER").ends_with("[default: sandbox (dev), none (production)]"));
     assert!(line("JWT_SECRET").ends_with("[default: (generated when APP_ENV=dev)]"));
 }
+
+#[test]
+fn cors_allows_loopback_origins_by_default_only_outside_production() {
+    let dev = config(&[]).unwrap().http.cors_allowed_origins;
+    assert!(dev.allows("http://localhost:5173") && dev.allows_loopback());
+    assert!(!dev.allows("https://app.example.com"));
+    let production = production(&[]).unwrap().http.cors_allowed_origins;
+    assert!(production.is_empty(), "{production:?}");
+    let none = config(&[("CORS_ALLOWED_ORIGINS", "none")])
+        .unwrap()
+        .http
+        .cors_allowed_origins;
+    assert!(!none.allows("http://localhost:5173"));
+    let listed = config(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")])
+        .unwrap()
+        .http
+        .cors_allowed_origins;
+    assert!(listed.allows("https://app.example.com") && !listed.allows("http://localhost:5173"));
+}

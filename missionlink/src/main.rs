@@ -39,7 +39,8 @@ enum Command {
     /// Migrate, then run the API and the worker in one process.
     #[command(after_help = variables_help())]
     All,
-    /// Check the money invariants over the whole missions database. Exit 0 = clean, 1 = violation.
+    /// Check the money invariants over the whole missions database (never creating one).
+    /// Exit 0 = clean, 1 = violation, 2 = no database to audit, 3 = the audit could not run.
     #[command(after_help = variables_help())]
     Audit,
     /// Seed a running instance through its GraphQL API: a streamer, two viewers with cash and a
@@ -124,11 +125,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The audit's own codes tell a violation (1) from an audit that could not run (3).
+    let auditing = matches!(cli.command, Command::Audit);
     match runtime.block_on(run(cli.command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("missionlink: {e:#}");
-            ExitCode::FAILURE
+            if auditing {
+                ExitCode::from(audit::FAILED)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -151,7 +158,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             connect().await?.migrate().await?;
             println!("migrations applied to both databases");
         }
-        Command::Audit => return audit::run(&connect().await?).await,
+        Command::Audit => return Ok(audit::run(&config.databases.missions_url).await),
         Command::Operator {
             command:
                 OperatorCommand::Create {

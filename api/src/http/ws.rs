@@ -17,7 +17,12 @@
 //!   specifies; none means anonymous;
 //! - a socket acting as a user asks every [`STANDING_CHECK`] whether that user may still act:
 //!   once they are suspended (or gone), it is closed with 4403, ending the subscriptions it ran
-//!   (each new operation is refused before that too).
+//!   (each new operation is refused before that too);
+//! - an access token that expires ends its socket its own way, so a client knows to refresh
+//!   rather than retry: `connection_init` with an expired token is closed with 4401 "access
+//!   token expired" (graphql-ws clients do not reconnect after 4401, as they do after 4403);
+//!   a socket whose token expires while it is open first sends each running operation an
+//!   `error` (`UNAUTHENTICATED`, "access token expired: …"), then closes the same way.
 
 use super::{HttpState, MAX_BODY_BYTES, caller_from_authorization};
 use crate::graphql::{Caller, ClientAddr, PublicOrigin};
@@ -43,6 +48,10 @@ use std::time::Duration;
 const INIT_TIMEOUT: u16 = 4408;
 /// graphql-ws: `connection_init` carried credentials that are not valid.
 const FORBIDDEN: u16 = 4403;
+/// The socket's access token expired (graphql-ws's "Unauthorized": clients stop, and refresh).
+const TOKEN_EXPIRED: u16 = 4401;
+/// The close reason and error message of an expired token.
+const EXPIRED: &str = "access token expired";
 /// Refusals waiting to be written to a socket; past that, further refusals are dropped.
 const REFUSALS_QUEUED: usize = 16;
 /// How often a socket acting as a user checks that the user may still act (the check reads
@@ -155,6 +164,8 @@ struct Session {
     running: Mutex<HashSet<String>>,
     acknowledged: AtomicBool,
     forbidden: AtomicBool,
+    /// `connection_init` presented an expired token.
+    expired: AtomicBool,
     /// The token the socket acts with, once `connection_init` presented one.
     user: std::sync::OnceLock<missionlink_identity::AccessClaims>,
 }
@@ -216,6 +227,10 @@ impl Socket {
                     }
                     Ok(caller_data(Caller::User(claims)))
                 }
+                Some(Caller::Invalid(why)) if why == EXPIRED => {
+                    init_session.expired.store(true, Ordering::SeqCst);
+                    Err(EXPIRED.into())
+                }
                 Some(_) => {
                     init_session.forbidden.store(true, Ordering::SeqCst);
                     Err("Forbidden".into())
@@ -231,12 +246,21 @@ impl Socket {
         // The user's standing is watched by a task of its own: awaited here, a lookup could wait
         // on one the socket's own operation started in the user cache, which only this loop
         // drives.
-        let (revoked_tx, mut revoked) = tokio::sync::oneshot::channel::<()>();
+        let (revoked_tx, mut revoked) = tokio::sync::oneshot::channel::<Ended>();
         let watcher = tokio::spawn(watch_standing(standing_of, session.clone(), revoked_tx));
         loop {
             tokio::select! {
-                Ok(()) = &mut revoked => {
-                    sink.send(close(FORBIDDEN, "Forbidden")).await.ok();
+                Ok(ended) = &mut revoked => {
+                    if ended == Ended::Expired {
+                        // Each running operation is told why, then the socket closes.
+                        let ids: Vec<String> = session.running.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+                        for id in ids {
+                            sink.send(expired_error(&id, self.legacy)).await.ok();
+                        }
+                        sink.send(close(TOKEN_EXPIRED, EXPIRED)).await.ok();
+                    } else {
+                        sink.send(close(FORBIDDEN, "Forbidden")).await.ok();
+                    }
                     break;
                 }
                 () = &mut graphql, if !graphql_done => graphql_done = true,
@@ -304,6 +328,9 @@ impl Session {
             Message::Close(_) if self.forbidden.load(Ordering::SeqCst) => {
                 return close(FORBIDDEN, "Forbidden");
             }
+            Message::Close(_) if self.expired.load(Ordering::SeqCst) => {
+                return close(TOKEN_EXPIRED, EXPIRED);
+            }
             _ => {}
         }
         message
@@ -319,12 +346,23 @@ fn close(code: u16, reason: &'static str) -> Message {
 
 /// The `error` message refusing operation `id`, in the socket's protocol.
 fn too_many_operations(id: &str, max: usize, legacy: bool) -> Message {
-    let error = json!({
-        "message": format!(
-            "this connection already runs {max} operations, the most allowed: complete one first"
-        ),
-        "extensions": { "code": "RATE_LIMITED" },
-    });
+    let message = format!(
+        "this connection already runs {max} operations, the most allowed: complete one first"
+    );
+    error_message(id, &message, "RATE_LIMITED", legacy)
+}
+
+/// The `error` message ending operation `id` because the socket's token expired.
+fn expired_error(id: &str, legacy: bool) -> Message {
+    let message = format!(
+        "{EXPIRED}: get a new one (refresh) and subscribe again on a new connection with it"
+    );
+    error_message(id, &message, "UNAUTHENTICATED", legacy)
+}
+
+/// An `error` message for operation `id`, in the socket's protocol.
+fn error_message(id: &str, message: &str, code: &str, legacy: bool) -> Message {
+    let error = json!({ "message": message, "extensions": { "code": code } });
     // graphql-transport-ws carries a list of errors; the legacy protocol one error.
     let payload = if legacy { error } else { json!([error]) };
     Message::Text(
@@ -336,19 +374,37 @@ fn too_many_operations(id: &str, max: usize, legacy: bool) -> Message {
 
 /// The `Authorization` value of a `connection_init` payload (the key in any case), if any.
 /// `null` counts as none; any other value that is not a string, as an invalid one.
+/// Why a socket acting as a user ends.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    /// Suspended, signed out everywhere, or gone.
+    Revoked,
+    /// Its access token expired.
+    Expired,
+}
+
 /// Every [`STANDING_CHECK`], once `connection_init` named a user, asks whether they may still
-/// act; when not, says so on `revoked` and ends.
+/// act and whether their token is still good; when not, says why on `revoked` and ends.
 async fn watch_standing(
     app: crate::state::AppState,
     session: Arc<Session>,
-    revoked: tokio::sync::oneshot::Sender<()>,
+    revoked: tokio::sync::oneshot::Sender<Ended>,
 ) {
     let mut tick = tokio::time::interval(STANDING_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let expired = session
+            .user
+            .get()
+            // As the token's own check judges it: still good through its `exp` second.
+            .is_some_and(|u| u.exp < chrono::Utc::now().timestamp());
+        if expired {
+            revoked.send(Ended::Expired).ok();
+            return;
+        }
         if !may_act(&app, &session).await {
-            revoked.send(()).ok();
+            revoked.send(Ended::Revoked).ok();
             return;
         }
     }

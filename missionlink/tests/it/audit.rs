@@ -1,6 +1,6 @@
 //! `missionlink audit` and the database's own guards on the ledger.
 
-use crate::support::TestApp;
+use crate::support::{TestApp, TestDatabases};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 async fn busy_app() -> TestApp {
@@ -158,4 +158,72 @@ async fn the_audit_names_rows_that_name_what_is_not_there() {
     ] {
         assert!(stdout.contains(orphan), "{orphan}: {stdout}");
     }
+}
+
+/// `missionlink audit` run where there is no database: it creates none, and exits 2 (not 1, a
+/// violation's code) saying where it looked; on a database without MissionLink's tables, 2
+/// too; on a migrated SQLite instance it says what it read and which checks it made, exits 0,
+/// and logs nothing about isolation levels (SQLite has none to set).
+#[tokio::test]
+async fn the_audit_creates_no_database_and_tells_a_missing_one_from_a_violation() {
+    let run = |dir: &std::path::Path, url: Option<&str>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_missionlink"));
+        command.arg("audit").env_clear().current_dir(dir);
+        if let Some(url) = url {
+            command.env("MISSIONS_DATABASE_URL", url);
+        }
+        command.output()
+    };
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let out = run(elsewhere.path(), None).await.expect("run audit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no missions database at sqlite://data/missions.db"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).expect("list").count(),
+        0,
+        "the audit created something"
+    );
+
+    let empty = TestDatabases::postgres_empty().await;
+    let out = run(elsewhere.path(), Some(&empty.missions_url))
+        .await
+        .expect("run audit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a migrated MissionLink"), "{stderr}");
+
+    let dbs = TestDatabases::sqlite();
+    missionlink_api::db::Databases::connect(&dbs.users_url, &dbs.missions_url)
+        .await
+        .expect("connect")
+        .migrate()
+        .await
+        .expect("migrate");
+    let out = run(elsewhere.path(), Some(&dbs.missions_url))
+        .await
+        .expect("run audit");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("transfers") && stdout.contains("accounts"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("checks (16): transfer_shape, orphan"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("audit clean"), "{stdout}");
+    assert!(
+        !format!("{stdout}{stderr}")
+            .to_lowercase()
+            .contains("isolation"),
+        "{stdout}{stderr}"
+    );
 }

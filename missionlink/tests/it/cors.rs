@@ -1,6 +1,7 @@
 //! `CORS_ALLOWED_ORIGINS`: a listed origin's preflight and request are allowed (never with
-//! credentials); an unlisted origin, and every origin by default, get no CORS headers, so the
-//! browser refuses the page the answer.
+//! credentials); outside production, unset, every loopback origin of any port is; any other
+//! origin gets no CORS headers, so the browser refuses the page the answer, and its preflight
+//! is answered 403 with a message naming the variable.
 
 use crate::support::{TestApp, TestDatabases};
 
@@ -74,12 +75,38 @@ async fn a_listed_origin_may_call_the_api_from_a_browser() {
 
     let stranger = preflight(&app, "https://evil.example.com").await;
     assert_eq!(allowed_origin(&stranger), None);
+    assert_eq!(stranger.status(), reqwest::StatusCode::FORBIDDEN);
+    // Listed, the list is all: loopback origins are not added to it.
+    let local = preflight(&app, "http://localhost:5173").await;
+    assert_eq!(allowed_origin(&local), None);
 }
 
 #[tokio::test]
-async fn no_origin_is_allowed_by_default() {
+async fn in_development_a_web_app_on_any_loopback_port_may_call_the_api_and_no_one_else() {
     let app = TestApp::spawn().await;
-    assert_eq!(allowed_origin(&preflight(&app, APP).await), None);
+    for dev_app in ["http://localhost:5173", "http://127.0.0.1:3000"] {
+        let ok = preflight(&app, dev_app).await;
+        assert!(ok.status().is_success(), "{dev_app}: {}", ok.status());
+        assert_eq!(allowed_origin(&ok).as_deref(), Some(dev_app));
+        let query = app
+            .http
+            .post(app.url("/graphql"))
+            .header("Origin", dev_app)
+            .json(&serde_json::json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .expect("query");
+        assert_eq!(allowed_origin(&query).as_deref(), Some(dev_app));
+    }
+    // Anyone else: a 403 that says what to set, never a bare 405.
+    let refused = preflight(&app, APP).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(allowed_origin(&refused), None);
+    let why = refused.text().await.expect("body");
+    assert!(
+        why.contains("CORS_ALLOWED_ORIGINS") && why.contains(APP),
+        "{why}"
+    );
     let query = app
         .http
         .post(app.url("/graphql"))
@@ -89,4 +116,16 @@ async fn no_origin_is_allowed_by_default() {
         .await
         .expect("query");
     assert_eq!(allowed_origin(&query), None);
+}
+
+#[tokio::test]
+async fn set_to_none_no_origin_is_allowed() {
+    let app = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[("CORS_ALLOWED_ORIGINS", "none")],
+    )
+    .await;
+    let refused = preflight(&app, "http://localhost:5173").await;
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(allowed_origin(&refused), None);
 }
