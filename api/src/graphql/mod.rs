@@ -123,6 +123,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
         Subscription::default(),
     )
     .extension(crate::metrics::GraphqlMetrics)
+    .extension(extensions::order::SelectionOrder)
     .extension(extensions::text::StorableTextOnly)
     .extension(extensions::identity::IdentityCheck)
     .extension(extensions::mutation_limits::MutationLimits {

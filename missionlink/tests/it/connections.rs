@@ -442,3 +442,43 @@ async fn many_cheap_lists_in_one_operation_are_refused_as_too_complex() {
         "BAD_USER_INPUT"
     );
 }
+
+/// The answer's keys follow the selection's order, as the GraphQL spec requires (snapshot
+/// tests and humans read them so), whatever order the fields are asked in.
+#[tokio::test]
+async fn reply_keys_follow_the_selection_order() {
+    let app = TestApp::spawn().await;
+    for (query, keys) in [
+        (
+            "{ missions(first: 2) { totalCount edges { cursor } pageInfo { hasNextPage } nodes { id } } }",
+            ["totalCount", "edges", "pageInfo", "nodes"],
+        ),
+        (
+            "{ missions(first: 2) { pageInfo { hasNextPage } nodes { id } totalCount edges { cursor } } }",
+            ["pageInfo", "nodes", "totalCount", "edges"],
+        ),
+        (
+            "{ platform { pledgeMax feeBps } missions(first: 1) { nodes { id } totalCount } __typename }",
+            ["platform", "pledgeMax", "feeBps", "missions"],
+        ),
+    ] {
+        let text = app
+            .http
+            .post(app.url("/graphql"))
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .expect("POST")
+            .text()
+            .await
+            .expect("body");
+        let at: Vec<usize> = keys
+            .iter()
+            .map(|k| {
+                text.find(&format!("\"{k}\""))
+                    .unwrap_or_else(|| panic!("{k} missing: {text}"))
+            })
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{query}\n{text}");
+    }
+}

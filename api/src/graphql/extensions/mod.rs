@@ -7,6 +7,8 @@
 //!   at most one moves money.
 //! - `depth`: the depth limits (introspection has its own).
 //! - `transport`: queries only over `GET`.
+//! - `order`: every reply's keys in its selection's order (async-graphql keeps them in the
+//!   order sibling fields finish).
 //! - `documents` (last): documents kept parsed and validated, by their text (and what
 //!   validation reads of their variables).
 
@@ -14,6 +16,7 @@ pub mod depth;
 pub mod documents;
 pub mod identity;
 pub mod mutation_limits;
+pub mod order;
 pub mod text;
 pub mod transport;
 
