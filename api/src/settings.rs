@@ -24,8 +24,10 @@ pub struct Settings {
     pub persisted_queries: usize,
     /// How many documents are kept parsed and validated (`GRAPHQL_DOCUMENT_CACHE`).
     pub document_cache: u64,
-    /// Whether answers report `extensions.analyzer { complexity depth }`.
-    pub analyzer: bool,
+    /// `GRAPHQL_MAX_COMPLEXITY`: the most a query may cost (every reply reports its cost).
+    pub max_complexity: usize,
+    /// `GRAPHQL_MAX_DEPTH`: the deepest a query may nest outside introspection.
+    pub max_depth: usize,
     /// Most top-level mutation fields in one request (of which at most one moves money).
     pub max_mutations_per_request: usize,
     pub websocket: WebsocketLimits,

@@ -40,11 +40,21 @@ pub const GRAPHQL_DOCUMENT_CACHE: Var = Var::int(
      variables' values that validation reads), most recent first",
 );
 
-pub const GRAPHQL_ANALYZER: Var = Var::text(
-    "GRAPHQL_ANALYZER",
-    "false",
-    "true or false: whether each answer reports its operation's complexity and depth in \
-     extensions.analyzer; scripts/run sets true",
+pub const GRAPHQL_MAX_COMPLEXITY: Var = Var::int(
+    "GRAPHQL_MAX_COMPLEXITY",
+    5_000,
+    100..=1_000_000,
+    "the most a GraphQL operation may cost (each field 1; a page of `first` items that many \
+     times its selection, plus 20 for the read); every reply reports extensions.cost \
+     { requested limit }, and a costlier one is refused (QUERY_TOO_COMPLEX) naming both",
+);
+
+pub const GRAPHQL_MAX_DEPTH: Var = Var::int(
+    "GRAPHQL_MAX_DEPTH",
+    10,
+    2..=50,
+    "the deepest a GraphQL operation may nest its fields (introspection apart); a deeper one \
+     is refused naming its depth and this limit",
 );
 
 pub const CORS_ALLOWED_ORIGINS: Var = Var::optional(
@@ -92,7 +102,8 @@ pub const VARIABLES: &[Var] = &[
     CORS_ALLOWED_ORIGINS,
     PERSISTED_QUERIES,
     GRAPHQL_DOCUMENT_CACHE,
-    GRAPHQL_ANALYZER,
+    GRAPHQL_MAX_COMPLEXITY,
+    GRAPHQL_MAX_DEPTH,
     MAX_MUTATIONS_PER_REQUEST,
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     WS_MAX_SOCKETS_PER_ADDRESS,
@@ -115,8 +126,10 @@ pub struct HttpConfig {
     pub persisted_queries: usize,
     /// `GRAPHQL_DOCUMENT_CACHE`: how many documents the API keeps parsed and validated.
     pub document_cache: u64,
-    /// `GRAPHQL_ANALYZER`: whether answers carry `extensions.analyzer`.
-    pub analyzer: bool,
+    /// `GRAPHQL_MAX_COMPLEXITY`: the most an operation may cost.
+    pub max_complexity: usize,
+    /// `GRAPHQL_MAX_DEPTH`: the deepest an operation may nest.
+    pub max_depth: usize,
     /// `MAX_MUTATIONS_PER_REQUEST`: most top-level mutation fields in one request (of which at
     /// most one moves money).
     pub max_mutations_per_request: usize,
@@ -131,7 +144,8 @@ pub(crate) fn read(env: &Env) -> Result<HttpConfig, ConfigError> {
         trusted_proxies: env.parse(&TRUSTED_PROXIES, |raw| TrustedProxies::parse(&raw))?,
         persisted_queries: env.int(&PERSISTED_QUERIES)?,
         document_cache: env.int(&GRAPHQL_DOCUMENT_CACHE)?,
-        analyzer: env.flag(&GRAPHQL_ANALYZER)?,
+        max_complexity: env.int(&GRAPHQL_MAX_COMPLEXITY)?,
+        max_depth: env.int(&GRAPHQL_MAX_DEPTH)?,
         cors_allowed_origins: env
             .optional(&CORS_ALLOWED_ORIGINS, |raw| AllowedOrigins::parse(&raw))?
             .unwrap_or_else(|| match env.app_env {

@@ -28,7 +28,7 @@ pub fn list_cost(first: Option<i32>, last: Option<i32>, child: usize, extra: usi
 /// The complexity of reading any list, whatever its page size: its queries, a `totalCount`
 /// over the whole filtered list among them (which is charged here, once, rather than per item
 /// of the page like the rest of the selection). So one operation reads at most
-/// `MAX_COMPLEXITY / LIST_BASE_COST` lists.
+/// `GRAPHQL_MAX_COMPLEXITY / LIST_BASE_COST` lists.
 pub const LIST_BASE_COST: usize = 20;
 /// The extra complexity of ordering missions by a value computed per row (`DEADLINE`,
 /// `TOTAL_PLEDGED`).

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 /// Most events one `missionEvents` query returns (a subscriber reads up to this many at once):
 /// a page with a full selection of each event's mission and pledge stays within
-/// `MAX_COMPLEXITY`.
+/// `GRAPHQL_MAX_COMPLEXITY`.
 pub const MAX_EVENTS_PAGE: i32 = 50;
 /// Page size when `first` is not given.
 pub const DEFAULT_EVENTS_PAGE: i32 = 50;

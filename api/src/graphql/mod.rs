@@ -43,7 +43,6 @@ mod webhook;
 mod withdraw;
 
 use crate::state::AppState;
-use async_graphql::extensions::Analyzer;
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
 };
@@ -111,10 +110,6 @@ pub struct Subscription(
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// Most expensive query accepted: each field costs 1, a page of `first` items costs `first`
-/// times its selection (a mission with a full page of 100 pledges fits).
-pub const MAX_COMPLEXITY: usize = 1_000;
-
 pub fn build_schema(state: AppState) -> AppSchema {
     let (users, missions, totals, channels) = loaders::loaders(&state);
     let builder = Schema::build(
@@ -129,28 +124,26 @@ pub fn build_schema(state: AppState) -> AppSchema {
     .extension(extensions::mutation_limits::MutationLimits {
         max_mutations: state.settings.max_mutations_per_request,
     })
-    .extension(extensions::depth::DepthLimit)
+    .extension(extensions::depth::DepthLimit {
+        max: state.settings.max_depth,
+    })
+    .extension(extensions::cost::QueryCost {
+        limit: state.settings.max_complexity,
+    })
     .extension(extensions::transport::QueriesOnlyOverGet)
     // Apollo's automatic persisted queries: a client sends a query's SHA-256 instead of its
     // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept).
     .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
         state.settings.persisted_queries,
     )));
-    // With `GRAPHQL_ANALYZER`, each answer reports its operation's cost:
-    // `extensions.analyzer { complexity depth }`.
-    let builder = if state.settings.analyzer {
-        builder.extension(Analyzer)
-    } else {
-        builder
-    };
     // Last, so that it replaces the parse alone: every check above still sees the document.
     builder
         .extension(extensions::documents::DocumentCache::new(
             state.settings.document_cache,
         ))
-        // Introspection's bound for every query; `DepthLimit` holds the rest to `MAX_DEPTH`.
+        // Introspection's bound for every query; `DepthLimit` holds the rest to
+        // `GRAPHQL_MAX_DEPTH`.
         .limit_depth(MAX_INTROSPECTION_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
         // Without caches: they batch the loads of one moment, they never serve stale rows.
         .data(users)
         .data(missions)

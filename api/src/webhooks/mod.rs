@@ -72,7 +72,7 @@ pub const EVENT_FIELDS: &str = "seq kind at tier test \
     pledge { id amount createdAt anonymous message backer { id displayName } }";
 
 /// Events read (and sent, one by one) per claim of a webhook: a page of [`EVENT_FIELDS`]
-/// within the schema's `MAX_COMPLEXITY`.
+/// within the schema's `GRAPHQL_MAX_COMPLEXITY`.
 const PAGE: i32 = 10;
 /// Webhooks one process sends at once.
 const CLAIMS: u64 = 16;

@@ -1,7 +1,7 @@
 //! Documents kept parsed and validated (`GRAPHQL_DOCUMENT_CACHE`): a document seen before is
 //! not parsed or validated again, but what validation reads of each request's variables still
 //! decides — a wrong type or a page too costly is refused exactly as on first sight, and
-//! nothing runs. And `extensions.analyzer` only with `GRAPHQL_ANALYZER`.
+//! nothing runs. And every reply's `extensions.cost`, within `GRAPHQL_MAX_COMPLEXITY`.
 
 use crate::support::{TestApp, TestDatabases};
 use serde_json::json;
@@ -48,13 +48,14 @@ async fn a_kept_document_still_checks_each_requests_variables() {
     assert_eq!(app.wallet(&fan).await["cash"], cash, "nothing moved");
 
     // An Int that sets the cost counts whole: the kept verdict of a small page does not admit
-    // a page past MAX_COMPLEXITY with the same text.
+    // a page past GRAPHQL_MAX_COMPLEXITY with the same text.
     let costly = "query($n: Int, $p: Int) { missions(first: $n) { nodes { id pledges(first: $p) { nodes { id backer { id } } } } } }";
     let small = app.gql(None, costly, json!({ "n": 2, "p": 2 })).await;
     small.data("missions");
     let big = app.gql(None, costly, json!({ "n": 100, "p": 100 })).await;
-    assert_eq!(
-        big.0["errors"][0]["message"], "Query is too complex.",
+    assert_eq!(big.code(), "QUERY_TOO_COMPLEX", "{}", big.0);
+    assert!(
+        big.message().starts_with("Query is too complex"),
         "{}",
         big.0
     );
@@ -63,25 +64,53 @@ async fn a_kept_document_still_checks_each_requests_variables() {
         .data("missions");
 }
 
+/// Every reply says what it cost against the limit; the ordinary page the issue names (20
+/// missions, each with its 10 newest pledges and their backers) fits the default; one past it
+/// is refused naming both numbers, and a lower limit is honoured.
 #[tokio::test]
-async fn answers_report_their_cost_only_with_graphql_analyzer() {
-    let query = "{ missions(first: 2) { nodes { id title } } }";
-    let plain = TestApp::spawn().await;
-    let answer = plain.gql(None, query, json!({})).await;
+async fn every_reply_reports_its_cost_and_a_refusal_names_both_numbers() {
+    let page = "{ missions(first: 20) { nodes { id title pledges(first: 10) { nodes { id amount
+        createdAt backer { id displayName } } } } } }";
+    let app = TestApp::spawn().await;
+    let answer = app.gql(None, page, json!({})).await;
     answer.data("missions");
-    assert!(answer.0.get("extensions").is_none(), "{}", answer.0);
+    let cost = &answer.0["extensions"]["cost"];
+    assert_eq!(cost["limit"], 5_000, "{}", answer.0);
+    let requested = cost["requested"].as_u64().expect("requested");
+    assert!((1_000..5_000).contains(&requested), "{}", answer.0);
 
-    let analysed = TestApp::spawn_with(
+    let strict = TestApp::spawn_with(
         TestDatabases::postgres().await,
-        &[("GRAPHQL_ANALYZER", "true")],
+        &[("GRAPHQL_MAX_COMPLEXITY", "1000")],
     )
     .await;
-    let answer = analysed.gql(None, query, json!({})).await;
-    let analyzer = &answer.0["extensions"]["analyzer"];
-    assert_eq!(analyzer["depth"], 3, "{}", answer.0);
+    let refused = strict.gql(None, page, json!({})).await;
+    assert_eq!(refused.code(), "QUERY_TOO_COMPLEX", "{}", refused.0);
+    let message = refused.message();
     assert!(
-        analyzer["complexity"].as_u64().is_some_and(|c| c > 0),
-        "{}",
-        answer.0
+        message.contains(&requested.to_string()) && message.contains("1000"),
+        "{message}"
+    );
+    assert_eq!(
+        refused.0["errors"][0]["extensions"]["cost"],
+        json!({ "requested": requested, "limit": 1000 })
+    );
+    assert!(refused.0["data"].is_null(), "{}", refused.0);
+    let shallow = TestApp::spawn_with(
+        TestDatabases::postgres().await,
+        &[("GRAPHQL_MAX_DEPTH", "3")],
+    )
+    .await;
+    let deep = shallow
+        .gql(
+            None,
+            "{ missions(first: 1) { nodes { streamer { id } } } }",
+            json!({}),
+        )
+        .await;
+    let message = deep.message();
+    assert!(
+        message.contains("4 levels") && message.contains("GRAPHQL_MAX_DEPTH"),
+        "{message}"
     );
 }

@@ -1,4 +1,5 @@
-//! How deep a query may nest: [`MAX_DEPTH`] for the API's own fields, and
+//! How deep a query may nest: `GRAPHQL_MAX_DEPTH` ([`MAX_DEPTH`] by default) for the API's own
+//! fields, and
 //! [`MAX_INTROSPECTION_DEPTH`] inside `__schema` and `__type`, where the standard introspection
 //! query — what GraphiQL, graphql-codegen, Apollo and the Relay compiler send — nests its type
 //! references (`ofType { ofType { ... } }`) 13 to 15 levels deep. async-graphql's own depth limit
@@ -11,7 +12,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Positioned, ServerResult, Variables};
 use std::sync::Arc;
 
-/// Deepest query accepted outside introspection.
+/// Deepest query accepted outside introspection by default (`GRAPHQL_MAX_DEPTH`).
 pub const MAX_DEPTH: usize = 10;
 /// Deepest introspection query accepted: the graphql-js introspection query with type
 /// references nine `ofType` levels deep (what current tools send) and no deeper.
@@ -20,12 +21,15 @@ pub const MAX_INTROSPECTION_DEPTH: usize = 15;
 /// them); a document needing more is refused as too complex.
 pub const WALK_BUDGET: usize = 10_000;
 
-/// The schema extension.
-pub struct DepthLimit;
+/// The schema extension, with `GRAPHQL_MAX_DEPTH`.
+#[derive(Clone, Copy)]
+pub struct DepthLimit {
+    pub max: usize,
+}
 
 impl ExtensionFactory for DepthLimit {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DepthLimit)
+        Arc::new(*self)
     }
 }
 
@@ -39,12 +43,12 @@ impl Extension for DepthLimit {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        check(&document)?;
+        check(&document, self.max)?;
         Ok(document)
     }
 }
 
-fn check(document: &ExecutableDocument) -> ServerResult<()> {
+fn check(document: &ExecutableDocument, max: usize) -> ServerResult<()> {
     for (_, operation) in document.operations.iter() {
         let mut walk = Walk {
             document,
@@ -55,8 +59,12 @@ fn check(document: &ExecutableDocument) -> ServerResult<()> {
         if walk.budget == 0 {
             return Err(refuse("Query is too complex.", operation.pos));
         }
-        if depth > MAX_DEPTH {
-            return Err(refuse("Query is nested too deep.", operation.pos));
+        if depth > max {
+            let message = format!(
+                "Query is nested too deep: {depth} levels, more than the {max} allowed \
+                 (GRAPHQL_MAX_DEPTH)."
+            );
+            return Err(refuse(message, operation.pos));
         }
     }
     Ok(())
@@ -109,7 +117,7 @@ mod tests {
 
     fn verdict(query: &str) -> Result<(), String> {
         let document = async_graphql::parser::parse_query(query).expect("parses");
-        check(&document).map_err(|e| e.message)
+        check(&document, MAX_DEPTH).map_err(|e| e.message)
     }
 
     fn nested(levels: usize, leaf: &str) -> String {

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
-/// Longest query text kept parsed: a valid document is far shorter (`MAX_COMPLEXITY` bounds its
+/// Longest query text kept parsed: a valid document is far shorter (`GRAPHQL_MAX_COMPLEXITY` bounds its
 /// fields), and a long one refused later must not sit in memory.
 pub const MAX_KEPT_TEXT: usize = 16 * 1024;
 

@@ -5,13 +5,16 @@
 //! - `identity`: the caller's token names a user who exists and is not suspended.
 //! - `mutation_limits`: at most `MAX_MUTATIONS_PER_REQUEST` top-level mutation fields, of which
 //!   at most one moves money.
-//! - `depth`: the depth limits (introspection has its own).
+//! - `depth`: the depth limits (`GRAPHQL_MAX_DEPTH`; introspection has its own).
+//! - `cost`: every reply's `extensions.cost { requested limit }`, and the refusal of a query
+//!   costing more than `GRAPHQL_MAX_COMPLEXITY`, naming both.
 //! - `transport`: queries only over `GET`.
 //! - `order`: every reply's keys in its selection's order (async-graphql keeps them in the
 //!   order sibling fields finish).
 //! - `documents` (last): documents kept parsed and validated, by their text (and what
 //!   validation reads of their variables).
 
+pub mod cost;
 pub mod depth;
 pub mod documents;
 pub mod identity;
