@@ -297,6 +297,9 @@ async fn own_settings(ctx: &Context<'_>, me: &str) -> GqlResult<StreamerSettings
 pub struct ModerationRecord {
     pub id: ID,
     pub action: ModerationActionKind,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was done: `createdAt`, the name every type uses.
+    #[graphql(deprecation = "use createdAt, the name every type uses")]
     pub at: chrono::DateTime<chrono::Utc>,
     #[graphql(skip)]
     pub actor_id: String,
@@ -326,6 +329,7 @@ impl TryFrom<moderation_action::Model> for ModerationRecord {
         Ok(Self {
             id: ID(a.id),
             action: a.action.into(),
+            created_at: a.created_at,
             at: a.created_at,
             actor_id: a.actor_id,
             mission_id: a.mission_id,

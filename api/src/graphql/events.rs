@@ -80,6 +80,9 @@ pub struct MissionEvent {
     pub seq: i32,
     pub kind: MissionEventKind,
     /// When it was committed.
+    pub created_at: DateTime<Utc>,
+    /// When it was committed: `createdAt`, the name every type uses.
+    #[graphql(deprecation = "use createdAt, the name every type uses")]
     pub at: DateTime<Utc>,
     /// The tier a `TIER_REACHED` event is about: its `level` among the mission's `tiers`.
     pub tier: Option<i32>,
@@ -106,6 +109,7 @@ impl TryFrom<mission_event::Model> for MissionEvent {
         Ok(Self {
             seq: graphql_int(e.seq, "seq")?,
             kind: e.kind.into(),
+            created_at: e.created_at,
             at: e.created_at,
             tier: e.tier,
             test: e.test_payload.is_some(),

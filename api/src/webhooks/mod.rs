@@ -66,7 +66,7 @@ impl Default for WebhookSettings {
 }
 
 /// What a delivery's body holds: a `missionEvents` node with these fields (the overlay's).
-pub const EVENT_FIELDS: &str = "seq kind at tier test \
+pub const EVENT_FIELDS: &str = "seq kind createdAt tier test \
     mission { id title status kind acceptBy deadline goal fundingEndsAt totalPledged totalHeld \
               backerCount streamer { id displayName } tiers { level amount title reachedAt } } \
     pledge { id amount createdAt anonymous message backer { id displayName } }";
