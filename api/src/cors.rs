@@ -124,7 +124,11 @@ fn is_loopback(origin: &str) -> bool {
 
 /// Answers a browser's preflight from an origin `allowed` refuses with 403 and a message naming
 /// `CORS_ALLOWED_ORIGINS` (rather than a bare 405), logging each refused origin once.
-pub async fn refuse_preflight(allowed: AllowedOrigins, request: Request, next: Next) -> Response {
+pub async fn refuse_preflight(
+    allowed: std::sync::Arc<AllowedOrigins>,
+    request: Request,
+    next: Next,
+) -> Response {
     let preflight = request.method() == Method::OPTIONS
         && request
             .headers()

@@ -80,7 +80,7 @@ pub fn router(app: AppState, schema: AppSchema, listening: SocketAddr) -> Router
     };
     // Outermost: a preflight from an origin that is not allowed is answered 403, naming the
     // variable (the CORS layer would answer it 200 without its headers).
-    let allowed = app_origins;
+    let allowed = std::sync::Arc::new(app_origins);
     router.layer(axum::middleware::from_fn(move |request, next| {
         crate::cors::refuse_preflight(allowed.clone(), request, next)
     }))

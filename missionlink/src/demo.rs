@@ -439,7 +439,10 @@ impl Demo {
                 u.handle, u.access_token
             );
         }
-        out += "\nAccess tokens expire after 15 minutes. For a new one, run\n  mutation { refresh(refreshToken: \"<refreshToken>\") { accessToken refreshToken } }\nwith the user's refresh token (`missionlink demo --json` prints them), or log in again with the\nemail and password above.\n";
+        out += "\nAccess tokens expire after 15 minutes (a socket using one is then closed with 4401).\nFor a new one, run\n  mutation { refresh(refreshToken: \"<refreshToken>\") { accessToken refreshToken } }\nwith the user's refresh token below, or log in again with the email and password above:\n";
+        for (name, u) in self.users() {
+            out += &format!("  {name:<9} refreshToken {}\n", u.refresh_token);
+        }
         out
     }
 }

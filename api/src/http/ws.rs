@@ -253,8 +253,7 @@ impl Socket {
                 Ok(ended) = &mut revoked => {
                     if ended == Ended::Expired {
                         // Each running operation is told why, then the socket closes.
-                        let ids: Vec<String> = session.running.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
-                        for id in ids {
+                        for id in session.running_ids() {
                             sink.send(expired_error(&id, self.legacy)).await.ok();
                         }
                         sink.send(close(TOKEN_EXPIRED, EXPIRED)).await.ok();
@@ -285,6 +284,12 @@ impl Socket {
 }
 
 impl Session {
+    /// The ids of the operations running now.
+    fn running_ids(&self) -> Vec<String> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.iter().cloned().collect()
+    }
+
     /// `None` to let a client message through; otherwise the answer that refuses it.
     fn admit(&self, message: &Message, max: usize, legacy: bool) -> Option<Message> {
         let bytes: &[u8] = match message {
@@ -372,8 +377,6 @@ fn error_message(id: &str, message: &str, code: &str, legacy: bool) -> Message {
     )
 }
 
-/// The `Authorization` value of a `connection_init` payload (the key in any case), if any.
-/// `null` counts as none; any other value that is not a string, as an invalid one.
 /// Why a socket acting as a user ends.
 #[derive(Debug, PartialEq, Eq)]
 enum Ended {
@@ -428,6 +431,8 @@ async fn may_act(app: &crate::state::AppState, session: &Session) -> bool {
     )
 }
 
+/// The `Authorization` value of a `connection_init` payload (the key in any case), if any.
+/// `null` counts as none; any other value that is not a string, as an invalid one.
 fn authorization(payload: &serde_json::Value) -> Option<&str> {
     let (_, value) = payload
         .as_object()?

@@ -167,6 +167,12 @@ async fn the_readme_walkthrough_runs_as_written() {
         .map(|l| serde_json::from_str(l.trim()).expect("a headers line is JSON"))
         .collect();
     assert_eq!(headers.len(), 3, "{text}");
+    // And each user's refresh token, for the walkthrough's step 13.
+    let refresh_lines = text
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("refreshToken"))
+        .count();
+    assert_eq!(refresh_lines, 3, "{text}");
     for status in [
         "PENDING",
         "ACTIVE",
