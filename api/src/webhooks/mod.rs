@@ -273,12 +273,12 @@ impl Deliverer {
             .data(ClientAddr(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         let response = self.schema.execute(request).await;
         if let Some(e) = response.errors.first() {
-            let code = e
+            let expired = e
                 .extensions
                 .as_ref()
                 .and_then(|x| x.get("code"))
-                .map(|c| c.to_string());
-            return Err(if code.as_deref() == Some("\"EVENTS_EXPIRED\"") {
+                .is_some_and(|c| *c == async_graphql::Value::from("EVENTS_EXPIRED"));
+            return Err(if expired {
                 Read::Expired
             } else {
                 Read::Other(e.message.clone())

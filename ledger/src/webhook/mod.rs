@@ -18,8 +18,7 @@ use missionlink_entities::missions::{webhook, webhook_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
-    TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
 };
 
 /// Most characters of a webhook's description.
@@ -243,23 +242,4 @@ pub async fn delete(
         .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// A page of the webhook's deliveries, newest event first: `limit` of them with `seq` below
-/// `before_seq` (all when `None`).
-pub async fn deliveries<C: ConnectionTrait>(
-    db: &C,
-    webhook_id: &str,
-    before_seq: Option<i64>,
-    limit: u64,
-) -> Result<Vec<webhook_delivery::Model>, LedgerError> {
-    let mut q =
-        webhook_delivery::Entity::find().filter(webhook_delivery::Column::WebhookId.eq(webhook_id));
-    if let Some(seq) = before_seq {
-        q = q.filter(webhook_delivery::Column::Seq.lt(seq));
-    }
-    Ok(q.order_by_desc(webhook_delivery::Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await?)
 }

@@ -33,13 +33,7 @@ struct Request {
 
 impl Request {
     fn cost(&self, requested: usize) -> Value {
-        let mut cost = async_graphql::indexmap::IndexMap::new();
-        cost.insert(
-            async_graphql::Name::new("requested"),
-            Value::from(requested),
-        );
-        cost.insert(async_graphql::Name::new("limit"), Value::from(self.limit));
-        Value::Object(cost)
+        async_graphql::value!({ "requested": requested, "limit": self.limit })
     }
 }
 
