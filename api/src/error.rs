@@ -6,6 +6,7 @@
 use async_graphql::ErrorExtensions;
 use missionlink_identity::IdentityError;
 use missionlink_ledger::LedgerError;
+use missionlink_ledger::input::{Invalid, MaybeInvalid};
 
 /// Deliberately not `Display`: async-graphql turns any `Display` error into a GraphQL error
 /// without a code, so an `ApiError` can only reach a client through the `From` below.
@@ -15,8 +16,9 @@ pub enum ApiError {
     Unauthenticated(String),
     /// Authenticated, but not allowed to do this.
     Forbidden(String),
-    /// The input is malformed or out of bounds; nothing was changed.
-    BadUserInput(String),
+    /// The input is malformed or out of bounds: every refused field, named
+    /// (`extensions.field`, the first; `extensions.fields`, all); nothing was changed.
+    BadUserInput(Invalid),
     NotFound(String),
     InsufficientFunds(String),
     /// The object is not in a state that allows this.
@@ -69,6 +71,11 @@ impl From<anyhow::Error> for ApiError {
 }
 
 impl ApiError {
+    /// `field` refused for `message` (`BAD_USER_INPUT` naming the field).
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::BadUserInput(Invalid::field(field, message))
+    }
+
     /// The `extensions.code` of this error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -94,7 +101,6 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(m)
             | ApiError::Forbidden(m)
-            | ApiError::BadUserInput(m)
             | ApiError::NotFound(m)
             | ApiError::InsufficientFunds(m)
             | ApiError::InvalidState(m)
@@ -103,6 +109,7 @@ impl ApiError {
             | ApiError::Refused { message: m, .. }
             | ApiError::LimitExceeded { message: m, .. }
             | ApiError::PaymentFailed { message: m, .. } => m.clone(),
+            ApiError::BadUserInput(invalid) => invalid.to_string(),
             ApiError::IdempotencyKeyReused => {
                 "this idempotencyKey was already used for a different request".into()
             }
@@ -125,10 +132,11 @@ impl ApiError {
 
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
+        let e = match e.into_invalid() {
+            Ok(invalid) => return ApiError::BadUserInput(invalid),
+            Err(e) => e,
+        };
         match e {
-            LedgerError::InvalidAmount(m)
-            | LedgerError::InvalidIdempotencyKey(m)
-            | LedgerError::InvalidInput(m) => ApiError::BadUserInput(m),
             LedgerError::NotFound(m) => ApiError::NotFound(m),
             LedgerError::Forbidden(m) => ApiError::Forbidden(m),
             LedgerError::InvalidState(m) => ApiError::InvalidState(m),
@@ -168,7 +176,7 @@ impl From<IdentityError> for ApiError {
         match e {
             IdentityError::Unauthenticated(m) => ApiError::Unauthenticated(m),
             IdentityError::Forbidden(m) => ApiError::Forbidden(m),
-            IdentityError::BadInput(m) => ApiError::BadUserInput(m),
+            IdentityError::BadInput(invalid) => ApiError::BadUserInput(invalid),
             IdentityError::NotFound(m) => ApiError::NotFound(m),
             IdentityError::InvalidState(m) => ApiError::InvalidState(m),
             IdentityError::RateLimited(m) => ApiError::RateLimited(m),
@@ -218,6 +226,10 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::UserSuspended { until } => Some(*until),
             _ => None,
         };
+        let fields = match &e {
+            ApiError::BadUserInput(invalid) => Some(invalid.clone()),
+            _ => None,
+        };
         let provider_code = match &e {
             ApiError::PaymentFailed { provider_code, .. } => Some(provider_code.clone()),
             _ => None,
@@ -245,6 +257,17 @@ impl From<ApiError> for async_graphql::Error {
             }
             if let Some(code) = &provider_code {
                 ext.set("providerCode", code.as_str());
+            }
+            if let Some(invalid) = &fields {
+                ext.set("field", invalid.first_field());
+                let all: Vec<async_graphql::Value> = invalid
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        async_graphql::value!({ "field": f.field.as_str(), "message": f.message.as_str() })
+                    })
+                    .collect();
+                ext.set("fields", all);
             }
             if let Some(until) = suspended_until {
                 ext.set("until", until.map(|at| at.to_rfc3339()));

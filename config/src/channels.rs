@@ -12,53 +12,56 @@ pub const CHANNEL_VERIFIER: Var = Var::by_env(
     "CHANNEL_VERIFIER",
     "sandbox",
     "chzzk",
-    "who verifies linkChannel's codes: `chzzk` (CHZZK's Open API; without CHZZK_CLIENT_ID and \
-     CHZZK_CLIENT_SECRET linkChannel answers CHANNEL_VERIFIER_NOT_CONFIGURED) or `sandbox` \
-     (believes any code: the code names the channel; refused when APP_ENV=production)",
+    "who verifies `linkChannel`'s codes: `chzzk` (CHZZK's Open API; without \
+     `CHZZK_CLIENT_ID` and `CHZZK_CLIENT_SECRET` it answers \
+     `CHANNEL_VERIFIER_NOT_CONFIGURED`) or `sandbox` (believes any code; refused at start-up \
+     when `APP_ENV=production`)",
 );
 
 /// https in production (or a loopback address): see [`crate::Config::validate`].
 pub const CHZZK_API_URL: Var = Var::text(
     "CHZZK_API_URL",
     DEFAULT_API_URL,
-    "base URL of CHZZK's Open API (tests point it at a local server); https when \
-     APP_ENV=production (plain http only to a loopback address)",
+    "base URL of CHZZK's Open API (the tests point it at a local server); `https` when \
+     `APP_ENV=production`, plain `http` only to a loopback address",
 );
 
 pub const CHZZK_CLIENT_ID: Var = Var::optional(
     "CHZZK_CLIENT_ID",
-    "linkChannel not configured",
-    "the CHZZK application's client id (developers.chzzk.naver.com)",
+    "`linkChannel` not configured",
+    "the CHZZK application's credentials (developers.chzzk.naver.com); the secret from a \
+     secret store",
 );
 
 pub const CHZZK_CLIENT_SECRET: Var = Var::optional(
     "CHZZK_CLIENT_SECRET",
-    "linkChannel not configured",
-    "the CHZZK application's client secret, from a secret store",
+    "`linkChannel` not configured",
+    "the CHZZK application's credentials (developers.chzzk.naver.com); the secret from a \
+     secret store",
 );
 
 pub const CHANNEL_VERIFY_TIMEOUT_SECONDS: Var = Var::int(
     "CHANNEL_VERIFY_TIMEOUT_SECONDS",
     10,
     1..=60,
-    "the longest wait for one call to a platform's OAuth API while linkChannel waits \
-     (CHANNEL_VERIFIER_UNAVAILABLE past it)",
+    "the longest wait for one call to a platform's OAuth API while `linkChannel` waits (1 to \
+     60); past it `CHANNEL_VERIFIER_UNAVAILABLE`",
 );
 
 pub const STREAMER_REQUESTS_MAX_PER_USER: Var = Var::int(
     "STREAMER_REQUESTS_MAX_PER_USER",
     10,
     1..=10_000,
-    "applyAsStreamer and linkChannel calls one user may make per window, every attempt counted \
-     (a link calls the platform under this server's application; an application takes an \
-     operator's time); then RATE_LIMITED",
+    "`applyAsStreamer` and `linkChannel` calls one user may make per window (1 to 10000), \
+     every attempt counted before any work (a link calls the platform under this server's \
+     application, an application takes an operator's time); then `RATE_LIMITED`",
 );
 
 pub const STREAMER_REQUESTS_WINDOW_SECONDS: Var = Var::int(
     "STREAMER_REQUESTS_WINDOW_SECONDS",
     3_600,
     1..=86_400,
-    "the streamer requests throttle's window",
+    "the streamer requests throttle's window (1 to 86400)",
 );
 
 pub const VARIABLES: &[Var] = &[

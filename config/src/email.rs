@@ -4,39 +4,42 @@ use crate::var::{Env, Var};
 use crate::{ConfigError, err};
 use std::path::PathBuf;
 
-pub const EMAIL_TRANSPORT: Var = Var::text("EMAIL_TRANSPORT", "file", "file or ses");
-
-pub const EMAIL_OUTBOX_DIR: Var = Var::text(
-    "EMAIL_OUTBOX_DIR",
-    "data/outbox",
-    "where file transport writes .eml files",
+pub const EMAIL_TRANSPORT: Var = Var::text(
+    "EMAIL_TRANSPORT",
+    "file",
+    "`file` (`.eml` files) or `ses` (Amazon SES v2)",
 );
+
+pub const EMAIL_OUTBOX_DIR: Var =
+    Var::text("EMAIL_OUTBOX_DIR", "data/outbox", "where `file` writes");
 
 pub const EMAIL_FROM: Var = Var::text(
     "EMAIL_FROM",
     "MissionLink <no-reply@missionlink.local>",
-    "sender of every email",
+    "sender: one address, optionally with a display name (checked at start-up)",
 );
 
 pub const EMAIL_MAX_PER_SECOND: Var = Var::int(
     "EMAIL_MAX_PER_SECOND",
     14,
     1..=100_000,
-    "SES messages per second (your SES quota); file transport is not limited",
+    "SES messages per second (set it to your SES quota); the file transport is not limited",
 );
 
 pub const EMAIL_PAGE_SIZE: Var = Var::int(
     "EMAIL_PAGE_SIZE",
     500,
     1..=10_000,
-    "backers' emails prepared per page (SES: at most what the rate sends in 15 s)",
+    "backers' emails prepared per page; with SES at most what `EMAIL_MAX_PER_SECOND` sends \
+     in 15 s (half the heartbeat timeout)",
 );
 
 pub const EMAIL_SEND_TIMEOUT_SECONDS: Var = Var::int(
     "EMAIL_SEND_TIMEOUT_SECONDS",
     120,
     1..=3_600,
-    "longest wait for one SES request before a later attempt retries it",
+    "longest wait for one SES request; past it the message counts as failed and a later \
+     attempt retries it",
 );
 
 pub const VARIABLES: &[Var] = &[

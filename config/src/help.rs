@@ -1,6 +1,6 @@
 //! Every declared variable, in the order `--help` lists them, and the `--help` text.
 
-use crate::Var;
+use crate::{Value, Var};
 
 /// Every variable MissionLink reads, concern by concern.
 pub fn variables() -> impl Iterator<Item = &'static Var> {
@@ -34,4 +34,37 @@ pub fn variables_help() -> String {
         out.push('\n');
     }
     out
+}
+
+/// The README's configuration table, one row per variable in [`variables`]' order, printed
+/// from the same declarations as [`variables_help`]: the README and `--help` say the same
+/// thing because both are printed from here (a test keeps the README's copy current).
+pub fn readme_table() -> String {
+    let mut out = String::from("| variable | default | meaning |\n|---|---|---|\n");
+    for var in variables() {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            var.name,
+            readme_default(var),
+            var.help.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
+/// A variable's default (and range) as the README's table shows it.
+fn readme_default(var: &Var) -> String {
+    let default = match var.value {
+        Value::Text("") => "empty".to_owned(),
+        Value::Text(default) => format!("`{default}`"),
+        Value::Int { default, .. } => format!("`{default}`"),
+        Value::ByEnv { dev, production } => {
+            format!("`{dev}` (dev), `{production}` (production)")
+        }
+        Value::Optional(unset) => format!("unset: {unset}"),
+    };
+    match var.range_text() {
+        Some(range) => format!("{default} ({range})"),
+        None => default,
+    }
 }

@@ -13,86 +13,106 @@ pub const HTTP_ADDR: Var = Var::text("HTTP_ADDR", "127.0.0.1:8080", "where the A
 /// Required in production: see [`crate::Config::validate`].
 pub const PUBLIC_URL: Var = Var::optional(
     "PUBLIC_URL",
-    "dev: the address the API listens on; required in production",
-    "where users reach the API, such as https://api.example.com: the base of the links \
-     answers give (rotateOverlayToken's url), never the request's Host header",
+    "dev: the address the API listens on (`scripts/run`: `http://HTTP_ADDR`); required in \
+     production",
+    "where users reach the API (`https://api.example.com`, a path prefix allowed; no user \
+     info, query or fragment): the base of the links answers give (`rotateOverlayToken`'s \
+     `url`), never the request's `Host` header. Invalid or missing in production stops \
+     start-up naming this variable",
 );
 
 pub const TRUSTED_PROXIES: Var = Var::optional(
     "TRUSTED_PROXIES",
-    "empty = none",
-    "comma-separated CIDRs of load balancers in front of the API: when the TCP peer is one, \
-     the client is the right-most X-Forwarded-For address outside them",
+    "none",
+    "comma-separated CIDRs of the load balancers in front of the API. When the TCP peer is \
+     inside one, the client (for the per-address throttles) is the right-most \
+     `X-Forwarded-For` address that is not itself trusted; otherwise the peer is the client \
+     and `X-Forwarded-For` is ignored. An invalid entry stops start-up naming this variable",
 );
 
 pub const PERSISTED_QUERIES: Var = Var::int(
     "PERSISTED_QUERIES",
     1_000,
     1..=100_000,
-    "automatic persisted queries (Apollo APQ) remembered by hash, most recent first",
+    "how many automatic persisted queries (Apollo APQ: a client sends \
+     `extensions.persistedQuery.sha256Hash` instead of the text once the server has seen it, \
+     over `POST` or `GET`) the API remembers, the least recently used forgotten first; an \
+     unknown hash answers `PersistedQueryNotFound` and the client sends the text again",
 );
 
 pub const GRAPHQL_DOCUMENT_CACHE: Var = Var::int(
     "GRAPHQL_DOCUMENT_CACHE",
     1_000,
     1..=100_000,
-    "GraphQL documents kept parsed, and their validation verdicts (by text, operation and the \
-     variables' values that validation reads), most recent first",
+    "GraphQL documents kept parsed, and their validation verdicts (by text, operation and \
+     the variables' values that validation reads), most recent first",
 );
 
 pub const GRAPHQL_MAX_COMPLEXITY: Var = Var::int(
     "GRAPHQL_MAX_COMPLEXITY",
     5_000,
     100..=1_000_000,
-    "the most a GraphQL operation may cost (each field 1; a page of `first` items that many \
-     times its selection, plus 20 for the read); every reply reports extensions.cost \
-     { requested limit }, and a costlier one is refused (QUERY_TOO_COMPLEX) naming both",
+    "the most one GraphQL operation may cost (100 to 1,000,000): each field costs 1, and a \
+     page of `first` (or `last`, 20 by default) items costs that many times its selection \
+     plus 20 for the read, so `missions(first: 20) { nodes { title pledges(first: 10) { \
+     nodes { amount backer { displayName } } } } }` costs about 1,700. Every reply reports \
+     `extensions.cost { requested limit }`; a costlier operation is refused before anything \
+     runs (`QUERY_TOO_COMPLEX`, its message and `extensions.cost` naming both numbers)",
 );
 
 pub const GRAPHQL_MAX_DEPTH: Var = Var::int(
     "GRAPHQL_MAX_DEPTH",
     10,
     2..=50,
-    "the deepest a GraphQL operation may nest its fields (introspection apart); a deeper one \
-     is refused naming its depth and this limit",
+    "the deepest one GraphQL operation may nest its fields (2 to 50; introspection apart, \
+     which may nest 15); a deeper one is refused naming its depth and this limit",
 );
 
 pub const CORS_ALLOWED_ORIGINS: Var = Var::optional(
     "CORS_ALLOWED_ORIGINS",
-    "none in production; every loopback origin otherwise",
-    "comma-separated browser origins (scheme://host[:port], exact; `*` is refused) allowed \
-     to call the API from another site, or `none`; never with credentials. Unset: none when \
-     APP_ENV=production, else every loopback origin of any port (http://localhost:5173)",
+    "none in production, every loopback origin otherwise",
+    "comma-separated browser origins allowed to call the API from another site, each exactly \
+     `scheme://host[:port]` (`*`, paths and user info are refused at start-up, naming this \
+     variable), or `none`. Unset outside production, a web app on any loopback port \
+     (`http://localhost:5173`, `http://127.0.0.1:3000`) may call the API; in production, \
+     none until listed. An allowed origin's preflight is answered (methods `GET`, `POST`; \
+     headers `Authorization`, `Content-Type`; cached 10 minutes) and its requests carry \
+     `Access-Control-Allow-Origin`; credentials are never allowed (the API uses bearer \
+     tokens, not cookies). Any other origin's preflight is answered 403 with a message \
+     naming this variable (logged once per origin), so the browser refuses the page",
 );
 
 pub const MAX_MUTATIONS_PER_REQUEST: Var = Var::int(
     "MAX_MUTATIONS_PER_REQUEST",
     5,
     1..=100,
-    "top-level mutation fields per request, of which at most one money mutation \
-     (topUp, confirmTopUp, cancelTopUp, createMission, contribute, placeBet, requestPayout, \
-     cancelPayout); more is BAD_USER_INPUT with nothing run",
+    "top-level mutation fields in one request (aliases and fragments counted), of which at \
+     most one money mutation (`topUp`, `confirmTopUp`, `cancelTopUp`, `createMission`, \
+     `contribute`, `withdrawPledge`, `withdrawMission`, `placeBet`, `requestPayout`, \
+     `cancelPayout`); otherwise the whole request is `BAD_USER_INPUT` and nothing runs",
 );
 
 pub const WS_MAX_SUBSCRIPTIONS_PER_SOCKET: Var = Var::int(
     "WS_MAX_SUBSCRIPTIONS_PER_SOCKET",
     20,
     1..=10_000,
-    "operations one websocket may run at once; more get an `error` message",
+    "operations one websocket may run at once; the next `subscribe` gets an `error` message \
+     (code `RATE_LIMITED`)",
 );
 
 pub const WS_MAX_SOCKETS_PER_ADDRESS: Var = Var::int(
     "WS_MAX_SOCKETS_PER_ADDRESS",
     20,
     1..=1_000_000,
-    "websockets one client address may hold open (per API process); more get HTTP 429",
+    "websockets one client address may hold open per API process; the next upgrade gets HTTP \
+     429",
 );
 
 pub const WS_INIT_TIMEOUT_SECONDS: Var = Var::int(
     "WS_INIT_TIMEOUT_SECONDS",
     10,
     1..=3_600,
-    "a websocket without connection_init by then is closed with 4408",
+    "a websocket without `connection_init` by then is closed with 4408",
 );
 
 pub const VARIABLES: &[Var] = &[

@@ -17,8 +17,8 @@ pub const MIN_JWT_SECRET_BYTES: usize = 32;
 /// Required in production: see [`crate::Config::validate`].
 pub const JWT_SECRET: Var = Var::optional(
     "JWT_SECRET",
-    "generated when APP_ENV=dev",
-    "access-token signing key, >= 32 bytes",
+    "generated per process when `APP_ENV=dev`; required (≥ 32 bytes) in production",
+    "HS256 signing key",
 );
 
 pub const SIGNUP_POINTS: Var = Var::int(
@@ -32,17 +32,16 @@ pub const LOGIN_MAX_FAILURES_PER_EMAIL: Var = Var::int(
     "LOGIN_MAX_FAILURES_PER_EMAIL",
     5,
     1..=1_000_000,
-    "failed logins per email from one client address per window; then that address is \
-     refused for that email (others are not)",
+    "failed logins per email from one client address per window before `RATE_LIMITED` (for \
+     that address only)",
 );
 
 pub const LOGIN_MAX_FAILURES_PER_EMAIL_TOTAL: Var = Var::int(
     "LOGIN_MAX_FAILURES_PER_EMAIL_TOTAL",
     100,
     1..=1_000_000,
-    "failed logins per email from all client addresses together per window: the ceiling on \
-     guessing spread over many addresses, far above the per-address limit so a stranger \
-     cannot lock the owner out",
+    "failed logins per email from all addresses together per window: the ceiling on guessing \
+     spread over many addresses",
 );
 
 pub const LOGIN_MAX_FAILURES_PER_ADDRESS: Var = Var::int(
@@ -56,51 +55,54 @@ pub const LOGIN_THROTTLE_WINDOW_SECONDS: Var = Var::int(
     "LOGIN_THROTTLE_WINDOW_SECONDS",
     900,
     1..=86_400,
-    "login throttle window",
+    "the throttle's window",
 );
 
 pub const REGISTER_MAX_PER_ADDRESS: Var = Var::int(
     "REGISTER_MAX_PER_ADDRESS",
     10,
     1..=1_000_000_000,
-    "registrations per client address per window, counted before any work",
+    "`register` attempts per client address per window before `RATE_LIMITED`, counted before \
+     any work",
 );
 
 pub const REGISTER_WINDOW_SECONDS: Var = Var::int(
     "REGISTER_WINDOW_SECONDS",
     3_600,
     1..=86_400,
-    "registration throttle window",
+    "the registration throttle's window",
 );
 
 pub const USER_CACHE_SECONDS: Var = Var::int(
     "USER_CACHE_SECONDS",
     5,
     0..=300,
-    "how long a token's user row is believed without asking the users database again; \
-     a deleted or suspended user stops acting within it",
+    "every authenticated request checks that its token's user exists and is not suspended; a \
+     user found is believed for this long, so a deleted user's live tokens stop working \
+     within it (`UNAUTHENTICATED`), and a suspended one's too (`USER_SUSPENDED`; a \
+     suspension's end is judged by the clock on every request, cached or not)",
 );
 
 pub const EMAIL_VERIFICATION_REQUIRED: Var = Var::text(
     "EMAIL_VERIFICATION_REQUIRED",
     "true",
-    "true or false: whether money actions (top-ups, proposals, pledges, payout accounts and \
-     requests, streamer applications) wait until the account's address is proven \
-     (EMAIL_NOT_VERIFIED); scripts/run sets false",
+    "`true` or `false`: whether top-ups, proposals, pledges, payout accounts and requests, \
+     and streamer applications wait until the account's address is proven \
+     (`EMAIL_NOT_VERIFIED`); `scripts/run` sets `false`",
 );
 
 pub const EMAIL_VERIFICATION_TTL_SECONDS: Var = Var::int(
     "EMAIL_VERIFICATION_TTL_SECONDS",
     86_400,
     60..=2_592_000,
-    "how long a code proving an address works after it is sent",
+    "how long a code proving an address works after it is sent (60 to 2,592,000)",
 );
 
 pub const PASSWORD_RESET_TTL_SECONDS: Var = Var::int(
     "PASSWORD_RESET_TTL_SECONDS",
     3_600,
     60..=86_400,
-    "how long a password-reset code works after it is sent",
+    "how long a password-reset code works after it is sent (60 to 86,400)",
 );
 
 pub const ACCOUNT_EMAILS_MAX_PER_EMAIL: Var = Var::int(
@@ -108,39 +110,38 @@ pub const ACCOUNT_EMAILS_MAX_PER_EMAIL: Var = Var::int(
     5,
     1..=1_000_000,
     "verification, change-of-address and reset emails asked for one address from one client \
-     address per window; then that client is refused for that address (others are not)",
+     address per window, whether or not an account has it; a stranger uses up only their own \
+     allowance",
 );
 
 pub const ACCOUNT_EMAILS_MAX_PER_EMAIL_TOTAL: Var = Var::int(
     "ACCOUNT_EMAILS_MAX_PER_EMAIL_TOTAL",
     30,
     1..=1_000_000,
-    "account emails asked for one address from all client addresses together per window: \
-     what many clients can send one mailbox, far above the per-client limit so a stranger \
-     cannot use up the owner's",
+    "the same for one address from all client addresses together: what many clients can send \
+     one mailbox",
 );
 
 pub const ACCOUNT_EMAILS_MAX_PER_ADDRESS: Var = Var::int(
     "ACCOUNT_EMAILS_MAX_PER_ADDRESS",
     20,
     1..=1_000_000,
-    "verification, change-of-address and reset emails asked for from one client address per \
-     window",
+    "account emails asked from one client address per window, whatever the address",
 );
 
 pub const ACCOUNT_EMAILS_WINDOW_SECONDS: Var = Var::int(
     "ACCOUNT_EMAILS_WINDOW_SECONDS",
     3_600,
     1..=86_400,
-    "account email throttle window",
+    "the account email limits' window",
 );
 
 pub const STREAMER_SELF_REGISTRATION: Var = Var::text(
     "STREAMER_SELF_REGISTRATION",
     "false",
-    "`true` lets `register` take role STREAMER (development: scripts/run sets it); `false` \
-     refuses it with FORBIDDEN, and viewers become streamers by applyAsStreamer and an \
-     operator's approval, or linkChannel",
+    "`true` lets `register` take `role: STREAMER` unverified (development; `scripts/run` \
+     sets it). `false`: such a registration is `FORBIDDEN` and viewers become streamers \
+     through `applyAsStreamer` and an operator's approval, or `linkChannel`",
 );
 
 pub const VARIABLES: &[Var] = &[

@@ -10,53 +10,54 @@ pub const WEBHOOKS_PER_STREAMER: Var = Var::int(
     "WEBHOOKS_PER_STREAMER",
     5,
     1..=100,
-    "most webhooks one streamer may register (createWebhook answers WEBHOOK_LIMIT past it)",
+    "webhooks one streamer may register (1 to 100); the next `createWebhook` is \
+     `WEBHOOK_LIMIT`",
 );
 
 pub const WEBHOOK_TIMEOUT_SECONDS: Var = Var::int(
     "WEBHOOK_TIMEOUT_SECONDS",
     10,
     1..=60,
-    "the longest one webhook delivery may take, from connecting to the response's status; \
-     past it the attempt failed and is tried again",
+    "the longest one webhook delivery may take, connecting included (1 to 60); past it the \
+     attempt failed",
 );
 
 pub const WEBHOOK_RESPONSE_MAX_BYTES: Var = Var::int(
     "WEBHOOK_RESPONSE_MAX_BYTES",
     65_536,
     0..=1_048_576,
-    "most bytes of a receiver's response body read (the rest is dropped unread); only its \
-     status counts",
+    "most bytes of a receiver's response read (the rest dropped unread); only its status \
+     counts",
 );
 
 pub const WEBHOOK_BACKOFF_MAX_SECONDS: Var = Var::int(
     "WEBHOOK_BACKOFF_MAX_SECONDS",
     600,
     1..=86_400,
-    "the longest wait between a failing webhook's attempts (they start at 1 s and double)",
+    "the longest wait between a failing webhook's attempts (1 s, doubling)",
 );
 
 pub const WEBHOOK_GIVE_UP_SECONDS: Var = Var::optional(
     "WEBHOOK_GIVE_UP_SECONDS",
-    "EVENT_RETENTION_HOURS",
-    "how long a webhook's deliveries may keep failing before it is disabled and its streamer \
-     emailed, in seconds; at most (and by default) EVENT_RETENTION_HOURS, after which the events \
-     it owes are gone",
+    "`EVENT_RETENTION_HOURS`",
+    "how long a webhook may keep failing before it is disabled and its streamer emailed, in \
+     seconds; at most `EVENT_RETENTION_HOURS` (after that the events it owes are gone)",
 );
 
 pub const TEST_EVENTS_PER_MINUTE: Var = Var::int(
     "TEST_EVENTS_PER_MINUTE",
     10,
     1..=600,
-    "sendTestEvent calls one streamer may make per minute (then RATE_LIMITED with retryAt)",
+    "`sendTestEvent` calls one streamer may make per minute (1 to 600); then `RATE_LIMITED` \
+     with `extensions.retryAt`",
 );
 
 pub const OVERLAY_LINKS_PER_STREAMER: Var = Var::int(
     "OVERLAY_LINKS_PER_STREAMER",
     10,
     1..=100,
-    "overlay links (one per device) one streamer may hold; then createOverlayLink answers \
-     OVERLAY_LINK_LIMIT",
+    "overlay links (one per device) one streamer may hold (1 to 100); then \
+     `createOverlayLink` is `OVERLAY_LINK_LIMIT`",
 );
 
 pub const VARIABLES: &[Var] = &[

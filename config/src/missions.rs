@@ -12,21 +12,21 @@ pub const PLATFORM_FEE_BPS: Var = Var::int(
     "PLATFORM_FEE_BPS",
     0,
     0..=10_000,
-    "fee on successful missions, basis points",
+    "fee on successful missions, basis points, floor-rounded",
 );
 
 pub const MISSION_MIN_DURATION_SECONDS: Var = Var::int(
     "MISSION_MIN_DURATION_SECONDS",
     60,
     1..=31_536_000,
-    "shortest mission",
+    "bounds of `durationSeconds`",
 );
 
 pub const MISSION_MAX_DURATION_SECONDS: Var = Var::int(
     "MISSION_MAX_DURATION_SECONDS",
     604_800,
     1..=31_536_000,
-    "longest mission",
+    "bounds of `durationSeconds`",
 );
 
 pub const MISSION_DEFAULT_ACCEPT_SECONDS: Var = Var::int(
@@ -36,18 +36,13 @@ pub const MISSION_DEFAULT_ACCEPT_SECONDS: Var = Var::int(
     "accept window when none is given",
 );
 
-pub const PLEDGE_MIN: Var = Var::int(
-    "PLEDGE_MIN",
-    1_000,
-    1..=MAX_PLEDGE_WON,
-    "smallest pledge, won",
-);
+pub const PLEDGE_MIN: Var = Var::int("PLEDGE_MIN", 1_000, 1..=MAX_PLEDGE_WON, "won per pledge");
 
 pub const PLEDGE_MAX: Var = Var::int(
     "PLEDGE_MAX",
     3_000_000,
     1..=MAX_PLEDGE_WON,
-    "largest pledge, won",
+    "won per pledge",
 );
 
 pub const PREDICTION_WINDOW_SECONDS: Var = Var::int(
@@ -61,62 +56,65 @@ pub const OBJECTION_WINDOW_SECONDS: Var = Var::int(
     "OBJECTION_WINDOW_SECONDS",
     600,
     0..=2_592_000,
-    "after a SUCCESS verdict, how long backers may object before it settles (they are \
-     emailed when it opens; 0: off, settles at once)",
+    "after a success verdict, how long backers may object before it settles; they are \
+     emailed when it opens (0: off, the verdict settles at once; at most 2592000; \
+     `scripts/run` sets 0)",
 );
 
 pub const OBJECTION_THRESHOLD_BPS: Var = Var::int(
     "OBJECTION_THRESHOLD_BPS",
     3_000,
     1..=10_000,
-    "objecting backers holding this share of the pledged won (basis points) open a \
-     dispute for an operator",
+    "objecting backers holding this share of the mission's pledged won (basis points, 1 to \
+     10000) open a dispute",
 );
 
 pub const OBJECTION_MIN_BACKERS: Var = Var::int(
     "OBJECTION_MIN_BACKERS",
     2,
     1..=1_000,
-    "objecting backers a dispute needs besides OBJECTION_THRESHOLD_BPS: one backer holding \
-     the threshold alone does not open one",
+    "objecting backers a dispute needs besides `OBJECTION_THRESHOLD_BPS`, 1 to 1000: one \
+     backer holding the threshold alone does not open one",
 );
 
 pub const PLEDGE_WITHDRAWALS_PER_DAY: Var = Var::int(
     "PLEDGE_WITHDRAWALS_PER_DAY",
     5,
     1..=1_000,
-    "pledges one user may withdraw (withdrawPledge, while the mission is PENDING) within 24 \
-     hours; more are refused with WITHDRAWAL_LIMIT and extensions.retryAt",
+    "pledges one user may withdraw (`withdrawPledge`, while the mission is `PENDING` or a \
+     goal `FUNDING`) within 24 hours, 1 to 1000; more are refused with `WITHDRAWAL_LIMIT` \
+     and `extensions.retryAt`, changing nothing",
 );
 
 pub const MAX_OPEN_GOALS: Var = Var::int(
     "MAX_OPEN_GOALS",
     3,
     1..=100,
-    "goals (createGoalMission) one streamer may have not yet settled; more are refused with \
-     OPEN_GOALS_LIMIT",
+    "goals (`createGoalMission`) one streamer may have not yet settled, 1 to 100; more are \
+     refused with `OPEN_GOALS_LIMIT`",
 );
 
 pub const GOAL_FUNDING_MIN_SECONDS: Var = Var::int(
     "GOAL_FUNDING_MIN_SECONDS",
     600,
     1..=604_800,
-    "how soon a goal's fundingEndsAt may be, at the earliest, from its creation",
+    "how soon a goal's `fundingEndsAt` may be, at the earliest, from its creation (1 to \
+     604800)",
 );
 
 pub const GOAL_FUNDING_MAX_SECONDS: Var = Var::int(
     "GOAL_FUNDING_MAX_SECONDS",
     604_800,
     1..=2_592_000,
-    "how late a goal's fundingEndsAt may be, at the latest, from its creation",
+    "how late a goal's `fundingEndsAt` may be, at the latest (1 to 2592000)",
 );
 
 pub const DISPUTE_SLA_SECONDS: Var = Var::int(
     "DISPUTE_SLA_SECONDS",
     86_400,
     1..=2_592_000,
-    "a dispute waiting longer for an operator counts in missionlink_disputes_overdue and \
-     raises MissionLinkDisputeOverdue",
+    "a dispute waiting longer for an operator counts in `missionlink_disputes_overdue` and \
+     raises `MissionLinkDisputeOverdue`",
 );
 
 pub const RECONCILIATION_SLA_SECONDS: Var = Var::int(
@@ -124,37 +122,37 @@ pub const RECONCILIATION_SLA_SECONDS: Var = Var::int(
     86_400,
     1..=2_592_000,
     "a reconciliation case (a disagreement with the payment provider or bank) open longer \
-     counts in missionlink_reconciliation_cases_overdue and raises \
-     MissionLinkReconciliationOverdue",
+     counts in `missionlink_reconciliation_cases_overdue` and raises \
+     `MissionLinkReconciliationOverdue`",
 );
 
 pub const PLEDGE_BATCH_MAX: Var = Var::int(
     "PLEDGE_BATCH_MAX",
     256,
     1..=10_000,
-    "most pledges committed together (group commit)",
+    "most pledges sharing one commit (group commit)",
 );
 
 pub const PLEDGE_BATCH_WORKERS: Var = Var::int(
     "PLEDGE_BATCH_WORKERS",
     4,
     1..=64,
-    "pledge batches in flight at once, over all streamers (each streamer's lane keeps at most \
-     two: one committing, the next being prepared)",
+    "pledge batches in flight at once, over all streamers (each streamer's lane keeps at \
+     most two: one committing, the next being prepared)",
 );
 
 pub const SETTLEMENT_PAGE_SIZE: Var = Var::int(
     "SETTLEMENT_PAGE_SIZE",
     500,
     1..=10_000,
-    "pledges settled per database transaction",
+    "pledges paid or refunded per database transaction",
 );
 
 pub const SETTLEMENT_PAGES_IN_FLIGHT: Var = Var::int(
     "SETTLEMENT_PAGES_IN_FLIGHT",
     2,
     1..=16,
-    "settlement pages of one mission in flight at once, each in its own transaction \
+    "settlement pages of one mission in flight at once, each its own transaction \
      (PostgreSQL; SQLite settles one at a time)",
 );
 
@@ -162,8 +160,8 @@ pub const PROPOSAL_COOLDOWN_SECONDS: Var = Var::int(
     "PROPOSAL_COOLDOWN_SECONDS",
     300,
     0..=604_800,
-    "after a streamer rejects a viewer's mission, how long before that viewer may propose \
-     to them again (PROPOSAL_COOLDOWN, with extensions.retryAt)",
+    "after a streamer rejects a viewer's mission, how long before that viewer may propose to \
+     them again (`PROPOSAL_COOLDOWN`, with `extensions.retryAt`)",
 );
 
 pub const REJECTIONS_BAN: Var = Var::int(
@@ -171,15 +169,16 @@ pub const REJECTIONS_BAN: Var = Var::int(
     5,
     0..=1_000,
     "rejections within 24 hours that suspend a viewer from proposing anywhere for 24 hours \
-     (PROPOSALS_SUSPENDED, with extensions.retryAt); expiries do not count; 0 = never",
+     (`PROPOSALS_SUSPENDED`, with `extensions.retryAt`); expiries do not count; 0 = never",
 );
 
 pub const EVENT_RETENTION_HOURS: Var = Var::int(
     "EVENT_RETENTION_HOURS",
     24,
     1..=24 * 90,
-    "how long a streamer's event feed (missionEvents) keeps events; a client resuming from \
-     an older seq gets EVENTS_EXPIRED and reloads the current state",
+    "how long a streamer's event feed (`missionEvents`) keeps events (1 to 2160); the worker \
+     prunes older ones every 10 minutes, and a client resuming from a pruned `seq` gets \
+     `EVENTS_EXPIRED` (reload the current state, then follow from its `lastSeq`)",
 );
 
 pub const VARIABLES: &[Var] = &[

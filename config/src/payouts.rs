@@ -20,55 +20,58 @@ pub const PAYOUT_FEE_WON: Var = Var::int(
     "PAYOUT_FEE_WON",
     0,
     0..=MAX_BALANCE,
-    "flat fee per payout, won, taken from the amount (must be below PAYOUT_MIN)",
+    "flat fee per payout, won, taken from the amount (to the platform's fee account); must \
+     be below `PAYOUT_MIN`",
 );
 
 pub const PAYOUT_HOLD_SECONDS: Var = Var::int(
     "PAYOUT_HOLD_SECONDS",
     3_600,
     0..=604_800,
-    "how long a payout request waits before it goes to the bank: the streamer may cancel it \
-     meanwhile, and operators can hold (holdPayout) or cancel (cancelPayoutAsOperator) a \
-     payout from a taken-over account before money leaves, and suspending its streamer \
-     cancels it",
+    "how long a payout waits before it goes to the bank (0 to 604800). A bank transfer \
+     cannot be taken back: the hour lets the streamer cancel a mistaken request, and \
+     operators hold (`holdPayout`) or cancel one made from a taken-over account, before \
+     money leaves; suspending a streamer cancels their waiting payouts",
 );
 
 pub const PAYOUT_STUCK_SECONDS: Var = Var::int(
     "PAYOUT_STUCK_SECONDS",
     3_600,
     1..=604_800,
-    "a payout at the bank (PROCESSING) longer than this counts in missionlink_payouts_stuck \
-     and raises MissionLinkPayoutStuck",
+    "a payout at the bank (`PROCESSING`) for longer than this counts in \
+     `missionlink_payouts_stuck` and raises `MissionLinkPayoutStuck`",
 );
 
 pub const PAYOUT_HELD_SLA_SECONDS: Var = Var::int(
     "PAYOUT_HELD_SLA_SECONDS",
     86_400,
     1..=2_592_000,
-    "a payout held for an operator (holdPayout, or its streamer suspended) longer than this \
-     counts in missionlink_payouts_held_overdue and raises MissionLinkPayoutHeldOverdue",
+    "a payout held for an operator (`holdPayout`, or its streamer suspended) longer than \
+     this counts in `missionlink_payouts_held_overdue` and raises \
+     `MissionLinkPayoutHeldOverdue`; 1 to 2592000",
 );
 
 pub const PAYOUT_RETURN_WATCH_DAYS: Var = Var::int(
     "PAYOUT_RETURN_WATCH_DAYS",
     14,
     1..=90,
-    "how many days after it is paid the worker asks the bank again about a payout, in case it \
-     sent it back (a reconciliation case PAYOUT_RETURNED_BY_BANK)",
+    "how many days after it is paid the worker asks the bank again about a payout, in case \
+     it sent it back (a reconciliation case `PAYOUT_RETURNED_BY_BANK`); 1 to 90",
 );
 
 pub const PAYOUT_RETURN_CHECK_SECONDS: Var = Var::int(
     "PAYOUT_RETURN_CHECK_SECONDS",
     3_600,
     1..=86_400,
-    "how often the worker asks the bank about the payouts paid within PAYOUT_RETURN_WATCH_DAYS",
+    "how often the worker asks the bank about the payouts paid within \
+     `PAYOUT_RETURN_WATCH_DAYS`; 1 to 86400",
 );
 
 pub const CASH_REFUND_MIN_WON: Var = Var::int(
     "CASH_REFUND_MIN_WON",
     1_000,
     1..=MAX_BALANCE,
-    "smallest refund of remaining cash (requestCashRefund), won",
+    "smallest refund of remaining cash (`requestCashRefund`), won",
 );
 
 pub const CASH_REFUND_FEE_BPS: Var = Var::int(
@@ -76,15 +79,15 @@ pub const CASH_REFUND_FEE_BPS: Var = Var::int(
     1_000,
     0..=10_000,
     "the fee of a refund of remaining cash, basis points of the amount (floored to the won); \
-     waived once CASH_REFUND_FEE_WAIVER_USED_BPS of what was charged is used",
+     0 to 10000",
 );
 
 pub const CASH_REFUND_FEE_WAIVER_USED_BPS: Var = Var::int(
     "CASH_REFUND_FEE_WAIVER_USED_BPS",
     8_000,
     0..=10_000,
-    "a cash refund is free once the user has used this share (basis points) of what they were \
-     charged (top-ups less withdrawals)",
+    "a cash refund is free once the user has used this share (basis points) of what they \
+     were charged (top-ups less withdrawals); 0 to 10000",
 );
 
 /// The sandbox pays no one: refused in production, see [`crate::Config::validate`].
@@ -92,36 +95,38 @@ pub const BANK_PROVIDER: Var = Var::by_env(
     "BANK_PROVIDER",
     "sandbox",
     "none",
-    "who pays payouts out: `sandbox` (pays no one; records transfers in \
-     bank_sandbox_transfers; refused when APP_ENV=production) or `none` (payouts refused); \
-     no real bank provider exists yet",
+    "who pays payouts out: `sandbox` (pays no one, see [Payouts](#payouts); refused at \
+     start-up when `APP_ENV=production`) or `none` (`requestPayout` is `FORBIDDEN`). No real \
+     bank provider exists yet",
 );
 
 pub const BANK_SANDBOX_OUTCOME: Var = Var::text(
     "BANK_SANDBOX_OUTCOME",
     "succeed",
-    "what the sandbox bank does: succeed, fail (with a reason: money back in earnings) or \
-     timeout (receives, never answers; payouts stay PROCESSING until it changes)",
+    "what the sandbox bank does: `succeed`, `fail` (with a reason; the money goes back to \
+     earnings) or `timeout` (receives the transfer, never answers; the payout stays \
+     `PROCESSING` until a worker runs with another outcome)",
 );
 
 pub const BANK_TIMEOUT_SECONDS: Var = Var::int(
     "BANK_TIMEOUT_SECONDS",
     60,
     1..=MAX_BANK_TIMEOUT_SECONDS,
-    "the client's timeout of one bank call (Toss Payments advises at least 60 s)",
+    "the client's timeout of one bank call (Toss Payments advises at least 60 s for its \
+     payouts API); 1 to 120",
 );
 
 pub const OPERATOR_NAME: Var = Var::text(
     "OPERATOR_NAME",
     "MissionLink",
-    "the operator named in payout and top-up receipts",
+    "the operator payout and top-up receipts name",
 );
 
 pub const OPERATOR_CONTACT: Var = Var::text(
     "OPERATOR_CONTACT",
     "support@missionlink.local",
-    "where payout and top-up receipts tell users to object, and the notice of a change of \
-     address tells its reader to write if they did not make it",
+    "where payout and top-up receipts tell users to object, and where the notice of a change \
+     of address tells its reader to write if they did not make it",
 );
 
 pub const VARIABLES: &[Var] = &[

@@ -17,53 +17,57 @@ pub const IDENTITY_VERIFIER: Var = Var::by_env(
     "IDENTITY_VERIFIER",
     "sandbox",
     "portone",
-    "who reads verifyIdentity's certification ids: `portone` (PortOne's v1 certifications API; \
-     without PORTONE_IMP_KEY and PORTONE_IMP_SECRET verifyIdentity answers \
-     IDENTITY_VERIFIER_NOT_CONFIGURED) or `sandbox` (certifies \
-     sandbox:<name>:<YYYY-MM-DD>:<person>; refused when APP_ENV=production)",
+    "who reads `verifyIdentity`'s certification ids: `portone` (PortOne's v1 certifications \
+     API; without `PORTONE_IMP_KEY` and `PORTONE_IMP_SECRET` it answers \
+     `IDENTITY_VERIFIER_NOT_CONFIGURED`) or `sandbox` (certifies \
+     `sandbox:<name>:<YYYY-MM-DD>:<person>`; refused at start-up when `APP_ENV=production`)",
 );
 
 /// https in production (or a loopback address): see [`crate::Config::validate`].
 pub const PORTONE_API_URL: Var = Var::text(
     "PORTONE_API_URL",
     DEFAULT_API_URL,
-    "base URL of PortOne's v1 REST API (tests point it at a local server); https when \
-     APP_ENV=production (plain http only to a loopback address)",
+    "base URL of PortOne's v1 REST API (the tests point it at a local server); `https` when \
+     `APP_ENV=production`, plain `http` only to a loopback address",
 );
 
 pub const PORTONE_IMP_KEY: Var = Var::optional(
     "PORTONE_IMP_KEY",
-    "verifyIdentity not configured",
-    "PortOne's REST API key (imp_key), from PortOne's console",
+    "`verifyIdentity` not configured",
+    "PortOne's REST API key and secret (`imp_key`, `imp_secret`, from PortOne's console); \
+     the secret from a secret store",
 );
 
 pub const PORTONE_IMP_SECRET: Var = Var::optional(
     "PORTONE_IMP_SECRET",
-    "verifyIdentity not configured",
-    "PortOne's REST API secret (imp_secret), from a secret store",
+    "`verifyIdentity` not configured",
+    "PortOne's REST API key and secret (`imp_key`, `imp_secret`, from PortOne's console); \
+     the secret from a secret store",
 );
 
 pub const IDENTITY_VERIFY_TIMEOUT_SECONDS: Var = Var::int(
     "IDENTITY_VERIFY_TIMEOUT_SECONDS",
     10,
     1..=60,
-    "the longest wait for one call to the identity provider while verifyIdentity waits \
-     (IDENTITY_VERIFIER_UNAVAILABLE past it)",
+    "the longest wait for one call to the identity provider while `verifyIdentity` waits (1 \
+     to 60); past it `IDENTITY_VERIFIER_UNAVAILABLE`",
 );
 
 /// Required in production: see [`crate::Config::validate`].
 pub const IDENTITY_HASH_KEY: Var = Var::optional(
     "IDENTITY_HASH_KEY",
-    "generated when APP_ENV=dev",
-    "the HMAC-SHA256 key of the stored hash of a person's unique key (CI), >= 32 bytes, from a \
-     secret store; changing it makes every stored person unmatchable",
+    "generated when `APP_ENV=dev`",
+    "the HMAC-SHA256 key of the stored hash of a person's unique key (CI), at least 32 \
+     bytes, from a secret store; required when `APP_ENV=production`; never change it (every \
+     stored person would become unmatchable)",
 );
 
 pub const TOPUP_REQUIRES_IDENTITY: Var = Var::text(
     "TOPUP_REQUIRES_IDENTITY",
     "true",
-    "true or false: whether prepareTopUp and topUp wait until the caller's identity is verified \
-     (IDENTITY_REQUIRED); scripts/run sets false; false is refused when APP_ENV=production",
+    "`true` or `false`: whether `prepareTopUp` and `topUp` wait until the caller's identity \
+     is verified (`IDENTITY_REQUIRED`); `scripts/run` sets `false`; `false` is refused at \
+     start-up when `APP_ENV=production`",
 );
 
 pub const VARIABLES: &[Var] = &[

@@ -14,15 +14,16 @@ pub enum AppEnv {
 pub const APP_ENV: Var = Var::text(
     "APP_ENV",
     "dev",
-    "dev or production; production refuses dev defaults for secrets and refuses topUp \
-     (the sandbox payment provider) with FORBIDDEN",
+    "`dev` or `production`; production refuses dev defaults for secrets, and refuses `topUp` \
+     (the sandbox payment provider, which credits won without a payment) with `FORBIDDEN` \
+     until a real provider exists",
 );
 
 /// Read by `missionlink-telemetry` when it sets up tracing, before the configuration; declared
 /// here for `--help`.
 pub const OTEL_EXPORTER_OTLP_ENDPOINT: Var = Var::optional(
     "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "unset = no export",
+    "no export",
     "OTLP traces and metrics",
 );
 

@@ -24,8 +24,9 @@ pub const OUTBOX_RELAY_GRACE_SECONDS: Var = Var::int(
     "OUTBOX_RELAY_GRACE_SECONDS",
     3,
     1..=3_600,
-    "how long a workflow start or signal waits for the API's fast path before the worker's \
-     outbox relay delivers it",
+    "how long a workflow start or `statusChanged` signal waits for the API's fast path \
+     (right after its commit) before the worker's outbox relay, which looks every 2 s, \
+     delivers it instead; 1 to 3600",
 );
 
 pub const AUDIT_INTERVAL_SECONDS: Var = Var::int(
@@ -38,21 +39,21 @@ pub const AUDIT_INTERVAL_SECONDS: Var = Var::int(
 pub const WORKER_METRICS_ADDR: Var = Var::text(
     "WORKER_METRICS_ADDR",
     "127.0.0.1:9464",
-    "where `missionlink worker` serves /metrics",
+    "where `missionlink worker` serves `/metrics`",
 );
 
 pub const TEMPORAL_METRICS_ADDR: Var = Var::optional(
     "TEMPORAL_METRICS_ADDR",
-    "unset = off",
-    "where the worker serves the Temporal SDK's own metrics",
+    "off",
+    "where the worker serves the Temporal SDK's metrics",
 );
 
 pub const WORKER_CACHED_WORKFLOWS: Var = Var::int(
     "WORKER_CACHED_WORKFLOWS",
     500,
     1..=100_000,
-    "workflows the worker keeps in memory between their tasks; one evicted replays its \
-     history at its next task (memory against replay CPU)",
+    "workflows the worker keeps in memory between their tasks (each about 70 KB); one \
+     evicted replays its history at its next task",
 );
 
 pub const VARIABLES: &[Var] = &[

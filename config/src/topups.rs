@@ -29,54 +29,57 @@ pub const PAYMENT_PROVIDER: Var = Var::by_env(
     "sandbox",
     "none",
     "who takes top-up payments: `sandbox` (takes no money, every confirm succeeds; refused \
-     when APP_ENV=production), `toss` (Toss Payments' API: needs TOSS_SECRET_KEY and \
-     TOSS_WEBHOOK_SECRET) or `none` (prepareTopUp and confirmTopUp refused)",
+     at start-up when `APP_ENV=production`), `toss` (Toss Payments' API; needs \
+     `TOSS_SECRET_KEY` and `TOSS_WEBHOOK_SECRET`) or `none` (`prepareTopUp`, `confirmTopUp` \
+     are `FORBIDDEN`)",
 );
 
 /// https in production (or a loopback address): see [`crate::Config::validate`].
 pub const TOSS_API_BASE: Var = Var::text(
     "TOSS_API_BASE",
     "https://api.tosspayments.com",
-    "base URL of Toss Payments' API (tests point it at a local server); https when \
-     APP_ENV=production (plain http only to a loopback address)",
+    "base URL of Toss Payments' API (the tests point it at a local server); `https` when \
+     `APP_ENV=production` (the secret key is in every request), plain `http` only to a \
+     loopback address",
 );
 
 pub const TOSS_SECRET_KEY: Var = Var::optional(
     "TOSS_SECRET_KEY",
     "none",
-    "Toss Payments secret key (HTTP Basic user name); required with PAYMENT_PROVIDER=toss",
+    "Toss Payments secret key (HTTP Basic user name, empty password); required with `toss`",
 );
 
 /// Long enough in production: see [`crate::Config::validate`].
 pub const TOSS_WEBHOOK_SECRET: Var = Var::optional(
     "TOSS_WEBHOOK_SECRET",
     "none",
-    "key of the HMAC-SHA256 signature a signed POST /payments/webhook delivery must carry; \
-     required with PAYMENT_PROVIDER=toss, at least 32 characters when APP_ENV=production",
+    "key of the HMAC-SHA256 signature a signed `POST /payments/webhook` delivery must carry \
+     (an unsigned one is only a hint to look the payment up); required with `toss`, at least \
+     32 characters when `APP_ENV=production` (e.g. `openssl rand -hex 32`)",
 );
 
 pub const PAYMENT_TIMEOUT_SECONDS: Var = Var::int(
     "PAYMENT_TIMEOUT_SECONDS",
     30,
     1..=MAX_PAYMENT_TIMEOUT_SECONDS,
-    "the client's timeout of one payment-provider call; a confirm without an answer stays \
-     CONFIRMING and answers PAYMENT_PENDING",
+    "the client's timeout of one payment-provider call (1 to 120); a confirm or cancel \
+     without an answer answers `PAYMENT_PENDING` and stays where it is",
 );
 
 pub const PAYMENT_WEBHOOK_TOLERANCE_SECONDS: Var = Var::int(
     "PAYMENT_WEBHOOK_TOLERANCE_SECONDS",
     300,
     1..=86_400,
-    "how far a webhook delivery's transmission time may be from ours before it is refused",
+    "how far a webhook delivery's transmission time may be from ours",
 );
 
 pub const PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS: Var = Var::int(
     "PAYMENT_WEBHOOK_LOOKUP_INTERVAL_SECONDS",
     10,
     1..=3_600,
-    "the payment webhook looks an order's payment up at the provider at most once per this \
-     long, whatever its deliveries say; a delivery inside it is answered 429 and the provider \
-     sends it again later",
+    "the webhook looks an order's payment up at the provider at most once per this long, \
+     whatever its deliveries say; a delivery inside it is answered 429 and the provider \
+     sends it again later (1 to 3600)",
 );
 
 pub const PAYMENT_WEBHOOK_MAX_PER_CLIENT: Var = Var::int(
@@ -84,31 +87,32 @@ pub const PAYMENT_WEBHOOK_MAX_PER_CLIENT: Var = Var::int(
     600,
     1..=1_000_000,
     "most webhook deliveries accepted from one client address per \
-     PAYMENT_WEBHOOK_WINDOW_SECONDS, refilled evenly (counted by each API process, in \
-     memory); more are answered 429 and read nowhere",
+     `PAYMENT_WEBHOOK_WINDOW_SECONDS`, refilled evenly and counted in memory by each API \
+     process; more are answered 429 and read nowhere (1 to 1000000)",
 );
 
 pub const PAYMENT_WEBHOOK_WINDOW_SECONDS: Var = Var::int(
     "PAYMENT_WEBHOOK_WINDOW_SECONDS",
     60,
     1..=86_400,
-    "the window of PAYMENT_WEBHOOK_MAX_PER_CLIENT, seconds",
+    "the window of `PAYMENT_WEBHOOK_MAX_PER_CLIENT` (1 to 86400)",
 );
 
 pub const TOPUP_RECONCILE_AFTER_SECONDS: Var = Var::int(
     "TOPUP_RECONCILE_AFTER_SECONDS",
     60,
     1..=86_400,
-    "a top-up CONFIRMING or WITHDRAWING (the provider did not answer) for longer than this is \
-     asked about again by the worker, under the same idempotency keys",
+    "a top-up left `CONFIRMING` or `WITHDRAWING` (the provider did not answer) longer than \
+     this is asked about again by the worker, under the same idempotency keys",
 );
 
 pub const TOPUP_DAILY_LIMIT_WON: Var = Var::int(
     "TOPUP_DAILY_LIMIT_WON",
     1_000_000,
     1..=MAX_BALANCE,
-    "most won one user may top up per Asia/Seoul calendar day (KCC guideline); topUp and \
-     confirmTopUp both count",
+    "most won one person may top up per Asia/Seoul calendar day (KCC guideline), across \
+     their accounts (a verified person's; an unverified user's own); `topUp` and \
+     `confirmTopUp` both count",
 );
 
 /// At least the smallest top-up, and it must be able to bind: see [`crate::Config::validate`].
@@ -116,25 +120,29 @@ pub const TOPUP_MINOR_MONTHLY_LIMIT_WON: Var = Var::int(
     "TOPUP_MINOR_MONTHLY_LIMIT_WON",
     DEFAULT_MINOR_MONTHLY_LIMIT_WON,
     TOP_UP_MIN_WON..=MAX_BALANCE,
-    "most won a verified minor (under 19, with a guardian's consent: recordGuardianConsent) may \
-     top up per Asia/Seoul calendar month, on top of the daily limit; the default is the \
-     monthly purchase limit Korean online games keep for minors; at most 31 times \
-     TOPUP_DAILY_LIMIT_WON",
+    "most won a verified minor (under 19, with a guardian's consent: \
+     `recordGuardianConsent`) may top up per Asia/Seoul calendar month, on top of the daily \
+     limit (1000 up to 31 × `TOPUP_DAILY_LIMIT_WON`, which it could never reach beyond); \
+     past it `TOPUP_MINOR_MONTHLY_LIMIT_EXCEEDED`. The default is the 70,000-won monthly \
+     purchase limit Korean online games have kept for minors (the adults' monthly limit was \
+     lifted in 2019), the figure Korean parents know for paid digital items",
 );
 
 pub const TOPUP_WITHDRAWAL_DAYS: Var = Var::int(
     "TOPUP_WITHDRAWAL_DAYS",
     7,
     0..=365,
-    "days after payment within which an unspent top-up may be withdrawn (cancelTopUp)",
+    "days after payment within which an unspent top-up may be withdrawn (`cancelTopUp`; 0 to \
+     365)",
 );
 
 pub const TOPUP_ORDER_TTL_SECONDS: Var = Var::int(
     "TOPUP_ORDER_TTL_SECONDS",
     DEFAULT_ORDER_TTL_SECONDS,
     MIN_ORDER_TTL_SECONDS..=86_400,
-    "how long a prepareTopUp order waits for confirmTopUp (Toss's own confirm window is 10 \
-     minutes); past it confirm answers ORDER_EXPIRED and the worker deletes the order, which \
+    "how long a `prepareTopUp` order waits for `confirmTopUp` (600 to 86400; Toss's own \
+     confirm window is 10 minutes after the widget, the rest is the customer's time in it); \
+     past it confirm answers `ORDER_EXPIRED` and the worker deletes the order, which \
      reserved and charged nothing",
 );
 
@@ -142,41 +150,43 @@ pub const TOPUP_PREPARE_MAX_PER_USER: Var = Var::int(
     "TOPUP_PREPARE_MAX_PER_USER",
     10,
     1..=10_000,
-    "prepareTopUp orders one user may make per window; the next is refused with \
-     RATE_LIMITED and extensions.retryAt",
+    "`prepareTopUp` orders one user may make per window (1 to 10000), counted before the \
+     order is written; the next is `RATE_LIMITED` with `extensions.retryAt` (the window's \
+     end), nothing written",
 );
 
 pub const TOPUP_PREPARE_WINDOW_SECONDS: Var = Var::int(
     "TOPUP_PREPARE_WINDOW_SECONDS",
     600,
     1..=86_400,
-    "the prepareTopUp throttle's window",
+    "the `prepareTopUp` throttle's window (1 to 86400)",
 );
 
 pub const TOPUP_FAILURES_MAX: Var = Var::int(
     "TOPUP_FAILURES_MAX",
     5,
     1..=10_000,
-    "failed prepareTopUp / confirmTopUp calls (a declined card, a refused amount or order) one \
-     user may make per window; the next is refused with RATE_LIMITED and extensions.retryAt \
-     before the provider is asked (card testing)",
+    "failed `prepareTopUp` / `confirmTopUp` calls (a declined card, a refused amount, order \
+     or key) one user may make per window (1 to 10000), counted before the work and given \
+     back on success or when the provider did not answer; the next is `RATE_LIMITED` with \
+     `extensions.retryAt`, before the provider is asked (card testing)",
 );
 
 pub const TOPUP_FAILURES_MAX_PER_ADDRESS: Var = Var::int(
     "TOPUP_FAILURES_MAX_PER_ADDRESS",
     20,
     1..=100_000,
-    "payments declined (or described otherwise than their order) for top-ups from one client \
-     address, whatever the account, per window; then every prepareTopUp / confirmTopUp from it \
-     is RATE_LIMITED (card testing with many accounts). Higher than the per-user limit: many \
-     people share an address behind a carrier's NAT",
+    "declined payments (`PAYMENT_FAILED`, `PAYMENT_UNDER_REVIEW`) from one client address \
+     per window, whatever the account (1 to 100000); then every top-up call from it is \
+     `RATE_LIMITED`. Other refusals do not count against an address, so nobody can use up a \
+     shared address's allowance without cards",
 );
 
 pub const TOPUP_FAILURE_WINDOW_SECONDS: Var = Var::int(
     "TOPUP_FAILURE_WINDOW_SECONDS",
     3_600,
     1..=86_400,
-    "the failed top-up throttle's window",
+    "the failed top-up throttle's window (1 to 86400)",
 );
 
 pub const VARIABLES: &[Var] = &[

@@ -11,6 +11,7 @@ use crate::{password, reserved, throttle};
 use chrono::{Duration, Utc};
 use missionlink_entities::users::{AccountEmailKind, Locale, Role};
 use missionlink_entities::users::{refresh_token, user};
+use missionlink_ledger::input::Checks;
 use missionlink_ledger::wallet;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -145,18 +146,37 @@ impl Accounts {
         }
         if r.role == Role::Streamer && !self.streamer_self_registration {
             return Err(IdentityError::Forbidden(
-                "streamers are verified: register as a VIEWER, then apply with                  applyAsStreamer (an operator approves it) or link your CHZZK channel with                  linkChannel"
+                "streamers are verified: register as a VIEWER, then apply with applyAsStreamer (an \
+                 operator approves it) or link your CHZZK channel with linkChannel"
                     .into(),
             ));
         }
-        let email = Email::parse(&r.email)?;
-        let password = Password::parse(&r.password)?;
-        let handle = Handle::parse(&r.handle)?;
-        let display_name =
-            DisplayName::parse(r.display_name.as_deref().unwrap_or(handle.as_str()))?;
-        let locale = input::locale(r.locale.as_deref())?;
-        reserved::refuse("handle", handle.as_str())?;
-        reserved::refuse("displayName", display_name.as_str())?;
+        // Every field is checked, and every wrong one named in one refusal.
+        let mut checks = Checks::default();
+        let email = checks.value(Email::parse(&r.email));
+        let password = checks.value(Password::parse(&r.password));
+        let handle = checks.value(Handle::parse(&r.handle));
+        if let Some(handle) = &handle {
+            checks.check(reserved::refuse("handle", handle.as_str()));
+        }
+        // The display name is the handle's when none is given.
+        let display_name = match (r.display_name.as_deref(), &handle) {
+            (Some(name), _) => checks.value(DisplayName::parse(name)),
+            (None, Some(handle)) => checks.value(DisplayName::parse(handle.as_str())),
+            (None, None) => None,
+        };
+        if let Some(name) = &display_name {
+            checks.check(reserved::refuse("displayName", name.as_str()));
+        }
+        let locale = checks.value(input::locale(r.locale.as_deref()));
+        checks.done()?;
+        let (Some(email), Some(password), Some(handle), Some(display_name), Some(locale)) =
+            (email, password, handle, display_name, locale)
+        else {
+            return Err(IdentityError::Internal(anyhow::anyhow!(
+                "a registration passed its checks without a value"
+            )));
+        };
 
         let limit = &self.register_throttle;
         let bucket = format!("register:{client}");
@@ -190,16 +210,14 @@ impl Accounts {
         locale: Locale,
         role: Role,
     ) -> IdentityResult<Session> {
-        if self.email_taken(email).await? {
-            return Err(IdentityError::BadInput(
-                "this email is already registered".into(),
-            ));
-        }
-        if self.handle_taken(handle).await? {
-            return Err(IdentityError::BadInput(
-                "this handle is already taken".into(),
-            ));
-        }
+        let mut checks = Checks::<IdentityError>::default();
+        checks.require(!self.email_taken(email).await?, "email", || {
+            "this email is already registered".into()
+        });
+        checks.require(!self.handle_taken(handle).await?, "handle", || {
+            "this handle is already taken".into()
+        });
+        checks.done()?;
         let password_hash = password::hash(password.expose().to_owned()).await?;
 
         let user = user::Model {
@@ -227,8 +245,13 @@ impl Accounts {
         if let Err(e) = inserted {
             // Two registrations racing for the same email or handle: the unique index decides.
             return Err(match e.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                    IdentityError::BadInput("this email or handle is already registered".into())
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(index)) => {
+                    let field = if index.contains("handle") {
+                        "handle"
+                    } else {
+                        "email"
+                    };
+                    IdentityError::invalid(field, format!("this {field} is already registered"))
                 }
                 _ => e.into(),
             });

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use missionlink_ledger::LedgerError;
+use missionlink_ledger::input::{Invalid, MaybeInvalid};
 
 #[derive(Debug)]
 pub enum IdentityError {
@@ -13,8 +14,8 @@ pub enum IdentityError {
     Unauthenticated(String),
     /// Authenticated, but not allowed to do this.
     Forbidden(String),
-    /// The input is malformed or taken; nothing was changed.
-    BadInput(String),
+    /// The input is malformed or taken: every refused field, named; nothing was changed.
+    BadInput(Invalid),
     NotFound(String),
     /// The account is not in a state that allows this.
     InvalidState(String),
@@ -41,11 +42,33 @@ pub enum IdentityError {
 
 pub type IdentityResult<T> = Result<T, IdentityError>;
 
+impl IdentityError {
+    /// `field` refused for `message` (`BAD_USER_INPUT` naming the field).
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        IdentityError::BadInput(Invalid::field(field, message))
+    }
+}
+
+impl From<Invalid> for IdentityError {
+    fn from(invalid: Invalid) -> Self {
+        IdentityError::BadInput(invalid)
+    }
+}
+
+impl MaybeInvalid for IdentityError {
+    fn into_invalid(self) -> Result<Invalid, Self> {
+        match self {
+            IdentityError::BadInput(invalid) => Ok(invalid),
+            other => Err(other),
+        }
+    }
+}
+
 impl From<LedgerError> for IdentityError {
     fn from(e: LedgerError) -> Self {
-        match e {
-            LedgerError::InvalidInput(m) => IdentityError::BadInput(m),
-            other => IdentityError::Ledger(other),
+        match e.into_invalid() {
+            Ok(invalid) => IdentityError::BadInput(invalid),
+            Err(other) => IdentityError::Ledger(other),
         }
     }
 }

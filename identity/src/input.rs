@@ -4,8 +4,8 @@ use crate::error::IdentityError;
 use missionlink_entities::users::Locale;
 use missionlink_ledger::text;
 
-fn bad(message: impl Into<String>) -> IdentityError {
-    IdentityError::BadInput(message.into())
+fn bad(field: &str, message: impl Into<String>) -> IdentityError {
+    IdentityError::invalid(field, message)
 }
 
 /// Whether `address` is a single deliverable address by RFC 5322's `addr-spec` grammar (no
@@ -32,15 +32,15 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, IdentityError> {
         let email = raw.trim().to_lowercase();
         if email.chars().count() > Self::MAX_CHARS {
-            return Err(bad(format!(
-                "email must be at most {} characters",
-                Self::MAX_CHARS
-            )));
+            return Err(bad(
+                "email",
+                format!("email must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         if deliverable(&email) {
             Ok(Self(email))
         } else {
-            Err(bad("email is not a valid address"))
+            Err(bad("email", "email is not a valid address"))
         }
     }
 
@@ -61,11 +61,14 @@ impl Password {
         if (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(bad(format!(
-                "password must be {} to {} characters",
-                Self::MIN_CHARS,
-                Self::MAX_CHARS
-            )))
+            Err(bad(
+                "password",
+                format!(
+                    "password must be {} to {} characters",
+                    Self::MIN_CHARS,
+                    Self::MAX_CHARS
+                ),
+            ))
         }
     }
 
@@ -85,7 +88,10 @@ impl Handle {
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(bad("handle must be 3 to 30 letters, digits or underscores"))
+            Err(bad(
+                "handle",
+                "handle must be 3 to 30 letters, digits or underscores",
+            ))
         }
     }
 
@@ -124,7 +130,7 @@ pub fn locale(raw: Option<&str>) -> Result<Locale, IdentityError> {
     match raw.map(str::trim) {
         None | Some("ko") => Ok(Locale::Ko),
         Some("en") => Ok(Locale::En),
-        Some(_) => Err(bad("locale must be \"ko\" or \"en\"")),
+        Some(_) => Err(bad("locale", "locale must be \"ko\" or \"en\"")),
     }
 }
 

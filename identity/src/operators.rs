@@ -105,10 +105,13 @@ pub async fn create(users_db: &DatabaseConnection, new: NewOperator) -> Identity
             Err(e) => return Err(e.into()),
         }
     }
-    Err(IdentityError::BadInput(match chosen {
-        Some(handle) => format!("the handle {} is already taken", handle.as_str()),
-        None => format!("no free handle after {HANDLE_ATTEMPTS} tries; pass --handle"),
-    }))
+    Err(IdentityError::invalid(
+        "handle",
+        match chosen {
+            Some(handle) => format!("the handle {} is already taken", handle.as_str()),
+            None => format!("no free handle after {HANDLE_ATTEMPTS} tries; pass --handle"),
+        },
+    ))
 }
 
 fn existing_operator(user: user::Model) -> IdentityResult<Created> {

@@ -201,9 +201,10 @@ pub async fn create(
         || label.chars().count() > LABEL_MAX_CHARS
         || label.chars().any(char::is_control)
     {
-        return Err(IdentityError::BadInput(format!(
-            "label must be 1 to {LABEL_MAX_CHARS} characters on one line"
-        )));
+        return Err(IdentityError::invalid(
+            "label",
+            format!("label must be 1 to {LABEL_MAX_CHARS} characters on one line"),
+        ));
     }
     let (token, token_hash) = new_token();
     let now = issue_time();

@@ -6,6 +6,7 @@
 use crate::error::IdentityError;
 use chrono::{DateTime, SubsecRound, Utc};
 use missionlink_entities::users::{Role, overlay_setting};
+use missionlink_ledger::input::Checks;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
@@ -86,37 +87,47 @@ pub async fn of<C: ConnectionTrait>(
 }
 
 /// Every problem of `update`, each naming its field: all are reported at once.
-fn problems(u: &Update) -> Vec<String> {
-    let mut out = Vec::new();
-    if u.min_alert_won
-        .is_some_and(|w| !(0..=MIN_ALERT_WON_MAX).contains(&w))
-    {
-        out.push(format!("minAlertAmount must be 0 to {MIN_ALERT_WON_MAX}"));
-    }
-    if u.alert_seconds.is_some_and(|s| !ALERT_SECONDS.contains(&s)) {
-        out.push(format!(
-            "alertSeconds must be {} to {}",
-            ALERT_SECONDS.start(),
-            ALERT_SECONDS.end()
-        ));
-    }
-    if u.scale_percent.is_some_and(|s| !SCALE_PERCENT.contains(&s)) {
-        out.push("scale must be 1.0 to 2.5".into());
-    }
-    if u.max_cards.is_some_and(|n| !MAX_CARDS.contains(&n)) {
-        out.push(format!(
-            "maxCards must be {} to {}",
-            MAX_CARDS.start(),
-            MAX_CARDS.end()
-        ));
-    }
-    if u.position
-        .as_deref()
-        .is_some_and(|p| !POSITIONS.contains(&p))
-    {
-        out.push(format!("position must be one of {}", POSITIONS.join(", ")));
-    }
-    out
+fn check(u: &Update) -> Result<(), IdentityError> {
+    let mut checks = Checks::default();
+    checks.require(
+        u.min_alert_won
+            .is_none_or(|w| (0..=MIN_ALERT_WON_MAX).contains(&w)),
+        "minAlertAmount",
+        || format!("minAlertAmount must be 0 to {MIN_ALERT_WON_MAX}"),
+    );
+    checks.require(
+        u.alert_seconds.is_none_or(|s| ALERT_SECONDS.contains(&s)),
+        "alertSeconds",
+        || {
+            format!(
+                "alertSeconds must be {} to {}",
+                ALERT_SECONDS.start(),
+                ALERT_SECONDS.end()
+            )
+        },
+    );
+    checks.require(
+        u.scale_percent.is_none_or(|s| SCALE_PERCENT.contains(&s)),
+        "scale",
+        || "scale must be 1.0 to 2.5".into(),
+    );
+    checks.require(
+        u.max_cards.is_none_or(|n| MAX_CARDS.contains(&n)),
+        "maxCards",
+        || {
+            format!(
+                "maxCards must be {} to {}",
+                MAX_CARDS.start(),
+                MAX_CARDS.end()
+            )
+        },
+    );
+    checks.require(
+        u.position.as_deref().is_none_or(|p| POSITIONS.contains(&p)),
+        "position",
+        || format!("position must be one of {}", POSITIONS.join(", ")),
+    );
+    checks.done()
 }
 
 /// Changes the streamer's settings (streamers only); refused input (`BAD_USER_INPUT`, every
@@ -132,10 +143,7 @@ pub async fn update<C: ConnectionTrait>(
             "only streamers have an overlay".into(),
         ));
     }
-    let wrong = problems(u);
-    if !wrong.is_empty() {
-        return Err(IdentityError::BadInput(wrong.join("; ")));
-    }
+    check(u)?;
     let now = Utc::now().trunc_subsecs(6);
     // One statement: a first change inserts the defaults with it; a later one sets only the
     // settings it names, so two changes at once (the scale here, the corner there) both stay.
@@ -188,16 +196,18 @@ mod tests {
 
     #[test]
     fn every_problem_is_named_at_once() {
-        let wrong = problems(&Update {
+        let refused = check(&Update {
             alert_seconds: Some(1),
             scale_percent: Some(300),
             position: Some("MIDDLE".into()),
             ..Update::default()
         });
-        assert_eq!(wrong.len(), 3, "{wrong:?}");
-        assert!(wrong[0].starts_with("alertSeconds"));
-        assert!(wrong[1].starts_with("scale"));
-        assert!(wrong[2].starts_with("position"));
-        assert!(problems(&Update::default()).is_empty());
+        let Err(IdentityError::BadInput(wrong)) = refused else {
+            panic!("{refused:?}");
+        };
+        let fields: Vec<&str> = wrong.fields().iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["alertSeconds", "scale", "position"]);
+        assert!(wrong.fields()[1].message.starts_with("scale"));
+        assert!(check(&Update::default()).is_ok());
     }
 }

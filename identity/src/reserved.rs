@@ -93,9 +93,12 @@ pub fn imitates(name: &str) -> Option<&'static str> {
 /// field).
 pub fn refuse(field: &str, name: &str) -> Result<(), IdentityError> {
     match imitates(name) {
-        Some(word) => Err(IdentityError::BadInput(format!(
-            "{field} is reserved: it reads as \"{word}\", which is the system's; choose another"
-        ))),
+        Some(word) => Err(IdentityError::invalid(
+            field,
+            format!(
+                "{field} is reserved: it reads as \"{word}\", which is the system's; choose another"
+            ),
+        )),
         None => Ok(()),
     }
 }

@@ -34,8 +34,9 @@ pub struct Suspended {
 /// suspended only with `missionlink operator suspend`, which says `via_command`).
 pub fn may_suspend(acting: &Acting, target: &user::Model, via_command: bool) -> IdentityResult<()> {
     if target.id == acting.operator_id {
-        return Err(IdentityError::BadInput(
-            "operators cannot suspend themselves".into(),
+        return Err(IdentityError::invalid(
+            "userId",
+            "operators cannot suspend themselves",
         ));
     }
     if !via_command && target.role == Role::Operator {
@@ -57,8 +58,9 @@ pub async fn suspend(
     until: Option<DateTime<Utc>>,
 ) -> IdentityResult<Suspended> {
     if until.is_some_and(|u| u <= Utc::now()) {
-        return Err(IdentityError::BadInput(
-            "until must be in the future".into(),
+        return Err(IdentityError::invalid(
+            "until",
+            "until must be in the future",
         ));
     }
     let action = domain::suspend(missions_db, acting, &target.id, until).await?;

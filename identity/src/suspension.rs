@@ -51,8 +51,9 @@ pub async fn suspend(
 ) -> IdentityResult<user::Model> {
     let now = Utc::now();
     if until.is_some_and(|until| until <= now) {
-        return Err(IdentityError::BadInput(
-            "a suspension must end in the future (or never: leave `until` empty)".into(),
+        return Err(IdentityError::invalid(
+            "until",
+            "a suspension must end in the future (or never: leave `until` empty)",
         ));
     }
     // A suspension in force keeps its start; a lifted or ended one is replaced by one starting

@@ -87,8 +87,9 @@ impl Accounts {
         }
         self.give_back(&counted).await?;
         if email.as_str() == user.email {
-            return Err(IdentityError::BadInput(
-                "this is already the account's address".into(),
+            return Err(IdentityError::invalid(
+                "email",
+                "this is already the account's address",
             ));
         }
         // Counted before the address is looked up, so whether it is registered cannot be asked
@@ -98,8 +99,9 @@ impl Accounts {
             .await?
             .is_some()
         {
-            return Err(IdentityError::BadInput(
-                "this email is already registered".into(),
+            return Err(IdentityError::invalid(
+                "email",
+                "this email is already registered",
             ));
         }
         account_mail::enqueue(
@@ -151,8 +153,9 @@ impl Accounts {
         if let Err(e) = &moved
             && let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = e.sql_err()
         {
-            return Err(IdentityError::BadInput(
-                "this email was registered by another account meanwhile".into(),
+            return Err(IdentityError::invalid(
+                "code",
+                "this email was registered by another account meanwhile",
             ));
         }
         moved?;

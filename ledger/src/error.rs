@@ -23,9 +23,9 @@ pub enum LedgerError {
     /// A transfer id was reused for a different movement: a bug in the caller.
     #[error("transfer {0} already exists with different contents")]
     TransferIdConflict(String),
-    /// The input is malformed or out of bounds.
+    /// The input is malformed or out of bounds: every refused field, named.
     #[error("{0}")]
-    InvalidInput(String),
+    InvalidInput(crate::input::Invalid),
     /// The named object does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -64,6 +64,11 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
+    /// `field` refused for `message` (`BAD_USER_INPUT` naming the field).
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        LedgerError::InvalidInput(crate::input::Invalid::field(field, message))
+    }
+
     /// Whether running the same step again can succeed without anyone fixing anything: the
     /// database was unreachable or a concurrent writer got in the way. Everything else (a
     /// transfer id reused for another movement, corrupt data, a state the step cannot act on,
@@ -127,5 +132,24 @@ fn permanent(e: &DbErr) -> bool {
         | DbErr::RecordNotUpdated
         | DbErr::TryIntoErr { .. } => true,
         _ => false,
+    }
+}
+
+impl From<crate::input::Invalid> for LedgerError {
+    fn from(invalid: crate::input::Invalid) -> Self {
+        LedgerError::InvalidInput(invalid)
+    }
+}
+
+impl crate::input::MaybeInvalid for LedgerError {
+    /// A refused amount is the `amount` field's, a refused key the `idempotencyKey`'s.
+    fn into_invalid(self) -> Result<crate::input::Invalid, Self> {
+        use crate::input::Invalid;
+        match self {
+            LedgerError::InvalidInput(invalid) => Ok(invalid),
+            LedgerError::InvalidAmount(m) => Ok(Invalid::field("amount", m)),
+            LedgerError::InvalidIdempotencyKey(m) => Ok(Invalid::field("idempotencyKey", m)),
+            other => Err(other),
+        }
     }
 }

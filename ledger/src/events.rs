@@ -120,7 +120,7 @@ pub async fn write<C: ConnectionTrait>(
     let mut appended = Vec::with_capacity(by_streamer.len());
     for (streamer, events) in &by_streamer {
         let n = i64::try_from(events.len())
-            .map_err(|_| LedgerError::InvalidInput("too many events in one commit".into()))?;
+            .map_err(|_| LedgerError::invalid("events", "too many events in one commit"))?;
         let rows = if txn.get_database_backend() == DatabaseBackend::Postgres {
             append_pg(txn, streamer, events, now).await?
         } else {
@@ -174,7 +174,7 @@ async fn append_pg<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Vec<mission_event::Model>, LedgerError> {
     let n = i64::try_from(events.len())
-        .map_err(|_| LedgerError::InvalidInput("too many events in one commit".into()))?;
+        .map_err(|_| LedgerError::invalid("events", "too many events in one commit"))?;
     let rows: Vec<serde_json::Value> = events
         .iter()
         .zip(1_i64..)

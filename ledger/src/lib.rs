@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 mod gate;
 pub mod idempotency;
+pub mod input;
 pub mod listing;
 pub mod mission;
 pub mod money;

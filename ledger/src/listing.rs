@@ -122,8 +122,9 @@ where
     let mut query = filtered.clone();
     for key in [&window.after, &window.before].into_iter().flatten() {
         if !fits(order, key) {
-            return Err(LedgerError::InvalidInput(
-                "the cursor belongs to another order of this list".into(),
+            return Err(LedgerError::invalid(
+                "after",
+                "the cursor belongs to another order of this list",
             ));
         }
     }

@@ -1,6 +1,7 @@
 //! What a mission and a pledge may be: the configured bounds and the validation of a new
 //! mission. Its texts follow [`crate::text`]'s rule.
 
+use crate::input::Checks;
 use crate::text::{self, Lines};
 use crate::{Amount, LedgerError};
 
@@ -82,7 +83,12 @@ impl Evidence {
         let url = match self.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             None => None,
             Some(raw) => {
-                let bad = || invalid("evidenceUrl must be an https link, at most 500 characters");
+                let bad = || {
+                    invalid(
+                        "evidenceUrl",
+                        "evidenceUrl must be an https link, at most 500 characters",
+                    )
+                };
                 let parsed = url::Url::parse(raw).map_err(|_| bad())?;
                 if parsed.scheme() != "https"
                     || parsed.host_str().is_none_or(str::is_empty)
@@ -139,59 +145,73 @@ pub(super) struct Validated {
     pub accept_seconds: i64,
 }
 
-pub(crate) fn invalid(message: impl Into<String>) -> LedgerError {
-    LedgerError::InvalidInput(message.into())
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> LedgerError {
+    LedgerError::invalid(field, message)
 }
 
-/// What every mission states, checked: its title and description (as [`crate::text`] has
-/// them), and its duration within the configured bounds.
+/// What every mission states, checked into `checks`: its title and description (as
+/// [`crate::text`] has them), and its duration within the configured bounds.
 pub(crate) fn mission_texts(
+    checks: &mut Checks<LedgerError>,
     rules: &MissionRules,
     title: &str,
     description: Option<&str>,
     duration_seconds: i64,
-) -> Result<(String, Option<String>), LedgerError> {
-    let title = text::required("title", title, MAX_TITLE_CHARS, Lines::One)?;
-    let description = text::optional(
+) -> (String, Option<String>) {
+    let title = checks.check(text::required("title", title, MAX_TITLE_CHARS, Lines::One));
+    let description = checks.check(text::optional(
         "description",
         description,
         MAX_DESCRIPTION_CHARS,
         Lines::Many,
-    )?;
-    if !(rules.min_duration_seconds..=rules.max_duration_seconds).contains(&duration_seconds) {
-        return Err(invalid(format!(
-            "durationSeconds must be between {} and {}",
-            rules.min_duration_seconds, rules.max_duration_seconds
-        )));
-    }
-    Ok((title, description))
+    ));
+    checks.require(
+        (rules.min_duration_seconds..=rules.max_duration_seconds).contains(&duration_seconds),
+        "durationSeconds",
+        || {
+            format!(
+                "durationSeconds must be between {} and {}",
+                rules.min_duration_seconds, rules.max_duration_seconds
+            )
+        },
+    );
+    (title, description)
 }
 
 impl NewMission {
+    /// Every field checked; each wrong one is named in one refusal.
     pub(super) fn validate(&self, rules: &MissionRules) -> Result<Validated, LedgerError> {
+        let mut checks = Checks::default();
         let (title, description) = mission_texts(
+            &mut checks,
             rules,
             &self.title,
             self.description.as_deref(),
             self.duration_seconds,
-        )?;
+        );
         let accept = self
             .accept_within_seconds
             .unwrap_or(rules.default_accept_seconds);
-        if !(1..=MAX_ACCEPT_SECONDS).contains(&accept) {
-            return Err(invalid(format!(
-                "acceptWithinSeconds must be between 1 and {MAX_ACCEPT_SECONDS}"
-            )));
-        }
-        if self.creator_id == self.streamer_id {
-            return Err(invalid("a streamer cannot propose a mission to themselves"));
-        }
-        let amount = Amount::within(self.amount_won, rules.pledge_min_won, rules.pledge_max_won)?;
+        checks.require(
+            (1..=MAX_ACCEPT_SECONDS).contains(&accept),
+            "acceptWithinSeconds",
+            || format!("acceptWithinSeconds must be between 1 and {MAX_ACCEPT_SECONDS}"),
+        );
+        checks.require(self.creator_id != self.streamer_id, "streamerId", || {
+            "a streamer cannot propose a mission to themselves".into()
+        });
+        let amount = checks.value(Amount::within(
+            self.amount_won,
+            rules.pledge_min_won,
+            rules.pledge_max_won,
+        ));
+        let message = checks.check(pledge_message(self.message.as_deref()));
+        checks.done()?;
         Ok(Validated {
             title,
             description,
-            message: pledge_message(self.message.as_deref())?,
-            amount,
+            message,
+            amount: amount.ok_or_else(|| LedgerError::Corrupt("amount checked".into()))?,
             accept_seconds: accept,
         })
     }
@@ -310,7 +330,7 @@ mod tests {
     #[test]
     fn direction_overrides_are_refused_in_every_text_of_a_mission() {
         let refused = |m: NewMission| match m.validate(&rules()) {
-            Err(LedgerError::InvalidInput(e)) => e,
+            Err(LedgerError::InvalidInput(e)) => e.to_string(),
             Err(e) => panic!("{e:?}"),
             Ok(_) => panic!("accepted"),
         };

@@ -308,8 +308,9 @@ fn shown(kinds: &[EntryKind]) -> impl Iterator<Item = (usize, &'static Source)> 
 fn seq_of(key: &Key) -> Result<i64, LedgerError> {
     match (&key.order[..], &key.sort) {
         (ORDER, Some(SortValue::Int(seq))) => Ok(*seq),
-        _ => Err(LedgerError::InvalidInput(
-            "the cursor belongs to another list".into(),
+        _ => Err(LedgerError::invalid(
+            "after",
+            "the cursor belongs to another list",
         )),
     }
 }
@@ -374,8 +375,9 @@ pub async fn page<C: ConnectionTrait>(
     window: &Window,
 ) -> Result<Page<Entry>, LedgerError> {
     if kinds.is_empty() && kinds_given {
-        return Err(LedgerError::InvalidInput(
-            "kind lists no kind: give at least one, or leave it out for every kind".into(),
+        return Err(LedgerError::invalid(
+            "kind",
+            "kind lists no kind: give at least one, or leave it out for every kind",
         ));
     }
     let backend = db.get_database_backend();

@@ -69,29 +69,36 @@ pub fn required(
 ) -> Result<String, LedgerError> {
     let normal: String = raw.nfkc().collect();
     if normal.chars().any(is_direction_control) {
-        return Err(invalid(format!("{field} {DIRECTION_RULE}")));
+        return Err(invalid(field, format!("{field} {DIRECTION_RULE}")));
     }
     let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\r' | '\t');
     if normal.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err(invalid(match lines {
-            Lines::One => format!("{field} must not contain control characters or line breaks"),
-            Lines::Many => format!(
-                "{field} must not contain control characters other than line breaks and tabs"
-            ),
-        }));
+        return Err(invalid(
+            field,
+            match lines {
+                Lines::One => format!("{field} must not contain control characters or line breaks"),
+                Lines::Many => format!(
+                    "{field} must not contain control characters other than line breaks and tabs"
+                ),
+            },
+        ));
     }
     let stored = visible(&normal).trim().to_owned();
     if stored.is_empty() {
-        return Err(invalid(format!(
-            "{field} must have a visible character: it is empty once invisible characters \
+        return Err(invalid(
+            field,
+            format!(
+                "{field} must have a visible character: it is empty once invisible characters \
              (zero-width spaces, joiners, fillers, variation selectors, tags) are removed"
-        )));
+            ),
+        ));
     }
     let n = stored.chars().count();
     if n > max_chars {
-        return Err(invalid(format!(
-            "{field} must be at most {max_chars} characters (it has {n})"
-        )));
+        return Err(invalid(
+            field,
+            format!("{field} must be at most {max_chars} characters (it has {n})"),
+        ));
     }
     Ok(stored)
 }
@@ -110,8 +117,8 @@ pub fn optional(
     }
 }
 
-fn invalid(message: String) -> LedgerError {
-    LedgerError::InvalidInput(message)
+fn invalid(field: &str, message: String) -> LedgerError {
+    LedgerError::invalid(field, message)
 }
 
 #[cfg(test)]
@@ -120,7 +127,7 @@ mod tests {
 
     fn refusal(r: Result<String, LedgerError>) -> String {
         match r {
-            Err(LedgerError::InvalidInput(m)) => m,
+            Err(LedgerError::InvalidInput(m)) => m.to_string(),
             other => panic!("expected InvalidInput, got {other:?}"),
         }
     }

@@ -84,30 +84,29 @@ impl PageArgs {
             if (1..=MAX_PAGE).contains(&n) {
                 Ok(u64::from(n.unsigned_abs()))
             } else {
-                Err(ApiError::BadUserInput(format!(
-                    "{name} must be between 1 and {MAX_PAGE}"
-                )))
+                Err(ApiError::invalid(
+                    name,
+                    format!("{name} must be between 1 and {MAX_PAGE}"),
+                ))
             }
         };
         let (limit, from_end) = match (self.first, self.last) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::BadUserInput(
-                    "give first or last, not both".into(),
-                ));
+                return Err(ApiError::invalid("last", "give first or last, not both"));
             }
             (Some(first), None) => (bounded("first", first)?, false),
             (None, Some(last)) => (bounded("last", last)?, true),
             (None, None) => (bounded("first", DEFAULT_PAGE)?, false),
         };
-        let decode = |c: &Option<String>| {
+        let decode = |name: &str, c: &Option<String>| {
             c.as_deref()
                 .map(|s| Cursor::decode_cursor(s).map(|c| c.0))
                 .transpose()
-                .map_err(|e| ApiError::BadUserInput(e.to_string()))
+                .map_err(|e| ApiError::invalid(name, format!("{name}: {e}")))
         };
         Ok(Window {
-            after: decode(&self.after)?,
-            before: decode(&self.before)?,
+            after: decode("after", &self.after)?,
+            before: decode("before", &self.before)?,
             limit,
             from_end,
         })

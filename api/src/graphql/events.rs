@@ -189,9 +189,12 @@ pub(super) async fn readable(
             "events up to seq {pruned_through} are older than the retention \
              (EVENT_RETENTION_HOURS): reload the current state and follow from its lastSeq"
         ))),
-        Err(Unreadable::Ahead { last_seq }) => Err(ApiError::BadUserInput(format!(
-            "afterSeq is beyond this feed's newest seq {last_seq}: reload the current state"
-        ))),
+        Err(Unreadable::Ahead { last_seq }) => Err(ApiError::invalid(
+            "afterSeq",
+            format!(
+                "afterSeq is beyond this feed's newest seq {last_seq}: reload the current state"
+            ),
+        )),
     }
 }
 
@@ -200,9 +203,10 @@ fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
     if (1..=MAX_EVENTS_PAGE).contains(&first) {
         Ok(u64::from(first.unsigned_abs()))
     } else {
-        Err(ApiError::BadUserInput(format!(
-            "first must be between 1 and {MAX_EVENTS_PAGE}"
-        )))
+        Err(ApiError::invalid(
+            "first",
+            format!("first must be between 1 and {MAX_EVENTS_PAGE}"),
+        ))
     }
 }
 

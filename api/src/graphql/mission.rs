@@ -342,7 +342,7 @@ pub(crate) async fn missions_page(
 ) -> GqlResult<List<Mission>> {
     filter.statuses = match (status, statuses) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::BadUserInput("give status or statuses, not both".into()).into());
+            return Err(ApiError::invalid("statuses", "give status or statuses, not both").into());
         }
         (Some(one), None) => vec![one.into()],
         // Each status once; an empty list is any status.

@@ -48,14 +48,16 @@ impl MissionMutation {
             .user(input.streamer_id.as_str())
             .await
             .map_err(|e| match e {
-                IdentityError::NotFound(_) => {
-                    ApiError::BadUserInput("streamerId does not name a registered streamer".into())
-                }
+                IdentityError::NotFound(_) => ApiError::invalid(
+                    "streamerId",
+                    "streamerId does not name a registered streamer",
+                ),
                 other => other.into(),
             })?;
         if streamer.role != Role::Streamer {
-            return Err(ApiError::BadUserInput(
-                "streamerId does not name a registered streamer".into(),
+            return Err(ApiError::invalid(
+                "streamerId",
+                "streamerId does not name a registered streamer",
             )
             .into());
         }

@@ -275,5 +275,5 @@ impl WebhookMutation {
 }
 
 fn refused(r: target::Refused) -> ApiError {
-    ApiError::BadUserInput(r.0)
+    ApiError::invalid("url", r.0)
 }

@@ -161,10 +161,13 @@ pub async fn verify(
     let certification_id = certification_id.trim();
     if certification_id.is_empty() || certification_id.chars().count() > MAX_CERTIFICATION_ID_CHARS
     {
-        return Err(IdentityError::BadInput(format!(
-            "certificationId must be 1 to {MAX_CERTIFICATION_ID_CHARS} characters: the id the \
+        return Err(IdentityError::invalid(
+            "certificationId",
+            format!(
+                "certificationId must be 1 to {MAX_CERTIFICATION_ID_CHARS} characters: the id the \
              provider's identity check gave (PortOne's imp_uid)"
-        )));
+            ),
+        ));
     }
     crate::users::get(db, user_id).await?;
     if verifier.provider() != provider {

@@ -35,9 +35,10 @@ impl ChannelClaim {
             Platform::Twitch => "https://www.twitch.tv/<login>",
         };
         let refuse = || {
-            IdentityError::BadInput(format!(
-                "channelUrl must be a {platform} channel: {expected}"
-            ))
+            IdentityError::invalid(
+                "channelUrl",
+                format!("channelUrl must be a {platform} channel: {expected}"),
+            )
         };
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > MAX_URL_BYTES {

@@ -42,10 +42,10 @@ pub async fn link_channel(
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
     if redirect.is_none() || request.redirect_uri.len() > 2048 || request.state.len() > 512 {
-        return Err(IdentityError::BadInput(
+        return Err(IdentityError::invalid(
+            "redirectUri",
             "redirectUri must be the http(s) address the platform sent the browser back to, \
-             and state at most 512 bytes"
-                .into(),
+             and state at most 512 bytes",
         ));
     }
     let user = crate::users::get(users_db, user_id).await?;

@@ -244,8 +244,8 @@ fn why(e: &IdentityError) -> String {
     match e {
         IdentityError::Refused { message, .. }
         | IdentityError::InvalidState(message)
-        | IdentityError::Forbidden(message)
-        | IdentityError::BadInput(message) => message.clone(),
+        | IdentityError::Forbidden(message) => message.clone(),
+        IdentityError::BadInput(invalid) => invalid.to_string(),
         _ => "an error on our side".into(),
     }
 }

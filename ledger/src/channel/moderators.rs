@@ -22,8 +22,9 @@ pub async fn appoint<C: ConnectionTrait>(
     user_id: &str,
 ) -> Result<(), LedgerError> {
     if streamer_id == user_id {
-        return Err(LedgerError::InvalidInput(
-            "a streamer moderates their channel already".into(),
+        return Err(LedgerError::invalid(
+            "userId",
+            "a streamer moderates their channel already",
         ));
     }
     let present = channel_moderator::Entity::find()
@@ -31,9 +32,10 @@ pub async fn appoint<C: ConnectionTrait>(
         .count(db)
         .await?;
     if present >= MAX_MODERATORS && !is_moderator(db, streamer_id, user_id).await? {
-        return Err(LedgerError::InvalidInput(format!(
-            "at most {MAX_MODERATORS} moderators"
-        )));
+        return Err(LedgerError::invalid(
+            "userId",
+            format!("at most {MAX_MODERATORS} moderators"),
+        ));
     }
     channel_moderator::Entity::insert(channel_moderator::ActiveModel {
         streamer_id: Set(streamer_id.to_owned()),

@@ -4,6 +4,7 @@
 
 use super::words::fold;
 use crate::LedgerError;
+use crate::input::Checks;
 use crate::rules::MissionRules;
 use crate::text::{self, Lines};
 use chrono::Utc;
@@ -106,27 +107,34 @@ pub async fn update<C: ConnectionTrait>(
         row.accepting_requests = Set(v);
         given.push(C::AcceptingRequests);
     }
+    let mut checks = Checks::default();
     if let Some(v) = update.min_first_pledge {
-        if let Some(min) = v
-            && !(rules.pledge_min_won..=rules.pledge_max_won).contains(&min)
-        {
-            return Err(invalid(format!(
-                "minFirstPledge must be between {} and {} won",
-                rules.pledge_min_won, rules.pledge_max_won
-            )));
-        }
+        checks.require(
+            v.is_none_or(|min| (rules.pledge_min_won..=rules.pledge_max_won).contains(&min)),
+            "minFirstPledge",
+            || {
+                format!(
+                    "minFirstPledge must be between {} and {} won",
+                    rules.pledge_min_won, rules.pledge_max_won
+                )
+            },
+        );
         row.min_first_pledge = Set(v);
         given.push(C::MinFirstPledge);
     }
     if let Some(v) = update.max_duration_seconds {
-        if let Some(max) = v
-            && !(rules.min_duration_seconds..=rules.max_duration_seconds).contains(&max)
-        {
-            return Err(invalid(format!(
-                "maxDurationSeconds must be between {} and {}",
-                rules.min_duration_seconds, rules.max_duration_seconds
-            )));
-        }
+        checks.require(
+            v.is_none_or(|max| {
+                (rules.min_duration_seconds..=rules.max_duration_seconds).contains(&max)
+            }),
+            "maxDurationSeconds",
+            || {
+                format!(
+                    "maxDurationSeconds must be between {} and {}",
+                    rules.min_duration_seconds, rules.max_duration_seconds
+                )
+            },
+        );
         row.max_duration_seconds = Set(v);
         given.push(C::MaxDurationSeconds);
     }
@@ -135,13 +143,14 @@ pub async fn update<C: ConnectionTrait>(
         given.push(C::ManualApproval);
     }
     if let Some(words) = update.banned_words {
-        row.banned_words = Set(json(&banned_words(words)?));
+        row.banned_words = Set(json(&checks.check(banned_words(words))));
         given.push(C::BannedWords);
     }
     if let Some(users) = update.blocked_users {
-        row.blocked_users = Set(json(&blocked_users(streamer_id, users)?));
+        row.blocked_users = Set(json(&checks.check(blocked_users(streamer_id, users))));
         given.push(C::BlockedUsers);
     }
+    checks.done()?;
     streamer_setting::Entity::insert(row)
         .on_conflict(
             OnConflict::column(C::StreamerId)
@@ -153,8 +162,8 @@ pub async fn update<C: ConnectionTrait>(
     read(db, streamer_id).await
 }
 
-fn invalid(message: impl Into<String>) -> LedgerError {
-    LedgerError::InvalidInput(message.into())
+fn invalid(field: &str, message: impl Into<String>) -> LedgerError {
+    LedgerError::invalid(field, message)
 }
 
 /// The banned words under [`crate::text`]'s rule (as stored: NFKC, invisible characters
@@ -163,13 +172,16 @@ fn banned_words(words: Vec<String>) -> Result<Vec<String>, LedgerError> {
     let mut seen = std::collections::HashSet::new();
     let mut kept = Vec::new();
     for word in words {
-        let word = text::required("each banned word", &word, MAX_BANNED_WORD_CHARS, Lines::One)?;
+        let word = text::required("bannedWords", &word, MAX_BANNED_WORD_CHARS, Lines::One)?;
         if seen.insert(fold(&word)) {
             kept.push(word);
         }
     }
     if kept.len() > MAX_BANNED_WORDS {
-        return Err(invalid(format!("at most {MAX_BANNED_WORDS} banned words")));
+        return Err(invalid(
+            "bannedWords",
+            format!("at most {MAX_BANNED_WORDS} banned words"),
+        ));
     }
     Ok(kept)
 }
@@ -186,15 +198,19 @@ fn blocked_users(streamer_id: &str, users: Vec<String>) -> Result<Vec<String>, L
         .iter()
         .any(|u| u.is_empty() || u.len() > MAX_USER_ID_CHARS)
     {
-        return Err(invalid("blockedUsers must be user ids"));
+        return Err(invalid("blockedUsers", "blockedUsers must be user ids"));
     }
     if kept.iter().any(|u| u == streamer_id) {
-        return Err(invalid("a streamer cannot block themselves"));
+        return Err(invalid(
+            "blockedUsers",
+            "a streamer cannot block themselves",
+        ));
     }
     if kept.len() > MAX_BLOCKED_USERS {
-        return Err(invalid(format!(
-            "at most {MAX_BLOCKED_USERS} blocked users"
-        )));
+        return Err(invalid(
+            "blockedUsers",
+            format!("at most {MAX_BLOCKED_USERS} blocked users"),
+        ));
     }
     Ok(kept)
 }

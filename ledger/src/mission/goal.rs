@@ -13,6 +13,7 @@ use super::read::holdings;
 use super::transition::request_signal;
 use crate::events::{self, NewEvent};
 use crate::idempotency::{self, Effect, IdempotencyKey};
+use crate::input::Checks;
 use crate::prediction::game::{lock_at, open as open_prediction};
 use crate::rules::{MAX_GOAL_TIERS, MAX_TITLE_CHARS, MissionRules, invalid, mission_texts};
 use crate::status::{EventKind, MissionKind, MissionStatus};
@@ -64,46 +65,72 @@ impl NewGoal {
     /// ending `GOAL_FUNDING_MIN_SECONDS` to `GOAL_FUNDING_MAX_SECONDS` after `now`, the
     /// duration within the missions' bounds.
     fn validate(&self, rules: &MissionRules, now: DateTime<Utc>) -> Result<ValidGoal, LedgerError> {
+        let mut checks = Checks::default();
         let (title, description) = mission_texts(
+            &mut checks,
             rules,
             &self.title,
             self.description.as_deref(),
             self.duration_seconds,
-        )?;
-        let goal = Amount::within(self.goal_won, rules.pledge_min_won, rules.pledge_max_won)
-            .map_err(|_| {
-                invalid(format!(
-                    "goal must be between {} and {} won",
-                    rules.pledge_min_won, rules.pledge_max_won
-                ))
-            })?;
+        );
+        let goal = checks.value(
+            Amount::within(self.goal_won, rules.pledge_min_won, rules.pledge_max_won).map_err(
+                |_| {
+                    invalid(
+                        "goal",
+                        format!(
+                            "goal must be between {} and {} won",
+                            rules.pledge_min_won, rules.pledge_max_won
+                        ),
+                    )
+                },
+            ),
+        );
         let g = rules.goals;
         let lead = (self.funding_ends_at - now).num_seconds();
-        if !(g.funding_min_seconds..=g.funding_max_seconds).contains(&lead) {
-            return Err(invalid(format!(
-                "fundingEndsAt must be between {} and {} seconds from now",
-                g.funding_min_seconds, g.funding_max_seconds
-            )));
-        }
-        if self.tiers.len() > MAX_GOAL_TIERS {
-            return Err(invalid(format!(
-                "a goal has at most {MAX_GOAL_TIERS} tiers"
-            )));
-        }
-        let mut below = goal.get();
+        checks.require(
+            (g.funding_min_seconds..=g.funding_max_seconds).contains(&lead),
+            "fundingEndsAt",
+            || {
+                format!(
+                    "fundingEndsAt must be between {} and {} seconds from now",
+                    g.funding_min_seconds, g.funding_max_seconds
+                )
+            },
+        );
+        checks.require(self.tiers.len() <= MAX_GOAL_TIERS, "tiers", || {
+            format!("a goal has at most {MAX_GOAL_TIERS} tiers")
+        });
+        let mut below = self.goal_won;
         let mut tiers = Vec::with_capacity(self.tiers.len());
         for (i, t) in self.tiers.iter().enumerate() {
-            if t.amount_won <= below {
-                return Err(invalid(format!(
+            checks.require(t.amount_won > below, &format!("tiers[{i}].amount"), || {
+                format!(
                     "tier {} must be above {below} won: tiers ascend from the goal",
                     i + 1
-                )));
-            }
-            below = t.amount_won;
+                )
+            });
+            below = below.max(t.amount_won);
             let field = format!("tiers[{i}].title");
-            let title = text::required(&field, &t.title, MAX_TITLE_CHARS, Lines::One)?;
-            tiers.push((Amount::new(t.amount_won)?, title));
+            let title = checks.check(text::required(
+                &field,
+                &t.title,
+                MAX_TITLE_CHARS,
+                Lines::One,
+            ));
+            let amount = checks.value(Amount::new(t.amount_won));
+            tiers.push((amount, title));
         }
+        checks.done()?;
+        let goal = goal.ok_or_else(|| LedgerError::Corrupt("goal checked".into()))?;
+        let tiers = tiers
+            .into_iter()
+            .map(|(amount, title)| {
+                amount
+                    .map(|a| (a, title))
+                    .ok_or_else(|| LedgerError::Corrupt("tier checked".into()))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(ValidGoal {
             title,
             description,

@@ -106,7 +106,7 @@ async fn stored(
 fn valid_reason(raw: &str) -> Result<String, LedgerError> {
     let reason = raw.trim();
     if reason.is_empty() {
-        return Err(invalid("reason must say what went wrong"));
+        return Err(invalid("reason", "reason must say what went wrong"));
     }
     // Operators and the backer read it: the one text rule for text shown to others.
     crate::text::required(

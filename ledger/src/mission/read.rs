@@ -280,8 +280,8 @@ pub async fn backers_page(
         p(3),
         withdrawn = PledgeStatus::Withdrawn.as_str(),
     );
-    let limit = i64::try_from(limit)
-        .map_err(|_| LedgerError::InvalidInput("page size too large".into()))?;
+    let limit =
+        i64::try_from(limit).map_err(|_| LedgerError::invalid("first", "page size too large"))?;
     let read = BackerTotal::find_by_statement(Statement::from_sql_and_values(
         backend,
         &sql,

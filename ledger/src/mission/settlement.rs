@@ -201,8 +201,8 @@ async fn take_page<C: ConnectionTrait>(
         after = p(4),
         limit = p(5),
     );
-    let limit = i64::try_from(limit)
-        .map_err(|_| LedgerError::InvalidInput("page size too large".into()))?;
+    let limit =
+        i64::try_from(limit).map_err(|_| LedgerError::invalid("first", "page size too large"))?;
     Ok(Taken::find_by_statement(Statement::from_sql_and_values(
         backend,
         &sql,

@@ -71,9 +71,10 @@ pub async fn act(
         StreamerAction::Reject { reason } => {
             let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
             if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-                return Err(invalid(format!(
-                    "reason must be at most {MAX_REASON_CHARS} characters"
-                )));
+                return Err(invalid(
+                    "reason",
+                    format!("reason must be at most {MAX_REASON_CHARS} characters"),
+                ));
             }
             update = update
                 .col_expr(
@@ -193,11 +194,12 @@ async fn check_tier<C: sea_orm::ConnectionTrait>(
 ) -> Result<(), LedgerError> {
     if m.kind != MissionKind::Goal {
         return Err(invalid(
+            "tierReached",
             "tierReached is for a streamer's goal, not a proposal",
         ));
     }
     if outcome != Outcome::Success {
-        return Err(invalid("tierReached goes with SUCCESS"));
+        return Err(invalid("tierReached", "tierReached goes with SUCCESS"));
     }
     let tiers = tiers(txn, &m.id).await?;
     let reached = match usize::try_from(tier) {
@@ -208,10 +210,13 @@ async fn check_tier<C: sea_orm::ConnectionTrait>(
     if reached {
         Ok(())
     } else {
-        Err(invalid(format!(
-            "tierReached must be 0 (the goal) or a tier this goal reached (of {})",
-            tiers.len()
-        )))
+        Err(invalid(
+            "tierReached",
+            format!(
+                "tierReached must be 0 (the goal) or a tier this goal reached (of {})",
+                tiers.len()
+            ),
+        ))
     }
 }
 

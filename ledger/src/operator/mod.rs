@@ -43,15 +43,19 @@ impl Acting {
         let note = note.trim();
         if note.is_empty() {
             return Err(invalid(
+                "note",
                 "note must say why: every operator action is recorded with one",
             ));
         }
         if note.chars().count() > MAX_NOTE_CHARS
             || note.chars().any(|c| c.is_control() && c != '\n')
         {
-            return Err(invalid(format!(
-                "note must be at most {MAX_NOTE_CHARS} characters, without control characters"
-            )));
+            return Err(invalid(
+                "note",
+                format!(
+                    "note must be at most {MAX_NOTE_CHARS} characters, without control characters"
+                ),
+            ));
         }
         Ok(Self {
             operator_id: operator_id.to_owned(),

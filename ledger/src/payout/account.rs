@@ -27,16 +27,20 @@ impl AccountNumber {
     pub fn parse(raw: &str) -> Result<Self, LedgerError> {
         let digits: String = raw.chars().filter(|c| *c != '-' && *c != ' ').collect();
         if !digits.chars().all(|c| c.is_ascii_digit()) {
-            return Err(LedgerError::InvalidInput(
-                "accountNumber must be digits (hyphens and spaces are ignored)".into(),
+            return Err(LedgerError::invalid(
+                "accountNumber",
+                "accountNumber must be digits (hyphens and spaces are ignored)",
             ));
         }
         if !ACCOUNT_DIGITS.contains(&digits.len()) {
-            return Err(LedgerError::InvalidInput(format!(
-                "accountNumber must have {} to {} digits",
-                ACCOUNT_DIGITS.start(),
-                ACCOUNT_DIGITS.end()
-            )));
+            return Err(LedgerError::invalid(
+                "accountNumber",
+                format!(
+                    "accountNumber must have {} to {} digits",
+                    ACCOUNT_DIGITS.start(),
+                    ACCOUNT_DIGITS.end()
+                ),
+            ));
         }
         Ok(Self(digits))
     }
@@ -116,9 +120,12 @@ pub async fn set_account<C: ConnectionTrait>(
     holder: &HolderName,
 ) -> Result<PayoutAccount, LedgerError> {
     if bank_name(bank_code).is_none() {
-        return Err(LedgerError::InvalidInput(format!(
-            "bankCode {bank_code:?} is not a bank we pay to: give its 3-digit KFTC code, e.g. 004"
-        )));
+        return Err(LedgerError::invalid(
+            "bankCode",
+            format!(
+                "bankCode {bank_code:?} is not a bank we pay to: give its 3-digit KFTC code, e.g. 004"
+            ),
+        ));
     }
     let row = payout_account::ActiveModel {
         user_id: Set(user_id.to_owned()),
@@ -190,7 +197,7 @@ mod tests {
     fn holder_names_of_invisible_characters_or_direction_controls_are_refused() {
         for raw in ["\u{200B}", "\u{200B}\u{200B}\u{200B}", " \u{FEFF}\u{3164} "] {
             assert!(
-                matches!(HolderName::parse(raw), Err(LedgerError::InvalidInput(m)) if m.contains("invisible")),
+                matches!(HolderName::parse(raw), Err(LedgerError::InvalidInput(m)) if m.mentions("invisible")),
                 "{raw:?}"
             );
         }

@@ -93,10 +93,13 @@ pub async fn place_bet(
         .await?
         .ok_or_else(|| LedgerError::Corrupt("bet vanished".into()))?;
     if existing.outcome != outcome {
-        return Err(LedgerError::InvalidInput(format!(
-            "you already bet on {}; a bet stays on one side",
-            existing.outcome
-        )));
+        return Err(LedgerError::invalid(
+            "outcome",
+            format!(
+                "you already bet on {}; a bet stays on one side",
+                existing.outcome
+            ),
+        ));
     }
     let current = if matches!(inserted, TryInsertResult::Inserted(1)) {
         existing
@@ -112,10 +115,13 @@ pub async fn place_bet(
             .exec(&txn)
             .await?;
         if raised.rows_affected != 1 {
-            return Err(LedgerError::InvalidInput(format!(
-                "at most {MAX_POINTS_PER_USER} points per user per prediction; you have {} on it",
-                existing.points
-            )));
+            return Err(LedgerError::invalid(
+                "points",
+                format!(
+                    "at most {MAX_POINTS_PER_USER} points per user per prediction; you have {} on it",
+                    existing.points
+                ),
+            ));
         }
         bet::Entity::find_by_id(existing.id.clone())
             .one(&txn)

@@ -59,14 +59,17 @@ pub async fn check<C: ConnectionTrait>(
     }
     let fits = allowed(c.kind);
     if !fits.contains(&action) {
-        return Err(LedgerError::InvalidInput(format!(
-            "a {} case is resolved with one of {}",
-            c.kind,
-            fits.iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(LedgerError::invalid(
+            "action",
+            format!(
+                "a {} case is resolved with one of {}",
+                c.kind,
+                fits.iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
     }
     // A payment refunded at the provider must be one nothing credited: an order whose confirm
     // went through since (the limit freed, a redelivered webhook) is not refunded behind the

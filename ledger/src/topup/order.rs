@@ -177,10 +177,13 @@ pub async fn begin_confirm(
     now: DateTime<Utc>,
 ) -> Result<Begun, LedgerError> {
     if !is_payment_key(payment_key) {
-        return Err(LedgerError::InvalidInput(format!(
-            "paymentKey must be 1 to {MAX_PAYMENT_KEY_CHARS} letters, digits, `-` or `_` (the \
+        return Err(LedgerError::invalid(
+            "paymentKey",
+            format!(
+                "paymentKey must be 1 to {MAX_PAYMENT_KEY_CHARS} letters, digits, `-` or `_` (the \
              payment provider's keys): nothing was charged or changed"
-        )));
+            ),
+        ));
     }
     let order = match own_order(db, user_id, order_id).await {
         Err(LedgerError::NotFound(m)) => {
@@ -237,9 +240,9 @@ pub async fn begin_confirm(
         Ok(r) => r.rows_affected,
         Err(e) if is_unique_violation(&e) => {
             // Whose order holds it is not the caller's to learn: only that it is not this one's.
-            return Err(LedgerError::InvalidInput(
-                "this paymentKey is not this order's payment: nothing was charged or changed"
-                    .into(),
+            return Err(LedgerError::invalid(
+                "paymentKey",
+                "this paymentKey is not this order's payment: nothing was charged or changed",
             ));
         }
         Err(e) => return Err(e.into()),

@@ -60,19 +60,22 @@ pub fn kinds(w: &webhook::Model) -> Result<Vec<EventKind>, LedgerError> {
 
 fn check(new: &NewWebhook) -> Result<(), LedgerError> {
     if new.events.is_empty() {
-        return Err(LedgerError::InvalidInput(
-            "events must name at least one kind".into(),
+        return Err(LedgerError::invalid(
+            "events",
+            "events must name at least one kind",
         ));
     }
     if new.description.chars().count() > DESCRIPTION_MAX_CHARS {
-        return Err(LedgerError::InvalidInput(format!(
-            "description must be at most {DESCRIPTION_MAX_CHARS} characters"
-        )));
+        return Err(LedgerError::invalid(
+            "description",
+            format!("description must be at most {DESCRIPTION_MAX_CHARS} characters"),
+        ));
     }
     if new.url.chars().count() > URL_MAX_CHARS {
-        return Err(LedgerError::InvalidInput(format!(
-            "url must be at most {URL_MAX_CHARS} characters"
-        )));
+        return Err(LedgerError::invalid(
+            "url",
+            format!("url must be at most {URL_MAX_CHARS} characters"),
+        ));
     }
     Ok(())
 }

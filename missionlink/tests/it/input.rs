@@ -166,3 +166,101 @@ async fn racing_registrations_for_one_handle_create_one_user() {
         assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
     }
 }
+
+/// `extensions.field` (the first refused field) and `extensions.fields` (every one, in order)
+/// of the first error, as a form reads them.
+fn refused_fields(r: &Gql) -> (String, Vec<String>) {
+    let ext = &r.0["errors"][0]["extensions"];
+    let fields = ext["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no extensions.fields: {}", r.0))
+        .iter()
+        .map(|f| {
+            assert!(f["message"].as_str().is_some_and(|m| !m.is_empty()), "{f}");
+            f["field"].as_str().expect("a field name").to_owned()
+        })
+        .collect();
+    (ext["field"].as_str().unwrap_or_default().to_owned(), fields)
+}
+
+/// Issue 30, item 4: a refused input names its fields, every wrong one at once, and changes
+/// nothing; a single wrong argument is named too.
+#[tokio::test]
+async fn every_wrong_field_of_an_input_is_named_at_once() {
+    let app = TestApp::spawn().await;
+    let viewer = app.register("fields").await;
+    let streamer = app.register_as("fieldstar", "STREAMER").await;
+    app.top_up(&viewer, 50_000, "fund").await.data("topUp");
+
+    let before = app.snapshot().await;
+    let r = app
+        .create_mission(
+            &viewer,
+            &streamer.user_id,
+            1,
+            json!({ "title": " ", "durationSeconds": 1, "acceptWithinSeconds": 0 }),
+        )
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    let (first, all) = refused_fields(&r);
+    assert_eq!(first, "title");
+    assert_eq!(
+        all,
+        ["title", "durationSeconds", "acceptWithinSeconds", "amount"]
+    );
+    for word in ["title", "durationSeconds", "acceptWithinSeconds", "amount"] {
+        assert!(r.message().contains(word), "{word}: {}", r.message());
+    }
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused mission changed something"
+    );
+
+    let r = app
+        .gql(
+            None,
+            REGISTER,
+            json!({ "input": { "email": "not-an-email", "password": "short",
+                "handle": "two words", "role": "VIEWER", "locale": "fr" } }),
+        )
+        .await;
+    assert_eq!(
+        refused_fields(&r).1,
+        ["email", "password", "handle", "locale"]
+    );
+    // Taken twice over: both named.
+    let r = app
+        .gql(
+            None,
+            REGISTER,
+            json!({ "input": registration("fields@example.com", "FIELDS") }),
+        )
+        .await;
+    assert_eq!(
+        refused_fields(&r),
+        ("email".into(), vec!["email".into(), "handle".into()])
+    );
+
+    // One wrong argument: named as the schema spells it.
+    let id = app.new_mission(&viewer, &streamer.user_id, 5_000).await;
+    let r = app.contribute(&viewer, &id, 1, "tiny").await;
+    assert_eq!(refused_fields(&r), ("amount".into(), vec!["amount".into()]));
+    let r = app.top_up(&viewer, 5_000, "").await;
+    assert_eq!(refused_fields(&r).0, "idempotencyKey");
+    let r = app
+        .gql(None, "{ missions(first: 0) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(refused_fields(&r).0, "first");
+    let r = app
+        .gql(
+            Some(&streamer.access),
+            "mutation { updateStreamerSettings(input: { minFirstPledge: 1, maxDurationSeconds: 1 }) { minFirstPledge } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        refused_fields(&r).1,
+        ["minFirstPledge", "maxDurationSeconds"]
+    );
+}

@@ -43,25 +43,30 @@ impl Extension for StorableTextOnly {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         if has_unstorable(query) {
-            return Err(refusal("the query text", None));
+            return Err(refusal("the query text", None, None));
         }
         for (name, value) in variables.iter() {
             if has_unstorable(name) {
-                return Err(refusal("a variable's name", None));
+                return Err(refusal("a variable's name", None, None));
             }
             if has_unstorable_value(value) {
-                return Err(refusal(&format!("variable ${name}"), None));
+                return Err(refusal(
+                    &format!("variable ${name}"),
+                    None,
+                    Some(name.as_str()),
+                ));
             }
         }
         let document = next.run(ctx, query, variables).await?;
         if let Some(pos) = literal_with_unstorable(&document) {
-            return Err(refusal("a string in the query", Some(pos)));
+            return Err(refusal("a string in the query", Some(pos), None));
         }
         Ok(document)
     }
 }
 
-fn refusal(place: &str, pos: Option<Pos>) -> ServerError {
+/// The refusal; `field` is the variable's name when a variable holds the character.
+fn refusal(place: &str, pos: Option<Pos>, field: Option<&str>) -> ServerError {
     let mut error = ServerError::new(
         format!(
             "{place} contains the NUL character (U+0000), which cannot be stored; remove it \
@@ -71,6 +76,9 @@ fn refusal(place: &str, pos: Option<Pos>) -> ServerError {
     );
     let mut extensions = ErrorExtensionValues::default();
     extensions.set("code", "BAD_USER_INPUT");
+    if let Some(field) = field {
+        extensions.set("field", field);
+    }
     error.extensions = Some(extensions);
     error
 }
