@@ -18,6 +18,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 mod account;
 mod graphiql;
+mod mission_page;
 mod overlay;
 mod request;
 mod ws;
@@ -52,6 +53,7 @@ pub fn router(app: AppState, schema: AppSchema, listening: SocketAddr) -> Router
         .route("/graphql/ws", get(ws::upgrade))
         .route("/graphql/assets/{file}", get(graphiql::asset))
         .route("/overlay/{token}", get(overlay::page))
+        .route("/missions/{id}", get(mission_page::page))
         .route(
             account::VERIFY_PATH,
             get(account::verify_page).post(account::verify_submit),

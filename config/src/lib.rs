@@ -32,7 +32,7 @@ mod tests;
 
 pub use databases::DatabaseConfig;
 pub use email::{EmailConfig, EmailTransport};
-pub use help::{variables, variables_help};
+pub use help::{readme_table, variables, variables_help};
 pub use http::HttpConfig;
 pub use missions::MissionRules;
 pub use payouts::PayoutConfig;

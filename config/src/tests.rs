@@ -224,7 +224,7 @@ fn the_readme_table_says_what_help_says() {
     let end = readme[start..]
         .find("\n\n")
         .map_or(readme.len(), |i| start + i + 1);
-    let want = crate::help::readme_table();
+    let want = crate::readme_table();
     if readme[start..end] == want {
         return;
     }

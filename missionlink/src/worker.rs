@@ -38,6 +38,7 @@ pub async fn deps(config: &Config, db: &Databases) -> WorkerDeps {
                 config.email.send_timeout_seconds,
             )),
     };
+    let account_emails = config.account_emails();
     WorkerDeps {
         audit_interval: std::time::Duration::from_secs(config.worker.audit_interval_seconds),
         event_retention: std::time::Duration::from_secs(
@@ -53,6 +54,8 @@ pub async fn deps(config: &Config, db: &Databases) -> WorkerDeps {
             page_size: config.missions.settlement_page_size,
             pages_in_flight: config.missions.settlement_pages_in_flight,
             email_page_size: config.email.page_size,
+            public_url: account_emails.public_url.clone(),
+            operator_contact: account_emails.operator_contact.clone(),
         },
         payouts: config.payouts.worker(),
         topups: config.topups.worker(),
@@ -60,6 +63,6 @@ pub async fn deps(config: &Config, db: &Databases) -> WorkerDeps {
         reconciliation_sla: std::time::Duration::from_secs(
             config.missions.reconciliation_sla_seconds,
         ),
-        account_emails: config.account_emails(),
+        account_emails,
     }
 }

@@ -78,18 +78,9 @@ fn words(lang: &str) -> &'static Words {
     if lang == "en" { &EN } else { &KO }
 }
 
-/// `&`, `<`, `>`, `"` and `'` as entities: what the page shows of the request.
+/// `&`, `<`, `>`, `"`, `'` and `/` as entities: what the page shows of the request.
 fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
+    html_escape::encode_safe(text).into_owned()
 }
 
 fn page(status: StatusCode, w: &Words, title: &str, body: &str) -> Response {

@@ -91,6 +91,21 @@ pub async fn cancel(
     Ok((find(db, mission_id).await?, action))
 }
 
+/// Why the operators cancelled `mission_id`: the note of their latest cancellation of it (a
+/// suspension's sweep records the suspension's note), if it was cancelled by them.
+pub async fn cancellation_note<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+) -> Result<Option<String>, LedgerError> {
+    Ok(operator_action::Entity::find()
+        .filter(operator_action::Column::MissionId.eq(mission_id))
+        .filter(operator_action::Column::Action.eq(OperatorActionKind::CancelMission))
+        .order_by_desc(operator_action::Column::CreatedAt)
+        .one(db)
+        .await?
+        .map(|a| a.note))
+}
+
 /// Most missions listed per read of the sweep.
 const SWEEP_PAGE: u64 = 100;
 

@@ -30,6 +30,7 @@ mod introspection;
 mod layout;
 mod limits;
 mod live;
+mod mail_content;
 mod minors;
 mod missions;
 mod monitoring;

@@ -5,12 +5,12 @@
 //!
 //! Transports: `file` writes one RFC 5322 `.eml` file per message (named after the mission, the
 //! role and the recipient, so a retry rewrites the same file instead of adding one); `ses`
-//! sends through Amazon SES v2, no faster than the configured rate.
+//! sends the same document through Amazon SES v2 (raw), no faster than the configured rate.
+//! Either way a message is text and HTML, its text readable in the file ([`mime`]).
 
 use anyhow::Context;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{EmailContent, RawMessage};
 use missionlink_identity::input::deliverable;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,6 +18,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 mod account;
+mod korean;
+mod mime;
 mod notice_texts;
 mod receipt;
 mod reconciliation_notice;
@@ -310,23 +312,17 @@ async fn send_ses(
     email: &Email,
 ) -> Result<(), SendError> {
     use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata};
-    let utf8 = |data: &str| {
-        Content::builder()
-            .data(data)
-            .charset("UTF-8")
-            .build()
-            .context("building SES content")
-            .map_err(SendError::Transient)
-    };
-    let message = Message::builder()
-        .subject(utf8(&email.subject)?)
-        .body(Body::builder().text(utf8(&email.text)?).build())
-        .build();
+    // Raw: the very document the file transport writes, text and HTML. Its one recipient is
+    // its `To` header (SES sends to the header's addresses when no destination is given).
+    let raw = RawMessage::builder()
+        .data(Blob::new(rfc5322(from, email)))
+        .build()
+        .context("building the SES raw message")
+        .map_err(SendError::Transient)?;
     let sent = client
         .send_email()
         .from_email_address(from)
-        .destination(Destination::builder().to_addresses(&email.to).build())
-        .content(EmailContent::builder().simple(message).build())
+        .content(EmailContent::builder().raw(raw).build())
         .send()
         .await;
     let Err(e) = sent else { return Ok(()) };
@@ -371,31 +367,10 @@ pub fn valid_sender(from: &str) -> bool {
     EmailAddress::parse_with_options(from, options).is_ok()
 }
 
-/// The message as an RFC 5322 document with one `text/plain` UTF-8 part. Non-ASCII header
-/// text is RFC 2047-encoded.
+/// The message as an RFC 5322 document, text and HTML ([`mime`]), dated now: what the file
+/// transport writes and SES sends.
 pub fn rfc5322(from: &str, email: &Email) -> String {
-    let date = chrono::Utc::now().to_rfc2822();
-    let body = STANDARD.encode(email.text.as_bytes());
-    let mut wrapped = String::with_capacity(body.len() + body.len() / 76 * 2);
-    for chunk in body.as_bytes().chunks(76) {
-        wrapped.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        wrapped.push_str("\r\n");
-    }
-    format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{key}@missionlink>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{wrapped}",
-        from = encode_header(from),
-        to = email.to,
-        subject = encode_header(&email.subject),
-        key = email.key,
-    )
-}
-
-/// RFC 2047 `B` encoding for header text that is not plain ASCII.
-fn encode_header(text: &str) -> String {
-    if text.is_ascii() && !text.contains(['\r', '\n']) {
-        return text.to_owned();
-    }
-    format!("=?UTF-8?B?{}?=", STANDARD.encode(text.as_bytes()))
+    mime::document(from, email, chrono::Utc::now())
 }
 
 #[cfg(test)]

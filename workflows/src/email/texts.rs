@@ -1,6 +1,8 @@
 //! What the emails of a settled mission say, in the recipient's locale (`ko` or `en`): one per
 //! backer (their pledges summed) and a summary for the streamer.
 
+use super::korean::i_ga;
+use chrono::{DateTime, Duration, Utc};
 use missionlink_ledger::status::MissionStatus;
 
 /// `1234567` → `1,234,567`.
@@ -38,6 +40,61 @@ pub struct MissionFacts {
     pub goal: bool,
     /// A goal's SUCCESS verdict: the level delivered (0 the goal, `n` its `n`th tier).
     pub tier_reached: Option<i32>,
+    /// The mission's page: `PUBLIC_URL/missions/<id>` (the recipient's language is added).
+    pub page: String,
+    /// When it ended (closed to the streamer's verdict, or settled), once it has.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why MissionLink's operators cancelled it (the note of their action), when they did.
+    pub cancel_note: Option<String>,
+    /// Where a recipient writes with a question (`OPERATOR_CONTACT`).
+    pub contact: String,
+}
+
+impl MissionFacts {
+    /// The mission's page in `locale`'s words.
+    pub fn link(&self, locale: Locale) -> String {
+        let lang = match locale {
+            Locale::En => "en",
+            Locale::Ko => "ko",
+        };
+        format!("{}?lang={lang}", self.page)
+    }
+
+    /// The lines every mission email ends with: its page, and for a cancelled one the
+    /// operators' reason and where to ask.
+    pub(super) fn footer(&self, locale: Locale) -> String {
+        let link = self.link(locale);
+        let mut lines = match locale {
+            Locale::En => format!("The mission: {link}\n"),
+            Locale::Ko => format!("미션 보기: {link}\n"),
+        };
+        if self.status == MissionStatus::Cancelled {
+            let note = self.cancel_note.as_deref().unwrap_or("-");
+            let contact = &self.contact;
+            lines.push_str(&match locale {
+                Locale::En => {
+                    format!("MissionLink's operators cancelled it: {note}\nQuestions: {contact}\n")
+                }
+                Locale::Ko => {
+                    format!("MissionLink 운영자가 취소한 사유: {note}\n문의: {contact}\n")
+                }
+            });
+        }
+        lines
+    }
+}
+
+/// `at` as the recipient reads it: Korea's time (KST) in Korean, UTC in English.
+pub(super) fn when(at: Option<DateTime<Utc>>, locale: Locale) -> String {
+    let Some(at) = at else {
+        return "?".to_owned();
+    };
+    match locale {
+        Locale::En => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        Locale::Ko => (at + Duration::hours(9))
+            .format("%Y-%m-%d %H:%M (KST)")
+            .to_string(),
+    }
 }
 
 /// The lines that show the streamer's evidence and note, in `locale`; empty without either.
@@ -56,11 +113,12 @@ fn evidence_lines(facts: &MissionFacts, locale: Locale) -> String {
     lines
 }
 
-/// The message to one backer: the outcome and what happened to their `amount_won`, of which a
-/// goal's tiered verdict refunded `refunded_won`.
+/// The message to one backer, `name`: the outcome and what happened to their `amount_won`, of
+/// which a goal's tiered verdict refunded `refunded_won`, when it ended, and its page.
 pub fn backer_message(
     facts: &MissionFacts,
     locale: Locale,
+    name: &str,
     amount_won: i64,
     refunded_won: i64,
 ) -> (String, String) {
@@ -75,6 +133,7 @@ pub fn backer_message(
     };
     let paid = facts.status == MissionStatus::Succeeded;
     let evidence = evidence_lines(facts, locale);
+    let (ended, footer) = (when(facts.ended_at, locale), facts.footer(locale));
     match locale {
         Locale::En => {
             let outcome = match facts.status {
@@ -101,7 +160,7 @@ pub fn backer_message(
             (
                 format!("[MissionLink] \"{t}\" {outcome}"),
                 format!(
-                    "Hello,\n\nThe mission \"{t}\" for {s} {outcome}.\n{evidence}{money}\n\nThank you for backing it.\nMissionLink\n"
+                    "Hello {name},\n\nThe mission \"{t}\" for {s} {outcome} ({ended}).\n{evidence}{money}\n\n{footer}\nThank you for backing it.\nMissionLink\n"
                 ),
             )
         }
@@ -130,7 +189,8 @@ pub fn backer_message(
             (
                 format!("[MissionLink] \"{t}\" 미션 {outcome}"),
                 format!(
-                    "안녕하세요.\n\n{s}님의 미션 \"{t}\"이(가) {sentence}.\n{evidence}{money}\n\n후원해 주셔서 감사합니다.\nMissionLink\n"
+                    "{name}님, 안녕하세요.\n\n{s}님의 미션 \"{t}\"{ga} {sentence} ({ended}).\n{evidence}{money}\n\n{footer}\n후원해 주셔서 감사합니다.\nMissionLink\n",
+                    ga = i_ga(t),
                 ),
             )
         }
@@ -164,6 +224,7 @@ pub fn streamer_message(
     refunded_won: i64,
 ) -> (String, String) {
     let t = &facts.title;
+    let (ended, footer) = (when(facts.ended_at, locale), facts.footer(locale));
     match locale {
         Locale::En => {
             let money = match facts.tier_reached {
@@ -195,7 +256,7 @@ pub fn streamer_message(
                     status_word(facts.status, locale)
                 ),
                 format!(
-                    "Hello {},\n\nYour mission \"{t}\" ended: {}.\nBackers: {backers}.\n{money}\n\nMissionLink\n",
+                    "Hello {},\n\nYour mission \"{t}\" ended: {} ({ended}).\nBackers: {backers}.\n{money}\n\n{footer}\nMissionLink\n",
                     facts.streamer_name,
                     status_word(facts.status, locale)
                 ),
@@ -231,9 +292,10 @@ pub fn streamer_message(
                     status_word(facts.status, locale)
                 ),
                 format!(
-                    "{}님, 안녕하세요.\n\n미션 \"{t}\"이(가) 종료되었습니다: {}.\n후원자 수: {backers}명.\n{money}\n\nMissionLink\n",
+                    "{}님, 안녕하세요.\n\n미션 \"{t}\"{ga} 종료되었습니다: {} ({ended}).\n후원자 수: {backers}명.\n{money}\n\n{footer}\nMissionLink\n",
                     facts.streamer_name,
-                    status_word(facts.status, locale)
+                    status_word(facts.status, locale),
+                    ga = i_ga(t),
                 ),
             )
         }

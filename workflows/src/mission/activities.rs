@@ -44,6 +44,10 @@ pub struct SettlementSettings {
     pub pages_in_flight: u64,
     /// Backers whose emails are prepared per page.
     pub email_page_size: u64,
+    /// `PUBLIC_URL`: every mission email links the mission's page under it.
+    pub public_url: String,
+    /// `OPERATOR_CONTACT`: where a cancelled mission's emails say to ask.
+    pub operator_contact: String,
 }
 
 /// The activities' shared resources.
@@ -307,6 +311,8 @@ impl MissionActivities {
             users_db: &self.users_db,
             mailer: &self.mailer,
             page_size: delivery::page_size(self.settings.email_page_size, &self.mailer),
+            public_url: &self.settings.public_url,
+            contact: &self.settings.operator_contact,
         }
     }
 

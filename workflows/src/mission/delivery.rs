@@ -32,6 +32,7 @@ use futures::{FutureExt, StreamExt};
 use missionlink_entities::missions::email_delivery;
 use missionlink_identity::users::{self as identity, Recipient};
 use missionlink_ledger::mission;
+use missionlink_ledger::status::MissionStatus;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -66,6 +67,10 @@ pub struct EmailStep<'a> {
     pub users_db: &'a DatabaseConnection,
     pub mailer: &'a Mailer,
     pub page_size: u64,
+    /// `PUBLIC_URL`: the base of a mission's page, which every email links.
+    pub public_url: &'a str,
+    /// `OPERATOR_CONTACT`: where a cancelled mission's emails say to ask.
+    pub contact: &'a str,
 }
 
 impl EmailStep<'_> {
@@ -117,6 +122,13 @@ impl EmailStep<'_> {
         let shown = missionlink_identity::streamers::shown_name_of(self.users_db, &m.streamer_id)
             .await
             .map_err(retryable)?;
+        let cancel_note = if m.status == MissionStatus::Cancelled {
+            missionlink_ledger::operator::cancellation_note(self.missions_db, &m.id)
+                .await
+                .map_err(retryable)?
+        } else {
+            None
+        };
         Ok(MissionFacts {
             mission_id: m.id.clone(),
             title: m.title.clone(),
@@ -128,6 +140,10 @@ impl EmailStep<'_> {
             objection_until: m.objection_until,
             goal: m.kind == missionlink_ledger::status::MissionKind::Goal,
             tier_reached: m.tier_reached,
+            page: format!("{}/missions/{}", self.public_url, m.id),
+            ended_at: m.closed_at.or(m.settled_at),
+            cancel_note,
+            contact: self.contact.to_owned(),
         })
     }
 

@@ -39,13 +39,19 @@ impl Letter {
         refunded_won: i64,
     ) -> Option<(String, String)> {
         match self {
-            Letter::Result => Some(backer_message(facts, to.locale, total_won, refunded_won)),
+            Letter::Result => Some(backer_message(
+                facts,
+                to.locale,
+                &to.display_name,
+                total_won,
+                refunded_won,
+            )),
             Letter::Notice(Notice::Accepted) => to
                 .notify_accepted
-                .then(|| accepted_message(facts, to.locale)),
+                .then(|| accepted_message(facts, to.locale, &to.display_name)),
             Letter::Notice(Notice::Verifying) => to
                 .notify_verifying
-                .then(|| verifying_message(facts, to.locale)),
+                .then(|| verifying_message(facts, to.locale, &to.display_name)),
         }
     }
 }

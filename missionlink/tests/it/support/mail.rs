@@ -15,7 +15,12 @@ pub enum Mailbox {
 pub struct Mail {
     pub to: String,
     pub subject: String,
+    /// The `text/plain` part, decoded.
     pub body: String,
+    /// The `text/html` part, decoded.
+    pub html: String,
+    /// How the text part travelled (`8bit` or `quoted-printable`).
+    pub text_encoding: String,
 }
 
 /// Whether `subject` is a backers' notice while a mission runs (accepted, or a goal reached; a
@@ -58,7 +63,8 @@ pub async fn moto_ses_config() -> aws_config::SdkConfig {
     config
 }
 
-/// Every message moto accepted in this run.
+/// Every message moto accepted in this run (the workers send raw: the same document as a
+/// file).
 pub async fn moto_messages() -> Vec<Mail> {
     let data: Value = reqwest::get(format!("{}/moto-api/data.json", ses_endpoint()))
         .await
@@ -66,26 +72,22 @@ pub async fn moto_messages() -> Vec<Mail> {
         .json()
         .await
         .expect("json");
-    data["ses"]["Message"]
+    data["ses"]["RawMessage"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|m| Mail {
-            to: m["destinations"]["ToAddresses"][0]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            subject: m["subject"].as_str().unwrap_or_default().to_owned(),
-            body: m["body"].as_str().unwrap_or_default().to_owned(),
-        })
+        .map(|m| parse_eml(m["raw_data"].as_str().expect("a raw message")))
         .collect()
 }
 
-/// Reads an `.eml` file the file transport wrote: `To`, the decoded `Subject` and body.
+/// Reads a message the workers wrote (an `.eml` file, or what moto got): `To`, the decoded
+/// `Subject`, and the decoded text and HTML parts of its `multipart/alternative` body. Fails
+/// the test on anything else: a base64 body, a missing part.
 pub fn parse_eml(raw: &str) -> Mail {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let (head, body) = raw.split_once("\r\n\r\n").expect("headers and body");
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").expect("headers and body");
     let header = |name: &str| {
         head.lines()
             .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
@@ -99,10 +101,43 @@ pub fn parse_eml(raw: &str) -> Mail {
         Some(encoded) => String::from_utf8(b64.decode(encoded).expect("rfc2047")).expect("utf8"),
         None => subject,
     };
-    let body: String = body.split_whitespace().collect();
+    let boundary = header("Content-Type")
+        .split_once("boundary=\"")
+        .and_then(|(_, b)| b.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("not multipart/alternative: {head}"))
+        .to_owned();
+    let mut text = None;
+    let mut html = None;
+    for part in body.split(&format!("--{boundary}")).skip(1) {
+        let Some((headers, content)) = part.trim_start_matches('\n').split_once("\n\n") else {
+            continue; // the closing `--`
+        };
+        let encoding = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Transfer-Encoding: "))
+            .expect("a transfer encoding")
+            .to_owned();
+        let decoded = match encoding.as_str() {
+            "8bit" => content.to_owned(),
+            "quoted-printable" => String::from_utf8(
+                quoted_printable::decode(content, quoted_printable::ParseMode::Robust)
+                    .expect("quoted-printable"),
+            )
+            .expect("utf8"),
+            other => panic!("a part sent as {other}: {headers}"),
+        };
+        if headers.contains("text/plain") {
+            text = Some((decoded, encoding));
+        } else if headers.contains("text/html") {
+            html = Some(decoded);
+        }
+    }
+    let (body, text_encoding) = text.expect("a text/plain part");
     Mail {
         to: header("To"),
         subject,
-        body: String::from_utf8(b64.decode(body).expect("base64 body")).expect("utf8"),
+        body,
+        html: html.expect("a text/html part"),
+        text_encoding,
     }
 }

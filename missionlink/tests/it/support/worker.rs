@@ -125,12 +125,6 @@ impl TestApp {
         mailer: missionlink_workflows::email::Mailer,
         sdk_metrics: Option<std::net::SocketAddr>,
     ) -> TestWorker {
-        let settlement = missionlink_workflows::mission::SettlementSettings {
-            fee_bps: self.config.missions.platform_fee_bps,
-            page_size: self.config.missions.settlement_page_size,
-            pages_in_flight: self.config.missions.settlement_pages_in_flight,
-            email_page_size: 100,
-        };
         let payouts = self.config.payouts.worker();
         let topups = self.config.topups.worker();
         // The emails' links name this app, whose port the configuration does not know.
@@ -138,6 +132,14 @@ impl TestApp {
         if self.config.http.public_url.is_none() {
             account_emails.public_url = self.url("");
         }
+        let settlement = missionlink_workflows::mission::SettlementSettings {
+            fee_bps: self.config.missions.platform_fee_bps,
+            page_size: self.config.missions.settlement_page_size,
+            pages_in_flight: self.config.missions.settlement_pages_in_flight,
+            email_page_size: 100,
+            public_url: account_emails.public_url.clone(),
+            operator_contact: account_emails.operator_contact.clone(),
+        };
         // The worker always reaches the real Temporal, even when this app's API is configured not to.
         let mut temporal = self.config.temporal.clone();
         temporal.address = temporal_address();
