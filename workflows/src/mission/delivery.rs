@@ -24,7 +24,7 @@
 //! never fails the step and is never retried. Any other failure ends the attempt once its page is
 //! recorded; the retry skips every recorded recipient, so it sends only what is missing.
 
-use super::outgoing::{Letter, Outcome, Outgoing, message, split, take_record};
+use super::outgoing::{Letter, Outcome, Outgoing, facts, message, split, take_record};
 use crate::email::{Mailer, MissionFacts, streamer_message};
 use crate::failure::retryable;
 use crate::mission::payload::{EmailSummary, MissionState, Notice};
@@ -32,7 +32,6 @@ use futures::{FutureExt, StreamExt};
 use missionlink_entities::missions::email_delivery;
 use missionlink_identity::users::{self as identity, Recipient};
 use missionlink_ledger::mission;
-use missionlink_ledger::status::MissionStatus;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -105,46 +104,12 @@ impl EmailStep<'_> {
             if MissionState::from(m.status) != notice.status() {
                 return Ok(summary);
             }
-            let facts = self.facts(&m).await?;
+            let facts = facts(self, &m).await?;
             self.backer_pages(ctx, &facts, Letter::Notice(notice), &cursor, &mut summary)
                 .await?;
             Ok(summary)
         };
         with_heartbeats(ctx, &cursor, work).await
-    }
-
-    /// What the mission's emails say of it.
-    async fn facts(
-        &self,
-        m: &missionlink_entities::missions::mission::Model,
-    ) -> Result<MissionFacts, ActivityError> {
-        // The streamer as backers know them: their name and their verified channel.
-        let shown = missionlink_identity::streamers::shown_name_of(self.users_db, &m.streamer_id)
-            .await
-            .map_err(retryable)?;
-        let cancel_note = if m.status == MissionStatus::Cancelled {
-            missionlink_ledger::operator::cancellation_note(self.missions_db, &m.id)
-                .await
-                .map_err(retryable)?
-        } else {
-            None
-        };
-        Ok(MissionFacts {
-            mission_id: m.id.clone(),
-            title: m.title.clone(),
-            streamer_name: shown.unwrap_or_else(|| "?".to_owned()),
-            status: m.status,
-            evidence_url: m.evidence_url.clone(),
-            verdict_note: m.verdict_note.clone(),
-            deadline: m.deadline,
-            objection_until: m.objection_until,
-            goal: m.kind == missionlink_ledger::status::MissionKind::Goal,
-            tier_reached: m.tier_reached,
-            page: format!("{}/missions/{}", self.public_url, m.id),
-            ended_at: m.closed_at.or(m.settled_at),
-            cancel_note,
-            contact: self.contact.to_owned(),
-        })
     }
 
     /// Every page of backers from the cursor on, as the transport needs it.
@@ -179,7 +144,7 @@ impl EmailStep<'_> {
         let streamer = identity::recipient(self.users_db, &m.streamer_id)
             .await
             .map_err(retryable)?;
-        let facts = self.facts(&m).await?;
+        let facts = facts(self, &m).await?;
         let mut summary = EmailSummary::default();
         self.backer_pages(ctx, &facts, Letter::Result, cursor, &mut summary)
             .await?;

@@ -1,6 +1,7 @@
 //! What the email step sends and records: which letter a backer gets, a message with its
 //! delivery row, and what sending a group of them did.
 
+use super::delivery::EmailStep;
 use crate::email::{
     Email, MissionFacts, SendError, accepted_message, backer_message, verifying_message,
 };
@@ -9,6 +10,7 @@ use crate::mission::payload::{EmailSummary, Notice};
 use missionlink_entities::missions::email_delivery;
 use missionlink_identity::users::Recipient;
 use missionlink_ledger::status::DeliveryStatus;
+use missionlink_ledger::status::MissionStatus;
 use temporalio_sdk::activities::ActivityError;
 
 /// Which email a step sends each backer.
@@ -164,4 +166,39 @@ pub(super) fn message(
         error: sea_orm::Set(None),
     };
     Outgoing { email, record }
+}
+
+/// What the mission's emails say of it: the streamer as backers know them, its page, when it
+/// ended, and for an operator's cancellation their note and where to ask.
+pub(super) async fn facts(
+    step: &EmailStep<'_>,
+    m: &missionlink_entities::missions::mission::Model,
+) -> Result<MissionFacts, ActivityError> {
+    // The streamer as backers know them: their name and their verified channel.
+    let shown = missionlink_identity::streamers::shown_name_of(step.users_db, &m.streamer_id)
+        .await
+        .map_err(retryable)?;
+    let cancel_note = if m.status == MissionStatus::Cancelled {
+        missionlink_ledger::operator::cancellation_note(step.missions_db, &m.id)
+            .await
+            .map_err(retryable)?
+    } else {
+        None
+    };
+    Ok(MissionFacts {
+        mission_id: m.id.clone(),
+        title: m.title.clone(),
+        streamer_name: shown.unwrap_or_else(|| "?".to_owned()),
+        status: m.status,
+        evidence_url: m.evidence_url.clone(),
+        verdict_note: m.verdict_note.clone(),
+        deadline: m.deadline,
+        objection_until: m.objection_until,
+        goal: m.kind == missionlink_ledger::status::MissionKind::Goal,
+        tier_reached: m.tier_reached,
+        page: format!("{}/missions/{}", step.public_url, m.id),
+        ended_at: m.closed_at.or(m.settled_at),
+        cancel_note,
+        contact: step.contact.to_owned(),
+    })
 }
