@@ -58,7 +58,7 @@ pub const OBJECTION_WINDOW_SECONDS: Var = Var::int(
     0..=2_592_000,
     "after a success verdict, how long backers may object before it settles; they are \
      emailed when it opens (0: off, the verdict settles at once; at most 2592000; \
-     `scripts/run` sets 0)",
+     `scripts/run` sets 60)",
 );
 
 pub const OBJECTION_THRESHOLD_BPS: Var = Var::int(

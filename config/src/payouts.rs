@@ -31,7 +31,8 @@ pub const PAYOUT_HOLD_SECONDS: Var = Var::int(
     "how long a payout waits before it goes to the bank (0 to 604800). A bank transfer \
      cannot be taken back: the hour lets the streamer cancel a mistaken request, and \
      operators hold (`holdPayout`) or cancel one made from a taken-over account, before \
-     money leaves; suspending a streamer cancels their waiting payouts",
+     money leaves; suspending a streamer cancels their waiting payouts (`scripts/run` sets \
+     10)",
 );
 
 pub const PAYOUT_STUCK_SECONDS: Var = Var::int(

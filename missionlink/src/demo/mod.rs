@@ -1,6 +1,9 @@
 //! `missionlink demo`: seeds a running instance through its own GraphQL API with a streamer, two
-//! viewers with cash, and a mission in every state (PENDING, ACTIVE with pledges and bets,
-//! SUCCEEDED, FAILED, REJECTED, EXPIRED), then prints who is who and GraphiQL headers to paste.
+//! viewers with cash, a mission in every state (PENDING, ACTIVE with pledges and bets,
+//! VERIFYING, DISPUTED, SUCCEEDED, FAILED, REJECTED, EXPIRED) and a payout of the streamer's
+//! earnings, then prints who is who and GraphiQL headers to paste. VERIFYING and DISPUTED need
+//! an objection window, and the payout reaches PAID within the demo only with a short hold:
+//! `scripts/run` sets both ([`stages`]).
 //! It goes through the API like any client (nothing is written to a database directly), so the
 //! instance's rules, ledger and workflows make every state; EXPIRED and the settlements need its
 //! worker running (`missionlink all`, as `scripts/run` starts it). The three users are the
@@ -10,6 +13,11 @@
 //! The streamer registers itself, which only a development instance allows
 //! (`STREAMER_SELF_REGISTRATION=true`, as `scripts/run` sets it); elsewhere the demo stops
 //! saying so.
+
+mod output;
+mod stages;
+
+pub use stages::DemoPayout;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
@@ -25,10 +33,15 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Each demo mission: the state it is brought to, its title and the creator's first pledge.
 /// The REJECTED one comes last and is the second viewer's: a rejection makes its proposer wait
 /// `PROPOSAL_COOLDOWN_SECONDS` before proposing to that streamer again.
-const MISSIONS: [(&str, &str, i64); 6] = [
+/// SUCCEEDED comes first, so its objection window is over soonest; VERIFYING is declared a
+/// success last, once the others have ended, so it stays VERIFYING for a whole window after
+/// the demo prints.
+const MISSIONS: [(&str, &str, i64); 8] = [
+    ("SUCCEEDED", "Sing the chorus in Korean", 15_000),
     ("PENDING", "Speedrun the first level blindfolded", 10_000),
     ("ACTIVE", "Win three ranked games in a row", 20_000),
-    ("SUCCEEDED", "Sing the chorus in Korean", 15_000),
+    ("VERIFYING", "Finish the map without a single death", 8_000),
+    ("DISPUTED", "Win the race in first place", 10_000),
     ("FAILED", "Beat the boss without healing", 12_000),
     ("EXPIRED", "Answer chat only in haiku", 3_000),
     ("REJECTED", "Eat a ghost pepper on stream", 5_000),
@@ -57,6 +70,8 @@ pub struct Demo {
     pub viewer2: DemoUser,
     /// (status, mission id, title), in [`MISSIONS`] order.
     pub missions: Vec<(&'static str, String, &'static str)>,
+    /// The streamer's payout of their earnings.
+    pub payout: DemoPayout,
 }
 
 struct Client {
@@ -241,19 +256,23 @@ async fn seed(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
                 bet(&client, &viewer, &id, "SUCCESS", 500, &key("bet-alice")).await?;
                 bet(&client, &viewer2, &id, "FAILURE", 300, &key("bet-bob")).await?;
             }
-            "SUCCEEDED" | "FAILED" => {
+            "SUCCEEDED" => {
                 act(ACCEPT).await?;
-                let outcome = if status == "SUCCEEDED" {
-                    "SUCCESS"
-                } else {
-                    "FAILURE"
-                };
-                act(if outcome == "SUCCESS" {
-                    "mutation($m: ID!) { decideMission(missionId: $m, outcome: SUCCESS) { status } }"
-                } else {
-                    "mutation($m: ID!) { decideMission(missionId: $m, outcome: FAILURE) { status } }"
-                })
-                .await?;
+                stages::declare_success(&client, &streamer, &id).await?;
+            }
+            "FAILED" => {
+                act(ACCEPT).await?;
+                act("mutation($m: ID!) { decideMission(missionId: $m, outcome: FAILURE) { status } }")
+                    .await?;
+            }
+            "VERIFYING" => {
+                act(ACCEPT).await?;
+            }
+            "DISPUTED" => {
+                pledge(&client, &viewer2, &id, 10_000, &key("pledge-disputed")).await?;
+                act(ACCEPT).await?;
+                stages::declare_success(&client, &streamer, &id).await?;
+                stages::object(&client, [&viewer, &viewer2], &id, key).await?;
             }
             "REJECTED" => {
                 act("mutation($m: ID!) { rejectMission(missionId: $m, reason: \"not on stream\") { status } }")
@@ -263,15 +282,23 @@ async fn seed(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
         }
         missions.push((status, id, title));
     }
-    let demo = Demo {
+    wait_for_endings(&client, &missions, wait).await?;
+    // The SUCCEEDED mission paid the streamer: part of it goes to their bank.
+    let payout = stages::payout(&client, &streamer, &key("payout"), wait).await?;
+    let verifying = missions
+        .iter()
+        .find(|(status, _, _)| *status == "VERIFYING")
+        .map(|(_, id, _)| id.clone())
+        .context("the VERIFYING mission")?;
+    stages::declare_success(&client, &streamer, &verifying).await?;
+    Ok(Demo {
         endpoint: endpoint.to_owned(),
         streamer,
         viewer,
         viewer2,
         missions,
-    };
-    wait_for_endings(&client, &demo, wait).await?;
-    Ok(demo)
+        payout,
+    })
 }
 
 /// Whether a refusal says to wait (a cooldown or a suspension after rejections).
@@ -333,13 +360,19 @@ async fn bet(
     Ok(())
 }
 
-/// Waits until the EXPIRED mission has expired and every ended mission is settled (paid or
-/// refunded): the instance's worker does both.
-async fn wait_for_endings(client: &Client, demo: &Demo, wait: Duration) -> anyhow::Result<()> {
-    let ending: Vec<&(&str, String, &str)> = demo
-        .missions
+/// Waits until the EXPIRED mission has expired, the SUCCEEDED one's objection window has
+/// passed, and every ended mission is settled (paid or refunded): the instance's worker does
+/// all three.
+async fn wait_for_endings(
+    client: &Client,
+    missions: &[(&'static str, String, &'static str)],
+    wait: Duration,
+) -> anyhow::Result<()> {
+    let ending: Vec<&(&str, String, &str)> = missions
         .iter()
-        .filter(|(status, _, _)| !matches!(*status, "PENDING" | "ACTIVE"))
+        .filter(|(status, _, _)| {
+            !matches!(*status, "PENDING" | "ACTIVE" | "VERIFYING" | "DISPUTED")
+        })
         .collect();
     let deadline = tokio::time::Instant::now() + wait;
     loop {
@@ -376,74 +409,6 @@ async fn wait_for_endings(client: &Client, demo: &Demo, wait: Duration) -> anyho
             );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-impl Demo {
-    fn users(&self) -> [(&'static str, &DemoUser); 3] {
-        [
-            ("streamer", &self.streamer),
-            ("viewer", &self.viewer),
-            ("viewer2", &self.viewer2),
-        ]
-    }
-
-    /// Everything the demo made, as one JSON object (`missionlink demo --json`).
-    pub fn to_json(&self) -> Value {
-        let mut users = serde_json::Map::new();
-        let mut headers = serde_json::Map::new();
-        for (name, u) in self.users() {
-            users.insert(
-                name.into(),
-                json!({ "id": u.id, "handle": u.handle, "email": u.email, "role": u.role,
-                        "accessToken": u.access_token, "refreshToken": u.refresh_token }),
-            );
-            headers.insert(
-                name.into(),
-                json!({ "Authorization": format!("Bearer {}", u.access_token) }),
-            );
-        }
-        let missions: serde_json::Map<String, Value> = self
-            .missions
-            .iter()
-            .map(|(status, id, _)| ((*status).to_owned(), json!(id)))
-            .collect();
-        json!({ "endpoint": self.endpoint, "password": DEMO_PASSWORD, "users": users,
-                "missions": missions, "headers": headers })
-    }
-
-    /// The demo for a person at a terminal.
-    pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "MissionLink demo seeded on {}\n\nUsers (password for each: {DEMO_PASSWORD}):\n",
-            self.endpoint
-        );
-        for (name, u) in self.users() {
-            out += &format!(
-                "  {name:<9} {:<14} {:<9} id {}  email {}\n",
-                u.handle, u.role, u.id, u.email
-            );
-        }
-        out += "  (the streamer registered itself: this instance runs with \
-                STREAMER_SELF_REGISTRATION=true, a development setting)\n";
-        out += "\nMissions of the streamer, one in every state:\n";
-        for (status, id, title) in &self.missions {
-            out += &format!("  {status:<10} {id}  {title}\n");
-        }
-        out += "\nGraphiQL headers (paste one into the Headers pane of ";
-        out += &self.endpoint;
-        out += "):\n";
-        for (name, u) in self.users() {
-            out += &format!(
-                "  as {name} ({}):\n  {{\"Authorization\": \"Bearer {}\"}}\n",
-                u.handle, u.access_token
-            );
-        }
-        out += "\nAccess tokens expire after 15 minutes (a socket using one is then closed with 4401).\nFor a new one, run\n  mutation { refresh(refreshToken: \"<refreshToken>\") { accessToken refreshToken } }\nwith the user's refresh token below, or log in again with the email and password above:\n";
-        for (name, u) in self.users() {
-            out += &format!("  {name:<9} refreshToken {}\n", u.refresh_token);
-        }
-        out
     }
 }
 

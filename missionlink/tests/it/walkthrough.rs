@@ -9,12 +9,14 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// The development settings `scripts/run` sets (and its banner names), which the walkthrough and
 /// the demo assume: the demo's users cannot read their mail nor verify who they are, its streamer
-/// registers itself, and its successes settle without waiting out an objection window.
-const DEVELOPMENT: [(&str, &str); 4] = [
+/// registers itself, backers may object for a minute (so VERIFYING and DISPUTED missions exist
+/// and a success settles within the demo), and a payout waits 10 seconds for the bank.
+const DEVELOPMENT: [(&str, &str); 5] = [
     ("EMAIL_VERIFICATION_REQUIRED", "false"),
     ("STREAMER_SELF_REGISTRATION", "true"),
     ("TOPUP_REQUIRES_IDENTITY", "false"),
-    ("OBJECTION_WINDOW_SECONDS", "0"),
+    ("OBJECTION_WINDOW_SECONDS", "60"),
+    ("PAYOUT_HOLD_SECONDS", "10"),
 ];
 
 #[test]
@@ -176,6 +178,8 @@ async fn the_readme_walkthrough_runs_as_written() {
     for status in [
         "PENDING",
         "ACTIVE",
+        "VERIFYING",
+        "DISPUTED",
         "SUCCEEDED",
         "FAILED",
         "REJECTED",
@@ -183,19 +187,30 @@ async fn the_readme_walkthrough_runs_as_written() {
     ] {
         assert!(text.contains(status), "{status} missing from {text}");
     }
+    assert!(
+        text.contains("The streamer's payout of 10000 won: PAID"),
+        "{text}"
+    );
 
     // Again, as JSON, on the same instance (handles are per run): every state is real.
     let seeded: Value = serde_json::from_str(&demo(&app, &["--json"]).await).expect("json");
     for (status, id) in seeded["missions"].as_object().expect("missions") {
         let m = app.mission(id.as_str().expect("id")).await;
         assert_eq!(m["status"], *status);
-        let ends = !matches!(status.as_str(), "PENDING" | "ACTIVE");
+        let ends = !matches!(
+            status.as_str(),
+            "PENDING" | "ACTIVE" | "VERIFYING" | "DISPUTED"
+        );
         assert_eq!(!m["settledAt"].is_null(), ends, "{status}: {m}");
     }
-    let token_of = |who: &str| {
-        seeded["users"][who]["accessToken"]
+    assert_eq!(seeded["payout"]["status"], "PAID", "{seeded}");
+    // The walkthrough's operator, made as its reader makes one (`missionlink operator create`).
+    let operator = crate::disputes::operator(&app, "walkthrough-ops").await;
+    let token_of = |who: &str| match who {
+        "operator" => Some(operator.access.clone()),
+        _ => seeded["users"][who]["accessToken"]
             .as_str()
-            .map(str::to_owned)
+            .map(str::to_owned),
     };
     let auth = app
         .gql(
@@ -250,13 +265,27 @@ async fn the_readme_walkthrough_runs_as_written() {
     let mut ws = live.expect("the walkthrough subscribes");
     event_about(&mut ws, &answered["createMission"]["id"], 15_000).await;
     // What the walkthrough did, as its reader would check it.
+    // Settled once the backers' objection window (a minute here) has passed.
     let done = app
         .wait_for_mission(
             answered["createMission"]["id"].as_str().expect("id"),
-            60,
+            120,
             |m| !m["settledAt"].is_null(),
         )
         .await;
+    // The operator's verdict on the demo's dispute: the backers are refunded.
+    assert_eq!(answered["resolveDispute"]["status"], "FAILED");
+    app.wait_for_mission(
+        seeded["missions"]["DISPUTED"].as_str().expect("id"),
+        60,
+        |m| !m["settledAt"].is_null(),
+    )
+    .await;
+    // The overlay link the walkthrough made opens the overlay.
+    let url = answered["createOverlayLink"]["url"]
+        .as_str()
+        .expect("an overlay url");
+    assert_eq!(reqwest::get(url).await.expect("overlay").status(), 200);
     assert_eq!(done["status"], "SUCCEEDED");
     assert_eq!(done["totalPledged"], 15_000);
     app.assert_audit_clean().await;
@@ -276,6 +305,7 @@ async fn the_demo_seeds_an_instance_on_sqlite_the_default() {
             DEVELOPMENT[1],
             DEVELOPMENT[2],
             DEVELOPMENT[3],
+            DEVELOPMENT[4],
         ],
     )
     .await;
