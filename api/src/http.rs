@@ -20,6 +20,7 @@ mod account;
 mod graphiql;
 mod mission_page;
 mod overlay;
+mod plain_page;
 mod request;
 mod ws;
 

@@ -9,8 +9,8 @@
 use super::HttpState;
 use axum::Form;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use missionlink_identity::IdentityError;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -84,27 +84,7 @@ fn escape(text: &str) -> String {
 }
 
 fn page(status: StatusCode, w: &Words, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · MissionLink</title></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>\n",
-        lang = w.lang,
-    );
-    (
-        status,
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        Html(html),
-    )
-        .into_response()
+    super::plain_page::page(status, w.lang, title, body)
 }
 
 /// The form: the code (filled in from the link, editable), a new password for a reset.

@@ -7,8 +7,8 @@
 
 use super::HttpState;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use html_escape::encode_text;
 use missionlink_ledger::LedgerError;
@@ -172,25 +172,5 @@ fn unavailable(e: &dyn std::fmt::Debug) -> Response {
 
 /// The page around `body` (`title` already escaped).
 fn render(status: StatusCode, w: &Words, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · MissionLink</title></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>\n",
-        lang = w.lang,
-    );
-    (
-        status,
-        [
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; frame-ancestors 'none'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        Html(html),
-    )
-        .into_response()
+    super::plain_page::page(status, w.lang, title, body)
 }
