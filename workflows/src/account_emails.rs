@@ -106,30 +106,37 @@ async fn send(deps: &AccountEmails, row: &AccountEmail) -> anyhow::Result<bool> 
             .map_err(fail)?;
         return Ok(false);
     }
-    let (to, (subject, text)) = match account_mail::prepare(db, row, &deps.settings.lifetimes)
-        .await
-        .map_err(fail)?
-    {
-        Prepared::Skip(why) => {
-            account_mail::finish(db, &row.id, AccountEmailStatus::Skipped, Some(why.into()))
-                .await
-                .map_err(fail)?;
-            return Ok(false);
-        }
-        Prepared::Send(letter) => (
-            letter.to.clone(),
-            account_email(&letter, letter.link(&deps.settings.public_url).as_deref()),
-        ),
-        Prepared::Notice(notice) => (
-            notice.to.clone(),
-            address_changed_notice(&notice, &deps.settings.operator_contact),
-        ),
-    };
+    let (to, links, (subject, text)) =
+        match account_mail::prepare(db, row, &deps.settings.lifetimes)
+            .await
+            .map_err(fail)?
+        {
+            Prepared::Skip(why) => {
+                account_mail::finish(db, &row.id, AccountEmailStatus::Skipped, Some(why.into()))
+                    .await
+                    .map_err(fail)?;
+                return Ok(false);
+            }
+            Prepared::Send(letter) => {
+                let link = letter.link(&deps.settings.public_url);
+                (
+                    letter.to.clone(),
+                    link.iter().cloned().collect(),
+                    account_email(&letter, link.as_deref()),
+                )
+            }
+            Prepared::Notice(notice) => (
+                notice.to.clone(),
+                Vec::new(),
+                address_changed_notice(&notice, &deps.settings.operator_contact),
+            ),
+        };
     let email = Email {
         key: format!("account-{}", row.id),
         to,
         subject,
         text,
+        links,
     };
     let (status, error) = match deps.mailer.send(&email).await {
         Ok(()) => (AccountEmailStatus::Sent, None),

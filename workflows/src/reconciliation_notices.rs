@@ -111,6 +111,7 @@ async fn send(deps: &ReconciliationNotices, c: &case::Model) -> anyhow::Result<(
         to: owner.email.clone(),
         subject,
         text,
+        links: Vec::new(),
     };
     let (status, error) = match deps.mailer.send(&email).await {
         Ok(()) => (DeliveryStatus::Sent, None),

@@ -119,6 +119,7 @@ async fn send(deps: &TopUpReceipts, id: &str, event: TopUpEvent) -> anyhow::Resu
         to: owner.email.clone(),
         subject: subject.clone(),
         text,
+        links: Vec::new(),
     };
     let (status, error) = match deps.mailer.send(&email).await {
         Ok(()) => (DeliveryStatus::Sent, None),

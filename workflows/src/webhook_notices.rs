@@ -73,6 +73,7 @@ pub async fn round(deps: &WebhookNotices, owner: &str) -> anyhow::Result<usize> 
             to: streamer.email.clone(),
             subject,
             text,
+            links: Vec::new(),
         };
         match deps.mailer.send(&email).await {
             Ok(()) => sent += 1,

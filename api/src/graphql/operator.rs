@@ -248,7 +248,8 @@ impl OperatorMutation {
     }
 
     /// Cancels a mission from any status that is not final (operators only): every backer is
-    /// refunded, and every bet. `note` is required.
+    /// refunded, and every bet. `note` is required, and is the reason every backer's and the
+    /// streamer's email gives, with `OPERATOR_CONTACT`: write it for them.
     async fn cancel_mission(
         &self,
         ctx: &Context<'_>,
@@ -267,7 +268,8 @@ impl OperatorMutation {
     /// Suspends a user until `until` (or until lifted, when null; operators only, never
     /// themselves): they cannot log in, refresh, or act with a token they hold (within
     /// `USER_CACHE_SECONDS`), and their websockets are closed. A suspended streamer's missions
-    /// that are not final are cancelled and refunded; a suspended viewer's pledges stay where
+    /// that are not final are cancelled and refunded (their backers are told the streamer was
+    /// suspended; the note stays with the operators); a suspended viewer's pledges stay where
     /// they are.
     async fn suspend_user(
         &self,

@@ -133,7 +133,7 @@ pub(super) async fn page(
         (w.pledged, w.won.replace("{}", &won(totals.total_won))),
         (w.backers, totals.backers.to_string()),
     ];
-    if let Some(at) = m.closed_at {
+    if let Some(at) = m.closed_at.filter(|_| m.status.is_final()) {
         rows.push((w.ended, when(at, w.lang)));
     } else if let Some(at) = m.deadline {
         rows.push((w.deadline, when(at, w.lang)));

@@ -102,8 +102,14 @@ impl NewGoal {
             format!("a goal has at most {MAX_GOAL_TIERS} tiers")
         });
         let mut below = self.goal_won;
-        let mut tiers = Vec::with_capacity(self.tiers.len());
-        for (i, t) in self.tiers.iter().enumerate() {
+        let mut tiers = Vec::with_capacity(MAX_GOAL_TIERS);
+        // Past the limit the tiers are not looked at one by one: one refusal says it all.
+        let each = if self.tiers.len() <= MAX_GOAL_TIERS {
+            self.tiers.as_slice()
+        } else {
+            &[]
+        };
+        for (i, t) in each.iter().enumerate() {
             checks.require(t.amount_won > below, &format!("tiers[{i}].amount"), || {
                 format!(
                     "tier {} must be above {below} won: tiers ascend from the goal",
@@ -118,7 +124,10 @@ impl NewGoal {
                 MAX_TITLE_CHARS,
                 Lines::One,
             ));
-            let amount = checks.value(Amount::new(t.amount_won));
+            let amount = checks.value(
+                Amount::new(t.amount_won)
+                    .map_err(|e| invalid(&format!("tiers[{i}].amount"), e.to_string())),
+            );
             tiers.push((amount, title));
         }
         checks.done()?;

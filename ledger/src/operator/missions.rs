@@ -91,19 +91,31 @@ pub async fn cancel(
     Ok((find(db, mission_id).await?, action))
 }
 
-/// Why the operators cancelled `mission_id`: the note of their latest cancellation of it (a
-/// suspension's sweep records the suspension's note), if it was cancelled by them.
-pub async fn cancellation_note<C: ConnectionTrait>(
+/// Why the operators cancelled a mission, as its backers are told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CancelReason {
+    /// `cancelMission`'s note, which its operator writes for the backers.
+    Note(String),
+    /// Cancelled because its streamer was suspended: the suspension's note is about a person
+    /// and stays with the operators.
+    StreamerSuspended,
+}
+
+/// Why the operators cancelled `mission_id` (their latest cancellation of it), if they did.
+pub async fn cancel_reason<C: ConnectionTrait>(
     db: &C,
     mission_id: &str,
-) -> Result<Option<String>, LedgerError> {
+) -> Result<Option<CancelReason>, LedgerError> {
     Ok(operator_action::Entity::find()
         .filter(operator_action::Column::MissionId.eq(mission_id))
         .filter(operator_action::Column::Action.eq(OperatorActionKind::CancelMission))
         .order_by_desc(operator_action::Column::CreatedAt)
         .one(db)
         .await?
-        .map(|a| a.note))
+        .map(|a| match a.cause_id {
+            Some(_) => CancelReason::StreamerSuspended,
+            None => CancelReason::Note(a.note),
+        }))
 }
 
 /// Most missions listed per read of the sweep.

@@ -15,7 +15,7 @@ mod missions;
 mod payouts;
 mod streamers;
 
-pub use missions::{cancel, cancel_missions_of, cancellation_note, resolve};
+pub use missions::{CancelReason, cancel, cancel_missions_of, cancel_reason, resolve};
 pub use payouts::{cancel_payout, cancel_payouts_of, hold, release};
 pub use streamers::{Decided, decide_application};
 

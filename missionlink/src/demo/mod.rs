@@ -282,9 +282,11 @@ async fn seed(endpoint: &str, wait: Duration) -> anyhow::Result<Demo> {
         }
         missions.push((status, id, title));
     }
-    wait_for_endings(&client, &missions, wait).await?;
+    // One deadline for every wait: the endings, then the payout.
+    let deadline = tokio::time::Instant::now() + wait;
+    wait_for_endings(&client, &missions, deadline, wait).await?;
     // The SUCCEEDED mission paid the streamer: part of it goes to their bank.
-    let payout = stages::payout(&client, &streamer, &key("payout"), wait).await?;
+    let payout = stages::payout(&client, &streamer, &key("payout"), deadline, wait).await?;
     let verifying = missions
         .iter()
         .find(|(status, _, _)| *status == "VERIFYING")
@@ -366,6 +368,7 @@ async fn bet(
 async fn wait_for_endings(
     client: &Client,
     missions: &[(&'static str, String, &'static str)],
+    deadline: tokio::time::Instant,
     wait: Duration,
 ) -> anyhow::Result<()> {
     let ending: Vec<&(&str, String, &str)> = missions
@@ -374,18 +377,18 @@ async fn wait_for_endings(
             !matches!(*status, "PENDING" | "ACTIVE" | "VERIFYING" | "DISPUTED")
         })
         .collect();
-    let deadline = tokio::time::Instant::now() + wait;
     loop {
         let mut waiting = Vec::new();
         for (status, id, _) in &ending {
             let data = client
                 .gql(
                     None,
-                    "query($m: ID!) { mission(id: $m) { status settledAt } }",
+                    "query($m: ID!) { mission(id: $m) { status settledAt objectionWindowEndsAt } }",
                     json!({ "m": id }),
                 )
                 .await?;
             let m = &data["mission"];
+            stages::window_fits(m, deadline)?;
             if m["status"] != *status || m["settledAt"].is_null() {
                 waiting.push(format!(
                     "{status} ({id}) is {} and {}",

@@ -46,6 +46,28 @@ pub(super) async fn declare_success(
     Ok(())
 }
 
+/// Refuses to wait for a mission (`mission { status objectionWindowEndsAt }`) whose objection
+/// window closes after `deadline`: the instance's window is longer than the demo waits.
+pub(super) fn window_fits(mission: &Value, deadline: tokio::time::Instant) -> anyhow::Result<()> {
+    let Some(ends) = mission["objectionWindowEndsAt"]
+        .as_str()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+    else {
+        return Ok(());
+    };
+    let left = (ends.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    if mission["status"] == "VERIFYING" && tokio::time::Instant::now() + left > deadline {
+        bail!(
+            "the SUCCEEDED mission's objection window ends at {ends}, after the demo stops \
+             waiting: this instance's OBJECTION_WINDOW_SECONDS is longer than --wait-seconds; \
+             run it with OBJECTION_WINDOW_SECONDS=60 (scripts/run does; production keeps 600)"
+        );
+    }
+    Ok(())
+}
+
 /// Each of `backers` objects to `mission`'s success verdict: together they hold all of it, so
 /// it becomes DISPUTED.
 pub(super) async fn object(
@@ -70,12 +92,13 @@ pub(super) async fn object(
 }
 
 /// The streamer sets a payout account and asks for [`PAYOUT_WON`] of their earnings, then
-/// waits (at most `wait`, and only while the hold ends within it) for the sandbox bank to pay
-/// it.
+/// waits (until `deadline`, the demo's one, and only when the hold ends before it) for the
+/// sandbox bank to pay it; `wait` is how long the demo waits in all, for the message.
 pub(super) async fn payout(
     client: &Client,
     streamer: &DemoUser,
     key: &str,
+    deadline: tokio::time::Instant,
     wait: Duration,
 ) -> anyhow::Result<DemoPayout> {
     let token = Some(streamer.access_token.as_str());
@@ -107,13 +130,15 @@ pub(super) async fn payout(
     };
     let hold_until = chrono::DateTime::parse_from_rfc3339(&payout.hold_until)
         .context("the payout's holdUntil")?;
-    let deadline = chrono::Utc::now() + wait;
-    if hold_until > deadline {
+    let held = (hold_until.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    if tokio::time::Instant::now() + held > deadline {
         // A production-length hold: the demo says when it goes instead of waiting an hour.
         return Ok(payout);
     }
     while !matches!(payout.status.as_str(), "PAID" | "FAILED" | "CANCELLED") {
-        if chrono::Utc::now() > deadline {
+        if tokio::time::Instant::now() > deadline {
             bail!(
                 "the payout {} is still {} after {}s: the bank is the worker's (is `missionlink \
                  worker` or `all` running against this instance?)",

@@ -134,3 +134,41 @@ async fn a_cancelled_missions_emails_greet_by_name_link_its_page_and_say_why() {
         .expect("the page");
     assert_eq!(missing.status(), 404);
 }
+
+/// A streamer's suspension cancels their missions: the backers are told the streamer was
+/// suspended, never the suspension's note (a remark about a person, for the operators).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_cancels_without_telling_backers_its_note() {
+    let app = TestApp::with_temporal(&[]).await;
+    let worker = app.start_file_worker().await;
+    let streamer = app.register_as("suspstar", "STREAMER").await;
+    let fan = viewer(&app, "suspfan", "Fan", "en").await;
+    let title = "Speedrun the water temple";
+    app.create_mission(&fan, &streamer.user_id, 5_000, json!({ "title": title }))
+        .await
+        .data("createMission");
+    let op = operator(&app, "suspop").await;
+    let private = "chargeback fraud under investigation";
+    app.gql(
+        Some(&op.access),
+        "mutation($u: ID!, $n: String!) { suspendUser(userId: $u, note: $n) { id } }",
+        json!({ "u": streamer.user_id, "n": private }),
+    )
+    .await
+    .data("suspendUser");
+    let mail = worker.wait_for_mail(title, 2).await;
+    let en = to(&mail, "suspfan@example.com");
+    assert!(
+        en.body
+            .contains("MissionLink's operators cancelled it: the streamer's account was suspended"),
+        "{}",
+        en.body
+    );
+    for m in &mail {
+        assert!(
+            !m.body.contains(private) && !m.html.contains(private),
+            "{}",
+            m.body
+        );
+    }
+}

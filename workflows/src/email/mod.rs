@@ -43,6 +43,10 @@ pub struct Email {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The URLs in `text` that the system put there (a mission's page, an account link, the
+    /// streamer's checked evidence link): the HTML part makes these clickable and nothing else,
+    /// so a link written into a title or a name stays text.
+    pub links: Vec<String>,
 }
 
 /// Why a message did not go.
@@ -315,7 +319,14 @@ async fn send_ses(
     // Raw: the very document the file transport writes, text and HTML. Its one recipient is
     // its `To` header (SES sends to the header's addresses when no destination is given).
     let raw = RawMessage::builder()
-        .data(Blob::new(rfc5322(from, email)))
+        // 7-bit on the wire: what is not ASCII is quoted-printable (SES's raw messages should
+        // be, and a configuration set's tracking rewrites 8-bit bodies).
+        .data(Blob::new(mime::document(
+            from,
+            email,
+            chrono::Utc::now(),
+            mime::Body::SevenBit,
+        )))
         .build()
         .context("building the SES raw message")
         .map_err(SendError::Transient)?;
@@ -367,10 +378,10 @@ pub fn valid_sender(from: &str) -> bool {
     EmailAddress::parse_with_options(from, options).is_ok()
 }
 
-/// The message as an RFC 5322 document, text and HTML ([`mime`]), dated now: what the file
-/// transport writes and SES sends.
+/// The message as an RFC 5322 document, text and HTML ([`mime`]), dated now, as the file
+/// transport writes it: its text as written (8-bit).
 pub fn rfc5322(from: &str, email: &Email) -> String {
-    mime::document(from, email, chrono::Utc::now())
+    mime::document(from, email, chrono::Utc::now(), mime::Body::EightBit)
 }
 
 #[cfg(test)]
@@ -422,6 +433,7 @@ mod tests {
             to: "a@example.com".into(),
             subject: "[MissionLink] \"보스\" 미션 성공".into(),
             text: "후원하신 1,000원".into(),
+            links: Vec::new(),
         };
         let raw = rfc5322("MissionLink <no-reply@missionlink.local>", &email);
         assert!(raw.contains("Subject: =?UTF-8?B?"));

@@ -3,6 +3,7 @@
 
 use super::korean::i_ga;
 use chrono::{DateTime, Duration, Utc};
+use missionlink_ledger::operator::CancelReason;
 use missionlink_ledger::status::MissionStatus;
 
 /// `1234567` → `1,234,567`.
@@ -44,8 +45,8 @@ pub struct MissionFacts {
     pub page: String,
     /// When it ended (closed to the streamer's verdict, or settled), once it has.
     pub ended_at: Option<DateTime<Utc>>,
-    /// Why MissionLink's operators cancelled it (the note of their action), when they did.
-    pub cancel_note: Option<String>,
+    /// Why MissionLink's operators cancelled it, when they did.
+    pub cancel_reason: Option<CancelReason>,
     /// Where a recipient writes with a question (`OPERATOR_CONTACT`).
     pub contact: String,
 }
@@ -60,6 +61,14 @@ impl MissionFacts {
         format!("{}?lang={lang}", self.page)
     }
 
+    /// The URLs its emails to a reader of `locale` may make clickable: its page and the
+    /// streamer's evidence link (an https link, checked when the verdict was given).
+    pub fn links(&self, locale: Locale) -> Vec<String> {
+        let mut links = vec![self.link(locale)];
+        links.extend(self.evidence_url.clone());
+        links
+    }
+
     /// The lines every mission email ends with: its page, and for a cancelled one the
     /// operators' reason and where to ask.
     pub(super) fn footer(&self, locale: Locale) -> String {
@@ -69,7 +78,16 @@ impl MissionFacts {
             Locale::Ko => format!("미션 보기: {link}\n"),
         };
         if self.status == MissionStatus::Cancelled {
-            let note = self.cancel_note.as_deref().unwrap_or("-");
+            let note = match (&self.cancel_reason, locale) {
+                (Some(CancelReason::Note(note)), _) => note.as_str(),
+                (Some(CancelReason::StreamerSuspended), Locale::En) => {
+                    "the streamer's account was suspended"
+                }
+                (Some(CancelReason::StreamerSuspended), Locale::Ko) => {
+                    "스트리머 계정이 정지되었습니다"
+                }
+                (None, _) => "-",
+            };
             let contact = &self.contact;
             lines.push_str(&match locale {
                 Locale::En => {

@@ -280,13 +280,7 @@ impl EmailStep<'_> {
             out.fee_won,
             out.refunded_won + out.withdrawn_won,
         );
-        let outgoing = vec![message(
-            &facts.mission_id,
-            "STREAMER",
-            streamer,
-            subject,
-            text,
-        )];
+        let outgoing = vec![message(facts, "STREAMER", streamer, subject, text)];
         self.send_and_record(ctx, outgoing).await?.add_to(summary)
     }
 
@@ -353,7 +347,7 @@ impl EmailStep<'_> {
             let Some((subject, text)) = letter.compose(facts, u, b.total_won, refunded) else {
                 continue;
             };
-            outgoing.push(message(&facts.mission_id, letter.role(), u, subject, text));
+            outgoing.push(message(facts, letter.role(), u, subject, text));
         }
         Ok(Some(BackerPage {
             outgoing,

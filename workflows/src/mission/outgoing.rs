@@ -141,19 +141,22 @@ impl Outcome {
     }
 }
 
-/// A message to `to` and the delivery record to store once it went.
+/// A message about the mission of `facts` to `to`, and the delivery record to store once it
+/// went.
 pub(super) fn message(
-    mission_id: &str,
+    facts: &MissionFacts,
     role: &str,
     to: &Recipient,
     subject: String,
     text: String,
 ) -> Outgoing {
+    let mission_id = &facts.mission_id;
     let email = Email {
         key: format!("{mission_id}-{}-{}", role.to_ascii_lowercase(), to.id),
         to: to.email.clone(),
         subject: subject.clone(),
         text,
+        links: facts.links(to.locale),
     };
     let record = email_delivery::ActiveModel {
         mission_id: sea_orm::Set(mission_id.to_owned()),
@@ -178,8 +181,8 @@ pub(super) async fn facts(
     let shown = missionlink_identity::streamers::shown_name_of(step.users_db, &m.streamer_id)
         .await
         .map_err(retryable)?;
-    let cancel_note = if m.status == MissionStatus::Cancelled {
-        missionlink_ledger::operator::cancellation_note(step.missions_db, &m.id)
+    let cancel_reason = if m.status == MissionStatus::Cancelled {
+        missionlink_ledger::operator::cancel_reason(step.missions_db, &m.id)
             .await
             .map_err(retryable)?
     } else {
@@ -198,7 +201,7 @@ pub(super) async fn facts(
         tier_reached: m.tier_reached,
         page: format!("{}/missions/{}", step.public_url, m.id),
         ended_at: m.closed_at.or(m.settled_at),
-        cancel_note,
+        cancel_reason,
         contact: step.contact.to_owned(),
     })
 }

@@ -266,6 +266,7 @@ impl PayoutActivities {
             to: streamer.email.clone(),
             subject: subject.clone(),
             text,
+            links: Vec::new(),
         };
         let (status, error, result) = match self.mailer.send(&email).await {
             Ok(()) => (DeliveryStatus::Sent, None, ReceiptResult::Sent),
