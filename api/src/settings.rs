@@ -70,6 +70,8 @@ pub struct MissionSettings {
     /// `PLATFORM_FEE_BPS`: the fee a successful mission pays, shown before pledging
     /// (`platform`, `Mission.fee`).
     pub platform_fee_bps: u32,
+    /// `DAILY_POINTS`, `DAILY_POINTS_STREAK_MAX`: the game's daily claim.
+    pub daily_points: missionlink_ledger::prediction::daily::DailyPoints,
 }
 
 /// Streamers' payout requests.

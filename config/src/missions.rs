@@ -52,6 +52,22 @@ pub const PREDICTION_WINDOW_SECONDS: Var = Var::int(
     "betting window after acceptance",
 );
 
+pub const DAILY_POINTS: Var = Var::int(
+    "DAILY_POINTS",
+    100,
+    0..=1_000_000,
+    "game points `claimDailyPoints` grants once per Asia/Seoul day (0: no daily claim, \
+     `FORBIDDEN`); points are never bought and never become cash",
+);
+
+pub const DAILY_POINTS_STREAK_MAX: Var = Var::int(
+    "DAILY_POINTS_STREAK_MAX",
+    100,
+    0..=1_000_000,
+    "the most a streak of consecutive daily claims adds to one: each day before today adds a \
+     tenth of `DAILY_POINTS`, up to this",
+);
+
 pub const OBJECTION_WINDOW_SECONDS: Var = Var::int(
     "OBJECTION_WINDOW_SECONDS",
     600,
@@ -189,6 +205,8 @@ pub const VARIABLES: &[Var] = &[
     PLEDGE_MIN,
     PLEDGE_MAX,
     PREDICTION_WINDOW_SECONDS,
+    DAILY_POINTS,
+    DAILY_POINTS_STREAK_MAX,
     OBJECTION_WINDOW_SECONDS,
     OBJECTION_THRESHOLD_BPS,
     OBJECTION_MIN_BACKERS,
@@ -238,6 +256,8 @@ pub struct MissionRules {
     pub pledge_withdrawals_per_day: u32,
     /// `MAX_OPEN_GOALS`, `GOAL_FUNDING_MIN_SECONDS`, `GOAL_FUNDING_MAX_SECONDS`.
     pub goals: missionlink_ledger::mission::GoalRules,
+    /// `DAILY_POINTS`, `DAILY_POINTS_STREAK_MAX`: the game's daily claim.
+    pub daily_points: missionlink_ledger::prediction::daily::DailyPoints,
     /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue (alert).
     pub dispute_sla_seconds: u64,
     /// `RECONCILIATION_SLA_SECONDS`: a reconciliation case open longer counts as overdue
@@ -276,6 +296,7 @@ impl MissionRules {
             pledge_batch_workers: self.pledge_batch_workers,
             pledge_batch_max: self.pledge_batch_max,
             platform_fee_bps: self.platform_fee_bps,
+            daily_points: self.daily_points,
         }
     }
 }
@@ -303,6 +324,10 @@ pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
             max_open: env.int(&MAX_OPEN_GOALS)?,
             funding_min_seconds: env.int(&GOAL_FUNDING_MIN_SECONDS)?,
             funding_max_seconds: env.int(&GOAL_FUNDING_MAX_SECONDS)?,
+        },
+        daily_points: missionlink_ledger::prediction::daily::DailyPoints {
+            points: env.int(&DAILY_POINTS)?,
+            streak_max: env.int(&DAILY_POINTS_STREAK_MAX)?,
         },
         dispute_sla_seconds: env.int(&DISPUTE_SLA_SECONDS)?,
         reconciliation_sla_seconds: env.int(&RECONCILIATION_SLA_SECONDS)?,

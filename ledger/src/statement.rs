@@ -85,6 +85,8 @@ pub enum EntryKind {
     BetRefund,
     /// A new user's starting points.
     SignupPoints,
+    /// Points claimed for the day (`claimDailyPoints`).
+    DailyPoints,
     /// Cash the payment provider gave back to the card after it was credited (a top-up
     /// cancelled at the provider), taken from the wallet by an operator's reconciliation.
     ProviderReversal,
@@ -254,6 +256,12 @@ pub const SOURCES: &[Source] = &[
         Side::Credit,
         TransferKind::SignupGrant,
         EntryKind::SignupPoints,
+    ),
+    source(
+        Balance::Points,
+        Side::Credit,
+        TransferKind::DailyPoints,
+        EntryKind::DailyPoints,
     ),
     source(
         Balance::Points,

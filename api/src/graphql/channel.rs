@@ -38,6 +38,11 @@ pub struct StreamerSettings {
     /// Words refused (`CONTENT_BLOCKED`) in titles, descriptions and messages, beside the
     /// platform's own; matched ignoring case, width and spaces.
     pub banned_words: Vec<String>,
+    /// Whether your accepted missions (and reached goals) open a prediction.
+    pub predictions_enabled: bool,
+    /// How long betting stays open after an acceptance, 30 to 1,800 seconds; null: the
+    /// platform's `PREDICTION_WINDOW_SECONDS`.
+    pub prediction_window_seconds: Option<i32>,
     #[graphql(skip)]
     pub blocked: Vec<String>,
 }
@@ -55,6 +60,8 @@ impl TryFrom<Settings> for StreamerSettings {
             max_duration_seconds: s.max_duration_seconds,
             manual_approval: s.manual_approval,
             banned_words: s.banned_words,
+            predictions_enabled: s.predictions_enabled,
+            prediction_window_seconds: s.prediction_window_seconds,
             blocked: s.blocked_users,
         })
     }
@@ -108,7 +115,7 @@ pub(crate) async fn rules_of(ctx: &Context<'_>, streamer_id: &str) -> GqlResult<
 }
 
 /// A change of settings: each field given replaces the current value; an explicit null resets
-/// `minFirstPledge` or `maxDurationSeconds` to the platform's.
+/// `minFirstPledge`, `maxDurationSeconds` or `predictionWindowSeconds` to the platform's.
 #[derive(InputObject)]
 pub struct StreamerSettingsInput {
     pub accepting_requests: Option<bool>,
@@ -119,6 +126,10 @@ pub struct StreamerSettingsInput {
     pub banned_words: Option<Vec<String>>,
     /// The whole list of blocked user ids (at most 1,000).
     pub blocked_users: Option<Vec<ID>>,
+    /// Off: your missions open no prediction from now on (an open one runs to its end).
+    pub predictions_enabled: Option<bool>,
+    /// 30 to 1,800 seconds.
+    pub prediction_window_seconds: MaybeUndefined<i32>,
 }
 
 fn maybe(v: MaybeUndefined<i32>) -> Option<Option<i64>> {
@@ -233,6 +244,12 @@ impl ChannelMutation {
             blocked_users: input
                 .blocked_users
                 .map(|ids| ids.into_iter().map(|id| id.to_string()).collect()),
+            predictions_enabled: input.predictions_enabled,
+            prediction_window_seconds: match input.prediction_window_seconds {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(n) => Some(Some(n)),
+            },
         };
         let saved = settings::update(&app.db.missions, &app.settings.missions.rules, &me, update)
             .await

@@ -7,6 +7,8 @@ mod cash_refund;
 mod channel;
 mod connection;
 mod context;
+mod daily;
+mod daily_claim;
 mod dispute;
 mod events;
 pub mod extensions;
@@ -84,6 +86,7 @@ pub struct Mutation(
     withdraw::WithdrawMutation,
     goal_mutation::GoalMutation,
     prediction::PredictionMutation,
+    daily_claim::DailyMutation,
     channel::ChannelMutation,
     overlay::OverlayMutation,
     overlay_links::OverlayLinkMutation,

@@ -47,6 +47,8 @@ pub enum TransactionKind {
     BetRefund,
     /// A new user's starting points.
     SignupPoints,
+    /// Points claimed for the day (`claimDailyPoints`): `DAILY_POINTS` and the streak's bonus.
+    DailyPoints,
     /// Won the payment provider gave back to your card after they were credited (a top-up
     /// cancelled at the provider), taken back from your cash by an operator's reconciliation.
     ProviderReversal,

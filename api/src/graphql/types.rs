@@ -125,6 +125,11 @@ impl Wallet {
     async fn top_up_limit(&self, ctx: &Context<'_>) -> GqlResult<TopUpLimit> {
         super::topup::top_up_limit(ctx, &self.user_id).await
     }
+
+    /// Where you stand with the game's daily points (`claimDailyPoints`).
+    async fn daily_points(&self, ctx: &Context<'_>) -> GqlResult<super::daily::DailyPoints> {
+        super::daily::standing(ctx, &self.user_id).await
+    }
 }
 
 #[derive(SimpleObject, Clone, Debug)]

@@ -4,6 +4,7 @@ pub mod account;
 pub mod bank_sandbox_transfer;
 pub mod bet;
 pub mod channel_moderator;
+pub mod daily_claim;
 pub mod email_delivery;
 pub mod idempotency_key;
 pub mod mission;

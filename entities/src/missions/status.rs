@@ -135,6 +135,9 @@ text_enum! {
         /// A failed or cancelled cash refund's hold back to the user's cash
         /// (`payoutreturn:<id>`).
         CashRefundReturn = "CASH_REFUND_RETURN",
+        /// A user's daily points claim: the points' outside world to their points wallet,
+        /// `daily:<user>:<day>` (issue 31).
+        DailyPoints = "DAILY_POINTS",
     }
 }
 

@@ -17,6 +17,10 @@ pub struct Model {
     pub banned_words: String,
     /// JSON array of blocked users' ids.
     pub blocked_users: String,
+    /// Whether an accepted mission (or a reached goal) opens a prediction (issue 31).
+    pub predictions_enabled: bool,
+    /// How long betting stays open; `None` is `PREDICTION_WINDOW_SECONDS`.
+    pub prediction_window_seconds: Option<i32>,
     pub updated_at: DateTimeUtc,
 }
 

@@ -55,6 +55,37 @@ pub(super) async fn transfer_shapes<C: ConnectionTrait>(
         .collect())
 }
 
+/// The transfer kinds that move points: the only ways points come (a signup grant, a daily
+/// claim) and go round (bets, their payouts and refunds).
+const POINTS_KINDS: &str = "'SIGNUP_GRANT', 'DAILY_POINTS', 'BET', 'BET_PAYOUT', 'BET_REFUND'";
+
+/// Points and cash never meet: every points transfer is of a points kind, and no cash transfer
+/// is. With [`transfer_shapes`] (no transfer mixes currencies), no points are bought with cash,
+/// and none become cash.
+pub(super) async fn points_apart<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let bad = BadTransfer::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "SELECT id FROM transfers \
+             WHERE (currency = 'POINTS') <> (kind IN ({POINTS_KINDS}))"
+        ),
+    ))
+    .all(db)
+    .await?;
+    Ok(bad
+        .into_iter()
+        .map(|t| Violation {
+            check: "points_apart",
+            detail: format!(
+                "transfer {} moves points by a cash movement's kind, or cash by a points kind",
+                t.id
+            ),
+        })
+        .collect())
+}
+
 /// Balances: each account's journal (credits - debits) beside its stored balance, compared in
 /// the database, which returns only the accounts that break a rule and one total per currency —
 /// the audit's memory does not grow with the number of accounts. Pushes the accounts' violations

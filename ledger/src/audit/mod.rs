@@ -5,8 +5,9 @@
 //! By concern: `journal.rs` (the transfers and the balances they add up to, the statements),
 //! `missions.rs` (escrows, pledges, the missions' kept totals and prediction pools), `payouts.rs`, `top_ups.rs`,
 //! `reconciliation.rs` (cases and receivables), `orphans.rs` (rows naming rows that are not
-//! there).
+//! there), `game.rs` (the daily points claims).
 
+mod game;
 mod journal;
 mod missions;
 mod orphans;
@@ -22,6 +23,7 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// Which rule: `double_entry`, `materialised_balance`, `non_negative`, `transfer_shape`,
+    /// `points_apart`, `daily_points`,
     /// `balance_after`, `statement`, `escrow`, `pledge_settlement`, `mission_totals`,
     /// `prediction_pool`, `payout`, `top_up`, `reconciliation`, `receivable`, `orphan`.
     pub check: &'static str,
@@ -60,6 +62,7 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<Violation>, LedgerError>
 /// Every check [`run`] makes, by the name its violations carry.
 pub const CHECKS: &[&str] = &[
     "transfer_shape",
+    "points_apart",
     "orphan",
     "non_negative",
     "materialised_balance",
@@ -70,6 +73,7 @@ pub const CHECKS: &[&str] = &[
     "tiered_split",
     "mission_totals",
     "prediction_pool",
+    "daily_points",
     "payout",
     "top_up",
     "reconciliation",
@@ -79,12 +83,13 @@ pub const CHECKS: &[&str] = &[
 
 /// How many rows of each kind the audit reads: what a clean result vouches for.
 pub async fn counts(db: &DatabaseConnection) -> Result<Vec<(&'static str, i64)>, LedgerError> {
-    const TABLES: [(&str, &str); 9] = [
+    const TABLES: [(&str, &str); 10] = [
         ("accounts", "accounts"),
         ("transfers", "transfers"),
         ("missions", "missions"),
         ("pledges", "pledges"),
         ("bets", "bets"),
+        ("daily claims", "daily_claims"),
         ("payouts", "payouts"),
         ("top-ups", "top_ups"),
         ("reconciliation cases", "reconciliation_cases"),
@@ -106,6 +111,7 @@ pub async fn counts(db: &DatabaseConnection) -> Result<Vec<(&'static str, i64)>,
 
 async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerError> {
     let mut violations = journal::transfer_shapes(db).await?;
+    violations.extend(journal::points_apart(db).await?);
     violations.extend(orphans::nothing_names_what_is_not_there(db).await?);
     let totals = journal::balances(db, &mut violations).await?;
     violations.extend(journal::balances_after_chain(db).await?);
@@ -115,6 +121,7 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
     violations.extend(missions::tiered_splits_paid_as_fixed(db).await?);
     violations.extend(missions::totals_match_pledges(db).await?);
     violations.extend(missions::prediction_pools(db).await?);
+    violations.extend(game::daily_claims_granted_once(db).await?);
     violations.extend(payouts::payouts_exactly_once(db).await?);
     violations.extend(top_ups::top_ups_exactly_once(db).await?);
     violations.extend(reconciliation::cases_moved_what_they_record(db).await?);

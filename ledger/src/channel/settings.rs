@@ -1,6 +1,7 @@
 //! A streamer's channel settings: whether they take mission requests, the least first pledge
 //! and the longest mission they take, whether pledge messages wait for approval, their banned
-//! words and their blocked users. A streamer who never saved any has [`Settings::default`].
+//! words and their blocked users, and whether their missions open a prediction and for how long
+//! (issue 31). A streamer who never saved any has [`Settings::default`].
 
 use super::words::fold;
 use crate::LedgerError;
@@ -20,6 +21,8 @@ pub const MAX_BANNED_WORD_CHARS: usize = 50;
 pub const MAX_BLOCKED_USERS: usize = 1_000;
 /// Longest user id accepted in `blockedUsers` (ids are 36-character UUIDs).
 pub const MAX_USER_ID_CHARS: usize = 64;
+/// The prediction windows a streamer may choose, in seconds.
+pub const PREDICTION_WINDOW_SECONDS: std::ops::RangeInclusive<i32> = 30..=1_800;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -31,6 +34,21 @@ pub struct Settings {
     pub manual_approval: bool,
     pub banned_words: Vec<String>,
     pub blocked_users: Vec<String>,
+    /// Whether an accepted mission (or a reached goal) opens a prediction.
+    pub predictions_enabled: bool,
+    /// How long betting stays open; `None`: the platform's `PREDICTION_WINDOW_SECONDS`.
+    pub prediction_window_seconds: Option<i32>,
+}
+
+impl Settings {
+    /// How long a prediction opened now stays open: the streamer's window or `platform`'s;
+    /// `None` when the streamer turned predictions off.
+    pub fn prediction_window(&self, platform_seconds: i64) -> Option<i64> {
+        self.predictions_enabled.then(|| {
+            self.prediction_window_seconds
+                .map_or(platform_seconds, i64::from)
+        })
+    }
 }
 
 impl Default for Settings {
@@ -42,6 +60,8 @@ impl Default for Settings {
             manual_approval: false,
             banned_words: Vec::new(),
             blocked_users: Vec::new(),
+            predictions_enabled: true,
+            prediction_window_seconds: None,
         }
     }
 }
@@ -56,6 +76,8 @@ pub struct SettingsUpdate {
     pub manual_approval: Option<bool>,
     pub banned_words: Option<Vec<String>>,
     pub blocked_users: Option<Vec<String>>,
+    pub predictions_enabled: Option<bool>,
+    pub prediction_window_seconds: Option<Option<i32>>,
 }
 
 /// `streamer_id`'s settings.
@@ -77,6 +99,8 @@ pub async fn read<C: ConnectionTrait>(db: &C, streamer_id: &str) -> Result<Setti
         manual_approval: row.manual_approval,
         banned_words: list(&row.banned_words, "banned words")?,
         blocked_users: list(&row.blocked_users, "blocked users")?,
+        predictions_enabled: row.predictions_enabled,
+        prediction_window_seconds: row.prediction_window_seconds,
     })
 }
 
@@ -100,6 +124,8 @@ pub async fn update<C: ConnectionTrait>(
         manual_approval: Set(defaults.manual_approval),
         banned_words: Set(json(&defaults.banned_words)),
         blocked_users: Set(json(&defaults.blocked_users)),
+        predictions_enabled: Set(defaults.predictions_enabled),
+        prediction_window_seconds: Set(defaults.prediction_window_seconds),
         updated_at: Set(Utc::now()),
     };
     let mut given = vec![C::UpdatedAt];
@@ -141,6 +167,25 @@ pub async fn update<C: ConnectionTrait>(
     if let Some(v) = update.manual_approval {
         row.manual_approval = Set(v);
         given.push(C::ManualApproval);
+    }
+    if let Some(v) = update.predictions_enabled {
+        row.predictions_enabled = Set(v);
+        given.push(C::PredictionsEnabled);
+    }
+    if let Some(v) = update.prediction_window_seconds {
+        checks.require(
+            v.is_none_or(|w| PREDICTION_WINDOW_SECONDS.contains(&w)),
+            "predictionWindowSeconds",
+            || {
+                format!(
+                    "predictionWindowSeconds must be between {} and {}",
+                    PREDICTION_WINDOW_SECONDS.start(),
+                    PREDICTION_WINDOW_SECONDS.end()
+                )
+            },
+        );
+        row.prediction_window_seconds = Set(v);
+        given.push(C::PredictionWindowSeconds);
     }
     if let Some(words) = update.banned_words {
         row.banned_words = Set(json(&checks.check(banned_words(words))));

@@ -339,8 +339,12 @@ pub(crate) async fn advance(
         .exec(txn)
         .await?;
     if started.rows_affected == 1 {
-        let lock_at = lock_at(now, deadline, rules.prediction_window_seconds);
-        open_prediction(txn, &m.id, lock_at, now).await?;
+        // The game opens as at an acceptance: unless the streamer turned it off, for their
+        // window or the platform's.
+        let settings = crate::channel::settings::read(txn, &m.streamer_id).await?;
+        if let Some(window) = settings.prediction_window(rules.prediction_window_seconds) {
+            open_prediction(txn, &m.id, lock_at(now, deadline, window), now).await?;
+        }
         request_signal(txn, &m.id, MissionStatus::Active, None, now).await?;
         reached.push((EventKind::GoalReached, None));
     }

@@ -134,9 +134,12 @@ pub async fn act(
         fix_split(&txn, &m, *tier).await?;
     }
     if changed.rows_affected == 1 && to == MissionStatus::Active {
-        // Acceptance opens the prediction game on this mission.
-        let lock_at = lock_at(now, deadline, rules.prediction_window_seconds);
-        open_prediction(&txn, mission_id, lock_at, now).await?;
+        // Acceptance opens the prediction game on this mission, unless its streamer turned
+        // predictions off, for the streamer's window or the platform's.
+        let settings = crate::channel::settings::read(&txn, &m.streamer_id).await?;
+        if let Some(window) = settings.prediction_window(rules.prediction_window_seconds) {
+            open_prediction(&txn, mission_id, lock_at(now, deadline, window), now).await?;
+        }
     }
     if changed.rows_affected == 1 {
         // The workflow must hear of it; the outbox keeps that promise if the API dies now.

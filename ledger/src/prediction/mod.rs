@@ -4,9 +4,11 @@
 //! Points only, never cash: bets move points from the bettor's POINTS wallet into the
 //! prediction's POINTS pool and back, and the transfers' (account, currency) foreign keys make
 //! any other path impossible. `game` opens, locks and sums a prediction, `bet` places bets,
-//! `payout` is the arithmetic, `settle` pays a decided prediction out page by page.
+//! `payout` is the arithmetic, `settle` pays a decided prediction out page by page. `daily` is
+//! the points' other source beside the signup grant: a claim a day.
 
 mod bet;
+pub mod daily;
 pub(crate) mod game;
 mod payout;
 mod settle;

@@ -30,6 +30,7 @@ mod m20261207_000025_withdrawals;
 mod m20261207_000026_verdict_evidence;
 mod m20261207_000027_goals;
 mod m20261207_000028_webhooks;
+mod m20261207_000029_daily_points;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000026_verdict_evidence::Migration),
             Box::new(m20261207_000027_goals::Migration),
             Box::new(m20261207_000028_webhooks::Migration),
+            Box::new(m20261207_000029_daily_points::Migration),
         ]
     }
 }

@@ -216,7 +216,7 @@ async fn the_audit_creates_no_database_and_tells_a_missing_one_from_a_violation(
         "{stdout}"
     );
     assert!(
-        stdout.contains("checks (16): transfer_shape, orphan"),
+        stdout.contains("checks (18): transfer_shape, points_apart, orphan"),
         "{stdout}"
     );
     assert!(stdout.contains("audit clean"), "{stdout}");
