@@ -40,8 +40,8 @@ pub struct StreamerSettings {
     pub banned_words: Vec<String>,
     /// Whether your accepted missions (and reached goals) open a prediction.
     pub predictions_enabled: bool,
-    /// How long betting stays open after an acceptance, 30 to 1,800 seconds; null: the
-    /// platform's `PREDICTION_WINDOW_SECONDS`.
+    /// How long betting stays open after an acceptance (or a goal reached), 30 to 1,800
+    /// seconds; null: the platform's `PREDICTION_WINDOW_SECONDS`.
     pub prediction_window_seconds: Option<i32>,
     #[graphql(skip)]
     pub blocked: Vec<String>,

@@ -16,7 +16,8 @@ pub struct DailyPoints {
     /// Your streak: today's, or yesterday's while a claim today continues it (0 when neither
     /// day was claimed).
     pub streak: i32,
-    /// When you may claim next: now, or the next Asia/Seoul midnight.
+    /// When you may claim next: now, or the next Asia/Seoul midnight (on a server without the
+    /// daily claim, `DAILY_POINTS=0`, now, though a claim is `FORBIDDEN`: `claimable` is 0).
     pub next_claim_at: DateTime<Utc>,
     /// What a claim now grants, the streak's bonus included (0 once today's is made).
     pub claimable: Points,

@@ -230,7 +230,8 @@ impl Mission {
         Ok(graphql_int(t.backers, "backerCount")?)
     }
 
-    /// The prediction game on this mission; opens when the streamer accepts.
+    /// The prediction game on this mission; opens when the streamer accepts (or a goal is
+    /// reached), unless the streamer turned predictions off: then null.
     async fn prediction(
         &self,
         ctx: &Context<'_>,

@@ -11,9 +11,12 @@
 use crate::topup::day::{day_key, kst_day, next_kst_midnight};
 use crate::{AccountId, Amount, Currency, LedgerError, Transfer, status::TransferKind, transfer};
 use chrono::{DateTime, Utc};
-use missionlink_entities::missions::daily_claim;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use missionlink_entities::missions::{account, daily_claim};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
 
 /// The refusal of a second claim on one day.
 pub const ALREADY_CLAIMED: &str = "ALREADY_CLAIMED";
@@ -93,6 +96,19 @@ pub async fn claim(
     let today = kst_day(now);
     let day = day_key(today);
     let txn = db.begin().await?;
+    // The user's points wallet first, by a write that changes nothing: their claims run one at
+    // a time (a claim just after midnight sees the one just before it), and on SQLite this
+    // transaction is the writer from its first statement, so it never reads an old snapshot
+    // and then fails its write with "database is locked".
+    let wallet = AccountId::wallet(Currency::Points, user_id);
+    account::Entity::update_many()
+        .col_expr(
+            account::Column::Balance,
+            Expr::col(account::Column::Balance),
+        )
+        .filter(account::Column::Id.eq(wallet.as_str()))
+        .exec(&txn)
+        .await?;
     let streak = match today.pred_opt() {
         Some(yesterday) => {
             daily_claim::Entity::find_by_id((user_id.to_owned(), day_key(yesterday)))
@@ -135,7 +151,7 @@ pub async fn claim(
         &Transfer {
             id: format!("daily:{user_id}:{day}"),
             debit: AccountId::world(Currency::Points),
-            credit: AccountId::wallet(Currency::Points, user_id),
+            credit: wallet,
             amount: Amount::new(granted)?,
             kind: TransferKind::DailyPoints,
         },

@@ -127,9 +127,23 @@ async fn a_claim_a_day_and_a_streak_that_crosses_the_kst_midnight() {
 
 #[tokio::test]
 async fn racing_claims_grant_once() {
-    let app = TestApp::spawn().await;
+    racing_claims(&TestApp::spawn().await).await;
+}
+
+/// On SQLite, the default: a claim racing others (and another user's) waits its turn and is
+/// `ALREADY_CLAIMED`, never "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_claims_grant_once_on_sqlite() {
+    let app = TestApp::spawn_with(crate::support::TestDatabases::sqlite(), &[]).await;
+    let other = app.register("neighbour").await;
+    let other_claim = async { claim(&app, &other).await.data("claimDailyPoints") };
+    tokio::join!(racing_claims(&app), other_claim);
+}
+
+/// Eight claims of one user at once: one grant, seven `ALREADY_CLAIMED`, the audit clean.
+async fn racing_claims(app: &TestApp) {
     let fan = app.register("racer").await;
-    let answers = futures::future::join_all((0..8).map(|_| claim(&app, &fan))).await;
+    let answers = futures::future::join_all((0..8).map(|_| claim(app, &fan))).await;
     let granted = answers
         .iter()
         .filter(|r| r.0.get("errors").is_none())
@@ -138,7 +152,7 @@ async fn racing_claims_grant_once() {
     for r in answers.iter().filter(|r| r.0.get("errors").is_some()) {
         assert_eq!(r.code(), "ALREADY_CLAIMED", "{}", r.0);
     }
-    assert_eq!(standing(&app, &fan).await["points"], 1_100);
+    assert_eq!(standing(app, &fan).await["points"], 1_100);
     app.assert_audit_clean().await;
 }
 
@@ -180,6 +194,20 @@ async fn the_audit_names_points_moved_by_a_cash_kind() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("VIOLATION [points_apart] transfer bought"),
+        "{stdout}"
+    );
+    // A grant whose claim is gone: granted without a claim of the day.
+    app.db
+        .missions
+        .execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("DELETE FROM daily_claims WHERE user_id = '{}'", fan.user_id),
+        ))
+        .await
+        .expect("delete the claim");
+    let stdout = String::from_utf8_lossy(&app.audit().await.stdout).into_owned();
+    assert!(
+        stdout.contains(&format!("VIOLATION [daily_points] daily:{}:", fan.user_id)),
         "{stdout}"
     );
 }
