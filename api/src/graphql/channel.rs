@@ -132,11 +132,12 @@ pub struct StreamerSettingsInput {
     pub prediction_window_seconds: MaybeUndefined<i32>,
 }
 
-fn maybe(v: MaybeUndefined<i32>) -> Option<Option<i64>> {
+/// An optional setting as an update reads it: absent keeps it, null resets it, a value sets it.
+fn maybe<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
     match v {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(n) => Some(Some(i64::from(n))),
+        MaybeUndefined::Value(n) => Some(Some(n)),
     }
 }
 
@@ -237,19 +238,15 @@ impl ChannelMutation {
         let app = state(ctx);
         let update = SettingsUpdate {
             accepting_requests: input.accepting_requests,
-            min_first_pledge: maybe(input.min_first_pledge),
-            max_duration_seconds: maybe(input.max_duration_seconds),
+            min_first_pledge: maybe(input.min_first_pledge).map(|v| v.map(i64::from)),
+            max_duration_seconds: maybe(input.max_duration_seconds).map(|v| v.map(i64::from)),
             manual_approval: input.manual_approval,
             banned_words: input.banned_words,
             blocked_users: input
                 .blocked_users
                 .map(|ids| ids.into_iter().map(|id| id.to_string()).collect()),
             predictions_enabled: input.predictions_enabled,
-            prediction_window_seconds: match input.prediction_window_seconds {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(n) => Some(Some(n)),
-            },
+            prediction_window_seconds: maybe(input.prediction_window_seconds),
         };
         let saved = settings::update(&app.db.missions, &app.settings.missions.rules, &me, update)
             .await

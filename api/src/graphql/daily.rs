@@ -33,9 +33,7 @@ pub(super) async fn standing(ctx: &Context<'_>, user_id: &str) -> GqlResult<Dail
     let claimable = if s.claimed_today || rules.points <= 0 {
         0
     } else {
-        rules
-            .points
-            .saturating_add(rules.bonus(s.streak.saturating_add(1)))
+        rules.grant(s.streak.saturating_add(1))
     };
     Ok(DailyPoints {
         claimed_today: s.claimed_today,

@@ -9,11 +9,10 @@ use super::HttpState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
 use html_escape::encode_text;
 use missionlink_ledger::LedgerError;
 use missionlink_ledger::status::MissionStatus;
-use missionlink_workflows::email::won;
+use missionlink_workflows::email::{Locale, when, won};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -24,6 +23,8 @@ pub(super) struct Lang {
 
 struct Words {
     lang: &'static str,
+    /// The language of its times (Korea's time in Korean, UTC in English), as the emails'.
+    locale: Locale,
     streamer: &'static str,
     status: &'static str,
     pledged: &'static str,
@@ -39,6 +40,7 @@ struct Words {
 
 const KO: Words = Words {
     lang: "ko",
+    locale: Locale::Ko,
     streamer: "스트리머",
     status: "상태",
     pledged: "후원 금액",
@@ -53,6 +55,7 @@ const KO: Words = Words {
 
 const EN: Words = Words {
     lang: "en",
+    locale: Locale::En,
     streamer: "Streamer",
     status: "Status",
     pledged: "Pledged",
@@ -86,17 +89,6 @@ fn status_word(status: MissionStatus, lang: &str) -> &'static str {
         MissionStatus::Withdrawn => ("철회", "withdrawn"),
     };
     if lang == "en" { en } else { ko }
-}
-
-/// `at` in the page's language: Korea's time in Korean, UTC in English.
-fn when(at: DateTime<Utc>, lang: &str) -> String {
-    if lang == "en" {
-        at.format("%Y-%m-%d %H:%M UTC").to_string()
-    } else {
-        (at + Duration::hours(9))
-            .format("%Y-%m-%d %H:%M (KST)")
-            .to_string()
-    }
 }
 
 pub(super) async fn page(
@@ -134,9 +126,9 @@ pub(super) async fn page(
         (w.backers, totals.backers.to_string()),
     ];
     if let Some(at) = m.closed_at.filter(|_| m.status.is_final()) {
-        rows.push((w.ended, when(at, w.lang)));
+        rows.push((w.ended, when(Some(at), w.locale)));
     } else if let Some(at) = m.deadline {
-        rows.push((w.deadline, when(at, w.lang)));
+        rows.push((w.deadline, when(Some(at), w.locale)));
     }
     if let Some(url) = &m.evidence_url {
         rows.push((

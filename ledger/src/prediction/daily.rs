@@ -41,6 +41,11 @@ impl Default for DailyPoints {
 }
 
 impl DailyPoints {
+    /// What a claim on a streak's `streak`th day grants: the points and the streak's bonus.
+    pub fn grant(&self, streak: i32) -> i64 {
+        self.points.saturating_add(self.bonus(streak))
+    }
+
     /// What a streak adds on its `streak`th day: a tenth of the points (rounded down) for each
     /// day before, at most `streak_max`.
     pub fn bonus(&self, streak: i32) -> i64 {
@@ -119,7 +124,7 @@ pub async fn claim(
         None => 1,
     };
     let bonus = rules.bonus(streak);
-    let granted = rules.points.saturating_add(bonus);
+    let granted = rules.grant(streak);
     let inserted = daily_claim::Entity::insert(daily_claim::ActiveModel {
         user_id: Set(user_id.to_owned()),
         day: Set(day.clone()),

@@ -30,7 +30,7 @@ pub use account::{account_email, address_changed_notice};
 pub use notice_texts::{accepted_message, verifying_message};
 pub use receipt::{ReceiptFacts, kst, payout_receipt};
 pub use reconciliation_notice::{NoticeFacts, reconciliation_notice};
-pub use texts::{Locale, MissionFacts, backer_message, streamer_message, won};
+pub use texts::{Locale, MissionFacts, backer_message, streamer_message, when, won};
 pub use topup_receipt::{TopUpReceiptFacts, topup_receipt};
 pub use webhook_notice::{WebhookNoticeFacts, webhook_notice};
 

@@ -103,7 +103,7 @@ impl MissionFacts {
 }
 
 /// `at` as the recipient reads it: Korea's time (KST) in Korean, UTC in English.
-pub(super) fn when(at: Option<DateTime<Utc>>, locale: Locale) -> String {
+pub fn when(at: Option<DateTime<Utc>>, locale: Locale) -> String {
     let Some(at) = at else {
         return "?".to_owned();
     };
