@@ -72,6 +72,8 @@ pub struct MissionSettings {
     pub platform_fee_bps: u32,
     /// `DAILY_POINTS`, `DAILY_POINTS_STREAK_MAX`: the game's daily claim.
     pub daily_points: missionlink_ledger::prediction::daily::DailyPoints,
+    /// `PREDICTIONS_OPEN_PER_STREAMER`, `PREDICTION_RESOLVE_HOURS`: streamers' own predictions.
+    pub predictions: missionlink_ledger::prediction::streamer::PredictionLimits,
 }
 
 /// Streamers' payout requests.

@@ -68,6 +68,22 @@ pub const DAILY_POINTS_STREAK_MAX: Var = Var::int(
      tenth of `DAILY_POINTS`, up to this",
 );
 
+pub const PREDICTIONS_OPEN_PER_STREAMER: Var = Var::int(
+    "PREDICTIONS_OPEN_PER_STREAMER",
+    1,
+    1..=20,
+    "predictions of their own (`createPrediction`) a streamer may have undecided at once; one \
+     more is `PREDICTION_LIMIT`",
+);
+
+pub const PREDICTION_RESOLVE_HOURS: Var = Var::int(
+    "PREDICTION_RESOLVE_HOURS",
+    24,
+    1..=720,
+    "how long after its betting closes a streamer's prediction waits to be resolved; then it \
+     expires and every stake goes back",
+);
+
 pub const OBJECTION_WINDOW_SECONDS: Var = Var::int(
     "OBJECTION_WINDOW_SECONDS",
     600,
@@ -207,6 +223,8 @@ pub const VARIABLES: &[Var] = &[
     PREDICTION_WINDOW_SECONDS,
     DAILY_POINTS,
     DAILY_POINTS_STREAK_MAX,
+    PREDICTIONS_OPEN_PER_STREAMER,
+    PREDICTION_RESOLVE_HOURS,
     OBJECTION_WINDOW_SECONDS,
     OBJECTION_THRESHOLD_BPS,
     OBJECTION_MIN_BACKERS,
@@ -258,6 +276,9 @@ pub struct MissionRules {
     pub goals: missionlink_ledger::mission::GoalRules,
     /// `DAILY_POINTS`, `DAILY_POINTS_STREAK_MAX`: the game's daily claim.
     pub daily_points: missionlink_ledger::prediction::daily::DailyPoints,
+    /// `PREDICTIONS_OPEN_PER_STREAMER`, `PREDICTION_RESOLVE_HOURS` (and the window): streamers'
+    /// own predictions.
+    pub predictions: missionlink_ledger::prediction::streamer::PredictionLimits,
     /// `DISPUTE_SLA_SECONDS`: a dispute waiting longer counts as overdue (alert).
     pub dispute_sla_seconds: u64,
     /// `RECONCILIATION_SLA_SECONDS`: a reconciliation case open longer counts as overdue
@@ -297,6 +318,7 @@ impl MissionRules {
             pledge_batch_max: self.pledge_batch_max,
             platform_fee_bps: self.platform_fee_bps,
             daily_points: self.daily_points,
+            predictions: self.predictions,
         }
     }
 }
@@ -328,6 +350,12 @@ pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
         daily_points: missionlink_ledger::prediction::daily::DailyPoints {
             points: env.int(&DAILY_POINTS)?,
             streak_max: env.int(&DAILY_POINTS_STREAK_MAX)?,
+        },
+        predictions: missionlink_ledger::prediction::streamer::PredictionLimits {
+            open_per_streamer: env.int(&PREDICTIONS_OPEN_PER_STREAMER)?,
+            resolve_hours: env.int(&PREDICTION_RESOLVE_HOURS)?,
+            window_seconds: env.int(&PREDICTION_WINDOW_SECONDS)?,
+            page_size: env.int(&SETTLEMENT_PAGE_SIZE)?,
         },
         dispute_sla_seconds: env.int(&DISPUTE_SLA_SECONDS)?,
         reconciliation_sla_seconds: env.int(&RECONCILIATION_SLA_SECONDS)?,

@@ -12,6 +12,9 @@ const ESCROW_PREFIX: &str = "escrow:CASH:";
 /// What a mission's prediction pool account id starts with.
 const POOL_PREFIX: &str = "pool:POINTS:";
 
+/// What a streamer prediction's pool account id starts with.
+const PREDICTION_PREFIX: &str = "prediction:POINTS:";
+
 /// What a payout's hold account id starts with.
 const PAYOUT_PREFIX: &str = "payout:CASH:";
 
@@ -70,6 +73,17 @@ impl AccountId {
             kind: AccountKind::Pool,
             currency: Currency::Points,
             owner: Some(mission_id.to_owned()),
+        }
+    }
+
+    /// The pool of a streamer's own prediction (points only; issue 31). Owned by the
+    /// prediction, so no mission's pool check reads it.
+    pub fn prediction_pool(prediction_id: &str) -> Self {
+        Self {
+            id: format!("{PREDICTION_PREFIX}{prediction_id}"),
+            kind: AccountKind::Pool,
+            currency: Currency::Points,
+            owner: Some(prediction_id.to_owned()),
         }
     }
 

@@ -26,3 +26,27 @@ pub(crate) fn row_count(n: usize) -> sea_orm::Value {
         .expect("fewer than 2^63 rows in one statement")
         .into()
 }
+
+/// Serialises the transactions that call this with the same `namespace` and `key` until they
+/// commit. On Postgres: a transaction-scoped advisory lock on `<namespace>:<key>`. On SQLite:
+/// `sqlite_write` (binding `key` once), a write that changes nothing, takes the database's
+/// write lock now, so what the transaction reads next is what it writes after, with no other
+/// writer in between.
+pub(crate) async fn serialise<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    namespace: &str,
+    key: &str,
+    sqlite_write: &str,
+) -> Result<(), crate::LedgerError> {
+    let backend = txn.get_database_backend();
+    let statement = match backend {
+        sea_orm::DatabaseBackend::Postgres => sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text",
+            [format!("{namespace}:{key}").into()],
+        ),
+        _ => sea_orm::Statement::from_sql_and_values(backend, sqlite_write, [key.into()]),
+    };
+    txn.execute_raw(statement).await?;
+    Ok(())
+}

@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod payments;
 pub mod payout;
 pub mod periodic;
+pub mod prediction_sweep;
 pub mod reconciliation_notices;
 pub mod reconciliation_watch;
 mod retry;

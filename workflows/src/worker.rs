@@ -98,6 +98,7 @@ pub async fn run(
         tracing::info!(namespace = %config.namespace, ?added, "registered search attributes");
     }
     let (receipt_users_db, receipt_mailer) = (deps.users_db.clone(), deps.mailer.clone());
+    let page_size = deps.settlement.page_size;
     let options = WorkerOptions::new(config.task_queue.clone())
         .graceful_shutdown_period(SHUTDOWN_GRACE)
         .max_cached_workflows(deps.cached_workflows)
@@ -144,6 +145,7 @@ pub async fn run(
         queue.clone(),
         grace,
     ));
+    loops.spawn(crate::prediction_sweep::worker_loop(db.clone(), page_size));
     loops.spawn(crate::event_pruning::worker_loop(
         db.clone(),
         deps.event_retention,

@@ -5,6 +5,8 @@ mod account;
 mod background;
 mod cash_refund;
 mod channel;
+mod channel_prediction;
+mod channel_prediction_mutation;
 mod connection;
 mod context;
 mod daily;
@@ -66,6 +68,7 @@ pub struct Query(
     node::NodeQuery,
     events::EventQuery,
     channel::ChannelQuery,
+    channel_prediction::ChannelPredictionQuery,
     overlay::OverlayQuery,
     overlay_links::OverlayLinkQuery,
     operator::OperatorQuery,
@@ -87,6 +90,7 @@ pub struct Mutation(
     goal_mutation::GoalMutation,
     prediction::PredictionMutation,
     daily_claim::DailyMutation,
+    channel_prediction_mutation::ChannelPredictionMutation,
     channel::ChannelMutation,
     overlay::OverlayMutation,
     overlay_links::OverlayLinkMutation,

@@ -80,6 +80,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// How a streamer's prediction was decided: `streamer_predictions.decision`.
+    pub enum PredictionDecision {
+        /// A winning outcome was named: parimutuel payout.
+        Resolved = "RESOLVED",
+        /// Cancelled by the streamer or a moderator: every stake back.
+        Cancelled = "CANCELLED",
+        /// Nobody resolved it in time: every stake back.
+        Expired = "EXPIRED",
+    }
+}
+
+text_enum! {
     /// Why money moved: `transfers.kind`.
     pub enum TransferKind {
         /// A new user's starting points.
@@ -447,6 +459,7 @@ mod tests {
         agrees(PledgeStatus::ALL);
         agrees(Outcome::ALL);
         agrees(PredictionStatus::ALL);
+        agrees(PredictionDecision::ALL);
         agrees(TransferKind::ALL);
         agrees(AccountKind::ALL);
         agrees(DeliveryStatus::ALL);

@@ -1,8 +1,121 @@
-//! The game's checks: each daily claim granted exactly its points, once (issue 31).
+//! The game's checks: every prediction's pool (a mission's and a streamer's own) and each
+//! daily claim granted exactly its points, once (issue 31).
 
 use super::Violation;
+use super::missions::owners_balances;
 use crate::LedgerError;
+use crate::status::{AccountKind, PredictionStatus};
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+
+#[derive(FromQueryResult)]
+struct PredictionRow {
+    id: String,
+    status: PredictionStatus,
+    pool: i64,
+    staked: i64,
+    paid: i64,
+    bad_bets: i64,
+}
+
+/// Where one kind of prediction keeps its rows: its table and id column, its bets' table and
+/// the column naming it there, what its payouts' transfer ids start with, and its name in a
+/// violation.
+struct Kind {
+    table: &'static str,
+    id: &'static str,
+    bets: &'static str,
+    key: &'static str,
+    payout_prefix: &'static str,
+    name: &'static str,
+}
+
+const KINDS: [Kind; 2] = [
+    Kind {
+        table: "predictions",
+        id: "mission_id",
+        bets: "bets",
+        key: "mission_id",
+        payout_prefix: "betpayout",
+        name: "prediction of mission",
+    },
+    Kind {
+        table: "streamer_predictions",
+        id: "id",
+        bets: "prediction_bets",
+        key: "prediction_id",
+        payout_prefix: crate::prediction::streamer::PAYOUT_PREFIX,
+        name: "streamer prediction",
+    },
+];
+
+/// Invariant 7: a prediction's pool holds exactly its stakes until settlement and exactly zero
+/// after it; every bet's recorded payout was transferred, and the payouts sum to the pool.
+/// Both kinds: a mission's own prediction and a streamer's.
+pub(super) async fn prediction_pools<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<Violation>, LedgerError> {
+    let mut violations = Vec::new();
+    for kind in &KINDS {
+        let Kind {
+            table,
+            id,
+            bets,
+            key,
+            payout_prefix,
+            name,
+        } = kind;
+        let rows = PredictionRow::find_by_statement(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                r#"WITH pool AS ({pools})
+               SELECT p.{id} AS id, p.status AS status,
+                 CAST(COALESCE(pool.balance, 0) AS BIGINT) AS pool,
+                 CAST(COALESCE((SELECT SUM(b.points) FROM {bets} b WHERE b.{key} = p.{id}), 0) AS BIGINT) AS staked,
+                 CAST(COALESCE((SELECT SUM(b.payout) FROM {bets} b WHERE b.{key} = p.{id}), 0) AS BIGINT) AS paid,
+                 CAST((SELECT COUNT(*) FROM {bets} b WHERE b.{key} = p.{id} AND (
+                     (p.status IN ('{settled}', '{refunded}') AND b.payout IS NULL)
+                     OR COALESCE(b.payout, 0) <> COALESCE((SELECT SUM(t.amount) FROM transfers t
+                          WHERE t.id = '{payout_prefix}:' || b.{key} || ':' || b.id), 0)
+                 )) AS BIGINT) AS bad_bets
+               FROM {table} p LEFT JOIN pool ON pool.mission_id = p.{id}"#,
+                pools = owners_balances(AccountKind::Pool),
+                settled = PredictionStatus::Settled,
+                refunded = PredictionStatus::Refunded,
+            ),
+        ))
+        .all(db)
+        .await?;
+        for p in rows {
+            let mut violation = |detail: String| {
+                violations.push(Violation {
+                    check: "prediction_pool",
+                    detail: format!("{name} {}: {detail}", p.id),
+                })
+            };
+            let settled = matches!(
+                p.status,
+                PredictionStatus::Settled | PredictionStatus::Refunded
+            );
+            let expected = if settled { 0 } else { p.staked - p.paid };
+            if p.pool != expected {
+                violation(format!(
+                    "{} and its pool holds {} points, expected {expected}",
+                    p.status, p.pool
+                ));
+            }
+            if settled && p.paid != p.staked {
+                violation(format!("paid out {} of a {}-point pool", p.paid, p.staked));
+            }
+            if p.bad_bets > 0 {
+                violation(format!(
+                    "{} bet(s) whose payout does not match its transfer",
+                    p.bad_bets
+                ));
+            }
+        }
+    }
+    Ok(violations)
+}
 
 #[derive(FromQueryResult)]
 struct BadClaim {

@@ -1,10 +1,10 @@
 //! The missions' checks: escrows against held pledges, each pledge settled exactly once, and the
-//! prediction pools.
+//! missions' kept totals.
 
 use super::Violation;
 use super::journal::MOVEMENTS;
 use crate::LedgerError;
-use crate::status::{AccountKind, MissionStatus, PledgeStatus, PredictionStatus, TransferKind};
+use crate::status::{AccountKind, MissionStatus, PledgeStatus, TransferKind};
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 
 #[derive(FromQueryResult)]
@@ -24,16 +24,6 @@ struct TotalsRow {
 }
 
 #[derive(FromQueryResult)]
-struct PredictionRow {
-    mission_id: String,
-    status: PredictionStatus,
-    pool: i64,
-    staked: i64,
-    paid: i64,
-    bad_bets: i64,
-}
-
-#[derive(FromQueryResult)]
 struct BadPledge {
     id: String,
     mission_id: String,
@@ -47,7 +37,7 @@ struct BadPledge {
 
 /// The journal balance of every account of `kind` (escrows, pools), by owner (the mission): one
 /// pass over the journal for all of them, not a sum per mission.
-fn owners_balances(kind: AccountKind) -> String {
+pub(super) fn owners_balances(kind: AccountKind) -> String {
     format!(
         "SELECT a.owner_id AS mission_id, SUM(j.delta) AS balance \
          FROM accounts a JOIN ({MOVEMENTS}) j ON j.account_id = a.id \
@@ -234,69 +224,4 @@ pub(super) async fn totals_match_pledges<C: ConnectionTrait>(
             ),
         })
         .collect())
-}
-
-/// Invariant 7: a prediction's pool holds exactly its stakes until settlement and exactly zero
-/// after it; every bet's recorded payout was transferred, and the payouts sum to the pool.
-pub(super) async fn prediction_pools<C: ConnectionTrait>(
-    db: &C,
-) -> Result<Vec<Violation>, LedgerError> {
-    let rows = PredictionRow::find_by_statement(Statement::from_string(
-        db.get_database_backend(),
-        format!(
-            r#"WITH pool AS ({pools})
-           SELECT p.mission_id AS mission_id, p.status AS status,
-             CAST(COALESCE(pool.balance, 0) AS BIGINT) AS pool,
-             CAST(COALESCE((SELECT SUM(b.points) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS staked,
-             CAST(COALESCE((SELECT SUM(b.payout) FROM bets b WHERE b.mission_id = p.mission_id), 0) AS BIGINT) AS paid,
-             CAST((SELECT COUNT(*) FROM bets b WHERE b.mission_id = p.mission_id AND (
-                 (p.status IN ('{settled}', '{refunded}') AND b.payout IS NULL)
-                 OR COALESCE(b.payout, 0) <> COALESCE((SELECT SUM(t.amount) FROM transfers t
-                      WHERE t.id = 'betpayout:' || b.mission_id || ':' || b.id), 0)
-             )) AS BIGINT) AS bad_bets
-           FROM predictions p LEFT JOIN pool ON pool.mission_id = p.mission_id"#,
-            pools = owners_balances(AccountKind::Pool),
-            settled = PredictionStatus::Settled,
-            refunded = PredictionStatus::Refunded,
-        ),
-    ))
-    .all(db)
-    .await?;
-    let mut violations = Vec::new();
-    for p in rows {
-        let balance = p.pool;
-        let settled = matches!(
-            p.status,
-            PredictionStatus::Settled | PredictionStatus::Refunded
-        );
-        let expected = if settled { 0 } else { p.staked - p.paid };
-        if balance != expected {
-            violations.push(Violation {
-                check: "prediction_pool",
-                detail: format!(
-                    "prediction of mission {} is {} and its pool holds {balance} points, expected {expected}",
-                    p.mission_id, p.status
-                ),
-            });
-        }
-        if settled && p.paid != p.staked {
-            violations.push(Violation {
-                check: "prediction_pool",
-                detail: format!(
-                    "prediction of mission {} paid out {} of a {}-point pool",
-                    p.mission_id, p.paid, p.staked
-                ),
-            });
-        }
-        if p.bad_bets > 0 {
-            violations.push(Violation {
-                check: "prediction_pool",
-                detail: format!(
-                    "prediction of mission {}: {} bet(s) whose payout does not match its transfer",
-                    p.mission_id, p.bad_bets
-                ),
-            });
-        }
-    }
-    Ok(violations)
 }

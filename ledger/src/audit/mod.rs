@@ -83,12 +83,13 @@ pub const CHECKS: &[&str] = &[
 
 /// How many rows of each kind the audit reads: what a clean result vouches for.
 pub async fn counts(db: &DatabaseConnection) -> Result<Vec<(&'static str, i64)>, LedgerError> {
-    const TABLES: [(&str, &str); 10] = [
+    const TABLES: [(&str, &str); 11] = [
         ("accounts", "accounts"),
         ("transfers", "transfers"),
         ("missions", "missions"),
         ("pledges", "pledges"),
         ("bets", "bets"),
+        ("streamer predictions' stakes", "prediction_bets"),
         ("daily claims", "daily_claims"),
         ("payouts", "payouts"),
         ("top-ups", "top_ups"),
@@ -120,7 +121,7 @@ async fn run_in<C: ConnectionTrait>(db: &C) -> Result<Vec<Violation>, LedgerErro
     violations.extend(missions::pledges_settled_exactly_once(db).await?);
     violations.extend(missions::tiered_splits_paid_as_fixed(db).await?);
     violations.extend(missions::totals_match_pledges(db).await?);
-    violations.extend(missions::prediction_pools(db).await?);
+    violations.extend(game::prediction_pools(db).await?);
     violations.extend(game::daily_claims_granted_once(db).await?);
     violations.extend(payouts::payouts_exactly_once(db).await?);
     violations.extend(top_ups::top_ups_exactly_once(db).await?);

@@ -8,12 +8,15 @@
 //! the points' other source beside the signup grant: a claim a day.
 
 mod bet;
+mod book;
 pub mod daily;
 pub(crate) mod game;
 mod payout;
 mod settle;
+pub mod streamer;
 
 pub use bet::place_bet;
+pub use book::PredictionPage;
 pub use game::{MAX_POINTS_PER_USER, Pools, lock, lock_at, pools};
 pub use payout::{Shares, parimutuel};
-pub use settle::{PredictionPage, SettlementPlan, finish, plan, settle_page};
+pub use settle::{SettlementPlan, finish, plan, settle_page};

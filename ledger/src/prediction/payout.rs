@@ -11,10 +11,10 @@
 
 use super::game::MAX_POINTS_PER_USER;
 use crate::LedgerError;
-use crate::status::Outcome;
 
-/// Parimutuel payouts of `stakes`, given in bet order (earliest first) with their sides.
-pub fn parimutuel(stakes: &[(Outcome, i64)], winner: Option<Outcome>) -> Vec<i64> {
+/// Parimutuel payouts of `stakes`, given in bet order (earliest first) with their outcomes
+/// (a mission's [`Outcome`](crate::status::Outcome), or a streamer prediction's position).
+pub fn parimutuel<O: Copy + PartialEq>(stakes: &[(O, i64)], winner: Option<O>) -> Vec<i64> {
     let pool: i128 = stakes.iter().map(|(_, s)| i128::from(*s)).sum();
     let winning: i128 = stakes
         .iter()
@@ -50,11 +50,11 @@ pub fn parimutuel(stakes: &[(Outcome, i64)], winner: Option<Outcome>) -> Vec<i64
         .collect()
 }
 
-/// What every payout of a decided prediction derives from.
+/// What every payout of a decided prediction derives from; `O` is what a bet is on.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Shares {
-    /// The side that won and has stakes; `None` refunds every bet its stake.
-    pub winner: Option<Outcome>,
+pub struct Shares<O> {
+    /// The outcome that won and has stakes; `None` refunds every bet its stake.
+    pub winner: Option<O>,
     /// All points staked.
     pub pool: i64,
     /// Points staked on the winning side (0 when refunded).
@@ -64,7 +64,7 @@ pub struct Shares {
     pub last_bonus: Option<(i64, String)>,
 }
 
-impl Shares {
+impl<O: Copy + PartialEq> Shares<O> {
     /// Everyone gets their stake back.
     pub fn refund() -> Self {
         Self {
@@ -77,7 +77,7 @@ impl Shares {
 
     /// The largest pool whose products `stake × pool` fit in an i64, so the database computes
     /// remainders exactly on every backend.
-    pub const MAX_POOL: i64 = i64::MAX / MAX_POINTS_PER_USER;
+    pub const MAX_POOL: i64 = MAX_POOL;
 
     /// `stake × pool mod winning`, the remainder that ranks winners for leftover points.
     pub fn remainder(&self, stake: i64) -> i64 {
@@ -87,7 +87,7 @@ impl Shares {
     }
 
     /// The payout of one bet.
-    pub fn payout(&self, outcome: Outcome, stake: i64, bet_id: &str) -> i64 {
+    pub fn payout(&self, outcome: O, stake: i64, bet_id: &str) -> i64 {
         let Some(winner) = self.winner else {
             return stake;
         };
@@ -111,14 +111,16 @@ impl Shares {
     }
 }
 
+/// The largest pool whose products `stake × pool` fit in an i64 (see [`Shares::MAX_POOL`]).
+const MAX_POOL: i64 = i64::MAX / MAX_POINTS_PER_USER;
+
 /// Checks that a pool can be settled exactly.
 pub(super) fn ensure_settleable(pool: i64) -> Result<(), LedgerError> {
-    if (0..=Shares::MAX_POOL).contains(&pool) {
+    if (0..=MAX_POOL).contains(&pool) {
         Ok(())
     } else {
         Err(LedgerError::InvalidAmount(format!(
-            "a prediction pool of {pool} points is beyond {} and cannot be settled exactly",
-            Shares::MAX_POOL
+            "a prediction pool of {pool} points is beyond {MAX_POOL} and cannot be settled exactly"
         )))
     }
 }
@@ -126,6 +128,7 @@ pub(super) fn ensure_settleable(pool: i64) -> Result<(), LedgerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::Outcome;
     use proptest::prelude::*;
 
     const S: Outcome = Outcome::Success;
@@ -155,7 +158,7 @@ mod tests {
 
     /// The shares of `stakes` as settlement computes them in the database, here in memory:
     /// bet ids are zero-padded positions, so id order is bet order.
-    fn shares_of(stakes: &[(Outcome, i64)], winner: Option<Outcome>) -> Shares {
+    fn shares_of(stakes: &[(Outcome, i64)], winner: Option<Outcome>) -> Shares<Outcome> {
         let pool: i64 = stakes.iter().map(|(_, s)| s).sum();
         let winning: i64 = stakes
             .iter()

@@ -17,8 +17,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use missionlink_entities::missions::{webhook, webhook_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 /// Most characters of a webhook's description.
@@ -135,24 +135,15 @@ pub async fn create(
     Ok(row)
 }
 
-/// Serialises the webhook registrations of one streamer until the commit. On SQLite: takes the
-/// database's write lock now (a write that changes nothing), so what this transaction reads
-/// next is what it writes after, with no other writer in between.
+/// Serialises the webhook registrations of one streamer until the commit.
 async fn lock_streamer<C: ConnectionTrait>(txn: &C, streamer_id: &str) -> Result<(), LedgerError> {
-    let backend = txn.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => {
-            "SELECT pg_advisory_xact_lock(hashtextextended('webhooks:' || $1, 0))::text"
-        }
-        _ => "UPDATE webhooks SET streamer_id = streamer_id WHERE streamer_id = ?",
-    };
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [streamer_id.into()],
-    ))
-    .await?;
-    Ok(())
+    crate::sql::serialise(
+        txn,
+        "webhooks",
+        streamer_id,
+        "UPDATE webhooks SET streamer_id = streamer_id WHERE streamer_id = ?",
+    )
+    .await
 }
 
 /// The streamer's webhooks, oldest first.

@@ -31,6 +31,7 @@ mod m20261207_000026_verdict_evidence;
 mod m20261207_000027_goals;
 mod m20261207_000028_webhooks;
 mod m20261207_000029_daily_points;
+mod m20261207_000030_streamer_predictions;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000027_goals::Migration),
             Box::new(m20261207_000028_webhooks::Migration),
             Box::new(m20261207_000029_daily_points::Migration),
+            Box::new(m20261207_000030_streamer_predictions::Migration),
         ]
     }
 }
