@@ -177,7 +177,7 @@ pub const SETTLEMENT_PAGE_SIZE: Var = Var::int(
     "SETTLEMENT_PAGE_SIZE",
     500,
     1..=10_000,
-    "pledges paid or refunded per database transaction",
+    "pledges (and prediction stakes) paid or refunded per database transaction",
 );
 
 pub const SETTLEMENT_PAGES_IN_FLIGHT: Var = Var::int(

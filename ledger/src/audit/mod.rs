@@ -3,9 +3,9 @@
 //! It recomputes every balance from the journal of transfers and compares. It only reads.
 //!
 //! By concern: `journal.rs` (the transfers and the balances they add up to, the statements),
-//! `missions.rs` (escrows, pledges, the missions' kept totals and prediction pools), `payouts.rs`, `top_ups.rs`,
+//! `missions.rs` (escrows, pledges, the missions' kept totals), `payouts.rs`, `top_ups.rs`,
 //! `reconciliation.rs` (cases and receivables), `orphans.rs` (rows naming rows that are not
-//! there), `game.rs` (the daily points claims).
+//! there), `game.rs` (every prediction's pool, the daily points claims).
 
 mod game;
 mod journal;

@@ -7,4 +7,5 @@ mod goal_core;
 mod ledger_core;
 mod payout_core;
 mod statement_migration;
+mod streamer_predictions;
 mod support;

@@ -9,6 +9,7 @@ mod batching;
 mod boundary;
 mod card_testing;
 mod channel;
+mod channel_predictions;
 mod connections;
 mod cors;
 mod daily_points;
