@@ -32,7 +32,11 @@ const LOCAL_CAPACITY: usize = 1_024;
 /// An event to append.
 #[derive(Clone, Debug)]
 pub struct NewEvent<'a> {
-    pub mission_id: &'a str,
+    /// The mission it is about; `None` for a streamer's prediction about no mission (which
+    /// then names its streamer).
+    pub mission_id: Option<&'a str>,
+    /// The streamer's prediction a `PREDICTION_*` event is about.
+    pub prediction_id: Option<&'a str>,
     /// The mission's streamer when the caller has the mission at hand; otherwise [`append`]
     /// reads it.
     pub streamer_id: Option<&'a str>,
@@ -90,7 +94,7 @@ pub async fn write<C: ConnectionTrait>(
     let unnamed: BTreeSet<&str> = events
         .iter()
         .filter(|e| e.streamer_id.is_none())
-        .map(|e| e.mission_id)
+        .filter_map(|e| e.mission_id)
         .collect();
     let streamer_of: HashMap<String, String> = if unnamed.is_empty() {
         HashMap::new()
@@ -108,11 +112,16 @@ pub async fn write<C: ConnectionTrait>(
     // By streamer, in one order for every transaction: no two wait on each other's feed rows.
     let mut by_streamer: BTreeMap<&str, Vec<&NewEvent<'_>>> = BTreeMap::new();
     for event in events {
-        let streamer = match event.streamer_id {
-            Some(named) => named,
-            None => streamer_of.get(event.mission_id).ok_or_else(|| {
-                LedgerError::Corrupt(format!("event of unknown mission {}", event.mission_id))
+        let streamer = match (event.streamer_id, event.mission_id) {
+            (Some(named), _) => named,
+            (None, Some(mission_id)) => streamer_of.get(mission_id).ok_or_else(|| {
+                LedgerError::Corrupt(format!("event of unknown mission {mission_id}"))
             })?,
+            (None, None) => {
+                return Err(LedgerError::Corrupt(
+                    "an event naming neither its mission nor its streamer".into(),
+                ));
+            }
         };
         by_streamer.entry(streamer).or_default().push(event);
     }
@@ -155,7 +164,8 @@ fn numbered(
         .map(|(e, seq)| mission_event::Model {
             streamer_id: streamer.to_owned(),
             seq,
-            mission_id: e.mission_id.to_owned(),
+            mission_id: e.mission_id.map(str::to_owned),
+            prediction_id: e.prediction_id.map(str::to_owned),
             kind: e.kind,
             pledge_id: e.pledge_id.map(str::to_owned),
             tier: e.tier,
@@ -180,7 +190,8 @@ async fn append_pg<C: ConnectionTrait>(
         .zip(1_i64..)
         .map(|(e, i)| {
             serde_json::json!({
-                "n": i, "mission_id": e.mission_id, "kind": e.kind.as_str(),
+                "n": i, "mission_id": e.mission_id, "prediction_id": e.prediction_id,
+                "kind": e.kind.as_str(),
                 "pledge_id": e.pledge_id, "tier": e.tier, "test_payload": e.test_payload,
             })
         })
@@ -194,13 +205,13 @@ async fn append_pg<C: ConnectionTrait>(
                ON CONFLICT (streamer_id) DO UPDATE SET last_seq = sf.last_seq + $2 \
                RETURNING last_seq \
              ), added AS ( \
-               INSERT INTO mission_events (streamer_id, seq, mission_id, kind, pledge_id, tier, \
-                 created_at, test_payload) \
-               SELECT $1, f.last_seq - $2 + e.n, e.mission_id, e.kind, e.pledge_id, e.tier, $4, \
-                 e.test_payload \
+               INSERT INTO mission_events (streamer_id, seq, mission_id, prediction_id, kind, \
+                 pledge_id, tier, created_at, test_payload) \
+               SELECT $1, f.last_seq - $2 + e.n, e.mission_id, e.prediction_id, e.kind, \
+                 e.pledge_id, e.tier, $4, e.test_payload \
                FROM f, (SELECT * FROM jsonb_to_recordset($3::jsonb) \
-                 AS e(n bigint, mission_id text, kind text, pledge_id text, tier int, \
-                 test_payload text) LIMIT $5) e \
+                 AS e(n bigint, mission_id text, prediction_id text, kind text, pledge_id text, \
+                 tier int, test_payload text) LIMIT $5) e \
              ) \
              SELECT last_seq FROM f",
             [

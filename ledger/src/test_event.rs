@@ -57,7 +57,8 @@ pub async fn send(
     let appended = events::write(
         &txn,
         &[NewEvent {
-            mission_id: test.mission_id,
+            mission_id: Some(test.mission_id),
+            prediction_id: None,
             streamer_id: Some(test.streamer_id),
             kind: test.kind,
             pledge_id: test.pledge_id,

@@ -45,8 +45,10 @@ pub(crate) fn hand_reached_goals(app: &AppState) {
                         return;
                     };
                     for e in &appended.events {
-                        if e.kind == EventKind::GoalReached && e.test_payload.is_none() {
-                            hand_to_workflow(&app, &e.mission_id);
+                        if let (EventKind::GoalReached, None, Some(mission_id)) =
+                            (e.kind, &e.test_payload, &e.mission_id)
+                        {
+                            hand_to_workflow(&app, mission_id);
                         }
                     }
                 }

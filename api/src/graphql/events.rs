@@ -69,6 +69,15 @@ pub enum MissionEventKind {
     GoalReached,
     /// A goal reached a stretch tier: `tier` says which (its `level`).
     TierReached,
+    /// The streamer (or a moderator) opened a prediction of their own (`prediction`): betting
+    /// is open until its `lockAt`.
+    PredictionOpened,
+    /// Betting closed on a streamer's prediction (`prediction`): its window ended, or it was
+    /// locked, resolved or cancelled.
+    PredictionLocked,
+    /// A streamer's prediction (`prediction`) was paid out: its `decision` says whether it was
+    /// resolved (`winningOutcome`), cancelled or expired (every stake back).
+    PredictionResolved,
 }
 
 /// One entry of a streamer's feed.
@@ -90,7 +99,9 @@ pub struct MissionEvent {
     /// moved and no total changed. Show it as a test; never count it.
     pub test: bool,
     #[graphql(skip)]
-    pub mission_id: String,
+    pub mission_id: Option<String>,
+    #[graphql(skip)]
+    pub prediction_id: Option<String>,
     #[graphql(skip)]
     pub streamer_id: String,
     #[graphql(skip)]
@@ -120,6 +131,7 @@ impl TryFrom<mission_event::Model> for MissionEvent {
                 .transpose()?
                 .map(Arc::new),
             mission_id: e.mission_id,
+            prediction_id: e.prediction_id,
             streamer_id: e.streamer_id,
             pledge_id: e.pledge_id,
             objects: None,
@@ -130,19 +142,30 @@ impl TryFrom<mission_event::Model> for MissionEvent {
 #[ComplexObject]
 impl MissionEvent {
     /// The mission as it is now (its totals and status when this is read, not when it
-    /// happened): an overlay shows it as is.
-    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Mission> {
+    /// happened): an overlay shows it as is. Null only for a `PREDICTION_*` event whose
+    /// prediction is about no mission.
+    async fn mission(&self, ctx: &Context<'_>) -> GqlResult<Option<Mission>> {
+        let Some(mission_id) = &self.mission_id else {
+            return Ok(None);
+        };
         if let Some(test) = &self.test_payload {
-            return Ok(test.mission(&self.mission_id, &self.streamer_id)?);
+            return Ok(Some(test.mission(mission_id, &self.streamer_id)?));
         }
-        if let Some(known) = self
-            .objects
-            .as_ref()
-            .and_then(|o| o.mission(&self.mission_id))
-        {
-            return Ok(known);
+        if let Some(known) = self.objects.as_ref().and_then(|o| o.mission(mission_id)) {
+            return Ok(Some(known));
         }
-        Ok(load_mission(ctx, &self.mission_id).await?)
+        Ok(Some(load_mission(ctx, mission_id).await?))
+    }
+
+    /// The streamer's prediction a `PREDICTION_*` event is about, as it is now.
+    async fn prediction(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::channel_prediction::ChannelPrediction>> {
+        match &self.prediction_id {
+            Some(id) => Ok(super::channel_prediction::load(ctx, id).await?),
+            None => Ok(None),
+        }
     }
 
     /// The pledge of a CREATED, PLEDGED, MESSAGE_APPROVED or MESSAGE_HIDDEN event.
@@ -151,7 +174,8 @@ impl MissionEvent {
             return Ok(None);
         };
         if let Some(test) = &self.test_payload {
-            return Ok(test.pledge(id, &self.mission_id, &self.streamer_id)?);
+            let mission_id = self.mission_id.as_deref().unwrap_or_default();
+            return Ok(test.pledge(id, mission_id, &self.streamer_id)?);
         }
         if let Some(known) = self.objects.as_ref().and_then(|o| o.pledge(id)) {
             return Ok(Some(known));

@@ -71,7 +71,7 @@ pub(super) async fn load(
         let mut ids: Vec<String> = events
             .iter()
             .filter(|e| e.test_payload.is_none())
-            .map(|e| e.mission_id.clone())
+            .filter_map(|e| e.mission_id.clone())
             .collect();
         ids.sort_unstable();
         ids.dedup();

@@ -50,7 +50,12 @@ pub fn payload(kind: EventKind, locale: Locale, now: DateTime<Utc>) -> (TestPayl
         K::Created | K::Pledged | K::MessageApproved | K::MessageHidden | K::PledgeWithdrawn => {
             MissionStatus::Pending
         }
-        K::Accepted | K::GoalReached | K::TierReached => MissionStatus::Active,
+        K::Accepted
+        | K::GoalReached
+        | K::TierReached
+        | K::PredictionOpened
+        | K::PredictionLocked
+        | K::PredictionResolved => MissionStatus::Active,
         K::Rejected => MissionStatus::Rejected,
         K::Succeeded | K::Settled => MissionStatus::Succeeded,
         K::Failed => MissionStatus::Failed,

@@ -1,4 +1,5 @@
-//! One entry of a streamer's event feed: something that happened to one of their missions,
+//! One entry of a streamer's event feed: something that happened to one of their missions (or
+//! predictions),
 //! numbered by `seq` (per streamer, strictly increasing, assigned at commit).
 
 use super::status::EventKind;
@@ -11,7 +12,11 @@ pub struct Model {
     pub streamer_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub seq: i64,
-    pub mission_id: String,
+    /// The mission it is about; `None` for a `PREDICTION_*` event of a streamer's prediction
+    /// about no mission.
+    pub mission_id: Option<String>,
+    /// The streamer's prediction a `PREDICTION_*` event is about.
+    pub prediction_id: Option<String>,
     pub kind: EventKind,
     /// The pledge a CREATED or PLEDGED event is about.
     pub pledge_id: Option<String>,

@@ -237,6 +237,13 @@ text_enum! {
         GoalReached = "GOAL_REACHED",
         /// A goal mission's stretch tier was reached (the mission's tiers say which).
         TierReached = "TIER_REACHED",
+        /// A streamer opened a prediction of their own: betting is open.
+        PredictionOpened = "PREDICTION_OPENED",
+        /// Betting closed on a streamer's prediction.
+        PredictionLocked = "PREDICTION_LOCKED",
+        /// A streamer's prediction was paid out: resolved to an outcome, cancelled or expired
+        /// (its decision says which).
+        PredictionResolved = "PREDICTION_RESOLVED",
     }
 }
 

@@ -12,7 +12,8 @@ struct Orphan {
 }
 
 /// Every transfer's two accounts (in its currency), every pledge's mission, and every event's
-/// mission and pledge exist (a streamer's test event names made-up ones: it has none).
+/// mission, prediction (the streamer's own) and pledge exist, and every event names a mission
+/// or a prediction (a streamer's test event names made-up ones: it has none).
 pub(super) async fn nothing_names_what_is_not_there<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<Violation>, LedgerError> {
@@ -37,7 +38,15 @@ pub(super) async fn nothing_names_what_is_not_there<C: ConnectionTrait>(
            SELECT 'event ' || e.seq || ' of streamer ' || e.streamer_id || ' names mission '
                   || e.mission_id || ', which does not exist'
            FROM mission_events e LEFT JOIN missions m ON m.id = e.mission_id
-           WHERE m.id IS NULL AND e.test_payload IS NULL
+           WHERE e.mission_id IS NOT NULL AND m.id IS NULL AND e.test_payload IS NULL
+           UNION ALL
+           SELECT 'event ' || e.seq || ' of streamer ' || e.streamer_id
+                  || ' names no mission and no prediction of theirs'
+           FROM mission_events e LEFT JOIN streamer_predictions sp
+             ON sp.id = e.prediction_id AND sp.streamer_id = e.streamer_id
+           WHERE e.test_payload IS NULL AND (
+             (e.mission_id IS NULL AND e.prediction_id IS NULL)
+             OR (e.prediction_id IS NOT NULL AND sp.id IS NULL))
            UNION ALL
            SELECT 'event ' || e.seq || ' of streamer ' || e.streamer_id || ' names pledge '
                   || e.pledge_id || ', which does not exist'

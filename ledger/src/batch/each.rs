@@ -55,7 +55,8 @@ pub(super) async fn commit_each(
         .iter()
         .filter_map(|a| match a {
             Ok(Effect::New(p)) => Some(NewEvent {
-                mission_id: &p.mission_id,
+                mission_id: Some(&p.mission_id),
+                prediction_id: None,
                 streamer_id: None,
                 kind: EventKind::Pledged,
                 pledge_id: Some(&p.id),
@@ -79,7 +80,8 @@ pub(super) async fn commit_each(
         for m in goals.iter().filter(|m| goal::watched(m)) {
             for (kind, tier) in goal::advance(&txn, rules, m).await? {
                 reached.push(NewEvent {
-                    mission_id: &m.id,
+                    mission_id: Some(&m.id),
+                    prediction_id: None,
                     streamer_id: Some(&m.streamer_id),
                     kind,
                     pledge_id: None,

@@ -89,7 +89,8 @@ pub(super) async fn commit_set(
         .iter()
         .filter_map(|a| match a {
             Some(Ok(Effect::New(p))) => Some(NewEvent {
-                mission_id: &p.mission_id,
+                mission_id: Some(&p.mission_id),
+                prediction_id: None,
                 // Read behind its gate this batch: no second read of the missions.
                 streamer_id: missions
                     .get(&p.mission_id)
@@ -104,7 +105,8 @@ pub(super) async fn commit_set(
         })
         .collect();
     held.extend(reached.into_iter().map(|(m, kind, tier)| NewEvent {
-        mission_id: &m.id,
+        mission_id: Some(&m.id),
+        prediction_id: None,
         streamer_id: Some(&m.streamer_id),
         kind,
         pledge_id: None,

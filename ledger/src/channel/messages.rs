@@ -116,7 +116,8 @@ pub async fn moderate(
             events::append(
                 &txn,
                 &[NewEvent {
-                    mission_id: &p.mission_id,
+                    mission_id: Some(&p.mission_id),
+                    prediction_id: None,
                     streamer_id: Some(&m.streamer_id),
                     kind,
                     pledge_id: Some(pledge_id),

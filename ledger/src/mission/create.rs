@@ -184,7 +184,8 @@ pub async fn create(
     events::append(
         &txn,
         &[NewEvent {
-            mission_id: &row.id,
+            mission_id: Some(&row.id),
+            prediction_id: None,
             streamer_id: Some(&row.streamer_id),
             kind: EventKind::Created,
             pledge_id: Some(&first.id),

@@ -250,7 +250,8 @@ pub async fn create_goal(
         events::append(
             &txn,
             &[NewEvent {
-                mission_id: &id,
+                mission_id: Some(&id),
+                prediction_id: None,
                 streamer_id: Some(&new.streamer_id),
                 kind: EventKind::Created,
                 pledge_id: None,

@@ -244,7 +244,8 @@ pub async fn mark_settled(
             events::append(
                 &txn,
                 &[NewEvent {
-                    mission_id,
+                    mission_id: Some(mission_id),
+                    prediction_id: None,
                     streamer_id: None,
                     kind: EventKind::Settled,
                     pledge_id: None,

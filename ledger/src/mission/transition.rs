@@ -267,7 +267,8 @@ pub async fn expire(
         events::append(
             &txn,
             &[NewEvent {
-                mission_id,
+                mission_id: Some(mission_id),
+                prediction_id: None,
                 streamer_id: None,
                 kind: EventKind::Expired,
                 pledge_id: None,
@@ -329,7 +330,8 @@ pub(crate) async fn announce<C: sea_orm::ConnectionTrait>(
     events::append(
         txn,
         &[NewEvent {
-            mission_id,
+            mission_id: Some(mission_id),
+            prediction_id: None,
             streamer_id: Some(streamer_id),
             kind,
             pledge_id: None,

@@ -264,7 +264,8 @@ async fn take_back<C: ConnectionTrait>(
     events::append(
         txn,
         &[NewEvent {
-            mission_id: &mission_id,
+            mission_id: Some(&mission_id),
+            prediction_id: None,
             streamer_id: Some(&m.streamer_id),
             kind: EventKind::PledgeWithdrawn,
             pledge_id: Some(pledge_id),

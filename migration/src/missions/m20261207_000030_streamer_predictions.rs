@@ -13,11 +13,18 @@
 //!   points were staked (parts per million, weighted by points over the bettor's additions), kept
 //!   for the calibration board; `payout` is set once settled.
 //!
+//! - The feed (`mission_events`) gains `PREDICTION_OPENED`, `PREDICTION_LOCKED` and
+//!   `PREDICTION_RESOLVED` (item 4), `prediction_id` (the prediction such an event is about), and
+//!   a `mission_id` that may be null (a prediction about no mission). Postgres swaps the CHECK
+//!   and drops the NOT NULL; SQLite rebuilds the table from its stored definition.
+//!
 //! Points move as the mission's prediction moves them (BET, BET_PAYOUT, BET_REFUND), between
 //! points wallets and the prediction's pool; no cash moves.
 
+use crate::rebuild::{self, Rebuild};
 use crate::{Dialect, run_sql};
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -65,9 +72,40 @@ CREATE TABLE prediction_bets (
     UNIQUE (prediction_id, bettor_id)
 );
 CREATE INDEX prediction_bets_bettor ON prediction_bets (bettor_id, created_at);
+ALTER TABLE mission_events ADD COLUMN prediction_id TEXT;
 "#
     )
 }
+
+/// Every kind of feed event.
+const EVENT_KINDS: &str = "'CREATED', 'PLEDGED', 'ACCEPTED', 'REJECTED', 'SUCCEEDED', \
+                           'FAILED', 'EXPIRED', 'SETTLED', 'MESSAGE_APPROVED', 'MESSAGE_HIDDEN', \
+                           'VERIFYING', 'DISPUTED', 'CANCELLED', 'PLEDGE_WITHDRAWN', 'WITHDRAWN', \
+                           'GOAL_REACHED', 'TIER_REACHED', 'PREDICTION_OPENED', \
+                           'PREDICTION_LOCKED', 'PREDICTION_RESOLVED'";
+
+fn postgres() -> String {
+    format!(
+        "ALTER TABLE mission_events ALTER COLUMN mission_id DROP NOT NULL; \
+         ALTER TABLE mission_events DROP CONSTRAINT mission_events_kind; \
+         ALTER TABLE mission_events ADD CONSTRAINT mission_events_kind \
+           CHECK (kind IN ({EVENT_KINDS}));"
+    )
+}
+
+/// SQLite: the feed's new kinds, and a `mission_id` that may be null.
+const REBUILDS: &[Rebuild] = &[Rebuild {
+    table: "mission_events",
+    replace: &[
+        (
+            "'GOAL_REACHED', 'TIER_REACHED')",
+            "'GOAL_REACHED', 'TIER_REACHED', 'PREDICTION_OPENED', 'PREDICTION_LOCKED', \
+             'PREDICTION_RESOLVED')",
+            1,
+        ),
+        ("mission_id   TEXT NOT NULL,", "mission_id   TEXT,", 1),
+    ],
+}];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -76,7 +114,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let ts = Dialect::of(manager.get_database_backend())?.timestamp;
-        run_sql(manager, &tables(ts)).await
+        let backend = manager.get_database_backend();
+        run_sql(manager, &tables(Dialect::of(backend)?.timestamp)).await?;
+        match backend {
+            DatabaseBackend::Postgres => run_sql(manager, &postgres()).await,
+            _ => rebuild::sqlite(manager, REBUILDS).await,
+        }
     }
 }

@@ -302,7 +302,8 @@ async fn the_database_stores_every_event_kind_on_both_backends() {
         let every: Vec<NewEvent<'_>> = EventKind::ALL
             .iter()
             .map(|kind| NewEvent {
-                mission_id: &mission,
+                mission_id: Some(&mission),
+                prediction_id: None,
                 streamer_id: None,
                 kind: *kind,
                 pledge_id: None,

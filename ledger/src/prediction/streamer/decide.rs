@@ -1,8 +1,8 @@
 //! Locking, resolving and cancelling a streamer's prediction.
 
-use super::authorize;
-use crate::LedgerError;
-use crate::status::{PredictionDecision, PredictionStatus};
+use super::{authorize, feed};
+use crate::status::{EventKind, PredictionDecision, PredictionStatus};
+use crate::{LedgerError, changes};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{prediction_bet, prediction_outcome, streamer_prediction};
 use sea_orm::sea_query::Expr;
@@ -128,6 +128,9 @@ pub async fn decide(
         .one(&txn)
         .await?
         .ok_or_else(|| LedgerError::Corrupt("the prediction vanished".into()))?;
-    txn.commit().await?;
+    if p.status == PredictionStatus::Open {
+        feed(&txn, &after, EventKind::PredictionLocked).await?;
+    }
+    changes::commit(txn, after.mission_id.as_deref()).await?;
     Ok(after)
 }

@@ -13,7 +13,10 @@
 //! [`book`](super::book).
 //!
 //! `open` creates one, `decide` locks, resolves and cancels, `stake` takes bets, `settle` pays a
-//! decided one out and is what the worker's sweep runs, `read` sums the outcomes.
+//! decided one out and is what the worker's sweep runs, `read` sums the outcomes. The streamer's
+//! feed hears `PREDICTION_OPENED`, `PREDICTION_LOCKED` (betting closed) and
+//! `PREDICTION_RESOLVED` (paid out, whatever the decision), each in the transaction that makes
+//! the change.
 
 mod decide;
 mod open;
@@ -29,7 +32,10 @@ pub use stake::place;
 
 use super::book::Book;
 use crate::channel::moderators::is_moderator;
+use crate::events::{self, NewEvent};
+use crate::status::EventKind;
 use crate::{AccountId, LedgerError};
+use missionlink_entities::missions::streamer_prediction;
 use sea_orm::ConnectionTrait;
 
 /// Fewest outcomes a prediction has.
@@ -104,4 +110,25 @@ async fn authorize<C: ConnectionTrait>(
                 .into(),
         ))
     }
+}
+
+/// Appends `kind` about prediction `p` to its streamer's feed, as the transaction's last write.
+async fn feed<C: ConnectionTrait>(
+    txn: &C,
+    p: &streamer_prediction::Model,
+    kind: EventKind,
+) -> Result<(), LedgerError> {
+    events::append(
+        txn,
+        &[NewEvent {
+            mission_id: p.mission_id.as_deref(),
+            prediction_id: Some(&p.id),
+            streamer_id: Some(&p.streamer_id),
+            kind,
+            pledge_id: None,
+            tier: None,
+            test_payload: None,
+        }],
+    )
+    .await
 }

@@ -2,12 +2,13 @@
 
 use super::{
     MAX_OUTCOME_CHARS, MAX_OUTCOMES, MAX_TITLE_CHARS, MIN_OUTCOMES, PredictionLimits, authorize,
+    feed,
 };
 use crate::channel::settings::{self, PREDICTION_WINDOW_SECONDS};
 use crate::input::Checks;
-use crate::status::PredictionStatus;
+use crate::status::{EventKind, PredictionStatus};
 use crate::text::{self, Lines};
-use crate::{AccountId, LedgerError, account};
+use crate::{AccountId, LedgerError, account, changes};
 use chrono::{DateTime, Duration, Utc};
 use missionlink_entities::missions::{mission, prediction_outcome, streamer_prediction};
 use sea_orm::{
@@ -176,6 +177,7 @@ pub async fn open(
         .one(&txn)
         .await?
         .ok_or_else(|| LedgerError::Corrupt("the new prediction vanished".into()))?;
-    txn.commit().await?;
+    feed(&txn, &created, EventKind::PredictionOpened).await?;
+    changes::commit(txn, created.mission_id.as_deref()).await?;
     Ok(created)
 }

@@ -4,10 +4,10 @@
 //! sweep settles whatever that left (the API stopped half way) and does the rest. Both are
 //! idempotent: payouts are recorded with their transfers, a page at a time.
 
-use super::book;
-use crate::LedgerError;
+use super::{book, feed};
 use crate::prediction::book::{all_paid, pay_page, shares};
-use crate::status::{PredictionDecision, PredictionStatus};
+use crate::status::{EventKind, PredictionDecision, PredictionStatus};
+use crate::{LedgerError, changes};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::streamer_prediction;
 use sea_orm::sea_query::Expr;
@@ -105,7 +105,10 @@ pub async fn settle(
         .await?
         .rows_affected
         == 1;
-    txn.commit().await?;
+    if finished {
+        feed(&txn, &p, EventKind::PredictionResolved).await?;
+    }
+    changes::commit(txn, p.mission_id.as_deref().filter(|_| finished)).await?;
     Ok(finished.then_some(settled))
 }
 
@@ -127,16 +130,23 @@ pub async fn sweep(
     let open = due(PredictionStatus::Open, streamer_prediction::Column::LockAt);
     for p in open.all(db).await? {
         if p.lock_at <= now {
-            report.locked += streamer_prediction::Entity::update_many()
+            let txn = db.begin().await?;
+            let locked = streamer_prediction::Entity::update_many()
                 .col_expr(
                     streamer_prediction::Column::Status,
                     Expr::value(PredictionStatus::Locked),
                 )
                 .filter(streamer_prediction::Column::Id.eq(&p.id))
                 .filter(streamer_prediction::Column::Status.eq(PredictionStatus::Open))
-                .exec(db)
+                .exec(&txn)
                 .await?
-                .rows_affected;
+                .rows_affected
+                == 1;
+            if locked {
+                feed(&txn, &p, EventKind::PredictionLocked).await?;
+                report.locked += 1;
+            }
+            changes::commit(txn, p.mission_id.as_deref().filter(|_| locked)).await?;
         }
     }
     let locked = due(
