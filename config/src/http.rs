@@ -88,7 +88,8 @@ pub const MAX_MUTATIONS_PER_REQUEST: Var = Var::int(
     1..=100,
     "top-level mutation fields in one request (aliases and fragments counted), of which at \
      most one money mutation (`topUp`, `confirmTopUp`, `cancelTopUp`, `createMission`, \
-     `contribute`, `withdrawPledge`, `withdrawMission`, `placeBet`, `requestPayout`, \
+     `contribute`, `withdrawPledge`, `withdrawMission`, `placeBet`, `betOnPrediction`, \
+     `claimDailyPoints`, `requestPayout`, \
      `cancelPayout`); otherwise the whole request is `BAD_USER_INPUT` and nothing runs",
 );
 

@@ -80,8 +80,8 @@ pub const PREDICTION_RESOLVE_HOURS: Var = Var::int(
     "PREDICTION_RESOLVE_HOURS",
     24,
     1..=720,
-    "how long after its betting closes a streamer's prediction waits to be resolved; then it \
-     expires and every stake goes back",
+    "how long after its betting window ends a streamer's prediction waits to be resolved; \
+     then it expires and every stake goes back",
 );
 
 pub const OBJECTION_WINDOW_SECONDS: Var = Var::int(

@@ -14,6 +14,8 @@ use missionlink_ledger::prediction::streamer as domain;
 
 /// Most predictions `channelPredictions` returns.
 pub const MAX_LISTED: i32 = 50;
+/// What `channelPredictions` returns when `first` is not given.
+pub const DEFAULT_LISTED: i32 = 10;
 
 /// How a prediction was decided.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,8 +253,9 @@ impl ChannelPredictionQuery {
         &self,
         ctx: &Context<'_>,
         streamer_id: ID,
-        #[graphql(default = 10)] first: i32,
+        first: Option<i32>,
     ) -> GqlResult<Vec<ChannelPrediction>> {
+        let first = first.unwrap_or(DEFAULT_LISTED);
         if !(1..=MAX_LISTED).contains(&first) {
             return Err(ApiError::from(missionlink_ledger::LedgerError::invalid(
                 "first",

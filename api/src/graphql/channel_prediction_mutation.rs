@@ -5,7 +5,7 @@
 
 use super::background::after_commit;
 use super::channel_prediction::{ChannelPrediction, PredictionStake, position_of};
-use super::context::{caller, state};
+use super::context::{caller, state, streamer_caller};
 use crate::error::{ApiError, GqlResult};
 use crate::state::AppState;
 use async_graphql::{Context, ID, Object};
@@ -71,6 +71,11 @@ impl ChannelPredictionMutation {
         window_seconds: Option<i32>,
     ) -> GqlResult<ChannelPrediction> {
         let claims = caller(ctx)?;
+        if streamer_id.as_deref().is_none_or(|s| *s == claims.sub) {
+            // Their own: only a streamer has predictions. A moderator's is checked against the
+            // streamer's moderators by the ledger.
+            streamer_caller(ctx, "only streamers and their moderators open predictions")?;
+        }
         let app = state(ctx);
         let new = NewPrediction {
             streamer_id: streamer_id.as_deref().unwrap_or(&claims.sub),

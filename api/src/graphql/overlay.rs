@@ -73,6 +73,21 @@ impl Overlay {
         missions_page(ctx, filter, None, Some(open), Some(order), &args).await
     }
 
+    /// The streamer's prediction of their own that is not paid out yet (betting open, closed,
+    /// or being paid), the newest; null when there is none. Its bars are `outcomes`.
+    async fn prediction(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Option<super::channel_prediction::ChannelPrediction>> {
+        let found = missionlink_ledger::prediction::streamer::current(
+            &state(ctx).db.missions,
+            &self.streamer_id,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(found.map(Into::into))
+    }
+
     /// How the streamer wants the overlay to show things (follow `overlaySettings` for
     /// changes).
     async fn settings(&self, ctx: &Context<'_>) -> GqlResult<OverlaySettings> {

@@ -178,6 +178,15 @@ pub(crate) async fn pay_page<O: Copy + PartialEq>(
 ) -> Result<PredictionPage, LedgerError> {
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
+    if backend != DatabaseBackend::Postgres {
+        // SQLite: the write lock first (a write that changes nothing), so the page read next is
+        // what this transaction pays, and a payer racing it waits instead of failing.
+        txn.execute_raw(Statement::from_string(
+            backend,
+            format!("UPDATE {} SET payout = payout WHERE 1 = 0", book.table),
+        ))
+        .await?;
+    }
     let p = |i: usize| param(backend, i);
     let mut values: Vec<Value> = vec![book.key.clone().into()];
     let mut sql = format!(

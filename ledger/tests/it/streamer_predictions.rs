@@ -45,7 +45,7 @@ async fn open_prediction(db: &DatabaseConnection, streamer: &str, outcomes: usiz
     .id
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bets_racing_the_resolution_are_either_paid_or_refused() {
     for dbs in [TestDatabases::postgres().await, TestDatabases::sqlite()] {
         let db = open(&dbs).await;
@@ -130,7 +130,8 @@ async fn the_sweep_closes_betting_and_expires_what_nobody_resolved() {
         assert!(report.locked >= 1, "{report:?}");
         let p = streamer::find(db, &id).await.expect("find").expect("there");
         assert_eq!(p.status, PredictionStatus::Locked);
-        let late = streamer::place(db, &id, &fan, 2, 10, &key("two"), later).await;
+        // Refused for being LOCKED: the clock of the bet is still inside the window.
+        let late = streamer::place(db, &id, &fan, 2, 10, &key("two"), Utc::now()).await;
         assert!(
             matches!(late, Err(LedgerError::InvalidState(_))),
             "{late:?}"

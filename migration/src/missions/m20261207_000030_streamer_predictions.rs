@@ -54,6 +54,8 @@ CREATE TABLE streamer_predictions (
 );
 CREATE INDEX streamer_predictions_streamer ON streamer_predictions (streamer_id, created_at);
 CREATE INDEX streamer_predictions_due ON streamer_predictions (status, lock_at);
+CREATE INDEX streamer_predictions_unpaid ON streamer_predictions (decided_at)
+    WHERE settled_at IS NULL;
 CREATE TABLE prediction_outcomes (
     prediction_id TEXT NOT NULL REFERENCES streamer_predictions (id),
     position      INTEGER NOT NULL CHECK (position BETWEEN 1 AND 10),

@@ -135,6 +135,8 @@ async fn a_ten_outcome_prediction_pays_out_exactly_and_its_remainder_to_the_earl
     )
     .await;
     assert_eq!(stranger.code(), "FORBIDDEN", "{}", stranger.0);
+    let viewers_own = create(&app, &fans[0], json!({ "t": "Mine?", "o": ["A", "B"] })).await;
+    assert_eq!(viewers_own.code(), "FORBIDDEN", "{}", viewers_own.0);
 
     // The moderator opens it for the streamer: ten rounds.
     let rounds: Vec<String> = (1..=10).map(|i| format!("Round {i}")).collect();

@@ -42,6 +42,7 @@ mod operators_identity;
 mod ops;
 mod overlay;
 mod overlay_goals;
+mod overlay_predictions;
 mod overlay_tools;
 mod payout_holds;
 mod payouts;

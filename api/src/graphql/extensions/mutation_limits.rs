@@ -19,6 +19,8 @@ pub const MONEY_MUTATIONS: &[&str] = &[
     "withdrawPledge",
     "withdrawMission",
     "placeBet",
+    "betOnPrediction",
+    "claimDailyPoints",
     "requestPayout",
     "cancelPayout",
 ];

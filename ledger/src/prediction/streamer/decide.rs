@@ -28,7 +28,8 @@ pub enum Decision {
 /// Refusals: no such prediction (`NOT_FOUND`); an actor who is neither the streamer nor their
 /// moderator (`FORBIDDEN`); resolving or cancelling by someone who bet on it
 /// (`CONFLICT_OF_INTEREST`); an outcome it does not have (`BAD_USER_INPUT` on `outcomeId`); a
-/// prediction already decided (`INVALID_STATE`; locking a locked one changes nothing). A
+/// prediction already decided or past its `resolve_by` (`INVALID_STATE`; locking a locked one
+/// changes nothing). A
 /// resolved or cancelled prediction is then paid out by [`settle`](super::settle).
 #[tracing::instrument(name = "db.decide_prediction", skip_all)]
 pub async fn decide(
@@ -58,6 +59,11 @@ pub async fn decide(
         return Err(LedgerError::InvalidState(format!(
             "the prediction is already decided ({decided})"
         )));
+    }
+    if now >= p.resolve_by {
+        return Err(LedgerError::InvalidState(
+            "the prediction waited past its resolveBy: it expires, every stake back".into(),
+        ));
     }
     let recorded = match decision {
         Decision::Lock if p.status == PredictionStatus::Locked => None,

@@ -26,7 +26,7 @@ mod stake;
 
 pub use decide::{Decision, decide};
 pub use open::{NewPrediction, open};
-pub use read::{OutcomeTotals, find, list, outcomes, stake_of};
+pub use read::{OutcomeTotals, current, find, list, outcomes, stake_of};
 pub use settle::{Settled, SweepReport, settle, sweep};
 pub use stake::place;
 

@@ -1,5 +1,5 @@
-//! Reading streamers' predictions: one, a streamer's latest, an outcome's points and bettors,
-//! a bettor's stake.
+//! Reading streamers' predictions: one, a streamer's latest, the one their overlay shows, an
+//! outcome's points and bettors, a bettor's stake.
 
 use crate::LedgerError;
 use crate::sql::param;
@@ -40,6 +40,21 @@ pub async fn list<C: ConnectionTrait>(
         .order_by_desc(streamer_prediction::Column::Id)
         .limit(limit)
         .all(db)
+        .await?)
+}
+
+/// The streamer's newest prediction not yet paid out (betting open, closed, or being paid), if
+/// any: what their overlay shows.
+pub async fn current<C: ConnectionTrait>(
+    db: &C,
+    streamer_id: &str,
+) -> Result<Option<streamer_prediction::Model>, LedgerError> {
+    Ok(streamer_prediction::Entity::find()
+        .filter(streamer_prediction::Column::StreamerId.eq(streamer_id))
+        .filter(streamer_prediction::Column::SettledAt.is_null())
+        .order_by_desc(streamer_prediction::Column::CreatedAt)
+        .order_by_desc(streamer_prediction::Column::Id)
+        .one(db)
         .await?)
 }
 

@@ -169,8 +169,9 @@ pub async fn sweep(
         }
     }
     let decided = streamer_prediction::Entity::find()
-        .filter(streamer_prediction::Column::Decision.is_not_null())
         .filter(streamer_prediction::Column::SettledAt.is_null())
+        .filter(streamer_prediction::Column::Decision.is_not_null())
+        .order_by_asc(streamer_prediction::Column::DecidedAt)
         .limit(SWEEP_BATCH)
         .all(db)
         .await?;
@@ -180,7 +181,8 @@ pub async fn sweep(
             Ok(None) => {}
             // Another process is paying it: the next pass finishes it.
             Err(LedgerError::Contended(why)) => tracing::info!(prediction_id = %p.id, %why),
-            Err(e) => return Err(e),
+            // One that fails does not hold the others back; the next pass tries it again.
+            Err(e) => tracing::warn!(prediction_id = %p.id, error = %e, "could not pay out"),
         }
     }
     Ok(report)
