@@ -84,6 +84,14 @@ pub const PREDICTION_RESOLVE_HOURS: Var = Var::int(
      then it expires and every stake goes back",
 );
 
+pub const CALIBRATION_MIN_PREDICTIONS: Var = Var::int(
+    "CALIBRATION_MIN_PREDICTIONS",
+    10,
+    1..=1_000,
+    "settled predictions of a streamer's own a viewer must have picked on to be ranked on the \
+     streamer's calibration board (`calibrationBoard`)",
+);
+
 pub const OBJECTION_WINDOW_SECONDS: Var = Var::int(
     "OBJECTION_WINDOW_SECONDS",
     600,
@@ -225,6 +233,7 @@ pub const VARIABLES: &[Var] = &[
     DAILY_POINTS_STREAK_MAX,
     PREDICTIONS_OPEN_PER_STREAMER,
     PREDICTION_RESOLVE_HOURS,
+    CALIBRATION_MIN_PREDICTIONS,
     OBJECTION_WINDOW_SECONDS,
     OBJECTION_THRESHOLD_BPS,
     OBJECTION_MIN_BACKERS,
@@ -356,6 +365,7 @@ pub(crate) fn read(env: &Env) -> Result<MissionRules, ConfigError> {
             resolve_hours: env.int(&PREDICTION_RESOLVE_HOURS)?,
             window_seconds: env.int(&PREDICTION_WINDOW_SECONDS)?,
             page_size: env.int(&SETTLEMENT_PAGE_SIZE)?,
+            calibration_min_predictions: env.int(&CALIBRATION_MIN_PREDICTIONS)?,
         },
         dispute_sla_seconds: env.int(&DISPUTE_SLA_SECONDS)?,
         reconciliation_sla_seconds: env.int(&RECONCILIATION_SLA_SECONDS)?,

@@ -31,6 +31,7 @@ mod person;
 mod platform;
 mod pledge;
 mod prediction;
+mod prediction_boards;
 mod query;
 mod reconciliation;
 mod statement;
@@ -69,6 +70,7 @@ pub struct Query(
     events::EventQuery,
     channel::ChannelQuery,
     channel_prediction::ChannelPredictionQuery,
+    prediction_boards::PredictionBoardQuery,
     overlay::OverlayQuery,
     overlay_links::OverlayLinkQuery,
     operator::OperatorQuery,

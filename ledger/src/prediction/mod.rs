@@ -5,9 +5,11 @@
 //! prediction's POINTS pool and back, and the transfers' (account, currency) foreign keys make
 //! any other path impossible. `game` opens, locks and sums a prediction, `bet` places bets,
 //! `payout` is the arithmetic, `settle` pays a decided prediction out page by page. `daily` is
-//! the points' other source beside the signup grant: a claim a day.
+//! the points' other source beside the signup grant: a claim a day. `streamer` is the streamers'
+//! own predictions (2 to 10 outcomes), paid by the same `book`; `boards` ranks the bettors.
 
 mod bet;
+pub mod boards;
 mod book;
 pub mod daily;
 pub(crate) mod game;

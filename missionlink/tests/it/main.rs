@@ -47,6 +47,7 @@ mod overlay_tools;
 mod payout_holds;
 mod payouts;
 mod persons;
+mod prediction_boards;
 mod prediction_scale;
 mod prediction_switch;
 mod predictions;

@@ -60,6 +60,8 @@ pub struct PredictionLimits {
     pub window_seconds: i64,
     /// `SETTLEMENT_PAGE_SIZE`: bets paid per transaction when the API pays a decided one out.
     pub page_size: u64,
+    /// `CALIBRATION_MIN_PREDICTIONS`: picks a viewer needs on the calibration board.
+    pub calibration_min_predictions: u32,
 }
 
 impl Default for PredictionLimits {
@@ -69,6 +71,7 @@ impl Default for PredictionLimits {
             resolve_hours: 24,
             window_seconds: 300,
             page_size: 500,
+            calibration_min_predictions: 10,
         }
     }
 }
