@@ -6,7 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/missionlink-target}"
 
-log() { printf '==> %s\n' "$*" >&2; }
+# Each step says how long the script has run (bash's SECONDS), so a slow step shows in CI's log.
+log() { printf '==> [%ss] %s\n' "$SECONDS" "$*" >&2; }
 
 # Creates the project venv and installs scripts/requirements-$1.txt into it (`run`: what running
 # needs; `test`: that and the test tools), once per change of that file.

@@ -19,7 +19,9 @@ impl TestEventMutation {
     /// overlay, your subscribers and your webhooks get it as they would a real one, with
     /// `test: true` and a made-up mission (and pledge, for the kinds that carry one). No money
     /// moves and no total or count changes. At most `TEST_EVENTS_PER_MINUTE` a minute
-    /// (`RATE_LIMITED`, with `extensions.retryAt`).
+    /// (`RATE_LIMITED`, with `extensions.retryAt`). The `PREDICTION_*` kinds carry a real
+    /// prediction, which a test cannot make up: `BAD_USER_INPUT` (open a prediction with
+    /// `createPrediction` and cancel it to see all three).
     async fn send_test_event(
         &self,
         ctx: &Context<'_>,
@@ -32,6 +34,19 @@ impl TestEventMutation {
             .map_err(ApiError::from)?
             .locale;
         let kind = EventKind::from(kind);
+        if matches!(
+            kind,
+            EventKind::PredictionOpened
+                | EventKind::PredictionLocked
+                | EventKind::PredictionResolved
+        ) {
+            return Err(ApiError::from(missionlink_ledger::LedgerError::invalid(
+                "kind",
+                "a prediction's events carry a real prediction: open one with createPrediction \
+                 (and cancel it) to see them",
+            ))
+            .into());
+        }
         let (shown, tier) = payload(kind, locale, chrono::Utc::now());
         let json = serde_json::to_string(&shown)
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("a test payload: {e}")))?;

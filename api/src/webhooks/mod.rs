@@ -65,11 +65,15 @@ impl Default for WebhookSettings {
     }
 }
 
-/// What a delivery's body holds: a `missionEvents` node with these fields (the overlay's).
+/// What a delivery's body holds: a `missionEvents` node with these fields (the overlay's, and a
+/// `PREDICTION_*` event's prediction).
 pub const EVENT_FIELDS: &str = "seq kind createdAt tier test \
     mission { id title status kind acceptBy deadline goal fundingEndsAt totalPledged totalHeld \
               backerCount streamer { id displayName } tiers { level amount title reachedAt } } \
-    pledge { id amount createdAt anonymous message backer { id displayName } }";
+    pledge { id amount createdAt anonymous message backer { id displayName } } \
+    prediction { id title status decision lockAt resolveBy totalPoints \
+                 outcomes { id position title points bettors } winningOutcome { id title } \
+                 mission { id } }";
 
 /// Events read (and sent, one by one) per claim of a webhook: a page of [`EVENT_FIELDS`]
 /// within the schema's `GRAPHQL_MAX_COMPLEXITY`.

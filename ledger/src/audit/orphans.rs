@@ -12,8 +12,9 @@ struct Orphan {
 }
 
 /// Every transfer's two accounts (in its currency), every pledge's mission, and every event's
-/// mission, prediction (the streamer's own) and pledge exist, and every event names a mission
-/// or a prediction (a streamer's test event names made-up ones: it has none).
+/// mission, prediction (the streamer's own) and pledge exist; a `PREDICTION_*` event names its
+/// prediction and any other event its mission (a streamer's test event names made-up ones: it
+/// has none).
 pub(super) async fn nothing_names_what_is_not_there<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<Violation>, LedgerError> {
@@ -40,13 +41,15 @@ pub(super) async fn nothing_names_what_is_not_there<C: ConnectionTrait>(
            FROM mission_events e LEFT JOIN missions m ON m.id = e.mission_id
            WHERE e.mission_id IS NOT NULL AND m.id IS NULL AND e.test_payload IS NULL
            UNION ALL
-           SELECT 'event ' || e.seq || ' of streamer ' || e.streamer_id
-                  || ' names no mission and no prediction of theirs'
+           SELECT 'event ' || e.seq || ' of streamer ' || e.streamer_id || ' (' || e.kind
+                  || ') names no prediction of theirs, or a mission event names none'
            FROM mission_events e LEFT JOIN streamer_predictions sp
              ON sp.id = e.prediction_id AND sp.streamer_id = e.streamer_id
            WHERE e.test_payload IS NULL AND (
-             (e.mission_id IS NULL AND e.prediction_id IS NULL)
-             OR (e.prediction_id IS NOT NULL AND sp.id IS NULL))
+             (e.kind IN ('PREDICTION_OPENED', 'PREDICTION_LOCKED', 'PREDICTION_RESOLVED'))
+               <> (e.prediction_id IS NOT NULL)
+             OR (e.prediction_id IS NOT NULL AND sp.id IS NULL)
+             OR (e.prediction_id IS NULL AND e.mission_id IS NULL))
            UNION ALL
            SELECT 'event ' || e.seq || ' of streamer ' || e.streamer_id || ' names pledge '
                   || e.pledge_id || ', which does not exist'

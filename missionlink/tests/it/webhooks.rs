@@ -294,6 +294,77 @@ async fn a_webhook_is_sent_only_the_kinds_it_takes_and_a_rotated_secret_signs_fr
     assert_eq!(listed[0]["deliveredSeq"], 3);
 }
 
+/// A webhook that takes the prediction kinds gets each with the prediction (issue 31): a bot
+/// sees the outcomes and the winner, and no mission for a prediction about none. A test of a
+/// prediction kind is refused: it would have no prediction to show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_webhook_taking_prediction_events_gets_the_prediction() {
+    let app = TestApp::spawn().await;
+    let (streamer, viewers) = cast(&app, 1).await;
+    let (addr, log) = receiver().await;
+    create(
+        &app,
+        &streamer,
+        &format!("http://{addr}/hook"),
+        &["PREDICTION_OPENED", "PREDICTION_RESOLVED"],
+    )
+    .await;
+    let p = app
+        .gql(
+            Some(&streamer.access),
+            "mutation { createPrediction(title: \"Boss down?\", outcomes: [\"Yes\", \"No\"]) {
+               id outcomes { id } } }",
+            json!({}),
+        )
+        .await
+        .data("createPrediction");
+    app.gql(
+        Some(&viewers[0].access),
+        "mutation($p: ID!, $o: ID!) { betOnPrediction(predictionId: $p, outcomeId: $o,
+           points: 40, idempotencyKey: \"hook\") { id } }",
+        json!({ "p": p["id"], "o": p["outcomes"][0]["id"] }),
+    )
+    .await
+    .data("betOnPrediction");
+    app.gql(
+        Some(&streamer.access),
+        "mutation($p: ID!, $o: ID!) { resolvePrediction(predictionId: $p, outcomeId: $o) { id } }",
+        json!({ "p": p["id"], "o": p["outcomes"][0]["id"] }),
+    )
+    .await
+    .data("resolvePrediction");
+    // Seqs 1 opened, 2 locked (not taken), 3 resolved.
+    let got = wait_for_seq(&log, 3, 20).await;
+    let bodies: Vec<Value> = got.iter().map(Received::json).collect();
+    let kinds: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["PREDICTION_OPENED", "PREDICTION_RESOLVED"],
+        "{bodies:#?}"
+    );
+    assert!(bodies[0]["mission"].is_null());
+    assert_eq!(bodies[0]["prediction"]["title"], "Boss down?");
+    assert_eq!(bodies[1]["prediction"]["winningOutcome"]["title"], "Yes");
+    assert_eq!(bodies[1]["prediction"]["outcomes"][0]["points"], 40);
+    assert_eq!(bodies[1]["prediction"]["status"], "SETTLED");
+
+    let test = app
+        .gql(
+            Some(&streamer.access),
+            "mutation { sendTestEvent(kind: PREDICTION_OPENED) { seq } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        test.0["errors"][0]["extensions"]["field"], "kind",
+        "{}",
+        test.0
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_receiver_down_for_a_while_gets_the_backlog_in_order_when_it_returns() {
     let app = TestApp::spawn_with(

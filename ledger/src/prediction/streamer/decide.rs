@@ -1,8 +1,8 @@
 //! Locking, resolving and cancelling a streamer's prediction.
 
-use super::{authorize, feed};
+use super::{authorize, commit, feed};
+use crate::LedgerError;
 use crate::status::{EventKind, PredictionDecision, PredictionStatus};
-use crate::{LedgerError, changes};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::{prediction_bet, prediction_outcome, streamer_prediction};
 use sea_orm::sea_query::Expr;
@@ -60,11 +60,6 @@ pub async fn decide(
             "the prediction is already decided ({decided})"
         )));
     }
-    if now >= p.resolve_by {
-        return Err(LedgerError::InvalidState(
-            "the prediction waited past its resolveBy: it expires, every stake back".into(),
-        ));
-    }
     let recorded = match decision {
         Decision::Lock if p.status == PredictionStatus::Locked => None,
         Decision::Lock => Some(None),
@@ -87,6 +82,11 @@ pub async fn decide(
         txn.commit().await?;
         return Ok(p);
     };
+    if now >= p.resolve_by {
+        return Err(LedgerError::InvalidState(
+            "the prediction waited past its resolveBy: it expires, every stake back".into(),
+        ));
+    }
     if decided.is_some() {
         let bet = prediction_bet::Entity::find()
             .filter(prediction_bet::Column::PredictionId.eq(id))
@@ -134,9 +134,8 @@ pub async fn decide(
         .one(&txn)
         .await?
         .ok_or_else(|| LedgerError::Corrupt("the prediction vanished".into()))?;
-    if p.status == PredictionStatus::Open {
-        feed(&txn, &after, EventKind::PredictionLocked).await?;
-    }
-    changes::commit(txn, after.mission_id.as_deref()).await?;
+    let closed = p.status == PredictionStatus::Open;
+    let appended = feed(&txn, &after, EventKind::PredictionLocked, closed).await?;
+    commit(db, txn, appended, after.mission_id.as_deref()).await?;
     Ok(after)
 }

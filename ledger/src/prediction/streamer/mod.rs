@@ -32,11 +32,11 @@ pub use stake::place;
 
 use super::book::Book;
 use crate::channel::moderators::is_moderator;
-use crate::events::{self, NewEvent};
+use crate::events::{self, Appended, NewEvent};
 use crate::status::EventKind;
 use crate::{AccountId, LedgerError};
 use missionlink_entities::missions::streamer_prediction;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
 /// Fewest outcomes a prediction has.
 pub const MIN_OUTCOMES: usize = 2;
@@ -115,13 +115,18 @@ async fn authorize<C: ConnectionTrait>(
     }
 }
 
-/// Appends `kind` about prediction `p` to its streamer's feed, as the transaction's last write.
+/// Writes `kind` about prediction `p` into its streamer's feed, as the transaction's last write
+/// (none when `happened` is false); hand what it returns to [`commit`].
 async fn feed<C: ConnectionTrait>(
     txn: &C,
     p: &streamer_prediction::Model,
     kind: EventKind,
-) -> Result<(), LedgerError> {
-    events::append(
+    happened: bool,
+) -> Result<Vec<Appended>, LedgerError> {
+    if !happened {
+        return Ok(Vec::new());
+    }
+    events::write(
         txn,
         &[NewEvent {
             mission_id: p.mission_id.as_deref(),
@@ -134,4 +139,21 @@ async fn feed<C: ConnectionTrait>(
         }],
     )
     .await
+}
+
+/// Commits `txn`, then announces what it appended to the feed: pushed to this process's
+/// subscribers at once, notified to the other processes (Postgres), with the prediction's
+/// mission, if it has one, as changed.
+async fn commit(
+    db: &DatabaseConnection,
+    txn: DatabaseTransaction,
+    appended: Vec<Appended>,
+    mission_id: Option<&str>,
+) -> Result<(), LedgerError> {
+    txn.commit().await?;
+    if !appended.is_empty() {
+        let missions = mission_id.into_iter().map(str::to_owned).collect();
+        events::announce_committed(db, appended, missions).await;
+    }
+    Ok(())
 }

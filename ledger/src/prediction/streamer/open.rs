@@ -2,13 +2,13 @@
 
 use super::{
     MAX_OUTCOME_CHARS, MAX_OUTCOMES, MAX_TITLE_CHARS, MIN_OUTCOMES, PredictionLimits, authorize,
-    feed,
+    commit, feed,
 };
 use crate::channel::settings::{self, PREDICTION_WINDOW_SECONDS};
 use crate::input::Checks;
 use crate::status::{EventKind, PredictionStatus};
 use crate::text::{self, Lines};
-use crate::{AccountId, LedgerError, account, changes};
+use crate::{AccountId, LedgerError, account};
 use chrono::{DateTime, Duration, Utc};
 use missionlink_entities::missions::{mission, prediction_outcome, streamer_prediction};
 use sea_orm::{
@@ -177,7 +177,7 @@ pub async fn open(
         .one(&txn)
         .await?
         .ok_or_else(|| LedgerError::Corrupt("the new prediction vanished".into()))?;
-    feed(&txn, &created, EventKind::PredictionOpened).await?;
-    changes::commit(txn, created.mission_id.as_deref()).await?;
+    let appended = feed(&txn, &created, EventKind::PredictionOpened, true).await?;
+    commit(db, txn, appended, created.mission_id.as_deref()).await?;
     Ok(created)
 }

@@ -4,10 +4,10 @@
 //! sweep settles whatever that left (the API stopped half way) and does the rest. Both are
 //! idempotent: payouts are recorded with their transfers, a page at a time.
 
-use super::{book, feed};
+use super::{book, commit, feed};
+use crate::LedgerError;
 use crate::prediction::book::{all_paid, pay_page, shares};
 use crate::status::{EventKind, PredictionDecision, PredictionStatus};
-use crate::{LedgerError, changes};
 use chrono::{DateTime, Utc};
 use missionlink_entities::missions::streamer_prediction;
 use sea_orm::sea_query::Expr;
@@ -105,10 +105,8 @@ pub async fn settle(
         .await?
         .rows_affected
         == 1;
-    if finished {
-        feed(&txn, &p, EventKind::PredictionResolved).await?;
-    }
-    changes::commit(txn, p.mission_id.as_deref().filter(|_| finished)).await?;
+    let appended = feed(&txn, &p, EventKind::PredictionResolved, finished).await?;
+    commit(db, txn, appended, p.mission_id.as_deref()).await?;
     Ok(finished.then_some(settled))
 }
 
@@ -142,11 +140,9 @@ pub async fn sweep(
                 .await?
                 .rows_affected
                 == 1;
-            if locked {
-                feed(&txn, &p, EventKind::PredictionLocked).await?;
-                report.locked += 1;
-            }
-            changes::commit(txn, p.mission_id.as_deref().filter(|_| locked)).await?;
+            let appended = feed(&txn, &p, EventKind::PredictionLocked, locked).await?;
+            commit(db, txn, appended, p.mission_id.as_deref()).await?;
+            report.locked += u64::from(locked);
         }
     }
     let locked = due(
