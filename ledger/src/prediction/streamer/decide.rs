@@ -29,8 +29,8 @@ pub enum Decision {
 /// moderator (`FORBIDDEN`); resolving or cancelling by someone who bet on it
 /// (`CONFLICT_OF_INTEREST`); an outcome it does not have (`BAD_USER_INPUT` on `outcomeId`); a
 /// prediction already decided or past its `resolve_by` (`INVALID_STATE`; locking a locked one
-/// changes nothing). A
-/// resolved or cancelled prediction is then paid out by [`settle`](super::settle).
+/// changes nothing). A resolved or cancelled prediction is then paid out by
+/// [`settle`](super::settle).
 #[tracing::instrument(name = "db.decide_prediction", skip_all)]
 pub async fn decide(
     db: &DatabaseConnection,
