@@ -285,3 +285,59 @@ async fn a_cancelled_prediction_gives_every_point_back_and_the_switch_opens_none
     assert_eq!(listed, json!([{ "id": id, "status": "REFUNDED" }]));
     app.assert_audit_clean().await;
 }
+
+/// The worker's sweep (a loop of `missionlink worker`) closes betting when the window ends,
+/// within a second or so, and the feed says so; nobody locked it by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_closes_betting_when_the_window_ends() {
+    let app = TestApp::with_temporal(&[]).await;
+    let _worker = app.start_file_worker().await;
+    let streamer = app.register_as("sweepstar", "STREAMER").await;
+    let fan = app.register("sweepfan").await;
+    let p = create(
+        &app,
+        &streamer,
+        json!({ "t": "First blood?", "o": ["Us", "Them"], "w": 30 }),
+    )
+    .await
+    .data("createPrediction");
+    let id = p["id"].as_str().expect("id").to_owned();
+    let us = p["outcomes"][0]["id"].as_str().expect("id").to_owned();
+    bet(&app, &fan, &id, &us, 50).await.data("betOnPrediction");
+    let lock_at = chrono::DateTime::parse_from_rfc3339(p["lockAt"].as_str().expect("lockAt"))
+        .expect("rfc3339");
+    // Up to 45 s: the 30-s window, then the sweep's pass.
+    let mut locked = Value::Null;
+    for _ in 0..450 {
+        locked = wait_for(&app, &fan, &id, |_| true).await;
+        if locked["status"] == "LOCKED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(locked["status"], "LOCKED", "{locked}");
+    let late = chrono::Utc::now().signed_duration_since(lock_at);
+    assert!(
+        late < chrono::Duration::seconds(5),
+        "locked {late} after its lockAt"
+    );
+    let refused = bet(&app, &fan, &id, &us, 10).await;
+    assert_eq!(refused.code(), "INVALID_STATE", "{}", refused.0);
+    let feed = app
+        .gql(
+            Some(&streamer.access),
+            "query($s: ID!) { missionEvents(streamerId: $s, afterSeq: 0) { nodes { kind } } }",
+            json!({ "s": streamer.user_id }),
+        )
+        .await
+        .data("missionEvents");
+    assert_eq!(
+        feed["nodes"],
+        json!([{ "kind": "PREDICTION_OPENED" }, { "kind": "PREDICTION_LOCKED" }])
+    );
+    decide(&app, &streamer, "cancelPrediction", json!({ "p": id }))
+        .await
+        .data("cancelPrediction");
+    wait_for(&app, &fan, &id, |p| p["status"] == "REFUNDED").await;
+    app.assert_audit_clean().await;
+}
