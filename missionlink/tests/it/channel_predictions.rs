@@ -216,6 +216,23 @@ async fn a_ten_outcome_prediction_pays_out_exactly_and_its_remainder_to_the_earl
     assert_eq!(points(&app, &fans[1]).await, start + 2);
     assert_eq!(points(&app, &fans[3]).await, start - 6);
     assert_eq!(points(&app, &moderator).await, start - 1);
+
+    // Suspended, the streamer's moderator cannot open one for them.
+    let op = crate::disputes::operator(&app, "oddsop").await;
+    app.gql(
+        Some(&op.access),
+        "mutation($u: ID!) { suspendUser(userId: $u, note: \"fraud\") { id } }",
+        json!({ "u": streamer.user_id }),
+    )
+    .await
+    .data("suspendUser");
+    let suspended = create(
+        &app,
+        &moderator,
+        json!({ "s": streamer.user_id, "t": "Still on?", "o": ["Yes", "No"] }),
+    )
+    .await;
+    assert_eq!(suspended.code(), "STREAMER_SUSPENDED", "{}", suspended.0);
     app.assert_audit_clean().await;
 }
 

@@ -33,7 +33,8 @@ pub struct NewPrediction<'a> {
 ///
 /// Refusals: a bad title, fewer than 2 or more than 10 outcomes, an outcome's bad or repeated
 /// title, a window outside 30 to 1,800 seconds (`BAD_USER_INPUT`, every one named at once);
-/// an actor who is neither the streamer nor their moderator (`FORBIDDEN`); the streamer's
+/// an actor who is neither the streamer nor their moderator (`FORBIDDEN`); a suspended
+/// streamer (`STREAMER_SUSPENDED`); the streamer's
 /// predictions switched off, or a mission of theirs already final (`INVALID_STATE`); a mission
 /// of another streamer (`NOT_FOUND`); `PREDICTION_LIMIT` when the streamer already has
 /// `open_per_streamer` undecided (counted under a per-streamer lock, so two at once cannot
@@ -103,6 +104,14 @@ pub async fn open(
     )
     .await?;
     authorize(&txn, new.streamer_id, new.actor_id).await?;
+    // A suspended streamer cannot call; their moderators cannot run the game for them either.
+    if crate::operator::is_suspended(&txn, new.streamer_id, now).await? {
+        return Err(LedgerError::Refused {
+            code: "STREAMER_SUSPENDED",
+            message: "this streamer is suspended and opens no predictions".into(),
+            retry_at: None,
+        });
+    }
     let channel = settings::read(&txn, new.streamer_id).await?;
     if !channel.predictions_enabled {
         return Err(LedgerError::InvalidState(
