@@ -47,6 +47,10 @@ pub struct ChannelPrediction {
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub row: streamer_prediction::Model,
+    /// `outcomes`, `totalPoints` and `winningOutcome` come from one query, read once per
+    /// object.
+    #[graphql(skip)]
+    pub totals: std::sync::Arc<tokio::sync::OnceCell<Vec<domain::OutcomeTotals>>>,
 }
 
 impl From<streamer_prediction::Model> for ChannelPrediction {
@@ -61,6 +65,7 @@ impl From<streamer_prediction::Model> for ChannelPrediction {
             decided_at: p.decided_at,
             created_at: p.created_at,
             row: p,
+            totals: Default::default(),
         }
     }
 }
@@ -111,26 +116,33 @@ pub(crate) fn position_of(prediction_id: &str, outcome_id: &str) -> Result<i32, 
         })
 }
 
+impl ChannelPrediction {
+    /// Its outcomes with their points and bettors, read once.
+    async fn totals(&self, ctx: &Context<'_>) -> Result<&[domain::OutcomeTotals], ApiError> {
+        let totals = self
+            .totals
+            .get_or_try_init(|| domain::outcomes(&state(ctx).db.missions, &self.row.id))
+            .await?;
+        Ok(totals)
+    }
+}
+
 #[ComplexObject]
 impl ChannelPrediction {
     /// The outcomes in order, each with its points and bettors.
     async fn outcomes(&self, ctx: &Context<'_>) -> GqlResult<Vec<PredictionOutcome>> {
-        let rows = domain::outcomes(&state(ctx).db.missions, &self.row.id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(rows
-            .into_iter()
-            .map(|o| PredictionOutcome::of(&self.row.id, o))
+        Ok(self
+            .totals(ctx)
+            .await?
+            .iter()
+            .map(|o| PredictionOutcome::of(&self.row.id, o.clone()))
             .collect::<Result<_, _>>()?)
     }
 
     /// Every point staked.
     async fn total_points(&self, ctx: &Context<'_>) -> GqlResult<Points> {
-        let rows = domain::outcomes(&state(ctx).db.missions, &self.row.id)
-            .await
-            .map_err(ApiError::from)?;
         Ok(Points::of(
-            rows.iter().map(|o| o.points).sum(),
+            self.totals(ctx).await?.iter().map(|o| o.points).sum(),
             "totalPoints",
         )?)
     }
@@ -140,13 +152,12 @@ impl ChannelPrediction {
         let Some(position) = self.row.winning_outcome else {
             return Ok(None);
         };
-        let rows = domain::outcomes(&state(ctx).db.missions, &self.row.id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(rows
-            .into_iter()
+        Ok(self
+            .totals(ctx)
+            .await?
+            .iter()
             .find(|o| o.position == position)
-            .map(|o| PredictionOutcome::of(&self.row.id, o))
+            .map(|o| PredictionOutcome::of(&self.row.id, o.clone()))
             .transpose()?)
     }
 
