@@ -86,6 +86,12 @@ impl ActiveUsers {
         self.cache.invalidate(id).await;
     }
 
+    /// The user `id` as remembered (read within the cache's time to live), without reading the
+    /// users database.
+    pub async fn remembered(&self, id: &str) -> Option<Arc<user::Model>> {
+        self.cache.get(id).await
+    }
+
     /// The user `id`, suspended or not; `None` if there is no such user. Concurrent lookups of
     /// one id share one query.
     pub async fn get(&self, id: &str) -> IdentityResult<Option<Arc<user::Model>>> {

@@ -10,17 +10,18 @@
 //! Events older than the retention are pruned; `pruned_through` says up to which `seq`.
 
 use crate::LedgerError;
+use crate::mission::Totals;
 use crate::status::EventKind;
 use chrono::{DateTime, Utc};
-use missionlink_entities::missions::{mission, mission_event, streamer_feed};
+use missionlink_entities::missions::{mission, mission_event, pledge, streamer_feed};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// The Postgres notification channel: the payload is the streamer whose feed grew.
 pub const CHANNEL: &str = "mission_events";
@@ -79,6 +80,20 @@ pub async fn append<C: ConnectionTrait>(
 pub struct Appended {
     pub streamer_id: String,
     pub events: Vec<mission_event::Model>,
+    /// What the transaction held of its events' objects as it committed, pushed with them so
+    /// that a subscriber in this process need not read them back (empty unless the writer
+    /// filled it in: a pledge batch does).
+    pub known: Known,
+}
+
+/// Objects of appended events as their transaction committed them.
+#[derive(Clone, Debug, Default)]
+pub struct Known {
+    /// Pledges the events name.
+    pub pledges: Vec<pledge::Model>,
+    /// Missions the events name, each with its totals as of the commit (the transaction held
+    /// their rows to it).
+    pub missions: Vec<(mission::Model, Totals)>,
 }
 
 /// Appends `events` as [`append`] does, without notifying anyone: after the commit, hand what
@@ -126,25 +141,24 @@ pub async fn write<C: ConnectionTrait>(
         by_streamer.entry(streamer).or_default().push(event);
     }
     let now = Utc::now();
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        return append_pg(txn, &by_streamer, now).await;
+    }
     let mut appended = Vec::with_capacity(by_streamer.len());
     for (streamer, events) in &by_streamer {
         let n = i64::try_from(events.len())
             .map_err(|_| LedgerError::invalid("events", "too many events in one commit"))?;
-        let rows = if txn.get_database_backend() == DatabaseBackend::Postgres {
-            append_pg(txn, streamer, events, now).await?
-        } else {
-            let last = take_seqs(txn, streamer, n).await?;
-            let rows = numbered(streamer, events, last, now);
-            mission_event::Entity::insert_many(
-                rows.iter().cloned().map(mission_event::ActiveModel::from),
-            )
-            .exec_without_returning(txn)
-            .await?;
-            rows
-        };
+        let last = take_seqs(txn, streamer, n).await?;
+        let rows = numbered(streamer, events, last, now);
+        mission_event::Entity::insert_many(
+            rows.iter().cloned().map(mission_event::ActiveModel::from),
+        )
+        .exec_without_returning(txn)
+        .await?;
         appended.push(Appended {
             streamer_id: (*streamer).to_owned(),
             events: rows,
+            known: Known::default(),
         });
     }
     Ok(appended)
@@ -175,57 +189,73 @@ fn numbered(
         .collect()
 }
 
-/// Takes `events.len()` numbers of `streamer`'s feed (locking its row) and inserts the events,
-/// in one statement whose text never changes (Postgres).
+/// Takes each streamer's numbers (locking the streamers' feed rows, in streamer order) and
+/// inserts every event, in one statement whose text never changes whatever the number of
+/// streamers and events (Postgres): a batch spanning many streamers' lanes costs one round trip
+/// here, not one per streamer.
 async fn append_pg<C: ConnectionTrait>(
     txn: &C,
-    streamer: &str,
-    events: &[&NewEvent<'_>],
+    by_streamer: &BTreeMap<&str, Vec<&NewEvent<'_>>>,
     now: DateTime<Utc>,
-) -> Result<Vec<mission_event::Model>, LedgerError> {
-    let n = i64::try_from(events.len())
-        .map_err(|_| LedgerError::invalid("events", "too many events in one commit"))?;
-    let rows: Vec<serde_json::Value> = events
-        .iter()
-        .zip(1_i64..)
-        .map(|(e, i)| {
+) -> Result<Vec<Appended>, LedgerError> {
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    for (streamer, events) in by_streamer {
+        rows.extend(events.iter().zip(1_i64..).map(|(e, i)| {
             serde_json::json!({
-                "n": i, "mission_id": e.mission_id, "prediction_id": e.prediction_id,
-                "kind": e.kind.as_str(),
+                "streamer_id": streamer, "n": i, "mission_id": e.mission_id,
+                "prediction_id": e.prediction_id, "kind": e.kind.as_str(),
                 "pledge_id": e.pledge_id, "tier": e.tier, "test_payload": e.test_payload,
             })
-        })
-        .collect();
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(
+        }));
+    }
+    let count = rows.len();
+    // `c` holds each streamer's count (its largest `n`); a new feed row starts at it, an
+    // existing one grows by it, and its events take the numbers just below its new last.
+    let lasts: HashMap<String, i64> = txn
+        .query_all_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            "WITH f AS ( \
+            "WITH e AS ( \
+               SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(streamer_id text, n bigint, \
+                 mission_id text, prediction_id text, kind text, pledge_id text, tier int, \
+                 test_payload text) LIMIT $3 \
+             ), c AS (SELECT streamer_id, max(n) AS n FROM e GROUP BY streamer_id), \
+             f AS ( \
                INSERT INTO streamer_feeds AS sf (streamer_id, last_seq, pruned_through) \
-               VALUES ($1, $2, 0) \
-               ON CONFLICT (streamer_id) DO UPDATE SET last_seq = sf.last_seq + $2 \
-               RETURNING last_seq \
+               SELECT c.streamer_id, c.n, 0 FROM c ORDER BY c.streamer_id \
+               ON CONFLICT (streamer_id) DO UPDATE SET last_seq = sf.last_seq + excluded.last_seq \
+               RETURNING sf.streamer_id, sf.last_seq \
              ), added AS ( \
                INSERT INTO mission_events (streamer_id, seq, mission_id, prediction_id, kind, \
                  pledge_id, tier, created_at, test_payload) \
-               SELECT $1, f.last_seq - $2 + e.n, e.mission_id, e.prediction_id, e.kind, \
-                 e.pledge_id, e.tier, $4, e.test_payload \
-               FROM f, (SELECT * FROM jsonb_to_recordset($3::jsonb) \
-                 AS e(n bigint, mission_id text, prediction_id text, kind text, pledge_id text, \
-                 tier int, test_payload text) LIMIT $5) e \
+               SELECT e.streamer_id, f.last_seq - c.n + e.n, e.mission_id, e.prediction_id, \
+                 e.kind, e.pledge_id, e.tier, $2, e.test_payload \
+               FROM e JOIN c ON c.streamer_id = e.streamer_id \
+                 JOIN f ON f.streamer_id = e.streamer_id \
              ) \
-             SELECT last_seq FROM f",
+             SELECT streamer_id, last_seq FROM f",
             [
-                streamer.into(),
-                n.into(),
                 crate::sql::json_rows(rows),
                 now.into(),
-                crate::sql::row_count(events.len()),
+                crate::sql::row_count(count),
             ],
         ))
         .await?
-        .ok_or_else(|| LedgerError::Corrupt("the feed row was not written".into()))?;
-    let last: i64 = row.try_get("", "last_seq")?;
-    Ok(numbered(streamer, events, last, now))
+        .iter()
+        .map(|r| Ok((r.try_get("", "streamer_id")?, r.try_get("", "last_seq")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    by_streamer
+        .iter()
+        .map(|(streamer, events)| {
+            let last = *lasts.get(*streamer).ok_or_else(|| {
+                LedgerError::Corrupt(format!("the feed row of {streamer} was not written"))
+            })?;
+            Ok(Appended {
+                streamer_id: (*streamer).to_owned(),
+                events: numbered(streamer, events, last, now),
+                known: Known::default(),
+            })
+        })
+        .collect()
 }
 
 /// This process's events as their transactions commit (see [`announce_committed`]).
@@ -257,20 +287,13 @@ pub fn notified_streamer(payload: &str) -> Option<&str> {
 /// on Postgres notifies every other process in one statement outside any money transaction
 /// ([`CHANNEL`] with `"<streamer> <instance>"`, and [`crate::changes::CHANNEL`] with each
 /// mission). Best effort: the events are committed, and a subscriber that misses a wake-up
-/// reads them at its next poll.
+/// reads them at its next poll. The pledge path coalesces its wake-ups with an [`Announcer`].
 pub async fn announce_committed<C: ConnectionTrait>(
     db: &C,
     appended: Vec<Appended>,
     mission_ids: Vec<String>,
 ) {
-    let streamers: Vec<String> = appended
-        .iter()
-        .map(|a| format!("{} {}", a.streamer_id, instance()))
-        .collect();
-    for a in appended {
-        // No receiver is fine: nobody follows a feed in this process.
-        let _ = local_committed().send(Arc::new(a));
-    }
+    let streamers = push_local(appended);
     if db.get_database_backend() != DatabaseBackend::Postgres {
         crate::changes::committed(
             db.get_database_backend(),
@@ -278,6 +301,31 @@ pub async fn announce_committed<C: ConnectionTrait>(
         );
         return;
     }
+    notify_others(db, streamers, mission_ids).await;
+}
+
+/// Pushes committed events to this process's subscribers; the streamers whose feeds grew.
+fn push_local(appended: Vec<Appended>) -> Vec<String> {
+    let streamers = appended.iter().map(|a| a.streamer_id.clone()).collect();
+    for a in appended {
+        // No receiver is fine: nobody follows a feed in this process.
+        let _ = local_committed().send(Arc::new(a));
+    }
+    streamers
+}
+
+/// Tells every other process (Postgres) that `streamers`' feeds grew and `missions` changed, in
+/// one statement, as its own transaction.
+async fn notify_others<C: ConnectionTrait>(
+    db: &C,
+    streamers: impl IntoIterator<Item = String>,
+    missions: impl IntoIterator<Item = String>,
+) {
+    let streamers: Vec<String> = streamers
+        .into_iter()
+        .map(|s| format!("{s} {}", instance()))
+        .collect();
+    let missions: Vec<String> = missions.into_iter().collect();
     let notified = db
         .execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
@@ -287,12 +335,64 @@ pub async fn announce_committed<C: ConnectionTrait>(
                 CHANNEL.into(),
                 serde_json::Value::from(streamers).to_string().into(),
                 crate::changes::CHANNEL.into(),
-                serde_json::Value::from(mission_ids).to_string().into(),
+                serde_json::Value::from(missions).to_string().into(),
             ],
         ))
         .await;
     if let Err(e) = notified {
         tracing::warn!(error = %e, "could not announce committed events; subscribers poll");
+    }
+}
+
+/// Wake-ups waiting for one notification statement, at most.
+const COALESCED: usize = 4_096;
+
+/// Wake-ups after the commit, coalesced: [`announce_committed`] for a path that commits many
+/// times a second (the pledge batches). Each commit's events are pushed to this process's
+/// subscribers at once; the notifications to other processes go out as one statement for
+/// everything committed while the previous one was sent (a notification is a commit of its
+/// own, with its own flush, so one per batch would double the pledge path's commits). At low
+/// load nothing waits; under load a notification carries many batches'. Every wake-up is sent
+/// once what came before it has been: the one task sending them ends when the last handle is
+/// dropped, after sending what it holds.
+#[derive(Clone)]
+pub struct Announcer {
+    wakes: mpsc::UnboundedSender<(Vec<String>, Vec<String>)>,
+    backend: DatabaseBackend,
+}
+
+impl Announcer {
+    /// Starts the task that notifies through `db`. Must run inside a Tokio runtime.
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (wakes, mut queued) = mpsc::unbounded_channel::<(Vec<String>, Vec<String>)>();
+        let backend = db.get_database_backend();
+        if backend == DatabaseBackend::Postgres {
+            tokio::spawn(async move {
+                let mut taken = Vec::new();
+                while queued.recv_many(&mut taken, COALESCED).await > 0 {
+                    let mut streamers = BTreeSet::new();
+                    let mut missions = BTreeSet::new();
+                    for (s, m) in taken.drain(..) {
+                        streamers.extend(s);
+                        missions.extend(m);
+                    }
+                    notify_others(&db, streamers, missions).await;
+                }
+            });
+        }
+        Self { wakes, backend }
+    }
+
+    /// After the commit of a transaction that [`write`] `appended` to and that changed
+    /// `mission_ids`: pushes its events to this process now, queues the notification.
+    pub fn announce(&self, appended: Vec<Appended>, mission_ids: Vec<String>) {
+        let streamers = push_local(appended);
+        if self.backend != DatabaseBackend::Postgres {
+            crate::changes::committed(self.backend, mission_ids.iter().map(String::as_str));
+            return;
+        }
+        // The task ends only once every handle is dropped: it is there to take this.
+        let _ = self.wakes.send((streamers, mission_ids));
     }
 }
 

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use missionlink_entities::missions::{mission_event, pledge};
-use missionlink_ledger::events::{self, Appended, FeedState, Unreadable};
+use missionlink_ledger::events::{self, Appended, FeedState, Known, Unreadable};
 use sea_orm::EntityTrait;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -439,7 +439,7 @@ impl Follow {
         };
         match admission {
             Admission::Go => {
-                self.deliver(&rows).await;
+                self.deliver(&rows, &Known::default()).await;
                 None
             }
             Admission::Unknown => None,
@@ -447,13 +447,14 @@ impl Follow {
         }
     }
 
-    /// Queues `rows` for delivery with their objects, loaded together; moves `after` past them.
-    async fn deliver(&mut self, rows: &[mission_event::Model]) {
+    /// Queues `rows` for delivery with their objects (those `known` as their transaction
+    /// committed them, the rest loaded together); moves `after` past them.
+    async fn deliver(&mut self, rows: &[mission_event::Model], known: &Known) {
         let Some(last) = rows.last() else {
             return;
         };
         self.after = last.seq;
-        let objects = match feed_objects::load(&self.app, self.wanted, rows).await {
+        let objects = match feed_objects::load(&self.app, self.wanted, rows, known).await {
             Ok(objects) => Some(Arc::new(objects)),
             Err(e) => {
                 tracing::warn!(error = ?e, "could not load a feed's objects together; each event loads its own");
@@ -479,7 +480,7 @@ impl Follow {
         }
         match self.admit().await {
             Admission::Go => {
-                self.deliver(&appended.events).await;
+                self.deliver(&appended.events, &appended.known).await;
                 self.up_to_date = true;
                 None
             }

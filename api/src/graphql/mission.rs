@@ -129,11 +129,16 @@ impl Mission {
     }
 
     async fn holdings(&self, ctx: &Context<'_>) -> Result<domain::Holdings, ApiError> {
+        // The totals through their loader (or as the feed pushed them), then the outflows.
         let found = self
             .holdings
-            .get_or_try_init(|| domain::holdings(&state(ctx).db.missions, self.id.as_str()))
-            .await
-            .map_err(ApiError::from)?;
+            .get_or_try_init(|| async {
+                let pledged = self.totals(ctx).await?.total_won;
+                domain::holdings_of(&state(ctx).db.missions, self.id.as_str(), pledged)
+                    .await
+                    .map_err(ApiError::from)
+            })
+            .await?;
         Ok(*found)
     }
 

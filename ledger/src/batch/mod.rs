@@ -24,6 +24,7 @@ mod set;
 pub use pledge::{Answer, PledgeNote, PledgeRequest};
 
 use crate::LedgerError;
+use crate::events::Announcer;
 use crate::idempotency::IdempotencyKey;
 use crate::rules::MissionRules;
 use missionlink_entities::missions::mission;
@@ -41,11 +42,13 @@ struct Job {
     reply: oneshot::Sender<Answer>,
 }
 
-/// What every batch needs: the database, the rules, and who to tell its size.
+/// What every batch needs: the database, the rules, who to tell its size, and the wake-ups
+/// its commit owes other processes.
 struct Batches {
     db: DatabaseConnection,
     rules: MissionRules,
     on_batch: fn(usize),
+    announcer: Announcer,
 }
 
 impl Batches {
@@ -53,7 +56,7 @@ impl Batches {
         (self.on_batch)(jobs.len());
         let (requests, replies): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
-        let answers = commit(&self.db, &self.rules, &requests).await;
+        let answers = commit_via(&self.db, &self.rules, &requests, &self.announcer).await;
         for (reply, answer) in replies.into_iter().zip(answers) {
             let _ = reply.send(answer);
         }
@@ -83,6 +86,7 @@ impl PledgeBatcher {
             db: db.clone(),
             rules,
             on_batch,
+            announcer: Announcer::start(db.clone()),
         });
         tokio::spawn(lanes::dispatch(
             inbox,
@@ -160,6 +164,16 @@ pub async fn commit(
     rules: &MissionRules,
     requests: &[PledgeRequest],
 ) -> Vec<Answer> {
+    commit_via(db, rules, requests, &Announcer::start(db.clone())).await
+}
+
+/// [`commit`], announcing what it committed through `announcer`.
+async fn commit_via(
+    db: &DatabaseConnection,
+    rules: &MissionRules,
+    requests: &[PledgeRequest],
+    announcer: &Announcer,
+) -> Vec<Answer> {
     // One lock order for every batch (by backer, whose wallet row each pledge updates), so two
     // batches never wait on each other in a cycle.
     let mut order: Vec<usize> = (0..requests.len()).collect();
@@ -169,7 +183,7 @@ pub async fn commit(
     });
     let sorted: Vec<&PledgeRequest> = order.iter().map(|&i| &requests[i]).collect();
     let answers = if db.get_database_backend() == DatabaseBackend::Postgres {
-        match set::commit_set(db, rules, &sorted).await {
+        match set::commit_set(db, rules, &sorted, announcer).await {
             Ok(answers) => answers,
             Err(e) => {
                 // Nothing of the batch stayed. Run it again pledge by pledge, so that whatever

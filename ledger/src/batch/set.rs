@@ -6,16 +6,16 @@ use super::pledge::{
     Answer, CONTRIBUTE, PledgeRequest, ensure_pledgeable, hold_transfer, new_pledge,
     pledge_request, pledged_response, replayed_pledge,
 };
-use crate::events::{self, NewEvent};
+use crate::events::{self, Announcer, NewEvent};
 use crate::gate::gate_shared_many;
 use crate::idempotency::{self, Claim, Effect};
-use crate::mission::goal;
+use crate::mission::{self, goal};
 use crate::rules::MissionRules;
 use crate::sql::{json_rows, row_count};
 use crate::status::{EventKind, PledgeStatus};
 use crate::{AccountId, Amount, Currency, LedgerError};
 use chrono::Utc;
-use missionlink_entities::missions::{mission, pledge};
+use missionlink_entities::missions::{mission as mission_entity, pledge};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, Statement, TransactionTrait,
@@ -41,6 +41,7 @@ pub(super) async fn commit_set(
     db: &DatabaseConnection,
     rules: &MissionRules,
     jobs: &[&PledgeRequest],
+    announcer: &Announcer,
 ) -> Result<Vec<Answer>, LedgerError> {
     let mut answers: Vec<Option<Answer>> = jobs.iter().map(|_| None).collect();
     let mut items = Vec::with_capacity(jobs.len());
@@ -58,7 +59,7 @@ pub(super) async fn commit_set(
         }
     }
     let txn = db.begin().await?;
-    let mut missions: HashMap<String, Option<mission::Model>> = HashMap::new();
+    let mut missions: HashMap<String, Option<mission_entity::Model>> = HashMap::new();
     // Rounds in which no backer pledges twice: a backer's second pledge in the batch (or a
     // replay of its first key) comes in the next round and sees the first one's effects.
     let mut totals = Totals::new();
@@ -75,7 +76,7 @@ pub(super) async fn commit_set(
     // mission, by streamer): their rows are locked only for the commit, and two batches never
     // wait on each other in a cycle. A goal reached on the way is the mission's own row, behind
     // its totals row.
-    add_to_totals(&txn, &totals).await?;
+    let committed_totals = add_to_totals(&txn, &totals).await?;
     let mut reached = Vec::new();
     for m in missions.values().flatten() {
         if totals.contains_key(&m.id) && goal::watched(m) {
@@ -104,6 +105,8 @@ pub(super) async fn commit_set(
             _ => None,
         })
         .collect();
+    // A mission whose goal moved has a newer row than the one read: it is read back instead.
+    let moved: HashSet<&str> = reached.iter().map(|(m, _, _)| m.id.as_str()).collect();
     held.extend(reached.into_iter().map(|(m, kind, tier)| NewEvent {
         mission_id: Some(&m.id),
         prediction_id: None,
@@ -113,14 +116,17 @@ pub(super) async fn commit_set(
         tier,
         test_payload: None,
     }));
-    let appended = events::write(&txn, &held).await?;
+    let mut appended = events::write(&txn, &held).await?;
+    for a in &mut appended {
+        a.known = known_objects(a, &answers, &missions, &committed_totals, &moved);
+    }
     txn.commit().await?;
     // Wake-ups after the commit, not inside it: NOTIFY holds Postgres's one cluster-wide
     // notification lock from the commit's start through its flush, which would put every
-    // batch of every streamer in one line. Sent beside the answers, not before them.
+    // batch of every streamer in one line. This process's subscribers are pushed the events
+    // now; other processes' notification is coalesced with other batches'.
     // The missions with a new pledge are the keys of its totals.
-    let (db, changed) = (db.clone(), totals.into_keys().collect());
-    tokio::spawn(async move { events::announce_committed(&db, appended, changed).await });
+    announcer.announce(appended, totals.into_keys().collect());
     Ok(answers
         .into_iter()
         .map(|a| a.expect("checked above"))
@@ -131,10 +137,15 @@ pub(super) async fn commit_set(
 /// time; by mission, in the order their rows are locked.
 type Totals = BTreeMap<String, (i64, i64)>;
 
-/// Adds the batch's pledges to their missions' totals, in one statement, in mission order.
-async fn add_to_totals(txn: &DatabaseTransaction, totals: &Totals) -> Result<(), LedgerError> {
+/// Adds the batch's pledges to their missions' totals, in one statement, in mission order;
+/// returns each mission's totals as this transaction leaves them (its row is held to the
+/// commit, so as committed).
+async fn add_to_totals(
+    txn: &DatabaseTransaction,
+    totals: &Totals,
+) -> Result<HashMap<String, mission::Totals>, LedgerError> {
     if totals.is_empty() {
-        return Ok(());
+        return Ok(HashMap::new());
     }
     let rows: Vec<serde_json::Value> = totals
         .iter()
@@ -142,17 +153,69 @@ async fn add_to_totals(txn: &DatabaseTransaction, totals: &Totals) -> Result<(),
             serde_json::json!({ "mission_id": mission, "total_won": won, "backers": backers })
         })
         .collect();
-    txn.execute_raw(raw(
-        "INSERT INTO mission_totals AS t (mission_id, total_won, backers) \
-         SELECT m.mission_id, m.total_won, m.backers FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) \
-           AS m(mission_id text, total_won bigint, backers bigint) LIMIT $2) m \
-         ORDER BY m.mission_id \
-         ON CONFLICT (mission_id) DO UPDATE SET total_won = t.total_won + excluded.total_won, \
-           backers = t.backers + excluded.backers",
-        vec![json_rows(rows), row_count(totals.len())],
-    ))
-    .await?;
-    Ok(())
+    Ok(txn
+        .query_all_raw(raw(
+            "INSERT INTO mission_totals AS t (mission_id, total_won, backers) \
+             SELECT m.mission_id, m.total_won, m.backers FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) \
+               AS m(mission_id text, total_won bigint, backers bigint) LIMIT $2) m \
+             ORDER BY m.mission_id \
+             ON CONFLICT (mission_id) DO UPDATE SET total_won = t.total_won + excluded.total_won, \
+               backers = t.backers + excluded.backers \
+             RETURNING t.mission_id, t.total_won, t.backers",
+            vec![json_rows(rows), row_count(totals.len())],
+        ))
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String>("", "mission_id")?,
+                mission::Totals {
+                    total_won: r.try_get("", "total_won")?,
+                    backers: r.try_get("", "backers")?,
+                },
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()?)
+}
+
+/// What the batch holds of `appended`'s objects as it commits: the new pledges its events name,
+/// and their missions (read behind their gates, so unchanged since, unless a goal moved) with
+/// their totals.
+fn known_objects(
+    appended: &events::Appended,
+    answers: &[Option<Answer>],
+    missions: &HashMap<String, Option<mission_entity::Model>>,
+    totals: &HashMap<String, mission::Totals>,
+    moved: &HashSet<&str>,
+) -> events::Known {
+    let named: HashSet<&str> = appended
+        .events
+        .iter()
+        .filter_map(|e| e.pledge_id.as_deref())
+        .collect();
+    let pledges: Vec<pledge::Model> = answers
+        .iter()
+        .filter_map(|a| match a {
+            Some(Ok(Effect::New(p))) if named.contains(p.id.as_str()) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut ids: Vec<&str> = appended
+        .events
+        .iter()
+        .filter_map(|e| e.mission_id.as_deref())
+        .filter(|id| !moved.contains(id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let missions = ids
+        .into_iter()
+        .filter_map(|id| {
+            let m = missions.get(id)?.as_ref()?;
+            Some((m.clone(), *totals.get(id)?))
+        })
+        .collect();
+    events::Known { pledges, missions }
 }
 
 /// Splits items (sorted by backer) into rounds holding each backer at most once.
@@ -184,7 +247,7 @@ fn raw(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
 async fn pledge_round(
     txn: &DatabaseTransaction,
     round: Vec<Item<'_>>,
-    missions: &mut HashMap<String, Option<mission::Model>>,
+    missions: &mut HashMap<String, Option<mission_entity::Model>>,
     answers: &mut [Option<Answer>],
     totals: &mut Totals,
 ) -> Result<(), LedgerError> {
@@ -284,7 +347,7 @@ async fn claim_keys<'a>(
 async fn read_missions(
     txn: &DatabaseTransaction,
     items: &[Item<'_>],
-    missions: &mut HashMap<String, Option<mission::Model>>,
+    missions: &mut HashMap<String, Option<mission_entity::Model>>,
 ) -> Result<(), LedgerError> {
     let mut unread: Vec<&str> = items
         .iter()
@@ -297,8 +360,8 @@ async fn read_missions(
         return Ok(());
     }
     gate_shared_many(txn, &unread).await?;
-    let found = mission::Entity::find()
-        .filter(mission::Column::Id.is_in(unread.iter().copied()))
+    let found = mission_entity::Entity::find()
+        .filter(mission_entity::Column::Id.is_in(unread.iter().copied()))
         .all(txn)
         .await?;
     for id in &unread {

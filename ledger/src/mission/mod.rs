@@ -26,8 +26,8 @@ pub use create::create;
 pub use goal::{NewGoal, NewTier, create_goal, tiers};
 pub(crate) use read::add_to_totals;
 pub use read::{
-    BackerTotal, Holdings, Net, Outflows, Totals, backers_page, find, holdings, net, outflows,
-    totals, totals_of, workflow_id,
+    BackerTotal, Holdings, Net, Outflows, Totals, backers_page, find, holdings, holdings_of, net,
+    outflows, outflows_of, totals, totals_of, workflow_id,
 };
 pub use settlement::{SettledPage, fee_of, mark_notified, mark_settled, settle_page};
 pub use transition::{MAX_REASON_CHARS, StreamerAction, act, expire};

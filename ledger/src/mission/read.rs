@@ -40,30 +40,75 @@ pub async fn outflows<C: ConnectionTrait>(
     db: &C,
     mission_id: &str,
 ) -> Result<Outflows, LedgerError> {
+    Ok(outflows_of(db, &[mission_id])
+        .await?
+        .remove(mission_id)
+        .unwrap_or_default())
+}
+
+/// [`outflows`] of each of `mission_ids`, in one query (a mission with none is absent).
+pub async fn outflows_of<C: ConnectionTrait>(
+    db: &C,
+    mission_ids: &[&str],
+) -> Result<std::collections::HashMap<String, Outflows>, LedgerError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        escrow: String,
+        paid_won: i64,
+        fee_won: i64,
+        refunded_won: i64,
+        withdrawn_won: i64,
+    }
+    if mission_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
     let backend = db.get_database_backend();
     let sum_of = |kind: TransferKind| {
         format!(
             "CAST(COALESCE(SUM(CASE WHEN kind = '{kind}' THEN amount ELSE 0 END), 0) AS BIGINT)"
         )
     };
+    let escrows: Vec<AccountId> = mission_ids.iter().map(|id| AccountId::escrow(id)).collect();
+    let params: Vec<String> = (1..=escrows.len())
+        .map(|i| crate::sql::param(backend, i))
+        .collect();
     let sql = format!(
-        "SELECT {} AS paid_won, {} AS fee_won, {} AS refunded_won, {} AS withdrawn_won \
-         FROM transfers WHERE debit_account_id = {}",
+        "SELECT debit_account_id AS escrow, {} AS paid_won, {} AS fee_won, {} AS refunded_won, \
+         {} AS withdrawn_won FROM transfers WHERE debit_account_id IN ({}) \
+         GROUP BY debit_account_id",
         sum_of(TransferKind::Payout),
         sum_of(TransferKind::Fee),
         sum_of(TransferKind::Refund),
         sum_of(TransferKind::PledgeWithdrawal),
-        crate::sql::param(backend, 1)
+        params.join(", ")
     );
-    let escrow = AccountId::escrow(mission_id);
-    Ok(Outflows::find_by_statement(Statement::from_sql_and_values(
+    let by_escrow: std::collections::HashMap<String, &str> = escrows
+        .iter()
+        .zip(mission_ids)
+        .map(|(escrow, id)| (escrow.as_str().to_owned(), *id))
+        .collect();
+    let rows = Row::find_by_statement(Statement::from_sql_and_values(
         backend,
         &sql,
-        [escrow.as_str().into()],
+        escrows.iter().map(|e| e.as_str().into()),
     ))
-    .one(db)
-    .await?
-    .unwrap_or_default())
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let id = by_escrow.get(&r.escrow)?;
+            Some((
+                (*id).to_owned(),
+                Outflows {
+                    paid_won: r.paid_won,
+                    fee_won: r.fee_won,
+                    refunded_won: r.refunded_won,
+                    withdrawn_won: r.withdrawn_won,
+                },
+            ))
+        })
+        .collect())
 }
 
 /// Where a mission's pledged won are now (`totalHeld`, `totalRefunded`): exact from its
@@ -78,6 +123,17 @@ pub struct Holdings {
     pub paid: Outflows,
 }
 
+impl Holdings {
+    /// Where `pledged` won went, `out` having left the escrow.
+    pub fn of(pledged: i64, out: Outflows) -> Self {
+        Self {
+            held_won: pledged - out.paid_won - out.fee_won - out.refunded_won - out.withdrawn_won,
+            refunded_won: out.refunded_won + out.withdrawn_won,
+            paid: out,
+        }
+    }
+}
+
 /// Mission `mission_id`'s [`Holdings`]: what was pledged (its kept total) less what left its
 /// escrow, by kind. Two indexed reads: the totals row and the escrow's outgoing transfers
 /// (only withdrawals until the mission settles), never its pledges.
@@ -86,12 +142,17 @@ pub async fn holdings<C: ConnectionTrait>(
     mission_id: &str,
 ) -> Result<Holdings, LedgerError> {
     let pledged = totals(db, mission_id).await?.total_won;
-    let out = outflows(db, mission_id).await?;
-    Ok(Holdings {
-        held_won: pledged - out.paid_won - out.fee_won - out.refunded_won - out.withdrawn_won,
-        refunded_won: out.refunded_won + out.withdrawn_won,
-        paid: out,
-    })
+    holdings_of(db, mission_id, pledged).await
+}
+
+/// [`holdings`] of a mission whose `totalPledged` the caller has read: its escrow's outflows
+/// are read, in one query.
+pub async fn holdings_of<C: ConnectionTrait>(
+    db: &C,
+    mission_id: &str,
+    pledged: i64,
+) -> Result<Holdings, LedgerError> {
+    Ok(Holdings::of(pledged, outflows(db, mission_id).await?))
 }
 
 /// What a mission pays if and when it succeeds (`fee`, `streamerNet`).

@@ -2,7 +2,9 @@
 //! prediction settlement, on PostgreSQL and SQLite, each ending with a clean audit; and the
 //! database's agreement with the ledger's statuses and kinds.
 
-use crate::support::{DAILY_LIMIT_WON, Databases, assert_audit_clean, key, open, rules};
+use crate::support::{
+    DAILY_LIMIT_WON, Databases, assert_audit_clean, key, new_mission, open, pledge, rules, user,
+};
 use missionlink_ledger::batch::{self, PledgeRequest};
 use missionlink_ledger::mission::{self, NewMission, StreamerAction};
 use missionlink_ledger::status::{Outcome, TransferKind};
@@ -10,53 +12,6 @@ use missionlink_ledger::transfer::{self, Transfer};
 use missionlink_ledger::{AccountId, Amount, Currency, LedgerError, prediction, wallet};
 use missionlink_testdb::TestDatabases;
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
-
-/// A user with `won` in their cash wallet and their signup points.
-async fn user(db: &Databases, name: &str, won: i64) -> String {
-    let id = format!("{name}-{}", uuid::Uuid::new_v4().simple());
-    wallet::open_user(&db.missions, &id, 10_000)
-        .await
-        .expect("open");
-    if won > 0 {
-        wallet::top_up(&db.missions, &id, won, &key("seed"), DAILY_LIMIT_WON)
-            .await
-            .expect("top up");
-    }
-    id
-}
-
-/// A PENDING mission of `streamer` created by `creator` with a first pledge of `won`.
-async fn new_mission(db: &Databases, creator: &str, streamer: &str, won: i64) -> String {
-    mission::create(
-        &db.missions,
-        &rules(),
-        &NewMission {
-            creator_id: creator.to_owned(),
-            streamer_id: streamer.to_owned(),
-            title: "Speedrun".into(),
-            description: None,
-            amount_won: won,
-            duration_seconds: 3600,
-            accept_within_seconds: None,
-            message: None,
-        },
-        &key(&format!("create-{}", uuid::Uuid::new_v4())),
-    )
-    .await
-    .expect("create")
-    .into_inner()
-    .id
-}
-
-fn pledge(mission_id: &str, backer: &str, won: i64, k: &str) -> PledgeRequest {
-    PledgeRequest {
-        mission_id: mission_id.to_owned(),
-        backer_id: backer.to_owned(),
-        amount_won: won,
-        key: key(k),
-        note: Default::default(),
-    }
-}
 
 #[tokio::test]
 async fn a_batch_answers_each_request_with_its_own_outcome_in_order() {

@@ -3,6 +3,7 @@
 //! migrated template, and SQLite files; `missionlink-testdb`). `scripts/test` provides the
 //! PostgreSQL server (`TEST_POSTGRES_URL`) and names the run's databases (`TEST_DB_PREFIX`).
 
+mod feed_core;
 mod goal_core;
 mod ledger_core;
 mod payout_core;

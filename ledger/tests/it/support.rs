@@ -1,8 +1,11 @@
 //! What every ledger test opens: both databases of a [`TestDatabases`], as the app opens them.
 
 use missionlink_ledger::audit;
+use missionlink_ledger::batch::PledgeRequest;
 use missionlink_ledger::idempotency::IdempotencyKey;
 use missionlink_ledger::mission::MissionRules;
+use missionlink_ledger::mission::{self, NewMission};
+use missionlink_ledger::wallet;
 use missionlink_testdb::TestDatabases;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::time::Duration;
@@ -74,4 +77,51 @@ pub fn key(k: &str) -> IdempotencyKey {
 pub async fn assert_audit_clean(db: &Databases) {
     let violations = audit::run(&db.missions).await.expect("audit");
     assert!(violations.is_empty(), "{violations:?}");
+}
+
+/// A user with `won` in their cash wallet and their signup points.
+pub async fn user(db: &Databases, name: &str, won: i64) -> String {
+    let id = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+    wallet::open_user(&db.missions, &id, 10_000)
+        .await
+        .expect("open");
+    if won > 0 {
+        wallet::top_up(&db.missions, &id, won, &key("seed"), DAILY_LIMIT_WON)
+            .await
+            .expect("top up");
+    }
+    id
+}
+
+/// A PENDING mission of `streamer` created by `creator` with a first pledge of `won`.
+pub async fn new_mission(db: &Databases, creator: &str, streamer: &str, won: i64) -> String {
+    mission::create(
+        &db.missions,
+        &rules(),
+        &NewMission {
+            creator_id: creator.to_owned(),
+            streamer_id: streamer.to_owned(),
+            title: "Speedrun".into(),
+            description: None,
+            amount_won: won,
+            duration_seconds: 3600,
+            accept_within_seconds: None,
+            message: None,
+        },
+        &key(&format!("create-{}", uuid::Uuid::new_v4())),
+    )
+    .await
+    .expect("create")
+    .into_inner()
+    .id
+}
+
+pub fn pledge(mission_id: &str, backer: &str, won: i64, k: &str) -> PledgeRequest {
+    PledgeRequest {
+        mission_id: mission_id.to_owned(),
+        backer_id: backer.to_owned(),
+        amount_won: won,
+        key: key(k),
+        note: Default::default(),
+    }
 }
