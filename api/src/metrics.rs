@@ -2,95 +2,49 @@
 //! into `missionlink_telemetry`'s registry (which owns every metric): GraphQL operations by
 //! outcome code, and HTTP responses by status class.
 
-use crate::graphql::extensions::lock;
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection};
-use async_graphql::{PathSegment, Request, Response, ServerResult, Value, Variables};
+use async_graphql::{PathSegment, Response, Value};
 use axum::extract::{MatchedPath, Request as HttpRequest};
 use axum::middleware::Next;
 use axum::response::Response as HttpResponse;
 use missionlink_telemetry::metrics;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
 use std::time::Instant;
 use tracing::Instrument;
 
-/// Times each operation, once, and counts it under each of its root fields (`register`,
-/// `topUp`, ...) with that field's outcome code. Labels come from the schema's own field names
-/// (the document passed validation before it runs), never from other client input, so their
-/// number is bounded. Nothing runs per field.
-pub struct GraphqlMetrics;
-
-impl ExtensionFactory for GraphqlMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GraphqlMetricsExtension::default())
+/// Times an operation, once, and counts it under each of its root fields (`register`, `topUp`,
+/// ...) with that field's outcome code: `roots` are the operation's `(response key, field
+/// name)` ([`root_fields`]). Labels come from the schema's own field names (the document passed
+/// validation before it runs), never from other client input, so their number is bounded.
+/// Nothing runs per field.
+pub(crate) async fn observe(
+    roots: Vec<(String, String)>,
+    operation: impl Future<Output = Response>,
+) -> Response {
+    let names: Vec<&str> = roots.iter().map(|(_, field)| field.as_str()).collect();
+    let label = names.join(",");
+    let started = Instant::now();
+    // One span per operation: the root of the request's trace (database calls and the
+    // workflow it starts hang below it).
+    let span = tracing::info_span!(
+        "graphql",
+        otel.name = %format!("graphql {label}"),
+        graphql.operation = %label,
+    );
+    let response = operation.instrument(span).await;
+    let seconds = started.elapsed().as_secs_f64();
+    for (key, field) in &roots {
+        metrics().graphql_operation(field, &code_of(&response, key), seconds);
     }
-}
-
-/// One request's: the operation it names, then the root fields of that operation as
-/// `(response key, field name)`.
-#[derive(Default)]
-struct GraphqlMetricsExtension {
-    operation: Mutex<Option<String>>,
-    roots: Mutex<Vec<(String, String)>>,
-}
-
-#[async_trait::async_trait]
-impl Extension for GraphqlMetricsExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let request = next.run(ctx, request).await?;
-        *lock(&self.operation) = request.operation_name.clone();
-        Ok(request)
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let operation = lock(&self.operation).clone();
-        *lock(&self.roots) = root_fields(&document, operation.as_deref());
-        Ok(document)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let roots = std::mem::take(&mut *lock(&self.roots));
-        let names: Vec<&str> = roots.iter().map(|(_, field)| field.as_str()).collect();
-        let label = names.join(",");
-        let started = Instant::now();
-        // One span per operation: the root of the request's trace (database calls and the
-        // workflow it starts hang below it).
-        let span = tracing::info_span!(
-            "graphql",
-            otel.name = %format!("graphql {label}"),
-            graphql.operation = %label,
-        );
-        let response = next.run(ctx, operation_name).instrument(span).await;
-        let seconds = started.elapsed().as_secs_f64();
-        for (key, field) in &roots {
-            metrics().graphql_operation(field, &code_of(&response, key), seconds);
-        }
-        response
-    }
+    response
 }
 
 /// The root fields (response key, field name) of the operation a request runs: the named one,
 /// or the only one. Introspection (`__schema`, `__type`, `__typename`) is not counted.
-fn root_fields(document: &ExecutableDocument, operation: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn root_fields(
+    document: &ExecutableDocument,
+    operation: Option<&str>,
+) -> Vec<(String, String)> {
     let chosen = document
         .operations
         .iter()

@@ -126,32 +126,24 @@ pub fn build_schema(state: AppState) -> AppSchema {
         Mutation::default(),
         Subscription::default(),
     )
-    .extension(crate::metrics::GraphqlMetrics)
-    .extension(extensions::order::SelectionOrder)
-    .extension(extensions::text::StorableTextOnly)
-    .extension(extensions::identity::IdentityCheck)
-    .extension(extensions::mutation_limits::MutationLimits {
-        max_mutations: state.settings.max_mutations_per_request,
+    // One extension for every check: async-graphql calls each extension around every field.
+    .extension(extensions::checks::RequestChecks {
+        limits: extensions::checks::Limits {
+            max_mutations: state.settings.max_mutations_per_request,
+            max_depth: state.settings.max_depth,
+            max_complexity: state.settings.max_complexity,
+        },
+        documents: extensions::documents::DocumentCache::new(state.settings.document_cache),
     })
-    .extension(extensions::depth::DepthLimit {
-        max: state.settings.max_depth,
-    })
-    .extension(extensions::cost::QueryCost {
-        limit: state.settings.max_complexity,
-    })
-    .extension(extensions::transport::QueriesOnlyOverGet)
     // Apollo's automatic persisted queries: a client sends a query's SHA-256 instead of its
-    // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept).
+    // text once the server has seen it (the most recent `PERSISTED_QUERIES` kept). Inside the
+    // checks: they see the text it puts in place.
     .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
         state.settings.persisted_queries,
     )));
-    // Last, so that it replaces the parse alone: every check above still sees the document.
     builder
-        .extension(extensions::documents::DocumentCache::new(
-            state.settings.document_cache,
-        ))
-        // Introspection's bound for every query; `DepthLimit` holds the rest to
-        // `GRAPHQL_MAX_DEPTH`.
+        // Introspection's bound for every query; the depth check (`extensions::depth`) holds the
+        // rest to `GRAPHQL_MAX_DEPTH`.
         .limit_depth(MAX_INTROSPECTION_DEPTH)
         // Without caches: they batch the loads of one moment, they never serve stale rows.
         .data(users)

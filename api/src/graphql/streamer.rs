@@ -274,7 +274,7 @@ async fn decide(
     )
     .await
     .map_err(ApiError::from)?;
-    // Its next request reads the row, and with it the role (`IdentityCheck`).
+    // Its next request reads the row, and with it the role (the identity check, `extensions/identity.rs`).
     app.auth.active_users.forget(user_id.as_str()).await;
     Ok(StreamerDecision {
         application: done.application.try_into()?,

@@ -5,73 +5,34 @@
 //! times its selection plus 20 for the read (`connection::list_cost`). It comes with the
 //! validation verdict, which `documents` keeps per document, so reporting it costs nothing.
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation,
-};
 use async_graphql::{ErrorExtensions, Response, ServerError, ValidationResult, Value};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The schema extension, with `GRAPHQL_MAX_COMPLEXITY`.
-pub struct QueryCost {
-    pub limit: usize,
+fn cost(requested: usize, limit: usize) -> Value {
+    async_graphql::value!({ "requested": requested, "limit": limit })
 }
 
-impl ExtensionFactory for QueryCost {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Request {
-            limit: self.limit,
-            requested: AtomicUsize::new(0),
+/// Refuses a document whose validation found it costing more than `limit`
+/// (`QUERY_TOO_COMPLEX`, naming both).
+pub(super) fn check(verdict: &ValidationResult, limit: usize) -> Result<(), Vec<ServerError>> {
+    if verdict.complexity <= limit {
+        return Ok(());
+    }
+    let message = format!(
+        "Query is too complex: it costs {}, more than the {} allowed \
+         (GRAPHQL_MAX_COMPLEXITY). Ask for fewer items (first, last) or fewer fields.",
+        verdict.complexity, limit
+    );
+    let cost = cost(verdict.complexity, limit);
+    let refusal = async_graphql::Error::new(message)
+        .extend_with(|_, e| {
+            e.set("code", "QUERY_TOO_COMPLEX");
+            e.set("cost", cost.clone());
         })
-    }
+        .into_server_error(async_graphql::Pos::default());
+    Err(vec![refusal])
 }
 
-struct Request {
-    limit: usize,
-    requested: AtomicUsize,
-}
-
-impl Request {
-    fn cost(&self, requested: usize) -> Value {
-        async_graphql::value!({ "requested": requested, "limit": self.limit })
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for Request {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let verdict = next.run(ctx).await?;
-        self.requested.store(verdict.complexity, Ordering::Relaxed);
-        if verdict.complexity > self.limit {
-            let message = format!(
-                "Query is too complex: it costs {}, more than the {} allowed \
-                 (GRAPHQL_MAX_COMPLEXITY). Ask for fewer items (first, last) or fewer fields.",
-                verdict.complexity, self.limit
-            );
-            let cost = self.cost(verdict.complexity);
-            let refusal = async_graphql::Error::new(message)
-                .extend_with(|_, e| {
-                    e.set("code", "QUERY_TOO_COMPLEX");
-                    e.set("cost", cost.clone());
-                })
-                .into_server_error(async_graphql::Pos::default());
-            return Err(vec![refusal]);
-        }
-        Ok(verdict)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let response = next.run(ctx, operation_name).await;
-        let requested = self.requested.load(Ordering::Relaxed);
-        response.extension("cost", self.cost(requested))
-    }
+/// `response` with `extensions.cost { requested limit }`.
+pub(super) fn reported(response: Response, requested: usize, limit: usize) -> Response {
+    response.extension("cost", cost(requested, limit))
 }

@@ -3,14 +3,12 @@
 //! [`MAX_INTROSPECTION_DEPTH`] inside `__schema` and `__type`, where the standard introspection
 //! query — what GraphiQL, graphql-codegen, Apollo and the Relay compiler send — nests its type
 //! references (`ofType { ofType { ... } }`) 13 to 15 levels deep. async-graphql's own depth limit
-//! is set to the larger bound for everything; this extension holds everything outside
+//! is set to the larger bound for everything; the request checks hold everything outside
 //! introspection to the smaller one, on the parsed document, before validation.
 
 use super::mutation_limits::refuse;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Positioned, ServerResult, Variables};
-use std::sync::Arc;
+use async_graphql::{Positioned, ServerResult};
 
 /// Deepest query accepted outside introspection by default (`GRAPHQL_MAX_DEPTH`).
 pub const MAX_DEPTH: usize = 10;
@@ -21,34 +19,8 @@ pub const MAX_INTROSPECTION_DEPTH: usize = 15;
 /// them); a document needing more is refused as too complex.
 pub const WALK_BUDGET: usize = 10_000;
 
-/// The schema extension, with `GRAPHQL_MAX_DEPTH`.
-#[derive(Clone, Copy)]
-pub struct DepthLimit {
-    pub max: usize,
-}
-
-impl ExtensionFactory for DepthLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DepthLimit {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check(&document, self.max)?;
-        Ok(document)
-    }
-}
-
-fn check(document: &ExecutableDocument, max: usize) -> ServerResult<()> {
+/// Refuses a document nesting the API's own fields deeper than `max`.
+pub(super) fn check(document: &ExecutableDocument, max: usize) -> ServerResult<()> {
     for (_, operation) in document.operations.iter() {
         let mut walk = Walk {
             document,

@@ -2,9 +2,9 @@
 //! the same `contribute` text with new variables every time), so parsing and validating each
 //! again is wasted work.
 //!
-//! - The parsed document is kept by its text. Installed after every other extension, this
-//!   replaces only the parse itself: the other extensions' checks still run on the document
-//!   (they are walks of it, and `text` and `transport` depend on the request too).
+//! - The parsed document is kept by its text. This replaces only the parse itself: the other
+//!   checks still run on the document (they are walks of it, and `text` and `transport` depend
+//!   on the request too).
 //! - The validation verdict (async-graphql's rules, complexity and depth) is kept by the text,
 //!   the operation's name and the variables' values that validation can read: a string given
 //!   for a variable declared `String` or `ID` counts only as "a string" (validation checks its
@@ -17,10 +17,7 @@
 //! recently used forgotten first, and compare the full key on a hit (the hash only finds it).
 
 use super::lock;
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-    NextValidation,
-};
+use async_graphql::extensions::{ExtensionContext, NextParseQuery, NextValidation};
 use async_graphql::parser::types::{BaseType, ExecutableDocument};
 use async_graphql::{Request, ServerError, ServerResult, ValidationResult, Value, Variables};
 use std::collections::BTreeMap;
@@ -32,9 +29,10 @@ use std::sync::{Arc, Mutex};
 pub const MAX_KEPT_TEXT: usize = 16 * 1024;
 
 /// A parsed document, with the text it was parsed from.
-type Parsed = Arc<(Box<str>, ExecutableDocument)>;
+pub(super) type Parsed = Arc<(Box<str>, ExecutableDocument)>;
 
-/// The schema extension; one per schema, sharing its caches with every request.
+/// The caches, one per schema, shared by every request.
+#[derive(Clone)]
 pub struct DocumentCache(Arc<Shared>);
 
 struct Shared {
@@ -53,21 +51,20 @@ impl DocumentCache {
             hasher: RandomState::new(),
         }))
     }
-}
 
-impl ExtensionFactory for DocumentCache {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PerRequest {
+    /// One request's use of the caches.
+    pub(super) fn request(&self) -> PerRequest {
+        PerRequest {
             shared: self.0.clone(),
             operation: Mutex::new(None),
             verdict_key: Mutex::new(None),
             unkept: Mutex::new(None),
-        })
+        }
     }
 }
 
 /// One request's view: what its validation is keyed by, learnt from the earlier steps.
-struct PerRequest {
+pub(super) struct PerRequest {
     shared: Arc<Shared>,
     operation: Mutex<Option<String>>,
     verdict_key: Mutex<Option<String>>,
@@ -75,49 +72,46 @@ struct PerRequest {
     unkept: Mutex<Option<(u64, Parsed)>>,
 }
 
-#[async_trait::async_trait]
-impl Extension for PerRequest {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let request = next.run(ctx, request).await?;
+impl PerRequest {
+    /// Notes the operation the prepared request names.
+    pub(super) fn prepared(&self, request: &Request) {
         *lock(&self.operation) = request.operation_name.clone();
-        Ok(request)
     }
 
-    async fn parse_query(
+    /// The document of `query`: kept, or parsed by `next` now.
+    pub(super) async fn parse(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
         next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+    ) -> ServerResult<Parsed> {
         let shared = &self.shared;
         let hash = shared.hasher.hash_one(query);
-        let document = match shared.parsed.get(&hash).await {
-            Some(kept) if &*kept.0 == query => kept.1.clone(),
+        let parsed = match shared.parsed.get(&hash).await {
+            Some(kept) if &*kept.0 == query => kept,
             _ => {
-                let document = next.run(ctx, query, variables).await?;
+                let parsed: Parsed =
+                    Arc::new((query.into(), next.run(ctx, query, variables).await?));
                 if query.len() <= MAX_KEPT_TEXT {
-                    *lock(&self.unkept) = Some((hash, Arc::new((query.into(), document.clone()))));
+                    *lock(&self.unkept) = Some((hash, parsed.clone()));
                 }
-                document
+                parsed
             }
         };
         let operation = lock(&self.operation).clone();
         *lock(&self.verdict_key) = Some(verdict_key(
             query,
             operation.as_deref(),
-            &document,
+            &parsed.1,
             variables,
         ));
-        Ok(document)
+        Ok(parsed)
     }
 
-    async fn validation(
+    /// The validation verdict: kept for this document and its variables as validation reads
+    /// them, or reached by `next` now (and kept, with the document, once it passes).
+    pub(super) async fn validate(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,

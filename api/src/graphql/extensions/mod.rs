@@ -1,5 +1,6 @@
-//! The schema's extensions: checks that run on every request before any resolver, in the
-//! order `graphql::build_schema` installs them.
+//! The schema's checks that run on every request before any resolver, as steps of one
+//! extension (`checks`: async-graphql calls every extension around every field), in this
+//! order:
 //!
 //! - `text`: refuses text the databases cannot store (NUL) anywhere in a request.
 //! - `identity`: the caller's token names a user who exists and is not suspended.
@@ -11,9 +12,10 @@
 //! - `transport`: queries only over `GET`.
 //! - `order`: every reply's keys in its selection's order (async-graphql keeps them in the
 //!   order sibling fields finish).
-//! - `documents` (last): documents kept parsed and validated, by their text (and what
-//!   validation reads of their variables).
+//! - `documents`: documents kept parsed and validated, by their text (and what validation reads
+//!   of their variables).
 
+pub mod checks;
 pub mod cost;
 pub mod depth;
 pub mod documents;

@@ -3,10 +3,8 @@
 //! before validation and before anything runs, for every transport (HTTP and the websocket
 //! share the schema); an offending request is refused whole with `BAD_USER_INPUT`.
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{ErrorExtensions, Pos, Positioned, ServerError, ServerResult, Variables};
-use std::sync::Arc;
+use async_graphql::{ErrorExtensions, Pos, Positioned, ServerError, ServerResult};
 
 /// The mutations that move money or points. Aliases would otherwise let one request place any
 /// number of them in one go, each with its own idempotency key.
@@ -25,38 +23,6 @@ pub const MONEY_MUTATIONS: &[&str] = &[
     "cancelPayout",
 ];
 
-/// The schema extension enforcing the limits.
-pub struct MutationLimits {
-    pub max_mutations: usize,
-}
-
-impl ExtensionFactory for MutationLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(MutationLimitsExtension {
-            max_mutations: self.max_mutations,
-        })
-    }
-}
-
-struct MutationLimitsExtension {
-    max_mutations: usize,
-}
-
-#[async_trait::async_trait]
-impl Extension for MutationLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check(&document, self.max_mutations)?;
-        Ok(document)
-    }
-}
-
 /// Refuses the document if any of its mutation operations selects too many root fields or more
 /// than one money mutation. Every occurrence of a field counts, through inline fragments and
 /// each spread of a named fragment: async-graphql executes a repeated response key once per
@@ -64,7 +30,7 @@ impl Extension for MutationLimitsExtension {
 /// (counting a skipped field is stricter, never looser). The walk stops at the first field past
 /// the limit, and a document that needs more than [`WALK_BUDGET`] steps to count (fragments
 /// spreading fragments) is refused too.
-fn check(document: &ExecutableDocument, max_mutations: usize) -> ServerResult<()> {
+pub(super) fn check(document: &ExecutableDocument, max_mutations: usize) -> ServerResult<()> {
     for (_, operation) in document.operations.iter() {
         if operation.node.ty != OperationType::Mutation {
             continue;

@@ -6,80 +6,11 @@
 //! expanded where they are spread, aliases as written, the same for each element of a list and
 //! for each event of a subscription.
 
-use super::lock;
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextSubscribe,
-};
-use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, Response, ServerResult, Value, Variables};
-use futures::StreamExt;
-use std::sync::{Arc, Mutex};
-
-/// The schema extension.
-pub struct SelectionOrder;
-
-impl ExtensionFactory for SelectionOrder {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Request::default())
-    }
-}
-
-/// One request's document, kept from its parse for its execution.
-#[derive(Default)]
-struct Request {
-    document: Mutex<Option<Arc<ExecutableDocument>>>,
-}
-
-#[async_trait::async_trait]
-impl Extension for Request {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        *lock(&self.document) = Some(Arc::new(document.clone()));
-        Ok(document)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        if let Some(document) = lock(&self.document).clone() {
-            in_selection_order(&mut response, &document, operation_name);
-        }
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let document = lock(&self.document).clone();
-        let events = next.run(ctx, stream);
-        match document {
-            None => events,
-            Some(document) => events
-                .map(move |mut response| {
-                    in_selection_order(&mut response, &document, None);
-                    response
-                })
-                .boxed(),
-        }
-    }
-}
+use async_graphql::{Name, Response, Value};
 
 /// `response`'s data with every object's keys in the selection's order.
-fn in_selection_order(
+pub(super) fn in_selection_order(
     response: &mut Response,
     document: &ExecutableDocument,
     operation_name: Option<&str>,

@@ -1,18 +1,16 @@
 //! Refuses text the databases cannot store, for the whole request, before anything runs.
 //!
 //! PostgreSQL's `text` cannot hold U+0000 (NUL): such a string reaching a query is an internal
-//! error after some work may already have happened. This extension looks at every string of a
+//! error after some work may already have happened. The request checks look at every string of a
 //! request, the query's literals (arguments, directive arguments, variable defaults) and every
-//! variable, and refuses the request with `BAD_USER_INPUT` if one holds such a character. It
-//! runs in the schema, so it covers HTTP and the websocket alike.
+//! variable, and refuses the request with `BAD_USER_INPUT` if one holds such a character. They
+//! run in the schema, so they cover HTTP and the websocket alike.
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{Directive, ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::{
     ErrorExtensionValues, Name, Pos, Positioned, ServerError, ServerResult, Variables,
 };
 use serde::Serialize;
-use std::sync::Arc;
 
 /// Whether a database cannot store `c` in text. Rust strings are valid Unicode already (no lone
 /// surrogates), so on PostgreSQL only NUL remains; SQLite stores anything PostgreSQL does.
@@ -24,44 +22,32 @@ fn has_unstorable(s: &str) -> bool {
     s.chars().any(unstorable)
 }
 
-/// The schema extension; see the module documentation.
-pub struct StorableTextOnly;
-
-impl ExtensionFactory for StorableTextOnly {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(StorableTextOnly)
+/// Refuses a request whose query text, a variable's name or a variable's value holds such a
+/// character: before the text is parsed.
+pub(super) fn check_request(query: &str, variables: &Variables) -> ServerResult<()> {
+    if has_unstorable(query) {
+        return Err(refusal("the query text", None, None));
     }
+    for (name, value) in variables.iter() {
+        if has_unstorable(name) {
+            return Err(refusal("a variable's name", None, None));
+        }
+        if has_unstorable_value(value) {
+            return Err(refusal(
+                &format!("variable ${name}"),
+                None,
+                Some(name.as_str()),
+            ));
+        }
+    }
+    Ok(())
 }
 
-#[async_trait::async_trait]
-impl Extension for StorableTextOnly {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if has_unstorable(query) {
-            return Err(refusal("the query text", None, None));
-        }
-        for (name, value) in variables.iter() {
-            if has_unstorable(name) {
-                return Err(refusal("a variable's name", None, None));
-            }
-            if has_unstorable_value(value) {
-                return Err(refusal(
-                    &format!("variable ${name}"),
-                    None,
-                    Some(name.as_str()),
-                ));
-            }
-        }
-        let document = next.run(ctx, query, variables).await?;
-        if let Some(pos) = literal_with_unstorable(&document) {
-            return Err(refusal("a string in the query", Some(pos), None));
-        }
-        Ok(document)
+/// Refuses a document with a string literal holding such a character.
+pub(super) fn check_document(document: &ExecutableDocument) -> ServerResult<()> {
+    match literal_with_unstorable(document) {
+        Some(pos) => Err(refusal("a string in the query", Some(pos), None)),
+        None => Ok(()),
     }
 }
 
