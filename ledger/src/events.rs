@@ -53,8 +53,8 @@ pub struct NewEvent<'a> {
 /// Appends `events`, in order, to the feeds of their missions' streamers, inside `txn`. Call it
 /// as the transaction's last write: the feed rows it locks stay locked until the commit. On
 /// Postgres it also notifies [`CHANNEL`] with each streamer (delivered at the commit). The hot
-/// path (a pledge batch) uses [`write`] and [`announce_committed`] instead, to keep the
-/// notification out of its transaction.
+/// path (a pledge batch) uses [`write`] and an [`Announcer`] instead, to keep the notification
+/// out of its transaction.
 pub async fn append<C: ConnectionTrait>(
     txn: &C,
     events: &[NewEvent<'_>],
@@ -97,7 +97,7 @@ pub struct Known {
 }
 
 /// Appends `events` as [`append`] does, without notifying anyone: after the commit, hand what
-/// it returns to [`announce_committed`].
+/// it returns to [`announce_committed`] or an [`Announcer`].
 pub async fn write<C: ConnectionTrait>(
     txn: &C,
     events: &[NewEvent<'_>],

@@ -15,7 +15,7 @@ use missionlink_entities::missions::{mission_event, pledge};
 use missionlink_ledger::events::Known;
 use missionlink_ledger::mission::{Holdings, outflows_of, totals_of};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Which of an event's objects a subscription selects.
@@ -112,6 +112,8 @@ pub(super) async fn load(
         }
     }
     if wanted.pledge {
+        let pushed: HashMap<&str, &pledge::Model> =
+            known.pledges.iter().map(|p| (p.id.as_str(), p)).collect();
         let mut pledges: Vec<pledge::Model> = Vec::new();
         let mut unknown: Vec<&str> = Vec::new();
         for id in events
@@ -119,8 +121,8 @@ pub(super) async fn load(
             .filter(|e| e.test_payload.is_none())
             .filter_map(|e| e.pledge_id.as_deref())
         {
-            match known.pledges.iter().find(|p| p.id == id) {
-                Some(p) => pledges.push(p.clone()),
+            match pushed.get(id) {
+                Some(p) => pledges.push((*p).clone()),
                 None => unknown.push(id),
             }
         }
@@ -186,8 +188,9 @@ async fn backers_of(
 ) -> Result<HashMap<String, Arc<User>>, ApiError> {
     let mut backers = HashMap::new();
     let mut unknown: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for p in pledges {
-        if backers.contains_key(&p.backer_id) || unknown.contains(&p.backer_id) {
+        if !seen.insert(p.backer_id.as_str()) {
             continue;
         }
         match app.auth.active_users.remembered(&p.backer_id).await {

@@ -14,7 +14,7 @@ use crate::rules::MissionRules;
 use crate::sql::{json_rows, row_count};
 use crate::status::{EventKind, PledgeStatus};
 use crate::{AccountId, Amount, Currency, LedgerError};
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use missionlink_entities::missions::{mission as mission_entity, pledge};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
@@ -45,7 +45,8 @@ pub(super) async fn commit_set(
 ) -> Result<Vec<Answer>, LedgerError> {
     let mut answers: Vec<Option<Answer>> = jobs.iter().map(|_| None).collect();
     let mut items = Vec::with_capacity(jobs.len());
-    let created = Utc::now();
+    // As the database keeps it (microseconds): pushed and answered as stored.
+    let created = Utc::now().trunc_subsecs(6);
     for (at, job) in jobs.iter().enumerate() {
         match pledge_request(rules, job) {
             Ok((amount, hash)) => items.push(Item {
@@ -78,8 +79,12 @@ pub(super) async fn commit_set(
     // its totals row.
     let committed_totals = add_to_totals(&txn, &totals).await?;
     let mut reached = Vec::new();
+    // A goal's row may have moved since it was read (this batch's advance, or another batch's
+    // in between: the gate is shared): such a mission is read back, not pushed as read.
+    let mut moved: HashSet<&str> = HashSet::new();
     for m in missions.values().flatten() {
         if totals.contains_key(&m.id) && goal::watched(m) {
+            moved.insert(m.id.as_str());
             for (kind, tier) in goal::advance(&txn, rules, m).await? {
                 reached.push((m, kind, tier));
             }
@@ -105,8 +110,6 @@ pub(super) async fn commit_set(
             _ => None,
         })
         .collect();
-    // A mission whose goal moved has a newer row than the one read: it is read back instead.
-    let moved: HashSet<&str> = reached.iter().map(|(m, _, _)| m.id.as_str()).collect();
     held.extend(reached.into_iter().map(|(m, kind, tier)| NewEvent {
         mission_id: Some(&m.id),
         prediction_id: None,
@@ -179,8 +182,8 @@ async fn add_to_totals(
 }
 
 /// What the batch holds of `appended`'s objects as it commits: the new pledges its events name,
-/// and their missions (read behind their gates, so unchanged since, unless a goal moved) with
-/// their totals.
+/// and their missions (read behind their gates, so unchanged since, goals aside) with their
+/// totals; the missions in `moved` are left out, to be read back.
 fn known_objects(
     appended: &events::Appended,
     answers: &[Option<Answer>],

@@ -2,14 +2,12 @@
 //! prediction settlement, on PostgreSQL and SQLite, each ending with a clean audit; and the
 //! database's agreement with the ledger's statuses and kinds.
 
-use crate::support::{
-    DAILY_LIMIT_WON, Databases, assert_audit_clean, key, new_mission, open, pledge, rules, user,
-};
-use missionlink_ledger::batch::{self, PledgeRequest};
-use missionlink_ledger::mission::{self, NewMission, StreamerAction};
+use crate::support::{assert_audit_clean, key, new_mission, open, pledge, rules, user};
+use missionlink_ledger::batch;
+use missionlink_ledger::mission::{self, StreamerAction};
 use missionlink_ledger::status::{Outcome, TransferKind};
 use missionlink_ledger::transfer::{self, Transfer};
-use missionlink_ledger::{AccountId, Amount, Currency, LedgerError, prediction, wallet};
+use missionlink_ledger::{AccountId, Amount, Currency, LedgerError, prediction};
 use missionlink_testdb::TestDatabases;
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 

@@ -13,19 +13,17 @@
 //! 3. validating: the verdict from the cache or reached now (`documents`), then its cost
 //!    (`cost`);
 //! 4. executing: timed and counted (`crate::metrics`), `extensions.cost` added (`cost`), keys
-//!    in the selection's order (`order`), for each event of a subscription too.
+//!    in the selection's order (`order`); each event of a subscription is executed so too.
 
 use super::documents::{self, DocumentCache, Parsed};
 use super::transport::ViaGet;
 use super::{cost, depth, identity, lock, mutation_limits, order, text, transport};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
-    NextSubscribe, NextValidation,
+    NextValidation,
 };
-use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Variables};
-use futures::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -138,24 +136,5 @@ impl Extension for PerRequest {
             response
         })
         .await
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let parsed = lock(&self.parsed).clone();
-        let events = next.run(ctx, stream);
-        match parsed {
-            None => events,
-            Some(parsed) => events
-                .map(move |mut response| {
-                    order::in_selection_order(&mut response, &parsed.1, None);
-                    response
-                })
-                .boxed(),
-        }
     }
 }

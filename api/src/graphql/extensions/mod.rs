@@ -1,6 +1,6 @@
 //! The schema's checks that run on every request before any resolver, as steps of one
-//! extension (`checks`: async-graphql calls every extension around every field), in this
-//! order:
+//! extension (`checks`, whose documentation gives their order: async-graphql calls every
+//! extension around every field):
 //!
 //! - `text`: refuses text the databases cannot store (NUL) anywhere in a request.
 //! - `identity`: the caller's token names a user who exists and is not suspended.
