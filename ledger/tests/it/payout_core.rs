@@ -3,9 +3,11 @@
 //! (one winner), finishing exactly once, and the audit's payout check — clean after each
 //! step, and catching a payout whose money did not move as its status says.
 
-use crate::support::{DAILY_LIMIT_WON, Databases, assert_audit_clean, key, open, rules};
+use crate::support::{
+    DAILY_LIMIT_WON, Databases, assert_audit_clean, key, new_mission, open, rules,
+};
 use missionlink_ledger::idempotency::Effect;
-use missionlink_ledger::mission::{self, NewMission, StreamerAction};
+use missionlink_ledger::mission::{self, StreamerAction};
 use missionlink_ledger::payout::{self, AccountNumber, HolderName, Outcome, PayoutRules};
 use missionlink_ledger::status::{self, PayoutStatus};
 use missionlink_ledger::{LedgerError, audit, wallet};
@@ -28,25 +30,7 @@ async fn streamer_with_earnings(db: &Databases, won: i64) -> String {
     wallet::top_up(&db.missions, &viewer, won, &key("seed"), DAILY_LIMIT_WON)
         .await
         .expect("top up");
-    let id = mission::create(
-        &db.missions,
-        &rules(),
-        &NewMission {
-            creator_id: viewer.clone(),
-            streamer_id: streamer.clone(),
-            title: "Speedrun".into(),
-            description: None,
-            amount_won: won,
-            duration_seconds: 3600,
-            accept_within_seconds: None,
-            message: None,
-        },
-        &key("create"),
-    )
-    .await
-    .expect("create")
-    .into_inner()
-    .id;
+    let id = new_mission(db, &viewer, &streamer, won).await;
     let r = rules();
     let act = |a| mission::act(&db.missions, &r, &id, &streamer, a);
     act(&StreamerAction::Accept).await.expect("accept");
