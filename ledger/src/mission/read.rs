@@ -51,14 +51,6 @@ pub async fn outflows_of<C: ConnectionTrait>(
     db: &C,
     mission_ids: &[&str],
 ) -> Result<std::collections::HashMap<String, Outflows>, LedgerError> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        escrow: String,
-        paid_won: i64,
-        fee_won: i64,
-        refunded_won: i64,
-        withdrawn_won: i64,
-    }
     if mission_ids.is_empty() {
         return Ok(std::collections::HashMap::new());
     }
@@ -87,28 +79,21 @@ pub async fn outflows_of<C: ConnectionTrait>(
         .zip(mission_ids)
         .map(|(escrow, id)| (escrow.as_str().to_owned(), *id))
         .collect();
-    let rows = Row::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        &sql,
-        escrows.iter().map(|e| e.as_str().into()),
-    ))
-    .all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let id = by_escrow.get(&r.escrow)?;
-            Some((
-                (*id).to_owned(),
-                Outflows {
-                    paid_won: r.paid_won,
-                    fee_won: r.fee_won,
-                    refunded_won: r.refunded_won,
-                    withdrawn_won: r.withdrawn_won,
-                },
-            ))
-        })
-        .collect())
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            &sql,
+            escrows.iter().map(|e| e.as_str().into()),
+        ))
+        .await?;
+    let mut found = std::collections::HashMap::new();
+    for row in rows {
+        let escrow: String = row.try_get("", "escrow")?;
+        if let Some(id) = by_escrow.get(&escrow) {
+            found.insert((*id).to_owned(), Outflows::from_query_result(&row, "")?);
+        }
+    }
+    Ok(found)
 }
 
 /// Where a mission's pledged won are now (`totalHeld`, `totalRefunded`): exact from its

@@ -57,7 +57,19 @@ async fn decide(app: &TestApp, who: &Session, mutation: &str, vars: Value) -> Gq
 
 /// The prediction as `who` sees it, once `done` holds (within 30 s).
 async fn wait_for(app: &TestApp, who: &Session, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..300 {
+    wait_up_to(app, who, id, Duration::from_secs(30), done).await
+}
+
+/// [`wait_for`], for at most `limit`.
+async fn wait_up_to(
+    app: &TestApp,
+    who: &Session,
+    id: &str,
+    limit: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
         let p = app
             .gql(
                 Some(&who.access),
@@ -219,13 +231,9 @@ async fn a_ten_outcome_prediction_pays_out_exactly_and_its_remainder_to_the_earl
 
     // Suspended, the streamer's moderator cannot open one for them.
     let op = crate::disputes::operator(&app, "oddsop").await;
-    app.gql(
-        Some(&op.access),
-        "mutation($u: ID!) { suspendUser(userId: $u, note: \"fraud\") { id } }",
-        json!({ "u": streamer.user_id }),
-    )
-    .await
-    .data("suspendUser");
+    crate::payout_holds::suspend(&app, &op, &streamer.user_id)
+        .await
+        .data("suspendUser");
     let suspended = create(
         &app,
         &moderator,
@@ -324,14 +332,10 @@ async fn the_worker_closes_betting_when_the_window_ends() {
     let lock_at = chrono::DateTime::parse_from_rfc3339(p["lockAt"].as_str().expect("lockAt"))
         .expect("rfc3339");
     // Up to 45 s: the 30-s window, then the sweep's pass.
-    let mut locked = Value::Null;
-    for _ in 0..450 {
-        locked = wait_for(&app, &fan, &id, |_| true).await;
-        if locked["status"] == "LOCKED" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let locked = wait_up_to(&app, &fan, &id, Duration::from_secs(45), |p| {
+        p["status"] == "LOCKED"
+    })
+    .await;
     assert_eq!(locked["status"], "LOCKED", "{locked}");
     let late = chrono::Utc::now().signed_duration_since(lock_at);
     assert!(

@@ -146,7 +146,8 @@ async fn actions_on(app: &TestApp, op: &Session, id: &str) -> Vec<(String, Value
     all
 }
 
-async fn suspend(app: &TestApp, op: &Session, user: &str) -> Gql {
+/// The operator `op` suspends `user` (no end date).
+pub(crate) async fn suspend(app: &TestApp, op: &Session, user: &str) -> Gql {
     app.gql(
         Some(&op.access),
         "mutation($u: ID!) { suspendUser(userId: $u, note: \"stolen account\") { id action } }",
