@@ -208,41 +208,34 @@ async fn append_pg<C: ConnectionTrait>(
             })
         }));
     }
-    let count = rows.len();
-    // `c` holds each streamer's count (its largest `n`); a new feed row starts at it, an
-    // existing one grows by it, and its events take the numbers just below its new last.
+    // The feed's one statement, `append_feed` (missions migration 000031): `pledge_batch`
+    // appends a batch's events with it too.
     let lasts: HashMap<String, i64> = txn
         .query_all_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            "WITH e AS ( \
-               SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(streamer_id text, n bigint, \
-                 mission_id text, prediction_id text, kind text, pledge_id text, tier int, \
-                 test_payload text) LIMIT $3 \
-             ), c AS (SELECT streamer_id, max(n) AS n FROM e GROUP BY streamer_id), \
-             f AS ( \
-               INSERT INTO streamer_feeds AS sf (streamer_id, last_seq, pruned_through) \
-               SELECT c.streamer_id, c.n, 0 FROM c ORDER BY c.streamer_id \
-               ON CONFLICT (streamer_id) DO UPDATE SET last_seq = sf.last_seq + excluded.last_seq \
-               RETURNING sf.streamer_id, sf.last_seq \
-             ), added AS ( \
-               INSERT INTO mission_events (streamer_id, seq, mission_id, prediction_id, kind, \
-                 pledge_id, tier, created_at, test_payload) \
-               SELECT e.streamer_id, f.last_seq - c.n + e.n, e.mission_id, e.prediction_id, \
-                 e.kind, e.pledge_id, e.tier, $2, e.test_payload \
-               FROM e JOIN c ON c.streamer_id = e.streamer_id \
-                 JOIN f ON f.streamer_id = e.streamer_id \
-             ) \
-             SELECT streamer_id, last_seq FROM f",
-            [
-                crate::sql::json_rows(rows),
-                now.into(),
-                crate::sql::row_count(count),
-            ],
+            "SELECT feed_streamer, feed_last_seq FROM append_feed($1::jsonb, $2)",
+            [crate::sql::json_rows(rows), now.into()],
         ))
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("", "streamer_id")?, r.try_get("", "last_seq")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("", "feed_streamer")?,
+                r.try_get("", "feed_last_seq")?,
+            ))
+        })
         .collect::<Result<_, sea_orm::DbErr>>()?;
+    appended_through(by_streamer, &lasts, now)
+}
+
+/// What appending `by_streamer`'s events left, given each streamer's last `seq` after it
+/// (Postgres: as `append_feed` numbers them, each streamer's events in their order, ending at
+/// its last).
+pub(crate) fn appended_through(
+    by_streamer: &BTreeMap<&str, Vec<&NewEvent<'_>>>,
+    lasts: &HashMap<String, i64>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Appended>, LedgerError> {
     by_streamer
         .iter()
         .map(|(streamer, events)| {

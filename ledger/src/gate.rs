@@ -68,27 +68,6 @@ fn key(mission_id: &str) -> String {
     format!("mission:{mission_id}")
 }
 
-/// [`gate_shared`] on several missions with one statement (Postgres), in the order given:
-/// callers pass them sorted, so two batches never wait on each other in a cycle.
-pub(crate) async fn gate_shared_many<C: ConnectionTrait>(
-    txn: &C,
-    mission_ids: &[&str],
-) -> Result<(), LedgerError> {
-    if txn.get_database_backend() != DatabaseBackend::Postgres || mission_ids.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<String> = mission_ids.iter().map(|id| key(id)).collect();
-    txn.query_all_raw(Statement::from_sql_and_values(
-        DatabaseBackend::Postgres,
-        // A function scan yields (and locks) the keys in array order.
-        "SELECT pg_advisory_xact_lock_shared(hashtextextended(k, 0))::text AS locked \
-         FROM jsonb_array_elements_text($1::jsonb) AS g(k)",
-        [serde_json::Value::from(keys).to_string().into()],
-    ))
-    .await?;
-    Ok(())
-}
-
 /// The mission, behind its gate held shared until the transaction ends.
 pub(crate) async fn lock_shared(
     txn: &DatabaseTransaction,

@@ -30,12 +30,23 @@ use crate::rules::MissionRules;
 use missionlink_entities::missions::mission;
 use sea_orm::{DatabaseBackend, DatabaseConnection, EntityTrait, QuerySelect};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 /// Pledges queued in the lanes before callers are pushed back.
 const QUEUE: usize = 16_384;
 /// Missions whose streamer the batcher remembers (a mission's streamer never changes).
 const STREAMERS_REMEMBERED: u64 = 100_000;
+
+/// Postgres batches this process ran again pledge by pledge because the set-based call failed.
+static RERUNS: AtomicU64 = AtomicU64::new(0);
+
+/// How many Postgres batches this process has run again pledge by pledge since it started
+/// (the set-based call failed: a bug, or the database refused mid-batch). Tests check it stays
+/// put where the set-based path must have answered.
+pub fn reruns() -> u64 {
+    RERUNS.load(Ordering::Relaxed)
+}
 
 struct Job {
     request: PledgeRequest,
@@ -190,6 +201,7 @@ async fn commit_via(
                 // failed fails alone (the idempotency keys make the second run safe even if the
                 // first commit's outcome was lost).
                 tracing::warn!(error = %e, size = sorted.len(), "set-based pledge batch failed; retrying pledge by pledge");
+                RERUNS.fetch_add(1, Ordering::Relaxed);
                 each::commit_each(db, rules, &sorted).await
             }
         }

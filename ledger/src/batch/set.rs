@@ -1,41 +1,53 @@
-//! The whole batch in one transaction with a handful of statements whatever its size
-//! (Postgres): claim every key, read the missions behind their gates, debit the wallets and
-//! hold the pledges in one statement, give refused pledges' claims back.
+//! The whole batch in one transaction and one call (Postgres): `pledge_batch` (missions
+//! migration 000031) claims every key, takes the missions' gates and reads them, debits the
+//! wallets and holds the pledges, gives refused pledges' claims back, adds the batch to its
+//! missions' totals and appends its events, inside the database; this module prepares its
+//! rows, checks its verdicts against the Rust rule, and does what only the ledger knows (a
+//! replay's answer, a goal's advance).
 
 use super::pledge::{
     Answer, CONTRIBUTE, PledgeRequest, ensure_pledgeable, hold_transfer, new_pledge,
     pledge_request, pledged_response, replayed_pledge,
 };
 use crate::events::{self, Announcer, NewEvent};
-use crate::gate::gate_shared_many;
 use crate::idempotency::{self, Claim, Effect};
 use crate::mission::{self, goal};
 use crate::rules::MissionRules;
-use crate::sql::{json_rows, row_count};
+use crate::sql::json_rows;
 use crate::status::{EventKind, PledgeStatus};
 use crate::{AccountId, Amount, Currency, LedgerError};
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use missionlink_entities::missions::{mission as mission_entity, pledge};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, FromQueryResult,
+    QueryResult, Statement, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// A pledge refused in a round, with its reason.
-type Refused<'a> = (Item<'a>, LedgerError);
-
-/// A pledge of the batch, checked and ready for the set-based statements.
+/// A pledge of the batch, checked and ready for `pledge_batch`.
 struct Item<'a> {
-    at: usize,
     job: &'a PledgeRequest,
     amount: Amount,
     hash: String,
+    wallet: AccountId,
     pledge: pledge::Model,
 }
 
-/// The whole batch in one transaction with a handful of statements whatever its size
-/// (Postgres). `Err` means nothing of the batch stayed.
+/// What `pledge_batch` answered.
+#[derive(Default)]
+struct Verdicts {
+    /// Each pledge's outcome (by its place in the batch), with its mission as read behind its
+    /// gate (none for a replay, or a mission that does not exist).
+    pledges: Vec<(usize, String, Option<mission_entity::Model>)>,
+    /// Each mission with a new pledge, and its totals as the batch left them (its row is held
+    /// to the commit, so as committed).
+    totals: HashMap<String, mission::Totals>,
+    /// Each streamer whose feed took the batch's pledges, and its last `seq` after them.
+    lasts: HashMap<String, i64>,
+}
+
+/// The whole batch in one transaction (Postgres): BEGIN, `pledge_batch`, COMMIT, and a
+/// statement more only for a replay or a goal. `Err` means nothing of the batch stayed.
 #[tracing::instrument(name = "db.pledge_batch", skip_all, fields(size = jobs.len()))]
 pub(super) async fn commit_set(
     db: &DatabaseConnection,
@@ -44,141 +56,275 @@ pub(super) async fn commit_set(
     announcer: &Announcer,
 ) -> Result<Vec<Answer>, LedgerError> {
     let mut answers: Vec<Option<Answer>> = jobs.iter().map(|_| None).collect();
-    let mut items = Vec::with_capacity(jobs.len());
-    // As the database keeps it (microseconds): pushed and answered as stored.
-    let created = Utc::now().trunc_subsecs(6);
+    // As the database keeps it (microseconds): stored, ruled on, pushed and answered alike.
+    let now = Utc::now().trunc_subsecs(6);
+    let mut items: HashMap<usize, Item<'_>> = HashMap::with_capacity(jobs.len());
     for (at, job) in jobs.iter().enumerate() {
         match pledge_request(rules, job) {
-            Ok((amount, hash)) => items.push(Item {
-                at,
-                job,
-                amount,
-                hash,
-                pledge: new_pledge(&job.mission_id, &job.backer_id, amount, &job.note, created),
-            }),
+            Ok((amount, hash)) => {
+                let pledge = new_pledge(&job.mission_id, &job.backer_id, amount, &job.note, now);
+                let wallet = AccountId::wallet(Currency::Cash, &job.backer_id);
+                items.insert(
+                    at,
+                    Item {
+                        job,
+                        amount,
+                        hash,
+                        wallet,
+                        pledge,
+                    },
+                );
+            }
             Err(e) => answers[at] = Some(Err(e)),
         }
     }
+    let rows = item_rows(jobs, &items)?;
     let txn = db.begin().await?;
-    let mut missions: HashMap<String, Option<mission_entity::Model>> = HashMap::new();
-    // Rounds in which no backer pledges twice: a backer's second pledge in the batch (or a
-    // replay of its first key) comes in the next round and sees the first one's effects.
-    let mut totals = Totals::new();
-    for round in rounds(items) {
-        pledge_round(&txn, round, &mut missions, &mut answers, &mut totals).await?;
+    let verdicts = pledge_batch(&txn, rows, now).await?;
+    let mut missions: HashMap<String, mission_entity::Model> = HashMap::new();
+    for (at, outcome, read) in verdicts.pledges {
+        let item = items.remove(&at).ok_or_else(|| {
+            LedgerError::Corrupt(format!("pledge_batch answered for no pledge {at}"))
+        })?;
+        let answer = answer(&txn, &item, &outcome, read.as_ref(), now).await?;
+        if let Some(m) = read {
+            missions.insert(m.id.clone(), m);
+        }
+        answers[at] = Some(answer);
     }
-    // Every round answers each of its items; a pledge left unanswered would commit without
-    // its caller hearing of it.
+    // Every pledge answered once; a pledge left unanswered would commit without its caller
+    // hearing of it.
     assert!(
         answers.iter().all(Option::is_some),
         "a pledge of the batch went unanswered"
     );
-    // The missions' totals and then the feed last, each in one order for every batch (by
-    // mission, by streamer): their rows are locked only for the commit, and two batches never
-    // wait on each other in a cycle. A goal reached on the way is the mission's own row, behind
-    // its totals row.
-    let committed_totals = add_to_totals(&txn, &totals).await?;
-    let mut reached = Vec::new();
+    let mut appended = pledged_events(&answers, &missions, &verdicts.lasts, now)?;
     // A goal's row may have moved since it was read (this batch's advance, or another batch's
-    // in between: the gate is shared): such a mission is read back, not pushed as read.
+    // in between: the gate is shared): such a mission is read back, not pushed as read. What
+    // it reached is appended after the batch's pledges.
     let mut moved: HashSet<&str> = HashSet::new();
-    for m in missions.values().flatten() {
-        if totals.contains_key(&m.id) && goal::watched(m) {
+    let mut reached = Vec::new();
+    for m in missions.values() {
+        if verdicts.totals.contains_key(&m.id) && goal::watched(m) {
             moved.insert(m.id.as_str());
             for (kind, tier) in goal::advance(&txn, rules, m).await? {
-                reached.push((m, kind, tier));
+                reached.push(NewEvent {
+                    mission_id: Some(&m.id),
+                    prediction_id: None,
+                    streamer_id: Some(&m.streamer_id),
+                    kind,
+                    pledge_id: None,
+                    tier,
+                    test_payload: None,
+                });
             }
         }
     }
-    // The feed takes every new pledge last, so its row is locked only for the commit.
-    let mut held: Vec<NewEvent<'_>> = answers
-        .iter()
-        .filter_map(|a| match a {
-            Some(Ok(Effect::New(p))) => Some(NewEvent {
-                mission_id: Some(&p.mission_id),
-                prediction_id: None,
-                // Read behind its gate this batch: no second read of the missions.
-                streamer_id: missions
-                    .get(&p.mission_id)
-                    .and_then(Option::as_ref)
-                    .map(|m| m.streamer_id.as_str()),
-                kind: EventKind::Pledged,
-                pledge_id: Some(&p.id),
-                tier: None,
-                test_payload: None,
-            }),
-            _ => None,
-        })
-        .collect();
-    held.extend(reached.into_iter().map(|(m, kind, tier)| NewEvent {
-        mission_id: Some(&m.id),
-        prediction_id: None,
-        streamer_id: Some(&m.streamer_id),
-        kind,
-        pledge_id: None,
-        tier,
-        test_payload: None,
-    }));
-    let mut appended = events::write(&txn, &held).await?;
+    for more in events::write(&txn, &reached).await? {
+        match appended
+            .iter_mut()
+            .find(|a| a.streamer_id == more.streamer_id)
+        {
+            Some(a) => a.events.extend(more.events),
+            None => appended.push(more),
+        }
+    }
     for a in &mut appended {
-        a.known = known_objects(a, &answers, &missions, &committed_totals, &moved);
+        a.known = known_objects(a, &answers, &missions, &verdicts.totals, &moved);
     }
     txn.commit().await?;
     // Wake-ups after the commit, not inside it: NOTIFY holds Postgres's one cluster-wide
     // notification lock from the commit's start through its flush, which would put every
     // batch of every streamer in one line. This process's subscribers are pushed the events
     // now; other processes' notification is coalesced with other batches'.
-    // The missions with a new pledge are the keys of its totals.
-    announcer.announce(appended, totals.into_keys().collect());
+    announcer.announce(appended, verdicts.totals.into_keys().collect());
     Ok(answers
         .into_iter()
         .map(|a| a.expect("checked above"))
         .collect())
 }
 
-/// What a batch adds to each mission's totals: won, and backers pledging to it for the first
-/// time; by mission, in the order their rows are locked.
-type Totals = BTreeMap<String, (i64, i64)>;
-
-/// Adds the batch's pledges to their missions' totals, in one statement, in mission order;
-/// returns each mission's totals as this transaction leaves them (its row is held to the
-/// commit, so as committed).
-async fn add_to_totals(
-    txn: &DatabaseTransaction,
-    totals: &Totals,
-) -> Result<HashMap<String, mission::Totals>, LedgerError> {
-    if totals.is_empty() {
-        return Ok(HashMap::new());
+/// The batch's pledges as `pledge_batch_item` rows, each with its round: items come sorted by
+/// backer, and a backer's `n`th pledge of the batch (or a replay of its first key) goes in
+/// round `n`, after the earlier ones' effects.
+fn item_rows(
+    jobs: &[&PledgeRequest],
+    items: &HashMap<usize, Item<'_>>,
+) -> Result<Vec<serde_json::Value>, LedgerError> {
+    let mut rows = Vec::with_capacity(items.len());
+    let mut previous: Option<&str> = None;
+    let mut round = 0;
+    for at in 0..jobs.len() {
+        let Some(i) = items.get(&at) else { continue };
+        round = if previous == Some(i.job.backer_id.as_str()) {
+            round + 1
+        } else {
+            0
+        };
+        previous = Some(i.job.backer_id.as_str());
+        let p = &i.pledge;
+        let t = hold_transfer(p, i.amount);
+        rows.push(serde_json::json!({
+            "at": at, "round": round, "backer_id": p.backer_id, "key": i.job.key.as_str(),
+            "request_hash": i.hash, "response": pledged_response(&p.id)?,
+            "mission_id": p.mission_id, "wallet": i.wallet.as_str(), "amount": p.amount,
+            "pledge_id": p.id, "transfer_id": t.id, "escrow": t.credit.as_str(),
+            "currency": t.debit.currency().as_str(), "transfer_kind": t.kind.as_str(),
+            "message": p.message, "message_status": p.message_status.map(|s| s.as_str()),
+            "anonymous": p.anonymous,
+        }));
     }
-    let rows: Vec<serde_json::Value> = totals
-        .iter()
-        .map(|(mission, (won, backers))| {
-            serde_json::json!({ "mission_id": mission, "total_won": won, "backers": backers })
-        })
-        .collect();
-    Ok(txn
-        .query_all_raw(raw(
-            "INSERT INTO mission_totals AS t (mission_id, total_won, backers) \
-             SELECT m.mission_id, m.total_won, m.backers FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) \
-               AS m(mission_id text, total_won bigint, backers bigint) LIMIT $2) m \
-             ORDER BY m.mission_id \
-             ON CONFLICT (mission_id) DO UPDATE SET total_won = t.total_won + excluded.total_won, \
-               backers = t.backers + excluded.backers \
-             RETURNING t.mission_id, t.total_won, t.backers",
-            vec![json_rows(rows), row_count(totals.len())],
+    Ok(rows)
+}
+
+/// Calls `pledge_batch` with the batch's rows and reads its three kinds of answer.
+async fn pledge_batch(
+    txn: &DatabaseTransaction,
+    rows: Vec<serde_json::Value>,
+    now: DateTime<Utc>,
+) -> Result<Verdicts, LedgerError> {
+    let mut verdicts = Verdicts::default();
+    if rows.is_empty() {
+        return Ok(verdicts);
+    }
+    let answered = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT b.row_kind, b.pledge_at, b.outcome, b.totals_mission, b.totals_won, \
+               b.totals_backers, b.feed_streamer, b.feed_last_seq, (b.m).* \
+             FROM pledge_batch($1::jsonb, $2, $3, $4) AS b",
+            [
+                json_rows(rows),
+                CONTRIBUTE.into(),
+                now.into(),
+                PledgeStatus::Held.as_str().into(),
+            ],
         ))
-        .await?
+        .await?;
+    for row in &answered {
+        let kind: String = row.try_get("", "row_kind")?;
+        match kind.as_str() {
+            "pledge" => {
+                let at: i32 = row.try_get("", "pledge_at")?;
+                let at = usize::try_from(at)
+                    .map_err(|_| LedgerError::Corrupt(format!("pledge_batch's pledge {at}")))?;
+                verdicts
+                    .pledges
+                    .push((at, row.try_get("", "outcome")?, read_mission(row)?));
+            }
+            "totals" => {
+                verdicts.totals.insert(
+                    row.try_get("", "totals_mission")?,
+                    mission::Totals {
+                        total_won: row.try_get("", "totals_won")?,
+                        backers: row.try_get("", "totals_backers")?,
+                    },
+                );
+            }
+            "feed" => {
+                verdicts.lasts.insert(
+                    row.try_get("", "feed_streamer")?,
+                    row.try_get("", "feed_last_seq")?,
+                );
+            }
+            other => {
+                return Err(LedgerError::Corrupt(format!(
+                    "pledge_batch answered a row of kind {other}"
+                )));
+            }
+        }
+    }
+    Ok(verdicts)
+}
+
+/// The mission on a pledge's row, if it has one (its columns all NULL otherwise).
+fn read_mission(row: &QueryResult) -> Result<Option<mission_entity::Model>, LedgerError> {
+    if row.try_get::<Option<String>>("", "id")?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(mission_entity::Model::from_query_result(row, "")?))
+}
+
+/// A pledge's answer from its verdict. The database's rule (`pledge_allowed`) must agree with
+/// the ledger's (`ensure_pledgeable`) on every pledge it ruled on: if they ever disagree the
+/// batch fails (nothing of it stays) and is run again pledge by pledge under the ledger's.
+async fn answer(
+    txn: &DatabaseTransaction,
+    item: &Item<'_>,
+    outcome: &str,
+    mission: Option<&mission_entity::Model>,
+    now: DateTime<Utc>,
+) -> Result<Answer, LedgerError> {
+    let ruled = mission.map(|m| ensure_pledgeable(m, &item.job.backer_id, now));
+    let disagree = || {
+        LedgerError::Corrupt(format!(
+            "pledge_batch ruled {outcome} on a pledge to {}, which the ledger's rule does not",
+            item.job.mission_id
+        ))
+    };
+    let wallet = || item.wallet.as_str().to_owned();
+    Ok(match (outcome, ruled) {
+        ("held", Some(Ok(()))) => Ok(Effect::New(item.pledge.clone())),
+        ("refused", Some(Err(e))) => Err(e),
+        ("funds", Some(Ok(()))) => Err(LedgerError::InsufficientFunds { account: wallet() }),
+        ("no_wallet", Some(Ok(()))) => Err(LedgerError::UnknownAccount(wallet())),
+        ("missing", None) => Err(LedgerError::NotFound("no such mission".into())),
+        // Claimed before (an earlier batch or round): the same request replays its answer.
+        ("replay", None) => match idempotency::existing(
+            txn,
+            &item.job.backer_id,
+            &item.job.key,
+            CONTRIBUTE,
+            &item.hash,
+        )
+        .await
+        {
+            Ok(Claim::Replay(response)) => {
+                replayed_pledge(txn, &response).await.map(Effect::Replayed)
+            }
+            Ok(Claim::Fresh) => Err(LedgerError::Corrupt(
+                "an existing claim read as fresh".into(),
+            )),
+            Err(e) => Err(e),
+        },
+        _ => return Err(disagree()),
+    })
+}
+
+/// The PLEDGED events `pledge_batch` appended (each new pledge, in the batch's order, on its
+/// mission's streamer's feed), numbered as it numbered them.
+fn pledged_events(
+    answers: &[Option<Answer>],
+    missions: &HashMap<String, mission_entity::Model>,
+    lasts: &HashMap<String, i64>,
+    now: DateTime<Utc>,
+) -> Result<Vec<events::Appended>, LedgerError> {
+    let mut by_streamer: BTreeMap<&str, Vec<NewEvent<'_>>> = BTreeMap::new();
+    for a in answers {
+        let Some(Ok(Effect::New(p))) = a else {
+            continue;
+        };
+        let m = missions.get(&p.mission_id).ok_or_else(|| {
+            LedgerError::Corrupt(format!("a pledge held to unread mission {}", p.mission_id))
+        })?;
+        by_streamer
+            .entry(m.streamer_id.as_str())
+            .or_default()
+            .push(NewEvent {
+                mission_id: Some(&p.mission_id),
+                prediction_id: None,
+                streamer_id: Some(&m.streamer_id),
+                kind: EventKind::Pledged,
+                pledge_id: Some(&p.id),
+                tier: None,
+                test_payload: None,
+            });
+    }
+    let by_streamer: BTreeMap<&str, Vec<&NewEvent<'_>>> = by_streamer
         .iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<String>("", "mission_id")?,
-                mission::Totals {
-                    total_won: r.try_get("", "total_won")?,
-                    backers: r.try_get("", "backers")?,
-                },
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()?)
+        .map(|(s, events)| (*s, events.iter().collect()))
+        .collect();
+    events::appended_through(&by_streamer, lasts, now)
 }
 
 /// What the batch holds of `appended`'s objects as it commits: the new pledges its events name,
@@ -187,7 +333,7 @@ async fn add_to_totals(
 fn known_objects(
     appended: &events::Appended,
     answers: &[Option<Answer>],
-    missions: &HashMap<String, Option<mission_entity::Model>>,
+    missions: &HashMap<String, mission_entity::Model>,
     totals: &HashMap<String, mission::Totals>,
     moved: &HashSet<&str>,
 ) -> events::Known {
@@ -213,294 +359,7 @@ fn known_objects(
     ids.dedup();
     let missions = ids
         .into_iter()
-        .filter_map(|id| {
-            let m = missions.get(id)?.as_ref()?;
-            Some((m.clone(), *totals.get(id)?))
-        })
+        .filter_map(|id| Some((missions.get(id)?.clone(), *totals.get(id)?)))
         .collect();
     events::Known { pledges, missions }
-}
-
-/// Splits items (sorted by backer) into rounds holding each backer at most once.
-fn rounds(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
-    let mut rounds: Vec<Vec<Item<'_>>> = Vec::new();
-    let mut previous: Option<&str> = None;
-    let mut nth = 0;
-    for item in items {
-        nth = if previous == Some(item.job.backer_id.as_str()) {
-            nth + 1
-        } else {
-            0
-        };
-        previous = Some(item.job.backer_id.as_str());
-        if rounds.len() <= nth {
-            rounds.push(Vec::new());
-        }
-        rounds[nth].push(item);
-    }
-    rounds
-}
-
-fn raw(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)
-}
-
-/// One round of a batch (no backer twice): claim the keys, check the missions, debit the
-/// wallets and hold the pledges, give refused pledges' claims back; every item ends answered.
-async fn pledge_round(
-    txn: &DatabaseTransaction,
-    round: Vec<Item<'_>>,
-    missions: &mut HashMap<String, Option<mission_entity::Model>>,
-    answers: &mut [Option<Answer>],
-    totals: &mut Totals,
-) -> Result<(), LedgerError> {
-    let fresh = claim_keys(txn, round, answers).await?;
-    read_missions(txn, &fresh, missions).await?;
-    let now = Utc::now();
-    let mut refused = Vec::new();
-    let mut payable = Vec::with_capacity(fresh.len());
-    for item in fresh {
-        let allowed = match missions.get(&item.job.mission_id) {
-            Some(Some(m)) => ensure_pledgeable(m, &item.job.backer_id, now),
-            _ => Err(LedgerError::NotFound("no such mission".into())),
-        };
-        match allowed {
-            Ok(()) => payable.push(item),
-            Err(e) => refused.push((item, e)),
-        }
-    }
-    let (held, unfunded) = debit_and_hold(txn, payable).await?;
-    refused.extend(unfunded);
-    release_claims(txn, &refused).await?;
-    for (item, first) in held {
-        let t = totals.entry(item.pledge.mission_id.clone()).or_default();
-        t.0 += item.amount.get();
-        t.1 += i64::from(first);
-        answers[item.at] = Some(Ok(Effect::New(item.pledge)));
-    }
-    for (item, e) in refused {
-        answers[item.at] = Some(Err(e));
-    }
-    Ok(())
-}
-
-/// Claims every key of the round with its answer already stored (a pledge refused later gives
-/// its claim back). Items whose key was claimed before (an earlier batch or round) are
-/// answered here with the replay; the fresh ones are returned.
-async fn claim_keys<'a>(
-    txn: &DatabaseTransaction,
-    round: Vec<Item<'a>>,
-    answers: &mut [Option<Answer>],
-) -> Result<Vec<Item<'a>>, LedgerError> {
-    let claims = round
-        .iter()
-        .map(|i| {
-            Ok(serde_json::json!({
-                "user_id": i.job.backer_id,
-                "key": i.job.key.as_str(),
-                "request_hash": i.hash,
-                "response": pledged_response(&i.pledge.id)?,
-            }))
-        })
-        .collect::<Result<Vec<_>, LedgerError>>()?;
-    let claimed: HashSet<(String, String)> = txn
-        .query_all_raw(raw(
-            "INSERT INTO idempotency_keys (user_id, key, operation, request_hash, response, created_at) \
-             SELECT c.user_id, c.key, $2, c.request_hash, c.response, $3 \
-             FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, key text, request_hash text, response text) \
-             ON CONFLICT DO NOTHING RETURNING user_id, key",
-            vec![json_rows(claims), CONTRIBUTE.into(), Utc::now().into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get::<String>("", "user_id")?, r.try_get::<String>("", "key")?)))
-        .collect::<Result<_, sea_orm::DbErr>>()?;
-    let mut fresh = Vec::with_capacity(round.len());
-    for item in round {
-        if claimed.contains(&(item.job.backer_id.clone(), item.job.key.as_str().to_owned())) {
-            fresh.push(item);
-            continue;
-        }
-        // Claimed before: the same request replays its answer.
-        let answer = match idempotency::existing(
-            txn,
-            &item.job.backer_id,
-            &item.job.key,
-            CONTRIBUTE,
-            &item.hash,
-        )
-        .await
-        {
-            Ok(Claim::Replay(response)) => {
-                replayed_pledge(txn, &response).await.map(Effect::Replayed)
-            }
-            Ok(Claim::Fresh) => Err(LedgerError::Corrupt(
-                "an existing claim read as fresh".into(),
-            )),
-            Err(e) => Err(e),
-        };
-        answers[item.at] = Some(answer);
-    }
-    Ok(fresh)
-}
-
-/// Takes the gate of each mission the items pledge to (shared, held to commit) and reads it,
-/// once per batch: while the gate is held its status cannot change. A mission that does not
-/// exist is remembered as `None`.
-async fn read_missions(
-    txn: &DatabaseTransaction,
-    items: &[Item<'_>],
-    missions: &mut HashMap<String, Option<mission_entity::Model>>,
-) -> Result<(), LedgerError> {
-    let mut unread: Vec<&str> = items
-        .iter()
-        .map(|i| i.job.mission_id.as_str())
-        .filter(|id| !missions.contains_key(*id))
-        .collect();
-    unread.sort_unstable();
-    unread.dedup();
-    if unread.is_empty() {
-        return Ok(());
-    }
-    gate_shared_many(txn, &unread).await?;
-    let found = mission_entity::Entity::find()
-        .filter(mission_entity::Column::Id.is_in(unread.iter().copied()))
-        .all(txn)
-        .await?;
-    for id in &unread {
-        missions.insert((*id).to_owned(), None);
-    }
-    for m in found {
-        missions.insert(m.id.clone(), Some(m));
-    }
-    Ok(())
-}
-
-/// Locks the payable items' wallets, then in one statement debits each wallet that covers its
-/// pledge (the conditional update), inserts those pledges and their transfers into escrow (each
-/// with its wallet's balance after, numbered by `transfer_seq` after the lock). The inserts read
-/// the debit's RETURNING, so a pledge exists exactly when its wallet was debited. Returns the
-/// held items, each with whether it is its backer's first pledge to the mission, and the
-/// refused ones with their reason (funds, or no such wallet).
-async fn debit_and_hold<'a>(
-    txn: &DatabaseTransaction,
-    payable: Vec<Item<'a>>,
-) -> Result<(Vec<(Item<'a>, bool)>, Vec<Refused<'a>>), LedgerError> {
-    if payable.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let wallets: Vec<String> = payable
-        .iter()
-        .map(|i| {
-            AccountId::wallet(Currency::Cash, &i.job.backer_id)
-                .as_str()
-                .to_owned()
-        })
-        .collect();
-    // In id order: one order for every batch, so two batches never wait on each other in a
-    // cycle.
-    let existing: HashSet<String> = txn
-        .query_all_raw(raw(
-            "SELECT id FROM accounts \
-             WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb) LIMIT $2) \
-             ORDER BY id FOR UPDATE",
-            vec![
-                serde_json::Value::from(wallets.clone()).to_string().into(),
-                row_count(wallets.len()),
-            ],
-        ))
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String>("", "id"))
-        .collect::<Result<_, _>>()?;
-    let rows_in: Vec<serde_json::Value> = payable
-        .iter()
-        .zip(&wallets)
-        .map(|(i, wallet)| {
-            let t = hold_transfer(&i.pledge, i.amount);
-            serde_json::json!({
-                "wallet": wallet, "amount": i.amount.get(),
-                "pledge_id": i.pledge.id, "mission_id": i.pledge.mission_id,
-                "backer_id": i.pledge.backer_id, "transfer_id": t.id,
-                "escrow": t.credit.as_str(), "currency": t.debit.currency().as_str(),
-                "kind": t.kind.as_str(), "message": i.pledge.message,
-                "message_status": i.pledge.message_status.map(|s| s.as_str()),
-                "anonymous": i.pledge.anonymous,
-            })
-        })
-        .collect();
-    // Wallet → whether its pledge is the backer's first to the mission (the statement's
-    // snapshot holds none of its own inserts, and the wallet's lock orders it after any earlier
-    // pledge of the backer).
-    let debited: HashMap<String, bool> = txn
-        .query_all_raw(raw(
-            "WITH d AS ( \
-               SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(wallet text, amount bigint, \
-                 pledge_id text, mission_id text, backer_id text, transfer_id text, escrow text, \
-                 currency text, kind text, message text, message_status text, anonymous boolean) \
-                 LIMIT $4 \
-             ), debited AS ( \
-               UPDATE accounts AS a SET balance = a.balance - d.amount FROM d \
-               WHERE a.id = d.wallet AND a.balance >= d.amount RETURNING a.id, a.balance \
-             ), pledged AS ( \
-               INSERT INTO pledges (id, mission_id, backer_id, amount, status, created_at, settled_at, \
-                 message, message_status, anonymous) \
-               SELECT d.pledge_id, d.mission_id, d.backer_id, d.amount, $2, $3, NULL, \
-                 d.message, d.message_status, d.anonymous \
-               FROM d JOIN debited ON debited.id = d.wallet \
-             ), moved AS ( \
-               INSERT INTO transfers (id, debit_account_id, credit_account_id, currency, amount, kind, \
-                 created_at, debit_balance_after) \
-               SELECT d.transfer_id, d.wallet, d.escrow, d.currency, d.amount, d.kind, $3, debited.balance \
-               FROM d JOIN debited ON debited.id = d.wallet \
-             ) \
-             SELECT d.wallet AS id, NOT EXISTS (SELECT 1 FROM pledges p \
-               WHERE p.mission_id = d.mission_id AND p.backer_id = d.backer_id \
-                 AND p.status <> 'WITHDRAWN') AS first \
-             FROM d JOIN debited ON debited.id = d.wallet",
-            vec![
-                json_rows(rows_in),
-                PledgeStatus::Held.as_str().into(),
-                payable[0].pledge.created_at.into(),
-                row_count(payable.len()),
-            ],
-        ))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get::<String>("", "id")?, r.try_get::<bool>("", "first")?)))
-        .collect::<Result<_, sea_orm::DbErr>>()?;
-    let mut held = Vec::with_capacity(payable.len());
-    let mut refused = Vec::new();
-    for (item, wallet) in payable.into_iter().zip(wallets) {
-        if let Some(first) = debited.get(&wallet) {
-            held.push((item, *first));
-        } else if existing.contains(&wallet) {
-            refused.push((item, LedgerError::InsufficientFunds { account: wallet }));
-        } else {
-            refused.push((item, LedgerError::UnknownAccount(wallet)));
-        }
-    }
-    Ok((held, refused))
-}
-
-/// Refused pledges give their claims back: nothing of them stays.
-async fn release_claims(
-    txn: &DatabaseTransaction,
-    refused: &[Refused<'_>],
-) -> Result<(), LedgerError> {
-    if refused.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<serde_json::Value> = refused
-        .iter()
-        .map(|(i, _)| serde_json::json!({ "user_id": i.job.backer_id, "key": i.job.key.as_str() }))
-        .collect();
-    txn.execute_raw(raw(
-        "DELETE FROM idempotency_keys AS k \
-         USING (SELECT * FROM jsonb_to_recordset($1::jsonb) AS d(user_id text, key text) LIMIT $2) AS d \
-         WHERE k.user_id = d.user_id AND k.key = d.key",
-        vec![json_rows(keys), row_count(refused.len())],
-    ))
-    .await?;
-    Ok(())
 }

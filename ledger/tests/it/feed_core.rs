@@ -20,6 +20,7 @@ async fn racing_batches_over_many_streamers_number_every_feed_without_gaps() {
     const BATCHES: usize = 8;
     for dbs in [TestDatabases::postgres().await, TestDatabases::sqlite()] {
         let db = open(&dbs).await;
+        let reruns = batch::reruns();
         let creator = user(&db, "creator", 100_000).await;
         let mut missions = Vec::new();
         let mut streamers = Vec::new();
@@ -34,7 +35,7 @@ async fn racing_batches_over_many_streamers_number_every_feed_without_gaps() {
         }
         // Each task commits batches of one pledge to every streamer's mission: every batch
         // takes all five feed rows, and the six tasks' batches want them at once. (A deadlock
-        // would not fail a batch, which then runs again pledge by pledge; the numbers would.)
+        // would fail a batch, which then runs again pledge by pledge: `reruns` says so.)
         let tasks: Vec<_> = backers
             .iter()
             .enumerate()
@@ -74,6 +75,11 @@ async fn racing_batches_over_many_streamers_number_every_feed_without_gaps() {
             let state = events::state(&db.missions, streamer).await.expect("state");
             assert_eq!(state.last_seq, *expected.last().unwrap());
         }
+        assert_eq!(
+            batch::reruns(),
+            reruns,
+            "every batch answered by its set-based call (Postgres), none run again"
+        );
         assert_audit_clean(&db).await;
     }
 }

@@ -3,13 +3,17 @@
 //! database's agreement with the ledger's statuses and kinds.
 
 use crate::support::{assert_audit_clean, key, new_mission, open, pledge, rules, user};
-use missionlink_ledger::batch;
+use missionlink_entities::missions::mission_event;
 use missionlink_ledger::mission::{self, StreamerAction};
+use missionlink_ledger::status::EventKind;
 use missionlink_ledger::status::{Outcome, TransferKind};
 use missionlink_ledger::transfer::{self, Transfer};
 use missionlink_ledger::{AccountId, Amount, Currency, LedgerError, prediction};
+use missionlink_ledger::{batch, events};
 use missionlink_testdb::TestDatabases;
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+};
 
 #[tokio::test]
 async fn a_batch_answers_each_request_with_its_own_outcome_in_order() {
@@ -29,8 +33,42 @@ async fn a_batch_answers_each_request_with_its_own_outcome_in_order() {
             pledge(&id, &rich, 7_000, "b"), // the same key, another request
             pledge(&id, &rich, 1, "f"),
         ];
+        let postgres = db.missions.get_database_backend() == DatabaseBackend::Postgres;
+        let mut pushed = events::local_committed().subscribe();
+        let reruns = batch::reruns();
         let answers = batch::commit(&db.missions, &rules(), &requests).await;
         assert_eq!(answers.len(), requests.len());
+        if postgres {
+            assert_eq!(
+                batch::reruns(),
+                reruns,
+                "the set-based call answered the batch itself"
+            );
+            // What this process's subscribers were pushed is what the feed stored, number
+            // for number.
+            let mut got = Vec::new();
+            while let Ok(a) = pushed.try_recv() {
+                if a.streamer_id == streamer {
+                    got.extend(
+                        a.events
+                            .iter()
+                            .map(|e| (e.seq, e.kind, e.pledge_id.clone())),
+                    );
+                }
+            }
+            let stored: Vec<_> = mission_event::Entity::find()
+                .filter(mission_event::Column::StreamerId.eq(&streamer))
+                .filter(mission_event::Column::Kind.eq(EventKind::Pledged))
+                .order_by_asc(mission_event::Column::Seq)
+                .all(&db.missions)
+                .await
+                .expect("feed")
+                .into_iter()
+                .map(|e| (e.seq, e.kind, e.pledge_id))
+                .collect();
+            assert_eq!(got.len(), 2, "two new pledges held: {got:?}");
+            assert_eq!(got, stored);
+        }
         let ok = |i: usize| answers[i].as_ref().expect("pledged").get().clone();
         assert!(answers[0].as_ref().is_ok_and(|p| p.is_new()));
         assert!(

@@ -32,6 +32,7 @@ mod m20261207_000027_goals;
 mod m20261207_000028_webhooks;
 mod m20261207_000029_daily_points;
 mod m20261207_000030_streamer_predictions;
+mod m20261207_000031_pledge_batch;
 
 pub struct Migrator;
 
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000028_webhooks::Migration),
             Box::new(m20261207_000029_daily_points::Migration),
             Box::new(m20261207_000030_streamer_predictions::Migration),
+            Box::new(m20261207_000031_pledge_batch::Migration),
         ]
     }
 }
