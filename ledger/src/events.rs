@@ -50,6 +50,22 @@ pub struct NewEvent<'a> {
     pub test_payload: Option<&'a str>,
 }
 
+impl<'a> NewEvent<'a> {
+    /// An event about mission `m` itself, naming no pledge: what a goal reached (with its
+    /// tier), for one.
+    pub fn about(m: &'a mission::Model, kind: EventKind, tier: Option<i32>) -> Self {
+        Self {
+            mission_id: Some(&m.id),
+            prediction_id: None,
+            streamer_id: Some(&m.streamer_id),
+            kind,
+            pledge_id: None,
+            tier,
+            test_payload: None,
+        }
+    }
+}
+
 /// Appends `events`, in order, to the feeds of their missions' streamers, inside `txn`. Call it
 /// as the transaction's last write: the feed rows it locks stay locked until the commit. On
 /// Postgres it also notifies [`CHANNEL`] with each streamer (delivered at the commit). The hot

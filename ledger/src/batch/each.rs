@@ -79,15 +79,7 @@ pub(super) async fn commit_each(
         let mut reached = Vec::new();
         for m in goals.iter().filter(|m| goal::watched(m)) {
             for (kind, tier) in goal::advance(&txn, rules, m).await? {
-                reached.push(NewEvent {
-                    mission_id: Some(&m.id),
-                    prediction_id: None,
-                    streamer_id: Some(&m.streamer_id),
-                    kind,
-                    pledge_id: None,
-                    tier,
-                    test_payload: None,
-                });
+                reached.push(NewEvent::about(m, kind, tier));
             }
         }
         changes::announce_in(&txn, totals.keys().copied()).await?;

@@ -108,15 +108,7 @@ pub(super) async fn commit_set(
         if verdicts.totals.contains_key(&m.id) && goal::watched(m) {
             moved.insert(m.id.as_str());
             for (kind, tier) in goal::advance(&txn, rules, m).await? {
-                reached.push(NewEvent {
-                    mission_id: Some(&m.id),
-                    prediction_id: None,
-                    streamer_id: Some(&m.streamer_id),
-                    kind,
-                    pledge_id: None,
-                    tier,
-                    test_payload: None,
-                });
+                reached.push(NewEvent::about(m, kind, tier));
             }
         }
     }
