@@ -4,9 +4,11 @@
 //! ([`crate::events`]), held to the commit, so two batches of one streamer commit one after the
 //! other whatever else runs. Pledges are therefore routed by their mission's streamer, one lane
 //! each, and a lane keeps at most [`LANE_IN_FLIGHT`] batches in flight: one commits while the
-//! next does its work, and everything that arrives meanwhile waits in the lane and becomes the
-//! batch after. So a busy streamer's batches grow with the load (adaptive group commit) instead
-//! of many small batches queueing on one row, and a quiet streamer's pledge goes alone at once.
+//! next does its work. The next is cut only once the one before has done its work (its call
+//! answered: it is committing), from everything that arrived meanwhile; cut any earlier, it
+//! would take the one or two pledges that came in since and wait on the feed row. So a busy
+//! streamer's batches grow with the load (adaptive group commit) instead of many small batches
+//! queueing on one row, and a quiet streamer's pledge goes alone at once.
 //!
 //! Lanes share `max_running` batches in flight in all (the database's connections). A batch
 //! starts with the lane ready longest and takes the next ready lanes too while it has room, so
@@ -18,7 +20,7 @@
 use super::{Batches, Job};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Batches of one streamer in flight at once: one committing, one being prepared.
 pub const LANE_IN_FLIGHT: usize = 2;
@@ -27,8 +29,25 @@ pub const LANE_IN_FLIGHT: usize = 2;
 struct Lane {
     queue: VecDeque<Job>,
     in_flight: usize,
+    /// Of those, batches still doing their work (not yet committing).
+    working: usize,
     /// Whether the lane is in the dispatcher's `ready` list.
     listed: bool,
+}
+
+impl Lane {
+    /// Whether a batch may be cut from this lane now (it has pledges queued).
+    fn may_cut(&self) -> bool {
+        !self.queue.is_empty() && self.in_flight < LANE_IN_FLIGHT && self.working == 0
+    }
+}
+
+/// What a batch's task tells the dispatcher about its lanes, in this order.
+pub(super) enum Report {
+    /// The batch has done its work and is committing (or ended without saying so).
+    Worked(Vec<Arc<str>>),
+    /// The batch has committed (or failed) and answered its callers.
+    Done(Vec<Arc<str>>),
 }
 
 /// The lanes and the batches in flight; owned by [`dispatch`].
@@ -47,9 +66,20 @@ impl Lanes {
         let l = self.lanes.entry(lane.clone()).or_default();
         l.queue.push_back(job);
         self.queued += 1;
-        if !l.listed && l.in_flight < LANE_IN_FLIGHT {
+        if !l.listed && l.may_cut() {
             l.listed = true;
             self.ready.push_back(lane);
+        }
+    }
+
+    /// A batch over `lanes` has done its work and is committing.
+    fn worked(&mut self, lanes: &[Arc<str>]) {
+        for lane in lanes {
+            let Some(l) = self.lanes.get_mut(lane) else {
+                continue;
+            };
+            l.working -= 1;
+            self.relist(lane);
         }
     }
 
@@ -63,10 +93,20 @@ impl Lanes {
             l.in_flight -= 1;
             if l.queue.is_empty() && l.in_flight == 0 {
                 self.lanes.remove(lane);
-            } else if !l.listed && !l.queue.is_empty() {
-                l.listed = true;
-                self.ready.push_back(lane.clone());
+            } else {
+                self.relist(lane);
             }
+        }
+    }
+
+    /// Puts `lane` back in the ready list if a batch may be cut from it now.
+    fn relist(&mut self, lane: &Arc<str>) {
+        if let Some(l) = self.lanes.get_mut(lane)
+            && !l.listed
+            && l.may_cut()
+        {
+            l.listed = true;
+            self.ready.push_back(lane.clone());
         }
     }
 
@@ -90,7 +130,8 @@ impl Lanes {
             jobs.extend(l.queue.drain(..n));
             self.queued -= n;
             l.in_flight += 1;
-            l.listed = !l.queue.is_empty() && l.in_flight < LANE_IN_FLIGHT;
+            l.working += 1;
+            l.listed = l.may_cut();
             if l.listed {
                 self.ready.push_back(lane.clone());
             }
@@ -118,27 +159,36 @@ pub(super) async fn dispatch(
         max_running: max_running.max(1),
         max_batch: max_batch.max(1),
     };
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Vec<Arc<str>>>();
+    let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     let mut open = true;
     loop {
         tokio::select! {
-            // Finished batches first: they free slots for what is queued.
+            // Batches' reports first: they free lanes and slots for what is queued.
             biased;
-            Some(finished) = done_rx.recv() => lanes.done(&finished),
+            Some(report) = reports.recv() => match report {
+                Report::Worked(worked) => lanes.worked(&worked),
+                Report::Done(finished) => lanes.done(&finished),
+            },
             pledge = inbox.recv(), if open && lanes.queued < max_queued => match pledge {
                 Some((lane, job)) => lanes.push(lane, job),
                 None => open = false,
             },
         }
-        while let Some((finished, jobs)) = lanes.cut() {
-            let (batches, done_tx) = (batches.clone(), done_tx.clone());
+        while let Some((cut, jobs)) = lanes.cut() {
+            let (batches, report_tx) = (batches.clone(), report_tx.clone());
             tokio::spawn(async move {
                 // The batch runs as its own task, so that its lanes are told it finished even
                 // if it panicked (its callers then hear that their pledge was dropped).
-                if let Err(e) = tokio::spawn(async move { batches.run(jobs).await }).await {
+                let (worked_tx, worked) = oneshot::channel();
+                let run = tokio::spawn(async move { batches.run(jobs, worked_tx).await });
+                // Sent as it commits, or dropped when it ends without saying so: either way
+                // before `Done`, on the same channel.
+                let _ = worked.await;
+                let _ = report_tx.send(Report::Worked(cut.clone()));
+                if let Err(e) = run.await {
                     tracing::error!(error = %e, "a pledge batch panicked");
                 }
-                let _ = done_tx.send(finished);
+                let _ = report_tx.send(Report::Done(cut));
             });
         }
         if !open && lanes.running == 0 && lanes.queued == 0 {
@@ -190,7 +240,18 @@ mod tests {
             "a quiet lane's pledge goes at once"
         );
         l.push(s.clone(), job());
-        assert_eq!(l.cut().expect("second").1.len(), 1);
+        assert!(
+            l.cut().is_none(),
+            "the next waits for the first to do its work"
+        );
+        l.push(s.clone(), job());
+        l.worked(std::slice::from_ref(&s));
+        assert_eq!(
+            l.cut().expect("second").1.len(),
+            2,
+            "what came while the first worked"
+        );
+        l.worked(std::slice::from_ref(&s));
         for _ in 0..5 {
             l.push(s.clone(), job());
         }
@@ -220,14 +281,16 @@ mod tests {
         l.push(a.clone(), job());
         let (first, _) = l.cut().expect("a alone");
         assert_eq!(first, vec![a.clone()]);
-        // While the only slot is taken, three lanes become ready: one batch takes them all.
+        // While the only slot is taken, three lanes become ready (a once its batch has done
+        // its work): one batch takes them all, in the order they became ready.
         for lane in [&b, &a, &c, &b] {
             l.push(lane.clone(), job());
         }
         assert!(l.cut().is_none(), "every slot taken");
+        l.worked(&first);
         l.done(&first);
-        let (lanes, jobs) = l.cut().expect("b, a and c");
-        assert_eq!(lanes, vec![b.clone(), a.clone(), c.clone()]);
+        let (lanes, jobs) = l.cut().expect("b, c and a");
+        assert_eq!(lanes, vec![b.clone(), c.clone(), a.clone()]);
         assert_eq!(jobs.len(), 4);
     }
 
@@ -238,8 +301,10 @@ mod tests {
         l.push(a.clone(), job());
         l.push(b.clone(), job());
         assert_eq!(l.cut().expect("a and b").0, vec![a.clone(), b.clone()]);
+        l.worked(&[a.clone(), b.clone()]);
         l.push(a.clone(), job());
         assert_eq!(l.cut().expect("a again").0, vec![a.clone()]);
+        l.worked(std::slice::from_ref(&a));
         l.push(a.clone(), job());
         l.push(b.clone(), job());
         assert_eq!(
@@ -259,7 +324,9 @@ mod tests {
             l.push(s.clone(), job());
         }
         assert_eq!(l.cut().expect("one").1.len(), 3);
+        l.worked(std::slice::from_ref(&s));
         assert_eq!(l.cut().expect("two").1.len(), 3);
+        l.worked(std::slice::from_ref(&s));
         assert!(l.cut().is_none());
         l.done(std::slice::from_ref(&s));
         assert_eq!(l.cut().expect("three").1.len(), 1);

@@ -63,11 +63,19 @@ struct Batches {
 }
 
 impl Batches {
-    async fn run(&self, jobs: Vec<Job>) {
+    /// Commits `jobs` and answers them; `worked` is told when the batch is committing.
+    async fn run(&self, jobs: Vec<Job>, worked: oneshot::Sender<()>) {
         (self.on_batch)(jobs.len());
         let (requests, replies): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
-        let answers = commit_via(&self.db, &self.rules, &requests, &self.announcer).await;
+        let answers = commit_via(
+            &self.db,
+            &self.rules,
+            &requests,
+            &self.announcer,
+            Some(worked),
+        )
+        .await;
         for (reply, answer) in replies.into_iter().zip(answers) {
             let _ = reply.send(answer);
         }
@@ -175,15 +183,18 @@ pub async fn commit(
     rules: &MissionRules,
     requests: &[PledgeRequest],
 ) -> Vec<Answer> {
-    commit_via(db, rules, requests, &Announcer::start(db.clone())).await
+    commit_via(db, rules, requests, &Announcer::start(db.clone()), None).await
 }
 
-/// [`commit`], announcing what it committed through `announcer`.
+/// [`commit`], announcing what it committed through `announcer`, and telling `worked` when
+/// the batch has done its work and is committing (Postgres's set-based call; otherwise it is
+/// dropped when the batch ends).
 async fn commit_via(
     db: &DatabaseConnection,
     rules: &MissionRules,
     requests: &[PledgeRequest],
     announcer: &Announcer,
+    worked: Option<oneshot::Sender<()>>,
 ) -> Vec<Answer> {
     // One lock order for every batch (by backer, whose wallet row each pledge updates), so two
     // batches never wait on each other in a cycle.
@@ -194,7 +205,7 @@ async fn commit_via(
     });
     let sorted: Vec<&PledgeRequest> = order.iter().map(|&i| &requests[i]).collect();
     let answers = if db.get_database_backend() == DatabaseBackend::Postgres {
-        match set::commit_set(db, rules, &sorted, announcer).await {
+        match set::commit_set(db, rules, &sorted, announcer, worked).await {
             Ok(answers) => answers,
             Err(e) => {
                 // Nothing of the batch stayed. Run it again pledge by pledge, so that whatever

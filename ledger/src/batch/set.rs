@@ -23,6 +23,7 @@ use sea_orm::{
     QueryResult, Statement, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
+use tokio::sync::oneshot;
 
 /// A pledge of the batch, checked and ready for `pledge_batch`.
 struct Item<'a> {
@@ -47,13 +48,15 @@ struct Verdicts {
 }
 
 /// The whole batch in one transaction (Postgres): BEGIN, `pledge_batch`, COMMIT, and a
-/// statement more only for a replay or a goal. `Err` means nothing of the batch stayed.
+/// statement more only for a replay or a goal; `worked` is told once the call has answered.
+/// `Err` means nothing of the batch stayed.
 #[tracing::instrument(name = "db.pledge_batch", skip_all, fields(size = jobs.len()))]
 pub(super) async fn commit_set(
     db: &DatabaseConnection,
     rules: &MissionRules,
     jobs: &[&PledgeRequest],
     announcer: &Announcer,
+    worked: Option<oneshot::Sender<()>>,
 ) -> Result<Vec<Answer>, LedgerError> {
     let mut answers: Vec<Option<Answer>> = jobs.iter().map(|_| None).collect();
     // As the database keeps it (microseconds): stored, ruled on, pushed and answered alike.
@@ -81,6 +84,11 @@ pub(super) async fn commit_set(
     let rows = item_rows(jobs, &items)?;
     let txn = db.begin().await?;
     let verdicts = pledge_batch(&txn, rows, now).await?;
+    // The lane may cut its next batch now: its call does its work while this one commits, and
+    // waits for this one's totals and feed rows only at its end.
+    if let Some(worked) = worked {
+        let _ = worked.send(());
+    }
     let mut missions: HashMap<String, mission_entity::Model> = HashMap::new();
     for (at, outcome, read) in verdicts.pledges {
         let item = items.remove(&at).ok_or_else(|| {
