@@ -43,7 +43,7 @@ impl Lane {
 }
 
 /// What a batch's task tells the dispatcher about its lanes, in this order.
-pub(super) enum Report {
+enum Report {
     /// The batch has done its work and is committing (or ended without saying so).
     Worked(Vec<Arc<str>>),
     /// The batch has committed (or failed) and answered its callers.

@@ -20,7 +20,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use missionlink_entities::missions::{mission as mission_entity, pledge};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, FromQueryResult,
-    QueryResult, Statement, TransactionTrait,
+    Statement, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::sync::oneshot;
@@ -37,9 +37,11 @@ struct Item<'a> {
 /// What `pledge_batch` answered.
 #[derive(Default)]
 struct Verdicts {
-    /// Each pledge's outcome (by its place in the batch), with its mission as read behind its
+    /// Each pledge's outcome (by its place in the batch), with the mission it read behind its
     /// gate (none for a replay, or a mission that does not exist).
-    pledges: Vec<(usize, String, Option<mission_entity::Model>)>,
+    pledges: Vec<(usize, String, Option<String>)>,
+    /// Those missions, each decoded once (every pledge's row carries its mission).
+    missions: HashMap<String, mission_entity::Model>,
     /// Each mission with a new pledge, and its totals as the batch left them (its row is held
     /// to the commit, so as committed).
     totals: HashMap<String, mission::Totals>,
@@ -61,44 +63,42 @@ pub(super) async fn commit_set(
     let mut answers: Vec<Option<Answer>> = jobs.iter().map(|_| None).collect();
     // As the database keeps it (microseconds): stored, ruled on, pushed and answered alike.
     let now = Utc::now().trunc_subsecs(6);
-    let mut items: HashMap<usize, Item<'_>> = HashMap::with_capacity(jobs.len());
+    // By place in the batch; none where the request was refused before the call.
+    let mut items: Vec<Option<Item<'_>>> = Vec::with_capacity(jobs.len());
     for (at, job) in jobs.iter().enumerate() {
-        match pledge_request(rules, job) {
-            Ok((amount, hash)) => {
-                let pledge = new_pledge(&job.mission_id, &job.backer_id, amount, &job.note, now);
-                let wallet = AccountId::wallet(Currency::Cash, &job.backer_id);
-                items.insert(
-                    at,
-                    Item {
-                        job,
-                        amount,
-                        hash,
-                        wallet,
-                        pledge,
-                    },
-                );
+        items.push(match pledge_request(rules, job) {
+            Ok((amount, hash)) => Some(Item {
+                job,
+                amount,
+                hash,
+                wallet: AccountId::wallet(Currency::Cash, &job.backer_id),
+                pledge: new_pledge(&job.mission_id, &job.backer_id, amount, &job.note, now),
+            }),
+            Err(e) => {
+                answers[at] = Some(Err(e));
+                None
             }
-            Err(e) => answers[at] = Some(Err(e)),
-        }
+        });
     }
-    let rows = item_rows(jobs, &items)?;
+    let rows = item_rows(&items)?;
     let txn = db.begin().await?;
-    let verdicts = pledge_batch(&txn, rows, now).await?;
+    let Verdicts {
+        pledges,
+        missions,
+        totals,
+        lasts,
+    } = pledge_batch(&txn, rows, now).await?;
     // The lane may cut its next batch now: its call does its work while this one commits, and
     // waits for this one's totals and feed rows only at its end.
     if let Some(worked) = worked {
         let _ = worked.send(());
     }
-    let mut missions: HashMap<String, mission_entity::Model> = HashMap::new();
-    for (at, outcome, read) in verdicts.pledges {
-        let item = items.remove(&at).ok_or_else(|| {
+    for (at, outcome, read) in pledges {
+        let item = items.get_mut(at).and_then(Option::take).ok_or_else(|| {
             LedgerError::Corrupt(format!("pledge_batch answered for no pledge {at}"))
         })?;
-        let answer = answer(&txn, &item, &outcome, read.as_ref(), now).await?;
-        if let Some(m) = read {
-            missions.insert(m.id.clone(), m);
-        }
-        answers[at] = Some(answer);
+        let mission = read.as_deref().and_then(|id| missions.get(id));
+        answers[at] = Some(answer(&txn, &item, &outcome, mission, now).await?);
     }
     // Every pledge answered once; a pledge left unanswered would commit without its caller
     // hearing of it.
@@ -106,14 +106,14 @@ pub(super) async fn commit_set(
         answers.iter().all(Option::is_some),
         "a pledge of the batch went unanswered"
     );
-    let mut appended = pledged_events(&answers, &missions, &verdicts.lasts, now)?;
+    let mut appended = pledged_events(&answers, &missions, &lasts, now)?;
     // A goal's row may have moved since it was read (this batch's advance, or another batch's
     // in between: the gate is shared): such a mission is read back, not pushed as read. What
     // it reached is appended after the batch's pledges.
     let mut moved: HashSet<&str> = HashSet::new();
     let mut reached = Vec::new();
     for m in missions.values() {
-        if verdicts.totals.contains_key(&m.id) && goal::watched(m) {
+        if totals.contains_key(&m.id) && goal::watched(m) {
             moved.insert(m.id.as_str());
             for (kind, tier) in goal::advance(&txn, rules, m).await? {
                 reached.push(NewEvent::about(m, kind, tier));
@@ -130,14 +130,14 @@ pub(super) async fn commit_set(
         }
     }
     for a in &mut appended {
-        a.known = known_objects(a, &answers, &missions, &verdicts.totals, &moved);
+        a.known = known_objects(a, &answers, &missions, &totals, &moved);
     }
     txn.commit().await?;
     // Wake-ups after the commit, not inside it: NOTIFY holds Postgres's one cluster-wide
     // notification lock from the commit's start through its flush, which would put every
     // batch of every streamer in one line. This process's subscribers are pushed the events
     // now; other processes' notification is coalesced with other batches'.
-    announcer.announce(appended, verdicts.totals.into_keys().collect());
+    announcer.announce(appended, totals.into_keys().collect());
     Ok(answers
         .into_iter()
         .map(|a| a.expect("checked above"))
@@ -147,15 +147,12 @@ pub(super) async fn commit_set(
 /// The batch's pledges as `pledge_batch_item` rows, each with its round: items come sorted by
 /// backer, and a backer's `n`th pledge of the batch (or a replay of its first key) goes in
 /// round `n`, after the earlier ones' effects.
-fn item_rows(
-    jobs: &[&PledgeRequest],
-    items: &HashMap<usize, Item<'_>>,
-) -> Result<Vec<serde_json::Value>, LedgerError> {
+fn item_rows(items: &[Option<Item<'_>>]) -> Result<Vec<serde_json::Value>, LedgerError> {
     let mut rows = Vec::with_capacity(items.len());
     let mut previous: Option<&str> = None;
     let mut round = 0;
-    for at in 0..jobs.len() {
-        let Some(i) = items.get(&at) else { continue };
+    for (at, i) in items.iter().enumerate() {
+        let Some(i) = i else { continue };
         round = if previous == Some(i.job.backer_id.as_str()) {
             round + 1
         } else {
@@ -208,9 +205,15 @@ async fn pledge_batch(
                 let at: i32 = row.try_get("", "pledge_at")?;
                 let at = usize::try_from(at)
                     .map_err(|_| LedgerError::Corrupt(format!("pledge_batch's pledge {at}")))?;
-                verdicts
-                    .pledges
-                    .push((at, row.try_get("", "outcome")?, read_mission(row)?));
+                // A pledge's row carries its mission's columns, all NULL when it read none.
+                let id: Option<String> = row.try_get("", "id")?;
+                if let Some(id) = &id
+                    && !verdicts.missions.contains_key(id)
+                {
+                    let m = mission_entity::Model::from_query_result(row, "")?;
+                    verdicts.missions.insert(id.clone(), m);
+                }
+                verdicts.pledges.push((at, row.try_get("", "outcome")?, id));
             }
             "totals" => {
                 verdicts.totals.insert(
@@ -235,14 +238,6 @@ async fn pledge_batch(
         }
     }
     Ok(verdicts)
-}
-
-/// The mission on a pledge's row, if it has one (its columns all NULL otherwise).
-fn read_mission(row: &QueryResult) -> Result<Option<mission_entity::Model>, LedgerError> {
-    if row.try_get::<Option<String>>("", "id")?.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(mission_entity::Model::from_query_result(row, "")?))
 }
 
 /// A pledge's answer from its verdict. The database's rule (`pledge_allowed`) must agree with
