@@ -64,6 +64,15 @@ impl<'a> NewEvent<'a> {
             test_payload: None,
         }
     }
+
+    /// An event about pledge `pledge_id` to mission `m`: its creation's first pledge, or a
+    /// pledge added to it.
+    pub fn of_pledge(m: &'a mission::Model, kind: EventKind, pledge_id: &'a str) -> Self {
+        Self {
+            pledge_id: Some(pledge_id),
+            ..Self::about(m, kind, None)
+        }
+    }
 }
 
 /// Appends `events`, in order, to the feeds of their missions' streamers, inside `txn`. Call it

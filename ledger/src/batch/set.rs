@@ -305,15 +305,7 @@ fn pledged_events(
         by_streamer
             .entry(m.streamer_id.as_str())
             .or_default()
-            .push(NewEvent {
-                mission_id: Some(&p.mission_id),
-                prediction_id: None,
-                streamer_id: Some(&m.streamer_id),
-                kind: EventKind::Pledged,
-                pledge_id: Some(&p.id),
-                tier: None,
-                test_payload: None,
-            });
+            .push(NewEvent::of_pledge(m, EventKind::Pledged, &p.id));
     }
     let by_streamer: BTreeMap<&str, Vec<&NewEvent<'_>>> = by_streamer
         .iter()

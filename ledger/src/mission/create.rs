@@ -183,15 +183,7 @@ pub async fn create(
     complete_creation(&txn, &new.creator_id, key, &id).await?;
     events::append(
         &txn,
-        &[NewEvent {
-            mission_id: Some(&row.id),
-            prediction_id: None,
-            streamer_id: Some(&row.streamer_id),
-            kind: EventKind::Created,
-            pledge_id: Some(&first.id),
-            tier: None,
-            test_payload: None,
-        }],
+        &[NewEvent::of_pledge(&row, EventKind::Created, &first.id)],
     )
     .await?;
     // Behind the streamer's feed row, which a suspension's sweep takes before it lists the
